@@ -1,0 +1,30 @@
+# Front door. The real build is CMake; these targets are the README's commands.
+#   make run               install what is missing, build, migrate, serve (SQLite, offline)
+#   make test              the whole suite on SQLite and PostgreSQL
+#   make test SANITIZE=1   the same under ASan + UBSan
+SANITIZE ?= 0
+export SANITIZE
+
+.PHONY: all deps build run test format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j$$(nproc)
+
+run: build
+	./build/pstudio migrate
+	exec ./build/pstudio serve
+
+test:
+	@scripts/test.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Persona Studio needs, and only those that
+# are missing, so running it again is quick and changes nothing.
+#   scripts/install-deps.sh          build and run
+#   scripts/install-deps.sh test     also what the test suite needs (PostgreSQL server, cmocka)
+set -euo pipefail
+
+build_pkgs=(gcc make cmake pkg-config libc6-dev
+            libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev
+            libcurl4-openssl-dev)
+test_pkgs=(libcmocka-dev postgresql curl)
+
+want=("${build_pkgs[@]}")
+[ "${1:-}" = "test" ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# The postgresql package would start a system cluster on port 5432; the tests
+# make their own throwaway cluster, so stop the service from starting here.
+if printf '%s\n' "${missing[@]}" | grep -qx postgresql && [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+  $sudo chmod +x /usr/sbin/policy-rc.d
+  trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

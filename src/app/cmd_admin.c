@@ -1,0 +1,138 @@
+#include "app/app.h"
+
+#include "domain/user_store.h"
+#include "services/password.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+static const char cmd_admin__usage[] =
+    "Usage: pstudio admin user create --email EMAIL [--name NAME] [--plan CODE] [--admin]\n"
+    "\n"
+    "Creates a user. The password is read from standard input (one line), never\n"
+    "from the command line: echo \"$PASSWORD\" | pstudio admin user create --email …\n"
+    "On a terminal it is prompted for without echo.\n";
+
+/* Reads one line from stdin, prompting without echo on a terminal. */
+static int cmd_admin__read_password(char *out, size_t n)
+{
+    bool tty = isatty(STDIN_FILENO);
+    struct termios old, quiet;
+    if (tty) {
+        fputs("Password: ", stderr);
+        tcgetattr(STDIN_FILENO, &old);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    char *line = fgets(out, (int)n, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    if (line == NULL)
+        return -1;
+    size_t len = strcspn(out, "\r\n");
+    if (out[len] == '\0' && len == n - 1)
+        return -2; /* longer than the buffer */
+    out[len] = '\0';
+    return 0;
+}
+
+static int cmd_admin__user_create(config *c, int argi)
+{
+    const char *email = NULL, *name = NULL, *plan = NULL;
+    bool admin = false;
+    for (int i = argi; i < c->argc; i++) {
+        const char *a = c->argv[i];
+        const char **dst = strcmp(a, "--email") == 0  ? &email
+                           : strcmp(a, "--name") == 0 ? &name
+                           : strcmp(a, "--plan") == 0 ? &plan
+                                                      : NULL;
+        if (dst != NULL) {
+            if (i + 1 >= c->argc) {
+                app_fail("admin user create: %s needs a value", a);
+                return EXIT_USAGE;
+            }
+            *dst = c->argv[++i];
+        } else if (strcmp(a, "--admin") == 0) {
+            admin = true;
+        } else if (strcmp(a, "--help") == 0) {
+            fputs(cmd_admin__usage, stdout);
+            return 0;
+        } else if (strcmp(a, "--password") == 0 || strncmp(a, "--password=", 11) == 0) {
+            app_fail("admin user create: passwords are read from standard input, never from the "
+                     "command line");
+            return EXIT_USAGE;
+        } else {
+            app_fail("admin user create: unexpected argument '%s'", a);
+            return EXIT_USAGE;
+        }
+    }
+    if (email == NULL || strchr(email, '@') == NULL || strlen(email) > 254 || strlen(email) < 3) {
+        app_fail("admin user create: --email must be an email address");
+        return EXIT_USAGE;
+    }
+    if (name == NULL)
+        name = email;
+    if (strlen(name) > 200) {
+        app_fail("admin user create: --name must have at most 200 characters");
+        return EXIT_USAGE;
+    }
+
+    char pw[PASSWORD_MAX_LEN + 2];
+    int r = cmd_admin__read_password(pw, sizeof(pw));
+    error err;
+    if (r != 0 || password_validate(pw, &err) != 0) {
+        app_fail("admin user create: %s", r == -1   ? "no password on standard input"
+                                          : r == -2 ? "the password is too long"
+                                                    : err.message);
+        sodium_memzero(pw, sizeof(pw));
+        return EXIT_USAGE;
+    }
+    char hash[PASSWORD_HASH_LEN];
+    int hrc = password_hash(pw, hash, &err);
+    sodium_memzero(pw, sizeof(pw));
+    if (hrc != 0) {
+        app_fail("admin user create: %s", err.message);
+        return 1;
+    }
+
+    int status;
+    db *d = app_open_db(c, 1, false, &status);
+    if (d == NULL)
+        return status;
+    user u = {0};
+    snprintf(u.email, sizeof(u.email), "%s", email);
+    snprintf(u.name, sizeof(u.name), "%s", name);
+    snprintf(u.role, sizeof(u.role), "%s", admin ? "admin" : "user");
+    db_conn *conn = db_acquire(d);
+    int rc = plan ? plan_store_id_by_code(conn, plan, u.plan_id, &err)
+                  : plan_store_lowest(conn, u.plan_id, &err);
+    if (rc == 0)
+        rc = user_store_insert(conn, &u, hash, &err);
+    db_release(conn);
+    db_close(d);
+    if (rc != 0) {
+        app_fail("admin user create: %s",
+                 err.kind == ERR_CONFLICT ? "a user with that email already exists" : err.message);
+        return err.kind == ERR_CONFLICT || err.kind == ERR_NOT_FOUND ? EXIT_USAGE : 1;
+    }
+    printf("created %s %s (%s)\n", u.role, u.email, u.id);
+    return 0;
+}
+
+int cmd_admin(config *c)
+{
+    if (c->argc >= 2 && strcmp(c->argv[0], "user") == 0 && strcmp(c->argv[1], "create") == 0)
+        return cmd_admin__user_create(c, 2);
+    if (c->argc >= 1 && strcmp(c->argv[c->argc - 1], "--help") == 0) {
+        fputs(cmd_admin__usage, stdout);
+        return 0;
+    }
+    app_fail("admin: unknown or missing subcommand; try 'pstudio admin user create --help'");
+    return EXIT_USAGE;
+}

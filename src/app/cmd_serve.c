@@ -1,0 +1,106 @@
+#include "app/app.h"
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "http/http.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The route table of the whole API: each handler file contributes its own
+ * array, and this is the one place they are put together. */
+typedef struct cmd_serve__group {
+    const http_route *routes;
+    const size_t *count;
+} cmd_serve__group;
+
+static const cmd_serve__group cmd_serve__groups[] = {
+    {http_ops_routes, &http_ops_routes_count},
+};
+
+/* Returns a new array (the caller frees it) of every group's routes. */
+static http_route *cmd_serve__routes(size_t *n)
+{
+    size_t total = 0;
+    for (size_t g = 0; g < sizeof(cmd_serve__groups) / sizeof(cmd_serve__groups[0]); g++)
+        total += *cmd_serve__groups[g].count;
+    http_route *routes = xcalloc(total, sizeof(*routes));
+    size_t k = 0;
+    for (size_t g = 0; g < sizeof(cmd_serve__groups) / sizeof(cmd_serve__groups[0]); g++)
+        for (size_t i = 0; i < *cmd_serve__groups[g].count; i++)
+            routes[k++] = cmd_serve__groups[g].routes[i];
+    *n = k;
+    return routes;
+}
+
+int cmd_serve(config *c)
+{
+    for (int i = 0; i < c->argc; i++) {
+        if (strcmp(c->argv[i], "--help") == 0) {
+            printf("Usage: pstudio serve [settings]\n\n"
+                   "Runs the HTTP API under /api/v1, /healthz, /readyz and /metrics.\n"
+                   "Stops gracefully on SIGTERM or SIGINT: in-flight requests finish first.\n\n");
+            config_print_help(stdout);
+            return 0;
+        }
+        app_fail("serve: unexpected argument '%s'", c->argv[i]);
+        return EXIT_USAGE;
+    }
+
+    /* Block the stop signals before any thread starts, so every thread
+     * inherits the mask and only sigwait() below sees them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int status;
+    db *d = app_open_db(c, c->db_pool_size, c->auto_migrate, &status);
+    if (d == NULL)
+        return status;
+
+    size_t nroutes;
+    http_route *routes = cmd_serve__routes(&nroutes);
+    http_server_config hc = {
+        .bind_addr = c->bind,
+        .port = c->port,
+        .threads = c->http_threads,
+        .max_body = (size_t)c->max_body_bytes,
+        .shutdown_timeout_ms = c->shutdown_timeout_ms,
+        .db = d,
+        .app = NULL,
+    };
+    error err;
+    http_server *srv = http_server_start(&hc, routes, nroutes, &err);
+    free(routes); /* the server keeps its own copy of the table */
+    if (srv == NULL) {
+        if (err.field[0] != '\0')
+            app_fail("%s: %s", err.field, err.message);
+        else
+            app_fail("%s", err.message);
+        db_close(d);
+        return err.kind == ERR_CONFIG ? EXIT_USAGE : 1;
+    }
+    buf fields;
+    buf_init(&fields, 1024);
+    buf_puts(&fields, "\"bind\":\"");
+    log_json_escape(&fields, c->bind);
+    buf_printf(&fields, "\",\"port\":%d,\"database\":\"%s\"", http_server_port(srv),
+               db_engine_name(db_engine_of(d)));
+    log_write(LOG_INFO, buf_cstr(&fields), "pstudio %s listening on http://%s:%d", PSTUDIO_VERSION,
+              c->bind, http_server_port(srv));
+    buf_free(&fields);
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log_info("received %s; finishing in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    http_server_stop(srv);
+    db_close(d);
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,351 @@
+#include "app/config.h"
+
+#include "base/alloc.h"
+#include "db/db.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+typedef enum config__type { CFG_STRING, CFG_INT, CFG_BOOL, CFG_LOG_LEVEL, CFG_DB_URL } config__type;
+
+typedef struct config__spec {
+    const char *name; /* config-file key */
+    const char *env;
+    const char *flag; /* NULL: no flag (secrets, or file/env only) */
+    config__type type;
+    size_t offset;
+    const char *def; /* NULL: derived or none */
+    long min, max;   /* CFG_INT range */
+    const char *help;
+} config__spec;
+
+#define CFG_OFF(f) offsetof(config, f)
+
+static const config__spec config__specs[] = {
+    {"config", "PSTUDIO_CONFIG", "--config", CFG_STRING, CFG_OFF(config_file), NULL, 0, 0,
+     "Optional config file of 'name = value' lines, using the names in this table."},
+    {"data_dir", "PSTUDIO_DATA_DIR", "--data-dir", CFG_STRING, CFG_OFF(data_dir), "./data", 0, 0,
+     "Directory for the SQLite database and generated media. Created if missing."},
+    {"database_url", "PSTUDIO_DATABASE_URL", "--database-url", CFG_DB_URL, CFG_OFF(database_url),
+     NULL, 0, 0,
+     "sqlite:///abs/path.db or postgres://user@host:port/db. Default: SQLite at "
+     "<data_dir>/pstudio.db. A URL with a password is refused as a flag."},
+    {"bind", "PSTUDIO_BIND", "--bind", CFG_STRING, CFG_OFF(bind), "127.0.0.1", 0, 0,
+     "Address the HTTP server listens on."},
+    {"port", "PSTUDIO_PORT", "--port", CFG_INT, CFG_OFF(port), "8080", 0, 65535,
+     "TCP port of the HTTP server (0 picks a free one)."},
+    {"http_threads", "PSTUDIO_HTTP_THREADS", "--http-threads", CFG_INT, CFG_OFF(http_threads), "4",
+     1, 256, "HTTP worker threads."},
+    {"db_pool_size", "PSTUDIO_DB_POOL_SIZE", "--db-pool-size", CFG_INT, CFG_OFF(db_pool_size), "8",
+     1, 256, "Database connections per process."},
+    {"max_body_bytes", "PSTUDIO_MAX_BODY_BYTES", "--max-body-bytes", CFG_INT,
+     CFG_OFF(max_body_bytes), "1048576", 1024, 67108864,
+     "Largest request body accepted; larger ones get 413."},
+    {"shutdown_timeout_ms", "PSTUDIO_SHUTDOWN_TIMEOUT_MS", "--shutdown-timeout-ms", CFG_INT,
+     CFG_OFF(shutdown_timeout_ms), "10000", 0, 600000,
+     "How long SIGTERM waits for in-flight requests before stopping."},
+    {"log_level", "PSTUDIO_LOG_LEVEL", "--log-level", CFG_LOG_LEVEL, CFG_OFF(log_level), "info", 0,
+     0, "debug, info, warn or error."},
+    {"auto_migrate", "PSTUDIO_AUTO_MIGRATE", "--auto-migrate", CFG_BOOL, CFG_OFF(auto_migrate),
+     "true", 0, 0, "Whether 'serve' applies pending migrations at start (true or false)."},
+};
+
+#define CONFIG__N (sizeof(config__specs) / sizeof(config__specs[0]))
+
+typedef enum config__source { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_FLAG } config__source;
+
+static const char *config__source_name(config__source s, const config__spec *sp)
+{
+    switch (s) {
+    case SRC_FLAG:
+        return sp->flag;
+    case SRC_ENV:
+        return "the environment";
+    case SRC_FILE:
+        return "the config file";
+    default:
+        return "the default";
+    }
+}
+
+/* Sets one setting from text, validating it. The previous value is replaced. */
+static int config__set(config *c, const config__spec *sp, const char *value, config__source src,
+                       error *err)
+{
+    void *field = (char *)c + sp->offset;
+    const char *from = config__source_name(src, sp);
+    switch (sp->type) {
+    case CFG_STRING:
+        if (value[0] == '\0')
+            return error_set(err, ERR_CONFIG, sp->env, "%s (from %s) must not be empty", sp->env,
+                             from);
+        free(*(char **)field);
+        *(char **)field = xstrdup(value);
+        return 0;
+    case CFG_DB_URL: {
+        db_error de;
+        if (db_url_check(value, &de) != 0)
+            return error_set(err, ERR_CONFIG, sp->env, "%s (from %s) is not usable: %s", sp->env,
+                             from, de.message);
+        free(*(char **)field);
+        *(char **)field = xstrdup(value);
+        return 0;
+    }
+    case CFG_INT: {
+        errno = 0;
+        char *end = NULL;
+        long v = strtol(value, &end, 10);
+        if (errno != 0 || end == value || *end != '\0' || v < sp->min || v > sp->max)
+            return error_set(err, ERR_CONFIG, sp->env,
+                             "%s (from %s) is '%.64s'; it must be a whole number from %ld to %ld",
+                             sp->env, from, value, sp->min, sp->max);
+        *(int *)field = (int)v;
+        return 0;
+    }
+    case CFG_BOOL:
+        if (strcasecmp(value, "true") == 0 || strcmp(value, "1") == 0 ||
+            strcasecmp(value, "yes") == 0)
+            *(bool *)field = true;
+        else if (strcasecmp(value, "false") == 0 || strcmp(value, "0") == 0 ||
+                 strcasecmp(value, "no") == 0)
+            *(bool *)field = false;
+        else
+            return error_set(err, ERR_CONFIG, sp->env,
+                             "%s (from %s) is '%.64s'; it must be true or false", sp->env, from,
+                             value);
+        return 0;
+    case CFG_LOG_LEVEL:
+        if (strcmp(value, "debug") && strcmp(value, "info") && strcmp(value, "warn") &&
+            strcmp(value, "error"))
+            return error_set(err, ERR_CONFIG, sp->env,
+                             "%s (from %s) is '%.64s'; it must be debug, info, warn or error",
+                             sp->env, from, value);
+        free(*(char **)field);
+        *(char **)field = xstrdup(value);
+        return 0;
+    }
+    return 0;
+}
+
+static const config__spec *config__by_name(const char *name)
+{
+    for (size_t i = 0; i < CONFIG__N; i++)
+        if (strcmp(config__specs[i].name, name) == 0)
+            return &config__specs[i];
+    return NULL;
+}
+
+static const config__spec *config__by_flag(const char *flag, size_t n)
+{
+    for (size_t i = 0; i < CONFIG__N; i++) {
+        const char *f = config__specs[i].flag;
+        if (f != NULL && strlen(f) == n && strncmp(f, flag, n) == 0)
+            return &config__specs[i];
+    }
+    return NULL;
+}
+
+static char *config__trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+        *--e = '\0';
+    return s;
+}
+
+/* Reads 'name = value' lines. Values set by the environment or a flag win,
+ * so the file is read first and everything else applied over it. */
+static int config__read_file(config *c, const char *path, error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return error_set(err, ERR_CONFIG, "PSTUDIO_CONFIG",
+                         "PSTUDIO_CONFIG: cannot read config file %s: %s", path, strerror(errno));
+    char line[4096];
+    int lineno = 0;
+    int rc = 0;
+    while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+        lineno++;
+        if (strchr(line, '\n') == NULL && !feof(f)) {
+            rc = error_set(err, ERR_CONFIG, "PSTUDIO_CONFIG",
+                           "PSTUDIO_CONFIG: %s:%d: line longer than %zu bytes", path, lineno,
+                           sizeof(line) - 2);
+            break;
+        }
+        char *s = config__trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (eq == NULL) {
+            rc = error_set(err, ERR_CONFIG, "PSTUDIO_CONFIG",
+                           "PSTUDIO_CONFIG: %s:%d: expected 'name = value'", path, lineno);
+            break;
+        }
+        *eq = '\0';
+        char *name = config__trim(s);
+        char *value = config__trim(eq + 1);
+        const config__spec *sp = config__by_name(name);
+        if (sp == NULL || sp->offset == CFG_OFF(config_file)) {
+            rc = error_set(err, ERR_CONFIG, "PSTUDIO_CONFIG",
+                           "PSTUDIO_CONFIG: %s:%d: unknown setting '%.64s'", path, lineno, name);
+            break;
+        }
+        rc = config__set(c, sp, value, SRC_FILE, err);
+    }
+    fclose(f);
+    return rc;
+}
+
+/* A password in a URL on the command line is visible to every local user. */
+static bool config__url_has_password(const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (p == NULL)
+        return false;
+    p += 3;
+    const char *at = strchr(p, '@');
+    const char *slash = strchr(p, '/');
+    if (at == NULL || (slash != NULL && slash < at))
+        return strstr(url, "password=") != NULL;
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    return colon != NULL || strstr(url, "password=") != NULL;
+}
+
+int config_load(config *c, int argc, char **argv, error *err)
+{
+    memset(c, 0, sizeof(*c));
+    c->argv = xcalloc((size_t)argc + 1, sizeof(char *));
+    for (size_t i = 0; i < CONFIG__N; i++)
+        if (config__specs[i].def != NULL)
+            config__set(c, &config__specs[i], config__specs[i].def, SRC_DEFAULT, NULL);
+
+    /* Pass 1: collect flags (so --config is known before the file is read). */
+    const config__spec *flag_spec[256];
+    const char *flag_val[256];
+    int nflags = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
+            c->argv[c->argc++] = argv[i];
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        size_t n = eq ? (size_t)(eq - a) : strlen(a);
+        const config__spec *sp = config__by_flag(a, n);
+        if (sp == NULL) {
+            c->argv[c->argc++] = argv[i];
+            continue;
+        }
+        const char *v = eq ? eq + 1 : NULL;
+        if (v == NULL) {
+            if (i + 1 >= argc)
+                return error_set(err, ERR_CONFIG, sp->env, "%s needs a value (%s)", sp->flag,
+                                 sp->env);
+            v = argv[++i];
+        }
+        if (nflags == 256)
+            return error_set(err, ERR_CONFIG, sp->env, "too many flags");
+        flag_spec[nflags] = sp;
+        flag_val[nflags++] = v;
+    }
+
+    const config__spec *cfg_spec = config__by_name("config");
+    const char *file = getenv(cfg_spec->env);
+    for (int i = 0; i < nflags; i++)
+        if (flag_spec[i] == cfg_spec)
+            file = flag_val[i];
+    if (file != NULL && file[0] != '\0') {
+        if (config__set(c, cfg_spec, file, SRC_ENV, err) != 0 ||
+            config__read_file(c, file, err) != 0)
+            return -1;
+    }
+    for (size_t i = 0; i < CONFIG__N; i++) {
+        const config__spec *sp = &config__specs[i];
+        const char *v = getenv(sp->env);
+        if (v != NULL && sp != cfg_spec && config__set(c, sp, v, SRC_ENV, err) != 0)
+            return -1;
+    }
+    for (int i = 0; i < nflags; i++) {
+        const config__spec *sp = flag_spec[i];
+        if (sp == cfg_spec)
+            continue;
+        if (sp->offset == CFG_OFF(database_url) && config__url_has_password(flag_val[i]))
+            return error_set(err, ERR_CONFIG, sp->env,
+                             "%s must not carry a password on the command line; set %s in the "
+                             "environment or the config file instead",
+                             sp->flag, sp->env);
+        if (config__set(c, sp, flag_val[i], SRC_FLAG, err) != 0)
+            return -1;
+    }
+    if (c->database_url == NULL) {
+        const char *dir = c->data_dir;
+        char *abs = realpath(dir, NULL);
+        size_t n = strlen(abs ? abs : dir) + 64;
+        c->database_url = xmalloc(n);
+        if (abs != NULL || dir[0] == '/')
+            snprintf(c->database_url, n, "sqlite://%s/pstudio.db", abs ? abs : dir);
+        else {
+            /* The directory does not exist yet: anchor it to the working directory. */
+            char cwd[PATH_MAX];
+            if (getcwd(cwd, sizeof(cwd)) == NULL)
+                return error_set(err, ERR_CONFIG, "PSTUDIO_DATA_DIR",
+                                 "cannot resolve the data directory: %s", strerror(errno));
+            free(c->database_url);
+            n = strlen(cwd) + strlen(dir) + 64;
+            c->database_url = xmalloc(n);
+            snprintf(c->database_url, n, "sqlite://%s/%s/pstudio.db", cwd,
+                     strncmp(dir, "./", 2) == 0 ? dir + 2 : dir);
+        }
+        free(abs);
+    }
+    return 0;
+}
+
+void config_free(config *c)
+{
+    for (size_t i = 0; i < CONFIG__N; i++) {
+        const config__spec *sp = &config__specs[i];
+        if (sp->type == CFG_STRING || sp->type == CFG_DB_URL || sp->type == CFG_LOG_LEVEL) {
+            char **f = (char **)((char *)c + sp->offset);
+            free(*f);
+            *f = NULL;
+        }
+    }
+    free(c->argv);
+    c->argv = NULL;
+    c->argc = 0;
+}
+
+void config_print_help(FILE *out)
+{
+    fprintf(out, "Settings (flag, then environment, then config file, then default):\n");
+    for (size_t i = 0; i < CONFIG__N; i++) {
+        const config__spec *sp = &config__specs[i];
+        fprintf(out, "  %-24s %-30s %s", sp->flag ? sp->flag : "(no flag)", sp->env, sp->help);
+        if (sp->def)
+            fprintf(out, " [default: %s]", sp->def);
+        fputc('\n', out);
+    }
+}
+
+void config_print_markdown(FILE *out)
+{
+    fprintf(out, "| variable | flag | config-file name | default | meaning |\n");
+    fprintf(out, "|---|---|---|---|---|\n");
+    for (size_t i = 0; i < CONFIG__N; i++) {
+        const config__spec *sp = &config__specs[i];
+        fprintf(out, "| `%s` | %s%s%s | `%s` | %s%s%s | %s |\n", sp->env, sp->flag ? "`" : "",
+                sp->flag ? sp->flag : "none", sp->flag ? "`" : "", sp->name, sp->def ? "`" : "",
+                sp->def                  ? sp->def
+                : sp->type == CFG_DB_URL ? "derived"
+                                         : "none",
+                sp->def ? "`" : "", sp->help);
+    }
+}

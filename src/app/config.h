@@ -1,0 +1,49 @@
+/*
+ * config: every setting of the pstudio binary, in one table. Each setting
+ * has a name (used in the config file), an environment variable PSTUDIO_*,
+ * and usually a --flag. Precedence, highest first: flag, environment, config
+ * file (PSTUDIO_CONFIG or --config), built-in default. Secrets have no flag:
+ * a secret on a command line leaks through ps and shell history, so a
+ * --database-url with a password in it is refused too.
+ *
+ * The loaded `config` owns its strings; config_free() releases them.
+ */
+#ifndef PS_APP_CONFIG_H
+#define PS_APP_CONFIG_H
+
+#include "base/error.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct config {
+    char *config_file;
+    char *data_dir;
+    char *database_url;
+    char *bind;
+    int port;
+    int http_threads;
+    int db_pool_size;
+    int max_body_bytes;
+    int shutdown_timeout_ms;
+    char *log_level;
+    bool auto_migrate;
+    /* not settings: what the command line left for the subcommand */
+    int argc;
+    char **argv;
+} config;
+
+/**
+ * Fills c from defaults, the config file, the environment and argv (the
+ * arguments after the subcommand). Recognised flags are consumed; the rest
+ * stay in c->argc/c->argv, in order, for the subcommand to parse. On a bad
+ * value returns -1 with err->field naming the PSTUDIO_* variable.
+ */
+int config_load(config *c, int argc, char **argv, error *err);
+void config_free(config *c);
+/** Prints the settings table (flag, variable, default, meaning) for --help. */
+void config_print_help(FILE *out);
+/** Writes the settings table as Markdown rows (README generation and its test). */
+void config_print_markdown(FILE *out);
+
+#endif

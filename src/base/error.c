@@ -1,0 +1,51 @@
+#include "base/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int error_set(error *e, error_kind kind, const char *field, const char *fmt, ...)
+{
+    if (e == NULL)
+        return -1;
+    e->kind = kind;
+    snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof(e->message), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void error_clear(error *e)
+{
+    if (e == NULL)
+        return;
+    e->kind = ERR_NONE;
+    e->field[0] = '\0';
+    e->message[0] = '\0';
+}
+
+const char *error_kind_name(error_kind kind)
+{
+    switch (kind) {
+    case ERR_NONE:
+        return "none";
+    case ERR_INVALID:
+        return "invalid";
+    case ERR_NOT_FOUND:
+        return "not-found";
+    case ERR_CONFLICT:
+        return "conflict";
+    case ERR_CONSTRAINT:
+        return "constraint";
+    case ERR_TOO_LARGE:
+        return "too-large";
+    case ERR_UNAVAILABLE:
+        return "unavailable";
+    case ERR_CONFIG:
+        return "config";
+    case ERR_INTERNAL:
+        return "internal";
+    }
+    return "internal";
+}

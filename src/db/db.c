@@ -1,0 +1,478 @@
+#include "db/db.h"
+
+#include "base/alloc.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "db/db_driver.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Statement slots are process-wide: each db_sql declaration gets the next
+ * number the first time any connection uses it. */
+static int db__next_slot; /* atomic */
+
+struct db_stmt {
+    db_conn *conn;
+    void *st; /* driver statement */
+    db_param params[DB_MAX_PARAMS];
+    int nparams; /* highest bound index */
+    bool started;
+};
+
+struct db_conn {
+    db *owner;
+    void *h; /* driver handle */
+    db_stmt **cache;
+    int ncache;
+    bool in_use;
+};
+
+struct db {
+    const db_driver *drv;
+    char *url;
+    db_conn *conns;
+    int size;
+    int in_use;
+    uint64_t acquires;
+    uint64_t waits;
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+};
+
+int db__set_error(db_error *err, db_fault fault, const char *fmt, ...)
+{
+    if (err == NULL)
+        return DB_ERR;
+    err->fault = fault;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+    return DB_ERR;
+}
+
+int db_to_error(error *err, const db_error *de, const char *field)
+{
+    switch (de->fault) {
+    case DB_FAULT_UNIQUE:
+        return error_set(err, ERR_CONFLICT, field, "%s is already taken", field ? field : "value");
+    case DB_FAULT_FOREIGN_KEY:
+    case DB_FAULT_CHECK:
+    case DB_FAULT_NOT_NULL:
+        return error_set(err, ERR_CONSTRAINT, field, "%s", de->message);
+    case DB_FAULT_CONNECTION:
+    case DB_FAULT_BUSY:
+        return error_set(err, ERR_UNAVAILABLE, NULL, "the database is unavailable: %s",
+                         de->message);
+    default:
+        return error_set(err, ERR_INTERNAL, NULL, "database error: %s", de->message);
+    }
+}
+
+const char *db_fault_name(db_fault f)
+{
+    switch (f) {
+    case DB_FAULT_NONE:
+        return "none";
+    case DB_FAULT_UNIQUE:
+        return "unique";
+    case DB_FAULT_FOREIGN_KEY:
+        return "foreign_key";
+    case DB_FAULT_CHECK:
+        return "check";
+    case DB_FAULT_NOT_NULL:
+        return "not_null";
+    case DB_FAULT_BUSY:
+        return "busy";
+    case DB_FAULT_CONNECTION:
+        return "connection";
+    case DB_FAULT_URL:
+        return "url";
+    case DB_FAULT_SCHEMA:
+        return "schema";
+    case DB_FAULT_OTHER:
+        return "other";
+    }
+    return "other";
+}
+
+const char *db_engine_name(db_engine e)
+{
+    return e == DB_ENGINE_SQLITE ? "sqlite" : "postgres";
+}
+
+static const db_driver *db__driver_for(const char *url)
+{
+    if (strncmp(url, "sqlite://", 9) == 0)
+        return &db_driver_sqlite;
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return &db_driver_pgsql;
+    return NULL;
+}
+
+int db_url_check(const char *url, db_error *err)
+{
+    if (url == NULL || url[0] == '\0')
+        return db__set_error(err, DB_FAULT_URL, "the database URL is empty");
+    const db_driver *drv = db__driver_for(url);
+    if (drv == NULL)
+        return db__set_error(
+            err, DB_FAULT_URL,
+            "unsupported database URL scheme in '%.40s…': use sqlite:///path/to/file.db "
+            "or postgres://user@host:port/dbname",
+            url);
+    if (drv == &db_driver_sqlite) {
+        const char *path = url + 9;
+        if (path[0] != '/' || path[1] == '\0')
+            return db__set_error(
+                err, DB_FAULT_URL,
+                "a SQLite URL needs an absolute file path: sqlite:///path/to/file.db");
+        return 0;
+    }
+    const char *rest = strstr(url, "://") + 3;
+    if (rest[0] == '\0' || (rest[0] == '/' && rest[1] == '\0'))
+        return db__set_error(
+            err, DB_FAULT_URL,
+            "a PostgreSQL URL needs a host or a database: postgres://user@host:port/dbname");
+    for (const char *p = rest; *p && *p != '/' && *p != '?'; p++) {
+        if (*p == ' ')
+            return db__set_error(err, DB_FAULT_URL, "the PostgreSQL URL contains a space");
+    }
+    return 0;
+}
+
+db *db_open(const char *url, int pool_size, db_error *err)
+{
+    if (db_url_check(url, err) != 0)
+        return NULL;
+    if (pool_size < 1)
+        pool_size = 1;
+    db *d = xcalloc(1, sizeof(*d));
+    d->drv = db__driver_for(url);
+    d->url = xstrdup(url);
+    d->size = pool_size;
+    d->conns = xcalloc((size_t)pool_size, sizeof(db_conn));
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_cond_init(&d->freed, NULL);
+    for (int i = 0; i < pool_size; i++) {
+        d->conns[i].owner = d;
+        d->conns[i].h = d->drv->connect(url, err);
+        if (d->conns[i].h == NULL) {
+            db_close(d);
+            return NULL;
+        }
+    }
+    return d;
+}
+
+static void db__conn_clear_cache(db_conn *c)
+{
+    for (int i = 0; i < c->ncache; i++) {
+        db_stmt *s = c->cache[i];
+        if (s == NULL)
+            continue;
+        db_reset(s);
+        c->owner->drv->finalize(c->h, s->st);
+        free(s);
+    }
+    free(c->cache);
+    c->cache = NULL;
+    c->ncache = 0;
+}
+
+void db_close(db *d)
+{
+    if (d == NULL)
+        return;
+    for (int i = 0; i < d->size; i++) {
+        db_conn *c = &d->conns[i];
+        assert(!c->in_use);
+        if (c->h == NULL)
+            continue;
+        db__conn_clear_cache(c);
+        d->drv->disconnect(c->h);
+    }
+    pthread_mutex_destroy(&d->lock);
+    pthread_cond_destroy(&d->freed);
+    free(d->conns);
+    free(d->url);
+    free(d);
+}
+
+db_engine db_engine_of(const db *d)
+{
+    return d->drv->engine;
+}
+
+db_engine db_conn_engine(const db_conn *c)
+{
+    return c->owner->drv->engine;
+}
+
+db_conn *db_acquire(db *d)
+{
+    pthread_mutex_lock(&d->lock);
+    d->acquires++;
+    if (d->in_use == d->size)
+        d->waits++;
+    while (d->in_use == d->size)
+        pthread_cond_wait(&d->freed, &d->lock);
+    db_conn *c = NULL;
+    for (int i = 0; i < d->size; i++) {
+        if (!d->conns[i].in_use) {
+            c = &d->conns[i];
+            break;
+        }
+    }
+    assert(c != NULL);
+    c->in_use = true;
+    d->in_use++;
+    pthread_mutex_unlock(&d->lock);
+    return c;
+}
+
+void db_release(db_conn *c)
+{
+    db *d = c->owner;
+    pthread_mutex_lock(&d->lock);
+    assert(c->in_use);
+    c->in_use = false;
+    d->in_use--;
+    pthread_cond_signal(&d->freed);
+    pthread_mutex_unlock(&d->lock);
+}
+
+void db_stats(db *d, db_pool_stats *out)
+{
+    pthread_mutex_lock(&d->lock);
+    out->size = d->size;
+    out->in_use = d->in_use;
+    out->acquires = d->acquires;
+    out->waits = d->waits;
+    pthread_mutex_unlock(&d->lock);
+}
+
+int db_ping(db *d, db_error *err)
+{
+    db_conn *c = db_acquire(d);
+    int rc = d->drv->ping(c->h, err);
+    db_release(c);
+    return rc;
+}
+
+static void db__param_clear(db_param *p)
+{
+    if (p->type == DB_P_TEXT || p->type == DB_P_BLOB)
+        free(p->p);
+    memset(p, 0, sizeof(*p));
+}
+
+db_stmt *db_prepare(db_conn *c, db_sql *sql, db_error *err)
+{
+    int slot = __atomic_load_n(&sql->slot, __ATOMIC_ACQUIRE);
+    if (slot == 0) {
+        int fresh = __atomic_add_fetch(&db__next_slot, 1, __ATOMIC_ACQ_REL);
+        int expected = 0;
+        if (!__atomic_compare_exchange_n(&sql->slot, &expected, fresh, false, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_ACQUIRE))
+            fresh = expected; /* another thread won; its number stands */
+        slot = fresh;
+    }
+    if (slot >= c->ncache) {
+        int n = slot + 32;
+        c->cache = xrealloc(c->cache, (size_t)n * sizeof(*c->cache));
+        memset(c->cache + c->ncache, 0, (size_t)(n - c->ncache) * sizeof(*c->cache));
+        c->ncache = n;
+    }
+    db_stmt *s = c->cache[slot];
+    if (s == NULL) {
+        const db_driver *drv = c->owner->drv;
+        const char *text = drv->engine == DB_ENGINE_POSTGRES && sql->pg ? sql->pg : sql->sqlite;
+        void *st = drv->prepare(c->h, text, slot, err);
+        if (st == NULL)
+            return NULL;
+        s = xcalloc(1, sizeof(*s));
+        s->conn = c;
+        s->st = st;
+        c->cache[slot] = s;
+    }
+    db_reset(s);
+    return s;
+}
+
+static db_param *db__param(db_stmt *s, int i)
+{
+    assert(i >= 1 && i <= DB_MAX_PARAMS);
+    db_param *p = &s->params[i - 1];
+    db__param_clear(p);
+    if (i > s->nparams)
+        s->nparams = i;
+    return p;
+}
+
+void db_bind_textn(db_stmt *s, int i, const char *v, size_t n)
+{
+    db_param *p = db__param(s, i);
+    if (v == NULL)
+        return;
+    p->type = DB_P_TEXT;
+    p->p = xstrndup(v, n);
+    p->n = n;
+}
+
+void db_bind_text(db_stmt *s, int i, const char *v)
+{
+    db_bind_textn(s, i, v, v ? strlen(v) : 0);
+}
+
+void db_bind_int64(db_stmt *s, int i, int64_t v)
+{
+    db_param *p = db__param(s, i);
+    p->type = DB_P_INT64;
+    p->i = v;
+}
+
+void db_bind_double(db_stmt *s, int i, double v)
+{
+    db_param *p = db__param(s, i);
+    p->type = DB_P_DOUBLE;
+    p->d = v;
+}
+
+void db_bind_bool(db_stmt *s, int i, bool v)
+{
+    db_param *p = db__param(s, i);
+    p->type = DB_P_BOOL;
+    p->i = v ? 1 : 0;
+}
+
+void db_bind_time(db_stmt *s, int i, int64_t usec)
+{
+    db_param *p = db__param(s, i);
+    p->type = DB_P_TIME;
+    p->i = usec;
+}
+
+void db_bind_blob(db_stmt *s, int i, const void *v, size_t n)
+{
+    db_param *p = db__param(s, i);
+    p->type = DB_P_BLOB;
+    p->p = xmalloc(n ? n : 1);
+    if (n)
+        memcpy(p->p, v, n);
+    p->n = n;
+}
+
+void db_bind_null(db_stmt *s, int i)
+{
+    db__param(s, i);
+}
+
+int db_step(db_stmt *s, db_error *err)
+{
+    const db_driver *drv = s->conn->owner->drv;
+    s->started = true;
+    return drv->step(s->conn->h, s->st, s->params, s->nparams, err);
+}
+
+int db_col_count(db_stmt *s)
+{
+    return s->conn->owner->drv->col_count(s->st);
+}
+
+bool db_col_is_null(db_stmt *s, int i)
+{
+    return s->conn->owner->drv->col_is_null(s->st, i);
+}
+
+const char *db_col_text(db_stmt *s, int i)
+{
+    const db_driver *drv = s->conn->owner->drv;
+    return drv->col_is_null(s->st, i) ? NULL : drv->col_text(s->st, i);
+}
+
+int64_t db_col_int64(db_stmt *s, int i)
+{
+    return s->conn->owner->drv->col_int64(s->st, i);
+}
+
+double db_col_double(db_stmt *s, int i)
+{
+    return s->conn->owner->drv->col_double(s->st, i);
+}
+
+bool db_col_bool(db_stmt *s, int i)
+{
+    const char *t = db_col_text(s, i);
+    return t != NULL && (t[0] == 't' || t[0] == '1' || t[0] == 'T');
+}
+
+int64_t db_col_time(db_stmt *s, int i)
+{
+    const char *t = db_col_text(s, i);
+    int64_t usec = 0;
+    if (t != NULL && !time_parse(t, &usec))
+        log_error("unparseable timestamp '%s' in column %d", t, i);
+    return usec;
+}
+
+const void *db_col_blob(db_stmt *s, int i, size_t *n)
+{
+    return s->conn->owner->drv->col_blob(s->st, i, n);
+}
+
+int64_t db_changes(db_stmt *s)
+{
+    return s->conn->owner->drv->changes(s->conn->h, s->st);
+}
+
+void db_reset(db_stmt *s)
+{
+    if (s->started)
+        s->conn->owner->drv->reset(s->st);
+    s->started = false;
+    for (int i = 0; i < s->nparams; i++)
+        db__param_clear(&s->params[i]);
+    s->nparams = 0;
+}
+
+int db_exec(db_stmt *s, db_error *err)
+{
+    int rc = db_step(s, err);
+    while (rc == DB_ROW)
+        rc = db_step(s, err);
+    return rc == DB_DONE ? 0 : DB_ERR;
+}
+
+int db_exec_script(db_conn *c, const char *sql, db_error *err)
+{
+    return c->owner->drv->exec_script(c->h, sql, err);
+}
+
+int db_begin(db_conn *c, db_error *err)
+{
+    return db_exec_script(c, c->owner->drv->begin_sql, err);
+}
+
+int db_begin_write(db_conn *c, db_error *err)
+{
+    return db_exec_script(c, c->owner->drv->begin_write_sql, err);
+}
+
+int db_commit(db_conn *c, db_error *err)
+{
+    return db_exec_script(c, "COMMIT", err);
+}
+
+void db_rollback(db_conn *c)
+{
+    db_error err;
+    if (db_exec_script(c, "ROLLBACK", &err) != 0)
+        log_warn("rollback failed: %s", err.message);
+}

@@ -1,0 +1,153 @@
+/*
+ * db: one API over two engines, SQLite and PostgreSQL (after dovecot's
+ * lib-sql). A `db` is a fixed pool of connections opened from a URL
+ * (sqlite:///path/to/file.db, postgres://user@host:port/name). A thread
+ * borrows one connection with db_acquire(), runs statements on it and gives it
+ * back with db_release(). A connection is used by one thread at a time.
+ *
+ * Statements are declared once, statically, with DB_SQL(): the text is
+ * written with $1, $2 … placeholders, which both drivers bind natively; where
+ * the engines' SQL differs the declaration carries a second text for
+ * PostgreSQL right beside the first. Each connection prepares a statement the
+ * first time it is used and keeps it, so SQL is parsed once per connection.
+ *
+ * Values cross the API in one representation whatever the engine:
+ *   time   int64 microseconds since the epoch, UTC (timestamptz / RFC 3339 TEXT)
+ *   bool   bool (boolean / INTEGER 0-1)
+ *   uuid   36-char text (uuid / TEXT)
+ *   json   text (jsonb / TEXT checked by json_valid)
+ *
+ * Ownership: the db owns its connections; db_close() must come after every
+ * connection was released. Column values returned by db_col_*() stay valid
+ * until the next db_step() or db_reset() of that statement.
+ */
+#ifndef PS_DB_DB_H
+#define PS_DB_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct db db;
+typedef struct db_conn db_conn;
+typedef struct db_stmt db_stmt;
+
+typedef enum db_engine { DB_ENGINE_SQLITE, DB_ENGINE_POSTGRES } db_engine;
+
+/* What went wrong, in terms a caller can act on: a unique violation becomes
+ * a 409, a foreign key or check violation a 422, a connection fault a 503. */
+typedef enum db_fault {
+    DB_FAULT_NONE = 0,
+    DB_FAULT_UNIQUE,
+    DB_FAULT_FOREIGN_KEY,
+    DB_FAULT_CHECK,
+    DB_FAULT_NOT_NULL,
+    DB_FAULT_BUSY,       /* lock timeout or serialization failure: retry */
+    DB_FAULT_CONNECTION, /* the server is gone or unreachable */
+    DB_FAULT_URL,        /* the URL itself is malformed */
+    DB_FAULT_SCHEMA,     /* the schema version does not match this binary */
+    DB_FAULT_OTHER,
+} db_fault;
+
+typedef struct db_error {
+    db_fault fault;
+    char message[512]; /* the engine's own message, with context */
+} db_error;
+
+/* A statement declaration. Use DB_SQL / DB_SQL2 at file scope:
+ *   static db_sql Q_USER_BY_ID = DB_SQL("SELECT … WHERE id = $1");
+ * `slot` is assigned on first use and indexes each connection's cache. */
+typedef struct db_sql {
+    const char *sqlite;
+    const char *pg; /* NULL: the same text as sqlite */
+    int slot;
+} db_sql;
+
+#define DB_SQL(text)                                                                               \
+    {                                                                                              \
+        (text), NULL, 0                                                                            \
+    }
+#define DB_SQL2(sqlite, pg)                                                                        \
+    {                                                                                              \
+        (sqlite), (pg), 0                                                                          \
+    }
+
+/* Step results. */
+#define DB_ROW  1
+#define DB_DONE 0
+#define DB_ERR  (-1)
+
+typedef struct db_pool_stats {
+    int size;          /* connections in the pool */
+    int in_use;        /* currently borrowed */
+    uint64_t acquires; /* total db_acquire() calls */
+    uint64_t waits;    /* acquires that had to wait for a free connection */
+} db_pool_stats;
+
+/** Opens a pool of `pool_size` connections (at least 1) to url; NULL and err on failure. */
+db *db_open(const char *url, int pool_size, db_error *err);
+void db_close(db *d);
+db_engine db_engine_of(const db *d);
+const char *db_engine_name(db_engine e);
+/** Checks that url names a known engine and is well formed; does not connect. */
+int db_url_check(const char *url, db_error *err);
+
+/** Borrows a connection, waiting for one if all are in use. */
+db_conn *db_acquire(db *d);
+void db_release(db_conn *c);
+db_engine db_conn_engine(const db_conn *c);
+/** Runs a trivial query on a pooled connection; reconnects a broken PostgreSQL link. */
+int db_ping(db *d, db_error *err);
+void db_stats(db *d, db_pool_stats *out);
+
+/** Prepares (or takes from the cache) and resets the statement; NULL and err on failure. */
+db_stmt *db_prepare(db_conn *c, db_sql *sql, db_error *err);
+/* Parameters are 1-based, as in SQL. Text and blobs are copied. */
+void db_bind_text(db_stmt *s, int i, const char *v); /* NULL binds NULL */
+void db_bind_textn(db_stmt *s, int i, const char *v, size_t n);
+void db_bind_int64(db_stmt *s, int i, int64_t v);
+void db_bind_double(db_stmt *s, int i, double v);
+void db_bind_bool(db_stmt *s, int i, bool v);
+void db_bind_time(db_stmt *s, int i, int64_t usec);
+void db_bind_blob(db_stmt *s, int i, const void *v, size_t n);
+void db_bind_null(db_stmt *s, int i);
+/** Runs or advances the statement: DB_ROW, DB_DONE, or DB_ERR with err filled. */
+int db_step(db_stmt *s, db_error *err);
+/* Columns are 0-based. */
+int db_col_count(db_stmt *s);
+bool db_col_is_null(db_stmt *s, int i);
+const char *db_col_text(db_stmt *s, int i); /* NULL for SQL NULL */
+int64_t db_col_int64(db_stmt *s, int i);
+double db_col_double(db_stmt *s, int i);
+bool db_col_bool(db_stmt *s, int i);
+int64_t db_col_time(db_stmt *s, int i); /* 0 for NULL */
+const void *db_col_blob(db_stmt *s, int i, size_t *n);
+/** Number of rows the last INSERT/UPDATE/DELETE changed. */
+int64_t db_changes(db_stmt *s);
+/** Ends the statement's current use; always call it when done with a statement. */
+void db_reset(db_stmt *s);
+
+/** Runs a statement with no result rows and the parameters already bound. */
+int db_exec(db_stmt *s, db_error *err);
+/** Runs a script of several statements with no parameters (migrations). */
+int db_exec_script(db_conn *c, const char *sql, db_error *err);
+
+/* Transactions. db_begin_write() takes the write lock up front on SQLite
+ * (BEGIN IMMEDIATE) so a read-then-write transaction cannot deadlock. */
+int db_begin(db_conn *c, db_error *err);
+int db_begin_write(db_conn *c, db_error *err);
+int db_commit(db_conn *c, db_error *err);
+/** Rolls back; never fails from the caller's point of view (errors are logged). */
+void db_rollback(db_conn *c);
+
+const char *db_fault_name(db_fault f);
+
+/**
+ * Maps a database error onto the app's error convention and returns -1:
+ * unique → ERR_CONFLICT ("<field> is already taken"), foreign key / check /
+ * not null → ERR_CONSTRAINT, connection or lock trouble → ERR_UNAVAILABLE.
+ */
+struct error;
+int db_to_error(struct error *err, const db_error *de, const char *field);
+
+#endif

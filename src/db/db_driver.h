@@ -1,0 +1,64 @@
+/*
+ * The private contract between db.c and each engine driver (dovecot's
+ * sql-private.h). db.c owns the pool, the statement cache and parameter
+ * storage; a driver turns those into engine calls. Only db.c and the
+ * driver_*.c files include this header.
+ */
+#ifndef PS_DB_DRIVER_H
+#define PS_DB_DRIVER_H
+
+#include "db/db.h"
+
+typedef enum db_param_type {
+    DB_P_NULL,
+    DB_P_TEXT,
+    DB_P_INT64,
+    DB_P_DOUBLE,
+    DB_P_BOOL,
+    DB_P_TIME,
+    DB_P_BLOB,
+} db_param_type;
+
+typedef struct db_param {
+    db_param_type type;
+    int64_t i; /* INT64, BOOL, TIME */
+    double d;  /* DOUBLE */
+    char *p;   /* TEXT (NUL-terminated), BLOB: owned copy */
+    size_t n;  /* TEXT, BLOB length */
+} db_param;
+
+#define DB_MAX_PARAMS 64
+
+typedef struct db_driver {
+    const char *name;
+    db_engine engine;
+    /* Opens one connection; returns the driver handle or NULL with err. */
+    void *(*connect)(const char *url, db_error *err);
+    void (*disconnect)(void *h);
+    /* Prepares text; returns a driver statement or NULL with err. */
+    void *(*prepare)(void *h, const char *sql, int slot, db_error *err);
+    void (*finalize)(void *h, void *st);
+    /* Runs the statement with params on the first call, then advances. */
+    int (*step)(void *h, void *st, const db_param *params, int nparams, db_error *err);
+    int (*col_count)(void *st);
+    bool (*col_is_null)(void *st, int i);
+    const char *(*col_text)(void *st, int i);
+    const void *(*col_blob)(void *st, int i, size_t *n);
+    int64_t (*col_int64)(void *st, int i);
+    double (*col_double)(void *st, int i);
+    int64_t (*changes)(void *h, void *st);
+    void (*reset)(void *st);
+    int (*exec_script)(void *h, const char *sql, db_error *err);
+    int (*ping)(void *h, db_error *err);
+    /* Text of transaction statements. */
+    const char *begin_sql;
+    const char *begin_write_sql;
+} db_driver;
+
+extern const db_driver db_driver_sqlite;
+extern const db_driver db_driver_pgsql;
+
+int db__set_error(db_error *err, db_fault fault, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

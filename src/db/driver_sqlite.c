@@ -1,0 +1,244 @@
+/*
+ * The SQLite driver. Every connection runs in WAL mode with foreign keys on
+ * and a busy timeout, so concurrent readers never block and a writer waits
+ * for the lock instead of failing at once. Placeholders are written $1, $2 …
+ * in the shared SQL; SQLite treats "$1" as a named parameter, so binding maps
+ * each index to the parameter named "$<index>" rather than trusting order.
+ */
+#include "base/alloc.h"
+#include "base/timeutil.h"
+#include "db/db_driver.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SQLITE__BUSY_TIMEOUT_MS 5000
+
+typedef struct sqlite__stmt {
+    sqlite3_stmt *st;
+    int map[DB_MAX_PARAMS + 1]; /* $n → sqlite parameter index, 0 if absent */
+    int64_t changes;
+} sqlite__stmt;
+
+static db_fault sqlite__fault(sqlite3 *h, int rc)
+{
+    switch (sqlite3_extended_errcode(h)) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        return DB_FAULT_UNIQUE;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        return DB_FAULT_FOREIGN_KEY;
+    case SQLITE_CONSTRAINT_CHECK:
+        return DB_FAULT_CHECK;
+    case SQLITE_CONSTRAINT_NOTNULL:
+        return DB_FAULT_NOT_NULL;
+    default:
+        break;
+    }
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        return DB_FAULT_BUSY;
+    return DB_FAULT_OTHER;
+}
+
+static int sqlite__error(sqlite3 *h, int rc, db_error *err, const char *what)
+{
+    return db__set_error(err, sqlite__fault(h, rc), "sqlite: %s: %s", what, sqlite3_errmsg(h));
+}
+
+static void *sqlite__connect(const char *url, db_error *err)
+{
+    const char *path = url + strlen("sqlite://");
+    sqlite3 *h = NULL;
+    int rc = sqlite3_open_v2(
+        path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        db__set_error(err, DB_FAULT_CONNECTION, "cannot open SQLite database %s: %s", path,
+                      h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+        sqlite3_close(h);
+        return NULL;
+    }
+    sqlite3_extended_result_codes(h, 1);
+    sqlite3_busy_timeout(h, SQLITE__BUSY_TIMEOUT_MS);
+    static const char setup[] = "PRAGMA journal_mode=WAL;"
+                                "PRAGMA foreign_keys=ON;"
+                                "PRAGMA synchronous=NORMAL;";
+    char *msg = NULL;
+    rc = sqlite3_exec(h, setup, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        db__set_error(err, DB_FAULT_CONNECTION, "cannot set up SQLite database %s: %s", path,
+                      msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        sqlite3_close(h);
+        return NULL;
+    }
+    return h;
+}
+
+static void sqlite__disconnect(void *h)
+{
+    sqlite3_close_v2(h);
+}
+
+static void *sqlite__prepare(void *h, const char *sql, int slot, db_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v3(h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sqlite__error(h, rc, err, "prepare"), NULL;
+    sqlite__stmt *s = xcalloc(1, sizeof(*s));
+    s->st = st;
+    for (int i = 1; i <= DB_MAX_PARAMS; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "$%d", i);
+        s->map[i] = sqlite3_bind_parameter_index(st, name);
+    }
+    return s;
+}
+
+static void sqlite__finalize(void *h, void *st)
+{
+    sqlite__stmt *s = st;
+    sqlite3_finalize(s->st);
+    free(s);
+}
+
+static int sqlite__bind(sqlite3 *h, sqlite__stmt *s, const db_param *params, int n, db_error *err)
+{
+    for (int i = 1; i <= n; i++) {
+        int idx = s->map[i];
+        if (idx == 0)
+            continue;
+        const db_param *p = &params[i - 1];
+        int rc = SQLITE_OK;
+        char ts[TIME_STR_LEN + 1];
+        switch (p->type) {
+        case DB_P_NULL:
+            rc = sqlite3_bind_null(s->st, idx);
+            break;
+        case DB_P_TEXT:
+            rc = sqlite3_bind_text64(s->st, idx, p->p, p->n, SQLITE_STATIC, SQLITE_UTF8);
+            break;
+        case DB_P_INT64:
+        case DB_P_BOOL:
+            rc = sqlite3_bind_int64(s->st, idx, p->i);
+            break;
+        case DB_P_DOUBLE:
+            rc = sqlite3_bind_double(s->st, idx, p->d);
+            break;
+        case DB_P_TIME:
+            time_format(p->i, ts);
+            rc = sqlite3_bind_text(s->st, idx, ts, -1, SQLITE_TRANSIENT);
+            break;
+        case DB_P_BLOB:
+            rc = sqlite3_bind_blob64(s->st, idx, p->p, p->n, SQLITE_STATIC);
+            break;
+        }
+        if (rc != SQLITE_OK)
+            return sqlite__error(h, rc, err, "bind");
+    }
+    return 0;
+}
+
+static int sqlite__step(void *h, void *st, const db_param *params, int nparams, db_error *err)
+{
+    sqlite__stmt *s = st;
+    if (!sqlite3_stmt_busy(s->st)) {
+        if (sqlite__bind(h, s, params, nparams, err) != 0)
+            return DB_ERR;
+    }
+    int rc = sqlite3_step(s->st);
+    if (rc == SQLITE_ROW)
+        return DB_ROW;
+    if (rc == SQLITE_DONE) {
+        s->changes = sqlite3_changes64(h);
+        return DB_DONE;
+    }
+    sqlite__error(h, rc, err, "step");
+    sqlite3_reset(s->st);
+    return DB_ERR;
+}
+
+static int sqlite__col_count(void *st)
+{
+    return sqlite3_column_count(((sqlite__stmt *)st)->st);
+}
+
+static bool sqlite__col_is_null(void *st, int i)
+{
+    return sqlite3_column_type(((sqlite__stmt *)st)->st, i) == SQLITE_NULL;
+}
+
+static const char *sqlite__col_text(void *st, int i)
+{
+    return (const char *)sqlite3_column_text(((sqlite__stmt *)st)->st, i);
+}
+
+static const void *sqlite__col_blob(void *st, int i, size_t *n)
+{
+    sqlite3_stmt *s = ((sqlite__stmt *)st)->st;
+    const void *p = sqlite3_column_blob(s, i);
+    *n = (size_t)sqlite3_column_bytes(s, i);
+    return p;
+}
+
+static int64_t sqlite__col_int64(void *st, int i)
+{
+    return sqlite3_column_int64(((sqlite__stmt *)st)->st, i);
+}
+
+static double sqlite__col_double(void *st, int i)
+{
+    return sqlite3_column_double(((sqlite__stmt *)st)->st, i);
+}
+
+static int64_t sqlite__changes(void *h, void *st)
+{
+    return ((sqlite__stmt *)st)->changes;
+}
+
+static void sqlite__reset(void *st)
+{
+    sqlite__stmt *s = st;
+    sqlite3_reset(s->st);
+    sqlite3_clear_bindings(s->st);
+}
+
+static int sqlite__exec_script(void *h, const char *sql, db_error *err)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
+    if (rc == SQLITE_OK)
+        return 0;
+    db__set_error(err, sqlite__fault(h, rc), "sqlite: %s", msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    return DB_ERR;
+}
+
+static int sqlite__ping(void *h, db_error *err)
+{
+    return sqlite__exec_script(h, "SELECT 1 FROM sqlite_schema LIMIT 1", err);
+}
+
+const db_driver db_driver_sqlite = {
+    .name = "sqlite",
+    .engine = DB_ENGINE_SQLITE,
+    .connect = sqlite__connect,
+    .disconnect = sqlite__disconnect,
+    .prepare = sqlite__prepare,
+    .finalize = sqlite__finalize,
+    .step = sqlite__step,
+    .col_count = sqlite__col_count,
+    .col_is_null = sqlite__col_is_null,
+    .col_text = sqlite__col_text,
+    .col_blob = sqlite__col_blob,
+    .col_int64 = sqlite__col_int64,
+    .col_double = sqlite__col_double,
+    .changes = sqlite__changes,
+    .reset = sqlite__reset,
+    .exec_script = sqlite__exec_script,
+    .ping = sqlite__ping,
+    .begin_sql = "BEGIN",
+    .begin_write_sql = "BEGIN IMMEDIATE",
+};

@@ -1,0 +1,65 @@
+#include "domain/user_store.h"
+
+#include "base/timeutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static db_sql Q_PLAN_BY_CODE = DB_SQL("SELECT id FROM plans WHERE code = $1");
+static db_sql Q_PLAN_LOWEST = DB_SQL("SELECT id FROM plans ORDER BY rank LIMIT 1");
+static db_sql Q_USER_INSERT =
+    DB_SQL("INSERT INTO users (id, email, name, role, plan_id, password_hash, created_at, "
+           "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)");
+
+static int plan__one_id(db_conn *c, db_sql *q, const char *code, char id[UUID_STR_LEN + 1],
+                        error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, q, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    if (code != NULL)
+        db_bind_text(s, 1, code);
+    int rc = db_step(s, &de);
+    if (rc == DB_ROW)
+        snprintf(id, UUID_STR_LEN + 1, "%s", db_col_text(s, 0));
+    db_reset(s);
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    if (rc == DB_DONE)
+        return error_set(err, ERR_NOT_FOUND, "plan", "there is no plan '%s'",
+                         code ? code : "at all");
+    return 0;
+}
+
+int plan_store_id_by_code(db_conn *c, const char *code, char id[UUID_STR_LEN + 1], error *err)
+{
+    return plan__one_id(c, &Q_PLAN_BY_CODE, code, id, err);
+}
+
+int plan_store_lowest(db_conn *c, char id[UUID_STR_LEN + 1], error *err)
+{
+    return plan__one_id(c, &Q_PLAN_LOWEST, NULL, id, err);
+}
+
+int user_store_insert(db_conn *c, user *u, const char *password_hash, error *err)
+{
+    uuid_v7(u->id);
+    u->created_at = time_now_usec();
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_USER_INSERT, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, u->id);
+    db_bind_text(s, 2, u->email);
+    db_bind_text(s, 3, u->name);
+    db_bind_text(s, 4, u->role);
+    db_bind_text(s, 5, u->plan_id);
+    db_bind_text(s, 6, password_hash);
+    db_bind_time(s, 7, u->created_at);
+    int rc = db_exec(s, &de);
+    db_reset(s);
+    if (rc != 0)
+        return db_to_error(err, &de, "email");
+    return 0;
+}

@@ -1,0 +1,35 @@
+/*
+ * user_store: the users and plans tables. Rows cross this API as plain
+ * structs; every function takes a borrowed connection so callers choose the
+ * transaction. Emails are unique case-insensitively (a unique index on
+ * lower(email)), and a duplicate comes back as ERR_CONFLICT.
+ */
+#ifndef PS_DOMAIN_USER_STORE_H
+#define PS_DOMAIN_USER_STORE_H
+
+#include "base/error.h"
+#include "base/uuid.h"
+#include "db/db.h"
+
+#include <stdint.h>
+
+typedef struct user {
+    char id[UUID_STR_LEN + 1];
+    char email[256];
+    char name[201];
+    char role[8]; /* "admin" | "user" */
+    char plan_id[UUID_STR_LEN + 1];
+    int64_t created_at;
+} user;
+
+/** Finds a plan's id by its code; ERR_NOT_FOUND when there is none. */
+int plan_store_id_by_code(db_conn *c, const char *code, char id[UUID_STR_LEN + 1], error *err);
+/** The plan with the lowest rank: what a new user gets by default. */
+int plan_store_lowest(db_conn *c, char id[UUID_STR_LEN + 1], error *err);
+/**
+ * Inserts u (its id and created_at are filled in here) with a password hash
+ * (may be NULL). ERR_CONFLICT with field "email" when the email is taken.
+ */
+int user_store_insert(db_conn *c, user *u, const char *password_hash, error *err);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * http: the HTTP server every API handler is written against. It runs
+ * libmicrohttpd in thread-pool mode behind a small router of our own, and owns
+ * everything a handler should not have to think about: reading the body under
+ * a size cap, the request id, one arena per request, security headers, the
+ * access log, Prometheus metrics, RFC 9457 problem documents for every failure
+ * it produces itself, and a graceful shutdown that lets in-flight requests
+ * finish. A handler reads the request through the accessors below and sets
+ * exactly one reply; everything it allocates comes from http_arena().
+ */
+#ifndef PS_HTTP_HTTP_H
+#define PS_HTTP_HTTP_H
+
+#include "base/arena.h"
+#include "base/error.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct db;
+
+/* One request being served; only valid inside the handler it is given to. */
+typedef struct http_request http_request;
+typedef void (*http_handler)(http_request *req);
+
+/*
+ * A route: method, pattern and handler. Pattern segments are literal or
+ * `{name}`, which captures one non-empty segment, e.g.
+ * "/api/v1/personas/{id}/history/{version}". `name` labels the route in
+ * metrics and the access log ("personas.get"). The strings must outlive the
+ * server (string literals, in practice).
+ */
+typedef struct http_route {
+    const char *method;
+    const char *pattern;
+    http_handler handler;
+    const char *name;
+} http_route;
+
+typedef struct http_server_config {
+    const char *bind_addr;   /* numeric IPv4 or IPv6; NULL means "127.0.0.1" */
+    int port;                /* 0 picks a free port (tests); see http_server_port() */
+    int threads;             /* MHD thread pool size; <= 0 means 4 */
+    size_t max_body;         /* request body cap in bytes (413 past it); 0 means 1 MiB */
+    int shutdown_timeout_ms; /* graceful shutdown wait for in-flight requests; <= 0 means 10 s */
+    struct db *db;           /* may be NULL (tests); /readyz then reports not ready */
+    void *app;               /* opaque, handed to handlers via http_app() */
+} http_server_config;
+
+typedef struct http_server http_server;
+
+/* The always-present operational routes: GET /healthz, /readyz, /metrics. */
+extern const http_route http_ops_routes[];
+extern const size_t http_ops_routes_count;
+
+/**
+ * Starts serving `routes` (copied; their strings are not). Returns NULL and
+ * fills err on failure: ERR_CONFIG with field "PSTUDIO_PORT" when the address
+ * cannot be bound (in use, not local, no permission), "PSTUDIO_BIND"
+ * when the address is not numeric, no field for a malformed route table.
+ */
+http_server *http_server_start(const http_server_config *cfg, const http_route *routes,
+                               size_t nroutes, error *err);
+/** The port actually bound, which differs from the configured one when that was 0. */
+int http_server_port(const http_server *s);
+/**
+ * Stops accepting connections, waits up to shutdown_timeout_ms for requests
+ * already received to be answered, then stops the daemon and frees s.
+ */
+void http_server_stop(http_server *s);
+
+/* Request accessors. Returned strings live as long as the request. */
+
+/** The per-request arena, released after the response has been sent. */
+arena *http_arena(http_request *r);
+const char *http_method(http_request *r);
+/** The path as the client sent it (still percent-encoded), without the query. */
+const char *http_path(http_request *r);
+/** The percent-decoded value captured by `{name}`; NULL when the route has no such segment. */
+const char *http_param(http_request *r, const char *name);
+/** The first decoded value of a query parameter ("" for `?flag`); NULL when absent. */
+const char *http_query(http_request *r, const char *name);
+/** A request header, name matched case-insensitively; NULL when absent. */
+const char *http_header(http_request *r, const char *name);
+/** The whole body, NUL-terminated ("" when there is none); len may be NULL. */
+const char *http_body(http_request *r, size_t *len);
+/** The client's valid X-Request-Id or a fresh UUIDv7; also on every log line of the handler. */
+const char *http_request_id(http_request *r);
+void *http_app(http_request *r);
+struct db *http_db(http_request *r);
+
+/*
+ * Responses. A request gets exactly one reply: the first one set wins and a
+ * later one is logged and dropped; a handler that sets none gets a 500
+ * problem. Bodies are copied, so the caller may free its own.
+ */
+
+/** Adds a response header (before or after the reply is set). CR/LF is refused. */
+void http_set_header(http_request *r, const char *name, const char *value);
+void http_reply(http_request *r, int status, const char *content_type, const char *body,
+                size_t len);
+/** Replies with body dumped compactly; steals the reference. NULL body gives a 500. */
+void http_reply_json(http_request *r, int status, json_t *body);
+/** True once a reply has been set, so a filter can tell whether to go on. */
+bool http_has_reply(http_request *r);
+
+/**
+ * Replies application/problem+json with type "/problems/<type_slug>", the
+ * request path as instance and the request id.
+ */
+void http_reply_problem(http_request *r, int status, const char *type_slug, const char *title,
+                        const char *detail);
+/**
+ * Replies with the problem matching e->kind: INVALID 422 invalid-request,
+ * NOT_FOUND 404 not-found, CONFLICT 409 conflict, CONSTRAINT 422
+ * constraint-violation, TOO_LARGE 413 payload-too-large, UNAVAILABLE 503
+ * unavailable, CONFIG and INTERNAL 500 internal. e->field becomes the "field"
+ * member. The message of a 500 is logged, not sent: it may hold SQL or paths.
+ */
+void http_reply_error(http_request *r, const error *e);
+/**
+ * A new problem object {type, title, status, detail, instance?, request_id?}.
+ * A NULL slug gives "about:blank"; NULL detail, instance or request_id are left out.
+ */
+json_t *http_problem_json(int status, const char *type_slug, const char *title, const char *detail,
+                          const char *instance, const char *request_id);
+
+#endif

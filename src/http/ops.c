@@ -1,0 +1,52 @@
+/*
+ * Operational endpoints, for orchestrators and scrapers rather than users:
+ * liveness (the process answers), readiness (it can reach its database) and
+ * Prometheus metrics.
+ */
+#include "http/http.h"
+
+#include "base/buf.h"
+#include "db/db.h"
+#include "http/metrics.h"
+
+/* Liveness must not depend on the database: a restart does not fix a
+ * database outage, and restarting every replica at once makes it worse. */
+static void ops_healthz(http_request *r)
+{
+    http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void ops_readyz(http_request *r)
+{
+    db *pool = http_db(r);
+    if (pool == NULL) {
+        http_reply_problem(r, 503, "not-ready", "Not ready", "No database is configured.");
+        return;
+    }
+    db_error derr = {0};
+    if (db_ping(pool, &derr) != 0) {
+        http_reply_problem(
+            r, 503, "not-ready", "Not ready",
+            arena_sprintf(http_arena(r), "The database is not reachable: %s", derr.message));
+        return;
+    }
+    http_reply_json(
+        r, 200,
+        json_pack("{s:s, s:s}", "status", "ready", "database", db_engine_name(db_engine_of(pool))));
+}
+
+static void ops_metrics(http_request *r)
+{
+    buf out;
+    buf_init(&out, 16 * 1024 * 1024);
+    http_metrics_render(http_request_metrics(r), http_db(r), &out);
+    http_reply(r, 200, HTTP_METRICS_CONTENT_TYPE, buf_cstr(&out), out.len);
+    buf_free(&out);
+}
+
+const http_route http_ops_routes[] = {
+    {"GET", "/healthz", ops_healthz, "ops.healthz"},
+    {"GET", "/readyz", ops_readyz, "ops.readyz"},
+    {"GET", "/metrics", ops_metrics, "ops.metrics"},
+};
+const size_t http_ops_routes_count = sizeof(http_ops_routes) / sizeof(http_ops_routes[0]);

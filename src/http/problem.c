@@ -1,0 +1,103 @@
+/* RFC 9457 problem documents: the one shape every failure answer takes. */
+#include "http/http.h"
+
+#include "base/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROBLEM_CONTENT_TYPE "application/problem+json"
+
+json_t *http_problem_json(int status, const char *type_slug, const char *title, const char *detail,
+                          const char *instance, const char *request_id)
+{
+    json_t *doc = json_object();
+    char type[128];
+    if (type_slug != NULL)
+        snprintf(type, sizeof(type), "/problems/%s", type_slug);
+    else
+        snprintf(type, sizeof(type), "about:blank");
+    json_object_set_new(doc, "type", json_string(type));
+    json_object_set_new(doc, "title", json_string(title ? title : ""));
+    json_object_set_new(doc, "status", json_integer(status));
+    if (detail != NULL)
+        json_object_set_new(doc, "detail", json_string(detail));
+    if (instance != NULL)
+        json_object_set_new(doc, "instance", json_string(instance));
+    if (request_id != NULL)
+        json_object_set_new(doc, "request_id", json_string(request_id));
+    return doc;
+}
+
+/* Sends doc (consumed) as the reply. json_string() refuses invalid UTF-8
+ * and yields NULL members, so a detail quoting raw client bytes degrades to
+ * a missing member rather than a broken document. */
+static void reply_problem_doc(http_request *r, int status, json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (text == NULL) {
+        static const char fallback[] = "{\"type\":\"/problems/internal\",\"title\":\"Internal "
+                                       "server error\",\"status\":500}";
+        http_reply(r, 500, PROBLEM_CONTENT_TYPE, fallback, sizeof(fallback) - 1);
+        return;
+    }
+    http_reply(r, status, PROBLEM_CONTENT_TYPE, text, strlen(text));
+    free(text);
+}
+
+void http_reply_problem(http_request *r, int status, const char *type_slug, const char *title,
+                        const char *detail)
+{
+    reply_problem_doc(
+        r, status,
+        http_problem_json(status, type_slug, title, detail, http_path(r), http_request_id(r)));
+}
+
+typedef struct problem_kind {
+    int status;
+    const char *slug;
+    const char *title;
+} problem_kind;
+
+static problem_kind kind_of(error_kind k)
+{
+    switch (k) {
+    case ERR_INVALID:
+        return (problem_kind){422, "invalid-request", "Invalid request"};
+    case ERR_NOT_FOUND:
+        return (problem_kind){404, "not-found", "Not found"};
+    case ERR_CONFLICT:
+        return (problem_kind){409, "conflict", "Conflict"};
+    case ERR_CONSTRAINT:
+        return (problem_kind){422, "constraint-violation", "Constraint violation"};
+    case ERR_TOO_LARGE:
+        return (problem_kind){413, "payload-too-large", "Payload too large"};
+    case ERR_UNAVAILABLE:
+        return (problem_kind){503, "unavailable", "Service unavailable"};
+    case ERR_NONE:
+    case ERR_CONFIG:
+    case ERR_INTERNAL:
+        break;
+    }
+    return (problem_kind){500, "internal", "Internal server error"};
+}
+
+void http_reply_error(http_request *r, const error *e)
+{
+    problem_kind pk = kind_of(e->kind);
+    const char *detail = e->message;
+    if (pk.status == 500) {
+        /* The message is for operators; the request id ties the answer to it. */
+        log_error("%s error: %s%s%s", error_kind_name(e->kind), e->message,
+                  e->field[0] ? " field=" : "", e->field);
+        detail = "The server failed to handle this request; quote the request id when "
+                 "reporting it.";
+    }
+    json_t *doc =
+        http_problem_json(pk.status, pk.slug, pk.title, detail, http_path(r), http_request_id(r));
+    if (e->field[0])
+        json_object_set_new(doc, "field", json_string(e->field));
+    reply_problem_doc(r, pk.status, doc);
+}

@@ -1,0 +1,594 @@
+/*
+ * The libmicrohttpd side of http.h. One request moves through three
+ * callbacks on one pool thread:
+ *   on_uri        the request line arrived: allocate the request (arena,
+ *                 body buffer), start its clock, count it in flight;
+ *   on_access     first call: headers are in, so route it and decide any
+ *                 early answer (404, 405, 413 by Content-Length...); later
+ *                 calls: accumulate the body under the cap; last call: run
+ *                 the handler and queue its reply;
+ *   on_completed  the response is out (or the client left): access log,
+ *                 metrics, free everything.
+ * The request path is taken from the raw URI given to on_uri, never from
+ * the url MHD hands to on_access: MHD has already decoded that one, which
+ * would turn "%2F" into a segment separator.
+ */
+#include "http/http.h"
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "base/uuid.h"
+#include "http/metrics.h"
+#include "http/router.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PATH_MAX_LEN        2048
+#define REQUEST_ID_MAX_LEN  64
+#define CONN_MEMORY_LIMIT   (64 * 1024) /* request line + headers must fit */
+#define CONN_TIMEOUT_S      30
+#define CONN_LIMIT          1024
+#define DEFAULT_THREADS     4
+#define DEFAULT_MAX_BODY    (1024 * 1024)
+#define DEFAULT_SHUTDOWN_MS 10000
+/* Past the cap, a chunked body is read and dropped so that the 413 can be
+ * sent at its end; a client still sending after this much more is cut off. */
+#define DISCARD_LIMIT (8u * 1024 * 1024)
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    http_server_config cfg;
+    http_route *routes;
+    size_t nroutes;
+    http_router *router;
+    http_metrics *metrics;
+    int port;
+};
+
+typedef struct reply_header {
+    const char *name;
+    const char *value;
+    struct reply_header *next;
+} reply_header;
+
+struct http_request {
+    http_server *srv;
+    struct MHD_Connection *conn;
+    arena arena;
+    int64_t start_usec;
+    bool begun; /* on_access has seen the headers */
+    const char *raw_uri;
+    const char *method;
+    const char *path; /* raw, without the query */
+    http_pairs query;
+    http_match match;
+    char request_id[REQUEST_ID_MAX_LEN + 1];
+    buf body;
+    size_t discarded; /* body bytes dropped after the answer was decided */
+    /* The reply: set once by http_reply, sent by queue_reply. */
+    int status; /* 0: none yet */
+    const char *content_type;
+    struct MHD_Response *response;
+    size_t reply_len;
+    reply_header *headers;
+    bool headers_added; /* to r->response, which a refused queue attempt keeps */
+    bool queued;
+};
+
+static bool valid_request_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > REQUEST_ID_MAX_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static bool has_reply_header(const http_request *r, const char *name)
+{
+    for (const reply_header *h = r->headers; h; h = h->next)
+        if (strcasecmp(h->name, name) == 0)
+            return true;
+    return false;
+}
+
+static bool is_json_type(const char *ct)
+{
+    return ct != NULL && (strncmp(ct, "application/json", 16) == 0 ||
+                          strncmp(ct, "application/problem+json", 24) == 0);
+}
+
+/* Adds the headers every answer carries, then queues it. False when MHD
+ * refuses, which happens while it is still reading a body: the caller then
+ * retries from the final access call. */
+static bool queue_reply(http_request *r)
+{
+    if (r->queued)
+        return true;
+    struct MHD_Response *resp = r->response;
+    if (!r->headers_added) {
+        for (const reply_header *h = r->headers; h; h = h->next)
+            MHD_add_response_header(resp, h->name, h->value);
+        if (r->content_type && !has_reply_header(r, "Content-Type"))
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+        MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+        if (!has_reply_header(r, "X-Content-Type-Options"))
+            MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        if (is_json_type(r->content_type) && !has_reply_header(r, "Cache-Control"))
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        r->headers_added = true;
+    }
+    r->queued = MHD_queue_response(r->conn, (unsigned int)r->status, resp) == MHD_YES;
+    return r->queued;
+}
+
+static void reply_too_large(http_request *r)
+{
+    http_reply_problem(r, 413, "payload-too-large", "Payload too large",
+                       arena_sprintf(&r->arena,
+                                     "The request body is larger than the limit of %zu bytes.",
+                                     r->srv->cfg.max_body));
+}
+
+/* Everything decidable from the request line and headers alone. */
+static void begin_request(http_request *r, const char *method)
+{
+    http_server *s = r->srv;
+    r->begun = true;
+    r->method = arena_strdup(&r->arena, method);
+    const char *rid = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (rid != NULL && valid_request_id(rid))
+        snprintf(r->request_id, sizeof(r->request_id), "%s", rid);
+    else
+        uuid_v7(r->request_id);
+
+    const char *q = strchr(r->raw_uri, '?');
+    size_t plen = q ? (size_t)(q - r->raw_uri) : strlen(r->raw_uri);
+    r->path = arena_strndup(&r->arena, r->raw_uri, plen);
+    if (plen > PATH_MAX_LEN) {
+        http_reply_problem(r, 414, "uri-too-long", "URI too long",
+                           arena_sprintf(&r->arena,
+                                         "The request path is %zu bytes long; the limit is %d.",
+                                         plen, PATH_MAX_LEN));
+        return;
+    }
+    http_router_match(s->router, &r->arena, r->method, r->path, plen, &r->match);
+    switch (r->match.result) {
+    case HTTP_MATCH_OK:
+        break;
+    case HTTP_MATCH_BAD_PATH:
+        http_reply_problem(r, 400, "bad-request", "Bad request",
+                           "The request path must start with '/' and use only valid "
+                           "percent-escapes (%XX, never %00).");
+        return;
+    case HTTP_MATCH_NO_PATH:
+        http_reply_problem(r, 404, "not-found", "Not found", "Nothing is served at this path.");
+        return;
+    case HTTP_MATCH_NO_METHOD:
+        http_set_header(r, "Allow", r->match.allow);
+        http_reply_problem(r, 405, "method-not-allowed", "Method not allowed",
+                           arena_sprintf(&r->arena, "%s is not allowed on this path; use %s.",
+                                         r->method, r->match.allow));
+        return;
+    }
+    if (q != NULL && http_router_parse_query(&r->arena, q + 1, &r->query) != 0) {
+        http_reply_problem(r, 400, "bad-request", "Bad request",
+                           "The query string holds a malformed percent-escape (use %XX, never "
+                           "%00).");
+        return;
+    }
+    const char *cl =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl != NULL && strtoull(cl, NULL, 10) > s->cfg.max_body)
+        reply_too_large(r); /* MHD refused a malformed Content-Length with its own 400 */
+}
+
+/* A body follows the headers (RFC 9112 section 6.3); MHD has already
+ * refused a malformed Content-Length with its own 400. */
+static bool expects_body(http_request *r)
+{
+    const char *te =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *cl =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return te != NULL || (cl != NULL && strtoull(cl, NULL, 10) > 0);
+}
+
+static void run_handler(http_request *r)
+{
+    const http_route *route = &r->srv->routes[r->match.route];
+    log_set_request_id(r->request_id);
+    route->handler(r);
+    if (r->status == 0) {
+        log_error("route %s set no reply", route->name);
+        http_reply_problem(r, 500, "internal", "Internal server error",
+                           "The server produced no answer to this request; quote the request "
+                           "id when reporting it.");
+    }
+    log_set_request_id(NULL);
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload,
+                                 size_t *upload_size, void **con_cls)
+{
+    http_request *r = *con_cls;
+    if (r == NULL) /* on_uri always runs first; without it we cannot answer */
+        return MHD_NO;
+    if (!r->begun) {
+        begin_request(r, method);
+        /* Answering before the body makes MHD skip it and close the
+         * connection; without a body, waiting for the final call keeps
+         * the connection alive instead. */
+        if (r->status != 0 && expects_body(r))
+            queue_reply(r);
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        if (r->status == 0 && buf_append(&r->body, upload, *upload_size) != BUF_OK) {
+            reply_too_large(r);
+            /* MHD 0.9.75 refuses this while it is reading the body, so the
+             * 413 normally goes out after the last chunk; we try anyway. */
+            queue_reply(r);
+        }
+        if (r->status != 0) {
+            r->discarded += *upload_size;
+            if (r->discarded > DISCARD_LIMIT)
+                return MHD_NO; /* stop feeding a client that will not stop */
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (r->status == 0)
+        run_handler(r);
+    return queue_reply(r) ? MHD_YES : MHD_NO;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    http_server *s = cls;
+    http_request *r = xcalloc(1, sizeof(*r));
+    r->srv = s;
+    r->conn = conn;
+    r->start_usec = time_mono_usec();
+    arena_init(&r->arena, 8192);
+    buf_init(&r->body, s->cfg.max_body);
+    r->raw_uri = arena_strdup(&r->arena, uri ? uri : "");
+    r->match.route = -1;
+    http_metrics_request_begin(s->metrics);
+    return r;
+}
+
+static void access_log(http_request *r, double seconds, bool aborted)
+{
+    const http_server *s = r->srv;
+    const char *route = r->match.route >= 0 ? s->routes[r->match.route].name : "unmatched";
+    const char *path = r->path ? r->path : "";
+    buf f;
+    buf_init(&f, 6 * PATH_MAX_LEN + 1024); /* room for a fully escaped path */
+    buf_puts(&f, "\"method\":\"");
+    log_json_escape(&f, r->method ? r->method : "");
+    buf_puts(&f, "\",\"path\":\"");
+    log_json_escape(&f, strlen(path) > PATH_MAX_LEN ? arena_strndup(&r->arena, path, PATH_MAX_LEN)
+                                                    : path);
+    buf_puts(&f, "\",\"route\":\"");
+    log_json_escape(&f, route);
+    buf_printf(&f, "\",\"status\":%d,\"duration_ms\":%.3f,\"bytes\":%zu%s", r->status,
+               seconds * 1000.0, r->reply_len, aborted ? ",\"aborted\":true" : "");
+    log_set_request_id(r->request_id[0] ? r->request_id : NULL);
+    log_write(LOG_INFO, buf_cstr(&f), "request");
+    log_set_request_id(NULL);
+    buf_free(&f);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    http_server *s = cls;
+    http_request *r = *con_cls;
+    if (r == NULL)
+        return;
+    *con_cls = NULL;
+    double seconds = (double)(time_mono_usec() - r->start_usec) / 1e6;
+    if (r->queued)
+        access_log(r, seconds, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    http_metrics_request_done(s->metrics, r->match.route, r->queued, r->status, seconds);
+    if (r->response != NULL)
+        MHD_destroy_response(r->response);
+    buf_free(&r->body);
+    arena_free(&r->arena);
+    free(r);
+}
+
+/* MHD's own diagnostics go through our log so they stay JSON lines. */
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_write(LOG_WARN, NULL, "microhttpd: %s", msg);
+}
+
+/* Binding once ourselves turns "port in use" into a precise error instead of
+ * MHD's log line and a bare NULL. MHD binds with SO_REUSEADDR, so we do too:
+ * otherwise a socket in TIME_WAIT would fail here and not there. */
+static int check_bind(const struct sockaddr *sa, socklen_t len, const char *where, error *err)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return error_set(err, ERR_CONFIG, "PSTUDIO_PORT", "cannot listen on %s: socket: %s", where,
+                         strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, sa, len) != 0) {
+        int e = errno;
+        close(fd);
+        return error_set(err, ERR_CONFIG, "PSTUDIO_PORT", "cannot listen on %s: %s%s", where,
+                         strerror(e),
+                         e == EADDRINUSE ? " (another process holds it; stop that process or "
+                                           "set PSTUDIO_PORT to a free port)"
+                                         : "");
+    }
+    close(fd);
+    return 0;
+}
+
+static void server_free(http_server *s)
+{
+    http_router_free(s->router);
+    http_metrics_free(s->metrics);
+    free(s->routes);
+    free(s);
+}
+
+http_server *http_server_start(const http_server_config *cfg, const http_route *routes,
+                               size_t nroutes, error *err)
+{
+    http_server_config c = *cfg;
+    if (c.bind_addr == NULL)
+        c.bind_addr = "127.0.0.1";
+    if (c.threads <= 0)
+        c.threads = DEFAULT_THREADS;
+    if (c.max_body == 0)
+        c.max_body = DEFAULT_MAX_BODY;
+    if (c.shutdown_timeout_ms <= 0)
+        c.shutdown_timeout_ms = DEFAULT_SHUTDOWN_MS;
+    if (c.port < 0 || c.port > 65535) {
+        error_set(err, ERR_CONFIG, "PSTUDIO_PORT", "port %d is out of range (use 1-65535)", c.port);
+        return NULL;
+    }
+
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    socklen_t sslen;
+    bool v6 = false;
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, c.bind_addr, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)c.port);
+        sslen = sizeof(*in4);
+    } else if (inet_pton(AF_INET6, c.bind_addr, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)c.port);
+        sslen = sizeof(*in6);
+        v6 = true;
+    } else {
+        error_set(err, ERR_CONFIG, "PSTUDIO_BIND",
+                  "bind address \"%s\" is not a numeric IPv4 or IPv6 address (e.g. 127.0.0.1 "
+                  "or 0.0.0.0)",
+                  c.bind_addr);
+        return NULL;
+    }
+    char where[128];
+    snprintf(where, sizeof(where), v6 ? "[%s]:%d" : "%s:%d", c.bind_addr, c.port);
+    if (check_bind((struct sockaddr *)&ss, sslen, where, err) != 0)
+        return NULL;
+
+    http_server *s = xcalloc(1, sizeof(*s));
+    s->cfg = c;
+    s->routes = xmalloc((nroutes ? nroutes : 1) * sizeof(http_route));
+    if (nroutes)
+        memcpy(s->routes, routes, nroutes * sizeof(http_route));
+    s->nroutes = nroutes;
+    s->router = http_router_new(s->routes, nroutes, err);
+    if (s->router == NULL) {
+        server_free(s);
+        return NULL;
+    }
+    s->metrics = http_metrics_new(s->routes, nroutes);
+
+    /* ITC is what MHD_quiesce_daemon needs in internal-thread mode. */
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    errno = 0;
+    /* The logger goes first: MHD reports option errors with whatever logger is set. */
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)c.port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned int)c.threads, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_LIMIT,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)CONN_LIMIT, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    if (s->daemon == NULL) {
+        int e = errno;
+        error_set(err, ERR_CONFIG, "PSTUDIO_PORT", "cannot listen on %s: %s", where,
+                  e ? strerror(e) : "microhttpd refused to start (see the log above)");
+        server_free(s);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di != NULL && di->port != 0 ? di->port : c.port;
+    return s;
+}
+
+int http_server_port(const http_server *s)
+{
+    return s->port;
+}
+
+void http_server_stop(http_server *s)
+{
+    if (s == NULL)
+        return;
+    MHD_socket listen_fd = MHD_quiesce_daemon(s->daemon);
+    int64_t deadline = time_mono_usec() + (int64_t)s->cfg.shutdown_timeout_ms * 1000;
+    int left;
+    while ((left = http_metrics_in_flight(s->metrics)) > 0 && time_mono_usec() < deadline) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (left > 0)
+        log_warn("shutdown: %d request(s) still in flight after %d ms; closing them", left,
+                 s->cfg.shutdown_timeout_ms);
+    MHD_stop_daemon(s->daemon);
+    /* MHD leaves a quiesced listen socket to us, and only after the stop. */
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+    server_free(s);
+}
+
+/* ---- request accessors ---- */
+
+arena *http_arena(http_request *r)
+{
+    return &r->arena;
+}
+
+const char *http_method(http_request *r)
+{
+    return r->method ? r->method : "";
+}
+
+const char *http_path(http_request *r)
+{
+    return r->path ? r->path : "";
+}
+
+const char *http_param(http_request *r, const char *name)
+{
+    return http_pairs_get(&r->match.params, name);
+}
+
+const char *http_query(http_request *r, const char *name)
+{
+    return http_pairs_get(&r->query, name);
+}
+
+const char *http_header(http_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_body(http_request *r, size_t *len)
+{
+    if (len != NULL)
+        *len = r->body.len;
+    return buf_cstr(&r->body);
+}
+
+const char *http_request_id(http_request *r)
+{
+    return r->request_id;
+}
+
+void *http_app(http_request *r)
+{
+    return r->srv->cfg.app;
+}
+
+struct db *http_db(http_request *r)
+{
+    return r->srv->cfg.db;
+}
+
+http_metrics *http_request_metrics(http_request *r)
+{
+    return r->srv->metrics;
+}
+
+/* ---- replies ---- */
+
+static bool header_text_ok(const char *s, bool is_name)
+{
+    if (s == NULL || (is_name && *s == '\0'))
+        return false;
+    for (; *s; s++)
+        if (*s == '\r' || *s == '\n' || (is_name && (*s == ':' || *s == ' ')))
+            return false;
+    return true;
+}
+
+void http_set_header(http_request *r, const char *name, const char *value)
+{
+    if (!header_text_ok(name, true) || !header_text_ok(value, false)) {
+        log_error("response header %s refused: empty name, or CR/LF or ':' in it",
+                  name ? name : "(null)");
+        return;
+    }
+    reply_header *h = arena_alloc(&r->arena, sizeof(*h));
+    h->name = arena_strdup(&r->arena, name);
+    h->value = arena_strdup(&r->arena, value);
+    h->next = r->headers;
+    r->headers = h;
+}
+
+void http_reply(http_request *r, int status, const char *content_type, const char *body, size_t len)
+{
+    if (r->status != 0) {
+        log_warn("second reply (%d) dropped; the first (%d) stands", status, r->status);
+        return;
+    }
+    if (status < 100 || status > 599) {
+        log_error("reply status %d is not an HTTP status; answering 500", status);
+        status = 500;
+    }
+    r->status = status;
+    r->content_type = content_type ? arena_strdup(&r->arena, content_type) : NULL;
+    r->reply_len = body ? len : 0;
+    r->response =
+        MHD_create_response_from_buffer(r->reply_len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (r->response == NULL) { /* only out of memory: abort like xmalloc */
+        log_error("out of memory creating a %zu-byte response", r->reply_len);
+        abort();
+    }
+}
+
+void http_reply_json(http_request *r, int status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(body);
+    if (text == NULL) {
+        http_reply_problem(r, 500, "internal", "Internal server error",
+                           "The response could not be encoded as JSON.");
+        return;
+    }
+    http_reply(r, status, "application/json", text, strlen(text));
+    free(text);
+}
+
+bool http_has_reply(http_request *r)
+{
+    return r->status != 0;
+}

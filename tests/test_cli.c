@@ -1,0 +1,288 @@
+/*
+ * The pstudio binary as an operator meets it: --help and --version, the
+ * exit status 2 and a message naming the setting for each kind of bad
+ * configuration, migrate, admin user create, and serve answering on a real
+ * socket until SIGTERM. Run once per engine.
+ */
+#include "testlib.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct cli {
+    testdb t;
+    char data_dir[256];
+    char env_url[1100];
+    char env_dir[300];
+} cli;
+
+static int setup(void **state)
+{
+    cli *c = test_calloc(1, sizeof(*c));
+    testdb_create_empty(&c->t);
+    test_tmpdir(c->data_dir, sizeof(c->data_dir));
+    snprintf(c->env_url, sizeof(c->env_url), "PSTUDIO_DATABASE_URL=%s", c->t.url);
+    snprintf(c->env_dir, sizeof(c->env_dir), "PSTUDIO_DATA_DIR=%s", c->data_dir);
+    *state = c;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    cli *c = *state;
+    testdb_destroy(&c->t);
+    test_free(c);
+    return 0;
+}
+
+static char out[65536];
+
+#define RUN(env, input, ...)                                                                       \
+    test_run((const char *const[]){PSTUDIO_BIN, __VA_ARGS__, NULL}, env, input, out, sizeof(out))
+
+static void expect_in_output(const char *needle)
+{
+    if (strstr(out, needle) == NULL)
+        fail_msg("expected '%s' in output:\n%s", needle, out);
+}
+
+static void test_version_and_help_exit_zero(void **state)
+{
+    assert_int_equal(RUN(NULL, NULL, "--version"), 0);
+    expect_in_output("pstudio 0.");
+    assert_int_equal(RUN(NULL, NULL, "--help"), 0);
+    expect_in_output("serve");
+    expect_in_output("PSTUDIO_DATABASE_URL");
+    assert_int_equal(RUN(NULL, NULL, "serve", "--help"), 0);
+    expect_in_output("SIGTERM");
+    assert_int_equal(RUN(NULL, NULL, "migrate", "--help"), 0);
+    expect_in_output("newer");
+    assert_int_equal(RUN(NULL, NULL, "admin", "user", "create", "--help"), 0);
+    expect_in_output("standard input");
+}
+
+static void test_an_unknown_command_is_a_usage_error(void **state)
+{
+    assert_int_equal(RUN(NULL, NULL, "frobnicate"), 2);
+    expect_in_output("unknown command 'frobnicate'");
+    assert_int_equal(RUN(NULL, NULL, "serve", "--no-such-flag"), 2);
+    expect_in_output("--no-such-flag");
+}
+
+static void test_a_malformed_database_url_exits_2_naming_the_setting(void **state)
+{
+    const char *env[] = {"PSTUDIO_DATABASE_URL=mysql://db/x", NULL};
+    assert_int_equal(RUN(env, NULL, "migrate"), 2);
+    expect_in_output("PSTUDIO_DATABASE_URL");
+    expect_in_output("unsupported");
+}
+
+static void test_an_unreachable_postgres_exits_2_naming_the_setting(void **state)
+{
+    cli *c = *state;
+    const char *env[] = {"PSTUDIO_DATABASE_URL=postgres://postgres@127.0.0.1:1/x", c->env_dir,
+                         NULL};
+    assert_int_equal(RUN(env, NULL, "migrate"), 2);
+    expect_in_output("PSTUDIO_DATABASE_URL");
+    expect_in_output("cannot connect to PostgreSQL");
+}
+
+static void test_an_unwritable_data_directory_exits_2_naming_the_setting(void **state)
+{
+    cli *c = *state;
+    /* A path below a regular file can be created by nobody, root included. */
+    char file[300], env_dir[400];
+    snprintf(file, sizeof(file), "%s/not-a-directory", c->data_dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(env_dir, sizeof(env_dir), "PSTUDIO_DATA_DIR=%s/data", file);
+    const char *env[] = {env_dir, NULL};
+    assert_int_equal(RUN(env, NULL, "migrate"), 2);
+    expect_in_output("PSTUDIO_DATA_DIR");
+    expect_in_output("not-a-directory");
+}
+
+static void test_a_port_in_use_exits_2_naming_the_setting(void **state)
+{
+    cli *c = *state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    socklen_t len = sizeof(sa);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    char port[32];
+    snprintf(port, sizeof(port), "PSTUDIO_PORT=%d", ntohs(sa.sin_port));
+    const char *env[] = {c->env_url, c->env_dir, port, NULL};
+    assert_int_equal(RUN(env, NULL, "serve"), 2);
+    expect_in_output("PSTUDIO_PORT");
+    close(fd);
+}
+
+static void test_migrate_is_idempotent(void **state)
+{
+    cli *c = *state;
+    const char *env[] = {c->env_url, c->env_dir, NULL};
+    assert_int_equal(RUN(env, NULL, "migrate"), 0);
+    expect_in_output("schema at version");
+    assert_int_equal(RUN(env, NULL, "migrate"), 0);
+    expect_in_output("schema at version");
+    assert_null(strstr(out, "applied migration"));
+}
+
+static void test_a_schema_newer_than_the_binary_is_refused_and_untouched(void **state)
+{
+    cli *c = *state;
+    const char *env[] = {c->env_url, c->env_dir, NULL};
+    assert_int_equal(RUN(env, NULL, "migrate"), 0);
+    db_error de;
+    c->t.db = db_open(c->t.url, 1, &de);
+    assert_non_null(c->t.db);
+    testdb_exec(&c->t, "INSERT INTO schema_migrations (version, name, applied_at) VALUES "
+                       "(9999, 'future', '2030-01-01T00:00:00Z')");
+    int64_t plans = testdb_scalar(&c->t, "SELECT COUNT(*) FROM plans");
+    assert_int_equal(RUN(env, NULL, "migrate"), 2);
+    expect_in_output("9999");
+    expect_in_output("PSTUDIO_DATABASE_URL");
+    assert_int_equal(RUN(env, NULL, "serve"), 2);
+    expect_in_output("untouched");
+    assert_int_equal(testdb_scalar(&c->t, "SELECT COUNT(*) FROM plans"), plans);
+    assert_int_equal(testdb_scalar(&c->t, "SELECT MAX(version) FROM schema_migrations"), 9999);
+}
+
+static void test_admin_user_create_reads_the_password_from_stdin_and_hashes_it(void **state)
+{
+    cli *c = *state;
+    const char *env[] = {c->env_url, c->env_dir, NULL};
+    assert_int_equal(RUN(env, NULL, "migrate"), 0);
+    assert_int_equal(RUN(env, "correct horse battery\n", "admin", "user", "create", "--email",
+                         "Root@Example.com", "--name", "Root", "--admin"),
+                     0);
+    expect_in_output("created admin Root@Example.com");
+    db_error de;
+    c->t.db = db_open(c->t.url, 1, &de);
+    assert_non_null(c->t.db);
+    assert_int_equal(testdb_scalar(&c->t, "SELECT COUNT(*) FROM users WHERE role = 'admin' AND "
+                                          "password_hash LIKE '$argon2id$%'"),
+                     1);
+    assert_int_equal(testdb_scalar(&c->t, "SELECT COUNT(*) FROM users WHERE password_hash LIKE "
+                                          "'%horse%'"),
+                     0);
+    /* The same address in another case is the same user. */
+    assert_int_equal(
+        RUN(env, "another password\n", "admin", "user", "create", "--email", "root@example.com"),
+        2);
+    expect_in_output("already exists");
+    /* Passwords never go on the command line, and short ones are refused. */
+    assert_int_equal(RUN(env, NULL, "admin", "user", "create", "--email", "x@example.com",
+                         "--password", "hunter2hunter2"),
+                     2);
+    expect_in_output("standard input");
+    assert_int_equal(RUN(env, "short\n", "admin", "user", "create", "--email", "y@example.com"), 2);
+    expect_in_output("at least");
+    assert_int_equal(RUN(env, "long enough pw\n", "admin", "user", "create", "--email",
+                         "z@example.com", "--plan", "platinum"),
+                     2);
+    expect_in_output("no plan 'platinum'");
+    assert_int_equal(testdb_scalar(&c->t, "SELECT COUNT(*) FROM users"), 1);
+}
+
+/* serve, for real: start the binary on a free port, read the port from its
+ * JSON start-up line, fetch /healthz and /readyz over loopback, then SIGTERM. */
+static size_t collect(char *p, size_t size, size_t n, void *ud)
+{
+    strncat(ud, p, size * n < 1000 ? size * n : 1000);
+    return size * n;
+}
+
+static void test_serve_answers_on_loopback_and_stops_cleanly_on_sigterm(void **state)
+{
+    cli *c = *state;
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(pipefd[1], 2);
+        close(pipefd[0]);
+        putenv(c->env_url);
+        putenv(c->env_dir);
+        putenv((char *)"PSTUDIO_PORT=0");
+        execl(PSTUDIO_BIN, PSTUDIO_BIN, "serve", (char *)NULL);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    FILE *log = fdopen(pipefd[0], "r");
+    char line[4096];
+    int port = 0;
+    while (port == 0 && fgets(line, sizeof(line), log) != NULL) {
+        char *p = strstr(line, "\"port\":");
+        if (p != NULL && strstr(line, "listening") != NULL)
+            port = atoi(p + 7);
+    }
+    assert_true(port > 0);
+
+    char url[128], body[2048] = "";
+    long status = 0;
+    CURL *h = curl_easy_init();
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/readyz", port);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    assert_int_equal(status, 200);
+    assert_non_null(strstr(body, test_engine()));
+    body[0] = '\0';
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/nope", port);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    assert_int_equal(status, 404);
+    assert_non_null(strstr(body, "/problems/not-found"));
+    curl_easy_cleanup(h);
+
+    kill(pid, SIGTERM);
+    int wstatus = 0;
+    /* Drain the log so the server never blocks writing it. */
+    bool stopped_line = false;
+    while (fgets(line, sizeof(line), log) != NULL)
+        if (strstr(line, "\"msg\":\"stopped\""))
+            stopped_line = true;
+    fclose(log);
+    waitpid(pid, &wstatus, 0);
+    assert_true(WIFEXITED(wstatus));
+    assert_int_equal(WEXITSTATUS(wstatus), 0);
+    assert_true(stopped_line);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        T(test_version_and_help_exit_zero),
+        T(test_an_unknown_command_is_a_usage_error),
+        T(test_a_malformed_database_url_exits_2_naming_the_setting),
+        T(test_an_unreachable_postgres_exits_2_naming_the_setting),
+        T(test_an_unwritable_data_directory_exits_2_naming_the_setting),
+        T(test_a_port_in_use_exits_2_naming_the_setting),
+        T(test_migrate_is_idempotent),
+        T(test_a_schema_newer_than_the_binary_is_refused_and_untouched),
+        T(test_admin_user_create_reads_the_password_from_stdin_and_hashes_it),
+        T(test_serve_answers_on_loopback_and_stops_cleanly_on_sigterm),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}

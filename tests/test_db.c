@@ -1,0 +1,310 @@
+/* The db layer itself, the same on both engines: statement cache, binding,
+ * transactions, fault classification, the pool and reconnection. */
+#include "testlib.h"
+
+#include "base/timeutil.h"
+#include "base/uuid.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int setup(void **state)
+{
+    testdb *t = test_calloc(1, sizeof(*t));
+    testdb_create(t);
+    testdb_exec(t, "CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT, n BIGINT)");
+    *state = t;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    testdb *t = *state;
+    testdb_destroy(t);
+    test_free(t);
+    return 0;
+}
+
+static db_sql Q_PUT = DB_SQL("INSERT INTO kv (k, v, n) VALUES ($1, $2, $3)");
+static db_sql Q_GET = DB_SQL("SELECT v, n FROM kv WHERE k = $1");
+static db_sql Q_BUMP = DB_SQL("UPDATE kv SET n = n + 1 WHERE n >= $1");
+
+static int put(db_conn *c, const char *k, const char *v, int64_t n, db_error *de)
+{
+    db_stmt *s = db_prepare(c, &Q_PUT, de);
+    if (s == NULL)
+        return DB_ERR;
+    db_bind_text(s, 1, k);
+    db_bind_text(s, 2, v);
+    db_bind_int64(s, 3, n);
+    int rc = db_exec(s, de);
+    db_reset(s);
+    return rc;
+}
+
+static void test_a_statement_is_prepared_once_per_connection_and_reused(void **state)
+{
+    testdb *t = *state;
+    db_conn *c = db_acquire(t->db);
+    db_error de;
+    db_stmt *a = db_prepare(c, &Q_GET, &de);
+    db_reset(a);
+    db_stmt *b = db_prepare(c, &Q_GET, &de);
+    assert_ptr_equal(a, b);
+    db_reset(b);
+    db_release(c);
+}
+
+static void test_parameters_bind_natively_so_quotes_are_data(void **state)
+{
+    testdb *t = *state;
+    db_conn *c = db_acquire(t->db);
+    db_error de;
+    const char *nasty = "x'); DROP TABLE kv; --";
+    assert_int_equal(put(c, nasty, "it's \"quoted\"", 1, &de), 0);
+    db_stmt *s = db_prepare(c, &Q_GET, &de);
+    db_bind_text(s, 1, nasty);
+    assert_int_equal(db_step(s, &de), DB_ROW);
+    assert_string_equal(db_col_text(s, 0), "it's \"quoted\"");
+    db_reset(s);
+    db_release(c);
+    assert_int_equal(testdb_scalar(t, "SELECT COUNT(*) FROM kv"), 1);
+}
+
+static void test_null_binds_and_reads_back_as_null(void **state)
+{
+    testdb *t = *state;
+    db_conn *c = db_acquire(t->db);
+    db_error de;
+    assert_int_equal(put(c, "k", NULL, 0, &de), 0);
+    db_stmt *s = db_prepare(c, &Q_GET, &de);
+    db_bind_text(s, 1, "k");
+    assert_int_equal(db_step(s, &de), DB_ROW);
+    assert_true(db_col_is_null(s, 0));
+    assert_null(db_col_text(s, 0));
+    assert_false(db_col_is_null(s, 1));
+    db_reset(s);
+    db_release(c);
+}
+
+static void test_changes_counts_the_rows_an_update_touched(void **state)
+{
+    testdb *t = *state;
+    db_conn *c = db_acquire(t->db);
+    db_error de;
+    for (int i = 0; i < 5; i++) {
+        char k[8];
+        snprintf(k, sizeof(k), "k%d", i);
+        assert_int_equal(put(c, k, "v", i, &de), 0);
+    }
+    db_stmt *s = db_prepare(c, &Q_BUMP, &de);
+    db_bind_int64(s, 1, 2);
+    assert_int_equal(db_exec(s, &de), 0);
+    assert_int_equal(db_changes(s), 3);
+    db_reset(s);
+    db_release(c);
+}
+
+static void test_rollback_discards_every_write_of_the_transaction(void **state)
+{
+    testdb *t = *state;
+    db_conn *c = db_acquire(t->db);
+    db_error de;
+    assert_int_equal(db_begin_write(c, &de), 0);
+    assert_int_equal(put(c, "a", "1", 1, &de), 0);
+    assert_int_equal(put(c, "b", "2", 2, &de), 0);
+    db_rollback(c);
+    assert_int_equal(db_begin_write(c, &de), 0);
+    assert_int_equal(put(c, "c", "3", 3, &de), 0);
+    assert_int_equal(db_commit(c, &de), 0);
+    db_release(c);
+    assert_int_equal(testdb_scalar(t, "SELECT COUNT(*) FROM kv"), 1);
+}
+
+static void test_a_failed_statement_inside_a_transaction_rolls_back_cleanly(void **state)
+{
+    testdb *t = *state;
+    db_conn *c = db_acquire(t->db);
+    db_error de;
+    assert_int_equal(db_begin_write(c, &de), 0);
+    assert_int_equal(put(c, "a", "1", 1, &de), 0);
+    assert_int_equal(put(c, "a", "again", 2, &de), DB_ERR);
+    assert_int_equal(de.fault, DB_FAULT_UNIQUE);
+    db_rollback(c);
+    /* The connection is usable afterwards, and nothing of the transaction stayed. */
+    assert_int_equal(put(c, "z", "ok", 1, &de), 0);
+    db_release(c);
+    assert_int_equal(testdb_scalar(t, "SELECT COUNT(*) FROM kv"), 1);
+}
+
+static void test_a_syntax_error_carries_the_engines_message(void **state)
+{
+    testdb *t = *state;
+    db_sql bad = DB_SQL("SELEC nonsense");
+    db_conn *c = db_acquire(t->db);
+    db_error de;
+    db_stmt *s = db_prepare(c, &bad, &de);
+    if (s != NULL) { /* PostgreSQL reports at prepare, SQLite too; either is fine */
+        assert_int_equal(db_step(s, &de), DB_ERR);
+        db_reset(s);
+    }
+    db_release(c);
+    assert_int_equal(de.fault, DB_FAULT_OTHER);
+    assert_non_null(strstr(de.message, "syntax"));
+}
+
+static void test_malformed_urls_are_refused_before_connecting(void **state)
+{
+    db_error de;
+    assert_null(db_open("mysql://localhost/x", 1, &de));
+    assert_int_equal(de.fault, DB_FAULT_URL);
+    assert_null(db_open("sqlite://relative/path.db", 1, &de));
+    assert_int_equal(de.fault, DB_FAULT_URL);
+    assert_null(db_open("", 1, &de));
+    assert_int_equal(de.fault, DB_FAULT_URL);
+    assert_int_equal(db_url_check("postgres://u@h:5432/db", &de), 0);
+    assert_int_equal(db_url_check("sqlite:///tmp/x.db", &de), 0);
+}
+
+static void test_an_unreachable_database_is_a_connection_fault(void **state)
+{
+    db_error de;
+    const char *url = strcmp(test_engine(), "postgres") == 0
+                          ? "postgres://postgres@127.0.0.1:1/nowhere?connect_timeout=2"
+                          : "sqlite:///nonexistent-dir-for-pstudio-tests/x.db";
+    assert_null(db_open(url, 1, &de));
+    assert_int_equal(de.fault, DB_FAULT_CONNECTION);
+    assert_true(strlen(de.message) > 10);
+}
+
+typedef struct pool_arg {
+    db *d;
+    int got; /* atomic */
+} pool_arg;
+
+static void *pool_waiter(void *p)
+{
+    pool_arg *a = p;
+    db_conn *c = db_acquire(a->d);
+    __atomic_store_n(&a->got, 1, __ATOMIC_SEQ_CST);
+    db_release(c);
+    return NULL;
+}
+
+static void test_the_pool_lends_each_connection_once_and_makes_others_wait(void **state)
+{
+    testdb *t = *state;
+    db_pool_stats st;
+    db_conn *held[4];
+    for (int i = 0; i < 4; i++)
+        held[i] = db_acquire(t->db);
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            assert_ptr_not_equal(held[i], held[j]);
+    db_stats(t->db, &st);
+    assert_int_equal(st.size, 4);
+    assert_int_equal(st.in_use, 4);
+    pool_arg a = {t->db, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, pool_waiter, &a);
+    /* The waiter cannot get a connection until one is released; wait until
+     * the pool has counted its wait, then release. */
+    for (int i = 0; i < 5000; i++) {
+        db_stats(t->db, &st);
+        if (st.waits > 0)
+            break;
+        usleep(1000);
+    }
+    assert_int_equal(__atomic_load_n(&a.got, __ATOMIC_SEQ_CST), 0);
+    assert_true(st.waits >= 1);
+    db_release(held[0]);
+    pthread_join(th, NULL);
+    assert_int_equal(a.got, 1);
+    for (int i = 1; i < 4; i++)
+        db_release(held[i]);
+    db_stats(t->db, &st);
+    assert_int_equal(st.in_use, 0);
+}
+
+typedef struct writer_arg {
+    db *d;
+    int id;
+    int failures;
+} writer_arg;
+
+static void *writer(void *p)
+{
+    writer_arg *w = p;
+    for (int i = 0; i < 50; i++) {
+        db_conn *c = db_acquire(w->d);
+        db_error de;
+        char k[32];
+        snprintf(k, sizeof(k), "w%d-%d", w->id, i);
+        if (db_begin_write(c, &de) != 0 || put(c, k, "v", i, &de) != 0 || db_commit(c, &de) != 0) {
+            w->failures++;
+            db_rollback(c);
+        }
+        db_release(c);
+    }
+    return NULL;
+}
+
+static void test_concurrent_write_transactions_all_land(void **state)
+{
+    testdb *t = *state;
+    pthread_t th[4];
+    writer_arg w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (writer_arg){t->db, i, 0};
+        pthread_create(&th[i], NULL, writer, &w[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    assert_int_equal(testdb_scalar(t, "SELECT COUNT(*) FROM kv"), 200);
+}
+
+static void test_a_dropped_postgres_connection_is_reestablished(void **state)
+{
+    testdb *t = *state;
+    if (strcmp(test_engine(), "postgres") != 0)
+        skip(); /* SQLite connections are files: there is no server link to lose */
+    db_conn *c = db_acquire(t->db);
+    db_error de;
+    assert_int_equal(put(c, "before", "v", 1, &de), 0);
+    db_sql kill = DB_SQL("SELECT pg_terminate_backend(pg_backend_pid())");
+    db_stmt *s = db_prepare(c, &kill, &de);
+    assert_non_null(s);
+    assert_int_equal(db_step(s, &de), DB_ERR);
+    assert_int_equal(de.fault, DB_FAULT_CONNECTION);
+    db_reset(s);
+    /* The next use reconnects and prepares again on the new session. */
+    assert_int_equal(put(c, "after", "v", 2, &de), 0);
+    db_release(c);
+    assert_int_equal(db_ping(t->db, &de), 0);
+    assert_int_equal(testdb_scalar(t, "SELECT COUNT(*) FROM kv"), 2);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_a_statement_is_prepared_once_per_connection_and_reused),
+        T(test_parameters_bind_natively_so_quotes_are_data),
+        T(test_null_binds_and_reads_back_as_null),
+        T(test_changes_counts_the_rows_an_update_touched),
+        T(test_rollback_discards_every_write_of_the_transaction),
+        T(test_a_failed_statement_inside_a_transaction_rolls_back_cleanly),
+        T(test_a_syntax_error_carries_the_engines_message),
+        cmocka_unit_test(test_malformed_urls_are_refused_before_connecting),
+        cmocka_unit_test(test_an_unreachable_database_is_a_connection_fault),
+        T(test_the_pool_lends_each_connection_once_and_makes_others_wait),
+        T(test_concurrent_write_transactions_all_land),
+        T(test_a_dropped_postgres_connection_is_reestablished),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,738 @@
+/*
+ * The HTTP layer end to end: each test starts a real server on a loopback
+ * port chosen by the kernel and talks to it with libcurl. Test-only handlers
+ * below stand in for the API. No assertion depends on timing; where the
+ * server finishes bookkeeping after the client already has its answer
+ * (access log, metrics), the test waits for it with a generous bound.
+ */
+#include "testlib.h"
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/uuid.h"
+#include "http/http.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define MAX_BODY 1024
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- test handlers ---- */
+
+static atomic_int slow_started;
+
+static void h_echo(http_request *r)
+{
+    size_t n;
+    const char *body = http_body(r, &n);
+    http_reply(r, 200, "application/octet-stream", body, n);
+}
+
+static void h_item_get(http_request *r)
+{
+    json_t *o = json_pack("{s:s}", "id", http_param(r, "id"));
+    const char *q = http_query(r, "q");
+    if (q != NULL)
+        json_object_set_new(o, "q", json_string(q));
+    http_reply_json(r, 200, o);
+}
+
+static void h_item_new(http_request *r)
+{
+    http_reply_json(r, 200, json_pack("{s:s}", "route", "items.new"));
+}
+
+static void h_member(http_request *r)
+{
+    http_reply_json(
+        r, 200,
+        json_pack("{s:s, s:s}", "team", http_param(r, "team"), "member", http_param(r, "member")));
+}
+
+static void h_no_reply(http_request *r)
+{
+    (void)r;
+}
+
+static void h_conflict(http_request *r)
+{
+    error e;
+    error_set(&e, ERR_CONFLICT, "name", "a persona named \"Ana\" already exists");
+    http_reply_error(r, &e);
+}
+
+static void h_slow(http_request *r)
+{
+    atomic_store(&slow_started, 1);
+    sleep_ms(300);
+    http_reply(r, 200, "text/plain", "done", 4);
+}
+
+static const http_route test_routes[] = {
+    {"POST", "/echo", h_echo, "test.echo"},
+    {"GET", "/items/{id}", h_item_get, "items.get"},
+    {"PUT", "/items/{id}", h_item_get, "items.put"},
+    {"GET", "/items/new", h_item_new, "items.new"},
+    {"GET", "/teams/{team}/members/{member}", h_member, "members.get"},
+    {"GET", "/no-reply", h_no_reply, "test.no_reply"},
+    {"GET", "/conflict", h_conflict, "test.conflict"},
+    {"GET", "/slow", h_slow, "test.slow"},
+};
+
+/* ---- fixture: a server, with or without a database ---- */
+
+typedef struct fixture {
+    testdb t;
+    bool have_db;
+    http_server *srv;
+    int port;
+} fixture;
+
+static http_server *start_server(struct db *pool, int port, error *err)
+{
+    static http_route routes[64];
+    size_t n = 0;
+    for (size_t i = 0; i < http_ops_routes_count; i++)
+        routes[n++] = http_ops_routes[i];
+    for (size_t i = 0; i < sizeof(test_routes) / sizeof(test_routes[0]); i++)
+        routes[n++] = test_routes[i];
+    http_server_config cfg = {
+        .bind_addr = "127.0.0.1",
+        .port = port,
+        .threads = 2,
+        .max_body = MAX_BODY,
+        .shutdown_timeout_ms = 10000,
+        .db = pool,
+    };
+    return http_server_start(&cfg, routes, n, err);
+}
+
+static int setup_common(void **state, bool with_db)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    if (with_db) {
+        testdb_create(&f->t);
+        f->have_db = true;
+    }
+    error err = {0};
+    f->srv = start_server(f->have_db ? f->t.db : NULL, 0, &err);
+    if (f->srv == NULL) {
+        fprintf(stderr, "server did not start: %s\n", err.message);
+        return -1;
+    }
+    f->port = http_server_port(f->srv);
+    *state = f;
+    return 0;
+}
+
+static int setup_with_db(void **state)
+{
+    return setup_common(state, true);
+}
+
+static int setup_without_db(void **state)
+{
+    return setup_common(state, false);
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    http_server_stop(f->srv);
+    if (f->have_db)
+        testdb_destroy(&f->t);
+    free(f);
+    return 0;
+}
+
+/* ---- client ---- */
+
+typedef struct response {
+    long status;
+    buf headers;
+    buf body;
+    json_t *json; /* parsed body when it is JSON, else NULL */
+} response;
+
+typedef struct request_opts {
+    const char *method;
+    const char *const *headers; /* NULL-terminated "Name: value" */
+    const char *body;
+    size_t body_len;
+    bool chunked; /* send body through a read callback, Transfer-Encoding: chunked */
+} request_opts;
+
+static size_t on_data(char *p, size_t size, size_t n, void *userdata)
+{
+    buf_append(userdata, p, size * n);
+    return size * n;
+}
+
+typedef struct upload {
+    const char *p;
+    size_t left;
+} upload;
+
+static size_t on_read(char *dst, size_t size, size_t n, void *userdata)
+{
+    upload *u = userdata;
+    size_t k = size * n < u->left ? size * n : u->left;
+    k = k > 300 ? 300 : k; /* several chunks, so the cap is crossed mid-stream */
+    memcpy(dst, u->p, k);
+    u->p += k;
+    u->left -= k;
+    return k;
+}
+
+static void request_on(CURL *c, int port, const char *path, const request_opts *o, response *out)
+{
+    char url[4096];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+    memset(out, 0, sizeof(*out));
+    buf_init(&out->headers, 1 << 20);
+    buf_init(&out->body, 1 << 24);
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &out->headers);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out->body);
+    struct curl_slist *hdrs = NULL;
+    for (const char *const *h = o && o->headers ? o->headers : NULL; h && *h; h++)
+        hdrs = curl_slist_append(hdrs, *h);
+    upload up = {0};
+    if (o && o->chunked) {
+        up = (upload){o->body, o->body_len};
+        hdrs = curl_slist_append(hdrs, "Transfer-Encoding: chunked");
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(c, CURLOPT_READDATA, &up);
+    } else if (o && o->body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, o->body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)o->body_len);
+    }
+    if (o && o->method)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, o->method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    CURLcode rc = curl_easy_perform(c);
+    curl_slist_free_all(hdrs);
+    if (rc != CURLE_OK)
+        fail_msg("%s %s: %s", o && o->method ? o->method : "GET", path, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    out->json = json_loads(buf_cstr(&out->body), 0, NULL);
+}
+
+static void request(int port, const char *path, const request_opts *o, response *out)
+{
+    CURL *c = curl_easy_init();
+    request_on(c, port, path, o, out);
+    curl_easy_cleanup(c);
+}
+
+static void response_free(response *r)
+{
+    buf_free(&r->headers);
+    buf_free(&r->body);
+    json_decref(r->json);
+}
+
+/* The value of the last response header called name (curl hands us every
+ * header block, 100 Continue included), copied into out. */
+static const char *header_of(const response *r, const char *name, char *out, size_t n)
+{
+    const char *found = NULL;
+    size_t nlen = strlen(name);
+    for (const char *line = buf_cstr(&r->headers); *line;) {
+        const char *eol = strstr(line, "\r\n");
+        if (eol == NULL)
+            break;
+        if (strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
+            const char *v = line + nlen + 1;
+            while (*v == ' ')
+                v++;
+            snprintf(out, n, "%.*s", (int)(eol - v), v);
+            found = out;
+        }
+        line = eol + 2;
+    }
+    return found;
+}
+
+static const char *json_str(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/* Every failure answer: problem+json, the stable type, and the members
+ * that tie it to the request. */
+static void assert_problem(const response *r, int status, const char *slug, const char *path)
+{
+    char ct[256], type[128];
+    assert_int_equal(r->status, status);
+    assert_non_null(header_of(r, "Content-Type", ct, sizeof(ct)));
+    assert_string_equal(ct, "application/problem+json");
+    assert_non_null(r->json);
+    snprintf(type, sizeof(type), "/problems/%s", slug);
+    assert_string_equal(json_str(r->json, "type"), type);
+    assert_int_equal(json_integer_value(json_object_get(r->json, "status")), status);
+    assert_non_null(json_str(r->json, "title"));
+    assert_non_null(json_str(r->json, "detail"));
+    assert_string_equal(json_str(r->json, "instance"), path);
+    char rid[128];
+    assert_non_null(header_of(r, "X-Request-Id", rid, sizeof(rid)));
+    assert_string_equal(json_str(r->json, "request_id"), rid);
+}
+
+/* ---- tests ---- */
+
+static void test_unknown_route_is_404_problem_json(void **state)
+{
+    fixture *f = *state;
+    response r;
+    request(f->port, "/no/such/thing", NULL, &r);
+    assert_problem(&r, 404, "not-found", "/no/such/thing");
+    char v[64];
+    assert_string_equal(header_of(&r, "X-Content-Type-Options", v, sizeof(v)), "nosniff");
+    assert_string_equal(header_of(&r, "Cache-Control", v, sizeof(v)), "no-store");
+    response_free(&r);
+    /* A trailing slash names a different path. */
+    request(f->port, "/healthz/", NULL, &r);
+    assert_problem(&r, 404, "not-found", "/healthz/");
+    response_free(&r);
+}
+
+static void test_not_found_keeps_the_connection_alive(void **state)
+{
+    fixture *f = *state;
+    CURL *c = curl_easy_init();
+    response r;
+    request_on(c, f->port, "/nowhere", NULL, &r);
+    assert_int_equal(r.status, 404);
+    response_free(&r);
+    request_on(c, f->port, "/healthz", NULL, &r);
+    assert_int_equal(r.status, 200);
+    long new_connections = -1;
+    curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &new_connections);
+    assert_int_equal(new_connections, 0);
+    response_free(&r);
+    curl_easy_cleanup(c);
+}
+
+static void test_wrong_method_is_405_with_allow_listing_methods(void **state)
+{
+    fixture *f = *state;
+    response r;
+    request(f->port, "/items/abc", &(request_opts){.method = "DELETE"}, &r);
+    assert_problem(&r, 405, "method-not-allowed", "/items/abc");
+    char allow[256];
+    assert_non_null(header_of(&r, "Allow", allow, sizeof(allow)));
+    assert_non_null(strstr(allow, "GET"));
+    assert_non_null(strstr(allow, "PUT"));
+    assert_null(strstr(allow, "DELETE"));
+    response_free(&r);
+}
+
+static void test_body_over_cap_by_content_length_is_413_before_it_is_sent(void **state)
+{
+    fixture *f = *state;
+    char *big = malloc(MAX_BODY * 4);
+    memset(big, 'x', MAX_BODY * 4);
+    /* Expect: 100-continue makes curl hold the body until the server asks
+     * for it; the 413 arrives instead, so the server never read it. */
+    const char *hdrs[] = {"Expect: 100-continue", "Content-Type: text/plain", NULL};
+    response r;
+    request(f->port, "/echo",
+            &(request_opts){.headers = hdrs, .body = big, .body_len = MAX_BODY * 4}, &r);
+    assert_problem(&r, 413, "payload-too-large", "/echo");
+    assert_non_null(strstr(json_str(r.json, "detail"), "1024 bytes"));
+    response_free(&r);
+    free(big);
+}
+
+static void test_chunked_body_over_cap_is_413(void **state)
+{
+    fixture *f = *state;
+    char *big = malloc(MAX_BODY * 3);
+    memset(big, 'y', MAX_BODY * 3);
+    response r;
+    request(f->port, "/echo",
+            &(request_opts){.body = big, .body_len = MAX_BODY * 3, .chunked = true}, &r);
+    assert_problem(&r, 413, "payload-too-large", "/echo");
+    response_free(&r);
+    free(big);
+}
+
+static void test_body_just_under_cap_is_accepted_and_echoed(void **state)
+{
+    fixture *f = *state;
+    char body[MAX_BODY];
+    for (size_t i = 0; i < sizeof(body); i++)
+        body[i] = (char)('a' + i % 26);
+    size_t sizes[] = {MAX_BODY - 1, MAX_BODY};
+    for (size_t k = 0; k < 2; k++) {
+        response r;
+        request(f->port, "/echo", &(request_opts){.body = body, .body_len = sizes[k]}, &r);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(r.body.len, sizes[k]);
+        assert_memory_equal(r.body.data, body, sizes[k]);
+        response_free(&r);
+    }
+    response r;
+    request(f->port, "/echo",
+            &(request_opts){.body = body, .body_len = MAX_BODY - 1, .chunked = true}, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, MAX_BODY - 1);
+    response_free(&r);
+}
+
+static void test_valid_request_id_is_echoed(void **state)
+{
+    fixture *f = *state;
+    const char *hdrs[] = {"X-Request-Id: abc.DEF_123-xyz", NULL};
+    response r;
+    request(f->port, "/missing", &(request_opts){.headers = hdrs}, &r);
+    char rid[128];
+    assert_string_equal(header_of(&r, "X-Request-Id", rid, sizeof(rid)), "abc.DEF_123-xyz");
+    assert_string_equal(json_str(r.json, "request_id"), "abc.DEF_123-xyz");
+    response_free(&r);
+}
+
+static void test_invalid_or_too_long_request_id_is_replaced_by_a_uuid(void **state)
+{
+    fixture *f = *state;
+    char too_long[100] = "X-Request-Id: ";
+    memset(too_long + strlen(too_long), 'a', 65);
+    const char *bad[] = {"X-Request-Id: has space", "X-Request-Id: semi;colon", too_long};
+    for (size_t i = 0; i < 3; i++) {
+        const char *hdrs[] = {bad[i], NULL};
+        response r;
+        request(f->port, "/healthz", &(request_opts){.headers = hdrs}, &r);
+        assert_int_equal(r.status, 200);
+        char rid[128];
+        assert_non_null(header_of(&r, "X-Request-Id", rid, sizeof(rid)));
+        assert_true(uuid_is_valid(rid));
+        response_free(&r);
+    }
+}
+
+static void test_path_params_are_percent_decoded(void **state)
+{
+    fixture *f = *state;
+    response r;
+    request(f->port, "/items/caf%C3%A9%20au%2Blait?q=hello+world%21", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_str(r.json, "id"), "caf\xc3\xa9 au+lait");
+    assert_string_equal(json_str(r.json, "q"), "hello world!");
+    response_free(&r);
+
+    request(f->port, "/teams/t1/members/m%2D2", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_str(r.json, "team"), "t1");
+    assert_string_equal(json_str(r.json, "member"), "m-2");
+    response_free(&r);
+}
+
+static void test_encoded_slash_in_a_segment_matches_no_route(void **state)
+{
+    fixture *f = *state;
+    response r;
+    request(f->port, "/items/a%2Fb", NULL, &r);
+    assert_problem(&r, 404, "not-found", "/items/a%2Fb");
+    response_free(&r);
+}
+
+static void test_malformed_percent_escape_is_400_problem(void **state)
+{
+    fixture *f = *state;
+    response r;
+    request(f->port, "/items/%zz", NULL, &r);
+    assert_problem(&r, 400, "bad-request", "/items/%zz");
+    response_free(&r);
+    request(f->port, "/items/a%00b", NULL, &r);
+    assert_problem(&r, 400, "bad-request", "/items/a%00b");
+    response_free(&r);
+}
+
+static void test_literal_segment_beats_param_whatever_the_table_order(void **state)
+{
+    fixture *f = *state;
+    response r;
+    request(f->port, "/items/new", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_str(r.json, "route"), "items.new");
+    response_free(&r);
+}
+
+static void test_absurdly_long_path_is_414_problem(void **state)
+{
+    fixture *f = *state;
+    char path[3002] = "/";
+    memset(path + 1, 'p', 3000);
+    response r;
+    request(f->port, path, NULL, &r);
+    assert_problem(&r, 414, "uri-too-long", path);
+    response_free(&r);
+}
+
+static void test_healthz_is_200_ok(void **state)
+{
+    fixture *f = *state;
+    response r;
+    request(f->port, "/healthz", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_str(r.json, "status"), "ok");
+    char ct[128];
+    assert_string_equal(header_of(&r, "Content-Type", ct, sizeof(ct)), "application/json");
+    response_free(&r);
+}
+
+static void test_readyz_is_200_with_a_database(void **state)
+{
+    fixture *f = *state;
+    response r;
+    request(f->port, "/readyz", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_str(r.json, "status"), "ready");
+    assert_string_equal(json_str(r.json, "database"), test_engine());
+    response_free(&r);
+}
+
+static void test_readyz_is_503_problem_without_a_database(void **state)
+{
+    fixture *f = *state;
+    response r;
+    request(f->port, "/readyz", NULL, &r);
+    assert_problem(&r, 503, "not-ready", "/readyz");
+    response_free(&r);
+}
+
+/* The value of the sample line that starts with `series ` in a scrape; 0
+ * when the series does not exist yet (counters appear on first use). */
+static long long scrape(int port, const char *series)
+{
+    response r;
+    request(port, "/metrics", NULL, &r);
+    assert_int_equal(r.status, 200);
+    char ct[128];
+    assert_string_equal(header_of(&r, "Content-Type", ct, sizeof(ct)),
+                        "text/plain; version=0.0.4; charset=utf-8");
+    assert_non_null(strstr(buf_cstr(&r.body), "# TYPE pstudio_http_requests_total counter"));
+    long long v = 0;
+    size_t slen = strlen(series);
+    for (const char *line = buf_cstr(&r.body); *line;) {
+        if (strncmp(line, series, slen) == 0 && line[slen] == ' ')
+            v = strtoll(line + slen + 1, NULL, 10);
+        const char *nl = strchr(line, '\n');
+        line = nl ? nl + 1 : line + strlen(line);
+    }
+    response_free(&r);
+    return v;
+}
+
+static void test_metrics_count_one_request_to_a_route_exactly_once(void **state)
+{
+    fixture *f = *state;
+    const char *series = "pstudio_http_requests_total{route=\"items.get\",code=\"200\"}";
+    long long before = scrape(f->port, series);
+    response r;
+    request(f->port, "/items/abc", NULL, &r);
+    assert_int_equal(r.status, 200);
+    response_free(&r);
+    /* The server counts a request once its response is out, which can be
+     * just after the client has it: wait for the change, then check it. */
+    long long after = before;
+    for (int i = 0; i < 1000 && after == before; i++) {
+        sleep_ms(10);
+        after = scrape(f->port, series);
+    }
+    assert_int_equal(after, before + 1);
+    assert_true(
+        scrape(f->port, "pstudio_http_request_duration_seconds_count{route=\"items.get\"}") >= 1);
+    assert_int_equal(scrape(f->port, "pstudio_db_pool_size"), 4);
+}
+
+static void test_handler_that_sets_no_reply_gets_500_problem(void **state)
+{
+    fixture *f = *state;
+    response r;
+    request(f->port, "/no-reply", NULL, &r);
+    assert_problem(&r, 500, "internal", "/no-reply");
+    response_free(&r);
+}
+
+static void test_reply_error_maps_kind_to_status_and_names_the_field(void **state)
+{
+    fixture *f = *state;
+    response r;
+    request(f->port, "/conflict", NULL, &r);
+    assert_problem(&r, 409, "conflict", "/conflict");
+    assert_string_equal(json_str(r.json, "field"), "name");
+    assert_non_null(strstr(json_str(r.json, "detail"), "already exists"));
+    response_free(&r);
+}
+
+typedef struct slow_call {
+    int port;
+    response r;
+} slow_call;
+
+static void *slow_client(void *arg)
+{
+    slow_call *sc = arg;
+    request(sc->port, "/slow", NULL, &sc->r);
+    return NULL;
+}
+
+static void test_graceful_stop_lets_an_in_flight_request_finish(void **state)
+{
+    fixture *f = *state;
+    atomic_store(&slow_started, 0);
+    slow_call sc = {.port = f->port};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, slow_client, &sc), 0);
+    for (int i = 0; i < 3000 && !atomic_load(&slow_started); i++) {
+        sleep_ms(5);
+    }
+    assert_true(atomic_load(&slow_started));
+    http_server_stop(f->srv);
+    f->srv = NULL;
+    pthread_join(th, NULL);
+    assert_int_equal(sc.r.status, 200);
+    assert_string_equal(buf_cstr(&sc.r.body), "done");
+    response_free(&sc.r);
+}
+
+static void test_port_in_use_is_a_config_error_naming_pstudio_port(void **state)
+{
+    fixture *f = *state;
+    error err = {0};
+    http_server *second = start_server(NULL, f->port, &err);
+    assert_null(second);
+    assert_int_equal(err.kind, ERR_CONFIG);
+    assert_string_equal(err.field, "PSTUDIO_PORT");
+    char where[64];
+    snprintf(where, sizeof(where), "127.0.0.1:%d", f->port);
+    assert_non_null(strstr(err.message, where));
+}
+
+static void test_access_log_has_route_and_status_but_no_query_string(void **state)
+{
+    fixture *f = *state;
+    FILE *logf = tmpfile();
+    assert_non_null(logf);
+    log_init(LOG_INFO, logf);
+    response r;
+    request(f->port, "/items/logged?q=secret-token", NULL, &r);
+    assert_int_equal(r.status, 200);
+    char rid[128];
+    header_of(&r, "X-Request-Id", rid, sizeof(rid));
+    response_free(&r);
+    /* The line is written once the response is out; wait for it. */
+    char text[8192] = "";
+    for (int i = 0; i < 1000 && !strstr(text, "\"route\":\"items.get\""); i++) {
+        sleep_ms(5);
+        rewind(logf);
+        size_t n = fread(text, 1, sizeof(text) - 1, logf);
+        text[n] = '\0';
+    }
+    log_init(LOG_INFO, NULL);
+    fclose(logf);
+    assert_non_null(strstr(text, "\"msg\":\"request\""));
+    assert_non_null(strstr(text, "\"path\":\"/items/logged\""));
+    assert_non_null(strstr(text, "\"route\":\"items.get\""));
+    assert_non_null(strstr(text, "\"status\":200"));
+    assert_non_null(strstr(text, "\"duration_ms\":"));
+    assert_non_null(strstr(text, rid));
+    assert_null(strstr(text, "secret-token"));
+}
+
+static void test_problem_json_encodes_all_members_and_omits_absent_ones(void **state)
+{
+    (void)state;
+    json_t *p = http_problem_json(404, "not-found", "Not found", "No persona with that id.",
+                                  "/api/v1/personas/x", "rid-1");
+    assert_string_equal(json_str(p, "type"), "/problems/not-found");
+    assert_string_equal(json_str(p, "title"), "Not found");
+    assert_int_equal(json_integer_value(json_object_get(p, "status")), 404);
+    assert_string_equal(json_str(p, "detail"), "No persona with that id.");
+    assert_string_equal(json_str(p, "instance"), "/api/v1/personas/x");
+    assert_string_equal(json_str(p, "request_id"), "rid-1");
+    assert_int_equal(json_object_size(p), 6);
+    json_decref(p);
+
+    p = http_problem_json(500, NULL, "Internal server error", NULL, NULL, NULL);
+    assert_string_equal(json_str(p, "type"), "about:blank");
+    assert_null(json_object_get(p, "detail"));
+    assert_null(json_object_get(p, "instance"));
+    assert_null(json_object_get(p, "request_id"));
+    json_decref(p);
+}
+
+static void test_bad_route_table_is_refused_at_start(void **state)
+{
+    (void)state;
+    const http_route dup[] = {
+        {"GET", "/a/{x}", h_echo, "a.one"},
+        {"GET", "/a/{y}", h_echo, "a.two"},
+    };
+    const http_route brace[] = {{"GET", "/a/{x", h_echo, "a.bad"}};
+    http_server_config cfg = {.port = 0, .threads = 1};
+    error err = {0};
+    assert_null(http_server_start(&cfg, dup, 2, &err));
+    assert_int_equal(err.kind, ERR_CONFIG);
+    assert_non_null(strstr(err.message, "a.two"));
+    assert_null(http_server_start(&cfg, brace, 1, &err));
+    assert_int_equal(err.kind, ERR_CONFIG);
+}
+
+#define WITH_DB(t)    cmocka_unit_test_setup_teardown(t, setup_with_db, teardown)
+#define WITHOUT_DB(t) cmocka_unit_test_setup_teardown(t, setup_without_db, teardown)
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_ALL);
+    const struct CMUnitTest tests[] = {
+        WITH_DB(test_unknown_route_is_404_problem_json),
+        WITH_DB(test_not_found_keeps_the_connection_alive),
+        WITH_DB(test_wrong_method_is_405_with_allow_listing_methods),
+        WITH_DB(test_body_over_cap_by_content_length_is_413_before_it_is_sent),
+        WITH_DB(test_chunked_body_over_cap_is_413),
+        WITH_DB(test_body_just_under_cap_is_accepted_and_echoed),
+        WITH_DB(test_valid_request_id_is_echoed),
+        WITH_DB(test_invalid_or_too_long_request_id_is_replaced_by_a_uuid),
+        WITH_DB(test_path_params_are_percent_decoded),
+        WITH_DB(test_encoded_slash_in_a_segment_matches_no_route),
+        WITH_DB(test_malformed_percent_escape_is_400_problem),
+        WITH_DB(test_literal_segment_beats_param_whatever_the_table_order),
+        WITH_DB(test_absurdly_long_path_is_414_problem),
+        WITH_DB(test_healthz_is_200_ok),
+        WITH_DB(test_readyz_is_200_with_a_database),
+        WITHOUT_DB(test_readyz_is_503_problem_without_a_database),
+        WITH_DB(test_metrics_count_one_request_to_a_route_exactly_once),
+        WITH_DB(test_handler_that_sets_no_reply_gets_500_problem),
+        WITH_DB(test_reply_error_maps_kind_to_status_and_names_the_field),
+        WITH_DB(test_graceful_stop_lets_an_in_flight_request_finish),
+        WITH_DB(test_port_in_use_is_a_config_error_naming_pstudio_port),
+        WITH_DB(test_access_log_has_route_and_status_but_no_query_string),
+        cmocka_unit_test(test_problem_json_encodes_all_members_and_omits_absent_ones),
+        cmocka_unit_test(test_bad_route_table_is_refused_at_start),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return failed;
+}
