@@ -299,3 +299,180 @@ void fixture_project(testdb *t, const char *user_id, const char *channel_id, con
                           "sssst", id, user_id, channel_id, persona_id, time_now_usec());
     fixture__must(t, rc, &de, "project");
 }
+
+/* ---- API tests ------------------------------------------------------------ */
+
+#include "http/routes.h"
+
+#include <curl/curl.h>
+#include <strings.h>
+
+void test_api_start(test_api *a)
+{
+    memset(a, 0, sizeof(*a));
+    static bool curl_ready;
+    if (!curl_ready) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        curl_ready = true;
+    }
+    testdb_create(&a->t);
+    services_defaults(&a->svc);
+    a->svc.db = a->t.db;
+    size_t n = 0;
+    http_route *routes = http_all_routes(&n);
+    http_server_config cfg = {
+        .bind_addr = "127.0.0.1",
+        .port = 0,
+        .threads = 2,
+        .max_body = 1024 * 1024,
+        .shutdown_timeout_ms = 5000,
+        .db = a->t.db,
+        .app = &a->svc,
+    };
+    error e;
+    a->srv = http_server_start(&cfg, routes, n, &e);
+    free(routes);
+    if (a->srv == NULL)
+        fail_msg("http_server_start: %s", e.message);
+    a->port = http_server_port(a->srv);
+}
+
+void test_api_stop(test_api *a)
+{
+    if (a->srv != NULL)
+        http_server_stop(a->srv);
+    a->srv = NULL;
+    testdb_destroy(&a->t);
+}
+
+typedef struct testlib__sink {
+    char *p;
+    size_t n;
+} testlib__sink;
+
+static size_t testlib__collect(char *data, size_t size, size_t nmemb, void *ud)
+{
+    testlib__sink *s = ud;
+    size_t k = size * nmemb;
+    s->p = realloc(s->p, s->n + k + 1);
+    memcpy(s->p + s->n, data, k);
+    s->n += k;
+    s->p[s->n] = '\0';
+    return k;
+}
+
+test_resp test_req(test_api *a, const char *method, const char *path, const char *token,
+                   const char *body, const char *const *headers)
+{
+    test_resp out = {0};
+    CURL *h = curl_easy_init();
+    char url[2048];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", a->port, path);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    struct curl_slist *hl = NULL;
+    char authz[512];
+    if (token != NULL) {
+        snprintf(authz, sizeof(authz), "Authorization: Bearer %s", token);
+        hl = curl_slist_append(hl, authz);
+    }
+    if (body != NULL) {
+        hl = curl_slist_append(hl, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    hl = curl_slist_append(hl, "Expect:");
+    for (int i = 0; headers && headers[i]; i++)
+        hl = curl_slist_append(hl, headers[i]);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    testlib__sink b = {0}, hd = {0};
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, testlib__collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, testlib__collect);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &hd);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+    CURLcode rc = curl_easy_perform(h);
+    if (rc != CURLE_OK)
+        fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out.status);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(h);
+    out.body = b.p ? b.p : strdup("");
+    out.headers = hd.p ? hd.p : strdup("");
+    out.json = out.body[0] ? json_loads(out.body, 0, NULL) : NULL;
+    return out;
+}
+
+void test_resp_free(test_resp *r)
+{
+    free(r->body);
+    free(r->headers);
+    json_decref(r->json);
+    memset(r, 0, sizeof(*r));
+}
+
+bool test_resp_header(const test_resp *r, const char *name, char *out, size_t n)
+{
+    size_t nl = strlen(name);
+    for (const char *p = r->headers; p && *p;) {
+        const char *eol = strstr(p, "\r\n");
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ')
+                v++;
+            snprintf(out, n, "%.*s", (int)(len - (size_t)(v - p)), v);
+            return true;
+        }
+        p = eol ? eol + 2 : NULL;
+    }
+    return false;
+}
+
+void test_expect(const test_resp *r, long status, const char *problem_slug)
+{
+    if (r->status != status)
+        fail_msg("expected HTTP %ld, got %ld: %s", status, r->status, r->body);
+    if (problem_slug != NULL) {
+        char want[128];
+        snprintf(want, sizeof(want), "/problems/%s", problem_slug);
+        const char *type = json_string_value(json_object_get(r->json, "type"));
+        if (type == NULL || strcmp(type, want) != 0)
+            fail_msg("expected problem %s, got: %s", want, r->body);
+        char ct[128] = "";
+        test_resp_header(r, "Content-Type", ct, sizeof(ct));
+        if (strncmp(ct, "application/problem+json", 24) != 0)
+            fail_msg("expected application/problem+json, got '%s'", ct);
+    }
+}
+
+void test_signup(test_api *a, const char *email, char *token)
+{
+    char body[512];
+    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"correct horse battery\"}",
+             email);
+    test_resp r = test_req(a, "POST", "/api/v1/auth/signup", NULL, body, NULL);
+    test_expect(&r, 201, NULL);
+    const char *t = json_string_value(json_object_get(r.json, "token"));
+    assert_non_null(t);
+    snprintf(token, 128, "%s", t);
+    test_resp_free(&r);
+}
+
+void test_make_admin(test_api *a, const char *email)
+{
+    db_error de;
+    if (testdb_execf(&a->t, &de, "UPDATE users SET role = 'admin' WHERE lower(email) = lower($1)",
+                     "s", email) != 0)
+        fail_msg("make admin: %s", de.message);
+}
+
+void test_set_plan(test_api *a, const char *email, const char *plan_code)
+{
+    db_error de;
+    if (testdb_execf(&a->t, &de,
+                     "UPDATE users SET plan_id = (SELECT id FROM plans WHERE code = $2) "
+                     "WHERE lower(email) = lower($1)",
+                     "ss", email, plan_code) != 0)
+        fail_msg("set plan: %s", de.message);
+}

@@ -60,3 +60,45 @@ void fixture_channel(testdb *t, const char *user_id, const char *yt_id, const ch
 /** Inserts a draft project for user_id on channel/persona (either may be NULL). */
 void fixture_project(testdb *t, const char *user_id, const char *channel_id, const char *persona_id,
                      char *id);
+
+/* ---- API tests: a real server on loopback with every route -------------- */
+
+#include "http/http.h"
+#include "services/services.h"
+
+#include <jansson.h>
+
+typedef struct test_api {
+    testdb t;
+    services svc;
+    http_server *srv;
+    int port;
+} test_api;
+
+typedef struct test_resp {
+    long status;
+    char *body;    /* NUL-terminated */
+    json_t *json;  /* parsed body, NULL when not JSON */
+    char *headers; /* raw response headers */
+} test_resp;
+
+/** A migrated database (engine per PSTUDIO_TEST_ENGINE) and a server on a free port. */
+void test_api_start(test_api *a);
+void test_api_stop(test_api *a);
+/**
+ * Sends method path with an optional Bearer token (NULL: none), JSON body
+ * (NULL: none) and extra headers ("Name: value", NULL-terminated list or NULL).
+ */
+test_resp test_req(test_api *a, const char *method, const char *path, const char *token,
+                   const char *body, const char *const *headers);
+void test_resp_free(test_resp *r);
+/** The value of a response header (case-insensitive), copied into out; false when absent. */
+bool test_resp_header(const test_resp *r, const char *name, char *out, size_t n);
+/** Signs up email with a fixed password and returns a session token (out >= 128 bytes). */
+void test_signup(test_api *a, const char *email, char *token);
+/** Promotes the user with this email to admin, directly in the database. */
+void test_make_admin(test_api *a, const char *email);
+/** Moves the user with this email to the plan with this code, directly in the database. */
+void test_set_plan(test_api *a, const char *email, const char *plan_code);
+/** Asserts status and, for problems, the type slug ("not-found"); prints the body on failure. */
+void test_expect(const test_resp *r, long status, const char *problem_slug);

@@ -4,37 +4,13 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "http/http.h"
+#include "http/routes.h"
+#include "services/services.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The route table of the whole API: each handler file contributes its own
- * array, and this is the one place they are put together. */
-typedef struct cmd_serve__group {
-    const http_route *routes;
-    const size_t *count;
-} cmd_serve__group;
-
-static const cmd_serve__group cmd_serve__groups[] = {
-    {http_ops_routes, &http_ops_routes_count},
-};
-
-/* Returns a new array (the caller frees it) of every group's routes. */
-static http_route *cmd_serve__routes(size_t *n)
-{
-    size_t total = 0;
-    for (size_t g = 0; g < sizeof(cmd_serve__groups) / sizeof(cmd_serve__groups[0]); g++)
-        total += *cmd_serve__groups[g].count;
-    http_route *routes = xcalloc(total, sizeof(*routes));
-    size_t k = 0;
-    for (size_t g = 0; g < sizeof(cmd_serve__groups) / sizeof(cmd_serve__groups[0]); g++)
-        for (size_t i = 0; i < *cmd_serve__groups[g].count; i++)
-            routes[k++] = cmd_serve__groups[g].routes[i];
-    *n = k;
-    return routes;
-}
 
 int cmd_serve(config *c)
 {
@@ -64,8 +40,11 @@ int cmd_serve(config *c)
     if (d == NULL)
         return status;
 
+    services svc;
+    services_defaults(&svc);
+    svc.db = d;
     size_t nroutes;
-    http_route *routes = cmd_serve__routes(&nroutes);
+    http_route *routes = http_all_routes(&nroutes);
     http_server_config hc = {
         .bind_addr = c->bind,
         .port = c->port,
@@ -73,7 +52,7 @@ int cmd_serve(config *c)
         .max_body = (size_t)c->max_body_bytes,
         .shutdown_timeout_ms = c->shutdown_timeout_ms,
         .db = d,
-        .app = NULL,
+        .app = &svc,
     };
     error err;
     http_server *srv = http_server_start(&hc, routes, nroutes, &err);

@@ -42,6 +42,18 @@ const char *error_kind_name(error_kind kind)
         return "too-large";
     case ERR_UNAVAILABLE:
         return "unavailable";
+    case ERR_UNAUTHORIZED:
+        return "unauthorized";
+    case ERR_FORBIDDEN:
+        return "forbidden";
+    case ERR_PLAN_LIMIT:
+        return "plan-limit";
+    case ERR_PLAN_REQUIRED:
+        return "plan-required";
+    case ERR_PRECONDITION:
+        return "precondition-failed";
+    case ERR_RATE_LIMITED:
+        return "rate-limited";
     case ERR_CONFIG:
         return "config";
     case ERR_INTERNAL:

@@ -9,14 +9,20 @@
 
 typedef enum error_kind {
     ERR_NONE = 0,
-    ERR_INVALID,     /* the input was malformed or out of range */
-    ERR_NOT_FOUND,   /* no such object, or not the caller's */
-    ERR_CONFLICT,    /* a uniqueness or state conflict */
-    ERR_CONSTRAINT,  /* a foreign key or check constraint refused the write */
-    ERR_TOO_LARGE,   /* input past a size cap */
-    ERR_UNAVAILABLE, /* a dependency (database, provider) is not reachable */
-    ERR_CONFIG,      /* bad configuration */
-    ERR_INTERNAL,    /* a bug or an unexpected engine failure */
+    ERR_INVALID,       /* the input was malformed or out of range */
+    ERR_NOT_FOUND,     /* no such object, or not the caller's */
+    ERR_CONFLICT,      /* a uniqueness or state conflict */
+    ERR_CONSTRAINT,    /* a foreign key or check constraint refused the write */
+    ERR_TOO_LARGE,     /* input past a size cap */
+    ERR_UNAVAILABLE,   /* a dependency (database, provider) is not reachable */
+    ERR_UNAUTHORIZED,  /* no valid credentials */
+    ERR_FORBIDDEN,     /* authenticated, but the role does not allow it */
+    ERR_PLAN_LIMIT,    /* a plan limit was reached (field names the limit) */
+    ERR_PLAN_REQUIRED, /* the object needs a higher plan than the caller's */
+    ERR_PRECONDITION,  /* If-Match did not match the current version */
+    ERR_RATE_LIMITED,  /* too many attempts; retry later */
+    ERR_CONFIG,        /* bad configuration */
+    ERR_INTERNAL,      /* a bug or an unexpected engine failure */
 } error_kind;
 
 typedef struct error {

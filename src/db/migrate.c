@@ -13,6 +13,7 @@ static db_sql Q_CREATE_TABLE =
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)");
 static db_sql Q_CURRENT = DB_SQL("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+static db_sql Q_APPLIED = DB_SQL("SELECT COUNT(*) FROM schema_migrations WHERE version = $1");
 static db_sql Q_RECORD =
     DB_SQL("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)");
 
@@ -57,6 +58,34 @@ static int migrate__refuse_newer(db_engine engine, int current, db_error *err)
                          current, migrate_latest(engine));
 }
 
+/* 1 when version is recorded, 0 when not, DB_ERR on failure. */
+static int migrate__is_applied(db_conn *c, int version, db_error *err)
+{
+    db_stmt *q = db_prepare(c, &Q_APPLIED, err);
+    if (q == NULL)
+        return DB_ERR;
+    db_bind_int64(q, 1, version);
+    int step = db_step(q, err);
+    int64_t n = step == DB_ROW ? db_col_int64(q, 0) : -1;
+    db_reset(q);
+    return n < 0 ? DB_ERR : n > 0;
+}
+
+/* How many of this engine's known steps the database lacks. */
+static int migrate__missing(db_conn *c, db_engine engine, db_error *err)
+{
+    int missing = 0;
+    for (int i = 0; i < migrations_count; i++) {
+        if (migrations_all[i].engine != engine)
+            continue;
+        int a = migrate__is_applied(c, migrations_all[i].version, err);
+        if (a < 0)
+            return DB_ERR;
+        missing += a == 0;
+    }
+    return missing;
+}
+
 static int migrate__step(db_conn *c, const migration *m, db_error *err)
 {
     /* PostgreSQL runs DDL transactionally; so does SQLite. The version row is
@@ -71,7 +100,10 @@ static int migrate__step(db_conn *c, const migration *m, db_error *err)
     int current = 0;
     if (migrate__current_on(c, &current, err) != 0)
         goto fail;
-    if (current >= m->version) { /* someone else applied it meanwhile */
+    int already = migrate__is_applied(c, m->version, err);
+    if (already < 0)
+        goto fail;
+    if (already > 0) { /* someone else applied it meanwhile */
         db_rollback(c);
         return 0;
     }
@@ -108,13 +140,21 @@ int migrate_apply(db *d, int *applied, db_error *err)
         return DB_ERR;
     if (current > latest)
         return migrate__refuse_newer(engine, current, err);
+    /* Every known version not yet recorded is applied in order, not only
+     * those above the highest: a step merged after a later one was applied
+     * somewhere is still picked up there. migrate__step skips recorded ones. */
     db_conn *c = db_acquire(d);
     int rc = 0;
-    for (int v = current + 1; v <= latest && rc == 0; v++) {
+    for (int v = 1; v <= latest && rc == 0; v++) {
         for (int i = 0; i < migrations_count; i++) {
             const migration *m = &migrations_all[i];
             if (m->engine != engine || m->version != v)
                 continue;
+            int a = migrate__is_applied(c, v, err);
+            if (a != 0) { /* applied, or an error */
+                rc = a < 0 ? DB_ERR : 0;
+                continue;
+            }
             int r = migrate__step(c, m, err);
             if (r < 0)
                 rc = DB_ERR;
@@ -135,11 +175,15 @@ int migrate_check_current(db *d, db_error *err)
         return DB_ERR;
     if (current > latest)
         return migrate__refuse_newer(engine, current, err);
-    if (current < latest) {
+    db_conn *c = db_acquire(d);
+    int missing = migrate__missing(c, engine, err);
+    db_release(c);
+    if (missing < 0)
+        return DB_ERR;
+    if (missing > 0)
         return db__set_error(err, DB_FAULT_SCHEMA,
-                             "the database schema is at version %d and this binary needs version "
-                             "%d; run 'pstudio migrate' first",
-                             current, latest);
-    }
+                             "the database schema lacks %d step%s of version %d; run 'pstudio "
+                             "migrate' first",
+                             missing, missing == 1 ? "" : "s", latest);
     return 0;
 }

@@ -11,6 +11,10 @@ static db_sql Q_USER_INSERT =
     DB_SQL("INSERT INTO users (id, email, name, role, plan_id, password_hash, created_at, "
            "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)");
 
+static db_sql Q_USER_LOGIN =
+    DB_SQL("SELECT id, email, name, role, plan_id, password_hash, created_at FROM users "
+           "WHERE lower(email) = lower($1)");
+
 static int plan__one_id(db_conn *c, db_sql *q, const char *code, char id[UUID_STR_LEN + 1],
                         error *err)
 {
@@ -61,5 +65,32 @@ int user_store_insert(db_conn *c, user *u, const char *password_hash, error *err
     db_reset(s);
     if (rc != 0)
         return db_to_error(err, &de, "email");
+    return 0;
+}
+
+int user_store_find_login(db_conn *c, const char *email, user *u, char *hash, size_t hash_n,
+                          error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_USER_LOGIN, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, email);
+    int rc = db_step(s, &de);
+    if (rc == DB_ROW) {
+        snprintf(u->id, sizeof(u->id), "%s", db_col_text(s, 0));
+        snprintf(u->email, sizeof(u->email), "%s", db_col_text(s, 1));
+        snprintf(u->name, sizeof(u->name), "%s", db_col_text(s, 2));
+        snprintf(u->role, sizeof(u->role), "%s", db_col_text(s, 3));
+        snprintf(u->plan_id, sizeof(u->plan_id), "%s", db_col_text(s, 4));
+        const char *h = db_col_text(s, 5);
+        snprintf(hash, hash_n, "%s", h ? h : "");
+        u->created_at = db_col_time(s, 6);
+    }
+    db_reset(s);
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    if (rc == DB_DONE)
+        return error_set(err, ERR_NOT_FOUND, "email", "no user with that email");
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "base/uuid.h"
 #include "db/db.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct user {
@@ -31,5 +32,12 @@ int plan_store_lowest(db_conn *c, char id[UUID_STR_LEN + 1], error *err);
  * (may be NULL). ERR_CONFLICT with field "email" when the email is taken.
  */
 int user_store_insert(db_conn *c, user *u, const char *password_hash, error *err);
+
+/**
+ * Finds a user for log-in by email (case-insensitive): fills u and the stored
+ * password hash (hash_n bytes). ERR_NOT_FOUND when there is no such user.
+ */
+int user_store_find_login(db_conn *c, const char *email, user *u, char *hash, size_t hash_n,
+                          error *err);
 
 #endif

@@ -81,6 +81,10 @@ const char *http_path(http_request *r);
 const char *http_param(http_request *r, const char *name);
 /** The first decoded value of a query parameter ("" for `?flag`); NULL when absent. */
 const char *http_query(http_request *r, const char *name);
+/** The name of the i-th query parameter, or NULL past the last (for allow-lists). */
+const char *http_query_name(http_request *r, size_t i);
+/** The peer address as text ("127.0.0.1", "::1"). Proxies are not trusted. */
+const char *http_client_ip(http_request *r);
 /** A request header, name matched case-insensitively; NULL when absent. */
 const char *http_header(http_request *r, const char *name);
 /** The whole body, NUL-terminated ("" when there is none); len may be NULL. */
@@ -88,6 +92,14 @@ const char *http_body(http_request *r, size_t *len);
 /** The client's valid X-Request-Id or a fresh UUIDv7; also on every log line of the handler. */
 const char *http_request_id(http_request *r);
 void *http_app(http_request *r);
+/** One pointer of per-request state for the layer above (api.c); NULL at first. */
+void **http_locals(http_request *r);
+/**
+ * Runs fn(arg) when the handler returns, before the response is sent, newest
+ * first: for what a request holds that is not arena memory (a borrowed
+ * database connection, a JSON document).
+ */
+void http_defer(http_request *r, void (*fn)(void *arg), void *arg);
 struct db *http_db(http_request *r);
 
 /*
@@ -111,6 +123,8 @@ bool http_has_reply(http_request *r);
  */
 void http_reply_problem(http_request *r, int status, const char *type_slug, const char *title,
                         const char *detail);
+/** Replies with doc (consumed), a problem object from http_problem_json plus any members. */
+void http_reply_problem_doc(http_request *r, int status, json_t *doc);
 /**
  * Replies with the problem matching e->kind: INVALID 422 invalid-request,
  * NOT_FOUND 404 not-found, CONFLICT 409 conflict, CONSTRAINT 422

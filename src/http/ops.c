@@ -1,7 +1,7 @@
 /*
  * Operational endpoints, for orchestrators and scrapers rather than users:
- * liveness (the process answers), readiness (it can reach its database) and
- * Prometheus metrics.
+ * liveness (the process answers), readiness (it can reach its database),
+ * Prometheus metrics, and the OpenAPI document.
  */
 #include "http/http.h"
 
@@ -44,7 +44,18 @@ static void ops_metrics(http_request *r)
     buf_free(&out);
 }
 
+/* The document is embedded at build time from src/http/openapi.json. */
+extern const char http_openapi_json[];
+extern const unsigned long http_openapi_json_len;
+
+static void ops_openapi(http_request *r)
+{
+    http_set_header(r, "Cache-Control", "public, max-age=300");
+    http_reply(r, 200, "application/json", http_openapi_json, http_openapi_json_len);
+}
+
 const http_route http_ops_routes[] = {
+    {"GET", "/api/openapi.json", ops_openapi, "ops.openapi"},
     {"GET", "/healthz", ops_healthz, "ops.healthz"},
     {"GET", "/readyz", ops_readyz, "ops.readyz"},
     {"GET", "/metrics", ops_metrics, "ops.metrics"},

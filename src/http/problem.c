@@ -33,7 +33,7 @@ json_t *http_problem_json(int status, const char *type_slug, const char *title, 
 /* Sends doc (consumed) as the reply. json_string() refuses invalid UTF-8
  * and yields NULL members, so a detail quoting raw client bytes degrades to
  * a missing member rather than a broken document. */
-static void reply_problem_doc(http_request *r, int status, json_t *doc)
+void http_reply_problem_doc(http_request *r, int status, json_t *doc)
 {
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
@@ -50,7 +50,7 @@ static void reply_problem_doc(http_request *r, int status, json_t *doc)
 void http_reply_problem(http_request *r, int status, const char *type_slug, const char *title,
                         const char *detail)
 {
-    reply_problem_doc(
+    http_reply_problem_doc(
         r, status,
         http_problem_json(status, type_slug, title, detail, http_path(r), http_request_id(r)));
 }
@@ -76,6 +76,18 @@ static problem_kind kind_of(error_kind k)
         return (problem_kind){413, "payload-too-large", "Payload too large"};
     case ERR_UNAVAILABLE:
         return (problem_kind){503, "unavailable", "Service unavailable"};
+    case ERR_UNAUTHORIZED:
+        return (problem_kind){401, "unauthorized", "Unauthorized"};
+    case ERR_FORBIDDEN:
+        return (problem_kind){403, "forbidden", "Forbidden"};
+    case ERR_PLAN_LIMIT:
+        return (problem_kind){403, "plan-limit-reached", "Plan limit reached"};
+    case ERR_PLAN_REQUIRED:
+        return (problem_kind){403, "plan-upgrade-required", "Plan upgrade required"};
+    case ERR_PRECONDITION:
+        return (problem_kind){412, "precondition-failed", "Precondition failed"};
+    case ERR_RATE_LIMITED:
+        return (problem_kind){429, "rate-limited", "Too many requests"};
     case ERR_NONE:
     case ERR_CONFIG:
     case ERR_INTERNAL:
@@ -99,5 +111,5 @@ void http_reply_error(http_request *r, const error *e)
         http_problem_json(pk.status, pk.slug, pk.title, detail, http_path(r), http_request_id(r));
     if (e->field[0])
         json_object_set_new(doc, "field", json_string(e->field));
-    reply_problem_doc(r, pk.status, doc);
+    http_reply_problem_doc(r, pk.status, doc);
 }

@@ -63,8 +63,16 @@ typedef struct reply_header {
     struct reply_header *next;
 } reply_header;
 
+typedef struct deferred {
+    void (*fn)(void *arg);
+    void *arg;
+    struct deferred *next;
+} deferred;
+
 struct http_request {
     http_server *srv;
+    deferred *defers; /* run, newest first, when the handler returns */
+    void *locals;     /* the API layer's per-request state (http_locals) */
     struct MHD_Connection *conn;
     arena arena;
     int64_t start_usec;
@@ -211,11 +219,25 @@ static bool expects_body(http_request *r)
     return te != NULL || (cl != NULL && strtoull(cl, NULL, 10) > 0);
 }
 
+void http_defer(http_request *r, void (*fn)(void *arg), void *arg)
+{
+    deferred *d = arena_alloc(&r->arena, sizeof(*d));
+    d->fn = fn;
+    d->arg = arg;
+    d->next = r->defers;
+    r->defers = d;
+}
+
 static void run_handler(http_request *r)
 {
     const http_route *route = &r->srv->routes[r->match.route];
     log_set_request_id(r->request_id);
     route->handler(r);
+    while (r->defers != NULL) {
+        deferred *d = r->defers;
+        r->defers = d->next;
+        d->fn(d->arg);
+    }
     if (r->status == 0) {
         log_error("route %s set no reply", route->name);
         http_reply_problem(r, 500, "internal", "Internal server error",
@@ -496,6 +518,27 @@ const char *http_query(http_request *r, const char *name)
     return http_pairs_get(&r->query, name);
 }
 
+const char *http_query_name(http_request *r, size_t i)
+{
+    return i < r->query.n ? r->query.names[i] : NULL;
+}
+
+const char *http_client_ip(http_request *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL)
+        return "unknown";
+    char *out = arena_alloc(&r->arena, INET6_ADDRSTRLEN);
+    const struct sockaddr *sa = ci->client_addr;
+    const void *addr = sa->sa_family == AF_INET6
+                           ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+                           : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+    if (inet_ntop(sa->sa_family, addr, out, INET6_ADDRSTRLEN) == NULL)
+        return "unknown";
+    return out;
+}
+
 const char *http_header(http_request *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
@@ -511,6 +554,11 @@ const char *http_body(http_request *r, size_t *len)
 const char *http_request_id(http_request *r)
 {
     return r->request_id;
+}
+
+void **http_locals(http_request *r)
+{
+    return &r->locals;
 }
 
 void *http_app(http_request *r)
@@ -577,7 +625,10 @@ void http_reply(http_request *r, int status, const char *content_type, const cha
 
 void http_reply_json(http_request *r, int status, json_t *body)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    /* 15 significant digits print 0.7 as 0.7, not 0.69999999999999996, and
+     * are exact for every value a person types (temperatures, CTRs). */
+    char *text =
+        body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(body);
     if (text == NULL) {
         http_reply_problem(r, 500, "internal", "Internal server error",

@@ -1,0 +1,273 @@
+#include "domain/channel_store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define CHANNEL_COLS                                                                               \
+    "id, user_id, account_id, youtube_channel_id, persona_id, name, thumbnail, custom_url, "       \
+    "subscriber_count, view_count, video_count, stats_updated_at, auto_optimize, created_at, "     \
+    "updated_at"
+
+/* PostgreSQL: the first key names the lock class so it cannot meet another
+ * module's advisory locks; the second is the user. */
+static db_sql Q_LOCK_QUOTA =
+    DB_SQL2("SELECT $1", "SELECT pg_advisory_xact_lock(7301, hashtext($1))");
+static db_sql Q_COUNT = DB_SQL("SELECT count(*) FROM channels WHERE user_id = $1");
+static db_sql Q_INSERT =
+    DB_SQL("INSERT INTO channels (id, user_id, account_id, youtube_channel_id, persona_id, name, "
+           "thumbnail, custom_url, auto_optimize, created_at, updated_at) "
+           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
+static db_sql Q_GET =
+    DB_SQL("SELECT " CHANNEL_COLS " FROM channels WHERE id = $1 AND user_id = $2");
+static db_sql Q_GET_FOR_UPDATE =
+    DB_SQL2("SELECT " CHANNEL_COLS " FROM channels WHERE id = $1 AND user_id = $2",
+            "SELECT " CHANNEL_COLS " FROM channels WHERE id = $1 AND user_id = $2 FOR UPDATE");
+/* PostgreSQL cannot type a parameter from "$n IS NULL" alone; its text casts. */
+static db_sql Q_LIST = DB_SQL2("SELECT " CHANNEL_COLS " FROM channels WHERE user_id = $1 "
+                               "AND ($2 IS NULL OR persona_id = $2) AND ($3 IS NULL OR id < $3) "
+                               "ORDER BY id DESC LIMIT $4",
+                               "SELECT " CHANNEL_COLS " FROM channels WHERE user_id = $1 "
+                               "AND ($2::uuid IS NULL OR persona_id = $2::uuid) "
+                               "AND ($3::uuid IS NULL OR id < $3::uuid) "
+                               "ORDER BY id DESC LIMIT $4");
+static db_sql Q_UPDATE =
+    DB_SQL("UPDATE channels SET name = $3, thumbnail = $4, persona_id = $5, "
+           "auto_optimize = $6, updated_at = $7 WHERE id = $1 AND user_id = $2");
+static db_sql Q_DELETE = DB_SQL("DELETE FROM channels WHERE id = $1 AND user_id = $2");
+static db_sql Q_ASSIGN_INSERT =
+    DB_SQL("INSERT INTO channel_persona_assignments (id, channel_id, user_id, persona_id, "
+           "persona_version, previous_persona_id, assigned_by, source, reason, created_at) "
+           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+#define ASSIGN_LIST_SQL(uuid_cast)                                                                 \
+    "SELECT id, channel_id, user_id, persona_id, persona_version, previous_persona_id, "           \
+    "assigned_by, source, reason, created_at FROM channel_persona_assignments "                    \
+    "WHERE channel_id = $1 AND user_id = $2 AND ($3" uuid_cast " IS NULL OR id < $3" uuid_cast     \
+    ") ORDER BY id DESC LIMIT $4"
+static db_sql Q_ASSIGN_LIST = DB_SQL2(ASSIGN_LIST_SQL(""), ASSIGN_LIST_SQL("::uuid"));
+
+static const char *channel__str(arena *a, db_stmt *s, int i)
+{
+    const char *t = db_col_text(s, i);
+    return t ? arena_strdup(a, t) : NULL;
+}
+
+static int64_t channel__count_or_unknown(db_stmt *s, int i)
+{
+    return db_col_is_null(s, i) ? -1 : db_col_int64(s, i);
+}
+
+static void channel__bind_opt_count(db_stmt *s, int i, int64_t v)
+{
+    if (v < 0)
+        db_bind_null(s, i);
+    else
+        db_bind_int64(s, i, v);
+}
+
+static void channel__read(arena *a, db_stmt *s, channel *ch)
+{
+    memset(ch, 0, sizeof(*ch));
+    snprintf(ch->id, sizeof(ch->id), "%s", db_col_text(s, 0));
+    snprintf(ch->user_id, sizeof(ch->user_id), "%s", db_col_text(s, 1));
+    ch->account_id = channel__str(a, s, 2);
+    ch->youtube_channel_id = channel__str(a, s, 3);
+    ch->persona_id = channel__str(a, s, 4);
+    ch->name = channel__str(a, s, 5);
+    ch->thumbnail = channel__str(a, s, 6);
+    ch->custom_url = channel__str(a, s, 7);
+    ch->subscriber_count = channel__count_or_unknown(s, 8);
+    ch->view_count = channel__count_or_unknown(s, 9);
+    ch->video_count = channel__count_or_unknown(s, 10);
+    ch->stats_updated_at = db_col_time(s, 11);
+    ch->auto_optimize = db_col_bool(s, 12);
+    ch->created_at = db_col_time(s, 13);
+    ch->updated_at = db_col_time(s, 14);
+}
+
+int channel_store_lock_quota(db_conn *c, const char *user_id, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_LOCK_QUOTA, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, user_id);
+    int rc = db_step(s, &de);
+    db_reset(s);
+    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+}
+
+int channel_store_count(db_conn *c, const char *user_id, int64_t *n, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_COUNT, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, user_id);
+    int rc = db_step(s, &de);
+    *n = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    db_reset(s);
+    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+}
+
+int channel_store_insert(db_conn *c, const channel *ch, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_INSERT, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, ch->id);
+    db_bind_text(s, 2, ch->user_id);
+    db_bind_text(s, 3, ch->account_id);
+    db_bind_text(s, 4, ch->youtube_channel_id);
+    db_bind_text(s, 5, ch->persona_id);
+    db_bind_text(s, 6, ch->name);
+    db_bind_text(s, 7, ch->thumbnail);
+    db_bind_text(s, 8, ch->custom_url);
+    db_bind_bool(s, 9, ch->auto_optimize);
+    db_bind_time(s, 10, ch->created_at);
+    db_bind_time(s, 11, ch->updated_at);
+    int rc = db_exec(s, &de);
+    db_reset(s);
+    if (rc != 0 && de.fault == DB_FAULT_UNIQUE)
+        return error_set(err, ERR_CONFLICT, "youtube_channel_id",
+                         "you already registered the YouTube channel '%s'", ch->youtube_channel_id);
+    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+}
+
+int channel_store_get(db_conn *c, arena *a, const char *user_id, const char *id, bool for_update,
+                      const char *not_found_field, channel *out, error *err)
+{
+    if (id == NULL || !uuid_is_valid(id))
+        return error_set(err, ERR_NOT_FOUND, not_found_field, "no channel with id %s",
+                         id ? id : "(none)");
+    db_error de;
+    db_stmt *s = db_prepare(c, for_update ? &Q_GET_FOR_UPDATE : &Q_GET, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, id);
+    db_bind_text(s, 2, user_id);
+    int rc = db_step(s, &de);
+    if (rc == DB_ROW)
+        channel__read(a, s, out);
+    db_reset(s);
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    if (rc == DB_DONE)
+        return error_set(err, ERR_NOT_FOUND, not_found_field, "no channel with id %s", id);
+    return 0;
+}
+
+int channel_store_list(db_conn *c, arena *a, const char *user_id, const char *persona_id,
+                       const char *cursor, int limit, channel **out, size_t *n, error *err)
+{
+    *out = arena_alloc(a, sizeof(**out) * (size_t)(limit > 0 ? limit : 1));
+    *n = 0;
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_LIST, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, user_id);
+    db_bind_text(s, 2, persona_id);
+    db_bind_text(s, 3, cursor);
+    db_bind_int64(s, 4, limit);
+    int rc;
+    while ((rc = db_step(s, &de)) == DB_ROW && *n < (size_t)limit)
+        channel__read(a, s, &(*out)[(*n)++]);
+    db_reset(s);
+    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+}
+
+int channel_store_update(db_conn *c, const channel *ch, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_UPDATE, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, ch->id);
+    db_bind_text(s, 2, ch->user_id);
+    db_bind_text(s, 3, ch->name);
+    db_bind_text(s, 4, ch->thumbnail);
+    db_bind_text(s, 5, ch->persona_id);
+    db_bind_bool(s, 6, ch->auto_optimize);
+    db_bind_time(s, 7, ch->updated_at);
+    int rc = db_exec(s, &de);
+    int64_t changed = rc == 0 ? db_changes(s) : 0;
+    db_reset(s);
+    if (rc != 0)
+        return db_to_error(err, &de, NULL);
+    if (changed == 0)
+        return error_set(err, ERR_NOT_FOUND, NULL, "no channel with id %s", ch->id);
+    return 0;
+}
+
+int channel_store_delete(db_conn *c, const char *user_id, const char *id, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_DELETE, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, id);
+    db_bind_text(s, 2, user_id);
+    int rc = db_exec(s, &de);
+    int64_t changed = rc == 0 ? db_changes(s) : 0;
+    db_reset(s);
+    if (rc != 0)
+        return db_to_error(err, &de, NULL);
+    if (changed == 0)
+        return error_set(err, ERR_NOT_FOUND, NULL, "no channel with id %s", id);
+    return 0;
+}
+
+int channel_store_assignment_insert(db_conn *c, const channel_assignment *as, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_ASSIGN_INSERT, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, as->id);
+    db_bind_text(s, 2, as->channel_id);
+    db_bind_text(s, 3, as->user_id);
+    db_bind_text(s, 4, as->persona_id);
+    channel__bind_opt_count(s, 5, as->persona_id ? as->persona_version : -1);
+    db_bind_text(s, 6, as->previous_persona_id);
+    db_bind_text(s, 7, as->assigned_by);
+    db_bind_text(s, 8, as->source);
+    db_bind_text(s, 9, as->reason);
+    db_bind_time(s, 10, as->created_at);
+    int rc = db_exec(s, &de);
+    db_reset(s);
+    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+}
+
+int channel_store_assignment_list(db_conn *c, arena *a, const char *user_id, const char *channel_id,
+                                  const char *cursor, int limit, channel_assignment **out,
+                                  size_t *n, error *err)
+{
+    *out = arena_alloc(a, sizeof(**out) * (size_t)(limit > 0 ? limit : 1));
+    *n = 0;
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_ASSIGN_LIST, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, channel_id);
+    db_bind_text(s, 2, user_id);
+    db_bind_text(s, 3, cursor);
+    db_bind_int64(s, 4, limit);
+    int rc;
+    while ((rc = db_step(s, &de)) == DB_ROW && *n < (size_t)limit) {
+        channel_assignment *as = &(*out)[(*n)++];
+        memset(as, 0, sizeof(*as));
+        snprintf(as->id, sizeof(as->id), "%s", db_col_text(s, 0));
+        snprintf(as->channel_id, sizeof(as->channel_id), "%s", db_col_text(s, 1));
+        snprintf(as->user_id, sizeof(as->user_id), "%s", db_col_text(s, 2));
+        as->persona_id = channel__str(a, s, 3);
+        as->persona_version = db_col_is_null(s, 4) ? 0 : (int)db_col_int64(s, 4);
+        as->previous_persona_id = channel__str(a, s, 5);
+        as->assigned_by = channel__str(a, s, 6);
+        as->source = channel__str(a, s, 7);
+        as->reason = channel__str(a, s, 8);
+        as->created_at = db_col_time(s, 9);
+    }
+    db_reset(s);
+    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+}

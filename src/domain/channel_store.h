@@ -1,0 +1,86 @@
+/*
+ * channel_store: the channels table and its persona assignment log
+ * (channel_persona_assignments). Every query is scoped by the owner's
+ * user_id, so another user's channel simply does not exist here. Strings of a
+ * row are copied into the arena the caller passes; callers choose the
+ * transaction (a persona change and its log row must commit together).
+ */
+#ifndef PS_DOMAIN_CHANNEL_STORE_H
+#define PS_DOMAIN_CHANNEL_STORE_H
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "base/uuid.h"
+#include "db/db.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct channel {
+    char id[UUID_STR_LEN + 1];
+    char user_id[UUID_STR_LEN + 1];
+    const char *account_id; /* NULL: not linked to a Google account */
+    const char *youtube_channel_id;
+    const char *persona_id; /* NULL: no persona assigned */
+    const char *name;
+    const char *thumbnail;    /* NULL when unknown */
+    const char *custom_url;   /* NULL when unknown */
+    int64_t subscriber_count; /* -1: unknown (the three counts alike) */
+    int64_t view_count;
+    int64_t video_count;
+    int64_t stats_updated_at; /* 0: never */
+    bool auto_optimize;
+    int64_t created_at;
+    int64_t updated_at;
+} channel;
+
+typedef struct channel_assignment {
+    char id[UUID_STR_LEN + 1];
+    char channel_id[UUID_STR_LEN + 1];
+    char user_id[UUID_STR_LEN + 1];
+    const char *persona_id;          /* NULL: the persona was cleared */
+    int persona_version;             /* 0 with a NULL persona */
+    const char *previous_persona_id; /* NULL: there was none */
+    const char *assigned_by;         /* NULL: the user was deleted, or the optimizer */
+    const char *source;              /* "manual" | "optimizer" */
+    const char *reason;              /* NULL when none was given */
+    int64_t created_at;
+} channel_assignment;
+
+/**
+ * Serializes quota checks of one user for the rest of the transaction, so
+ * two concurrent creates cannot both pass a "count < limit" test. SQLite's
+ * write transaction already does that; PostgreSQL takes an advisory lock.
+ */
+int channel_store_lock_quota(db_conn *c, const char *user_id, error *err);
+/** How many channels the user has. */
+int channel_store_count(db_conn *c, const char *user_id, int64_t *n, error *err);
+/** Inserts ch as given (id and times included). ERR_CONFLICT, field "youtube_channel_id". */
+int channel_store_insert(db_conn *c, const channel *ch, error *err);
+/**
+ * Reads the user's channel; ERR_NOT_FOUND ("no channel with id …", field
+ * not_found_field, may be NULL) when there is none. for_update locks the row
+ * until the transaction ends (PostgreSQL; SQLite's write lock covers it).
+ */
+int channel_store_get(db_conn *c, arena *a, const char *user_id, const char *id, bool for_update,
+                      const char *not_found_field, channel *out, error *err);
+/**
+ * A page of the user's channels, newest first: ids below cursor (NULL: from
+ * the newest), at most limit, only those with persona_id when it is not NULL.
+ */
+int channel_store_list(db_conn *c, arena *a, const char *user_id, const char *persona_id,
+                       const char *cursor, int limit, channel **out, size_t *n, error *err);
+/** Writes name, thumbnail, persona_id, auto_optimize and updated_at of the user's channel. */
+int channel_store_update(db_conn *c, const channel *ch, error *err);
+/** Deletes the user's channel; ERR_NOT_FOUND when there is none. */
+int channel_store_delete(db_conn *c, const char *user_id, const char *id, error *err);
+
+/** Appends a row to the assignment log (id and created_at as given). */
+int channel_store_assignment_insert(db_conn *c, const channel_assignment *as, error *err);
+/** A page of one channel's assignment log, newest first (ids below cursor). */
+int channel_store_assignment_list(db_conn *c, arena *a, const char *user_id, const char *channel_id,
+                                  const char *cursor, int limit, channel_assignment **out,
+                                  size_t *n, error *err);
+
+#endif

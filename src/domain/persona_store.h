@@ -1,0 +1,176 @@
+/*
+ * persona_store: the personas and persona_history tables. A persona is a
+ * system instruction plus sampling settings; every change to one bumps its
+ * version and is kept as a full JSON snapshot in persona_history, so any
+ * version can be read back, compared or restored. This module owns the SQL,
+ * the row <-> struct mapping, the snapshot format and the invariants a
+ * persona must satisfy whoever writes it (ranges, lengths in characters,
+ * BCP-47 language, "only SYSTEM personas are official"). Who may see or
+ * change which persona is decided by persona_service; the queries here
+ * still take the caller's user id so that visibility is enforced in SQL.
+ * Every function takes a borrowed connection so the caller picks the
+ * transaction.
+ */
+#ifndef PS_DOMAIN_PERSONA_STORE_H
+#define PS_DOMAIN_PERSONA_STORE_H
+
+#include "base/error.h"
+#include "base/uuid.h"
+#include "db/db.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Caps in characters (the schema's CHECKs). Buffers hold 4 bytes per
+ * character so any UTF-8 text within the cap fits. */
+#define PERSONA_NAME_MAX        100
+#define PERSONA_DESCRIPTION_MAX 2000
+#define PERSONA_INSTRUCTION_MAX 20000
+#define PERSONA_LANGUAGE_MIN    2
+#define PERSONA_LANGUAGE_MAX    35
+#define PERSONA_VOICE_MAX       100
+#define PERSONA_REASON_MAX      500
+#define PERSONA_PLAN_CODE_MAX   32
+
+/* The snapshot and export format tag. */
+#define PERSONA_PRESET_FORMAT "pstudio.persona/v1"
+
+/*
+ * One persona row. About 90 KB (the system instruction may be 20000
+ * characters), so callers keep it on the heap or in an arena rather than on
+ * the stack. Optional text is "" when the column is NULL.
+ */
+typedef struct persona {
+    char id[UUID_STR_LEN + 1];
+    char type[8];                    /* "SYSTEM" | "CUSTOM" */
+    char owner_id[UUID_STR_LEN + 1]; /* "" for SYSTEM */
+    char visibility[8];              /* "PRIVATE" | "PUBLIC" */
+    char required_plan[PERSONA_PLAN_CODE_MAX + 1];
+    int required_rank; /* plans.rank of required_plan; filled by reads */
+    char name[PERSONA_NAME_MAX * 4 + 1];
+    char description[PERSONA_DESCRIPTION_MAX * 4 + 1];
+    char system_instruction[PERSONA_INSTRUCTION_MAX * 4 + 1];
+    double temperature; /* 0-2 */
+    double top_p;       /* 0-1 */
+    int64_t top_k;      /* >= 1 */
+    char language[PERSONA_LANGUAGE_MAX * 4 + 1];
+    char voice[PERSONA_VOICE_MAX * 4 + 1]; /* "" for none */
+    bool is_official;                      /* SYSTEM only */
+    int64_t version;                       /* >= 1, bumped by every change */
+    int64_t created_at;
+    int64_t updated_at;
+} persona;
+
+/* Groups of fields, for persona_store_apply() and persona_store_fields_json(). */
+#define PERSONA_FIELDS_CONTENT 0x1u /* what an edit or a restore may change */
+#define PERSONA_FIELDS_PRESET  0x2u /* what an export carries */
+
+/* One version in a persona's history. */
+typedef struct persona_revision {
+    int64_t version;
+    char changed_by[UUID_STR_LEN + 1]; /* "" when unknown or the user is gone */
+    char change_reason[PERSONA_REASON_MAX * 4 + 1];
+    bool has_reason;
+    int64_t created_at;
+} persona_revision;
+
+/* Filters of a listing; NULL members do not filter. */
+typedef struct persona_filter {
+    const char *type;
+    const char *visibility;
+    const char *language;
+    bool mine;
+} persona_filter;
+
+/** Called once per row of a listing; a non-zero return stops the walk. */
+typedef int (*persona_visit_fn)(const persona *p, void *ctx);
+typedef int (*persona_revision_visit_fn)(const persona_revision *rev, void *ctx);
+
+/* ---- the persona struct, independent of the database ---- */
+
+/** Fills p with the defaults of a new persona (the schema's column defaults). */
+void persona_store_defaults(persona *p);
+/**
+ * Copies the fields of group `which` that obj carries into p. obj was
+ * type-checked already (by the API layer, or it is a snapshot); a value of
+ * the wrong JSON type or too long for its buffer is ERR_INVALID naming it.
+ */
+int persona_store_apply(persona *p, const json_t *obj, unsigned which, error *err);
+/** Whether name is one of the fields of group `which`. */
+bool persona_store_is_field(const char *name, unsigned which);
+/** Checks every invariant of p; ERR_INVALID naming the first field at fault. */
+int persona_store_check(const persona *p, error *err);
+/** A new object with the fields of group `which`. */
+json_t *persona_store_fields_json(const persona *p, unsigned which);
+/**
+ * The whole persona as JSON: the snapshot kept in persona_history and the
+ * base of the API representation (a new reference).
+ */
+json_t *persona_store_to_json(const persona *p);
+/** Reads a snapshot made by persona_store_to_json(). */
+int persona_store_from_json(const json_t *snap, persona *out, error *err);
+/**
+ * Appends {"field", "from", "to"} to changes (when not NULL) for every
+ * content field that differs between a and b; returns how many differ.
+ */
+int persona_store_diff(const persona *a, const persona *b, json_t *changes);
+
+/* ---- personas ---- */
+
+/**
+ * The persona with this id if viewer_id may see it: SYSTEM, owned by the
+ * viewer, or PUBLIC. ERR_NOT_FOUND otherwise.
+ */
+int persona_store_get_visible(db_conn *c, const char *id, const char *viewer_id, persona *out,
+                              error *err);
+/**
+ * The persona with this id if it is SYSTEM or owned by user_id: the rows a
+ * write may touch (whether a SYSTEM one may be changed is the service's
+ * call). ERR_NOT_FOUND otherwise.
+ */
+int persona_store_get_writable(db_conn *c, const char *id, const char *user_id, persona *out,
+                               error *err);
+/**
+ * Walks what viewer_id may see, newest first, after `cursor` (an id; NULL for
+ * the first page), at most `limit` rows.
+ */
+int persona_store_list(db_conn *c, const char *viewer_id, const persona_filter *f,
+                       const char *cursor, int limit, persona_visit_fn fn, void *ctx, error *err);
+/** Inserts p as given (id, version and times included). */
+int persona_store_insert(db_conn *c, const persona *p, error *err);
+/**
+ * Writes p's content, version and updated_at over the row with p->id whose
+ * version is still `expected_version` and that user_id may write.
+ * ERR_PRECONDITION when the row changed meanwhile (or is gone).
+ */
+int persona_store_update(db_conn *c, const persona *p, int64_t expected_version,
+                         const char *user_id, error *err);
+/** Deletes the row if it is still at `expected_version`; ERR_PRECONDITION otherwise. */
+int persona_store_delete(db_conn *c, const char *id, int64_t expected_version, const char *user_id,
+                         error *err);
+
+/* ---- history ---- */
+
+/**
+ * Records p (at its current version) in persona_history. A version already
+ * recorded is ERR_CONFLICT: the caller's transaction must then roll back.
+ */
+int persona_store_history_insert(db_conn *c, const persona *p, const char *changed_by,
+                                 const char *reason, error *err);
+/**
+ * Walks the versions of a persona viewer_id may see, newest first, below
+ * `before` (0 for the newest), at most `limit`.
+ */
+int persona_store_history_list(db_conn *c, const char *persona_id, const char *viewer_id,
+                               int64_t before, int limit, persona_revision_visit_fn fn, void *ctx,
+                               error *err);
+/**
+ * One version of a persona viewer_id may see: its metadata and, when snap is
+ * not NULL, its snapshot (a new reference). ERR_NOT_FOUND for an unknown
+ * version.
+ */
+int persona_store_history_get(db_conn *c, const char *persona_id, const char *viewer_id,
+                              int64_t version, persona_revision *rev, json_t **snap, error *err);
+
+#endif

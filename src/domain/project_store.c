@@ -1,0 +1,273 @@
+#include "domain/project_store.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const project_statuses[] = {"draft",     "queued", "generating", "scripted",
+                                        "producing", "ready",  "failed",     NULL};
+
+#define PROJECT_COLS                                                                               \
+    "id, user_id, channel_id, persona_id, persona_version, topic, status, title, description, "    \
+    "tags, error, created_at, updated_at"
+
+/* See channel_store.c: the first key is this module's lock class. */
+static db_sql Q_LOCK_QUOTA =
+    DB_SQL2("SELECT $1", "SELECT pg_advisory_xact_lock(7302, hashtext($1))");
+static db_sql Q_COUNT_SINCE =
+    DB_SQL("SELECT count(*) FROM projects WHERE user_id = $1 AND created_at >= $2");
+static db_sql Q_INSERT = DB_SQL(
+    "INSERT INTO projects (id, user_id, channel_id, persona_id, persona_version, topic, status, "
+    "title, description, tags, created_at, updated_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
+static db_sql Q_GET =
+    DB_SQL("SELECT " PROJECT_COLS " FROM projects WHERE id = $1 AND user_id = $2");
+static db_sql Q_LOCK = DB_SQL2("SELECT id FROM projects WHERE id = $1 AND user_id = $2",
+                               "SELECT id FROM projects WHERE id = $1 AND user_id = $2 FOR UPDATE");
+/* PostgreSQL cannot type a parameter from "$n IS NULL" alone; its text casts. */
+#define PROJECT_LIST_SQL(text_cast, uuid_cast)                                                     \
+    "SELECT " PROJECT_COLS " FROM projects WHERE user_id = $1 "                                    \
+    "AND ($2" text_cast " IS NULL OR status = $2" text_cast ") "                                   \
+    "AND ($3" uuid_cast " IS NULL OR channel_id = $3" uuid_cast ") "                               \
+    "AND ($4" uuid_cast " IS NULL OR persona_id = $4" uuid_cast ") "                               \
+    "AND ($5" uuid_cast " IS NULL OR id < $5" uuid_cast ") ORDER BY id DESC LIMIT $6"
+static db_sql Q_LIST = DB_SQL2(PROJECT_LIST_SQL("", ""), PROJECT_LIST_SQL("::text", "::uuid"));
+static db_sql Q_UPDATE =
+    DB_SQL("UPDATE projects SET topic = $3, title = $4, description = $5, tags = $6, "
+           "channel_id = $7, updated_at = $8 WHERE id = $1 AND user_id = $2");
+static db_sql Q_TOUCH =
+    DB_SQL("UPDATE projects SET updated_at = $3 WHERE id = $1 AND user_id = $2");
+static db_sql Q_DELETE = DB_SQL("DELETE FROM projects WHERE id = $1 AND user_id = $2");
+
+static const char *project__str(arena *a, db_stmt *s, int i)
+{
+    const char *t = db_col_text(s, i);
+    return t ? arena_strdup(a, t) : NULL;
+}
+
+/* Tags are always a JSON array of strings (the schema checks the array, the
+ * API the strings); anything else read back is dropped rather than trusted. */
+static void project__read_tags(arena *a, const char *text, project *pr)
+{
+    pr->tags = NULL;
+    pr->ntags = 0;
+    json_t *arr = text ? json_loads(text, 0, NULL) : NULL;
+    if (json_is_array(arr) && json_array_size(arr) > 0) {
+        pr->tags = arena_alloc(a, sizeof(*pr->tags) * json_array_size(arr));
+        size_t i;
+        json_t *v;
+        json_array_foreach(arr, i, v)
+        {
+            if (json_is_string(v))
+                pr->tags[pr->ntags++] = arena_strdup(a, json_string_value(v));
+        }
+    }
+    json_decref(arr);
+}
+
+/* The tags as JSON text; the caller frees it. */
+static char *project__tags_json(const project *pr)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < pr->ntags; i++)
+        json_array_append_new(arr, json_string(pr->tags[i]));
+    char *text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return text;
+}
+
+static void project__read(arena *a, db_stmt *s, project *pr)
+{
+    memset(pr, 0, sizeof(*pr));
+    snprintf(pr->id, sizeof(pr->id), "%s", db_col_text(s, 0));
+    snprintf(pr->user_id, sizeof(pr->user_id), "%s", db_col_text(s, 1));
+    pr->channel_id = project__str(a, s, 2);
+    pr->persona_id = project__str(a, s, 3);
+    pr->persona_version = db_col_is_null(s, 4) ? 0 : (int)db_col_int64(s, 4);
+    pr->topic = project__str(a, s, 5);
+    pr->status = project__str(a, s, 6);
+    pr->title = project__str(a, s, 7);
+    pr->description = project__str(a, s, 8);
+    project__read_tags(a, db_col_text(s, 9), pr);
+    pr->error = project__str(a, s, 10);
+    pr->created_at = db_col_time(s, 11);
+    pr->updated_at = db_col_time(s, 12);
+}
+
+/* Runs a statement whose only parameters are ($1 id, $2 user_id[, $3 now])
+ * and which must change one row. */
+static int project__exec_one(db_conn *c, db_sql *q, const char *user_id, const char *id,
+                             int64_t now, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, q, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, id);
+    db_bind_text(s, 2, user_id);
+    if (now != 0)
+        db_bind_time(s, 3, now);
+    int rc = db_exec(s, &de);
+    int64_t changed = rc == 0 ? db_changes(s) : 0;
+    db_reset(s);
+    if (rc != 0)
+        return db_to_error(err, &de, NULL);
+    if (changed == 0)
+        return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id);
+    return 0;
+}
+
+int project_store_lock_quota(db_conn *c, const char *user_id, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_LOCK_QUOTA, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, user_id);
+    int rc = db_step(s, &de);
+    db_reset(s);
+    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+}
+
+int project_store_count_since(db_conn *c, const char *user_id, int64_t since, int64_t *n,
+                              error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_COUNT_SINCE, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, user_id);
+    db_bind_time(s, 2, since);
+    int rc = db_step(s, &de);
+    *n = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    db_reset(s);
+    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+}
+
+int project_store_insert(db_conn *c, const project *pr, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_INSERT, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    char *tags = project__tags_json(pr);
+    db_bind_text(s, 1, pr->id);
+    db_bind_text(s, 2, pr->user_id);
+    db_bind_text(s, 3, pr->channel_id);
+    db_bind_text(s, 4, pr->persona_id);
+    if (pr->persona_id != NULL)
+        db_bind_int64(s, 5, pr->persona_version);
+    else
+        db_bind_null(s, 5);
+    db_bind_text(s, 6, pr->topic);
+    db_bind_text(s, 7, pr->status);
+    db_bind_text(s, 8, pr->title);
+    db_bind_text(s, 9, pr->description);
+    db_bind_text(s, 10, tags);
+    db_bind_time(s, 11, pr->created_at);
+    db_bind_time(s, 12, pr->updated_at);
+    free(tags);
+    int rc = db_exec(s, &de);
+    db_reset(s);
+    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+}
+
+int project_store_get(db_conn *c, arena *a, const char *user_id, const char *id, project *out,
+                      error *err)
+{
+    if (id == NULL || !uuid_is_valid(id))
+        return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id ? id : "(none)");
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_GET, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, id);
+    db_bind_text(s, 2, user_id);
+    int rc = db_step(s, &de);
+    if (rc == DB_ROW)
+        project__read(a, s, out);
+    db_reset(s);
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    if (rc == DB_DONE)
+        return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id);
+    return 0;
+}
+
+int project_store_lock(db_conn *c, const char *user_id, const char *id, error *err)
+{
+    if (id == NULL || !uuid_is_valid(id))
+        return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id ? id : "(none)");
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_LOCK, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, id);
+    db_bind_text(s, 2, user_id);
+    int rc = db_step(s, &de);
+    db_reset(s);
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    if (rc == DB_DONE)
+        return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id);
+    return 0;
+}
+
+int project_store_list(db_conn *c, arena *a, const char *user_id, const project_filter *f,
+                       const char *cursor, int limit, project **out, size_t *n, error *err)
+{
+    *out = arena_alloc(a, sizeof(**out) * (size_t)(limit > 0 ? limit : 1));
+    *n = 0;
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_LIST, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, user_id);
+    db_bind_text(s, 2, f ? f->status : NULL);
+    db_bind_text(s, 3, f ? f->channel_id : NULL);
+    db_bind_text(s, 4, f ? f->persona_id : NULL);
+    db_bind_text(s, 5, cursor);
+    db_bind_int64(s, 6, limit);
+    int rc;
+    while ((rc = db_step(s, &de)) == DB_ROW && *n < (size_t)limit)
+        project__read(a, s, &(*out)[(*n)++]);
+    db_reset(s);
+    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+}
+
+int project_store_update(db_conn *c, const project *pr, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_UPDATE, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    char *tags = project__tags_json(pr);
+    db_bind_text(s, 1, pr->id);
+    db_bind_text(s, 2, pr->user_id);
+    db_bind_text(s, 3, pr->topic);
+    db_bind_text(s, 4, pr->title);
+    db_bind_text(s, 5, pr->description);
+    db_bind_text(s, 6, tags);
+    db_bind_text(s, 7, pr->channel_id);
+    db_bind_time(s, 8, pr->updated_at);
+    free(tags);
+    int rc = db_exec(s, &de);
+    int64_t changed = rc == 0 ? db_changes(s) : 0;
+    db_reset(s);
+    if (rc != 0)
+        return db_to_error(err, &de, NULL);
+    if (changed == 0)
+        return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", pr->id);
+    return 0;
+}
+
+int project_store_touch(db_conn *c, const char *user_id, const char *id, int64_t now, error *err)
+{
+    return project__exec_one(c, &Q_TOUCH, user_id, id, now, err);
+}
+
+int project_store_delete(db_conn *c, const char *user_id, const char *id, error *err)
+{
+    return project__exec_one(c, &Q_DELETE, user_id, id, 0, err);
+}

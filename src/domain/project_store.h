@@ -1,0 +1,72 @@
+/*
+ * project_store: the projects table. A project is a topic on its way to a
+ * video: it records the persona (and the persona's version) that writes it,
+ * the channel it is meant for, and its status. Every query is scoped by the
+ * owner's user_id. Strings of a row are copied into the caller's arena; tags
+ * cross this API as an array of strings and are stored as a JSON array.
+ */
+#ifndef PS_DOMAIN_PROJECT_STORE_H
+#define PS_DOMAIN_PROJECT_STORE_H
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "base/uuid.h"
+#include "db/db.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The statuses a project goes through, in order; "failed" may end any step. */
+extern const char *const project_statuses[]; /* NULL-terminated */
+
+typedef struct project {
+    char id[UUID_STR_LEN + 1];
+    char user_id[UUID_STR_LEN + 1];
+    const char *channel_id; /* NULL: not meant for a channel (or it was deleted) */
+    const char *persona_id; /* NULL: the persona was deleted */
+    int persona_version;    /* 0 with a NULL persona_id */
+    const char *topic;
+    const char *status;
+    const char *title;       /* NULL until set */
+    const char *description; /* NULL until set */
+    const char **tags;
+    size_t ntags;
+    const char *error; /* why the last step failed; NULL otherwise */
+    int64_t created_at;
+    int64_t updated_at;
+} project;
+
+typedef struct project_filter {
+    const char *status;     /* NULL: any */
+    const char *channel_id; /* NULL: any */
+    const char *persona_id; /* NULL: any */
+} project_filter;
+
+/** Serializes per-user quota checks for the transaction (see channel_store_lock_quota). */
+int project_store_lock_quota(db_conn *c, const char *user_id, error *err);
+/** How many of the user's projects were created at or after since (usec). */
+int project_store_count_since(db_conn *c, const char *user_id, int64_t since, int64_t *n,
+                              error *err);
+/** Inserts pr as given (id, status and times included). */
+int project_store_insert(db_conn *c, const project *pr, error *err);
+/** Reads the user's project; ERR_NOT_FOUND when there is none. */
+int project_store_get(db_conn *c, arena *a, const char *user_id, const char *id, project *out,
+                      error *err);
+/**
+ * Makes sure the user's project exists and, on PostgreSQL, locks its row
+ * until the transaction ends, so edits of its scenes are serialized.
+ * ERR_NOT_FOUND when there is none.
+ */
+int project_store_lock(db_conn *c, const char *user_id, const char *id, error *err);
+/** A page of the user's projects, newest first, ids below cursor (NULL: from the newest). */
+int project_store_list(db_conn *c, arena *a, const char *user_id, const project_filter *f,
+                       const char *cursor, int limit, project **out, size_t *n, error *err);
+/** Writes topic, title, description, tags, channel_id and updated_at of the user's project. */
+int project_store_update(db_conn *c, const project *pr, error *err);
+/** Bumps updated_at of the user's project (its scenes changed). */
+int project_store_touch(db_conn *c, const char *user_id, const char *id, int64_t now, error *err);
+/** Deletes the user's project (its scenes go with it); ERR_NOT_FOUND when there is none. */
+int project_store_delete(db_conn *c, const char *user_id, const char *id, error *err);
+
+#endif

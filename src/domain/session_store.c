@@ -1,0 +1,251 @@
+#include "domain/session_store.h"
+
+#include "base/uuid.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define PRINCIPAL_COLS                                                                             \
+    "u.id, u.email, u.role, p.id, p.code, p.rank, p.max_channels, p.max_projects_per_month"
+
+static db_sql Q_SESSION_INSERT =
+    DB_SQL("INSERT INTO sessions (id, user_id, token_hash, csrf_token, ip, user_agent, "
+           "created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)");
+static db_sql Q_SESSION_LOOKUP =
+    DB_SQL("SELECT s.id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, " PRINCIPAL_COLS
+           " FROM sessions s JOIN users u ON u.id = s.user_id JOIN plans p ON p.id = u.plan_id "
+           "WHERE s.token_hash = $1");
+static db_sql Q_SESSION_TOUCH = DB_SQL("UPDATE sessions SET last_seen_at = $2 WHERE id = $1");
+static db_sql Q_SESSION_DELETE_ONE = DB_SQL("DELETE FROM sessions WHERE id = $1 AND user_id = $2");
+static db_sql Q_SESSION_DELETE_ALL = DB_SQL("DELETE FROM sessions WHERE user_id = $1");
+
+static db_sql Q_KEY_INSERT =
+    DB_SQL("INSERT INTO api_keys (id, user_id, name, prefix, token_hash, created_at) "
+           "VALUES ($1, $2, $3, $4, $5, $6)");
+static db_sql Q_KEY_LOOKUP =
+    DB_SQL("SELECT k.id, k.name, k.prefix, k.created_at, k.last_used_at, " PRINCIPAL_COLS
+           " FROM api_keys k JOIN users u ON u.id = k.user_id JOIN plans p ON p.id = u.plan_id "
+           "WHERE k.token_hash = $1 AND k.revoked_at IS NULL");
+static db_sql Q_KEY_TOUCH = DB_SQL("UPDATE api_keys SET last_used_at = $2 WHERE id = $1");
+static db_sql Q_KEY_LIST =
+    DB_SQL2("SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys "
+            "WHERE user_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+            "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys "
+            "WHERE user_id = $1 AND ($2::uuid IS NULL OR id < $2::uuid) ORDER BY id DESC LIMIT $3");
+static db_sql Q_KEY_REVOKE = DB_SQL("UPDATE api_keys SET revoked_at = $3 "
+                                    "WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL");
+
+static db_sql Q_RL_HIT =
+    DB_SQL("INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) "
+           "ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limits.hits + 1 "
+           "RETURNING hits");
+static db_sql Q_RL_PRUNE = DB_SQL("DELETE FROM rate_limits WHERE window_start < $1");
+
+static void copy(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src ? src : "");
+}
+
+/* Reads the PRINCIPAL_COLS that start at column `at`. */
+static void read_principal(db_stmt *s, int at, principal *p)
+{
+    copy(p->user_id, sizeof(p->user_id), db_col_text(s, at));
+    copy(p->email, sizeof(p->email), db_col_text(s, at + 1));
+    const char *role = db_col_text(s, at + 2);
+    p->is_admin = role != NULL && strcmp(role, "admin") == 0;
+    copy(p->plan_id, sizeof(p->plan_id), db_col_text(s, at + 3));
+    copy(p->plan_code, sizeof(p->plan_code), db_col_text(s, at + 4));
+    p->plan_rank = (int)db_col_int64(s, at + 5);
+    p->max_channels = db_col_is_null(s, at + 6) ? -1 : (int)db_col_int64(s, at + 6);
+    p->max_projects_per_month = db_col_is_null(s, at + 7) ? -1 : (int)db_col_int64(s, at + 7);
+}
+
+/* Runs a prepared, bound statement that returns no rows. */
+static int run(db_stmt *s, error *err, const char *field)
+{
+    db_error de;
+    int rc = db_exec(s, &de);
+    db_reset(s);
+    return rc == 0 ? 0 : db_to_error(err, &de, field);
+}
+
+#define PREPARE(s, c, q, err)                                                                      \
+    db_error de_;                                                                                  \
+    db_stmt *s = db_prepare(c, q, &de_);                                                           \
+    if (s == NULL)                                                                                 \
+    return db_to_error(err, &de_, NULL)
+
+int session_store_insert(db_conn *c, const char *user_id, const char *token_hash,
+                         const char *csrf_token, const char *ip, const char *user_agent,
+                         int64_t now, int64_t expires_at, session_row *out, error *err)
+{
+    PREPARE(s, c, &Q_SESSION_INSERT, err);
+    uuid_v7(out->id);
+    copy(out->csrf_token, sizeof(out->csrf_token), csrf_token);
+    out->created_at = out->last_seen_at = now;
+    out->expires_at = expires_at;
+    db_bind_text(s, 1, out->id);
+    db_bind_text(s, 2, user_id);
+    db_bind_text(s, 3, token_hash);
+    db_bind_text(s, 4, csrf_token);
+    db_bind_text(s, 5, ip);
+    db_bind_text(s, 6, user_agent);
+    db_bind_time(s, 7, now);
+    db_bind_time(s, 8, expires_at);
+    return run(s, err, NULL);
+}
+
+int session_store_lookup(db_conn *c, const char *token_hash, session_row *row, principal *p,
+                         error *err)
+{
+    PREPARE(s, c, &Q_SESSION_LOOKUP, err);
+    db_bind_text(s, 1, token_hash);
+    db_error de;
+    int rc = db_step(s, &de);
+    if (rc == DB_ROW) {
+        copy(row->id, sizeof(row->id), db_col_text(s, 0));
+        copy(row->csrf_token, sizeof(row->csrf_token), db_col_text(s, 1));
+        row->created_at = db_col_time(s, 2);
+        row->last_seen_at = db_col_time(s, 3);
+        row->expires_at = db_col_time(s, 4);
+        read_principal(s, 5, p);
+    }
+    db_reset(s);
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    if (rc == DB_DONE)
+        return error_set(err, ERR_NOT_FOUND, NULL, "no such session");
+    return 0;
+}
+
+int session_store_touch(db_conn *c, const char *id, int64_t now, error *err)
+{
+    PREPARE(s, c, &Q_SESSION_TOUCH, err);
+    db_bind_text(s, 1, id);
+    db_bind_time(s, 2, now);
+    return run(s, err, NULL);
+}
+
+int session_store_delete(db_conn *c, const char *user_id, const char *id, error *err)
+{
+    if (id == NULL) {
+        PREPARE(s, c, &Q_SESSION_DELETE_ALL, err);
+        db_bind_text(s, 1, user_id);
+        return run(s, err, NULL);
+    }
+    PREPARE(s, c, &Q_SESSION_DELETE_ONE, err);
+    db_bind_text(s, 1, id);
+    db_bind_text(s, 2, user_id);
+    return run(s, err, NULL);
+}
+
+int apikey_store_insert(db_conn *c, const char *user_id, const char *name, const char *prefix,
+                        const char *token_hash, int64_t now, apikey_row *out, error *err)
+{
+    PREPARE(s, c, &Q_KEY_INSERT, err);
+    memset(out, 0, sizeof(*out));
+    uuid_v7(out->id);
+    copy(out->name, sizeof(out->name), name);
+    copy(out->prefix, sizeof(out->prefix), prefix);
+    out->created_at = now;
+    db_bind_text(s, 1, out->id);
+    db_bind_text(s, 2, user_id);
+    db_bind_text(s, 3, name);
+    db_bind_text(s, 4, prefix);
+    db_bind_text(s, 5, token_hash);
+    db_bind_time(s, 6, now);
+    return run(s, err, NULL);
+}
+
+int apikey_store_lookup(db_conn *c, const char *token_hash, apikey_row *k, principal *p, error *err)
+{
+    PREPARE(s, c, &Q_KEY_LOOKUP, err);
+    db_bind_text(s, 1, token_hash);
+    db_error de;
+    int rc = db_step(s, &de);
+    if (rc == DB_ROW) {
+        memset(k, 0, sizeof(*k));
+        copy(k->id, sizeof(k->id), db_col_text(s, 0));
+        copy(k->name, sizeof(k->name), db_col_text(s, 1));
+        copy(k->prefix, sizeof(k->prefix), db_col_text(s, 2));
+        k->created_at = db_col_time(s, 3);
+        k->last_used_at = db_col_time(s, 4);
+        read_principal(s, 5, p);
+    }
+    db_reset(s);
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    if (rc == DB_DONE)
+        return error_set(err, ERR_NOT_FOUND, NULL, "no such API key");
+    return 0;
+}
+
+int apikey_store_touch(db_conn *c, const char *id, int64_t now, error *err)
+{
+    PREPARE(s, c, &Q_KEY_TOUCH, err);
+    db_bind_text(s, 1, id);
+    db_bind_time(s, 2, now);
+    return run(s, err, NULL);
+}
+
+int apikey_store_list(db_conn *c, const char *user_id, const char *cursor, int limit,
+                      apikey_row *rows, int *n, error *err)
+{
+    PREPARE(s, c, &Q_KEY_LIST, err);
+    db_bind_text(s, 1, user_id);
+    db_bind_text(s, 2, cursor);
+    db_bind_int64(s, 3, limit + 1);
+    db_error de;
+    int rc;
+    *n = 0;
+    while ((rc = db_step(s, &de)) == DB_ROW && *n <= limit) {
+        apikey_row *k = &rows[(*n)++];
+        copy(k->id, sizeof(k->id), db_col_text(s, 0));
+        copy(k->name, sizeof(k->name), db_col_text(s, 1));
+        copy(k->prefix, sizeof(k->prefix), db_col_text(s, 2));
+        k->created_at = db_col_time(s, 3);
+        k->last_used_at = db_col_time(s, 4);
+        k->revoked_at = db_col_time(s, 5);
+    }
+    db_reset(s);
+    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+}
+
+int apikey_store_revoke(db_conn *c, const char *user_id, const char *id, int64_t now, error *err)
+{
+    PREPARE(s, c, &Q_KEY_REVOKE, err);
+    db_bind_text(s, 1, id);
+    db_bind_text(s, 2, user_id);
+    db_bind_time(s, 3, now);
+    db_error de;
+    int rc = db_exec(s, &de);
+    int64_t changed = db_changes(s);
+    db_reset(s);
+    if (rc != 0)
+        return db_to_error(err, &de, NULL);
+    if (changed == 0)
+        return error_set(err, ERR_NOT_FOUND, "id", "no active API key with id '%s'", id);
+    return 0;
+}
+
+int ratelimit_store_hit(db_conn *c, const char *bucket, int64_t window, int *hits, error *err)
+{
+    PREPARE(s, c, &Q_RL_HIT, err);
+    db_bind_text(s, 1, bucket);
+    db_bind_int64(s, 2, window);
+    db_error de;
+    int rc = db_step(s, &de);
+    if (rc == DB_ROW)
+        *hits = (int)db_col_int64(s, 0);
+    db_reset(s);
+    if (rc != DB_ROW)
+        return db_to_error(err, &de, NULL);
+    return 0;
+}
+
+int ratelimit_store_prune(db_conn *c, int64_t before, error *err)
+{
+    PREPARE(s, c, &Q_RL_PRUNE, err);
+    db_bind_int64(s, 1, before);
+    return run(s, err, NULL);
+}

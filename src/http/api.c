@@ -1,0 +1,429 @@
+#include "http/api.h"
+
+#include "base/alloc.h"
+#include "base/timeutil.h"
+#include "base/uuid.h"
+#include "services/auth.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What the API layer keeps for one request. */
+typedef struct api_locals {
+    db_conn *conn;
+    const principal *who;
+    bool auth_done;
+} api_locals;
+
+static void api__release_conn(void *arg)
+{
+    api_locals *l = arg;
+    if (l->conn != NULL)
+        db_release(l->conn);
+    l->conn = NULL;
+}
+
+static api_locals *api__locals(http_request *r)
+{
+    void **slot = http_locals(r);
+    if (*slot == NULL) {
+        api_locals *l = arena_calloc(http_arena(r), sizeof(*l));
+        *slot = l;
+        http_defer(r, api__release_conn, l);
+    }
+    return *slot;
+}
+
+services *api_services(http_request *r)
+{
+    return http_app(r);
+}
+
+db_conn *api_conn(http_request *r)
+{
+    api_locals *l = api__locals(r);
+    if (l->conn == NULL)
+        l->conn = db_acquire(api_services(r)->db);
+    return l->conn;
+}
+
+void api_reply_db_error(http_request *r, const db_error *de, const char *field)
+{
+    error e;
+    db_to_error(&e, de, field);
+    http_reply_error(r, &e);
+}
+
+/* ---- auth ------------------------------------------------------------------ */
+
+static bool api__is_safe_method(const char *m)
+{
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+const principal *api_auth(http_request *r)
+{
+    api_locals *l = api__locals(r);
+    if (l->auth_done)
+        return l->who;
+    l->auth_done = true;
+    auth_credentials cred = {
+        .authorization = http_header(r, "Authorization"),
+        .cookie = http_header(r, "Cookie"),
+        .csrf_header = http_header(r, "X-CSRF-Token"),
+        .state_changing = !api__is_safe_method(http_method(r)),
+    };
+    principal *p = arena_calloc(http_arena(r), sizeof(*p));
+    error e;
+    if (auth_authenticate(api_services(r), api_conn(r), &cred, p, &e) != 0) {
+        if (e.kind == ERR_UNAUTHORIZED)
+            http_set_header(r, "WWW-Authenticate", "Bearer realm=\"pstudio\"");
+        http_reply_error(r, &e);
+        return NULL;
+    }
+    l->who = p;
+    return p;
+}
+
+const principal *api_auth_admin(http_request *r)
+{
+    const principal *p = api_auth(r);
+    if (p == NULL)
+        return NULL;
+    if (!p->is_admin) {
+        error e;
+        error_set(&e, ERR_FORBIDDEN, NULL, "this endpoint is for administrators");
+        http_reply_error(r, &e);
+        return NULL;
+    }
+    return p;
+}
+
+/* ---- input ----------------------------------------------------------------- */
+
+/* Characters, not bytes: jansson has already checked the UTF-8. */
+static size_t api__utf8_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xc0) != 0x80)
+            n++;
+    return n;
+}
+
+static void api__fault(json_t *faults, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void api__fault(json_t *faults, const char *field, const char *fmt, ...)
+{
+    char msg[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_array_append_new(faults, json_pack("{s:s,s:s}", "field", field, "message", msg));
+}
+
+static void api__check_string(json_t *faults, const api_field *f, const char *s, const char *label)
+{
+    size_t n = api__utf8_len(s);
+    if (n < (size_t)f->min)
+        api__fault(faults, label, "must have at least %.0f character%s", f->min,
+                   f->min == 1 ? "" : "s");
+    else if (f->max > 0 && n > (size_t)f->max)
+        api__fault(faults, label, "must have at most %.0f characters (has %zu)", f->max, n);
+}
+
+static void api__check_value(json_t *faults, const api_field *f, json_t *v)
+{
+    const char *name = f->name;
+    switch (f->type) {
+    case API_STRING:
+        if (!json_is_string(v))
+            api__fault(faults, name, "must be a string");
+        else
+            api__check_string(faults, f, json_string_value(v), name);
+        break;
+    case API_INT:
+        if (!json_is_integer(v))
+            api__fault(faults, name, "must be a whole number");
+        else if ((double)json_integer_value(v) < f->min || (double)json_integer_value(v) > f->max)
+            api__fault(faults, name, "must be from %.0f to %.0f", f->min, f->max);
+        break;
+    case API_NUMBER:
+        if (!json_is_number(v))
+            api__fault(faults, name, "must be a number");
+        else if (json_number_value(v) < f->min || json_number_value(v) > f->max)
+            api__fault(faults, name, "must be from %g to %g", f->min, f->max);
+        break;
+    case API_BOOL:
+        if (!json_is_boolean(v))
+            api__fault(faults, name, "must be true or false");
+        break;
+    case API_UUID:
+        if (!json_is_string(v) || !uuid_is_valid(json_string_value(v)))
+            api__fault(faults, name, "must be an id (a UUID string)");
+        break;
+    case API_ENUM: {
+        bool ok = false;
+        if (json_is_string(v))
+            for (const char *const *e = f->values; *e; e++)
+                if (strcmp(*e, json_string_value(v)) == 0)
+                    ok = true;
+        if (!ok) {
+            char list[256] = "";
+            for (const char *const *e = f->values; *e; e++) {
+                if (list[0])
+                    strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+                strncat(list, *e, sizeof(list) - strlen(list) - 1);
+            }
+            api__fault(faults, name, "must be one of: %s", list);
+        }
+        break;
+    }
+    case API_STRING_LIST: {
+        if (!json_is_array(v)) {
+            api__fault(faults, name, "must be a list of strings");
+            break;
+        }
+        if (f->max_items > 0 && json_array_size(v) > (size_t)f->max_items)
+            api__fault(faults, name, "must have at most %d items", f->max_items);
+        size_t i;
+        json_t *item;
+        json_array_foreach(v, i, item)
+        {
+            char label[96];
+            snprintf(label, sizeof(label), "%s[%zu]", name, i);
+            if (!json_is_string(item))
+                api__fault(faults, label, "must be a string");
+            else
+                api__check_string(faults, f, json_string_value(item), label);
+        }
+        break;
+    }
+    case API_OBJECT:
+        if (!json_is_object(v))
+            api__fault(faults, name, "must be an object");
+        break;
+    }
+}
+
+static void api__decref(void *arg)
+{
+    json_decref(arg);
+}
+
+static void api__reply_faults(http_request *r, json_t *faults)
+{
+    json_t *first = json_array_get(faults, 0);
+    char detail[400];
+    snprintf(detail, sizeof(detail), "%s: %s", json_string_value(json_object_get(first, "field")),
+             json_string_value(json_object_get(first, "message")));
+    json_t *doc = http_problem_json(422, "invalid-request", "Invalid request", detail, http_path(r),
+                                    http_request_id(r));
+    json_object_set(doc, "field", json_object_get(first, "field"));
+    json_object_set(doc, "errors", faults);
+    http_reply_problem_doc(r, 422, doc);
+}
+
+json_t *api_body(http_request *r, const api_field *fields, api_mode mode, const principal *p)
+{
+    size_t len = 0;
+    const char *body = http_body(r, &len);
+    const char *ct = http_header(r, "Content-Type");
+    if (len == 0) {
+        http_reply_problem(r, 400, "malformed-json", "Malformed JSON",
+                           "this request needs a JSON object body");
+        return NULL;
+    }
+    if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
+        http_reply_problem(r, 415, "unsupported-media-type", "Unsupported media type",
+                           "send the body as application/json");
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *in = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (in == NULL) {
+        char detail[300];
+        snprintf(detail, sizeof(detail), "the body is not valid JSON: %s (line %d, column %d)",
+                 jerr.text, jerr.line, jerr.column);
+        http_reply_problem(r, 400, "malformed-json", "Malformed JSON", detail);
+        return NULL;
+    }
+    http_defer(r, api__decref, in);
+    if (!json_is_object(in)) {
+        http_reply_problem(r, 400, "malformed-json", "Malformed JSON",
+                           "the body must be a JSON object");
+        return NULL;
+    }
+
+    json_t *faults = json_array();
+    const char *key;
+    json_t *v;
+    json_object_foreach(in, key, v)
+    {
+        const api_field *f = NULL;
+        for (const api_field *g = fields; g->name != NULL; g++)
+            if (strcmp(g->name, key) == 0)
+                f = g;
+        if (f == NULL) {
+            api__fault(faults, key, "is not a field of this resource");
+            continue;
+        }
+        if (f->flags & API_READONLY) {
+            api__fault(faults, key, "is read-only");
+            continue;
+        }
+        if ((f->flags & API_ADMIN) && (p == NULL || !p->is_admin)) {
+            api__fault(faults, key, "only administrators may set this field");
+            continue;
+        }
+        if (json_is_null(v)) {
+            if (!(f->flags & API_NULLABLE))
+                api__fault(faults, key, "must not be null");
+            continue;
+        }
+        api__check_value(faults, f, v);
+    }
+    if (mode == API_CREATE) {
+        for (const api_field *g = fields; g->name != NULL; g++)
+            if ((g->flags & API_REQUIRED) && json_object_get(in, g->name) == NULL)
+                api__fault(faults, g->name, "is required");
+    } else if (json_object_size(in) == 0) {
+        api__fault(faults, "body", "names no field to change");
+    }
+    if (json_array_size(faults) > 0) {
+        api__reply_faults(r, faults);
+        json_decref(faults);
+        return NULL;
+    }
+    json_decref(faults);
+    /* Ids are stored in lowercase; SQLite compares them as text. */
+    for (const api_field *g = fields; g->name != NULL; g++) {
+        json_t *id = json_object_get(in, g->name);
+        if (g->type == API_UUID && json_is_string(id)) {
+            char low[UUID_STR_LEN + 1];
+            snprintf(low, sizeof(low), "%s", json_string_value(id));
+            for (char *c = low; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+            json_object_set_new(in, g->name, json_string(low));
+        }
+    }
+    return in;
+}
+
+bool api_query_allowed(http_request *r, const char *const *names)
+{
+    const char *q;
+    for (size_t i = 0; (q = http_query_name(r, i)) != NULL; i++) {
+        bool ok = false;
+        for (const char *const *n = names; n && *n; n++)
+            if (strcmp(*n, q) == 0)
+                ok = true;
+        if (!ok) {
+            json_t *faults = json_array();
+            api__fault(faults, q, "is not a query parameter of this endpoint");
+            api__reply_faults(r, faults);
+            json_decref(faults);
+            return false;
+        }
+    }
+    return true;
+}
+
+const char *api_uuid_param(http_request *r, const char *name, const char *what)
+{
+    const char *v = http_param(r, name);
+    if (v == NULL || !uuid_is_valid(v)) {
+        api_reply_not_found(r, what, v ? v : "");
+        return NULL;
+    }
+    char *lower = arena_strdup(http_arena(r), v);
+    for (char *c = lower; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return lower;
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+bool api_page_read(http_request *r, api_page *pg)
+{
+    pg->limit = 20;
+    pg->cursor = NULL;
+    const char *limit = http_query(r, "limit");
+    json_t *faults = json_array();
+    if (limit != NULL) {
+        char *end = NULL;
+        long v = strtol(limit, &end, 10);
+        if (end == limit || *end != '\0' || v < 1 || v > 100)
+            api__fault(faults, "limit", "must be a whole number from 1 to 100");
+        else
+            pg->limit = (int)v;
+    }
+    const char *cursor = http_query(r, "cursor");
+    if (cursor != NULL) {
+        if (!uuid_is_valid(cursor))
+            api__fault(faults, "cursor", "must be the next_cursor of a previous page");
+        else
+            pg->cursor = cursor;
+    }
+    if (json_array_size(faults) > 0) {
+        api__reply_faults(r, faults);
+        json_decref(faults);
+        return false;
+    }
+    json_decref(faults);
+    return true;
+}
+
+void api_reply_page(http_request *r, json_t *items, const char *next_cursor)
+{
+    http_reply_json(r, 200,
+                    json_pack("{s:o,s:o}", "items", items, "next_cursor",
+                              next_cursor ? json_string(next_cursor) : json_null()));
+}
+
+void api_reply_not_found(http_request *r, const char *what, const char *id)
+{
+    char detail[200];
+    snprintf(detail, sizeof(detail), "no %s with id '%.64s'", what, id);
+    http_reply_problem(r, 404, "not-found", "Not found", detail);
+}
+
+void api_set_etag(http_request *r, int64_t version)
+{
+    char tag[32];
+    snprintf(tag, sizeof(tag), "\"%lld\"", (long long)version);
+    http_set_header(r, "ETag", tag);
+}
+
+int64_t api_if_match(http_request *r, bool *bad)
+{
+    *bad = false;
+    const char *h = http_header(r, "If-Match");
+    if (h == NULL || strcmp(h, "*") == 0)
+        return -1;
+    /* Only our own strong tags can match: "<version>". */
+    char *end = NULL;
+    long long v = -1;
+    if (h[0] == '"')
+        v = strtoll(h + 1, &end, 10);
+    if (h[0] != '"' || end == h + 1 || end == NULL || strcmp(end, "\"") != 0 || v < 1) {
+        *bad = true;
+        http_reply_problem(r, 412, "precondition-failed", "Precondition failed",
+                           "If-Match must be the ETag of the current version, such as \"3\"");
+        return -1;
+    }
+    return v;
+}
+
+json_t *api_time(int64_t usec)
+{
+    if (usec == 0)
+        return json_null();
+    char s[TIME_STR_LEN + 1];
+    time_format(usec, s);
+    return json_string(s);
+}

@@ -1,0 +1,109 @@
+/*
+ * api: what every /api/v1 handler shares, so that twenty handlers do not
+ * repeat the same parse, validate and serialize.
+ *
+ *  - api_auth(): the caller, from a Bearer session token, a Bearer API key, or
+ *    the session cookie (state-changing cookie requests need the CSRF header).
+ *  - api_conn(): a database connection borrowed for the rest of the request.
+ *  - api_body(): the body as one JSON object, checked against a field table:
+ *    unknown fields, fields the caller may not set, wrong types and values out
+ *    of range are refused with one problem that lists every fault.
+ *  - api_page(): cursor pagination on UUIDv7 ids (limit 1-100, default 20).
+ *
+ * Every api_* function that can fail replies itself and returns NULL/false,
+ * so a handler just returns: `if (!(p = api_auth(r))) return;`.
+ */
+#ifndef PS_HTTP_API_H
+#define PS_HTTP_API_H
+
+#include "db/db.h"
+#include "http/http.h"
+#include "services/services.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+/* ---- auth -------------------------------------------------------------- */
+
+/** The authenticated caller, or NULL after a 401 (or 403 for a missing CSRF header). */
+const principal *api_auth(http_request *r);
+/** Same, and the caller must be an admin: 403 "forbidden" otherwise. */
+const principal *api_auth_admin(http_request *r);
+services *api_services(http_request *r);
+
+/* ---- database ------------------------------------------------------------ */
+
+/** A connection held until the handler returns (released by http_defer). */
+db_conn *api_conn(http_request *r);
+/** Replies with the problem for a db error (409 unique, 422 constraint, 503 …). */
+void api_reply_db_error(http_request *r, const db_error *de, const char *field);
+
+/* ---- input ---------------------------------------------------------------- */
+
+typedef enum api_type {
+    API_STRING, /* min/max: length in characters */
+    API_INT,    /* min/max: value */
+    API_NUMBER, /* min/max: value */
+    API_BOOL,
+    API_UUID,
+    API_ENUM,        /* values: NULL-terminated list */
+    API_STRING_LIST, /* min/max: length of each item; max_items */
+    API_OBJECT,      /* any JSON object, checked by the handler */
+} api_type;
+
+#define API_REQUIRED 0x1u /* must be present when creating */
+#define API_NULLABLE 0x2u /* JSON null is accepted (clears the value) */
+#define API_ADMIN    0x4u /* only admins may set it */
+#define API_READONLY 0x8u /* listed so the error can say "read-only", never settable */
+
+typedef struct api_field {
+    const char *name;
+    api_type type;
+    unsigned flags;
+    double min, max;
+    const char *const *values; /* API_ENUM */
+    int max_items;             /* API_STRING_LIST */
+} api_field;
+
+typedef enum api_mode { API_CREATE, API_UPDATE } api_mode;
+
+/**
+ * Parses the body as one JSON object and checks it against `fields` (an
+ * array ended by a {NULL} entry). In API_CREATE mode required fields must
+ * be present; in API_UPDATE mode nothing is required but at least one field
+ * must be. Returns the object (owned by the request: do not decref), or NULL
+ * after replying 400 "malformed-json" or 422 "invalid-request" with
+ * "errors": [{"field", "message"}]. p may be NULL for anonymous endpoints.
+ */
+json_t *api_body(http_request *r, const api_field *fields, api_mode mode, const principal *p);
+/** Checks that only these query parameters are present (NULL-terminated); 422 otherwise. */
+bool api_query_allowed(http_request *r, const char *const *names);
+
+/** The `{name}` path parameter as a UUID; a malformed one is a 404 (no such object). */
+const char *api_uuid_param(http_request *r, const char *name, const char *what);
+
+/* ---- output --------------------------------------------------------------- */
+
+typedef struct api_page {
+    int limit;          /* 1-100, default 20 */
+    const char *cursor; /* NULL for the first page; a UUID otherwise */
+} api_page;
+
+/** Reads ?limit= and ?cursor=; false after a 422. */
+bool api_page_read(http_request *r, api_page *pg);
+/** Replies 200 {"items": items, "next_cursor": next or null}; steals items. */
+void api_reply_page(http_request *r, json_t *items, const char *next_cursor);
+/** Replies 404 "not-found" saying "no <what> with id <id>". */
+void api_reply_not_found(http_request *r, const char *what, const char *id);
+/** Sets ETag: W/"<version>" … for optimistic concurrency. */
+void api_set_etag(http_request *r, int64_t version);
+/**
+ * Reads If-Match. Returns -1 when absent, else the version it names; a
+ * malformed one replies 412 and sets *bad.
+ */
+int64_t api_if_match(http_request *r, bool *bad);
+
+/** A JSON string for a time (RFC 3339), or null for 0. */
+json_t *api_time(int64_t usec);
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * Identity endpoints: sign-up, log-in, log-out, the caller's profile, and
+ * API keys. Tokens appear in a response body exactly once, when issued.
+ */
+#include "base/timeutil.h"
+#include "http/api.h"
+#include "http/routes.h"
+#include "services/auth.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const api_field SIGNUP_FIELDS[] = {
+    {"email", API_STRING, API_REQUIRED, 3, 254, NULL, 0},
+    {"password", API_STRING, API_REQUIRED, 1, 1024, NULL, 0},
+    {"name", API_STRING, 0, 1, 200, NULL, 0},
+    {NULL, 0, 0, 0, 0, NULL, 0},
+};
+
+static const api_field LOGIN_FIELDS[] = {
+    {"email", API_STRING, API_REQUIRED, 1, 254, NULL, 0},
+    {"password", API_STRING, API_REQUIRED, 1, 1024, NULL, 0},
+    {NULL, 0, 0, 0, 0, NULL, 0},
+};
+
+static const api_field KEY_FIELDS[] = {
+    {"name", API_STRING, API_REQUIRED, 1, 100, NULL, 0},
+    {NULL, 0, 0, 0, 0, NULL, 0},
+};
+
+static json_t *me_json(const principal *p)
+{
+    return json_pack(
+        "{s:s,s:s,s:s,s:{s:s,s:s,s:i,s:o,s:o}}", "id", p->user_id, "email", p->email, "role",
+        p->is_admin ? "admin" : "user", "plan", "id", p->plan_id, "code", p->plan_code, "rank",
+        p->plan_rank, "max_channels",
+        p->max_channels < 0 ? json_null() : json_integer(p->max_channels), "max_projects_per_month",
+        p->max_projects_per_month < 0 ? json_null() : json_integer(p->max_projects_per_month));
+}
+
+static void reply_rate_limited(http_request *r, const error *e, int retry_after)
+{
+    char v[16];
+    snprintf(v, sizeof(v), "%d", retry_after > 0 ? retry_after : 1);
+    http_set_header(r, "Retry-After", v);
+    http_reply_error(r, e);
+}
+
+/* Answers a new session: the token in the body (for API clients) and in an
+ * HttpOnly cookie (for the browser), plus the CSRF token the browser must
+ * echo on state-changing requests. */
+static void reply_session(http_request *r, int status, const auth_session *s)
+{
+    services *svc = api_services(r);
+    auth_credentials cred = {.authorization = NULL};
+    char authz[AUTH_TOKEN_LEN + 8];
+    snprintf(authz, sizeof(authz), "Bearer %s", s->token);
+    cred.authorization = authz;
+    principal p;
+    error e;
+    if (auth_authenticate(svc, api_conn(r), &cred, &p, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    long max_age = (long)((s->row.expires_at - time_now_usec()) / 1000000);
+    char cookie[256];
+    snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax%s",
+             AUTH_COOKIE_NAME, s->token, max_age, svc->cookie_secure ? "; Secure" : "");
+    http_set_header(r, "Set-Cookie", cookie);
+    snprintf(cookie, sizeof(cookie), "pstudio_csrf=%s; Path=/; Max-Age=%ld; SameSite=Lax%s",
+             s->row.csrf_token, max_age, svc->cookie_secure ? "; Secure" : "");
+    http_set_header(r, "Set-Cookie", cookie);
+    http_reply_json(r, status,
+                    json_pack("{s:s,s:s,s:o,s:o}", "token", s->token, "csrf_token",
+                              s->row.csrf_token, "expires_at", api_time(s->row.expires_at), "user",
+                              me_json(&p)));
+}
+
+static void auth_signup_handler(http_request *r)
+{
+    json_t *in = api_body(r, SIGNUP_FIELDS, API_CREATE, NULL);
+    if (in == NULL)
+        return;
+    user u;
+    auth_session s;
+    error e;
+    int retry = 0;
+    const char *name = json_string_value(json_object_get(in, "name"));
+    if (auth_signup(api_services(r), api_conn(r), http_client_ip(r), http_header(r, "User-Agent"),
+                    json_string_value(json_object_get(in, "email")), name,
+                    json_string_value(json_object_get(in, "password")), &u, &s, &retry, &e) != 0) {
+        if (e.kind == ERR_RATE_LIMITED)
+            reply_rate_limited(r, &e, retry);
+        else
+            http_reply_error(r, &e);
+        return;
+    }
+    reply_session(r, 201, &s);
+}
+
+static void auth_login_handler(http_request *r)
+{
+    json_t *in = api_body(r, LOGIN_FIELDS, API_CREATE, NULL);
+    if (in == NULL)
+        return;
+    user u;
+    auth_session s;
+    error e;
+    int retry = 0;
+    if (auth_login(api_services(r), api_conn(r), http_client_ip(r), http_header(r, "User-Agent"),
+                   json_string_value(json_object_get(in, "email")),
+                   json_string_value(json_object_get(in, "password")), &u, &s, &retry, &e) != 0) {
+        if (e.kind == ERR_RATE_LIMITED)
+            reply_rate_limited(r, &e, retry);
+        else
+            http_reply_error(r, &e);
+        return;
+    }
+    reply_session(r, 200, &s);
+}
+
+static void logout(http_request *r, bool everywhere)
+{
+    const principal *p = api_auth(r);
+    if (p == NULL)
+        return;
+    error e;
+    if (auth_logout(api_conn(r), p, everywhere, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_set_header(r, "Set-Cookie",
+                    AUTH_COOKIE_NAME "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
+    http_reply(r, 204, NULL, "", 0);
+}
+
+static void auth_logout_handler(http_request *r)
+{
+    logout(r, false);
+}
+
+static void auth_logout_all_handler(http_request *r)
+{
+    logout(r, true);
+}
+
+static void me_handler(http_request *r)
+{
+    const principal *p = api_auth(r);
+    if (p == NULL)
+        return;
+    http_reply_json(r, 200, me_json(p));
+}
+
+static json_t *key_json(const apikey_row *k)
+{
+    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "id", k->id, "name", k->name, "prefix", k->prefix,
+                     "created_at", api_time(k->created_at), "last_used_at",
+                     api_time(k->last_used_at), "revoked_at", api_time(k->revoked_at));
+}
+
+static void keys_list(http_request *r)
+{
+    static const char *const q[] = {"limit", "cursor", NULL};
+    const principal *p = api_auth(r);
+    api_page pg;
+    if (p == NULL || !api_query_allowed(r, q) || !api_page_read(r, &pg))
+        return;
+    apikey_row *rows = arena_alloc(http_arena(r), sizeof(*rows) * (size_t)(pg.limit + 1));
+    int n = 0;
+    error e;
+    if (apikey_store_list(api_conn(r), p->user_id, pg.cursor, pg.limit, rows, &n, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    json_t *items = json_array();
+    for (int i = 0; i < n && i < pg.limit; i++)
+        json_array_append_new(items, key_json(&rows[i]));
+    api_reply_page(r, items, n > pg.limit ? rows[pg.limit - 1].id : NULL);
+}
+
+static void keys_create(http_request *r)
+{
+    const principal *p = api_auth(r);
+    json_t *in = p ? api_body(r, KEY_FIELDS, API_CREATE, p) : NULL;
+    if (in == NULL)
+        return;
+    auth_new_key k;
+    error e;
+    if (auth_apikey_create(api_conn(r), p, json_string_value(json_object_get(in, "name")), &k,
+                           &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    json_t *out = key_json(&k.row);
+    json_object_set_new(out, "key", json_string(k.token));
+    http_set_header(r, "Location", arena_sprintf(http_arena(r), "/api/v1/api-keys/%s", k.row.id));
+    http_reply_json(r, 201, out);
+}
+
+static void keys_revoke(http_request *r)
+{
+    const principal *p = api_auth(r);
+    const char *id = p ? api_uuid_param(r, "id", "API key") : NULL;
+    if (id == NULL)
+        return;
+    error e;
+    if (apikey_store_revoke(api_conn(r), p->user_id, id, time_now_usec(), &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_reply(r, 204, NULL, "", 0);
+}
+
+const http_route auth_routes[] = {
+    {"POST", "/api/v1/auth/signup", auth_signup_handler, "auth.signup"},
+    {"POST", "/api/v1/auth/login", auth_login_handler, "auth.login"},
+    {"POST", "/api/v1/auth/logout", auth_logout_handler, "auth.logout"},
+    {"POST", "/api/v1/auth/logout-all", auth_logout_all_handler, "auth.logout_all"},
+    {"GET", "/api/v1/me", me_handler, "me.get"},
+    {"GET", "/api/v1/api-keys", keys_list, "api_keys.list"},
+    {"POST", "/api/v1/api-keys", keys_create, "api_keys.create"},
+    {"DELETE", "/api/v1/api-keys/{id}", keys_revoke, "api_keys.revoke"},
+};
+const size_t auth_routes_count = sizeof(auth_routes) / sizeof(auth_routes[0]);

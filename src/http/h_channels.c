@@ -1,0 +1,264 @@
+/*
+ * /api/v1/channels: a user's YouTube channels, registered by hand until the
+ * Google import exists, and the log of the personas assigned to each. Every
+ * route is scoped to the caller; another user's channel is a 404.
+ */
+#include "http/api.h"
+#include "http/routes.h"
+#include "services/channel_service.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#define CHANNEL_READONLY_FIELDS                                                                    \
+    {"id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                               \
+        {"user_id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                      \
+        {"account_id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                   \
+        {"custom_url", API_STRING, API_READONLY, 0, 0, NULL, 0},                                   \
+        {"subscriber_count", API_INT, API_READONLY, 0, 0, NULL, 0},                                \
+        {"view_count", API_INT, API_READONLY, 0, 0, NULL, 0},                                      \
+        {"video_count", API_INT, API_READONLY, 0, 0, NULL, 0},                                     \
+        {"stats_updated_at", API_STRING, API_READONLY, 0, 0, NULL, 0},                             \
+        {"created_at", API_STRING, API_READONLY, 0, 0, NULL, 0},                                   \
+    {                                                                                              \
+        "updated_at", API_STRING, API_READONLY, 0, 0, NULL, 0                                      \
+    }
+
+static const api_field CHANNEL_CREATE[] = {
+    {"youtube_channel_id", API_STRING, API_REQUIRED, 1, 64, NULL, 0},
+    {"name", API_STRING, API_REQUIRED, 1, 200, NULL, 0},
+    {"thumbnail", API_STRING, API_NULLABLE, 1, 2048, NULL, 0},
+    {"persona_id", API_UUID, API_NULLABLE, 0, 0, NULL, 0},
+    {"auto_optimize", API_BOOL, 0, 0, 0, NULL, 0},
+    {"assignment_reason", API_STRING, API_NULLABLE, 1, 1000, NULL, 0},
+    CHANNEL_READONLY_FIELDS,
+    {NULL, 0, 0, 0, 0, NULL, 0},
+};
+
+static const api_field CHANNEL_UPDATE[] = {
+    {"youtube_channel_id", API_STRING, API_READONLY, 0, 0, NULL, 0},
+    {"name", API_STRING, 0, 1, 200, NULL, 0},
+    {"thumbnail", API_STRING, API_NULLABLE, 1, 2048, NULL, 0},
+    {"persona_id", API_UUID, API_NULLABLE, 0, 0, NULL, 0},
+    {"auto_optimize", API_BOOL, 0, 0, 0, NULL, 0},
+    {"assignment_reason", API_STRING, API_NULLABLE, 1, 1000, NULL, 0},
+    CHANNEL_READONLY_FIELDS,
+    {NULL, 0, 0, 0, 0, NULL, 0},
+};
+
+static const char *const NO_QUERY[] = {NULL};
+static const char *const LIST_QUERY[] = {"limit", "cursor", "persona_id", NULL};
+static const char *const PAGE_QUERY[] = {"limit", "cursor", NULL};
+
+static json_t *h_channels__str(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *h_channels__count(int64_t v)
+{
+    return v < 0 ? json_null() : json_integer(v);
+}
+
+static json_t *h_channels__json(const channel *ch)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(ch->id));
+    json_object_set_new(o, "youtube_channel_id", json_string(ch->youtube_channel_id));
+    json_object_set_new(o, "name", json_string(ch->name));
+    json_object_set_new(o, "thumbnail", h_channels__str(ch->thumbnail));
+    json_object_set_new(o, "custom_url", h_channels__str(ch->custom_url));
+    json_object_set_new(o, "persona_id", h_channels__str(ch->persona_id));
+    json_object_set_new(o, "auto_optimize", json_boolean(ch->auto_optimize));
+    json_object_set_new(o, "subscriber_count", h_channels__count(ch->subscriber_count));
+    json_object_set_new(o, "view_count", h_channels__count(ch->view_count));
+    json_object_set_new(o, "video_count", h_channels__count(ch->video_count));
+    json_object_set_new(o, "stats_updated_at", api_time(ch->stats_updated_at));
+    json_object_set_new(o, "account_id", h_channels__str(ch->account_id));
+    json_object_set_new(o, "created_at", api_time(ch->created_at));
+    json_object_set_new(o, "updated_at", api_time(ch->updated_at));
+    return o;
+}
+
+static json_t *h_channels__assignment_json(const channel_assignment *as)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(as->id));
+    json_object_set_new(o, "channel_id", json_string(as->channel_id));
+    json_object_set_new(o, "persona_id", h_channels__str(as->persona_id));
+    json_object_set_new(o, "persona_version",
+                        as->persona_id ? json_integer(as->persona_version) : json_null());
+    json_object_set_new(o, "previous_persona_id", h_channels__str(as->previous_persona_id));
+    json_object_set_new(o, "assigned_by", h_channels__str(as->assigned_by));
+    json_object_set_new(o, "source", json_string(as->source));
+    json_object_set_new(o, "reason", h_channels__str(as->reason));
+    json_object_set_new(o, "created_at", api_time(as->created_at));
+    return o;
+}
+
+/* Ids are stored in lowercase (SQLite compares text); clients may send either. */
+static const char *h_channels__uuid(http_request *r, const char *v)
+{
+    if (v == NULL)
+        return NULL;
+    char *s = arena_strdup(http_arena(r), v);
+    for (char *c = s; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return s;
+}
+
+/* A string member, or NULL for null/absent; *set says whether it was given. */
+static const char *h_channels__opt(json_t *in, const char *name, bool *set)
+{
+    json_t *v = json_object_get(in, name);
+    if (set != NULL)
+        *set = v != NULL;
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static void h_channels__input(http_request *r, json_t *in, channel_input *ci)
+{
+    memset(ci, 0, sizeof(*ci));
+    ci->youtube_channel_id = h_channels__opt(in, "youtube_channel_id", NULL);
+    ci->name = h_channels__opt(in, "name", NULL);
+    ci->thumbnail = h_channels__opt(in, "thumbnail", &ci->set_thumbnail);
+    ci->persona_id = h_channels__uuid(r, h_channels__opt(in, "persona_id", &ci->set_persona));
+    json_t *ao = json_object_get(in, "auto_optimize");
+    ci->set_auto_optimize = ao != NULL;
+    ci->auto_optimize = json_is_true(ao);
+    ci->assignment_reason = h_channels__opt(in, "assignment_reason", NULL);
+}
+
+static void h_channels__create(http_request *r)
+{
+    const principal *p;
+    if (!(p = api_auth(r)) || !api_query_allowed(r, NO_QUERY))
+        return;
+    json_t *in = api_body(r, CHANNEL_CREATE, API_CREATE, p);
+    if (in == NULL)
+        return;
+    channel_input ci;
+    h_channels__input(r, in, &ci);
+    channel ch;
+    error e;
+    if (channel_service_create(api_conn(r), http_arena(r), p, &ci, &ch, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_set_header(r, "Location", arena_sprintf(http_arena(r), "/api/v1/channels/%s", ch.id));
+    http_reply_json(r, 201, h_channels__json(&ch));
+}
+
+static void h_channels__list(http_request *r)
+{
+    const principal *p;
+    api_page pg;
+    if (!(p = api_auth(r)) || !api_query_allowed(r, LIST_QUERY) || !api_page_read(r, &pg))
+        return;
+    const char *persona_id = http_query(r, "persona_id");
+    if (persona_id != NULL) {
+        if (!uuid_is_valid(persona_id)) {
+            error e;
+            error_set(&e, ERR_INVALID, "persona_id", "persona_id must be a persona id (a UUID)");
+            http_reply_error(r, &e);
+            return;
+        }
+        persona_id = h_channels__uuid(r, persona_id);
+    }
+    channel *rows;
+    size_t n;
+    error e;
+    if (channel_service_list(api_conn(r), http_arena(r), p, persona_id, pg.cursor, pg.limit, &rows,
+                             &n, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(items, h_channels__json(&rows[i]));
+    api_reply_page(r, items, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
+}
+
+static void h_channels__get(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "channel")) ||
+        !api_query_allowed(r, NO_QUERY))
+        return;
+    channel ch;
+    error e;
+    if (channel_service_get(api_conn(r), http_arena(r), p, id, &ch, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_reply_json(r, 200, h_channels__json(&ch));
+}
+
+static void h_channels__update(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "channel")) ||
+        !api_query_allowed(r, NO_QUERY))
+        return;
+    json_t *in = api_body(r, CHANNEL_UPDATE, API_UPDATE, p);
+    if (in == NULL)
+        return;
+    channel_input ci;
+    h_channels__input(r, in, &ci);
+    channel ch;
+    error e;
+    if (channel_service_update(api_conn(r), http_arena(r), p, id, &ci, &ch, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_reply_json(r, 200, h_channels__json(&ch));
+}
+
+static void h_channels__delete(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "channel")) ||
+        !api_query_allowed(r, NO_QUERY))
+        return;
+    error e;
+    if (channel_service_delete(api_conn(r), p, id, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_reply(r, 204, NULL, NULL, 0);
+}
+
+static void h_channels__assignments(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    api_page pg;
+    if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "channel")) ||
+        !api_query_allowed(r, PAGE_QUERY) || !api_page_read(r, &pg))
+        return;
+    channel_assignment *rows;
+    size_t n;
+    error e;
+    if (channel_service_assignments(api_conn(r), http_arena(r), p, id, pg.cursor, pg.limit, &rows,
+                                    &n, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(items, h_channels__assignment_json(&rows[i]));
+    api_reply_page(r, items, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
+}
+
+const http_route channels_routes[] = {
+    {"POST", "/api/v1/channels", h_channels__create, "channels.create"},
+    {"GET", "/api/v1/channels", h_channels__list, "channels.list"},
+    {"GET", "/api/v1/channels/{id}", h_channels__get, "channels.get"},
+    {"PATCH", "/api/v1/channels/{id}", h_channels__update, "channels.update"},
+    {"DELETE", "/api/v1/channels/{id}", h_channels__delete, "channels.delete"},
+    {"GET", "/api/v1/channels/{id}/assignments", h_channels__assignments, "channels.assignments"},
+};
+const size_t channels_routes_count = sizeof(channels_routes) / sizeof(channels_routes[0]);

@@ -1,0 +1,477 @@
+/*
+ * The personas resource, /api/v1/personas: listing, CRUD with optimistic
+ * concurrency (ETag/If-Match on the version), the version history, diffs,
+ * restore, and export/import of portable presets. The rules (visibility,
+ * ownership, plan locks, history in the same transaction) live in
+ * persona_service; this file maps HTTP onto it.
+ *
+ * The history listing pages by version, not by id: its cursor is the
+ * version number (as a string) of the last item of the previous page.
+ */
+#include "base/error.h"
+#include "http/api.h"
+#include "http/routes.h"
+#include "services/persona_service.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const persona__types[] = {"SYSTEM", "CUSTOM", NULL};
+static const char *const persona__visibilities[] = {"PRIVATE", "PUBLIC", NULL};
+
+#define RO(n)                                                                                      \
+    {                                                                                              \
+        n, API_STRING, API_READONLY, 0, 0, NULL, 0                                                 \
+    }
+/* What a persona's server-kept fields are; never settable. */
+#define PERSONA_READONLY_FIELDS                                                                    \
+    RO("id"), RO("owner_id"), RO("version"), RO("locked"), RO("created_at"), RO("updated_at")
+/* The preset fields: what an export carries and an import accepts. */
+#define PERSONA_PRESET_FIELDS(req)                                                                 \
+    {"name", API_STRING, req, 1, PERSONA_NAME_MAX, NULL, 0},                                       \
+        {"description", API_STRING, 0, 0, PERSONA_DESCRIPTION_MAX, NULL, 0},                       \
+        {"system_instruction", API_STRING, req, 1, PERSONA_INSTRUCTION_MAX, NULL, 0},              \
+        {"temperature", API_NUMBER, 0, 0, 2, NULL, 0}, {"top_p", API_NUMBER, 0, 0, 1, NULL, 0},    \
+        {"top_k", API_INT, 0, 1, INT32_MAX, NULL, 0},                                              \
+        {"language", API_STRING, 0, PERSONA_LANGUAGE_MIN, PERSONA_LANGUAGE_MAX, NULL, 0},          \
+        {"voice", API_STRING, API_NULLABLE, 1, PERSONA_VOICE_MAX, NULL, 0},                        \
+        {"visibility", API_ENUM, 0, 0, 0, persona__visibilities, 0},                               \
+    {                                                                                              \
+        "required_plan", API_STRING, 0, 1, PERSONA_PLAN_CODE_MAX, NULL, 0                          \
+    }
+#define CHANGE_REASON_FIELD                                                                        \
+    {                                                                                              \
+        "change_reason", API_STRING, 0, 0, PERSONA_REASON_MAX, NULL, 0                             \
+    }
+
+static const api_field persona__create_fields[] = {
+    PERSONA_READONLY_FIELDS,
+    PERSONA_PRESET_FIELDS(API_REQUIRED),
+    {"type", API_ENUM, API_ADMIN, 0, 0, persona__types, 0},
+    {"is_official", API_BOOL, API_ADMIN, 0, 0, NULL, 0},
+    CHANGE_REASON_FIELD,
+    {NULL, 0, 0, 0, 0, NULL, 0},
+};
+
+static const api_field persona__update_fields[] = {
+    PERSONA_READONLY_FIELDS,  RO("type"),
+    PERSONA_PRESET_FIELDS(0), {"is_official", API_BOOL, API_ADMIN, 0, 0, NULL, 0},
+    CHANGE_REASON_FIELD,      {NULL, 0, 0, 0, 0, NULL, 0},
+};
+
+static const api_field persona__import_fields[] = {
+    PERSONA_READONLY_FIELDS,
+    RO("type"),
+    RO("is_official"),
+    {"format", API_STRING, API_REQUIRED, 1, 64, NULL, 0},
+    PERSONA_PRESET_FIELDS(API_REQUIRED),
+    {NULL, 0, 0, 0, 0, NULL, 0},
+};
+
+static const api_field persona__restore_fields[] = {
+    {"version", API_INT, API_REQUIRED, 1, INT32_MAX, NULL, 0},
+    CHANGE_REASON_FIELD,
+    {NULL, 0, 0, 0, 0, NULL, 0},
+};
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static persona *persona__alloc(http_request *r)
+{
+    return arena_alloc(http_arena(r), sizeof(persona));
+}
+
+/* The API form of a persona: its snapshot plus what depends on the viewer. */
+static json_t *persona__json(const persona *p, const principal *who)
+{
+    json_t *o = persona_store_to_json(p);
+    json_object_set_new(o, "locked", json_boolean(persona_service_is_locked(p, who)));
+    if (!persona_service_can_read_content(p, who))
+        json_object_set_new(o, "system_instruction", json_null());
+    return o;
+}
+
+static void persona__reply(http_request *r, int status, const persona *p, const principal *who)
+{
+    api_set_etag(r, p->version);
+    if (status == 201) {
+        char *loc = arena_sprintf(http_arena(r), "/api/v1/personas/%s", p->id);
+        http_set_header(r, "Location", loc);
+    }
+    http_reply_json(r, status, persona__json(p, who));
+}
+
+/* Parses a whole decimal number in [min, max]; false for anything else. */
+static bool persona__parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    if (s == NULL || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* A numeric query parameter; absent gives def (or a 422 when def < 0). */
+static bool persona__query_int(http_request *r, const char *name, int64_t min, int64_t max,
+                               int64_t def, int64_t *out)
+{
+    const char *v = http_query(r, name);
+    if (v == NULL && def >= 0) {
+        *out = def;
+        return true;
+    }
+    if (persona__parse_int(v, min, max, out))
+        return true;
+    error e;
+    error_set(&e, ERR_INVALID, name, "%s must be a whole number from %lld to %lld", name,
+              (long long)min, (long long)max);
+    http_reply_error(r, &e);
+    return false;
+}
+
+static const char *persona__id(http_request *r)
+{
+    return api_uuid_param(r, "id", "persona");
+}
+
+/* ---- list ------------------------------------------------------------------ */
+
+typedef struct persona__page {
+    const principal *who;
+    json_t *items;
+    int n;
+    char last[UUID_STR_LEN + 1];
+} persona__page;
+
+static int persona__page_add(const persona *p, void *ctx)
+{
+    persona__page *pg = ctx;
+    json_array_append_new(pg->items, persona__json(p, pg->who));
+    snprintf(pg->last, sizeof(pg->last), "%s", p->id);
+    pg->n++;
+    return 0;
+}
+
+static bool persona__enum_query(http_request *r, const char *name, const char *const *values,
+                                const char **out)
+{
+    *out = http_query(r, name);
+    if (*out == NULL)
+        return true;
+    for (size_t i = 0; values[i]; i++)
+        if (strcmp(*out, values[i]) == 0)
+            return true;
+    error e;
+    error_set(&e, ERR_INVALID, name, "%s must be one of %s, %s", name, values[0], values[1]);
+    http_reply_error(r, &e);
+    return false;
+}
+
+static void h_personas_list(http_request *r)
+{
+    static const char *const params[] = {"type",  "visibility", "language", "mine",
+                                         "limit", "cursor",     NULL};
+    static const char *const booleans[] = {"true", "false", NULL};
+    const principal *who;
+    if (!(who = api_auth(r)))
+        return;
+    api_page page;
+    persona_filter f = {0};
+    const char *mine;
+    if (!api_query_allowed(r, params) || !api_page_read(r, &page) ||
+        !persona__enum_query(r, "type", persona__types, &f.type) ||
+        !persona__enum_query(r, "visibility", persona__visibilities, &f.visibility) ||
+        !persona__enum_query(r, "mine", booleans, &mine))
+        return;
+    f.mine = mine != NULL && strcmp(mine, "true") == 0;
+    f.language = http_query(r, "language");
+    if (f.language != NULL &&
+        (strlen(f.language) < PERSONA_LANGUAGE_MIN || strlen(f.language) > PERSONA_LANGUAGE_MAX)) {
+        error e;
+        error_set(&e, ERR_INVALID, "language",
+                  "language must be a BCP-47 tag of %d to %d characters such as en or pt-BR",
+                  PERSONA_LANGUAGE_MIN, PERSONA_LANGUAGE_MAX);
+        http_reply_error(r, &e);
+        return;
+    }
+    db_conn *c = api_conn(r);
+    if (c == NULL)
+        return;
+    persona__page pg = {.who = who, .items = json_array()};
+    error err = {0};
+    if (persona_service_list(c, who, &f, page.cursor, page.limit, persona__page_add, &pg, &err) !=
+        0) {
+        json_decref(pg.items);
+        http_reply_error(r, &err);
+        return;
+    }
+    api_reply_page(r, pg.items, pg.n == page.limit ? pg.last : NULL);
+}
+
+/* ---- one persona ------------------------------------------------------------ */
+
+static void h_personas_create(http_request *r)
+{
+    const principal *who;
+    if (!(who = api_auth(r)))
+        return;
+    json_t *in = api_body(r, persona__create_fields, API_CREATE, who);
+    db_conn *c = in ? api_conn(r) : NULL;
+    if (c == NULL)
+        return;
+    persona *p = persona__alloc(r);
+    error err = {0};
+    if (persona_service_create(c, who, in, p, &err) != 0) {
+        http_reply_error(r, &err);
+        return;
+    }
+    persona__reply(r, 201, p, who);
+}
+
+static void h_personas_get(http_request *r)
+{
+    const principal *who;
+    const char *id;
+    db_conn *c;
+    if (!(who = api_auth(r)) || !(id = persona__id(r)) || !(c = api_conn(r)))
+        return;
+    persona *p = persona__alloc(r);
+    error err = {0};
+    if (persona_service_get_visible(c, who, id, p, &err) != 0) {
+        http_reply_error(r, &err);
+        return;
+    }
+    persona__reply(r, 200, p, who);
+}
+
+static void h_personas_update(http_request *r)
+{
+    const principal *who;
+    const char *id;
+    if (!(who = api_auth(r)) || !(id = persona__id(r)))
+        return;
+    bool bad = false;
+    int64_t if_match = api_if_match(r, &bad);
+    if (bad)
+        return;
+    json_t *in = api_body(r, persona__update_fields, API_UPDATE, who);
+    db_conn *c = in ? api_conn(r) : NULL;
+    if (c == NULL)
+        return;
+    persona *p = persona__alloc(r);
+    error err = {0};
+    if (persona_service_update(c, who, id, in, if_match, p, &err) != 0) {
+        http_reply_error(r, &err);
+        return;
+    }
+    persona__reply(r, 200, p, who);
+}
+
+static void h_personas_delete(http_request *r)
+{
+    const principal *who;
+    const char *id;
+    if (!(who = api_auth(r)) || !(id = persona__id(r)))
+        return;
+    bool bad = false;
+    int64_t if_match = api_if_match(r, &bad);
+    db_conn *c = bad ? NULL : api_conn(r);
+    if (c == NULL)
+        return;
+    error err = {0};
+    if (persona_service_delete(c, who, id, if_match, &err) != 0) {
+        http_reply_error(r, &err);
+        return;
+    }
+    http_reply(r, 204, NULL, NULL, 0);
+}
+
+/* ---- history ---------------------------------------------------------------- */
+
+typedef struct persona__history_page {
+    json_t *items;
+    int n;
+    int64_t last;
+} persona__history_page;
+
+static json_t *persona__revision_json(const persona_revision *rev)
+{
+    return json_pack("{s:I, s:o, s:o, s:o}", "version", (json_int_t)rev->version, "changed_by",
+                     rev->changed_by[0] ? json_string(rev->changed_by) : json_null(),
+                     "change_reason",
+                     rev->has_reason ? json_string(rev->change_reason) : json_null(), "created_at",
+                     api_time(rev->created_at));
+}
+
+static int persona__history_add(const persona_revision *rev, void *ctx)
+{
+    persona__history_page *pg = ctx;
+    json_array_append_new(pg->items, persona__revision_json(rev));
+    pg->last = rev->version;
+    pg->n++;
+    return 0;
+}
+
+static void h_personas_history(http_request *r)
+{
+    static const char *const params[] = {"limit", "cursor", NULL};
+    const principal *who;
+    const char *id;
+    if (!(who = api_auth(r)) || !(id = persona__id(r)) || !api_query_allowed(r, params))
+        return;
+    int64_t limit, before;
+    if (!persona__query_int(r, "limit", 1, 100, 20, &limit) ||
+        !persona__query_int(r, "cursor", 1, INT32_MAX, 0, &before))
+        return;
+    db_conn *c = api_conn(r);
+    if (c == NULL)
+        return;
+    persona__history_page pg = {.items = json_array()};
+    error err = {0};
+    if (persona_service_history(c, who, id, before, (int)limit, persona__history_add, &pg, &err) !=
+        0) {
+        json_decref(pg.items);
+        http_reply_error(r, &err);
+        return;
+    }
+    char next[24];
+    snprintf(next, sizeof(next), "%lld", (long long)pg.last);
+    api_reply_page(r, pg.items, pg.n == limit ? next : NULL);
+}
+
+static void h_personas_version(http_request *r)
+{
+    const principal *who;
+    const char *id;
+    if (!(who = api_auth(r)) || !(id = persona__id(r)))
+        return;
+    int64_t version;
+    if (!persona__parse_int(http_param(r, "version"), 1, INT32_MAX, &version)) {
+        error e;
+        error_set(&e, ERR_NOT_FOUND, NULL, "persona %s has no version '%s'", id,
+                  http_param(r, "version"));
+        http_reply_error(r, &e);
+        return;
+    }
+    db_conn *c = api_conn(r);
+    if (c == NULL)
+        return;
+    persona_revision rev;
+    json_t *snap = NULL;
+    error err = {0};
+    if (persona_service_revision(c, who, id, version, &rev, &snap, &err) != 0) {
+        http_reply_error(r, &err);
+        return;
+    }
+    json_t *o = persona__revision_json(&rev);
+    json_object_set_new(o, "snapshot", snap);
+    http_reply_json(r, 200, o);
+}
+
+static void h_personas_diff(http_request *r)
+{
+    static const char *const params[] = {"from", "to", NULL};
+    const principal *who;
+    const char *id;
+    if (!(who = api_auth(r)) || !(id = persona__id(r)) || !api_query_allowed(r, params))
+        return;
+    int64_t from, to;
+    if (!persona__query_int(r, "from", 1, INT32_MAX, -1, &from) ||
+        !persona__query_int(r, "to", 1, INT32_MAX, -1, &to))
+        return;
+    db_conn *c = api_conn(r);
+    if (c == NULL)
+        return;
+    json_t *changes = NULL;
+    error err = {0};
+    if (persona_service_diff(c, who, id, from, to, &changes, &err) != 0) {
+        http_reply_error(r, &err);
+        return;
+    }
+    http_reply_json(r, 200,
+                    json_pack("{s:I, s:I, s:o}", "from", (json_int_t)from, "to", (json_int_t)to,
+                              "changes", changes));
+}
+
+static void h_personas_restore(http_request *r)
+{
+    const principal *who;
+    const char *id;
+    if (!(who = api_auth(r)) || !(id = persona__id(r)))
+        return;
+    bool bad = false;
+    int64_t if_match = api_if_match(r, &bad);
+    if (bad)
+        return;
+    json_t *in = api_body(r, persona__restore_fields, API_CREATE, who);
+    db_conn *c = in ? api_conn(r) : NULL;
+    if (c == NULL)
+        return;
+    persona *p = persona__alloc(r);
+    error err = {0};
+    if (persona_service_restore(c, who, id, json_integer_value(json_object_get(in, "version")),
+                                json_string_value(json_object_get(in, "change_reason")), if_match,
+                                p, &err) != 0) {
+        http_reply_error(r, &err);
+        return;
+    }
+    persona__reply(r, 200, p, who);
+}
+
+/* ---- presets -------------------------------------------------------------- */
+
+static void h_personas_export(http_request *r)
+{
+    const principal *who;
+    const char *id;
+    db_conn *c;
+    if (!(who = api_auth(r)) || !(id = persona__id(r)) || !(c = api_conn(r)))
+        return;
+    json_t *preset = NULL;
+    error err = {0};
+    if (persona_service_export(c, who, id, &preset, &err) != 0) {
+        http_reply_error(r, &err);
+        return;
+    }
+    http_reply_json(r, 200, preset);
+}
+
+static void h_personas_import(http_request *r)
+{
+    const principal *who;
+    if (!(who = api_auth(r)))
+        return;
+    json_t *in = api_body(r, persona__import_fields, API_CREATE, who);
+    db_conn *c = in ? api_conn(r) : NULL;
+    if (c == NULL)
+        return;
+    persona *p = persona__alloc(r);
+    error err = {0};
+    if (persona_service_import(c, who, in, p, &err) != 0) {
+        http_reply_error(r, &err);
+        return;
+    }
+    persona__reply(r, 201, p, who);
+}
+
+const http_route personas_routes[] = {
+    {"GET", "/api/v1/personas", h_personas_list, "personas.list"},
+    {"POST", "/api/v1/personas", h_personas_create, "personas.create"},
+    {"POST", "/api/v1/personas/import", h_personas_import, "personas.import"},
+    {"GET", "/api/v1/personas/{id}", h_personas_get, "personas.get"},
+    {"PATCH", "/api/v1/personas/{id}", h_personas_update, "personas.update"},
+    {"DELETE", "/api/v1/personas/{id}", h_personas_delete, "personas.delete"},
+    {"GET", "/api/v1/personas/{id}/history", h_personas_history, "personas.history"},
+    {"GET", "/api/v1/personas/{id}/history/{version}", h_personas_version, "personas.version"},
+    {"GET", "/api/v1/personas/{id}/diff", h_personas_diff, "personas.diff"},
+    {"POST", "/api/v1/personas/{id}/restore", h_personas_restore, "personas.restore"},
+    {"GET", "/api/v1/personas/{id}/export", h_personas_export, "personas.export"},
+};
+const size_t personas_routes_count = sizeof(personas_routes) / sizeof(personas_routes[0]);

@@ -1,0 +1,435 @@
+/*
+ * /api/v1/projects and their scenes: a topic on its way to a video, the
+ * persona that writes it, and the ordered scenes of its script. Every route
+ * is scoped to the caller; another user's project or scene is a 404.
+ */
+#include "http/api.h"
+#include "http/routes.h"
+#include "services/project_service.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#define PROJECT_READONLY_FIELDS                                                                    \
+    {"id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                               \
+        {"user_id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                      \
+        {"status", API_STRING, API_READONLY, 0, 0, NULL, 0},                                       \
+        {"persona_version", API_INT, API_READONLY, 0, 0, NULL, 0},                                 \
+        {"error", API_STRING, API_READONLY, 0, 0, NULL, 0},                                        \
+        {"scenes", API_OBJECT, API_READONLY, 0, 0, NULL, 0},                                       \
+        {"created_at", API_STRING, API_READONLY, 0, 0, NULL, 0},                                   \
+    {                                                                                              \
+        "updated_at", API_STRING, API_READONLY, 0, 0, NULL, 0                                      \
+    }
+
+/* Description and tags are edited once the project exists (generation may
+ * fill them); a new project is a topic, a target and a persona. */
+static const api_field PROJECT_CREATE[] = {
+    {"topic", API_STRING, API_REQUIRED, 1, 500, NULL, 0},
+    {"persona_id", API_UUID, API_NULLABLE, 0, 0, NULL, 0},
+    {"channel_id", API_UUID, API_NULLABLE, 0, 0, NULL, 0},
+    {"title", API_STRING, API_NULLABLE, 1, 200, NULL, 0},
+    PROJECT_READONLY_FIELDS,
+    {NULL, 0, 0, 0, 0, NULL, 0},
+};
+
+static const api_field PROJECT_UPDATE[] = {
+    {"topic", API_STRING, 0, 1, 500, NULL, 0},
+    {"persona_id", API_UUID, API_READONLY, 0, 0, NULL, 0},
+    {"channel_id", API_UUID, API_NULLABLE, 0, 0, NULL, 0},
+    {"title", API_STRING, API_NULLABLE, 1, 200, NULL, 0},
+    {"description", API_STRING, API_NULLABLE, 0, 5000, NULL, 0},
+    {"tags", API_STRING_LIST, 0, 1, 100, NULL, PROJECT_TAGS_MAX},
+    PROJECT_READONLY_FIELDS,
+    {NULL, 0, 0, 0, 0, NULL, 0},
+};
+
+#define SCENE_READONLY_FIELDS                                                                      \
+    {"id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                               \
+        {"project_id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                   \
+        {"user_id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                      \
+        {"image_status", API_STRING, API_READONLY, 0, 0, NULL, 0},                                 \
+        {"audio_status", API_STRING, API_READONLY, 0, 0, NULL, 0},                                 \
+        {"duration_ms", API_INT, API_READONLY, 0, 0, NULL, 0},                                     \
+        {"created_at", API_STRING, API_READONLY, 0, 0, NULL, 0},                                   \
+    {                                                                                              \
+        "updated_at", API_STRING, API_READONLY, 0, 0, NULL, 0                                      \
+    }
+
+/* Either text may come later (generation fills both); one must be there. */
+static const api_field SCENE_CREATE[] = {
+    {"narration", API_STRING, 0, 0, 10000, NULL, 0},
+    {"visual_description", API_STRING, 0, 0, 5000, NULL, 0},
+    {"position", API_INT, 0, 0, PROJECT_SCENES_MAX, NULL, 0},
+    SCENE_READONLY_FIELDS,
+    {NULL, 0, 0, 0, 0, NULL, 0},
+};
+
+/* Positions move only through reorder, which sees the whole list at once. */
+static const api_field SCENE_UPDATE[] = {
+    {"narration", API_STRING, 0, 0, 10000, NULL, 0},
+    {"visual_description", API_STRING, 0, 0, 5000, NULL, 0},
+    {"position", API_INT, API_READONLY, 0, 0, NULL, 0},
+    SCENE_READONLY_FIELDS,
+    {NULL, 0, 0, 0, 0, NULL, 0},
+};
+
+static const api_field SCENE_REORDER[] = {
+    {"scene_ids", API_STRING_LIST, API_REQUIRED, 36, 36, NULL, PROJECT_SCENES_MAX},
+    {NULL, 0, 0, 0, 0, NULL, 0},
+};
+
+static const char *const NO_QUERY[] = {NULL};
+static const char *const LIST_QUERY[] = {"limit",      "cursor",     "status",
+                                         "channel_id", "persona_id", NULL};
+
+static json_t *h_projects__str(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+/* Ids are stored in lowercase (SQLite compares text); clients may send either. */
+static const char *h_projects__lower(http_request *r, const char *v)
+{
+    if (v == NULL)
+        return NULL;
+    char *s = arena_strdup(http_arena(r), v);
+    for (char *c = s; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return s;
+}
+
+static json_t *h_projects__scene_json(const scene *sc)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(sc->id));
+    json_object_set_new(o, "position", json_integer(sc->position));
+    json_object_set_new(o, "narration", json_string(sc->narration));
+    json_object_set_new(o, "visual_description", json_string(sc->visual_description));
+    json_object_set_new(o, "image_status", json_string(sc->image_status));
+    json_object_set_new(o, "audio_status", json_string(sc->audio_status));
+    json_object_set_new(o, "duration_ms",
+                        sc->duration_ms < 0 ? json_null() : json_integer(sc->duration_ms));
+    json_object_set_new(o, "created_at", api_time(sc->created_at));
+    json_object_set_new(o, "updated_at", api_time(sc->updated_at));
+    return o;
+}
+
+static json_t *h_projects__scenes_json(const scene *rows, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, h_projects__scene_json(&rows[i]));
+    return arr;
+}
+
+static json_t *h_projects__json(const project *pr)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(pr->id));
+    json_object_set_new(o, "topic", json_string(pr->topic));
+    json_object_set_new(o, "status", json_string(pr->status));
+    json_object_set_new(o, "channel_id", h_projects__str(pr->channel_id));
+    json_object_set_new(o, "persona_id", h_projects__str(pr->persona_id));
+    json_object_set_new(o, "persona_version",
+                        pr->persona_id ? json_integer(pr->persona_version) : json_null());
+    json_object_set_new(o, "title", h_projects__str(pr->title));
+    json_object_set_new(o, "description", h_projects__str(pr->description));
+    json_t *tags = json_array();
+    for (size_t i = 0; i < pr->ntags; i++)
+        json_array_append_new(tags, json_string(pr->tags[i]));
+    json_object_set_new(o, "tags", tags);
+    json_object_set_new(o, "error", h_projects__str(pr->error));
+    json_object_set_new(o, "created_at", api_time(pr->created_at));
+    json_object_set_new(o, "updated_at", api_time(pr->updated_at));
+    return o;
+}
+
+/* A string member, or NULL for null/absent; *set says whether it was given. */
+static const char *h_projects__opt(json_t *in, const char *name, bool *set)
+{
+    json_t *v = json_object_get(in, name);
+    if (set != NULL)
+        *set = v != NULL;
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* The strings of a list api_body has already checked, in the request arena. */
+static const char *const *h_projects__strings(http_request *r, json_t *arr, size_t *n, bool lower)
+{
+    *n = json_array_size(arr);
+    const char **out = arena_alloc(http_arena(r), sizeof(*out) * (*n ? *n : 1));
+    for (size_t i = 0; i < *n; i++) {
+        const char *s = json_string_value(json_array_get(arr, i));
+        out[i] = lower ? h_projects__lower(r, s) : s;
+    }
+    return out;
+}
+
+static void h_projects__input(http_request *r, json_t *in, project_input *pi)
+{
+    memset(pi, 0, sizeof(*pi));
+    pi->topic = h_projects__opt(in, "topic", NULL);
+    pi->title = h_projects__opt(in, "title", &pi->set_title);
+    pi->description = h_projects__opt(in, "description", &pi->set_description);
+    pi->channel_id = h_projects__lower(r, h_projects__opt(in, "channel_id", &pi->set_channel));
+    pi->persona_id = h_projects__lower(r, h_projects__opt(in, "persona_id", NULL));
+    json_t *tags = json_object_get(in, "tags");
+    pi->set_tags = tags != NULL;
+    if (tags != NULL)
+        pi->tags = h_projects__strings(r, tags, &pi->ntags, false);
+}
+
+static void h_projects__create(http_request *r)
+{
+    const principal *p;
+    if (!(p = api_auth(r)) || !api_query_allowed(r, NO_QUERY))
+        return;
+    json_t *in = api_body(r, PROJECT_CREATE, API_CREATE, p);
+    if (in == NULL)
+        return;
+    project_input pi;
+    h_projects__input(r, in, &pi);
+    project pr;
+    error e;
+    if (project_service_create(api_conn(r), http_arena(r), p, &pi, &pr, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_set_header(r, "Location", arena_sprintf(http_arena(r), "/api/v1/projects/%s", pr.id));
+    http_reply_json(r, 201, h_projects__json(&pr));
+}
+
+/* Reads one optional filter; false after a 422 for a malformed value. */
+static bool h_projects__filter(http_request *r, const char *name, bool is_uuid, const char **out)
+{
+    const char *v = http_query(r, name);
+    *out = NULL;
+    if (v == NULL)
+        return true;
+    bool ok = false;
+    if (is_uuid) {
+        ok = uuid_is_valid(v);
+        v = h_projects__lower(r, v);
+    } else {
+        for (const char *const *s = project_statuses; *s && !ok; s++)
+            ok = strcmp(*s, v) == 0;
+    }
+    if (!ok) {
+        error e;
+        if (is_uuid)
+            error_set(&e, ERR_INVALID, name, "%s must be an id (a UUID)", name);
+        else
+            error_set(&e, ERR_INVALID, name,
+                      "status must be one of: draft, queued, generating, scripted, producing, "
+                      "ready, failed");
+        http_reply_error(r, &e);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static void h_projects__list(http_request *r)
+{
+    const principal *p;
+    api_page pg;
+    project_filter f;
+    if (!(p = api_auth(r)) || !api_query_allowed(r, LIST_QUERY) || !api_page_read(r, &pg) ||
+        !h_projects__filter(r, "status", false, &f.status) ||
+        !h_projects__filter(r, "channel_id", true, &f.channel_id) ||
+        !h_projects__filter(r, "persona_id", true, &f.persona_id))
+        return;
+    project *rows;
+    size_t n;
+    error e;
+    if (project_service_list(api_conn(r), http_arena(r), p, &f, pg.cursor, pg.limit, &rows, &n,
+                             &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(items, h_projects__json(&rows[i]));
+    api_reply_page(r, items, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
+}
+
+/* The common prologue of /projects/{id}…: caller, project id, no query. */
+static bool h_projects__begin(http_request *r, const principal **p, const char **id)
+{
+    return (*p = api_auth(r)) != NULL && (*id = api_uuid_param(r, "id", "project")) != NULL &&
+           api_query_allowed(r, NO_QUERY);
+}
+
+static void h_projects__get(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!h_projects__begin(r, &p, &id))
+        return;
+    project pr;
+    scene *scenes;
+    size_t n;
+    error e;
+    if (project_service_get(api_conn(r), http_arena(r), p, id, &pr, &scenes, &n, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    json_t *o = h_projects__json(&pr);
+    json_object_set_new(o, "scenes", h_projects__scenes_json(scenes, n));
+    http_reply_json(r, 200, o);
+}
+
+static void h_projects__update(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!h_projects__begin(r, &p, &id))
+        return;
+    json_t *in = api_body(r, PROJECT_UPDATE, API_UPDATE, p);
+    if (in == NULL)
+        return;
+    project_input pi;
+    h_projects__input(r, in, &pi);
+    project pr;
+    error e;
+    if (project_service_update(api_conn(r), http_arena(r), p, id, &pi, &pr, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_reply_json(r, 200, h_projects__json(&pr));
+}
+
+static void h_projects__delete(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!h_projects__begin(r, &p, &id))
+        return;
+    error e;
+    if (project_service_delete(api_conn(r), p, id, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_reply(r, 204, NULL, NULL, 0);
+}
+
+/* ---- scenes --------------------------------------------------------------- */
+
+static void h_projects__scenes(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!h_projects__begin(r, &p, &id))
+        return;
+    scene *rows;
+    size_t n;
+    error e;
+    if (project_service_scenes(api_conn(r), http_arena(r), p, id, &rows, &n, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_reply_json(r, 200, json_pack("{s:o}", "items", h_projects__scenes_json(rows, n)));
+}
+
+static void h_projects__scene_input(json_t *in, scene_input *si)
+{
+    si->narration = h_projects__opt(in, "narration", NULL);
+    si->visual_description = h_projects__opt(in, "visual_description", NULL);
+    json_t *pos = json_object_get(in, "position");
+    si->position = json_is_integer(pos) ? (int)json_integer_value(pos) : -1;
+}
+
+static void h_projects__scene_add(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!h_projects__begin(r, &p, &id))
+        return;
+    json_t *in = api_body(r, SCENE_CREATE, API_CREATE, p);
+    if (in == NULL)
+        return;
+    scene_input si;
+    h_projects__scene_input(in, &si);
+    scene sc;
+    error e;
+    if (project_service_scene_add(api_conn(r), http_arena(r), p, id, &si, &sc, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_set_header(r, "Location",
+                    arena_sprintf(http_arena(r), "/api/v1/projects/%s/scenes/%s", id, sc.id));
+    http_reply_json(r, 201, h_projects__scene_json(&sc));
+}
+
+static void h_projects__scene_update(http_request *r)
+{
+    const principal *p;
+    const char *id, *scene_id;
+    if (!h_projects__begin(r, &p, &id) || !(scene_id = api_uuid_param(r, "scene_id", "scene")))
+        return;
+    json_t *in = api_body(r, SCENE_UPDATE, API_UPDATE, p);
+    if (in == NULL)
+        return;
+    scene_input si;
+    h_projects__scene_input(in, &si);
+    scene sc;
+    error e;
+    if (project_service_scene_update(api_conn(r), http_arena(r), p, id, scene_id, &si, &sc, &e) !=
+        0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_reply_json(r, 200, h_projects__scene_json(&sc));
+}
+
+static void h_projects__scene_delete(http_request *r)
+{
+    const principal *p;
+    const char *id, *scene_id;
+    if (!h_projects__begin(r, &p, &id) || !(scene_id = api_uuid_param(r, "scene_id", "scene")))
+        return;
+    error e;
+    if (project_service_scene_delete(api_conn(r), p, id, scene_id, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_reply(r, 204, NULL, NULL, 0);
+}
+
+static void h_projects__scene_reorder(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!h_projects__begin(r, &p, &id))
+        return;
+    json_t *in = api_body(r, SCENE_REORDER, API_CREATE, p);
+    if (in == NULL)
+        return;
+    size_t nids;
+    const char *const *ids = h_projects__strings(r, json_object_get(in, "scene_ids"), &nids, true);
+    scene *rows;
+    size_t n;
+    error e;
+    if (project_service_scene_reorder(api_conn(r), http_arena(r), p, id, ids, nids, &rows, &n,
+                                      &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_reply_json(r, 200, json_pack("{s:o}", "items", h_projects__scenes_json(rows, n)));
+}
+
+const http_route projects_routes[] = {
+    {"POST", "/api/v1/projects", h_projects__create, "projects.create"},
+    {"GET", "/api/v1/projects", h_projects__list, "projects.list"},
+    {"GET", "/api/v1/projects/{id}", h_projects__get, "projects.get"},
+    {"PATCH", "/api/v1/projects/{id}", h_projects__update, "projects.update"},
+    {"DELETE", "/api/v1/projects/{id}", h_projects__delete, "projects.delete"},
+    {"GET", "/api/v1/projects/{id}/scenes", h_projects__scenes, "scenes.list"},
+    {"POST", "/api/v1/projects/{id}/scenes", h_projects__scene_add, "scenes.create"},
+    {"POST", "/api/v1/projects/{id}/scenes/reorder", h_projects__scene_reorder, "scenes.reorder"},
+    {"PATCH", "/api/v1/projects/{id}/scenes/{scene_id}", h_projects__scene_update, "scenes.update"},
+    {"DELETE", "/api/v1/projects/{id}/scenes/{scene_id}", h_projects__scene_delete,
+     "scenes.delete"},
+};
+const size_t projects_routes_count = sizeof(projects_routes) / sizeof(projects_routes[0]);

@@ -1,0 +1,295 @@
+#include "services/auth.h"
+
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "services/password.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define AUTH__SESSION_PREFIX "pss_"
+#define AUTH__KEY_PREFIX     "psk_"
+#define AUTH__TOUCH_EVERY    (60 * 1000000LL) /* last_seen_at is written at most this often */
+#define AUTH__SIGNUP_FACTOR  2 /* sign-ups allowed per window, per address, x login */
+
+/* A fresh token: prefix + 43 base64url characters of 32 random bytes. */
+static void auth__new_token(const char *prefix, char out[AUTH_TOKEN_LEN + 1])
+{
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof(raw));
+    char b64[64];
+    sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    snprintf(out, AUTH_TOKEN_LEN + 1, "%.4s%.43s", prefix, b64);
+    sodium_memzero(raw, sizeof(raw));
+}
+
+static void auth__hash(const char *token, char out[TOKEN_HASH_LEN + 1])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
+    sodium_bin2hex(out, TOKEN_HASH_LEN + 1, h, sizeof(h));
+}
+
+/* Finds name=value in a Cookie header; copies the value into out. */
+static bool auth__cookie(const char *header, const char *name, char *out, size_t n)
+{
+    size_t nl = strlen(name);
+    for (const char *p = header; p && *p;) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+            size_t vl = len - nl - 1;
+            if (vl >= n)
+                return false;
+            memcpy(out, p + nl + 1, vl);
+            out[vl] = '\0';
+            return true;
+        }
+        p = end;
+    }
+    return false;
+}
+
+static int auth__unauthorized(error *err, const char *why)
+{
+    return error_set(err, ERR_UNAUTHORIZED, NULL, "%s", why);
+}
+
+static int auth__session(services *s, db_conn *c, const char *token, const auth_credentials *cred,
+                         bool via_cookie, principal *out, error *err)
+{
+    char hash[TOKEN_HASH_LEN + 1];
+    auth__hash(token, hash);
+    session_row row;
+    error e;
+    if (session_store_lookup(c, hash, &row, out, &e) != 0) {
+        if (e.kind != ERR_NOT_FOUND) {
+            *err = e;
+            return -1;
+        }
+        return auth__unauthorized(err, "the session token is not valid; sign in again");
+    }
+    int64_t now = time_now_usec();
+    if (now >= row.expires_at || now - row.last_seen_at >= s->session_idle_usec) {
+        session_store_delete(c, out->user_id, row.id, &e);
+        return auth__unauthorized(err, "the session has expired; sign in again");
+    }
+    if (via_cookie && cred->state_changing) {
+        const char *h = cred->csrf_header;
+        size_t n = strlen(row.csrf_token);
+        if (h == NULL || strlen(h) != n || sodium_memcmp(h, row.csrf_token, n) != 0)
+            return error_set(err, ERR_FORBIDDEN, "X-CSRF-Token",
+                             "a request authenticated by cookie that changes data must send the "
+                             "session's CSRF token in the X-CSRF-Token header");
+    }
+    if (now - row.last_seen_at >= AUTH__TOUCH_EVERY)
+        session_store_touch(c, row.id, now, &e);
+    out->via = PRINCIPAL_SESSION;
+    out->via_cookie = via_cookie;
+    snprintf(out->credential_id, sizeof(out->credential_id), "%s", row.id);
+    return 0;
+}
+
+static int auth__apikey(db_conn *c, const char *token, principal *out, error *err)
+{
+    char hash[TOKEN_HASH_LEN + 1];
+    auth__hash(token, hash);
+    apikey_row row;
+    error e;
+    if (apikey_store_lookup(c, hash, &row, out, &e) != 0) {
+        if (e.kind != ERR_NOT_FOUND) {
+            *err = e;
+            return -1;
+        }
+        return auth__unauthorized(err, "the API key is not valid or has been revoked");
+    }
+    int64_t now = time_now_usec();
+    if (now - row.last_used_at >= AUTH__TOUCH_EVERY)
+        apikey_store_touch(c, row.id, now, &e);
+    out->via = PRINCIPAL_API_KEY;
+    out->via_cookie = false;
+    snprintf(out->credential_id, sizeof(out->credential_id), "%s", row.id);
+    return 0;
+}
+
+int auth_authenticate(services *s, db_conn *c, const auth_credentials *cred, principal *out,
+                      error *err)
+{
+    memset(out, 0, sizeof(*out));
+    const char *authz = cred->authorization;
+    if (authz != NULL) {
+        if (strncasecmp(authz, "Bearer ", 7) != 0)
+            return auth__unauthorized(err, "use 'Authorization: Bearer <token>'");
+        const char *tok = authz + 7;
+        while (*tok == ' ')
+            tok++;
+        if (strlen(tok) != AUTH_TOKEN_LEN)
+            return auth__unauthorized(err, "the bearer token is malformed");
+        if (strncmp(tok, AUTH__KEY_PREFIX, 4) == 0)
+            return auth__apikey(c, tok, out, err);
+        if (strncmp(tok, AUTH__SESSION_PREFIX, 4) == 0)
+            return auth__session(s, c, tok, cred, false, out, err);
+        return auth__unauthorized(err, "the bearer token is malformed");
+    }
+    char tok[AUTH_TOKEN_LEN + 2];
+    if (cred->cookie != NULL && auth__cookie(cred->cookie, AUTH_COOKIE_NAME, tok, sizeof(tok))) {
+        if (strlen(tok) != AUTH_TOKEN_LEN || strncmp(tok, AUTH__SESSION_PREFIX, 4) != 0)
+            return auth__unauthorized(err, "the session cookie is malformed; sign in again");
+        return auth__session(s, c, tok, cred, true, out, err);
+    }
+    return auth__unauthorized(err, "sign in first: send 'Authorization: Bearer <token>' or the "
+                                   "session cookie");
+}
+
+/* Counts an attempt against bucket; ERR_RATE_LIMITED past max in this window. */
+static int auth__limit(services *s, db_conn *c, const char *bucket, int max, int *retry_after,
+                       error *err)
+{
+    int64_t now = time_now_usec();
+    int64_t window = now / s->login_window_usec;
+    int hits = 0;
+    if (ratelimit_store_hit(c, bucket, window, &hits, err) != 0)
+        return -1;
+    error ignored;
+    ratelimit_store_prune(c, window - 1, &ignored);
+    if (hits <= max)
+        return 0;
+    int64_t end = (window + 1) * s->login_window_usec;
+    *retry_after = (int)((end - now + 999999) / 1000000);
+    return error_set(err, ERR_RATE_LIMITED, NULL, "too many attempts; try again in %d seconds",
+                     *retry_after);
+}
+
+static int auth__open_session(services *s, db_conn *c, const char *user_id, const char *ip,
+                              const char *user_agent, auth_session *out, error *err)
+{
+    char hash[TOKEN_HASH_LEN + 1], csrf[AUTH_TOKEN_LEN + 1];
+    auth__new_token(AUTH__SESSION_PREFIX, out->token);
+    auth__new_token("", csrf);
+    auth__hash(out->token, hash);
+    char ua[513];
+    snprintf(ua, sizeof(ua), "%s", user_agent ? user_agent : "");
+    int64_t now = time_now_usec();
+    return session_store_insert(c, user_id, hash, csrf, ip, ua[0] ? ua : NULL, now,
+                                now + s->session_absolute_usec, &out->row, err);
+}
+
+static bool auth__email_ok(const char *e)
+{
+    size_t n = strlen(e);
+    const char *at = strchr(e, '@');
+    if (n < 3 || n > 254 || at == NULL || at == e || at[1] == '\0' || strchr(at + 1, '@'))
+        return false;
+    for (const char *p = e; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return false;
+    return strchr(at + 1, '.') != NULL;
+}
+
+int auth_signup(services *s, db_conn *c, const char *ip, const char *user_agent, const char *email,
+                const char *name, const char *password, user *u, auth_session *out,
+                int *retry_after, error *err)
+{
+    char bucket[300];
+    snprintf(bucket, sizeof(bucket), "signup:ip:%s", ip);
+    if (auth__limit(s, c, bucket, s->login_max_attempts * AUTH__SIGNUP_FACTOR, retry_after, err))
+        return -1;
+    if (!auth__email_ok(email))
+        return error_set(err, ERR_INVALID, "email", "'%.100s' is not an email address", email);
+    if (password_validate(password, err) != 0)
+        return -1;
+    char hash[PASSWORD_HASH_LEN];
+    if (password_hash(password, hash, err) != 0)
+        return -1;
+
+    memset(u, 0, sizeof(*u));
+    snprintf(u->email, sizeof(u->email), "%s", email);
+    if (name != NULL)
+        snprintf(u->name, sizeof(u->name), "%s", name);
+    else
+        snprintf(u->name, sizeof(u->name), "%.*s", (int)(strchr(email, '@') - email), email);
+    snprintf(u->role, sizeof(u->role), "user");
+
+    db_error de;
+    if (db_begin_write(c, &de) != 0)
+        return db_to_error(err, &de, NULL);
+    if (plan_store_lowest(c, u->plan_id, err) != 0 || user_store_insert(c, u, hash, err) != 0 ||
+        auth__open_session(s, c, u->id, ip, user_agent, out, err) != 0) {
+        db_rollback(c);
+        if (err->kind == ERR_CONFLICT)
+            error_set(err, ERR_CONFLICT, "email", "an account with this email already exists");
+        return -1;
+    }
+    if (db_commit(c, &de) != 0)
+        return db_to_error(err, &de, NULL);
+    return 0;
+}
+
+static char auth__dummy[PASSWORD_HASH_LEN];
+static pthread_once_t auth__dummy_once = PTHREAD_ONCE_INIT;
+
+static void auth__dummy_init(void)
+{
+    error e;
+    password_hash("pstudio-timing-equalizer", auth__dummy, &e);
+}
+
+int auth_login(services *s, db_conn *c, const char *ip, const char *user_agent, const char *email,
+               const char *password, user *u, auth_session *out, int *retry_after, error *err)
+{
+    char bucket[300];
+    snprintf(bucket, sizeof(bucket), "login:ip:%s", ip);
+    if (auth__limit(s, c, bucket, s->login_max_attempts * 3, retry_after, err) != 0)
+        return -1;
+    snprintf(bucket, sizeof(bucket), "login:account:");
+    size_t at = strlen(bucket);
+    for (size_t i = 0; email[i] && at < sizeof(bucket) - 1; i++)
+        bucket[at++] = (char)tolower((unsigned char)email[i]);
+    bucket[at] = '\0';
+    if (auth__limit(s, c, bucket, s->login_max_attempts, retry_after, err) != 0)
+        return -1;
+
+    char hash[PASSWORD_HASH_LEN + 1] = "";
+    error e;
+    int found = user_store_find_login(c, email, u, hash, sizeof(hash), &e);
+    if (found != 0 && e.kind != ERR_NOT_FOUND) {
+        *err = e;
+        return -1;
+    }
+    /* An unknown email costs the same hash as a wrong password, so response
+     * times do not reveal which accounts exist. */
+    if (found != 0 || hash[0] == '\0') {
+        pthread_once(&auth__dummy_once, auth__dummy_init);
+        password_verify(password, auth__dummy);
+        return auth__unauthorized(err, "wrong email or password");
+    }
+    if (!password_verify(password, hash))
+        return auth__unauthorized(err, "wrong email or password");
+    return auth__open_session(s, c, u->id, ip, user_agent, out, err);
+}
+
+int auth_logout(db_conn *c, const principal *p, bool everywhere, error *err)
+{
+    if (everywhere)
+        return session_store_delete(c, p->user_id, NULL, err);
+    if (p->via != PRINCIPAL_SESSION)
+        return 0;
+    return session_store_delete(c, p->user_id, p->credential_id, err);
+}
+
+int auth_apikey_create(db_conn *c, const principal *p, const char *name, auth_new_key *out,
+                       error *err)
+{
+    char hash[TOKEN_HASH_LEN + 1];
+    auth__new_token(AUTH__KEY_PREFIX, out->token);
+    auth__hash(out->token, hash);
+    char prefix[13];
+    snprintf(prefix, sizeof(prefix), "%.12s", out->token);
+    return apikey_store_insert(c, p->user_id, name, prefix, hash, time_now_usec(), &out->row, err);
+}

@@ -1,0 +1,64 @@
+/*
+ * auth: who is calling. Sign-up and log-in issue a session: a 256-bit random
+ * opaque token, shown to the client once and stored only as its SHA-256
+ * hash, with an idle and an absolute expiry. API keys are the same kind of
+ * token for scripts, named and revocable. A request authenticates with
+ * `Authorization: Bearer <token>` (session or key) or with the session cookie;
+ * a cookie request that changes state must echo the session's CSRF token in
+ * X-CSRF-Token, since a browser attaches cookies to cross-site requests too.
+ *
+ * Log-in and sign-up are rate-limited per client address and per account in
+ * fixed windows counted in the database, so the limit holds across every
+ * server process that shares it.
+ */
+#ifndef PS_SERVICES_AUTH_H
+#define PS_SERVICES_AUTH_H
+
+#include "base/error.h"
+#include "db/db.h"
+#include "domain/session_store.h"
+#include "domain/user_store.h"
+#include "services/services.h"
+
+#define AUTH_COOKIE_NAME "pstudio_session"
+#define AUTH_TOKEN_LEN   47 /* "pss_" + 43 base64url characters */
+
+typedef struct auth_credentials {
+    const char *authorization; /* the Authorization header, or NULL */
+    const char *cookie;        /* the Cookie header, or NULL */
+    const char *csrf_header;   /* X-CSRF-Token, or NULL */
+    bool state_changing;       /* not GET/HEAD/OPTIONS */
+} auth_credentials;
+
+typedef struct auth_session {
+    char token[AUTH_TOKEN_LEN + 1]; /* shown once */
+    session_row row;
+} auth_session;
+
+/** Resolves the caller; ERR_UNAUTHORIZED (401) or ERR_FORBIDDEN (403, CSRF) otherwise. */
+int auth_authenticate(services *s, db_conn *c, const auth_credentials *cred, principal *out,
+                      error *err);
+
+/**
+ * Creates a user on the lowest plan and a first session. ERR_CONFLICT on a
+ * taken email, ERR_INVALID on a bad one or a weak password, ERR_RATE_LIMITED
+ * with *retry_after (seconds) when this address signs up too often.
+ */
+int auth_signup(services *s, db_conn *c, const char *ip, const char *user_agent, const char *email,
+                const char *name, const char *password, user *u, auth_session *out,
+                int *retry_after, error *err);
+/** Checks the password and opens a session; ERR_UNAUTHORIZED or ERR_RATE_LIMITED. */
+int auth_login(services *s, db_conn *c, const char *ip, const char *user_agent, const char *email,
+               const char *password, user *u, auth_session *out, int *retry_after, error *err);
+/** Ends the caller's session (a no-op for API-key callers), or all of them. */
+int auth_logout(db_conn *c, const principal *p, bool everywhere, error *err);
+
+typedef struct auth_new_key {
+    char token[AUTH_TOKEN_LEN + 1]; /* shown once */
+    apikey_row row;
+} auth_new_key;
+
+int auth_apikey_create(db_conn *c, const principal *p, const char *name, auth_new_key *out,
+                       error *err);
+
+#endif

@@ -1,0 +1,252 @@
+#include "services/channel_service.h"
+
+#include "base/timeutil.h"
+#include "services/persona_access.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* YouTube channel ids are "UC" plus 22 base64url characters today; we accept
+ * the alphabet, not the shape, so handles and test ids fit too. */
+static int channel__check_youtube_id(const char *v, error *err)
+{
+    size_t n = v ? strlen(v) : 0;
+    if (n < 1 || n > 64)
+        return error_set(err, ERR_INVALID, "youtube_channel_id",
+                         "youtube_channel_id must be 1 to 64 characters");
+    for (size_t i = 0; i < n; i++) {
+        char ch = v[i];
+        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+        if (!ok)
+            return error_set(err, ERR_INVALID, "youtube_channel_id",
+                             "youtube_channel_id may hold only letters, digits, '_' and '-'");
+    }
+    return 0;
+}
+
+/* UTF-8 characters in s (the input is valid UTF-8: JSON parsing saw to it). */
+static size_t channel__chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static int channel__check_name(const char *v, error *err)
+{
+    size_t n = v ? channel__chars(v) : 0;
+    if (n < 1 || n > 200)
+        return error_set(err, ERR_INVALID, "name", "name must be 1 to 200 characters");
+    return 0;
+}
+
+/* An absolute http(s) URL of printable ASCII with a host: what a browser can
+ * load as an image without surprises. */
+static int channel__check_thumbnail(const char *v, error *err)
+{
+    if (v == NULL)
+        return 0;
+    size_t n = strlen(v);
+    size_t scheme = strncasecmp(v, "https://", 8) == 0  ? 8
+                    : strncasecmp(v, "http://", 7) == 0 ? 7
+                                                        : 0;
+    if (scheme == 0 || n > 2048 || n == scheme || v[scheme] == '/')
+        return error_set(err, ERR_INVALID, "thumbnail",
+                         "thumbnail must be an http:// or https:// URL with a host, at most 2048 "
+                         "characters");
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7F)
+            return error_set(err, ERR_INVALID, "thumbnail",
+                             "thumbnail must not contain spaces, control or non-ASCII characters "
+                             "(percent-encode them)");
+    return 0;
+}
+
+static int channel__check_reason(const channel_input *in, error *err)
+{
+    if (in->assignment_reason == NULL)
+        return 0;
+    if (!in->set_persona)
+        return error_set(err, ERR_INVALID, "assignment_reason",
+                         "assignment_reason only goes with persona_id in the same request");
+    if (channel__chars(in->assignment_reason) > 1000)
+        return error_set(err, ERR_INVALID, "assignment_reason",
+                         "assignment_reason must be at most 1000 characters");
+    return 0;
+}
+
+static int channel__commit(db_conn *c, error *err)
+{
+    db_error de;
+    if (db_commit(c, &de) != 0) {
+        db_rollback(c);
+        return db_to_error(err, &de, NULL);
+    }
+    return 0;
+}
+
+/* Logs the move of ch from previous to ch->persona_id, by the caller. */
+static int channel__log_assignment(db_conn *c, const principal *p, const channel *ch,
+                                   const char *previous, int version, const char *reason,
+                                   error *err)
+{
+    channel_assignment as = {0};
+    uuid_v7(as.id);
+    snprintf(as.channel_id, sizeof(as.channel_id), "%s", ch->id);
+    snprintf(as.user_id, sizeof(as.user_id), "%s", ch->user_id);
+    as.persona_id = ch->persona_id;
+    as.persona_version = version;
+    as.previous_persona_id = previous;
+    as.assigned_by = p->user_id;
+    as.source = "manual";
+    as.reason = reason;
+    as.created_at = ch->updated_at;
+    return channel_store_assignment_insert(c, &as, err);
+}
+
+static int channel__create_in_tx(db_conn *c, const principal *p, const channel_input *in,
+                                 channel *ch, error *err)
+{
+    if (channel_store_lock_quota(c, p->user_id, err) != 0)
+        return -1;
+    if (p->max_channels >= 0) {
+        int64_t have = 0;
+        if (channel_store_count(c, p->user_id, &have, err) != 0)
+            return -1;
+        if (have >= p->max_channels)
+            return error_set(err, ERR_PLAN_LIMIT, "max_channels",
+                             "your plan '%s' allows at most %d channel%s and you have %lld; "
+                             "delete one or upgrade your plan",
+                             p->plan_code, p->max_channels, p->max_channels == 1 ? "" : "s",
+                             (long long)have);
+    }
+    int version = 0;
+    if (ch->persona_id != NULL &&
+        persona_access_check_choice(c, p, ch->persona_id, &version, err) != 0)
+        return -1;
+    if (channel_store_insert(c, ch, err) != 0)
+        return -1;
+    if (ch->persona_id != NULL &&
+        channel__log_assignment(c, p, ch, NULL, version, in->assignment_reason, err) != 0)
+        return -1;
+    return 0;
+}
+
+int channel_service_create(db_conn *c, arena *a, const principal *p, const channel_input *in,
+                           channel *out, error *err)
+{
+    if (channel__check_youtube_id(in->youtube_channel_id, err) != 0 ||
+        channel__check_name(in->name, err) != 0 ||
+        channel__check_thumbnail(in->set_thumbnail ? in->thumbnail : NULL, err) != 0 ||
+        channel__check_reason(in, err) != 0)
+        return -1;
+    channel ch = {0};
+    uuid_v7(ch.id);
+    snprintf(ch.user_id, sizeof(ch.user_id), "%s", p->user_id);
+    ch.youtube_channel_id = in->youtube_channel_id;
+    ch.name = in->name;
+    ch.thumbnail = in->set_thumbnail ? in->thumbnail : NULL;
+    ch.persona_id = in->set_persona ? in->persona_id : NULL;
+    ch.auto_optimize = in->set_auto_optimize && in->auto_optimize;
+    ch.subscriber_count = ch.view_count = ch.video_count = -1; /* until the first stats sync */
+    ch.created_at = ch.updated_at = time_now_usec();
+
+    db_error de;
+    if (db_begin_write(c, &de) != 0)
+        return db_to_error(err, &de, NULL);
+    if (channel__create_in_tx(c, p, in, &ch, err) != 0) {
+        db_rollback(c);
+        return -1;
+    }
+    if (channel__commit(c, err) != 0)
+        return -1;
+    *out = ch;
+    return 0;
+}
+
+int channel_service_get(db_conn *c, arena *a, const principal *p, const char *id, channel *out,
+                        error *err)
+{
+    return channel_store_get(c, a, p->user_id, id, false, NULL, out, err);
+}
+
+int channel_service_list(db_conn *c, arena *a, const principal *p, const char *persona_id,
+                         const char *cursor, int limit, channel **out, size_t *n, error *err)
+{
+    return channel_store_list(c, a, p->user_id, persona_id, cursor, limit, out, n, err);
+}
+
+static bool channel__same(const char *x, const char *y)
+{
+    return (x == NULL && y == NULL) || (x != NULL && y != NULL && strcmp(x, y) == 0);
+}
+
+static int channel__update_in_tx(db_conn *c, arena *a, const principal *p, const char *id,
+                                 const channel_input *in, channel *out, error *err)
+{
+    channel ch;
+    if (channel_store_get(c, a, p->user_id, id, true, NULL, &ch, err) != 0)
+        return -1;
+    const char *previous = ch.persona_id;
+    bool persona_changes = in->set_persona && !channel__same(previous, in->persona_id);
+    int version = 0;
+    if (persona_changes && in->persona_id != NULL &&
+        persona_access_check_choice(c, p, in->persona_id, &version, err) != 0)
+        return -1;
+    if (in->name != NULL)
+        ch.name = in->name;
+    if (in->set_thumbnail)
+        ch.thumbnail = in->thumbnail;
+    if (in->set_persona)
+        ch.persona_id = in->persona_id;
+    if (in->set_auto_optimize)
+        ch.auto_optimize = in->auto_optimize;
+    ch.updated_at = time_now_usec();
+    if (channel_store_update(c, &ch, err) != 0)
+        return -1;
+    if (persona_changes &&
+        channel__log_assignment(c, p, &ch, previous, version, in->assignment_reason, err) != 0)
+        return -1;
+    *out = ch;
+    return 0;
+}
+
+int channel_service_update(db_conn *c, arena *a, const principal *p, const char *id,
+                           const channel_input *in, channel *out, error *err)
+{
+    if ((in->name != NULL && channel__check_name(in->name, err) != 0) ||
+        (in->set_thumbnail && channel__check_thumbnail(in->thumbnail, err) != 0) ||
+        channel__check_reason(in, err) != 0)
+        return -1;
+    /* A malformed id names no channel; do not let it reach a uuid column. */
+    if (id == NULL || !uuid_is_valid(id))
+        return error_set(err, ERR_NOT_FOUND, NULL, "no channel with id %s", id ? id : "(none)");
+    db_error de;
+    if (db_begin_write(c, &de) != 0)
+        return db_to_error(err, &de, NULL);
+    if (channel__update_in_tx(c, a, p, id, in, out, err) != 0) {
+        db_rollback(c);
+        return -1;
+    }
+    return channel__commit(c, err);
+}
+
+int channel_service_delete(db_conn *c, const principal *p, const char *id, error *err)
+{
+    if (id == NULL || !uuid_is_valid(id))
+        return error_set(err, ERR_NOT_FOUND, NULL, "no channel with id %s", id ? id : "(none)");
+    return channel_store_delete(c, p->user_id, id, err);
+}
+
+int channel_service_assignments(db_conn *c, arena *a, const principal *p, const char *id,
+                                const char *cursor, int limit, channel_assignment **out, size_t *n,
+                                error *err)
+{
+    channel ch;
+    if (channel_store_get(c, a, p->user_id, id, false, NULL, &ch, err) != 0)
+        return -1;
+    return channel_store_assignment_list(c, a, p->user_id, id, cursor, limit, out, n, err);
+}

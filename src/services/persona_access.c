@@ -1,0 +1,78 @@
+#include "services/persona_access.h"
+
+#include "domain/persona_lookup.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Copies at most n-1 bytes of s without splitting a UTF-8 sequence. */
+static void persona_access__copy_name(char *out, size_t n, const char *s)
+{
+    size_t len = strlen(s);
+    if (len >= n) {
+        len = n - 1;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+            len--;
+    }
+    memcpy(out, s, len);
+    out[len] = '\0';
+}
+
+int persona_access_usable(db_conn *c, const principal *p, const char *persona_id, char *name_out,
+                          int *version_out, error *err)
+{
+    persona_lookup_row row;
+    bool found = false;
+    if (persona_lookup_visible(c, p->user_id, persona_id, &row, &found, err) != 0)
+        return -1;
+    if (!found)
+        return error_set(err, ERR_NOT_FOUND, "persona_id", "no persona with id %s",
+                         persona_id ? persona_id : "(none)");
+    if (row.required_rank > p->plan_rank)
+        return error_set(err, ERR_PLAN_REQUIRED, "persona_id",
+                         "persona '%s' needs the '%s' plan and your plan is '%s'; upgrade to "
+                         "use it",
+                         row.name, row.required_plan, p->plan_code);
+    if (name_out != NULL)
+        persona_access__copy_name(name_out, PERSONA_ACCESS_NAME_LEN, row.name);
+    if (version_out != NULL)
+        *version_out = row.version;
+    return 0;
+}
+
+int persona_access_check_choice(db_conn *c, const principal *p, const char *persona_id,
+                                int *version_out, error *err)
+{
+    error e;
+    if (persona_access_usable(c, p, persona_id, NULL, version_out, &e) == 0)
+        return 0;
+    if (e.kind == ERR_NOT_FOUND)
+        return error_set(err, ERR_INVALID, "persona_id", "no persona with id %s that you can use",
+                         persona_id ? persona_id : "(none)");
+    if (err != NULL)
+        *err = e;
+    return -1;
+}
+
+int persona_access_plan_default(db_conn *c, const principal *p, char id_out[UUID_STR_LEN + 1],
+                                int *version_out, error *err)
+{
+    if (persona_lookup_plan_default(c, p->plan_id, id_out, err) != 0)
+        return -1;
+    if (id_out[0] == '\0')
+        return error_set(err, ERR_INVALID, "persona_id",
+                         "your plan has no default persona; pass persona_id");
+    error e;
+    if (persona_access_usable(c, p, id_out, NULL, version_out, &e) != 0) {
+        if (e.kind != ERR_NOT_FOUND && e.kind != ERR_PLAN_REQUIRED) {
+            if (err != NULL)
+                *err = e;
+            return -1;
+        }
+        /* An admin pointed the plan at a persona its users cannot use: that
+         * is a setup fault, but the caller can still get on by choosing. */
+        return error_set(err, ERR_INVALID, "persona_id",
+                         "your plan's default persona is not available to you; pass persona_id");
+    }
+    return 0;
+}

@@ -1,0 +1,363 @@
+#include "services/persona_service.h"
+
+#include "base/alloc.h"
+#include "base/timeutil.h"
+#include "domain/user_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool persona_service_is_locked(const persona *p, const principal *who)
+{
+    return p->required_rank > who->plan_rank;
+}
+
+static bool persona__owned_by(const persona *p, const principal *who)
+{
+    return p->owner_id[0] && strcmp(p->owner_id, who->user_id) == 0;
+}
+
+bool persona_service_can_read_content(const persona *p, const principal *who)
+{
+    return !persona_service_is_locked(p, who) || who->is_admin || persona__owned_by(p, who);
+}
+
+static int persona__content_gate(const persona *p, const principal *who, error *err)
+{
+    if (persona_service_can_read_content(p, who))
+        return 0;
+    return error_set(err, ERR_PLAN_REQUIRED, "required_plan",
+                     "persona %s needs the '%s' plan and yours is '%s'; upgrade to use it", p->id,
+                     p->required_plan, who->plan_code);
+}
+
+static bool persona__is_system(const persona *p)
+{
+    return strcmp(p->type, "SYSTEM") == 0;
+}
+
+static const char *persona__string(const json_t *fields, const char *name)
+{
+    return json_string_value(json_object_get(fields, name));
+}
+
+/* ---- reads ------------------------------------------------------------------ */
+
+int persona_service_get_visible(db_conn *c, const principal *p, const char *id, persona *out,
+                                error *err)
+{
+    return persona_store_get_visible(c, id, p->user_id, out, err);
+}
+
+int persona_service_list(db_conn *c, const principal *who, const persona_filter *f,
+                         const char *cursor, int limit, persona_visit_fn fn, void *ctx, error *err)
+{
+    return persona_store_list(c, who->user_id, f, cursor, limit, fn, ctx, err);
+}
+
+int persona_service_history(db_conn *c, const principal *who, const char *id, int64_t before,
+                            int limit, persona_revision_visit_fn fn, void *ctx, error *err)
+{
+    persona *p = xmalloc(sizeof(*p));
+    int rc = persona_store_get_visible(c, id, who->user_id, p, err);
+    free(p);
+    if (rc != 0)
+        return -1;
+    return persona_store_history_list(c, id, who->user_id, before, limit, fn, ctx, err);
+}
+
+/* The visible persona, refused when its content is withheld from the caller. */
+static int persona__readable(db_conn *c, const principal *who, const char *id, persona *p,
+                             error *err)
+{
+    if (persona_store_get_visible(c, id, who->user_id, p, err) != 0)
+        return -1;
+    return persona__content_gate(p, who, err);
+}
+
+int persona_service_revision(db_conn *c, const principal *who, const char *id, int64_t version,
+                             persona_revision *rev, json_t **snapshot, error *err)
+{
+    persona *p = xmalloc(sizeof(*p));
+    int rc = persona__readable(c, who, id, p, err);
+    free(p);
+    if (rc != 0)
+        return -1;
+    return persona_store_history_get(c, id, who->user_id, version, rev, snapshot, err);
+}
+
+/* Version `version` of a persona, parsed back into a struct. */
+static int persona__version(db_conn *c, const principal *who, const char *id, int64_t version,
+                            persona *out, error *err)
+{
+    persona_revision rev;
+    json_t *snap = NULL;
+    if (persona_store_history_get(c, id, who->user_id, version, &rev, &snap, err) != 0)
+        return -1;
+    int rc = persona_store_from_json(snap, out, err);
+    json_decref(snap);
+    return rc;
+}
+
+int persona_service_diff(db_conn *c, const principal *who, const char *id, int64_t from, int64_t to,
+                         json_t **changes, error *err)
+{
+    persona *a = xmalloc(sizeof(*a)), *b = xmalloc(sizeof(*b));
+    int rc = -1;
+    if (persona__readable(c, who, id, a, err) != 0 ||
+        persona__version(c, who, id, from, a, err) != 0 ||
+        persona__version(c, who, id, to, b, err) != 0)
+        goto out;
+    *changes = json_array();
+    persona_store_diff(a, b, *changes);
+    rc = 0;
+out:
+    free(a);
+    free(b);
+    return rc;
+}
+
+int persona_service_export(db_conn *c, const principal *who, const char *id, json_t **preset,
+                           error *err)
+{
+    persona *p = xmalloc(sizeof(*p));
+    int rc = persona__readable(c, who, id, p, err);
+    if (rc == 0) {
+        *preset = json_pack("{s:s}", "format", PERSONA_PRESET_FORMAT);
+        json_t *fields = persona_store_fields_json(p, PERSONA_FIELDS_PRESET);
+        json_object_update(*preset, fields);
+        json_decref(fields);
+    }
+    free(p);
+    return rc;
+}
+
+/* ---- writes ------------------------------------------------------------------ */
+
+/* required_plan must name a plan; the foreign key would say so too, but not
+ * in words a user can act on. */
+static int persona__check_plan(db_conn *c, const persona *p, error *err)
+{
+    char plan_id[UUID_STR_LEN + 1];
+    error e = {0};
+    if (plan_store_id_by_code(c, p->required_plan, plan_id, &e) == 0)
+        return 0;
+    if (e.kind != ERR_NOT_FOUND) {
+        *err = e;
+        return -1;
+    }
+    return error_set(err, ERR_INVALID, "required_plan",
+                     "required_plan '%s' is not a plan code (the plans are listed by the plan "
+                     "endpoints, e.g. free, creator, pro)",
+                     p->required_plan);
+}
+
+/* Only admins may decide that a persona is SYSTEM or official. The API layer
+ * refuses these fields first; this holds for every other caller too. */
+static int persona__admin_fields(const principal *who, const json_t *fields, error *err)
+{
+    static const char *const admin_only[] = {"type", "is_official"};
+    for (size_t i = 0; i < sizeof(admin_only) / sizeof(admin_only[0]); i++)
+        if (!who->is_admin && json_object_get(fields, admin_only[i]) != NULL)
+            return error_set(err, ERR_INVALID, admin_only[i], "only an admin may set %s",
+                             admin_only[i]);
+    return 0;
+}
+
+/* Inserts version 1 of p and its history row in one transaction, then reads
+ * it back into p (for the plan rank). */
+static int persona__insert(db_conn *c, const principal *who, persona *p, const char *reason,
+                           error *err)
+{
+    uuid_v7(p->id);
+    p->version = 1;
+    p->created_at = p->updated_at = time_now_usec();
+    if (persona_store_check(p, err) != 0)
+        return -1;
+    db_error de;
+    if (db_begin_write(c, &de) != 0)
+        return db_to_error(err, &de, NULL);
+    if (persona__check_plan(c, p, err) != 0 || persona_store_insert(c, p, err) != 0 ||
+        persona_store_history_insert(c, p, who->user_id, reason, err) != 0 ||
+        persona_store_get_writable(c, p->id, who->user_id, p, err) != 0) {
+        db_rollback(c);
+        return -1;
+    }
+    if (db_commit(c, &de) != 0) {
+        db_rollback(c);
+        return db_to_error(err, &de, NULL);
+    }
+    return 0;
+}
+
+int persona_service_create(db_conn *c, const principal *who, const json_t *fields, persona *out,
+                           error *err)
+{
+    if (persona__admin_fields(who, fields, err) != 0)
+        return -1;
+    persona_store_defaults(out);
+    const char *type = persona__string(fields, "type");
+    if (type != NULL && strcmp(type, "SYSTEM") == 0) {
+        snprintf(out->type, sizeof(out->type), "SYSTEM");
+        /* SYSTEM personas are shown to everyone whatever their visibility. */
+        snprintf(out->visibility, sizeof(out->visibility), "PUBLIC");
+    } else if (type != NULL && strcmp(type, "CUSTOM") != 0) {
+        return error_set(err, ERR_INVALID, "type", "type must be SYSTEM or CUSTOM");
+    } else {
+        snprintf(out->owner_id, sizeof(out->owner_id), "%s", who->user_id);
+    }
+    if (persona_store_apply(out, fields, PERSONA_FIELDS_CONTENT, err) != 0)
+        return -1;
+    const char *reason = persona__string(fields, "change_reason");
+    return persona__insert(c, who, out, reason ? reason : "created", err);
+}
+
+int persona_service_import(db_conn *c, const principal *who, const json_t *preset, persona *out,
+                           error *err)
+{
+    if (!json_is_object(preset))
+        return error_set(err, ERR_INVALID, NULL, "a persona preset must be a JSON object");
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)preset, key, v)
+    {
+        if (strcmp(key, "format") != 0 && !persona_store_is_field(key, PERSONA_FIELDS_PRESET))
+            return error_set(err, ERR_INVALID, key,
+                             "%s is not part of a %s preset; remove it and import again", key,
+                             PERSONA_PRESET_FORMAT);
+    }
+    const char *format = persona__string(preset, "format");
+    if (format == NULL || strcmp(format, PERSONA_PRESET_FORMAT) != 0)
+        return error_set(err, ERR_INVALID, "format", "format must be \"%s\"",
+                         PERSONA_PRESET_FORMAT);
+    persona_store_defaults(out);
+    snprintf(out->owner_id, sizeof(out->owner_id), "%s", who->user_id);
+    if (persona_store_apply(out, preset, PERSONA_FIELDS_PRESET, err) != 0)
+        return -1;
+    /* Importing someone's preset never publishes it: that takes an explicit edit. */
+    snprintf(out->visibility, sizeof(out->visibility), "PRIVATE");
+    return persona__insert(c, who, out, "imported", err);
+}
+
+/*
+ * The start of every write: the row the caller may write, inside the
+ * transaction already begun, checked against the role and If-Match.
+ */
+static int persona__open_for_write(db_conn *c, const principal *who, const char *id,
+                                   int64_t if_match, persona *cur, error *err)
+{
+    if (persona_store_get_writable(c, id, who->user_id, cur, err) != 0)
+        return -1;
+    if (persona__is_system(cur) && !who->is_admin)
+        return error_set(err, ERR_FORBIDDEN, NULL,
+                         "persona %s is a SYSTEM persona; only an admin may change it", id);
+    if (if_match >= 0 && if_match != cur->version)
+        return error_set(err, ERR_PRECONDITION, NULL,
+                         "persona %s is at version %lld, not %lld (If-Match); read it again and "
+                         "retry",
+                         id, (long long)cur->version, (long long)if_match);
+    return 0;
+}
+
+/* Writes next as version cur->version + 1 with its history row; the caller
+ * holds the transaction. next is read back afterwards (for the plan rank). */
+static int persona__write_version(db_conn *c, const principal *who, const persona *cur,
+                                  persona *next, const char *reason, error *err)
+{
+    if (persona_store_check(next, err) != 0 || persona__check_plan(c, next, err) != 0)
+        return -1;
+    next->version = cur->version + 1;
+    next->updated_at = time_now_usec();
+    if (persona_store_update(c, next, cur->version, who->user_id, err) != 0 ||
+        persona_store_history_insert(c, next, who->user_id, reason, err) != 0)
+        return -1;
+    return persona_store_get_writable(c, cur->id, who->user_id, next, err);
+}
+
+static int persona__finish(db_conn *c, int rc, error *err)
+{
+    db_error de;
+    if (rc != 0) {
+        db_rollback(c);
+        return -1;
+    }
+    if (db_commit(c, &de) != 0) {
+        db_rollback(c);
+        return db_to_error(err, &de, NULL);
+    }
+    return 0;
+}
+
+int persona_service_update(db_conn *c, const principal *who, const char *id, const json_t *fields,
+                           int64_t if_match, persona *out, error *err)
+{
+    if (persona__admin_fields(who, fields, err) != 0)
+        return -1;
+    if (json_object_get(fields, "type") != NULL)
+        return error_set(err, ERR_INVALID, "type", "type cannot be changed after creation");
+    db_error de;
+    if (db_begin_write(c, &de) != 0)
+        return db_to_error(err, &de, NULL);
+    persona *cur = xmalloc(sizeof(*cur));
+    int rc = persona__open_for_write(c, who, id, if_match, cur, err);
+    if (rc == 0) {
+        memcpy(out, cur, sizeof(*out));
+        rc = persona_store_apply(out, fields, PERSONA_FIELDS_CONTENT, err);
+    }
+    if (rc == 0 && persona_store_diff(cur, out, NULL) == 0) {
+        /* Nothing changes, so no new version: readers keep their ETag. */
+        free(cur);
+        db_rollback(c);
+        return 0;
+    }
+    if (rc == 0)
+        rc =
+            persona__write_version(c, who, cur, out, persona__string(fields, "change_reason"), err);
+    free(cur);
+    return persona__finish(c, rc, err);
+}
+
+int persona_service_restore(db_conn *c, const principal *who, const char *id, int64_t version,
+                            const char *reason, int64_t if_match, persona *out, error *err)
+{
+    db_error de;
+    if (db_begin_write(c, &de) != 0)
+        return db_to_error(err, &de, NULL);
+    persona *cur = xmalloc(sizeof(*cur));
+    persona_revision rev;
+    json_t *snap = NULL;
+    char why[64];
+    int rc = persona__open_for_write(c, who, id, if_match, cur, err);
+    if (rc == 0 && persona_store_history_get(c, id, who->user_id, version, &rev, &snap, err) != 0) {
+        if (err != NULL && err->kind == ERR_NOT_FOUND)
+            error_set(err, ERR_INVALID, "version", "persona %s has no version %lld to restore", id,
+                      (long long)version);
+        rc = -1;
+    }
+    if (rc == 0) {
+        memcpy(out, cur, sizeof(*out));
+        rc = persona_store_apply(out, snap, PERSONA_FIELDS_CONTENT, err);
+    }
+    if (rc == 0) {
+        snprintf(why, sizeof(why), "restored from version %lld", (long long)version);
+        rc = persona__write_version(c, who, cur, out, reason ? reason : why, err);
+    }
+    json_decref(snap);
+    free(cur);
+    return persona__finish(c, rc, err);
+}
+
+int persona_service_delete(db_conn *c, const principal *who, const char *id, int64_t if_match,
+                           error *err)
+{
+    db_error de;
+    if (db_begin_write(c, &de) != 0)
+        return db_to_error(err, &de, NULL);
+    persona *cur = xmalloc(sizeof(*cur));
+    int rc = persona__open_for_write(c, who, id, if_match, cur, err);
+    if (rc == 0)
+        rc = persona_store_delete(c, id, cur->version, who->user_id, err);
+    free(cur);
+    return persona__finish(c, rc, err);
+}

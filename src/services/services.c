@@ -1,0 +1,13 @@
+#include "services/services.h"
+
+#include <string.h>
+
+void services_defaults(services *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->session_idle_usec = (int64_t)7 * 24 * 3600 * 1000000;      /* a week unused */
+    s->session_absolute_usec = (int64_t)30 * 24 * 3600 * 1000000; /* a month at most */
+    s->cookie_secure = false;
+    s->login_max_attempts = 10;
+    s->login_window_usec = (int64_t)15 * 60 * 1000000;
+}

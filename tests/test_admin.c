@@ -1,0 +1,182 @@
+/* Plans and the admin view of users, over the real API. */
+#include "testlib.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int setup(void **state)
+{
+    test_api *a = test_calloc(1, sizeof(*a));
+    test_api_start(a);
+    *state = a;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    test_api *a = *state;
+    test_api_stop(a);
+    test_free(a);
+    return 0;
+}
+
+static const char *str(const test_resp *r, const char *key)
+{
+    return json_string_value(json_object_get(r->json, key));
+}
+
+static void test_every_user_can_list_plans_in_rank_order(void **state)
+{
+    test_api *a = *state;
+    char t[128];
+    test_signup(a, "ana@example.com", t);
+    test_resp r = test_req(a, "GET", "/api/v1/plans", t, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    json_t *items = json_object_get(r.json, "items");
+    assert_int_equal(json_array_size(items), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "code")),
+                        "free");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 2), "code")),
+                        "pro");
+    test_resp_free(&r);
+}
+
+static void test_admin_endpoints_are_forbidden_to_users_and_change_nothing(void **state)
+{
+    test_api *a = *state;
+    char t[128];
+    test_signup(a, "ana@example.com", t);
+    const struct {
+        const char *method, *path, *body;
+    } calls[] = {
+        {"POST", "/api/v1/admin/plans", "{\"code\":\"x\",\"name\":\"X\",\"rank\":5}"},
+        {"PATCH", "/api/v1/admin/plans/01936f4e-0000-7000-8000-000000000001",
+         "{\"max_channels\":99}"},
+        {"GET", "/api/v1/admin/users", NULL},
+        {"PATCH", "/api/v1/admin/users/01936f4e-0000-7000-8000-000000000001",
+         "{\"role\":\"admin\"}"},
+    };
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+        test_resp r = test_req(a, calls[i].method, calls[i].path, t, calls[i].body, NULL);
+        test_expect(&r, 403, "forbidden");
+        test_resp_free(&r);
+    }
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM plans"), 3);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT max_channels FROM plans WHERE code = 'free'"), 1);
+}
+
+static void test_admin_creates_and_edits_plans_with_validated_fields(void **state)
+{
+    test_api *a = *state;
+    char t[128];
+    test_signup(a, "root@example.com", t);
+    test_make_admin(a, "root@example.com");
+    test_resp r = test_req(a, "POST", "/api/v1/admin/plans", t,
+                           "{\"code\":\"studio\",\"name\":\"Studio\",\"rank\":30,"
+                           "\"max_channels\":null,\"max_projects_per_month\":10000}",
+                           NULL);
+    test_expect(&r, 201, NULL);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/admin/plans/%s", str(&r, "id"));
+    assert_true(json_is_null(json_object_get(r.json, "max_channels")));
+    test_resp_free(&r);
+
+    r = test_req(a, "PATCH", path, t, "{\"max_channels\":500,\"name\":\"Studio+\"}", NULL);
+    test_expect(&r, 200, NULL);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "max_channels")), 500);
+    assert_string_equal(str(&r, "code"), "studio");
+    test_resp_free(&r);
+    /* The code is fixed once created; ranks are unique. */
+    r = test_req(a, "PATCH", path, t, "{\"code\":\"other\"}", NULL);
+    test_expect(&r, 422, "invalid-request");
+    assert_string_equal(str(&r, "field"), "code");
+    test_resp_free(&r);
+    r = test_req(a, "PATCH", path, t, "{\"rank\":0}", NULL);
+    test_expect(&r, 409, "conflict");
+    test_resp_free(&r);
+    r = test_req(a, "POST", "/api/v1/admin/plans", t,
+                 "{\"code\":\"free\",\"name\":\"F\",\"rank\":77}", NULL);
+    test_expect(&r, 409, "conflict");
+    test_resp_free(&r);
+    r = test_req(a, "POST", "/api/v1/admin/plans", t,
+                 "{\"code\":\"neg\",\"name\":\"N\",\"rank\":-1}", NULL);
+    test_expect(&r, 422, "invalid-request");
+    test_resp_free(&r);
+    /* A default persona must be a SYSTEM persona. */
+    r = test_req(a, "PATCH", path, t,
+                 "{\"default_persona_id\":\"01936f4e-0000-7000-8000-0000000000aa\"}", NULL);
+    test_expect(&r, 422, "invalid-request");
+    assert_string_equal(str(&r, "field"), "default_persona_id");
+    test_resp_free(&r);
+    r = test_req(a, "PATCH", "/api/v1/admin/plans/01936f4e-0000-7000-8000-0000000000ff", t,
+                 "{\"name\":\"Ghost\"}", NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM plans"), 4);
+}
+
+static void test_admin_moves_a_user_to_another_plan_and_role(void **state)
+{
+    test_api *a = *state;
+    char t[128], u[128];
+    test_signup(a, "root@example.com", t);
+    test_make_admin(a, "root@example.com");
+    test_signup(a, "ana@example.com", u);
+    test_resp r = test_req(a, "GET", "/api/v1/admin/users?email=ANA", t, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    json_t *items = json_object_get(r.json, "items");
+    assert_int_equal(json_array_size(items), 1);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/admin/users/%s",
+             json_string_value(json_object_get(json_array_get(items, 0), "id")));
+    test_resp_free(&r);
+
+    r = test_req(a, "PATCH", path, t, "{\"plan\":\"pro\"}", NULL);
+    test_expect(&r, 200, NULL);
+    assert_string_equal(str(&r, "plan"), "pro");
+    test_resp_free(&r);
+    r = test_req(a, "GET", "/api/v1/me", u, NULL, NULL);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "plan"), "code")),
+                        "pro");
+    test_resp_free(&r);
+    r = test_req(a, "PATCH", path, t, "{\"plan\":\"platinum\"}", NULL);
+    test_expect(&r, 422, "invalid-request");
+    test_resp_free(&r);
+    r = test_req(a, "PATCH", path, t, "{\"email\":\"x@example.com\"}", NULL);
+    test_expect(&r, 422, "invalid-request");
+    assert_string_equal(str(&r, "field"), "email");
+    test_resp_free(&r);
+    r = test_req(a, "PATCH", path, t, "{\"role\":\"root\"}", NULL);
+    test_expect(&r, 422, "invalid-request");
+    test_resp_free(&r);
+}
+
+static void test_the_last_admin_cannot_be_demoted(void **state)
+{
+    test_api *a = *state;
+    char t[128];
+    test_signup(a, "root@example.com", t);
+    test_make_admin(a, "root@example.com");
+    test_resp r = test_req(a, "GET", "/api/v1/me", t, NULL, NULL);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/admin/users/%s", str(&r, "id"));
+    test_resp_free(&r);
+    r = test_req(a, "PATCH", path, t, "{\"role\":\"user\"}", NULL);
+    test_expect(&r, 409, "conflict");
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM users WHERE role = 'admin'"), 1);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_every_user_can_list_plans_in_rank_order),
+        T(test_admin_endpoints_are_forbidden_to_users_and_change_nothing),
+        T(test_admin_creates_and_edits_plans_with_validated_fields),
+        T(test_admin_moves_a_user_to_another_plan_and_role),
+        T(test_the_last_admin_cannot_be_demoted),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

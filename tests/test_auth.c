@@ -1,0 +1,359 @@
+/*
+ * Identity over the real API: sign-up, log-in, sessions and their expiry,
+ * the cookie + CSRF rule, API keys, and the database-backed rate limiter.
+ */
+#include "testlib.h"
+
+#include "http/routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int setup(void **state)
+{
+    test_api *a = test_calloc(1, sizeof(*a));
+    test_api_start(a);
+    *state = a;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    test_api *a = *state;
+    test_api_stop(a);
+    test_free(a);
+    return 0;
+}
+
+static const char *str(const test_resp *r, const char *key)
+{
+    return json_string_value(json_object_get(r->json, key));
+}
+
+static void test_signup_returns_a_session_that_authenticates_the_user(void **state)
+{
+    test_api *a = *state;
+    test_resp r = test_req(a, "POST", "/api/v1/auth/signup", NULL,
+                           "{\"email\":\"Ana@Example.com\",\"password\":\"correct horse battery\","
+                           "\"name\":\"Ana\"}",
+                           NULL);
+    test_expect(&r, 201, NULL);
+    char token[128], cookie[512];
+    snprintf(token, sizeof(token), "%s", str(&r, "token"));
+    assert_int_equal(strlen(token), 47);
+    assert_true(strncmp(token, "pss_", 4) == 0);
+    assert_non_null(str(&r, "csrf_token"));
+    const char *line = strstr(r.headers, "pstudio_session=");
+    assert_non_null(line);
+    snprintf(cookie, sizeof(cookie), "%.*s", (int)strcspn(line, "\r\n"), line);
+    assert_non_null(strstr(cookie, "HttpOnly"));
+    assert_non_null(strstr(cookie, "SameSite=Lax"));
+    assert_null(strstr(r.body, "password"));
+    test_resp_free(&r);
+
+    r = test_req(a, "GET", "/api/v1/me", token, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    assert_string_equal(str(&r, "email"), "Ana@Example.com");
+    assert_string_equal(str(&r, "role"), "user");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "plan"), "code")),
+                        "free");
+    test_resp_free(&r);
+    /* Only a hash of the token is stored. */
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM sessions WHERE token_hash = '%s'", token);
+    assert_int_equal(testdb_scalar(&a->t, sql), 0);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM sessions"), 1);
+}
+
+static void test_signup_refuses_a_taken_email_in_any_case_and_bad_input(void **state)
+{
+    test_api *a = *state;
+    char token[128];
+    test_signup(a, "ana@example.com", token);
+    test_resp r =
+        test_req(a, "POST", "/api/v1/auth/signup", NULL,
+                 "{\"email\":\"ANA@example.com\",\"password\":\"another password\"}", NULL);
+    test_expect(&r, 409, "conflict");
+    test_resp_free(&r);
+    r = test_req(a, "POST", "/api/v1/auth/signup", NULL,
+                 "{\"email\":\"no-at-sign\",\"password\":\"long enough pw\"}", NULL);
+    test_expect(&r, 422, "invalid-request");
+    assert_string_equal(str(&r, "field"), "email");
+    test_resp_free(&r);
+    r = test_req(a, "POST", "/api/v1/auth/signup", NULL,
+                 "{\"email\":\"b@example.com\",\"password\":\"short\"}", NULL);
+    test_expect(&r, 422, "invalid-request");
+    assert_string_equal(str(&r, "field"), "password");
+    test_resp_free(&r);
+    /* Mass assignment: a caller cannot make themselves admin. */
+    r = test_req(a, "POST", "/api/v1/auth/signup", NULL,
+                 "{\"email\":\"c@example.com\",\"password\":\"long enough pw\",\"role\":\"admin\"}",
+                 NULL);
+    test_expect(&r, 422, "invalid-request");
+    assert_string_equal(str(&r, "field"), "role");
+    test_resp_free(&r);
+    r = test_req(a, "POST", "/api/v1/auth/signup", NULL, "{\"email\":", NULL);
+    test_expect(&r, 400, "malformed-json");
+    test_resp_free(&r);
+    r = test_req(a, "POST", "/api/v1/auth/signup", NULL,
+                 "{\"email\":\"d@example.com\",\"email\":\"e@example.com\",\"password\":\"x\"}",
+                 NULL);
+    test_expect(&r, 400, "malformed-json");
+    test_resp_free(&r);
+    r = test_req(a, "POST", "/api/v1/auth/signup", NULL,
+                 "{\"email\":\"f\xff@example.com\",\"password\":\"long enough pw\"}", NULL);
+    test_expect(&r, 400, "malformed-json");
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM users"), 1);
+}
+
+static void test_login_with_a_wrong_password_or_unknown_email_is_the_same_401(void **state)
+{
+    test_api *a = *state;
+    char token[128];
+    test_signup(a, "ana@example.com", token);
+    test_resp r = test_req(a, "POST", "/api/v1/auth/login", NULL,
+                           "{\"email\":\"ana@example.com\",\"password\":\"wrong password\"}", NULL);
+    test_expect(&r, 401, "unauthorized");
+    char detail_wrong[256];
+    snprintf(detail_wrong, sizeof(detail_wrong), "%s", str(&r, "detail"));
+    test_resp_free(&r);
+    r = test_req(a, "POST", "/api/v1/auth/login", NULL,
+                 "{\"email\":\"nobody@example.com\",\"password\":\"wrong password\"}", NULL);
+    test_expect(&r, 401, "unauthorized");
+    assert_string_equal(str(&r, "detail"), detail_wrong);
+    test_resp_free(&r);
+}
+
+static void test_each_login_issues_a_new_token(void **state)
+{
+    test_api *a = *state;
+    char first[128];
+    test_signup(a, "ana@example.com", first);
+    const char *body = "{\"email\":\"ana@example.com\",\"password\":\"correct horse battery\"}";
+    test_resp r1 = test_req(a, "POST", "/api/v1/auth/login", NULL, body, NULL);
+    test_resp r2 = test_req(a, "POST", "/api/v1/auth/login", NULL, body, NULL);
+    test_expect(&r1, 200, NULL);
+    test_expect(&r2, 200, NULL);
+    assert_string_not_equal(str(&r1, "token"), str(&r2, "token"));
+    assert_string_not_equal(str(&r1, "token"), first);
+    test_resp_free(&r1);
+    test_resp_free(&r2);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM sessions"), 3);
+}
+
+static void test_logout_ends_one_session_and_logout_all_ends_every_session(void **state)
+{
+    test_api *a = *state;
+    char t1[128], t2[128], t3[128];
+    test_signup(a, "ana@example.com", t1);
+    const char *body = "{\"email\":\"ana@example.com\",\"password\":\"correct horse battery\"}";
+    test_resp r = test_req(a, "POST", "/api/v1/auth/login", NULL, body, NULL);
+    snprintf(t2, sizeof(t2), "%s", str(&r, "token"));
+    test_resp_free(&r);
+    r = test_req(a, "POST", "/api/v1/auth/login", NULL, body, NULL);
+    snprintf(t3, sizeof(t3), "%s", str(&r, "token"));
+    test_resp_free(&r);
+
+    r = test_req(a, "POST", "/api/v1/auth/logout", t1, NULL, NULL);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    r = test_req(a, "GET", "/api/v1/me", t1, NULL, NULL);
+    test_expect(&r, 401, "unauthorized");
+    test_resp_free(&r);
+    r = test_req(a, "GET", "/api/v1/me", t2, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+
+    r = test_req(a, "POST", "/api/v1/auth/logout-all", t2, NULL, NULL);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    r = test_req(a, "GET", "/api/v1/me", t3, NULL, NULL);
+    test_expect(&r, 401, "unauthorized");
+    test_resp_free(&r);
+}
+
+static void test_expired_and_idle_sessions_are_refused(void **state)
+{
+    test_api *a = *state;
+    char t[128];
+    test_signup(a, "ana@example.com", t);
+    testdb_exec(&a->t, "UPDATE sessions SET expires_at = '2020-01-01T00:00:00Z'");
+    test_resp r = test_req(a, "GET", "/api/v1/me", t, NULL, NULL);
+    test_expect(&r, 401, "unauthorized");
+    assert_non_null(strstr(str(&r, "detail"), "expired"));
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM sessions"), 0);
+
+    char u[128];
+    test_signup(a, "bo@example.com", u);
+    testdb_exec(&a->t, "UPDATE sessions SET last_seen_at = '2020-01-01T00:00:00Z'");
+    r = test_req(a, "GET", "/api/v1/me", u, NULL, NULL);
+    test_expect(&r, 401, "unauthorized");
+    test_resp_free(&r);
+}
+
+static void test_missing_or_malformed_credentials_are_401(void **state)
+{
+    test_api *a = *state;
+    test_resp r = test_req(a, "GET", "/api/v1/me", NULL, NULL, NULL);
+    test_expect(&r, 401, "unauthorized");
+    char h[128];
+    assert_true(test_resp_header(&r, "WWW-Authenticate", h, sizeof(h)));
+    test_resp_free(&r);
+    r = test_req(a, "GET", "/api/v1/me", "garbage", NULL, NULL);
+    test_expect(&r, 401, "unauthorized");
+    test_resp_free(&r);
+    r = test_req(a, "GET", "/api/v1/me", "pss_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL,
+                 NULL);
+    test_expect(&r, 401, "unauthorized");
+    test_resp_free(&r);
+    const char *basic[] = {"Authorization: Basic dXNlcjpwdw==", NULL};
+    r = test_req(a, "GET", "/api/v1/me", NULL, NULL, basic);
+    test_expect(&r, 401, "unauthorized");
+    test_resp_free(&r);
+}
+
+static void test_cookie_sessions_need_the_csrf_header_to_change_data(void **state)
+{
+    test_api *a = *state;
+    test_resp r =
+        test_req(a, "POST", "/api/v1/auth/signup", NULL,
+                 "{\"email\":\"ana@example.com\",\"password\":\"correct horse battery\"}", NULL);
+    char cookie[256], csrf_h[256], wrong_h[256];
+    snprintf(cookie, sizeof(cookie), "Cookie: pstudio_session=%s; other=1", str(&r, "token"));
+    snprintf(csrf_h, sizeof(csrf_h), "X-CSRF-Token: %s", str(&r, "csrf_token"));
+    snprintf(wrong_h, sizeof(wrong_h), "X-CSRF-Token: %sx", str(&r, "csrf_token"));
+    test_resp_free(&r);
+
+    const char *read[] = {cookie, NULL};
+    r = test_req(a, "GET", "/api/v1/me", NULL, NULL, read);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    r = test_req(a, "POST", "/api/v1/api-keys", NULL, "{\"name\":\"ci\"}", read);
+    test_expect(&r, 403, "forbidden");
+    test_resp_free(&r);
+    const char *wrong[] = {cookie, wrong_h, NULL};
+    r = test_req(a, "POST", "/api/v1/api-keys", NULL, "{\"name\":\"ci\"}", wrong);
+    test_expect(&r, 403, "forbidden");
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM api_keys"), 0);
+    const char *ok[] = {cookie, csrf_h, NULL};
+    r = test_req(a, "POST", "/api/v1/api-keys", NULL, "{\"name\":\"ci\"}", ok);
+    test_expect(&r, 201, NULL);
+    test_resp_free(&r);
+}
+
+static void test_api_keys_authenticate_until_revoked_and_are_shown_once(void **state)
+{
+    test_api *a = *state;
+    char t[128], other[128];
+    test_signup(a, "ana@example.com", t);
+    test_signup(a, "bo@example.com", other);
+    test_resp r = test_req(a, "POST", "/api/v1/api-keys", t, "{\"name\":\"nightly script\"}", NULL);
+    test_expect(&r, 201, NULL);
+    char key[128], id[64];
+    snprintf(key, sizeof(key), "%s", str(&r, "key"));
+    snprintf(id, sizeof(id), "%s", str(&r, "id"));
+    assert_true(strncmp(key, "psk_", 4) == 0);
+    test_resp_free(&r);
+
+    r = test_req(a, "GET", "/api/v1/me", key, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    assert_string_equal(str(&r, "email"), "ana@example.com");
+    test_resp_free(&r);
+
+    r = test_req(a, "GET", "/api/v1/api-keys", t, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    assert_null(strstr(r.body, key));
+    assert_null(strstr(r.body, key + 12));
+    test_resp_free(&r);
+
+    /* Another user can neither see nor revoke it. */
+    r = test_req(a, "GET", "/api/v1/api-keys", other, NULL, NULL);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
+    test_resp_free(&r);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/api-keys/%s", id);
+    r = test_req(a, "DELETE", path, other, NULL, NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+    r = test_req(a, "GET", "/api/v1/me", key, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+
+    r = test_req(a, "DELETE", path, t, NULL, NULL);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    r = test_req(a, "GET", "/api/v1/me", key, NULL, NULL);
+    test_expect(&r, 401, "unauthorized");
+    test_resp_free(&r);
+    r = test_req(a, "DELETE", path, t, NULL, NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+}
+
+static void test_login_is_rate_limited_per_account_across_server_processes(void **state)
+{
+    test_api *a = *state;
+    char t[128];
+    test_signup(a, "ana@example.com", t);
+    /* A second server on the same database stands in for a second process:
+     * the limiter's state lives in the database, so attempts add up. */
+    test_api b = *a;
+    size_t n = 0;
+    http_route *routes = http_all_routes(&n);
+    http_server_config cfg = {.bind_addr = "127.0.0.1", .db = a->t.db, .app = &a->svc};
+    error e;
+    b.srv = http_server_start(&cfg, routes, n, &e);
+    free(routes);
+    assert_non_null(b.srv);
+    b.port = http_server_port(b.srv);
+
+    const char *bad = "{\"email\":\"ana@example.com\",\"password\":\"wrong password\"}";
+    int limit = a->svc.login_max_attempts;
+    for (int i = 0; i < limit; i++) {
+        test_resp r = test_req(i % 2 ? &b : a, "POST", "/api/v1/auth/login", NULL, bad, NULL);
+        test_expect(&r, 401, "unauthorized");
+        test_resp_free(&r);
+    }
+    /* Now even the right password waits. */
+    test_resp r =
+        test_req(&b, "POST", "/api/v1/auth/login", NULL,
+                 "{\"email\":\"ana@example.com\",\"password\":\"correct horse battery\"}", NULL);
+    test_expect(&r, 429, "rate-limited");
+    char retry[32];
+    assert_true(test_resp_header(&r, "Retry-After", retry, sizeof(retry)));
+    assert_true(atoi(retry) >= 1);
+    test_resp_free(&r);
+    http_server_stop(b.srv);
+
+    /* Another account from the same address is not locked out. */
+    char u[128];
+    test_signup(a, "bo@example.com", u);
+    r = test_req(a, "POST", "/api/v1/auth/login", NULL,
+                 "{\"email\":\"bo@example.com\",\"password\":\"correct horse battery\"}", NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_signup_returns_a_session_that_authenticates_the_user),
+        T(test_signup_refuses_a_taken_email_in_any_case_and_bad_input),
+        T(test_login_with_a_wrong_password_or_unknown_email_is_the_same_401),
+        T(test_each_login_issues_a_new_token),
+        T(test_logout_ends_one_session_and_logout_all_ends_every_session),
+        T(test_expired_and_idle_sessions_are_refused),
+        T(test_missing_or_malformed_credentials_are_401),
+        T(test_cookie_sessions_need_the_csrf_header_to_change_data),
+        T(test_api_keys_authenticate_until_revoked_and_are_shown_once),
+        T(test_login_is_rate_limited_per_account_across_server_processes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
