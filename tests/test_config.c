@@ -9,10 +9,21 @@
 #include <string.h>
 
 static const char *const all_env[] = {
-    "PSTUDIO_CONFIG",       "PSTUDIO_DATA_DIR",       "PSTUDIO_DATABASE_URL",
-    "PSTUDIO_BIND",         "PSTUDIO_PORT",           "PSTUDIO_HTTP_THREADS",
-    "PSTUDIO_DB_POOL_SIZE", "PSTUDIO_MAX_BODY_BYTES", "PSTUDIO_SHUTDOWN_TIMEOUT_MS",
-    "PSTUDIO_LOG_LEVEL",    "PSTUDIO_AUTO_MIGRATE",
+    "PSTUDIO_CONFIG",
+    "PSTUDIO_DATA_DIR",
+    "PSTUDIO_DATABASE_URL",
+    "PSTUDIO_BIND",
+    "PSTUDIO_PORT",
+    "PSTUDIO_HTTP_THREADS",
+    "PSTUDIO_DB_POOL_SIZE",
+    "PSTUDIO_MAX_BODY_BYTES",
+    "PSTUDIO_SHUTDOWN_TIMEOUT_MS",
+    "PSTUDIO_LOG_LEVEL",
+    "PSTUDIO_AUTO_MIGRATE",
+    "PSTUDIO_LLM_PROVIDER",
+    "PSTUDIO_GEMINI_API_KEY",
+    "PSTUDIO_GEMINI_API_KEY_FILE",
+    "PSTUDIO_SECRET_KEY",
 };
 
 static int clean_env(void **state)
@@ -158,6 +169,34 @@ static void test_config_file_errors_name_the_line(void **state)
     expect_config_error(0, none, "PSTUDIO_CONFIG", "cannot read config file");
 }
 
+static void test_secrets_have_no_flag_and_can_come_from_a_file(void **state)
+{
+    char a0[] = "--gemini-api-key", a1[] = "k";
+    char *argv[] = {a0, a1, NULL};
+    config c;
+    error e;
+    /* An unknown flag is left for the subcommand, which refuses it. */
+    assert_int_equal(config_load(&c, 2, argv, &e), 0);
+    assert_null(c.gemini_api_key);
+    assert_int_equal(c.argc, 2);
+    config_free(&c);
+
+    char dir[256], path[300];
+    test_tmpdir(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/key", dir);
+    write_file(path, "  AIza-secret-value\n");
+    setenv("PSTUDIO_GEMINI_API_KEY_FILE", path, 1);
+    char *none[] = {NULL};
+    assert_int_equal(config_load(&c, 0, none, &e), 0);
+    assert_string_equal(c.gemini_api_key, "AIza-secret-value");
+    config_free(&c);
+    setenv("PSTUDIO_GEMINI_API_KEY_FILE", "/nonexistent/key", 1);
+    expect_config_error(0, none, "PSTUDIO_GEMINI_API_KEY", "cannot read");
+    unsetenv("PSTUDIO_GEMINI_API_KEY_FILE");
+    setenv("PSTUDIO_LLM_PROVIDER", "claude", 1);
+    expect_config_error(0, none, "PSTUDIO_LLM_PROVIDER", "auto, offline, gemini or openai");
+}
+
 /* The README's configuration table is this table: a setting added to the code
  * and not to the README fails here. */
 static void test_readme_lists_every_setting_exactly_as_the_code_defines_it(void **state)
@@ -188,6 +227,7 @@ int main(void)
         cmocka_unit_test_setup(test_bad_values_name_the_setting, clean_env),
         cmocka_unit_test_setup(test_database_url_with_password_is_refused_as_a_flag, clean_env),
         cmocka_unit_test_setup(test_config_file_errors_name_the_line, clean_env),
+        cmocka_unit_test_setup(test_secrets_have_no_flag_and_can_come_from_a_file, clean_env),
         cmocka_unit_test(test_readme_lists_every_setting_exactly_as_the_code_defines_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -100,7 +100,8 @@ static void create(test_api *a, const char *token, const char *path, const char 
 static void project(test_api *a, const char *token, const char *persona_id, char *id)
 {
     char body[256];
-    snprintf(body, sizeof(body), "{\"topic\":\"Black holes\",\"persona_id\":\"%s\"}", persona_id);
+    snprintf(body, sizeof(body),
+             "{\"generate\":false,\"topic\":\"Black holes\",\"persona_id\":\"%s\"}", persona_id);
     create(a, token, "/api/v1/projects", body, id);
 }
 
@@ -156,7 +157,8 @@ static void test_project_create_read_update_delete_round_trip(void **state)
 
     char body[512];
     snprintf(body, sizeof(body),
-             "{\"topic\":\"Why the sky is blue\",\"persona_id\":\"%s\",\"title\":\"Blue\"}",
+             "{\"generate\":false,\"topic\":\"Why the sky is "
+             "blue\",\"persona_id\":\"%s\",\"title\":\"Blue\"}",
              persona);
     test_resp r = test_req(a, "POST", "/api/v1/projects", tok, body, NULL);
     test_expect(&r, 201, NULL);
@@ -252,14 +254,16 @@ static void test_persona_resolves_explicit_then_channel_then_plan_default(void *
         const char *persona;
         int version;
     } cases[5];
-    snprintf(cases[0].body, 256, "{\"topic\":\"t\",\"persona_id\":\"%s\",\"channel_id\":\"%s\"}",
+    snprintf(cases[0].body, 256,
+             "{\"generate\":false,\"topic\":\"t\",\"persona_id\":\"%s\",\"channel_id\":\"%s\"}",
              explicit_p, ch);
     cases[0].persona = explicit_p, cases[0].version = 3;
-    snprintf(cases[1].body, 256, "{\"topic\":\"t\",\"channel_id\":\"%s\"}", ch);
+    snprintf(cases[1].body, 256, "{\"generate\":false,\"topic\":\"t\",\"channel_id\":\"%s\"}", ch);
     cases[1].persona = channel_p, cases[1].version = 5;
-    snprintf(cases[2].body, 256, "{\"topic\":\"t\",\"channel_id\":\"%s\"}", bare);
-    snprintf(cases[3].body, 256, "{\"topic\":\"t\"}");
-    snprintf(cases[4].body, 256, "{\"topic\":\"t\",\"persona_id\":null}");
+    snprintf(cases[2].body, 256, "{\"generate\":false,\"topic\":\"t\",\"channel_id\":\"%s\"}",
+             bare);
+    snprintf(cases[3].body, 256, "{\"generate\":false,\"topic\":\"t\"}");
+    snprintf(cases[4].body, 256, "{\"generate\":false,\"topic\":\"t\",\"persona_id\":null}");
     for (int i = 2; i < 5; i++)
         cases[i].persona = default_p, cases[i].version = 7;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -278,7 +282,8 @@ static void test_persona_resolves_explicit_then_channel_then_plan_default(void *
 
     /* A plan without a default asks for a persona. */
     sql(a, "UPDATE plans SET default_persona_id = NULL WHERE code = 'free'");
-    test_resp r = test_req(a, "POST", "/api/v1/projects", tok, "{\"topic\":\"t\"}", NULL);
+    test_resp r =
+        test_req(a, "POST", "/api/v1/projects", tok, "{\"generate\":false,\"topic\":\"t\"}", NULL);
     expect_field(&r, 422, "invalid-request", "persona_id");
     assert_non_null(strstr(str(&r, "detail"), "pass persona_id"));
     test_resp_free(&r);
@@ -299,17 +304,19 @@ static void test_project_persona_must_be_one_the_user_may_use(void **state)
     fixture_channel(&a->t, ana_id, "UCana", bobs_public, ch);
     fixture_channel(&a->t, bob_id, "UCbob", NULL, bobs_ch);
 
-    snprintf(body, sizeof(body), "{\"topic\":\"t\",\"persona_id\":\"%s\"}", bobs_private);
+    snprintf(body, sizeof(body), "{\"generate\":false,\"topic\":\"t\",\"persona_id\":\"%s\"}",
+             bobs_private);
     test_resp r = test_req(a, "POST", "/api/v1/projects", ana, body, NULL);
     expect_field(&r, 422, "invalid-request", "persona_id");
     test_resp_free(&r);
 
-    snprintf(body, sizeof(body), "{\"topic\":\"t\",\"persona_id\":\"%s\"}", pro);
+    snprintf(body, sizeof(body), "{\"generate\":false,\"topic\":\"t\",\"persona_id\":\"%s\"}", pro);
     r = test_req(a, "POST", "/api/v1/projects", ana, body, NULL);
     expect_field(&r, 403, "plan-upgrade-required", "persona_id");
     test_resp_free(&r);
 
-    snprintf(body, sizeof(body), "{\"topic\":\"t\",\"channel_id\":\"%s\"}", bobs_ch);
+    snprintf(body, sizeof(body), "{\"generate\":false,\"topic\":\"t\",\"channel_id\":\"%s\"}",
+             bobs_ch);
     r = test_req(a, "POST", "/api/v1/projects", ana, body, NULL);
     expect_field(&r, 422, "invalid-request", "channel_id");
     assert_non_null(strstr(str(&r, "detail"), bobs_ch));
@@ -317,7 +324,7 @@ static void test_project_persona_must_be_one_the_user_may_use(void **state)
 
     /* The channel's persona went private after it was assigned. */
     sql(a, "UPDATE personas SET visibility = 'PRIVATE' WHERE id = '%s'", bobs_public);
-    snprintf(body, sizeof(body), "{\"topic\":\"t\",\"channel_id\":\"%s\"}", ch);
+    snprintf(body, sizeof(body), "{\"generate\":false,\"topic\":\"t\",\"channel_id\":\"%s\"}", ch);
     r = test_req(a, "POST", "/api/v1/projects", ana, body, NULL);
     expect_field(&r, 422, "invalid-request", "channel_id");
     test_resp_free(&r);
@@ -353,7 +360,8 @@ static void test_projects_per_month_limit_counts_this_month_only(void **state)
     project(a, tok, persona, id);
 
     char body[256];
-    snprintf(body, sizeof(body), "{\"topic\":\"third\",\"persona_id\":\"%s\"}", persona);
+    snprintf(body, sizeof(body), "{\"generate\":false,\"topic\":\"third\",\"persona_id\":\"%s\"}",
+             persona);
     test_resp r = test_req(a, "POST", "/api/v1/projects", tok, body, NULL);
     expect_field(&r, 403, "plan-limit-reached", "max_projects_per_month");
     assert_non_null(strstr(str(&r, "detail"), "free"));
@@ -376,7 +384,8 @@ static void test_project_list_filters_and_pages_walk_every_project_once(void **s
     fixture_channel(&a->t, uid, "UCana", NULL, ch);
     for (int i = 0; i < 9; i++) {
         char body[256];
-        snprintf(body, sizeof(body), "{\"topic\":\"topic %d\",\"persona_id\":\"%s\"%s%s%s}", i,
+        snprintf(body, sizeof(body),
+                 "{\"generate\":false,\"topic\":\"topic %d\",\"persona_id\":\"%s\"%s%s%s}", i,
                  i % 2 ? p2 : p1, i % 3 == 0 ? ",\"channel_id\":\"" : "", i % 3 == 0 ? ch : "",
                  i % 3 == 0 ? "\"" : "");
         create(a, tok, "/api/v1/projects", body, ids[i]);

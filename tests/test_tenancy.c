@@ -7,6 +7,8 @@
  */
 #include "testlib.h"
 
+#include "base/timeutil.h"
+#include "base/uuid.h"
 #include "http/routes.h"
 
 #include <stdio.h>
@@ -16,7 +18,7 @@
 typedef struct world {
     test_api api;
     char a[128], b[128]; /* tokens */
-    char persona[40], channel[40], project[40], scene[40], key[40];
+    char persona[40], channel[40], project[40], scene[40], key[40], account[40];
 } world;
 
 static const char *id_of(test_resp *r)
@@ -50,13 +52,23 @@ static int setup(void **state)
              "{\"youtube_channel_id\":\"UCa\",\"name\":\"A channel\",\"persona_id\":\"%s\"}",
              w->persona);
     create(w, "/api/v1/channels", body, w->channel);
-    snprintf(body, sizeof(body), "{\"topic\":\"A topic\",\"channel_id\":\"%s\"}", w->channel);
+    snprintf(body, sizeof(body), "{\"topic\":\"A topic\",\"channel_id\":\"%s\",\"generate\":false}",
+             w->channel);
     create(w, "/api/v1/projects", body, w->project);
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes", w->project);
     create(w, path, "{\"narration\":\"A's words\",\"visual_description\":\"A's picture\"}",
            w->scene);
     create(w, "/api/v1/api-keys", "{\"name\":\"A's key\"}", w->key);
+    /* A Google account needs Google to connect; A's row is written directly. */
+    uuid_v7(w->account);
+    db_error de;
+    if (testdb_execf(&w->api.t, &de,
+                     "INSERT INTO accounts (id, user_id, provider, provider_account_id, email, "
+                     "created_at, updated_at) VALUES ($1, (SELECT id FROM users WHERE email = "
+                     "'a@example.com'), 'google', 'g-a', 'a@example.com', $2, $2)",
+                     "st", w->account, time_now_usec()) != 0)
+        fail_msg("account: %s", de.message);
     *state = w;
     return 0;
 }
@@ -127,6 +139,8 @@ static bool aim(world *w, const char *pattern, char *out, size_t n)
                 v = w->project;
             else if (strncmp(pattern, "/api/v1/api-keys/", 17) == 0)
                 v = w->key;
+            else if (strncmp(pattern, "/api/v1/google/accounts/", 24) == 0)
+                v = w->account;
         }
         if (v == NULL)
             return false;
@@ -139,7 +153,7 @@ static bool aim(world *w, const char *pattern, char *out, size_t n)
 
 /* A body that would be accepted if the object were B's, so that only the
  * ownership check stands between B and A's object. */
-static const char *valid_body(world *w, const char *method, const char *pattern, char *buf,
+static const char *valid_body(world *w, const char *method, const char *pattern, char *out,
                               size_t n)
 {
     if (strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0)
@@ -147,8 +161,8 @@ static const char *valid_body(world *w, const char *method, const char *pattern,
     if (strstr(pattern, "/restore"))
         return "{\"version\":1}";
     if (strstr(pattern, "/reorder")) {
-        snprintf(buf, n, "{\"scene_ids\":[\"%s\"]}", w->scene);
-        return buf;
+        snprintf(out, n, "{\"scene_ids\":[\"%s\"]}", w->scene);
+        return out;
     }
     if (strstr(pattern, "/scenes"))
         return "{\"narration\":\"B was here\"}";
@@ -204,7 +218,7 @@ static void test_lists_never_show_another_users_objects(void **state)
     for (int i = 0; lists[i]; i++) {
         test_resp r = test_req(&w->api, "GET", lists[i], w->b, NULL, NULL);
         test_expect(&r, 200, NULL);
-        const char *ids[] = {w->persona, w->channel, w->project, w->key, NULL};
+        const char *ids[] = {w->persona, w->channel, w->project, w->key, w->account, NULL};
         for (int k = 0; ids[k]; k++)
             if (strstr(r.body, ids[k]))
                 fail_msg("GET %s by B shows A's object %s", lists[i], ids[k]);

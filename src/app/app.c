@@ -74,3 +74,43 @@ db *app_open_db(const config *c, int pool_size, bool migrate, int *status)
     *status = 0;
     return d;
 }
+
+void app_services_from_config(const config *c, services *s)
+{
+    services_defaults(s);
+    s->cookie_secure = c->cookie_secure;
+    s->data_dir = c->data_dir;
+    s->secret_key_b64 = c->secret_key;
+
+    llm_settings *l = &s->llm;
+    l->provider = c->llm_provider;
+    if (strcmp(l->provider, "auto") == 0)
+        l->provider = c->gemini_api_key ? "gemini" : c->openai_api_key ? "openai" : "offline";
+    l->model = c->llm_model;
+    if (l->model == NULL)
+        l->model = strcmp(l->provider, "gemini") == 0   ? "gemini-2.5-flash"
+                   : strcmp(l->provider, "openai") == 0 ? "gpt-4o-mini"
+                                                        : "offline-draft-writer";
+    l->timeout_ms = c->llm_timeout_ms;
+    l->gemini_base_url = c->gemini_base_url;
+    l->gemini_api_key = c->gemini_api_key;
+    l->openai_base_url = c->openai_base_url;
+    l->openai_api_key = c->openai_api_key;
+    l->openai_send_top_k = c->openai_send_top_k;
+
+    google_settings *g = &s->google;
+    g->client_id = c->google_client_id;
+    g->client_secret = c->google_client_secret;
+    g->redirect_uri = c->google_redirect_uri;
+    if (g->redirect_uri == NULL) {
+        static char derived[300];
+        snprintf(derived, sizeof(derived), "http://%s:%d/api/v1/google/callback", c->bind, c->port);
+        g->redirect_uri = derived;
+    }
+    g->auth_url = c->google_auth_url;
+    g->token_url = c->google_token_url;
+    g->userinfo_url = c->google_userinfo_url;
+    g->revoke_url = c->google_revoke_url;
+    g->youtube_api_url = c->youtube_api_url;
+    g->publishing = c->youtube_publishing;
+}

@@ -9,12 +9,14 @@
 
 #include "app/config.h"
 #include "db/db.h"
+#include "services/services.h"
 
 #define EXIT_USAGE 2
 
 int cmd_serve(config *c);
 int cmd_migrate(config *c);
 int cmd_admin(config *c);
+int cmd_worker(config *c);
 
 /**
  * Shared start-up: prepares the data directory (for SQLite), opens the
@@ -22,6 +24,17 @@ int cmd_admin(config *c);
  * returns NULL with *status set on failure.
  */
 db *app_open_db(const config *c, int pool_size, bool migrate, int *status);
+/**
+ * Fills s from c: the database is set by the caller. Resolves the LLM
+ * provider "auto" (gemini or openai when its key is set, else offline) and
+ * the default model and redirect URI. The strings point into c, which must
+ * outlive s.
+ */
+void app_services_from_config(const config *c, services *s);
+/** Registers every job handler (jobs_setup.c); called by serve and worker. */
+void app_register_jobs(services *s);
+/** Names this process in job leases: "host:pid" (cmd_worker.c). */
+void app_job_owner(char *out, size_t n);
 /** Prints "pstudio: <message>" on stderr. */
 void app_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

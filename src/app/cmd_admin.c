@@ -1,6 +1,7 @@
 #include "app/app.h"
 
 #include "domain/user_store.h"
+#include "services/google_service.h"
 #include "services/password.h"
 
 #include <sodium.h>
@@ -11,10 +12,17 @@
 
 static const char cmd_admin__usage[] =
     "Usage: pstudio admin user create --email EMAIL [--name NAME] [--plan CODE] [--admin]\n"
+    "       pstudio admin rotate-key\n"
     "\n"
-    "Creates a user. The password is read from standard input (one line), never\n"
-    "from the command line: echo \"$PASSWORD\" | pstudio admin user create --email …\n"
-    "On a terminal it is prompted for without echo.\n";
+    "user create: creates a user. The password is read from standard input (one\n"
+    "line), never from the command line: echo \"$PASSWORD\" | pstudio admin user create --email …\n"
+    "On a terminal it is prompted for without echo.\n"
+    "\n"
+    "rotate-key: adds a new version of the key that encrypts the stored Google\n"
+    "tokens and re-encrypts every account's tokens under it, one account at a\n"
+    "time, while servers keep running. The master key (PSTUDIO_SECRET_KEY or\n"
+    "<data_dir>/secret.key) stays the same. Exits 1 when some account's tokens\n"
+    "could not be decrypted (they are listed and left as they were).\n";
 
 /* Reads one line from stdin, prompting without echo on a terminal. */
 static int cmd_admin__read_password(char *out, size_t n)
@@ -125,14 +133,56 @@ static int cmd_admin__user_create(config *c, int argi)
     return 0;
 }
 
+static int cmd_admin__rotate_key(config *c, int argi)
+{
+    for (int i = argi; i < c->argc; i++) {
+        if (strcmp(c->argv[i], "--help") == 0) {
+            fputs(cmd_admin__usage, stdout);
+            return 0;
+        }
+        app_fail("admin rotate-key: unexpected argument '%s'", c->argv[i]);
+        return EXIT_USAGE;
+    }
+    int status;
+    db *d = app_open_db(c, 1, false, &status);
+    if (d == NULL)
+        return status;
+    services s;
+    app_services_from_config(c, &s);
+    s.db = d;
+    db_conn *conn = db_acquire(d);
+    google_rotation rot;
+    error err;
+    int rc = google_service_rotate_key(&s, conn, &rot, &err);
+    db_release(conn);
+    db_close(d);
+    if (rc != 0) {
+        app_fail("admin rotate-key: %s", err.message);
+        return err.kind == ERR_CONFIG ? EXIT_USAGE : 1;
+    }
+    printf("token key version %d -> %d: %zu account(s) re-encrypted\n", rot.old_version,
+           rot.new_version, rot.resealed);
+    if (rot.failed == 0)
+        return 0;
+    app_fail("admin rotate-key: %zu account(s) could not be decrypted and were left under their "
+             "old key version; they must be connected again. First ones:",
+             rot.failed);
+    for (size_t i = 0; i < rot.failed && i < sizeof(rot.failed_ids) / sizeof(rot.failed_ids[0]);
+         i++)
+        fprintf(stderr, "  %s\n", rot.failed_ids[i]);
+    return 1;
+}
+
 int cmd_admin(config *c)
 {
     if (c->argc >= 2 && strcmp(c->argv[0], "user") == 0 && strcmp(c->argv[1], "create") == 0)
         return cmd_admin__user_create(c, 2);
+    if (c->argc >= 1 && strcmp(c->argv[0], "rotate-key") == 0)
+        return cmd_admin__rotate_key(c, 1);
     if (c->argc >= 1 && strcmp(c->argv[c->argc - 1], "--help") == 0) {
         fputs(cmd_admin__usage, stdout);
         return 0;
     }
-    app_fail("admin: unknown or missing subcommand; try 'pstudio admin user create --help'");
+    app_fail("admin: unknown or missing subcommand; try 'pstudio admin --help'");
     return EXIT_USAGE;
 }

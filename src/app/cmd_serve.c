@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "http/http.h"
 #include "http/routes.h"
+#include "jobs/worker.h"
 #include "services/services.h"
 
 #include <signal.h>
@@ -17,8 +18,10 @@ int cmd_serve(config *c)
     for (int i = 0; i < c->argc; i++) {
         if (strcmp(c->argv[i], "--help") == 0) {
             printf("Usage: pstudio serve [settings]\n\n"
-                   "Runs the HTTP API under /api/v1, /healthz, /readyz and /metrics.\n"
-                   "Stops gracefully on SIGTERM or SIGINT: in-flight requests finish first.\n\n");
+                   "Runs the HTTP API under /api/v1, /healthz, /readyz and /metrics, and\n"
+                   "PSTUDIO_WORKERS job worker threads in-process (0: none).\n"
+                   "Stops gracefully on SIGTERM or SIGINT: in-flight requests finish first,\n"
+                   "then running jobs (the rest go back to the queue).\n\n");
             config_print_help(stdout);
             return 0;
         }
@@ -41,7 +44,7 @@ int cmd_serve(config *c)
         return status;
 
     services svc;
-    services_defaults(&svc);
+    app_services_from_config(c, &svc);
     svc.db = d;
     size_t nroutes;
     http_route *routes = http_all_routes(&nroutes);
@@ -75,10 +78,29 @@ int cmd_serve(config *c)
               c->bind, http_server_port(srv));
     buf_free(&fields);
 
+    app_register_jobs(&svc);
+    job_pool *jobs = NULL;
+    if (c->workers > 0) {
+        if (c->workers >= c->db_pool_size)
+            log_warn("PSTUDIO_WORKERS (%d) is not below PSTUDIO_DB_POOL_SIZE (%d): busy workers "
+                     "can hold every connection and stall HTTP requests",
+                     c->workers, c->db_pool_size);
+        char owner[64];
+        app_job_owner(owner, sizeof(owner));
+        jobs = job_pool_start(d, c->workers, owner, &err);
+        if (jobs == NULL) {
+            app_fail("PSTUDIO_DATABASE_URL: %s", err.message);
+            http_server_stop(srv);
+            db_close(d);
+            return 1;
+        }
+    }
+
     int sig = 0;
     sigwait(&stop, &sig);
     log_info("received %s; finishing in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     http_server_stop(srv);
+    job_pool_stop(jobs, c->shutdown_timeout_ms);
     db_close(d);
     log_info("stopped");
     return 0;

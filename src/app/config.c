@@ -11,7 +11,16 @@
 #include <strings.h>
 #include <unistd.h>
 
-typedef enum config__type { CFG_STRING, CFG_INT, CFG_BOOL, CFG_LOG_LEVEL, CFG_DB_URL } config__type;
+typedef enum config__type {
+    CFG_STRING,
+    CFG_INT,
+    CFG_BOOL,
+    CFG_LOG_LEVEL,
+    CFG_DB_URL,
+    CFG_URL,      /* an http:// or https:// URL */
+    CFG_SECRET,   /* never a flag; also read from the file named by <ENV>_FILE */
+    CFG_PROVIDER, /* auto | offline | gemini | openai */
+} config__type;
 
 typedef struct config__spec {
     const char *name; /* config-file key */
@@ -53,6 +62,61 @@ static const config__spec config__specs[] = {
      0, "debug, info, warn or error."},
     {"auto_migrate", "PSTUDIO_AUTO_MIGRATE", "--auto-migrate", CFG_BOOL, CFG_OFF(auto_migrate),
      "true", 0, 0, "Whether 'serve' applies pending migrations at start (true or false)."},
+    {"cookie_secure", "PSTUDIO_COOKIE_SECURE", "--cookie-secure", CFG_BOOL, CFG_OFF(cookie_secure),
+     "false", 0, 0, "Mark the session cookie Secure (set true behind HTTPS)."},
+    {"workers", "PSTUDIO_WORKERS", "--workers", CFG_INT, CFG_OFF(workers), "2", 0, 64,
+     "Job worker threads of 'serve' and 'worker' (0 in serve: run 'pstudio worker' instead)."},
+    {"llm_provider", "PSTUDIO_LLM_PROVIDER", "--llm-provider", CFG_PROVIDER, CFG_OFF(llm_provider),
+     "auto", 0, 0,
+     "Script writer: offline, gemini or openai. auto: gemini or openai when its key is set, "
+     "else offline."},
+    {"llm_model", "PSTUDIO_LLM_MODEL", "--llm-model", CFG_STRING, CFG_OFF(llm_model), NULL, 0, 0,
+     "Model name. Default: gemini-2.5-flash (gemini), gpt-4o-mini (openai)."},
+    {"llm_timeout_ms", "PSTUDIO_LLM_TIMEOUT_MS", "--llm-timeout-ms", CFG_INT,
+     CFG_OFF(llm_timeout_ms), "120000", 1000, 600000, "Longest a model call may take."},
+    {"gemini_base_url", "PSTUDIO_GEMINI_BASE_URL", "--gemini-base-url", CFG_URL,
+     CFG_OFF(gemini_base_url), "https://generativelanguage.googleapis.com", 0, 0,
+     "Base URL of the Gemini API."},
+    {"gemini_api_key", "PSTUDIO_GEMINI_API_KEY", NULL, CFG_SECRET, CFG_OFF(gemini_api_key), NULL, 0,
+     0, "Gemini API key (secret; or a file named by PSTUDIO_GEMINI_API_KEY_FILE)."},
+    {"openai_base_url", "PSTUDIO_OPENAI_BASE_URL", "--openai-base-url", CFG_URL,
+     CFG_OFF(openai_base_url), "https://api.openai.com", 0, 0,
+     "Base URL of an OpenAI-compatible API (OpenAI, Ollama, llama.cpp, vLLM)."},
+    {"openai_api_key", "PSTUDIO_OPENAI_API_KEY", NULL, CFG_SECRET, CFG_OFF(openai_api_key), NULL, 0,
+     0, "Key for the OpenAI-compatible API (secret; or PSTUDIO_OPENAI_API_KEY_FILE)."},
+    {"openai_send_top_k", "PSTUDIO_OPENAI_SEND_TOP_K", "--openai-send-top-k", CFG_BOOL,
+     CFG_OFF(openai_send_top_k), "false", 0, 0,
+     "Send top_k to the OpenAI-compatible backend (vLLM, llama.cpp and Ollama take it)."},
+    {"google_client_id", "PSTUDIO_GOOGLE_CLIENT_ID", "--google-client-id", CFG_STRING,
+     CFG_OFF(google_client_id), NULL, 0, 0, "OAuth client id for Google connect."},
+    {"google_client_secret", "PSTUDIO_GOOGLE_CLIENT_SECRET", NULL, CFG_SECRET,
+     CFG_OFF(google_client_secret), NULL, 0, 0,
+     "OAuth client secret (secret; or PSTUDIO_GOOGLE_CLIENT_SECRET_FILE)."},
+    {"google_redirect_uri", "PSTUDIO_GOOGLE_REDIRECT_URI", "--google-redirect-uri", CFG_URL,
+     CFG_OFF(google_redirect_uri), NULL, 0, 0,
+     "The OAuth redirect URI registered with Google. Default: "
+     "http://<bind>:<port>/api/v1/google/callback."},
+    {"google_auth_url", "PSTUDIO_GOOGLE_AUTH_URL", "--google-auth-url", CFG_URL,
+     CFG_OFF(google_auth_url), "https://accounts.google.com/o/oauth2/v2/auth", 0, 0,
+     "Google's authorization endpoint."},
+    {"google_token_url", "PSTUDIO_GOOGLE_TOKEN_URL", "--google-token-url", CFG_URL,
+     CFG_OFF(google_token_url), "https://oauth2.googleapis.com/token", 0, 0,
+     "Google's token endpoint."},
+    {"google_userinfo_url", "PSTUDIO_GOOGLE_USERINFO_URL", "--google-userinfo-url", CFG_URL,
+     CFG_OFF(google_userinfo_url), "https://openidconnect.googleapis.com/v1/userinfo", 0, 0,
+     "Google's OpenID Connect userinfo endpoint."},
+    {"google_revoke_url", "PSTUDIO_GOOGLE_REVOKE_URL", "--google-revoke-url", CFG_URL,
+     CFG_OFF(google_revoke_url), "https://oauth2.googleapis.com/revoke", 0, 0,
+     "Google's token revocation endpoint."},
+    {"youtube_api_url", "PSTUDIO_YOUTUBE_API_URL", "--youtube-api-url", CFG_URL,
+     CFG_OFF(youtube_api_url), "https://www.googleapis.com/youtube/v3", 0, 0,
+     "Base URL of the YouTube Data API v3."},
+    {"youtube_publishing", "PSTUDIO_YOUTUBE_PUBLISHING", "--youtube-publishing", CFG_BOOL,
+     CFG_OFF(youtube_publishing), "false", 0, 0,
+     "Ask Google for the youtube.upload scope (publishing)."},
+    {"secret_key", "PSTUDIO_SECRET_KEY", NULL, CFG_SECRET, CFG_OFF(secret_key), NULL, 0, 0,
+     "Key that encrypts OAuth tokens at rest: 32 bytes in base64 (secret; or "
+     "PSTUDIO_SECRET_KEY_FILE). Default: <data_dir>/secret.key, created with mode 0600."},
 };
 
 #define CONFIG__N (sizeof(config__specs) / sizeof(config__specs[0]))
@@ -118,6 +182,29 @@ static int config__set(config *c, const config__spec *sp, const char *value, con
             return error_set(err, ERR_CONFIG, sp->env,
                              "%s (from %s) is '%.64s'; it must be true or false", sp->env, from,
                              value);
+        return 0;
+    case CFG_URL:
+        if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+            return error_set(err, ERR_CONFIG, sp->env,
+                             "%s (from %s) must be an http:// or https:// URL", sp->env, from);
+        free(*(char **)field);
+        *(char **)field = xstrdup(value);
+        return 0;
+    case CFG_SECRET:
+        if (value[0] == '\0')
+            return error_set(err, ERR_CONFIG, sp->env, "%s (from %s) must not be empty", sp->env,
+                             from);
+        free(*(char **)field);
+        *(char **)field = xstrdup(value);
+        return 0;
+    case CFG_PROVIDER:
+        if (strcmp(value, "auto") && strcmp(value, "offline") && strcmp(value, "gemini") &&
+            strcmp(value, "openai"))
+            return error_set(err, ERR_CONFIG, sp->env,
+                             "%s (from %s) is '%.64s'; it must be auto, offline, gemini or openai",
+                             sp->env, from, value);
+        free(*(char **)field);
+        *(char **)field = xstrdup(value);
         return 0;
     case CFG_LOG_LEVEL:
         if (strcmp(value, "debug") && strcmp(value, "info") && strcmp(value, "warn") &&
@@ -203,6 +290,31 @@ static int config__read_file(config *c, const char *path, error *err)
     return rc;
 }
 
+/* A secret may come from a file named by <ENV>_FILE (Docker and systemd
+ * credentials work this way); its value wins over the variable itself. */
+static int config__secret_file(config *c, const config__spec *sp, error *err)
+{
+    char name[96];
+    snprintf(name, sizeof(name), "%s_FILE", sp->env);
+    const char *path = getenv(name);
+    if (path == NULL)
+        return 0;
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return error_set(err, ERR_CONFIG, sp->env, "%s: cannot read %s: %s", name, path,
+                         strerror(errno));
+    char value[4096];
+    size_t n = fread(value, 1, sizeof(value) - 1, f);
+    bool too_long = !feof(f);
+    fclose(f);
+    if (too_long)
+        return error_set(err, ERR_CONFIG, sp->env, "%s: %s is larger than %zu bytes", name, path,
+                         sizeof(value) - 1);
+    value[n] = '\0';
+    char *v = config__trim(value);
+    return config__set(c, sp, v, SRC_ENV, err);
+}
+
 /* A password in a URL on the command line is visible to every local user. */
 static bool config__url_has_password(const char *url)
 {
@@ -271,6 +383,8 @@ int config_load(config *c, int argc, char **argv, error *err)
         const char *v = getenv(sp->env);
         if (v != NULL && sp != cfg_spec && config__set(c, sp, v, SRC_ENV, err) != 0)
             return -1;
+        if (sp->type == CFG_SECRET && config__secret_file(c, sp, err) != 0)
+            return -1;
     }
     for (int i = 0; i < nflags; i++) {
         const config__spec *sp = flag_spec[i];
@@ -312,7 +426,7 @@ void config_free(config *c)
 {
     for (size_t i = 0; i < CONFIG__N; i++) {
         const config__spec *sp = &config__specs[i];
-        if (sp->type == CFG_STRING || sp->type == CFG_DB_URL || sp->type == CFG_LOG_LEVEL) {
+        if (sp->type != CFG_INT && sp->type != CFG_BOOL) {
             char **f = (char **)((char *)c + sp->offset);
             free(*f);
             *f = NULL;

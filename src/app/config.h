@@ -28,6 +28,26 @@ typedef struct config {
     int shutdown_timeout_ms;
     char *log_level;
     bool auto_migrate;
+    bool cookie_secure;
+    int workers;
+    char *llm_provider; /* auto | offline | gemini | openai */
+    char *llm_model;
+    int llm_timeout_ms;
+    char *gemini_base_url;
+    char *gemini_api_key;
+    char *openai_base_url;
+    char *openai_api_key;
+    bool openai_send_top_k;
+    char *google_client_id;
+    char *google_client_secret;
+    char *google_redirect_uri;
+    char *google_auth_url;
+    char *google_token_url;
+    char *google_userinfo_url;
+    char *google_revoke_url;
+    char *youtube_api_url;
+    bool youtube_publishing;
+    char *secret_key;
     /* not settings: what the command line left for the subcommand */
     int argc;
     char **argv;

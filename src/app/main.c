@@ -17,6 +17,7 @@ static void main__usage(FILE *out)
           "\n"
           "Commands:\n"
           "  serve                 HTTP API, dashboard and in-process workers\n"
+          "  worker                job workers and the scheduler only (no HTTP)\n"
           "  migrate               apply the database schema (idempotent)\n"
           "  admin user create     create a user; the password is read from stdin\n"
           "\n"
@@ -37,6 +38,7 @@ static const main__cmd main__cmds[] = {
     {"serve", cmd_serve},
     {"migrate", cmd_migrate},
     {"admin", cmd_admin},
+    {"worker", cmd_worker},
 };
 
 int main(int argc, char **argv)

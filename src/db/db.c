@@ -205,6 +205,21 @@ void db_close(db *d)
     free(d);
 }
 
+const char *db_url(const db *d)
+{
+    return d->url;
+}
+
+int db_listen(db_conn *c, const char *channel, db_error *err)
+{
+    return c->owner->drv->listen(c->h, channel, err);
+}
+
+int db_wait_notify(db_conn *c, int timeout_ms, db_error *err)
+{
+    return c->owner->drv->wait_notify(c->h, timeout_ms, err);
+}
+
 db_engine db_engine_of(const db *d)
 {
     return d->drv->engine;

@@ -142,6 +142,22 @@ void db_rollback(db_conn *c);
 
 const char *db_fault_name(db_fault f);
 
+/* Notifications (PostgreSQL LISTEN/NOTIFY), for waking idle job workers.
+ * Keep a connection that listens for that alone: it is not returned to a
+ * pool in use by others. SQLite has no notifications: db_listen() does
+ * nothing and db_wait_notify() just sleeps, so callers poll instead. */
+
+/** The URL the pool was opened with (to open a side connection like it). */
+const char *db_url(const db *d);
+/** Starts listening on channel; a reconnect listens again by itself. */
+int db_listen(db_conn *c, const char *channel, db_error *err);
+/**
+ * Waits up to timeout_ms for a notification on a listening connection and
+ * consumes every one pending: 1 when there was one, 0 on timeout, DB_ERR
+ * when the connection failed (the next call reconnects).
+ */
+int db_wait_notify(db_conn *c, int timeout_ms, db_error *err);
+
 /**
  * Maps a database error onto the app's error convention and returns -1:
  * unique → ERR_CONFLICT ("<field> is already taken"), foreign key / check /

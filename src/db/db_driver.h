@@ -50,6 +50,8 @@ typedef struct db_driver {
     void (*reset)(void *st);
     int (*exec_script)(void *h, const char *sql, db_error *err);
     int (*ping)(void *h, db_error *err);
+    int (*listen)(void *h, const char *channel, db_error *err);
+    int (*wait_notify)(void *h, int timeout_ms, db_error *err);
     /* Text of transaction statements. */
     const char *begin_sql;
     const char *begin_write_sql;

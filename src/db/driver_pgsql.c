@@ -11,14 +11,17 @@
 #include "base/timeutil.h"
 #include "db/db_driver.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct pg__conn {
     PGconn *pg;
-    unsigned generation; /* bumped on every reconnect */
+    unsigned generation;  /* bumped on every reconnect */
+    char *listen_channel; /* LISTENed on; listened again after a reconnect */
 } pg__conn;
 
 typedef struct pg__stmt {
@@ -113,7 +116,24 @@ static void pg__disconnect(void *h)
     if (c == NULL)
         return;
     PQfinish(c->pg);
+    free(c->listen_channel);
     free(c);
+}
+
+static int pg__listen_on(pg__conn *c, db_error *err)
+{
+    char *ident = PQescapeIdentifier(c->pg, c->listen_channel, strlen(c->listen_channel));
+    if (ident == NULL)
+        return pg__error(c, NULL, err, "listen");
+    char sql[256];
+    snprintf(sql, sizeof(sql), "LISTEN %s", ident);
+    PQfreemem(ident);
+    PGresult *res = PQexec(c->pg, sql);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        pg__error(c, res, err, "listen");
+    PQclear(res);
+    return ok ? 0 : DB_ERR;
 }
 
 static void *pg__prepare(void *h, const char *sql, int slot, db_error *err)
@@ -153,7 +173,9 @@ static int pg__ensure_connected(pg__conn *c, db_error *err)
     if (PQstatus(c->pg) != CONNECTION_OK)
         return pg__error(c, NULL, err, "reconnect");
     c->generation++;
-    return pg__session_setup(c, err);
+    if (pg__session_setup(c, err) != 0)
+        return DB_ERR;
+    return c->listen_channel ? pg__listen_on(c, err) : 0;
 }
 
 static int pg__ensure_prepared(pg__conn *c, pg__stmt *s, db_error *err)
@@ -315,6 +337,49 @@ static int pg__ping(void *h, db_error *err)
     return pg__exec_script(h, "SELECT 1", err);
 }
 
+static int pg__listen(void *h, const char *channel, db_error *err)
+{
+    pg__conn *c = h;
+    if (pg__ensure_connected(c, err) != 0)
+        return DB_ERR;
+    free(c->listen_channel);
+    c->listen_channel = xstrdup(channel);
+    return pg__listen_on(c, err);
+}
+
+/* Drains every notification libpq has read; true when there was one. */
+static bool pg__drain_notifies(pg__conn *c)
+{
+    bool any = false;
+    PGnotify *n;
+    while ((n = PQnotifies(c->pg)) != NULL) {
+        any = true;
+        PQfreemem(n);
+    }
+    return any;
+}
+
+static int pg__wait_notify(void *h, int timeout_ms, db_error *err)
+{
+    pg__conn *c = h;
+    if (pg__ensure_connected(c, err) != 0)
+        return DB_ERR;
+    /* Notifications that arrived during earlier queries are already buffered. */
+    if (PQconsumeInput(c->pg) == 0)
+        return pg__error(c, NULL, err, "wait for notifications");
+    if (pg__drain_notifies(c))
+        return 1;
+    struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
+    int rc = poll(&pfd, 1, timeout_ms);
+    if (rc < 0 && errno != EINTR)
+        return db__set_error(err, DB_FAULT_CONNECTION, "postgres: poll: %s", strerror(errno));
+    if (rc <= 0)
+        return 0;
+    if (PQconsumeInput(c->pg) == 0)
+        return pg__error(c, NULL, err, "wait for notifications");
+    return pg__drain_notifies(c) ? 1 : 0;
+}
+
 const db_driver db_driver_pgsql = {
     .name = "postgres",
     .engine = DB_ENGINE_POSTGRES,
@@ -333,6 +398,8 @@ const db_driver db_driver_pgsql = {
     .reset = pg__reset,
     .exec_script = pg__exec_script,
     .ping = pg__ping,
+    .listen = pg__listen,
+    .wait_notify = pg__wait_notify,
     .begin_sql = "BEGIN",
     .begin_write_sql = "BEGIN",
 };

@@ -9,10 +9,12 @@
 #include "base/timeutil.h"
 #include "db/db_driver.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SQLITE__BUSY_TIMEOUT_MS 5000
 
@@ -221,6 +223,21 @@ static int sqlite__ping(void *h, db_error *err)
     return sqlite__exec_script(h, "SELECT 1 FROM sqlite_schema LIMIT 1", err);
 }
 
+/* SQLite has no notifications: listening is a no-op and waiting a sleep,
+ * so the caller's loop polls at the rate of its timeout. */
+static int sqlite__listen(void *h, const char *channel, db_error *err)
+{
+    return 0;
+}
+
+static int sqlite__wait_notify(void *h, int timeout_ms, db_error *err)
+{
+    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    return 0;
+}
+
 const db_driver db_driver_sqlite = {
     .name = "sqlite",
     .engine = DB_ENGINE_SQLITE,
@@ -239,6 +256,8 @@ const db_driver db_driver_sqlite = {
     .reset = sqlite__reset,
     .exec_script = sqlite__exec_script,
     .ping = sqlite__ping,
+    .listen = sqlite__listen,
+    .wait_notify = sqlite__wait_notify,
     .begin_sql = "BEGIN",
     .begin_write_sql = "BEGIN IMMEDIATE",
 };

@@ -6,7 +6,8 @@
 #define CHANNEL_COLS                                                                               \
     "id, user_id, account_id, youtube_channel_id, persona_id, name, thumbnail, custom_url, "       \
     "subscriber_count, view_count, video_count, stats_updated_at, auto_optimize, created_at, "     \
-    "updated_at"
+    "updated_at, uploads_playlist_id, "                                                            \
+    "(SELECT a.status FROM accounts a WHERE a.id = channels.account_id) AS account_status"
 
 /* PostgreSQL: the first key names the lock class so it cannot meet another
  * module's advisory locks; the second is the user. */
@@ -15,8 +16,9 @@ static db_sql Q_LOCK_QUOTA =
 static db_sql Q_COUNT = DB_SQL("SELECT count(*) FROM channels WHERE user_id = $1");
 static db_sql Q_INSERT =
     DB_SQL("INSERT INTO channels (id, user_id, account_id, youtube_channel_id, persona_id, name, "
-           "thumbnail, custom_url, auto_optimize, created_at, updated_at) "
-           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
+           "thumbnail, custom_url, auto_optimize, created_at, updated_at, uploads_playlist_id, "
+           "subscriber_count, view_count, video_count, stats_updated_at) "
+           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)");
 static db_sql Q_GET =
     DB_SQL("SELECT " CHANNEL_COLS " FROM channels WHERE id = $1 AND user_id = $2");
 static db_sql Q_GET_FOR_UPDATE =
@@ -34,6 +36,16 @@ static db_sql Q_UPDATE =
     DB_SQL("UPDATE channels SET name = $3, thumbnail = $4, persona_id = $5, "
            "auto_optimize = $6, updated_at = $7 WHERE id = $1 AND user_id = $2");
 static db_sql Q_DELETE = DB_SQL("DELETE FROM channels WHERE id = $1 AND user_id = $2");
+static db_sql Q_FIND_YOUTUBE = DB_SQL("SELECT " CHANNEL_COLS " FROM channels WHERE user_id = $1 "
+                                      "AND youtube_channel_id = $2");
+static db_sql Q_UPDATE_IMPORT = DB_SQL(
+    "UPDATE channels SET account_id = $3, name = $4, thumbnail = $5, custom_url = $6, "
+    "uploads_playlist_id = $7, subscriber_count = $8, view_count = $9, video_count = $10, "
+    "stats_updated_at = $11, updated_at = $11 WHERE user_id = $1 AND youtube_channel_id = $2");
+static db_sql Q_UPDATE_STATS =
+    DB_SQL("UPDATE channels SET subscriber_count = $4, view_count = $5, video_count = $6, "
+           "stats_updated_at = $7, updated_at = $7 WHERE user_id = $1 AND account_id = $2 AND "
+           "youtube_channel_id = $3");
 static db_sql Q_ASSIGN_INSERT =
     DB_SQL("INSERT INTO channel_persona_assignments (id, channel_id, user_id, persona_id, "
            "persona_version, previous_persona_id, assigned_by, source, reason, created_at) "
@@ -82,6 +94,8 @@ static void channel__read(arena *a, db_stmt *s, channel *ch)
     ch->auto_optimize = db_col_bool(s, 12);
     ch->created_at = db_col_time(s, 13);
     ch->updated_at = db_col_time(s, 14);
+    ch->uploads_playlist_id = channel__str(a, s, 15);
+    ch->account_status = channel__str(a, s, 16);
 }
 
 int channel_store_lock_quota(db_conn *c, const char *user_id, error *err)
@@ -126,6 +140,14 @@ int channel_store_insert(db_conn *c, const channel *ch, error *err)
     db_bind_bool(s, 9, ch->auto_optimize);
     db_bind_time(s, 10, ch->created_at);
     db_bind_time(s, 11, ch->updated_at);
+    db_bind_text(s, 12, ch->uploads_playlist_id);
+    channel__bind_opt_count(s, 13, ch->subscriber_count);
+    channel__bind_opt_count(s, 14, ch->view_count);
+    channel__bind_opt_count(s, 15, ch->video_count);
+    if (ch->stats_updated_at > 0)
+        db_bind_time(s, 16, ch->stats_updated_at);
+    else
+        db_bind_null(s, 16);
     int rc = db_exec(s, &de);
     db_reset(s);
     if (rc != 0 && de.fault == DB_FAULT_UNIQUE)
@@ -270,4 +292,75 @@ int channel_store_assignment_list(db_conn *c, arena *a, const char *user_id, con
     }
     db_reset(s);
     return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+}
+
+int channel_store_find_youtube(db_conn *c, arena *a, const char *user_id,
+                               const char *youtube_channel_id, channel *out, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_FIND_YOUTUBE, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, user_id);
+    db_bind_text(s, 2, youtube_channel_id);
+    int rc = db_step(s, &de);
+    if (rc == DB_ROW)
+        channel__read(a, s, out);
+    db_reset(s);
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    if (rc == DB_DONE)
+        return error_set(err, ERR_NOT_FOUND, "youtube_channel_id",
+                         "you have no channel for the YouTube channel '%s'", youtube_channel_id);
+    return 0;
+}
+
+int channel_store_update_import(db_conn *c, const channel *ch, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_UPDATE_IMPORT, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, ch->user_id);
+    db_bind_text(s, 2, ch->youtube_channel_id);
+    db_bind_text(s, 3, ch->account_id);
+    db_bind_text(s, 4, ch->name);
+    db_bind_text(s, 5, ch->thumbnail);
+    db_bind_text(s, 6, ch->custom_url);
+    db_bind_text(s, 7, ch->uploads_playlist_id);
+    channel__bind_opt_count(s, 8, ch->subscriber_count);
+    channel__bind_opt_count(s, 9, ch->view_count);
+    channel__bind_opt_count(s, 10, ch->video_count);
+    db_bind_time(s, 11, ch->updated_at);
+    int rc = db_exec(s, &de);
+    int64_t changed = rc == 0 ? db_changes(s) : 0;
+    db_reset(s);
+    if (rc != 0)
+        return db_to_error(err, &de, NULL);
+    if (changed == 0)
+        return error_set(err, ERR_NOT_FOUND, "youtube_channel_id",
+                         "you have no channel for the YouTube channel '%s'",
+                         ch->youtube_channel_id);
+    return 0;
+}
+
+int channel_store_update_stats(db_conn *c, const char *user_id, const char *account_id,
+                               const char *youtube_channel_id, int64_t subscribers, int64_t views,
+                               int64_t videos, int64_t now, bool *changed, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_UPDATE_STATS, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, user_id);
+    db_bind_text(s, 2, account_id);
+    db_bind_text(s, 3, youtube_channel_id);
+    channel__bind_opt_count(s, 4, subscribers);
+    channel__bind_opt_count(s, 5, views);
+    channel__bind_opt_count(s, 6, videos);
+    db_bind_time(s, 7, now);
+    int rc = db_exec(s, &de);
+    *changed = rc == 0 && db_changes(s) > 0;
+    db_reset(s);
+    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
 }

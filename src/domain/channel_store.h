@@ -24,9 +24,11 @@ typedef struct channel {
     const char *youtube_channel_id;
     const char *persona_id; /* NULL: no persona assigned */
     const char *name;
-    const char *thumbnail;    /* NULL when unknown */
-    const char *custom_url;   /* NULL when unknown */
-    int64_t subscriber_count; /* -1: unknown (the three counts alike) */
+    const char *thumbnail;           /* NULL when unknown */
+    const char *custom_url;          /* NULL when unknown */
+    const char *uploads_playlist_id; /* NULL when unknown (not imported from YouTube) */
+    const char *account_status;      /* read-only: the linked account's status, NULL when none */
+    int64_t subscriber_count;        /* -1: unknown (the three counts alike) */
     int64_t view_count;
     int64_t video_count;
     int64_t stats_updated_at; /* 0: never */
@@ -56,7 +58,10 @@ typedef struct channel_assignment {
 int channel_store_lock_quota(db_conn *c, const char *user_id, error *err);
 /** How many channels the user has. */
 int channel_store_count(db_conn *c, const char *user_id, int64_t *n, error *err);
-/** Inserts ch as given (id and times included). ERR_CONFLICT, field "youtube_channel_id". */
+/**
+ * Inserts ch as given (id, times, counts and stats time included; a count of
+ * -1 is stored as unknown). ERR_CONFLICT, field "youtube_channel_id".
+ */
 int channel_store_insert(db_conn *c, const channel *ch, error *err);
 /**
  * Reads the user's channel; ERR_NOT_FOUND ("no channel with id …", field
@@ -75,6 +80,23 @@ int channel_store_list(db_conn *c, arena *a, const char *user_id, const char *pe
 int channel_store_update(db_conn *c, const channel *ch, error *err);
 /** Deletes the user's channel; ERR_NOT_FOUND when there is none. */
 int channel_store_delete(db_conn *c, const char *user_id, const char *id, error *err);
+
+/** The user's channel for a YouTube channel id; ERR_NOT_FOUND when there is none. */
+int channel_store_find_youtube(db_conn *c, arena *a, const char *user_id,
+                               const char *youtube_channel_id, channel *out, error *err);
+/**
+ * Writes what an import brings to the user's channel with ch's YouTube id:
+ * account_id, name, thumbnail, custom_url, uploads_playlist_id, the counts,
+ * stats_updated_at and updated_at. The persona and auto_optimize stay.
+ */
+int channel_store_update_import(db_conn *c, const channel *ch, error *err);
+/**
+ * Refreshes the cached counts of the user's channel with this YouTube id
+ * linked to account_id; *changed is false when there is none.
+ */
+int channel_store_update_stats(db_conn *c, const char *user_id, const char *account_id,
+                               const char *youtube_channel_id, int64_t subscribers, int64_t views,
+                               int64_t videos, int64_t now, bool *changed, error *err);
 
 /** Appends a row to the assignment log (id and created_at as given). */
 int channel_store_assignment_insert(db_conn *c, const channel_assignment *as, error *err);

@@ -1,6 +1,7 @@
 #include "domain/persona_store.h"
 
 #include "base/alloc.h"
+#include "base/lang.h"
 #include "base/timeutil.h"
 
 #include <ctype.h>
@@ -175,31 +176,6 @@ static int persona__check_len(const char *s, const char *name, size_t min, size_
     return 0;
 }
 
-/*
- * A BCP-47 tag in the shape the providers understand: a 2-8 letter primary
- * language subtag, then subtags of 1-8 letters or digits ("en", "pt-BR",
- * "zh-Hant-TW", "es-419"). The registry itself is not consulted.
- */
-static bool persona__bcp47(const char *s)
-{
-    size_t sub = 0, len = 0;
-    for (const char *c = s;; c++) {
-        if (*c == '-' || *c == '\0') {
-            if (len < 1 || len > 8 || (sub == 0 && len < 2))
-                return false;
-            if (*c == '\0')
-                return true;
-            sub++;
-            len = 0;
-            continue;
-        }
-        unsigned char u = (unsigned char)*c;
-        if (u >= 0x80 || !(isalpha(u) || (sub > 0 && isdigit(u))))
-            return false;
-        len++;
-    }
-}
-
 int persona_store_check(const persona *p, error *err)
 {
     bool system = strcmp(p->type, "SYSTEM") == 0;
@@ -226,7 +202,7 @@ int persona_store_check(const persona *p, error *err)
         return error_set(err, ERR_INVALID, "top_k", "top_k must be an integer from 1 to %d",
                          INT32_MAX);
     size_t lang = strlen(p->language);
-    if (lang < PERSONA_LANGUAGE_MIN || lang > PERSONA_LANGUAGE_MAX || !persona__bcp47(p->language))
+    if (lang < PERSONA_LANGUAGE_MIN || lang > PERSONA_LANGUAGE_MAX || !lang_is_bcp47(p->language))
         return error_set(err, ERR_INVALID, "language",
                          "language must be a BCP-47 tag of %d to %d characters such as \"en\" or "
                          "\"pt-BR\"",

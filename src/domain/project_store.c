@@ -10,7 +10,7 @@ const char *const project_statuses[] = {"draft",     "queued", "generating", "sc
 
 #define PROJECT_COLS                                                                               \
     "id, user_id, channel_id, persona_id, persona_version, topic, status, title, description, "    \
-    "tags, error, created_at, updated_at"
+    "tags, error, created_at, updated_at, generation"
 
 /* See channel_store.c: the first key is this module's lock class. */
 static db_sql Q_LOCK_QUOTA =
@@ -39,6 +39,19 @@ static db_sql Q_UPDATE =
 static db_sql Q_TOUCH =
     DB_SQL("UPDATE projects SET updated_at = $3 WHERE id = $1 AND user_id = $2");
 static db_sql Q_DELETE = DB_SQL("DELETE FROM projects WHERE id = $1 AND user_id = $2");
+static db_sql Q_QUEUE_GENERATION =
+    DB_SQL("UPDATE projects SET status = 'queued', error = NULL, generation = generation + 1, "
+           "updated_at = $3 WHERE id = $1 AND user_id = $2 RETURNING generation");
+static db_sql Q_SET_PROGRESS =
+    DB_SQL("UPDATE projects SET status = $4, error = $5, updated_at = $6 "
+           "WHERE id = $1 AND user_id = $2 AND generation = $3");
+static db_sql Q_SAVE_SCRIPT =
+    DB_SQL("UPDATE projects SET title = $4, description = $5, tags = $6, persona_version = $7, "
+           "status = $8, error = NULL, updated_at = $9 "
+           "WHERE id = $1 AND user_id = $2 AND generation = $3");
+static db_sql Q_CHANGES =
+    DB_SQL("SELECT id, status, error, updated_at FROM projects WHERE user_id = $1 AND "
+           "updated_at >= $2 ORDER BY updated_at, id LIMIT $3");
 
 static const char *project__str(arena *a, db_stmt *s, int i)
 {
@@ -93,6 +106,7 @@ static void project__read(arena *a, db_stmt *s, project *pr)
     pr->error = project__str(a, s, 10);
     pr->created_at = db_col_time(s, 11);
     pr->updated_at = db_col_time(s, 12);
+    pr->generation = db_col_int64(s, 13);
 }
 
 /* Runs a statement whose only parameters are ($1 id, $2 user_id[, $3 now])
@@ -270,4 +284,102 @@ int project_store_touch(db_conn *c, const char *user_id, const char *id, int64_t
 int project_store_delete(db_conn *c, const char *user_id, const char *id, error *err)
 {
     return project__exec_one(c, &Q_DELETE, user_id, id, 0, err);
+}
+
+int project_store_queue_generation(db_conn *c, const char *user_id, const char *id, int64_t now,
+                                   int64_t *generation, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_QUEUE_GENERATION, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, id);
+    db_bind_text(s, 2, user_id);
+    db_bind_time(s, 3, now);
+    int rc = db_step(s, &de);
+    if (rc == DB_ROW)
+        *generation = db_col_int64(s, 0);
+    db_reset(s);
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    if (rc == DB_DONE)
+        return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id);
+    return 0;
+}
+
+/* Runs a generation-guarded update; *matched says whether it changed the row. */
+static int project__exec_guarded(db_stmt *s, bool *matched, error *err)
+{
+    db_error de;
+    int rc = db_exec(s, &de);
+    *matched = rc == 0 && db_changes(s) > 0;
+    db_reset(s);
+    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+}
+
+int project_store_set_progress(db_conn *c, const char *user_id, const char *id, int64_t generation,
+                               const char *status, const char *error_text, int64_t now,
+                               bool *matched, error *err)
+{
+    *matched = false;
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_SET_PROGRESS, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, id);
+    db_bind_text(s, 2, user_id);
+    db_bind_int64(s, 3, generation);
+    db_bind_text(s, 4, status);
+    db_bind_text(s, 5, error_text);
+    db_bind_time(s, 6, now);
+    return project__exec_guarded(s, matched, err);
+}
+
+int project_store_save_script(db_conn *c, const project *pr, int64_t generation, bool *matched,
+                              error *err)
+{
+    *matched = false;
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_SAVE_SCRIPT, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    char *tags = project__tags_json(pr);
+    db_bind_text(s, 1, pr->id);
+    db_bind_text(s, 2, pr->user_id);
+    db_bind_int64(s, 3, generation);
+    db_bind_text(s, 4, pr->title);
+    db_bind_text(s, 5, pr->description);
+    db_bind_text(s, 6, tags);
+    if (pr->persona_id != NULL)
+        db_bind_int64(s, 7, pr->persona_version);
+    else
+        db_bind_null(s, 7);
+    db_bind_text(s, 8, pr->status);
+    db_bind_time(s, 9, pr->updated_at);
+    free(tags);
+    return project__exec_guarded(s, matched, err);
+}
+
+int project_store_changes(db_conn *c, arena *a, const char *user_id, int64_t since, int limit,
+                          project_change **out, size_t *n, error *err)
+{
+    *out = arena_alloc(a, sizeof(**out) * (size_t)(limit > 0 ? limit : 1));
+    *n = 0;
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_CHANGES, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, user_id);
+    db_bind_time(s, 2, since);
+    db_bind_int64(s, 3, limit);
+    int rc;
+    while ((rc = db_step(s, &de)) == DB_ROW && *n < (size_t)limit) {
+        project_change *ch = &(*out)[(*n)++];
+        snprintf(ch->id, sizeof(ch->id), "%s", db_col_text(s, 0));
+        ch->status = project__str(a, s, 1);
+        ch->error = project__str(a, s, 2);
+        ch->updated_at = db_col_time(s, 3);
+    }
+    db_reset(s);
+    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
 }

@@ -32,10 +32,19 @@ typedef struct project {
     const char *description; /* NULL until set */
     const char **tags;
     size_t ntags;
-    const char *error; /* why the last step failed; NULL otherwise */
+    const char *error;  /* why the last step failed; NULL otherwise */
+    int64_t generation; /* bumped each time a generation is queued (see script_service) */
     int64_t created_at;
     int64_t updated_at;
 } project;
+
+/* A project's progress, as the event stream reports it. */
+typedef struct project_change {
+    char id[UUID_STR_LEN + 1];
+    const char *status;
+    const char *error; /* NULL when none */
+    int64_t updated_at;
+} project_change;
 
 typedef struct project_filter {
     const char *status;     /* NULL: any */
@@ -68,5 +77,36 @@ int project_store_update(db_conn *c, const project *pr, error *err);
 int project_store_touch(db_conn *c, const char *user_id, const char *id, int64_t now, error *err);
 /** Deletes the user's project (its scenes go with it); ERR_NOT_FOUND when there is none. */
 int project_store_delete(db_conn *c, const char *user_id, const char *id, error *err);
+
+/* ---- generation (script_service) ---- */
+
+/**
+ * Queues a new generation of the user's project: status "queued", error
+ * cleared, generation bumped; *generation is the new number.
+ * ERR_NOT_FOUND when there is no such project.
+ */
+int project_store_queue_generation(db_conn *c, const char *user_id, const char *id, int64_t now,
+                                   int64_t *generation, error *err);
+/**
+ * Sets status and error (NULL clears) while the project is still at
+ * `generation`; *matched is false (and nothing changes) when it is not, or
+ * when the project is gone.
+ */
+int project_store_set_progress(db_conn *c, const char *user_id, const char *id, int64_t generation,
+                               const char *status, const char *error_text, int64_t now,
+                               bool *matched, error *err);
+/**
+ * Writes a generated script's title, description, tags and persona_version,
+ * status pr->status, error cleared and updated_at, while the project is
+ * still at `generation`; *matched as above.
+ */
+int project_store_save_script(db_conn *c, const project *pr, int64_t generation, bool *matched,
+                              error *err);
+/**
+ * The user's projects changed at or after since (usec), oldest change
+ * first, at most limit.
+ */
+int project_store_changes(db_conn *c, arena *a, const char *user_id, int64_t since, int limit,
+                          project_change **out, size_t *n, error *err);
 
 #endif

@@ -3,6 +3,7 @@
  * Google import exists, and the log of the personas assigned to each. Every
  * route is scoped to the caller; another user's channel is a 404.
  */
+#include "http/h_channels.h"
 #include "http/api.h"
 #include "http/routes.h"
 #include "services/channel_service.h"
@@ -15,6 +16,8 @@
         {"user_id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                      \
         {"account_id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                   \
         {"custom_url", API_STRING, API_READONLY, 0, 0, NULL, 0},                                   \
+        {"uploads_playlist_id", API_STRING, API_READONLY, 0, 0, NULL, 0},                          \
+        {"account_status", API_STRING, API_READONLY, 0, 0, NULL, 0},                               \
         {"subscriber_count", API_INT, API_READONLY, 0, 0, NULL, 0},                                \
         {"view_count", API_INT, API_READONLY, 0, 0, NULL, 0},                                      \
         {"video_count", API_INT, API_READONLY, 0, 0, NULL, 0},                                     \
@@ -60,7 +63,7 @@ static json_t *h_channels__count(int64_t v)
     return v < 0 ? json_null() : json_integer(v);
 }
 
-static json_t *h_channels__json(const channel *ch)
+json_t *h_channels_json(const channel *ch)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(ch->id));
@@ -68,6 +71,7 @@ static json_t *h_channels__json(const channel *ch)
     json_object_set_new(o, "name", json_string(ch->name));
     json_object_set_new(o, "thumbnail", h_channels__str(ch->thumbnail));
     json_object_set_new(o, "custom_url", h_channels__str(ch->custom_url));
+    json_object_set_new(o, "uploads_playlist_id", h_channels__str(ch->uploads_playlist_id));
     json_object_set_new(o, "persona_id", h_channels__str(ch->persona_id));
     json_object_set_new(o, "auto_optimize", json_boolean(ch->auto_optimize));
     json_object_set_new(o, "subscriber_count", h_channels__count(ch->subscriber_count));
@@ -75,6 +79,7 @@ static json_t *h_channels__json(const channel *ch)
     json_object_set_new(o, "video_count", h_channels__count(ch->video_count));
     json_object_set_new(o, "stats_updated_at", api_time(ch->stats_updated_at));
     json_object_set_new(o, "account_id", h_channels__str(ch->account_id));
+    json_object_set_new(o, "account_status", h_channels__str(ch->account_status));
     json_object_set_new(o, "created_at", api_time(ch->created_at));
     json_object_set_new(o, "updated_at", api_time(ch->updated_at));
     return o;
@@ -146,7 +151,7 @@ static void h_channels__create(http_request *r)
         return;
     }
     http_set_header(r, "Location", arena_sprintf(http_arena(r), "/api/v1/channels/%s", ch.id));
-    http_reply_json(r, 201, h_channels__json(&ch));
+    http_reply_json(r, 201, h_channels_json(&ch));
 }
 
 static void h_channels__list(http_request *r)
@@ -175,7 +180,7 @@ static void h_channels__list(http_request *r)
     }
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, h_channels__json(&rows[i]));
+        json_array_append_new(items, h_channels_json(&rows[i]));
     api_reply_page(r, items, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
 }
 
@@ -192,7 +197,7 @@ static void h_channels__get(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    http_reply_json(r, 200, h_channels__json(&ch));
+    http_reply_json(r, 200, h_channels_json(&ch));
 }
 
 static void h_channels__update(http_request *r)
@@ -213,7 +218,7 @@ static void h_channels__update(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    http_reply_json(r, 200, h_channels__json(&ch));
+    http_reply_json(r, 200, h_channels_json(&ch));
 }
 
 static void h_channels__delete(http_request *r)

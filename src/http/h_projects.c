@@ -3,9 +3,12 @@
  * persona that writes it, and the ordered scenes of its script. Every route
  * is scoped to the caller; another user's project or scene is a 404.
  */
+#include "http/h_projects.h"
 #include "http/api.h"
+#include "http/h_generation.h"
 #include "http/routes.h"
 #include "services/project_service.h"
+#include "services/script_service.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -22,13 +25,16 @@
         "updated_at", API_STRING, API_READONLY, 0, 0, NULL, 0                                      \
     }
 
-/* Description and tags are edited once the project exists (generation may
- * fill them); a new project is a topic, a target and a persona. */
+/* Description and tags are edited once the project exists (generation
+ * fills them); a new project is a topic, a target and a persona, and the
+ * controls of its first generation ("generate": false keeps it a draft). */
 static const api_field PROJECT_CREATE[] = {
     {"topic", API_STRING, API_REQUIRED, 1, 500, NULL, 0},
     {"persona_id", API_UUID, API_NULLABLE, 0, 0, NULL, 0},
     {"channel_id", API_UUID, API_NULLABLE, 0, 0, NULL, 0},
     {"title", API_STRING, API_NULLABLE, 1, 200, NULL, 0},
+    {"generate", API_BOOL, 0, 0, 0, NULL, 0},
+    H_GENERATION_FIELDS,
     PROJECT_READONLY_FIELDS,
     {NULL, 0, 0, 0, 0, NULL, 0},
 };
@@ -123,7 +129,7 @@ static json_t *h_projects__scenes_json(const scene *rows, size_t n)
     return arr;
 }
 
-static json_t *h_projects__json(const project *pr)
+json_t *h_projects_json(const project *pr)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(pr->id));
@@ -180,6 +186,12 @@ static void h_projects__input(http_request *r, json_t *in, project_input *pi)
         pi->tags = h_projects__strings(r, tags, &pi->ntags, false);
 }
 
+static json_t *h_projects__render(const project *pr, void *ctx)
+{
+    (void)ctx;
+    return h_projects_json(pr);
+}
+
 static void h_projects__create(http_request *r)
 {
     const principal *p;
@@ -190,14 +202,20 @@ static void h_projects__create(http_request *r)
         return;
     project_input pi;
     h_projects__input(r, in, &pi);
-    project pr;
+    json_t *gen = json_object_get(in, "generate");
+    script_options o;
+    h_generation_options(in, &o);
+    script_idempotency idem;
+    if (!h_generation_idempotency(r, in, &idem))
+        return;
+    script_reply rep;
     error e;
-    if (project_service_create(api_conn(r), http_arena(r), p, &pi, &pr, &e) != 0) {
+    if (script_service_create(api_conn(r), http_arena(r), p, &pi, gen == NULL || json_is_true(gen),
+                              &o, &idem, h_projects__render, NULL, &rep, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }
-    http_set_header(r, "Location", arena_sprintf(http_arena(r), "/api/v1/projects/%s", pr.id));
-    http_reply_json(r, 201, h_projects__json(&pr));
+    h_generation_reply(r, &rep);
 }
 
 /* Reads one optional filter; false after a 422 for a malformed value. */
@@ -250,7 +268,7 @@ static void h_projects__list(http_request *r)
     }
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, h_projects__json(&rows[i]));
+        json_array_append_new(items, h_projects_json(&rows[i]));
     api_reply_page(r, items, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
 }
 
@@ -275,7 +293,7 @@ static void h_projects__get(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    json_t *o = h_projects__json(&pr);
+    json_t *o = h_projects_json(&pr);
     json_object_set_new(o, "scenes", h_projects__scenes_json(scenes, n));
     http_reply_json(r, 200, o);
 }
@@ -297,7 +315,7 @@ static void h_projects__update(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    http_reply_json(r, 200, h_projects__json(&pr));
+    http_reply_json(r, 200, h_projects_json(&pr));
 }
 
 static void h_projects__delete(http_request *r)

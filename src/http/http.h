@@ -117,6 +117,33 @@ void http_reply_json(http_request *r, int status, json_t *body);
 /** True once a reply has been set, so a filter can tell whether to go on. */
 bool http_has_reply(http_request *r);
 
+/*
+ * Streamed replies (server-sent events and the like). The body is produced
+ * over time by a step function the server calls on one of its threads,
+ * never concurrently for one stream. Between steps that have nothing to
+ * say the connection is parked (suspended), so a waiting stream holds no
+ * thread. Shutdown calls the step once more with stopping set; it must
+ * end the stream then, which keeps a graceful stop within one step.
+ */
+typedef enum http_stream_step {
+    HTTP_STREAM_MORE, /* appended output; call again as soon as it is sent */
+    HTTP_STREAM_WAIT, /* nothing now (output appended so far is still sent); call again later */
+    HTTP_STREAM_END,  /* send what was appended, then end the body */
+} http_stream_step;
+
+/** Appends what is ready to out (a base/buf.h buffer capped at 1 MiB); must not block for long. */
+struct buf;
+typedef http_stream_step (*http_stream_fn)(void *ctx, struct buf *out, bool stopping);
+
+/**
+ * Replies with status and a body produced by fn (sent chunked), calling fn
+ * at once and then at most every poll_ms while it says WAIT. ctx belongs
+ * to the stream: free_ctx(ctx) runs when the stream ends or the client
+ * goes, after the request's arena is gone, so ctx must not point into it.
+ */
+void http_reply_stream(http_request *r, int status, const char *content_type, int poll_ms,
+                       http_stream_fn fn, void (*free_ctx)(void *ctx), void *ctx);
+
 /**
  * Replies application/problem+json with type "/problems/<type_slug>", the
  * request path as instance and the request id.

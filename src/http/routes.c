@@ -19,6 +19,9 @@ static const routes__group routes__groups[] = {
     G(personas),
     G(channels),
     G(projects),
+    G(jobs),
+    G(generation),
+    G(google),
 };
 
 #define ROUTES__N (sizeof(routes__groups) / sizeof(routes__groups[0]))

@@ -17,6 +17,9 @@ HTTP_ROUTE_GROUP(admin);
 HTTP_ROUTE_GROUP(personas);
 HTTP_ROUTE_GROUP(channels);
 HTTP_ROUTE_GROUP(projects);
+HTTP_ROUTE_GROUP(jobs);
+HTTP_ROUTE_GROUP(generation);
+HTTP_ROUTE_GROUP(google);
 
 /** A new array (caller frees) of every route of the service, ops routes included. */
 http_route *http_all_routes(size_t *n);

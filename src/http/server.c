@@ -22,6 +22,7 @@
 #include "base/uuid.h"
 #include "http/metrics.h"
 #include "http/router.h"
+#include "http/stream.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -54,6 +55,7 @@ struct http_server {
     size_t nroutes;
     http_router *router;
     http_metrics *metrics;
+    http_streams *streams; /* http_reply_stream's parked connections */
     int port;
 };
 
@@ -376,6 +378,7 @@ static int check_bind(const struct sockaddr *sa, socklen_t len, const char *wher
 
 static void server_free(http_server *s)
 {
+    http_streams_free(s->streams);
     http_router_free(s->router);
     http_metrics_free(s->metrics);
     free(s->routes);
@@ -438,9 +441,16 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
         return NULL;
     }
     s->metrics = http_metrics_new(s->routes, nroutes);
+    s->streams = http_streams_new(err);
+    if (s->streams == NULL) {
+        server_free(s);
+        return NULL;
+    }
 
-    /* ITC is what MHD_quiesce_daemon needs in internal-thread mode. */
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    /* ITC is what MHD_quiesce_daemon needs in internal-thread mode;
+     * suspend/resume is how a streamed reply waits without a thread. */
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+                         MHD_ALLOW_SUSPEND_RESUME;
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
     if (v6)
         flags |= MHD_USE_IPv6;
@@ -475,6 +485,8 @@ void http_server_stop(http_server *s)
     if (s == NULL)
         return;
     MHD_socket listen_fd = MHD_quiesce_daemon(s->daemon);
+    /* Streams end within one step; MHD cannot stop with one suspended. */
+    http_streams_stop(s->streams);
     int64_t deadline = time_mono_usec() + (int64_t)s->cfg.shutdown_timeout_ms * 1000;
     int left;
     while ((left = http_metrics_in_flight(s->metrics)) > 0 && time_mono_usec() < deadline) {
@@ -642,4 +654,23 @@ void http_reply_json(http_request *r, int status, json_t *body)
 bool http_has_reply(http_request *r)
 {
     return r->status != 0;
+}
+
+void http_reply_stream(http_request *r, int status, const char *content_type, int poll_ms,
+                       http_stream_fn fn, void (*free_ctx)(void *ctx), void *ctx)
+{
+    if (r->status != 0) {
+        log_warn("second reply (%d, a stream) dropped; the first (%d) stands", status, r->status);
+        if (free_ctx != NULL)
+            free_ctx(ctx);
+        return;
+    }
+    r->response = http_streams_response(r->srv->streams, r->conn, poll_ms, fn, free_ctx, ctx);
+    if (r->response == NULL) { /* only out of memory: abort like xmalloc */
+        log_error("out of memory creating a streamed response");
+        abort();
+    }
+    r->status = status;
+    r->content_type = content_type ? arena_strdup(&r->arena, content_type) : NULL;
+    r->reply_len = 0;
 }

@@ -107,22 +107,35 @@ static int channel__log_assignment(db_conn *c, const principal *p, const channel
     return channel_store_assignment_insert(c, &as, err);
 }
 
+/* Checks that `adding` more channels fit the plan; call with the quota lock held. */
+static int channel__check_limit(db_conn *c, const principal *p, int64_t adding, error *err)
+{
+    if (p->max_channels < 0 || adding <= 0)
+        return 0;
+    int64_t have = 0;
+    if (channel_store_count(c, p->user_id, &have, err) != 0)
+        return -1;
+    if (have + adding <= p->max_channels)
+        return 0;
+    if (adding == 1)
+        return error_set(err, ERR_PLAN_LIMIT, "max_channels",
+                         "your plan '%s' allows at most %d channel%s and you have %lld; "
+                         "delete one or upgrade your plan",
+                         p->plan_code, p->max_channels, p->max_channels == 1 ? "" : "s",
+                         (long long)have);
+    return error_set(err, ERR_PLAN_LIMIT, "max_channels",
+                     "your plan '%s' allows at most %d channel%s; you have %lld and this would "
+                     "add %lld; import fewer, delete some or upgrade your plan",
+                     p->plan_code, p->max_channels, p->max_channels == 1 ? "" : "s",
+                     (long long)have, (long long)adding);
+}
+
 static int channel__create_in_tx(db_conn *c, const principal *p, const channel_input *in,
                                  channel *ch, error *err)
 {
-    if (channel_store_lock_quota(c, p->user_id, err) != 0)
+    if (channel_store_lock_quota(c, p->user_id, err) != 0 ||
+        channel__check_limit(c, p, 1, err) != 0)
         return -1;
-    if (p->max_channels >= 0) {
-        int64_t have = 0;
-        if (channel_store_count(c, p->user_id, &have, err) != 0)
-            return -1;
-        if (have >= p->max_channels)
-            return error_set(err, ERR_PLAN_LIMIT, "max_channels",
-                             "your plan '%s' allows at most %d channel%s and you have %lld; "
-                             "delete one or upgrade your plan",
-                             p->plan_code, p->max_channels, p->max_channels == 1 ? "" : "s",
-                             (long long)have);
-    }
     int version = 0;
     if (ch->persona_id != NULL &&
         persona_access_check_choice(c, p, ch->persona_id, &version, err) != 0)
@@ -239,6 +252,83 @@ int channel_service_delete(db_conn *c, const principal *p, const char *id, error
     if (id == NULL || !uuid_is_valid(id))
         return error_set(err, ERR_NOT_FOUND, NULL, "no channel with id %s", id ? id : "(none)");
     return channel_store_delete(c, p->user_id, id, err);
+}
+
+/* A YouTube title as a channel name: at most 200 characters, cut on a
+ * character boundary; an empty one becomes the channel id. */
+static const char *channel__import_name(arena *a, const channel_import_item *it)
+{
+    const char *name = it->name && *it->name ? it->name : it->youtube_channel_id;
+    if (channel__chars(name) <= 200)
+        return name;
+    size_t bytes = 0, chars = 0;
+    while (name[bytes] && chars < 200) {
+        bytes++;
+        while (((unsigned char)name[bytes] & 0xC0) == 0x80)
+            bytes++;
+        chars++;
+    }
+    return arena_strndup(a, name, bytes);
+}
+
+int channel_service_import_in_tx(db_conn *c, arena *a, const principal *p, const char *account_id,
+                                 const channel_import_item *items, size_t n, channel *out,
+                                 size_t *created, error *err)
+{
+    *created = 0;
+    for (size_t i = 0; i < n; i++)
+        if (channel__check_youtube_id(items[i].youtube_channel_id, err) != 0)
+            return -1;
+    if (channel_store_lock_quota(c, p->user_id, err) != 0)
+        return -1;
+    bool *exists = arena_calloc(a, (n ? n : 1) * sizeof(*exists));
+    int64_t adding = 0;
+    for (size_t i = 0; i < n; i++) {
+        channel old;
+        error miss;
+        int rc =
+            channel_store_find_youtube(c, a, p->user_id, items[i].youtube_channel_id, &old, &miss);
+        if (rc != 0 && miss.kind != ERR_NOT_FOUND) {
+            *err = miss;
+            return -1;
+        }
+        exists[i] = rc == 0;
+        if (rc == 0)
+            out[i] = old;
+        else
+            adding++;
+    }
+    if (channel__check_limit(c, p, adding, err) != 0)
+        return -1;
+    int64_t now = time_now_usec();
+    for (size_t i = 0; i < n; i++) {
+        const channel_import_item *it = &items[i];
+        channel ch = exists[i] ? out[i] : (channel){0};
+        if (!exists[i]) {
+            uuid_v7(ch.id);
+            snprintf(ch.user_id, sizeof(ch.user_id), "%s", p->user_id);
+            ch.created_at = now;
+        }
+        error bad;
+        ch.account_id = arena_strdup(a, account_id); /* outlives the caller's copy */
+        ch.youtube_channel_id = it->youtube_channel_id;
+        ch.name = channel__import_name(a, it);
+        ch.thumbnail = channel__check_thumbnail(it->thumbnail, &bad) == 0 ? it->thumbnail : NULL;
+        ch.custom_url = it->custom_url;
+        ch.uploads_playlist_id = it->uploads_playlist_id;
+        ch.subscriber_count = it->subscriber_count;
+        ch.view_count = it->view_count;
+        ch.video_count = it->video_count;
+        ch.stats_updated_at = ch.updated_at = now;
+        int rc = exists[i] ? channel_store_update_import(c, &ch, err)
+                           : channel_store_insert(c, &ch, err);
+        if (rc != 0)
+            return -1;
+        out[i] = ch;
+        if (!exists[i])
+            (*created)++;
+    }
+    return 0;
 }
 
 int channel_service_assignments(db_conn *c, arena *a, const principal *p, const char *id,

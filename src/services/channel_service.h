@@ -1,6 +1,7 @@
 /*
- * channel_service: the use cases of a user's YouTube channels. Until the
- * Google import exists a channel is registered by hand. The service enforces
+ * channel_service: the use cases of a user's YouTube channels. A channel is
+ * imported from a connected Google account (services/google_service fetches
+ * it and calls channel_service_import_in_tx) or registered by hand. The service enforces
  * the plan's channel limit, checks that an assigned persona is one the user
  * may use, and logs every change of a channel's persona in
  * channel_persona_assignments in the same transaction as the change (the
@@ -18,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* What a create or update asks for. On update, unset members stay as they are. */
 typedef struct channel_input {
@@ -43,6 +45,29 @@ int channel_service_update(db_conn *c, arena *a, const principal *p, const char 
                            const channel_input *in, channel *out, error *err);
 /** Deletes the channel; its projects stay, with channel_id cleared. */
 int channel_service_delete(db_conn *c, const principal *p, const char *id, error *err);
+/* One channel to import, as YouTube describes it. Counts: -1 is unknown. */
+typedef struct channel_import_item {
+    const char *youtube_channel_id;
+    const char *name;
+    const char *thumbnail; /* NULL: none (a URL we would not serve is dropped) */
+    const char *custom_url;
+    const char *uploads_playlist_id;
+    int64_t subscriber_count;
+    int64_t view_count;
+    int64_t video_count;
+} channel_import_item;
+
+/**
+ * Imports items for the caller, linked to account_id, inside the caller's open
+ * write transaction: a channel the caller already has (same YouTube id) is
+ * updated, never duplicated; new ones count against the plan's channel limit,
+ * all or nothing (ERR_PLAN_LIMIT names how many fit). out receives n rows in
+ * the order of items; *created counts the new ones.
+ */
+int channel_service_import_in_tx(db_conn *c, arena *a, const principal *p, const char *account_id,
+                                 const channel_import_item *items, size_t n, channel *out,
+                                 size_t *created, error *err);
+
 /** A page of the channel's persona assignment log, newest first. */
 int channel_service_assignments(db_conn *c, arena *a, const principal *p, const char *id,
                                 const char *cursor, int limit, channel_assignment **out, size_t *n,

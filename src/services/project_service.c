@@ -139,8 +139,8 @@ static int project__create_in_tx(db_conn *c, arena *a, const principal *p, const
     return project_store_insert(c, pr, err);
 }
 
-int project_service_create(db_conn *c, arena *a, const principal *p, const project_input *in,
-                           project *out, error *err)
+int project_service_create_tx(db_conn *c, arena *a, const principal *p, const project_input *in,
+                              const char *status, project *out, error *err)
 {
     if (in->topic == NULL)
         return error_set(err, ERR_INVALID, "topic", "topic is required");
@@ -151,7 +151,7 @@ int project_service_create(db_conn *c, arena *a, const principal *p, const proje
     snprintf(pr.user_id, sizeof(pr.user_id), "%s", p->user_id);
     pr.channel_id = in->set_channel ? in->channel_id : NULL;
     pr.topic = in->topic;
-    pr.status = "draft";
+    pr.status = status;
     pr.title = in->set_title ? in->title : NULL;
     pr.description = in->set_description ? in->description : NULL;
     if (in->set_tags) {
@@ -159,18 +159,23 @@ int project_service_create(db_conn *c, arena *a, const principal *p, const proje
         pr.ntags = in->ntags;
     }
     pr.created_at = pr.updated_at = time_now_usec();
-
-    db_error de;
-    if (db_begin_write(c, &de) != 0)
-        return db_to_error(err, &de, NULL);
-    if (project__create_in_tx(c, a, p, in, &pr, err) != 0) {
-        db_rollback(c);
-        return -1;
-    }
-    if (project__commit(c, err) != 0)
+    if (project__create_in_tx(c, a, p, in, &pr, err) != 0)
         return -1;
     *out = pr;
     return 0;
+}
+
+int project_service_create(db_conn *c, arena *a, const principal *p, const project_input *in,
+                           project *out, error *err)
+{
+    db_error de;
+    if (db_begin_write(c, &de) != 0)
+        return db_to_error(err, &de, NULL);
+    if (project_service_create_tx(c, a, p, in, "draft", out, err) != 0) {
+        db_rollback(c);
+        return -1;
+    }
+    return project__commit(c, err);
 }
 
 int project_service_get(db_conn *c, arena *a, const principal *p, const char *id, project *out,

@@ -46,6 +46,14 @@ typedef struct scene_input {
 
 int project_service_create(db_conn *c, arena *a, const principal *p, const project_input *in,
                            project *out, error *err);
+/**
+ * project_service_create inside the caller's open write transaction, with
+ * the status the new project starts in ("draft", or "queued" when a
+ * generation is enqueued in the same transaction). On failure the caller
+ * rolls back.
+ */
+int project_service_create_tx(db_conn *c, arena *a, const principal *p, const project_input *in,
+                              const char *status, project *out, error *err);
 /** The project, and its scenes in order when scenes is not NULL. */
 int project_service_get(db_conn *c, arena *a, const principal *p, const char *id, project *out,
                         scene **scenes, size_t *nscenes, error *err);

@@ -15,8 +15,37 @@
 
 struct db;
 
+/* Where scripts are written. provider is resolved ("auto" never reaches here). */
+typedef struct llm_settings {
+    const char *provider; /* "offline" | "gemini" | "openai" */
+    const char *model;    /* never NULL once resolved */
+    int timeout_ms;
+    const char *gemini_base_url;
+    const char *gemini_api_key; /* secret: never logged or returned */
+    const char *openai_base_url;
+    const char *openai_api_key; /* secret */
+    bool openai_send_top_k;
+} llm_settings;
+
+/* Google OAuth and YouTube endpoints; every URL is configurable for tests. */
+typedef struct google_settings {
+    const char *client_id;     /* NULL: Google connect is not configured */
+    const char *client_secret; /* secret */
+    const char *redirect_uri;
+    const char *auth_url;
+    const char *token_url;
+    const char *userinfo_url;
+    const char *revoke_url;
+    const char *youtube_api_url;
+    bool publishing; /* also ask for youtube.upload */
+} google_settings;
+
 typedef struct services {
     struct db *db;
+    llm_settings llm;
+    google_settings google;
+    const char *data_dir;          /* media and the default key file live here */
+    const char *secret_key_b64;    /* PSTUDIO_SECRET_KEY, or NULL to use <data_dir>/secret.key */
     int64_t session_idle_usec;     /* a session unused this long expires */
     int64_t session_absolute_usec; /* a session older than this expires regardless */
     bool cookie_secure;            /* mark the session cookie Secure (behind HTTPS) */

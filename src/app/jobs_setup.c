@@ -1,0 +1,14 @@
+#include "app/app.h"
+#include "jobs/diag.h"
+#include "services/google_service.h"
+#include "services/script_service.h"
+
+/* Every job kind's handler is registered here, once, before workers start;
+ * `serve` and `worker` both call this. One line per module. */
+void app_register_jobs(services *s)
+{
+    (void)s;
+    job_diag_register();             /* noop, sleep: deployment checks and the queue's tests */
+    google_service_register_jobs(s); /* YouTube stats (daily and on demand), queued imports */
+    script_service_register_jobs(s); /* script generation, scene rewrites, idempotency purge */
+}

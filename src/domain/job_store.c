@@ -1,0 +1,320 @@
+#include "domain/job_store.h"
+
+#include "base/alloc.h"
+#include "base/timeutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ON CONFLICT DO NOTHING leaves a taken unique_key alone, so a concurrent
+ * enqueue of the same key waits for the first one's transaction instead of
+ * failing it; RETURNING then yields no row. */
+static db_sql Q_INSERT =
+    DB_SQL("INSERT INTO jobs (id, kind, payload, user_id, priority, status, run_at, attempts, "
+           "max_attempts, unique_key, created_at, updated_at) "
+           "VALUES ($1, $2, $3, $4, $5, 'queued', $6, 0, $7, $8, $9, $9) "
+           "ON CONFLICT (unique_key) DO NOTHING RETURNING id");
+static db_sql Q_BY_UNIQUE_KEY = DB_SQL("SELECT id FROM jobs WHERE unique_key = $1");
+static db_sql Q_NOTIFY = DB_SQL("SELECT pg_notify('pstudio_jobs', '')");
+
+/* The WHERE repeats the claim index's predicate (status IN …) word for word:
+ * SQLite uses a partial index only when the query names its condition, and
+ * is told to (its planner prefers the status index, then sorts every live
+ * job). The lease expiry comes per kind from $3. */
+#define JOB__CLAIMABLE                                                                             \
+    "status IN ('queued', 'running') AND ((status = 'queued' AND run_at <= $2) OR "                \
+    "(status = 'running' AND lease_expires_at < $2)) "
+#define JOB__CLAIMED "RETURNING id, kind, payload, user_id, attempts, max_attempts"
+static db_sql Q_CLAIM =
+    DB_SQL2("UPDATE jobs SET status = 'running', lease_owner = $1, "
+            "lease_expires_at = (SELECT value FROM json_each($3) WHERE key = jobs.kind), "
+            "attempts = attempts + 1, updated_at = $2 "
+            "WHERE id = (SELECT id FROM jobs INDEXED BY jobs_claim_idx WHERE " JOB__CLAIMABLE
+            "AND kind IN (SELECT key FROM json_each($3)) "
+            "ORDER BY priority DESC, run_at LIMIT 1) " JOB__CLAIMED,
+            "UPDATE jobs SET status = 'running', lease_owner = $1, "
+            "lease_expires_at = ($3::jsonb ->> kind)::timestamptz, "
+            "attempts = attempts + 1, updated_at = $2 "
+            "WHERE id = (SELECT id FROM jobs WHERE " JOB__CLAIMABLE "AND $3::jsonb ? kind "
+            "ORDER BY priority DESC, run_at LIMIT 1 FOR UPDATE SKIP LOCKED) " JOB__CLAIMED);
+
+#define JOB__LEASED "WHERE id = $1 AND lease_owner = $2 AND status = 'running'"
+static db_sql Q_COMPLETE = DB_SQL("UPDATE jobs SET status = 'done', lease_expires_at = NULL, "
+                                  "finished_at = $3, updated_at = $3 " JOB__LEASED);
+static db_sql Q_RETRY =
+    DB_SQL("UPDATE jobs SET status = 'queued', run_at = $3, last_error = $4, "
+           "lease_owner = NULL, lease_expires_at = NULL, updated_at = $5 " JOB__LEASED);
+static db_sql Q_BURY =
+    DB_SQL("UPDATE jobs SET status = 'dead', last_error = $3, "
+           "lease_expires_at = NULL, finished_at = $4, updated_at = $4 " JOB__LEASED);
+static db_sql Q_RELEASE =
+    DB_SQL("UPDATE jobs SET status = 'queued', attempts = attempts - 1, "
+           "lease_owner = NULL, lease_expires_at = NULL, updated_at = $3 " JOB__LEASED);
+static db_sql Q_EXTEND = DB_SQL("UPDATE jobs SET lease_expires_at = $3 " JOB__LEASED);
+
+static db_sql Q_REQUEUE = DB_SQL("UPDATE jobs SET status = 'queued', attempts = 0, run_at = $2, "
+                                 "lease_owner = NULL, lease_expires_at = NULL, finished_at = NULL, "
+                                 "updated_at = $2 WHERE id = $1 AND status = 'dead'");
+static db_sql Q_STATUS = DB_SQL("SELECT status FROM jobs WHERE id = $1");
+
+#define JOB__COLS                                                                                  \
+    "id, kind, payload, user_id, priority, status, run_at, attempts, max_attempts, lease_owner, "  \
+    "lease_expires_at, last_error, unique_key, created_at, updated_at, finished_at"
+static db_sql Q_LIST =
+    DB_SQL2("SELECT " JOB__COLS " FROM jobs WHERE ($1 IS NULL OR status = $1) "
+            "AND ($2 IS NULL OR kind = $2) AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4",
+            "SELECT " JOB__COLS " FROM jobs WHERE ($1::text IS NULL OR status = $1::text) "
+            "AND ($2::text IS NULL OR kind = $2::text) AND ($3::uuid IS NULL OR id < $3::uuid) "
+            "ORDER BY id DESC LIMIT $4");
+static db_sql Q_GET = DB_SQL("SELECT " JOB__COLS " FROM jobs WHERE id = $1");
+
+#define PREPARE(s, c, q, err)                                                                      \
+    db_error de_;                                                                                  \
+    db_stmt *s = db_prepare(c, q, &de_);                                                           \
+    if (s == NULL)                                                                                 \
+    return db_to_error(err, &de_, NULL)
+
+int job_store_insert(db_conn *c, const job_store_new *n, char id[UUID_STR_LEN + 1], bool *created,
+                     error *err)
+{
+    PREPARE(s, c, &Q_INSERT, err);
+    db_bind_text(s, 1, id);
+    db_bind_text(s, 2, n->kind);
+    db_bind_text(s, 3, n->payload);
+    db_bind_text(s, 4, n->user_id);
+    db_bind_int64(s, 5, n->priority);
+    db_bind_time(s, 6, n->run_at);
+    db_bind_int64(s, 7, n->max_attempts);
+    db_bind_text(s, 8, n->unique_key);
+    db_bind_time(s, 9, n->now);
+    db_error de;
+    int rc = db_step(s, &de);
+    db_reset(s);
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, de.fault == DB_FAULT_FOREIGN_KEY ? "user_id" : NULL);
+    *created = rc == DB_ROW;
+    if (*created)
+        return 0;
+
+    s = db_prepare(c, &Q_BY_UNIQUE_KEY, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, n->unique_key);
+    rc = db_step(s, &de);
+    if (rc == DB_ROW)
+        snprintf(id, UUID_STR_LEN + 1, "%s", db_col_text(s, 0));
+    db_reset(s);
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    if (rc == DB_DONE) /* the holder of the key was deleted in between */
+        return error_set(err, ERR_CONFLICT, "unique_key",
+                         "the job with unique key '%.100s' changed while enqueueing; try again",
+                         n->unique_key);
+    return 0;
+}
+
+int job_store_notify(db_conn *c, error *err)
+{
+    if (db_conn_engine(c) != DB_ENGINE_POSTGRES)
+        return 0;
+    PREPARE(s, c, &Q_NOTIFY, err);
+    db_error de;
+    int rc = db_exec(s, &de);
+    db_reset(s);
+    return rc == 0 ? 0 : db_to_error(err, &de, NULL);
+}
+
+int job_store_claim(db_conn *c, const char *lease_owner, int64_t now, const char *kinds_expiry,
+                    job_store_claimed *out, error *err)
+{
+    PREPARE(s, c, &Q_CLAIM, err);
+    db_bind_text(s, 1, lease_owner);
+    db_bind_time(s, 2, now);
+    db_bind_text(s, 3, kinds_expiry);
+    db_error de;
+    int rc = db_step(s, &de);
+    if (rc == DB_ROW) {
+        const char *user = db_col_text(s, 3);
+        snprintf(out->id, sizeof(out->id), "%s", db_col_text(s, 0));
+        snprintf(out->kind, sizeof(out->kind), "%s", db_col_text(s, 1));
+        out->payload = xstrdup(db_col_text(s, 2));
+        snprintf(out->user_id, sizeof(out->user_id), "%s", user ? user : "");
+        out->attempts = (int)db_col_int64(s, 4);
+        out->max_attempts = (int)db_col_int64(s, 5);
+    }
+    db_reset(s);
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    return rc == DB_ROW ? 1 : 0;
+}
+
+/* Runs one lease-conditioned transition; ERR_CONFLICT when no row matched. */
+static int job__leased_exec(db_stmt *s, const char *id, error *err)
+{
+    db_error de;
+    int rc = db_exec(s, &de);
+    int64_t changed = db_changes(s);
+    db_reset(s);
+    if (rc != 0)
+        return db_to_error(err, &de, NULL);
+    if (changed == 0)
+        return error_set(err, ERR_CONFLICT, NULL,
+                         "job %s is no longer leased to this worker (its lease expired or was "
+                         "released, and the job may be running elsewhere)",
+                         id);
+    return 0;
+}
+
+int job_store_complete(db_conn *c, const char *id, const char *lease_owner, int64_t now, error *err)
+{
+    PREPARE(s, c, &Q_COMPLETE, err);
+    db_bind_text(s, 1, id);
+    db_bind_text(s, 2, lease_owner);
+    db_bind_time(s, 3, now);
+    return job__leased_exec(s, id, err);
+}
+
+int job_store_retry(db_conn *c, const char *id, const char *lease_owner, int64_t run_at,
+                    const char *last_error, int64_t now, error *err)
+{
+    PREPARE(s, c, &Q_RETRY, err);
+    db_bind_text(s, 1, id);
+    db_bind_text(s, 2, lease_owner);
+    db_bind_time(s, 3, run_at);
+    db_bind_text(s, 4, last_error);
+    db_bind_time(s, 5, now);
+    return job__leased_exec(s, id, err);
+}
+
+int job_store_bury(db_conn *c, const char *id, const char *lease_owner, const char *last_error,
+                   int64_t now, error *err)
+{
+    PREPARE(s, c, &Q_BURY, err);
+    db_bind_text(s, 1, id);
+    db_bind_text(s, 2, lease_owner);
+    db_bind_text(s, 3, last_error);
+    db_bind_time(s, 4, now);
+    return job__leased_exec(s, id, err);
+}
+
+int job_store_release(db_conn *c, const char *id, const char *lease_owner, int64_t now, error *err)
+{
+    PREPARE(s, c, &Q_RELEASE, err);
+    db_bind_text(s, 1, id);
+    db_bind_text(s, 2, lease_owner);
+    db_bind_time(s, 3, now);
+    return job__leased_exec(s, id, err);
+}
+
+int job_store_extend(db_conn *c, const char *id, const char *lease_owner, int64_t expires_at,
+                     error *err)
+{
+    PREPARE(s, c, &Q_EXTEND, err);
+    db_bind_text(s, 1, id);
+    db_bind_text(s, 2, lease_owner);
+    db_bind_time(s, 3, expires_at);
+    return job__leased_exec(s, id, err);
+}
+
+int job_store_requeue(db_conn *c, const char *id, int64_t now, error *err)
+{
+    PREPARE(s, c, &Q_REQUEUE, err);
+    db_bind_text(s, 1, id);
+    db_bind_time(s, 2, now);
+    db_error de;
+    int rc = db_exec(s, &de);
+    int64_t changed = db_changes(s);
+    db_reset(s);
+    if (rc != 0)
+        return db_to_error(err, &de, NULL);
+    if (changed == 1)
+        return 0;
+
+    s = db_prepare(c, &Q_STATUS, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, id);
+    rc = db_step(s, &de);
+    char status[16] = "";
+    if (rc == DB_ROW)
+        snprintf(status, sizeof(status), "%s", db_col_text(s, 0));
+    db_reset(s);
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    if (rc == DB_DONE)
+        return error_set(err, ERR_NOT_FOUND, NULL, "no job with id '%s'", id);
+    return error_set(err, ERR_CONFLICT, "status", "job %s is %s; only a dead job can be requeued",
+                     id, status);
+}
+
+static json_t *job__time(db_stmt *s, int i)
+{
+    if (db_col_is_null(s, i))
+        return json_null();
+    char t[TIME_STR_LEN + 1];
+    time_format(db_col_time(s, i), t);
+    return json_string(t);
+}
+
+static json_t *job__text(db_stmt *s, int i)
+{
+    const char *t = db_col_text(s, i);
+    return t ? json_string(t) : json_null();
+}
+
+static json_t *job__row(db_stmt *s)
+{
+    json_t *payload = json_loads(db_col_text(s, 2), 0, NULL);
+    return json_pack("{s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id",
+                     job__text(s, 0), "kind", job__text(s, 1), "payload",
+                     payload ? payload : json_object(), "user_id", job__text(s, 3), "priority",
+                     (json_int_t)db_col_int64(s, 4), "status", job__text(s, 5), "run_at",
+                     job__time(s, 6), "attempts", (json_int_t)db_col_int64(s, 7), "max_attempts",
+                     (json_int_t)db_col_int64(s, 8), "lease_owner", job__text(s, 9),
+                     "lease_expires_at", job__time(s, 10), "last_error", job__text(s, 11),
+                     "unique_key", job__text(s, 12), "created_at", job__time(s, 13), "updated_at",
+                     job__time(s, 14), "finished_at", job__time(s, 15));
+}
+
+static int job__collect(db_stmt *s, json_t **out, error *err)
+{
+    db_error de;
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = db_step(s, &de)) == DB_ROW)
+        json_array_append_new(arr, job__row(s));
+    db_reset(s);
+    if (rc == DB_ERR) {
+        json_decref(arr);
+        return db_to_error(err, &de, NULL);
+    }
+    *out = arr;
+    return 0;
+}
+
+int job_store_list(db_conn *c, const char *status, const char *kind, const char *cursor, int limit,
+                   json_t **out, error *err)
+{
+    PREPARE(s, c, &Q_LIST, err);
+    db_bind_text(s, 1, status);
+    db_bind_text(s, 2, kind);
+    db_bind_text(s, 3, cursor);
+    db_bind_int64(s, 4, limit);
+    return job__collect(s, out, err);
+}
+
+int job_store_get(db_conn *c, const char *id, json_t **out, error *err)
+{
+    PREPARE(s, c, &Q_GET, err);
+    db_bind_text(s, 1, id);
+    json_t *arr;
+    if (job__collect(s, &arr, err) != 0)
+        return -1;
+    if (json_array_size(arr) == 0) {
+        json_decref(arr);
+        return error_set(err, ERR_NOT_FOUND, NULL, "no job with id '%s'", id);
+    }
+    *out = json_incref(json_array_get(arr, 0));
+    json_decref(arr);
+    return 0;
+}

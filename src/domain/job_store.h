@@ -1,0 +1,99 @@
+/*
+ * job_store: the jobs table, which is the durable queue (jobs/queue.h holds
+ * the protocol; every statement on the table lives here). A job's life is
+ * queued → running (leased) → done | dead, with a failed attempt going back
+ * to queued at a later run_at. Every transition out of running is
+ * conditioned on the lease: the row must still be running under the same
+ * lease owner, so a worker whose lease expired or was released cannot move
+ * the job, and the caller gets ERR_CONFLICT instead. Times are bound from
+ * the caller's clock, never the database's, so both engines agree and tests
+ * can reason about order.
+ */
+#ifndef PS_DOMAIN_JOB_STORE_H
+#define PS_DOMAIN_JOB_STORE_H
+
+#include "base/error.h"
+#include "base/uuid.h"
+#include "db/db.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A new job, as job_store_insert() writes it. */
+typedef struct job_store_new {
+    const char *kind;
+    const char *payload; /* JSON object text */
+    const char *user_id; /* NULL: none */
+    int priority;
+    int64_t run_at;
+    int max_attempts;
+    const char *unique_key; /* NULL: no dedup */
+    int64_t now;
+} job_store_new;
+
+/* A job just leased by job_store_claim(). */
+typedef struct job_store_claimed {
+    char id[UUID_STR_LEN + 1];
+    char kind[65];
+    char *payload; /* JSON text, malloc'd: the caller frees it */
+    char user_id[UUID_STR_LEN + 1];
+    int attempts; /* including the one just started */
+    int max_attempts;
+} job_store_claimed;
+
+/**
+ * Inserts the job with id (the caller's fresh UUIDv7). When unique_key is
+ * already taken, by a job in any state, nothing is inserted and id is
+ * overwritten with that job's id; *created says which happened.
+ */
+int job_store_insert(db_conn *c, const job_store_new *n, char id[UUID_STR_LEN + 1], bool *created,
+                     error *err);
+/** On PostgreSQL, signals the workers' channel; delivered when c's transaction commits. */
+int job_store_notify(db_conn *c, error *err);
+
+/**
+ * Leases the most urgent job among those whose kind is a key of
+ * kinds_expiry (a JSON object: kind → the lease expiry for that kind, as an
+ * RFC 3339 time): queued with run_at <= now, or running with its lease
+ * expired. Priority first, then run_at. Returns 1 and fills out, 0 when
+ * none is runnable, -1 on error. On SQLite the caller holds the write lock
+ * (db_begin_write); on PostgreSQL rows leased by others are skipped.
+ */
+int job_store_claim(db_conn *c, const char *lease_owner, int64_t now, const char *kinds_expiry,
+                    job_store_claimed *out, error *err);
+
+/* Transitions out of running, each conditioned on (id, lease_owner,
+ * status 'running'); ERR_CONFLICT when the lease is no longer the caller's. */
+
+/** running → done. last_error is kept: it tells what the earlier attempts hit. */
+int job_store_complete(db_conn *c, const char *id, const char *lease_owner, int64_t now,
+                       error *err);
+/** running → queued at run_at, with last_error. */
+int job_store_retry(db_conn *c, const char *id, const char *lease_owner, int64_t run_at,
+                    const char *last_error, int64_t now, error *err);
+/** running → dead, with last_error. */
+int job_store_bury(db_conn *c, const char *id, const char *lease_owner, const char *last_error,
+                   int64_t now, error *err);
+/** running → queued now, lease cleared and the attempt not counted (a graceful stop). */
+int job_store_release(db_conn *c, const char *id, const char *lease_owner, int64_t now, error *err);
+/** Moves the lease expiry while the handler runs (a heartbeat). */
+int job_store_extend(db_conn *c, const char *id, const char *lease_owner, int64_t expires_at,
+                     error *err);
+
+/**
+ * dead → queued now with attempts reset. ERR_NOT_FOUND when there is no such
+ * job, ERR_CONFLICT when it is not dead.
+ */
+int job_store_requeue(db_conn *c, const char *id, int64_t now, error *err);
+
+/**
+ * Admin listing, newest first: status and kind filter when not NULL, cursor
+ * is the last id of the previous page. *out is a new array of job objects.
+ */
+int job_store_list(db_conn *c, const char *status, const char *kind, const char *cursor, int limit,
+                   json_t **out, error *err);
+/** One job as a JSON object (new reference); ERR_NOT_FOUND when absent. */
+int job_store_get(db_conn *c, const char *id, json_t **out, error *err);
+
+#endif

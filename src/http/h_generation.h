@@ -1,0 +1,33 @@
+/*
+ * h_generation: what the handlers that start a script generation share
+ * (POST /projects in h_projects.c, and the regenerate routes): the request
+ * controls' field specs, the Idempotency-Key header, and the 202 answer.
+ */
+#ifndef PS_HTTP_H_GENERATION_H
+#define PS_HTTP_H_GENERATION_H
+
+#include "http/api.h"
+#include "services/script_service.h"
+
+#include <stdbool.h>
+
+/* The request controls of a generation, for an api_field table. */
+#define H_GENERATION_FIELDS                                                                        \
+    {"language", API_STRING, 0, 2, 35, NULL, 0},                                                   \
+        {"target_scenes", API_INT, 0, SCRIPT_SCENES_MIN, SCRIPT_SCENES_MAX, NULL, 0},              \
+        {"target_seconds", API_INT, 0, SCRIPT_SECONDS_MIN, SCRIPT_SECONDS_MAX, NULL, 0},           \
+    {                                                                                              \
+        "instructions", API_STRING, 0, 0, SCRIPT_INSTRUCTIONS_MAX, NULL, 0                         \
+    }
+
+/** Reads the controls of a body api_body() has checked (NULL body: none). */
+void h_generation_options(const json_t *in, script_options *o);
+/**
+ * Reads the Idempotency-Key header for a request to scope with body; false
+ * after a 422 when the key is malformed.
+ */
+bool h_generation_idempotency(http_request *r, const json_t *body, script_idempotency *out);
+/** Sends the answer: Location of the project, and Idempotent-Replayed on a replay. */
+void h_generation_reply(http_request *r, const script_reply *rep);
+
+#endif

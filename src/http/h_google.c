@@ -1,0 +1,335 @@
+/*
+ * /api/v1/google/…: connecting Google accounts (the OAuth redirect and its
+ * callback), listing and disconnecting them, and discovering their YouTube
+ * channels; /api/v1/channels/import and /api/v1/channels/{id}/refresh-stats
+ * bring those channels in and keep their stats fresh. Every route is scoped
+ * to the caller; another user's account or channel is a 404. Tokens never
+ * appear in any answer.
+ */
+#include "http/api.h"
+#include "http/h_channels.h"
+#include "http/routes.h"
+#include "services/google_service.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const NO_QUERY[] = {NULL};
+static const char *const CONNECT_QUERY[] = {"format", NULL};
+static const char *const PAGE_QUERY[] = {"limit", "cursor", NULL};
+
+static const api_field IMPORT_FIELDS[] = {
+    {"account_id", API_UUID, API_REQUIRED, 0, 0, NULL, 0},
+    {"youtube_channel_ids", API_STRING_LIST, API_REQUIRED, 1, 64, NULL, 50},
+    {NULL, 0, 0, 0, 0, NULL, 0},
+};
+
+/* Each google_problem has its own status and problem type. */
+static void h_google__fail(http_request *r, const google_err *ge)
+{
+    const char *slug, *title;
+    int status;
+    switch (ge->problem) {
+    case GOOGLE_PROBLEM_NOT_CONFIGURED:
+        status = 503, slug = "google-not-configured", title = "Google connect is not configured";
+        break;
+    case GOOGLE_PROBLEM_BAD_STATE:
+        status = 400, slug = "oauth-state-invalid", title = "Invalid authorization state";
+        break;
+    case GOOGLE_PROBLEM_DENIED:
+        status = 400, slug = "google-access-denied",
+        title = "Google did not authorize the connection";
+        break;
+    case GOOGLE_PROBLEM_RECONNECT:
+        status = 409, slug = "google-reconnect-required",
+        title = "The Google account must be connected again";
+        break;
+    case GOOGLE_PROBLEM_QUOTA: {
+        char after[32];
+        snprintf(after, sizeof(after), "%ld", ge->retry_after_s > 0 ? ge->retry_after_s : 60);
+        http_set_header(r, "Retry-After", after);
+        status = 503, slug = "youtube-quota-exceeded", title = "YouTube is not taking requests now";
+        break;
+    }
+    case GOOGLE_PROBLEM_UPSTREAM:
+        status = 502, slug = "google-unavailable", title = "Google did not answer usefully";
+        break;
+    default:
+        http_reply_error(r, &ge->e);
+        return;
+    }
+    http_reply_problem(r, status, slug, title, ge->e.message);
+}
+
+static json_t *h_google__str(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *h_google__count(int64_t v)
+{
+    return v < 0 ? json_null() : json_integer(v);
+}
+
+static json_t *h_google__scopes(const char *list)
+{
+    json_t *a = json_array();
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ')
+            p++;
+        size_t len = strcspn(p, " ");
+        if (len > 0)
+            json_array_append_new(a, json_stringn(p, len));
+        p += len;
+    }
+    return a;
+}
+
+static json_t *h_google__account_json(const account *acc)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(acc->id));
+    json_object_set_new(o, "provider", json_string(acc->provider));
+    json_object_set_new(o, "provider_account_id", json_string(acc->provider_account_id));
+    json_object_set_new(o, "email", h_google__str(acc->email));
+    json_object_set_new(o, "scopes", h_google__scopes(acc->scopes));
+    json_object_set_new(o, "status", json_string(acc->status));
+    json_object_set_new(o, "needs_reconnect",
+                        json_boolean(strcmp(acc->status, ACCOUNT_NEEDS_RECONNECT) == 0));
+    json_object_set_new(o, "expires_at", api_time(acc->expires_at));
+    json_object_set_new(o, "created_at", api_time(acc->created_at));
+    json_object_set_new(o, "updated_at", api_time(acc->updated_at));
+    return o;
+}
+
+static json_t *h_google__found_json(const google_found *f)
+{
+    const youtube_channel *yt = &f->yt;
+    json_t *o = json_object();
+    json_object_set_new(o, "youtube_channel_id", json_string(yt->id));
+    json_object_set_new(o, "name", json_string(yt->title));
+    json_object_set_new(o, "custom_url", h_google__str(yt->custom_url));
+    json_object_set_new(o, "thumbnail", h_google__str(yt->thumbnail));
+    json_object_set_new(o, "uploads_playlist_id", h_google__str(yt->uploads_playlist_id));
+    json_object_set_new(o, "subscriber_count", h_google__count(yt->subscriber_count));
+    json_object_set_new(o, "view_count", h_google__count(yt->view_count));
+    json_object_set_new(o, "video_count", h_google__count(yt->video_count));
+    json_object_set_new(o, "imported", json_boolean(f->channel_id != NULL));
+    json_object_set_new(o, "channel_id", h_google__str(f->channel_id));
+    return o;
+}
+
+/* Whether the client asked for JSON rather than a browser redirect. */
+static bool h_google__wants_json(http_request *r)
+{
+    const char *accept = http_header(r, "Accept");
+    return accept != NULL && strstr(accept, "application/json") != NULL;
+}
+
+static void h_google__connect(http_request *r)
+{
+    const principal *p;
+    if (!(p = api_auth(r)) || !api_query_allowed(r, CONNECT_QUERY))
+        return;
+    const char *format = http_query(r, "format");
+    if (format != NULL && strcmp(format, "json") != 0) {
+        error e;
+        error_set(&e, ERR_INVALID, "format",
+                  "format must be json (or left out for a redirect to Google)");
+        http_reply_error(r, &e);
+        return;
+    }
+    const char *url;
+    int64_t expires_at;
+    google_err ge;
+    if (google_service_connect(api_services(r), api_conn(r), http_arena(r), p, &url, &expires_at,
+                               &ge) != 0) {
+        h_google__fail(r, &ge);
+        return;
+    }
+    http_set_header(r, "Cache-Control", "no-store"); /* the URL carries a one-time state */
+    if (format != NULL) {
+        http_reply_json(
+            r, 200,
+            json_pack("{s:s,s:o}", "authorization_url", url, "expires_at", api_time(expires_at)));
+        return;
+    }
+    http_set_header(r, "Location", url);
+    http_reply(r, 302, NULL, NULL, 0);
+}
+
+/* Google redirects the browser here; the query also carries parameters we
+ * do not use (scope, authuser, prompt, hd, iss), so it is not allow-listed. */
+static void h_google__callback(http_request *r)
+{
+    const principal *p;
+    if (!(p = api_auth(r)))
+        return;
+    google_callback cb = {
+        .code = http_query(r, "code"),
+        .state = http_query(r, "state"),
+        .error = http_query(r, "error"),
+    };
+    account acc;
+    google_err ge;
+    http_set_header(r, "Cache-Control", "no-store");
+    if (google_service_callback(api_services(r), api_conn(r), http_arena(r), p, &cb, &acc, &ge) !=
+        0) {
+        h_google__fail(r, &ge);
+        return;
+    }
+    if (h_google__wants_json(r)) {
+        http_reply_json(r, 200, json_pack("{s:o}", "account", h_google__account_json(&acc)));
+        return;
+    }
+    http_set_header(r, "Location", "/");
+    http_reply(r, 302, NULL, NULL, 0);
+}
+
+static void h_google__accounts(http_request *r)
+{
+    const principal *p;
+    api_page pg;
+    if (!(p = api_auth(r)) || !api_query_allowed(r, PAGE_QUERY) || !api_page_read(r, &pg))
+        return;
+    account *rows;
+    size_t n;
+    error e;
+    if (google_service_accounts(api_conn(r), http_arena(r), p, pg.cursor, pg.limit, &rows, &n,
+                                &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(items, h_google__account_json(&rows[i]));
+    api_reply_page(r, items, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
+}
+
+static void h_google__account(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "Google account")) ||
+        !api_query_allowed(r, NO_QUERY))
+        return;
+    account acc;
+    error e;
+    if (google_service_account(api_conn(r), http_arena(r), p, id, &acc, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_reply_json(r, 200, h_google__account_json(&acc));
+}
+
+static void h_google__disconnect(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "Google account")) ||
+        !api_query_allowed(r, NO_QUERY))
+        return;
+    google_err ge;
+    if (google_service_disconnect(api_services(r), api_conn(r), http_arena(r), p, id, &ge) != 0) {
+        h_google__fail(r, &ge);
+        return;
+    }
+    http_reply(r, 204, NULL, NULL, 0);
+}
+
+static void h_google__discover(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "Google account")) ||
+        !api_query_allowed(r, NO_QUERY))
+        return;
+    google_found *rows;
+    size_t n;
+    google_err ge;
+    if (google_service_discover(api_services(r), api_conn(r), http_arena(r), p, id, &rows, &n,
+                                &ge) != 0) {
+        h_google__fail(r, &ge);
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(items, h_google__found_json(&rows[i]));
+    http_reply_json(r, 200, json_pack("{s:s,s:o}", "account_id", id, "items", items));
+}
+
+static void h_google__import(http_request *r)
+{
+    const principal *p;
+    if (!(p = api_auth(r)) || !api_query_allowed(r, NO_QUERY))
+        return;
+    json_t *in = api_body(r, IMPORT_FIELDS, API_CREATE, p);
+    if (in == NULL)
+        return;
+    json_t *list = json_object_get(in, "youtube_channel_ids");
+    size_t n = json_array_size(list);
+    if (n == 0) {
+        error e;
+        error_set(&e, ERR_INVALID, "youtube_channel_ids",
+                  "youtube_channel_ids must name at least one channel");
+        http_reply_error(r, &e);
+        return;
+    }
+    const char **ids = arena_alloc(http_arena(r), n * sizeof(*ids));
+    for (size_t i = 0; i < n; i++)
+        ids[i] = json_string_value(json_array_get(list, i));
+    const char *account_id = json_string_value(json_object_get(in, "account_id"));
+    google_import res;
+    google_err ge;
+    if (google_service_import(api_services(r), api_conn(r), http_arena(r), p, account_id, ids, n,
+                              &res, &ge) != 0) {
+        h_google__fail(r, &ge);
+        return;
+    }
+    if (res.queued) {
+        http_reply_json(
+            r, 202,
+            json_pack("{s:s,s:s,s:I,s:s}", "status", "queued", "job_id", res.job_id,
+                      "retry_after_seconds", (json_int_t)res.retry_after_s, "detail",
+                      "YouTube's quota is used up for now; the import will run by itself once it "
+                      "is available again"));
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < res.n; i++)
+        json_array_append_new(items, h_channels_json(&res.rows[i]));
+    http_reply_json(r, 200,
+                    json_pack("{s:o,s:I,s:I}", "items", items, "created", (json_int_t)res.created,
+                              "updated", (json_int_t)(res.n - res.created)));
+}
+
+static void h_google__refresh_stats(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "channel")) ||
+        !api_query_allowed(r, NO_QUERY))
+        return;
+    char job_id[UUID_STR_LEN + 1];
+    google_err ge;
+    if (google_service_request_stats(api_services(r), api_conn(r), http_arena(r), p, id, job_id,
+                                     &ge) != 0) {
+        h_google__fail(r, &ge);
+        return;
+    }
+    http_reply_json(r, 202, json_pack("{s:s,s:s}", "status", "queued", "job_id", job_id));
+}
+
+const http_route google_routes[] = {
+    {"GET", "/api/v1/google/connect", h_google__connect, "google.connect"},
+    {"GET", "/api/v1/google/callback", h_google__callback, "google.callback"},
+    {"GET", "/api/v1/google/accounts", h_google__accounts, "google.accounts.list"},
+    {"GET", "/api/v1/google/accounts/{id}", h_google__account, "google.accounts.get"},
+    {"DELETE", "/api/v1/google/accounts/{id}", h_google__disconnect, "google.accounts.delete"},
+    {"GET", "/api/v1/google/accounts/{id}/channels", h_google__discover,
+     "google.accounts.channels"},
+    {"POST", "/api/v1/channels/import", h_google__import, "channels.import"},
+    {"POST", "/api/v1/channels/{id}/refresh-stats", h_google__refresh_stats,
+     "channels.refresh_stats"},
+};
+const size_t google_routes_count = sizeof(google_routes) / sizeof(google_routes[0]);

@@ -1,0 +1,39 @@
+/*
+ * job_private: what queue.c and worker.c share and nothing else includes
+ * (tests may, to reach internals). queue.c owns the registry of kinds and the
+ * state transitions; worker.c owns threads, heartbeats and the scheduler.
+ */
+#ifndef PS_JOBS_JOB_PRIVATE_H
+#define PS_JOBS_JOB_PRIVATE_H
+
+#include "jobs/queue.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct job__kind {
+    char kind[65];
+    job_handler fn;
+    void *ctx;
+    int lease_seconds;
+} job__kind;
+
+/** Copies the registration of kind into out; false when it is not registered. */
+bool job__lookup(const char *kind, job__kind *out);
+
+/**
+ * Records a handler's failed outcome on the job it leased: dead for
+ * JOB_OUTCOME_FAIL or when this was the last allowed attempt (*run_at = 0),
+ * else queued again at *run_at. ERR_CONFLICT when the lease was lost.
+ */
+int job__record_failure(db_conn *c, const job *j, const job_result *r, int64_t *run_at, error *err);
+/** Gives a leased job back to the queue, due now, the attempt not counted. */
+int job__release(db_conn *c, const char *id, const char *lease_owner, error *err);
+/** Heartbeat: the lease now ends lease_seconds from now. */
+int job__extend(db_conn *c, const char *id, const char *lease_owner, int lease_seconds, error *err);
+/** Delay before retrying after failed attempt number attempts (1-based), jittered. */
+int64_t job__backoff_usec(int attempts);
+/** Wakes the idle workers of every pool in this process (worker.c). */
+void job__wake_local(void);
+
+#endif

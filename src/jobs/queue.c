@@ -1,0 +1,260 @@
+/*
+ * The queue protocol over job_store: enqueue, claim, and every transition a
+ * leased job goes through, plus the process's registry of kinds. Threads
+ * live in worker.c.
+ */
+#include "jobs/job_private.h"
+
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "domain/job_store.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QUEUE__MAX_KINDS       64
+#define QUEUE__DEFAULT_LEASE   60
+#define QUEUE__DEFAULT_TRIES   5
+#define QUEUE__BACKOFF_BASE_US 2000000LL    /* 2 s after the first failure */
+#define QUEUE__BACKOFF_CAP_US  3600000000LL /* never more than an hour */
+
+static pthread_mutex_t queue__lock = PTHREAD_MUTEX_INITIALIZER;
+static job__kind queue__kinds[QUEUE__MAX_KINDS];
+static int queue__nkinds;
+
+/* Kinds travel inside a JSON text built by hand (the claim's kind → expiry
+ * map), so they are restricted to characters that need no escaping. */
+static bool queue__kind_ok(const char *kind)
+{
+    size_t n = strlen(kind);
+    if (n < 1 || n > 64)
+        return false;
+    return strspn(kind, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") == n;
+}
+
+void job_register(const char *kind, job_handler fn, void *ctx, int lease_seconds)
+{
+    if (kind == NULL || fn == NULL || !queue__kind_ok(kind)) {
+        log_error("job_register: '%s' is not a valid job kind (1-64 of A-Z a-z 0-9 . _ : -); "
+                  "not registered",
+                  kind ? kind : "(null)");
+        return;
+    }
+    pthread_mutex_lock(&queue__lock);
+    int i = 0;
+    while (i < queue__nkinds && strcmp(queue__kinds[i].kind, kind) != 0)
+        i++;
+    if (i == QUEUE__MAX_KINDS) {
+        pthread_mutex_unlock(&queue__lock);
+        log_error("job_register: more than %d job kinds; '%s' not registered", QUEUE__MAX_KINDS,
+                  kind);
+        return;
+    }
+    job__kind *k = &queue__kinds[i];
+    snprintf(k->kind, sizeof(k->kind), "%s", kind);
+    k->fn = fn;
+    k->ctx = ctx;
+    k->lease_seconds = lease_seconds > 0 ? lease_seconds : QUEUE__DEFAULT_LEASE;
+    if (i == queue__nkinds)
+        queue__nkinds++;
+    pthread_mutex_unlock(&queue__lock);
+}
+
+void job_unregister_all(void)
+{
+    pthread_mutex_lock(&queue__lock);
+    queue__nkinds = 0;
+    pthread_mutex_unlock(&queue__lock);
+}
+
+bool job__lookup(const char *kind, job__kind *out)
+{
+    bool found = false;
+    pthread_mutex_lock(&queue__lock);
+    for (int i = 0; i < queue__nkinds && !found; i++) {
+        if (strcmp(queue__kinds[i].kind, kind) == 0) {
+            *out = queue__kinds[i];
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&queue__lock);
+    return found;
+}
+
+/* {"kind":"<lease expiry if claimed now>",…} for every registered kind, or
+ * false when none is registered. */
+static bool queue__kinds_expiry(int64_t now, char *out, size_t n)
+{
+    size_t len = 0;
+    out[len++] = '{';
+    pthread_mutex_lock(&queue__lock);
+    int count = queue__nkinds;
+    for (int i = 0; i < count; i++) {
+        char t[TIME_STR_LEN + 1];
+        time_format(now + (int64_t)queue__kinds[i].lease_seconds * 1000000, t);
+        len += (size_t)snprintf(out + len, n - len, "%s\"%s\":\"%s\"", i ? "," : "",
+                                queue__kinds[i].kind, t);
+    }
+    pthread_mutex_unlock(&queue__lock);
+    snprintf(out + len, n - len, "}");
+    return count > 0;
+}
+
+int job_enqueue(db_conn *c, const char *kind, json_t *payload, const job_options *o,
+                char id[UUID_STR_LEN + 1], error *err)
+{
+    static const job_options defaults = {0};
+    if (o == NULL)
+        o = &defaults;
+    if (kind == NULL || strlen(kind) < 1 || strlen(kind) > 64)
+        return error_set(err, ERR_INVALID, "kind", "a job kind is 1 to 64 characters");
+    if (payload != NULL && !json_is_object(payload))
+        return error_set(err, ERR_INVALID, "payload", "a job payload must be a JSON object");
+    if (o->max_attempts < 0)
+        return error_set(err, ERR_INVALID, "max_attempts", "max_attempts must be at least 1");
+    char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    int64_t now = time_now_usec();
+    job_store_new n = {
+        .kind = kind,
+        .payload = text ? text : "{}",
+        .user_id = o->user_id,
+        .priority = o->priority,
+        .run_at = o->run_at ? o->run_at : now,
+        .max_attempts = o->max_attempts ? o->max_attempts : QUEUE__DEFAULT_TRIES,
+        .unique_key = o->unique_key,
+        .now = now,
+    };
+    uuid_v7(id);
+    bool created = false;
+    int rc = job_store_insert(c, &n, id, &created, err);
+    free(text);
+    if (rc != 0 || !created || n.run_at > now)
+        return rc;
+    /* Wake idle workers: other processes through NOTIFY (sent when the
+     * caller's transaction commits), this one directly. On SQLite a worker
+     * woken before that commit waits for the write lock, then sees the job. */
+    if (db_conn_engine(c) == DB_ENGINE_POSTGRES)
+        return job_store_notify(c, err);
+    job__wake_local();
+    return 0;
+}
+
+int job_claim(db_conn *c, const char *owner, job *j, error *err)
+{
+    bool sqlite = db_conn_engine(c) == DB_ENGINE_SQLITE;
+    for (;;) {
+        char map[QUEUE__MAX_KINDS * (64 + TIME_STR_LEN + 8) + 8];
+        int64_t now = time_now_usec();
+        if (!queue__kinds_expiry(now, map, sizeof(map)))
+            return 0;
+        char token[UUID_STR_LEN + 1];
+        uuid_v7(token);
+        memset(j, 0, sizeof(*j));
+        snprintf(j->lease_owner, sizeof(j->lease_owner), "%.42s/%s", owner, token);
+
+        job_store_claimed cl = {0};
+        db_error de;
+        /* SQLite: the write lock up front, so the select-then-update inside
+         * the claim cannot lose a race to another writer. */
+        if (sqlite && db_begin_write(c, &de) != 0)
+            return db_to_error(err, &de, NULL);
+        int rc = job_store_claim(c, j->lease_owner, now, map, &cl, err);
+        if (sqlite) {
+            if (rc >= 0 && db_commit(c, &de) != 0)
+                rc = db_to_error(err, &de, NULL);
+            if (rc < 0)
+                db_rollback(c);
+        }
+        if (rc <= 0) {
+            free(cl.payload);
+            return rc;
+        }
+        memcpy(j->id, cl.id, sizeof(j->id));
+        memcpy(j->kind, cl.kind, sizeof(j->kind));
+        memcpy(j->user_id, cl.user_id, sizeof(j->user_id));
+        j->attempts = cl.attempts;
+        j->max_attempts = cl.max_attempts;
+        j->payload = json_loads(cl.payload, 0, NULL);
+        free(cl.payload);
+
+        const char *why = NULL;
+        char msg[200];
+        if (j->attempts > j->max_attempts) {
+            snprintf(msg, sizeof(msg),
+                     "attempt %d of %d lost its lease: the worker running it stopped or hung",
+                     j->max_attempts, j->max_attempts);
+            why = msg;
+        } else if (!json_is_object(j->payload)) {
+            why = "the payload is not a JSON object";
+        }
+        if (why == NULL)
+            return 1;
+        json_decref(j->payload);
+        j->payload = NULL;
+        error e;
+        if (job_store_bury(c, j->id, j->lease_owner, why, time_now_usec(), &e) == 0)
+            log_error("job %s (%s) is dead: %s", j->id, j->kind, why);
+    }
+}
+
+int job_complete(db_conn *c, const job *j, error *err)
+{
+    return job_store_complete(c, j->id, j->lease_owner, time_now_usec(), err);
+}
+
+int64_t job__backoff_usec(int attempts)
+{
+    int64_t d = QUEUE__BACKOFF_BASE_US;
+    for (int i = 1; i < attempts && d < QUEUE__BACKOFF_CAP_US; i++)
+        d *= 2;
+    if (d > QUEUE__BACKOFF_CAP_US)
+        d = QUEUE__BACKOFF_CAP_US;
+    /* ±20 %, so jobs that failed together do not all come back together. */
+    double jitter = 0.8 + 0.4 * (double)randombytes_uniform(1000001) / 1000000.0;
+    return (int64_t)((double)d * jitter);
+}
+
+int job__record_failure(db_conn *c, const job *j, const job_result *r, int64_t *run_at, error *err)
+{
+    const char *why = r->err.message[0] ? r->err.message : "the handler failed without saying why";
+    int64_t now = time_now_usec();
+    if (r->outcome == JOB_OUTCOME_FAIL || j->attempts >= j->max_attempts) {
+        *run_at = 0;
+        return job_store_bury(c, j->id, j->lease_owner, why, now, err);
+    }
+    if (r->outcome == JOB_OUTCOME_RETRY_AT)
+        *run_at = r->retry_at > now ? r->retry_at : now;
+    else
+        *run_at = now + job__backoff_usec(j->attempts);
+    return job_store_retry(c, j->id, j->lease_owner, *run_at, why, now, err);
+}
+
+int job__release(db_conn *c, const char *id, const char *lease_owner, error *err)
+{
+    int64_t now = time_now_usec();
+    if (job_store_release(c, id, lease_owner, now, err) != 0)
+        return -1;
+    /* Another process may take it at once. */
+    if (db_conn_engine(c) == DB_ENGINE_POSTGRES)
+        return job_store_notify(c, err);
+    return 0;
+}
+
+int job__extend(db_conn *c, const char *id, const char *lease_owner, int lease_seconds, error *err)
+{
+    return job_store_extend(c, id, lease_owner, time_now_usec() + (int64_t)lease_seconds * 1000000,
+                            err);
+}
+
+int job_requeue(db_conn *c, const char *id, error *err)
+{
+    if (job_store_requeue(c, id, time_now_usec(), err) != 0)
+        return -1;
+    if (db_conn_engine(c) == DB_ENGINE_POSTGRES)
+        return job_store_notify(c, err);
+    job__wake_local();
+    return 0;
+}

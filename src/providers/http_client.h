@@ -1,0 +1,42 @@
+/*
+ * http_client: the one way this program calls another service (Google,
+ * YouTube, LLM providers), over libcurl. Every call has a connect timeout, a
+ * total timeout and a cap on the response size, so a slow or hostile peer
+ * costs a bounded amount of time and memory. Transport failures come back as
+ * ERR_UNAVAILABLE with a message that names the host and what happened; an
+ * HTTP error status is not a transport failure (the caller reads status).
+ * Request and response bodies are never logged: they may carry tokens.
+ */
+#ifndef PS_PROVIDERS_HTTP_CLIENT_H
+#define PS_PROVIDERS_HTTP_CLIENT_H
+
+#include "base/buf.h"
+#include "base/error.h"
+
+#include <stddef.h>
+
+typedef struct http_client_req {
+    const char *method; /* "GET", "POST", … */
+    const char *url;
+    const char *const *headers; /* "Name: value", NULL-terminated; may be NULL */
+    const char *body;           /* may be NULL */
+    size_t body_len;
+    long connect_timeout_ms; /* 0: 10 s */
+    long timeout_ms;         /* 0: 60 s; the whole call */
+    size_t max_response;     /* 0: 8 MiB; larger is ERR_TOO_LARGE */
+} http_client_req;
+
+typedef struct http_client_resp {
+    long status;
+    buf body; /* NUL-terminated */
+    char content_type[128];
+    long retry_after_s; /* from Retry-After (seconds form), -1 when absent */
+} http_client_resp;
+
+/** Performs the request; 0 with *out filled (any status), -1 with err on transport failure. */
+int http_client_do(const http_client_req *rq, http_client_resp *out, error *err);
+void http_client_resp_free(http_client_resp *r);
+/** URL-encodes s into out (for form bodies and query strings); false when out is too small. */
+int http_client_urlencode(const char *s, char *out, size_t n);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * google_internal: private to services/google_service.c and
+ * services/google_sync.c, the two halves of the google_service module (the
+ * connect flow and tokens; discovery, import and stats). Nothing else
+ * includes it.
+ */
+#ifndef PS_SERVICES_GOOGLE_INTERNAL_H
+#define PS_SERVICES_GOOGLE_INTERNAL_H
+
+#include "providers/google_oauth.h"
+#include "services/google_service.h"
+
+/** Fills ge with a problem and a message; returns -1. */
+int google_service__fail(google_err *ge, google_problem problem, error_kind kind, const char *fmt,
+                         ...) __attribute__((format(printf, 4, 5)));
+/** Wraps a lower layer's error (no problem of its own); returns -1. */
+int google_service__plain(google_err *ge, const error *e);
+/** NOT_CONFIGURED naming the settings when the OAuth client is not set; else 0. */
+int google_service__require_configured(const services *s, google_err *ge);
+google_oauth_client google_service__client(const services *s);
+/** Maps a classified Google failure (quota, invalid_grant, …) onto ge; returns -1. */
+int google_service__from_status(google_err *ge, const google_status *st, const error *e);
+/**
+ * A usable access token for acc (token_secret_free it): the stored one, or a
+ * refreshed one when it expires within GOOGLE_REFRESH_AHEAD_USEC or force is
+ * set. A refresh rewrites acc (and its row); invalid_grant marks the account
+ * needs_reconnect and answers RECONNECT.
+ */
+int google_service__access_token(services *s, db_conn *c, arena *a, account *acc, bool force,
+                                 char **access, google_err *ge);
+/** channels.list?mine=true for acc, refreshing the token once on a 401. */
+int google_service__list_channels(services *s, db_conn *c, arena *a, account *acc,
+                                  youtube_channel **rows, size_t *n, google_err *ge);
+
+#endif

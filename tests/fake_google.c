@@ -1,0 +1,476 @@
+#include "fake_google.h"
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "http/http.h"
+#include "providers/http_client.h"
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fake_google_lock(fake_google *fg)
+{
+    pthread_mutex_lock(&fg->lock);
+}
+
+void fake_google_unlock(fake_google *fg)
+{
+    pthread_mutex_unlock(&fg->lock);
+}
+
+/* Copies src into dst, cut to fit (the records only need to be long enough to compare). */
+static void fake__copy(char *dst, size_t n, const char *src)
+{
+    size_t len = src ? strlen(src) : 0;
+    if (len >= n)
+        len = n - 1;
+    if (len)
+        memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+static int fake__hex(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* Decodes application/x-www-form-urlencoded text of length n into out. */
+static void fake__decode(const char *s, size_t n, char *out, size_t out_n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < out_n; i++) {
+        if (s[i] == '+') {
+            out[k++] = ' ';
+        } else if (s[i] == '%' && i + 2 < n && fake__hex(s[i + 1]) >= 0 &&
+                   fake__hex(s[i + 2]) >= 0) {
+            out[k++] = (char)(fake__hex(s[i + 1]) * 16 + fake__hex(s[i + 2]));
+            i += 2;
+        } else {
+            out[k++] = s[i];
+        }
+    }
+    out[k] = '\0';
+}
+
+/* The decoded value of name in a form body; false when absent. */
+static bool fake__form(const char *body, const char *name, char *out, size_t n)
+{
+    out[0] = '\0';
+    for (const char *p = body; p && *p;) {
+        size_t len = strcspn(p, "&");
+        const char *eq = memchr(p, '=', len);
+        if (eq != NULL) {
+            char key[64];
+            fake__decode(p, (size_t)(eq - p), key, sizeof(key));
+            if (strcmp(key, name) == 0) {
+                fake__decode(eq + 1, len - (size_t)(eq - p) - 1, out, n);
+                return true;
+            }
+        }
+        p = p[len] ? p + len + 1 : NULL;
+    }
+    return false;
+}
+
+static void fake__json(http_request *r, int status, json_t *doc)
+{
+    http_reply_json(r, status, doc);
+}
+
+static void fake__oauth_error(http_request *r, int status, const char *code)
+{
+    fake__json(r, status,
+               json_pack("{s:s,s:s}", "error", code, "error_description", "Bad Request"));
+}
+
+static void fake__api_error(http_request *r, int status, const char *reason, const char *message)
+{
+    fake__json(r, status,
+               json_pack("{s:{s:i,s:s,s:[{s:s,s:s,s:s}]}}", "error", "code", status, "message",
+                         message, "errors", "message", message, "domain", "youtube.quota", "reason",
+                         reason));
+}
+
+static void fake__random_hex(char out[17])
+{
+    unsigned char raw[8];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2hex(out, 17, raw, sizeof(raw));
+}
+
+/* Issues a token for identity; caller holds the lock. */
+static const char *fake__issue(fake_google *fg, const char *identity, bool refresh)
+{
+    if (fg->ntokens == FAKE_GOOGLE_MAX_TOKENS)
+        return NULL;
+    fake_google_token *t = &fg->tokens[fg->ntokens];
+    char rnd[17];
+    fake__random_hex(rnd);
+    snprintf(t->value, sizeof(t->value),
+             refresh ? "1//0g-refresh-%s-%02d-%s" : "ya29.a0-access-%s-%02d-%s", identity,
+             fg->ntokens, rnd);
+    fake__copy(t->identity, sizeof(t->identity), identity);
+    t->refresh = refresh;
+    t->valid = true;
+    fg->ntokens++;
+    return t->value;
+}
+
+static fake_google_token *fake__token(fake_google *fg, const char *value, bool refresh)
+{
+    for (int i = 0; i < fg->ntokens; i++)
+        if (fg->tokens[i].refresh == refresh && strcmp(fg->tokens[i].value, value) == 0)
+            return &fg->tokens[i];
+    return NULL;
+}
+
+void fake_google_expire_access_tokens(fake_google *fg)
+{
+    fake_google_lock(fg);
+    for (int i = 0; i < fg->ntokens; i++)
+        if (!fg->tokens[i].refresh)
+            fg->tokens[i].valid = false;
+    fake_google_unlock(fg);
+}
+
+/* The access token of "Authorization: Bearer …", if valid; caller holds the lock. */
+static fake_google_token *fake__bearer(fake_google *fg, http_request *r)
+{
+    const char *h = http_header(r, "Authorization");
+    if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    fake__copy(fg->last_bearer, sizeof(fg->last_bearer), h + 7);
+    fake_google_token *t = fake__token(fg, h + 7, false);
+    return t && t->valid ? t : NULL;
+}
+
+static void fake__append_query(buf *b, const char *name, const char *value)
+{
+    char enc[1024];
+    http_client_urlencode(value, enc, sizeof(enc));
+    buf_printf(b, "%c%s=%s", strchr(buf_cstr(b), '?') ? '&' : '?', name, enc);
+}
+
+/* GET /o/oauth2/v2/auth: the consent page, answered at once. */
+static void fake__authorize(http_request *r)
+{
+    fake_google *fg = http_app(r);
+    fake_google_lock(fg);
+    fake__copy(fg->auth_client_id, sizeof(fg->auth_client_id), http_query(r, "client_id"));
+    fake__copy(fg->auth_redirect_uri, sizeof(fg->auth_redirect_uri), http_query(r, "redirect_uri"));
+    fake__copy(fg->auth_response_type, sizeof(fg->auth_response_type),
+               http_query(r, "response_type"));
+    fake__copy(fg->auth_scope, sizeof(fg->auth_scope), http_query(r, "scope"));
+    fake__copy(fg->auth_state, sizeof(fg->auth_state), http_query(r, "state"));
+    fake__copy(fg->auth_challenge, sizeof(fg->auth_challenge), http_query(r, "code_challenge"));
+    fake__copy(fg->auth_challenge_method, sizeof(fg->auth_challenge_method),
+               http_query(r, "code_challenge_method"));
+    fake__copy(fg->auth_access_type, sizeof(fg->auth_access_type), http_query(r, "access_type"));
+    fake__copy(fg->auth_prompt, sizeof(fg->auth_prompt), http_query(r, "prompt"));
+    bool ok = strcmp(fg->auth_client_id, fg->client_id) == 0 &&
+              strcmp(fg->auth_response_type, "code") == 0 &&
+              strcmp(fg->auth_challenge_method, "S256") == 0 && strlen(fg->auth_challenge) == 43 &&
+              fg->auth_redirect_uri[0] && fg->auth_state[0];
+    if (!ok || fg->ncodes == FAKE_GOOGLE_MAX_CODES) {
+        fake_google_unlock(fg);
+        http_reply(r, 400, "text/plain", "invalid authorization request", 29);
+        return;
+    }
+    buf loc;
+    buf_init(&loc, 8192);
+    buf_puts(&loc, fg->auth_redirect_uri);
+    if (fg->deny) {
+        fake__append_query(&loc, "error", "access_denied");
+        fake__append_query(&loc, "state", fg->auth_state);
+    } else {
+        fake_google_code *c = &fg->codes[fg->ncodes++];
+        char rnd[17];
+        fake__random_hex(rnd);
+        snprintf(c->code, sizeof(c->code), "4/0Ad-code-%s", rnd);
+        fake__copy(c->identity, sizeof(c->identity), fg->identity);
+        fake__copy(c->challenge, sizeof(c->challenge), fg->auth_challenge);
+        fake__copy(c->redirect_uri, sizeof(c->redirect_uri), fg->auth_redirect_uri);
+        fake__copy(c->scope, sizeof(c->scope), fg->auth_scope);
+        if (fg->drop_youtube_scope)
+            fake__copy(c->scope, sizeof(c->scope),
+                       "https://www.googleapis.com/auth/yt-analytics.readonly openid "
+                       "https://www.googleapis.com/auth/userinfo.email");
+        fake__append_query(&loc, "state", fg->auth_state);
+        fake__append_query(&loc, "code", c->code);
+        fake__append_query(&loc, "scope", c->scope);
+        fake__append_query(&loc, "authuser", "0");
+        fake__append_query(&loc, "prompt", "consent");
+    }
+    fake_google_unlock(fg);
+    http_set_header(r, "Location", buf_cstr(&loc));
+    buf_free(&loc);
+    http_reply(r, 302, NULL, NULL, 0);
+}
+
+static json_t *fake__token_doc(fake_google *fg, const char *access, const char *refresh,
+                               const char *scope)
+{
+    json_t *doc = json_pack("{s:s,s:i,s:s,s:s,s:s}", "access_token", access, "expires_in",
+                            (int)fg->expires_in, "scope", scope, "token_type", "Bearer", "id_token",
+                            "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.");
+    if (refresh != NULL)
+        json_object_set_new(doc, "refresh_token", json_string(refresh));
+    return doc;
+}
+
+/* POST /token: code exchange and refresh, as Google's token endpoint. */
+static void fake__token_endpoint(http_request *r)
+{
+    fake_google *fg = http_app(r);
+    const char *body = http_body(r, NULL);
+    char grant[32], id[128], secret[128], code[128], verifier[160], redirect[512], refresh[160];
+    fake__form(body, "grant_type", grant, sizeof(grant));
+    fake__form(body, "client_id", id, sizeof(id));
+    fake__form(body, "client_secret", secret, sizeof(secret));
+    fake__form(body, "code", code, sizeof(code));
+    fake__form(body, "code_verifier", verifier, sizeof(verifier));
+    fake__form(body, "redirect_uri", redirect, sizeof(redirect));
+    fake__form(body, "refresh_token", refresh, sizeof(refresh));
+    fake_google_lock(fg);
+    fake__copy(fg->tok_grant_type, sizeof(fg->tok_grant_type), grant);
+    fake__copy(fg->tok_client_secret, sizeof(fg->tok_client_secret), secret);
+    fake__copy(fg->tok_content_type, sizeof(fg->tok_content_type), http_header(r, "Content-Type"));
+    if (strcmp(id, fg->client_id) != 0 || strcmp(secret, fg->client_secret) != 0) {
+        fake_google_unlock(fg);
+        fake__oauth_error(r, 401, "invalid_client");
+        return;
+    }
+    if (strcmp(grant, "authorization_code") == 0) {
+        fg->exchanges++;
+        fake__copy(fg->tok_redirect_uri, sizeof(fg->tok_redirect_uri), redirect);
+        fake__copy(fg->tok_verifier, sizeof(fg->tok_verifier), verifier);
+        fake_google_code *c = NULL;
+        for (int i = 0; i < fg->ncodes; i++)
+            if (strcmp(fg->codes[i].code, code) == 0)
+                c = &fg->codes[i];
+        char challenge[64] = "";
+        unsigned char h[crypto_hash_sha256_BYTES];
+        crypto_hash_sha256(h, (const unsigned char *)verifier, strlen(verifier));
+        sodium_bin2base64(challenge, sizeof(challenge), h, sizeof(h),
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        if (c == NULL || c->used || strcmp(challenge, c->challenge) != 0) {
+            fake_google_unlock(fg);
+            fake__oauth_error(r, 400, "invalid_grant");
+            return;
+        }
+        if (strcmp(redirect, c->redirect_uri) != 0) {
+            fake_google_unlock(fg);
+            fake__oauth_error(r, 400, "redirect_uri_mismatch");
+            return;
+        }
+        c->used = true;
+        const char *access = fake__issue(fg, c->identity, false);
+        const char *refresh_token = fake__issue(fg, c->identity, true);
+        json_t *doc = fake__token_doc(fg, access, refresh_token, c->scope);
+        fake_google_unlock(fg);
+        fake__json(r, 200, doc);
+        return;
+    }
+    if (strcmp(grant, "refresh_token") == 0) {
+        fg->refreshes++;
+        fake_google_token *t = fake__token(fg, refresh, true);
+        if (fg->refresh_invalid || t == NULL || !t->valid) {
+            fake_google_unlock(fg);
+            fake__oauth_error(r, 400, "invalid_grant");
+            return;
+        }
+        const char *access = fake__issue(fg, t->identity, false);
+        json_t *doc =
+            fake__token_doc(fg, access, NULL,
+                            "https://www.googleapis.com/auth/youtube.readonly "
+                            "https://www.googleapis.com/auth/yt-analytics.readonly openid "
+                            "https://www.googleapis.com/auth/userinfo.email");
+        fake_google_unlock(fg);
+        fake__json(r, 200, doc);
+        return;
+    }
+    fake_google_unlock(fg);
+    fake__oauth_error(r, 400, "unsupported_grant_type");
+}
+
+static void fake__userinfo(http_request *r)
+{
+    fake_google *fg = http_app(r);
+    fake_google_lock(fg);
+    fg->userinfos++;
+    fake_google_token *t = fake__bearer(fg, r);
+    if (t == NULL) {
+        fake_google_unlock(fg);
+        fake__json(r, 401, json_pack("{s:s}", "error", "invalid_token"));
+        return;
+    }
+    char sub[64], email[64];
+    snprintf(sub, sizeof(sub), "10776%s", t->identity);
+    snprintf(email, sizeof(email), "%s@gmail.test", t->identity);
+    fake_google_unlock(fg);
+    fake__json(r, 200,
+               json_pack("{s:s,s:s,s:b,s:s}", "sub", sub, "email", email, "email_verified", 1,
+                         "picture", "https://lh3.example/photo.jpg"));
+}
+
+static void fake__revoke(http_request *r)
+{
+    fake_google *fg = http_app(r);
+    char token[160];
+    fake__form(http_body(r, NULL), "token", token, sizeof(token));
+    fake_google_lock(fg);
+    if (fg->revokes < 8)
+        fake__copy(fg->revoked[fg->revokes], sizeof(fg->revoked[0]), token);
+    fg->revokes++;
+    fake_google_token *t = fake__token(fg, token, true);
+    if (t == NULL)
+        t = fake__token(fg, token, false);
+    if (t != NULL)
+        for (int i = 0; i < fg->ntokens; i++) /* the grant goes, every token of it */
+            if (strcmp(fg->tokens[i].identity, t->identity) == 0)
+                fg->tokens[i].valid = false;
+    fake_google_unlock(fg);
+    if (t == NULL) {
+        fake__oauth_error(r, 400, "invalid_token");
+        return;
+    }
+    http_reply(r, 200, "application/json", "{}", 2);
+}
+
+static json_t *fake__channel(const char *id, const char *title, const char *handle,
+                             const char *subs, const char *views, const char *videos)
+{
+    char thumb[3][128];
+    static const char *const sizes[] = {"default", "medium", "high"};
+    json_t *thumbs = json_object();
+    for (int i = 0; i < 3; i++) {
+        snprintf(thumb[i], sizeof(thumb[i]), "https://yt3.ggpht.example/%s-%s.jpg", id, sizes[i]);
+        json_object_set_new(thumbs, sizes[i],
+                            json_pack("{s:s,s:i,s:i}", "url", thumb[i], "width", 88 * (i + 1),
+                                      "height", 88 * (i + 1)));
+    }
+    json_t *stats = json_pack("{s:s,s:s}", "viewCount", views, "videoCount", videos);
+    if (subs != NULL) {
+        json_object_set_new(stats, "subscriberCount", json_string(subs));
+        json_object_set_new(stats, "hiddenSubscriberCount", json_false());
+    } else {
+        json_object_set_new(stats, "hiddenSubscriberCount", json_true());
+    }
+    char uploads[64];
+    snprintf(uploads, sizeof(uploads), "UU%s", id + 2);
+    json_t *snippet = json_pack("{s:s,s:s,s:s,s:o}", "title", title, "description", "",
+                                "publishedAt", "2015-03-01T10:00:00Z", "thumbnails", thumbs);
+    if (handle != NULL)
+        json_object_set_new(snippet, "customUrl", json_string(handle));
+    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:{s:{s:s,s:s}}}", "kind", "youtube#channel", "etag",
+                     "etag-1", "id", id, "snippet", snippet, "statistics", stats, "contentDetails",
+                     "relatedPlaylists", "likes", "", "uploads", uploads);
+}
+
+/* GET /youtube/v3/channels?part=snippet,statistics,contentDetails&mine=true */
+static void fake__channels(http_request *r)
+{
+    fake_google *fg = http_app(r);
+    const char *part = http_query(r, "part"), *mine = http_query(r, "mine");
+    if (part == NULL || strcmp(part, "snippet,statistics,contentDetails") != 0 || mine == NULL ||
+        strcmp(mine, "true") != 0) {
+        fake__api_error(r, 400, "badRequest",
+                        "expected part=snippet,statistics,contentDetails "
+                        "and mine=true");
+        return;
+    }
+    fake_google_lock(fg);
+    fg->channel_lists++;
+    int mode = fg->channels_mode;
+    fake_google_token *t = fake__bearer(fg, r);
+    char identity[16], subs[32];
+    fake__copy(identity, sizeof(identity), t ? t->identity : "");
+    fake__copy(subs, sizeof(subs), fg->alice_subscribers);
+    fake_google_unlock(fg);
+    if (mode == 1) {
+        fake__api_error(r, 403, "quotaExceeded",
+                        "The request cannot be completed because you have exceeded your <a "
+                        "href=\"/youtube/v3/getting-started#quota\">quota</a>.");
+        return;
+    }
+    if (mode == 2) {
+        http_set_header(r, "Retry-After", "30");
+        fake__api_error(r, 429, "rateLimitExceeded", "Too many requests.");
+        return;
+    }
+    if (t == NULL) {
+        fake__json(r, 401,
+                   json_pack("{s:{s:i,s:s,s:[{s:s,s:s}]}}", "error", "code", 401, "message",
+                             "Request had invalid authentication credentials.", "errors", "reason",
+                             "authError", "domain", "global"));
+        return;
+    }
+    json_t *items = json_array();
+    if (strcmp(identity, "alice") == 0) {
+        json_array_append_new(items, fake__channel("UCalice0000000000000001", "Alice in Space",
+                                                   "@aliceinspace", subs, "98765432101", "321"));
+        json_array_append_new(
+            items, fake__channel("UCalice0000000000000002", "Alice Cooks", NULL, NULL, "42", "7"));
+    } else if (strcmp(identity, "bob") == 0) {
+        json_array_append_new(items, fake__channel("UCbob000000000000000001", "Bob Builds",
+                                                   "@bobbuilds", "10", "100", "3"));
+    } else {
+        json_array_append_new(items, fake__channel("UCbrand0000000000000001", "Brand Channel",
+                                                   "@brand", "5000", "70000", "40"));
+    }
+    fake__json(r, 200,
+               json_pack("{s:s,s:s,s:{s:i,s:i},s:o}", "kind", "youtube#channelListResponse", "etag",
+                         "list-etag", "pageInfo", "totalResults", (int)json_array_size(items),
+                         "resultsPerPage", 50, "items", items));
+}
+
+static const http_route fake__routes[] = {
+    {"GET", "/o/oauth2/v2/auth", fake__authorize, "fake.authorize"},
+    {"POST", "/token", fake__token_endpoint, "fake.token"},
+    {"GET", "/v1/userinfo", fake__userinfo, "fake.userinfo"},
+    {"POST", "/revoke", fake__revoke, "fake.revoke"},
+    {"GET", "/youtube/v3/channels", fake__channels, "fake.channels"},
+};
+
+fake_google *fake_google_start(const char *client_id, const char *client_secret)
+{
+    fake_google *fg = xcalloc(1, sizeof(*fg));
+    pthread_mutex_init(&fg->lock, NULL);
+    fake__copy(fg->client_id, sizeof(fg->client_id), client_id);
+    fake__copy(fg->client_secret, sizeof(fg->client_secret), client_secret);
+    fake__copy(fg->identity, sizeof(fg->identity), "alice");
+    fake__copy(fg->alice_subscribers, sizeof(fg->alice_subscribers), "1234567");
+    fg->expires_in = 3599;
+    http_server_config cfg = {
+        .bind_addr = "127.0.0.1",
+        .port = 0,
+        .threads = 2,
+        .max_body = 64 * 1024,
+        .shutdown_timeout_ms = 2000,
+        .app = fg,
+    };
+    error e;
+    fg->srv =
+        http_server_start(&cfg, fake__routes, sizeof(fake__routes) / sizeof(fake__routes[0]), &e);
+    if (fg->srv == NULL) {
+        fprintf(stderr, "fake google: %s\n", e.message);
+        abort();
+    }
+    fg->port = http_server_port(fg->srv);
+    return fg;
+}
+
+void fake_google_stop(fake_google *fg)
+{
+    if (fg == NULL)
+        return;
+    http_server_stop(fg->srv);
+    pthread_mutex_destroy(&fg->lock);
+    free(fg);
+}

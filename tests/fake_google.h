@@ -1,0 +1,80 @@
+/*
+ * fake_google: Google's OAuth endpoints and the YouTube Data API's
+ * channels.list on loopback, built on our own http server, speaking the
+ * documented wire format including its failures. It records what it receives
+ * (the PKCE challenge and verifier, the client secret, the redirect URIs)
+ * and issues distinctive tokens, so tests can check both our requests and
+ * that no token leaks anywhere.
+ *
+ * Identities: "alice" (two channels, one with a hidden subscriber count),
+ * "bob" (one channel), "brand" (a brand account's single channel).
+ * The consent page answers at once as fg->identity, or declines.
+ *
+ * Fields below the lock are shared with the server threads: change and read
+ * them between fake_google_lock() and fake_google_unlock().
+ */
+#ifndef PS_TESTS_FAKE_GOOGLE_H
+#define PS_TESTS_FAKE_GOOGLE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#define FAKE_GOOGLE_MAX_TOKENS 64
+#define FAKE_GOOGLE_MAX_CODES  32
+
+typedef struct fake_google_token {
+    char value[128];
+    char identity[16];
+    bool refresh; /* a refresh token, else an access token */
+    bool valid;
+} fake_google_token;
+
+typedef struct fake_google_code {
+    char code[64];
+    char identity[16];
+    char challenge[64];
+    char redirect_uri[512];
+    char scope[512];
+    bool used;
+} fake_google_code;
+
+typedef struct fake_google {
+    pthread_mutex_t lock;
+    struct http_server *srv;
+    int port;
+    char client_id[128];
+    char client_secret[128];
+
+    /* behaviour */
+    char identity[16];       /* who consents next */
+    bool deny;               /* the user declines: error=access_denied */
+    bool drop_youtube_scope; /* the user unticks YouTube access */
+    bool refresh_invalid;    /* every refresh answers invalid_grant */
+    int channels_mode;       /* 0 normal, 1 403 quotaExceeded, 2 429 with Retry-After */
+    long expires_in;         /* of issued access tokens */
+    char alice_subscribers[32];
+
+    /* records */
+    char auth_client_id[128], auth_redirect_uri[512], auth_response_type[32], auth_scope[512],
+        auth_state[128], auth_challenge[128], auth_challenge_method[16], auth_access_type[16],
+        auth_prompt[16];
+    char tok_grant_type[32], tok_client_secret[128], tok_redirect_uri[512], tok_verifier[160],
+        tok_content_type[128];
+    int exchanges, refreshes, userinfos, revokes, channel_lists;
+    char revoked[8][128];
+    char last_bearer[160];
+
+    fake_google_token tokens[FAKE_GOOGLE_MAX_TOKENS];
+    int ntokens;
+    fake_google_code codes[FAKE_GOOGLE_MAX_CODES];
+    int ncodes;
+} fake_google;
+
+fake_google *fake_google_start(const char *client_id, const char *client_secret);
+void fake_google_stop(fake_google *fg);
+void fake_google_lock(fake_google *fg);
+void fake_google_unlock(fake_google *fg);
+/** Marks every access token issued so far invalid (YouTube will answer 401). */
+void fake_google_expire_access_tokens(fake_google *fg);
+
+#endif

@@ -1,0 +1,1051 @@
+/*
+ * Script generation end to end, on both engines: POST /projects answers 202
+ * and an in-test worker pool writes the script, with the offline writer and
+ * with a fake Gemini on loopback. Every failure ends in the right project
+ * state, usage-log row and readable reason; Idempotency-Key replays; whole
+ * and one-scene regeneration; the persona usage summary; the event stream
+ * (the owner hears, nobody else does, shutdown ends it); and a `pstudio
+ * worker` killed with -9 mid-generation, after which the job runs again
+ * elsewhere and the project has exactly one set of scenes.
+ */
+#include "testlib.h"
+
+#include "fake_llm.h"
+
+#include "base/timeutil.h"
+#include "jobs/queue.h"
+#include "jobs/worker.h"
+#include "services/script_service.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAST   "2000-01-01T00:00:00.000000Z"
+#define SYSTEM "You are Calm Astro, a patient astronomer."
+#define KEY    "AIzaSyTESTKEY-generation-0123456789"
+#define WAIT_S 30
+
+typedef struct world {
+    test_api api;
+    fake_llm fake;
+    db *wdb; /* the worker pool's own connections */
+    job_pool *pool;
+    char tok[128], tok_b[128];
+} world;
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void start_pool(world *w)
+{
+    if (w->pool != NULL)
+        return;
+    error e;
+    w->pool = job_pool_start(w->wdb, 2, "test:generation", &e);
+    if (w->pool == NULL)
+        fail_msg("job_pool_start: %s", e.message);
+}
+
+static void stop_pool(world *w)
+{
+    if (w->pool != NULL)
+        job_pool_stop(w->pool, 5000);
+    w->pool = NULL;
+}
+
+static void use_gemini(world *w, int timeout_ms)
+{
+    llm_settings *l = &w->api.svc.llm;
+    l->provider = "gemini";
+    l->model = "gemini-test";
+    l->timeout_ms = timeout_ms;
+    l->gemini_base_url = w->fake.base_url;
+    l->gemini_api_key = KEY;
+}
+
+static int setup(void **state)
+{
+    world *w = test_calloc(1, sizeof(*w));
+    test_api_start(&w->api);
+    job_unregister_all();
+    job_unschedule_all();
+    fake_llm_start(&w->fake);
+    script_service_register_jobs(&w->api.svc);
+    job_unschedule_all(); /* the hourly purge would only add noise */
+    db_error de;
+    w->wdb = db_open(w->api.t.url, 3, &de);
+    if (w->wdb == NULL)
+        fail_msg("db_open: %s", de.message);
+    test_signup(&w->api, "ana@example.com", w->tok);
+    test_signup(&w->api, "bob@example.com", w->tok_b);
+    test_set_plan(&w->api, "ana@example.com", "pro");
+    test_set_plan(&w->api, "bob@example.com", "pro");
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    world *w = *state;
+    stop_pool(w);
+    db_close(w->wdb);
+    test_api_stop(&w->api);
+    fake_llm_stop(&w->fake);
+    job_unregister_all();
+    job_unschedule_all();
+    test_free(w);
+    return 0;
+}
+
+/* ---- helpers ----------------------------------------------------------------------- */
+
+static int64_t count(world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int64_t count(world *w, const char *fmt, ...)
+{
+    char sql[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    return testdb_scalar(&w->api.t, sql);
+}
+
+/* The first column of the first row as text ("" for NULL or no row), into out. */
+static void text_of(world *w, char *out, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void text_of(world *w, char *out, size_t n, const char *fmt, ...)
+{
+    char sql[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    db_sql q = DB_SQL(sql);
+    db_conn *c = db_acquire(w->api.t.db);
+    db_error de;
+    db_stmt *s = db_prepare(c, &q, &de);
+    if (s == NULL)
+        fail_msg("%s: %s", sql, de.message);
+    out[0] = '\0';
+    if (db_step(s, &de) == DB_ROW && db_col_text(s, 0) != NULL)
+        snprintf(out, n, "%s", db_col_text(s, 0));
+    db_reset(s);
+    db_release(c);
+}
+
+static void exec(world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void exec(world *w, const char *fmt, ...)
+{
+    char sql[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    testdb_exec(&w->api.t, sql);
+}
+
+/* POSTs a project and returns its id; fails unless the status is want. */
+static void create(world *w, const char *tok, const char *body, long want, char id[37])
+{
+    test_resp r = test_req(&w->api, "POST", "/api/v1/projects", tok, body, NULL);
+    test_expect(&r, want, NULL);
+    snprintf(id, 37, "%s", json_string_value(json_object_get(r.json, "id")));
+    test_resp_free(&r);
+}
+
+/* Polls the project until its status is want; returns it (caller frees). */
+static test_resp wait_project(world *w, const char *tok, const char *id, const char *want)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/projects/%s", id);
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    for (;;) {
+        test_resp r = test_req(&w->api, "GET", path, tok, NULL, NULL);
+        const char *st = json_string_value(json_object_get(r.json, "status"));
+        if (st != NULL && strcmp(st, want) == 0)
+            return r;
+        if (time_mono_usec() > until)
+            fail_msg("project %s never reached %s; last: %s", id, want, r.body);
+        test_resp_free(&r);
+        sleep_ms(25);
+    }
+}
+
+/* Waits until the project's job has been attempted n times and is no
+ * longer running (retried, done or dead). */
+static void wait_attempts(world *w, const char *project_id, int n)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM jobs WHERE CAST(payload AS TEXT) LIKE '%%%s%%' AND attempts >= "
+             "%d AND "
+             "status <> 'running'",
+             project_id, n);
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    while (testdb_scalar(&w->api.t, sql) == 0) {
+        if (time_mono_usec() > until)
+            fail_msg("the job of project %s never finished attempt %d", project_id, n);
+        sleep_ms(25);
+    }
+}
+
+static const char *str(const test_resp *r, const char *key)
+{
+    const char *v = json_string_value(json_object_get(r->json, key));
+    return v ? v : "";
+}
+
+/* The usage rows of a project, oldest first, as "action|success|code|provider|model|in|out". */
+static void usage_rows(world *w, const char *project_id, char rows[][160], int max, int *n)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT action, success, error_code, provider, model, tokens_in, tokens_out FROM "
+             "persona_usage_logs WHERE project_id = '%s' ORDER BY created_at, id",
+             project_id);
+    db_sql q = DB_SQL(sql);
+    db_conn *c = db_acquire(w->api.t.db);
+    db_error de;
+    db_stmt *s = db_prepare(c, &q, &de);
+    assert_non_null(s);
+    *n = 0;
+    while (*n < max && db_step(s, &de) == DB_ROW) {
+        const char *code = db_col_text(s, 2);
+        snprintf(rows[*n], 160, "%s|%d|%s|%s|%s|%lld|%lld", db_col_text(s, 0),
+                 db_col_bool(s, 1) ? 1 : 0, code ? code : "-", db_col_text(s, 3), db_col_text(s, 4),
+                 (long long)db_col_int64(s, 5), (long long)db_col_int64(s, 6));
+        (*n)++;
+    }
+    db_reset(s);
+    db_release(c);
+}
+
+static void push(world *w, fake_llm_mode m)
+{
+    fake_llm_lock(&w->fake);
+    fake_llm_push(&w->fake, m);
+    fake_llm_unlock(&w->fake);
+}
+
+/* A persona of ana's with distinctive sampling values; returns its id. */
+static void persona_of_ana(world *w, char id[37])
+{
+    test_resp r = test_req(&w->api, "POST", "/api/v1/personas", w->tok,
+                           "{\"name\":\"Calm Astro\",\"system_instruction\":\"" SYSTEM "\","
+                           "\"temperature\":0.35,\"top_p\":0.8,\"top_k\":21,\"language\":\"en\"}",
+                           NULL);
+    test_expect(&r, 201, NULL);
+    snprintf(id, 37, "%s", str(&r, "id"));
+    test_resp_free(&r);
+}
+
+/* ---- offline, the default ------------------------------------------------------------ */
+
+static void test_a_new_project_is_scripted_by_the_offline_writer_and_logged(void **state)
+{
+    world *w = *state;
+    test_resp r = test_req(&w->api, "POST", "/api/v1/projects", w->tok,
+                           "{\"topic\":\"Why is the night sky dark?\",\"target_scenes\":4}", NULL);
+    test_expect(&r, 202, NULL);
+    assert_string_equal(str(&r, "status"), "queued");
+    char id[37], loc[128], want[128];
+    snprintf(id, sizeof(id), "%s", str(&r, "id"));
+    assert_true(test_resp_header(&r, "Location", loc, sizeof(loc)));
+    snprintf(want, sizeof(want), "/api/v1/projects/%s", id);
+    assert_string_equal(loc, want);
+    test_resp_free(&r);
+
+    start_pool(w);
+    r = wait_project(w, w->tok, id, "scripted");
+    assert_true(strncmp(str(&r, "title"), "Offline draft: ", 15) == 0);
+    assert_non_null(strstr(str(&r, "description"), "no AI model was used"));
+    assert_true(json_is_null(json_object_get(r.json, "error")));
+    json_t *scenes = json_object_get(r.json, "scenes");
+    assert_int_equal(json_array_size(scenes), 4);
+    for (size_t i = 0; i < 4; i++) {
+        json_t *sc = json_array_get(scenes, i);
+        assert_int_equal(json_integer_value(json_object_get(sc, "position")), (json_int_t)i);
+        assert_true(strlen(json_string_value(json_object_get(sc, "narration"))) > 20);
+        assert_string_equal(json_string_value(json_object_get(sc, "audio_status")), "PENDING");
+    }
+    assert_true(json_integer_value(json_object_get(r.json, "persona_version")) >= 1);
+    test_resp_free(&r);
+
+    char rows[4][160];
+    int n;
+    usage_rows(w, id, rows, 4, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0], "generate_script|1|-|offline|offline-draft-writer|0|0");
+    assert_int_equal(count(w,
+                           "SELECT count(*) FROM jobs WHERE status = 'done' AND "
+                           "CAST(payload AS TEXT) LIKE '%%%s%%'",
+                           id),
+                     1);
+}
+
+static void test_generate_false_keeps_a_draft_and_controls_are_validated(void **state)
+{
+    world *w = *state;
+    char id[37];
+    create(w, w->tok, "{\"topic\":\"Bees\",\"generate\":false}", 201, id);
+    char st[32];
+    text_of(w, st, sizeof(st), "SELECT status FROM projects WHERE id = '%s'", id);
+    assert_string_equal(st, "draft");
+    assert_int_equal(count(w, "SELECT count(*) FROM jobs WHERE kind LIKE 'script.%%'"), 0);
+
+    static const struct {
+        const char *body, *field;
+    } bad[] = {
+        {"{\"topic\":\"t\",\"generate\":false,\"target_scenes\":3}", "generate"},
+        {"{\"topic\":\"t\",\"target_scenes\":3,\"target_seconds\":60}", "target_seconds"},
+        {"{\"topic\":\"t\",\"target_scenes\":31}", "target_scenes"},
+        {"{\"topic\":\"t\",\"target_seconds\":14}", "target_seconds"},
+        {"{\"topic\":\"t\",\"language\":\"english!\"}", "language"},
+        {"{\"topic\":\"t\",\"generate\":\"yes\"}", "generate"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        test_resp r = test_req(&w->api, "POST", "/api/v1/projects", w->tok, bad[i].body, NULL);
+        test_expect(&r, 422, "invalid-request");
+        assert_string_equal(str(&r, "field"), bad[i].field);
+        test_resp_free(&r);
+    }
+    char big[2100 + 64];
+    int k = snprintf(big, sizeof(big), "{\"topic\":\"t\",\"instructions\":\"");
+    memset(big + k, 'x', 2001);
+    snprintf(big + k + 2001, sizeof(big) - (size_t)k - 2001, "\"}");
+    test_resp r = test_req(&w->api, "POST", "/api/v1/projects", w->tok, big, NULL);
+    test_expect(&r, 422, "invalid-request");
+    test_resp_free(&r);
+    assert_int_equal(count(w, "SELECT count(*) FROM projects"), 1);
+}
+
+/* ---- a model provider ------------------------------------------------------------------ */
+
+static void test_gemini_writes_the_script_with_the_personas_settings(void **state)
+{
+    world *w = *state;
+    use_gemini(w, 5000);
+    char persona[37], id[37], body[256];
+    persona_of_ana(w, persona);
+    snprintf(body, sizeof(body),
+             "{\"topic\":\"Why is the night sky dark?\",\"persona_id\":\"%s\",\"language\":"
+             "\"pt-BR\",\"instructions\":\"Mention Olbers.\"}",
+             persona);
+    create(w, w->tok, body, 202, id);
+    start_pool(w);
+    test_resp r = wait_project(w, w->tok, id, "scripted");
+    assert_string_equal(str(&r, "title"), "Why is the night dark?");
+    assert_string_equal(str(&r, "description"), "Olbers' paradox, explained.");
+    assert_int_equal(json_array_size(json_object_get(r.json, "tags")), 2);
+    assert_int_equal(json_array_size(json_object_get(r.json, "scenes")), 3);
+    test_resp_free(&r);
+
+    json_t *b = fake_llm_last_body(&w->fake);
+    const json_t *gc = json_object_get(b, "generationConfig");
+    assert_true(json_number_value(json_object_get(gc, "temperature")) == 0.35);
+    assert_true(json_number_value(json_object_get(gc, "topP")) == 0.8);
+    assert_int_equal(json_integer_value(json_object_get(gc, "topK")), 21);
+    const char *sys = json_string_value(json_object_get(
+        json_array_get(json_object_get(json_object_get(b, "systemInstruction"), "parts"), 0),
+        "text"));
+    assert_string_equal(sys, SYSTEM);
+    const char *prompt = json_string_value(json_object_get(
+        json_array_get(json_object_get(json_array_get(json_object_get(b, "contents"), 0), "parts"),
+                       0),
+        "text"));
+    assert_non_null(strstr(prompt, "pt-BR"));
+    assert_non_null(strstr(prompt, "Mention Olbers."));
+    json_decref(b);
+    fake_llm_lock(&w->fake);
+    assert_string_equal(w->fake.goog_key, KEY);
+    fake_llm_unlock(&w->fake);
+
+    char rows[4][160];
+    int n;
+    usage_rows(w, id, rows, 4, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0], "generate_script|1|-|gemini|gemini-test|120|345");
+    char pid[64];
+    text_of(w, pid, sizeof(pid),
+            "SELECT persona_id FROM persona_usage_logs WHERE project_id = '%s'", id);
+    assert_string_equal(pid, persona);
+}
+
+static void test_permanent_failures_end_failed_with_a_reason_and_a_usage_row(void **state)
+{
+    world *w = *state;
+    use_gemini(w, 5000);
+    static const struct {
+        fake_llm_mode mode;
+        const char *code, *says;
+    } cases[] = {
+        {FAKE_SAFETY, "finish_reason:SAFETY", "safety reasons"},
+        {FAKE_MAX_TOKENS, "finish_reason:MAX_TOKENS", "ran out of output tokens"},
+        {FAKE_MALFORMED, "malformed_json", "not valid JSON"},
+        {FAKE_SCHEMA, "schema_violation", "scenes: is missing"},
+        {FAKE_BLANK, "schema_violation", "scenes[1].narration is blank"},
+        {FAKE_401_ECHO, "http_401", "refused the server's credentials"},
+    };
+    start_pool(w);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        push(w, cases[i].mode);
+        char id[37];
+        create(w, w->tok, "{\"topic\":\"Why is the night sky dark?\"}", 202, id);
+        test_resp r = wait_project(w, w->tok, id, "failed");
+        const char *why = str(&r, "error");
+        if (strstr(why, cases[i].says) == NULL || strstr(why, KEY) != NULL)
+            fail_msg("case %zu: error is '%s'", i, why);
+        assert_true(strncmp(why, "The script could not be written: ", 33) == 0);
+        assert_int_equal(json_array_size(json_object_get(r.json, "scenes")), 0);
+        test_resp_free(&r);
+        wait_attempts(w, id, 1);
+        char rows[4][160], want[160];
+        int n;
+        usage_rows(w, id, rows, 4, &n);
+        assert_int_equal(n, 1);
+        snprintf(want, sizeof(want), "generate_script|0|%s|gemini|gemini-test|", cases[i].code);
+        assert_true(strncmp(rows[0], want, strlen(want)) == 0);
+        /* Given up at once: one attempt, the job dead with the same reason. */
+        char st[16], err[600];
+        text_of(w, st, sizeof(st),
+                "SELECT status FROM jobs WHERE CAST(payload AS TEXT) LIKE '%%%s%%'", id);
+        assert_string_equal(st, "dead");
+        text_of(w, err, sizeof(err),
+                "SELECT last_error FROM jobs WHERE CAST(payload AS TEXT) LIKE '%%%s%%'", id);
+        assert_non_null(strstr(err, cases[i].says));
+        assert_int_equal(
+            count(w, "SELECT attempts FROM jobs WHERE CAST(payload AS TEXT) LIKE '%%%s%%'", id), 1);
+    }
+}
+
+static void test_transient_failures_retry_and_then_succeed_with_a_row_per_attempt(void **state)
+{
+    world *w = *state;
+    use_gemini(w, 400);
+    fake_llm_lock(&w->fake);
+    w->fake.stall_ms = 3000;
+    fake_llm_unlock(&w->fake);
+    push(w, FAKE_429);
+    push(w, FAKE_500);
+    push(w, FAKE_STALL);
+    char id[37];
+    create(w, w->tok, "{\"topic\":\"Why is the night sky dark?\"}", 202, id);
+    start_pool(w);
+
+    /* 429: back to queued, not before Retry-After (7 s). */
+    wait_attempts(w, id, 1);
+    test_resp r = wait_project(w, w->tok, id, "queued");
+    assert_non_null(strstr(str(&r, "error"), "rate limiting"));
+    assert_non_null(strstr(str(&r, "error"), "Attempt 1 of 5"));
+    test_resp_free(&r);
+    char run_at[64];
+    text_of(w, run_at, sizeof(run_at),
+            "SELECT run_at FROM jobs WHERE CAST(payload AS TEXT) LIKE '%%%s%%'", id);
+    int64_t due = 0;
+    assert_true(time_parse(run_at, &due));
+    assert_true(due >= time_now_usec() + 5 * 1000000);
+
+    /* Time passes: each retry is made due at once. */
+    for (int attempt = 2; attempt <= 3; attempt++) {
+        exec(w, "UPDATE jobs SET run_at = '" PAST "' WHERE CAST(payload AS TEXT) LIKE '%%%s%%'",
+             id);
+        wait_attempts(w, id, attempt);
+    }
+    r = wait_project(w, w->tok, id, "queued");
+    assert_non_null(strstr(str(&r, "error"), "timed out"));
+    test_resp_free(&r);
+    exec(w, "UPDATE jobs SET run_at = '" PAST "' WHERE CAST(payload AS TEXT) LIKE '%%%s%%'", id);
+    r = wait_project(w, w->tok, id, "scripted");
+    assert_true(json_is_null(json_object_get(r.json, "error")));
+    assert_int_equal(json_array_size(json_object_get(r.json, "scenes")), 3);
+    test_resp_free(&r);
+
+    char rows[6][160];
+    int n;
+    usage_rows(w, id, rows, 6, &n);
+    assert_int_equal(n, 4);
+    assert_true(strncmp(rows[0], "generate_script|0|rate_limited|gemini", 37) == 0);
+    assert_true(strncmp(rows[1], "generate_script|0|http_500|gemini", 33) == 0);
+    assert_true(strncmp(rows[2], "generate_script|0|timeout|gemini", 32) == 0);
+    assert_true(strncmp(rows[3], "generate_script|1|-|gemini", 26) == 0);
+}
+
+static void test_the_last_transient_failure_gives_up(void **state)
+{
+    world *w = *state;
+    use_gemini(w, 5000);
+    push(w, FAKE_500);
+    char id[37];
+    create(w, w->tok, "{\"topic\":\"Why is the night sky dark?\"}", 202, id);
+    /* Four attempts already failed. */
+    exec(w, "UPDATE jobs SET attempts = 4 WHERE CAST(payload AS TEXT) LIKE '%%%s%%'", id);
+    start_pool(w);
+    test_resp r = wait_project(w, w->tok, id, "failed");
+    assert_non_null(strstr(str(&r, "error"), "gave up after 5 attempts"));
+    test_resp_free(&r);
+    wait_attempts(w, id, 5);
+    char st[16];
+    text_of(w, st, sizeof(st), "SELECT status FROM jobs WHERE CAST(payload AS TEXT) LIKE '%%%s%%'",
+            id);
+    assert_string_equal(st, "dead");
+}
+
+/* ---- idempotency ---------------------------------------------------------------------- */
+
+static void test_idempotency_key_replays_the_first_answer_and_enqueues_one_job(void **state)
+{
+    world *w = *state;
+    const char *body = "{\"topic\":\"Why is the night sky dark?\",\"target_scenes\":2}";
+    const char *key[] = {"Idempotency-Key: 3f1c2a8e-retry-me", NULL};
+    test_resp r1 = test_req(&w->api, "POST", "/api/v1/projects", w->tok, body, key);
+    test_expect(&r1, 202, NULL);
+    /* Same request again, the same JSON written differently. */
+    test_resp r2 =
+        test_req(&w->api, "POST", "/api/v1/projects", w->tok,
+                 "{ \"target_scenes\": 2, \"topic\": \"Why is the night sky dark?\" }", key);
+    test_expect(&r2, 202, NULL);
+    assert_string_equal(r1.body, r2.body);
+    char replayed[16];
+    assert_true(test_resp_header(&r2, "Idempotent-Replayed", replayed, sizeof(replayed)));
+    assert_string_equal(replayed, "true");
+    assert_false(test_resp_header(&r1, "Idempotent-Replayed", replayed, sizeof(replayed)));
+    assert_int_equal(count(w, "SELECT count(*) FROM projects"), 1);
+    assert_int_equal(count(w, "SELECT count(*) FROM jobs WHERE kind = 'script.generate'"), 1);
+
+    /* The same key with another request is refused and changes nothing. */
+    test_resp r3 = test_req(&w->api, "POST", "/api/v1/projects", w->tok,
+                            "{\"topic\":\"Something else\"}", key);
+    test_expect(&r3, 422, "invalid-request");
+    assert_string_equal(str(&r3, "field"), "Idempotency-Key");
+    assert_non_null(strstr(str(&r3, "detail"), "different request"));
+    /* Keys are per user: bob's same key is his own request. */
+    test_resp r4 = test_req(&w->api, "POST", "/api/v1/projects", w->tok_b, body, key);
+    test_expect(&r4, 202, NULL);
+    assert_string_not_equal(str(&r4, "id"), str(&r1, "id"));
+    assert_int_equal(count(w, "SELECT count(*) FROM projects"), 2);
+    assert_int_equal(count(w, "SELECT count(*) FROM jobs WHERE kind = 'script.generate'"), 2);
+
+    /* The replay stays the first answer even after the project moved on. */
+    start_pool(w);
+    test_resp done = wait_project(w, w->tok, str(&r1, "id"), "scripted");
+    test_resp_free(&done);
+    test_resp r5 = test_req(&w->api, "POST", "/api/v1/projects", w->tok, body, key);
+    test_expect(&r5, 202, NULL);
+    assert_string_equal(r5.body, r1.body);
+
+    static const char *const bad[] = {"Idempotency-Key: ", "Idempotency-Key: tab\there", NULL};
+    for (int i = 0; bad[i]; i++) {
+        const char *h[] = {bad[i], NULL};
+        test_resp r = test_req(&w->api, "POST", "/api/v1/projects", w->tok, body, h);
+        if (r.status != 422 && i == 0) { /* curl may drop an empty header */
+            test_resp_free(&r);
+            continue;
+        }
+        test_expect(&r, 422, "invalid-request");
+        test_resp_free(&r);
+    }
+    char long_key[260] = "Idempotency-Key: ";
+    memset(long_key + 17, 'k', 201);
+    long_key[17 + 201] = '\0';
+    const char *h[] = {long_key, NULL};
+    test_resp r6 = test_req(&w->api, "POST", "/api/v1/projects", w->tok, body, h);
+    test_expect(&r6, 422, "invalid-request");
+    test_resp_free(&r6);
+    test_resp_free(&r1);
+    test_resp_free(&r2);
+    test_resp_free(&r3);
+    test_resp_free(&r4);
+    test_resp_free(&r5);
+}
+
+typedef struct racer {
+    world *w;
+    pthread_t t;
+    test_resp r;
+} racer;
+
+static void *race_post(void *arg)
+{
+    racer *x = arg;
+    const char *key[] = {"Idempotency-Key: the-same-key-from-four-threads", NULL};
+    x->r = test_req(&x->w->api, "POST", "/api/v1/projects", x->w->tok,
+                    "{\"topic\":\"Why is the night sky dark?\"}", key);
+    return NULL;
+}
+
+static void test_concurrent_requests_with_one_key_create_one_project(void **state)
+{
+    world *w = *state;
+    racer x[4];
+    for (int i = 0; i < 4; i++) {
+        x[i].w = w;
+        pthread_create(&x[i].t, NULL, race_post, &x[i]);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(x[i].t, NULL);
+    for (int i = 0; i < 4; i++) {
+        test_expect(&x[i].r, 202, NULL);
+        assert_string_equal(x[i].r.body, x[0].r.body);
+    }
+    for (int i = 0; i < 4; i++)
+        test_resp_free(&x[i].r);
+    assert_int_equal(count(w, "SELECT count(*) FROM projects"), 1);
+    assert_int_equal(count(w, "SELECT count(*) FROM jobs WHERE kind = 'script.generate'"), 1);
+    assert_int_equal(count(w, "SELECT count(*) FROM idempotency_keys"), 1);
+}
+
+/* ---- regeneration ------------------------------------------------------------------- */
+
+static void test_regenerating_replaces_every_scene_and_is_409_while_pending(void **state)
+{
+    world *w = *state;
+    char id[37], path[128], old_scene[64];
+    create(w, w->tok, "{\"topic\":\"Why is the night sky dark?\",\"target_scenes\":5}", 202, id);
+    start_pool(w);
+    test_resp r = wait_project(w, w->tok, id, "scripted");
+    test_resp_free(&r);
+    text_of(w, old_scene, sizeof(old_scene),
+            "SELECT id FROM scenes WHERE project_id = '%s' ORDER BY position", id);
+    stop_pool(w);
+
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/generate", id);
+    r = test_req(&w->api, "POST", path, w->tok, "{\"target_scenes\":2}", NULL);
+    test_expect(&r, 202, NULL);
+    assert_string_equal(str(&r, "status"), "queued");
+    test_resp_free(&r);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 409, "conflict");
+    test_resp_free(&r);
+    r = test_req(&w->api, "POST", path, w->tok, "{\"topic\":\"nope\"}", NULL);
+    test_expect(&r, 422, "invalid-request");
+    test_resp_free(&r);
+    /* The old script stays until the new one replaces it. */
+    assert_int_equal(count(w, "SELECT count(*) FROM scenes WHERE project_id = '%s'", id), 5);
+
+    start_pool(w);
+    r = wait_project(w, w->tok, id, "scripted");
+    json_t *scenes = json_object_get(r.json, "scenes");
+    assert_int_equal(json_array_size(scenes), 2);
+    for (size_t i = 0; i < 2; i++)
+        assert_string_not_equal(json_string_value(json_object_get(json_array_get(scenes, i), "id")),
+                                old_scene);
+    test_resp_free(&r);
+    assert_int_equal(count(w, "SELECT count(*) FROM scenes WHERE project_id = '%s'", id), 2);
+    assert_int_equal(count(w, "SELECT generation FROM projects WHERE id = '%s'", id), 1);
+
+    /* Another user's project is a 404, whatever the body. */
+    r = test_req(&w->api, "POST", path, w->tok_b, "{\"topic\":\"B\"}", NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+}
+
+static void test_one_scene_is_rewritten_in_place_with_its_neighbours_as_context(void **state)
+{
+    world *w = *state;
+    use_gemini(w, 5000);
+    char id[37], path[256], middle[64], first_text[256];
+    create(w, w->tok, "{\"topic\":\"Why is the night sky dark?\"}", 202, id);
+    start_pool(w);
+    test_resp r = wait_project(w, w->tok, id, "scripted");
+    test_resp_free(&r);
+    text_of(w, middle, sizeof(middle),
+            "SELECT id FROM scenes WHERE project_id = '%s' AND position = 1", id);
+    text_of(w, first_text, sizeof(first_text),
+            "SELECT narration FROM scenes WHERE project_id = '%s' AND position = 0", id);
+
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s/regenerate", id, middle);
+    r = test_req(&w->api, "POST", path, w->tok, "{\"instructions\":\"Shorter.\"}", NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    r = wait_project(w, w->tok, id, "scripted");
+    json_t *scenes = json_object_get(r.json, "scenes");
+    assert_int_equal(json_array_size(scenes), 3);
+    json_t *mid = json_array_get(scenes, 1);
+    assert_string_equal(json_string_value(json_object_get(mid, "id")), middle);
+    assert_string_equal(json_string_value(json_object_get(mid, "narration")),
+                        "A rewritten line about the dark.");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(scenes, 0), "narration")),
+                        first_text);
+    test_resp_free(&r);
+    json_t *b = fake_llm_last_body(&w->fake);
+    const char *prompt = json_string_value(json_object_get(
+        json_array_get(json_object_get(json_array_get(json_object_get(b, "contents"), 0), "parts"),
+                       0),
+        "text"));
+    assert_non_null(strstr(prompt, "The scene before it"));
+    assert_non_null(strstr(prompt, first_text));
+    assert_non_null(strstr(prompt, "The scene after it"));
+    assert_non_null(strstr(prompt, "Shorter."));
+    json_decref(b);
+
+    /* A failed rewrite leaves the script as it was and says why. */
+    push(w, FAKE_SAFETY);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    wait_attempts(w, id, 1);
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    for (;;) {
+        r = wait_project(w, w->tok, id, "scripted");
+        if (strstr(str(&r, "error"), "Rewriting a scene failed") != NULL)
+            break;
+        if (time_mono_usec() > until)
+            fail_msg("the failed rewrite left no reason: %s", r.body);
+        test_resp_free(&r);
+        sleep_ms(25);
+    }
+    assert_non_null(strstr(str(&r, "error"), "safety"));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(r.json, "scenes"), 1), "narration")),
+                        "A rewritten line about the dark.");
+    test_resp_free(&r);
+    char rows[4][160];
+    int n;
+    usage_rows(w, id, rows, 4, &n);
+    assert_int_equal(n, 3);
+    assert_true(strncmp(rows[1], "regenerate_scene|1|-|gemini", 27) == 0);
+    assert_true(strncmp(rows[2], "regenerate_scene|0|finish_reason:SAFETY|gemini", 46) == 0);
+}
+
+/* ---- usage summary ------------------------------------------------------------------- */
+
+static void test_usage_summary_is_for_the_personas_owner_only(void **state)
+{
+    world *w = *state;
+    use_gemini(w, 5000);
+    char persona[37], id[37], body[256], path[128];
+    persona_of_ana(w, persona);
+    snprintf(body, sizeof(body), "{\"topic\":\"Dark skies\",\"persona_id\":\"%s\"}", persona);
+    push(w, FAKE_SAFETY);
+    create(w, w->tok, body, 202, id);
+    start_pool(w);
+    test_resp r = wait_project(w, w->tok, id, "failed");
+    test_resp_free(&r);
+    create(w, w->tok, body, 202, id);
+    r = wait_project(w, w->tok, id, "scripted");
+    test_resp_free(&r);
+
+    snprintf(path, sizeof(path), "/api/v1/personas/%s/usage", persona);
+    r = test_req(&w->api, "GET", path, w->tok, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "attempts")), 2);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "successes")), 1);
+    assert_true(json_real_value(json_object_get(r.json, "success_rate")) == 0.5);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "tokens_in")), 240);
+    json_t *dur = json_object_get(r.json, "duration_ms");
+    assert_true(json_is_integer(json_object_get(dur, "p50")));
+    assert_true(json_integer_value(json_object_get(dur, "p95")) >=
+                json_integer_value(json_object_get(dur, "p50")));
+    json_t *by = json_object_get(r.json, "by_action");
+    assert_int_equal(json_array_size(by), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(by, 0), "action")),
+                        "generate_script");
+    json_t *errs = json_object_get(r.json, "errors");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(errs, 0), "error_code")),
+                        "finish_reason:SAFETY");
+    test_resp_free(&r);
+
+    /* A window with nothing in it. */
+    char windowed[256];
+    snprintf(windowed, sizeof(windowed), "%s?since=2020-01-01T00:00:00Z&until=2020-02-01T00:00:00Z",
+             path);
+    r = test_req(&w->api, "GET", windowed, w->tok, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "attempts")), 0);
+    assert_true(json_is_null(json_object_get(r.json, "success_rate")));
+    test_resp_free(&r);
+    snprintf(windowed, sizeof(windowed), "%s?since=yesterday", path);
+    r = test_req(&w->api, "GET", windowed, w->tok, NULL, NULL);
+    test_expect(&r, 422, "invalid-request");
+    test_resp_free(&r);
+
+    /* Not the owner: 404. A SYSTEM persona: admins only. */
+    r = test_req(&w->api, "GET", path, w->tok_b, NULL, NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+    char sys_id[64];
+    text_of(w, sys_id, sizeof(sys_id),
+            "SELECT id FROM personas WHERE type = 'SYSTEM' ORDER BY id LIMIT 1");
+    snprintf(path, sizeof(path), "/api/v1/personas/%s/usage", sys_id);
+    r = test_req(&w->api, "GET", path, w->tok_b, NULL, NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+    test_make_admin(&w->api, "bob@example.com");
+    r = test_req(&w->api, "GET", path, w->tok_b, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+}
+
+/* ---- the event stream ------------------------------------------------------------------ */
+
+typedef struct stream {
+    CURL *h;
+    struct curl_slist *headers;
+    char *data;
+    size_t len;
+    char content_type[128];
+} stream;
+
+static size_t stream__write(char *p, size_t size, size_t n, void *ud)
+{
+    stream *s = ud;
+    size_t k = size * n;
+    s->data = realloc(s->data, s->len + k + 1);
+    memcpy(s->data + s->len, p, k);
+    s->len += k;
+    s->data[s->len] = '\0';
+    return k;
+}
+
+static void stream_open(world *w, CURLM *m, stream *s, const char *tok)
+{
+    memset(s, 0, sizeof(*s));
+    s->data = calloc(1, 1);
+    char url[128], auth[200];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/events", w->api.port);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+    s->headers = curl_slist_append(NULL, auth);
+    s->h = curl_easy_init();
+    curl_easy_setopt(s->h, CURLOPT_URL, url);
+    curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, s->headers);
+    curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, stream__write);
+    curl_easy_setopt(s->h, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(s->h, CURLOPT_NOSIGNAL, 1L);
+    curl_multi_add_handle(m, s->h);
+}
+
+static void stream_close(CURLM *m, stream *s)
+{
+    curl_multi_remove_handle(m, s->h);
+    curl_easy_cleanup(s->h);
+    curl_slist_free_all(s->headers);
+    free(s->data);
+}
+
+/* Pumps the streams until stop(ctx) says so or seconds pass; false on timeout. */
+static bool pump(CURLM *m, int seconds, bool (*stop)(void *ctx), void *ctx)
+{
+    int64_t until = time_mono_usec() + (int64_t)seconds * 1000000;
+    int running = 1;
+    while (time_mono_usec() < until) {
+        curl_multi_perform(m, &running);
+        if (stop != NULL && stop(ctx))
+            return true;
+        if (running == 0)
+            return stop == NULL;
+        curl_multi_poll(m, NULL, 0, 50, NULL);
+    }
+    return stop == NULL;
+}
+
+typedef struct wanted {
+    stream *s;
+    const char *needle[3];
+} wanted;
+
+static bool has_all(void *ctx)
+{
+    wanted *wt = ctx;
+    for (int i = 0; i < 3 && wt->needle[i]; i++)
+        if (strstr(wt->s->data, wt->needle[i]) == NULL)
+            return false;
+    return true;
+}
+
+static void test_event_stream_tells_the_owner_and_nobody_else(void **state)
+{
+    world *w = *state;
+    CURLM *m = curl_multi_init();
+    stream sa, sb;
+    stream_open(w, m, &sa, w->tok);
+    stream_open(w, m, &sb, w->tok_b);
+    wanted connected_a = {&sa, {": connected", NULL, NULL}};
+    wanted connected_b = {&sb, {": connected", NULL, NULL}};
+    assert_true(pump(m, WAIT_S, has_all, &connected_a));
+    assert_true(pump(m, WAIT_S, has_all, &connected_b));
+    char *ct = NULL;
+    curl_easy_getinfo(sa.h, CURLINFO_CONTENT_TYPE, &ct);
+    assert_non_null(ct);
+    assert_true(strncmp(ct, "text/event-stream", 17) == 0);
+
+    char id[37], idq[64];
+    create(w, w->tok, "{\"topic\":\"Why is the night sky dark?\"}", 202, id);
+    snprintf(idq, sizeof(idq), "\"id\":\"%s\"", id);
+    wanted queued = {&sa, {"event: project\n", idq, "\"status\":\"queued\""}};
+    if (!pump(m, WAIT_S, has_all, &queued))
+        fail_msg("the owner never heard of the new project: %s", sa.data);
+    start_pool(w);
+    wanted scripted = {&sa, {"event: project\n", idq, "\"status\":\"scripted\""}};
+    if (!pump(m, WAIT_S, has_all, &scripted))
+        fail_msg("the owner never heard the project become scripted: %s", sa.data);
+    const char *q = strstr(sa.data, "\"status\":\"queued\"");
+    assert_non_null(q);
+    assert_true(q < strstr(sa.data, "\"status\":\"scripted\""));
+    assert_non_null(strstr(sa.data, "\nid: "));
+    /* A few more polls' worth for bob, who must hear nothing of it. */
+    pump(m, 2, NULL, NULL);
+    assert_null(strstr(sb.data, "event: project"));
+    assert_null(strstr(sb.data, id));
+    stream_close(m, &sb);
+
+    /* Shutdown ends an open stream within one step. */
+    http_server_stop(w->api.srv);
+    w->api.srv = NULL;
+    wanted bye = {&sa, {"reconnect", NULL, NULL}};
+    assert_true(pump(m, WAIT_S, has_all, &bye));
+    int left = 1;
+    curl_multi_perform(m, &left);
+    stream_close(m, &sa);
+    curl_multi_cleanup(m);
+}
+
+static void test_event_stream_needs_a_signed_in_user(void **state)
+{
+    world *w = *state;
+    test_resp r = test_req(&w->api, "GET", "/api/v1/events", NULL, NULL, NULL);
+    test_expect(&r, 401, NULL);
+    test_resp_free(&r);
+}
+
+/* ---- a real worker process, killed mid-generation ---------------------------------------- */
+
+static pid_t spawn_worker(world *w, const char *dir, const char *log)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        setenv("PSTUDIO_DATABASE_URL", w->api.t.url, 1);
+        setenv("PSTUDIO_DATA_DIR", dir, 1);
+        setenv("PSTUDIO_WORKERS", "1", 1);
+        setenv("PSTUDIO_SHUTDOWN_TIMEOUT_MS", "5000", 1);
+        setenv("PSTUDIO_LLM_PROVIDER", "gemini", 1);
+        setenv("PSTUDIO_LLM_MODEL", "gemini-test", 1);
+        setenv("PSTUDIO_LLM_TIMEOUT_MS", "20000", 1);
+        setenv("PSTUDIO_GEMINI_BASE_URL", w->fake.base_url, 1);
+        setenv("PSTUDIO_GEMINI_API_KEY", KEY, 1);
+        execl(PSTUDIO_BIN, PSTUDIO_BIN, "worker", (char *)NULL);
+        _exit(127);
+    }
+    assert_true(pid > 0);
+    return pid;
+}
+
+static int wait_exit(pid_t pid, int seconds)
+{
+    int64_t until = time_mono_usec() + (int64_t)seconds * 1000000;
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (time_mono_usec() > until) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        sleep_ms(20);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void print_log(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    while (f && fgets(line, sizeof(line), f))
+        print_message("worker log: %s", line);
+    if (f)
+        fclose(f);
+}
+
+static void test_a_worker_killed_mid_generation_leaves_exactly_one_set_of_scenes(void **state)
+{
+    world *w = *state;
+    char dir[256], log[300], id[37];
+    test_tmpdir(dir, sizeof(dir));
+    snprintf(log, sizeof(log), "%s/worker.log", dir);
+    fake_llm_lock(&w->fake);
+    w->fake.stall_ms = 20000;
+    fake_llm_push(&w->fake, FAKE_STALL); /* the first worker hangs in the call */
+    fake_llm_push(&w->fake, FAKE_OK);
+    fake_llm_unlock(&w->fake);
+    create(w, w->tok, "{\"topic\":\"Why is the night sky dark?\",\"target_scenes\":4}", 202, id);
+
+    pid_t first = spawn_worker(w, dir, log);
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    while (fake_llm_calls(&w->fake) < 1 && time_mono_usec() < until)
+        sleep_ms(20);
+    if (fake_llm_calls(&w->fake) < 1)
+        print_log(log);
+    assert_int_equal(fake_llm_calls(&w->fake), 1);
+    kill(first, SIGKILL);
+    assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
+    char st[32];
+    text_of(w, st, sizeof(st), "SELECT status FROM projects WHERE id = '%s'", id);
+    assert_string_equal(st, "generating");
+    assert_int_equal(count(w, "SELECT count(*) FROM scenes WHERE project_id = '%s'", id), 0);
+
+    /* The dead worker's lease runs out. */
+    exec(w,
+         "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE CAST(payload AS TEXT) LIKE '%%%s%%'",
+         id);
+    pid_t second = spawn_worker(w, dir, log);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/projects/%s", id);
+    test_resp r = wait_project(w, w->tok, id, "scripted");
+    test_resp_free(&r);
+    wait_attempts(w, id, 2);
+    kill(second, SIGTERM);
+    int status = wait_exit(second, 30);
+    if (status != 0)
+        print_log(log);
+    assert_int_equal(status, 0);
+
+    assert_int_equal(fake_llm_calls(&w->fake), 2);
+    assert_int_equal(count(w, "SELECT count(*) FROM scenes WHERE project_id = '%s'", id), 4);
+    assert_int_equal(
+        count(w, "SELECT count(DISTINCT position) FROM scenes WHERE project_id = '%s'", id), 4);
+    assert_int_equal(
+        count(w, "SELECT attempts FROM jobs WHERE CAST(payload AS TEXT) LIKE '%%%s%%'", id), 2);
+    char rows[4][160];
+    int n;
+    usage_rows(w, id, rows, 4, &n);
+    assert_int_equal(n, 1); /* the killed attempt never got to write anything */
+    assert_true(strncmp(rows[0], "generate_script|1|-|gemini|gemini-test", 38) == 0);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_a_new_project_is_scripted_by_the_offline_writer_and_logged),
+        T(test_generate_false_keeps_a_draft_and_controls_are_validated),
+        T(test_gemini_writes_the_script_with_the_personas_settings),
+        T(test_permanent_failures_end_failed_with_a_reason_and_a_usage_row),
+        T(test_transient_failures_retry_and_then_succeed_with_a_row_per_attempt),
+        T(test_the_last_transient_failure_gives_up),
+        T(test_idempotency_key_replays_the_first_answer_and_enqueues_one_job),
+        T(test_concurrent_requests_with_one_key_create_one_project),
+        T(test_regenerating_replaces_every_scene_and_is_409_while_pending),
+        T(test_one_scene_is_rewritten_in_place_with_its_neighbours_as_context),
+        T(test_usage_summary_is_for_the_personas_owner_only),
+        T(test_event_stream_tells_the_owner_and_nobody_else),
+        T(test_event_stream_needs_a_signed_in_user),
+        T(test_a_worker_killed_mid_generation_leaves_exactly_one_set_of_scenes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

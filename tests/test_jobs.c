@@ -1,0 +1,873 @@
+/*
+ * The durable job queue on both engines: enqueue, claim and complete, dedup,
+ * priority, backoff, dead jobs and their admin endpoints, leases (expiry,
+ * heartbeats, a worker process killed with -9), the scheduler across two
+ * pools, and a graceful stop that gives running jobs back.
+ */
+#include "testlib.h"
+
+#include "base/timeutil.h"
+#include "jobs/diag.h"
+#include "jobs/job_private.h"
+#include "jobs/queue.h"
+#include "jobs/worker.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAST "2000-01-01T00:00:00.000000Z"
+
+static int setup(void **state)
+{
+    test_api *a = test_calloc(1, sizeof(*a));
+    test_api_start(a);
+    job_unregister_all();
+    job_unschedule_all();
+    *state = a;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    test_api *a = *state;
+    test_api_stop(a);
+    job_unregister_all();
+    job_unschedule_all();
+    test_free(a);
+    return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+typedef struct job_row {
+    char status[16];
+    int attempts;
+    char last_error[512];
+    char lease_owner[80];
+    int64_t run_at;
+    int64_t lease_expires_at;
+    int64_t finished_at;
+} job_row;
+
+static db_sql Q_ROW = DB_SQL("SELECT status, attempts, last_error, lease_owner, run_at, "
+                             "lease_expires_at, finished_at FROM jobs WHERE id = $1");
+static db_sql Q_COUNT_STATUS = DB_SQL("SELECT COUNT(*) FROM jobs WHERE status = $1");
+static db_sql Q_COUNT_KIND = DB_SQL("SELECT COUNT(*) FROM jobs WHERE kind = $1");
+static db_sql Q_COUNT_EFFECTS = DB_SQL("SELECT COUNT(*) FROM job_effects");
+static db_sql Q_EFFECT = DB_SQL("INSERT INTO job_effects (job_id) VALUES ($1)");
+static db_sql Q_STALE_EFFECT = DB_SQL("INSERT INTO stale_effects (job_id) VALUES ($1)");
+static db_sql Q_COUNT_STALE = DB_SQL("SELECT COUNT(*) FROM stale_effects");
+
+static job_row row_of(test_api *a, const char *id)
+{
+    job_row r;
+    memset(&r, 0, sizeof(r));
+    db_conn *c = db_acquire(a->t.db);
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_ROW, &de);
+    assert_non_null(s);
+    db_bind_text(s, 1, id);
+    int rc = db_step(s, &de);
+    if (rc == DB_ROW) {
+        const char *e = db_col_text(s, 2), *o = db_col_text(s, 3);
+        snprintf(r.status, sizeof(r.status), "%s", db_col_text(s, 0));
+        r.attempts = (int)db_col_int64(s, 1);
+        snprintf(r.last_error, sizeof(r.last_error), "%s", e ? e : "");
+        snprintf(r.lease_owner, sizeof(r.lease_owner), "%s", o ? o : "");
+        r.run_at = db_col_time(s, 4);
+        r.lease_expires_at = db_col_time(s, 5);
+        r.finished_at = db_col_time(s, 6);
+    }
+    db_reset(s);
+    db_release(c);
+    if (rc != DB_ROW)
+        fail_msg("no job %s (%s)", id, rc == DB_ERR ? de.message : "not found");
+    return r;
+}
+
+static int64_t count_by(test_api *a, db_sql *q, const char *arg)
+{
+    db_conn *c = db_acquire(a->t.db);
+    db_error de;
+    db_stmt *s = db_prepare(c, q, &de);
+    assert_non_null(s);
+    if (arg != NULL)
+        db_bind_text(s, 1, arg);
+    int rc = db_step(s, &de);
+    int64_t n = rc == DB_ROW ? db_col_int64(s, 0) : -1;
+    db_reset(s);
+    db_release(c);
+    if (rc != DB_ROW)
+        fail_msg("count: %s", de.message);
+    return n;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Polls until the job's status is want, for at most seconds. */
+static bool wait_status(test_api *a, const char *id, const char *want, int seconds)
+{
+    int64_t until = time_mono_usec() + (int64_t)seconds * 1000000;
+    while (time_mono_usec() < until) {
+        if (strcmp(row_of(a, id).status, want) == 0)
+            return true;
+        sleep_ms(20);
+    }
+    return false;
+}
+
+static bool wait_count(test_api *a, db_sql *q, const char *arg, int64_t want, int seconds)
+{
+    int64_t until = time_mono_usec() + (int64_t)seconds * 1000000;
+    while (time_mono_usec() < until) {
+        if (count_by(a, q, arg) >= want)
+            return true;
+        sleep_ms(20);
+    }
+    return false;
+}
+
+static void enqueue(test_api *a, const char *kind, const char *payload, const job_options *o,
+                    char *id)
+{
+    json_t *p = payload ? json_loads(payload, 0, NULL) : NULL;
+    db_conn *c = db_acquire(a->t.db);
+    error e;
+    int rc = job_enqueue(c, kind, p, o, id, &e);
+    db_release(c);
+    json_decref(p);
+    if (rc != 0)
+        fail_msg("job_enqueue %s: %s", kind, e.message);
+}
+
+static void set_run_at_past(test_api *a, const char *id)
+{
+    db_error de;
+    if (testdb_execf(&a->t, &de, "UPDATE jobs SET run_at = '" PAST "' WHERE id = $1", "s", id))
+        fail_msg("%s", de.message);
+}
+
+/* A second pool of connections for worker pools, so the test's own queries
+ * never wait behind busy workers. */
+static db *open_db(test_api *a, int n)
+{
+    db_error de;
+    db *d = db_open(a->t.url, n, &de);
+    if (d == NULL)
+        fail_msg("db_open: %s", de.message);
+    return d;
+}
+
+/* Commits the completion alone, as a handler with no other effect does. */
+static void complete_alone(db_conn *c, const job *j, job_result *out)
+{
+    db_error de;
+    out->outcome = JOB_OUTCOME_RETRY;
+    if (db_begin_write(c, &de) != 0) {
+        db_to_error(&out->err, &de, NULL);
+        return;
+    }
+    if (job_complete(c, j, &out->err) != 0 || db_commit(c, &de) != 0) {
+        db_rollback(c);
+        return;
+    }
+    out->outcome = JOB_OUTCOME_DONE;
+}
+
+/* ---- handlers --------------------------------------------------------------------- */
+
+static atomic_int effect_calls, effect_violations;
+
+/* Writes one row per job under a primary key, in the same transaction as
+ * job_complete(): a job whose effects landed twice would violate it. */
+static void effect_handler(db_conn *c, const job *j, job_result *out, void *ctx)
+{
+    atomic_fetch_add(&effect_calls, 1);
+    out->outcome = JOB_OUTCOME_RETRY;
+    db_error de;
+    if (db_begin_write(c, &de) != 0) {
+        db_to_error(&out->err, &de, NULL);
+        return;
+    }
+    db_stmt *s = db_prepare(c, &Q_EFFECT, &de);
+    int rc = s ? 0 : -1;
+    if (s != NULL) {
+        db_bind_text(s, 1, j->id);
+        rc = db_exec(s, &de);
+        db_reset(s);
+    }
+    if (rc != 0) {
+        if (de.fault == DB_FAULT_UNIQUE)
+            atomic_fetch_add(&effect_violations, 1);
+        db_rollback(c);
+        db_to_error(&out->err, &de, NULL);
+        return;
+    }
+    if (job_complete(c, j, &out->err) != 0 || db_commit(c, &de) != 0) {
+        db_rollback(c);
+        return;
+    }
+    out->outcome = JOB_OUTCOME_DONE;
+}
+
+static int flaky_calls;
+static int flaky_failures; /* how many calls fail before one succeeds */
+
+static void flaky_handler(db_conn *c, const job *j, job_result *out, void *ctx)
+{
+    if (++flaky_calls <= flaky_failures) {
+        out->outcome = JOB_OUTCOME_RETRY;
+        error_set(&out->err, ERR_UNAVAILABLE, NULL, "boom %d", flaky_calls);
+        return;
+    }
+    complete_alone(c, j, out);
+}
+
+static int64_t later_at;
+
+static void later_handler(db_conn *c, const job *j, job_result *out, void *ctx)
+{
+    out->outcome = JOB_OUTCOME_RETRY_AT;
+    out->retry_at = later_at;
+    error_set(&out->err, ERR_RATE_LIMITED, NULL, "rate limited; come back later");
+}
+
+static void fatal_handler(db_conn *c, const job *j, job_result *out, void *ctx)
+{
+    out->outcome = JOB_OUTCOME_FAIL;
+    error_set(&out->err, ERR_INVALID, NULL, "the payload names no such thing");
+}
+
+static void ok_handler(db_conn *c, const job *j, job_result *out, void *ctx)
+{
+    complete_alone(c, j, out);
+}
+
+static void create_effects_table(test_api *a)
+{
+    testdb_exec(&a->t, "CREATE TABLE job_effects (job_id TEXT PRIMARY KEY)");
+    atomic_store(&effect_calls, 0);
+    atomic_store(&effect_violations, 0);
+}
+
+/* ---- enqueue and claim ---------------------------------------------------------------- */
+
+static void test_an_enqueued_job_is_claimed_run_and_completed_once(void **state)
+{
+    test_api *a = *state;
+    create_effects_table(a);
+    job_register("effect", effect_handler, NULL, 30);
+    char id[UUID_STR_LEN + 1];
+    enqueue(a, "effect", "{\"n\":7}", NULL, id);
+    job_row r = row_of(a, id);
+    assert_string_equal(r.status, "queued");
+    assert_int_equal(r.attempts, 0);
+
+    db_conn *c = db_acquire(a->t.db);
+    job j;
+    error e;
+    assert_int_equal(job_claim(c, "host-a:1", &j, &e), 1);
+    assert_string_equal(j.id, id);
+    assert_string_equal(j.kind, "effect");
+    assert_int_equal(json_integer_value(json_object_get(j.payload, "n")), 7);
+    assert_int_equal(j.attempts, 1);
+    assert_int_equal(j.max_attempts, 5);
+    assert_string_equal(j.user_id, "");
+    assert_true(strncmp(j.lease_owner, "host-a:1/", 9) == 0);
+    r = row_of(a, id);
+    assert_string_equal(r.status, "running");
+    assert_string_equal(r.lease_owner, j.lease_owner);
+    assert_true(r.lease_expires_at > time_now_usec());
+    /* Leased: nobody else gets it. */
+    job other;
+    assert_int_equal(job_claim(c, "host-b:2", &other, &e), 0);
+
+    job_result res;
+    memset(&res, 0, sizeof(res));
+    effect_handler(c, &j, &res, NULL);
+    json_decref(j.payload);
+    db_release(c);
+    assert_int_equal(res.outcome, JOB_OUTCOME_DONE);
+    r = row_of(a, id);
+    assert_string_equal(r.status, "done");
+    assert_true(r.finished_at > 0);
+    assert_int_equal(count_by(a, &Q_COUNT_EFFECTS, NULL), 1);
+    assert_int_equal(job_work_one(a->t.db, "host-a:1", &e), 0);
+}
+
+static void test_a_unique_key_returns_the_existing_job_and_inserts_nothing(void **state)
+{
+    test_api *a = *state;
+    job_register("ok", ok_handler, NULL, 30);
+    char first[UUID_STR_LEN + 1], second[UUID_STR_LEN + 1], other[UUID_STR_LEN + 1];
+    job_options o = {.unique_key = "script:42"};
+    enqueue(a, "ok", "{\"v\":1}", &o, first);
+    enqueue(a, "ok", "{\"v\":2}", &o, second);
+    assert_string_equal(first, second);
+    assert_int_equal(count_by(a, &Q_COUNT_KIND, "ok"), 1);
+    /* Still taken once the job is done. */
+    error e;
+    assert_int_equal(job_work_one(a->t.db, "w:1", &e), 1);
+    assert_string_equal(row_of(a, first).status, "done");
+    enqueue(a, "ok", NULL, &o, second);
+    assert_string_equal(first, second);
+    /* Jobs without a key are never deduplicated. */
+    enqueue(a, "ok", NULL, NULL, other);
+    enqueue(a, "ok", NULL, NULL, second);
+    assert_string_not_equal(other, second);
+    assert_int_equal(count_by(a, &Q_COUNT_KIND, "ok"), 3);
+}
+
+static void test_enqueue_refuses_a_bad_kind_or_a_payload_that_is_not_an_object(void **state)
+{
+    test_api *a = *state;
+    char id[UUID_STR_LEN + 1];
+    db_conn *c = db_acquire(a->t.db);
+    error e;
+    assert_int_equal(job_enqueue(c, "", NULL, NULL, id, &e), -1);
+    assert_int_equal(e.kind, ERR_INVALID);
+    json_t *arr = json_array();
+    assert_int_equal(job_enqueue(c, "ok", arr, NULL, id, &e), -1);
+    assert_string_equal(e.field, "payload");
+    json_decref(arr);
+    db_release(c);
+    assert_int_equal(count_by(a, &Q_COUNT_STATUS, "queued"), 0);
+}
+
+static void test_higher_priority_runs_first_then_the_earlier_run_at(void **state)
+{
+    test_api *a = *state;
+    job_register("ok", ok_handler, NULL, 30);
+    char low[UUID_STR_LEN + 1], high[UUID_STR_LEN + 1], mid_late[UUID_STR_LEN + 1],
+        mid_early[UUID_STR_LEN + 1];
+    int64_t now = time_now_usec();
+    enqueue(a, "ok", NULL, &(job_options){.priority = -5}, low);
+    enqueue(a, "ok", NULL, &(job_options){.priority = 10}, high);
+    enqueue(a, "ok", NULL, &(job_options){.priority = 3, .run_at = now - 1000}, mid_late);
+    enqueue(a, "ok", NULL, &(job_options){.priority = 3, .run_at = now - 60000000}, mid_early);
+    const char *want[] = {high, mid_early, mid_late, low};
+    db_conn *c = db_acquire(a->t.db);
+    for (int i = 0; i < 4; i++) {
+        job j;
+        error e;
+        assert_int_equal(job_claim(c, "w:1", &j, &e), 1);
+        assert_string_equal(j.id, want[i]);
+        json_decref(j.payload);
+    }
+    db_release(c);
+}
+
+static void test_a_job_due_later_is_not_claimed_early(void **state)
+{
+    test_api *a = *state;
+    job_register("ok", ok_handler, NULL, 30);
+    char id[UUID_STR_LEN + 1];
+    enqueue(a, "ok", NULL, &(job_options){.run_at = time_now_usec() + 3600000000LL}, id);
+    error e;
+    assert_int_equal(job_work_one(a->t.db, "w:1", &e), 0);
+    job_row r = row_of(a, id);
+    assert_string_equal(r.status, "queued");
+    assert_int_equal(r.attempts, 0);
+    set_run_at_past(a, id);
+    assert_int_equal(job_work_one(a->t.db, "w:1", &e), 1);
+    assert_string_equal(row_of(a, id).status, "done");
+}
+
+static void test_only_kinds_registered_in_this_process_are_claimed(void **state)
+{
+    test_api *a = *state;
+    job_register("ok", ok_handler, NULL, 30);
+    char id[UUID_STR_LEN + 1];
+    enqueue(a, "video.render.v2", NULL, NULL, id);
+    error e;
+    assert_int_equal(job_work_one(a->t.db, "w:1", &e), 0);
+    job_row r = row_of(a, id);
+    assert_string_equal(r.status, "queued");
+    assert_int_equal(r.attempts, 0);
+}
+
+/* ---- failures ------------------------------------------------------------------------- */
+
+static void test_a_failing_job_retries_with_growing_backoff_and_keeps_its_last_error(void **state)
+{
+    test_api *a = *state;
+    flaky_calls = 0;
+    flaky_failures = 2;
+    job_register("flaky", flaky_handler, NULL, 30);
+    char id[UUID_STR_LEN + 1];
+    enqueue(a, "flaky", NULL, NULL, id);
+    int64_t previous = row_of(a, id).run_at;
+    error e;
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        int64_t before = time_now_usec();
+        assert_int_equal(job_work_one(a->t.db, "w:1", &e), 1);
+        job_row r = row_of(a, id);
+        assert_string_equal(r.status, "queued");
+        assert_int_equal(r.attempts, attempt);
+        char want[32];
+        snprintf(want, sizeof(want), "boom %d", attempt);
+        assert_string_equal(r.last_error, want);
+        assert_string_equal(r.lease_owner, "");
+        /* Pushed into the future, and further each time. */
+        assert_true(r.run_at > before);
+        assert_true(r.run_at > previous);
+        previous = r.run_at;
+        /* Not before its time... */
+        assert_int_equal(job_work_one(a->t.db, "w:1", &e), 0);
+        /* ...unless time passes (made to, here). */
+        set_run_at_past(a, id);
+    }
+    assert_int_equal(job_work_one(a->t.db, "w:1", &e), 1);
+    job_row r = row_of(a, id);
+    assert_string_equal(r.status, "done");
+    assert_int_equal(r.attempts, 3);
+    assert_string_equal(r.last_error, "boom 2");
+}
+
+static void test_the_backoff_doubles_from_two_seconds_with_jitter_up_to_an_hour(void **state)
+{
+    for (int attempt = 1; attempt <= 20; attempt++) {
+        int64_t base = 2000000LL << (attempt - 1 < 12 ? attempt - 1 : 12);
+        if (base > 3600000000LL)
+            base = 3600000000LL;
+        for (int k = 0; k < 50; k++) {
+            int64_t d = job__backoff_usec(attempt);
+            assert_true(d >= base * 8 / 10);
+            assert_true(d <= base * 12 / 10);
+        }
+    }
+}
+
+static void test_retry_at_from_the_handler_is_the_next_run_at(void **state)
+{
+    test_api *a = *state;
+    later_at = time_now_usec() + 3600000000LL;
+    job_register("later", later_handler, NULL, 30);
+    char id[UUID_STR_LEN + 1];
+    enqueue(a, "later", NULL, NULL, id);
+    error e;
+    assert_int_equal(job_work_one(a->t.db, "w:1", &e), 1);
+    job_row r = row_of(a, id);
+    assert_string_equal(r.status, "queued");
+    assert_int_equal(r.run_at, later_at);
+    assert_string_equal(r.last_error, "rate limited; come back later");
+    assert_int_equal(job_work_one(a->t.db, "w:1", &e), 0);
+}
+
+static void test_a_permanent_failure_is_dead_at_once(void **state)
+{
+    test_api *a = *state;
+    job_register("fatal", fatal_handler, NULL, 30);
+    char id[UUID_STR_LEN + 1];
+    enqueue(a, "fatal", NULL, NULL, id);
+    error e;
+    assert_int_equal(job_work_one(a->t.db, "w:1", &e), 1);
+    job_row r = row_of(a, id);
+    assert_string_equal(r.status, "dead");
+    assert_int_equal(r.attempts, 1);
+    assert_string_equal(r.last_error, "the payload names no such thing");
+    assert_true(r.finished_at > 0);
+}
+
+static const char *str(const test_resp *r, const char *key)
+{
+    return json_string_value(json_object_get(r->json, key));
+}
+
+static void test_a_job_past_max_attempts_is_dead_and_an_admin_can_requeue_it(void **state)
+{
+    test_api *a = *state;
+    flaky_calls = 0;
+    flaky_failures = 2;
+    job_register("flaky", flaky_handler, NULL, 30);
+    char id[UUID_STR_LEN + 1], other[UUID_STR_LEN + 1];
+    enqueue(a, "flaky", NULL, &(job_options){.max_attempts = 2}, id);
+    enqueue(a, "flaky", NULL, &(job_options){.run_at = time_now_usec() + 3600000000LL}, other);
+    error e;
+    assert_int_equal(job_work_one(a->t.db, "w:1", &e), 1);
+    set_run_at_past(a, id);
+    assert_int_equal(job_work_one(a->t.db, "w:1", &e), 1);
+    job_row r = row_of(a, id);
+    assert_string_equal(r.status, "dead");
+    assert_int_equal(r.attempts, 2);
+    assert_string_equal(r.last_error, "boom 2");
+
+    char admin[128], user[128], path[160];
+    test_signup(a, "root@example.com", admin);
+    test_make_admin(a, "root@example.com");
+    test_signup(a, "ana@example.com", user);
+    snprintf(path, sizeof(path), "/api/v1/admin/jobs/%s/requeue", id);
+
+    test_resp resp = test_req(a, "GET", "/api/v1/admin/jobs?status=dead", user, NULL, NULL);
+    test_expect(&resp, 403, "forbidden");
+    test_resp_free(&resp);
+    resp = test_req(a, "POST", path, user, NULL, NULL);
+    test_expect(&resp, 403, "forbidden");
+    test_resp_free(&resp);
+    assert_string_equal(row_of(a, id).status, "dead");
+
+    resp = test_req(a, "GET", "/api/v1/admin/jobs?status=dead", admin, NULL, NULL);
+    test_expect(&resp, 200, NULL);
+    json_t *items = json_object_get(resp.json, "items");
+    assert_int_equal(json_array_size(items), 1);
+    json_t *dead = json_array_get(items, 0);
+    assert_string_equal(json_string_value(json_object_get(dead, "id")), id);
+    assert_string_equal(json_string_value(json_object_get(dead, "last_error")), "boom 2");
+    assert_int_equal(json_integer_value(json_object_get(dead, "attempts")), 2);
+    assert_true(json_is_object(json_object_get(dead, "payload")));
+    assert_true(json_is_null(json_object_get(resp.json, "next_cursor")));
+    test_resp_free(&resp);
+    resp = test_req(a, "GET", "/api/v1/admin/jobs?status=buried", admin, NULL, NULL);
+    test_expect(&resp, 422, "invalid-request");
+    test_resp_free(&resp);
+    resp = test_req(a, "GET", "/api/v1/admin/jobs?owner=me", admin, NULL, NULL);
+    test_expect(&resp, 422, "invalid-request");
+    test_resp_free(&resp);
+
+    resp = test_req(a, "POST", path, admin, NULL, NULL);
+    test_expect(&resp, 200, NULL);
+    assert_string_equal(str(&resp, "status"), "queued");
+    assert_int_equal(json_integer_value(json_object_get(resp.json, "attempts")), 0);
+    test_resp_free(&resp);
+    /* Only a dead job can be requeued. */
+    resp = test_req(a, "POST", path, admin, NULL, NULL);
+    test_expect(&resp, 409, "conflict");
+    test_resp_free(&resp);
+    resp = test_req(a, "POST", "/api/v1/admin/jobs/01936f4e-0000-7000-8000-000000000001/requeue",
+                    admin, NULL, NULL);
+    test_expect(&resp, 404, "not-found");
+    test_resp_free(&resp);
+    resp = test_req(a, "POST", "/api/v1/admin/jobs/not-a-uuid/requeue", admin, NULL, NULL);
+    test_expect(&resp, 404, "not-found");
+    test_resp_free(&resp);
+
+    /* It runs again, and this time succeeds. */
+    assert_int_equal(job_work_one(a->t.db, "w:1", &e), 1);
+    r = row_of(a, id);
+    assert_string_equal(r.status, "done");
+    assert_int_equal(r.attempts, 1);
+
+    /* Paging, newest first, filtered by kind. */
+    resp = test_req(a, "GET", "/api/v1/admin/jobs?kind=flaky&limit=1", admin, NULL, NULL);
+    test_expect(&resp, 200, NULL);
+    items = json_object_get(resp.json, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "id")), other);
+    char next[200];
+    snprintf(next, sizeof(next), "/api/v1/admin/jobs?kind=flaky&limit=1&cursor=%s",
+             str(&resp, "next_cursor"));
+    test_resp_free(&resp);
+    resp = test_req(a, "GET", next, admin, NULL, NULL);
+    test_expect(&resp, 200, NULL);
+    items = json_object_get(resp.json, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "id")), id);
+    test_resp_free(&resp);
+}
+
+/* ---- leases ---------------------------------------------------------------------------- */
+
+static void test_four_workers_never_run_one_job_twice(void **state)
+{
+    test_api *a = *state;
+    create_effects_table(a);
+    job_register("effect", effect_handler, NULL, 30);
+    enum { N = 120 };
+    for (int i = 0; i < N; i++) {
+        char id[UUID_STR_LEN + 1];
+        enqueue(a, "effect", NULL, &(job_options){.priority = i % 3}, id);
+    }
+    db *d = open_db(a, 6);
+    error e;
+    job_pool *p = job_pool_start(d, 4, "pool:1", &e);
+    assert_non_null(p);
+    bool all = wait_count(a, &Q_COUNT_STATUS, "done", N, 120);
+    job_pool_stop(p, 10000);
+    db_close(d);
+    assert_true(all);
+    assert_int_equal(count_by(a, &Q_COUNT_STATUS, "done"), N);
+    assert_int_equal(count_by(a, &Q_COUNT_EFFECTS, NULL), N);
+    assert_int_equal(atomic_load(&effect_calls), N);
+    assert_int_equal(atomic_load(&effect_violations), 0);
+}
+
+static void stale_effect_and_complete(db_conn *c, const job *j, error *e)
+{
+    db_error de;
+    assert_int_equal(db_begin_write(c, &de), 0);
+    db_stmt *s = db_prepare(c, &Q_STALE_EFFECT, &de);
+    assert_non_null(s);
+    db_bind_text(s, 1, j->id);
+    assert_int_equal(db_exec(s, &de), 0);
+    db_reset(s);
+    assert_int_equal(job_complete(c, j, e), -1);
+    db_rollback(c);
+}
+
+static void
+test_after_its_lease_expires_a_job_runs_elsewhere_and_the_stale_owner_cannot_commit(void **state)
+{
+    test_api *a = *state;
+    create_effects_table(a);
+    testdb_exec(&a->t, "CREATE TABLE stale_effects (job_id TEXT)");
+    job_register("effect", effect_handler, NULL, 30);
+    char id[UUID_STR_LEN + 1];
+    enqueue(a, "effect", NULL, NULL, id);
+
+    db_conn *c = db_acquire(a->t.db);
+    job stale;
+    error e;
+    assert_int_equal(job_claim(c, "paused:1", &stale, &e), 1);
+    json_decref(stale.payload);
+    db_release(c);
+    /* While the lease holds, nobody else gets the job. */
+    assert_int_equal(job_work_one(a->t.db, "fresh:2", &e), 0);
+    /* The paused worker's lease runs out. */
+    db_error de;
+    assert_int_equal(testdb_execf(&a->t, &de,
+                                  "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE id = $1",
+                                  "s", id),
+                     0);
+    assert_int_equal(job_work_one(a->t.db, "fresh:2", &e), 1);
+    job_row r = row_of(a, id);
+    assert_string_equal(r.status, "done");
+    assert_int_equal(r.attempts, 2);
+
+    /* The paused worker wakes up and tries to commit its effects. */
+    c = db_acquire(a->t.db);
+    stale_effect_and_complete(c, &stale, &e);
+    db_release(c);
+    assert_int_equal(e.kind, ERR_CONFLICT);
+    assert_int_equal(count_by(a, &Q_COUNT_STALE, NULL), 0);
+    assert_int_equal(count_by(a, &Q_COUNT_EFFECTS, NULL), 1);
+    assert_string_equal(row_of(a, id).status, "done");
+}
+
+static void test_a_job_whose_last_attempt_lost_its_lease_is_dead(void **state)
+{
+    test_api *a = *state;
+    job_register("ok", ok_handler, NULL, 30);
+    char id[UUID_STR_LEN + 1];
+    enqueue(a, "ok", NULL, &(job_options){.max_attempts = 1}, id);
+    db_conn *c = db_acquire(a->t.db);
+    job j;
+    error e;
+    assert_int_equal(job_claim(c, "crashed:1", &j, &e), 1);
+    json_decref(j.payload);
+    db_release(c);
+    db_error de;
+    assert_int_equal(testdb_execf(&a->t, &de,
+                                  "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE id = $1",
+                                  "s", id),
+                     0);
+    assert_int_equal(job_work_one(a->t.db, "w:2", &e), 0);
+    job_row r = row_of(a, id);
+    assert_string_equal(r.status, "dead");
+    assert_non_null(strstr(r.last_error, "lost its lease"));
+}
+
+static void test_heartbeats_extend_the_lease_while_the_handler_runs(void **state)
+{
+    test_api *a = *state;
+    job_diag_register(); /* sleep: a 2 s lease */
+    char id[UUID_STR_LEN + 1];
+    enqueue(a, "sleep", "{\"ms\":60000}", NULL, id);
+    db *d = open_db(a, 3);
+    error e;
+    job_pool *p = job_pool_start(d, 2, "pool:1", &e);
+    assert_non_null(p);
+    bool running = wait_status(a, id, "running", 30);
+    int64_t first = row_of(a, id).lease_expires_at;
+    bool extended = false;
+    for (int64_t until = time_mono_usec() + 30000000; !extended && time_mono_usec() < until;) {
+        extended = row_of(a, id).lease_expires_at > first;
+        sleep_ms(20);
+    }
+    /* Still the first attempt: the idle second worker never took it over. */
+    int attempts = row_of(a, id).attempts;
+    job_pool_stop(p, 0);
+    db_close(d);
+    assert_true(running);
+    assert_true(extended);
+    assert_int_equal(attempts, 1);
+}
+
+static void test_stopping_the_pool_lets_short_jobs_finish_and_gives_the_rest_back(void **state)
+{
+    test_api *a = *state;
+    job_diag_register();
+    char quick[UUID_STR_LEN + 1], slow[UUID_STR_LEN + 1];
+    enqueue(a, "sleep", "{\"ms\":3000}", NULL, quick); /* long enough to be seen running */
+    db *d = open_db(a, 3);
+    error e;
+    job_pool *p = job_pool_start(d, 1, "pool:1", &e);
+    assert_non_null(p);
+    assert_true(wait_status(a, quick, "running", 30));
+    job_pool_stop(p, 30000);
+    job_row r = row_of(a, quick);
+    assert_string_equal(r.status, "done");
+    assert_int_equal(r.attempts, 1);
+
+    enqueue(a, "sleep", "{\"ms\":600000}", NULL, slow);
+    p = job_pool_start(d, 1, "pool:2", &e);
+    assert_non_null(p);
+    assert_true(wait_status(a, slow, "running", 30));
+    job_pool_stop(p, 0);
+    db_close(d);
+    r = row_of(a, slow);
+    assert_string_equal(r.status, "queued");
+    assert_int_equal(r.attempts, 0);
+    assert_string_equal(r.lease_owner, "");
+    assert_int_equal(r.lease_expires_at, 0);
+}
+
+/* ---- a real worker process, killed -------------------------------------------------------- */
+
+static pid_t spawn_worker(test_api *a, const char *dir, const char *log)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        setenv("PSTUDIO_DATABASE_URL", a->t.url, 1);
+        setenv("PSTUDIO_DATA_DIR", dir, 1);
+        setenv("PSTUDIO_WORKERS", "1", 1);
+        setenv("PSTUDIO_SHUTDOWN_TIMEOUT_MS", "5000", 1);
+        execl(PSTUDIO_BIN, PSTUDIO_BIN, "worker", (char *)NULL);
+        _exit(127);
+    }
+    assert_true(pid > 0);
+    return pid;
+}
+
+static int wait_exit(pid_t pid, int seconds)
+{
+    int64_t until = time_mono_usec() + (int64_t)seconds * 1000000;
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (time_mono_usec() > until) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        sleep_ms(20);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void print_log(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    while (f && fgets(line, sizeof(line), f))
+        print_message("worker log: %s", line);
+    if (f)
+        fclose(f);
+}
+
+static void
+test_a_worker_killed_mid_job_loses_its_lease_and_the_job_runs_once_elsewhere(void **state)
+{
+    test_api *a = *state;
+    char dir[256], log[300], id[UUID_STR_LEN + 1];
+    test_tmpdir(dir, sizeof(dir));
+    snprintf(log, sizeof(log), "%s/worker.log", dir);
+    enqueue(a, "sleep", "{\"ms\":5000}", NULL, id);
+
+    pid_t first = spawn_worker(a, dir, log);
+    bool running = wait_status(a, id, "running", 30);
+    kill(first, SIGKILL);
+    assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
+    if (!running)
+        print_log(log);
+    assert_true(running);
+    job_row r = row_of(a, id);
+    char first_owner[80];
+    snprintf(first_owner, sizeof(first_owner), "%s", r.lease_owner);
+    if (strcmp(r.status, "done") == 0)
+        fail_msg("the job finished before the worker was killed; make it sleep longer");
+
+    pid_t second = spawn_worker(a, dir, log);
+    bool done = wait_status(a, id, "done", 60);
+    kill(second, SIGTERM);
+    int status = wait_exit(second, 30);
+    if (!done || status != 0)
+        print_log(log);
+    assert_true(done);
+    assert_int_equal(status, 0);
+    r = row_of(a, id);
+    assert_int_equal(r.attempts, 2);
+    assert_string_not_equal(r.lease_owner, first_owner);
+    assert_int_equal(count_by(a, &Q_COUNT_KIND, "sleep"), 1);
+}
+
+/* ---- the scheduler ------------------------------------------------------------------------ */
+
+static void test_two_schedulers_enqueue_one_job_per_period(void **state)
+{
+    test_api *a = *state;
+    job_register("tick", ok_handler, NULL, 30);
+    job_schedule("tick", 1, "{\"source\":\"test\"}");
+    db *d1 = open_db(a, 2), *d2 = open_db(a, 2);
+    error e;
+    job_pool *p1 = job_pool_start(d1, 1, "pool:1", &e);
+    job_pool *p2 = job_pool_start(d2, 1, "pool:2", &e);
+    assert_non_null(p1);
+    assert_non_null(p2);
+    /* The period they started in, and at least two boundaries after it. */
+    bool ticked = wait_count(a, &Q_COUNT_KIND, "tick", 3, 60);
+    job_pool_stop(p1, 10000);
+    job_pool_stop(p2, 10000);
+    db_close(d1);
+    db_close(d2);
+    assert_true(ticked);
+    int64_t jobs = count_by(a, &Q_COUNT_KIND, "tick");
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(DISTINCT unique_key) FROM jobs "
+                                          "WHERE kind = 'tick' AND unique_key LIKE 'sched:tick:%'"),
+                     jobs);
+    /* Each period's key appears once: no two rows for one period index. */
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM (SELECT unique_key FROM jobs "
+                                          "GROUP BY unique_key HAVING COUNT(*) > 1) AS dup"),
+                     0);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_an_enqueued_job_is_claimed_run_and_completed_once),
+        T(test_a_unique_key_returns_the_existing_job_and_inserts_nothing),
+        T(test_enqueue_refuses_a_bad_kind_or_a_payload_that_is_not_an_object),
+        T(test_higher_priority_runs_first_then_the_earlier_run_at),
+        T(test_a_job_due_later_is_not_claimed_early),
+        T(test_only_kinds_registered_in_this_process_are_claimed),
+        T(test_a_failing_job_retries_with_growing_backoff_and_keeps_its_last_error),
+        T(test_the_backoff_doubles_from_two_seconds_with_jitter_up_to_an_hour),
+        T(test_retry_at_from_the_handler_is_the_next_run_at),
+        T(test_a_permanent_failure_is_dead_at_once),
+        T(test_a_job_past_max_attempts_is_dead_and_an_admin_can_requeue_it),
+        T(test_four_workers_never_run_one_job_twice),
+        T(test_after_its_lease_expires_a_job_runs_elsewhere_and_the_stale_owner_cannot_commit),
+        T(test_a_job_whose_last_attempt_lost_its_lease_is_dead),
+        T(test_heartbeats_extend_the_lease_while_the_handler_runs),
+        T(test_stopping_the_pool_lets_short_jobs_finish_and_gives_the_rest_back),
+        T(test_a_worker_killed_mid_job_loses_its_lease_and_the_job_runs_once_elsewhere),
+        T(test_two_schedulers_enqueue_one_job_per_period),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
