@@ -323,7 +323,13 @@ db_stmt *db_prepare(db_conn *c, db_sql *sql, db_error *err)
 
 static db_param *db__param(db_stmt *s, int i)
 {
-    assert(i >= 1 && i <= DB_MAX_PARAMS);
+    /* A parameter number is fixed in our own code, never taken from input, so
+     * one out of range is a bug: stop here in every build rather than write
+     * past the array where NDEBUG has removed the assert. */
+    if (i < 1 || i > DB_MAX_PARAMS) {
+        log_error("db: parameter $%d is outside 1..%d", i, DB_MAX_PARAMS);
+        abort();
+    }
     db_param *p = &s->params[i - 1];
     db__param_clear(p);
     if (i > s->nparams)

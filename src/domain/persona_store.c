@@ -350,8 +350,12 @@ int persona_store_diff(const persona *a, const persona *b, json_t *changes)
 #define PERSONA__VISIBLE "(p.type = 'SYSTEM' OR p.owner_id = $2 OR p.visibility = 'PUBLIC')"
 
 static db_sql Q_GET_VISIBLE = DB_SQL(PERSONA__COLS "WHERE p.id = $1 AND " PERSONA__VISIBLE);
+/* Writers lock the row on PostgreSQL so concurrent changes without If-Match
+ * queue up instead of failing; SQLite's BEGIN IMMEDIATE already serializes. */
 static db_sql Q_GET_WRITABLE =
-    DB_SQL(PERSONA__COLS "WHERE p.id = $1 AND (p.type = 'SYSTEM' OR p.owner_id = $2)");
+    DB_SQL2(PERSONA__COLS "WHERE p.id = $1 AND (p.type = 'SYSTEM' OR p.owner_id = $2)",
+            PERSONA__COLS "WHERE p.id = $1 AND (p.type = 'SYSTEM' OR p.owner_id = $2) "
+                          "FOR UPDATE OF p");
 /* No cursor binds the greatest UUID, so the id condition needs no NULL case. */
 static db_sql Q_LIST =
     DB_SQL(PERSONA__COLS

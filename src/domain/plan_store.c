@@ -87,7 +87,7 @@ static int collect(db_stmt *s, json_t *(*fn)(db_stmt *), json_t **out, error *er
 static int one(db_stmt *s, json_t *(*fn)(db_stmt *), const char *what, const char *id, json_t **out,
                error *err)
 {
-    json_t *arr;
+    json_t *arr = NULL;
     if (collect(s, fn, &arr, err) != 0)
         return -1;
     if (json_array_size(arr) == 0) {

@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# The API benchmark (docs/benchmarks.md). For each engine it fills a fresh
+# database at the seed's first-year scale (bench_gen), serves it with a
+# Release build of pstudio, and loads five scenarios over loopback with wrk
+# (64 connections). Beside each API figure it measures, in the same run, the
+# ceiling: the same SQL statements, auth lookup included, driven straight at
+# the engine (pgbench with bench/sql/<scenario>.sql on PostgreSQL,
+# bench_ceiling_sqlite with the same scripts on SQLite), with as many clients
+# as the server has database connections. The figures are printed as ratios
+# against that ceiling; nothing here asserts a timing.
+#
+#   bench/run.sh [--engines "postgres sqlite"] [--seconds N] [--http-threads N]
+#                [--pool N] [--wrk-threads N] [--connections N] [--scale F] [--keep]
+#
+# Needs root or sudo the first time (apt-get install of wrk and the build and
+# PostgreSQL packages). PostgreSQL is a throwaway cluster (scripts/pg-temp.sh)
+# with pg_stat_statements loaded: after each PostgreSQL scenario the script
+# lists the statements the server ran per request next to those of the
+# ceiling, so a drift between bench/sql and the stores shows.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+engines="postgres sqlite"
+seconds=15
+warmup=3
+http_threads=4
+pool=4
+wrk_threads=2
+connections=64
+scale=1
+keep=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --engines) engines=$2; shift 2 ;;
+  --seconds) seconds=$2; shift 2 ;;
+  --http-threads) http_threads=$2; shift 2 ;;
+  --pool) pool=$2; shift 2 ;;
+  --wrk-threads) wrk_threads=$2; shift 2 ;;
+  --connections) connections=$2; shift 2 ;;
+  --scale) scale=$2; shift 2 ;;
+  --keep) keep=1; shift ;;
+  -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+  *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+scenarios="personas_list channels_list projects_list project_get persona_update"
+read_scenarios="personas_list channels_list projects_list project_get"
+
+say() { echo "bench: $*" >&2; }
+
+# ---- what it needs -------------------------------------------------------------
+scripts/install-deps.sh test
+if ! command -v wrk >/dev/null; then
+  say "installing wrk"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends wrk >/dev/null \
+    || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
+fi
+pgbin=""
+for v in 17 16 15 14 13; do
+  if [ -x "/usr/lib/postgresql/$v/bin/pgbench" ]; then pgbin=/usr/lib/postgresql/$v/bin; break; fi
+done
+[ -n "$pgbin" ] || { say "no pgbench found (apt-get install postgresql)"; exit 1; }
+
+say "building (Release) in build-bench"
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DPSTUDIO_BENCH=ON \
+  -DBUILD_TESTING=OFF >/dev/null
+cmake --build build-bench -j2 --target pstudio bench_gen bench_ceiling_sqlite >/dev/null
+bin=$root/build-bench
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pstudio-bench.XXXXXX")
+chmod 755 "$work"
+server_pid=""
+pg_dir=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$pg_dir" ]; then "$root/scripts/pg-temp.sh" stop "$pg_dir" || true; fi
+  if [ "$keep" = 1 ]; then say "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# ---- measuring ----------------------------------------------------------------------
+# CPU time in clock ticks: of one process (all its threads), of a set, of the machine.
+ticks_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+ticks_sum() { local t=0 p; for p in "$@"; do t=$((t + $(ticks_of "$p"))); done; echo $t; }
+machine_busy() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+hz=$(getconf CLK_TCK)
+
+# Keeps the highest VmRSS of the server in $work/rss_max (KB) while it runs.
+rss_sampler() {
+  local pid=$1 max=0 r
+  while kill -0 "$pid" 2>/dev/null; do
+    r=$(awk '/^VmRSS/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    if [ "${r:-0}" -gt "$max" ]; then max=$r; echo "$max" >"$work/rss_max"; fi
+    sleep 0.2
+  done
+}
+
+# field NAME LINE: the value of NAME=value in a RESULT line.
+field() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+# Successful (2xx) requests per second of a wrk RESULT line.
+ok_rps() {
+  awk -v n="$(field requests "$1")" -v e="$(field non2xx "$1")" -v t="$(field seconds "$1")" \
+    'BEGIN { printf "%.1f", (n - e) / t }'
+}
+
+pg_url=""
+pg_psql() { "$pgbin/psql" -X -q -At "$pg_url" -c "$1"; }
+
+# The statements the database ran since the last reset, per request: how
+# often, the mean execution time, how many executions were planned afresh
+# and the mean planning time, and the start of the text.
+pg_statements() {
+  local per=$1
+  pg_psql "SELECT to_char(calls / $per::numeric, 'FM990.00') || ' x ' ||
+                  to_char(mean_exec_time, 'FM990.000') || ' ms, planned ' ||
+                  to_char(100.0 * plans / calls, 'FM990') || ' % at ' ||
+                  to_char(mean_plan_time, 'FM990.000') || ' ms  ' ||
+                  left(regexp_replace(query, '\s+', ' ', 'g'), 150)
+             FROM pg_stat_statements
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND query NOT LIKE '%pg_stat_statements%' AND calls >= 0.5 * $per
+              AND query NOT IN ('BEGIN', 'COMMIT')
+            ORDER BY calls DESC, query"
+}
+pg_statement_count() {
+  local per=$1
+  pg_psql "SELECT to_char(coalesce(sum(calls), 0) / $per::numeric, 'FM990.00')
+             FROM pg_stat_statements
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND query NOT LIKE '%pg_stat_statements%' AND calls >= 0.5 * $per
+              AND query NOT IN ('BEGIN', 'COMMIT')"
+}
+
+start_server() {
+  local engine=$1 url=$2
+  port=$(free_port)
+  PSTUDIO_DATABASE_URL=$url PSTUDIO_PORT=$port PSTUDIO_BIND=127.0.0.1 \
+    PSTUDIO_HTTP_THREADS=$http_threads PSTUDIO_DB_POOL_SIZE=$pool PSTUDIO_DATA_DIR=$work/data \
+    "$bin/pstudio" serve 2>"$work/$engine/server.log" &
+  server_pid=$!
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { say "the server did not start"; cat "$work/$engine/server.log" >&2; exit 1; }
+  echo 0 >"$work/rss_max"
+  rss_sampler "$server_pid" &
+}
+
+stop_server() {
+  hwm=$(awk '/^VmHWM/{print $2}' "/proc/$server_pid/status")
+  kill "$server_pid"
+  wait "$server_pid" || true
+  server_pid=""
+  rss_max=$(cat "$work/rss_max")
+}
+
+# ---- one engine ---------------------------------------------------------------------
+run_engine() {
+  local engine=$1 url dir=$work/$1
+  mkdir -p "$dir"
+  if [ "$engine" = postgres ]; then
+    pg_dir=$work/pg
+    local admin
+    admin=$("$root/scripts/pg-temp.sh" start "$pg_dir")
+    pg_url=$admin
+    pg_psql "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"
+    runuser_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+    runuser_pg "$pgbin/pg_ctl" -D "$pg_dir/data" -w -m fast restart >/dev/null
+    pg_psql "ALTER SYSTEM SET pg_stat_statements.track_planning = on"
+    pg_psql "SELECT pg_reload_conf()" >/dev/null
+    pg_psql "CREATE DATABASE bench"
+    url=${admin%/*}/bench
+    pg_url=$url
+    pg_psql "CREATE EXTENSION pg_stat_statements"
+  else
+    url=sqlite://$dir/bench.db
+  fi
+
+  say "$engine: generating the data set"
+  "$bin/bench/bench_gen" --url "$url" --out "$dir" --scale "$scale" 2>"$dir/gen.log" \
+    || { cat "$dir/gen.log" >&2; exit 1; }
+  grep -v '"level"' "$dir/gen.log" >&2
+  # shellcheck disable=SC1091
+  . "$dir/bench.env"
+  export BENCH_TOKEN BENCH_DIR=$dir
+  local postmaster=""
+  [ "$engine" = postgres ] && postmaster=$(head -1 "$pg_dir/data/postmaster.pid")
+
+  start_server "$engine" "$url"
+  say "$engine: server pid $server_pid on port $port ($http_threads HTTP threads, $pool connections)"
+
+  local defs=(-D "token_hash=$BENCH_TOKEN_HASH" -D "user_id=$BENCH_USER_ID" -D ready=0
+              -D zero=0 -D limit=20 -D max_uuid=ffffffff-ffff-ffff-ffff-ffffffffffff
+              -D reason=bench -D "snapshot=$(cat "$dir/snapshot.json")")
+  : >"$dir/results.txt"
+  : >"$dir/statements.txt"
+  local s
+  for s in $scenarios; do
+    say "$engine: $s"
+    wrk -t"$wrk_threads" -c"$connections" -d"${warmup}s" -s bench/load.lua "http://127.0.0.1:$port" \
+      -- "$s" "$wrk_threads" >/dev/null
+    [ "$engine" = postgres ] && pg_psql "SELECT pg_stat_statements_reset()" >/dev/null
+    local pg_pids="" s0 p0 m0 s1 p1 m1
+    [ -n "$postmaster" ] && pg_pids=$(pgrep -P "$postmaster" | tr '\n' ' ')
+    s0=$(ticks_of "$server_pid"); p0=$(ticks_sum $pg_pids); m0=$(machine_busy); t0=$(date +%s%N)
+    local api out
+    # `times` reports the CPU that wrk (the subshell's child) used.
+    out=$(wrk -t"$wrk_threads" -c"$connections" -d"${seconds}s" -s bench/load.lua \
+      "http://127.0.0.1:$port" -- "$s" "$wrk_threads"; times)
+    s1=$(ticks_of "$server_pid"); p1=$(ticks_sum $pg_pids); m1=$(machine_busy); t1=$(date +%s%N)
+    api=$(grep '^RESULT' <<<"$out")
+    local wrk_cpu
+    wrk_cpu=$(tail -1 <<<"$out" | awk '{ split($1, u, /[ms]/); split($2, y, /[ms]/); print u[1]*60 + u[2] + y[1]*60 + y[2] }')
+    local reqs cpu
+    reqs=$(field requests "$api")
+    # CPU milliseconds per request: the server process, the PostgreSQL
+    # processes, wrk, and the rest (the kernel's work not charged to a
+    # process, and any other program on the machine: a large share means
+    # the run was disturbed), with the share of the cores that was busy.
+    cpu=$(awk -v s=$((s1 - s0)) -v p=$((p1 - p0)) -v m=$((m1 - m0)) -v w="$wrk_cpu" -v n="$reqs" \
+      -v hz="$hz" -v wall=$(((t1 - t0) / 1000000)) -v ncpu="$(nproc)" 'BEGIN {
+        printf "server=%.3f db=%.3f wrk=%.3f rest=%.3f busy=%.0f%%", 1000*s/hz/n, 1000*p/hz/n,
+               1000*w/n, (1000*(m-s-p)/hz - 1000*w)/n, 100*m/hz/(wall/1000*ncpu) }')
+    local stmts_api="" stmts_ceil="" ceil
+    if [ "$engine" = postgres ]; then
+      stmts_api=$(pg_statement_count "$reqs")
+      { echo "== $s: API, per request ($reqs requests)"; pg_statements "$reqs"; } >>"$dir/statements.txt"
+      pg_psql "SELECT pg_stat_statements_reset()" >/dev/null
+      local out
+      out=$("$pgbin/pgbench" -n -M prepared -c "$pool" -j 2 -T "$seconds" -f "bench/sql/$s.sql" \
+        "${defs[@]}" -D "now=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" "$url" 2>&1) \
+        || { echo "$out" >&2; exit 1; }
+      local tx tps failed
+      tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
+      tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
+      failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")
+      ceil="RESULT tps=$tps transactions=$tx failed=${failed:-0}"
+      stmts_ceil=$(pg_statement_count "$tx")
+      { echo "== $s: ceiling (pgbench), per transaction ($tx transactions)"; pg_statements "$tx"; echo; } \
+        >>"$dir/statements.txt"
+    else
+      ceil=$("$bin/bench/bench_ceiling_sqlite" --db "$dir/bench.db" --threads "$pool" \
+        --seconds "$seconds" -f "bench/sql/$s.sql" "${defs[@]}" \
+        -D "now=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" | grep '^RESULT')
+    fi
+    echo "$s $api | $ceil | $cpu stmts_api=$stmts_api stmts_ceiling=$stmts_ceil" >>"$dir/results.txt"
+  done
+  stop_server
+  echo "rss_max_kb=$rss_max hwm_kb=$hwm" >>"$dir/results.txt"
+  if [ "$engine" = postgres ]; then
+    "$root/scripts/pg-temp.sh" stop "$pg_dir"
+    pg_dir=""
+  fi
+}
+
+# ---- the report ---------------------------------------------------------------------
+report() {
+  local engine=$1 dir=$work/$1 line s api ceil
+  local rps p50 p99 non2xx tps ratio target
+  echo
+  echo "### $engine ($http_threads HTTP threads, $pool database connections; wrk -t$wrk_threads -c$connections -d${seconds}s)"
+  echo
+  echo "| scenario | API 2xx/s | p50 ms | p99 ms | non-2xx | ceiling tx/s | API / ceiling | CPU ms per request | statements per request (API, ceiling) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---|---|"
+  while read -r line; do
+    case "$line" in rss_max_kb=*) continue ;; esac
+    s=${line%% *}
+    api=${line#* }; api=${api%%|*}
+    ceil=${line#*| }; ceil=${ceil%%|*}
+    rps=$(ok_rps " $api"); p50=$(field p50_ms " $api"); p99=$(field p99_ms " $api")
+    non2xx=$(field non2xx " $api")
+    tps=$(field tps " $ceil")
+    ratio=$(awk -v a="$rps" -v c="$tps" 'BEGIN { if (c > 0) printf "%.0f %%", 100 * a / c; else print "n/a" }')
+    local cpu stm
+    cpu=$(sed -n 's/.*server=\([^ ]*\) db=\([^ ]*\) wrk=\([^ ]*\) rest=\([^ ]*\) busy=\([^ ]*\).*/server \1, db \2, wrk \3, rest \4 (cores \5 busy)/p' <<<"$line")
+    stm=$(sed -n 's/.*stmts_api=\([^ ]*\) stmts_ceiling=\([^ ]*\).*/\1, \2/p' <<<"$line")
+    [ "$engine" = sqlite ] && { cpu=${cpu/, db 0.000/}; stm="-"; }
+    printf '| %s | %.0f | %.1f | %.1f | %s | %.0f | %s | %s | %s |\n' "$s" "$rps" "$p50" "$p99" \
+      "$non2xx" "$tps" "$ratio" "$cpu" "$stm"
+  done <"$dir/results.txt"
+  line=$(grep '^rss_max_kb=' "$dir/results.txt")
+  local rss hwm
+  rss=$(sed -n 's/rss_max_kb=\([0-9]*\).*/\1/p' <<<"$line")
+  hwm=$(sed -n 's/.*hwm_kb=\([0-9]*\).*/\1/p' <<<"$line")
+  echo
+  printf 'Server resident memory: highest sampled VmRSS %.1f MB, peak (VmHWM) %.1f MB; target < 64 MB.\n' \
+    "$(awk -v k="$rss" 'BEGIN{print k/1024}')" "$(awk -v k="$hwm" 'BEGIN{print k/1024}')"
+  if [ "$engine" = postgres ]; then
+    echo
+    echo "Targets (PostgreSQL): every read scenario at >= 60 % of its ceiling, p99 < 25 ms, RSS < 64 MB."
+    while read -r line; do
+      case "$line" in rss_max_kb=*) continue ;; esac
+      s=${line%% *}
+      api=${line#* }; api=${api%%|*}; ceil=${line#*| }; ceil=${ceil%%|*}
+      rps=$(ok_rps " $api"); p99=$(field p99_ms " $api"); tps=$(field tps " $ceil")
+      target=$(awk -v a="$rps" -v c="$tps" -v p="$p99" -v read="$([[ " $read_scenarios " == *" $s "* ]] && echo 1 || echo 0)" 'BEGIN {
+        r = (c > 0) ? a / c : 0
+        out = ""
+        if (read) out = out (r >= 0.6 ? "ratio met" : "ratio MISSED") "; "
+        out = out (p < 25 ? "p99 met" : "p99 MISSED")
+        print out }')
+      echo "- $s: $target"
+    done <"$dir/results.txt"
+    echo "- memory: $(awk -v k="$hwm" 'BEGIN { print (k < 65536) ? "met" : "MISSED" }')"
+  fi
+}
+
+say "work directory $work"
+{
+  echo "# Persona Studio API benchmark, $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo
+  echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/{printf "%.0f GB", $2/1048576}' /proc/meminfo) memory; $(. /etc/os-release; echo "$PRETTY_NAME"); PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}'); SQLite $(awk -F'"' '/define SQLITE_VERSION /{print $2}' /usr/include/sqlite3.h); $(wrk --version 2>&1 | head -1 | awk '{print $1, $2}'); pstudio $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+changes')"
+  echo "Load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "Command: bench/run.sh --engines \"$engines\" --seconds $seconds --http-threads $http_threads --pool $pool --wrk-threads $wrk_threads --connections $connections --scale $scale"
+} >"$work/report.md"
+for engine in $engines; do
+  run_engine "$engine"
+  report "$engine" >>"$work/report.md"
+done
+echo >&2
+cat "$work/report.md"
+if [ "$keep" = 1 ]; then
+  for engine in $engines; do
+    [ -f "$work/$engine/statements.txt" ] && say "statements per request: $work/$engine/statements.txt"
+  done
+fi

@@ -1,0 +1,19 @@
+-- GET /api/v1/personas: the first page of 20, no filters.
+-- What the server runs per request (bench/run.sh checks it against
+-- pg_stat_statements): the auth lookup (session_store_lookup), then
+-- persona_store_list (Q_LIST) with every filter unset.
+-- pgbench cannot bind an SQL NULL, so unset filters are NULL literals.
+SELECT s.id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at,
+       u.id, u.email, u.role, p.id, p.code, p.rank, p.max_channels, p.max_projects_per_month
+  FROM sessions s JOIN users u ON u.id = s.user_id JOIN plans p ON p.id = u.plan_id
+ WHERE s.token_hash = :token_hash;
+SELECT p.id, p.type, p.owner_id, p.visibility, p.required_plan, p.name, p.description,
+       p.system_instruction, p.temperature, p.top_p, p.top_k, p.language, p.voice,
+       p.is_official, p.version, p.created_at, p.updated_at, pl.rank
+  FROM personas p JOIN plans pl ON pl.code = p.required_plan
+ WHERE (p.type = 'SYSTEM' OR p.owner_id = :user_id OR p.visibility = 'PUBLIC')
+   AND (CAST(NULL AS TEXT) IS NULL OR p.type = CAST(NULL AS TEXT))
+   AND (CAST(NULL AS TEXT) IS NULL OR p.visibility = CAST(NULL AS TEXT))
+   AND (CAST(NULL AS TEXT) IS NULL OR lower(p.language) = lower(CAST(NULL AS TEXT)))
+   AND (:zero = 0 OR p.owner_id = :user_id)
+   AND p.id < :max_uuid ORDER BY p.id DESC LIMIT :limit;

@@ -1,0 +1,20 @@
+-- GET /api/v1/projects/{id}: one project with its scenes.
+-- The auth lookup (session_store_lookup), project_store_get (Q_GET), then
+-- scene_store_list (Q_LIST). Each client reads one of the caller's projects,
+-- picked once, as the load spreads over all of them.
+\if :ready = 0
+\set k :client_id % 100
+SELECT id AS project_id FROM projects WHERE user_id = :user_id ORDER BY id LIMIT 1 OFFSET :k
+\gset
+\set ready 1
+\endif
+SELECT s.id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at,
+       u.id, u.email, u.role, p.id, p.code, p.rank, p.max_channels, p.max_projects_per_month
+  FROM sessions s JOIN users u ON u.id = s.user_id JOIN plans p ON p.id = u.plan_id
+ WHERE s.token_hash = :token_hash;
+SELECT id, user_id, channel_id, persona_id, persona_version, topic, status, title, description,
+       tags, error, created_at, updated_at
+  FROM projects WHERE id = :project_id AND user_id = :user_id;
+SELECT id, project_id, user_id, position, narration, visual_description, image_status,
+       audio_status, duration_ms, created_at, updated_at
+  FROM scenes WHERE project_id = :project_id AND user_id = :user_id ORDER BY position, id;
