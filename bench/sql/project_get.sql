@@ -13,7 +13,7 @@ SELECT s.id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at,
   FROM sessions s JOIN users u ON u.id = s.user_id JOIN plans p ON p.id = u.plan_id
  WHERE s.token_hash = :token_hash;
 SELECT id, user_id, channel_id, persona_id, persona_version, topic, status, title, description,
-       tags, error, created_at, updated_at
+       tags, error, created_at, updated_at, generation
   FROM projects WHERE id = :project_id AND user_id = :user_id;
 SELECT id, project_id, user_id, position, narration, visual_description, image_status,
        audio_status, duration_ms, created_at, updated_at

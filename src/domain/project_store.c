@@ -33,6 +33,13 @@ static db_sql Q_LOCK = DB_SQL2("SELECT id FROM projects WHERE id = $1 AND user_i
     "AND ($4" uuid_cast " IS NULL OR persona_id = $4" uuid_cast ") "                               \
     "AND ($5" uuid_cast " IS NULL OR id < $5" uuid_cast ") ORDER BY id DESC LIMIT $6"
 static db_sql Q_LIST = DB_SQL2(PROJECT_LIST_SQL("", ""), PROJECT_LIST_SQL("::text", "::uuid"));
+/* The unfiltered list, the common case, gets a statement of its own: with no
+ * optional filters its one plan walks projects_user_id_id_idx backwards and
+ * stops after the page, where the filtered form's generic plan would read and
+ * sort all of the user's projects. No cursor binds the greatest UUID. */
+static db_sql Q_LIST_ALL =
+    DB_SQL("SELECT " PROJECT_COLS " FROM projects WHERE user_id = $1 AND id < $2 "
+           "ORDER BY id DESC LIMIT $3");
 static db_sql Q_UPDATE =
     DB_SQL("UPDATE projects SET topic = $3, title = $4, description = $5, tags = $6, "
            "channel_id = $7, updated_at = $8 WHERE id = $1 AND user_id = $2");
@@ -234,15 +241,21 @@ int project_store_list(db_conn *c, arena *a, const char *user_id, const project_
     *out = arena_alloc(a, sizeof(**out) * (size_t)(limit > 0 ? limit : 1));
     *n = 0;
     db_error de;
-    db_stmt *s = db_prepare(c, &Q_LIST, &de);
+    bool filtered = f != NULL && (f->status || f->channel_id || f->persona_id);
+    db_stmt *s = db_prepare(c, filtered ? &Q_LIST : &Q_LIST_ALL, &de);
     if (s == NULL)
         return db_to_error(err, &de, NULL);
     db_bind_text(s, 1, user_id);
-    db_bind_text(s, 2, f ? f->status : NULL);
-    db_bind_text(s, 3, f ? f->channel_id : NULL);
-    db_bind_text(s, 4, f ? f->persona_id : NULL);
-    db_bind_text(s, 5, cursor);
-    db_bind_int64(s, 6, limit);
+    if (filtered) {
+        db_bind_text(s, 2, f->status);
+        db_bind_text(s, 3, f->channel_id);
+        db_bind_text(s, 4, f->persona_id);
+        db_bind_text(s, 5, cursor);
+        db_bind_int64(s, 6, limit);
+    } else {
+        db_bind_text(s, 2, cursor ? cursor : "ffffffff-ffff-ffff-ffff-ffffffffffff");
+        db_bind_int64(s, 3, limit);
+    }
     int rc;
     while ((rc = db_step(s, &de)) == DB_ROW && *n < (size_t)limit)
         project__read(a, s, &(*out)[(*n)++]);

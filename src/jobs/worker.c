@@ -62,6 +62,7 @@ struct job_pool {
     pthread_mutex_t lock;
     pthread_cond_t wake;    /* idle workers wait here */
     pthread_cond_t settled; /* job_pool_stop waits here for busy workers */
+    bool draining;          /* the stop deadline passed: run no newly claimed job */
     uint64_t wake_seq;      /* bumped by every wake-up, so none is missed */
     bool stopping;          /* workers claim nothing more */
     bool control_stop;
@@ -203,7 +204,7 @@ static void worker__run(worker__slot *slot, db_conn *c, job *j)
     if (!worker__kind(c, j, &k))
         return;
     pthread_mutex_lock(&p->lock);
-    if (p->stopping) { /* claimed just as the pool began to stop: give it back */
+    if (p->draining) { /* the stop deadline passed while this claim ran: give it back */
         pthread_mutex_unlock(&p->lock);
         error e;
         job__release(c, j->id, j->lease_owner, &e);
@@ -216,15 +217,12 @@ static void worker__run(worker__slot *slot, db_conn *c, job *j)
     slot->lease_seconds = k.lease_seconds;
     slot->next_beat = time_mono_usec() + (int64_t)k.lease_seconds * 1000000 / 3;
     atomic_store(&slot->cancelled, false);
-    p->busy++;
     pthread_mutex_unlock(&p->lock);
 
     worker__execute(c, j, &k);
 
     pthread_mutex_lock(&p->lock);
     slot->busy = false;
-    if (--p->busy == 0)
-        pthread_cond_broadcast(&p->settled);
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -235,8 +233,13 @@ static void *worker__main(void *arg)
     worker__current = slot;
     int failures = 0;
     for (;;) {
+        /* A claim in progress counts as busy, so a stop that begins while the
+         * job is already 'running' in the table waits for it like any other
+         * running job instead of finding nobody busy. */
         pthread_mutex_lock(&p->lock);
         bool stop = p->stopping;
+        if (!stop)
+            p->busy++;
         uint64_t seq = p->wake_seq; /* read before claiming: a wake-up during it counts */
         pthread_mutex_unlock(&p->lock);
         if (stop)
@@ -248,6 +251,10 @@ static void *worker__main(void *arg)
         if (rc == 1)
             worker__run(slot, c, &j);
         db_release(c);
+        pthread_mutex_lock(&p->lock);
+        if (--p->busy == 0)
+            pthread_cond_broadcast(&p->settled);
+        pthread_mutex_unlock(&p->lock);
         if (rc == 1) {
             failures = 0;
             continue;
@@ -448,6 +455,7 @@ void job_pool_stop(job_pool *p, int deadline_ms)
         if (pthread_cond_timedwait(&p->settled, &p->lock, &until) != 0)
             break;
     }
+    p->draining = true; /* from here a fresh claim is given straight back */
     /* Past the deadline: take the leases back from whatever still runs.
      * The handlers hear of it only once that is done, so one that gives up
      * at once cannot record its attempt as a failure first. */
