@@ -13,7 +13,7 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF -DPSTUDIO_BENCH=OFF >/dev/null
 	@cmake --build build -j$$(nproc)
 
 run: build

@@ -20,7 +20,7 @@ else
   build=build
   flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 fi
-cmake -S . -B "$build" "${flags[@]}" >/dev/null
+cmake -S . -B "$build" "${flags[@]}" -DBUILD_TESTING=ON -DPSTUDIO_BENCH=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 
 if [ -z "${PSTUDIO_TEST_PG_URL:-}" ]; then
