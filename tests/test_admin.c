@@ -4,22 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    test_api *a = test_calloc(1, sizeof(*a));
-    test_api_start(a);
-    *state = a;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    test_api *a = *state;
-    test_api_stop(a);
-    test_free(a);
-    return 0;
-}
-
 static const char *str(const test_resp *r, const char *key)
 {
     return json_string_value(json_object_get(r->json, key));
@@ -167,7 +151,7 @@ static void test_the_last_admin_cannot_be_demoted(void **state)
     assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM users WHERE role = 'admin'"), 1);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, test_api_setup, test_api_teardown)
 
 int main(void)
 {

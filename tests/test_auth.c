@@ -10,22 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    test_api *a = test_calloc(1, sizeof(*a));
-    test_api_start(a);
-    *state = a;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    test_api *a = *state;
-    test_api_stop(a);
-    test_free(a);
-    return 0;
-}
-
 static const char *str(const test_resp *r, const char *key)
 {
     return json_string_value(json_object_get(r->json, key));
@@ -339,7 +323,7 @@ static void test_login_is_rate_limited_per_account_across_server_processes(void 
     test_resp_free(&r);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, test_api_setup, test_api_teardown)
 
 int main(void)
 {

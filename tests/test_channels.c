@@ -13,22 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    test_api *a = test_calloc(1, sizeof(*a));
-    test_api_start(a);
-    *state = a;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    test_api *a = *state;
-    test_api_stop(a);
-    test_free(a);
-    return 0;
-}
-
 static const char *str(const test_resp *r, const char *key)
 {
     return json_string_value(json_object_get(r->json, key));
@@ -658,29 +642,31 @@ static void test_deleting_a_channel_keeps_its_projects_with_no_channel(void **st
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_channel_create_read_update_delete_round_trip, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_channel_create_read_update_delete_round_trip,
+                                        test_api_setup, test_api_teardown),
         cmocka_unit_test_setup_teardown(
-            test_duplicate_youtube_channel_id_is_409_but_another_user_may_register_it, setup,
-            teardown),
+            test_duplicate_youtube_channel_id_is_409_but_another_user_may_register_it,
+            test_api_setup, test_api_teardown),
         cmocka_unit_test_setup_teardown(
-            test_free_plan_allows_one_channel_and_upgrading_lifts_the_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_assigning_personas_checks_visibility_and_plan, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_every_persona_change_writes_one_assignment_row, setup,
-                                        teardown),
+            test_free_plan_allows_one_channel_and_upgrading_lifts_the_limit, test_api_setup,
+            test_api_teardown),
+        cmocka_unit_test_setup_teardown(test_assigning_personas_checks_visibility_and_plan,
+                                        test_api_setup, test_api_teardown),
+        cmocka_unit_test_setup_teardown(test_every_persona_change_writes_one_assignment_row,
+                                        test_api_setup, test_api_teardown),
         cmocka_unit_test_setup_teardown(
-            test_channel_list_filters_by_persona_and_pages_walk_every_channel_once, setup,
-            teardown),
+            test_channel_list_filters_by_persona_and_pages_walk_every_channel_once, test_api_setup,
+            test_api_teardown),
         cmocka_unit_test_setup_teardown(
-            test_mass_assignment_is_refused_naming_the_field_and_changes_nothing, setup, teardown),
+            test_mass_assignment_is_refused_naming_the_field_and_changes_nothing, test_api_setup,
+            test_api_teardown),
         cmocka_unit_test_setup_teardown(test_bad_channel_input_is_refused_and_changes_nothing,
-                                        setup, teardown),
+                                        test_api_setup, test_api_teardown),
         cmocka_unit_test_setup_teardown(
-            test_another_users_channel_is_404_for_every_method_and_stays_unchanged, setup,
-            teardown),
+            test_another_users_channel_is_404_for_every_method_and_stays_unchanged, test_api_setup,
+            test_api_teardown),
         cmocka_unit_test_setup_teardown(test_deleting_a_channel_keeps_its_projects_with_no_channel,
-                                        setup, teardown),
+                                        test_api_setup, test_api_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

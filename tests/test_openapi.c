@@ -12,22 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    test_api *a = test_calloc(1, sizeof(*a));
-    test_api_start(a);
-    *state = a;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    test_api *a = *state;
-    test_api_stop(a);
-    test_free(a);
-    return 0;
-}
-
 static void lower(const char *in, char *out, size_t n)
 {
     size_t i = 0;
@@ -168,7 +152,7 @@ static void test_the_document_names_no_route_the_server_lacks(void **state)
     assert_int_equal(extra, 0);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, test_api_setup, test_api_teardown)
 
 int main(void)
 {

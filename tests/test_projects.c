@@ -14,22 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    test_api *a = test_calloc(1, sizeof(*a));
-    test_api_start(a);
-    *state = a;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    test_api *a = *state;
-    test_api_stop(a);
-    test_free(a);
-    return 0;
-}
-
 static const char *str(const test_resp *r, const char *key)
 {
     return json_string_value(json_object_get(r->json, key));
@@ -857,27 +841,33 @@ static void test_another_users_project_and_scenes_are_404_for_every_method(void 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_project_create_read_update_delete_round_trip, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_project_create_read_update_delete_round_trip,
+                                        test_api_setup, test_api_teardown),
         cmocka_unit_test_setup_teardown(
-            test_persona_resolves_explicit_then_channel_then_plan_default, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_project_persona_must_be_one_the_user_may_use, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_projects_per_month_limit_counts_this_month_only, setup,
-                                        teardown),
+            test_persona_resolves_explicit_then_channel_then_plan_default, test_api_setup,
+            test_api_teardown),
+        cmocka_unit_test_setup_teardown(test_project_persona_must_be_one_the_user_may_use,
+                                        test_api_setup, test_api_teardown),
+        cmocka_unit_test_setup_teardown(test_projects_per_month_limit_counts_this_month_only,
+                                        test_api_setup, test_api_teardown),
         cmocka_unit_test_setup_teardown(test_project_list_filters_and_pages_walk_every_project_once,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_scene_edits_keep_positions_contiguous, setup,
-                                        teardown),
+                                        test_api_setup, test_api_teardown),
+        cmocka_unit_test_setup_teardown(test_scene_edits_keep_positions_contiguous, test_api_setup,
+                                        test_api_teardown),
         cmocka_unit_test_setup_teardown(
-            test_reorder_with_a_wrong_id_list_is_422_and_changes_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_project_holds_at_most_200_scenes, setup, teardown),
+            test_reorder_with_a_wrong_id_list_is_422_and_changes_nothing, test_api_setup,
+            test_api_teardown),
+        cmocka_unit_test_setup_teardown(test_a_project_holds_at_most_200_scenes, test_api_setup,
+                                        test_api_teardown),
         cmocka_unit_test_setup_teardown(
-            test_mass_assignment_is_refused_naming_the_field_and_changes_nothing, setup, teardown),
+            test_mass_assignment_is_refused_naming_the_field_and_changes_nothing, test_api_setup,
+            test_api_teardown),
         cmocka_unit_test_setup_teardown(
-            test_bad_project_and_scene_input_is_refused_and_changes_nothing, setup, teardown),
+            test_bad_project_and_scene_input_is_refused_and_changes_nothing, test_api_setup,
+            test_api_teardown),
         cmocka_unit_test_setup_teardown(
-            test_another_users_project_and_scenes_are_404_for_every_method, setup, teardown),
+            test_another_users_project_and_scenes_are_404_for_every_method, test_api_setup,
+            test_api_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -345,6 +345,22 @@ void test_api_stop(test_api *a)
     testdb_destroy(&a->t);
 }
 
+int test_api_setup(void **state)
+{
+    test_api *a = test_calloc(1, sizeof(*a));
+    test_api_start(a);
+    *state = a;
+    return 0;
+}
+
+int test_api_teardown(void **state)
+{
+    test_api *a = *state;
+    test_api_stop(a);
+    test_free(a);
+    return 0;
+}
+
 typedef struct testlib__sink {
     char *p;
     size_t n;

@@ -85,6 +85,9 @@ typedef struct test_resp {
 /** A migrated database (engine per PSTUDIO_TEST_ENGINE) and a server on a free port. */
 void test_api_start(test_api *a);
 void test_api_stop(test_api *a);
+/** cmocka setup/teardown: *state is a started test_api, stopped and freed after the test. */
+int test_api_setup(void **state);
+int test_api_teardown(void **state);
 /**
  * Sends method path with an optional Bearer token (NULL: none), JSON body
  * (NULL: none) and extra headers ("Name: value", NULL-terminated list or NULL).

@@ -217,22 +217,32 @@ static void h_personas_list(http_request *r)
 
 /* ---- one persona ------------------------------------------------------------ */
 
-static void h_personas_create(http_request *r)
+/* Create and import differ only in the fields they accept and the use case
+ * that turns them into a new persona. */
+typedef int (*persona__maker)(db_conn *c, const principal *who, const json_t *in, persona *out,
+                              error *err);
+
+static void persona__make(http_request *r, const api_field *fields, persona__maker make)
 {
     const principal *who;
     if (!(who = api_auth(r)))
         return;
-    json_t *in = api_body(r, persona__create_fields, API_CREATE, who);
+    json_t *in = api_body(r, fields, API_CREATE, who);
     db_conn *c = in ? api_conn(r) : NULL;
     if (c == NULL)
         return;
     persona *p = persona__alloc(r);
     error err = {0};
-    if (persona_service_create(c, who, in, p, &err) != 0) {
+    if (make(c, who, in, p, &err) != 0) {
         http_reply_error(r, &err);
         return;
     }
     persona__reply(r, 201, p, who);
+}
+
+static void h_personas_create(http_request *r)
+{
+    persona__make(r, persona__create_fields, persona_service_create);
 }
 
 static void h_personas_get(http_request *r)
@@ -445,20 +455,7 @@ static void h_personas_export(http_request *r)
 
 static void h_personas_import(http_request *r)
 {
-    const principal *who;
-    if (!(who = api_auth(r)))
-        return;
-    json_t *in = api_body(r, persona__import_fields, API_CREATE, who);
-    db_conn *c = in ? api_conn(r) : NULL;
-    if (c == NULL)
-        return;
-    persona *p = persona__alloc(r);
-    error err = {0};
-    if (persona_service_import(c, who, in, p, &err) != 0) {
-        http_reply_error(r, &err);
-        return;
-    }
-    persona__reply(r, 201, p, who);
+    persona__make(r, persona__import_fields, persona_service_import);
 }
 
 const http_route personas_routes[] = {
