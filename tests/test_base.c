@@ -4,13 +4,17 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/error.h"
+#include "base/jsonout.h"
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/uuid.h"
 
+#include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void test_uuid_v7_is_canonical_text_with_version_7_and_rfc_variant(void **state)
 {
@@ -188,6 +192,272 @@ static void test_log_json_escape_escapes_quotes_backslashes_and_controls(void **
     buf_free(&b);
 }
 
+/* time_format and time_parse do their own calendar arithmetic; libc's
+ * gmtime_r and timegm are the reference, over 10,000 years of instants. */
+static void test_time_calendar_matches_gmtime_and_timegm(void **state)
+{
+    const int64_t lo = -62167219200LL, hi = 253402300799LL; /* 0000-01-01 .. 9999-12-31 */
+    for (int i = 0; i < 200000; i++) {
+        int64_t sec;
+        if (i < 1000)
+            sec = i * 86399LL - 500 * 86400LL; /* every day around 1970 */
+        else
+            sec = lo +
+                  (int64_t)(((uint64_t)rand() << 31 ^ (uint64_t)rand()) % (uint64_t)(hi - lo + 1));
+        int64_t usec = sec * 1000000 + rand() % 1000000;
+        char got[TIME_STR_LEN + 1], want[64];
+        time_format(usec, got);
+        time_t t = (time_t)sec;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (int)(usec - sec * 1000000));
+        if (strcmp(got, want) != 0)
+            fail_msg("%lld: got %s, want %s", (long long)usec, got, want);
+        int64_t back = 0;
+        assert_true(time_parse(got, &back));
+        assert_int_equal(back, usec);
+    }
+    /* Day numbers past the month roll over as timegm rolls them. */
+    int64_t a, b;
+    assert_true(time_parse("2024-02-30T00:00:00Z", &a));
+    assert_true(time_parse("2024-03-01T00:00:00Z", &b));
+    assert_int_equal(a, b);
+    assert_true(time_parse("2026-11-25T12:00:00-03:00", &a));
+    assert_true(time_parse("2026-11-25T15:00:00Z", &b));
+    assert_int_equal(a, b);
+}
+
+static void test_buf_reserve_keeps_content_and_respects_the_cap(void **state)
+{
+    buf b;
+    buf_init(&b, 100);
+    buf_reserve(&b, 50);
+    assert_string_equal(buf_cstr(&b), "");
+    assert_int_equal(buf_puts(&b, "hello"), BUF_OK);
+    buf_reserve(&b, 1000); /* clamped to the cap */
+    assert_int_equal(b.alloc, 101);
+    assert_string_equal(buf_cstr(&b), "hello");
+    char big[101];
+    memset(big, 'x', sizeof(big));
+    assert_int_equal(buf_append(&b, big, 95), BUF_OK);
+    assert_int_equal(buf_append(&b, big, 1), BUF_TOO_BIG);
+    assert_int_equal(b.len, 100);
+    buf_free(&b);
+}
+
+/* ---- jsonout: byte for byte json_dumps, on random trees ---- */
+
+static unsigned rnd_state = 12345;
+static unsigned rnd(unsigned n)
+{
+    rnd_state = rnd_state * 1103515245u + 12345u;
+    return (rnd_state >> 8) % n;
+}
+
+/* A string of control bytes, quotes, backslashes, ASCII, 2-, 3- and 4-byte
+ * UTF-8 and, sometimes, an embedded NUL (jansson reads none back in a key). */
+static json_t *random_string(bool nul)
+{
+    static const char *const pieces[] = {"a",
+                                         "Z",
+                                         " ",
+                                         "\"",
+                                         "\\",
+                                         "/",
+                                         "\n",
+                                         "\r",
+                                         "\t",
+                                         "\b",
+                                         "\f",
+                                         "\x01",
+                                         "\x1b",
+                                         "\x1f",
+                                         "\x7f",
+                                         "\xc3\xa9",
+                                         "\xe2\x82\xac",
+                                         "\xf0\x9f\x8e\xac",
+                                         "\xe2\x80\xa8",
+                                         "<",
+                                         "&"};
+    char text[256];
+    size_t len = 0, n = rnd(40);
+    for (size_t i = 0; i < n; i++) {
+        if (nul && rnd(30) == 0) {
+            text[len++] = '\0';
+            continue;
+        }
+        const char *p = pieces[rnd(sizeof(pieces) / sizeof(pieces[0]))];
+        memcpy(text + len, p, strlen(p));
+        len += strlen(p);
+    }
+    return json_stringn(text, len);
+}
+
+static json_t *random_value(int depth)
+{
+    static const double reals[] = {0.0,
+                                   -0.0,
+                                   0.7,
+                                   0.1 + 0.2,
+                                   1.5,
+                                   -2.25,
+                                   1e20,
+                                   1e21,
+                                   1e-5,
+                                   1.25e-7,
+                                   123456789012345678.0,
+                                   3.14159265358979,
+                                   1e300,
+                                   -1e-300,
+                                   0.123456789012345678,
+                                   100.0,
+                                   1e15,
+                                   1e16};
+    static const json_int_t ints[] = {0, 1, -1, 9, 10, 42, -1234567, LLONG_MAX, LLONG_MIN};
+    unsigned kind = rnd(depth > 4 ? 6 : 8);
+    switch (kind) {
+    case 0:
+        return json_null();
+    case 1:
+        return json_boolean(rnd(2));
+    case 2:
+        return json_integer(rnd(2) ? ints[rnd(sizeof(ints) / sizeof(ints[0]))]
+                                   : (json_int_t)rnd(1000000) - 500000);
+    case 3:
+        return json_real(rnd(2) ? reals[rnd(sizeof(reals) / sizeof(reals[0]))]
+                                : ((double)rnd(100000) - 50000) / (1 + rnd(1000)));
+    case 4:
+    case 5:
+        return random_string(true);
+    case 6: {
+        json_t *a = json_array();
+        for (unsigned i = rnd(6); i > 0; i--)
+            json_array_append_new(a, random_value(depth + 1));
+        return a;
+    }
+    default: {
+        json_t *o = json_object();
+        for (unsigned i = rnd(6); i > 0; i--) {
+            json_t *k = random_string(false);
+            json_object_setn_new(o, json_string_value(k), json_string_length(k),
+                                 random_value(depth + 1));
+            json_decref(k);
+        }
+        return o;
+    }
+    }
+}
+
+/* utf8_valid accepts exactly what jansson's json_stringn accepts. */
+static void test_utf8_valid_agrees_with_jansson(void **state)
+{
+    static const unsigned char interesting[] = {0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc1,
+                                                0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4,
+                                                0xf5, 0xff, 0x9f, 0xa0, 0x8f, 0x90};
+    unsigned char text[24];
+    int accepted = 0;
+    for (int i = 0; i < 300000; i++) {
+        size_t n = (size_t)rnd(sizeof(text) + 1);
+        for (size_t k = 0; k < n; k++)
+            text[k] = rnd(3) ? interesting[rnd(sizeof(interesting))] : (unsigned char)rnd(256);
+        json_t *j = json_stringn((const char *)text, n);
+        bool want = j != NULL;
+        json_decref(j);
+        if (utf8_valid((const char *)text, n) != want)
+            fail_msg("case %d (%zu bytes): utf8_valid says %d, jansson %d", i, n, !want, want);
+        accepted += want;
+    }
+    assert_true(accepted > 1000); /* the cases were not all rejections */
+    assert_null(json_str(NULL));
+    assert_null(json_str("bad \xc3("));
+    json_t *ok = json_str("caf\xc3\xa9 \xf0\x9f\x8e\xac");
+    assert_string_equal(json_string_value(ok), "caf\xc3\xa9 \xf0\x9f\x8e\xac");
+    json_decref(ok);
+}
+
+static void test_jsonout_writes_what_json_dumps_writes(void **state)
+{
+    for (int i = 0; i < 3000; i++) {
+        json_t *v = random_value(0);
+        char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+        assert_non_null(want);
+        buf got;
+        buf_init(&got, 1 << 20);
+        assert_int_equal(jsonout_value(&got, v), BUF_OK);
+        if (strcmp(want, buf_cstr(&got)) != 0)
+            fail_msg("tree %d:\n want %s\n got  %s", i, want, buf_cstr(&got));
+        /* and it reads back as the same value */
+        json_error_t err;
+        json_t *back = json_loadb(got.data, got.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+        if (back == NULL)
+            fail_msg("tree %d does not read back: %s in %s", i, err.text, buf_cstr(&got));
+        json_decref(back);
+        buf_free(&got);
+        free(want);
+        json_decref(v);
+    }
+}
+
+/* Long strings, so the word-at-a-time scan meets each special byte at each
+ * offset of a word, and UTF-8 bytes that make the word test say "maybe". */
+static void test_jsonout_escapes_at_every_offset(void **state)
+{
+    static const char specials[] = {'"',    '\\', '\n', '\x01', '\x1f', ' ',
+                                    '\x7f', '!',  '#',  '[',    ']'};
+    char text[80];
+    for (size_t len = 1; len < sizeof(text); len++) {
+        for (size_t at = 0; at < len; at++) {
+            for (size_t k = 0; k < sizeof(specials); k++) {
+                for (size_t i = 0; i < len; i++)
+                    text[i] = i % 7 == 3 ? '\xc3' : i % 7 == 4 ? '\xa9' : 'a' + (char)(i % 26);
+                if (at % 7 == 3 || at % 7 == 4)
+                    continue; /* keep the UTF-8 pairs whole */
+                text[at] = specials[k];
+                if (len % 7 == 4)
+                    text[len - 1] = 'z'; /* no cut-off pair at the end */
+                json_t *v = json_stringn(text, len);
+                assert_non_null(v);
+                char *want = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+                buf got;
+                buf_init(&got, 1024);
+                assert_int_equal(jsonout_value(&got, v), BUF_OK);
+                assert_string_equal(buf_cstr(&got), want);
+                buf_free(&got);
+                free(want);
+                json_decref(v);
+            }
+        }
+    }
+}
+
+static void test_jsonout_refuses_null_deep_nesting_and_overflowing_the_cap(void **state)
+{
+    buf b;
+    buf_init(&b, 64);
+    assert_int_equal(jsonout_value(&b, NULL), JSONOUT_INVALID);
+
+    json_t *root = json_array(), *at = root;
+    for (int i = 0; i < JSONOUT_MAX_DEPTH + 5; i++) {
+        json_t *inner = json_array();
+        json_array_append_new(at, inner);
+        at = inner;
+    }
+    buf_reset(&b);
+    b.cap = 1 << 20;
+    assert_int_equal(jsonout_value(&b, root), JSONOUT_INVALID);
+    json_decref(root);
+
+    json_t *big = json_pack("{s:s}", "k", "0123456789012345678901234567890123456789");
+    buf_free(&b);
+    buf_init(&b, 16);
+    assert_int_equal(jsonout_value(&b, big), BUF_TOO_BIG);
+    assert_true(b.len <= 16);
+    json_decref(big);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +472,12 @@ int main(void)
         cmocka_unit_test(test_time_round_trips_through_text_and_parses_both_engines_forms),
         cmocka_unit_test(test_error_set_fills_kind_field_and_message),
         cmocka_unit_test(test_log_json_escape_escapes_quotes_backslashes_and_controls),
+        cmocka_unit_test(test_time_calendar_matches_gmtime_and_timegm),
+        cmocka_unit_test(test_buf_reserve_keeps_content_and_respects_the_cap),
+        cmocka_unit_test(test_jsonout_writes_what_json_dumps_writes),
+        cmocka_unit_test(test_utf8_valid_agrees_with_jansson),
+        cmocka_unit_test(test_jsonout_escapes_at_every_offset),
+        cmocka_unit_test(test_jsonout_refuses_null_deep_nesting_and_overflowing_the_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

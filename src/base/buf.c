@@ -29,6 +29,18 @@ void buf_reset(buf *b)
         b->data[0] = '\0';
 }
 
+void buf_reserve(buf *b, size_t n)
+{
+    if (n > b->cap)
+        n = b->cap;
+    if (n + 1 > b->alloc) {
+        b->data = xrealloc(b->data, n + 1);
+        if (b->alloc == 0)
+            b->data[0] = '\0';
+        b->alloc = n + 1;
+    }
+}
+
 int buf_append(buf *b, const void *p, size_t n)
 {
     if (n > b->cap - b->len)

@@ -23,6 +23,9 @@ typedef struct buf {
 void buf_init(buf *b, size_t cap);
 void buf_free(buf *b);
 void buf_reset(buf *b);
+/** Allocates room for n bytes (at most cap) now, so that appending them
+ * later moves nothing. */
+void buf_reserve(buf *b, size_t n);
 /** Appends n bytes; BUF_TOO_BIG (and nothing appended) when len would pass cap. */
 int buf_append(buf *b, const void *p, size_t n);
 int buf_puts(buf *b, const char *s);

@@ -1,6 +1,7 @@
 #include "base/log.h"
 
 #include "base/buf.h"
+#include "base/jsonout.h"
 #include "base/timeutil.h"
 
 #include <pthread.h>
@@ -45,35 +46,7 @@ const char *log_request_id(void)
 
 int log_json_escape(buf *out, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
-    int rc = BUF_OK;
-    for (const unsigned char *p = (const unsigned char *)s; *p && rc == BUF_OK; p++) {
-        switch (*p) {
-        case '"':
-            rc = buf_puts(out, "\\\"");
-            break;
-        case '\\':
-            rc = buf_puts(out, "\\\\");
-            break;
-        case '\n':
-            rc = buf_puts(out, "\\n");
-            break;
-        case '\r':
-            rc = buf_puts(out, "\\r");
-            break;
-        case '\t':
-            rc = buf_puts(out, "\\t");
-            break;
-        default:
-            if (*p < 0x20) {
-                char esc[7] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15], 0};
-                rc = buf_puts(out, esc);
-            } else {
-                rc = buf_append(out, p, 1);
-            }
-        }
-    }
-    return rc;
+    return json_escape(out, s, strlen(s));
 }
 
 void log_write(log_level lvl, const char *fields_json, const char *fmt, ...)

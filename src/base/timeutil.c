@@ -1,6 +1,5 @@
 #include "base/timeutil.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -18,6 +17,42 @@ int64_t time_mono_usec(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back: the
+ * era-based algorithms from Howard Hinnant's "chrono-Compatible Low-Level
+ * Date Algorithms". Out-of-range days roll over (Feb 31 is Mar 2 or 3), as
+ * timegm() does. They replace timegm/gmtime_r, which took a lock and
+ * consulted the time zone on every timestamp of every response. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;                                   /* [0, 399] */
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* [0, 365] */
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static void put_digits(char *out, int64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        out[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 void time_format(int64_t usec, char out[TIME_STR_LEN + 1])
 {
     int64_t sec = usec / 1000000;
@@ -26,21 +61,29 @@ void time_format(int64_t usec, char out[TIME_STR_LEN + 1])
         frac += 1000000;
         sec -= 1;
     }
-    time_t t = (time_t)sec;
-    struct tm tm;
-    gmtime_r(&t, &tm);
+    int64_t days = sec / 86400, rem = sec % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days -= 1;
+    }
+    int64_t year;
+    int month, day;
+    civil_from_days(days, &year, &month, &day);
     /* Years outside 0000-9999 cannot be written in this form; clamp rather
      * than overflow the fixed-width buffer (no caller stores such times). */
-    int year = tm.tm_year + 1900;
     if (year < 0)
         year = 0;
     if (year > 9999)
         year = 9999;
-    char tmp[64];
-    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", year, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
-    memcpy(out, tmp, TIME_STR_LEN);
-    out[TIME_STR_LEN] = '\0';
+    /* 2026-11-25T16:53:18.123456Z */
+    memcpy(out, "0000-00-00T00:00:00.000000Z", TIME_STR_LEN + 1);
+    put_digits(out, year, 4);
+    put_digits(out + 5, month, 2);
+    put_digits(out + 8, day, 2);
+    put_digits(out + 11, rem / 3600, 2);
+    put_digits(out + 14, rem / 60 % 60, 2);
+    put_digits(out + 17, rem % 60, 2);
+    put_digits(out + 20, frac, 6);
 }
 
 static bool time__digits(const char **p, int n, int *out)
@@ -106,14 +149,7 @@ bool time_parse(const char *s, int64_t *usec)
     }
     if (*p != '\0')
         return false;
-    struct tm tm = {0};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = se;
-    time_t t = timegm(&tm);
-    *usec = ((int64_t)t - offset) * 1000000 + frac;
+    int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    *usec = (t - offset) * 1000000 + frac;
     return true;
 }

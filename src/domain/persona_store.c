@@ -1,6 +1,7 @@
 #include "domain/persona_store.h"
 
 #include "base/alloc.h"
+#include "base/jsonout.h"
 #include "base/lang.h"
 #include "base/timeutil.h"
 
@@ -218,9 +219,9 @@ static json_t *persona__value_json(const persona *p, const persona__field *f)
 {
     switch (f->kind) {
     case PK_TEXT:
-        return json_string(persona__text(p, f));
+        return json_str(persona__text(p, f));
     case PK_OPT_TEXT:
-        return persona__text(p, f)[0] ? json_string(persona__text(p, f)) : json_null();
+        return persona__text(p, f)[0] ? json_str(persona__text(p, f)) : json_null();
     case PK_REAL:
         return json_real(*persona__real(p, f));
     case PK_INT:
@@ -245,15 +246,15 @@ static json_t *persona__time_json(int64_t usec)
 {
     char t[TIME_STR_LEN + 1];
     time_format(usec, t);
-    return json_string(t);
+    return json_str(t);
 }
 
 json_t *persona_store_to_json(const persona *p)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(p->id));
-    json_object_set_new(o, "type", json_string(p->type));
-    json_object_set_new(o, "owner_id", p->owner_id[0] ? json_string(p->owner_id) : json_null());
+    json_object_set_new(o, "id", json_str(p->id));
+    json_object_set_new(o, "type", json_str(p->type));
+    json_object_set_new(o, "owner_id", p->owner_id[0] ? json_str(p->owner_id) : json_null());
     json_t *content = persona_store_fields_json(p, PERSONA_FIELDS_CONTENT);
     json_object_update(o, content);
     json_decref(content);

@@ -1,6 +1,7 @@
 #include "http/api.h"
 
 #include "base/alloc.h"
+#include "base/jsonout.h"
 #include "base/timeutil.h"
 #include "base/uuid.h"
 #include "services/auth.h"
@@ -308,7 +309,7 @@ json_t *api_body(http_request *r, const api_field *fields, api_mode mode, const 
             snprintf(low, sizeof(low), "%s", json_string_value(id));
             for (char *c = low; *c; c++)
                 *c = (char)tolower((unsigned char)*c);
-            json_object_set_new(in, g->name, json_string(low));
+            json_object_set_new(in, g->name, json_str(low));
         }
     }
     return in;
@@ -382,7 +383,7 @@ void api_reply_page(http_request *r, json_t *items, const char *next_cursor)
 {
     http_reply_json(r, 200,
                     json_pack("{s:o,s:o}", "items", items, "next_cursor",
-                              next_cursor ? json_string(next_cursor) : json_null()));
+                              next_cursor ? json_str(next_cursor) : json_null()));
 }
 
 void api_reply_not_found(http_request *r, const char *what, const char *id)
@@ -425,5 +426,5 @@ json_t *api_time(int64_t usec)
         return json_null();
     char s[TIME_STR_LEN + 1];
     time_format(usec, s);
-    return json_string(s);
+    return json_str(s);
 }

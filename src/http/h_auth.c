@@ -2,6 +2,7 @@
  * Identity endpoints: sign-up, log-in, log-out, the caller's profile, and
  * API keys. Tokens appear in a response body exactly once, when issued.
  */
+#include "base/jsonout.h"
 #include "base/timeutil.h"
 #include "http/api.h"
 #include "http/routes.h"
@@ -193,7 +194,7 @@ static void keys_create(http_request *r)
         return;
     }
     json_t *out = key_json(&k.row);
-    json_object_set_new(out, "key", json_string(k.token));
+    json_object_set_new(out, "key", json_str(k.token));
     http_set_header(r, "Location", arena_sprintf(http_arena(r), "/api/v1/api-keys/%s", k.row.id));
     http_reply_json(r, 201, out);
 }

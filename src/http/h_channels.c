@@ -4,6 +4,7 @@
  * route is scoped to the caller; another user's channel is a 404.
  */
 #include "http/h_channels.h"
+#include "base/jsonout.h"
 #include "http/api.h"
 #include "http/routes.h"
 #include "services/channel_service.h"
@@ -55,7 +56,7 @@ static const char *const PAGE_QUERY[] = {"limit", "cursor", NULL};
 
 static json_t *h_channels__str(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    return s ? json_str(s) : json_null();
 }
 
 static json_t *h_channels__count(int64_t v)
@@ -66,9 +67,9 @@ static json_t *h_channels__count(int64_t v)
 json_t *h_channels_json(const channel *ch)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(ch->id));
-    json_object_set_new(o, "youtube_channel_id", json_string(ch->youtube_channel_id));
-    json_object_set_new(o, "name", json_string(ch->name));
+    json_object_set_new(o, "id", json_str(ch->id));
+    json_object_set_new(o, "youtube_channel_id", json_str(ch->youtube_channel_id));
+    json_object_set_new(o, "name", json_str(ch->name));
     json_object_set_new(o, "thumbnail", h_channels__str(ch->thumbnail));
     json_object_set_new(o, "custom_url", h_channels__str(ch->custom_url));
     json_object_set_new(o, "uploads_playlist_id", h_channels__str(ch->uploads_playlist_id));
@@ -88,14 +89,14 @@ json_t *h_channels_json(const channel *ch)
 static json_t *h_channels__assignment_json(const channel_assignment *as)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(as->id));
-    json_object_set_new(o, "channel_id", json_string(as->channel_id));
+    json_object_set_new(o, "id", json_str(as->id));
+    json_object_set_new(o, "channel_id", json_str(as->channel_id));
     json_object_set_new(o, "persona_id", h_channels__str(as->persona_id));
     json_object_set_new(o, "persona_version",
                         as->persona_id ? json_integer(as->persona_version) : json_null());
     json_object_set_new(o, "previous_persona_id", h_channels__str(as->previous_persona_id));
     json_object_set_new(o, "assigned_by", h_channels__str(as->assigned_by));
-    json_object_set_new(o, "source", json_string(as->source));
+    json_object_set_new(o, "source", json_str(as->source));
     json_object_set_new(o, "reason", h_channels__str(as->reason));
     json_object_set_new(o, "created_at", api_time(as->created_at));
     return o;

@@ -17,6 +17,7 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/jsonout.h"
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "http/h_projects.h"
@@ -184,7 +185,7 @@ static json_t *h_generation__stats(const usage_stats *st)
 {
     json_t *o = json_object();
     if (st->action[0] != '\0')
-        json_object_set_new(o, "action", json_string(st->action));
+        json_object_set_new(o, "action", json_str(st->action));
     json_object_set_new(o, "attempts", json_integer(st->attempts));
     json_object_set_new(o, "successes", json_integer(st->successes));
     json_object_set_new(o, "success_rate",
@@ -223,7 +224,7 @@ static void h_generation__usage(http_request *r)
         return;
     }
     json_t *o = h_generation__stats(&sum->total);
-    json_object_set_new(o, "persona_id", json_string(id));
+    json_object_set_new(o, "persona_id", json_str(id));
     json_object_set_new(o, "since", api_time(since));
     json_object_set_new(o, "until", api_time(until));
     json_t *by = json_array();
@@ -291,14 +292,12 @@ static void events__prune(events_ctx *ev)
 static void events__emit(events_ctx *ev, buf *out, const project_change *ch)
 {
     json_t *data = json_pack("{s:s,s:s,s:o,s:o}", "id", ch->id, "status", ch->status, "error",
-                             ch->error ? json_string(ch->error) : json_null(), "updated_at",
+                             ch->error ? json_str(ch->error) : json_null(), "updated_at",
                              api_time(ch->updated_at));
-    char *text = json_dumps(data, JSON_COMPACT);
+    buf_printf(out, "id: %lld\nevent: project\ndata: ", (long long)ch->updated_at);
+    jsonout_value(out, data);
+    buf_puts(out, "\n\n");
     json_decref(data);
-    if (text != NULL) {
-        buf_printf(out, "id: %lld\nevent: project\ndata: %s\n\n", (long long)ch->updated_at, text);
-        free(text);
-    }
     if (ev->nseen < EVENTS_SEEN_MAX) {
         snprintf(ev->seen[ev->nseen].id, sizeof(ev->seen[0].id), "%s", ch->id);
         ev->seen[ev->nseen++].updated_at = ch->updated_at;

@@ -6,6 +6,7 @@
  * to the caller; another user's account or channel is a 404. Tokens never
  * appear in any answer.
  */
+#include "base/jsonout.h"
 #include "http/api.h"
 #include "http/h_channels.h"
 #include "http/routes.h"
@@ -63,7 +64,7 @@ static void h_google__fail(http_request *r, const google_err *ge)
 
 static json_t *h_google__str(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    return s ? json_str(s) : json_null();
 }
 
 static json_t *h_google__count(int64_t v)
@@ -88,12 +89,12 @@ static json_t *h_google__scopes(const char *list)
 static json_t *h_google__account_json(const account *acc)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(acc->id));
-    json_object_set_new(o, "provider", json_string(acc->provider));
-    json_object_set_new(o, "provider_account_id", json_string(acc->provider_account_id));
+    json_object_set_new(o, "id", json_str(acc->id));
+    json_object_set_new(o, "provider", json_str(acc->provider));
+    json_object_set_new(o, "provider_account_id", json_str(acc->provider_account_id));
     json_object_set_new(o, "email", h_google__str(acc->email));
     json_object_set_new(o, "scopes", h_google__scopes(acc->scopes));
-    json_object_set_new(o, "status", json_string(acc->status));
+    json_object_set_new(o, "status", json_str(acc->status));
     json_object_set_new(o, "needs_reconnect",
                         json_boolean(strcmp(acc->status, ACCOUNT_NEEDS_RECONNECT) == 0));
     json_object_set_new(o, "expires_at", api_time(acc->expires_at));
@@ -106,8 +107,8 @@ static json_t *h_google__found_json(const google_found *f)
 {
     const youtube_channel *yt = &f->yt;
     json_t *o = json_object();
-    json_object_set_new(o, "youtube_channel_id", json_string(yt->id));
-    json_object_set_new(o, "name", json_string(yt->title));
+    json_object_set_new(o, "youtube_channel_id", json_str(yt->id));
+    json_object_set_new(o, "name", json_str(yt->title));
     json_object_set_new(o, "custom_url", h_google__str(yt->custom_url));
     json_object_set_new(o, "thumbnail", h_google__str(yt->thumbnail));
     json_object_set_new(o, "uploads_playlist_id", h_google__str(yt->uploads_playlist_id));

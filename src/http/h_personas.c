@@ -9,6 +9,7 @@
  * version number (as a string) of the last item of the previous page.
  */
 #include "base/error.h"
+#include "base/jsonout.h"
 #include "http/api.h"
 #include "http/routes.h"
 #include "services/persona_service.h"
@@ -314,9 +315,8 @@ typedef struct persona__history_page {
 static json_t *persona__revision_json(const persona_revision *rev)
 {
     return json_pack("{s:I, s:o, s:o, s:o}", "version", (json_int_t)rev->version, "changed_by",
-                     rev->changed_by[0] ? json_string(rev->changed_by) : json_null(),
-                     "change_reason",
-                     rev->has_reason ? json_string(rev->change_reason) : json_null(), "created_at",
+                     rev->changed_by[0] ? json_str(rev->changed_by) : json_null(), "change_reason",
+                     rev->has_reason ? json_str(rev->change_reason) : json_null(), "created_at",
                      api_time(rev->created_at));
 }
 

@@ -4,6 +4,7 @@
  * is scoped to the caller; another user's project or scene is a 404.
  */
 #include "http/h_projects.h"
+#include "base/jsonout.h"
 #include "http/api.h"
 #include "http/h_generation.h"
 #include "http/routes.h"
@@ -91,7 +92,7 @@ static const char *const LIST_QUERY[] = {"limit",      "cursor",     "status",
 
 static json_t *h_projects__str(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    return s ? json_str(s) : json_null();
 }
 
 /* Ids are stored in lowercase (SQLite compares text); clients may send either. */
@@ -108,12 +109,12 @@ static const char *h_projects__lower(http_request *r, const char *v)
 static json_t *h_projects__scene_json(const scene *sc)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(sc->id));
+    json_object_set_new(o, "id", json_str(sc->id));
     json_object_set_new(o, "position", json_integer(sc->position));
-    json_object_set_new(o, "narration", json_string(sc->narration));
-    json_object_set_new(o, "visual_description", json_string(sc->visual_description));
-    json_object_set_new(o, "image_status", json_string(sc->image_status));
-    json_object_set_new(o, "audio_status", json_string(sc->audio_status));
+    json_object_set_new(o, "narration", json_str(sc->narration));
+    json_object_set_new(o, "visual_description", json_str(sc->visual_description));
+    json_object_set_new(o, "image_status", json_str(sc->image_status));
+    json_object_set_new(o, "audio_status", json_str(sc->audio_status));
     json_object_set_new(o, "duration_ms",
                         sc->duration_ms < 0 ? json_null() : json_integer(sc->duration_ms));
     json_object_set_new(o, "created_at", api_time(sc->created_at));
@@ -132,9 +133,9 @@ static json_t *h_projects__scenes_json(const scene *rows, size_t n)
 json_t *h_projects_json(const project *pr)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(pr->id));
-    json_object_set_new(o, "topic", json_string(pr->topic));
-    json_object_set_new(o, "status", json_string(pr->status));
+    json_object_set_new(o, "id", json_str(pr->id));
+    json_object_set_new(o, "topic", json_str(pr->topic));
+    json_object_set_new(o, "status", json_str(pr->status));
     json_object_set_new(o, "channel_id", h_projects__str(pr->channel_id));
     json_object_set_new(o, "persona_id", h_projects__str(pr->persona_id));
     json_object_set_new(o, "persona_version",
@@ -143,7 +144,7 @@ json_t *h_projects_json(const project *pr)
     json_object_set_new(o, "description", h_projects__str(pr->description));
     json_t *tags = json_array();
     for (size_t i = 0; i < pr->ntags; i++)
-        json_array_append_new(tags, json_string(pr->tags[i]));
+        json_array_append_new(tags, json_str(pr->tags[i]));
     json_object_set_new(o, "tags", tags);
     json_object_set_new(o, "error", h_projects__str(pr->error));
     json_object_set_new(o, "created_at", api_time(pr->created_at));

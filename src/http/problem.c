@@ -1,6 +1,8 @@
 /* RFC 9457 problem documents: the one shape every failure answer takes. */
 #include "http/http.h"
 
+#include "base/buf.h"
+#include "base/jsonout.h"
 #include "base/log.h"
 
 #include <stdio.h>
@@ -30,21 +32,27 @@ json_t *http_problem_json(int status, const char *type_slug, const char *title, 
     return doc;
 }
 
+/* A problem document is a few short members; a detail never comes near this. */
+#define PROBLEM_TEXT_CAP (256u << 10)
+
 /* Sends doc (consumed) as the reply. json_string() refuses invalid UTF-8
  * and yields NULL members, so a detail quoting raw client bytes degrades to
  * a missing member rather than a broken document. */
 void http_reply_problem_doc(http_request *r, int status, json_t *doc)
 {
-    char *text = json_dumps(doc, JSON_COMPACT);
+    buf text;
+    buf_init(&text, PROBLEM_TEXT_CAP);
+    int rc = jsonout_value(&text, doc);
     json_decref(doc);
-    if (text == NULL) {
+    if (rc != BUF_OK) {
         static const char fallback[] = "{\"type\":\"/problems/internal\",\"title\":\"Internal "
                                        "server error\",\"status\":500}";
+        buf_free(&text);
         http_reply(r, 500, PROBLEM_CONTENT_TYPE, fallback, sizeof(fallback) - 1);
         return;
     }
-    http_reply(r, status, PROBLEM_CONTENT_TYPE, text, strlen(text));
-    free(text);
+    http_reply(r, status, PROBLEM_CONTENT_TYPE, text.data, text.len);
+    buf_free(&text);
 }
 
 void http_reply_problem(http_request *r, int status, const char *type_slug, const char *title,

@@ -17,6 +17,7 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/jsonout.h"
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/uuid.h"
@@ -614,41 +615,70 @@ void http_set_header(http_request *r, const char *name, const char *value)
     r->headers = h;
 }
 
-void http_reply(http_request *r, int status, const char *content_type, const char *body, size_t len)
+/* Sets the status and content type of the one reply; false (and a warning)
+ * when the handler already replied. */
+static bool reply_begin(http_request *r, int *status, const char *content_type)
 {
     if (r->status != 0) {
-        log_warn("second reply (%d) dropped; the first (%d) stands", status, r->status);
-        return;
+        log_warn("second reply (%d) dropped; the first (%d) stands", *status, r->status);
+        return false;
     }
-    if (status < 100 || status > 599) {
-        log_error("reply status %d is not an HTTP status; answering 500", status);
-        status = 500;
+    if (*status < 100 || *status > 599) {
+        log_error("reply status %d is not an HTTP status; answering 500", *status);
+        *status = 500;
     }
-    r->status = status;
+    r->status = *status;
     r->content_type = content_type ? arena_strdup(&r->arena, content_type) : NULL;
-    r->reply_len = body ? len : 0;
-    r->response =
-        MHD_create_response_from_buffer(r->reply_len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    return true;
+}
+
+static void reply_check(http_request *r)
+{
     if (r->response == NULL) { /* only out of memory: abort like xmalloc */
         log_error("out of memory creating a %zu-byte response", r->reply_len);
         abort();
     }
 }
 
+void http_reply(http_request *r, int status, const char *content_type, const char *body, size_t len)
+{
+    if (!reply_begin(r, &status, content_type))
+        return;
+    r->reply_len = body ? len : 0;
+    r->response =
+        MHD_create_response_from_buffer(r->reply_len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    reply_check(r);
+}
+
+/* The largest JSON response: far above any page the API serves. */
+#define JSON_REPLY_CAP (64u << 20)
+/* Room made at once: most responses fit, and a page grows by few copies. */
+#define JSON_REPLY_START (32u << 10)
+
 void http_reply_json(http_request *r, int status, json_t *body)
 {
-    /* 15 significant digits print 0.7 as 0.7, not 0.69999999999999996, and
-     * are exact for every value a person types (temperatures, CTRs). */
-    char *text =
-        body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15)) : NULL;
+    /* jsonout writes reals with 15 significant digits, which prints 0.7 as
+     * 0.7, not 0.69999999999999996, and is exact for every value a person
+     * types (temperatures, CTRs). */
+    buf text;
+    buf_init(&text, JSON_REPLY_CAP);
+    buf_reserve(&text, JSON_REPLY_START);
+    int rc = jsonout_value(&text, body);
     json_decref(body);
-    if (text == NULL) {
+    if (rc != BUF_OK || text.data == NULL) {
+        buf_free(&text);
         http_reply_problem(r, 500, "internal", "Internal server error",
                            "The response could not be encoded as JSON.");
         return;
     }
-    http_reply(r, status, "application/json", text, strlen(text));
-    free(text);
+    if (!reply_begin(r, &status, "application/json")) {
+        buf_free(&text);
+        return;
+    }
+    /* MHD takes the buffer and frees it: no copy of a large page. */
+    r->reply_len = text.len;
+    r->response = MHD_create_response_from_buffer(text.len, text.data, MHD_RESPMEM_MUST_FREE);
+    reply_check(r);
 }
 
 bool http_has_reply(http_request *r)

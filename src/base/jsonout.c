@@ -1,0 +1,237 @@
+#include "base/jsonout.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* What each byte becomes inside a JSON string: 0 copies it, 'u' is a \u00XX
+ * escape, anything else is the letter after a backslash. Bytes from 0x80 up
+ * are parts of UTF-8 sequences and are copied as they are. */
+static const unsigned char escape_of[256] = {
+    ['\0'] = 'u', [0x01] = 'u', [0x02] = 'u', [0x03] = 'u',  [0x04] = 'u', [0x05] = 'u',
+    [0x06] = 'u', [0x07] = 'u', ['\b'] = 'b', ['\t'] = 't',  ['\n'] = 'n', [0x0b] = 'u',
+    ['\f'] = 'f', ['\r'] = 'r', [0x0e] = 'u', [0x0f] = 'u',  [0x10] = 'u', [0x11] = 'u',
+    [0x12] = 'u', [0x13] = 'u', [0x14] = 'u', [0x15] = 'u',  [0x16] = 'u', [0x17] = 'u',
+    [0x18] = 'u', [0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u',  [0x1c] = 'u', [0x1d] = 'u',
+    [0x1e] = 'u', [0x1f] = 'u', ['"'] = '"',  ['\\'] = '\\',
+};
+
+bool utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        /* ASCII runs, a word at a time */
+        while ((size_t)(end - p) >= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            if (w & 0x8080808080808080ULL)
+                break;
+            p += 8;
+        }
+        if (p == end)
+            break;
+        unsigned char c = *p;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp;
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false; /* a continuation byte, or 0xc0, 0xc1, 0xf5.. */
+        }
+        if ((size_t)(end - p) < len)
+            return false;
+        for (size_t i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        p += len;
+    }
+    return true;
+}
+
+json_t *json_str(const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s);
+    return utf8_valid(s, n) ? json_stringn_nocheck(s, n) : NULL;
+}
+
+/* Whether any of the 8 bytes at p may need an escape: a control byte, '"'
+ * or '\\' (the "has less than" and "has zero byte" word tricks). It may say
+ * yes for a clean word when a borrow crosses bytes; never no for a dirty one. */
+static inline bool word_may_need_escape(const unsigned char *p)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t w;
+    memcpy(&w, p, 8);
+    uint64_t ctl = (w - ones * 0x20) & ~w;
+    uint64_t q = w ^ (ones * '"');
+    uint64_t b = w ^ (ones * '\\');
+    q = (q - ones) & ~q;
+    b = (b - ones) & ~b;
+    return ((ctl | q | b) & highs) != 0;
+}
+
+int json_escape(buf *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF"; /* jansson writes \u001B, not \u001b */
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        const unsigned char *run = p;
+        for (;;) { /* to the next byte that needs an escape, or the end */
+            while ((size_t)(end - p) >= 8 && !word_may_need_escape(p))
+                p += 8;
+            const unsigned char *stop = (size_t)(end - p) >= 8 ? p + 8 : end;
+            while (p < stop && escape_of[*p] == 0)
+                p++;
+            if (p < stop || p == end)
+                break;
+        }
+        if (p > run && buf_append(out, run, (size_t)(p - run)) != BUF_OK)
+            return BUF_TOO_BIG;
+        if (p == end)
+            break;
+        unsigned char e = escape_of[*p];
+        char seq[6] = {'\\', (char)e};
+        size_t len = 2;
+        if (e == 'u') {
+            seq[2] = '0';
+            seq[3] = '0';
+            seq[4] = hex[*p >> 4];
+            seq[5] = hex[*p & 15];
+            len = 6;
+        }
+        if (buf_append(out, seq, len) != BUF_OK)
+            return BUF_TOO_BIG;
+        p++;
+    }
+    return BUF_OK;
+}
+
+int jsonout_string(buf *out, const char *s, size_t n)
+{
+    if (buf_append(out, "\"", 1) != BUF_OK || json_escape(out, s, n) != BUF_OK)
+        return BUF_TOO_BIG;
+    return buf_append(out, "\"", 1);
+}
+
+/* jansson's jsonp_dtostr with 15 digits: "%.15g", then ".0" when the text
+ * would read back as an integer, and no '+' or leading zeros in an exponent. */
+static int put_real(buf *out, double d)
+{
+    char text[64];
+    int len = snprintf(text, sizeof(text), "%.15g", d);
+    if (len < 0 || (size_t)len >= sizeof(text) - 2)
+        return BUF_TOO_BIG; /* cannot happen for a finite double */
+    if (strchr(text, '.') == NULL && strchr(text, 'e') == NULL) {
+        memcpy(text + len, ".0", 3);
+        len += 2;
+    }
+    char *e = strchr(text, 'e');
+    if (e != NULL) {
+        char *from = e + 1, *to = e + 1;
+        if (*from == '-')
+            to = ++from;
+        else if (*from == '+')
+            from++;
+        while (*from == '0' && from[1] != '\0')
+            from++;
+        size_t rest = strlen(from);
+        memmove(to, from, rest + 1);
+        len = (int)((size_t)(to - text) + rest);
+    }
+    return buf_append(out, text, (size_t)len);
+}
+
+static int put_integer(buf *out, json_int_t v)
+{
+    char text[24], *p = text + sizeof(text);
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--p = '-';
+    return buf_append(out, p, (size_t)(text + sizeof(text) - p));
+}
+
+static int put_value(buf *out, const json_t *v, int depth)
+{
+    switch (json_typeof(v)) {
+    case JSON_NULL:
+        return buf_append(out, "null", 4);
+    case JSON_TRUE:
+        return buf_append(out, "true", 4);
+    case JSON_FALSE:
+        return buf_append(out, "false", 5);
+    case JSON_INTEGER:
+        return put_integer(out, json_integer_value(v));
+    case JSON_REAL:
+        return put_real(out, json_real_value(v));
+    case JSON_STRING:
+        return jsonout_string(out, json_string_value(v), json_string_length(v));
+    case JSON_ARRAY: {
+        if (depth >= JSONOUT_MAX_DEPTH)
+            return JSONOUT_INVALID;
+        if (buf_append(out, "[", 1) != BUF_OK)
+            return BUF_TOO_BIG;
+        size_t n = json_array_size(v);
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0 && buf_append(out, ",", 1) != BUF_OK)
+                return BUF_TOO_BIG;
+            int rc = put_value(out, json_array_get(v, i), depth + 1);
+            if (rc != BUF_OK)
+                return rc;
+        }
+        return buf_append(out, "]", 1);
+    }
+    case JSON_OBJECT: {
+        if (depth >= JSONOUT_MAX_DEPTH)
+            return JSONOUT_INVALID;
+        if (buf_append(out, "{", 1) != BUF_OK)
+            return BUF_TOO_BIG;
+        bool first = true;
+        /* jansson iterates in insertion order, as json_dumps does. */
+        for (void *it = json_object_iter((json_t *)v); it != NULL;
+             it = json_object_iter_next((json_t *)v, it)) {
+            if (!first && buf_append(out, ",", 1) != BUF_OK)
+                return BUF_TOO_BIG;
+            first = false;
+            if (jsonout_string(out, json_object_iter_key(it), json_object_iter_key_len(it)) !=
+                    BUF_OK ||
+                buf_append(out, ":", 1) != BUF_OK)
+                return BUF_TOO_BIG;
+            int rc = put_value(out, json_object_iter_value(it), depth + 1);
+            if (rc != BUF_OK)
+                return rc;
+        }
+        return buf_append(out, "}", 1);
+    }
+    }
+    return BUF_TOO_BIG; /* not reached: every json_type is handled above */
+}
+
+int jsonout_value(buf *out, const json_t *v)
+{
+    if (v == NULL)
+        return JSONOUT_INVALID;
+    return put_value(out, v, 0);
+}
