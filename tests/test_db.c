@@ -228,6 +228,55 @@ static void test_the_pool_lends_each_connection_once_and_makes_others_wait(void 
     assert_int_equal(st.in_use, 0);
 }
 
+/* A COMMIT that fails (a deferred foreign key) ends the transaction: nothing
+ * of it stays, the caller's rollback is harmless, and the next writer gets
+ * in at once (on SQLite it would otherwise wait for the write gate forever). */
+static void test_a_failed_commit_ends_the_transaction_and_frees_the_writer_slot(void **state)
+{
+    testdb *t = *state;
+    testdb_exec(t, "CREATE TABLE parent (id TEXT PRIMARY KEY)");
+    testdb_exec(t, "CREATE TABLE child (pid TEXT REFERENCES parent (id) "
+                   "DEFERRABLE INITIALLY DEFERRED)");
+    db_conn *c = db_acquire(t->db);
+    db_error de;
+    assert_int_equal(db_begin_write(c, &de), 0);
+    assert_int_equal(db_exec_script(c, "INSERT INTO child (pid) VALUES ('nobody')", &de), 0);
+    assert_int_equal(db_commit(c, &de), DB_ERR);
+    assert_int_equal(de.fault, DB_FAULT_FOREIGN_KEY);
+    db_rollback(c);
+    /* The same connection, and then another, can write again. */
+    assert_int_equal(db_begin_write(c, &de), 0);
+    assert_int_equal(put(c, "a", "1", 1, &de), 0);
+    assert_int_equal(db_commit(c, &de), 0);
+    db_release(c);
+    db_conn *other = db_acquire(t->db);
+    assert_int_equal(db_begin_write(other, &de), 0);
+    assert_int_equal(put(other, "b", "2", 2, &de), 0);
+    assert_int_equal(db_commit(other, &de), 0);
+    db_release(other);
+    assert_int_equal(testdb_scalar(t, "SELECT COUNT(*) FROM child"), 0);
+    assert_int_equal(testdb_scalar(t, "SELECT COUNT(*) FROM kv"), 2);
+}
+
+/* A connection handed back inside a write transaction is rolled back, and
+ * does not keep other writers out. */
+static void test_a_connection_released_mid_transaction_is_rolled_back(void **state)
+{
+    testdb *t = *state;
+    db_conn *c = db_acquire(t->db);
+    db_error de;
+    assert_int_equal(db_begin_write(c, &de), 0);
+    assert_int_equal(put(c, "lost", "1", 1, &de), 0);
+    db_release(c);
+    db_conn *other = db_acquire(t->db);
+    assert_int_equal(db_begin_write(other, &de), 0);
+    assert_int_equal(put(other, "kept", "2", 2, &de), 0);
+    assert_int_equal(db_commit(other, &de), 0);
+    db_release(other);
+    assert_int_equal(testdb_scalar(t, "SELECT COUNT(*) FROM kv WHERE k = 'lost'"), 0);
+    assert_int_equal(testdb_scalar(t, "SELECT COUNT(*) FROM kv WHERE k = 'kept'"), 1);
+}
+
 typedef struct writer_arg {
     db *d;
     int id;
@@ -304,6 +353,8 @@ int main(void)
         cmocka_unit_test(test_an_unreachable_database_is_a_connection_fault),
         T(test_the_pool_lends_each_connection_once_and_makes_others_wait),
         T(test_concurrent_write_transactions_all_land),
+        T(test_a_failed_commit_ends_the_transaction_and_frees_the_writer_slot),
+        T(test_a_connection_released_mid_transaction_is_rolled_back),
         T(test_a_dropped_postgres_connection_is_reestablished),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

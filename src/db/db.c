@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Statement slots are process-wide: each db_sql declaration gets the next
  * number the first time any connection uses it. */
@@ -31,6 +32,9 @@ struct db_conn {
     db_stmt **cache;
     int ncache;
     bool in_use;
+    bool in_tx;       /* inside db_begin or db_begin_write */
+    bool writing;     /* holds owner->write_gate (one_writer drivers) */
+    bool rolled_back; /* a failed COMMIT was already rolled back (SQLite) */
 };
 
 struct db {
@@ -43,6 +47,7 @@ struct db {
     uint64_t waits;
     pthread_mutex_t lock;
     pthread_cond_t freed;
+    pthread_mutex_t write_gate; /* one write transaction at a time (drv->one_writer) */
 };
 
 int db__set_error(db_error *err, db_fault fault, const char *fmt, ...)
@@ -160,6 +165,7 @@ db *db_open(const char *url, int pool_size, db_error *err)
     d->conns = xcalloc((size_t)pool_size, sizeof(db_conn));
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->freed, NULL);
+    pthread_mutex_init(&d->write_gate, NULL);
     for (int i = 0; i < pool_size; i++) {
         d->conns[i].owner = d;
         d->conns[i].h = d->drv->connect(url, err);
@@ -200,6 +206,7 @@ void db_close(db *d)
     }
     pthread_mutex_destroy(&d->lock);
     pthread_cond_destroy(&d->freed);
+    pthread_mutex_destroy(&d->write_gate);
     free(d->conns);
     free(d->url);
     free(d);
@@ -255,6 +262,11 @@ db_conn *db_acquire(db *d)
 void db_release(db_conn *c)
 {
     db *d = c->owner;
+    if (c->in_tx || c->writing) { /* a caller forgot to end its transaction */
+        log_error("a connection came back to the pool inside a transaction; rolling back");
+        db_rollback(c);
+    }
+    c->rolled_back = false;
     pthread_mutex_lock(&d->lock);
     assert(c->in_use);
     c->in_use = false;
@@ -476,24 +488,72 @@ int db_exec_script(db_conn *c, const char *sql, db_error *err)
     return c->owner->drv->exec_script(c->h, sql, err);
 }
 
+/* How long a writer queues for the gate before it gives up: SQLite's own
+ * busy timeout, so a stuck writer fails the same way either way. */
+#define DB_WRITE_GATE_TIMEOUT_MS 5000
+
+static void db__gate_open(db_conn *c)
+{
+    if (c->writing) {
+        c->writing = false;
+        pthread_mutex_unlock(&c->owner->write_gate);
+    }
+}
+
 int db_begin(db_conn *c, db_error *err)
 {
-    return db_exec_script(c, c->owner->drv->begin_sql, err);
+    c->rolled_back = false;
+    int rc = db_exec_script(c, c->owner->drv->begin_sql, err);
+    c->in_tx = rc == 0;
+    return rc;
 }
 
 int db_begin_write(db_conn *c, db_error *err)
 {
-    return db_exec_script(c, c->owner->drv->begin_write_sql, err);
+    c->rolled_back = false;
+    if (c->owner->drv->one_writer) {
+        assert(!c->writing);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += DB_WRITE_GATE_TIMEOUT_MS / 1000;
+        if (pthread_mutex_timedlock(&c->owner->write_gate, &until) != 0)
+            return db__set_error(err, DB_FAULT_BUSY,
+                                 "another write transaction held the database for %d s",
+                                 DB_WRITE_GATE_TIMEOUT_MS / 1000);
+        c->writing = true;
+    }
+    int rc = db_exec_script(c, c->owner->drv->begin_write_sql, err);
+    c->in_tx = rc == 0;
+    if (rc != 0)
+        db__gate_open(c);
+    return rc;
 }
 
 int db_commit(db_conn *c, db_error *err)
 {
-    return db_exec_script(c, "COMMIT", err);
+    int rc = db_exec_script(c, "COMMIT", err);
+    /* A failed COMMIT ends PostgreSQL's transaction but leaves SQLite's
+     * open; end it here too, so no transaction (and no write gate) outlives
+     * this call, and make the caller's db_rollback() a no-op. */
+    if (rc != 0 && c->owner->drv->one_writer) {
+        db_error ignored;
+        db_exec_script(c, "ROLLBACK", &ignored);
+        c->rolled_back = true;
+    }
+    c->in_tx = false;
+    db__gate_open(c);
+    return rc;
 }
 
 void db_rollback(db_conn *c)
 {
+    if (c->rolled_back) {
+        c->rolled_back = false;
+        return;
+    }
     db_error err;
     if (db_exec_script(c, "ROLLBACK", &err) != 0)
         log_warn("rollback failed: %s", err.message);
+    c->in_tx = false;
+    db__gate_open(c);
 }

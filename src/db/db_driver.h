@@ -55,6 +55,11 @@ typedef struct db_driver {
     /* Text of transaction statements. */
     const char *begin_sql;
     const char *begin_write_sql;
+    /* One write transaction at a time per database (SQLite): the pool queues
+     * db_begin_write() callers on a mutex, which wakes the next one the
+     * moment the lock is free, instead of leaving them to the busy
+     * handler's sleeps. */
+    bool one_writer;
 } db_driver;
 
 extern const db_driver db_driver_sqlite;
