@@ -7,10 +7,12 @@
 #include "testlib.h"
 
 #include "base/timeutil.h"
+#include "base/uuid.h"
 #include "jobs/diag.h"
 #include "jobs/job_private.h"
 #include "jobs/queue.h"
 #include "jobs/worker.h"
+#include "services/maintenance.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -845,6 +847,106 @@ static void test_two_schedulers_enqueue_one_job_per_period(void **state)
                      0);
 }
 
+/* ---- retention ---------------------------------------------------------------- */
+
+static void session_row(test_api *a, const char *user_id, const char *token_hash,
+                        int64_t last_seen_at, int64_t expires_at)
+{
+    char id[UUID_STR_LEN + 1];
+    uuid_v7(id);
+    db_error de;
+    if (testdb_execf(&a->t, &de,
+                     "INSERT INTO sessions (id, user_id, token_hash, csrf_token, created_at, "
+                     "last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $5, $6)",
+                     "sssstt", id, user_id, token_hash, "c0ffeec0ffeec0ffeec0ffeec0ffeec0",
+                     last_seen_at, expires_at) != 0)
+        fail_msg("session insert: %s", de.message);
+}
+
+/* maintenance.prune deletes jobs finished more than 7 days ago, in batches
+ * until none is left, and sessions past either expiry; it keeps everything
+ * else, dead jobs included. */
+static void test_maintenance_prunes_old_finished_jobs_and_expired_sessions(void **state)
+{
+    test_api *a = *state;
+    const int64_t now = time_now_usec(), day = 24LL * 3600 * 1000000;
+    a->svc.session_idle_usec = 3 * day;
+    const int old_done = MAINTENANCE_BATCH + 150;
+    char id[UUID_STR_LEN + 1];
+    for (int i = 0; i < old_done; i++)
+        enqueue(a, "old", "{}", NULL, id);
+    enqueue(a, "recent", "{}", NULL, id);
+    enqueue(a, "dead", "{}", NULL, id);
+    enqueue(a, "waiting", "{}", NULL, id);
+    db_error de;
+    assert_int_equal(testdb_execf(&a->t, &de,
+                                  "UPDATE jobs SET status = 'done', finished_at = $1 "
+                                  "WHERE kind = 'old'",
+                                  "t", now - 8 * day),
+                     0);
+    assert_int_equal(testdb_execf(&a->t, &de,
+                                  "UPDATE jobs SET status = 'done', finished_at = $1 "
+                                  "WHERE kind = 'recent'",
+                                  "t", now - 6 * day),
+                     0);
+    assert_int_equal(testdb_execf(&a->t, &de,
+                                  "UPDATE jobs SET status = 'dead', finished_at = $1 "
+                                  "WHERE kind = 'dead'",
+                                  "t", now - 30 * day),
+                     0);
+
+    char user[UUID_STR_LEN + 1];
+    fixture_user(&a->t, "keeper@example.com", user);
+    char hash[65];
+    memset(hash, 'a', 64);
+    hash[64] = '\0';
+    session_row(a, user, hash, now - day, now - 1); /* past its absolute expiry */
+    hash[0] = 'b';
+    session_row(a, user, hash, now - 4 * day, now + day); /* idle too long */
+    hash[0] = 'c';
+    session_row(a, user, hash, now - 2 * day, now + day); /* live */
+
+    db_conn *c = db_acquire(a->t.db);
+    maintenance_report rep;
+    error e;
+    assert_int_equal(maintenance_prune(&a->svc, c, now, &rep, &e), 0);
+    db_release(c);
+    assert_int_equal(rep.jobs, old_done);
+    assert_int_equal(rep.sessions, 2);
+    assert_int_equal(count_by(a, &Q_COUNT_KIND, "old"), 0);
+    assert_int_equal(count_by(a, &Q_COUNT_KIND, "recent"), 1);
+    assert_int_equal(count_by(a, &Q_COUNT_KIND, "dead"), 1);
+    assert_int_equal(count_by(a, &Q_COUNT_KIND, "waiting"), 1);
+    assert_int_equal(
+        testdb_scalar(&a->t, "SELECT COUNT(*) FROM sessions WHERE token_hash LIKE 'c%'"), 1);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM sessions"), 1);
+
+    /* A second pass finds nothing. */
+    c = db_acquire(a->t.db);
+    assert_int_equal(maintenance_prune(&a->svc, c, now, &rep, &e), 0);
+    db_release(c);
+    assert_int_equal(rep.jobs, 0);
+    assert_int_equal(rep.sessions, 0);
+}
+
+/* The job is registered with an hourly schedule, so serve and worker run it. */
+static void test_maintenance_runs_as_a_scheduled_job(void **state)
+{
+    test_api *a = *state;
+    a->svc.session_idle_usec = 3600LL * 1000000;
+    maintenance_register_jobs(&a->svc);
+    error e;
+    job_pool *p = job_pool_start(a->t.db, 1, "pool:m", &e);
+    assert_non_null(p);
+    bool ran = wait_count(a, &Q_COUNT_KIND, MAINTENANCE_JOB_PRUNE, 1, 30);
+    job_pool_stop(p, 10000);
+    assert_true(ran);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM jobs WHERE kind = "
+                                          "'maintenance.prune' AND unique_key LIKE "
+                                          "'sched:maintenance.prune:%'"),
+                     1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -868,6 +970,8 @@ int main(void)
         T(test_stopping_the_pool_lets_short_jobs_finish_and_gives_the_rest_back),
         T(test_a_worker_killed_mid_job_loses_its_lease_and_the_job_runs_once_elsewhere),
         T(test_two_schedulers_enqueue_one_job_per_period),
+        T(test_maintenance_prunes_old_finished_jobs_and_expired_sessions),
+        T(test_maintenance_runs_as_a_scheduled_job),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

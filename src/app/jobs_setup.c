@@ -1,6 +1,7 @@
 #include "app/app.h"
 #include "jobs/diag.h"
 #include "services/google_service.h"
+#include "services/maintenance.h"
 #include "services/script_service.h"
 
 /* Every job kind's handler is registered here, once, before workers start;
@@ -11,4 +12,5 @@ void app_register_jobs(services *s)
     job_diag_register();             /* noop, sleep: deployment checks and the queue's tests */
     google_service_register_jobs(s); /* YouTube stats (daily and on demand), queued imports */
     script_service_register_jobs(s); /* script generation, scene rewrites, idempotency purge */
+    maintenance_register_jobs(s);    /* hourly: finished jobs after 7 days, expired sessions */
 }

@@ -67,6 +67,9 @@ static db_sql Q_LIST =
             "AND ($2::text IS NULL OR kind = $2::text) AND ($3::uuid IS NULL OR id < $3::uuid) "
             "ORDER BY id DESC LIMIT $4");
 static db_sql Q_GET = DB_SQL("SELECT " JOB__COLS " FROM jobs WHERE id = $1");
+static db_sql Q_PRUNE_DONE = DB_SQL("DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE "
+                                    "status = 'done' AND finished_at < $1 "
+                                    "ORDER BY finished_at LIMIT $2)");
 
 #define PREPARE(s, c, q, err)                                                                      \
     db_error de_;                                                                                  \
@@ -214,6 +217,20 @@ int job_store_extend(db_conn *c, const char *id, const char *lease_owner, int64_
     db_bind_text(s, 2, lease_owner);
     db_bind_time(s, 3, expires_at);
     return job__leased_exec(s, id, err);
+}
+
+int job_store_prune_done(db_conn *c, int64_t before, int limit, int64_t *deleted, error *err)
+{
+    *deleted = 0;
+    PREPARE(s, c, &Q_PRUNE_DONE, err);
+    db_bind_time(s, 1, before);
+    db_bind_int64(s, 2, limit);
+    db_error de;
+    int rc = db_exec(s, &de);
+    if (rc == 0)
+        *deleted = db_changes(s);
+    db_reset(s);
+    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
 }
 
 int job_store_requeue(db_conn *c, const char *id, int64_t now, error *err)

@@ -81,6 +81,9 @@ int job_store_release(db_conn *c, const char *id, const char *lease_owner, int64
 int job_store_extend(db_conn *c, const char *id, const char *lease_owner, int64_t expires_at,
                      error *err);
 
+/** Deletes up to limit jobs that finished ('done') before `before`, oldest
+ * first; *deleted says how many. Dead jobs stay for an admin to see. */
+int job_store_prune_done(db_conn *c, int64_t before, int limit, int64_t *deleted, error *err);
 /**
  * dead → queued now with attempts reset. ERR_NOT_FOUND when there is no such
  * job, ERR_CONFLICT when it is not dead.

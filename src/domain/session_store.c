@@ -40,6 +40,8 @@ static db_sql Q_RL_HIT =
            "ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limits.hits + 1 "
            "RETURNING hits");
 static db_sql Q_RL_PRUNE = DB_SQL("DELETE FROM rate_limits WHERE window_start < $1");
+static db_sql Q_SESSION_PRUNE = DB_SQL("DELETE FROM sessions WHERE id IN (SELECT id FROM sessions "
+                                       "WHERE expires_at <= $1 OR last_seen_at <= $2 LIMIT $3)");
 
 static void copy(char *dst, size_t n, const char *src)
 {
@@ -241,6 +243,22 @@ int ratelimit_store_hit(db_conn *c, const char *bucket, int64_t window, int *hit
     if (rc != DB_ROW)
         return db_to_error(err, &de, NULL);
     return 0;
+}
+
+int session_store_prune_expired(db_conn *c, int64_t now, int64_t idle_before, int limit,
+                                int64_t *deleted, error *err)
+{
+    *deleted = 0;
+    PREPARE(s, c, &Q_SESSION_PRUNE, err);
+    db_bind_time(s, 1, now);
+    db_bind_time(s, 2, idle_before);
+    db_bind_int64(s, 3, limit);
+    db_error de;
+    int rc = db_exec(s, &de);
+    if (rc == 0)
+        *deleted = db_changes(s);
+    db_reset(s);
+    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
 }
 
 int ratelimit_store_prune(db_conn *c, int64_t before, error *err)

@@ -54,6 +54,10 @@ int apikey_store_list(db_conn *c, const char *user_id, const char *cursor, int l
 /** Marks the key revoked; ERR_NOT_FOUND when it is not the user's (or already revoked). */
 int apikey_store_revoke(db_conn *c, const char *user_id, const char *id, int64_t now, error *err);
 
+/** Deletes up to limit sessions that expired at or before now, or were last
+ * seen at or before idle_before; *deleted says how many. */
+int session_store_prune_expired(db_conn *c, int64_t now, int64_t idle_before, int limit,
+                                int64_t *deleted, error *err);
 /** Counts one hit in (bucket, window) and returns the count so far. */
 int ratelimit_store_hit(db_conn *c, const char *bucket, int64_t window, int *hits, error *err);
 /** Forgets windows older than `before`. */
