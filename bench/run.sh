@@ -5,7 +5,7 @@
 # (64 connections). Beside each API figure it measures, in the same run, the
 # ceiling: the same SQL statements, auth lookup included, driven straight at
 # the engine (pgbench with bench/sql/<scenario>.sql on PostgreSQL,
-# bench_ceiling_sqlite with the same scripts on SQLite), with as many clients
+# bench_ceiling with the same scripts on SQLite), with as many clients
 # as the server has database connections. The figures are printed as ratios
 # against that ceiling; nothing here asserts a timing.
 #
@@ -66,7 +66,7 @@ done
 say "building (Release) in build-bench"
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DPSTUDIO_BENCH=ON \
   -DBUILD_TESTING=OFF >/dev/null
-cmake --build build-bench -j2 --target pstudio bench_gen bench_ceiling_sqlite >/dev/null
+cmake --build build-bench -j2 --target pstudio bench_gen bench_ceiling >/dev/null
 bin=$root/build-bench
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pstudio-bench.XXXXXX")
@@ -241,12 +241,19 @@ run_engine() {
       tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
       tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
       failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")
-      ceil="RESULT tps=$tps transactions=$tx failed=${failed:-0}"
+      # The same scripts from blocking threads, one connection each, as the
+      # server's handlers run them: how far the threading model alone is
+      # from pgbench's (docs/benchmarks.md).
+      local threads_tps
+      threads_tps=$("$bin/bench/bench_ceiling" --url "$url" --threads "$pool" --seconds "$seconds" \
+        -f "bench/sql/$s.sql" "${defs[@]}" -D "now=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" \
+        | sed -n 's/^RESULT tps=\([0-9.]*\).*/\1/p')
+      ceil="RESULT tps=$tps transactions=$tx failed=${failed:-0} threads_tps=$threads_tps"
       stmts_ceil=$(pg_statement_count "$tx")
       { echo "== $s: ceiling (pgbench), per transaction ($tx transactions)"; pg_statements "$tx"; echo; } \
         >>"$dir/statements.txt"
     else
-      ceil=$("$bin/bench/bench_ceiling_sqlite" --db "$dir/bench.db" --threads "$pool" \
+      ceil=$("$bin/bench/bench_ceiling" --db "$dir/bench.db" --threads "$pool" \
         --seconds "$seconds" -f "bench/sql/$s.sql" "${defs[@]}" \
         -D "now=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" | grep '^RESULT')
     fi
@@ -267,8 +274,13 @@ report() {
   echo
   echo "### $engine ($http_threads HTTP threads, $pool database connections; wrk -t$wrk_threads -c$connections -d${seconds}s)"
   echo
-  echo "| scenario | API 2xx/s | p50 ms | p99 ms | non-2xx | ceiling tx/s | API / ceiling | CPU ms per request | statements per request (API, ceiling) |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---|---|"
+  if [ "$engine" = postgres ]; then
+    echo "| scenario | API 2xx/s | p50 ms | p99 ms | non-2xx | ceiling tx/s | API / ceiling | blocking threads tx/s | CPU ms per request | statements per request (API, ceiling) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
+  else
+    echo "| scenario | API 2xx/s | p50 ms | p99 ms | non-2xx | ceiling tx/s | API / ceiling | CPU ms per request | statements per request (API, ceiling) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---|---|"
+  fi
   while read -r line; do
     case "$line" in rss_max_kb=*) continue ;; esac
     s=${line%% *}
@@ -282,8 +294,13 @@ report() {
     cpu=$(sed -n 's/.*server=\([^ ]*\) db=\([^ ]*\) wrk=\([^ ]*\) rest=\([^ ]*\) busy=\([^ ]*\).*/server \1, db \2, wrk \3, rest \4 (cores \5 busy)/p' <<<"$line")
     stm=$(sed -n 's/.*stmts_api=\([^ ]*\) stmts_ceiling=\([^ ]*\).*/\1, \2/p' <<<"$line")
     [ "$engine" = sqlite ] && { cpu=${cpu/, db 0.000/}; stm="-"; }
-    printf '| %s | %.0f | %.1f | %.1f | %s | %.0f | %s | %s | %s |\n' "$s" "$rps" "$p50" "$p99" \
-      "$non2xx" "$tps" "$ratio" "$cpu" "$stm"
+    if [ "$engine" = postgres ]; then
+      printf '| %s | %.0f | %.1f | %.1f | %s | %.0f | %s | %.0f | %s | %s |\n' "$s" "$rps" "$p50" "$p99" \
+        "$non2xx" "$tps" "$ratio" "$(field threads_tps " $ceil")" "$cpu" "$stm"
+    else
+      printf '| %s | %.0f | %.1f | %.1f | %s | %.0f | %s | %s | %s |\n' "$s" "$rps" "$p50" "$p99" \
+        "$non2xx" "$tps" "$ratio" "$cpu" "$stm"
+    fi
   done <"$dir/results.txt"
   line=$(grep '^rss_max_kb=' "$dir/results.txt")
   local rss hwm

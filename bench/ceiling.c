@@ -1,12 +1,20 @@
 /*
- * bench_ceiling_sqlite: the SQLite counterpart of `pgbench -f SCRIPT`. It
- * runs the same scenario scripts (bench/sql/NAME.sql) straight at an SQLite
- * database from N threads, each with its own connection opened as the
- * server's driver opens it (WAL, foreign keys, synchronous=NORMAL, the same
- * busy timeout), for a fixed time, and prints the transactions per second:
- * the ceiling the API's figures are compared with.
+ * bench_ceiling: a scenario's SQL driven straight at the engine, from N
+ * threads that each block on their own connection, the way the server's
+ * HTTP threads do. It runs the same scenario scripts as pgbench
+ * (bench/sql/NAME.sql) for a fixed time and prints the transactions per
+ * second.
  *
- *   bench_ceiling_sqlite --db PATH --threads N --seconds S -f SCRIPT [-D name=value]...
+ *   bench_ceiling (--db PATH | --url postgres://...) --threads N --seconds S -f SCRIPT
+ *                 [-D name=value]...
+ *
+ * On SQLite (--db) it is the ceiling the API is compared with: each
+ * connection is opened as the server's driver opens it (WAL, foreign keys,
+ * synchronous=NORMAL, the same busy timeout). On PostgreSQL (--url) run.sh
+ * uses pgbench for the ceiling; this mode is the check that blocking
+ * threads, one statement at a time, are not what holds the server back
+ * (docs/benchmarks.md): each statement is prepared once per connection and
+ * run with PQexecPrepared, as db/driver_pgsql.c does.
  *
  * The script language is the subset of pgbench's that the scenarios use:
  *   -- comment
@@ -14,9 +22,9 @@
  *   \if EXPR = EXPR ... \endif
  *   SQL ending in ';', or followed by \gset (columns become variables)
  * Variables are strings, as in pgbench; :client_id is the thread's number.
- * PostgreSQL-only `::type` casts are dropped, as the stores' SQLite texts
- * drop them; BEGIN opens the transaction with BEGIN IMMEDIATE, as
- * db_begin_write() does on SQLite; gen_random_uuid() makes a UUIDv7.
+ * On SQLite, PostgreSQL-only `::type` casts are dropped, as the stores'
+ * SQLite texts drop them; BEGIN opens the transaction with BEGIN IMMEDIATE,
+ * as db_begin_write() does on SQLite; gen_random_uuid() makes a UUIDv7.
  *
  * Output, one line: RESULT tps=X transactions=N failed=F rows_per_tx=R p50_ms=A p99_ms=B
  */
@@ -26,6 +34,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -47,7 +56,7 @@ static void ceil_die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("bench_ceiling_sqlite: ", stderr);
+    fputs("bench_ceiling: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -60,7 +69,7 @@ typedef enum ceil_kind { CEIL_SQL, CEIL_SET, CEIL_IF, CEIL_ENDIF } ceil_kind;
 
 typedef struct ceil_cmd {
     ceil_kind kind;
-    char *sql;     /* CEIL_SQL: with ?NNN parameters */
+    char *sql;     /* CEIL_SQL: with ?NNN (SQLite) or $NNN (PostgreSQL) parameters */
     char **params; /* CEIL_SQL: the variable bound to ?1, ?2 … */
     int nparams;
     bool gset;  /* CEIL_SQL: the one result row's columns become variables */
@@ -80,7 +89,11 @@ static bool ceil_is_ident(char ch)
     return isalnum((unsigned char)ch) || ch == '_';
 }
 
-/* Turns pgbench SQL into SQLite SQL: :name becomes ?k, ::type disappears. */
+/* Whether the scripts run on PostgreSQL (--url) rather than SQLite (--db). */
+static bool ceil_pg;
+
+/* Turns pgbench SQL into the engine's: :name becomes ?k on SQLite, where
+ * ::type disappears, and $k on PostgreSQL. */
 static void ceil_sql_cmd(ceil_cmd *c, const char *text)
 {
     size_t n = strlen(text);
@@ -93,6 +106,14 @@ static void ceil_sql_cmd(ceil_cmd *c, const char *text)
         if (ch == '\'')
             quoted = !quoted;
         if (!quoted && ch == ':' && text[i + 1] == ':') {
+            if (ceil_pg) { /* keep the cast */
+                memcpy(out + o, "::", 2);
+                o += 2;
+                i += 2;
+                while (i < n && ceil_is_ident(text[i]))
+                    out[o++] = text[i++];
+                continue;
+            }
             i += 2;
             while (i < n && ceil_is_ident(text[i]))
                 i++;
@@ -113,7 +134,7 @@ static void ceil_sql_cmd(ceil_cmd *c, const char *text)
             } else {
                 free(name);
             }
-            o += (size_t)sprintf(out + o, "?%d", k + 1);
+            o += (size_t)sprintf(out + o, ceil_pg ? "$%d" : "?%d", k + 1);
             continue;
         }
         out[o++] = ch;
@@ -401,7 +422,7 @@ static ceil_num ceil_eval(const char *expr, ceil_vars *vars, uint64_t *rng)
 typedef struct ceil_client {
     pthread_t thread;
     int id;
-    const char *path;
+    const char *path; /* the SQLite file, or the PostgreSQL URL */
     const ceil_script *script;
     const ceil_vars *defines;
     int64_t deadline;
@@ -481,7 +502,7 @@ static bool ceil_run_sql(sqlite3 *h, sqlite3_stmt *st, const ceil_cmd *c, ceil_v
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE) {
-        fprintf(stderr, "bench_ceiling_sqlite: %s\n", sqlite3_errmsg(h));
+        fprintf(stderr, "bench_ceiling: %s\n", sqlite3_errmsg(h));
         return false;
     }
     if (c->gset && rows != 1)
@@ -489,19 +510,85 @@ static bool ceil_run_sql(sqlite3 *h, sqlite3_stmt *st, const ceil_cmd *c, ceil_v
     return true;
 }
 
+/* ---- PostgreSQL ------------------------------------------------------------------- */
+
+static PGconn *ceil_pg_open(const char *url, const ceil_script *sc)
+{
+    PGconn *pg = PQconnectdb(url);
+    if (PQstatus(pg) != CONNECTION_OK)
+        ceil_die("cannot connect to %s: %s", url, PQerrorMessage(pg));
+    for (int i = 0; i < sc->n; i++) {
+        const ceil_cmd *c = &sc->cmds[i];
+        if (c->kind != CEIL_SQL || c->begin || strcasecmp(c->sql, "COMMIT") == 0)
+            continue;
+        char name[16];
+        snprintf(name, sizeof(name), "s%d", i);
+        PGresult *r = PQprepare(pg, name, c->sql, 0, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            ceil_die("cannot prepare '%s': %s", c->sql, PQresultErrorMessage(r));
+        PQclear(r);
+    }
+    return pg;
+}
+
+/* Runs statement i like the server's driver: prepared, text parameters,
+ * one blocking round trip; BEGIN and COMMIT as simple queries. */
+static bool ceil_pg_run(PGconn *pg, int i, const ceil_cmd *c, ceil_vars *vars, uint64_t *nrows)
+{
+    PGresult *r;
+    if (c->begin || strcasecmp(c->sql, "COMMIT") == 0) {
+        r = PQexec(pg, c->sql);
+    } else {
+        const char *values[CEIL_MAX_VARS];
+        for (int k = 0; k < c->nparams; k++) {
+            ceil_var *v = ceil_var_find(vars, c->params[k]);
+            if (v == NULL)
+                ceil_die("variable %s is not set (pass it with -D)", c->params[k]);
+            values[k] = v->value;
+        }
+        char name[16];
+        snprintf(name, sizeof(name), "s%d", i);
+        r = PQexecPrepared(pg, name, c->nparams, values, NULL, NULL, 0);
+    }
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        fprintf(stderr, "bench_ceiling: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return false;
+    }
+    int rows = PQntuples(r);
+    if (c->gset) {
+        if (rows != 1)
+            ceil_die("\\gset query returned %d rows: %s", rows, c->sql);
+        for (int k = 0; k < PQnfields(r); k++)
+            ceil_var_set(vars, PQfname(r, k), PQgetisnull(r, 0, k) ? NULL : PQgetvalue(r, 0, k));
+    }
+    *nrows += (uint64_t)rows;
+    PQclear(r);
+    return true;
+}
+
+/* ---- the clients ------------------------------------------------------------------- */
+
 static void *ceil_client_main(void *arg)
 {
     ceil_client *cl = arg;
     const ceil_script *sc = cl->script;
-    sqlite3 *h = ceil_open(cl->path);
+    sqlite3 *h = NULL;
+    PGconn *pg = NULL;
     sqlite3_stmt *st[CEIL_MAX_CMDS] = {0};
-    for (int i = 0; i < sc->n; i++) {
-        const ceil_cmd *c = &sc->cmds[i];
-        if (c->kind != CEIL_SQL)
-            continue;
-        const char *sql = c->begin ? "BEGIN IMMEDIATE" : c->sql;
-        if (sqlite3_prepare_v2(h, sql, -1, &st[i], NULL) != SQLITE_OK)
-            ceil_die("cannot prepare '%s': %s", sql, sqlite3_errmsg(h));
+    if (ceil_pg) {
+        pg = ceil_pg_open(cl->path, sc);
+    } else {
+        h = ceil_open(cl->path);
+        for (int i = 0; i < sc->n; i++) {
+            const ceil_cmd *c = &sc->cmds[i];
+            if (c->kind != CEIL_SQL)
+                continue;
+            const char *sql = c->begin ? "BEGIN IMMEDIATE" : c->sql;
+            if (sqlite3_prepare_v2(h, sql, -1, &st[i], NULL) != SQLITE_OK)
+                ceil_die("cannot prepare '%s': %s", sql, sqlite3_errmsg(h));
+        }
     }
     ceil_vars vars = *cl->defines;
     for (int i = 0; i < vars.n; i++) {
@@ -520,7 +607,8 @@ static void *ceil_client_main(void *arg)
             const ceil_cmd *c = &sc->cmds[i];
             switch (c->kind) {
             case CEIL_SQL:
-                ok = ceil_run_sql(h, st[i], c, &vars, &cl->rows);
+                ok = pg ? ceil_pg_run(pg, i, c, &vars, &cl->rows)
+                        : ceil_run_sql(h, st[i], c, &vars, &cl->rows);
                 break;
             case CEIL_SET: {
                 ceil_num n = ceil_eval(c->expr, &vars, &rng);
@@ -541,7 +629,9 @@ static void *ceil_client_main(void *arg)
             }
         }
         if (!ok) {
-            if (!sqlite3_get_autocommit(h))
+            if (pg != NULL && PQtransactionStatus(pg) != PQTRANS_IDLE)
+                PQclear(PQexec(pg, "ROLLBACK"));
+            if (h != NULL && !sqlite3_get_autocommit(h))
                 sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
             cl->failed++;
             continue;
@@ -554,6 +644,7 @@ static void *ceil_client_main(void *arg)
     for (int i = 0; i < sc->n; i++)
         sqlite3_finalize(st[i]);
     sqlite3_close(h);
+    PQfinish(pg);
     for (int i = 0; i < vars.n; i++) {
         free(vars.v[i].name);
         free(vars.v[i].value);
@@ -574,9 +665,9 @@ static double ceil_percentile(const uint64_t *hist, uint64_t total, double pct)
 
 static void ceil_usage(void)
 {
-    fputs("usage: bench_ceiling_sqlite --db PATH --threads N --seconds S -f SCRIPT "
-          "[-D name=value]...\n"
-          "Runs a pgbench-style scenario script straight at an SQLite database and prints\n"
+    fputs("usage: bench_ceiling (--db PATH | --url postgres://...) --threads N --seconds S "
+          "-f SCRIPT [-D name=value]...\n"
+          "Runs a pgbench-style scenario script straight at SQLite or PostgreSQL and prints\n"
           "RESULT tps=X transactions=N failed=F rows_per_tx=R p50_ms=A p99_ms=B\n",
           stderr);
     exit(2);
@@ -591,6 +682,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
             path = argv[++i];
+            ceil_pg = false;
+        } else if (strcmp(argv[i], "--url") == 0 && i + 1 < argc) {
+            path = argv[++i];
+            ceil_pg = true;
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             threads = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
