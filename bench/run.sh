@@ -241,6 +241,10 @@ run_engine() {
       tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
       tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
       failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")
+      ceil="RESULT tps=$tps transactions=$tx failed=${failed:-0}"
+      stmts_ceil=$(pg_statement_count "$tx")
+      { echo "== $s: ceiling (pgbench), per transaction ($tx transactions)"; pg_statements "$tx"; echo; } \
+        >>"$dir/statements.txt"
       # The same scripts from blocking threads, one connection each, as the
       # server's handlers run them: how far the threading model alone is
       # from pgbench's (docs/benchmarks.md).
@@ -248,10 +252,7 @@ run_engine() {
       threads_tps=$("$bin/bench/bench_ceiling" --url "$url" --threads "$pool" --seconds "$seconds" \
         -f "bench/sql/$s.sql" "${defs[@]}" -D "now=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" \
         | sed -n 's/^RESULT tps=\([0-9.]*\).*/\1/p')
-      ceil="RESULT tps=$tps transactions=$tx failed=${failed:-0} threads_tps=$threads_tps"
-      stmts_ceil=$(pg_statement_count "$tx")
-      { echo "== $s: ceiling (pgbench), per transaction ($tx transactions)"; pg_statements "$tx"; echo; } \
-        >>"$dir/statements.txt"
+      ceil="$ceil threads_tps=$threads_tps"
     else
       ceil=$("$bin/bench/bench_ceiling" --db "$dir/bench.db" --threads "$pool" \
         --seconds "$seconds" -f "bench/sql/$s.sql" "${defs[@]}" \
