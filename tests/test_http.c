@@ -489,6 +489,28 @@ static void test_absurdly_long_path_is_414_problem(void **state)
     response_free(&r);
 }
 
+/* The request line and headers share libmicrohttpd's 16 KB connection pool:
+ * 12 KB of headers are served, 20 KB are refused with 431. */
+static void test_headers_up_to_12_kb_are_served_and_20_kb_are_431(void **state)
+{
+    fixture *f = *state;
+    static char big[20100];
+    memcpy(big, "X-Big: ", 7);
+    memset(big + 7, 'a', 12000);
+    big[7 + 12000] = '\0';
+    const char *headers[] = {big, NULL};
+    request_opts o = {.headers = headers};
+    response r;
+    request(f->port, "/healthz", &o, &r);
+    assert_int_equal(r.status, 200);
+    response_free(&r);
+    memset(big + 7, 'a', 20000);
+    big[7 + 20000] = '\0';
+    request(f->port, "/healthz", &o, &r);
+    assert_int_equal(r.status, 431);
+    response_free(&r);
+}
+
 static void test_healthz_is_200_ok(void **state)
 {
     fixture *f = *state;
@@ -720,6 +742,7 @@ int main(void)
         WITH_DB(test_malformed_percent_escape_is_400_problem),
         WITH_DB(test_literal_segment_beats_param_whatever_the_table_order),
         WITH_DB(test_absurdly_long_path_is_414_problem),
+        WITH_DB(test_headers_up_to_12_kb_are_served_and_20_kb_are_431),
         WITH_DB(test_healthz_is_200_ok),
         WITH_DB(test_readyz_is_200_with_a_database),
         WITHOUT_DB(test_readyz_is_503_problem_without_a_database),
