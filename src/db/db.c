@@ -80,6 +80,16 @@ int db_to_error(error *err, const db_error *de, const char *field)
     }
 }
 
+int db_run(db_stmt *s, int64_t *changes, error *err, const char *field)
+{
+    db_error de;
+    int rc = db_exec(s, &de);
+    if (changes != NULL)
+        *changes = rc == 0 ? db_changes(s) : 0;
+    db_reset(s);
+    return rc == 0 ? 0 : db_to_error(err, &de, field);
+}
+
 const char *db_fault_name(db_fault f)
 {
     switch (f) {

@@ -165,5 +165,8 @@ int db_wait_notify(db_conn *c, int timeout_ms, db_error *err);
  */
 struct error;
 int db_to_error(struct error *err, const db_error *de, const char *field);
+/** Runs s (no result rows), resets it, and maps a failure into err as
+ * db_to_error does; *changes (may be NULL) gets the rows it touched. */
+int db_run(db_stmt *s, int64_t *changes, struct error *err, const char *field);
 
 #endif

@@ -88,9 +88,5 @@ int idempotency_store_purge(db_conn *c, int64_t now, int64_t *deleted, error *er
     if (s == NULL)
         return db_to_error(err, &de, NULL);
     db_bind_time(s, 1, now);
-    int rc = db_exec(s, &de);
-    if (rc == 0)
-        *deleted = db_changes(s);
-    db_reset(s);
-    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+    return db_run(s, deleted, err, NULL);
 }

@@ -225,12 +225,7 @@ int job_store_prune_done(db_conn *c, int64_t before, int limit, int64_t *deleted
     PREPARE(s, c, &Q_PRUNE_DONE, err);
     db_bind_time(s, 1, before);
     db_bind_int64(s, 2, limit);
-    db_error de;
-    int rc = db_exec(s, &de);
-    if (rc == 0)
-        *deleted = db_changes(s);
-    db_reset(s);
-    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+    return db_run(s, deleted, err, NULL);
 }
 
 int job_store_requeue(db_conn *c, const char *id, int64_t now, error *err)

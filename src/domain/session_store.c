@@ -63,13 +63,6 @@ static void read_principal(db_stmt *s, int at, principal *p)
 }
 
 /* Runs a prepared, bound statement that returns no rows. */
-static int run(db_stmt *s, error *err, const char *field)
-{
-    db_error de;
-    int rc = db_exec(s, &de);
-    db_reset(s);
-    return rc == 0 ? 0 : db_to_error(err, &de, field);
-}
 
 #define PREPARE(s, c, q, err)                                                                      \
     db_error de_;                                                                                  \
@@ -94,7 +87,7 @@ int session_store_insert(db_conn *c, const char *user_id, const char *token_hash
     db_bind_text(s, 6, user_agent);
     db_bind_time(s, 7, now);
     db_bind_time(s, 8, expires_at);
-    return run(s, err, NULL);
+    return db_run(s, NULL, err, NULL);
 }
 
 int session_store_lookup(db_conn *c, const char *token_hash, session_row *row, principal *p,
@@ -125,7 +118,7 @@ int session_store_touch(db_conn *c, const char *id, int64_t now, error *err)
     PREPARE(s, c, &Q_SESSION_TOUCH, err);
     db_bind_text(s, 1, id);
     db_bind_time(s, 2, now);
-    return run(s, err, NULL);
+    return db_run(s, NULL, err, NULL);
 }
 
 int session_store_delete(db_conn *c, const char *user_id, const char *id, error *err)
@@ -133,12 +126,12 @@ int session_store_delete(db_conn *c, const char *user_id, const char *id, error 
     if (id == NULL) {
         PREPARE(s, c, &Q_SESSION_DELETE_ALL, err);
         db_bind_text(s, 1, user_id);
-        return run(s, err, NULL);
+        return db_run(s, NULL, err, NULL);
     }
     PREPARE(s, c, &Q_SESSION_DELETE_ONE, err);
     db_bind_text(s, 1, id);
     db_bind_text(s, 2, user_id);
-    return run(s, err, NULL);
+    return db_run(s, NULL, err, NULL);
 }
 
 int apikey_store_insert(db_conn *c, const char *user_id, const char *name, const char *prefix,
@@ -156,7 +149,7 @@ int apikey_store_insert(db_conn *c, const char *user_id, const char *name, const
     db_bind_text(s, 4, prefix);
     db_bind_text(s, 5, token_hash);
     db_bind_time(s, 6, now);
-    return run(s, err, NULL);
+    return db_run(s, NULL, err, NULL);
 }
 
 int apikey_store_lookup(db_conn *c, const char *token_hash, apikey_row *k, principal *p, error *err)
@@ -187,7 +180,7 @@ int apikey_store_touch(db_conn *c, const char *id, int64_t now, error *err)
     PREPARE(s, c, &Q_KEY_TOUCH, err);
     db_bind_text(s, 1, id);
     db_bind_time(s, 2, now);
-    return run(s, err, NULL);
+    return db_run(s, NULL, err, NULL);
 }
 
 int apikey_store_list(db_conn *c, const char *user_id, const char *cursor, int limit,
@@ -253,17 +246,12 @@ int session_store_prune_expired(db_conn *c, int64_t now, int64_t idle_before, in
     db_bind_time(s, 1, now);
     db_bind_time(s, 2, idle_before);
     db_bind_int64(s, 3, limit);
-    db_error de;
-    int rc = db_exec(s, &de);
-    if (rc == 0)
-        *deleted = db_changes(s);
-    db_reset(s);
-    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+    return db_run(s, deleted, err, NULL);
 }
 
 int ratelimit_store_prune(db_conn *c, int64_t before, error *err)
 {
     PREPARE(s, c, &Q_RL_PRUNE, err);
     db_bind_int64(s, 1, before);
-    return run(s, err, NULL);
+    return db_run(s, NULL, err, NULL);
 }

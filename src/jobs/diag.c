@@ -9,32 +9,9 @@
 #define DIAG__SLEEP_STEP_MS 20
 #define DIAG__SLEEP_MAX_MS  3600000
 
-/* Commits the job's completion alone: these kinds have no other effect. */
-static void diag__complete(db_conn *c, const job *j, job_result *out)
-{
-    db_error de;
-    if (db_begin_write(c, &de) != 0) {
-        db_to_error(&out->err, &de, NULL);
-        out->outcome = JOB_OUTCOME_RETRY;
-        return;
-    }
-    if (job_complete(c, j, &out->err) != 0) {
-        db_rollback(c);
-        out->outcome = JOB_OUTCOME_RETRY;
-        return;
-    }
-    if (db_commit(c, &de) != 0) {
-        db_rollback(c);
-        db_to_error(&out->err, &de, NULL);
-        out->outcome = JOB_OUTCOME_RETRY;
-        return;
-    }
-    out->outcome = JOB_OUTCOME_DONE;
-}
-
 static void diag__noop(db_conn *c, const job *j, job_result *out, void *ctx)
 {
-    diag__complete(c, j, out);
+    job_complete_alone(c, j, out);
 }
 
 static void diag__sleep(db_conn *c, const job *j, job_result *out, void *ctx)
@@ -59,7 +36,7 @@ static void diag__sleep(db_conn *c, const job *j, job_result *out, void *ctx)
         struct timespec ts = {0, DIAG__SLEEP_STEP_MS * 1000000L};
         nanosleep(&ts, NULL);
     }
-    diag__complete(c, j, out);
+    job_complete_alone(c, j, out);
 }
 
 void job_diag_register(void)

@@ -74,6 +74,13 @@ typedef struct job_result {
 } job_result;
 
 /**
+ * For handlers whose work is already committed (or that have none): marks j
+ * done in a transaction of its own and fills out (DONE, or RETRY with the
+ * reason).
+ */
+void job_complete_alone(db_conn *c, const job *j, job_result *out);
+
+/**
  * A handler gets a connection of its own (no transaction open), runs the
  * job, and returns its result. It is called on a worker thread; it must be
  * safe to run twice for the same job (the lease may expire mid-run).

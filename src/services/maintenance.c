@@ -66,27 +66,12 @@ static void maintenance__job(db_conn *c, const job *j, job_result *out, void *ct
     }
     /* The deletions are committed; completing the job is its own step. A
      * lost completion only means the next run finds less to do. */
-    db_error de;
-    if (db_begin_write(c, &de) != 0) {
-        db_to_error(&out->err, &de, NULL);
-        out->outcome = JOB_OUTCOME_RETRY;
+    job_complete_alone(c, j, out);
+    if (out->outcome != JOB_OUTCOME_DONE)
         return;
-    }
-    if (job_complete(c, j, &out->err) != 0) {
-        db_rollback(c);
-        out->outcome = JOB_OUTCOME_RETRY;
-        return;
-    }
-    if (db_commit(c, &de) != 0) {
-        db_rollback(c);
-        db_to_error(&out->err, &de, NULL);
-        out->outcome = JOB_OUTCOME_RETRY;
-        return;
-    }
     if (rep.jobs > 0 || rep.sessions > 0)
         log_info("maintenance: deleted %lld finished jobs and %lld expired sessions",
                  (long long)rep.jobs, (long long)rep.sessions);
-    out->outcome = JOB_OUTCOME_DONE;
 }
 
 void maintenance_register_jobs(services *s)
