@@ -119,12 +119,9 @@ static int account__one(arena *a, db_stmt *s, account *out, const char *id, erro
 /* Runs a prepared UPDATE/DELETE that must change one of the user's rows. */
 static int account__change_one(db_stmt *s, const char *id, error *err)
 {
-    db_error de;
-    int rc = db_exec(s, &de);
-    int64_t changed = rc == 0 ? db_changes(s) : 0;
-    db_reset(s);
-    if (rc != 0)
-        return db_to_error(err, &de, NULL);
+    int64_t changed;
+    if (db_run(s, &changed, err, NULL) != 0)
+        return -1;
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, NULL, "no Google account with id %s", id);
     return 0;
@@ -324,9 +321,7 @@ int oauth_state_insert(db_conn *c, const oauth_state *st, error *err)
     db_bind_text(s, 7, st->redirect_uri);
     db_bind_time(s, 8, st->created_at);
     db_bind_time(s, 9, st->expires_at);
-    int rc = db_exec(s, &de);
-    db_reset(s);
-    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+    return db_run(s, NULL, err, NULL);
 }
 
 int oauth_state_find(db_conn *c, arena *a, const char *state_hash, oauth_state *out, error *err)
@@ -381,9 +376,7 @@ int oauth_state_prune(db_conn *c, int64_t before, error *err)
     if (s == NULL)
         return db_to_error(err, &de, NULL);
     db_bind_time(s, 1, before);
-    int rc = db_exec(s, &de);
-    db_reset(s);
-    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+    return db_run(s, NULL, err, NULL);
 }
 
 /* ---- token_keys ----------------------------------------------------------------- */

@@ -212,11 +212,9 @@ int channel_store_update(db_conn *c, const channel *ch, error *err)
     db_bind_text(s, 5, ch->persona_id);
     db_bind_bool(s, 6, ch->auto_optimize);
     db_bind_time(s, 7, ch->updated_at);
-    int rc = db_exec(s, &de);
-    int64_t changed = rc == 0 ? db_changes(s) : 0;
-    db_reset(s);
-    if (rc != 0)
-        return db_to_error(err, &de, NULL);
+    int64_t changed;
+    if (db_run(s, &changed, err, NULL) != 0)
+        return -1;
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, NULL, "no channel with id %s", ch->id);
     return 0;
@@ -230,11 +228,9 @@ int channel_store_delete(db_conn *c, const char *user_id, const char *id, error 
         return db_to_error(err, &de, NULL);
     db_bind_text(s, 1, id);
     db_bind_text(s, 2, user_id);
-    int rc = db_exec(s, &de);
-    int64_t changed = rc == 0 ? db_changes(s) : 0;
-    db_reset(s);
-    if (rc != 0)
-        return db_to_error(err, &de, NULL);
+    int64_t changed;
+    if (db_run(s, &changed, err, NULL) != 0)
+        return -1;
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, NULL, "no channel with id %s", id);
     return 0;
@@ -256,9 +252,7 @@ int channel_store_assignment_insert(db_conn *c, const channel_assignment *as, er
     db_bind_text(s, 8, as->source);
     db_bind_text(s, 9, as->reason);
     db_bind_time(s, 10, as->created_at);
-    int rc = db_exec(s, &de);
-    db_reset(s);
-    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+    return db_run(s, NULL, err, NULL);
 }
 
 int channel_store_assignment_list(db_conn *c, arena *a, const char *user_id, const char *channel_id,
@@ -332,11 +326,9 @@ int channel_store_update_import(db_conn *c, const channel *ch, error *err)
     channel__bind_opt_count(s, 9, ch->view_count);
     channel__bind_opt_count(s, 10, ch->video_count);
     db_bind_time(s, 11, ch->updated_at);
-    int rc = db_exec(s, &de);
-    int64_t changed = rc == 0 ? db_changes(s) : 0;
-    db_reset(s);
-    if (rc != 0)
-        return db_to_error(err, &de, NULL);
+    int64_t changed;
+    if (db_run(s, &changed, err, NULL) != 0)
+        return -1;
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, "youtube_channel_id",
                          "you have no channel for the YouTube channel '%s'",

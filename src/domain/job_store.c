@@ -121,10 +121,7 @@ int job_store_notify(db_conn *c, error *err)
     if (db_conn_engine(c) != DB_ENGINE_POSTGRES)
         return 0;
     PREPARE(s, c, &Q_NOTIFY, err);
-    db_error de;
-    int rc = db_exec(s, &de);
-    db_reset(s);
-    return rc == 0 ? 0 : db_to_error(err, &de, NULL);
+    return db_run(s, NULL, err, NULL);
 }
 
 int job_store_claim(db_conn *c, const char *lease_owner, int64_t now, const char *kinds_expiry,
@@ -154,12 +151,9 @@ int job_store_claim(db_conn *c, const char *lease_owner, int64_t now, const char
 /* Runs one lease-conditioned transition; ERR_CONFLICT when no row matched. */
 static int job__leased_exec(db_stmt *s, const char *id, error *err)
 {
-    db_error de;
-    int rc = db_exec(s, &de);
-    int64_t changed = db_changes(s);
-    db_reset(s);
-    if (rc != 0)
-        return db_to_error(err, &de, NULL);
+    int64_t changed;
+    if (db_run(s, &changed, err, NULL) != 0)
+        return -1;
     if (changed == 0)
         return error_set(err, ERR_CONFLICT, NULL,
                          "job %s is no longer leased to this worker (its lease expired or was "
@@ -234,11 +228,9 @@ int job_store_requeue(db_conn *c, const char *id, int64_t now, error *err)
     db_bind_text(s, 1, id);
     db_bind_time(s, 2, now);
     db_error de;
-    int rc = db_exec(s, &de);
-    int64_t changed = db_changes(s);
-    db_reset(s);
-    if (rc != 0)
-        return db_to_error(err, &de, NULL);
+    int64_t changed;
+    if (db_run(s, &changed, err, NULL) != 0)
+        return -1;
     if (changed == 1)
         return 0;
 
@@ -246,7 +238,7 @@ int job_store_requeue(db_conn *c, const char *id, int64_t now, error *err)
     if (s == NULL)
         return db_to_error(err, &de, NULL);
     db_bind_text(s, 1, id);
-    rc = db_step(s, &de);
+    int rc = db_step(s, &de);
     char status[16] = "";
     if (rc == DB_ROW)
         snprintf(status, sizeof(status), "%s", db_col_text(s, 0));

@@ -510,11 +510,7 @@ int persona_store_insert(db_conn *c, const persona *p, error *err)
     db_bind_int64(s, 15, p->version);
     db_bind_time(s, 16, p->created_at);
     db_bind_time(s, 17, p->updated_at);
-    int rc = db_exec(s, &de);
-    db_reset(s);
-    if (rc != 0)
-        return db_to_error(err, &de, NULL);
-    return 0;
+    return db_run(s, NULL, err, NULL);
 }
 
 int persona_store_update(db_conn *c, const persona *p, int64_t expected_version,
@@ -530,11 +526,9 @@ int persona_store_update(db_conn *c, const persona *p, int64_t expected_version,
     persona__bind_content(s, p, 4);
     db_bind_int64(s, 15, p->version);
     db_bind_time(s, 16, p->updated_at);
-    int rc = db_exec(s, &de);
-    int64_t changed = rc == 0 ? db_changes(s) : 0;
-    db_reset(s);
-    if (rc != 0)
-        return db_to_error(err, &de, NULL);
+    int64_t changed;
+    if (db_run(s, &changed, err, NULL) != 0)
+        return -1;
     if (changed == 0)
         return error_set(err, ERR_PRECONDITION, NULL,
                          "persona %s changed while this request was being handled (it is no "
@@ -555,11 +549,9 @@ int persona_store_delete(db_conn *c, const char *id, int64_t expected_version, c
     db_bind_text(s, 1, key);
     db_bind_int64(s, 2, expected_version);
     db_bind_text(s, 3, user_id);
-    int rc = db_exec(s, &de);
-    int64_t changed = rc == 0 ? db_changes(s) : 0;
-    db_reset(s);
-    if (rc != 0)
-        return db_to_error(err, &de, NULL);
+    int64_t changed;
+    if (db_run(s, &changed, err, NULL) != 0)
+        return -1;
     if (changed == 0)
         return error_set(err, ERR_PRECONDITION, NULL,
                          "persona %s changed while this request was being handled; read it "

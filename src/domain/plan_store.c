@@ -260,12 +260,9 @@ int user_admin_update(db_conn *c, const char *id, json_t *in, error *err)
     db_bind_bool(s, 6, name != NULL);
     db_bind_text(s, 7, json_string_value(name));
     db_bind_time(s, 8, time_now_usec());
-    db_error de;
-    int rc = db_exec(s, &de);
-    int64_t changed = db_changes(s);
-    db_reset(s);
-    if (rc != 0)
-        return db_to_error(err, &de, NULL);
+    int64_t changed;
+    if (db_run(s, &changed, err, NULL) != 0)
+        return -1;
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, NULL, "no user with id '%s'", id);
     return 0;

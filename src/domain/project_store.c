@@ -129,11 +129,9 @@ static int project__exec_one(db_conn *c, db_sql *q, const char *user_id, const c
     db_bind_text(s, 2, user_id);
     if (now != 0)
         db_bind_time(s, 3, now);
-    int rc = db_exec(s, &de);
-    int64_t changed = rc == 0 ? db_changes(s) : 0;
-    db_reset(s);
-    if (rc != 0)
-        return db_to_error(err, &de, NULL);
+    int64_t changed;
+    if (db_run(s, &changed, err, NULL) != 0)
+        return -1;
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id);
     return 0;
@@ -189,9 +187,7 @@ int project_store_insert(db_conn *c, const project *pr, error *err)
     db_bind_time(s, 11, pr->created_at);
     db_bind_time(s, 12, pr->updated_at);
     free(tags);
-    int rc = db_exec(s, &de);
-    db_reset(s);
-    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+    return db_run(s, NULL, err, NULL);
 }
 
 int project_store_get(db_conn *c, arena *a, const char *user_id, const char *id, project *out,
@@ -279,11 +275,9 @@ int project_store_update(db_conn *c, const project *pr, error *err)
     db_bind_text(s, 7, pr->channel_id);
     db_bind_time(s, 8, pr->updated_at);
     free(tags);
-    int rc = db_exec(s, &de);
-    int64_t changed = rc == 0 ? db_changes(s) : 0;
-    db_reset(s);
-    if (rc != 0)
-        return db_to_error(err, &de, NULL);
+    int64_t changed;
+    if (db_run(s, &changed, err, NULL) != 0)
+        return -1;
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", pr->id);
     return 0;

@@ -52,12 +52,9 @@ static void scene__read(arena *a, db_stmt *s, scene *sc)
 /* Runs a write and turns "no row changed" into ERR_NOT_FOUND. */
 static int scene__exec_one(db_stmt *s, const char *id, error *err)
 {
-    db_error de;
-    int rc = db_exec(s, &de);
-    int64_t changed = rc == 0 ? db_changes(s) : 0;
-    db_reset(s);
-    if (rc != 0)
-        return db_to_error(err, &de, NULL);
+    int64_t changed;
+    if (db_run(s, &changed, err, NULL) != 0)
+        return -1;
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, NULL, "no scene with id %s", id);
     return 0;
@@ -143,9 +140,7 @@ int scene_store_insert(db_conn *c, const scene *sc, error *err)
     db_bind_text(s, 8, sc->audio_status);
     db_bind_time(s, 9, sc->created_at);
     db_bind_time(s, 10, sc->updated_at);
-    int rc = db_exec(s, &de);
-    db_reset(s);
-    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+    return db_run(s, NULL, err, NULL);
 }
 
 int scene_store_shift(db_conn *c, const char *user_id, const char *project_id, int from, int delta,
@@ -160,9 +155,7 @@ int scene_store_shift(db_conn *c, const char *user_id, const char *project_id, i
     db_bind_int64(s, 3, from);
     db_bind_int64(s, 4, delta);
     db_bind_time(s, 5, now);
-    int rc = db_exec(s, &de);
-    db_reset(s);
-    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+    return db_run(s, NULL, err, NULL);
 }
 
 int scene_store_update(db_conn *c, const scene *sc, error *err)

@@ -212,12 +212,9 @@ int apikey_store_revoke(db_conn *c, const char *user_id, const char *id, int64_t
     db_bind_text(s, 1, id);
     db_bind_text(s, 2, user_id);
     db_bind_time(s, 3, now);
-    db_error de;
-    int rc = db_exec(s, &de);
-    int64_t changed = db_changes(s);
-    db_reset(s);
-    if (rc != 0)
-        return db_to_error(err, &de, NULL);
+    int64_t changed;
+    if (db_run(s, &changed, err, NULL) != 0)
+        return -1;
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, "id", "no active API key with id '%s'", id);
     return 0;

@@ -57,9 +57,7 @@ int usage_store_insert(db_conn *c, const usage_row *r, error *err)
     db_bind_text(s, 11, r->model);
     db_bind_text(s, 12, r->error_code);
     db_bind_time(s, 13, r->created_at ? r->created_at : time_now_usec());
-    int rc = db_exec(s, &de);
-    db_reset(s);
-    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+    return db_run(s, NULL, err, NULL);
 }
 
 static void usage__bind_where(db_stmt *s, const char *persona_id, const char *user_id,
