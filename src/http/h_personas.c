@@ -262,27 +262,42 @@ static void h_personas_get(http_request *r)
     persona__reply(r, 200, p, who);
 }
 
-static void h_personas_update(http_request *r)
-{
+/* What a write to one persona needs first: the caller, the id, If-Match,
+ * the checked body and a connection. False once a reply has been sent. */
+typedef struct persona__write {
     const principal *who;
     const char *id;
-    if (!(who = api_auth(r)) || !(id = persona__id(r)))
-        return;
+    int64_t if_match;
+    json_t *in;
+    db_conn *c;
+} persona__write;
+
+static bool persona__write_begin(http_request *r, const api_field *fields, api_mode mode,
+                                 persona__write *w)
+{
+    if (!(w->who = api_auth(r)) || !(w->id = persona__id(r)))
+        return false;
     bool bad = false;
-    int64_t if_match = api_if_match(r, &bad);
+    w->if_match = api_if_match(r, &bad);
     if (bad)
-        return;
-    json_t *in = api_body(r, persona__update_fields, API_UPDATE, who);
-    db_conn *c = in ? api_conn(r) : NULL;
-    if (c == NULL)
+        return false;
+    w->in = api_body(r, fields, mode, w->who);
+    w->c = w->in ? api_conn(r) : NULL;
+    return w->c != NULL;
+}
+
+static void h_personas_update(http_request *r)
+{
+    persona__write w;
+    if (!persona__write_begin(r, persona__update_fields, API_UPDATE, &w))
         return;
     persona *p = persona__alloc(r);
     error err = {0};
-    if (persona_service_update(c, who, id, in, if_match, p, &err) != 0) {
+    if (persona_service_update(w.c, w.who, w.id, w.in, w.if_match, p, &err) != 0) {
         http_reply_error(r, &err);
         return;
     }
-    persona__reply(r, 200, p, who);
+    persona__reply(r, 200, p, w.who);
 }
 
 static void h_personas_delete(http_request *r)
@@ -412,27 +427,18 @@ static void h_personas_diff(http_request *r)
 
 static void h_personas_restore(http_request *r)
 {
-    const principal *who;
-    const char *id;
-    if (!(who = api_auth(r)) || !(id = persona__id(r)))
-        return;
-    bool bad = false;
-    int64_t if_match = api_if_match(r, &bad);
-    if (bad)
-        return;
-    json_t *in = api_body(r, persona__restore_fields, API_CREATE, who);
-    db_conn *c = in ? api_conn(r) : NULL;
-    if (c == NULL)
+    persona__write w;
+    if (!persona__write_begin(r, persona__restore_fields, API_CREATE, &w))
         return;
     persona *p = persona__alloc(r);
     error err = {0};
-    if (persona_service_restore(c, who, id, json_integer_value(json_object_get(in, "version")),
-                                json_string_value(json_object_get(in, "change_reason")), if_match,
-                                p, &err) != 0) {
+    if (persona_service_restore(
+            w.c, w.who, w.id, json_integer_value(json_object_get(w.in, "version")),
+            json_string_value(json_object_get(w.in, "change_reason")), w.if_match, p, &err) != 0) {
         http_reply_error(r, &err);
         return;
     }
-    persona__reply(r, 200, p, who);
+    persona__reply(r, 200, p, w.who);
 }
 
 /* ---- presets -------------------------------------------------------------- */
