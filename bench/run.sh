@@ -136,6 +136,19 @@ pg_statement_count() {
               AND query NOT LIKE '%pg_stat_statements%' AND calls >= 0.5 * $per
               AND query NOT IN ('BEGIN', 'COMMIT')"
 }
+# The statements themselves, one per line and sorted, with every parameter
+# and constant written "$" and the ceiling's gen_random_uuid() (where the
+# server binds an id) too: the API's and the ceiling's lists must be equal.
+pg_statement_texts() {
+  local per=$1
+  pg_psql "SELECT regexp_replace(regexp_replace(regexp_replace(query, '\s+', ' ', 'g'),
+                                 '[$][0-9]+', '$', 'g'), 'gen_random_uuid\(\)', '$', 'g')
+             FROM pg_stat_statements
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND query NOT LIKE '%pg_stat_statements%' AND calls >= 0.5 * $per
+              AND query NOT IN ('BEGIN', 'COMMIT')
+            ORDER BY 1"
+}
 
 start_server() {
   local engine=$1 url=$2
@@ -231,6 +244,7 @@ run_engine() {
     local stmts_api="" stmts_ceil="" ceil
     if [ "$engine" = postgres ]; then
       stmts_api=$(pg_statement_count "$reqs")
+      pg_statement_texts "$reqs" >"$dir/$s.api.sql.txt"
       { echo "== $s: API, per request ($reqs requests)"; pg_statements "$reqs"; } >>"$dir/statements.txt"
       pg_psql "SELECT pg_stat_statements_reset()" >/dev/null
       local out
@@ -243,6 +257,15 @@ run_engine() {
       failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")
       ceil="RESULT tps=$tps transactions=$tx failed=${failed:-0}"
       stmts_ceil=$(pg_statement_count "$tx")
+      pg_statement_texts "$tx" >"$dir/$s.ceiling.sql.txt"
+      if diff -u "$dir/$s.api.sql.txt" "$dir/$s.ceiling.sql.txt" >"$dir/$s.sql.diff"; then
+        stmts_ceil="$stmts_ceil, same SQL"
+      else
+        stmts_ceil="$stmts_ceil, SQL DIFFERS"
+        say "$s: the ceiling does not run the server's statements; see $dir/$s.sql.diff"
+        { echo "== $s: API (-) and ceiling (+) statements differ"; cat "$dir/$s.sql.diff"; echo; } \
+          >>"$dir/statements.txt"
+      fi
       { echo "== $s: ceiling (pgbench), per transaction ($tx transactions)"; pg_statements "$tx"; echo; } \
         >>"$dir/statements.txt"
       # The same scripts from blocking threads, one connection each, as the
@@ -258,7 +281,7 @@ run_engine() {
         --seconds "$seconds" -f "bench/sql/$s.sql" "${defs[@]}" \
         -D "now=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" | grep '^RESULT')
     fi
-    echo "$s $api | $ceil | $cpu stmts_api=$stmts_api stmts_ceiling=$stmts_ceil" >>"$dir/results.txt"
+    echo "$s $api | $ceil | $cpu stmts_api=$stmts_api stmts_ceiling=${stmts_ceil// /_}" >>"$dir/results.txt"
   done
   stop_server
   echo "rss_max_kb=$rss_max hwm_kb=$hwm" >>"$dir/results.txt"
@@ -276,10 +299,10 @@ report() {
   echo "### $engine ($http_threads HTTP threads, $pool database connections; wrk -t$wrk_threads -c$connections -d${seconds}s)"
   echo
   if [ "$engine" = postgres ]; then
-    echo "| scenario | API 2xx/s | p50 ms | p99 ms | non-2xx | ceiling tx/s | API / ceiling | blocking threads tx/s | CPU ms per request | statements per request (API, ceiling) |"
+    echo "| scenario | API 2xx/s | p50 ms | p99 ms | non-2xx | ceiling tx/s | API / ceiling | blocking threads tx/s | CPU ms per request | statements per request (API, ceiling), same SQL? |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
   else
-    echo "| scenario | API 2xx/s | p50 ms | p99 ms | non-2xx | ceiling tx/s | API / ceiling | CPU ms per request | statements per request (API, ceiling) |"
+    echo "| scenario | API 2xx/s | p50 ms | p99 ms | non-2xx | ceiling tx/s | API / ceiling | CPU ms per request | statements per request (API, ceiling), same SQL? |"
     echo "|---|---:|---:|---:|---:|---:|---:|---|---|"
   fi
   while read -r line; do
@@ -293,7 +316,7 @@ report() {
     ratio=$(awk -v a="$rps" -v c="$tps" 'BEGIN { if (c > 0) printf "%.0f %%", 100 * a / c; else print "n/a" }')
     local cpu stm
     cpu=$(sed -n 's/.*server=\([^ ]*\) db=\([^ ]*\) wrk=\([^ ]*\) rest=\([^ ]*\) busy=\([^ ]*\).*/server \1, db \2, wrk \3, rest \4 (cores \5 busy)/p' <<<"$line")
-    stm=$(sed -n 's/.*stmts_api=\([^ ]*\) stmts_ceiling=\([^ ]*\).*/\1, \2/p' <<<"$line")
+    stm=$(sed -n 's/.*stmts_api=\([^ ]*\) stmts_ceiling=\([^ ]*\).*/\1, \2/p' <<<"$line" | tr _ ' ')
     [ "$engine" = sqlite ] && { cpu=${cpu/, db 0.000/}; stm="-"; }
     if [ "$engine" = postgres ]; then
       printf '| %s | %.0f | %.1f | %.1f | %s | %.0f | %s | %.0f | %s | %s |\n' "$s" "$rps" "$p50" "$p99" \

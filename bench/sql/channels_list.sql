@@ -8,7 +8,8 @@ SELECT s.id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at,
  WHERE s.token_hash = :token_hash;
 SELECT id, user_id, account_id, youtube_channel_id, persona_id, name, thumbnail, custom_url,
        subscriber_count, view_count, video_count, stats_updated_at, auto_optimize, created_at,
-       updated_at
+       updated_at, uploads_playlist_id,
+       (SELECT a.status FROM accounts a WHERE a.id = channels.account_id) AS account_status
   FROM channels
  WHERE user_id = :user_id AND (NULL::uuid IS NULL OR persona_id = NULL::uuid)
    AND (NULL::uuid IS NULL OR id < NULL::uuid)
