@@ -458,6 +458,155 @@ static void test_jsonout_refuses_null_deep_nesting_and_overflowing_the_cap(void 
     buf_free(&b);
 }
 
+/* ---- jw: the same text as jsonout_value, from calls instead of a tree ---- */
+
+/* Writes v with jw calls; a whole subtree is sometimes handed over as a
+ * tree with jw_value, as a handler does with a part it already has. */
+static void jw_emit(jw *w, const json_t *v)
+{
+    if (rnd(8) == 0) {
+        jw_value(w, v);
+        return;
+    }
+    switch (json_typeof(v)) {
+    case JSON_NULL:
+        jw_null(w);
+        break;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        jw_bool(w, json_is_true(v));
+        break;
+    case JSON_INTEGER:
+        jw_int(w, json_integer_value(v));
+        break;
+    case JSON_REAL:
+        jw_real(w, json_real_value(v));
+        break;
+    case JSON_STRING:
+        jw_strn(w, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_ARRAY:
+        jw_arr_begin(w);
+        for (size_t i = 0; i < json_array_size(v); i++)
+            jw_emit(w, json_array_get(v, i));
+        jw_arr_end(w);
+        break;
+    case JSON_OBJECT:
+        jw_obj_begin(w);
+        for (void *it = json_object_iter((json_t *)v); it != NULL;
+             it = json_object_iter_next((json_t *)v, it)) {
+            jw_keyn(w, json_object_iter_key(it), json_object_iter_key_len(it));
+            jw_emit(w, json_object_iter_value(it));
+        }
+        jw_obj_end(w);
+        break;
+    }
+}
+
+static void test_jw_writes_what_jsonout_writes_for_the_same_tree(void **state)
+{
+    for (int i = 0; i < 3000; i++) {
+        json_t *v = random_value(0);
+        buf want, got;
+        buf_init(&want, 1 << 20);
+        buf_init(&got, 1 << 20);
+        assert_int_equal(jsonout_value(&want, v), BUF_OK);
+        jw w;
+        jw_init(&w, &got);
+        jw_emit(&w, v);
+        assert_int_equal(jw_error(&w), BUF_OK);
+        if (strcmp(buf_cstr(&want), buf_cstr(&got)) != 0)
+            fail_msg("tree %d:\n want %s\n got  %s", i, buf_cstr(&want), buf_cstr(&got));
+        buf_free(&want);
+        buf_free(&got);
+        json_decref(v);
+    }
+}
+
+static void test_jw_writes_null_for_missing_or_broken_text_and_times(void **state)
+{
+    buf b;
+    buf_init(&b, 4096);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj_begin(&w);
+    jw_key(&w, "none");
+    jw_str(&w, NULL);
+    jw_key(&w, "bad");
+    jw_str(&w, "bad \xc3(");
+    jw_key(&w, "ok");
+    jw_str(&w, "caf\xc3\xa9 \"q\"");
+    jw_key(&w, "never");
+    jw_time(&w, 0);
+    jw_key(&w, "at");
+    jw_time(&w, 1764080958123456LL);
+    jw_key(&w, "list");
+    jw_arr_begin(&w);
+    jw_int(&w, -7);
+    jw_real(&w, 0.7);
+    jw_bool(&w, false);
+    jw_arr_end(&w);
+    jw_key(&w, "empty");
+    jw_obj_begin(&w);
+    jw_obj_end(&w);
+    jw_obj_end(&w);
+    assert_int_equal(jw_error(&w), BUF_OK);
+    assert_string_equal(buf_cstr(&b),
+                        "{\"none\":null,\"bad\":null,\"ok\":\"caf\xc3\xa9 \\\"q\\\"\","
+                        "\"never\":null,\"at\":\"2025-11-25T14:29:18.123456Z\","
+                        "\"list\":[-7,0.7,false],\"empty\":{}}");
+    buf_free(&b);
+}
+
+/* With more digits, reals come out as json_dumps writes them at that precision. */
+static void test_jw_writes_reals_at_the_precision_asked(void **state)
+{
+    static const double reals[] = {0.7,  0.1 + 0.2, 1.0 / 3.0, -2.25,
+                                   1e21, 1.25e-7,   100.0,     2.0 / 3e10};
+    for (int digits = 15; digits <= 17; digits++) {
+        for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+            json_t *v = json_real(reals[i]);
+            char *want = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(digits));
+            buf b;
+            buf_init(&b, 64);
+            jw w;
+            jw_init(&w, &b);
+            w.real_digits = digits;
+            jw_real(&w, reals[i]);
+            assert_int_equal(jw_error(&w), BUF_OK);
+            assert_string_equal(buf_cstr(&b), want);
+            buf_free(&b);
+            free(want);
+            json_decref(v);
+        }
+    }
+}
+
+static void test_jw_stops_at_the_cap_and_reports_open_containers(void **state)
+{
+    buf b;
+    buf_init(&b, 16);
+    jw w;
+    jw_init(&w, &b);
+    jw_arr_begin(&w);
+    assert_int_equal(jw_error(&w), JSONOUT_INVALID); /* still open */
+    jw_str(&w, "0123456789012345678901234567890123456789");
+    assert_int_equal(jw_error(&w), BUF_TOO_BIG);
+    size_t len = b.len;
+    jw_int(&w, 1);
+    jw_arr_end(&w);
+    assert_int_equal(jw_error(&w), BUF_TOO_BIG);
+    assert_int_equal(b.len, len); /* nothing after the failure */
+    buf_free(&b);
+
+    buf_init(&b, 1 << 16);
+    jw_init(&w, &b);
+    for (int i = 0; i < JW_MAX_DEPTH + 1; i++)
+        jw_arr_begin(&w);
+    assert_int_equal(jw_error(&w), JSONOUT_INVALID);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +627,10 @@ int main(void)
         cmocka_unit_test(test_utf8_valid_agrees_with_jansson),
         cmocka_unit_test(test_jsonout_escapes_at_every_offset),
         cmocka_unit_test(test_jsonout_refuses_null_deep_nesting_and_overflowing_the_cap),
+        cmocka_unit_test(test_jw_writes_what_jsonout_writes_for_the_same_tree),
+        cmocka_unit_test(test_jw_writes_null_for_missing_or_broken_text_and_times),
+        cmocka_unit_test(test_jw_stops_at_the_cap_and_reports_open_containers),
+        cmocka_unit_test(test_jw_writes_reals_at_the_precision_asked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

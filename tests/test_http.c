@@ -273,7 +273,7 @@ static const char *header_of(const response *r, const char *name, char *out, siz
     return found;
 }
 
-static const char *json_str(json_t *o, const char *key)
+static const char *member_str(json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
 }
@@ -288,14 +288,14 @@ static void assert_problem(const response *r, int status, const char *slug, cons
     assert_string_equal(ct, "application/problem+json");
     assert_non_null(r->json);
     snprintf(type, sizeof(type), "/problems/%s", slug);
-    assert_string_equal(json_str(r->json, "type"), type);
+    assert_string_equal(member_str(r->json, "type"), type);
     assert_int_equal(json_integer_value(json_object_get(r->json, "status")), status);
-    assert_non_null(json_str(r->json, "title"));
-    assert_non_null(json_str(r->json, "detail"));
-    assert_string_equal(json_str(r->json, "instance"), path);
+    assert_non_null(member_str(r->json, "title"));
+    assert_non_null(member_str(r->json, "detail"));
+    assert_string_equal(member_str(r->json, "instance"), path);
     char rid[128];
     assert_non_null(header_of(r, "X-Request-Id", rid, sizeof(rid)));
-    assert_string_equal(json_str(r->json, "request_id"), rid);
+    assert_string_equal(member_str(r->json, "request_id"), rid);
 }
 
 /* ---- tests ---- */
@@ -359,7 +359,7 @@ static void test_body_over_cap_by_content_length_is_413_before_it_is_sent(void *
     request(f->port, "/echo",
             &(request_opts){.headers = hdrs, .body = big, .body_len = MAX_BODY * 4}, &r);
     assert_problem(&r, 413, "payload-too-large", "/echo");
-    assert_non_null(strstr(json_str(r.json, "detail"), "1024 bytes"));
+    assert_non_null(strstr(member_str(r.json, "detail"), "1024 bytes"));
     response_free(&r);
     free(big);
 }
@@ -408,7 +408,7 @@ static void test_valid_request_id_is_echoed(void **state)
     request(f->port, "/missing", &(request_opts){.headers = hdrs}, &r);
     char rid[128];
     assert_string_equal(header_of(&r, "X-Request-Id", rid, sizeof(rid)), "abc.DEF_123-xyz");
-    assert_string_equal(json_str(r.json, "request_id"), "abc.DEF_123-xyz");
+    assert_string_equal(member_str(r.json, "request_id"), "abc.DEF_123-xyz");
     response_free(&r);
 }
 
@@ -436,14 +436,14 @@ static void test_path_params_are_percent_decoded(void **state)
     response r;
     request(f->port, "/items/caf%C3%A9%20au%2Blait?q=hello+world%21", NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_string_equal(json_str(r.json, "id"), "caf\xc3\xa9 au+lait");
-    assert_string_equal(json_str(r.json, "q"), "hello world!");
+    assert_string_equal(member_str(r.json, "id"), "caf\xc3\xa9 au+lait");
+    assert_string_equal(member_str(r.json, "q"), "hello world!");
     response_free(&r);
 
     request(f->port, "/teams/t1/members/m%2D2", NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_string_equal(json_str(r.json, "team"), "t1");
-    assert_string_equal(json_str(r.json, "member"), "m-2");
+    assert_string_equal(member_str(r.json, "team"), "t1");
+    assert_string_equal(member_str(r.json, "member"), "m-2");
     response_free(&r);
 }
 
@@ -474,7 +474,7 @@ static void test_literal_segment_beats_param_whatever_the_table_order(void **sta
     response r;
     request(f->port, "/items/new", NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_string_equal(json_str(r.json, "route"), "items.new");
+    assert_string_equal(member_str(r.json, "route"), "items.new");
     response_free(&r);
 }
 
@@ -517,7 +517,7 @@ static void test_healthz_is_200_ok(void **state)
     response r;
     request(f->port, "/healthz", NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_string_equal(json_str(r.json, "status"), "ok");
+    assert_string_equal(member_str(r.json, "status"), "ok");
     char ct[128];
     assert_string_equal(header_of(&r, "Content-Type", ct, sizeof(ct)), "application/json");
     response_free(&r);
@@ -529,8 +529,8 @@ static void test_readyz_is_200_with_a_database(void **state)
     response r;
     request(f->port, "/readyz", NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_string_equal(json_str(r.json, "status"), "ready");
-    assert_string_equal(json_str(r.json, "database"), test_engine());
+    assert_string_equal(member_str(r.json, "status"), "ready");
+    assert_string_equal(member_str(r.json, "database"), test_engine());
     response_free(&r);
 }
 
@@ -603,8 +603,8 @@ static void test_reply_error_maps_kind_to_status_and_names_the_field(void **stat
     response r;
     request(f->port, "/conflict", NULL, &r);
     assert_problem(&r, 409, "conflict", "/conflict");
-    assert_string_equal(json_str(r.json, "field"), "name");
-    assert_non_null(strstr(json_str(r.json, "detail"), "already exists"));
+    assert_string_equal(member_str(r.json, "field"), "name");
+    assert_non_null(strstr(member_str(r.json, "detail"), "already exists"));
     response_free(&r);
 }
 
@@ -688,17 +688,17 @@ static void test_problem_json_encodes_all_members_and_omits_absent_ones(void **s
     (void)state;
     json_t *p = http_problem_json(404, "not-found", "Not found", "No persona with that id.",
                                   "/api/v1/personas/x", "rid-1");
-    assert_string_equal(json_str(p, "type"), "/problems/not-found");
-    assert_string_equal(json_str(p, "title"), "Not found");
+    assert_string_equal(member_str(p, "type"), "/problems/not-found");
+    assert_string_equal(member_str(p, "title"), "Not found");
     assert_int_equal(json_integer_value(json_object_get(p, "status")), 404);
-    assert_string_equal(json_str(p, "detail"), "No persona with that id.");
-    assert_string_equal(json_str(p, "instance"), "/api/v1/personas/x");
-    assert_string_equal(json_str(p, "request_id"), "rid-1");
+    assert_string_equal(member_str(p, "detail"), "No persona with that id.");
+    assert_string_equal(member_str(p, "instance"), "/api/v1/personas/x");
+    assert_string_equal(member_str(p, "request_id"), "rid-1");
     assert_int_equal(json_object_size(p), 6);
     json_decref(p);
 
     p = http_problem_json(500, NULL, "Internal server error", NULL, NULL, NULL);
-    assert_string_equal(json_str(p, "type"), "about:blank");
+    assert_string_equal(member_str(p, "type"), "about:blank");
     assert_null(json_object_get(p, "detail"));
     assert_null(json_object_get(p, "instance"));
     assert_null(json_object_get(p, "request_id"));

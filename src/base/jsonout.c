@@ -1,5 +1,8 @@
 #include "base/jsonout.h"
 
+#include "base/timeutil.h"
+
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -132,12 +135,12 @@ int jsonout_string(buf *out, const char *s, size_t n)
     return buf_append(out, "\"", 1);
 }
 
-/* jansson's jsonp_dtostr with 15 digits: "%.15g", then ".0" when the text
+/* jansson's jsonp_dtostr with `digits` significant digits: "%.15g" for 15, then ".0" when the text
  * would read back as an integer, and no '+' or leading zeros in an exponent. */
-static int put_real(buf *out, double d)
+static int put_real(buf *out, double d, int digits)
 {
     char text[64];
-    int len = snprintf(text, sizeof(text), "%.15g", d);
+    int len = snprintf(text, sizeof(text), "%.*g", digits, d);
     if (len < 0 || (size_t)len >= sizeof(text) - 2)
         return BUF_TOO_BIG; /* cannot happen for a finite double */
     if (strchr(text, '.') == NULL && strchr(text, 'e') == NULL) {
@@ -185,7 +188,7 @@ static int put_value(buf *out, const json_t *v, int depth)
     case JSON_INTEGER:
         return put_integer(out, json_integer_value(v));
     case JSON_REAL:
-        return put_real(out, json_real_value(v));
+        return put_real(out, json_real_value(v), 15);
     case JSON_STRING:
         return jsonout_string(out, json_string_value(v), json_string_length(v));
     case JSON_ARRAY: {
@@ -234,4 +237,166 @@ int jsonout_value(buf *out, const json_t *v)
     if (v == NULL)
         return JSONOUT_INVALID;
     return put_value(out, v, 0);
+}
+
+/* ---- jw: the streaming writer ---- */
+
+void jw_init(jw *w, buf *out)
+{
+    *w = (jw){.out = out, .err = BUF_OK};
+}
+
+/* Whatever precedes a value: the comma after the previous one. False once
+ * the writer has failed, so nothing more is written. */
+static bool jw__next(jw *w)
+{
+    if (w->err != BUF_OK)
+        return false;
+    if (w->comma && buf_append(w->out, ",", 1) != BUF_OK) {
+        w->err = BUF_TOO_BIG;
+        return false;
+    }
+    w->comma = true;
+    return true;
+}
+
+static void jw__put(jw *w, const char *s, size_t n)
+{
+    if (w->err == BUF_OK && buf_append(w->out, s, n) != BUF_OK)
+        w->err = BUF_TOO_BIG;
+}
+
+static void jw__open(jw *w, bool object)
+{
+    if (!jw__next(w))
+        return;
+    if (w->depth >= JW_MAX_DEPTH) {
+        w->err = JSONOUT_INVALID;
+        return;
+    }
+    if (object)
+        w->objects |= 1ULL << w->depth;
+    else
+        w->objects &= ~(1ULL << w->depth);
+    w->depth++;
+    w->comma = false;
+    jw__put(w, object ? "{" : "[", 1);
+}
+
+static void jw__close(jw *w, bool object)
+{
+    if (w->err != BUF_OK)
+        return;
+    assert(w->depth > 0 && ((w->objects >> (w->depth - 1)) & 1) == (uint64_t)object);
+    w->depth--;
+    w->comma = true;
+    jw__put(w, object ? "}" : "]", 1);
+}
+
+void jw_obj_begin(jw *w)
+{
+    jw__open(w, true);
+}
+
+void jw_obj_end(jw *w)
+{
+    jw__close(w, true);
+}
+
+void jw_arr_begin(jw *w)
+{
+    jw__open(w, false);
+}
+
+void jw_arr_end(jw *w)
+{
+    jw__close(w, false);
+}
+
+void jw_keyn(jw *w, const char *key, size_t n)
+{
+    assert(w->depth > 0 && ((w->objects >> (w->depth - 1)) & 1));
+    if (!jw__next(w))
+        return;
+    if (jsonout_string(w->out, key, n) != BUF_OK || buf_append(w->out, ":", 1) != BUF_OK)
+        w->err = BUF_TOO_BIG;
+    w->comma = false; /* the value follows the colon */
+}
+
+void jw_key(jw *w, const char *key)
+{
+    jw_keyn(w, key, strlen(key));
+}
+
+void jw_null(jw *w)
+{
+    if (jw__next(w))
+        jw__put(w, "null", 4);
+}
+
+void jw_strn(jw *w, const char *s, size_t n)
+{
+    if (s == NULL || !utf8_valid(s, n)) {
+        jw_null(w);
+        return;
+    }
+    if (jw__next(w) && jsonout_string(w->out, s, n) != BUF_OK)
+        w->err = BUF_TOO_BIG;
+}
+
+void jw_str(jw *w, const char *s)
+{
+    jw_strn(w, s, s ? strlen(s) : 0);
+}
+
+void jw_int(jw *w, int64_t v)
+{
+    if (jw__next(w) && put_integer(w->out, v) != BUF_OK)
+        w->err = BUF_TOO_BIG;
+}
+
+void jw_real(jw *w, double v)
+{
+    if (jw__next(w) && put_real(w->out, v, w->real_digits ? w->real_digits : 15) != BUF_OK)
+        w->err = BUF_TOO_BIG;
+}
+
+void jw_bool(jw *w, bool v)
+{
+    if (jw__next(w))
+        jw__put(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void jw_time(jw *w, int64_t usec)
+{
+    if (usec == 0) {
+        jw_null(w);
+        return;
+    }
+    char text[TIME_STR_LEN + 3];
+    text[0] = '"';
+    time_format(usec, text + 1);
+    text[TIME_STR_LEN + 1] = '"';
+    if (jw__next(w))
+        jw__put(w, text, TIME_STR_LEN + 2);
+}
+
+void jw_value(jw *w, const json_t *v)
+{
+    if (v == NULL) {
+        w->err = w->err == BUF_OK ? JSONOUT_INVALID : w->err;
+        return;
+    }
+    if (!jw__next(w))
+        return;
+    int rc = put_value(w->out, v, w->depth);
+    if (rc != BUF_OK)
+        w->err = rc;
+}
+
+int jw_error(const jw *w)
+{
+    if (w->err != BUF_OK)
+        return w->err;
+    return w->depth == 0 ? BUF_OK : JSONOUT_INVALID;
 }

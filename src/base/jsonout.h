@@ -12,6 +12,13 @@
  * json_escape is the escaper alone, shared with the log (log.h). json_str
  * makes the string values in the first place, checking UTF-8 a word at a
  * time where jansson's json_string goes a code point at a time.
+ *
+ * jw writes a document straight from C values, with no tree at all: the
+ * responses that list rows (channels, projects, scenes) are written field by
+ * field from the rows the stores read, because building a jansson tree for
+ * them cost more than the rest of the request (docs/benchmarks.md). Its
+ * output is what jsonout_value gives for the equivalent tree, which a test
+ * checks on random trees.
  */
 #ifndef PS_BASE_JSONOUT_H
 #define PS_BASE_JSONOUT_H
@@ -19,6 +26,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/buf.h"
 
@@ -43,5 +51,48 @@ int jsonout_value(buf *out, const json_t *v);
 int jsonout_string(buf *out, const char *s, size_t n);
 /** Appends the n bytes at s escaped for the inside of a JSON string. */
 int json_escape(buf *out, const char *s, size_t n);
+
+/* A streaming writer. Calls nest as the document does: jw_key then one
+ * value inside an object, values alone inside an array. The first failure
+ * (the buffer's cap) sticks: later calls write nothing, and jw_error() says
+ * what it was. Misuse (a key outside an object, an end without a begin) is
+ * a programming error, caught by assertions. */
+typedef struct jw {
+    buf *out;
+    int err;   /* BUF_OK, or the first failure */
+    int depth; /* open containers */
+    bool comma;
+    /* bit d set: the container at depth d is an object */
+    uint64_t objects;
+    int real_digits; /* significant digits of jw_real: 1-17; 0 (jw_init's) means 15 */
+} jw;
+
+#define JW_MAX_DEPTH 64
+
+void jw_init(jw *w, buf *out);
+void jw_obj_begin(jw *w);
+void jw_obj_end(jw *w);
+void jw_arr_begin(jw *w);
+void jw_arr_end(jw *w);
+/** A member name; escaped like any string. */
+void jw_key(jw *w, const char *key);
+void jw_keyn(jw *w, const char *key, size_t n);
+/** A string; NULL writes null. Text that is not valid UTF-8 also writes
+ * null (and logs nothing: the caller knows its source), never a broken
+ * document. */
+void jw_str(jw *w, const char *s);
+void jw_strn(jw *w, const char *s, size_t n);
+void jw_int(jw *w, int64_t v);
+/** A real as jansson writes it with real_digits (15) significant digits. */
+void jw_real(jw *w, double v);
+void jw_bool(jw *w, bool v);
+void jw_null(jw *w);
+/** A time as RFC 3339 UTC with microseconds; 0 writes null. */
+void jw_time(jw *w, int64_t usec);
+/** A jansson value, for the parts of a document that are trees already. */
+void jw_value(jw *w, const json_t *v);
+/** BUF_OK, BUF_TOO_BIG or JSONOUT_INVALID; also JSONOUT_INVALID while a
+ * container is still open. */
+int jw_error(const jw *w);
 
 #endif

@@ -242,26 +242,52 @@ json_t *persona_store_fields_json(const persona *p, unsigned which)
     return o;
 }
 
-static json_t *persona__time_json(int64_t usec)
+static void persona__value_write(jw *w, const persona *p, const persona__field *f)
 {
-    char t[TIME_STR_LEN + 1];
-    time_format(usec, t);
-    return json_str(t);
+    switch (f->kind) {
+    case PK_TEXT:
+        jw_str(w, persona__text(p, f));
+        return;
+    case PK_OPT_TEXT:
+        jw_str(w, persona__text(p, f)[0] ? persona__text(p, f) : NULL);
+        return;
+    case PK_REAL:
+        jw_real(w, *persona__real(p, f));
+        return;
+    case PK_INT:
+        jw_int(w, *persona__int(p, f));
+        return;
+    case PK_BOOL:
+        jw_bool(w, *persona__bool(p, f));
+        return;
+    }
+    jw_null(w);
 }
 
-json_t *persona_store_to_json(const persona *p)
+void persona_store_write(jw *w, const persona *p, bool hide_instruction)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_str(p->id));
-    json_object_set_new(o, "type", json_str(p->type));
-    json_object_set_new(o, "owner_id", p->owner_id[0] ? json_str(p->owner_id) : json_null());
-    json_t *content = persona_store_fields_json(p, PERSONA_FIELDS_CONTENT);
-    json_object_update(o, content);
-    json_decref(content);
-    json_object_set_new(o, "version", json_integer(p->version));
-    json_object_set_new(o, "created_at", persona__time_json(p->created_at));
-    json_object_set_new(o, "updated_at", persona__time_json(p->updated_at));
-    return o;
+    jw_key(w, "id");
+    jw_str(w, p->id);
+    jw_key(w, "type");
+    jw_str(w, p->type);
+    jw_key(w, "owner_id");
+    jw_str(w, p->owner_id[0] ? p->owner_id : NULL);
+    for (size_t i = 0; i < PERSONA__NFIELDS; i++) {
+        const persona__field *f = &persona__fields[i];
+        if (!(f->groups & PERSONA_FIELDS_CONTENT))
+            continue;
+        jw_key(w, f->name);
+        if (hide_instruction && strcmp(f->name, "system_instruction") == 0)
+            jw_null(w);
+        else
+            persona__value_write(w, p, f);
+    }
+    jw_key(w, "version");
+    jw_int(w, p->version);
+    jw_key(w, "created_at");
+    jw_time(w, p->created_at);
+    jw_key(w, "updated_at");
+    jw_time(w, p->updated_at);
 }
 
 static int persona__snap_text(const json_t *snap, const char *name, char *dst, size_t size,
@@ -574,6 +600,9 @@ static db_sql Q_HISTORY_LIST =
     DB_SQL(PERSONA__HISTORY " AND h.version < $3 ORDER BY h.version DESC LIMIT $4");
 static db_sql Q_HISTORY_GET = DB_SQL(PERSONA__HISTORY " AND h.version = $3");
 
+/* A snapshot: the largest persona, every byte of its instruction escaped. */
+#define PERSONA_SNAPSHOT_CAP (1u << 20)
+
 /*
  * The fewest significant digits (15 to 17) that print every real field of p
  * so that it reads back as the same double: 0.7 is stored as "0.7", not
@@ -600,30 +629,37 @@ static int persona__real_precision(const persona *p)
 int persona_store_history_insert(db_conn *c, const persona *p, const char *changed_by,
                                  const char *reason, error *err)
 {
-    json_t *snap = persona_store_to_json(p);
-    char *text = json_dumps(snap, JSON_COMPACT | JSON_REAL_PRECISION(persona__real_precision(p)));
-    json_decref(snap);
-    if (text == NULL)
+    buf snap;
+    buf_init(&snap, PERSONA_SNAPSHOT_CAP);
+    jw w;
+    jw_init(&w, &snap);
+    w.real_digits = persona__real_precision(p);
+    jw_obj_begin(&w);
+    persona_store_write(&w, p, false);
+    jw_obj_end(&w);
+    if (jw_error(&w) != BUF_OK || snap.data == NULL) {
+        buf_free(&snap);
         return error_set(err, ERR_INTERNAL, NULL, "cannot encode the snapshot of persona %s",
                          p->id);
+    }
     char id[UUID_STR_LEN + 1];
     uuid_v7(id);
     db_error de;
     db_stmt *s = db_prepare(c, &Q_HISTORY_INSERT, &de);
     if (s == NULL) {
-        free(text);
+        buf_free(&snap);
         return db_to_error(err, &de, NULL);
     }
     db_bind_text(s, 1, id);
     db_bind_text(s, 2, p->id);
     db_bind_int64(s, 3, p->version);
-    db_bind_text(s, 4, text);
+    db_bind_text(s, 4, snap.data);
     db_bind_text(s, 5, changed_by);
     db_bind_text(s, 6, reason);
     db_bind_time(s, 7, p->updated_at);
     int rc = db_exec(s, &de);
     db_reset(s);
-    free(text);
+    buf_free(&snap);
     if (rc != 0 && de.fault == DB_FAULT_UNIQUE)
         return error_set(err, ERR_CONFLICT, "version",
                          "the history of persona %s already has a version %lld; nothing was "

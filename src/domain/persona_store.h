@@ -15,6 +15,7 @@
 #define PS_DOMAIN_PERSONA_STORE_H
 
 #include "base/error.h"
+#include "base/jsonout.h"
 #include "base/uuid.h"
 #include "db/db.h"
 
@@ -104,11 +105,12 @@ int persona_store_check(const persona *p, error *err);
 /** A new object with the fields of group `which`. */
 json_t *persona_store_fields_json(const persona *p, unsigned which);
 /**
- * The whole persona as JSON: the snapshot kept in persona_history and the
- * base of the API representation (a new reference).
+ * Writes the members of the whole persona as JSON, into an object the caller
+ * opened: the snapshot kept in persona_history and the base of the API
+ * representation. hide_instruction writes system_instruction as null.
  */
-json_t *persona_store_to_json(const persona *p);
-/** Reads a snapshot made by persona_store_to_json(). */
+void persona_store_write(jw *w, const persona *p, bool hide_instruction);
+/** Reads a snapshot made with persona_store_write(). */
 int persona_store_from_json(const json_t *snap, persona *out, error *err);
 /**
  * Appends {"field", "from", "to"} to changes (when not NULL) for every

@@ -379,11 +379,31 @@ bool api_page_read(http_request *r, api_page *pg)
     return true;
 }
 
+void api_page_begin(http_json *j)
+{
+    http_json_begin(j);
+    jw_obj_begin(&j->w);
+    jw_key(&j->w, "items");
+    jw_arr_begin(&j->w);
+}
+
+void api_page_end(http_request *r, http_json *j, const char *next_cursor)
+{
+    jw_arr_end(&j->w);
+    jw_key(&j->w, "next_cursor");
+    jw_str(&j->w, next_cursor);
+    jw_obj_end(&j->w);
+    http_reply_written(r, 200, j);
+}
+
 void api_reply_page(http_request *r, json_t *items, const char *next_cursor)
 {
-    http_reply_json(r, 200,
-                    json_pack("{s:o,s:o}", "items", items, "next_cursor",
-                              next_cursor ? json_str(next_cursor) : json_null()));
+    http_json j;
+    api_page_begin(&j);
+    for (size_t i = 0; i < json_array_size(items); i++)
+        jw_value(&j.w, json_array_get(items, i));
+    json_decref(items);
+    api_page_end(r, &j, next_cursor);
 }
 
 void api_reply_not_found(http_request *r, const char *what, const char *id)

@@ -93,6 +93,11 @@ typedef struct api_page {
 bool api_page_read(http_request *r, api_page *pg);
 /** Replies 200 {"items": items, "next_cursor": next or null}; steals items. */
 void api_reply_page(http_request *r, json_t *items, const char *next_cursor);
+/* The same page written row by row: api_page_begin opens {"items":[, the
+ * caller writes one value per row on j->w, api_page_end closes the list,
+ * adds next_cursor and replies. */
+void api_page_begin(http_json *j);
+void api_page_end(http_request *r, http_json *j, const char *next_cursor);
 /** Replies 404 "not-found" saying "no <what> with id <id>". */
 void api_reply_not_found(http_request *r, const char *what, const char *id);
 /** Sets ETag: W/"<version>" … for optimistic concurrency. */

@@ -54,52 +54,86 @@ static const char *const NO_QUERY[] = {NULL};
 static const char *const LIST_QUERY[] = {"limit", "cursor", "persona_id", NULL};
 static const char *const PAGE_QUERY[] = {"limit", "cursor", NULL};
 
-static json_t *h_channels__str(const char *s)
+/* Counts YouTube hides (or has not reported yet) are stored as -1. */
+static void h_channels__count(jw *w, int64_t v)
 {
-    return s ? json_str(s) : json_null();
+    if (v < 0)
+        jw_null(w);
+    else
+        jw_int(w, v);
 }
 
-static json_t *h_channels__count(int64_t v)
+void h_channels_write(jw *w, const channel *ch)
 {
-    return v < 0 ? json_null() : json_integer(v);
+    jw_obj_begin(w);
+    jw_key(w, "id");
+    jw_str(w, ch->id);
+    jw_key(w, "youtube_channel_id");
+    jw_str(w, ch->youtube_channel_id);
+    jw_key(w, "name");
+    jw_str(w, ch->name);
+    jw_key(w, "thumbnail");
+    jw_str(w, ch->thumbnail);
+    jw_key(w, "custom_url");
+    jw_str(w, ch->custom_url);
+    jw_key(w, "uploads_playlist_id");
+    jw_str(w, ch->uploads_playlist_id);
+    jw_key(w, "persona_id");
+    jw_str(w, ch->persona_id);
+    jw_key(w, "auto_optimize");
+    jw_bool(w, ch->auto_optimize);
+    jw_key(w, "subscriber_count");
+    h_channels__count(w, ch->subscriber_count);
+    jw_key(w, "view_count");
+    h_channels__count(w, ch->view_count);
+    jw_key(w, "video_count");
+    h_channels__count(w, ch->video_count);
+    jw_key(w, "stats_updated_at");
+    jw_time(w, ch->stats_updated_at);
+    jw_key(w, "account_id");
+    jw_str(w, ch->account_id);
+    jw_key(w, "account_status");
+    jw_str(w, ch->account_status);
+    jw_key(w, "created_at");
+    jw_time(w, ch->created_at);
+    jw_key(w, "updated_at");
+    jw_time(w, ch->updated_at);
+    jw_obj_end(w);
 }
 
-json_t *h_channels_json(const channel *ch)
+static void h_channels__reply(http_request *r, int status, const channel *ch)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_str(ch->id));
-    json_object_set_new(o, "youtube_channel_id", json_str(ch->youtube_channel_id));
-    json_object_set_new(o, "name", json_str(ch->name));
-    json_object_set_new(o, "thumbnail", h_channels__str(ch->thumbnail));
-    json_object_set_new(o, "custom_url", h_channels__str(ch->custom_url));
-    json_object_set_new(o, "uploads_playlist_id", h_channels__str(ch->uploads_playlist_id));
-    json_object_set_new(o, "persona_id", h_channels__str(ch->persona_id));
-    json_object_set_new(o, "auto_optimize", json_boolean(ch->auto_optimize));
-    json_object_set_new(o, "subscriber_count", h_channels__count(ch->subscriber_count));
-    json_object_set_new(o, "view_count", h_channels__count(ch->view_count));
-    json_object_set_new(o, "video_count", h_channels__count(ch->video_count));
-    json_object_set_new(o, "stats_updated_at", api_time(ch->stats_updated_at));
-    json_object_set_new(o, "account_id", h_channels__str(ch->account_id));
-    json_object_set_new(o, "account_status", h_channels__str(ch->account_status));
-    json_object_set_new(o, "created_at", api_time(ch->created_at));
-    json_object_set_new(o, "updated_at", api_time(ch->updated_at));
-    return o;
+    http_json j;
+    http_json_begin(&j);
+    h_channels_write(&j.w, ch);
+    http_reply_written(r, status, &j);
 }
 
-static json_t *h_channels__assignment_json(const channel_assignment *as)
+static void h_channels__assignment_write(jw *w, const channel_assignment *as)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_str(as->id));
-    json_object_set_new(o, "channel_id", json_str(as->channel_id));
-    json_object_set_new(o, "persona_id", h_channels__str(as->persona_id));
-    json_object_set_new(o, "persona_version",
-                        as->persona_id ? json_integer(as->persona_version) : json_null());
-    json_object_set_new(o, "previous_persona_id", h_channels__str(as->previous_persona_id));
-    json_object_set_new(o, "assigned_by", h_channels__str(as->assigned_by));
-    json_object_set_new(o, "source", json_str(as->source));
-    json_object_set_new(o, "reason", h_channels__str(as->reason));
-    json_object_set_new(o, "created_at", api_time(as->created_at));
-    return o;
+    jw_obj_begin(w);
+    jw_key(w, "id");
+    jw_str(w, as->id);
+    jw_key(w, "channel_id");
+    jw_str(w, as->channel_id);
+    jw_key(w, "persona_id");
+    jw_str(w, as->persona_id);
+    jw_key(w, "persona_version");
+    if (as->persona_id)
+        jw_int(w, as->persona_version);
+    else
+        jw_null(w);
+    jw_key(w, "previous_persona_id");
+    jw_str(w, as->previous_persona_id);
+    jw_key(w, "assigned_by");
+    jw_str(w, as->assigned_by);
+    jw_key(w, "source");
+    jw_str(w, as->source);
+    jw_key(w, "reason");
+    jw_str(w, as->reason);
+    jw_key(w, "created_at");
+    jw_time(w, as->created_at);
+    jw_obj_end(w);
 }
 
 /* Ids are stored in lowercase (SQLite compares text); clients may send either. */
@@ -152,7 +186,7 @@ static void h_channels__create(http_request *r)
         return;
     }
     http_set_header(r, "Location", arena_sprintf(http_arena(r), "/api/v1/channels/%s", ch.id));
-    http_reply_json(r, 201, h_channels_json(&ch));
+    h_channels__reply(r, 201, &ch);
 }
 
 static void h_channels__list(http_request *r)
@@ -179,10 +213,11 @@ static void h_channels__list(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    json_t *items = json_array();
+    http_json j;
+    api_page_begin(&j);
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, h_channels_json(&rows[i]));
-    api_reply_page(r, items, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
+        h_channels_write(&j.w, &rows[i]);
+    api_page_end(r, &j, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
 }
 
 static void h_channels__get(http_request *r)
@@ -198,7 +233,7 @@ static void h_channels__get(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    http_reply_json(r, 200, h_channels_json(&ch));
+    h_channels__reply(r, 200, &ch);
 }
 
 static void h_channels__update(http_request *r)
@@ -219,7 +254,7 @@ static void h_channels__update(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    http_reply_json(r, 200, h_channels_json(&ch));
+    h_channels__reply(r, 200, &ch);
 }
 
 static void h_channels__delete(http_request *r)
@@ -253,10 +288,11 @@ static void h_channels__assignments(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    json_t *items = json_array();
+    http_json j;
+    api_page_begin(&j);
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, h_channels__assignment_json(&rows[i]));
-    api_reply_page(r, items, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
+        h_channels__assignment_write(&j.w, &rows[i]);
+    api_page_end(r, &j, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
 }
 
 const http_route channels_routes[] = {

@@ -6,11 +6,10 @@
 #ifndef PS_HTTP_H_CHANNELS_H
 #define PS_HTTP_H_CHANNELS_H
 
+#include "base/jsonout.h"
 #include "domain/channel_store.h"
 
-#include <jansson.h>
-
-/** The API representation of a channel (a new reference). */
-json_t *h_channels_json(const channel *ch);
+/** Writes the API representation of a channel. */
+void h_channels_write(jw *w, const channel *ch);
 
 #endif

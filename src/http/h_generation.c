@@ -87,10 +87,10 @@ void h_generation_reply(http_request *r, const script_reply *rep)
     http_reply(r, rep->status, "application/json", rep->body, strlen(rep->body));
 }
 
-static json_t *h_generation__render(const project *pr, void *ctx)
+static void h_generation__render(jw *w, const project *pr, void *ctx)
 {
     (void)ctx;
-    return h_projects_json(pr);
+    h_projects_write(w, pr);
 }
 
 /* The body of a regenerate request, which may be absent; NULL after a reply. */

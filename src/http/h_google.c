@@ -296,12 +296,20 @@ static void h_google__import(http_request *r)
                       "is available again"));
         return;
     }
-    json_t *items = json_array();
+    http_json j;
+    http_json_begin(&j);
+    jw_obj_begin(&j.w);
+    jw_key(&j.w, "items");
+    jw_arr_begin(&j.w);
     for (size_t i = 0; i < res.n; i++)
-        json_array_append_new(items, h_channels_json(&res.rows[i]));
-    http_reply_json(r, 200,
-                    json_pack("{s:o,s:I,s:I}", "items", items, "created", (json_int_t)res.created,
-                              "updated", (json_int_t)(res.n - res.created)));
+        h_channels_write(&j.w, &res.rows[i]);
+    jw_arr_end(&j.w);
+    jw_key(&j.w, "created");
+    jw_int(&j.w, (int64_t)res.created);
+    jw_key(&j.w, "updated");
+    jw_int(&j.w, (int64_t)(res.n - res.created));
+    jw_obj_end(&j.w);
+    http_reply_written(r, 200, &j);
 }
 
 static void h_google__refresh_stats(http_request *r)

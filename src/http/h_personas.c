@@ -86,13 +86,13 @@ static persona *persona__alloc(http_request *r)
 }
 
 /* The API form of a persona: its snapshot plus what depends on the viewer. */
-static json_t *persona__json(const persona *p, const principal *who)
+static void persona__emit(jw *w, const persona *p, const principal *who)
 {
-    json_t *o = persona_store_to_json(p);
-    json_object_set_new(o, "locked", json_boolean(persona_service_is_locked(p, who)));
-    if (!persona_service_can_read_content(p, who))
-        json_object_set_new(o, "system_instruction", json_null());
-    return o;
+    jw_obj_begin(w);
+    persona_store_write(w, p, !persona_service_can_read_content(p, who));
+    jw_key(w, "locked");
+    jw_bool(w, persona_service_is_locked(p, who));
+    jw_obj_end(w);
 }
 
 static void persona__reply(http_request *r, int status, const persona *p, const principal *who)
@@ -102,7 +102,10 @@ static void persona__reply(http_request *r, int status, const persona *p, const 
         char *loc = arena_sprintf(http_arena(r), "/api/v1/personas/%s", p->id);
         http_set_header(r, "Location", loc);
     }
-    http_reply_json(r, status, persona__json(p, who));
+    http_json j;
+    http_json_begin(&j);
+    persona__emit(&j.w, p, who);
+    http_reply_written(r, status, &j);
 }
 
 /* Parses a whole decimal number in [min, max]; false for anything else. */
@@ -146,7 +149,7 @@ static const char *persona__id(http_request *r)
 
 typedef struct persona__page {
     const principal *who;
-    json_t *items;
+    http_json out;
     int n;
     char last[UUID_STR_LEN + 1];
 } persona__page;
@@ -154,7 +157,7 @@ typedef struct persona__page {
 static int persona__page_add(const persona *p, void *ctx)
 {
     persona__page *pg = ctx;
-    json_array_append_new(pg->items, persona__json(p, pg->who));
+    persona__emit(&pg->out.w, p, pg->who);
     snprintf(pg->last, sizeof(pg->last), "%s", p->id);
     pg->n++;
     return 0;
@@ -205,15 +208,16 @@ static void h_personas_list(http_request *r)
     db_conn *c = api_conn(r);
     if (c == NULL)
         return;
-    persona__page pg = {.who = who, .items = json_array()};
+    persona__page pg = {.who = who};
+    api_page_begin(&pg.out);
     error err = {0};
     if (persona_service_list(c, who, &f, page.cursor, page.limit, persona__page_add, &pg, &err) !=
         0) {
-        json_decref(pg.items);
+        buf_free(&pg.out.text);
         http_reply_error(r, &err);
         return;
     }
-    api_reply_page(r, pg.items, pg.n == page.limit ? pg.last : NULL);
+    api_page_end(r, &pg.out, pg.n == page.limit ? pg.last : NULL);
 }
 
 /* ---- one persona ------------------------------------------------------------ */

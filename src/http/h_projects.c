@@ -90,11 +90,6 @@ static const char *const NO_QUERY[] = {NULL};
 static const char *const LIST_QUERY[] = {"limit",      "cursor",     "status",
                                          "channel_id", "persona_id", NULL};
 
-static json_t *h_projects__str(const char *s)
-{
-    return s ? json_str(s) : json_null();
-}
-
 /* Ids are stored in lowercase (SQLite compares text); clients may send either. */
 static const char *h_projects__lower(http_request *r, const char *v)
 {
@@ -106,50 +101,109 @@ static const char *h_projects__lower(http_request *r, const char *v)
     return s;
 }
 
-static json_t *h_projects__scene_json(const scene *sc)
+static void h_projects__scene_write(jw *w, const scene *sc)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_str(sc->id));
-    json_object_set_new(o, "position", json_integer(sc->position));
-    json_object_set_new(o, "narration", json_str(sc->narration));
-    json_object_set_new(o, "visual_description", json_str(sc->visual_description));
-    json_object_set_new(o, "image_status", json_str(sc->image_status));
-    json_object_set_new(o, "audio_status", json_str(sc->audio_status));
-    json_object_set_new(o, "duration_ms",
-                        sc->duration_ms < 0 ? json_null() : json_integer(sc->duration_ms));
-    json_object_set_new(o, "created_at", api_time(sc->created_at));
-    json_object_set_new(o, "updated_at", api_time(sc->updated_at));
-    return o;
+    jw_obj_begin(w);
+    jw_key(w, "id");
+    jw_str(w, sc->id);
+    jw_key(w, "position");
+    jw_int(w, sc->position);
+    jw_key(w, "narration");
+    jw_str(w, sc->narration);
+    jw_key(w, "visual_description");
+    jw_str(w, sc->visual_description);
+    jw_key(w, "image_status");
+    jw_str(w, sc->image_status);
+    jw_key(w, "audio_status");
+    jw_str(w, sc->audio_status);
+    jw_key(w, "duration_ms");
+    if (sc->duration_ms < 0)
+        jw_null(w);
+    else
+        jw_int(w, sc->duration_ms);
+    jw_key(w, "created_at");
+    jw_time(w, sc->created_at);
+    jw_key(w, "updated_at");
+    jw_time(w, sc->updated_at);
+    jw_obj_end(w);
 }
 
-static json_t *h_projects__scenes_json(const scene *rows, size_t n)
+static void h_projects__scenes_write(jw *w, const scene *rows, size_t n)
 {
-    json_t *arr = json_array();
+    jw_arr_begin(w);
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, h_projects__scene_json(&rows[i]));
-    return arr;
+        h_projects__scene_write(w, &rows[i]);
+    jw_arr_end(w);
 }
 
-json_t *h_projects_json(const project *pr)
+/* The members of a project, inside an object the caller opened. */
+static void h_projects__members(jw *w, const project *pr)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_str(pr->id));
-    json_object_set_new(o, "topic", json_str(pr->topic));
-    json_object_set_new(o, "status", json_str(pr->status));
-    json_object_set_new(o, "channel_id", h_projects__str(pr->channel_id));
-    json_object_set_new(o, "persona_id", h_projects__str(pr->persona_id));
-    json_object_set_new(o, "persona_version",
-                        pr->persona_id ? json_integer(pr->persona_version) : json_null());
-    json_object_set_new(o, "title", h_projects__str(pr->title));
-    json_object_set_new(o, "description", h_projects__str(pr->description));
-    json_t *tags = json_array();
+    jw_key(w, "id");
+    jw_str(w, pr->id);
+    jw_key(w, "topic");
+    jw_str(w, pr->topic);
+    jw_key(w, "status");
+    jw_str(w, pr->status);
+    jw_key(w, "channel_id");
+    jw_str(w, pr->channel_id);
+    jw_key(w, "persona_id");
+    jw_str(w, pr->persona_id);
+    jw_key(w, "persona_version");
+    if (pr->persona_id)
+        jw_int(w, pr->persona_version);
+    else
+        jw_null(w);
+    jw_key(w, "title");
+    jw_str(w, pr->title);
+    jw_key(w, "description");
+    jw_str(w, pr->description);
+    jw_key(w, "tags");
+    jw_arr_begin(w);
     for (size_t i = 0; i < pr->ntags; i++)
-        json_array_append_new(tags, json_str(pr->tags[i]));
-    json_object_set_new(o, "tags", tags);
-    json_object_set_new(o, "error", h_projects__str(pr->error));
-    json_object_set_new(o, "created_at", api_time(pr->created_at));
-    json_object_set_new(o, "updated_at", api_time(pr->updated_at));
-    return o;
+        jw_str(w, pr->tags[i]);
+    jw_arr_end(w);
+    jw_key(w, "error");
+    jw_str(w, pr->error);
+    jw_key(w, "created_at");
+    jw_time(w, pr->created_at);
+    jw_key(w, "updated_at");
+    jw_time(w, pr->updated_at);
+}
+
+void h_projects_write(jw *w, const project *pr)
+{
+    jw_obj_begin(w);
+    h_projects__members(w, pr);
+    jw_obj_end(w);
+}
+
+static void h_projects__reply(http_request *r, int status, const project *pr)
+{
+    http_json j;
+    http_json_begin(&j);
+    h_projects_write(&j.w, pr);
+    http_reply_written(r, status, &j);
+}
+
+static void h_projects__scene_reply(http_request *r, int status, const scene *sc)
+{
+    http_json j;
+    http_json_begin(&j);
+    h_projects__scene_write(&j.w, sc);
+    http_reply_written(r, status, &j);
+}
+
+/* {"items": [scenes]}: the scene list, whole (a project has few). */
+static void h_projects__scenes_reply(http_request *r, const scene *rows, size_t n)
+{
+    http_json j;
+    http_json_begin(&j);
+    jw_obj_begin(&j.w);
+    jw_key(&j.w, "items");
+    h_projects__scenes_write(&j.w, rows, n);
+    jw_obj_end(&j.w);
+    http_reply_written(r, 200, &j);
 }
 
 /* A string member, or NULL for null/absent; *set says whether it was given. */
@@ -187,10 +241,10 @@ static void h_projects__input(http_request *r, json_t *in, project_input *pi)
         pi->tags = h_projects__strings(r, tags, &pi->ntags, false);
 }
 
-static json_t *h_projects__render(const project *pr, void *ctx)
+static void h_projects__render(jw *w, const project *pr, void *ctx)
 {
     (void)ctx;
-    return h_projects_json(pr);
+    h_projects_write(w, pr);
 }
 
 static void h_projects__create(http_request *r)
@@ -267,10 +321,11 @@ static void h_projects__list(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    json_t *items = json_array();
+    http_json j;
+    api_page_begin(&j);
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, h_projects_json(&rows[i]));
-    api_reply_page(r, items, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
+        h_projects_write(&j.w, &rows[i]);
+    api_page_end(r, &j, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
 }
 
 /* The common prologue of /projects/{id}…: caller, project id, no query. */
@@ -294,9 +349,14 @@ static void h_projects__get(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    json_t *o = h_projects_json(&pr);
-    json_object_set_new(o, "scenes", h_projects__scenes_json(scenes, n));
-    http_reply_json(r, 200, o);
+    http_json j;
+    http_json_begin(&j);
+    jw_obj_begin(&j.w);
+    h_projects__members(&j.w, &pr);
+    jw_key(&j.w, "scenes");
+    h_projects__scenes_write(&j.w, scenes, n);
+    jw_obj_end(&j.w);
+    http_reply_written(r, 200, &j);
 }
 
 static void h_projects__update(http_request *r)
@@ -316,7 +376,7 @@ static void h_projects__update(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    http_reply_json(r, 200, h_projects_json(&pr));
+    h_projects__reply(r, 200, &pr);
 }
 
 static void h_projects__delete(http_request *r)
@@ -348,7 +408,7 @@ static void h_projects__scenes(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    http_reply_json(r, 200, json_pack("{s:o}", "items", h_projects__scenes_json(rows, n)));
+    h_projects__scenes_reply(r, rows, n);
 }
 
 static void h_projects__scene_input(json_t *in, scene_input *si)
@@ -378,7 +438,7 @@ static void h_projects__scene_add(http_request *r)
     }
     http_set_header(r, "Location",
                     arena_sprintf(http_arena(r), "/api/v1/projects/%s/scenes/%s", id, sc.id));
-    http_reply_json(r, 201, h_projects__scene_json(&sc));
+    h_projects__scene_reply(r, 201, &sc);
 }
 
 static void h_projects__scene_update(http_request *r)
@@ -399,7 +459,7 @@ static void h_projects__scene_update(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    http_reply_json(r, 200, h_projects__scene_json(&sc));
+    h_projects__scene_reply(r, 200, &sc);
 }
 
 static void h_projects__scene_delete(http_request *r)
@@ -435,7 +495,7 @@ static void h_projects__scene_reorder(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    http_reply_json(r, 200, json_pack("{s:o}", "items", h_projects__scenes_json(rows, n)));
+    h_projects__scenes_reply(r, rows, n);
 }
 
 const http_route projects_routes[] = {

@@ -5,11 +5,10 @@
 #ifndef PS_HTTP_H_PROJECTS_H
 #define PS_HTTP_H_PROJECTS_H
 
+#include "base/jsonout.h"
 #include "domain/project_store.h"
 
-#include <jansson.h>
-
-/** The API representation of a project, without its scenes (a new reference). */
-json_t *h_projects_json(const project *pr);
+/** Writes the API representation of a project, without its scenes. */
+void h_projects_write(jw *w, const project *pr);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/jsonout.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -114,6 +115,17 @@ void http_reply(http_request *r, int status, const char *content_type, const cha
                 size_t len);
 /** Replies with body dumped compactly; steals the reference. NULL body gives a 500. */
 void http_reply_json(http_request *r, int status, json_t *body);
+
+/* A JSON reply written field by field with base/jsonout.h's jw, without a
+ * tree: http_json_begin, jw calls on .w, then http_reply_written, which
+ * hands the text to the server without a copy (or answers 500 when the
+ * writer failed, and frees it either way). */
+typedef struct http_json {
+    buf text;
+    jw w;
+} http_json;
+void http_json_begin(http_json *j);
+void http_reply_written(http_request *r, int status, http_json *j);
 /** True once a reply has been set, so a filter can tell whether to go on. */
 bool http_has_reply(http_request *r);
 

@@ -660,30 +660,42 @@ void http_reply(http_request *r, int status, const char *content_type, const cha
 /* Room made at once: most responses fit, and a page grows by few copies. */
 #define JSON_REPLY_START (32u << 10)
 
-void http_reply_json(http_request *r, int status, json_t *body)
+void http_json_begin(http_json *j)
 {
-    /* jsonout writes reals with 15 significant digits, which prints 0.7 as
-     * 0.7, not 0.69999999999999996, and is exact for every value a person
-     * types (temperatures, CTRs). */
-    buf text;
-    buf_init(&text, JSON_REPLY_CAP);
-    buf_reserve(&text, JSON_REPLY_START);
-    int rc = jsonout_value(&text, body);
-    json_decref(body);
-    if (rc != BUF_OK || text.data == NULL) {
-        buf_free(&text);
+    buf_init(&j->text, JSON_REPLY_CAP);
+    buf_reserve(&j->text, JSON_REPLY_START);
+    jw_init(&j->w, &j->text);
+}
+
+void http_reply_written(http_request *r, int status, http_json *j)
+{
+    if (jw_error(&j->w) != BUF_OK || j->text.data == NULL) {
+        buf_free(&j->text);
         http_reply_problem(r, 500, "internal", "Internal server error",
                            "The response could not be encoded as JSON.");
         return;
     }
     if (!reply_begin(r, &status, "application/json")) {
-        buf_free(&text);
+        buf_free(&j->text);
         return;
     }
     /* MHD takes the buffer and frees it: no copy of a large page. */
-    r->reply_len = text.len;
-    r->response = MHD_create_response_from_buffer(text.len, text.data, MHD_RESPMEM_MUST_FREE);
+    r->reply_len = j->text.len;
+    r->response = MHD_create_response_from_buffer(j->text.len, j->text.data, MHD_RESPMEM_MUST_FREE);
+    j->text = (buf){0};
     reply_check(r);
+}
+
+void http_reply_json(http_request *r, int status, json_t *body)
+{
+    /* jsonout writes reals with 15 significant digits, which prints 0.7 as
+     * 0.7, not 0.69999999999999996, and is exact for every value a person
+     * types (temperatures, CTRs). */
+    http_json j;
+    http_json_begin(&j);
+    jw_value(&j.w, body);
+    json_decref(body);
+    http_reply_written(r, status, &j);
 }
 
 bool http_has_reply(http_request *r)

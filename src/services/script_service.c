@@ -19,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The answer stored under an Idempotency-Key: one project, without scenes. */
+#define SCRIPT_ANSWER_CAP (1u << 20)
+
 /* ---- validation -------------------------------------------------------------- */
 
 static size_t script__chars(const char *s)
@@ -173,15 +176,18 @@ static int script__attempt(db_conn *c, script__op *op, script__step step,
     }
     if (step(c, op, err) != 0)
         goto fail;
-    json_t *doc = render(&op->pr, render_ctx);
-    char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
-    json_decref(doc);
-    if (text == NULL) {
+    buf text;
+    buf_init(&text, SCRIPT_ANSWER_CAP);
+    jw w;
+    jw_init(&w, &text);
+    render(&w, &op->pr, render_ctx);
+    if (jw_error(&w) != BUF_OK || text.data == NULL) {
+        buf_free(&text);
         error_set(err, ERR_INTERNAL, NULL, "the answer could not be encoded as JSON");
         goto fail;
     }
-    out->body = arena_strdup(op->a, text);
-    free(text);
+    out->body = arena_strdup(op->a, text.data);
+    buf_free(&text);
     out->status = op->status;
     out->replayed = false;
     snprintf(out->project_id, sizeof(out->project_id), "%s", op->pr.id);

@@ -25,6 +25,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/jsonout.h"
 #include "db/db.h"
 #include "domain/usage_store.h"
 #include "jobs/queue.h"
@@ -62,8 +63,8 @@ typedef struct script_idempotency {
     const json_t *body; /* the request body; NULL: none. Compared canonically. */
 } script_idempotency;
 
-/** Turns the project into the JSON answer (a new reference). */
-typedef json_t *(*script_render_fn)(const project *pr, void *ctx);
+/** Writes the project as the JSON answer. */
+typedef void (*script_render_fn)(jw *w, const project *pr, void *ctx);
 
 /* The answer to send: a fresh one, or the one first sent under the key. */
 typedef struct script_reply {
