@@ -12,14 +12,18 @@
 #include "base/uuid.h"
 #include "http/http.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_BODY 1024
 
@@ -73,10 +77,14 @@ static void h_conflict(http_request *r)
     http_reply_error(r, &e);
 }
 
+static atomic_int slow_release;
+
+/* Answers once the test says so (or after 3 s). */
 static void h_slow(http_request *r)
 {
     atomic_store(&slow_started, 1);
-    sleep_ms(300);
+    for (int i = 0; i < 600 && !atomic_load(&slow_release); i++)
+        sleep_ms(5);
     http_reply(r, 200, "text/plain", "done", 4);
 }
 
@@ -620,23 +628,100 @@ static void *slow_client(void *arg)
     return NULL;
 }
 
+static void *stop_server(void *arg)
+{
+    http_server_stop(arg);
+    return NULL;
+}
+
 static void test_graceful_stop_lets_an_in_flight_request_finish(void **state)
 {
     fixture *f = *state;
     atomic_store(&slow_started, 0);
+    atomic_store(&slow_release, 0);
     slow_call sc = {.port = f->port};
-    pthread_t th;
+    pthread_t th, stopper;
     assert_int_equal(pthread_create(&th, NULL, slow_client, &sc), 0);
     for (int i = 0; i < 3000 && !atomic_load(&slow_started); i++) {
         sleep_ms(5);
     }
     assert_true(atomic_load(&slow_started));
-    http_server_stop(f->srv);
+    assert_int_equal(pthread_create(&stopper, NULL, stop_server, f->srv), 0);
     f->srv = NULL;
+    /* While the slow request runs, a new one is told to come back. */
+    response r = {0};
+    for (int i = 0; i < 400; i++) {
+        request(f->port, "/healthz", NULL, &r);
+        if (r.status == 503)
+            break;
+        response_free(&r);
+        sleep_ms(5);
+    }
+    assert_problem(&r, 503, "shutting-down", "/healthz");
+    assert_non_null(strcasestr(buf_cstr(&r.headers), "retry-after: 1"));
+    assert_non_null(strcasestr(buf_cstr(&r.headers), "connection: close"));
+    response_free(&r);
+    atomic_store(&slow_release, 1);
+    pthread_join(stopper, NULL);
     pthread_join(th, NULL);
     assert_int_equal(sc.r.status, 200);
     assert_string_equal(buf_cstr(&sc.r.body), "done");
     response_free(&sc.r);
+}
+
+typedef struct busy_client {
+    int port;
+    atomic_int stop;
+    int answered;
+} busy_client;
+
+/* New connections, one request each, as fast as they go, until told to stop. */
+static void *busy_client_run(void *arg)
+{
+    busy_client *bc = arg;
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    while (!atomic_load(&bc->stop)) {
+        /* A raw socket: a stopping server may refuse or drop us, which is fine. */
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)bc->port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        char got[512];
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+            send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof(req) - 1) &&
+            recv(fd, got, sizeof(got), 0) > 12 && strncmp(got, "HTTP/1.1 200", 12) == 0)
+            bc->answered++;
+        close(fd);
+    }
+    return NULL;
+}
+
+/* libmicrohttpd's epoll mode races its own worker threads when the
+ * listening socket is taken out of the event loop at a stop, and aborts
+ * the process now and then (decision 38). Stopping a busy server many times
+ * must never do that. */
+static void test_stopping_a_busy_server_many_times_never_aborts(void **state)
+{
+    (void)state;
+    int answered = 0;
+    for (int round = 0; round < 200; round++) {
+        error err = {0};
+        http_server *srv = start_server(NULL, 0, &err);
+        assert_non_null(srv);
+        busy_client bc[3];
+        pthread_t th[3];
+        for (int i = 0; i < 3; i++) {
+            bc[i] = (busy_client){.port = http_server_port(srv)};
+            assert_int_equal(pthread_create(&th[i], NULL, busy_client_run, &bc[i]), 0);
+        }
+        sleep_ms(5 + round % 7);
+        http_server_stop(srv);
+        for (int i = 0; i < 3; i++) {
+            atomic_store(&bc[i].stop, 1);
+            pthread_join(th[i], NULL);
+            answered += bc[i].answered;
+        }
+    }
+    assert_true(answered > 0); /* the clients were served between the stops */
 }
 
 static void test_port_in_use_is_a_config_error_naming_pstudio_port(void **state)
@@ -750,6 +835,7 @@ int main(void)
         WITH_DB(test_handler_that_sets_no_reply_gets_500_problem),
         WITH_DB(test_reply_error_maps_kind_to_status_and_names_the_field),
         WITH_DB(test_graceful_stop_lets_an_in_flight_request_finish),
+        cmocka_unit_test(test_stopping_a_busy_server_many_times_never_aborts),
         WITH_DB(test_port_in_use_is_a_config_error_naming_pstudio_port),
         WITH_DB(test_access_log_has_route_and_status_but_no_query_string),
         cmocka_unit_test(test_problem_json_encodes_all_members_and_omits_absent_ones),

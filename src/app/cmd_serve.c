@@ -20,7 +20,8 @@ int cmd_serve(config *c)
             printf("Usage: pstudio serve [settings]\n\n"
                    "Runs the HTTP API under /api/v1, /healthz, /readyz and /metrics, and\n"
                    "PSTUDIO_WORKERS job worker threads in-process (0: none).\n"
-                   "Stops gracefully on SIGTERM or SIGINT: in-flight requests finish first,\n"
+                   "Stops gracefully on SIGTERM or SIGINT: in-flight requests finish first\n"
+                   "(new ones are answered 503 meanwhile),\n"
                    "then running jobs (the rest go back to the queue).\n\n");
             config_print_help(stdout);
             return 0;

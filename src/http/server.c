@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,11 @@ struct http_server {
     http_metrics *metrics;
     http_streams *streams; /* http_reply_stream's parked connections */
     int port;
+    /* Stopping: set once by http_server_stop; requests that begin after it
+     * are answered 503. `active` counts the requests whose handlers may
+     * run, which is what a stop waits for. */
+    atomic_bool stopping;
+    atomic_int active;
 };
 
 typedef struct reply_header {
@@ -84,7 +90,8 @@ struct http_request {
     struct MHD_Connection *conn;
     arena arena;
     int64_t start_usec;
-    bool begun; /* on_access has seen the headers */
+    bool begun;   /* on_access has seen the headers */
+    bool counted; /* in srv->active */
     const char *raw_uri;
     const char *method;
     const char *path; /* raw, without the query */
@@ -178,6 +185,21 @@ static void begin_request(http_request *r, const char *method)
     const char *q = strchr(r->raw_uri, '?');
     size_t plen = q ? (size_t)(q - r->raw_uri) : strlen(r->raw_uri);
     r->path = arena_strndup(&r->arena, r->raw_uri, plen);
+    /* Counted first, then the flag read: a stop that sets the flag and then
+     * sees no active request cannot miss one that is about to run. */
+    atomic_fetch_add(&s->active, 1);
+    r->counted = true;
+    if (atomic_load(&s->stopping)) {
+        atomic_fetch_sub(&s->active, 1);
+        r->counted = false;
+        http_set_header(r, "Connection", "close");
+        http_set_header(r, "Retry-After", "1");
+        http_reply_problem(r, 503, "shutting-down", "Shutting down",
+                           "This server is stopping; send the request again, and another "
+                           "server (or this one, restarted) will answer it.");
+        return;
+    }
+
     if (plen > PATH_MAX_LEN) {
         http_reply_problem(r, 414, "uri-too-long", "URI too long",
                            arena_sprintf(&r->arena,
@@ -336,6 +358,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (r == NULL)
         return;
     *con_cls = NULL;
+    if (r->counted)
+        atomic_fetch_sub(&s->active, 1);
     double seconds = (double)(time_mono_usec() - r->start_usec) / 1e6;
     if (r->queued)
         access_log(r, seconds, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
@@ -453,8 +477,10 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
         return NULL;
     }
 
-    /* ITC is what MHD_quiesce_daemon needs in internal-thread mode;
-     * suspend/resume is how a streamed reply waits without a thread. */
+    /* Suspend/resume is how a streamed reply waits without a thread. A stop
+     * does not quiesce the daemon: in epoll mode MHD_quiesce_daemon and the
+     * worker threads both take the listening socket out of the epoll set,
+     * unlocked, and whichever loses aborts the process (decision 38). */
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
                          MHD_ALLOW_SUSPEND_RESUME;
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
@@ -490,12 +516,13 @@ void http_server_stop(http_server *s)
 {
     if (s == NULL)
         return;
-    MHD_socket listen_fd = MHD_quiesce_daemon(s->daemon);
+    /* New requests get a 503 from here on, while the ones under way finish. */
+    atomic_store(&s->stopping, true);
     /* Streams end within one step; MHD cannot stop with one suspended. */
     http_streams_stop(s->streams);
     int64_t deadline = time_mono_usec() + (int64_t)s->cfg.shutdown_timeout_ms * 1000;
     int left;
-    while ((left = http_metrics_in_flight(s->metrics)) > 0 && time_mono_usec() < deadline) {
+    while ((left = atomic_load(&s->active)) > 0 && time_mono_usec() < deadline) {
         struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -503,9 +530,6 @@ void http_server_stop(http_server *s)
         log_warn("shutdown: %d request(s) still in flight after %d ms; closing them", left,
                  s->cfg.shutdown_timeout_ms);
     MHD_stop_daemon(s->daemon);
-    /* MHD leaves a quiesced listen socket to us, and only after the stop. */
-    if (listen_fd != MHD_INVALID_SOCKET)
-        close(listen_fd);
     server_free(s);
 }
 
