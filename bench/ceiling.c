@@ -22,8 +22,8 @@
  *   \if EXPR = EXPR ... \endif
  *   SQL ending in ';', or followed by \gset (columns become variables)
  * Variables are strings, as in pgbench; :client_id is the thread's number.
- * On SQLite, PostgreSQL-only `::type` casts are dropped, as the stores'
- * SQLite texts drop them; BEGIN opens the transaction with BEGIN IMMEDIATE,
+ * On SQLite, PostgreSQL-only `::type` casts and `FOR UPDATE` clauses are
+ * dropped, as the stores' SQLite texts drop them; BEGIN opens the transaction with BEGIN IMMEDIATE,
  * as db_begin_write() does on SQLite; gen_random_uuid() makes a UUIDv7.
  *
  * Output, one line: RESULT tps=X transactions=N failed=F rows_per_tx=R p50_ms=A p99_ms=B
@@ -143,6 +143,14 @@ static void ceil_sql_cmd(ceil_cmd *c, const char *text)
     while (o > 0 && (isspace((unsigned char)out[o - 1]) || out[o - 1] == ';'))
         o--;
     out[o] = '\0';
+    if (!ceil_pg) { /* a row lock: SQLite has none, BEGIN IMMEDIATE locks it all */
+        for (size_t i = 0; i < o; i++) {
+            if (strncasecmp(out + i, " FOR UPDATE", 11) == 0) {
+                out[i] = '\0';
+                break;
+            }
+        }
+    }
     c->kind = CEIL_SQL;
     c->sql = out;
     c->begin = strcasecmp(out, "BEGIN") == 0;

@@ -3,6 +3,8 @@
 -- The auth lookup (session_store_lookup), then persona_service_update:
 -- persona_store_get_writable, plan_store_id_by_code (required_plan check),
 -- persona_store_update, persona_store_history_insert, and the read-back.
+-- Both reads lock the row (FOR UPDATE OF p), as the server's statement does,
+-- so concurrent writers without If-Match queue instead of failing.
 -- Each client owns one of the caller's 64 personas, so no two clients race
 -- for a row. pgbench cannot make a UUID client-side, so the history row's id
 -- comes from gen_random_uuid() where the server binds a UUIDv7; the snapshot
@@ -23,7 +25,7 @@ SELECT p.id, p.type, p.owner_id, p.visibility, p.required_plan, p.name, p.descri
        p.system_instruction, p.temperature, p.top_p, p.top_k, p.language, p.voice,
        p.is_official, p.version, p.created_at, p.updated_at, pl.rank
   FROM personas p JOIN plans pl ON pl.code = p.required_plan
- WHERE p.id = :persona_id AND (p.type = 'SYSTEM' OR p.owner_id = :user_id)
+ WHERE p.id = :persona_id AND (p.type = 'SYSTEM' OR p.owner_id = :user_id) FOR UPDATE OF p
 \gset
 \set next :version + 1
 SELECT id FROM plans WHERE code = :required_plan;
@@ -39,5 +41,5 @@ SELECT p.id, p.type, p.owner_id, p.visibility, p.required_plan, p.name, p.descri
        p.system_instruction, p.temperature, p.top_p, p.top_k, p.language, p.voice,
        p.is_official, p.version, p.created_at, p.updated_at, pl.rank
   FROM personas p JOIN plans pl ON pl.code = p.required_plan
- WHERE p.id = :persona_id AND (p.type = 'SYSTEM' OR p.owner_id = :user_id);
+ WHERE p.id = :persona_id AND (p.type = 'SYSTEM' OR p.owner_id = :user_id) FOR UPDATE OF p;
 COMMIT;
