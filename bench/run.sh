@@ -137,14 +137,15 @@ pg_statement_count() {
               AND query NOT IN ('BEGIN', 'COMMIT')"
 }
 # The statements themselves, one per line and sorted, with every parameter,
-# every string constant (the server's prepared texts keep theirs, pgbench's
-# are replaced) and the ceiling's gen_random_uuid() (where the server binds
-# an id) written "$": the API's and the ceiling's lists must be equal.
+# every string and number constant (the server's prepared texts keep
+# theirs, pgbench's are replaced) and the ceiling's gen_random_uuid() (where
+# the server binds an id) written "$": the API's and the ceiling's lists
+# must be equal.
 pg_statement_texts() {
   local per=$1
   pg_psql "SELECT regexp_replace(regexp_replace(regexp_replace(regexp_replace(
                    query, '\s+', ' ', 'g'), '[$][0-9]+', '$', 'g'),
-                   'gen_random_uuid\(\)', '$', 'g'), '''[^'']*''', '$', 'g')
+                   'gen_random_uuid\(\)', '$', 'g'), '''[^'']*''|\m[0-9]+\M', '$', 'g')
              FROM pg_stat_statements
             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
               AND query NOT LIKE '%pg_stat_statements%' AND calls >= 0.5 * $per
