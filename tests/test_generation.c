@@ -502,6 +502,67 @@ static void test_the_last_transient_failure_gives_up(void **state)
     assert_string_equal(st, "dead");
 }
 
+/* A worker that died during the last allowed attempt leaves its job
+ * running with an expired lease. The next claim buries it, and the project
+ * must not stay generating, where every new generation would be a 409. */
+static void lose_the_last_lease(world *w, const char *kind, const char *project_id)
+{
+    exec(w,
+         "UPDATE jobs SET status = 'running', attempts = max_attempts, "
+         "lease_owner = 'crashed:1:x', lease_expires_at = '2001-01-01T00:00:00.000000Z' "
+         "WHERE kind = '%s' AND status = 'queued' AND CAST(payload AS TEXT) LIKE '%%%s%%'",
+         kind, project_id);
+    exec(w, "UPDATE projects SET status = 'generating' WHERE id = '%s'", project_id);
+}
+
+static void
+test_a_generation_whose_job_dies_unhandled_does_not_leave_the_project_stuck(void **state)
+{
+    world *w = *state;
+    char id[37], st[16];
+    create(w, w->tok, "{\"topic\":\"Why is the night sky dark?\"}", 202, id);
+    lose_the_last_lease(w, "script.generate", id);
+    start_pool(w);
+    test_resp r = wait_project(w, w->tok, id, "failed");
+    assert_non_null(strstr(str(&r, "error"), "The script could not be written"));
+    assert_non_null(strstr(str(&r, "error"), "lost its lease"));
+    test_resp_free(&r);
+    text_of(w, st, sizeof(st), "SELECT status FROM jobs WHERE CAST(payload AS TEXT) LIKE '%%%s%%'",
+            id);
+    assert_string_equal(st, "dead");
+
+    /* It can be generated again, and then a scene rewrite that dies the
+     * same way puts the project back where it was, with the reason. */
+    char path[256], scene_id[64];
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/generate", id);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    r = wait_project(w, w->tok, id, "scripted");
+    test_resp_free(&r);
+    stop_pool(w);
+    text_of(w, scene_id, sizeof(scene_id),
+            "SELECT id FROM scenes WHERE project_id = '%s' AND position = 1", id);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s/regenerate", id, scene_id);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    lose_the_last_lease(w, "script.regenerate_scene", id);
+    start_pool(w);
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    for (;;) {
+        r = wait_project(w, w->tok, id, "scripted");
+        if (str(&r, "error") != NULL && strstr(str(&r, "error"), "Rewriting a scene failed"))
+            break;
+        if (time_mono_usec() > until)
+            fail_msg("the dead rewrite left no reason: %s", r.body);
+        test_resp_free(&r);
+        sleep_ms(25);
+    }
+    assert_non_null(strstr(str(&r, "error"), "lost its lease"));
+    test_resp_free(&r);
+}
+
 /* ---- idempotency ---------------------------------------------------------------------- */
 
 static void test_idempotency_key_replays_the_first_answer_and_enqueues_one_job(void **state)
@@ -1038,6 +1099,7 @@ int main(void)
         T(test_permanent_failures_end_failed_with_a_reason_and_a_usage_row),
         T(test_transient_failures_retry_and_then_succeed_with_a_row_per_attempt),
         T(test_the_last_transient_failure_gives_up),
+        T(test_a_generation_whose_job_dies_unhandled_does_not_leave_the_project_stuck),
         T(test_idempotency_key_replays_the_first_answer_and_enqueues_one_job),
         T(test_concurrent_requests_with_one_key_create_one_project),
         T(test_regenerating_replaces_every_scene_and_is_409_while_pending),

@@ -679,6 +679,76 @@ static void test_a_job_whose_last_attempt_lost_its_lease_is_dead(void **state)
     assert_non_null(strstr(r.last_error, "lost its lease"));
 }
 
+/* The dead-job callback: who it was called for, and why. */
+static int dead_calls;
+static char dead_id[UUID_STR_LEN + 1], dead_why[800], dead_payload[64];
+
+static void on_dead(db_conn *c, const job *j, const char *why, void *ctx)
+{
+    dead_calls++;
+    snprintf(dead_id, sizeof(dead_id), "%s", j->id);
+    snprintf(dead_why, sizeof(dead_why), "%s", why);
+    const char *v = json_string_value(json_object_get(j->payload, "v"));
+    snprintf(dead_payload, sizeof(dead_payload), "%s", v ? v : "");
+}
+
+static void test_a_job_that_dies_unhandled_calls_its_kinds_dead_callback(void **state)
+{
+    test_api *a = *state;
+    error e;
+    char id[UUID_STR_LEN + 1];
+    dead_calls = 0;
+
+    /* The handler wanted another attempt and none was left. */
+    flaky_calls = 0;
+    flaky_failures = 5;
+    job_register("flaky", flaky_handler, NULL, 30);
+    job_on_dead("flaky", on_dead);
+    enqueue(a, "flaky", "{\"v\":\"one\"}", &(job_options){.max_attempts = 1}, id);
+    assert_int_equal(job_work_one(a->t.db, "w:1", &e), 1);
+    assert_string_equal(row_of(a, id).status, "dead");
+    assert_int_equal(dead_calls, 1);
+    assert_string_equal(dead_id, id);
+    assert_string_equal(dead_payload, "one");
+    assert_non_null(strstr(dead_why, "attempt 1 of 1 failed and none is left: boom 1"));
+
+    /* Its last attempt lost its lease: buried at the next claim. */
+    job_register("ok", ok_handler, NULL, 30);
+    job_on_dead("ok", on_dead);
+    enqueue(a, "ok", "{\"v\":\"two\"}", &(job_options){.max_attempts = 1}, id);
+    db_conn *c = db_acquire(a->t.db);
+    job j;
+    assert_int_equal(job_claim(c, "crashed:1", &j, &e), 1);
+    json_decref(j.payload);
+    db_release(c);
+    db_error de;
+    assert_int_equal(testdb_execf(&a->t, &de,
+                                  "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE id = $1",
+                                  "s", id),
+                     0);
+    assert_int_equal(job_work_one(a->t.db, "w:2", &e), 0);
+    assert_string_equal(row_of(a, id).status, "dead");
+    assert_int_equal(dead_calls, 2);
+    assert_string_equal(dead_id, id);
+    assert_string_equal(dead_payload, "two");
+    assert_non_null(strstr(dead_why, "lost its lease"));
+
+    /* A handler that fails the job has decided: no callback. */
+    job_register("fatal", fatal_handler, NULL, 30);
+    job_on_dead("fatal", on_dead);
+    enqueue(a, "fatal", NULL, NULL, id);
+    assert_int_equal(job_work_one(a->t.db, "w:1", &e), 1);
+    assert_string_equal(row_of(a, id).status, "dead");
+    assert_int_equal(dead_calls, 2);
+
+    /* Registering a kind again clears its callback. */
+    job_register("flaky", flaky_handler, NULL, 30);
+    enqueue(a, "flaky", NULL, &(job_options){.max_attempts = 1}, id);
+    assert_int_equal(job_work_one(a->t.db, "w:1", &e), 1);
+    assert_string_equal(row_of(a, id).status, "dead");
+    assert_int_equal(dead_calls, 2);
+}
+
 static void test_heartbeats_extend_the_lease_while_the_handler_runs(void **state)
 {
     test_api *a = *state;
@@ -966,6 +1036,7 @@ int main(void)
         T(test_four_workers_never_run_one_job_twice),
         T(test_after_its_lease_expires_a_job_runs_elsewhere_and_the_stale_owner_cannot_commit),
         T(test_a_job_whose_last_attempt_lost_its_lease_is_dead),
+        T(test_a_job_that_dies_unhandled_calls_its_kinds_dead_callback),
         T(test_heartbeats_extend_the_lease_while_the_handler_runs),
         T(test_stopping_the_pool_lets_short_jobs_finish_and_gives_the_rest_back),
         T(test_a_worker_killed_mid_job_loses_its_lease_and_the_job_runs_once_elsewhere),

@@ -14,12 +14,15 @@
 typedef struct job__kind {
     char kind[65];
     job_handler fn;
+    job_dead_fn dead; /* NULL: nothing to do when a job dies unhandled */
     void *ctx;
     int lease_seconds;
 } job__kind;
 
 /** Copies the registration of kind into out; false when it is not registered. */
 bool job__lookup(const char *kind, job__kind *out);
+/** Calls j's kind's dead-job callback, if it has one (j was just buried). */
+void job__died(db_conn *c, const job *j, const char *why);
 
 /**
  * Records a handler's failed outcome on the job it leased: dead for

@@ -56,11 +56,32 @@ void job_register(const char *kind, job_handler fn, void *ctx, int lease_seconds
     job__kind *k = &queue__kinds[i];
     snprintf(k->kind, sizeof(k->kind), "%s", kind);
     k->fn = fn;
+    k->dead = NULL;
     k->ctx = ctx;
     k->lease_seconds = lease_seconds > 0 ? lease_seconds : QUEUE__DEFAULT_LEASE;
     if (i == queue__nkinds)
         queue__nkinds++;
     pthread_mutex_unlock(&queue__lock);
+}
+
+void job_on_dead(const char *kind, job_dead_fn fn)
+{
+    pthread_mutex_lock(&queue__lock);
+    int i = 0;
+    while (i < queue__nkinds && strcmp(queue__kinds[i].kind, kind) != 0)
+        i++;
+    if (i < queue__nkinds)
+        queue__kinds[i].dead = fn;
+    pthread_mutex_unlock(&queue__lock);
+    if (i == queue__nkinds)
+        log_error("job_on_dead: '%s' is not a registered job kind", kind);
+}
+
+void job__died(db_conn *c, const job *j, const char *why)
+{
+    job__kind k;
+    if (job__lookup(j->kind, &k) && k.dead != NULL)
+        k.dead(c, j, why, k.ctx);
 }
 
 void job_unregister_all(void)
@@ -192,11 +213,13 @@ int job_claim(db_conn *c, const char *owner, job *j, error *err)
         }
         if (why == NULL)
             return 1;
+        error e;
+        if (job_store_bury(c, j->id, j->lease_owner, why, time_now_usec(), &e) == 0) {
+            log_error("job %s (%s) is dead: %s", j->id, j->kind, why);
+            job__died(c, j, why);
+        }
         json_decref(j->payload);
         j->payload = NULL;
-        error e;
-        if (job_store_bury(c, j->id, j->lease_owner, why, time_now_usec(), &e) == 0)
-            log_error("job %s (%s) is dead: %s", j->id, j->kind, why);
     }
 }
 

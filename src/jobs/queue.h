@@ -90,6 +90,20 @@ typedef void (*job_handler)(db_conn *c, const job *j, job_result *out, void *ctx
 /** Registers the handler for kind (at start-up, before workers start). */
 void job_register(const char *kind, job_handler fn, void *ctx, int lease_seconds);
 
+/**
+ * What must happen when one of a kind's jobs dies without its handler
+ * having decided so: its last allowed attempt lost its lease, its payload
+ * cannot be read, or the handler asked for a retry with no attempt left.
+ * The job is already dead; the callback repairs whatever the job's state
+ * stands for (a project left "generating", say). It runs on c with no
+ * transaction open and gets the handler's ctx; j->payload may be NULL or
+ * not an object. A handler that returns JOB_OUTCOME_FAIL has decided, and
+ * the callback is not called.
+ */
+typedef void (*job_dead_fn)(db_conn *c, const job *j, const char *why, void *ctx);
+/** Sets kind's dead-job callback; call it after job_register (which clears it). */
+void job_on_dead(const char *kind, job_dead_fn fn);
+
 /*
  * Added to the contract:
  *  - kind is 1-64 characters of [A-Za-z0-9._:-]; registering a kind again

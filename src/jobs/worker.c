@@ -144,8 +144,6 @@ static void worker__execute(db_conn *c, job *j, const job__kind *k)
     int64_t t0 = time_mono_usec();
     k->fn(c, j, &res, k->ctx);
     long ms = (long)((time_mono_usec() - t0) / 1000);
-    json_decref(j->payload);
-    j->payload = NULL;
 
     char fields[256];
     snprintf(fields, sizeof(fields), "\"job_id\":\"%s\",\"kind\":\"%s\",\"attempt\":%d,\"ms\":%ld",
@@ -153,6 +151,8 @@ static void worker__execute(db_conn *c, job *j, const job__kind *k)
     if (res.outcome == JOB_OUTCOME_DONE) {
         log_write(LOG_DEBUG, fields, "job done");
         log_set_request_id(NULL);
+        json_decref(j->payload);
+        j->payload = NULL;
         return;
     }
     int64_t run_at = 0;
@@ -164,6 +164,13 @@ static void worker__execute(db_conn *c, job *j, const job__kind *k)
     } else if (run_at == 0) {
         log_write(LOG_ERROR, fields, "job is dead after attempt %d of %d: %s", j->attempts,
                   j->max_attempts, res.err.message);
+        /* A handler that wanted another attempt has not settled its job. */
+        if (res.outcome != JOB_OUTCOME_FAIL) {
+            char why[700];
+            snprintf(why, sizeof(why), "attempt %d of %d failed and none is left: %s", j->attempts,
+                     j->max_attempts, res.err.message[0] ? res.err.message : "no reason given");
+            job__died(c, j, why);
+        }
     } else {
         char t[TIME_STR_LEN + 1];
         time_format(run_at, t);
@@ -171,6 +178,8 @@ static void worker__execute(db_conn *c, job *j, const job__kind *k)
                   j->max_attempts, t, res.err.message);
     }
     log_set_request_id(NULL);
+    json_decref(j->payload);
+    j->payload = NULL;
 }
 
 /* The kind was checked by the claim; it can only be missing if it was

@@ -141,22 +141,31 @@ static void script__usage_failed(script__task *t, const llm_result *res, int64_t
              t->project_id);
 }
 
-/* Ends the generation for good: the project is failed (a scene rewrite
- * returns to where the project was), with reason as its error. */
-static void script__give_up(script__task *t, job_result *out, const char *reason)
+/* Puts the project where a generation that ended for good leaves it:
+ * failed (a scene rewrite returns to where the project was), with reason
+ * as its error. *matched is false when the project has moved on to a newer
+ * generation, or is gone, and so was left alone. */
+static int script__end_project(script__task *t, const char *reason, char *text, size_t n,
+                               bool *matched, error *err)
 {
-    char text[1024];
     const char *status = "failed";
     if (t->scene_mode) {
         status = t->prior_status;
-        snprintf(text, sizeof(text), "Rewriting a scene failed: %s", reason);
+        snprintf(text, n, "Rewriting a scene failed: %s", reason);
     } else {
-        snprintf(text, sizeof(text), "The script could not be written: %s", reason);
+        snprintf(text, n, "The script could not be written: %s", reason);
     }
+    return project_store_set_progress(t->c, t->j->user_id, t->project_id, t->generation, status,
+                                      text, time_now_usec(), matched, err);
+}
+
+/* Ends the generation for good, and the job with it. */
+static void script__give_up(script__task *t, job_result *out, const char *reason)
+{
+    char text[1024];
     bool matched;
     error e;
-    if (project_store_set_progress(t->c, t->j->user_id, t->project_id, t->generation, status, text,
-                                   time_now_usec(), &matched, &e) != 0) {
+    if (script__end_project(t, reason, text, sizeof(text), &matched, &e) != 0) {
         script__retry(out, &e);
         return;
     }
@@ -497,6 +506,28 @@ void script_service_job(db_conn *c, const job *j, job_result *out, void *ctx)
     arena_free(&a);
 }
 
+/* A generation whose job died without its handler ending it (its last
+ * attempt lost its lease, or failed wanting another): without this the
+ * project would stay queued or generating for good, and every new
+ * generation of it would be refused as already pending. */
+static void script__dead(db_conn *c, const job *j, const char *why, void *ctx)
+{
+    if (strcmp(j->kind, SCRIPT_JOB_PURGE) == 0 || !json_is_object(j->payload))
+        return;
+    script__task t = {
+        .s = ctx, .c = c, .j = j, .scene_mode = strcmp(j->kind, SCRIPT_JOB_SCENE) == 0};
+    char text[1024];
+    bool matched;
+    error e;
+    if (script__payload(&t, &e) != 0 ||
+        script__end_project(&t, why, text, sizeof(text), &matched, &e) != 0) {
+        log_error("job %s died and its project could not be set back: %s", j->id, e.message);
+        return;
+    }
+    if (matched)
+        log_warn("project %s: %s", t.project_id, text);
+}
+
 void script_service_register_jobs(services *s)
 {
     int timeout_ms = s->llm.timeout_ms > 0 ? s->llm.timeout_ms : 120000;
@@ -505,6 +536,8 @@ void script_service_register_jobs(services *s)
     int lease = timeout_ms / 1000 + 30;
     job_register(SCRIPT_JOB_GENERATE, script_service_job, s, lease);
     job_register(SCRIPT_JOB_SCENE, script_service_job, s, lease);
+    job_on_dead(SCRIPT_JOB_GENERATE, script__dead);
+    job_on_dead(SCRIPT_JOB_SCENE, script__dead);
     job_register(SCRIPT_JOB_PURGE, script_service_job, s, 60);
     job_schedule(SCRIPT_JOB_PURGE, 3600, "{}");
 }
