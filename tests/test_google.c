@@ -1174,6 +1174,18 @@ test_quota_and_rate_limits_never_surface_raw_and_a_blocked_import_is_queued(void
     work_one(w);
     assert_int_equal(job_count(w, GOOGLE_JOB_IMPORT, "done"), 1);
     assert_int_equal(count(w, "SELECT count(*) FROM channels WHERE account_id IS NOT NULL"), 1);
+
+    /* The same import blocked again in the same hour, once the first one
+     * has run, is queued anew: not answered with the finished job. */
+    w->fg->channels_mode = 1;
+    r = import(w, w->ana, alice, "[\"" ALICE_1 "\"]");
+    test_expect(&r, 202, NULL);
+    assert_string_equal(str(&r, "status"), "queued");
+    assert_true(uuid_is_valid(str(&r, "job_id")));
+    assert_string_not_equal(str(&r, "job_id"), job_id);
+    test_resp_free(&r);
+    assert_int_equal(job_count(w, GOOGLE_JOB_IMPORT, "queued"), 1);
+    assert_int_equal(job_count(w, GOOGLE_JOB_IMPORT, "done"), 1);
 }
 
 static void test_stats_refresh_jobs_update_cached_stats_and_wait_out_quota_errors(void **state)

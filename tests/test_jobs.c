@@ -331,6 +331,29 @@ static void test_a_unique_key_returns_the_existing_job_and_inserts_nothing(void 
     assert_int_equal(count_by(a, &Q_COUNT_KIND, "ok"), 3);
 }
 
+static void test_a_key_unique_while_active_is_given_up_by_a_finished_job(void **state)
+{
+    test_api *a = *state;
+    job_register("ok", ok_handler, NULL, 30);
+    job_options o = {.unique_key = "import:x", .unique_while_active = true};
+    char first[UUID_STR_LEN + 1], again[UUID_STR_LEN + 1], next[UUID_STR_LEN + 1];
+    enqueue(a, "ok", NULL, &o, first);
+    enqueue(a, "ok", NULL, &o, again);
+    assert_string_equal(again, first); /* still queued: the same job */
+    error e;
+    assert_int_equal(job_work_one(a->t.db, "w:1", &e), 1);
+    assert_string_equal(row_of(a, first).status, "done");
+    enqueue(a, "ok", NULL, &o, next);
+    assert_string_not_equal(next, first); /* done: a new job */
+    assert_string_equal(row_of(a, next).status, "queued");
+    assert_string_equal(row_of(a, first).status, "done");
+    /* Without the option a finished job keeps its key. */
+    assert_int_equal(job_work_one(a->t.db, "w:1", &e), 1);
+    o.unique_while_active = false;
+    enqueue(a, "ok", NULL, &o, again);
+    assert_string_equal(again, next);
+}
+
 static void test_enqueue_refuses_a_bad_kind_or_a_payload_that_is_not_an_object(void **state)
 {
     test_api *a = *state;
@@ -1024,6 +1047,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_an_enqueued_job_is_claimed_run_and_completed_once),
         T(test_a_unique_key_returns_the_existing_job_and_inserts_nothing),
+        T(test_a_key_unique_while_active_is_given_up_by_a_finished_job),
         T(test_enqueue_refuses_a_bad_kind_or_a_payload_that_is_not_an_object),
         T(test_higher_priority_runs_first_then_the_earlier_run_at),
         T(test_a_job_due_later_is_not_claimed_early),

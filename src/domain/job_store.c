@@ -15,6 +15,8 @@ static db_sql Q_INSERT =
            "VALUES ($1, $2, $3, $4, $5, 'queued', $6, 0, $7, $8, $9, $9) "
            "ON CONFLICT (unique_key) DO NOTHING RETURNING id");
 static db_sql Q_BY_UNIQUE_KEY = DB_SQL("SELECT id FROM jobs WHERE unique_key = $1");
+static db_sql Q_FREE_UNIQUE_KEY = DB_SQL("UPDATE jobs SET unique_key = NULL "
+                                         "WHERE unique_key = $1 AND status IN ('done', 'dead')");
 static db_sql Q_NOTIFY = DB_SQL("SELECT pg_notify('pstudio_jobs', '')");
 
 /* The WHERE repeats the claim index's predicate (status IN …) word for word:
@@ -80,6 +82,12 @@ static db_sql Q_PRUNE_DONE = DB_SQL("DELETE FROM jobs WHERE id IN (SELECT id FRO
 int job_store_insert(db_conn *c, const job_store_new *n, char id[UUID_STR_LEN + 1], bool *created,
                      error *err)
 {
+    if (n->unique_key != NULL && n->unique_while_active) {
+        PREPARE(f, c, &Q_FREE_UNIQUE_KEY, err);
+        db_bind_text(f, 1, n->unique_key);
+        if (db_run(f, NULL, err, NULL) != 0)
+            return -1;
+    }
     PREPARE(s, c, &Q_INSERT, err);
     db_bind_text(s, 1, id);
     db_bind_text(s, 2, n->kind);

@@ -29,6 +29,9 @@ typedef struct job_store_new {
     int64_t run_at;
     int max_attempts;
     const char *unique_key; /* NULL: no dedup */
+    /* A finished (done or dead) job holding unique_key gives it up first, so
+     * the key only dedupes against jobs still queued or running. */
+    bool unique_while_active;
     int64_t now;
 } job_store_new;
 
@@ -44,8 +47,9 @@ typedef struct job_store_claimed {
 
 /**
  * Inserts the job with id (the caller's fresh UUIDv7). When unique_key is
- * already taken, by a job in any state, nothing is inserted and id is
- * overwritten with that job's id; *created says which happened.
+ * already taken, by a job in any state (with unique_while_active, by a job
+ * still queued or running), nothing is inserted and id is overwritten with
+ * that job's id; *created says which happened.
  */
 int job_store_insert(db_conn *c, const job_store_new *n, char id[UUID_STR_LEN + 1], bool *created,
                      error *err);

@@ -146,6 +146,7 @@ int job_enqueue(db_conn *c, const char *kind, json_t *payload, const job_options
         .run_at = o->run_at ? o->run_at : now,
         .max_attempts = o->max_attempts ? o->max_attempts : QUEUE__DEFAULT_TRIES,
         .unique_key = o->unique_key,
+        .unique_while_active = o->unique_while_active,
         .now = now,
     };
     uuid_v7(id);

@@ -46,6 +46,11 @@ typedef struct job_options {
     int64_t run_at;         /* usec; 0: now */
     int max_attempts;       /* 0: 5 */
     const char *unique_key; /* NULL: no dedup */
+    /* The key dedupes only against jobs still queued or running: a finished
+     * job holding it gives it up. For work a user asks for again after the
+     * last run ended; never for scheduled runs, whose key marks a period
+     * as done. */
+    bool unique_while_active;
 } job_options;
 
 /** Inserts a job on c (inside the caller's transaction if one is open); fills id. */
@@ -111,7 +116,7 @@ void job_on_dead(const char *kind, job_dead_fn fn);
  *    the kinds registered in it, so a binary that lacks a kind (an older one
  *    during a rolling upgrade) leaves those jobs to others.
  *  - A unique_key stays taken after its job is done: enqueueing it again
- *    still returns the old job's id.
+ *    still returns the old job's id (unless unique_while_active).
  */
 
 /**

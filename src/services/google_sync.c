@@ -78,7 +78,8 @@ static int google_sync__queue_import(db_conn *c, const principal *p, const char 
                                      long retry_after_s, google_err *ge)
 {
     /* One queued import per account and id set per hour, however often the
-     * user presses the button while the quota is out. */
+     * user presses the button while the quota is out; once that import has
+     * run (or died), pressing again queues a new one. */
     buf key;
     buf_init(&key, 8192);
     for (size_t i = 0; i < n; i++)
@@ -94,6 +95,7 @@ static int google_sync__queue_import(db_conn *c, const principal *p, const char 
         .run_at = time_now_usec() + (int64_t)retry_after_s * 1000000,
         .max_attempts = GOOGLE_SYNC_TRIES,
         .unique_key = unique,
+        .unique_while_active = true,
     };
     error e;
     int rc = job_enqueue(c, GOOGLE_JOB_IMPORT, payload, &o, out->job_id, &e);
