@@ -325,6 +325,14 @@ static void fake__revoke(http_request *r)
     char token[160];
     fake__form(http_body(r, NULL), "token", token, sizeof(token));
     fake_google_lock(fg);
+    if (fg->revoke_status != 0) {
+        int status = fg->revoke_status;
+        fake_google_unlock(fg);
+        http_reply_json(r, status,
+                        json_pack("{s:s,s:s}", "error", "backend_error", "error_description",
+                                  "The service is currently unavailable."));
+        return;
+    }
     if (fg->revokes < 8)
         fake__copy(fg->revoked[fg->revokes], sizeof(fg->revoked[0]), token);
     fg->revokes++;

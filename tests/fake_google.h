@@ -51,6 +51,7 @@ typedef struct fake_google {
     bool drop_youtube_scope; /* the user unticks YouTube access */
     bool refresh_invalid;    /* every refresh answers invalid_grant */
     int channels_mode;       /* 0 normal, 1 403 quotaExceeded, 2 429 with Retry-After */
+    int revoke_status;       /* 0: revoke; else answer this status (a 5xx) and keep the grant */
     long expires_in;         /* of issued access tokens */
     char alice_subscribers[32];
 

@@ -1277,7 +1277,25 @@ test_disconnecting_revokes_the_grant_deletes_the_account_and_keeps_its_channels(
     test_resp_free(&r);
     assert_int_equal(count(w, "SELECT count(*) FROM accounts"), 1);
 
+    /* Google answering 503: the same, and the account keeps its tokens and
+     * its channels. */
     w->api.svc.google.revoke_url = w->urls[3];
+    fake_google_lock(w->fg);
+    w->fg->revoke_status = 503;
+    fake_google_unlock(w->fg);
+    r = test_req(&w->api, "DELETE", path, w->ana, NULL, NULL);
+    test_expect(&r, 502, "google-unavailable");
+    expect_detail(&r, "not disconnected");
+    test_resp_free(&r);
+    fake_google_lock(w->fg);
+    w->fg->revoke_status = 0;
+    assert_int_equal(w->fg->revokes, 0);
+    fake_google_unlock(w->fg);
+    assert_int_equal(count(w, "SELECT count(*) FROM accounts WHERE refresh_token_enc IS NOT NULL "
+                              "AND access_token_enc IS NOT NULL AND status = 'active'"),
+                     1);
+    assert_int_equal(count(w, "SELECT count(*) FROM channels WHERE account_id IS NOT NULL"), 1);
+
     r = test_req(&w->api, "DELETE", path, w->ana, NULL, NULL);
     test_expect(&r, 204, NULL);
     test_resp_free(&r);
