@@ -208,6 +208,23 @@ static const char *str(const test_resp *r, const char *key)
 }
 
 /* The usage rows of a project, oldest first, as "action|success|code|provider|model|in|out". */
+/* Waits until the project is in status with an error that says needle. */
+static test_resp wait_error(world *w, const char *id, const char *status, const char *needle)
+{
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    for (;;) {
+        test_resp r = wait_project(w, w->tok, id, status);
+        const char *e = str(&r, "error");
+        if (e != NULL && strstr(e, needle) != NULL)
+            return r;
+        if (time_mono_usec() > until)
+            fail_msg("project %s is %s but its error never said '%s': %s", id, status, needle,
+                     r.body);
+        test_resp_free(&r);
+        sleep_ms(25);
+    }
+}
+
 static void usage_rows(world *w, const char *project_id, char rows[][160], int max, int *n)
 {
     char sql[512];
@@ -549,16 +566,7 @@ test_a_generation_whose_job_dies_unhandled_does_not_leave_the_project_stuck(void
     test_resp_free(&r);
     lose_the_last_lease(w, "script.regenerate_scene", id);
     start_pool(w);
-    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
-    for (;;) {
-        r = wait_project(w, w->tok, id, "scripted");
-        if (str(&r, "error") != NULL && strstr(str(&r, "error"), "Rewriting a scene failed"))
-            break;
-        if (time_mono_usec() > until)
-            fail_msg("the dead rewrite left no reason: %s", r.body);
-        test_resp_free(&r);
-        sleep_ms(25);
-    }
+    r = wait_error(w, id, "scripted", "Rewriting a scene failed");
     assert_non_null(strstr(str(&r, "error"), "lost its lease"));
     test_resp_free(&r);
 }
@@ -757,16 +765,7 @@ static void test_one_scene_is_rewritten_in_place_with_its_neighbours_as_context(
     test_expect(&r, 202, NULL);
     test_resp_free(&r);
     wait_attempts(w, id, 1);
-    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
-    for (;;) {
-        r = wait_project(w, w->tok, id, "scripted");
-        if (strstr(str(&r, "error"), "Rewriting a scene failed") != NULL)
-            break;
-        if (time_mono_usec() > until)
-            fail_msg("the failed rewrite left no reason: %s", r.body);
-        test_resp_free(&r);
-        sleep_ms(25);
-    }
+    r = wait_error(w, id, "scripted", "Rewriting a scene failed");
     assert_non_null(strstr(str(&r, "error"), "safety"));
     assert_string_equal(json_string_value(json_object_get(
                             json_array_get(json_object_get(r.json, "scenes"), 1), "narration")),

@@ -679,12 +679,9 @@ test_after_its_lease_expires_a_job_runs_elsewhere_and_the_stale_owner_cannot_com
     assert_string_equal(row_of(a, id).status, "done");
 }
 
-static void test_a_job_whose_last_attempt_lost_its_lease_is_dead(void **state)
+/* A worker claims the job and vanishes: its lease runs out. */
+static void claim_and_lose_the_lease(test_api *a, const char *id)
 {
-    test_api *a = *state;
-    job_register("ok", ok_handler, NULL, 30);
-    char id[UUID_STR_LEN + 1];
-    enqueue(a, "ok", NULL, &(job_options){.max_attempts = 1}, id);
     db_conn *c = db_acquire(a->t.db);
     job j;
     error e;
@@ -696,6 +693,16 @@ static void test_a_job_whose_last_attempt_lost_its_lease_is_dead(void **state)
                                   "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE id = $1",
                                   "s", id),
                      0);
+}
+
+static void test_a_job_whose_last_attempt_lost_its_lease_is_dead(void **state)
+{
+    test_api *a = *state;
+    job_register("ok", ok_handler, NULL, 30);
+    char id[UUID_STR_LEN + 1];
+    enqueue(a, "ok", NULL, &(job_options){.max_attempts = 1}, id);
+    error e;
+    claim_and_lose_the_lease(a, id);
     assert_int_equal(job_work_one(a->t.db, "w:2", &e), 0);
     job_row r = row_of(a, id);
     assert_string_equal(r.status, "dead");
@@ -739,16 +746,7 @@ static void test_a_job_that_dies_unhandled_calls_its_kinds_dead_callback(void **
     job_register("ok", ok_handler, NULL, 30);
     job_on_dead("ok", on_dead);
     enqueue(a, "ok", "{\"v\":\"two\"}", &(job_options){.max_attempts = 1}, id);
-    db_conn *c = db_acquire(a->t.db);
-    job j;
-    assert_int_equal(job_claim(c, "crashed:1", &j, &e), 1);
-    json_decref(j.payload);
-    db_release(c);
-    db_error de;
-    assert_int_equal(testdb_execf(&a->t, &de,
-                                  "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE id = $1",
-                                  "s", id),
-                     0);
+    claim_and_lose_the_lease(a, id);
     assert_int_equal(job_work_one(a->t.db, "w:2", &e), 0);
     assert_string_equal(row_of(a, id).status, "dead");
     assert_int_equal(dead_calls, 2);

@@ -381,6 +381,39 @@ void jw_time(jw *w, int64_t usec)
         jw__put(w, text, TIME_STR_LEN + 2);
 }
 
+void jw_member_str(jw *w, const char *key, const char *s)
+{
+    jw_key(w, key);
+    jw_str(w, s);
+}
+
+void jw_member_int(jw *w, const char *key, int64_t v)
+{
+    jw_key(w, key);
+    jw_int(w, v);
+}
+
+void jw_member_bool(jw *w, const char *key, bool v)
+{
+    jw_key(w, key);
+    jw_bool(w, v);
+}
+
+void jw_member_time(jw *w, const char *key, int64_t usec)
+{
+    jw_key(w, key);
+    jw_time(w, usec);
+}
+
+void jw_member_count(jw *w, const char *key, int64_t v)
+{
+    jw_key(w, key);
+    if (v < 0)
+        jw_null(w);
+    else
+        jw_int(w, v);
+}
+
 void jw_value(jw *w, const json_t *v)
 {
     if (v == NULL) {

@@ -89,6 +89,13 @@ void jw_bool(jw *w, bool v);
 void jw_null(jw *w);
 /** A time as RFC 3339 UTC with microseconds; 0 writes null. */
 void jw_time(jw *w, int64_t usec);
+/* A member in one call: jw_key(w, key), then the value. */
+void jw_member_str(jw *w, const char *key, const char *s);
+void jw_member_int(jw *w, const char *key, int64_t v);
+void jw_member_bool(jw *w, const char *key, bool v);
+void jw_member_time(jw *w, const char *key, int64_t usec);
+/** An integer member that is null when the value is negative (unknown). */
+void jw_member_count(jw *w, const char *key, int64_t v);
 /** A jansson value, for the parts of a document that are trees already. */
 void jw_value(jw *w, const json_t *v);
 /** BUF_OK, BUF_TOO_BIG or JSONOUT_INVALID; also JSONOUT_INVALID while a

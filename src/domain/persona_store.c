@@ -266,12 +266,9 @@ static void persona__value_write(jw *w, const persona *p, const persona__field *
 
 void persona_store_write(jw *w, const persona *p, bool hide_instruction)
 {
-    jw_key(w, "id");
-    jw_str(w, p->id);
-    jw_key(w, "type");
-    jw_str(w, p->type);
-    jw_key(w, "owner_id");
-    jw_str(w, p->owner_id[0] ? p->owner_id : NULL);
+    jw_member_str(w, "id", p->id);
+    jw_member_str(w, "type", p->type);
+    jw_member_str(w, "owner_id", p->owner_id[0] ? p->owner_id : NULL);
     for (size_t i = 0; i < PERSONA__NFIELDS; i++) {
         const persona__field *f = &persona__fields[i];
         if (!(f->groups & PERSONA_FIELDS_CONTENT))
@@ -282,12 +279,9 @@ void persona_store_write(jw *w, const persona *p, bool hide_instruction)
         else
             persona__value_write(w, p, f);
     }
-    jw_key(w, "version");
-    jw_int(w, p->version);
-    jw_key(w, "created_at");
-    jw_time(w, p->created_at);
-    jw_key(w, "updated_at");
-    jw_time(w, p->updated_at);
+    jw_member_int(w, "version", p->version);
+    jw_member_time(w, "created_at", p->created_at);
+    jw_member_time(w, "updated_at", p->updated_at);
 }
 
 static int persona__snap_text(const json_t *snap, const char *name, char *dst, size_t size,

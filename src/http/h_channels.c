@@ -54,50 +54,26 @@ static const char *const NO_QUERY[] = {NULL};
 static const char *const LIST_QUERY[] = {"limit", "cursor", "persona_id", NULL};
 static const char *const PAGE_QUERY[] = {"limit", "cursor", NULL};
 
-/* Counts YouTube hides (or has not reported yet) are stored as -1. */
-static void h_channels__count(jw *w, int64_t v)
-{
-    if (v < 0)
-        jw_null(w);
-    else
-        jw_int(w, v);
-}
-
 void h_channels_write(jw *w, const channel *ch)
 {
     jw_obj_begin(w);
-    jw_key(w, "id");
-    jw_str(w, ch->id);
-    jw_key(w, "youtube_channel_id");
-    jw_str(w, ch->youtube_channel_id);
-    jw_key(w, "name");
-    jw_str(w, ch->name);
-    jw_key(w, "thumbnail");
-    jw_str(w, ch->thumbnail);
-    jw_key(w, "custom_url");
-    jw_str(w, ch->custom_url);
-    jw_key(w, "uploads_playlist_id");
-    jw_str(w, ch->uploads_playlist_id);
-    jw_key(w, "persona_id");
-    jw_str(w, ch->persona_id);
-    jw_key(w, "auto_optimize");
-    jw_bool(w, ch->auto_optimize);
-    jw_key(w, "subscriber_count");
-    h_channels__count(w, ch->subscriber_count);
-    jw_key(w, "view_count");
-    h_channels__count(w, ch->view_count);
-    jw_key(w, "video_count");
-    h_channels__count(w, ch->video_count);
-    jw_key(w, "stats_updated_at");
-    jw_time(w, ch->stats_updated_at);
-    jw_key(w, "account_id");
-    jw_str(w, ch->account_id);
-    jw_key(w, "account_status");
-    jw_str(w, ch->account_status);
-    jw_key(w, "created_at");
-    jw_time(w, ch->created_at);
-    jw_key(w, "updated_at");
-    jw_time(w, ch->updated_at);
+    jw_member_str(w, "id", ch->id);
+    jw_member_str(w, "youtube_channel_id", ch->youtube_channel_id);
+    jw_member_str(w, "name", ch->name);
+    jw_member_str(w, "thumbnail", ch->thumbnail);
+    jw_member_str(w, "custom_url", ch->custom_url);
+    jw_member_str(w, "uploads_playlist_id", ch->uploads_playlist_id);
+    jw_member_str(w, "persona_id", ch->persona_id);
+    jw_member_bool(w, "auto_optimize", ch->auto_optimize);
+    /* Counts YouTube hides (or has not reported yet) are stored as -1. */
+    jw_member_count(w, "subscriber_count", ch->subscriber_count);
+    jw_member_count(w, "view_count", ch->view_count);
+    jw_member_count(w, "video_count", ch->video_count);
+    jw_member_time(w, "stats_updated_at", ch->stats_updated_at);
+    jw_member_str(w, "account_id", ch->account_id);
+    jw_member_str(w, "account_status", ch->account_status);
+    jw_member_time(w, "created_at", ch->created_at);
+    jw_member_time(w, "updated_at", ch->updated_at);
     jw_obj_end(w);
 }
 
@@ -112,27 +88,15 @@ static void h_channels__reply(http_request *r, int status, const channel *ch)
 static void h_channels__assignment_write(jw *w, const channel_assignment *as)
 {
     jw_obj_begin(w);
-    jw_key(w, "id");
-    jw_str(w, as->id);
-    jw_key(w, "channel_id");
-    jw_str(w, as->channel_id);
-    jw_key(w, "persona_id");
-    jw_str(w, as->persona_id);
-    jw_key(w, "persona_version");
-    if (as->persona_id)
-        jw_int(w, as->persona_version);
-    else
-        jw_null(w);
-    jw_key(w, "previous_persona_id");
-    jw_str(w, as->previous_persona_id);
-    jw_key(w, "assigned_by");
-    jw_str(w, as->assigned_by);
-    jw_key(w, "source");
-    jw_str(w, as->source);
-    jw_key(w, "reason");
-    jw_str(w, as->reason);
-    jw_key(w, "created_at");
-    jw_time(w, as->created_at);
+    jw_member_str(w, "id", as->id);
+    jw_member_str(w, "channel_id", as->channel_id);
+    jw_member_str(w, "persona_id", as->persona_id);
+    jw_member_count(w, "persona_version", as->persona_id ? as->persona_version : -1);
+    jw_member_str(w, "previous_persona_id", as->previous_persona_id);
+    jw_member_str(w, "assigned_by", as->assigned_by);
+    jw_member_str(w, "source", as->source);
+    jw_member_str(w, "reason", as->reason);
+    jw_member_time(w, "created_at", as->created_at);
     jw_obj_end(w);
 }
 

@@ -304,10 +304,8 @@ static void h_google__import(http_request *r)
     for (size_t i = 0; i < res.n; i++)
         h_channels_write(&j.w, &res.rows[i]);
     jw_arr_end(&j.w);
-    jw_key(&j.w, "created");
-    jw_int(&j.w, (int64_t)res.created);
-    jw_key(&j.w, "updated");
-    jw_int(&j.w, (int64_t)(res.n - res.created));
+    jw_member_int(&j.w, "created", (int64_t)res.created);
+    jw_member_int(&j.w, "updated", (int64_t)(res.n - res.created));
     jw_obj_end(&j.w);
     http_reply_written(r, 200, &j);
 }

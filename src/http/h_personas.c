@@ -90,8 +90,7 @@ static void persona__emit(jw *w, const persona *p, const principal *who)
 {
     jw_obj_begin(w);
     persona_store_write(w, p, !persona_service_can_read_content(p, who));
-    jw_key(w, "locked");
-    jw_bool(w, persona_service_is_locked(p, who));
+    jw_member_bool(w, "locked", persona_service_is_locked(p, who));
     jw_obj_end(w);
 }
 

@@ -104,27 +104,15 @@ static const char *h_projects__lower(http_request *r, const char *v)
 static void h_projects__scene_write(jw *w, const scene *sc)
 {
     jw_obj_begin(w);
-    jw_key(w, "id");
-    jw_str(w, sc->id);
-    jw_key(w, "position");
-    jw_int(w, sc->position);
-    jw_key(w, "narration");
-    jw_str(w, sc->narration);
-    jw_key(w, "visual_description");
-    jw_str(w, sc->visual_description);
-    jw_key(w, "image_status");
-    jw_str(w, sc->image_status);
-    jw_key(w, "audio_status");
-    jw_str(w, sc->audio_status);
-    jw_key(w, "duration_ms");
-    if (sc->duration_ms < 0)
-        jw_null(w);
-    else
-        jw_int(w, sc->duration_ms);
-    jw_key(w, "created_at");
-    jw_time(w, sc->created_at);
-    jw_key(w, "updated_at");
-    jw_time(w, sc->updated_at);
+    jw_member_str(w, "id", sc->id);
+    jw_member_int(w, "position", sc->position);
+    jw_member_str(w, "narration", sc->narration);
+    jw_member_str(w, "visual_description", sc->visual_description);
+    jw_member_str(w, "image_status", sc->image_status);
+    jw_member_str(w, "audio_status", sc->audio_status);
+    jw_member_count(w, "duration_ms", sc->duration_ms);
+    jw_member_time(w, "created_at", sc->created_at);
+    jw_member_time(w, "updated_at", sc->updated_at);
     jw_obj_end(w);
 }
 
@@ -139,36 +127,22 @@ static void h_projects__scenes_write(jw *w, const scene *rows, size_t n)
 /* The members of a project, inside an object the caller opened. */
 static void h_projects__members(jw *w, const project *pr)
 {
-    jw_key(w, "id");
-    jw_str(w, pr->id);
-    jw_key(w, "topic");
-    jw_str(w, pr->topic);
-    jw_key(w, "status");
-    jw_str(w, pr->status);
-    jw_key(w, "channel_id");
-    jw_str(w, pr->channel_id);
-    jw_key(w, "persona_id");
-    jw_str(w, pr->persona_id);
-    jw_key(w, "persona_version");
-    if (pr->persona_id)
-        jw_int(w, pr->persona_version);
-    else
-        jw_null(w);
-    jw_key(w, "title");
-    jw_str(w, pr->title);
-    jw_key(w, "description");
-    jw_str(w, pr->description);
+    jw_member_str(w, "id", pr->id);
+    jw_member_str(w, "topic", pr->topic);
+    jw_member_str(w, "status", pr->status);
+    jw_member_str(w, "channel_id", pr->channel_id);
+    jw_member_str(w, "persona_id", pr->persona_id);
+    jw_member_count(w, "persona_version", pr->persona_id ? pr->persona_version : -1);
+    jw_member_str(w, "title", pr->title);
+    jw_member_str(w, "description", pr->description);
     jw_key(w, "tags");
     jw_arr_begin(w);
     for (size_t i = 0; i < pr->ntags; i++)
         jw_str(w, pr->tags[i]);
     jw_arr_end(w);
-    jw_key(w, "error");
-    jw_str(w, pr->error);
-    jw_key(w, "created_at");
-    jw_time(w, pr->created_at);
-    jw_key(w, "updated_at");
-    jw_time(w, pr->updated_at);
+    jw_member_str(w, "error", pr->error);
+    jw_member_time(w, "created_at", pr->created_at);
+    jw_member_time(w, "updated_at", pr->updated_at);
 }
 
 void h_projects_write(jw *w, const project *pr)
