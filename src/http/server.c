@@ -477,8 +477,8 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
         return NULL;
     }
 
-    /* Suspend/resume is how a streamed reply waits without a thread. A stop
-     * does not quiesce the daemon: in epoll mode MHD_quiesce_daemon and the
+    /* Suspend/resume (which needs ITC) is how a streamed reply waits without
+     * a thread. A stop does not quiesce the daemon: in epoll mode MHD_quiesce_daemon and the
      * worker threads both take the listening socket out of the epoll set,
      * unlocked, and whichever loses aborts the process (decision 38). */
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
