@@ -558,6 +558,79 @@ static void test_jw_writes_null_for_missing_or_broken_text_and_times(void **stat
     buf_free(&b);
 }
 
+/* ---- plain arrays of strings: what json_loads reads, or a refusal ---- */
+
+static void test_json_plain_strings_reads_what_jansson_reads_or_refuses(void **state)
+{
+    static const char *const plain[] = {
+        "a", "dark", "night sky", "caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x8e\xac",
+        "",  "x/y",  "<&>",       "1, 2"};
+    static const char *const escaped[] = {"\"q\"", "back\\slash", "line\nbreak", "\x01"};
+    static const char *const seps[] = {",", ", ", " ,", ",\n  ", "\t,\t"};
+    static const char *const opens[] = {"[", " [", "[ ", "\n[\n"};
+    static const char *const closes[] = {"]", " ]", "] ", "\n]\n"};
+    int accepted = 0;
+    for (int i = 0; i < 20000; i++) {
+        arena a;
+        arena_init(&a, 4096);
+        buf text;
+        buf_init(&text, 1 << 16);
+        bool want_plain = true;
+        unsigned n = rnd(6);
+        buf_puts(&text, opens[rnd(4)]);
+        for (unsigned k = 0; k < n; k++) {
+            if (k > 0)
+                buf_puts(&text, seps[rnd(5)]);
+            if (rnd(8) == 0) { /* needs an escape: jansson writes it */
+                json_t *v = json_string(escaped[rnd(4)]);
+                char *t = json_dumps(v, JSON_ENCODE_ANY);
+                buf_puts(&text, t);
+                free(t);
+                json_decref(v);
+                want_plain = false;
+            } else {
+                buf_printf(&text, "\"%s\"", plain[rnd(10)]);
+            }
+        }
+        buf_puts(&text, closes[rnd(4)]);
+        switch (rnd(12)) { /* sometimes, something that is not the plain form */
+        case 0:
+            text.data[text.len - 1 - rnd((unsigned)text.len)] = (char)"x,]\"[{1\xc3"[rnd(8)];
+            want_plain = false;
+            break;
+        case 1:
+            buf_puts(&text, "x");
+            want_plain = false;
+            break;
+        case 2:
+            text.len -= rnd((unsigned)text.len);
+            text.data[text.len] = '\0';
+            want_plain = false;
+            break;
+        }
+        const char **got = NULL;
+        size_t ngot = 0;
+        bool ok = json_plain_strings(&a, buf_cstr(&text), &got, &ngot);
+        json_t *j = json_loads(buf_cstr(&text), 0, NULL);
+        if (ok) {
+            accepted++;
+            if (!json_is_array(j) || json_array_size(j) != ngot)
+                fail_msg("case %d: accepted %s, jansson disagrees", i, buf_cstr(&text));
+            for (size_t k = 0; k < ngot; k++) {
+                const char *v = json_string_value(json_array_get(j, k));
+                if (v == NULL || strcmp(v, got[k]) != 0)
+                    fail_msg("case %d: string %zu of %s differs", i, k, buf_cstr(&text));
+            }
+        } else if (want_plain) {
+            fail_msg("case %d: refused the plain %s", i, buf_cstr(&text));
+        }
+        json_decref(j);
+        buf_free(&text);
+        arena_free(&a);
+    }
+    assert_true(accepted > 10000);
+}
+
 /* With more digits, reals come out as json_dumps writes them at that precision. */
 static void test_jw_writes_reals_at_the_precision_asked(void **state)
 {
@@ -631,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_jw_writes_null_for_missing_or_broken_text_and_times),
         cmocka_unit_test(test_jw_stops_at_the_cap_and_reports_open_containers),
         cmocka_unit_test(test_jw_writes_reals_at_the_precision_asked),
+        cmocka_unit_test(test_json_plain_strings_reads_what_jansson_reads_or_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 #include "base/jsonout.h"
 
+#include "base/arena.h"
 #include "base/timeutil.h"
 
 #include <assert.h>
@@ -432,4 +433,63 @@ int jw_error(const jw *w)
     if (w->err != BUF_OK)
         return w->err;
     return w->depth == 0 ? BUF_OK : JSONOUT_INVALID;
+}
+
+/* ---- plain arrays of strings ---- */
+
+static const char *plain__ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+/* The end of the string that starts after its opening quote at p: the
+ * closing quote, or NULL when an escape, a control byte or the end of the
+ * text comes first, or the bytes are not UTF-8. */
+static const char *plain__string_end(const char *p)
+{
+    const char *s = p;
+    while (*p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+        p++;
+    return *p == '"' && utf8_valid(s, (size_t)(p - s)) ? p : NULL;
+}
+
+bool json_plain_strings(arena *a, const char *text, const char ***out, size_t *n)
+{
+    if (text == NULL)
+        return false;
+    /* First pass: the shape, and how many strings. */
+    const char *p = plain__ws(text);
+    if (*p++ != '[')
+        return false;
+    p = plain__ws(p);
+    size_t count = 0;
+    if (*p != ']') {
+        for (;;) {
+            if (*p != '"' || (p = plain__string_end(p + 1)) == NULL)
+                return false;
+            count++;
+            p = plain__ws(p + 1);
+            if (*p == ']')
+                break;
+            if (*p != ',')
+                return false;
+            p = plain__ws(p + 1);
+        }
+    }
+    if (*plain__ws(p + 1) != '\0')
+        return false;
+    /* Second pass: copy them out. */
+    const char **items = count ? arena_alloc(a, count * sizeof(*items)) : NULL;
+    p = text;
+    for (size_t i = 0; i < count; i++) {
+        const char *start = strchr(p, '"') + 1;
+        const char *end = strchr(start, '"');
+        items[i] = arena_strndup(a, start, (size_t)(end - start));
+        p = end + 1;
+    }
+    *out = items;
+    *n = count;
+    return true;
 }

@@ -52,6 +52,17 @@ int jsonout_string(buf *out, const char *s, size_t n);
 /** Appends the n bytes at s escaped for the inside of a JSON string. */
 int json_escape(buf *out, const char *s, size_t n);
 
+/**
+ * Reads text as a JSON array of strings when it has the plain form stored
+ * values almost always have: strings without escapes or control bytes, and
+ * valid UTF-8 ("[]", ["a","b"], PostgreSQL's ["a", "b"]). Fills *out (in
+ * a, NULL when empty) and *n and returns true; returns false, touching
+ * nothing, for any other text, which the caller then gives to jansson. The
+ * strings are what json_loads would give (a test compares the two).
+ */
+struct arena;
+bool json_plain_strings(struct arena *a, const char *text, const char ***out, size_t *n);
+
 /* A streaming writer. Calls nest as the document does: jw_key then one
  * value inside an object, values alone inside an array. The first failure
  * (the buffer's cap) sticks: later calls write nothing, and jw_error() says

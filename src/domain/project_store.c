@@ -1,5 +1,7 @@
 #include "domain/project_store.h"
 
+#include "base/jsonout.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +74,10 @@ static void project__read_tags(arena *a, const char *text, project *pr)
 {
     pr->tags = NULL;
     pr->ntags = 0;
+    /* Nearly always plain strings: read without building a tree (20 projects
+     * a page made jansson 13 % of the list's CPU). */
+    if (json_plain_strings(a, text, &pr->tags, &pr->ntags))
+        return;
     json_t *arr = text ? json_loads(text, 0, NULL) : NULL;
     if (json_is_array(arr) && json_array_size(arr) > 0) {
         pr->tags = arena_alloc(a, sizeof(*pr->tags) * json_array_size(arr));
