@@ -1167,8 +1167,21 @@ test_quota_and_rate_limits_never_surface_raw_and_a_blocked_import_is_queued(void
     assert_int_equal(job_count(w, GOOGLE_JOB_IMPORT, "queued"), 1);
     assert_int_equal(count(w, "SELECT count(*) FROM channels"), 0);
 
-    /* When its time comes and the quota is back, the job imports. */
+    /* When its time comes and the quota is still out, it waits again:
+     * still queued, one attempt spent, due later, nothing imported. */
     google_service_register_jobs(&w->api.svc);
+    sql(w, "UPDATE jobs SET run_at = $1", "t", time_now_usec() - 1000000);
+    work_one(w);
+    assert_int_equal(job_count(w, GOOGLE_JOB_IMPORT, "queued"), 1);
+    char q[256], t[TIME_STR_LEN + 1];
+    time_format(time_now_usec() + 60 * 1000000LL, t);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM jobs WHERE id = '%s' AND attempts = 1 AND run_at > '%s'", job_id,
+             t);
+    assert_int_equal(count(w, q), 1);
+    assert_int_equal(count(w, "SELECT count(*) FROM channels"), 0);
+
+    /* When its time comes and the quota is back, the job imports. */
     sql(w, "UPDATE jobs SET run_at = $1", "t", time_now_usec() - 1000000);
     w->fg->channels_mode = 0;
     work_one(w);
@@ -1186,6 +1199,15 @@ test_quota_and_rate_limits_never_surface_raw_and_a_blocked_import_is_queued(void
     test_resp_free(&r);
     assert_int_equal(job_count(w, GOOGLE_JOB_IMPORT, "queued"), 1);
     assert_int_equal(job_count(w, GOOGLE_JOB_IMPORT, "done"), 1);
+
+    /* A 429 with Retry-After queues the import for that long. */
+    w->fg->channels_mode = 2;
+    r = import(w, w->ana, alice, "[\"" ALICE_2 "\"]");
+    test_expect(&r, 202, NULL);
+    assert_string_equal(str(&r, "status"), "queued");
+    assert_int_equal(json_integer_value(json_object_get(r.json, "retry_after_seconds")), 30);
+    test_resp_free(&r);
+    assert_int_equal(job_count(w, GOOGLE_JOB_IMPORT, "queued"), 2);
 }
 
 static void test_stats_refresh_jobs_update_cached_stats_and_wait_out_quota_errors(void **state)
