@@ -495,6 +495,35 @@ static void test_patch_changes_fields_bumps_the_version_and_records_history(void
     test_resp_free(&r);
 }
 
+/* The answer to a change is the row as written: the same document a read
+ * returns afterwards, the plan's rank (and so "locked") included. */
+static void test_patch_and_restore_answer_what_a_read_returns_after_them(void **state)
+{
+    fx *x = *state;
+    char id[37];
+    create_named(x, x->alice, "Narrator", NULL, id);
+    const char *const changes[] = {
+        "{\"temperature\":0.3,\"top_k\":7,\"required_plan\":\"pro\",\"description\":\"caf\u00e9\"}",
+        "{\"required_plan\":\"free\",\"voice\":null,\"language\":\"pt-BR\"}",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        test_resp w =
+            i < 2 ? req(x, "PATCH", x->alice, changes[i], "/api/v1/personas/%s", id)
+                  : req(x, "POST", x->alice, "{\"version\":2}", "/api/v1/personas/%s/restore", id);
+        test_expect(&w, 200, NULL);
+        test_resp g = req(x, "GET", x->alice, NULL, "/api/v1/personas/%s", id);
+        test_expect(&g, 200, NULL);
+        if (!json_equal(w.json, g.json))
+            fail_msg("change %zu answered %s but a read returns %s", i, w.body, g.body);
+        char we[32], ge[32];
+        assert_true(test_resp_header(&w, "ETag", we, sizeof(we)));
+        assert_true(test_resp_header(&g, "ETag", ge, sizeof(ge)));
+        assert_string_equal(we, ge);
+        test_resp_free(&w);
+        test_resp_free(&g);
+    }
+}
+
 static void test_patch_that_changes_nothing_keeps_the_version(void **state)
 {
     fx *x = *state;
@@ -1217,6 +1246,7 @@ int main(void)
         T(test_locked_persona_hides_its_content_and_cannot_be_exported),
         T(test_create_returns_version_1_with_etag_location_and_a_history_row),
         T(test_patch_changes_fields_bumps_the_version_and_records_history),
+        T(test_patch_and_restore_answer_what_a_read_returns_after_them),
         T(test_patch_that_changes_nothing_keeps_the_version),
         T(test_delete_removes_the_persona_its_history_and_detaches_channels),
         T(test_create_refuses_mass_assignment_and_writes_nothing),

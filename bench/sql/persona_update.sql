@@ -1,10 +1,11 @@
 -- PATCH /api/v1/personas/{id} {"temperature": t, "change_reason": "bench"}:
 -- a new version and its history row in one transaction.
 -- The auth lookup (session_store_lookup), then persona_service_update:
--- persona_store_get_writable, plan_store_id_by_code (required_plan check),
--- persona_store_update, persona_store_history_insert, and the read-back.
--- Both reads lock the row (FOR UPDATE OF p), as the server's statement does,
--- so concurrent writers without If-Match queue instead of failing.
+-- persona_store_get_writable, plan_store_rank_by_code (required_plan check,
+-- which also gives the answer its rank), persona_store_update and
+-- persona_store_history_insert; the answer is the row as written, so there
+-- is no read-back. The read locks the row (FOR UPDATE OF p), as the
+-- server's statement does, so concurrent writers without If-Match queue.
 -- Each client owns one of the caller's 64 personas, so no two clients race
 -- for a row. pgbench cannot make a UUID client-side, so the history row's id
 -- comes from gen_random_uuid() where the server binds a UUIDv7; the snapshot
@@ -28,7 +29,7 @@ SELECT p.id, p.type, p.owner_id, p.visibility, p.required_plan, p.name, p.descri
  WHERE p.id = :persona_id AND (p.type = 'SYSTEM' OR p.owner_id = :user_id) FOR UPDATE OF p
 \gset
 \set next :version + 1
-SELECT id FROM plans WHERE code = :required_plan;
+SELECT rank FROM plans WHERE code = :required_plan;
 UPDATE personas SET visibility = :visibility, required_plan = :required_plan, name = :name,
        description = :description, system_instruction = :system_instruction,
        temperature = :temp, top_p = :top_p, top_k = :top_k, language = :language,
@@ -37,9 +38,4 @@ UPDATE personas SET visibility = :visibility, required_plan = :required_plan, na
 INSERT INTO persona_history (id, persona_id, version, snapshot, changed_by, change_reason,
                              created_at)
 VALUES (gen_random_uuid(), :persona_id, :next, :snapshot, :user_id, :reason, :now);
-SELECT p.id, p.type, p.owner_id, p.visibility, p.required_plan, p.name, p.description,
-       p.system_instruction, p.temperature, p.top_p, p.top_k, p.language, p.voice,
-       p.is_official, p.version, p.created_at, p.updated_at, pl.rank
-  FROM personas p JOIN plans pl ON pl.code = p.required_plan
- WHERE p.id = :persona_id AND (p.type = 'SYSTEM' OR p.owner_id = :user_id) FOR UPDATE OF p;
 COMMIT;

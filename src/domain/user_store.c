@@ -7,6 +7,7 @@
 
 static db_sql Q_PLAN_BY_CODE = DB_SQL("SELECT id FROM plans WHERE code = $1");
 static db_sql Q_PLAN_LOWEST = DB_SQL("SELECT id FROM plans ORDER BY rank LIMIT 1");
+static db_sql Q_PLAN_RANK = DB_SQL("SELECT rank FROM plans WHERE code = $1");
 static db_sql Q_USER_INSERT =
     DB_SQL("INSERT INTO users (id, email, name, role, plan_id, password_hash, created_at, "
            "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)");
@@ -39,6 +40,24 @@ static int plan__one_id(db_conn *c, db_sql *q, const char *code, char id[UUID_ST
 int plan_store_id_by_code(db_conn *c, const char *code, char id[UUID_STR_LEN + 1], error *err)
 {
     return plan__one_id(c, &Q_PLAN_BY_CODE, code, id, err);
+}
+
+int plan_store_rank_by_code(db_conn *c, const char *code, int *rank, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_PLAN_RANK, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, code);
+    int rc = db_step(s, &de);
+    if (rc == DB_ROW)
+        *rank = (int)db_col_int64(s, 0);
+    db_reset(s);
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    if (rc == DB_DONE)
+        return error_set(err, ERR_NOT_FOUND, "plan", "there is no plan '%s'", code);
+    return 0;
 }
 
 int plan_store_lowest(db_conn *c, char id[UUID_STR_LEN + 1], error *err)

@@ -25,6 +25,8 @@ typedef struct user {
 
 /** Finds a plan's id by its code; ERR_NOT_FOUND when there is none. */
 int plan_store_id_by_code(db_conn *c, const char *code, char id[UUID_STR_LEN + 1], error *err);
+/** Finds a plan's rank by its code; ERR_NOT_FOUND when there is none. */
+int plan_store_rank_by_code(db_conn *c, const char *code, int *rank, error *err);
 /** The plan with the lowest rank: what a new user gets by default. */
 int plan_store_lowest(db_conn *c, char id[UUID_STR_LEN + 1], error *err);
 /**

@@ -137,11 +137,11 @@ int persona_service_export(db_conn *c, const principal *who, const char *id, jso
 
 /* required_plan must name a plan; the foreign key would say so too, but not
  * in words a user can act on. */
-static int persona__check_plan(db_conn *c, const persona *p, error *err)
+/* Checks that p's required_plan is a plan, and fills in its rank. */
+static int persona__check_plan(db_conn *c, persona *p, error *err)
 {
-    char plan_id[UUID_STR_LEN + 1];
     error e = {0};
-    if (plan_store_id_by_code(c, p->required_plan, plan_id, &e) == 0)
+    if (plan_store_rank_by_code(c, p->required_plan, &p->required_rank, &e) == 0)
         return 0;
     if (e.kind != ERR_NOT_FOUND) {
         *err = e;
@@ -269,10 +269,12 @@ static int persona__write_version(db_conn *c, const principal *who, const person
         return -1;
     next->version = cur->version + 1;
     next->updated_at = time_now_usec();
+    /* next now holds exactly the row written (the rank came with the plan
+     * check), so it is the answer without reading the row back. */
     if (persona_store_update(c, next, cur->version, who->user_id, err) != 0 ||
         persona_store_history_insert(c, next, who->user_id, reason, err) != 0)
         return -1;
-    return persona_store_get_writable(c, cur->id, who->user_id, next, err);
+    return 0;
 }
 
 static int persona__finish(db_conn *c, int rc, error *err)
