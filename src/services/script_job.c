@@ -189,8 +189,8 @@ static void script__attempt_failed(script__task *t, job_result *out, const llm_r
     }
     if (last) {
         char reason[700];
-        snprintf(reason, sizeof(reason), "%s (gave up after %d attempts)", res->message,
-                 t->j->attempts);
+        snprintf(reason, sizeof(reason), "gave up after %d attempts; the last one failed: %s",
+                 t->j->attempts, res->message);
         script__give_up(t, out, reason);
         return;
     }
