@@ -494,6 +494,73 @@ static void test_offline_scene_rewrite_answers_one_scene(void **state)
     assert_non_null(strstr(w->rq.prompt, "rewrite scene 2"));
 }
 
+/* ---- what a visual description asks for ------------------------------------------- */
+
+/* The words that would ask for text on screen, which the starter personas
+ * forbid ("Never ask for on-screen text, captions, labels … or logos"). */
+static void assert_asks_for_no_text(const char *where, const char *s)
+{
+    static const char *const words[] = {"on-screen", "caption", "title card", "logo",   "label",
+                                        "legenda",   "cartela", "rótulo",     "na tela"};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strcasestr(s, words[i]) != NULL)
+            fail_msg("%s asks for '%s': %s", where, words[i], s);
+}
+
+static void test_no_request_or_offline_draft_asks_for_text_on_screen(void **state)
+{
+    world *w = *state;
+    /* What a model is sent, whole script and one scene, in both dialects:
+     * the prompt and every schema description. */
+    scene scenes[3];
+    memset(scenes, 0, sizeof(scenes));
+    for (int i = 0; i < 3; i++) {
+        scenes[i].narration = "old words";
+        scenes[i].visual_description = "old shot";
+    }
+    for (int mode = 0; mode < 2; mode++) {
+        w->ask.scene_index = mode ? 1 : -1;
+        w->ask.scenes = mode ? scenes : NULL;
+        w->ask.nscenes = mode ? 3 : 0;
+        for (int prov = 0; prov < 2; prov++) {
+            llm_settings s = prov ? openai_settings(w, 5000, false) : gemini_settings(w, 5000);
+            llm_result res;
+            run(w, &s, FAKE_OK, &res);
+            llm_result_free(&res);
+            json_t *b = fake_llm_last_body(&w->fake);
+            char *text = json_dumps(b, 0);
+            assert_non_null(strstr(text, "what the viewer sees"));
+            assert_asks_for_no_text(prov ? "the openai request" : "the gemini request", text);
+            free(text);
+            json_decref(b);
+        }
+    }
+    /* The offline writer's visuals, every role and variant in both languages. */
+    w->ask.scene_index = -1;
+    w->ask.scenes = NULL;
+    w->ask.nscenes = 0;
+    w->ps->temperature = 2.0;
+    w->o.target_scenes = 30;
+    static const char *const langs[] = {"en", "pt-BR"};
+    static const char *const topics[] = {"Why is the night sky dark?", "How do bees find flowers?",
+                                         "What is a black hole?",      "Why do cats purr?",
+                                         "How do tides work?",         "Por que o céu é azul?"};
+    for (size_t l = 0; l < 2; l++) {
+        w->ask.language = langs[l];
+        for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
+            w->pr.topic = topics[i];
+            json_t *j = offline(w);
+            json_t *list = json_object_get(j, "scenes");
+            assert_int_equal(json_array_size(list), 30);
+            for (size_t k = 0; k < json_array_size(list); k++)
+                assert_asks_for_no_text("an offline visual",
+                                        json_string_value(json_object_get(json_array_get(list, k),
+                                                                          "visual_description")));
+            json_decref(j);
+        }
+    }
+}
+
 /* ---- the checks around the providers ----------------------------------------------- */
 
 static void test_blank_narration_and_wrong_scene_count_are_refused_by_the_script_check(void **state)
@@ -597,6 +664,7 @@ int main(void)
         T(test_offline_writer_is_deterministic_and_labelled_as_a_draft),
         T(test_offline_writer_follows_language_length_and_temperature),
         T(test_offline_scene_rewrite_answers_one_scene),
+        T(test_no_request_or_offline_draft_asks_for_text_on_screen),
         T(test_blank_narration_and_wrong_scene_count_are_refused_by_the_script_check),
         T(test_schema_check_names_the_first_fault_by_its_path),
         T(test_http_client_caps_the_response_and_reports_refused_connections),

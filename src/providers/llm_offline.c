@@ -3,7 +3,9 @@
  * the asked length from templates in the persona's language (English and
  * Brazilian Portuguese; other languages get English and are told so), so
  * the whole pipeline runs on a fresh machine. The shape is a hook, some
- * context, numbered points, a recap and a closing. Template choice is a
+ * context, numbered points, a recap and a closing. Its visual
+ * descriptions are images only, never on-screen text, captions or logos,
+ * which the starter personas forbid. Template choice is a
  * hash of topic, persona and position, and the persona's temperature
  * widens the pool of variants: the same inputs always give the same
  * draft, and temperature 0 always gives the plainest one. Title and
@@ -86,21 +88,22 @@ static const offline_lang OFFLINE_EN = {
          "below."},
     },
     {
-        {"Title card reading %1$s over a slow push-in on a striking establishing shot.",
-         "Fast montage of everyday images connected to %1$s, ending on the title card.",
-         "Close-up that slowly pulls back to reveal the scene behind %1$s; title appears."},
-        {"Simple animated map and captions that set the scene for %1$s.",
-         "Archival-style footage with short captions giving the background of %1$s.",
-         "Narrator's desk with a notebook sketch introducing %1$s."},
-        {"Clean diagram illustrating idea %3$d of %2$d, one element highlighted, short caption.",
-         "Split screen: the question on the left, idea %3$d of %2$d illustrated on the right.",
-         "Animated infographic building up idea %3$d of %2$d step by step."},
-        {"Numbered list of the %2$d ideas appearing one by one over a calm background.",
-         "Quick replay of the key shots from each of the %2$d ideas.",
-         "Whiteboard summary connecting the %2$d ideas with arrows."},
-        {"End screen with the subscribe button and two suggested videos.",
-         "Closing shot fading to the channel logo, with a subscribe reminder.",
-         "Presenter-free outro card: channel name, subscribe button, next video thumbnail."},
+        {"Slow push-in on a striking establishing shot that evokes %1$s.",
+         "Fast montage of everyday images connected to %1$s, ending on a wide, quiet shot.",
+         "Close-up that slowly pulls back to reveal the scene behind %1$s."},
+        {"Wide aerial view of a landscape that sets the scene for %1$s.",
+         "Archival-style footage in muted colours, showing where %1$s begins.",
+         "An open notebook with pencil sketches about %1$s on a desk in warm morning light."},
+        {"Detailed close-up for idea %3$d of %2$d about %1$s, one element in sharp focus.",
+         "Split composition for idea %3$d of %2$d: an everyday object beside what it shows about "
+         "%1$s.",
+         "Slow tracking shot that shows idea %3$d of %2$d about %1$s at work."},
+        {"Quick replay of the key shots about %1$s, one from each of the %2$d ideas.",
+         "Calm wide shot connected to %1$s while the images of the %2$d ideas dissolve into it.",
+         "Slow pull-back that gathers the images of the %2$d ideas about %1$s in one frame."},
+        {"Closing shot connected to %1$s, fading slowly to black.",
+         "A quiet final wide shot connected to %1$s as the light fades.",
+         "Slow pull-back from a last image of %1$s into a dark, calm background."},
     },
 };
 
@@ -143,21 +146,24 @@ static const offline_lang OFFLINE_PT = {
          "aqui embaixo."},
     },
     {
-        {"Cartela de título com %1$s sobre uma aproximação lenta de uma imagem marcante.",
-         "Montagem rápida de imagens do dia a dia ligadas a %1$s, terminando no título.",
-         "Close que se afasta devagar e revela a cena por trás de %1$s; o título aparece."},
-        {"Mapa animado simples e legendas que apresentam o contexto de %1$s.",
-         "Imagens de arquivo com legendas curtas sobre a origem de %1$s.",
-         "Mesa do narrador com um esboço em caderno apresentando %1$s."},
-        {"Diagrama limpo ilustrando a ideia %3$d de %2$d, com um elemento em destaque e legenda.",
-         "Tela dividida: a pergunta à esquerda, a ideia %3$d de %2$d ilustrada à direita.",
-         "Infográfico animado montando a ideia %3$d de %2$d passo a passo."},
-        {"Lista numerada das %2$d ideias surgindo uma a uma sobre um fundo calmo.",
-         "Repetição rápida das imagens principais de cada uma das %2$d ideias.",
-         "Resumo em quadro branco ligando as %2$d ideias com setas."},
-        {"Tela final com o botão de inscrição e dois vídeos sugeridos.",
-         "Plano final escurecendo até o logo do canal, com lembrete de inscrição.",
-         "Cartela de encerramento: nome do canal, botão de inscrição, miniatura do próximo vídeo."},
+        {"Aproximação lenta de uma imagem marcante que evoca %1$s.",
+         "Montagem rápida de imagens do dia a dia ligadas a %1$s, terminando num plano aberto e "
+         "calmo.",
+         "Close que se afasta devagar e revela a cena por trás de %1$s."},
+        {"Vista aérea ampla de uma paisagem que apresenta o contexto de %1$s.",
+         "Imagens em estilo de arquivo, em cores suaves, mostrando a origem de %1$s.",
+         "Um caderno aberto com esboços a lápis sobre %1$s numa mesa, sob a luz quente da manhã."},
+        {"Close detalhado para a ideia %3$d de %2$d sobre %1$s, com um elemento em foco nítido.",
+         "Composição dividida para a ideia %3$d de %2$d: um objeto do dia a dia ao lado do que ele "
+         "mostra sobre %1$s.",
+         "Travelling lento que mostra a ideia %3$d de %2$d sobre %1$s em ação."},
+        {"Repetição rápida das imagens principais sobre %1$s, uma de cada uma das %2$d ideias.",
+         "Plano aberto e calmo ligado a %1$s, enquanto as imagens das %2$d ideias se dissolvem "
+         "nele.",
+         "Afastamento lento que reúne as imagens das %2$d ideias sobre %1$s num só quadro."},
+        {"Plano final ligado a %1$s, escurecendo devagar até o preto.",
+         "Um último plano aberto e tranquilo ligado a %1$s enquanto a luz se apaga.",
+         "Afastamento lento de uma última imagem de %1$s até um fundo escuro e calmo."},
     },
 };
 

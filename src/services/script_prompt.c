@@ -12,6 +12,14 @@
 #define SCENE_VISUAL_MAX         5000
 #define SCRIPT_TAG_MAX           100
 
+/* What a visual_description is, said once for the prompt and the schema.
+ * It asks for an image and nothing else: whether a video may carry text on
+ * screen is the persona's call (the starter personas forbid it), so the
+ * request must not ask for any. */
+#define SCRIPT_VISUAL_SAYS                                                                         \
+    "what the viewer sees: one concrete shot or image (its subject, setting, composition and "     \
+    "lighting), with no narration"
+
 /* How many scenes to ask for, and whether exactly that many. */
 static int script_prompt__scenes(const script_options *o, bool *exact)
 {
@@ -42,9 +50,7 @@ static json_t *script_prompt__scene_schema(void)
 {
     json_t *props = json_object();
     json_object_set_new(props, "visual_description",
-                        script_prompt__text("What the viewer sees: shots, images and on-screen "
-                                            "text. No narration.",
-                                            1, SCENE_VISUAL_MAX));
+                        script_prompt__text(SCRIPT_VISUAL_SAYS, 1, SCENE_VISUAL_MAX));
     json_object_set_new(props, "narration",
                         script_prompt__text("The exact words the narrator says in this scene.", 1,
                                             SCENE_NARRATION_MAX));
@@ -107,9 +113,8 @@ void script_prompt_build(arena *a, const script_ask *ask, llm_request *rq, llm_b
         else
             buf_printf(&b, "Length: between 4 and 12 scenes, as the topic needs.\n");
         buf_printf(&b,
-                   "Each scene has a visual_description (what the viewer sees: shots, images, "
-                   "on-screen text; no narration) and a narration (the exact words the "
-                   "narrator says).\n"
+                   "Each scene has a visual_description (" SCRIPT_VISUAL_SAYS
+                   ") and a narration (the exact words the narrator says).\n"
                    "The title has at most %d characters, the description at most %d, and "
                    "there are at most %d tags.\n",
                    SCRIPT_TITLE_MAX, SCRIPT_DESCRIPTION_MAX, SCRIPT_TAGS_MAX);
