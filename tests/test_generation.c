@@ -40,6 +40,7 @@ typedef struct world {
     db *wdb; /* the worker pool's own connections */
     job_pool *pool;
     char tok[128], tok_b[128];
+    char root[128]; /* an admin's token, once admin_set_plan made one */
 } world;
 
 static void sleep_ms(int ms)
@@ -795,6 +796,109 @@ static void test_one_scene_is_rewritten_in_place_with_its_neighbours_as_context(
     assert_true(strncmp(rows[2], "regenerate_scene|0|finish_reason:SAFETY|gemini", 46) == 0);
 }
 
+/* ---- plans ---------------------------------------------------------------------------- */
+
+#define PRO_PERSONA "01936f4e-0001-7000-8000-000000000015" /* a starter persona of the pro plan */
+
+/* Moves ana to plan_code the way an operator does: through the admin API. */
+static void admin_set_plan(world *w, const char *plan_code)
+{
+    if (w->root[0] == '\0') {
+        test_signup(&w->api, "root@example.com", w->root);
+        test_make_admin(&w->api, "root@example.com");
+    }
+    test_resp r = test_req(&w->api, "GET", "/api/v1/me", w->tok, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    char path[128], body[64];
+    snprintf(path, sizeof(path), "/api/v1/admin/users/%s", str(&r, "id"));
+    test_resp_free(&r);
+    snprintf(body, sizeof(body), "{\"plan\":\"%s\"}", plan_code);
+    r = test_req(&w->api, "PATCH", path, w->root, body, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+}
+
+static void expect_locked(const test_resp *r)
+{
+    test_expect(r, 403, "plan-upgrade-required");
+    assert_string_equal(str(r, "field"), "persona_id");
+    assert_non_null(strstr(str(r, "detail"), "'pro' plan"));
+}
+
+static void test_a_persona_above_the_plan_is_refused_when_queued_and_when_run(void **state)
+{
+    world *w = *state;
+    use_gemini(w, 5000);
+    char id[37], path[128], scene_path[256], scene_id[64], body[256];
+    snprintf(body, sizeof(body), "{\"topic\":\"Why is the night sky dark?\",\"persona_id\":\"%s\"}",
+             PRO_PERSONA);
+    create(w, w->tok, body, 202, id);
+    start_pool(w);
+    test_resp r = wait_project(w, w->tok, id, "scripted");
+    test_resp_free(&r);
+    stop_pool(w);
+    text_of(w, scene_id, sizeof(scene_id),
+            "SELECT id FROM scenes WHERE project_id = '%s' AND position = 1", id);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/generate", id);
+    snprintf(scene_path, sizeof(scene_path), "/api/v1/projects/%s/scenes/%s/regenerate", id,
+             scene_id);
+    int calls = fake_llm_calls(&w->fake);
+    int64_t rows = count(w, "SELECT count(*) FROM persona_usage_logs");
+
+    /* The plan drops: the project keeps its persona, which is now locked. */
+    admin_set_plan(w, "free");
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    expect_locked(&r);
+    test_resp_free(&r);
+    r = test_req(&w->api, "POST", scene_path, w->tok, NULL, NULL);
+    expect_locked(&r);
+    test_resp_free(&r);
+    r = test_req(&w->api, "POST", "/api/v1/projects", w->tok, body, NULL);
+    expect_locked(&r);
+    test_resp_free(&r);
+    assert_int_equal(count(w, "SELECT count(*) FROM projects"), 1);
+    assert_int_equal(count(w, "SELECT count(*) FROM jobs WHERE kind LIKE 'script.%%'"), 1);
+    r = wait_project(w, w->tok, id, "scripted");
+    assert_true(json_is_null(json_object_get(r.json, "error")));
+    test_resp_free(&r);
+
+    /* Queued while the plan allowed it, run after it dropped: the job
+     * fails at once, calls no model and leaves the script alone. */
+    admin_set_plan(w, "pro");
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    admin_set_plan(w, "free");
+    start_pool(w);
+    r = wait_project(w, w->tok, id, "failed");
+    assert_string_equal(str(&r, "error"),
+                        "The script could not be written: persona 'Mysteries & Unexplained' needs "
+                        "the 'pro' plan and your plan is 'free'; upgrade to use it");
+    assert_int_equal(json_array_size(json_object_get(r.json, "scenes")), 3);
+    test_resp_free(&r);
+    wait_attempts(w, id, 1);
+    stop_pool(w);
+    char st[16];
+    text_of(w, st, sizeof(st),
+            "SELECT status FROM jobs WHERE kind = 'script.generate' AND attempts = 1 AND "
+            "status <> 'done'");
+    assert_string_equal(st, "dead");
+
+    /* The same for a scene rewrite, which returns the project to where it was. */
+    admin_set_plan(w, "pro");
+    r = test_req(&w->api, "POST", scene_path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    admin_set_plan(w, "free");
+    start_pool(w);
+    r = wait_error(w, id, "failed",
+                   "Rewriting a scene failed: persona 'Mysteries & Unexplained' needs");
+    test_resp_free(&r);
+    wait_attempts(w, id, 1);
+    assert_int_equal(fake_llm_calls(&w->fake), calls);
+    assert_int_equal(count(w, "SELECT count(*) FROM persona_usage_logs"), rows);
+}
+
 /* ---- usage summary ------------------------------------------------------------------- */
 
 static void test_usage_summary_is_for_the_personas_owner_only(void **state)
@@ -1119,6 +1223,7 @@ int main(void)
         T(test_concurrent_requests_with_one_key_create_one_project),
         T(test_regenerating_replaces_every_scene_and_is_409_while_pending),
         T(test_one_scene_is_rewritten_in_place_with_its_neighbours_as_context),
+        T(test_a_persona_above_the_plan_is_refused_when_queued_and_when_run),
         T(test_usage_summary_is_for_the_personas_owner_only),
         T(test_event_stream_tells_the_owner_and_nobody_else),
         T(test_event_stream_needs_a_signed_in_user),

@@ -12,6 +12,7 @@
 #include "domain/persona_store.h"
 #include "domain/project_store.h"
 #include "domain/scene_store.h"
+#include "services/persona_access.h"
 
 #include <ctype.h>
 #include <sodium.h>
@@ -300,6 +301,22 @@ static int script__lock_idle(db_conn *c, script__op *op, project *pr, error *err
     return 0;
 }
 
+/* A persona above the caller's plan cannot be used (README, Plans): a
+ * project keeps the persona it was made with, so a plan that dropped since
+ * is caught here, and again by the job, since it may drop while queued. A
+ * persona the caller can no longer see is left to the job, which says so. */
+static int script__check_persona(db_conn *c, const script__op *op, const project *cur, error *err)
+{
+    error e;
+    if (cur->persona_id == NULL ||
+        persona_access_usable(c, op->p, cur->persona_id, NULL, NULL, &e) == 0 ||
+        e.kind == ERR_NOT_FOUND)
+        return 0;
+    if (err != NULL)
+        *err = e;
+    return -1;
+}
+
 /* Queues the next generation and re-reads the project for the answer. */
 static int script__queue(db_conn *c, script__op *op, const char *kind, const char *prior_status,
                          error *err)
@@ -318,7 +335,7 @@ static int script__queue(db_conn *c, script__op *op, const char *kind, const cha
 static int script__regenerate_step(db_conn *c, script__op *op, error *err)
 {
     project cur;
-    if (script__lock_idle(c, op, &cur, err) != 0)
+    if (script__lock_idle(c, op, &cur, err) != 0 || script__check_persona(c, op, &cur, err) != 0)
         return -1;
     return script__queue(c, op, SCRIPT_JOB_GENERATE, NULL, err);
 }
@@ -339,7 +356,8 @@ static int script__scene_step(db_conn *c, script__op *op, error *err)
     project cur;
     scene sc;
     if (script__lock_idle(c, op, &cur, err) != 0 ||
-        scene_store_get(c, op->a, op->p->user_id, op->project_id, op->scene_id, &sc, err) != 0)
+        scene_store_get(c, op->a, op->p->user_id, op->project_id, op->scene_id, &sc, err) != 0 ||
+        script__check_persona(c, op, &cur, err) != 0)
         return -1;
     return script__queue(c, op, SCRIPT_JOB_SCENE, cur.status, err);
 }
