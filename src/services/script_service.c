@@ -256,6 +256,26 @@ static int script__enqueue(db_conn *c, const principal *p, const char *kind, jso
     return rc;
 }
 
+/* Counts one generation against the plan's monthly limit. It runs in the
+ * transaction that queues the job and raises the counter before reading
+ * it, so of two requests at the last slot the second waits for the first
+ * and sees its count; a refusal rolls the raise back with everything else. */
+static int script__count_generation(db_conn *c, const principal *p, error *err)
+{
+    int64_t used = 0;
+    if (usage_store_count_generation(c, p->user_id, time_month_start(time_now_usec()), 1, &used,
+                                     err) != 0)
+        return -1;
+    int max = p->max_generations_per_month;
+    if (max >= 0 && used > max)
+        return error_set(err, ERR_PLAN_LIMIT, "max_generations_per_month",
+                         "your plan '%s' allows %d script generation%s per calendar month (UTC), "
+                         "scene rewrites included, and you have used %lld this month; wait for "
+                         "next month or upgrade your plan",
+                         p->plan_code, max, max == 1 ? "" : "s", (long long)(used - 1));
+    return 0;
+}
+
 static int script__create_step(db_conn *c, script__op *op, error *err)
 {
     if (project_service_create_tx(c, op->a, op->p, op->in, op->generate ? "queued" : "draft",
@@ -264,6 +284,8 @@ static int script__create_step(db_conn *c, script__op *op, error *err)
     op->status = op->generate ? 202 : 201;
     if (!op->generate)
         return 0;
+    if (script__count_generation(c, op->p, err) != 0)
+        return -1;
     return script__enqueue(c, op->p, SCRIPT_JOB_GENERATE,
                            script__payload(&op->pr, op->pr.generation, op->o, NULL, NULL), err);
 }
@@ -322,7 +344,8 @@ static int script__queue(db_conn *c, script__op *op, const char *kind, const cha
                          error *err)
 {
     int64_t generation = 0;
-    if (project_store_queue_generation(c, op->p->user_id, op->project_id, time_now_usec(),
+    if (script__count_generation(c, op->p, err) != 0 ||
+        project_store_queue_generation(c, op->p->user_id, op->project_id, time_now_usec(),
                                        &generation, err) != 0 ||
         project_store_get(c, op->a, op->p->user_id, op->project_id, &op->pr, err) != 0)
         return -1;
@@ -393,6 +416,11 @@ int script_service_changes(db_conn *c, arena *a, const char *user_id, int64_t si
 }
 
 /* ---- usage ----------------------------------------------------------------------- */
+
+int script_service_generations_used(db_conn *c, const principal *p, int64_t *used, error *err)
+{
+    return usage_store_generations(c, p->user_id, time_month_start(time_now_usec()), used, err);
+}
 
 int script_service_usage(db_conn *c, const principal *p, const char *persona_id, int64_t since,
                          int64_t until, usage_summary *out, error *err)
