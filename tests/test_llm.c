@@ -468,6 +468,58 @@ static void test_offline_writer_follows_language_length_and_temperature(void **s
     assert_true(plain[1] < 5);
 }
 
+static int words_of(const json_t *script)
+{
+    int n = 0;
+    const json_t *list = json_object_get(script, "scenes");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        bool in = false;
+        for (const char *c =
+                 json_string_value(json_object_get(json_array_get(list, i), "narration"));
+             *c; c++) {
+            bool space = *c == ' ';
+            n += !space && !in;
+            in = !space;
+        }
+    }
+    return n;
+}
+
+static void test_a_long_target_makes_longer_scenes_not_more_than_thirty(void **state)
+{
+    world *w = *state;
+    static const struct {
+        int seconds, scenes, per_scene, words;
+    } cases[] = {
+        {120, 10, 12, 30},   /* 12 s a scene while there may be more scenes */
+        {360, 30, 12, 30},   /* the most scenes */
+        {900, 30, 30, 75},   /* past that, longer scenes */
+        {1800, 30, 60, 150}, /* the longest target: 30 scenes of a minute */
+    };
+    for (int pt = 0; pt < 2; pt++) {
+        w->ask.language = pt ? "pt-BR" : "en";
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            w->o.target_seconds = cases[i].seconds;
+            json_t *j = offline(w);
+            char want[200];
+            snprintf(want, sizeof(want),
+                     "about %d seconds of narration in total: about %d scenes of about %d seconds "
+                     "(about %d words) of narration each",
+                     cases[i].seconds, cases[i].scenes, cases[i].per_scene, cases[i].words);
+            if (strstr(w->rq.prompt, want) == NULL)
+                fail_msg("%d s: the prompt lacks '%s': %s", cases[i].seconds, want, w->rq.prompt);
+            assert_int_equal(json_array_size(json_object_get(j, "scenes")), cases[i].scenes);
+            /* The offline draft is that long too: at least the words asked
+             * for, and not far past them. */
+            int words = words_of(j), asked = cases[i].scenes * cases[i].words;
+            if (words < asked || words > asked * 2)
+                fail_msg("%s, %d s: %d words for %d asked", w->ask.language, cases[i].seconds,
+                         words, asked);
+            json_decref(j);
+        }
+    }
+}
+
 static void test_offline_scene_rewrite_answers_one_scene(void **state)
 {
     world *w = *state;
@@ -663,6 +715,7 @@ int main(void)
         T(test_an_unreachable_provider_is_transient_and_names_the_host),
         T(test_offline_writer_is_deterministic_and_labelled_as_a_draft),
         T(test_offline_writer_follows_language_length_and_temperature),
+        T(test_a_long_target_makes_longer_scenes_not_more_than_thirty),
         T(test_offline_scene_rewrite_answers_one_scene),
         T(test_no_request_or_offline_draft_asks_for_text_on_screen),
         T(test_blank_narration_and_wrong_scene_count_are_refused_by_the_script_check),

@@ -1,6 +1,7 @@
 /*
  * The offline draft writer: no model, no network. It writes a script of
- * the asked length from templates in the persona's language (English and
+ * the asked length (scenes, and words per scene when the brief asks for
+ * them) from templates in the persona's language (English and
  * Brazilian Portuguese; other languages get English and are told so), so
  * the whole pipeline runs on a fresh machine. The shape is a hook, some
  * context, numbered points, a recap and a closing. Its visual
@@ -23,6 +24,7 @@
 #include <strings.h>
 
 #define OFFLINE_VARIANTS 3
+#define OFFLINE_EXTRAS   8
 #define OFFLINE_TEXT_MAX (64 * 1024)
 
 typedef enum offline_role {
@@ -45,6 +47,9 @@ typedef struct offline_lang {
     const char *tag_word;
     const char *narration[5][OFFLINE_VARIANTS];
     const char *visual[5][OFFLINE_VARIANTS];
+    /* Sentences that lengthen a scene's narration to the asked length, in
+     * a scene-dependent order, none twice in a scene (%1$s: the topic). */
+    const char *extra[OFFLINE_EXTRAS];
 } offline_lang;
 
 static const offline_lang OFFLINE_EN = {
@@ -105,6 +110,18 @@ static const offline_lang OFFLINE_EN = {
          "A quiet final wide shot connected to %1$s as the light fades.",
          "Slow pull-back from a last image of %1$s into a dark, calm background."},
     },
+    {
+        "Think of it this way: %1$s looks different once you follow it one step at a time.",
+        "It is worth pausing here, because this is the part of %1$s that most explanations skip.",
+        "Picture it slowly, one small change after another, and %1$s starts to make sense.",
+        "Here is what makes it click: every part of %1$s depends on the one that came before it.",
+        "People have wondered about %1$s for a long time, and each answer added a piece to the "
+        "puzzle.",
+        "Keep this in mind, because it will matter again before the end of this video.",
+        "None of this needs special knowledge; it only needs a careful look at %1$s.",
+        "If that sounds surprising, you are in good company: it surprised the first people who "
+        "studied it too.",
+    },
 };
 
 static const offline_lang OFFLINE_PT = {
@@ -164,6 +181,18 @@ static const offline_lang OFFLINE_PT = {
         {"Plano final ligado a %1$s, escurecendo devagar até o preto.",
          "Um último plano aberto e tranquilo ligado a %1$s enquanto a luz se apaga.",
          "Afastamento lento de uma última imagem de %1$s até um fundo escuro e calmo."},
+    },
+    {
+        "Pense assim: %1$s parece diferente quando seguimos um passo de cada vez.",
+        "Vale a pena parar aqui, porque esta é a parte de %1$s que quase toda explicação pula.",
+        "Imagine devagar, uma pequena mudança depois da outra, e %1$s começa a fazer sentido.",
+        "É isto que faz tudo se encaixar: cada parte de %1$s depende da que veio antes.",
+        "Há muito tempo as pessoas se perguntam sobre %1$s, e cada resposta acrescentou uma peça "
+        "ao quebra-cabeça.",
+        "Guarde isto, porque vai importar de novo antes do fim deste vídeo.",
+        "Nada disso exige conhecimento especial; basta olhar com atenção para %1$s.",
+        "Se isso parece surpreendente, você está em boa companhia: surpreendeu também quem estudou "
+        "o assunto primeiro.",
     },
 };
 
@@ -234,6 +263,17 @@ static void offline__clip(char *s, size_t max)
     }
 }
 
+static int offline__words(const char *s)
+{
+    int n = 0;
+    for (bool in = false; *s; s++) {
+        bool space = isspace((unsigned char)*s) != 0;
+        n += !space && !in;
+        in = !space;
+    }
+    return n;
+}
+
 /* How many of the variants the persona's temperature lets the writer use. */
 static int offline__pool(double temperature)
 {
@@ -265,7 +305,20 @@ static json_t *offline__scene(const offline_lang *L, const llm_request *rq, cons
     /* A sentence may start with the topic: give it its capital back. */
     if (narration[0] != '\0' && islower((unsigned char)narration[0]))
         narration[0] = (char)toupper((unsigned char)narration[0]);
-    return json_pack("{s:s,s:s}", "visual_description", visual, "narration", narration);
+    buf text;
+    buf_init(&text, OFFLINE_TEXT_MAX);
+    buf_puts(&text, narration);
+    /* Longer scenes (a long target_seconds) get more sentences, until the
+     * narration has the words asked for or every extra was used once. */
+    int start = (int)((h >> 40) % OFFLINE_EXTRAS);
+    for (int k = 0; k < OFFLINE_EXTRAS && offline__words(buf_cstr(&text)) < b->scene_words; k++) {
+        char more[1024];
+        snprintf(more, sizeof(more), L->extra[(start + k) % OFFLINE_EXTRAS], topic);
+        buf_printf(&text, " %s", more);
+    }
+    json_t *sc = json_pack("{s:s,s:s}", "visual_description", visual, "narration", buf_cstr(&text));
+    buf_free(&text);
+    return sc;
 }
 
 static void offline__tags(const offline_lang *L, const char *topic, json_t *tags)

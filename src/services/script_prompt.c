@@ -37,6 +37,16 @@ static int script_prompt__scenes(const script_options *o, bool *exact)
     return SCRIPT_DEFAULT_SCENES;
 }
 
+/* Seconds of narration each of n scenes carries when target_seconds was
+ * asked for (0 otherwise): 12 s while n can grow, longer once n is at
+ * SCRIPT_SCENES_MAX, so the total stays what was asked. */
+static int script_prompt__scene_seconds(const script_options *o, int n)
+{
+    if (o == NULL || o->target_seconds <= 0 || n <= 0)
+        return 0;
+    return (o->target_seconds + n / 2) / n;
+}
+
 static json_t *script_prompt__text(const char *description, int min, int max)
 {
     json_t *t = json_pack("{s:s,s:s}", "type", "string", "description", description);
@@ -96,6 +106,7 @@ void script_prompt_build(arena *a, const script_ask *ask, llm_request *rq, llm_b
     bool scene_mode = ask->scene_index >= 0;
     bool exact = false;
     int want = script_prompt__scenes(ask->o, &exact);
+    int seconds = scene_mode ? 0 : script_prompt__scene_seconds(ask->o, want);
     const char *instructions = ask->o ? ask->o->instructions : NULL;
 
     buf b;
@@ -107,9 +118,12 @@ void script_prompt_build(arena *a, const script_ask *ask, llm_request *rq, llm_b
                    ask->language);
         if (exact)
             buf_printf(&b, "Length: exactly %d scene%s.\n", want, want == 1 ? "" : "s");
-        else if (ask->o != NULL && ask->o->target_seconds > 0)
-            buf_printf(&b, "Length: about %d seconds of narration in total, in about %d scenes.\n",
-                       ask->o->target_seconds, want);
+        else if (seconds > 0)
+            buf_printf(&b,
+                       "Length: about %d seconds of narration in total: about %d scene%s of "
+                       "about %d seconds (about %d words) of narration each.\n",
+                       ask->o->target_seconds, want, want == 1 ? "" : "s", seconds,
+                       seconds * SCRIPT_WORDS_PER_MINUTE / 60);
         else
             buf_printf(&b, "Length: between 4 and 12 scenes, as the topic needs.\n");
         buf_printf(&b,
@@ -152,6 +166,7 @@ void script_prompt_build(arena *a, const script_ask *ask, llm_request *rq, llm_b
     brief->instructions = instructions;
     brief->seed = ask->seed;
     brief->scenes = want;
+    brief->scene_words = seconds * SCRIPT_WORDS_PER_MINUTE / 60;
     brief->scene_index = ask->scene_index;
     brief->scene_count = (int)ask->nscenes;
 
