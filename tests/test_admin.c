@@ -57,17 +57,24 @@ static void test_admin_creates_and_edits_plans_with_validated_fields(void **stat
     test_make_admin(a, "root@example.com");
     test_resp r = test_req(a, "POST", "/api/v1/admin/plans", t,
                            "{\"code\":\"studio\",\"name\":\"Studio\",\"rank\":30,"
-                           "\"max_channels\":null,\"max_projects_per_month\":10000}",
+                           "\"max_channels\":null,\"max_projects_per_month\":10000,"
+                           "\"max_generations_per_month\":25000}",
                            NULL);
     test_expect(&r, 201, NULL);
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/admin/plans/%s", str(&r, "id"));
     assert_true(json_is_null(json_object_get(r.json, "max_channels")));
+    assert_int_equal(json_integer_value(json_object_get(r.json, "max_generations_per_month")),
+                     25000);
     test_resp_free(&r);
 
-    r = test_req(a, "PATCH", path, t, "{\"max_channels\":500,\"name\":\"Studio+\"}", NULL);
+    r = test_req(a, "PATCH", path, t,
+                 "{\"max_channels\":500,\"name\":\"Studio+\",\"max_generations_per_month\":null}",
+                 NULL);
     test_expect(&r, 200, NULL);
     assert_int_equal(json_integer_value(json_object_get(r.json, "max_channels")), 500);
+    assert_true(json_is_null(json_object_get(r.json, "max_generations_per_month")));
+    assert_int_equal(json_integer_value(json_object_get(r.json, "max_projects_per_month")), 10000);
     assert_string_equal(str(&r, "code"), "studio");
     test_resp_free(&r);
     /* The code is fixed once created; ranks are unique. */

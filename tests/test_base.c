@@ -218,6 +218,10 @@ static void test_time_calendar_matches_gmtime_and_timegm(void **state)
         int64_t back = 0;
         assert_true(time_parse(got, &back));
         assert_int_equal(back, usec);
+        /* The month it falls in starts where timegm says the 1st does. */
+        tm.tm_mday = 1;
+        tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+        assert_int_equal(time_month_start(usec), (int64_t)timegm(&tm) * 1000000);
     }
     /* Day numbers past the month roll over as timegm rolls them. */
     int64_t a, b;

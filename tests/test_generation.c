@@ -40,6 +40,7 @@ typedef struct world {
     db *wdb; /* the worker pool's own connections */
     job_pool *pool;
     char tok[128], tok_b[128];
+    char root[128]; /* an admin's token, once admin_set_plan made one */
 } world;
 
 static void sleep_ms(int ms)
@@ -510,7 +511,12 @@ static void test_the_last_transient_failure_gives_up(void **state)
     exec(w, "UPDATE jobs SET attempts = 4 WHERE CAST(payload AS TEXT) LIKE '%%%s%%'", id);
     start_pool(w);
     test_resp r = wait_project(w, w->tok, id, "failed");
-    assert_non_null(strstr(str(&r, "error"), "gave up after 5 attempts"));
+    /* The final text says it gave up, and nothing in it promises a retry. */
+    assert_string_equal(str(&r, "error"),
+                        "The script could not be written: gave up after 5 attempts; the last one "
+                        "failed: the gemini provider failed (HTTP 500): An internal error has "
+                        "occurred.");
+    assert_null(strstr(str(&r, "error"), "retried"));
     test_resp_free(&r);
     wait_attempts(w, id, 5);
     char st[16];
@@ -788,6 +794,268 @@ static void test_one_scene_is_rewritten_in_place_with_its_neighbours_as_context(
     assert_int_equal(n, 3);
     assert_true(strncmp(rows[1], "regenerate_scene|1|-|gemini", 27) == 0);
     assert_true(strncmp(rows[2], "regenerate_scene|0|finish_reason:SAFETY|gemini", 46) == 0);
+}
+
+/* ---- plans ---------------------------------------------------------------------------- */
+
+#define PRO_PERSONA "01936f4e-0001-7000-8000-000000000015" /* a starter persona of the pro plan */
+
+static void make_admin(world *w)
+{
+    if (w->root[0] != '\0')
+        return;
+    test_signup(&w->api, "root@example.com", w->root);
+    test_make_admin(&w->api, "root@example.com");
+}
+
+/* Moves ana to plan_code the way an operator does: through the admin API. */
+static void admin_set_plan(world *w, const char *plan_code)
+{
+    make_admin(w);
+    test_resp r = test_req(&w->api, "GET", "/api/v1/me", w->tok, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    char path[128], body[64];
+    snprintf(path, sizeof(path), "/api/v1/admin/users/%s", str(&r, "id"));
+    test_resp_free(&r);
+    snprintf(body, sizeof(body), "{\"plan\":\"%s\"}", plan_code);
+    r = test_req(&w->api, "PATCH", path, w->root, body, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+}
+
+static void expect_locked(const test_resp *r)
+{
+    test_expect(r, 403, "plan-upgrade-required");
+    assert_string_equal(str(r, "field"), "persona_id");
+    assert_non_null(strstr(str(r, "detail"), "'pro' plan"));
+}
+
+static void test_a_persona_above_the_plan_is_refused_when_queued_and_when_run(void **state)
+{
+    world *w = *state;
+    use_gemini(w, 5000);
+    char id[37], path[128], scene_path[256], scene_id[64], body[256];
+    snprintf(body, sizeof(body), "{\"topic\":\"Why is the night sky dark?\",\"persona_id\":\"%s\"}",
+             PRO_PERSONA);
+    create(w, w->tok, body, 202, id);
+    start_pool(w);
+    test_resp r = wait_project(w, w->tok, id, "scripted");
+    test_resp_free(&r);
+    stop_pool(w);
+    text_of(w, scene_id, sizeof(scene_id),
+            "SELECT id FROM scenes WHERE project_id = '%s' AND position = 1", id);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/generate", id);
+    snprintf(scene_path, sizeof(scene_path), "/api/v1/projects/%s/scenes/%s/regenerate", id,
+             scene_id);
+    int calls = fake_llm_calls(&w->fake);
+    int64_t rows = count(w, "SELECT count(*) FROM persona_usage_logs");
+
+    /* The plan drops: the project keeps its persona, which is now locked. */
+    admin_set_plan(w, "free");
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    expect_locked(&r);
+    test_resp_free(&r);
+    r = test_req(&w->api, "POST", scene_path, w->tok, NULL, NULL);
+    expect_locked(&r);
+    test_resp_free(&r);
+    r = test_req(&w->api, "POST", "/api/v1/projects", w->tok, body, NULL);
+    expect_locked(&r);
+    test_resp_free(&r);
+    assert_int_equal(count(w, "SELECT count(*) FROM projects"), 1);
+    assert_int_equal(count(w, "SELECT count(*) FROM jobs WHERE kind LIKE 'script.%%'"), 1);
+    r = wait_project(w, w->tok, id, "scripted");
+    assert_true(json_is_null(json_object_get(r.json, "error")));
+    test_resp_free(&r);
+
+    /* Queued while the plan allowed it, run after it dropped: the job
+     * fails at once, calls no model and leaves the script alone. */
+    admin_set_plan(w, "pro");
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    admin_set_plan(w, "free");
+    start_pool(w);
+    r = wait_project(w, w->tok, id, "failed");
+    assert_string_equal(str(&r, "error"),
+                        "The script could not be written: persona 'Mysteries & Unexplained' needs "
+                        "the 'pro' plan and your plan is 'free'; upgrade to use it");
+    assert_int_equal(json_array_size(json_object_get(r.json, "scenes")), 3);
+    test_resp_free(&r);
+    wait_attempts(w, id, 1);
+    stop_pool(w);
+    char st[16];
+    text_of(w, st, sizeof(st),
+            "SELECT status FROM jobs WHERE kind = 'script.generate' AND attempts = 1 AND "
+            "status <> 'done'");
+    assert_string_equal(st, "dead");
+
+    /* The same for a scene rewrite, which returns the project to where it was. */
+    admin_set_plan(w, "pro");
+    r = test_req(&w->api, "POST", scene_path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    admin_set_plan(w, "free");
+    start_pool(w);
+    r = wait_error(w, id, "failed",
+                   "Rewriting a scene failed: persona 'Mysteries & Unexplained' needs");
+    test_resp_free(&r);
+    wait_attempts(w, id, 1);
+    assert_int_equal(fake_llm_calls(&w->fake), calls);
+    assert_int_equal(count(w, "SELECT count(*) FROM persona_usage_logs"), rows);
+}
+
+/* The caller's plan limit and this month's count, from GET /me. */
+static void me_generations(world *w, json_int_t *max, json_int_t *used)
+{
+    test_resp r = test_req(&w->api, "GET", "/api/v1/me", w->tok, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    json_t *lim = json_object_get(json_object_get(r.json, "plan"), "max_generations_per_month");
+    *max = json_is_null(lim) ? -1 : json_integer_value(lim);
+    *used = json_integer_value(
+        json_object_get(json_object_get(r.json, "usage"), "generations_this_month"));
+    test_resp_free(&r);
+}
+
+static void pro_generation_limit(world *w, int max)
+{
+    make_admin(w);
+    char body[64];
+    snprintf(body, sizeof(body), "{\"max_generations_per_month\":%d}", max);
+    test_resp r =
+        test_req(&w->api, "PATCH", "/api/v1/admin/plans/01936f4e-0000-7000-8000-000000000003",
+                 w->root, body, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+}
+
+static void expect_generation_limit(const test_resp *r)
+{
+    test_expect(r, 403, "plan-limit-reached");
+    assert_string_equal(str(r, "field"), "max_generations_per_month");
+    assert_non_null(strstr(str(r, "detail"), "allows 3 script generations per calendar month"));
+    assert_non_null(strstr(str(r, "detail"), "you have used 3 this month"));
+}
+
+/* A draft of ana's with one hand-written scene; its id and the scene's. */
+static void draft_with_scene(world *w, char id[37], char scene_path[256])
+{
+    create(w, w->tok, "{\"topic\":\"Bees\",\"generate\":false}", 201, id);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes", id);
+    test_resp r =
+        test_req(&w->api, "POST", path, w->tok,
+                 "{\"narration\":\"Bees dance.\",\"visual_description\":\"A hive.\"}", NULL);
+    test_expect(&r, 201, NULL);
+    snprintf(scene_path, 256, "/api/v1/projects/%s/scenes/%s/regenerate", id, str(&r, "id"));
+    test_resp_free(&r);
+}
+
+typedef struct gen_racer {
+    world *w;
+    pthread_t t;
+    char path[128];
+    test_resp r;
+} gen_racer;
+
+static void *race_generate(void *arg)
+{
+    gen_racer *x = arg;
+    x->r = test_req(&x->w->api, "POST", x->path, x->w->tok, NULL, NULL);
+    return NULL;
+}
+
+static void test_generations_per_month_are_limited_by_the_plan_scene_rewrites_included(void **state)
+{
+    world *w = *state;
+    /* The starter plans' limits, on the plans and on the caller. */
+    test_resp r = test_req(&w->api, "GET", "/api/v1/plans", w->tok, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    static const json_int_t want[] = {50, 500, 5000};
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(
+            json_integer_value(json_object_get(json_array_get(json_object_get(r.json, "items"), i),
+                                               "max_generations_per_month")),
+            want[i]);
+    test_resp_free(&r);
+    json_int_t max, used;
+    me_generations(w, &max, &used);
+    assert_int_equal(max, 5000);
+    assert_int_equal(used, 0);
+
+    pro_generation_limit(w, 3);
+    char a[37], b[37], c[37], d[37], b_scene[256], d_scene[256], path[128];
+    create(w, w->tok, "{\"topic\":\"Why is the night sky dark?\"}", 202, a); /* 1 */
+    draft_with_scene(w, b, b_scene);
+    create(w, w->tok, "{\"topic\":\"Ants\",\"generate\":false}", 201, c); /* drafts are free */
+    draft_with_scene(w, d, d_scene);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/generate", c);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL); /* 2 */
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    r = test_req(&w->api, "POST", b_scene, w->tok, NULL, NULL); /* 3: a rewrite counts as one */
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    me_generations(w, &max, &used);
+    assert_int_equal(max, 3);
+    assert_int_equal(used, 3);
+
+    /* At the limit, every way of asking is refused and nothing is queued. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/generate", d);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    expect_generation_limit(&r);
+    test_resp_free(&r);
+    r = test_req(&w->api, "POST", d_scene, w->tok, NULL, NULL);
+    expect_generation_limit(&r);
+    test_resp_free(&r);
+    r = test_req(&w->api, "POST", "/api/v1/projects", w->tok, "{\"topic\":\"Moths\"}", NULL);
+    expect_generation_limit(&r);
+    test_resp_free(&r);
+    assert_int_equal(count(w, "SELECT count(*) FROM projects"), 4);
+    assert_int_equal(count(w, "SELECT count(*) FROM jobs WHERE kind LIKE 'script.%%'"), 3);
+    char st[16];
+    text_of(w, st, sizeof(st), "SELECT status FROM projects WHERE id = '%s'", d);
+    assert_string_equal(st, "draft");
+    me_generations(w, &max, &used);
+    assert_int_equal(used, 3);
+
+    /* One slot left and four requests at once: exactly one gets it. */
+    pro_generation_limit(w, 4);
+    gen_racer x[4];
+    for (int i = 0; i < 4; i++) {
+        char id[37];
+        if (i == 0)
+            snprintf(id, sizeof(id), "%s", d);
+        else
+            create(w, w->tok, "{\"topic\":\"Wasps\",\"generate\":false}", 201, id);
+        x[i].w = w;
+        snprintf(x[i].path, sizeof(x[i].path), "/api/v1/projects/%s/generate", id);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_create(&x[i].t, NULL, race_generate, &x[i]);
+    for (int i = 0; i < 4; i++)
+        pthread_join(x[i].t, NULL);
+    int won = 0;
+    for (int i = 0; i < 4; i++) {
+        if (x[i].r.status == 202)
+            won++;
+        else
+            test_expect(&x[i].r, 403, "plan-limit-reached");
+        test_resp_free(&x[i].r);
+    }
+    assert_int_equal(won, 1);
+    assert_int_equal(count(w, "SELECT count(*) FROM jobs WHERE kind LIKE 'script.%%'"), 4);
+    me_generations(w, &max, &used);
+    assert_int_equal(used, 4);
+
+    /* A new month starts from zero. */
+    exec(w, "UPDATE generation_counts SET month_start = '" PAST "'");
+    me_generations(w, &max, &used);
+    assert_int_equal(used, 0);
+    r = test_req(&w->api, "POST", "/api/v1/projects", w->tok, "{\"topic\":\"Moths\"}", NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    me_generations(w, &max, &used);
+    assert_int_equal(used, 1);
 }
 
 /* ---- usage summary ------------------------------------------------------------------- */
@@ -1114,6 +1382,8 @@ int main(void)
         T(test_concurrent_requests_with_one_key_create_one_project),
         T(test_regenerating_replaces_every_scene_and_is_409_while_pending),
         T(test_one_scene_is_rewritten_in_place_with_its_neighbours_as_context),
+        T(test_a_persona_above_the_plan_is_refused_when_queued_and_when_run),
+        T(test_generations_per_month_are_limited_by_the_plan_scene_rewrites_included),
         T(test_usage_summary_is_for_the_personas_owner_only),
         T(test_event_stream_tells_the_owner_and_nobody_else),
         T(test_event_stream_needs_a_signed_in_user),

@@ -468,6 +468,58 @@ static void test_offline_writer_follows_language_length_and_temperature(void **s
     assert_true(plain[1] < 5);
 }
 
+static int words_of(const json_t *script)
+{
+    int n = 0;
+    const json_t *list = json_object_get(script, "scenes");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        bool in = false;
+        for (const char *c =
+                 json_string_value(json_object_get(json_array_get(list, i), "narration"));
+             *c; c++) {
+            bool space = *c == ' ';
+            n += !space && !in;
+            in = !space;
+        }
+    }
+    return n;
+}
+
+static void test_a_long_target_makes_longer_scenes_not_more_than_thirty(void **state)
+{
+    world *w = *state;
+    static const struct {
+        int seconds, scenes, per_scene, words;
+    } cases[] = {
+        {120, 10, 12, 30},   /* 12 s a scene while there may be more scenes */
+        {360, 30, 12, 30},   /* the most scenes */
+        {900, 30, 30, 75},   /* past that, longer scenes */
+        {1800, 30, 60, 150}, /* the longest target: 30 scenes of a minute */
+    };
+    for (int pt = 0; pt < 2; pt++) {
+        w->ask.language = pt ? "pt-BR" : "en";
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            w->o.target_seconds = cases[i].seconds;
+            json_t *j = offline(w);
+            char want[200];
+            snprintf(want, sizeof(want),
+                     "about %d seconds of narration in total: about %d scenes of about %d seconds "
+                     "(about %d words) of narration each",
+                     cases[i].seconds, cases[i].scenes, cases[i].per_scene, cases[i].words);
+            if (strstr(w->rq.prompt, want) == NULL)
+                fail_msg("%d s: the prompt lacks '%s': %s", cases[i].seconds, want, w->rq.prompt);
+            assert_int_equal(json_array_size(json_object_get(j, "scenes")), cases[i].scenes);
+            /* The offline draft is that long too: at least the words asked
+             * for, and not far past them. */
+            int words = words_of(j), asked = cases[i].scenes * cases[i].words;
+            if (words < asked || words > asked * 2)
+                fail_msg("%s, %d s: %d words for %d asked", w->ask.language, cases[i].seconds,
+                         words, asked);
+            json_decref(j);
+        }
+    }
+}
+
 static void test_offline_scene_rewrite_answers_one_scene(void **state)
 {
     world *w = *state;
@@ -492,6 +544,73 @@ static void test_offline_scene_rewrite_answers_one_scene(void **state)
     assert_non_null(strstr(w->rq.prompt, "The scene before it"));
     assert_non_null(strstr(w->rq.prompt, "The scene after it"));
     assert_non_null(strstr(w->rq.prompt, "rewrite scene 2"));
+}
+
+/* ---- what a visual description asks for ------------------------------------------- */
+
+/* The words that would ask for text on screen, which the starter personas
+ * forbid ("Never ask for on-screen text, captions, labels … or logos"). */
+static void assert_asks_for_no_text(const char *where, const char *s)
+{
+    static const char *const words[] = {"on-screen", "caption", "title card", "logo",   "label",
+                                        "legenda",   "cartela", "rótulo",     "na tela"};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strcasestr(s, words[i]) != NULL)
+            fail_msg("%s asks for '%s': %s", where, words[i], s);
+}
+
+static void test_no_request_or_offline_draft_asks_for_text_on_screen(void **state)
+{
+    world *w = *state;
+    /* What a model is sent, whole script and one scene, in both dialects:
+     * the prompt and every schema description. */
+    scene scenes[3];
+    memset(scenes, 0, sizeof(scenes));
+    for (int i = 0; i < 3; i++) {
+        scenes[i].narration = "old words";
+        scenes[i].visual_description = "old shot";
+    }
+    for (int mode = 0; mode < 2; mode++) {
+        w->ask.scene_index = mode ? 1 : -1;
+        w->ask.scenes = mode ? scenes : NULL;
+        w->ask.nscenes = mode ? 3 : 0;
+        for (int prov = 0; prov < 2; prov++) {
+            llm_settings s = prov ? openai_settings(w, 5000, false) : gemini_settings(w, 5000);
+            llm_result res;
+            run(w, &s, FAKE_OK, &res);
+            llm_result_free(&res);
+            json_t *b = fake_llm_last_body(&w->fake);
+            char *text = json_dumps(b, 0);
+            assert_non_null(strstr(text, "what the viewer sees"));
+            assert_asks_for_no_text(prov ? "the openai request" : "the gemini request", text);
+            free(text);
+            json_decref(b);
+        }
+    }
+    /* The offline writer's visuals, every role and variant in both languages. */
+    w->ask.scene_index = -1;
+    w->ask.scenes = NULL;
+    w->ask.nscenes = 0;
+    w->ps->temperature = 2.0;
+    w->o.target_scenes = 30;
+    static const char *const langs[] = {"en", "pt-BR"};
+    static const char *const topics[] = {"Why is the night sky dark?", "How do bees find flowers?",
+                                         "What is a black hole?",      "Why do cats purr?",
+                                         "How do tides work?",         "Por que o céu é azul?"};
+    for (size_t l = 0; l < 2; l++) {
+        w->ask.language = langs[l];
+        for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
+            w->pr.topic = topics[i];
+            json_t *j = offline(w);
+            json_t *list = json_object_get(j, "scenes");
+            assert_int_equal(json_array_size(list), 30);
+            for (size_t k = 0; k < json_array_size(list); k++)
+                assert_asks_for_no_text("an offline visual",
+                                        json_string_value(json_object_get(json_array_get(list, k),
+                                                                          "visual_description")));
+            json_decref(j);
+        }
+    }
 }
 
 /* ---- the checks around the providers ----------------------------------------------- */
@@ -596,7 +715,9 @@ int main(void)
         T(test_an_unreachable_provider_is_transient_and_names_the_host),
         T(test_offline_writer_is_deterministic_and_labelled_as_a_draft),
         T(test_offline_writer_follows_language_length_and_temperature),
+        T(test_a_long_target_makes_longer_scenes_not_more_than_thirty),
         T(test_offline_scene_rewrite_answers_one_scene),
+        T(test_no_request_or_offline_draft_asks_for_text_on_screen),
         T(test_blank_narration_and_wrong_scene_count_are_refused_by_the_script_check),
         T(test_schema_check_names_the_first_fault_by_its_path),
         T(test_http_client_caps_the_response_and_reports_refused_connections),

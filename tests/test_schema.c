@@ -462,7 +462,11 @@ static void test_migrate_is_idempotent_and_records_each_version(void **state)
     int version = 0;
     assert_int_equal(migrate_current(t->db, &version, &de), 0);
     assert_int_equal(version, migrate_latest(db_engine_of(t->db)));
-    assert_int_equal(testdb_scalar(t, "SELECT COUNT(*) FROM schema_migrations"), version);
+    /* One row per known step; numbers may have gaps (decision 17). */
+    int known = 0;
+    for (int i = 0; i < migrations_count; i++)
+        known += migrations_all[i].engine == db_engine_of(t->db);
+    assert_int_equal(testdb_scalar(t, "SELECT COUNT(*) FROM schema_migrations"), known);
     assert_int_equal(migrate_check_current(t->db, &de), 0);
     /* The starter plans are there exactly once. */
     assert_int_equal(testdb_scalar(t, "SELECT COUNT(*) FROM plans"), 3);

@@ -45,6 +45,16 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
+int64_t time_month_start(int64_t usec)
+{
+    int64_t sec = usec / 1000000 - (usec % 1000000 < 0);
+    int64_t days = sec / 86400 - (sec % 86400 < 0);
+    int64_t year;
+    int month, day;
+    civil_from_days(days, &year, &month, &day);
+    return days_from_civil(year, month, 1) * 86400 * 1000000;
+}
+
 static void put_digits(char *out, int64_t v, int n)
 {
     for (int i = n - 1; i >= 0; i--) {

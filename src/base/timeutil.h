@@ -14,6 +14,8 @@
 int64_t time_now_usec(void);
 /** Monotonic clock in microseconds, for durations. */
 int64_t time_mono_usec(void);
+/** The first instant (usec) of the calendar month, UTC, that usec falls in. */
+int64_t time_month_start(int64_t usec);
 /** Formats usec as "YYYY-MM-DDTHH:MM:SS.ffffffZ" into out (TIME_STR_LEN + 1 bytes). */
 void time_format(int64_t usec, char out[TIME_STR_LEN + 1]);
 /**

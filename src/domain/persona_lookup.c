@@ -8,6 +8,8 @@ static db_sql Q_VISIBLE =
            "JOIN plans pl ON pl.code = p.required_plan "
            "WHERE p.id = $1 AND (p.type = 'SYSTEM' OR p.owner_id = $2 OR p.visibility = 'PUBLIC')");
 static db_sql Q_PLAN_DEFAULT = DB_SQL("SELECT default_persona_id FROM plans WHERE id = $1");
+static db_sql Q_USER_PLAN = DB_SQL(
+    "SELECT pl.code, pl.rank FROM users u JOIN plans pl ON pl.id = u.plan_id WHERE u.id = $1");
 
 int persona_lookup_visible(db_conn *c, const char *user_id, const char *persona_id,
                            persona_lookup_row *out, bool *found, error *err)
@@ -56,5 +58,26 @@ int persona_lookup_plan_default(db_conn *c, const char *plan_id, char id_out[UUI
         return db_to_error(err, &de, NULL);
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, "plan", "your plan no longer exists; ask an admin");
+    return 0;
+}
+
+int persona_lookup_user_plan(db_conn *c, const char *user_id, char code_out[33], int *rank_out,
+                             error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_USER_PLAN, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, user_id);
+    int rc = db_step(s, &de);
+    if (rc == DB_ROW) {
+        snprintf(code_out, 33, "%s", db_col_text(s, 0));
+        *rank_out = (int)db_col_int64(s, 1);
+    }
+    db_reset(s);
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    if (rc == DB_DONE)
+        return error_set(err, ERR_NOT_FOUND, "user", "no user with id %s", user_id);
     return 0;
 }

@@ -35,5 +35,11 @@ int persona_lookup_visible(db_conn *c, const char *user_id, const char *persona_
  */
 int persona_lookup_plan_default(db_conn *c, const char *plan_id, char id_out[UUID_STR_LEN + 1],
                                 error *err);
+/**
+ * The code and rank of the user's plan as it is now (a job runs long after
+ * the request that queued it). ERR_NOT_FOUND when the user is gone.
+ */
+int persona_lookup_user_plan(db_conn *c, const char *user_id, char code_out[33], int *rank_out,
+                             error *err);
 
 #endif

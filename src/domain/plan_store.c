@@ -7,13 +7,14 @@
 
 #define PLAN_COLS                                                                                  \
     "id, code, name, rank, max_channels, max_projects_per_month, default_persona_id, "             \
-    "created_at, updated_at"
+    "created_at, updated_at, max_generations_per_month"
 
 static db_sql Q_PLAN_LIST = DB_SQL("SELECT " PLAN_COLS " FROM plans ORDER BY rank");
 static db_sql Q_PLAN_GET = DB_SQL("SELECT " PLAN_COLS " FROM plans WHERE id = $1");
-static db_sql Q_PLAN_INSERT = DB_SQL(
-    "INSERT INTO plans (id, code, name, rank, max_channels, max_projects_per_month, "
-    "default_persona_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)");
+static db_sql Q_PLAN_INSERT =
+    DB_SQL("INSERT INTO plans (id, code, name, rank, max_channels, max_projects_per_month, "
+           "default_persona_id, created_at, updated_at, max_generations_per_month) "
+           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)");
 /* Each column is replaced only when its "set" flag is true, so one statement
  * serves every combination of fields. */
 static db_sql Q_PLAN_UPDATE =
@@ -23,6 +24,7 @@ static db_sql Q_PLAN_UPDATE =
            "max_channels = CASE WHEN $6 THEN $7 ELSE max_channels END, "
            "max_projects_per_month = CASE WHEN $8 THEN $9 ELSE max_projects_per_month END, "
            "default_persona_id = CASE WHEN $10 THEN $11 ELSE default_persona_id END, "
+           "max_generations_per_month = CASE WHEN $13 THEN $14 ELSE max_generations_per_month END, "
            "updated_at = $12 WHERE id = $1");
 static db_sql Q_PERSONA_TYPE = DB_SQL("SELECT type FROM personas WHERE id = $1");
 
@@ -49,12 +51,14 @@ static db_sql Q_PLAN_CODE_EXISTS = DB_SQL("SELECT COUNT(*) FROM plans WHERE code
 static json_t *plan__row(db_stmt *s)
 {
     const char *def = db_col_text(s, 6);
-    return json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:o,s:o}", "id", db_col_text(s, 0), "code",
+    return json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "id", db_col_text(s, 0), "code",
                      db_col_text(s, 1), "name", db_col_text(s, 2), "rank",
                      (json_int_t)db_col_int64(s, 3), "max_channels",
                      db_col_is_null(s, 4) ? json_null() : json_integer(db_col_int64(s, 4)),
                      "max_projects_per_month",
                      db_col_is_null(s, 5) ? json_null() : json_integer(db_col_int64(s, 5)),
+                     "max_generations_per_month",
+                     db_col_is_null(s, 9) ? json_null() : json_integer(db_col_int64(s, 9)),
                      "default_persona_id", def ? json_string(def) : json_null(), "created_at",
                      json_string(db_col_text(s, 7)), "updated_at", json_string(db_col_text(s, 8)));
 }
@@ -171,6 +175,7 @@ int plan_store_insert(db_conn *c, json_t *in, char id[UUID_STR_LEN + 1], error *
     bind_opt_int(s, 6, json_object_get(in, "max_projects_per_month"));
     db_bind_text(s, 7, json_string_value(json_object_get(in, "default_persona_id")));
     db_bind_time(s, 8, time_now_usec());
+    bind_opt_int(s, 9, json_object_get(in, "max_generations_per_month"));
     db_error de;
     int rc = db_exec(s, &de);
     db_reset(s);
@@ -186,6 +191,7 @@ int plan_store_update(db_conn *c, const char *id, json_t *in, error *err)
     json_t *mc = json_object_get(in, "max_channels");
     json_t *mp = json_object_get(in, "max_projects_per_month");
     json_t *def = json_object_get(in, "default_persona_id");
+    json_t *mg = json_object_get(in, "max_generations_per_month");
     db_bind_text(s, 1, id);
     db_bind_bool(s, 2, name != NULL);
     db_bind_text(s, 3, json_string_value(name));
@@ -198,6 +204,8 @@ int plan_store_update(db_conn *c, const char *id, json_t *in, error *err)
     db_bind_bool(s, 10, def != NULL);
     db_bind_text(s, 11, json_string_value(def));
     db_bind_time(s, 12, time_now_usec());
+    db_bind_bool(s, 13, mg != NULL);
+    bind_opt_int(s, 14, mg);
     db_error de;
     int rc = db_exec(s, &de);
     int64_t changed = db_changes(s);

@@ -19,7 +19,8 @@ int plan_store_list(db_conn *c, json_t **out, error *err);
 int plan_store_get(db_conn *c, const char *id, json_t **out, error *err);
 /**
  * Inserts a plan from a validated JSON object {code, name, rank,
- * max_channels?, max_projects_per_month?, default_persona_id?}; fills id.
+ * max_channels?, max_projects_per_month?, max_generations_per_month?,
+ * default_persona_id?}; fills id.
  */
 int plan_store_insert(db_conn *c, json_t *in, char id[UUID_STR_LEN + 1], error *err);
 /** Applies the fields present in `in` (name, rank, limits, default_persona_id). */

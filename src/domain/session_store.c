@@ -6,7 +6,8 @@
 #include <string.h>
 
 #define PRINCIPAL_COLS                                                                             \
-    "u.id, u.email, u.role, p.id, p.code, p.rank, p.max_channels, p.max_projects_per_month"
+    "u.id, u.email, u.role, p.id, p.code, p.rank, p.max_channels, p.max_projects_per_month, "      \
+    "p.max_generations_per_month"
 
 static db_sql Q_SESSION_INSERT =
     DB_SQL("INSERT INTO sessions (id, user_id, token_hash, csrf_token, ip, user_agent, "
@@ -60,6 +61,7 @@ static void read_principal(db_stmt *s, int at, principal *p)
     p->plan_rank = (int)db_col_int64(s, at + 5);
     p->max_channels = db_col_is_null(s, at + 6) ? -1 : (int)db_col_int64(s, at + 6);
     p->max_projects_per_month = db_col_is_null(s, at + 7) ? -1 : (int)db_col_int64(s, at + 7);
+    p->max_generations_per_month = db_col_is_null(s, at + 8) ? -1 : (int)db_col_int64(s, at + 8);
 }
 
 /* Runs a prepared, bound statement that returns no rows. */

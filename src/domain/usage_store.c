@@ -36,6 +36,47 @@ static db_sql Q_ERRORS =
               " AND NOT success GROUP BY coalesce(error_code, 'unknown') ORDER BY 2 DESC, 1 "
               "LIMIT 20");
 
+/* One statement raises the month's counter and returns it: PostgreSQL
+ * holds the row's lock until commit, so a concurrent request waits and then
+ * reads the raised count; SQLite serializes writers anyway. */
+static db_sql Q_COUNT_GENERATION =
+    DB_SQL("INSERT INTO generation_counts (user_id, month_start, used) VALUES ($1, $2, $3) "
+           "ON CONFLICT (user_id, month_start) DO UPDATE SET used = generation_counts.used + $3 "
+           "RETURNING used");
+static db_sql Q_GENERATIONS =
+    DB_SQL("SELECT used FROM generation_counts WHERE user_id = $1 AND month_start = $2");
+
+int usage_store_count_generation(db_conn *c, const char *user_id, int64_t month_start, int n,
+                                 int64_t *used, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_COUNT_GENERATION, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, user_id);
+    db_bind_time(s, 2, month_start);
+    db_bind_int64(s, 3, n);
+    int rc = db_step(s, &de);
+    *used = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    db_reset(s);
+    return rc == DB_ROW ? 0 : db_to_error(err, &de, NULL);
+}
+
+int usage_store_generations(db_conn *c, const char *user_id, int64_t month_start, int64_t *used,
+                            error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_GENERATIONS, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, user_id);
+    db_bind_time(s, 2, month_start);
+    int rc = db_step(s, &de);
+    *used = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    db_reset(s);
+    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+}
+
 int usage_store_insert(db_conn *c, const usage_row *r, error *err)
 {
     char id[UUID_STR_LEN + 1];

@@ -4,7 +4,9 @@
  * with which persona, for which project, how long it took, the tokens it
  * cost, and a stable error_code when it failed. The optimizer's
  * "generation health" and the persona owner's usage summary read it. Rows
- * outlive their project and persona (both are SET NULL on delete).
+ * outlive their project and persona (both are SET NULL on delete). It also
+ * keeps the generation_counts table: how many generations each user asked
+ * for per calendar month, which the plan's monthly limit is checked against.
  */
 #ifndef PS_DOMAIN_USAGE_STORE_H
 #define PS_DOMAIN_USAGE_STORE_H
@@ -61,6 +63,18 @@ typedef struct usage_summary {
     usage_error_count errors[USAGE_MAX_ERRORS]; /* most frequent first */
     size_t nerrors;
 } usage_summary;
+
+/**
+ * Adds n to the user's count of generations asked for in the month that
+ * starts at month_start (usec) and returns the new count in *used. Call it
+ * in the transaction that queues the work: the row stays locked until it
+ * ends, so two requests cannot both read the same count.
+ */
+int usage_store_count_generation(db_conn *c, const char *user_id, int64_t month_start, int n,
+                                 int64_t *used, error *err);
+/** The user's count of generations in the month that starts at month_start. */
+int usage_store_generations(db_conn *c, const char *user_id, int64_t month_start, int64_t *used,
+                            error *err);
 
 /** Inserts one attempt (an id is made here). */
 int usage_store_insert(db_conn *c, const usage_row *r, error *err);

@@ -7,6 +7,7 @@
 #include "http/api.h"
 #include "http/routes.h"
 #include "services/auth.h"
+#include "services/script_service.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -32,11 +33,14 @@ static const api_field KEY_FIELDS[] = {
 static json_t *me_json(const principal *p)
 {
     return json_pack(
-        "{s:s,s:s,s:s,s:{s:s,s:s,s:i,s:o,s:o}}", "id", p->user_id, "email", p->email, "role",
+        "{s:s,s:s,s:s,s:{s:s,s:s,s:i,s:o,s:o,s:o}}", "id", p->user_id, "email", p->email, "role",
         p->is_admin ? "admin" : "user", "plan", "id", p->plan_id, "code", p->plan_code, "rank",
         p->plan_rank, "max_channels",
         p->max_channels < 0 ? json_null() : json_integer(p->max_channels), "max_projects_per_month",
-        p->max_projects_per_month < 0 ? json_null() : json_integer(p->max_projects_per_month));
+        p->max_projects_per_month < 0 ? json_null() : json_integer(p->max_projects_per_month),
+        "max_generations_per_month",
+        p->max_generations_per_month < 0 ? json_null()
+                                         : json_integer(p->max_generations_per_month));
 }
 
 static void reply_rate_limited(http_request *r, const error *e, int retry_after)
@@ -150,7 +154,17 @@ static void me_handler(http_request *r)
     const principal *p = api_auth(r);
     if (p == NULL)
         return;
-    http_reply_json(r, 200, me_json(p));
+    /* What the plan's monthly generation limit is measured against. */
+    int64_t generations = 0;
+    error e;
+    if (script_service_generations_used(api_conn(r), p, &generations, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    json_t *me = me_json(p);
+    json_object_set_new(me, "usage",
+                        json_pack("{s:I}", "generations_this_month", (json_int_t)generations));
+    http_reply_json(r, 200, me);
 }
 
 static json_t *key_json(const apikey_row *k)

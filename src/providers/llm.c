@@ -349,16 +349,15 @@ void llm__status_failed(const llm *m, llm_result *out, const http_client_resp *r
                   "the %s account has no quota left (HTTP 429)%s%s", name, sep, said);
     } else if (st == 429) {
         out->retry_after_s = resp->retry_after_s >= 0 ? resp->retry_after_s : llm__retry_info(doc);
+        /* Whether another attempt follows is the caller's to say: this may
+         * have been the last one. */
         llm__fail(out, LLM_RATE_LIMITED, "rate_limited",
-                  "the %s provider is rate limiting requests (HTTP 429); the attempt will be "
-                  "retried%s%s",
-                  name, sep, said);
+                  "the %s provider is rate limiting requests (HTTP 429)%s%s", name, sep, said);
     } else if (st == 408 || st >= 500) {
         char c[32];
         snprintf(c, sizeof(c), "http_%ld", st);
-        llm__fail(out, LLM_TRANSIENT, c,
-                  "the %s provider failed (HTTP %ld); the attempt will be retried%s%s", name, st,
-                  sep, said);
+        llm__fail(out, LLM_TRANSIENT, c, "the %s provider failed (HTTP %ld)%s%s", name, st, sep,
+                  said);
     } else if (st == 401 || st == 403) {
         char c[32];
         snprintf(c, sizeof(c), "http_%ld", st);

@@ -48,6 +48,7 @@ typedef struct llm_brief {
     const char *instructions; /* the user's extra instructions; NULL: none */
     const char *seed;         /* mixed into template choice (persona id, version, …) */
     int scenes;               /* whole script: how many scenes to write */
+    int scene_words;          /* whole script: words of narration per scene; 0: not asked */
     int scene_index;          /* -1: whole script; else the one scene to rewrite */
     int scene_count;          /* scene mode: how many scenes the script has */
 } llm_brief;

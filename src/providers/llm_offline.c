@@ -1,9 +1,12 @@
 /*
  * The offline draft writer: no model, no network. It writes a script of
- * the asked length from templates in the persona's language (English and
+ * the asked length (scenes, and words per scene when the brief asks for
+ * them) from templates in the persona's language (English and
  * Brazilian Portuguese; other languages get English and are told so), so
  * the whole pipeline runs on a fresh machine. The shape is a hook, some
- * context, numbered points, a recap and a closing. Template choice is a
+ * context, numbered points, a recap and a closing. Its visual
+ * descriptions are images only, never on-screen text, captions or logos,
+ * which the starter personas forbid. Template choice is a
  * hash of topic, persona and position, and the persona's temperature
  * widens the pool of variants: the same inputs always give the same
  * draft, and temperature 0 always gives the plainest one. Title and
@@ -21,6 +24,7 @@
 #include <strings.h>
 
 #define OFFLINE_VARIANTS 3
+#define OFFLINE_EXTRAS   8
 #define OFFLINE_TEXT_MAX (64 * 1024)
 
 typedef enum offline_role {
@@ -43,6 +47,9 @@ typedef struct offline_lang {
     const char *tag_word;
     const char *narration[5][OFFLINE_VARIANTS];
     const char *visual[5][OFFLINE_VARIANTS];
+    /* Sentences that lengthen a scene's narration to the asked length, in
+     * a scene-dependent order, none twice in a scene (%1$s: the topic). */
+    const char *extra[OFFLINE_EXTRAS];
 } offline_lang;
 
 static const offline_lang OFFLINE_EN = {
@@ -86,21 +93,34 @@ static const offline_lang OFFLINE_EN = {
          "below."},
     },
     {
-        {"Title card reading %1$s over a slow push-in on a striking establishing shot.",
-         "Fast montage of everyday images connected to %1$s, ending on the title card.",
-         "Close-up that slowly pulls back to reveal the scene behind %1$s; title appears."},
-        {"Simple animated map and captions that set the scene for %1$s.",
-         "Archival-style footage with short captions giving the background of %1$s.",
-         "Narrator's desk with a notebook sketch introducing %1$s."},
-        {"Clean diagram illustrating idea %3$d of %2$d, one element highlighted, short caption.",
-         "Split screen: the question on the left, idea %3$d of %2$d illustrated on the right.",
-         "Animated infographic building up idea %3$d of %2$d step by step."},
-        {"Numbered list of the %2$d ideas appearing one by one over a calm background.",
-         "Quick replay of the key shots from each of the %2$d ideas.",
-         "Whiteboard summary connecting the %2$d ideas with arrows."},
-        {"End screen with the subscribe button and two suggested videos.",
-         "Closing shot fading to the channel logo, with a subscribe reminder.",
-         "Presenter-free outro card: channel name, subscribe button, next video thumbnail."},
+        {"Slow push-in on a striking establishing shot that evokes %1$s.",
+         "Fast montage of everyday images connected to %1$s, ending on a wide, quiet shot.",
+         "Close-up that slowly pulls back to reveal the scene behind %1$s."},
+        {"Wide aerial view of a landscape that sets the scene for %1$s.",
+         "Archival-style footage in muted colours, showing where %1$s begins.",
+         "An open notebook with pencil sketches about %1$s on a desk in warm morning light."},
+        {"Detailed close-up for idea %3$d of %2$d about %1$s, one element in sharp focus.",
+         "Split composition for idea %3$d of %2$d: an everyday object beside what it shows about "
+         "%1$s.",
+         "Slow tracking shot that shows idea %3$d of %2$d about %1$s at work."},
+        {"Quick replay of the key shots about %1$s, one from each of the %2$d ideas.",
+         "Calm wide shot connected to %1$s while the images of the %2$d ideas dissolve into it.",
+         "Slow pull-back that gathers the images of the %2$d ideas about %1$s in one frame."},
+        {"Closing shot connected to %1$s, fading slowly to black.",
+         "A quiet final wide shot connected to %1$s as the light fades.",
+         "Slow pull-back from a last image of %1$s into a dark, calm background."},
+    },
+    {
+        "Think of it this way: %1$s looks different once you follow it one step at a time.",
+        "It is worth pausing here, because this is the part of %1$s that most explanations skip.",
+        "Picture it slowly, one small change after another, and %1$s starts to make sense.",
+        "Here is what makes it click: every part of %1$s depends on the one that came before it.",
+        "People have wondered about %1$s for a long time, and each answer added a piece to the "
+        "puzzle.",
+        "Keep this in mind, because it will matter again before the end of this video.",
+        "None of this needs special knowledge; it only needs a careful look at %1$s.",
+        "If that sounds surprising, you are in good company: it surprised the first people who "
+        "studied it too.",
     },
 };
 
@@ -143,21 +163,36 @@ static const offline_lang OFFLINE_PT = {
          "aqui embaixo."},
     },
     {
-        {"Cartela de título com %1$s sobre uma aproximação lenta de uma imagem marcante.",
-         "Montagem rápida de imagens do dia a dia ligadas a %1$s, terminando no título.",
-         "Close que se afasta devagar e revela a cena por trás de %1$s; o título aparece."},
-        {"Mapa animado simples e legendas que apresentam o contexto de %1$s.",
-         "Imagens de arquivo com legendas curtas sobre a origem de %1$s.",
-         "Mesa do narrador com um esboço em caderno apresentando %1$s."},
-        {"Diagrama limpo ilustrando a ideia %3$d de %2$d, com um elemento em destaque e legenda.",
-         "Tela dividida: a pergunta à esquerda, a ideia %3$d de %2$d ilustrada à direita.",
-         "Infográfico animado montando a ideia %3$d de %2$d passo a passo."},
-        {"Lista numerada das %2$d ideias surgindo uma a uma sobre um fundo calmo.",
-         "Repetição rápida das imagens principais de cada uma das %2$d ideias.",
-         "Resumo em quadro branco ligando as %2$d ideias com setas."},
-        {"Tela final com o botão de inscrição e dois vídeos sugeridos.",
-         "Plano final escurecendo até o logo do canal, com lembrete de inscrição.",
-         "Cartela de encerramento: nome do canal, botão de inscrição, miniatura do próximo vídeo."},
+        {"Aproximação lenta de uma imagem marcante que evoca %1$s.",
+         "Montagem rápida de imagens do dia a dia ligadas a %1$s, terminando num plano aberto e "
+         "calmo.",
+         "Close que se afasta devagar e revela a cena por trás de %1$s."},
+        {"Vista aérea ampla de uma paisagem que apresenta o contexto de %1$s.",
+         "Imagens em estilo de arquivo, em cores suaves, mostrando a origem de %1$s.",
+         "Um caderno aberto com esboços a lápis sobre %1$s numa mesa, sob a luz quente da manhã."},
+        {"Close detalhado para a ideia %3$d de %2$d sobre %1$s, com um elemento em foco nítido.",
+         "Composição dividida para a ideia %3$d de %2$d: um objeto do dia a dia ao lado do que ele "
+         "mostra sobre %1$s.",
+         "Travelling lento que mostra a ideia %3$d de %2$d sobre %1$s em ação."},
+        {"Repetição rápida das imagens principais sobre %1$s, uma de cada uma das %2$d ideias.",
+         "Plano aberto e calmo ligado a %1$s, enquanto as imagens das %2$d ideias se dissolvem "
+         "nele.",
+         "Afastamento lento que reúne as imagens das %2$d ideias sobre %1$s num só quadro."},
+        {"Plano final ligado a %1$s, escurecendo devagar até o preto.",
+         "Um último plano aberto e tranquilo ligado a %1$s enquanto a luz se apaga.",
+         "Afastamento lento de uma última imagem de %1$s até um fundo escuro e calmo."},
+    },
+    {
+        "Pense assim: %1$s parece diferente quando seguimos um passo de cada vez.",
+        "Vale a pena parar aqui, porque esta é a parte de %1$s que quase toda explicação pula.",
+        "Imagine devagar, uma pequena mudança depois da outra, e %1$s começa a fazer sentido.",
+        "É isto que faz tudo se encaixar: cada parte de %1$s depende da que veio antes.",
+        "Há muito tempo as pessoas se perguntam sobre %1$s, e cada resposta acrescentou uma peça "
+        "ao quebra-cabeça.",
+        "Guarde isto, porque vai importar de novo antes do fim deste vídeo.",
+        "Nada disso exige conhecimento especial; basta olhar com atenção para %1$s.",
+        "Se isso parece surpreendente, você está em boa companhia: surpreendeu também quem estudou "
+        "o assunto primeiro.",
     },
 };
 
@@ -228,6 +263,17 @@ static void offline__clip(char *s, size_t max)
     }
 }
 
+static int offline__words(const char *s)
+{
+    int n = 0;
+    for (bool in = false; *s; s++) {
+        bool space = isspace((unsigned char)*s) != 0;
+        n += !space && !in;
+        in = !space;
+    }
+    return n;
+}
+
 /* How many of the variants the persona's temperature lets the writer use. */
 static int offline__pool(double temperature)
 {
@@ -259,7 +305,20 @@ static json_t *offline__scene(const offline_lang *L, const llm_request *rq, cons
     /* A sentence may start with the topic: give it its capital back. */
     if (narration[0] != '\0' && islower((unsigned char)narration[0]))
         narration[0] = (char)toupper((unsigned char)narration[0]);
-    return json_pack("{s:s,s:s}", "visual_description", visual, "narration", narration);
+    buf text;
+    buf_init(&text, OFFLINE_TEXT_MAX);
+    buf_puts(&text, narration);
+    /* Longer scenes (a long target_seconds) get more sentences, until the
+     * narration has the words asked for or every extra was used once. */
+    int start = (int)((h >> 40) % OFFLINE_EXTRAS);
+    for (int k = 0; k < OFFLINE_EXTRAS && offline__words(buf_cstr(&text)) < b->scene_words; k++) {
+        char more[1024];
+        snprintf(more, sizeof(more), L->extra[(start + k) % OFFLINE_EXTRAS], topic);
+        buf_printf(&text, " %s", more);
+    }
+    json_t *sc = json_pack("{s:s,s:s}", "visual_description", visual, "narration", buf_cstr(&text));
+    buf_free(&text);
+    return sc;
 }
 
 static void offline__tags(const offline_lang *L, const char *topic, json_t *tags)

@@ -40,6 +40,15 @@ int persona_access_usable(db_conn *c, const principal *p, const char *persona_id
     return 0;
 }
 
+int persona_access_usable_now(db_conn *c, const char *user_id, const char *persona_id, error *err)
+{
+    principal p = {0};
+    snprintf(p.user_id, sizeof(p.user_id), "%s", user_id);
+    if (persona_lookup_user_plan(c, user_id, p.plan_code, &p.plan_rank, err) != 0)
+        return -1;
+    return persona_access_usable(c, &p, persona_id, NULL, NULL, err);
+}
+
 int persona_access_check_choice(db_conn *c, const principal *p, const char *persona_id,
                                 int *version_out, error *err)
 {

@@ -27,6 +27,12 @@
 int persona_access_usable(db_conn *c, const principal *p, const char *persona_id, char *name_out,
                           int *version_out, error *err);
 /**
+ * persona_access_usable for user_id with the plan the user has now, for
+ * work that runs after the request that asked for it (a queued
+ * generation): a plan may have dropped in between.
+ */
+int persona_access_usable_now(db_conn *c, const char *user_id, const char *persona_id, error *err);
+/**
  * persona_access_usable for a persona_id that came in a request body: there
  * a 404 would read as "no such URL", so a persona the caller cannot see is
  * ERR_INVALID, field "persona_id", instead. A locked one is still

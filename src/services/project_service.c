@@ -6,7 +6,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /* UTF-8 characters in s (the input is valid UTF-8: JSON parsing saw to it). */
 static size_t project__chars(const char *s)
@@ -64,17 +63,6 @@ static int project__commit(db_conn *c, error *err)
     return 0;
 }
 
-/* The first instant of the current calendar month, UTC. */
-static int64_t project__month_start(int64_t now)
-{
-    time_t secs = (time_t)(now / 1000000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    tm.tm_mday = 1;
-    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-    return (int64_t)timegm(&tm) * 1000000;
-}
-
 /* A channel named in a body must be the caller's; another user's is as
  * absent as one that never existed. */
 static int project__check_channel(db_conn *c, arena *a, const principal *p, const char *id,
@@ -119,7 +107,7 @@ static int project__create_in_tx(db_conn *c, arena *a, const principal *p, const
         return -1;
     if (p->max_projects_per_month >= 0) {
         int64_t made = 0;
-        if (project_store_count_since(c, p->user_id, project__month_start(pr->created_at), &made,
+        if (project_store_count_since(c, p->user_id, time_month_start(pr->created_at), &made,
                                       err) != 0)
             return -1;
         if (made >= p->max_projects_per_month)

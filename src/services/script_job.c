@@ -23,6 +23,7 @@
 #include "domain/usage_store.h"
 #include "jobs/worker.h"
 #include "providers/llm.h"
+#include "services/persona_access.h"
 #include "services/script_prompt.h"
 
 #include <stdio.h>
@@ -189,8 +190,8 @@ static void script__attempt_failed(script__task *t, job_result *out, const llm_r
     }
     if (last) {
         char reason[700];
-        snprintf(reason, sizeof(reason), "%s (gave up after %d attempts)", res->message,
-                 t->j->attempts);
+        snprintf(reason, sizeof(reason), "gave up after %d attempts; the last one failed: %s",
+                 t->j->attempts, res->message);
         script__give_up(t, out, reason);
         return;
     }
@@ -216,13 +217,21 @@ static void script__attempt_failed(script__task *t, job_result *out, const llm_r
 /* ---- loading what the request is built from -------------------------------------- */
 
 /* The persona that writes the project and, for a scene, the script around
- * it. ERR_NOT_FOUND / ERR_INVALID say the attempt cannot be made at all. */
+ * it. ERR_NOT_FOUND / ERR_INVALID / ERR_PLAN_REQUIRED (the persona is above
+ * the user's plan now) say the attempt cannot be made at all. */
 static int script__load(script__task *t, error *err)
 {
     if (t->pr.persona_id == NULL)
         return error_set(err, ERR_NOT_FOUND, "persona_id",
                          "the persona of this project was deleted; create a new project with "
                          "another persona");
+    /* The plan as it is now: it may have dropped since the job was queued. */
+    if (persona_access_usable_now(t->c, t->j->user_id, t->pr.persona_id, err) != 0) {
+        if (err->kind == ERR_NOT_FOUND)
+            error_set(err, ERR_NOT_FOUND, "persona_id",
+                      "the persona of this project is no longer available to you");
+        return -1;
+    }
     t->ps = xcalloc(1, sizeof(*t->ps));
     /* The current row, even if it changed since the project was created:
      * the version it is at now is recorded as the one that wrote it. */
@@ -409,7 +418,7 @@ static void script__run(script__task *t, job_result *out)
         return;
     }
     if (script__load(t, &e) != 0) {
-        if (e.kind == ERR_NOT_FOUND || e.kind == ERR_INVALID)
+        if (e.kind == ERR_NOT_FOUND || e.kind == ERR_INVALID || e.kind == ERR_PLAN_REQUIRED)
             script__give_up(t, out, e.message);
         else
             script__retry(out, &e);

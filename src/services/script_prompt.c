@@ -12,6 +12,14 @@
 #define SCENE_VISUAL_MAX         5000
 #define SCRIPT_TAG_MAX           100
 
+/* What a visual_description is, said once for the prompt and the schema.
+ * It asks for an image and nothing else: whether a video may carry text on
+ * screen is the persona's call (the starter personas forbid it), so the
+ * request must not ask for any. */
+#define SCRIPT_VISUAL_SAYS                                                                         \
+    "what the viewer sees: one concrete shot or image (its subject, setting, composition and "     \
+    "lighting), with no narration"
+
 /* How many scenes to ask for, and whether exactly that many. */
 static int script_prompt__scenes(const script_options *o, bool *exact)
 {
@@ -29,6 +37,16 @@ static int script_prompt__scenes(const script_options *o, bool *exact)
     return SCRIPT_DEFAULT_SCENES;
 }
 
+/* Seconds of narration each of n scenes carries when target_seconds was
+ * asked for (0 otherwise): 12 s while n can grow, longer once n is at
+ * SCRIPT_SCENES_MAX, so the total stays what was asked. */
+static int script_prompt__scene_seconds(const script_options *o, int n)
+{
+    if (o == NULL || o->target_seconds <= 0 || n <= 0)
+        return 0;
+    return (o->target_seconds + n / 2) / n;
+}
+
 static json_t *script_prompt__text(const char *description, int min, int max)
 {
     json_t *t = json_pack("{s:s,s:s}", "type", "string", "description", description);
@@ -42,9 +60,7 @@ static json_t *script_prompt__scene_schema(void)
 {
     json_t *props = json_object();
     json_object_set_new(props, "visual_description",
-                        script_prompt__text("What the viewer sees: shots, images and on-screen "
-                                            "text. No narration.",
-                                            1, SCENE_VISUAL_MAX));
+                        script_prompt__text(SCRIPT_VISUAL_SAYS, 1, SCENE_VISUAL_MAX));
     json_object_set_new(props, "narration",
                         script_prompt__text("The exact words the narrator says in this scene.", 1,
                                             SCENE_NARRATION_MAX));
@@ -90,6 +106,7 @@ void script_prompt_build(arena *a, const script_ask *ask, llm_request *rq, llm_b
     bool scene_mode = ask->scene_index >= 0;
     bool exact = false;
     int want = script_prompt__scenes(ask->o, &exact);
+    int seconds = scene_mode ? 0 : script_prompt__scene_seconds(ask->o, want);
     const char *instructions = ask->o ? ask->o->instructions : NULL;
 
     buf b;
@@ -101,15 +118,17 @@ void script_prompt_build(arena *a, const script_ask *ask, llm_request *rq, llm_b
                    ask->language);
         if (exact)
             buf_printf(&b, "Length: exactly %d scene%s.\n", want, want == 1 ? "" : "s");
-        else if (ask->o != NULL && ask->o->target_seconds > 0)
-            buf_printf(&b, "Length: about %d seconds of narration in total, in about %d scenes.\n",
-                       ask->o->target_seconds, want);
+        else if (seconds > 0)
+            buf_printf(&b,
+                       "Length: about %d seconds of narration in total: about %d scene%s of "
+                       "about %d seconds (about %d words) of narration each.\n",
+                       ask->o->target_seconds, want, want == 1 ? "" : "s", seconds,
+                       seconds * SCRIPT_WORDS_PER_MINUTE / 60);
         else
             buf_printf(&b, "Length: between 4 and 12 scenes, as the topic needs.\n");
         buf_printf(&b,
-                   "Each scene has a visual_description (what the viewer sees: shots, images, "
-                   "on-screen text; no narration) and a narration (the exact words the "
-                   "narrator says).\n"
+                   "Each scene has a visual_description (" SCRIPT_VISUAL_SAYS
+                   ") and a narration (the exact words the narrator says).\n"
                    "The title has at most %d characters, the description at most %d, and "
                    "there are at most %d tags.\n",
                    SCRIPT_TITLE_MAX, SCRIPT_DESCRIPTION_MAX, SCRIPT_TAGS_MAX);
@@ -147,6 +166,7 @@ void script_prompt_build(arena *a, const script_ask *ask, llm_request *rq, llm_b
     brief->instructions = instructions;
     brief->seed = ask->seed;
     brief->scenes = want;
+    brief->scene_words = seconds * SCRIPT_WORDS_PER_MINUTE / 60;
     brief->scene_index = ask->scene_index;
     brief->scene_count = (int)ask->nscenes;
 

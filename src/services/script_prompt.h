@@ -21,8 +21,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Seconds of narration one scene carries, to turn target_seconds into scenes. */
+/* Seconds of narration one scene carries, to turn target_seconds into
+ * scenes. Past SCRIPT_SCENES_MAX of them the scenes get longer instead:
+ * SCRIPT_SECONDS_MAX is 30 scenes of 60 s. */
 #define SCRIPT_SECONDS_PER_SCENE 12
+/* Narration speed, to tell a scene's length in words: 150 a minute. */
+#define SCRIPT_WORDS_PER_MINUTE 150
 /* Scenes the offline writer writes when nothing was asked. */
 #define SCRIPT_DEFAULT_SCENES 6
 

@@ -12,6 +12,7 @@
 #include "domain/persona_store.h"
 #include "domain/project_store.h"
 #include "domain/scene_store.h"
+#include "services/persona_access.h"
 
 #include <ctype.h>
 #include <sodium.h>
@@ -255,6 +256,26 @@ static int script__enqueue(db_conn *c, const principal *p, const char *kind, jso
     return rc;
 }
 
+/* Counts one generation against the plan's monthly limit. It runs in the
+ * transaction that queues the job and raises the counter before reading
+ * it, so of two requests at the last slot the second waits for the first
+ * and sees its count; a refusal rolls the raise back with everything else. */
+static int script__count_generation(db_conn *c, const principal *p, error *err)
+{
+    int64_t used = 0;
+    if (usage_store_count_generation(c, p->user_id, time_month_start(time_now_usec()), 1, &used,
+                                     err) != 0)
+        return -1;
+    int max = p->max_generations_per_month;
+    if (max >= 0 && used > max)
+        return error_set(err, ERR_PLAN_LIMIT, "max_generations_per_month",
+                         "your plan '%s' allows %d script generation%s per calendar month (UTC), "
+                         "scene rewrites included, and you have used %lld this month; wait for "
+                         "next month or upgrade your plan",
+                         p->plan_code, max, max == 1 ? "" : "s", (long long)(used - 1));
+    return 0;
+}
+
 static int script__create_step(db_conn *c, script__op *op, error *err)
 {
     if (project_service_create_tx(c, op->a, op->p, op->in, op->generate ? "queued" : "draft",
@@ -263,6 +284,8 @@ static int script__create_step(db_conn *c, script__op *op, error *err)
     op->status = op->generate ? 202 : 201;
     if (!op->generate)
         return 0;
+    if (script__count_generation(c, op->p, err) != 0)
+        return -1;
     return script__enqueue(c, op->p, SCRIPT_JOB_GENERATE,
                            script__payload(&op->pr, op->pr.generation, op->o, NULL, NULL), err);
 }
@@ -300,12 +323,29 @@ static int script__lock_idle(db_conn *c, script__op *op, project *pr, error *err
     return 0;
 }
 
+/* A persona above the caller's plan cannot be used (README, Plans): a
+ * project keeps the persona it was made with, so a plan that dropped since
+ * is caught here, and again by the job, since it may drop while queued. A
+ * persona the caller can no longer see is left to the job, which says so. */
+static int script__check_persona(db_conn *c, const script__op *op, const project *cur, error *err)
+{
+    error e;
+    if (cur->persona_id == NULL ||
+        persona_access_usable(c, op->p, cur->persona_id, NULL, NULL, &e) == 0 ||
+        e.kind == ERR_NOT_FOUND)
+        return 0;
+    if (err != NULL)
+        *err = e;
+    return -1;
+}
+
 /* Queues the next generation and re-reads the project for the answer. */
 static int script__queue(db_conn *c, script__op *op, const char *kind, const char *prior_status,
                          error *err)
 {
     int64_t generation = 0;
-    if (project_store_queue_generation(c, op->p->user_id, op->project_id, time_now_usec(),
+    if (script__count_generation(c, op->p, err) != 0 ||
+        project_store_queue_generation(c, op->p->user_id, op->project_id, time_now_usec(),
                                        &generation, err) != 0 ||
         project_store_get(c, op->a, op->p->user_id, op->project_id, &op->pr, err) != 0)
         return -1;
@@ -318,7 +358,7 @@ static int script__queue(db_conn *c, script__op *op, const char *kind, const cha
 static int script__regenerate_step(db_conn *c, script__op *op, error *err)
 {
     project cur;
-    if (script__lock_idle(c, op, &cur, err) != 0)
+    if (script__lock_idle(c, op, &cur, err) != 0 || script__check_persona(c, op, &cur, err) != 0)
         return -1;
     return script__queue(c, op, SCRIPT_JOB_GENERATE, NULL, err);
 }
@@ -339,7 +379,8 @@ static int script__scene_step(db_conn *c, script__op *op, error *err)
     project cur;
     scene sc;
     if (script__lock_idle(c, op, &cur, err) != 0 ||
-        scene_store_get(c, op->a, op->p->user_id, op->project_id, op->scene_id, &sc, err) != 0)
+        scene_store_get(c, op->a, op->p->user_id, op->project_id, op->scene_id, &sc, err) != 0 ||
+        script__check_persona(c, op, &cur, err) != 0)
         return -1;
     return script__queue(c, op, SCRIPT_JOB_SCENE, cur.status, err);
 }
@@ -375,6 +416,11 @@ int script_service_changes(db_conn *c, arena *a, const char *user_id, int64_t si
 }
 
 /* ---- usage ----------------------------------------------------------------------- */
+
+int script_service_generations_used(db_conn *c, const principal *p, int64_t *used, error *err)
+{
+    return usage_store_generations(c, p->user_id, time_month_start(time_now_usec()), used, err);
+}
 
 int script_service_usage(db_conn *c, const principal *p, const char *persona_id, int64_t since,
                          int64_t until, usage_summary *out, error *err)

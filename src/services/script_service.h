@@ -15,6 +15,11 @@
  * Project states: draft -> queued -> generating -> scripted, or failed.
  * A job whose generation number is no longer the project's does nothing.
  *
+ * Every generation asked for (a new project's, a regeneration, a scene
+ * rewrite) counts one against the plan's monthly limit, in the transaction
+ * that queues it; past the limit the request is ERR_PLAN_LIMIT, field
+ * "max_generations_per_month", and nothing is queued.
+ *
  * A POST that starts work may carry an Idempotency-Key: the first answer
  * is stored with a fingerprint of the request (same transaction as the
  * work) and replayed for 24 hours; the same key with another request is
@@ -121,6 +126,13 @@ int script_service_check_target(db_conn *c, arena *a, const principal *p, const 
  */
 int script_service_changes(db_conn *c, arena *a, const char *user_id, int64_t since, int limit,
                            project_change **out, size_t *n, error *err);
+
+/**
+ * How many generations (whole scripts and scene rewrites) the caller asked
+ * for this calendar month (UTC): what the plan's max_generations_per_month
+ * is checked against.
+ */
+int script_service_generations_used(db_conn *c, const principal *p, int64_t *used, error *err);
 
 /**
  * The persona's generation attempts with since <= created_at < until. The

@@ -62,8 +62,9 @@ typedef struct principal {
     char plan_id[UUID_STR_LEN + 1];
     char plan_code[33];
     int plan_rank;
-    int max_channels;           /* -1: unlimited */
-    int max_projects_per_month; /* -1: unlimited */
+    int max_channels;              /* -1: unlimited */
+    int max_projects_per_month;    /* -1: unlimited */
+    int max_generations_per_month; /* -1: unlimited */
     principal_via via;
     char credential_id[UUID_STR_LEN + 1]; /* the session or API key row */
     bool via_cookie;                      /* the session came in a cookie (CSRF applies) */
