@@ -1,7 +1,10 @@
 /* Plans and the admin view of users, over the real API. */
 #include "testlib.h"
 
+#include "domain/limits.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *str(const test_resp *r, const char *key)
@@ -158,6 +161,99 @@ static void test_the_last_admin_cannot_be_demoted(void **state)
     assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM users WHERE role = 'admin'"), 1);
 }
 
+/* The request body for a JSON object built by json_pack; free() it. */
+static char *body_of(json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    assert_non_null(text);
+    return text;
+}
+
+/* A user's name, a plan's code and a plan's name of exactly their limits in
+ * characters of 2, 3 and 4 bytes come back unchanged from the admin views
+ * and from /me of a user on that plan (the caller's plan code is read into a
+ * buffer that used to hold 32 bytes, which made /me a 500); one character
+ * more is a 422 that changes nothing. */
+static void test_user_names_and_plan_texts_of_multibyte_characters_round_trip(void **state)
+{
+    test_api *a = *state;
+    char root[128], u[128], path[128];
+    test_signup(a, "root@example.com", root);
+    test_make_admin(a, "root@example.com");
+    test_signup(a, "ana@example.com", u);
+    test_resp r = test_req(a, "GET", "/api/v1/me", u, NULL, NULL);
+    snprintf(path, sizeof(path), "/api/v1/admin/users/%s", str(&r, "id"));
+    test_resp_free(&r);
+
+    for (int i = 0; i < TEST_UTF8_UNITS; i++) {
+        const char *unit = test_utf8_units[i];
+        char *name = test_repeat("", unit, USER_NAME_MAX);
+        char *body = body_of(json_pack("{s:s}", "name", name));
+        r = test_req(a, "PATCH", path, root, body, NULL);
+        test_expect(&r, 200, NULL);
+        assert_string_equal(str(&r, "name"), name);
+        test_resp_free(&r);
+        free(body);
+        char *longer = test_repeat(name, unit, 1);
+        body = body_of(json_pack("{s:s}", "name", longer));
+        r = test_req(a, "PATCH", path, root, body, NULL);
+        test_expect(&r, 422, "invalid-request");
+        test_resp_free(&r);
+        r = test_req(a, "GET", path, root, NULL, NULL);
+        test_expect(&r, 200, NULL);
+        assert_string_equal(str(&r, "name"), name);
+        test_resp_free(&r);
+        free(body);
+        free(longer);
+        free(name);
+
+        char *code = test_repeat("", unit, PLAN_CODE_MAX);
+        char *plan_name =
+            test_repeat("", test_utf8_units[(i + 1) % TEST_UTF8_UNITS], PLAN_NAME_MAX);
+        body = body_of(json_pack("{s:s,s:s,s:i}", "code", code, "name", plan_name, "rank", 30 + i));
+        r = test_req(a, "POST", "/api/v1/admin/plans", root, body, NULL);
+        test_expect(&r, 201, NULL);
+        assert_string_equal(str(&r, "code"), code);
+        assert_string_equal(str(&r, "name"), plan_name);
+        test_resp_free(&r);
+        free(body);
+        body = body_of(json_pack("{s:s}", "plan", code));
+        r = test_req(a, "PATCH", path, root, body, NULL);
+        test_expect(&r, 200, NULL);
+        assert_string_equal(str(&r, "plan"), code);
+        test_resp_free(&r);
+        free(body);
+        r = test_req(a, "GET", "/api/v1/me", u, NULL, NULL);
+        test_expect(&r, 200, NULL);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(r.json, "plan"), "code")), code);
+        test_resp_free(&r);
+
+        char *long_code = test_repeat(code, unit, 1);
+        char *long_name = test_repeat(plan_name, unit, 1);
+        body = body_of(json_pack("{s:s,s:s,s:i}", "code", long_code, "name", "N", "rank", 40 + i));
+        r = test_req(a, "POST", "/api/v1/admin/plans", root, body, NULL);
+        test_expect(&r, 422, "invalid-request");
+        test_resp_free(&r);
+        free(body);
+        body = body_of(json_pack("{s:s,s:s,s:i}", "code", "x", "name", long_name, "rank", 40 + i));
+        r = test_req(a, "POST", "/api/v1/admin/plans", root, body, NULL);
+        test_expect(&r, 422, "invalid-request");
+        test_resp_free(&r);
+        free(body);
+        free(long_name);
+        free(long_code);
+        free(plan_name);
+        free(code);
+    }
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM plans"), 3 + TEST_UTF8_UNITS);
+    r = test_req(a, "GET", "/api/v1/plans", u, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 3 + TEST_UTF8_UNITS);
+    test_resp_free(&r);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, test_api_setup, test_api_teardown)
 
 int main(void)
@@ -168,6 +264,7 @@ int main(void)
         T(test_admin_creates_and_edits_plans_with_validated_fields),
         T(test_admin_moves_a_user_to_another_plan_and_role),
         T(test_the_last_admin_cannot_be_demoted),
+        T(test_user_names_and_plan_texts_of_multibyte_characters_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

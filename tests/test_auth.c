@@ -4,6 +4,7 @@
  */
 #include "testlib.h"
 
+#include "domain/limits.h"
 #include "http/routes.h"
 
 #include <stdio.h>
@@ -323,6 +324,212 @@ static void test_login_is_rate_limited_per_account_across_server_processes(void 
     test_resp_free(&r);
 }
 
+/* The request body for a JSON object built by json_pack; free() it. */
+static char *body_of(json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    assert_non_null(text);
+    return text;
+}
+
+/* An API key name of exactly the limit, in characters of 2, 3 and 4 bytes
+ * (and at an odd byte offset), comes back whole from the create answer and
+ * the list, and the key can be revoked; one character more is a 422 that
+ * writes nothing. Names used to be cut to 100 bytes: silently shortened, or
+ * cut inside a character, when the create answered 500 after the row was
+ * written and the key never showed in the list. */
+static void test_api_key_names_of_multibyte_characters_round_trip_whole(void **state)
+{
+    test_api *a = *state;
+    char t[128];
+    test_signup(a, "ana@example.com", t);
+    const struct {
+        const char *prefix, *unit;
+        int n;
+    } cases[] = {
+        {"", "\xc3\xa9", 61}, /* the report: 61 é */
+        {"", test_utf8_units[0], 100}, {"", test_utf8_units[1], 100},
+        {"", test_utf8_units[2], 100}, {"a", test_utf8_units[0], 99},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *name = test_repeat(cases[i].prefix, cases[i].unit, cases[i].n);
+        char *body = body_of(json_pack("{s:s}", "name", name));
+        test_resp r = test_req(a, "POST", "/api/v1/api-keys", t, body, NULL);
+        test_expect(&r, 201, NULL);
+        assert_string_equal(str(&r, "name"), name);
+        char key[128], path[128];
+        snprintf(key, sizeof(key), "%s", str(&r, "key"));
+        snprintf(path, sizeof(path), "/api/v1/api-keys/%s", str(&r, "id"));
+        test_resp_free(&r);
+
+        r = test_req(a, "GET", "/api/v1/api-keys", t, NULL, NULL);
+        test_expect(&r, 200, NULL);
+        json_t *items = json_object_get(r.json, "items");
+        assert_int_equal(json_array_size(items), 1);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "name")),
+                            name);
+        test_resp_free(&r);
+        r = test_req(a, "GET", "/api/v1/me", key, NULL, NULL); /* the key works */
+        test_expect(&r, 200, NULL);
+        test_resp_free(&r);
+        r = test_req(a, "DELETE", path, t, NULL, NULL);
+        test_expect(&r, 204, NULL);
+        test_resp_free(&r);
+        testdb_exec(&a->t, "DELETE FROM api_keys");
+        free(body);
+        free(name);
+    }
+    for (int u = 0; u < TEST_UTF8_UNITS; u++) {
+        char *name = test_repeat("", test_utf8_units[u], APIKEY_NAME_MAX + 1);
+        char *body = body_of(json_pack("{s:s}", "name", name));
+        test_resp r = test_req(a, "POST", "/api/v1/api-keys", t, body, NULL);
+        test_expect(&r, 422, "invalid-request");
+        assert_string_equal(str(&r, "field"), "name");
+        test_resp_free(&r);
+        free(body);
+        free(name);
+    }
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM api_keys"), 0);
+}
+
+/* A sign-up name of exactly the limit in multi-byte characters is stored
+ * whole: the user answers with it in every admin view (get, list, search).
+ * It used to be cut to 200 bytes: shortened, or cut inside a character, when
+ * SQLite kept the broken text (and the user vanished from the admin views)
+ * and PostgreSQL refused it with a 500. One character more is a 422 that
+ * writes nothing. */
+static void test_signup_names_of_multibyte_characters_round_trip_to_admin_views(void **state)
+{
+    test_api *a = *state;
+    char root[128];
+    test_signup(a, "root@example.com", root);
+    test_make_admin(a, "root@example.com");
+    const struct {
+        const char *prefix, *unit;
+        int n;
+    } cases[] = {
+        {"", "\xc3\xa9", 151}, /* the report: 151 é */
+        {"", test_utf8_units[0], 200}, {"", test_utf8_units[1], 200},
+        {"", test_utf8_units[2], 200}, {"a", test_utf8_units[1], 199},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *name = test_repeat(cases[i].prefix, cases[i].unit, cases[i].n);
+        char email[64], path[128];
+        snprintf(email, sizeof(email), "user%zu@example.com", i);
+        char *body = body_of(json_pack("{s:s,s:s,s:s}", "email", email, "password",
+                                       "correct horse battery", "name", name));
+        test_resp r = test_req(a, "POST", "/api/v1/auth/signup", NULL, body, NULL);
+        test_expect(&r, 201, NULL);
+        snprintf(path, sizeof(path), "/api/v1/admin/users/%s",
+                 json_string_value(json_object_get(json_object_get(r.json, "user"), "id")));
+        test_resp_free(&r);
+
+        r = test_req(a, "GET", path, root, NULL, NULL);
+        test_expect(&r, 200, NULL);
+        assert_string_equal(str(&r, "name"), name);
+        test_resp_free(&r);
+        char search[128];
+        snprintf(search, sizeof(search), "/api/v1/admin/users?email=user%zu@", i);
+        r = test_req(a, "GET", search, root, NULL, NULL);
+        test_expect(&r, 200, NULL);
+        json_t *items = json_object_get(r.json, "items");
+        assert_int_equal(json_array_size(items), 1);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "name")),
+                            name);
+        test_resp_free(&r);
+        r = test_req(a, "GET", "/api/v1/admin/users?limit=100", root, NULL, NULL);
+        test_expect(&r, 200, NULL);
+        assert_int_equal(json_array_size(json_object_get(r.json, "items")), i + 2);
+        test_resp_free(&r);
+        free(body);
+        free(name);
+    }
+    for (int u = 0; u < TEST_UTF8_UNITS; u++) {
+        char *name = test_repeat("", test_utf8_units[u], USER_NAME_MAX + 1);
+        char *body = body_of(json_pack("{s:s,s:s,s:s}", "email", "late@example.com", "password",
+                                       "correct horse battery", "name", name));
+        test_resp r = test_req(a, "POST", "/api/v1/auth/signup", NULL, body, NULL);
+        test_expect(&r, 422, "invalid-request");
+        assert_string_equal(str(&r, "field"), "name");
+        test_resp_free(&r);
+        free(body);
+        free(name);
+    }
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM users"), 6);
+}
+
+/* An email is limited to 254 characters like every other text, not 254
+ * bytes: one of 254 multi-byte characters signs up, logs in (its rate-limit
+ * bucket holds the whole address) and answers from /me unchanged. */
+static void test_an_email_of_254_multibyte_characters_signs_up_and_logs_in(void **state)
+{
+    test_api *a = *state;
+    for (int u = 0; u < TEST_UTF8_UNITS; u++) {
+        char domain[32];
+        snprintf(domain, sizeof(domain), "@x%d.io", u); /* 6 characters */
+        char *local = test_repeat("", test_utf8_units[u], USER_EMAIL_MAX - 6);
+        char *email = test_repeat(local, domain, 1);
+        char *body =
+            body_of(json_pack("{s:s,s:s}", "email", email, "password", "correct horse battery"));
+        test_resp r = test_req(a, "POST", "/api/v1/auth/signup", NULL, body, NULL);
+        test_expect(&r, 201, NULL);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(r.json, "user"), "email")), email);
+        test_resp_free(&r);
+        r = test_req(a, "POST", "/api/v1/auth/login", NULL, body, NULL);
+        test_expect(&r, 200, NULL);
+        char token[128];
+        snprintf(token, sizeof(token), "%s", str(&r, "token"));
+        test_resp_free(&r);
+        r = test_req(a, "GET", "/api/v1/me", token, NULL, NULL);
+        test_expect(&r, 200, NULL);
+        assert_string_equal(str(&r, "email"), email);
+        test_resp_free(&r);
+        free(body);
+
+        char *longer = test_repeat(test_utf8_units[u], email, 1);
+        body =
+            body_of(json_pack("{s:s,s:s}", "email", longer, "password", "correct horse battery"));
+        r = test_req(a, "POST", "/api/v1/auth/signup", NULL, body, NULL);
+        test_expect(&r, 422, "invalid-request");
+        assert_string_equal(str(&r, "field"), "email");
+        test_resp_free(&r);
+        free(body);
+        free(longer);
+        free(email);
+        free(local);
+    }
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM users"), TEST_UTF8_UNITS);
+}
+
+/* A User-Agent is raw bytes: one that is not UTF-8, or longer than the
+ * column, must not fail a sign-up (PostgreSQL refuses bytes that are not
+ * UTF-8); what is kept of it is UTF-8 cut at a character boundary. */
+static void test_a_user_agent_that_is_not_utf8_or_too_long_does_not_fail_signup(void **state)
+{
+    test_api *a = *state;
+    const char *const bad[] = {"User-Agent: caf\xe9 \xff", NULL};
+    test_resp r =
+        test_req(a, "POST", "/api/v1/auth/signup", NULL,
+                 "{\"email\":\"ana@example.com\",\"password\":\"correct horse battery\"}", bad);
+    test_expect(&r, 201, NULL);
+    test_resp_free(&r);
+    /* 511 ASCII bytes, then a 2-byte character that would straddle byte 512. */
+    char *ua = test_repeat("User-Agent: ", "a", 511);
+    char *header = test_repeat(ua, test_utf8_units[0], 3);
+    const char *const long_ua[] = {header, NULL};
+    r = test_req(a, "POST", "/api/v1/auth/signup", NULL,
+                 "{\"email\":\"bo@example.com\",\"password\":\"correct horse battery\"}", long_ua);
+    test_expect(&r, 201, NULL);
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM sessions WHERE user_agent IS NULL"),
+                     1);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT MAX(length(user_agent)) FROM sessions"), 511);
+    free(header);
+    free(ua);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, test_api_setup, test_api_teardown)
 
 int main(void)
@@ -338,6 +545,10 @@ int main(void)
         T(test_cookie_sessions_need_the_csrf_header_to_change_data),
         T(test_api_keys_authenticate_until_revoked_and_are_shown_once),
         T(test_login_is_rate_limited_per_account_across_server_processes),
+        T(test_api_key_names_of_multibyte_characters_round_trip_whole),
+        T(test_signup_names_of_multibyte_characters_round_trip_to_admin_views),
+        T(test_an_email_of_254_multibyte_characters_signs_up_and_logs_in),
+        T(test_a_user_agent_that_is_not_utf8_or_too_long_does_not_fail_signup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "base/jsonout.h"
 #include "base/log.h"
+#include "base/text.h"
 #include "base/timeutil.h"
 #include "base/uuid.h"
 
@@ -684,6 +685,57 @@ static void test_jw_stops_at_the_cap_and_reports_open_containers(void **state)
     buf_free(&b);
 }
 
+/* text_copy copies whole or not at all; utf8_cut and utf8_prefix never end
+ * inside a character; error_set shortens a long message at a character
+ * boundary. Each runs for 2-, 3- and 4-byte characters at every offset. */
+static void test_text_copies_whole_or_refuses_and_cuts_only_between_characters(void **state)
+{
+    (void)state;
+    char small[5];
+    assert_int_equal(text_copy(small, sizeof(small), "abcd"), 0);
+    assert_string_equal(small, "abcd");
+    assert_int_equal(text_copy(small, sizeof(small), "abcde"), -1);
+    assert_string_equal(small, "");
+    assert_int_equal(text_copy(small, sizeof(small), NULL), 0);
+    assert_string_equal(small, "");
+    char wide[UTF8_BUF(3)];
+    assert_int_equal(
+        text_copy(wide, sizeof(wide), "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"), 0);
+
+    for (int u = 0; u < TEST_UTF8_UNITS; u++) {
+        const char *unit = test_utf8_units[u];
+        size_t w = strlen(unit);
+        for (int lead = 0; lead < 4; lead++) {
+            char *prefix = test_repeat("", "a", lead);
+            char *s = test_repeat(prefix, unit, 10);
+            size_t len = strlen(s);
+            assert_int_equal(utf8_chars(s), (size_t)lead + 10);
+            for (size_t n = 0; n <= len; n++) {
+                size_t k = utf8_cut(s, n);
+                assert_true(k <= n && n - k < w);
+                assert_true(utf8_valid(s, k));
+                if (utf8_valid(s, n))
+                    assert_int_equal(k, n);
+            }
+            for (size_t c = 0; c <= 12; c++) {
+                size_t k = utf8_prefix(s, c);
+                assert_true(utf8_valid(s, k));
+                char *head = strndup(s, k);
+                assert_int_equal(utf8_chars(head), c < (size_t)lead + 10 ? c : (size_t)lead + 10);
+                free(head);
+            }
+            char *big = test_repeat(prefix, unit, 600);
+            error e;
+            error_set(&e, ERR_INVALID, NULL, "%s", big);
+            assert_true(strlen(e.message) > sizeof(e.message) - 5);
+            assert_true(utf8_valid(e.message, strlen(e.message)));
+            free(big);
+            free(s);
+            free(prefix);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -697,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_buf_refuses_to_grow_past_its_cap_and_keeps_what_it_had),
         cmocka_unit_test(test_time_round_trips_through_text_and_parses_both_engines_forms),
         cmocka_unit_test(test_error_set_fills_kind_field_and_message),
+        cmocka_unit_test(test_text_copies_whole_or_refuses_and_cuts_only_between_characters),
         cmocka_unit_test(test_log_json_escape_escapes_quotes_backslashes_and_controls),
         cmocka_unit_test(test_time_calendar_matches_gmtime_and_timegm),
         cmocka_unit_test(test_buf_reserve_keeps_content_and_respects_the_cap),

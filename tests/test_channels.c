@@ -639,6 +639,63 @@ static void test_deleting_a_channel_keeps_its_projects_with_no_channel(void **st
         1);
 }
 
+/* A channel's name of exactly its limit in characters of 2, 3 and 4 bytes
+ * comes back unchanged from create, get and list; one character more is a
+ * 422 that writes nothing. (A YouTube id is ASCII by rule.) */
+static void test_channel_names_of_multibyte_characters_round_trip_at_their_limit(void **state)
+{
+    test_api *a = *state;
+    char t[128], uid[UUID_STR_LEN + 1];
+    user(a, "ana@example.com", t, uid);
+    test_set_plan(a, "ana@example.com", "pro");
+    for (int u = 0; u < TEST_UTF8_UNITS; u++) {
+        char *name = test_repeat("", test_utf8_units[u], 200);
+        char yt[16];
+        snprintf(yt, sizeof(yt), "UCwide%d", u);
+        json_t *doc = json_pack("{s:s,s:s}", "youtube_channel_id", yt, "name", name);
+        char *body = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        test_resp r = test_req(a, "POST", "/api/v1/channels", t, body, NULL);
+        test_expect(&r, 201, NULL);
+        assert_string_equal(str(&r, "name"), name);
+        char path[128];
+        snprintf(path, sizeof(path), "/api/v1/channels/%s", str(&r, "id"));
+        test_resp_free(&r);
+        free(body);
+        r = test_req(a, "GET", path, t, NULL, NULL);
+        test_expect(&r, 200, NULL);
+        assert_string_equal(str(&r, "name"), name);
+        test_resp_free(&r);
+        r = test_req(a, "GET", "/api/v1/channels", t, NULL, NULL);
+        test_expect(&r, 200, NULL);
+        json_t *items = json_object_get(r.json, "items");
+        assert_int_equal(json_array_size(items), (size_t)u + 1);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "name")),
+                            name);
+        test_resp_free(&r);
+
+        char *longer = test_repeat(name, test_utf8_units[u], 1);
+        doc = json_pack("{s:s,s:s}", "youtube_channel_id", "UClonger", "name", longer);
+        body = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        r = test_req(a, "POST", "/api/v1/channels", t, body, NULL);
+        test_expect(&r, 422, "invalid-request");
+        assert_string_equal(str(&r, "field"), "name");
+        test_resp_free(&r);
+        free(body);
+        doc = json_pack("{s:s}", "name", longer);
+        body = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        r = test_req(a, "PATCH", path, t, body, NULL);
+        test_expect(&r, 422, "invalid-request");
+        test_resp_free(&r);
+        free(body);
+        free(longer);
+        free(name);
+    }
+    assert_int_equal(count(a, "SELECT COUNT(*) FROM channels"), TEST_UTF8_UNITS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -667,6 +724,9 @@ int main(void)
             test_api_teardown),
         cmocka_unit_test_setup_teardown(test_deleting_a_channel_keeps_its_projects_with_no_channel,
                                         test_api_setup, test_api_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_channel_names_of_multibyte_characters_round_trip_at_their_limit, test_api_setup,
+            test_api_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

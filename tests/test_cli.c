@@ -197,6 +197,37 @@ static void test_admin_user_create_reads_the_password_from_stdin_and_hashes_it(v
     assert_int_equal(testdb_scalar(&c->t, "SELECT COUNT(*) FROM users"), 1);
 }
 
+/* The command line counts a name's limit in characters like the API: a name
+ * of 200 four-byte characters is stored whole, one of 201 or one that is not
+ * UTF-8 (arguments are raw bytes) is refused and writes nothing. */
+static void test_admin_user_create_keeps_a_long_multibyte_name_whole(void **state)
+{
+    cli *c = *state;
+    const char *env[] = {c->env_url, c->env_dir, NULL};
+    assert_int_equal(RUN(env, NULL, "migrate"), 0);
+    char *name = test_repeat("", test_utf8_units[2], 200);
+    char *longer = test_repeat(name, test_utf8_units[2], 1);
+    assert_int_equal(RUN(env, "correct horse battery\n", "admin", "user", "create", "--email",
+                         "wide@example.com", "--name", name),
+                     0);
+    assert_int_equal(RUN(env, "correct horse battery\n", "admin", "user", "create", "--email",
+                         "longer@example.com", "--name", longer),
+                     2);
+    expect_in_output("at most 200 characters");
+    assert_int_equal(RUN(env, "correct horse battery\n", "admin", "user", "create", "--email",
+                         "bytes@example.com", "--name", "caf\xe9"),
+                     2);
+    db_error de;
+    c->t.db = db_open(c->t.url, 1, &de);
+    assert_non_null(c->t.db);
+    assert_int_equal(testdb_scalar(&c->t, "SELECT COUNT(*) FROM users"), 1);
+    if (testdb_execf(&c->t, &de, "DELETE FROM users WHERE name = $1", "s", name) != 0)
+        fail_msg("delete: %s", de.message);
+    assert_int_equal(testdb_scalar(&c->t, "SELECT COUNT(*) FROM users"), 0);
+    free(longer);
+    free(name);
+}
+
 /* serve, for real: start the binary on a free port, read the port from its
  * JSON start-up line, fetch /healthz and /readyz over loopback, then SIGTERM. */
 static size_t collect(char *p, size_t size, size_t n, void *ud)
@@ -280,6 +311,7 @@ int main(void)
         T(test_migrate_is_idempotent),
         T(test_a_schema_newer_than_the_binary_is_refused_and_untouched),
         T(test_admin_user_create_reads_the_password_from_stdin_and_hashes_it),
+        T(test_admin_user_create_keeps_a_long_multibyte_name_whole),
         T(test_serve_answers_on_loopback_and_stops_cleanly_on_sigterm),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@
 
 #include "base/timeutil.h"
 #include "base/uuid.h"
+#include "domain/limits.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -1235,6 +1236,97 @@ static void test_another_users_public_persona_is_readable_but_404_for_writes(voi
                      1);
 }
 
+/* Every text field of a persona, at exactly its limit in characters of 2, 3
+ * and 4 bytes, comes back unchanged from create, get, list and history; a
+ * required plan whose code is 32 such characters can be named (the code used
+ * to be held in 33 bytes, and such a plan was "too long"). One character
+ * more in any field is a 422 that writes nothing. */
+static void test_text_fields_of_multibyte_characters_round_trip_at_their_limits(void **state)
+{
+    fx *x = *state;
+    const struct {
+        const char *name;
+        int max;
+    } fields[] = {
+        {"name", PERSONA_NAME_MAX},
+        {"description", PERSONA_DESCRIPTION_MAX},
+        {"system_instruction", PERSONA_INSTRUCTION_MAX},
+        {"voice", PERSONA_VOICE_MAX},
+        {"change_reason", PERSONA_REASON_MAX},
+        {"required_plan", PLAN_CODE_MAX},
+    };
+    const size_t nfields = sizeof(fields) / sizeof(fields[0]);
+    for (int u = 0; u < TEST_UTF8_UNITS; u++) {
+        const char *unit = test_utf8_units[u];
+        char *code = test_repeat("", unit, PLAN_CODE_MAX);
+        json_t *plan = json_pack("{s:s,s:s,s:i}", "code", code, "name", "Wide", "rank", 50 + u);
+        char *text = json_dumps(plan, JSON_COMPACT);
+        json_decref(plan);
+        test_resp r = req(x, "POST", x->admin, text, "/api/v1/admin/plans");
+        test_expect(&r, 201, NULL);
+        test_resp_free(&r);
+        free(text);
+        test_set_plan(&x->a, "alice@example.com", code); /* so nothing is locked for her */
+
+        json_t *in = json_object();
+        char *values[sizeof(fields) / sizeof(fields[0])];
+        for (size_t f = 0; f < nfields; f++) {
+            values[f] = test_repeat("", unit, fields[f].max);
+            json_object_set_new(in, fields[f].name, json_string(values[f]));
+        }
+        text = json_dumps(in, JSON_COMPACT);
+        r = req(x, "POST", x->alice, text, "/api/v1/personas");
+        test_expect(&r, 201, NULL);
+        char id[UUID_STR_LEN + 1];
+        snprintf(id, sizeof(id), "%s", jstr(r.json, "id"));
+        for (size_t f = 0; f + 2 < nfields; f++) /* change_reason is in history */
+            assert_string_equal(jstr(r.json, fields[f].name), values[f]);
+        assert_string_equal(jstr(r.json, "required_plan"), code);
+        test_resp_free(&r);
+        free(text);
+
+        r = req(x, "GET", x->alice, NULL, "/api/v1/personas/%s", id);
+        test_expect(&r, 200, NULL);
+        for (size_t f = 0; f + 2 < nfields; f++)
+            assert_string_equal(jstr(r.json, fields[f].name), values[f]);
+        assert_string_equal(jstr(r.json, "required_plan"), code);
+        test_resp_free(&r);
+        r = req(x, "GET", x->alice, NULL, "/api/v1/personas?mine=true");
+        test_expect(&r, 200, NULL);
+        json_t *items = json_object_get(r.json, "items");
+        assert_int_equal(json_array_size(items), 1);
+        for (size_t f = 0; f + 2 < nfields; f++)
+            assert_string_equal(jstr(json_array_get(items, 0), fields[f].name), values[f]);
+        test_resp_free(&r);
+        r = req(x, "GET", x->alice, NULL, "/api/v1/personas/%s/history/1", id);
+        test_expect(&r, 200, NULL);
+        assert_string_equal(jstr(r.json, "change_reason"), values[4]);
+        assert_string_equal(jstr(json_object_get(r.json, "snapshot"), "required_plan"), code);
+        test_resp_free(&r);
+        r = req(x, "DELETE", x->alice, NULL, "/api/v1/personas/%s", id);
+        test_expect(&r, 204, NULL);
+        test_resp_free(&r);
+
+        for (size_t f = 0; f < nfields; f++) {
+            char *longer = test_repeat(values[f], unit, 1);
+            json_t *bad = json_deep_copy(in);
+            json_object_set_new(bad, fields[f].name, json_string(longer));
+            text = json_dumps(bad, JSON_COMPACT);
+            json_decref(bad);
+            r = req(x, "POST", x->alice, text, "/api/v1/personas");
+            expect_invalid(&r, fields[f].name);
+            free(text);
+            free(longer);
+        }
+        for (size_t f = 0; f < nfields; f++)
+            free(values[f]);
+        json_decref(in);
+        free(code);
+    }
+    assert_int_equal(scalar(x, "SELECT COUNT(*) FROM personas"), 0);
+    assert_int_equal(scalar(x, "SELECT COUNT(*) FROM persona_history"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1266,6 +1358,7 @@ int main(void)
             teardown),
         T(test_another_users_private_persona_is_404_for_every_method),
         T(test_another_users_public_persona_is_readable_but_404_for_writes),
+        T(test_text_fields_of_multibyte_characters_round_trip_at_their_limits),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -838,6 +838,82 @@ static void test_another_users_project_and_scenes_are_404_for_every_method(void 
     assert_int_equal(count(a, "SELECT count(*) FROM projects WHERE channel_id IS NOT NULL"), 0);
 }
 
+/* A project's topic, title, description and tags of exactly their limits in
+ * characters of 2, 3 and 4 bytes come back unchanged from create, update,
+ * get and list; one character more is a 422 that changes nothing. */
+static void test_project_texts_of_multibyte_characters_round_trip_at_their_limits(void **state)
+{
+    test_api *a = *state;
+    char t[128], uid[UUID_STR_LEN + 1];
+    user(a, "ana@example.com", t, uid);
+    for (int u = 0; u < TEST_UTF8_UNITS; u++) {
+        const char *unit = test_utf8_units[u];
+        char *topic = test_repeat("", unit, 500);
+        char *title = test_repeat("", unit, 200);
+        char *desc = test_repeat("", unit, 5000);
+        char *tag = test_repeat("", unit, 100);
+        json_t *doc = json_pack("{s:s,s:s,s:b}", "topic", topic, "title", title, "generate", 0);
+        char *body = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        test_resp r = test_req(a, "POST", "/api/v1/projects", t, body, NULL);
+        test_expect(&r, 201, NULL);
+        assert_string_equal(str(&r, "topic"), topic);
+        assert_string_equal(str(&r, "title"), title);
+        char path[128];
+        snprintf(path, sizeof(path), "/api/v1/projects/%s", str(&r, "id"));
+        test_resp_free(&r);
+        free(body);
+        doc = json_pack("{s:s,s:[s]}", "description", desc, "tags", tag);
+        body = json_dumps(doc, JSON_COMPACT);
+        r = test_req(a, "PATCH", path, t, body, NULL);
+        test_expect(&r, 200, NULL);
+        assert_string_equal(str(&r, "description"), desc);
+        test_resp_free(&r);
+        free(body);
+        r = test_req(a, "GET", path, t, NULL, NULL);
+        test_expect(&r, 200, NULL);
+        assert_string_equal(str(&r, "topic"), topic);
+        assert_string_equal(str(&r, "title"), title);
+        assert_string_equal(str(&r, "description"), desc);
+        assert_string_equal(json_string_value(json_array_get(json_object_get(r.json, "tags"), 0)),
+                            tag);
+        test_resp_free(&r);
+        r = test_req(a, "GET", "/api/v1/projects", t, NULL, NULL);
+        test_expect(&r, 200, NULL);
+        json_t *first = json_array_get(json_object_get(r.json, "items"), 0);
+        assert_string_equal(json_string_value(json_object_get(first, "topic")), topic);
+        assert_string_equal(json_string_value(json_array_get(json_object_get(first, "tags"), 0)),
+                            tag);
+        test_resp_free(&r);
+
+        const char *keys[] = {"topic", "title", "description", "tags[0]"};
+        const char *vals[] = {topic, title, desc, tag};
+        for (int k = 0; k < 4; k++) {
+            char *longer = test_repeat(vals[k], unit, 1);
+            json_t *bad =
+                k == 3 ? json_pack("{s:[s]}", "tags", longer) : json_pack("{s:s}", keys[k], longer);
+            body = json_dumps(bad, JSON_COMPACT);
+            json_decref(bad);
+            r = test_req(a, "PATCH", path, t, body, NULL);
+            test_expect(&r, 422, "invalid-request");
+            assert_string_equal(str(&r, "field"), keys[k]);
+            test_resp_free(&r);
+            free(body);
+            free(longer);
+        }
+        r = test_req(a, "GET", path, t, NULL, NULL);
+        assert_string_equal(str(&r, "description"), desc);
+        assert_string_equal(str(&r, "topic"), topic);
+        test_resp_free(&r);
+        json_decref(doc);
+        free(tag);
+        free(desc);
+        free(title);
+        free(topic);
+    }
+    assert_int_equal(count(a, "SELECT COUNT(*) FROM projects"), TEST_UTF8_UNITS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -867,6 +943,9 @@ int main(void)
             test_api_teardown),
         cmocka_unit_test_setup_teardown(
             test_another_users_project_and_scenes_are_404_for_every_method, test_api_setup,
+            test_api_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_project_texts_of_multibyte_characters_round_trip_at_their_limits, test_api_setup,
             test_api_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

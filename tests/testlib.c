@@ -492,3 +492,18 @@ void test_set_plan(test_api *a, const char *email, const char *plan_code)
                      "ss", email, plan_code) != 0)
         fail_msg("set plan: %s", de.message);
 }
+
+const char *const test_utf8_units[TEST_UTF8_UNITS] = {"\xc3\xa9", "\xe2\x82\xac",
+                                                      "\xf0\x9f\x98\x80"}; /* é € 😀 */
+
+char *test_repeat(const char *prefix, const char *unit, int n)
+{
+    size_t p = strlen(prefix), u = strlen(unit);
+    char *s = malloc(p + u * (size_t)n + 1);
+    assert_non_null(s);
+    memcpy(s, prefix, p);
+    for (int i = 0; i < n; i++)
+        memcpy(s + p + u * (size_t)i, unit, u);
+    s[p + u * (size_t)n] = '\0';
+    return s;
+}

@@ -105,3 +105,12 @@ void test_make_admin(test_api *a, const char *email);
 void test_set_plan(test_api *a, const char *email, const char *plan_code);
 /** Asserts status and, for problems, the type slug ("not-found"); prints the body on failure. */
 void test_expect(const test_resp *r, long status, const char *problem_slug);
+
+/* ---- text limits --------------------------------------------------------- */
+
+/* Characters of 2, 3 and 4 bytes of UTF-8: a value of exactly a field's limit
+ * in any of them must come back unchanged, and one more is a 422. */
+#define TEST_UTF8_UNITS 3
+extern const char *const test_utf8_units[TEST_UTF8_UNITS];
+/** prefix followed by n copies of unit, malloc'd (the caller frees it). */
+char *test_repeat(const char *prefix, const char *unit, int n);

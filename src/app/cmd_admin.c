@@ -1,5 +1,6 @@
 #include "app/app.h"
 
+#include "base/text.h"
 #include "domain/user_store.h"
 #include "services/google_service.h"
 #include "services/password.h"
@@ -80,14 +81,17 @@ static int cmd_admin__user_create(config *c, int argi)
             return EXIT_USAGE;
         }
     }
-    if (email == NULL || strchr(email, '@') == NULL || strlen(email) > 254 || strlen(email) < 3) {
+    /* Arguments are raw bytes: only UTF-8 can be stored and shown again. */
+    if (email == NULL || !utf8_valid(email, strlen(email)) || strchr(email, '@') == NULL ||
+        utf8_chars(email) > USER_EMAIL_MAX || utf8_chars(email) < 3) {
         app_fail("admin user create: --email must be an email address");
         return EXIT_USAGE;
     }
     if (name == NULL)
         name = email;
-    if (strlen(name) > 200) {
-        app_fail("admin user create: --name must have at most 200 characters");
+    if (!utf8_valid(name, strlen(name)) || utf8_chars(name) > USER_NAME_MAX) {
+        app_fail("admin user create: --name must be UTF-8 text of at most %d characters",
+                 USER_NAME_MAX);
         return EXIT_USAGE;
     }
 
@@ -114,8 +118,8 @@ static int cmd_admin__user_create(config *c, int argi)
     if (d == NULL)
         return status;
     user u = {0};
-    snprintf(u.email, sizeof(u.email), "%s", email);
-    snprintf(u.name, sizeof(u.name), "%s", name);
+    text_copy(u.email, sizeof(u.email), email); /* fits: checked above */
+    text_copy(u.name, sizeof(u.name), name);
     snprintf(u.role, sizeof(u.role), "%s", admin ? "admin" : "user");
     db_conn *conn = db_acquire(d);
     int rc = plan ? plan_store_id_by_code(conn, plan, u.plan_id, &err)

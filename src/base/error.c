@@ -1,5 +1,7 @@
 #include "base/error.h"
 
+#include "base/text.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -11,8 +13,12 @@ int error_set(error *e, error_kind kind, const char *field, const char *fmt, ...
     snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->message, sizeof(e->message), fmt, ap);
+    int n = vsnprintf(e->message, sizeof(e->message), fmt, ap);
     va_end(ap);
+    /* A message that quotes long text is shortened, but never inside a
+     * character: it is shown in a JSON answer, which must be UTF-8. */
+    if (n >= (int)sizeof(e->message))
+        e->message[utf8_cut(e->message, sizeof(e->message) - 1)] = '\0';
     return -1;
 }
 

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/text.h" /* utf8_valid */
 
 /* Containers nested deeper than this are refused (jansson has the same cap). */
 #define JSONOUT_MAX_DEPTH 2048
@@ -40,9 +41,6 @@
  * the check runs eight ASCII bytes at a time. For strings read back from the
  * database, which make up most of every response. */
 json_t *json_str(const char *s);
-/** Whether the n bytes at s are valid UTF-8 (no overlongs, no surrogates,
- * nothing past U+10FFFF): what jansson accepts. */
-bool utf8_valid(const char *s, size_t n);
 
 /** Appends v as compact JSON. BUF_OK, BUF_TOO_BIG, or JSONOUT_INVALID; on an
  * error the buffer holds a partial text the caller must discard. */

@@ -3,6 +3,7 @@
 #include "base/alloc.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "base/text.h"
 #include "base/timeutil.h"
 #include "db/db_driver.h"
 
@@ -78,6 +79,17 @@ int db_to_error(error *err, const db_error *de, const char *field)
     default:
         return error_set(err, ERR_INTERNAL, NULL, "database error: %s", de->message);
     }
+}
+
+int db_col_copy(db_stmt *s, int i, char *dst, size_t size)
+{
+    return text_copy(dst, size, db_col_text(s, i));
+}
+
+int db_col_too_long(error *err, const char *what)
+{
+    return error_set(err, ERR_INTERNAL, NULL,
+                     "a stored %s is longer than this server can read; it was not cut", what);
 }
 
 int db_run(db_stmt *s, int64_t *changes, error *err, const char *field)

@@ -122,6 +122,13 @@ double db_col_double(db_stmt *s, int i);
 bool db_col_bool(db_stmt *s, int i);
 int64_t db_col_time(db_stmt *s, int i); /* 0 for NULL */
 const void *db_col_blob(db_stmt *s, int i, size_t *n);
+/**
+ * Copies column i's text (NULL as "") into dst of size bytes, whole or not
+ * at all (text_copy): -1, and dst "", when it does not fit. Stores read into
+ * fixed buffers only through this, and turn a -1 into db_col_too_long.
+ */
+int db_col_copy(db_stmt *s, int i, char *dst, size_t size);
+#define DB_COL_COPY(s, i, dst) db_col_copy((s), (i), (dst), sizeof(dst))
 /** Number of rows the last INSERT/UPDATE/DELETE changed. */
 int64_t db_changes(db_stmt *s);
 /** Ends the statement's current use; always call it when done with a statement. */
@@ -165,6 +172,9 @@ int db_wait_notify(db_conn *c, int timeout_ms, db_error *err);
  */
 struct error;
 int db_to_error(struct error *err, const db_error *de, const char *field);
+/** The error for a stored value longer than the buffer it is read into
+ * (ERR_INTERNAL, naming what was read); returns -1. */
+int db_col_too_long(struct error *err, const char *what);
 /** Runs s (no result rows), resets it, and maps a failure into err as
  * db_to_error does; *changes (may be NULL) gets the rows it touched. */
 int db_run(db_stmt *s, int64_t *changes, struct error *err, const char *field);

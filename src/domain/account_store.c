@@ -83,11 +83,13 @@ static void account__bind_blob(db_stmt *s, int i, const unsigned char *p, size_t
         db_bind_blob(s, i, p, n);
 }
 
-static void account__read(arena *a, db_stmt *s, account *out)
+/* -1 when a text does not fit its buffer (db_col_copy). */
+static int account__read(arena *a, db_stmt *s, account *out)
 {
     memset(out, 0, sizeof(*out));
-    snprintf(out->id, sizeof(out->id), "%s", db_col_text(s, 0));
-    snprintf(out->user_id, sizeof(out->user_id), "%s", db_col_text(s, 1));
+    int bad = 0;
+    bad |= DB_COL_COPY(s, 0, out->id);
+    bad |= DB_COL_COPY(s, 1, out->user_id);
     out->provider = account__str(a, s, 2);
     out->provider_account_id = account__str(a, s, 3);
     out->email = account__str(a, s, 4);
@@ -99,6 +101,7 @@ static void account__read(arena *a, db_stmt *s, account *out)
     out->status = account__str(a, s, 10);
     out->created_at = db_col_time(s, 11);
     out->updated_at = db_col_time(s, 12);
+    return bad;
 }
 
 /* Runs a prepared single-row SELECT and reads the account, or ERR_NOT_FOUND with msg. */
@@ -106,11 +109,12 @@ static int account__one(arena *a, db_stmt *s, account *out, const char *id, erro
 {
     db_error de;
     int rc = db_step(s, &de);
-    if (rc == DB_ROW)
-        account__read(a, s, out);
+    int bad = rc == DB_ROW ? account__read(a, s, out) : 0;
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad)
+        return db_col_too_long(err, "Google account");
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, NULL, "no Google account with id %s", id);
     return 0;
@@ -164,11 +168,13 @@ static int account__rows(arena *a, db_stmt *s, int limit, account **out, size_t 
     *out = arena_alloc(a, sizeof(**out) * (size_t)(limit > 0 ? limit : 1));
     *n = 0;
     db_error de;
-    int rc;
+    int rc, bad = 0;
     while ((rc = db_step(s, &de)) == DB_ROW && *n < (size_t)limit)
-        account__read(a, s, &(*out)[(*n)++]);
+        bad |= account__read(a, s, &(*out)[(*n)++]);
     db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    return bad ? db_col_too_long(err, "Google account") : 0;
 }
 
 int account_store_list(db_conn *c, arena *a, const char *user_id, const char *cursor, int limit,
@@ -332,12 +338,11 @@ int oauth_state_find(db_conn *c, arena *a, const char *state_hash, oauth_state *
         return db_to_error(err, &de, NULL);
     db_bind_text(s, 1, state_hash);
     int rc = db_step(s, &de);
+    int bad = 0;
     if (rc == DB_ROW) {
         memset(out, 0, sizeof(*out));
-        snprintf(out->id, sizeof(out->id), "%s", db_col_text(s, 0));
-        snprintf(out->user_id, sizeof(out->user_id), "%s", db_col_text(s, 1));
-        snprintf(out->credential_id, sizeof(out->credential_id), "%s", db_col_text(s, 2));
-        snprintf(out->state_hash, sizeof(out->state_hash), "%s", db_col_text(s, 3));
+        bad = DB_COL_COPY(s, 0, out->id) | DB_COL_COPY(s, 1, out->user_id) |
+              DB_COL_COPY(s, 2, out->credential_id) | DB_COL_COPY(s, 3, out->state_hash);
         out->verifier_enc = account__blob(a, s, 4, &out->verifier_enc_len);
         out->key_version = (int)db_col_int64(s, 5);
         out->redirect_uri = account__str(a, s, 6);
@@ -348,6 +353,8 @@ int oauth_state_find(db_conn *c, arena *a, const char *state_hash, oauth_state *
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad)
+        return db_col_too_long(err, "OAuth state");
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, "state", "no authorization request has this state");
     return 0;
@@ -390,12 +397,15 @@ int token_key_current(db_conn *c, int *version, char check[65], error *err)
     if (s == NULL)
         return db_to_error(err, &de, NULL);
     int rc = db_step(s, &de);
+    int bad = 0;
     if (rc == DB_ROW) {
         *version = (int)db_col_int64(s, 0);
-        snprintf(check, 65, "%s", db_col_text(s, 1));
+        bad = db_col_copy(s, 1, check, 65);
     }
     db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    return bad ? db_col_too_long(err, "token key check") : 0;
 }
 
 int token_key_check(db_conn *c, int version, char check[65], error *err)
@@ -406,11 +416,12 @@ int token_key_check(db_conn *c, int version, char check[65], error *err)
         return db_to_error(err, &de, NULL);
     db_bind_int64(s, 1, version);
     int rc = db_step(s, &de);
-    if (rc == DB_ROW)
-        snprintf(check, 65, "%s", db_col_text(s, 0));
+    int bad = rc == DB_ROW ? db_col_copy(s, 0, check, 65) : 0;
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad)
+        return db_col_too_long(err, "token key check");
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, NULL, "there is no token key version %d", version);
     return 0;

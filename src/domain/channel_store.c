@@ -76,11 +76,13 @@ static void channel__bind_opt_count(db_stmt *s, int i, int64_t v)
         db_bind_int64(s, i, v);
 }
 
-static void channel__read(arena *a, db_stmt *s, channel *ch)
+/* -1 when a text does not fit its buffer (db_col_copy). */
+static int channel__read(arena *a, db_stmt *s, channel *ch)
 {
     memset(ch, 0, sizeof(*ch));
-    snprintf(ch->id, sizeof(ch->id), "%s", db_col_text(s, 0));
-    snprintf(ch->user_id, sizeof(ch->user_id), "%s", db_col_text(s, 1));
+    int bad = 0;
+    bad |= DB_COL_COPY(s, 0, ch->id);
+    bad |= DB_COL_COPY(s, 1, ch->user_id);
     ch->account_id = channel__str(a, s, 2);
     ch->youtube_channel_id = channel__str(a, s, 3);
     ch->persona_id = channel__str(a, s, 4);
@@ -96,6 +98,7 @@ static void channel__read(arena *a, db_stmt *s, channel *ch)
     ch->updated_at = db_col_time(s, 14);
     ch->uploads_playlist_id = channel__str(a, s, 15);
     ch->account_status = channel__str(a, s, 16);
+    return bad;
 }
 
 int channel_store_lock_quota(db_conn *c, const char *user_id, error *err)
@@ -169,11 +172,12 @@ int channel_store_get(db_conn *c, arena *a, const char *user_id, const char *id,
     db_bind_text(s, 1, id);
     db_bind_text(s, 2, user_id);
     int rc = db_step(s, &de);
-    if (rc == DB_ROW)
-        channel__read(a, s, out);
+    int bad = rc == DB_ROW ? channel__read(a, s, out) : 0;
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad)
+        return db_col_too_long(err, "channel");
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, not_found_field, "no channel with id %s", id);
     return 0;
@@ -192,11 +196,13 @@ int channel_store_list(db_conn *c, arena *a, const char *user_id, const char *pe
     db_bind_text(s, 2, persona_id);
     db_bind_text(s, 3, cursor);
     db_bind_int64(s, 4, limit);
-    int rc;
+    int rc, bad = 0;
     while ((rc = db_step(s, &de)) == DB_ROW && *n < (size_t)limit)
-        channel__read(a, s, &(*out)[(*n)++]);
+        bad |= channel__read(a, s, &(*out)[(*n)++]);
     db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    return bad ? db_col_too_long(err, "channel") : 0;
 }
 
 int channel_store_update(db_conn *c, const channel *ch, error *err)
@@ -269,13 +275,12 @@ int channel_store_assignment_list(db_conn *c, arena *a, const char *user_id, con
     db_bind_text(s, 2, user_id);
     db_bind_text(s, 3, cursor);
     db_bind_int64(s, 4, limit);
-    int rc;
+    int rc, bad = 0;
     while ((rc = db_step(s, &de)) == DB_ROW && *n < (size_t)limit) {
         channel_assignment *as = &(*out)[(*n)++];
         memset(as, 0, sizeof(*as));
-        snprintf(as->id, sizeof(as->id), "%s", db_col_text(s, 0));
-        snprintf(as->channel_id, sizeof(as->channel_id), "%s", db_col_text(s, 1));
-        snprintf(as->user_id, sizeof(as->user_id), "%s", db_col_text(s, 2));
+        bad |= DB_COL_COPY(s, 0, as->id) | DB_COL_COPY(s, 1, as->channel_id) |
+               DB_COL_COPY(s, 2, as->user_id);
         as->persona_id = channel__str(a, s, 3);
         as->persona_version = db_col_is_null(s, 4) ? 0 : (int)db_col_int64(s, 4);
         as->previous_persona_id = channel__str(a, s, 5);
@@ -285,7 +290,9 @@ int channel_store_assignment_list(db_conn *c, arena *a, const char *user_id, con
         as->created_at = db_col_time(s, 9);
     }
     db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    return bad ? db_col_too_long(err, "persona assignment") : 0;
 }
 
 int channel_store_find_youtube(db_conn *c, arena *a, const char *user_id,
@@ -298,11 +305,12 @@ int channel_store_find_youtube(db_conn *c, arena *a, const char *user_id,
     db_bind_text(s, 1, user_id);
     db_bind_text(s, 2, youtube_channel_id);
     int rc = db_step(s, &de);
-    if (rc == DB_ROW)
-        channel__read(a, s, out);
+    int bad = rc == DB_ROW ? channel__read(a, s, out) : 0;
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad)
+        return db_col_too_long(err, "channel");
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, "youtube_channel_id",
                          "you have no channel for the YouTube channel '%s'", youtube_channel_id);

@@ -27,15 +27,18 @@ int idempotency_store_find(db_conn *c, arena *a, const char *user_id, const char
     db_bind_text(s, 2, key);
     db_bind_time(s, 3, now);
     int rc = db_step(s, &de);
+    int bad = 0;
     if (rc == DB_ROW) {
         *found = true;
-        snprintf(out->fingerprint, sizeof(out->fingerprint), "%s", db_col_text(s, 0));
+        bad = DB_COL_COPY(s, 0, out->fingerprint);
         out->status_code = (int)db_col_int64(s, 1);
         out->response = arena_strdup(a, db_col_text(s, 2));
         out->created_at = db_col_time(s, 3);
     }
     db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    return bad ? db_col_too_long(err, "idempotency fingerprint") : 0;
 }
 
 int idempotency_store_insert(db_conn *c, const char *user_id, const char *key,

@@ -4,6 +4,7 @@
 #include "base/timeutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ON CONFLICT DO NOTHING leaves a taken unique_key alone, so a concurrent
@@ -112,11 +113,12 @@ int job_store_insert(db_conn *c, const job_store_new *n, char id[UUID_STR_LEN + 
         return db_to_error(err, &de, NULL);
     db_bind_text(s, 1, n->unique_key);
     rc = db_step(s, &de);
-    if (rc == DB_ROW)
-        snprintf(id, UUID_STR_LEN + 1, "%s", db_col_text(s, 0));
+    int bad = rc == DB_ROW ? db_col_copy(s, 0, id, UUID_STR_LEN + 1) : 0;
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad)
+        return db_col_too_long(err, "job id");
     if (rc == DB_DONE) /* the holder of the key was deleted in between */
         return error_set(err, ERR_CONFLICT, "unique_key",
                          "the job with unique key '%.100s' changed while enqueueing; try again",
@@ -141,18 +143,22 @@ int job_store_claim(db_conn *c, const char *lease_owner, int64_t now, const char
     db_bind_text(s, 3, kinds_expiry);
     db_error de;
     int rc = db_step(s, &de);
+    int bad = 0;
     if (rc == DB_ROW) {
-        const char *user = db_col_text(s, 3);
-        snprintf(out->id, sizeof(out->id), "%s", db_col_text(s, 0));
-        snprintf(out->kind, sizeof(out->kind), "%s", db_col_text(s, 1));
+        bad = DB_COL_COPY(s, 0, out->id) | DB_COL_COPY(s, 1, out->kind) |
+              DB_COL_COPY(s, 3, out->user_id);
         out->payload = xstrdup(db_col_text(s, 2));
-        snprintf(out->user_id, sizeof(out->user_id), "%s", user ? user : "");
         out->attempts = (int)db_col_int64(s, 4);
         out->max_attempts = (int)db_col_int64(s, 5);
     }
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad) {
+        free(out->payload);
+        out->payload = NULL;
+        return db_col_too_long(err, "job");
+    }
     return rc == DB_ROW ? 1 : 0;
 }
 
@@ -248,8 +254,8 @@ int job_store_requeue(db_conn *c, const char *id, int64_t now, error *err)
     db_bind_text(s, 1, id);
     int rc = db_step(s, &de);
     char status[16] = "";
-    if (rc == DB_ROW)
-        snprintf(status, sizeof(status), "%s", db_col_text(s, 0));
+    if (rc == DB_ROW && DB_COL_COPY(s, 0, status) != 0)
+        snprintf(status, sizeof(status), "not dead");
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);

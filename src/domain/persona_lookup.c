@@ -26,19 +26,19 @@ int persona_lookup_visible(db_conn *c, const char *user_id, const char *persona_
     db_bind_text(s, 1, persona_id);
     db_bind_text(s, 2, user_id);
     int rc = db_step(s, &de);
+    int bad = 0;
     if (rc == DB_ROW) {
         memset(out, 0, sizeof(*out));
-        snprintf(out->id, sizeof(out->id), "%s", db_col_text(s, 0));
-        snprintf(out->name, sizeof(out->name), "%s", db_col_text(s, 1));
+        bad = DB_COL_COPY(s, 0, out->id) | DB_COL_COPY(s, 1, out->name) |
+              DB_COL_COPY(s, 3, out->required_plan);
         out->version = (int)db_col_int64(s, 2);
-        snprintf(out->required_plan, sizeof(out->required_plan), "%s", db_col_text(s, 3));
         out->required_rank = (int)db_col_int64(s, 4);
-        *found = true;
+        *found = !bad;
     }
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
-    return 0;
+    return bad ? db_col_too_long(err, "persona") : 0;
 }
 
 int persona_lookup_plan_default(db_conn *c, const char *plan_id, char id_out[UUID_STR_LEN + 1],
@@ -51,11 +51,12 @@ int persona_lookup_plan_default(db_conn *c, const char *plan_id, char id_out[UUI
         return db_to_error(err, &de, NULL);
     db_bind_text(s, 1, plan_id);
     int rc = db_step(s, &de);
-    if (rc == DB_ROW && !db_col_is_null(s, 0))
-        snprintf(id_out, UUID_STR_LEN + 1, "%s", db_col_text(s, 0));
+    int bad = rc == DB_ROW ? db_col_copy(s, 0, id_out, UUID_STR_LEN + 1) : 0;
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad)
+        return db_col_too_long(err, "default persona id");
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, "plan", "your plan no longer exists; ask an admin");
     return 0;

@@ -12,15 +12,16 @@
 #include "base/error.h"
 #include "base/uuid.h"
 #include "db/db.h"
+#include "domain/limits.h"
 
 #include <stdbool.h>
 
 typedef struct persona_lookup_row {
     char id[UUID_STR_LEN + 1];
-    char name[401]; /* 100 characters of UTF-8 */
+    char name[UTF8_BUF(PERSONA_NAME_MAX)];
     int version;
-    char required_plan[33]; /* plans.code */
-    int required_rank;      /* that plan's rank */
+    char required_plan[UTF8_BUF(PLAN_CODE_MAX)]; /* plans.code */
+    int required_rank;                           /* that plan's rank */
 } persona_lookup_row;
 
 /**

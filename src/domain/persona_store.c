@@ -155,18 +155,9 @@ bool persona_store_is_field(const char *name, unsigned which)
 
 /* ---- invariants ---------------------------------------------------------- */
 
-/* Length in characters, as the schema's length() counts them. */
-static size_t persona__chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 static int persona__check_len(const char *s, const char *name, size_t min, size_t max, error *err)
 {
-    size_t n = persona__chars(s);
+    size_t n = utf8_chars(s); /* as the schema's length() counts */
     if (n < min || n > max) {
         if (min == 0)
             return error_set(err, ERR_INVALID, name,
@@ -188,7 +179,7 @@ int persona_store_check(const persona *p, error *err)
         return error_set(err, ERR_INVALID, "owner_id", "a CUSTOM persona needs an owner");
     if (strcmp(p->visibility, "PRIVATE") != 0 && strcmp(p->visibility, "PUBLIC") != 0)
         return error_set(err, ERR_INVALID, "visibility", "visibility must be PRIVATE or PUBLIC");
-    if (persona__check_len(p->required_plan, "required_plan", 1, PERSONA_PLAN_CODE_MAX, err) ||
+    if (persona__check_len(p->required_plan, "required_plan", 1, PLAN_CODE_MAX, err) ||
         persona__check_len(p->name, "name", 1, PERSONA_NAME_MAX, err) ||
         persona__check_len(p->description, "description", 0, PERSONA_DESCRIPTION_MAX, err) ||
         persona__check_len(p->system_instruction, "system_instruction", 1, PERSONA_INSTRUCTION_MAX,
@@ -398,32 +389,29 @@ static db_sql Q_UPDATE =
 static db_sql Q_DELETE = DB_SQL(
     "DELETE FROM personas WHERE id = $1 AND version = $2 AND (type = 'SYSTEM' OR owner_id = $3)");
 
-static void persona__col_text(db_stmt *s, int i, char *dst, size_t size)
+/* Reads a row into p; -1 when a text does not fit its buffer (db_col_copy). */
+static int persona__read_row(db_stmt *s, persona *p)
 {
-    const char *v = db_col_text(s, i);
-    snprintf(dst, size, "%s", v ? v : "");
-}
-
-static void persona__read_row(db_stmt *s, persona *p)
-{
-    persona__col_text(s, 0, p->id, sizeof(p->id));
-    persona__col_text(s, 1, p->type, sizeof(p->type));
-    persona__col_text(s, 2, p->owner_id, sizeof(p->owner_id));
-    persona__col_text(s, 3, p->visibility, sizeof(p->visibility));
-    persona__col_text(s, 4, p->required_plan, sizeof(p->required_plan));
-    persona__col_text(s, 5, p->name, sizeof(p->name));
-    persona__col_text(s, 6, p->description, sizeof(p->description));
-    persona__col_text(s, 7, p->system_instruction, sizeof(p->system_instruction));
+    int bad = 0;
+    bad |= DB_COL_COPY(s, 0, p->id);
+    bad |= DB_COL_COPY(s, 1, p->type);
+    bad |= DB_COL_COPY(s, 2, p->owner_id);
+    bad |= DB_COL_COPY(s, 3, p->visibility);
+    bad |= DB_COL_COPY(s, 4, p->required_plan);
+    bad |= DB_COL_COPY(s, 5, p->name);
+    bad |= DB_COL_COPY(s, 6, p->description);
+    bad |= DB_COL_COPY(s, 7, p->system_instruction);
     p->temperature = db_col_double(s, 8);
     p->top_p = db_col_double(s, 9);
     p->top_k = db_col_int64(s, 10);
-    persona__col_text(s, 11, p->language, sizeof(p->language));
-    persona__col_text(s, 12, p->voice, sizeof(p->voice));
+    bad |= DB_COL_COPY(s, 11, p->language);
+    bad |= DB_COL_COPY(s, 12, p->voice);
     p->is_official = db_col_bool(s, 13);
     p->version = db_col_int64(s, 14);
     p->created_at = db_col_time(s, 15);
     p->updated_at = db_col_time(s, 16);
     p->required_rank = (int)db_col_int64(s, 17);
+    return bad;
 }
 
 /* Ids are stored in lowercase; SQLite compares text byte by byte, so a
@@ -450,11 +438,12 @@ static int persona__get(db_conn *c, db_sql *q, const char *id, const char *user_
     db_bind_text(s, 1, key);
     db_bind_text(s, 2, user_id);
     int rc = db_step(s, &de);
-    if (rc == DB_ROW)
-        persona__read_row(s, out);
+    int bad = rc == DB_ROW ? persona__read_row(s, out) : 0;
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad)
+        return db_col_too_long(err, "persona");
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, NULL, "no persona with id %s", id);
     return 0;
@@ -489,16 +478,17 @@ int persona_store_list(db_conn *c, const char *viewer_id, const persona_filter *
     db_bind_int64(s, 6, f->mine ? 1 : 0);
     db_bind_int64(s, 7, limit);
     persona *row = xmalloc(sizeof(*row));
-    int rc;
+    int rc, bad = 0;
     while ((rc = db_step(s, &de)) == DB_ROW) {
-        persona__read_row(s, row);
-        if (fn(row, ctx) != 0)
+        if ((bad = persona__read_row(s, row)) != 0 || fn(row, ctx) != 0)
             break;
     }
     db_reset(s);
     free(row);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad)
+        return db_col_too_long(err, "persona");
     return 0;
 }
 
@@ -664,13 +654,15 @@ int persona_store_history_insert(db_conn *c, const persona *p, const char *chang
     return 0;
 }
 
-static void persona__read_revision(db_stmt *s, persona_revision *rev)
+static int persona__read_revision(db_stmt *s, persona_revision *rev)
 {
+    int bad = 0;
     rev->version = db_col_int64(s, 0);
-    persona__col_text(s, 1, rev->changed_by, sizeof(rev->changed_by));
+    bad |= DB_COL_COPY(s, 1, rev->changed_by);
     rev->has_reason = !db_col_is_null(s, 2);
-    persona__col_text(s, 2, rev->change_reason, sizeof(rev->change_reason));
+    bad |= DB_COL_COPY(s, 2, rev->change_reason);
     rev->created_at = db_col_time(s, 3);
+    return bad;
 }
 
 int persona_store_history_list(db_conn *c, const char *persona_id, const char *viewer_id,
@@ -689,15 +681,16 @@ int persona_store_history_list(db_conn *c, const char *persona_id, const char *v
     db_bind_int64(s, 3, before > 0 && before <= INT32_MAX ? before : INT32_MAX);
     db_bind_int64(s, 4, limit);
     persona_revision rev;
-    int rc;
+    int rc, bad = 0;
     while ((rc = db_step(s, &de)) == DB_ROW) {
-        persona__read_revision(s, &rev);
-        if (fn(&rev, ctx) != 0)
+        if ((bad = persona__read_revision(s, &rev)) != 0 || fn(&rev, ctx) != 0)
             break;
     }
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad)
+        return db_col_too_long(err, "persona revision");
     return 0;
 }
 
@@ -718,8 +711,9 @@ int persona_store_history_get(db_conn *c, const char *persona_id, const char *vi
     db_bind_int64(s, 3, version);
     int rc = db_step(s, &de);
     json_t *doc = NULL;
+    int bad = 0;
     if (rc == DB_ROW) {
-        persona__read_revision(s, rev);
+        bad = persona__read_revision(s, rev);
         const char *text = db_col_text(s, 4);
         if (snap != NULL && text != NULL)
             doc = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
@@ -730,6 +724,10 @@ int persona_store_history_get(db_conn *c, const char *persona_id, const char *vi
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, "version", "persona %s has no version %lld",
                          persona_id, (long long)version);
+    if (bad) {
+        json_decref(doc);
+        return db_col_too_long(err, "persona revision");
+    }
     if (snap != NULL) {
         if (doc == NULL)
             return error_set(err, ERR_INTERNAL, NULL,

@@ -18,21 +18,11 @@
 #include "base/jsonout.h"
 #include "base/uuid.h"
 #include "db/db.h"
+#include "domain/limits.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-/* Caps in characters (the schema's CHECKs). Buffers hold 4 bytes per
- * character so any UTF-8 text within the cap fits. */
-#define PERSONA_NAME_MAX        100
-#define PERSONA_DESCRIPTION_MAX 2000
-#define PERSONA_INSTRUCTION_MAX 20000
-#define PERSONA_LANGUAGE_MIN    2
-#define PERSONA_LANGUAGE_MAX    35
-#define PERSONA_VOICE_MAX       100
-#define PERSONA_REASON_MAX      500
-#define PERSONA_PLAN_CODE_MAX   32
 
 /* The snapshot and export format tag. */
 #define PERSONA_PRESET_FORMAT "pstudio.persona/v1"
@@ -47,18 +37,18 @@ typedef struct persona {
     char type[8];                    /* "SYSTEM" | "CUSTOM" */
     char owner_id[UUID_STR_LEN + 1]; /* "" for SYSTEM */
     char visibility[8];              /* "PRIVATE" | "PUBLIC" */
-    char required_plan[PERSONA_PLAN_CODE_MAX + 1];
+    char required_plan[UTF8_BUF(PLAN_CODE_MAX)];
     int required_rank; /* plans.rank of required_plan; filled by reads */
-    char name[PERSONA_NAME_MAX * 4 + 1];
-    char description[PERSONA_DESCRIPTION_MAX * 4 + 1];
-    char system_instruction[PERSONA_INSTRUCTION_MAX * 4 + 1];
+    char name[UTF8_BUF(PERSONA_NAME_MAX)];
+    char description[UTF8_BUF(PERSONA_DESCRIPTION_MAX)];
+    char system_instruction[UTF8_BUF(PERSONA_INSTRUCTION_MAX)];
     double temperature; /* 0-2 */
     double top_p;       /* 0-1 */
     int64_t top_k;      /* >= 1 */
-    char language[PERSONA_LANGUAGE_MAX * 4 + 1];
-    char voice[PERSONA_VOICE_MAX * 4 + 1]; /* "" for none */
-    bool is_official;                      /* SYSTEM only */
-    int64_t version;                       /* >= 1, bumped by every change */
+    char language[UTF8_BUF(PERSONA_LANGUAGE_MAX)];
+    char voice[UTF8_BUF(PERSONA_VOICE_MAX)]; /* "" for none */
+    bool is_official;                        /* SYSTEM only */
+    int64_t version;                         /* >= 1, bumped by every change */
     int64_t created_at;
     int64_t updated_at;
 } persona;
@@ -71,7 +61,7 @@ typedef struct persona {
 typedef struct persona_revision {
     int64_t version;
     char changed_by[UUID_STR_LEN + 1]; /* "" when unknown or the user is gone */
-    char change_reason[PERSONA_REASON_MAX * 4 + 1];
+    char change_reason[UTF8_BUF(PERSONA_REASON_MAX)];
     bool has_reason;
     int64_t created_at;
 } persona_revision;

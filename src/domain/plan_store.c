@@ -1,5 +1,6 @@
 #include "domain/plan_store.h"
 
+#include "base/jsonout.h"
 #include "base/timeutil.h"
 
 #include <stdio.h>
@@ -51,8 +52,8 @@ static db_sql Q_PLAN_CODE_EXISTS = DB_SQL("SELECT COUNT(*) FROM plans WHERE code
 static json_t *plan__row(db_stmt *s)
 {
     const char *def = db_col_text(s, 6);
-    return json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "id", db_col_text(s, 0), "code",
-                     db_col_text(s, 1), "name", db_col_text(s, 2), "rank",
+    return json_pack("{s:s,s:o?,s:o?,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "id", db_col_text(s, 0), "code",
+                     json_str(db_col_text(s, 1)), "name", json_str(db_col_text(s, 2)), "rank",
                      (json_int_t)db_col_int64(s, 3), "max_channels",
                      db_col_is_null(s, 4) ? json_null() : json_integer(db_col_int64(s, 4)),
                      "max_projects_per_month",
@@ -63,12 +64,15 @@ static json_t *plan__row(db_stmt *s)
                      json_string(db_col_text(s, 7)), "updated_at", json_string(db_col_text(s, 8)));
 }
 
+/* Stored text goes in through json_str with "o?": a value that is not
+ * UTF-8 (older rows may hold one) is written as null, and the row is still
+ * listed, as jw writes it (decisions 37 and 45). */
 static json_t *user__row(db_stmt *s)
 {
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", db_col_text(s, 0), "email",
-                     db_col_text(s, 1), "name", db_col_text(s, 2), "role", db_col_text(s, 3),
-                     "plan", db_col_text(s, 4), "created_at", db_col_text(s, 5), "updated_at",
-                     db_col_text(s, 6));
+    return json_pack("{s:s,s:o?,s:o?,s:s,s:o?,s:s,s:s}", "id", db_col_text(s, 0), "email",
+                     json_str(db_col_text(s, 1)), "name", json_str(db_col_text(s, 2)), "role",
+                     db_col_text(s, 3), "plan", json_str(db_col_text(s, 4)), "created_at",
+                     db_col_text(s, 5), "updated_at", db_col_text(s, 6));
 }
 
 /* Runs a bound query and collects rows through fn into a JSON array. */

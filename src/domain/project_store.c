@@ -103,11 +103,13 @@ static char *project__tags_json(const project *pr)
     return text;
 }
 
-static void project__read(arena *a, db_stmt *s, project *pr)
+/* -1 when a text does not fit its buffer (db_col_copy). */
+static int project__read(arena *a, db_stmt *s, project *pr)
 {
     memset(pr, 0, sizeof(*pr));
-    snprintf(pr->id, sizeof(pr->id), "%s", db_col_text(s, 0));
-    snprintf(pr->user_id, sizeof(pr->user_id), "%s", db_col_text(s, 1));
+    int bad = 0;
+    bad |= DB_COL_COPY(s, 0, pr->id);
+    bad |= DB_COL_COPY(s, 1, pr->user_id);
     pr->channel_id = project__str(a, s, 2);
     pr->persona_id = project__str(a, s, 3);
     pr->persona_version = db_col_is_null(s, 4) ? 0 : (int)db_col_int64(s, 4);
@@ -120,6 +122,7 @@ static void project__read(arena *a, db_stmt *s, project *pr)
     pr->created_at = db_col_time(s, 11);
     pr->updated_at = db_col_time(s, 12);
     pr->generation = db_col_int64(s, 13);
+    return bad;
 }
 
 /* Runs a statement whose only parameters are ($1 id, $2 user_id[, $3 now])
@@ -208,11 +211,12 @@ int project_store_get(db_conn *c, arena *a, const char *user_id, const char *id,
     db_bind_text(s, 1, id);
     db_bind_text(s, 2, user_id);
     int rc = db_step(s, &de);
-    if (rc == DB_ROW)
-        project__read(a, s, out);
+    int bad = rc == DB_ROW ? project__read(a, s, out) : 0;
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad)
+        return db_col_too_long(err, "project");
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id);
     return 0;
@@ -258,11 +262,13 @@ int project_store_list(db_conn *c, arena *a, const char *user_id, const project_
         db_bind_text(s, 2, cursor ? cursor : "ffffffff-ffff-ffff-ffff-ffffffffffff");
         db_bind_int64(s, 3, limit);
     }
-    int rc;
+    int rc, bad = 0;
     while ((rc = db_step(s, &de)) == DB_ROW && *n < (size_t)limit)
-        project__read(a, s, &(*out)[(*n)++]);
+        bad |= project__read(a, s, &(*out)[(*n)++]);
     db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    return bad ? db_col_too_long(err, "project") : 0;
 }
 
 int project_store_update(db_conn *c, const project *pr, error *err)
@@ -385,14 +391,16 @@ int project_store_changes(db_conn *c, arena *a, const char *user_id, int64_t sin
     db_bind_text(s, 1, user_id);
     db_bind_time(s, 2, since);
     db_bind_int64(s, 3, limit);
-    int rc;
+    int rc, bad = 0;
     while ((rc = db_step(s, &de)) == DB_ROW && *n < (size_t)limit) {
         project_change *ch = &(*out)[(*n)++];
-        snprintf(ch->id, sizeof(ch->id), "%s", db_col_text(s, 0));
+        bad |= DB_COL_COPY(s, 0, ch->id);
         ch->status = project__str(a, s, 1);
         ch->error = project__str(a, s, 2);
         ch->updated_at = db_col_time(s, 3);
     }
     db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    return bad ? db_col_too_long(err, "project") : 0;
 }

@@ -33,12 +33,14 @@ static const char *scene__str(arena *a, db_stmt *s, int i)
     return arena_strdup(a, t ? t : "");
 }
 
-static void scene__read(arena *a, db_stmt *s, scene *sc)
+/* -1 when a text does not fit its buffer (db_col_copy). */
+static int scene__read(arena *a, db_stmt *s, scene *sc)
 {
     memset(sc, 0, sizeof(*sc));
-    snprintf(sc->id, sizeof(sc->id), "%s", db_col_text(s, 0));
-    snprintf(sc->project_id, sizeof(sc->project_id), "%s", db_col_text(s, 1));
-    snprintf(sc->user_id, sizeof(sc->user_id), "%s", db_col_text(s, 2));
+    int bad = 0;
+    bad |= DB_COL_COPY(s, 0, sc->id);
+    bad |= DB_COL_COPY(s, 1, sc->project_id);
+    bad |= DB_COL_COPY(s, 2, sc->user_id);
     sc->position = (int)db_col_int64(s, 3);
     sc->narration = scene__str(a, s, 4);
     sc->visual_description = scene__str(a, s, 5);
@@ -47,6 +49,7 @@ static void scene__read(arena *a, db_stmt *s, scene *sc)
     sc->duration_ms = db_col_is_null(s, 8) ? -1 : db_col_int64(s, 8);
     sc->created_at = db_col_time(s, 9);
     sc->updated_at = db_col_time(s, 10);
+    return bad;
 }
 
 /* Runs a write and turns "no row changed" into ERR_NOT_FOUND. */
@@ -72,7 +75,7 @@ int scene_store_list(db_conn *c, arena *a, const char *user_id, const char *proj
         return db_to_error(err, &de, NULL);
     db_bind_text(s, 1, project_id);
     db_bind_text(s, 2, user_id);
-    int rc;
+    int rc, bad = 0;
     while ((rc = db_step(s, &de)) == DB_ROW) {
         if (*n == cap) {
             scene *grown = arena_alloc(a, sizeof(*grown) * cap * 2);
@@ -80,10 +83,12 @@ int scene_store_list(db_conn *c, arena *a, const char *user_id, const char *proj
             *out = grown;
             cap *= 2;
         }
-        scene__read(a, s, &(*out)[(*n)++]);
+        bad |= scene__read(a, s, &(*out)[(*n)++]);
     }
     db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    return bad ? db_col_too_long(err, "scene") : 0;
 }
 
 int scene_store_count(db_conn *c, const char *user_id, const char *project_id, int64_t *n,
@@ -114,11 +119,12 @@ int scene_store_get(db_conn *c, arena *a, const char *user_id, const char *proje
     db_bind_text(s, 2, project_id);
     db_bind_text(s, 3, user_id);
     int rc = db_step(s, &de);
-    if (rc == DB_ROW)
-        scene__read(a, s, out);
+    int bad = rc == DB_ROW ? scene__read(a, s, out) : 0;
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad)
+        return db_col_too_long(err, "scene");
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, NULL, "no scene with id %s", id);
     return 0;

@@ -1,5 +1,6 @@
 #include "domain/session_store.h"
 
+#include "base/text.h"
 #include "base/uuid.h"
 
 #include <stdio.h>
@@ -44,24 +45,19 @@ static db_sql Q_RL_PRUNE = DB_SQL("DELETE FROM rate_limits WHERE window_start < 
 static db_sql Q_SESSION_PRUNE = DB_SQL("DELETE FROM sessions WHERE id IN (SELECT id FROM sessions "
                                        "WHERE expires_at <= $1 OR last_seen_at <= $2 LIMIT $3)");
 
-static void copy(char *dst, size_t n, const char *src)
+/* Reads the PRINCIPAL_COLS that start at column `at`; -1 when a text does
+ * not fit (db_col_copy). */
+static int read_principal(db_stmt *s, int at, principal *p)
 {
-    snprintf(dst, n, "%s", src ? src : "");
-}
-
-/* Reads the PRINCIPAL_COLS that start at column `at`. */
-static void read_principal(db_stmt *s, int at, principal *p)
-{
-    copy(p->user_id, sizeof(p->user_id), db_col_text(s, at));
-    copy(p->email, sizeof(p->email), db_col_text(s, at + 1));
+    int bad = DB_COL_COPY(s, at, p->user_id) | DB_COL_COPY(s, at + 1, p->email);
     const char *role = db_col_text(s, at + 2);
     p->is_admin = role != NULL && strcmp(role, "admin") == 0;
-    copy(p->plan_id, sizeof(p->plan_id), db_col_text(s, at + 3));
-    copy(p->plan_code, sizeof(p->plan_code), db_col_text(s, at + 4));
+    bad |= DB_COL_COPY(s, at + 3, p->plan_id) | DB_COL_COPY(s, at + 4, p->plan_code);
     p->plan_rank = (int)db_col_int64(s, at + 5);
     p->max_channels = db_col_is_null(s, at + 6) ? -1 : (int)db_col_int64(s, at + 6);
     p->max_projects_per_month = db_col_is_null(s, at + 7) ? -1 : (int)db_col_int64(s, at + 7);
     p->max_generations_per_month = db_col_is_null(s, at + 8) ? -1 : (int)db_col_int64(s, at + 8);
+    return bad;
 }
 
 /* Runs a prepared, bound statement that returns no rows. */
@@ -76,9 +72,10 @@ int session_store_insert(db_conn *c, const char *user_id, const char *token_hash
                          const char *csrf_token, const char *ip, const char *user_agent,
                          int64_t now, int64_t expires_at, session_row *out, error *err)
 {
+    if (text_copy(out->csrf_token, sizeof(out->csrf_token), csrf_token) != 0)
+        return error_set(err, ERR_INVALID, "csrf_token", "the CSRF token is too long");
     PREPARE(s, c, &Q_SESSION_INSERT, err);
     uuid_v7(out->id);
-    copy(out->csrf_token, sizeof(out->csrf_token), csrf_token);
     out->created_at = out->last_seen_at = now;
     out->expires_at = expires_at;
     db_bind_text(s, 1, out->id);
@@ -99,17 +96,19 @@ int session_store_lookup(db_conn *c, const char *token_hash, session_row *row, p
     db_bind_text(s, 1, token_hash);
     db_error de;
     int rc = db_step(s, &de);
+    int bad = 0;
     if (rc == DB_ROW) {
-        copy(row->id, sizeof(row->id), db_col_text(s, 0));
-        copy(row->csrf_token, sizeof(row->csrf_token), db_col_text(s, 1));
+        bad = DB_COL_COPY(s, 0, row->id) | DB_COL_COPY(s, 1, row->csrf_token);
         row->created_at = db_col_time(s, 2);
         row->last_seen_at = db_col_time(s, 3);
         row->expires_at = db_col_time(s, 4);
-        read_principal(s, 5, p);
+        bad |= read_principal(s, 5, p);
     }
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad)
+        return db_col_too_long(err, "session or its user");
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, NULL, "no such session");
     return 0;
@@ -139,11 +138,14 @@ int session_store_delete(db_conn *c, const char *user_id, const char *id, error 
 int apikey_store_insert(db_conn *c, const char *user_id, const char *name, const char *prefix,
                         const char *token_hash, int64_t now, apikey_row *out, error *err)
 {
-    PREPARE(s, c, &Q_KEY_INSERT, err);
     memset(out, 0, sizeof(*out));
+    if (text_copy(out->name, sizeof(out->name), name) != 0)
+        return error_set(err, ERR_INVALID, "name", "name must have at most %d characters",
+                         APIKEY_NAME_MAX);
+    if (text_copy(out->prefix, sizeof(out->prefix), prefix) != 0)
+        return error_set(err, ERR_INVALID, "prefix", "the key prefix is too long");
+    PREPARE(s, c, &Q_KEY_INSERT, err);
     uuid_v7(out->id);
-    copy(out->name, sizeof(out->name), name);
-    copy(out->prefix, sizeof(out->prefix), prefix);
     out->created_at = now;
     db_bind_text(s, 1, out->id);
     db_bind_text(s, 2, user_id);
@@ -160,18 +162,19 @@ int apikey_store_lookup(db_conn *c, const char *token_hash, apikey_row *k, princ
     db_bind_text(s, 1, token_hash);
     db_error de;
     int rc = db_step(s, &de);
+    int bad = 0;
     if (rc == DB_ROW) {
         memset(k, 0, sizeof(*k));
-        copy(k->id, sizeof(k->id), db_col_text(s, 0));
-        copy(k->name, sizeof(k->name), db_col_text(s, 1));
-        copy(k->prefix, sizeof(k->prefix), db_col_text(s, 2));
+        bad = DB_COL_COPY(s, 0, k->id) | DB_COL_COPY(s, 1, k->name) | DB_COL_COPY(s, 2, k->prefix);
         k->created_at = db_col_time(s, 3);
         k->last_used_at = db_col_time(s, 4);
-        read_principal(s, 5, p);
+        bad |= read_principal(s, 5, p);
     }
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad)
+        return db_col_too_long(err, "API key or its user");
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, NULL, "no such API key");
     return 0;
@@ -193,19 +196,19 @@ int apikey_store_list(db_conn *c, const char *user_id, const char *cursor, int l
     db_bind_text(s, 2, cursor);
     db_bind_int64(s, 3, limit + 1);
     db_error de;
-    int rc;
+    int rc, bad = 0;
     *n = 0;
     while ((rc = db_step(s, &de)) == DB_ROW && *n <= limit) {
         apikey_row *k = &rows[(*n)++];
-        copy(k->id, sizeof(k->id), db_col_text(s, 0));
-        copy(k->name, sizeof(k->name), db_col_text(s, 1));
-        copy(k->prefix, sizeof(k->prefix), db_col_text(s, 2));
+        bad |= DB_COL_COPY(s, 0, k->id) | DB_COL_COPY(s, 1, k->name) | DB_COL_COPY(s, 2, k->prefix);
         k->created_at = db_col_time(s, 3);
         k->last_used_at = db_col_time(s, 4);
         k->revoked_at = db_col_time(s, 5);
     }
     db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    return bad ? db_col_too_long(err, "API key") : 0;
 }
 
 int apikey_store_revoke(db_conn *c, const char *user_id, const char *id, int64_t now, error *err)

@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "db/db.h"
+#include "domain/limits.h"
 #include "services/services.h"
 
 #include <jansson.h>
@@ -35,13 +36,16 @@ int session_store_delete(db_conn *c, const char *user_id, const char *id, error 
 
 typedef struct apikey_row {
     char id[UUID_STR_LEN + 1];
-    char name[101];
+    char name[UTF8_BUF(APIKEY_NAME_MAX)];
     char prefix[17];
     int64_t created_at;
     int64_t last_used_at;
     int64_t revoked_at;
 } apikey_row;
 
+/** Inserts a key; ERR_INVALID (and nothing written) when name or prefix
+ * does not fit the row, which cannot happen for a name of at most
+ * APIKEY_NAME_MAX characters. */
 int apikey_store_insert(db_conn *c, const char *user_id, const char *name, const char *prefix,
                         const char *token_hash, int64_t now, apikey_row *out, error *err);
 /** Finds a live (unrevoked) key by hash and fills the principal; ERR_NOT_FOUND otherwise. */

@@ -159,12 +159,12 @@ int usage_store_summary(db_conn *c, const char *persona_id, const char *user_id,
     if (s == NULL)
         return db_to_error(err, &de, NULL);
     usage__bind_where(s, persona_id, user_id, since, until);
-    int rc;
+    int rc, bad = 0;
     while ((rc = db_step(s, &de)) == DB_ROW) {
         if (out->nactions == USAGE_MAX_ACTIONS)
             continue; /* actions are a closed set far smaller than this */
         usage_stats *st = &out->by_action[out->nactions++];
-        snprintf(st->action, sizeof(st->action), "%s", db_col_text(s, 0));
+        bad |= DB_COL_COPY(s, 0, st->action);
         st->attempts = db_col_int64(s, 1);
         st->successes = db_col_int64(s, 2);
         st->tokens_in = db_col_int64(s, 3);
@@ -177,6 +177,8 @@ int usage_store_summary(db_conn *c, const char *persona_id, const char *user_id,
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad)
+        return db_col_too_long(err, "usage action");
     for (size_t i = 0; i < out->nactions; i++)
         if (usage__percentiles(c, persona_id, user_id, since, until, &out->by_action[i], err) != 0)
             return -1;
@@ -189,9 +191,11 @@ int usage_store_summary(db_conn *c, const char *persona_id, const char *user_id,
     usage__bind_where(s, persona_id, user_id, since, until);
     while ((rc = db_step(s, &de)) == DB_ROW && out->nerrors < USAGE_MAX_ERRORS) {
         usage_error_count *e = &out->errors[out->nerrors++];
-        snprintf(e->error_code, sizeof(e->error_code), "%s", db_col_text(s, 0));
+        bad |= DB_COL_COPY(s, 0, e->error_code);
         e->count = db_col_int64(s, 1);
     }
     db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    if (rc == DB_ERR)
+        return db_to_error(err, &de, NULL);
+    return bad ? db_col_too_long(err, "usage error code") : 0;
 }

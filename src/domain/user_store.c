@@ -26,11 +26,12 @@ static int plan__one_id(db_conn *c, db_sql *q, const char *code, char id[UUID_ST
     if (code != NULL)
         db_bind_text(s, 1, code);
     int rc = db_step(s, &de);
-    if (rc == DB_ROW)
-        snprintf(id, UUID_STR_LEN + 1, "%s", db_col_text(s, 0));
+    int bad = rc == DB_ROW ? db_col_copy(s, 0, id, UUID_STR_LEN + 1) : 0;
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad)
+        return db_col_too_long(err, "plan id");
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, "plan", "there is no plan '%s'",
                          code ? code : "at all");
@@ -96,19 +97,21 @@ int user_store_find_login(db_conn *c, const char *email, user *u, char *hash, si
         return db_to_error(err, &de, NULL);
     db_bind_text(s, 1, email);
     int rc = db_step(s, &de);
+    int bad = 0;
     if (rc == DB_ROW) {
-        snprintf(u->id, sizeof(u->id), "%s", db_col_text(s, 0));
-        snprintf(u->email, sizeof(u->email), "%s", db_col_text(s, 1));
-        snprintf(u->name, sizeof(u->name), "%s", db_col_text(s, 2));
-        snprintf(u->role, sizeof(u->role), "%s", db_col_text(s, 3));
-        snprintf(u->plan_id, sizeof(u->plan_id), "%s", db_col_text(s, 4));
-        const char *h = db_col_text(s, 5);
-        snprintf(hash, hash_n, "%s", h ? h : "");
+        bad |= DB_COL_COPY(s, 0, u->id);
+        bad |= DB_COL_COPY(s, 1, u->email);
+        bad |= DB_COL_COPY(s, 2, u->name);
+        bad |= DB_COL_COPY(s, 3, u->role);
+        bad |= DB_COL_COPY(s, 4, u->plan_id);
+        bad |= db_col_copy(s, 5, hash, hash_n);
         u->created_at = db_col_time(s, 6);
     }
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
+    if (bad)
+        return db_col_too_long(err, "user");
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, "email", "no user with that email");
     return 0;

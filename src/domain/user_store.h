@@ -10,14 +10,15 @@
 #include "base/error.h"
 #include "base/uuid.h"
 #include "db/db.h"
+#include "domain/limits.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct user {
     char id[UUID_STR_LEN + 1];
-    char email[256];
-    char name[201];
+    char email[UTF8_BUF(USER_EMAIL_MAX)];
+    char name[UTF8_BUF(USER_NAME_MAX)];
     char role[8]; /* "admin" | "user" */
     char plan_id[UUID_STR_LEN + 1];
     int64_t created_at;

@@ -2,6 +2,7 @@
 
 #include "base/alloc.h"
 #include "base/jsonout.h"
+#include "base/text.h"
 #include "base/timeutil.h"
 #include "base/uuid.h"
 #include "services/auth.h"
@@ -104,16 +105,6 @@ const principal *api_auth_admin(http_request *r)
 
 /* ---- input ----------------------------------------------------------------- */
 
-/* Characters, not bytes: jansson has already checked the UTF-8. */
-static size_t api__utf8_len(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xc0) != 0x80)
-            n++;
-    return n;
-}
-
 static void api__fault(json_t *faults, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -129,7 +120,9 @@ static void api__fault(json_t *faults, const char *field, const char *fmt, ...)
 
 static void api__check_string(json_t *faults, const api_field *f, const char *s, const char *label)
 {
-    size_t n = api__utf8_len(s);
+    /* Characters, not bytes (jansson has already checked the UTF-8), as the
+     * schema's length() counts them and as buffers are sized (base/text.h). */
+    size_t n = utf8_chars(s);
     if (n < (size_t)f->min)
         api__fault(faults, label, "must have at least %.0f character%s", f->min,
                    f->min == 1 ? "" : "s");

@@ -2,6 +2,7 @@
  * Plans (readable by every signed-in user, managed by admins) and the admin
  * view of users: role and plan changes.
  */
+#include "domain/limits.h"
 #include "domain/plan_store.h"
 #include "http/api.h"
 #include "http/routes.h"
@@ -11,8 +12,8 @@
 
 static const api_field PLAN_FIELDS[] = {
     {"id", API_STRING, API_READONLY, 0, 0, NULL, 0},
-    {"code", API_STRING, API_REQUIRED, 1, 32, NULL, 0},
-    {"name", API_STRING, API_REQUIRED, 1, 100, NULL, 0},
+    {"code", API_STRING, API_REQUIRED, 1, PLAN_CODE_MAX, NULL, 0},
+    {"name", API_STRING, API_REQUIRED, 1, PLAN_NAME_MAX, NULL, 0},
     {"rank", API_INT, API_REQUIRED, 0, 1000000, NULL, 0},
     {"max_channels", API_INT, API_NULLABLE, 0, 1000000, NULL, 0},
     {"max_projects_per_month", API_INT, API_NULLABLE, 0, 100000000, NULL, 0},
@@ -27,7 +28,7 @@ static const api_field PLAN_FIELDS[] = {
 static const api_field PLAN_UPDATE_FIELDS[] = {
     {"id", API_STRING, API_READONLY, 0, 0, NULL, 0},
     {"code", API_STRING, API_READONLY, 0, 0, NULL, 0},
-    {"name", API_STRING, 0, 1, 100, NULL, 0},
+    {"name", API_STRING, 0, 1, PLAN_NAME_MAX, NULL, 0},
     {"rank", API_INT, 0, 0, 1000000, NULL, 0},
     {"max_channels", API_INT, API_NULLABLE, 0, 1000000, NULL, 0},
     {"max_projects_per_month", API_INT, API_NULLABLE, 0, 100000000, NULL, 0},
@@ -42,9 +43,9 @@ static const char *const ROLES[] = {"admin", "user", NULL};
 static const api_field USER_FIELDS[] = {
     {"id", API_STRING, API_READONLY, 0, 0, NULL, 0},
     {"email", API_STRING, API_READONLY, 0, 0, NULL, 0},
-    {"name", API_STRING, 0, 1, 200, NULL, 0},
+    {"name", API_STRING, 0, 1, USER_NAME_MAX, NULL, 0},
     {"role", API_ENUM, 0, 0, 0, ROLES, 0},
-    {"plan", API_STRING, 0, 1, 32, NULL, 0},
+    {"plan", API_STRING, 0, 1, PLAN_CODE_MAX, NULL, 0},
     {"created_at", API_STRING, API_READONLY, 0, 0, NULL, 0},
     {"updated_at", API_STRING, API_READONLY, 0, 0, NULL, 0},
     {NULL, 0, 0, 0, 0, NULL, 0},

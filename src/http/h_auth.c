@@ -13,29 +13,32 @@
 #include <string.h>
 
 static const api_field SIGNUP_FIELDS[] = {
-    {"email", API_STRING, API_REQUIRED, 3, 254, NULL, 0},
+    {"email", API_STRING, API_REQUIRED, 3, USER_EMAIL_MAX, NULL, 0},
     {"password", API_STRING, API_REQUIRED, 1, 1024, NULL, 0},
-    {"name", API_STRING, 0, 1, 200, NULL, 0},
+    {"name", API_STRING, 0, 1, USER_NAME_MAX, NULL, 0},
     {NULL, 0, 0, 0, 0, NULL, 0},
 };
 
 static const api_field LOGIN_FIELDS[] = {
-    {"email", API_STRING, API_REQUIRED, 1, 254, NULL, 0},
+    {"email", API_STRING, API_REQUIRED, 1, USER_EMAIL_MAX, NULL, 0},
     {"password", API_STRING, API_REQUIRED, 1, 1024, NULL, 0},
     {NULL, 0, 0, 0, 0, NULL, 0},
 };
 
 static const api_field KEY_FIELDS[] = {
-    {"name", API_STRING, API_REQUIRED, 1, 100, NULL, 0},
+    {"name", API_STRING, API_REQUIRED, 1, APIKEY_NAME_MAX, NULL, 0},
     {NULL, 0, 0, 0, 0, NULL, 0},
 };
 
+/* Stored text goes in through json_str with "o?": a value that is not UTF-8
+ * (none is written now, but older rows may hold one) becomes null instead
+ * of failing the whole document, as jw writes it (decisions 37 and 45). */
 static json_t *me_json(const principal *p)
 {
     return json_pack(
-        "{s:s,s:s,s:s,s:{s:s,s:s,s:i,s:o,s:o,s:o}}", "id", p->user_id, "email", p->email, "role",
-        p->is_admin ? "admin" : "user", "plan", "id", p->plan_id, "code", p->plan_code, "rank",
-        p->plan_rank, "max_channels",
+        "{s:s,s:o?,s:s,s:{s:s,s:o?,s:i,s:o,s:o,s:o}}", "id", p->user_id, "email",
+        json_str(p->email), "role", p->is_admin ? "admin" : "user", "plan", "id", p->plan_id,
+        "code", json_str(p->plan_code), "rank", p->plan_rank, "max_channels",
         p->max_channels < 0 ? json_null() : json_integer(p->max_channels), "max_projects_per_month",
         p->max_projects_per_month < 0 ? json_null() : json_integer(p->max_projects_per_month),
         "max_generations_per_month",
@@ -169,8 +172,8 @@ static void me_handler(http_request *r)
 
 static json_t *key_json(const apikey_row *k)
 {
-    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "id", k->id, "name", k->name, "prefix", k->prefix,
-                     "created_at", api_time(k->created_at), "last_used_at",
+    return json_pack("{s:s,s:o?,s:s,s:o,s:o,s:o}", "id", k->id, "name", json_str(k->name), "prefix",
+                     k->prefix, "created_at", api_time(k->created_at), "last_used_at",
                      api_time(k->last_used_at), "revoked_at", api_time(k->revoked_at));
 }
 

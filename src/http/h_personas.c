@@ -41,7 +41,7 @@ static const char *const persona__visibilities[] = {"PRIVATE", "PUBLIC", NULL};
         {"voice", API_STRING, API_NULLABLE, 1, PERSONA_VOICE_MAX, NULL, 0},                        \
         {"visibility", API_ENUM, 0, 0, 0, persona__visibilities, 0},                               \
     {                                                                                              \
-        "required_plan", API_STRING, 0, 1, PERSONA_PLAN_CODE_MAX, NULL, 0                          \
+        "required_plan", API_STRING, 0, 1, PLAN_CODE_MAX, NULL, 0                                  \
     }
 #define CHANGE_REASON_FIELD                                                                        \
     {                                                                                              \

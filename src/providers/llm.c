@@ -5,6 +5,7 @@
 #include "providers/llm.h"
 
 #include "base/alloc.h"
+#include "base/text.h"
 #include "providers/http_client.h"
 
 #include <stdarg.h>
@@ -103,14 +104,6 @@ void llm_result_free(llm_result *r)
 
 /* ---- schema check ---------------------------------------------------------- */
 
-static size_t llm__chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 static int llm__why(char *why, size_t n, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -202,7 +195,7 @@ static int llm__check(const json_t *schema, const json_t *v, const char *path, c
     if (strcmp(type, "string") == 0) {
         if (!json_is_string(v))
             return llm__why(why, n, path, "must be text");
-        size_t chars = llm__chars(json_string_value(v));
+        size_t chars = utf8_chars(json_string_value(v));
         if (llm__int_of(schema, "minLength", &lim) && (json_int_t)chars < lim)
             return llm__why(why, n, path, "must have at least %lld character%s", (long long)lim,
                             lim == 1 ? "" : "s");
@@ -235,8 +228,11 @@ void llm__fail(llm_result *out, llm_outcome o, const char *code, const char *fmt
     snprintf(out->error_code, sizeof(out->error_code), "%s", code);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(out->message, sizeof(out->message), fmt, ap);
+    int n = vsnprintf(out->message, sizeof(out->message), fmt, ap);
     va_end(ap);
+    /* The message may be stored (a project's error): never cut inside a character. */
+    if (n >= (int)sizeof(out->message))
+        out->message[utf8_cut(out->message, sizeof(out->message) - 1)] = '\0';
 }
 
 void llm__transport_failed(llm_result *out, const error *e)
@@ -298,13 +294,18 @@ static void llm__provider_message(const http_client_resp *resp, const char *key,
         msg = json_string_value(json_object_get(doc, "message"));
     if (msg != NULL) {
         char text[1024];
-        snprintf(text, sizeof(text), "%s", msg);
+        size_t len = strlen(msg);
+        len = utf8_cut(msg, len < sizeof(text) - 1 ? len : sizeof(text) - 1);
+        memcpy(text, msg, len);
+        text[len] = '\0';
         llm__redact(text, key);
-        /* Keep it readable in a project's error: one line, 240 bytes. */
+        /* Keep it readable in a project's error: one line, 240 bytes, whole
+         * characters (it is stored, and PostgreSQL refuses a cut one). */
         for (char *c = text; *c; c++)
             if (*c == '\n' || *c == '\r' || *c == '\t')
                 *c = ' ';
-        snprintf(out, n, "%.240s", text);
+        len = strlen(text);
+        snprintf(out, n, "%.*s", (int)utf8_cut(text, len < 240 ? len : 240), text);
     }
     if (doc_out != NULL)
         *doc_out = doc;

@@ -7,6 +7,7 @@
  * the answer against the full schema. top_k is not an OpenAI parameter and
  * is sent only when llm_settings.openai_send_top_k says the backend takes it.
  */
+#include "base/text.h"
 #include "providers/http_client.h"
 #include "providers/llm.h"
 
@@ -105,8 +106,9 @@ static void openai__read(llm_result *out, const json_t *doc)
     }
     const char *refusal = json_string_value(json_object_get(msg, "refusal"));
     if (refusal != NULL) {
-        llm__fail(out, LLM_PERMANENT, "refusal", "the model refused to write this script: %.300s",
-                  refusal);
+        size_t len = strlen(refusal);
+        llm__fail(out, LLM_PERMANENT, "refusal", "the model refused to write this script: %.*s",
+                  (int)utf8_cut(refusal, len < 300 ? len : 300), refusal);
         return;
     }
     const char *reason = json_string_value(json_object_get(choice, "finish_reason"));

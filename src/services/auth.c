@@ -1,6 +1,8 @@
 #include "services/auth.h"
 
+#include "base/jsonout.h"
 #include "base/log.h"
+#include "base/text.h"
 #include "base/timeutil.h"
 #include "services/password.h"
 
@@ -15,6 +17,9 @@
 #define AUTH__KEY_PREFIX     "psk_"
 #define AUTH__TOUCH_EVERY    (60 * 1000000LL) /* last_seen_at is written at most this often */
 #define AUTH__SIGNUP_FACTOR  2 /* sign-ups allowed per window, per address, x login */
+/* Bytes kept of a User-Agent (sessions.user_agent holds 512 characters). */
+#define AUTH__USER_AGENT_MAX 512
+#define AUTH__ACCOUNT_BUCKET "login:account:"
 
 /* A fresh token: prefix + 43 base64url characters of 32 random bytes. */
 static void auth__new_token(const char *prefix, char out[AUTH_TOKEN_LEN + 1])
@@ -173,8 +178,15 @@ static int auth__open_session(services *s, db_conn *c, const char *user_id, cons
     auth__new_token(AUTH__SESSION_PREFIX, out->token);
     auth__new_token("", csrf);
     auth__hash(out->token, hash);
-    char ua[513];
-    snprintf(ua, sizeof(ua), "%s", user_agent ? user_agent : "");
+    /* The header is raw bytes: keep it only when it is UTF-8, which both
+     * engines can store, and shorten it at a character boundary. */
+    char ua[AUTH__USER_AGENT_MAX + 1] = "";
+    size_t n = user_agent ? strlen(user_agent) : 0;
+    if (n > 0 && utf8_valid(user_agent, n)) {
+        n = utf8_cut(user_agent, n < AUTH__USER_AGENT_MAX ? n : AUTH__USER_AGENT_MAX);
+        memcpy(ua, user_agent, n);
+        ua[n] = '\0';
+    }
     int64_t now = time_now_usec();
     return session_store_insert(c, user_id, hash, csrf, ip, ua[0] ? ua : NULL, now,
                                 now + s->session_absolute_usec, &out->row, err);
@@ -182,9 +194,10 @@ static int auth__open_session(services *s, db_conn *c, const char *user_id, cons
 
 static bool auth__email_ok(const char *e)
 {
-    size_t n = strlen(e);
+    size_t n = utf8_chars(e);
     const char *at = strchr(e, '@');
-    if (n < 3 || n > 254 || at == NULL || at == e || at[1] == '\0' || strchr(at + 1, '@'))
+    if (n < 3 || n > USER_EMAIL_MAX || at == NULL || at == e || at[1] == '\0' ||
+        strchr(at + 1, '@'))
         return false;
     for (const char *p = e; *p; p++)
         if ((unsigned char)*p <= ' ' || *p == 0x7f)
@@ -201,7 +214,8 @@ int auth_signup(services *s, db_conn *c, const char *ip, const char *user_agent,
     if (auth__limit(s, c, bucket, s->login_max_attempts * AUTH__SIGNUP_FACTOR, retry_after, err))
         return -1;
     if (!auth__email_ok(email))
-        return error_set(err, ERR_INVALID, "email", "'%.100s' is not an email address", email);
+        return error_set(err, ERR_INVALID, "email", "'%.*s' is not an email address",
+                         (int)utf8_cut(email, strlen(email) < 100 ? strlen(email) : 100), email);
     if (password_validate(password, err) != 0)
         return -1;
     char hash[PASSWORD_HASH_LEN];
@@ -209,11 +223,22 @@ int auth_signup(services *s, db_conn *c, const char *ip, const char *user_agent,
         return -1;
 
     memset(u, 0, sizeof(*u));
-    snprintf(u->email, sizeof(u->email), "%s", email);
-    if (name != NULL)
-        snprintf(u->name, sizeof(u->name), "%s", name);
-    else
-        snprintf(u->name, sizeof(u->name), "%.*s", (int)(strchr(email, '@') - email), email);
+    if (text_copy(u->email, sizeof(u->email), email) != 0)
+        return error_set(err, ERR_INVALID, "email", "email must have at most %d characters",
+                         USER_EMAIL_MAX);
+    if (name != NULL &&
+        (utf8_chars(name) > USER_NAME_MAX || text_copy(u->name, sizeof(u->name), name) != 0))
+        return error_set(err, ERR_INVALID, "name", "name must have at most %d characters",
+                         USER_NAME_MAX);
+    if (name == NULL) {
+        /* The default name is the email's local part, which may be longer
+         * than a name: keep its first USER_NAME_MAX characters whole. */
+        size_t n = (size_t)(strchr(email, '@') - email), k = utf8_prefix(email, USER_NAME_MAX);
+        if (k > n)
+            k = n;
+        memcpy(u->name, email, k);
+        u->name[k] = '\0';
+    }
     snprintf(u->role, sizeof(u->role), "user");
 
     db_error de;
@@ -247,12 +272,17 @@ int auth_login(services *s, db_conn *c, const char *ip, const char *user_agent, 
     snprintf(bucket, sizeof(bucket), "login:ip:%s", ip);
     if (auth__limit(s, c, bucket, s->login_max_attempts * 3, retry_after, err) != 0)
         return -1;
-    snprintf(bucket, sizeof(bucket), "login:account:");
-    size_t at = strlen(bucket);
-    for (size_t i = 0; email[i] && at < sizeof(bucket) - 1; i++)
-        bucket[at++] = (char)tolower((unsigned char)email[i]);
-    bucket[at] = '\0';
-    if (auth__limit(s, c, bucket, s->login_max_attempts, retry_after, err) != 0)
+    /* The whole address, never a prefix: a cut one could end inside a
+     * character, which PostgreSQL refuses, and would share a bucket. */
+    if (utf8_chars(email) > USER_EMAIL_MAX)
+        return auth__unauthorized(err, "wrong email or password");
+    char account[sizeof(AUTH__ACCOUNT_BUCKET) + UTF8_BUF(USER_EMAIL_MAX)];
+    size_t at = sizeof(AUTH__ACCOUNT_BUCKET) - 1;
+    memcpy(account, AUTH__ACCOUNT_BUCKET, at);
+    for (size_t i = 0; email[i]; i++)
+        account[at++] = (char)tolower((unsigned char)email[i]);
+    account[at] = '\0';
+    if (auth__limit(s, c, account, s->login_max_attempts, retry_after, err) != 0)
         return -1;
 
     char hash[PASSWORD_HASH_LEN + 1] = "";

@@ -1,5 +1,6 @@
 #include "services/channel_service.h"
 
+#include "base/text.h"
 #include "base/timeutil.h"
 #include "services/persona_access.h"
 
@@ -26,18 +27,9 @@ static int channel__check_youtube_id(const char *v, error *err)
     return 0;
 }
 
-/* UTF-8 characters in s (the input is valid UTF-8: JSON parsing saw to it). */
-static size_t channel__chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 static int channel__check_name(const char *v, error *err)
 {
-    size_t n = v ? channel__chars(v) : 0;
+    size_t n = v ? utf8_chars(v) : 0;
     if (n < 1 || n > 200)
         return error_set(err, ERR_INVALID, "name", "name must be 1 to 200 characters");
     return 0;
@@ -72,7 +64,7 @@ static int channel__check_reason(const channel_input *in, error *err)
     if (!in->set_persona)
         return error_set(err, ERR_INVALID, "assignment_reason",
                          "assignment_reason only goes with persona_id in the same request");
-    if (channel__chars(in->assignment_reason) > 1000)
+    if (utf8_chars(in->assignment_reason) > 1000)
         return error_set(err, ERR_INVALID, "assignment_reason",
                          "assignment_reason must be at most 1000 characters");
     return 0;
@@ -259,16 +251,9 @@ int channel_service_delete(db_conn *c, const principal *p, const char *id, error
 static const char *channel__import_name(arena *a, const channel_import_item *it)
 {
     const char *name = it->name && *it->name ? it->name : it->youtube_channel_id;
-    if (channel__chars(name) <= 200)
+    if (utf8_chars(name) <= 200)
         return name;
-    size_t bytes = 0, chars = 0;
-    while (name[bytes] && chars < 200) {
-        bytes++;
-        while (((unsigned char)name[bytes] & 0xC0) == 0x80)
-            bytes++;
-        chars++;
-    }
-    return arena_strndup(a, name, bytes);
+    return arena_strndup(a, name, utf8_prefix(name, 200));
 }
 
 int channel_service_import_in_tx(db_conn *c, arena *a, const principal *p, const char *account_id,

@@ -5,19 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Copies at most n-1 bytes of s without splitting a UTF-8 sequence. */
-static void persona_access__copy_name(char *out, size_t n, const char *s)
-{
-    size_t len = strlen(s);
-    if (len >= n) {
-        len = n - 1;
-        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-            len--;
-    }
-    memcpy(out, s, len);
-    out[len] = '\0';
-}
-
 int persona_access_usable(db_conn *c, const principal *p, const char *persona_id, char *name_out,
                           int *version_out, error *err)
 {
@@ -34,7 +21,7 @@ int persona_access_usable(db_conn *c, const principal *p, const char *persona_id
                          "use it",
                          row.name, row.required_plan, p->plan_code);
     if (name_out != NULL)
-        persona_access__copy_name(name_out, PERSONA_ACCESS_NAME_LEN, row.name);
+        text_copy(name_out, PERSONA_ACCESS_NAME_LEN, row.name); /* as long as row.name */
     if (version_out != NULL)
         *version_out = row.version;
     return 0;

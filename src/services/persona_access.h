@@ -14,8 +14,8 @@
 #include "db/db.h"
 #include "services/services.h"
 
-/* Bytes for name_out: 100 characters, truncated at a character boundary. */
-#define PERSONA_ACCESS_NAME_LEN 101
+/* Bytes for name_out: any persona name, whole. */
+#define PERSONA_ACCESS_NAME_LEN UTF8_BUF(PERSONA_NAME_MAX)
 
 /**
  * Succeeds when p may use persona_id, filling name_out (nullable,

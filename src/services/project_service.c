@@ -1,5 +1,6 @@
 #include "services/project_service.h"
 
+#include "base/text.h"
 #include "base/timeutil.h"
 #include "domain/channel_store.h"
 #include "services/persona_access.h"
@@ -7,22 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
-/* UTF-8 characters in s (the input is valid UTF-8: JSON parsing saw to it). */
-static size_t project__chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 /* The same limits as the schema's CHECKs, said in words before the database
  * says them in SQL. A NULL value passes (it means "absent" or "clear"). */
 static int project__check_len(const char *field, const char *v, size_t min, size_t max, error *err)
 {
     if (v == NULL)
         return 0;
-    size_t n = project__chars(v);
+    size_t n = utf8_chars(v);
     if (n < min || n > max) {
         if (min == 0)
             return error_set(err, ERR_INVALID, field, "%s must be at most %zu characters", field,
@@ -46,7 +38,7 @@ static int project__check_input(const project_input *in, error *err)
         return error_set(err, ERR_INVALID, "tags", "tags may hold at most %d tags",
                          PROJECT_TAGS_MAX);
     for (size_t i = 0; i < in->ntags; i++) {
-        size_t n = in->tags[i] ? project__chars(in->tags[i]) : 0;
+        size_t n = in->tags[i] ? utf8_chars(in->tags[i]) : 0;
         if (n < 1 || n > 100)
             return error_set(err, ERR_INVALID, "tags", "each tag must be 1 to 100 characters");
     }

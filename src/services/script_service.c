@@ -7,6 +7,7 @@
 
 #include "base/alloc.h"
 #include "base/lang.h"
+#include "base/text.h"
 #include "base/timeutil.h"
 #include "domain/idempotency_store.h"
 #include "domain/persona_store.h"
@@ -24,14 +25,6 @@
 #define SCRIPT_ANSWER_CAP (1u << 20)
 
 /* ---- validation -------------------------------------------------------------- */
-
-static size_t script__chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
 
 static bool script__options_empty(const script_options *o)
 {
@@ -61,7 +54,7 @@ static int script__check_options(const script_options *o, bool scene_mode, error
         (o->target_seconds < SCRIPT_SECONDS_MIN || o->target_seconds > SCRIPT_SECONDS_MAX))
         return error_set(err, ERR_INVALID, "target_seconds", "target_seconds must be from %d to %d",
                          SCRIPT_SECONDS_MIN, SCRIPT_SECONDS_MAX);
-    if (o->instructions != NULL && script__chars(o->instructions) > SCRIPT_INSTRUCTIONS_MAX)
+    if (o->instructions != NULL && utf8_chars(o->instructions) > SCRIPT_INSTRUCTIONS_MAX)
         return error_set(err, ERR_INVALID, "instructions",
                          "instructions must be at most %d characters", SCRIPT_INSTRUCTIONS_MAX);
     return 0;

@@ -9,6 +9,7 @@
 #define PS_SERVICES_SERVICES_H
 
 #include "base/uuid.h"
+#include "domain/limits.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -57,10 +58,10 @@ typedef enum principal_via { PRINCIPAL_SESSION, PRINCIPAL_API_KEY } principal_vi
 
 typedef struct principal {
     char user_id[UUID_STR_LEN + 1];
-    char email[256];
+    char email[UTF8_BUF(USER_EMAIL_MAX)];
     bool is_admin;
     char plan_id[UUID_STR_LEN + 1];
-    char plan_code[33];
+    char plan_code[UTF8_BUF(PLAN_CODE_MAX)];
     int plan_rank;
     int max_channels;              /* -1: unlimited */
     int max_projects_per_month;    /* -1: unlimited */

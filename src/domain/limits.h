@@ -1,0 +1,27 @@
+/*
+ * limits: the length limits, in characters, of the stored text that is read
+ * into fixed-size buffers. The API validates with these numbers, the
+ * schema's length() CHECKs hold the same ones on both engines (both count
+ * characters), and the buffers are UTF8_BUF(limit) bytes (base/text.h), so
+ * a value that passes validation is stored and read back whole.
+ */
+#ifndef PS_DOMAIN_LIMITS_H
+#define PS_DOMAIN_LIMITS_H
+
+#include "base/text.h"
+
+#define USER_EMAIL_MAX  254 /* users.email */
+#define USER_NAME_MAX   200 /* users.name */
+#define APIKEY_NAME_MAX 100 /* api_keys.name */
+#define PLAN_CODE_MAX   32  /* plans.code, personas.required_plan */
+#define PLAN_NAME_MAX   100 /* plans.name */
+
+#define PERSONA_NAME_MAX        100
+#define PERSONA_DESCRIPTION_MAX 2000
+#define PERSONA_INSTRUCTION_MAX 20000
+#define PERSONA_LANGUAGE_MIN    2
+#define PERSONA_LANGUAGE_MAX    35
+#define PERSONA_VOICE_MAX       100
+#define PERSONA_REASON_MAX      500
+
+#endif
