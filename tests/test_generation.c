@@ -790,6 +790,87 @@ static void test_one_scene_is_rewritten_in_place_with_its_neighbours_as_context(
     assert_true(strncmp(rows[2], "regenerate_scene|0|finish_reason:SAFETY|gemini", 46) == 0);
 }
 
+/* Sends method path with body as ana and expects 409 /problems/conflict naming the status. */
+static void expect_busy(world *w, const char *method, const char *path, const char *body)
+{
+    test_resp r = test_req(&w->api, method, path, w->tok, body, NULL);
+    test_expect(&r, 409, "conflict");
+    assert_string_equal(str(&r, "field"), "status");
+    test_resp_free(&r);
+}
+
+static void test_edits_while_a_generation_is_pending_are_refused_and_never_lost(void **state)
+{
+    world *w = *state;
+    char id[37], path[256], scenes_path[128];
+    create(w, w->tok, "{\"topic\":\"Why is the night sky dark?\",\"target_scenes\":3}", 202, id);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s", id);
+    snprintf(scenes_path, sizeof(scenes_path), "/api/v1/projects/%s/scenes", id);
+    int64_t stamp = count(w, "SELECT generation FROM projects WHERE id = '%s'", id);
+
+    /* Queued, no worker yet: the job would overwrite each of these. */
+    expect_busy(w, "PATCH", path, "{\"title\":\"My own title\",\"tags\":[\"mine\"]}");
+    expect_busy(w, "POST", scenes_path, "{\"narration\":\"My own scene.\"}");
+    char st[32], title[128];
+    text_of(w, st, sizeof(st), "SELECT status FROM projects WHERE id = '%s'", id);
+    assert_string_equal(st, "queued");
+    text_of(w, title, sizeof(title), "SELECT title FROM projects WHERE id = '%s'", id);
+    assert_string_equal(title, "");
+    assert_int_equal(count(w, "SELECT count(*) FROM scenes WHERE project_id = '%s'", id), 0);
+    assert_int_equal(count(w, "SELECT generation FROM projects WHERE id = '%s'", id), stamp);
+
+    start_pool(w);
+    test_resp r = wait_project(w, w->tok, id, "scripted");
+    assert_true(strncmp(str(&r, "title"), "Offline draft: ", 15) == 0);
+    test_resp_free(&r);
+    stop_pool(w);
+
+    /* A scene rewrite holds the whole project too: it reads the neighbours
+     * and writes the scene when it ends. */
+    char sid[64], second[64], narration[2048], upath[256], rpath[256];
+    text_of(w, sid, sizeof(sid), "SELECT id FROM scenes WHERE project_id = '%s' AND position = 1",
+            id);
+    text_of(w, second, sizeof(second),
+            "SELECT id FROM scenes WHERE project_id = '%s' AND position = 2", id);
+    text_of(w, narration, sizeof(narration), "SELECT narration FROM scenes WHERE id = '%s'", sid);
+    snprintf(rpath, sizeof(rpath), "%s/%s/regenerate", scenes_path, sid);
+    r = test_req(&w->api, "POST", rpath, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    snprintf(upath, sizeof(upath), "%s/%s", scenes_path, sid);
+    expect_busy(w, "PATCH", upath, "{\"narration\":\"Edited by hand.\"}");
+    expect_busy(w, "DELETE", upath, NULL);
+    char reorder[256], other[256];
+    snprintf(reorder, sizeof(reorder), "%s/reorder", scenes_path);
+    char first[64];
+    text_of(w, first, sizeof(first),
+            "SELECT id FROM scenes WHERE project_id = '%s' AND position = 0", id);
+    snprintf(other, sizeof(other), "{\"scene_ids\":[\"%s\",\"%s\",\"%s\"]}", second, sid, first);
+    expect_busy(w, "POST", reorder, other);
+    expect_busy(w, "PATCH", path, "{\"title\":\"Mine after all\"}");
+    expect_busy(w, "POST", scenes_path, "{\"narration\":\"Appended.\"}");
+    char now[2048];
+    text_of(w, now, sizeof(now), "SELECT narration FROM scenes WHERE id = '%s'", sid);
+    assert_string_equal(now, narration);
+    assert_int_equal(count(w, "SELECT count(*) FROM scenes WHERE project_id = '%s'", id), 3);
+    assert_int_equal(count(w, "SELECT position FROM scenes WHERE id = '%s'", second), 2);
+
+    /* Once the rewrite is done, edits go through and stay. */
+    start_pool(w);
+    r = wait_project(w, w->tok, id, "scripted");
+    test_resp_free(&r);
+    r = test_req(&w->api, "PATCH", upath, w->tok, "{\"narration\":\"Edited by hand.\"}", NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    r = test_req(&w->api, "PATCH", path, w->tok, "{\"title\":\"Mine after all\"}", NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    text_of(w, now, sizeof(now), "SELECT narration FROM scenes WHERE id = '%s'", sid);
+    assert_string_equal(now, "Edited by hand.");
+    text_of(w, title, sizeof(title), "SELECT title FROM projects WHERE id = '%s'", id);
+    assert_string_equal(title, "Mine after all");
+}
+
 /* ---- usage summary ------------------------------------------------------------------- */
 
 static void test_usage_summary_is_for_the_personas_owner_only(void **state)
@@ -1114,6 +1195,7 @@ int main(void)
         T(test_concurrent_requests_with_one_key_create_one_project),
         T(test_regenerating_replaces_every_scene_and_is_409_while_pending),
         T(test_one_scene_is_rewritten_in_place_with_its_neighbours_as_context),
+        T(test_edits_while_a_generation_is_pending_are_refused_and_never_lost),
         T(test_usage_summary_is_for_the_personas_owner_only),
         T(test_event_stream_tells_the_owner_and_nobody_else),
         T(test_event_stream_needs_a_signed_in_user),

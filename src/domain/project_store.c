@@ -25,8 +25,9 @@ static db_sql Q_INSERT = DB_SQL(
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
 static db_sql Q_GET =
     DB_SQL("SELECT " PROJECT_COLS " FROM projects WHERE id = $1 AND user_id = $2");
-static db_sql Q_LOCK = DB_SQL2("SELECT id FROM projects WHERE id = $1 AND user_id = $2",
-                               "SELECT id FROM projects WHERE id = $1 AND user_id = $2 FOR UPDATE");
+static db_sql Q_LOCK =
+    DB_SQL2("SELECT status FROM projects WHERE id = $1 AND user_id = $2",
+            "SELECT status FROM projects WHERE id = $1 AND user_id = $2 FOR UPDATE");
 /* PostgreSQL cannot type a parameter from "$n IS NULL" alone; its text casts. */
 #define PROJECT_LIST_SQL(text_cast, uuid_cast)                                                     \
     "SELECT " PROJECT_COLS " FROM projects WHERE user_id = $1 "                                    \
@@ -218,7 +219,10 @@ int project_store_get(db_conn *c, arena *a, const char *user_id, const char *id,
     return 0;
 }
 
-int project_store_lock(db_conn *c, const char *user_id, const char *id, error *err)
+/* Locks the row (see project_store_lock) and copies its status into
+ * status[n]. */
+static int project__lock(db_conn *c, const char *user_id, const char *id, char *status, size_t n,
+                         error *err)
 {
     if (id == NULL || !uuid_is_valid(id))
         return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id ? id : "(none)");
@@ -229,11 +233,34 @@ int project_store_lock(db_conn *c, const char *user_id, const char *id, error *e
     db_bind_text(s, 1, id);
     db_bind_text(s, 2, user_id);
     int rc = db_step(s, &de);
+    if (rc == DB_ROW)
+        snprintf(status, n, "%s", db_col_text(s, 0));
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id);
+    return 0;
+}
+
+int project_store_lock(db_conn *c, const char *user_id, const char *id, error *err)
+{
+    char status[16];
+    return project__lock(c, user_id, id, status, sizeof(status), err);
+}
+
+int project_store_lock_editable(db_conn *c, const char *user_id, const char *id, error *err)
+{
+    char status[16];
+    if (project__lock(c, user_id, id, status, sizeof(status), err) != 0)
+        return -1;
+    /* The same refusal, in the same words, as a second generation gets. */
+    if (strcmp(status, "queued") == 0 || strcmp(status, "generating") == 0)
+        return error_set(err, ERR_CONFLICT, "status",
+                         "a script generation of this project is %s and would overwrite this "
+                         "change when it finishes; wait until it ends (follow GET "
+                         "/api/v1/events or the project's status), then edit",
+                         strcmp(status, "queued") == 0 ? "queued" : "running");
     return 0;
 }
 

@@ -68,6 +68,15 @@ int project_store_get(db_conn *c, arena *a, const char *user_id, const char *id,
  * ERR_NOT_FOUND when there is none.
  */
 int project_store_lock(db_conn *c, const char *user_id, const char *id, error *err);
+/**
+ * project_store_lock for a change of the project's own content (its
+ * fields or scenes): refused with ERR_CONFLICT, field "status", while a
+ * generation is queued or running, since the job would overwrite the
+ * change when it finishes. The status is read under the lock, inside the
+ * caller's write transaction, so no generation can be queued between the
+ * check and the caller's writes.
+ */
+int project_store_lock_editable(db_conn *c, const char *user_id, const char *id, error *err);
 /** A page of the user's projects, newest first, ids below cursor (NULL: from the newest). */
 int project_store_list(db_conn *c, arena *a, const char *user_id, const project_filter *f,
                        const char *cursor, int limit, project **out, size_t *n, error *err);
