@@ -871,6 +871,120 @@ static void test_edits_while_a_generation_is_pending_are_refused_and_never_lost(
     assert_string_equal(title, "Mine after all");
 }
 
+/* The project's stored controls, as "language|target_scenes|target_seconds|instructions". */
+static void controls_of(world *w, const char *id, char *out, size_t n)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT language, target_scenes, target_seconds, instructions FROM projects WHERE id "
+             "= '%s'",
+             id);
+    db_sql q = DB_SQL(sql);
+    db_conn *c = db_acquire(w->api.t.db);
+    db_error de;
+    db_stmt *s = db_prepare(c, &q, &de);
+    assert_non_null(s);
+    assert_int_equal(db_step(s, &de), DB_ROW);
+    snprintf(out, n, "%s|%lld|%lld|%s", db_col_text(s, 0) ? db_col_text(s, 0) : "-",
+             db_col_is_null(s, 1) ? -1LL : (long long)db_col_int64(s, 1),
+             db_col_is_null(s, 2) ? -1LL : (long long)db_col_int64(s, 2),
+             db_col_text(s, 3) ? db_col_text(s, 3) : "-");
+    db_reset(s);
+    db_release(c);
+}
+
+static void test_a_project_keeps_its_language_length_and_instructions(void **state)
+{
+    world *w = *state;
+    /* An English persona at temperature 0: the offline writer's plainest
+     * draft, so each scene's wording is known in both languages. */
+    test_resp r = test_req(&w->api, "POST", "/api/v1/personas", w->tok,
+                           "{\"name\":\"Plain\",\"system_instruction\":\"" SYSTEM "\","
+                           "\"temperature\":0,\"language\":\"en\"}",
+                           NULL);
+    test_expect(&r, 201, NULL);
+    char persona[37], id[37], body[512], path[256], got[256];
+    snprintf(persona, sizeof(persona), "%s", str(&r, "id"));
+    test_resp_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"topic\":\"Why is the night sky dark?\",\"persona_id\":\"%s\",\"language\":"
+             "\"pt-BR\",\"target_scenes\":3,\"instructions\":\"Fale devagar.\"}",
+             persona);
+    create(w, w->tok, body, 202, id);
+    controls_of(w, id, got, sizeof(got));
+    assert_string_equal(got, "pt-BR|3|-1|Fale devagar.");
+    start_pool(w);
+    r = wait_project(w, w->tok, id, "scripted");
+    assert_true(strncmp(str(&r, "title"), "Rascunho offline: ", 18) == 0);
+    assert_string_equal(str(&r, "language"), "pt-BR");
+    assert_int_equal(json_integer_value(json_object_get(r.json, "target_scenes")), 3);
+    assert_true(json_is_null(json_object_get(r.json, "target_seconds")));
+    assert_string_equal(str(&r, "instructions"), "Fale devagar.");
+    test_resp_free(&r);
+
+    /* A regeneration without a body: the same language, length and
+     * instructions (the offline writer notes instructions it cannot follow). */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/generate", id);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    assert_string_equal(str(&r, "language"), "pt-BR");
+    test_resp_free(&r);
+    r = wait_project(w, w->tok, id, "scripted");
+    assert_true(strncmp(str(&r, "title"), "Rascunho offline: ", 18) == 0);
+    assert_non_null(strstr(str(&r, "description"), "Suas instruções extras"));
+    assert_int_equal(json_array_size(json_object_get(r.json, "scenes")), 3);
+    test_resp_free(&r);
+
+    /* A scene rewrite without a body: Portuguese too. */
+    char sid[64], narration[2048];
+    text_of(w, sid, sizeof(sid), "SELECT id FROM scenes WHERE project_id = '%s' AND position = 1",
+            id);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s/regenerate", id, sid);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    r = wait_project(w, w->tok, id, "scripted");
+    test_resp_free(&r);
+    assert_int_equal(count(w,
+                           "SELECT count(*) FROM jobs WHERE kind = 'script.regenerate_scene' AND "
+                           "status = 'done'"),
+                     1);
+    text_of(w, narration, sizeof(narration), "SELECT narration FROM scenes WHERE id = '%s'", sid);
+    assert_true(strncmp(narration, "Primeiro, um pouco de contexto.", 31) == 0);
+    /* Its own controls are for that rewrite only. */
+    r = test_req(&w->api, "POST", path, w->tok, "{\"language\":\"en\"}", NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    r = wait_project(w, w->tok, id, "scripted");
+    test_resp_free(&r);
+    text_of(w, narration, sizeof(narration), "SELECT narration FROM scenes WHERE id = '%s'", sid);
+    assert_true(strncmp(narration, "First, some background.", 23) == 0);
+    controls_of(w, id, got, sizeof(got));
+    assert_string_equal(got, "pt-BR|3|-1|Fale devagar.");
+
+    /* What /generate gives replaces what is kept: a length in seconds
+     * replaces the scene count, "" clears the instructions. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/generate", id);
+    r = test_req(&w->api, "POST", path, w->tok, "{\"target_seconds\":60,\"instructions\":\"\"}",
+                 NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    controls_of(w, id, got, sizeof(got));
+    assert_string_equal(got, "pt-BR|-1|60|-");
+    r = wait_project(w, w->tok, id, "scripted");
+    assert_true(strncmp(str(&r, "title"), "Rascunho offline: ", 18) == 0);
+    assert_null(strstr(str(&r, "description"), "Suas instruções extras"));
+    assert_int_equal(json_array_size(json_object_get(r.json, "scenes")), 5);
+    assert_true(json_is_null(json_object_get(r.json, "instructions")));
+    test_resp_free(&r);
+
+    /* The controls are changed by /generate, not by PATCH. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s", id);
+    r = test_req(&w->api, "PATCH", path, w->tok, "{\"language\":\"en\"}", NULL);
+    test_expect(&r, 422, "invalid-request");
+    test_resp_free(&r);
+}
+
 /* ---- usage summary ------------------------------------------------------------------- */
 
 static void test_usage_summary_is_for_the_personas_owner_only(void **state)
@@ -1196,6 +1310,7 @@ int main(void)
         T(test_regenerating_replaces_every_scene_and_is_409_while_pending),
         T(test_one_scene_is_rewritten_in_place_with_its_neighbours_as_context),
         T(test_edits_while_a_generation_is_pending_are_refused_and_never_lost),
+        T(test_a_project_keeps_its_language_length_and_instructions),
         T(test_usage_summary_is_for_the_personas_owner_only),
         T(test_event_stream_tells_the_owner_and_nobody_else),
         T(test_event_stream_needs_a_signed_in_user),

@@ -158,6 +158,10 @@ int project_service_create_tx(db_conn *c, arena *a, const principal *p, const pr
         pr.tags = (const char **)in->tags;
         pr.ntags = in->ntags;
     }
+    pr.language = in->language;
+    pr.target_scenes = in->target_scenes;
+    pr.target_seconds = in->target_seconds;
+    pr.instructions = in->instructions;
     pr.created_at = pr.updated_at = time_now_usec();
     if (project__create_in_tx(c, a, p, in, &pr, err) != 0)
         return -1;
