@@ -985,6 +985,57 @@ static void test_a_project_keeps_its_language_length_and_instructions(void **sta
     test_resp_free(&r);
 }
 
+static void test_a_generation_whose_persona_was_deleted_is_refused_up_front(void **state)
+{
+    world *w = *state;
+    char persona[37], id[37], body[256], path[256], sid[64];
+    persona_of_ana(w, persona);
+    snprintf(body, sizeof(body), "{\"topic\":\"Tides\",\"persona_id\":\"%s\",\"target_scenes\":3}",
+             persona);
+    create(w, w->tok, body, 202, id);
+    start_pool(w);
+    test_resp r = wait_project(w, w->tok, id, "scripted");
+    test_resp_free(&r);
+    text_of(w, sid, sizeof(sid), "SELECT id FROM scenes WHERE project_id = '%s' AND position = 1",
+            id);
+
+    snprintf(path, sizeof(path), "/api/v1/personas/%s", persona);
+    r = test_req(&w->api, "DELETE", path, w->tok, NULL, NULL);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    /* The project still says which persona, at which version, wrote it. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s", id);
+    r = test_req(&w->api, "GET", path, w->tok, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    assert_string_equal(str(&r, "persona_id"), persona);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "persona_version")), 1);
+    test_resp_free(&r);
+
+    /* Nothing that would fail in the background is accepted. */
+    char gen[256], rew[256];
+    snprintf(gen, sizeof(gen), "/api/v1/projects/%s/generate", id);
+    snprintf(rew, sizeof(rew), "/api/v1/projects/%s/scenes/%s/regenerate", id, sid);
+    const char *paths[] = {gen, rew};
+    for (size_t i = 0; i < 2; i++) {
+        r = test_req(&w->api, "POST", paths[i], w->tok, NULL, NULL);
+        test_expect(&r, 409, "persona-unavailable");
+        assert_string_equal(str(&r, "field"), "persona_id");
+        assert_non_null(strstr(str(&r, "detail"), "another persona"));
+        test_resp_free(&r);
+    }
+    /* A project whose persona was deleted before deletes archived. */
+    exec(w, "UPDATE projects SET persona_id = NULL, persona_version = NULL");
+    r = test_req(&w->api, "POST", gen, w->tok, NULL, NULL);
+    test_expect(&r, 409, "persona-unavailable");
+    test_resp_free(&r);
+    char st[32];
+    text_of(w, st, sizeof(st), "SELECT status FROM projects WHERE id = '%s'", id);
+    assert_string_equal(st, "scripted");
+    assert_int_equal(count(w, "SELECT generation FROM projects WHERE id = '%s'", id), 0);
+    assert_int_equal(count(w, "SELECT count(*) FROM jobs WHERE kind LIKE 'script.%%'"), 1);
+    assert_int_equal(count(w, "SELECT count(*) FROM scenes WHERE project_id = '%s'", id), 3);
+}
+
 /* ---- usage summary ------------------------------------------------------------------- */
 
 static void test_usage_summary_is_for_the_personas_owner_only(void **state)
@@ -1311,6 +1362,7 @@ int main(void)
         T(test_one_scene_is_rewritten_in_place_with_its_neighbours_as_context),
         T(test_edits_while_a_generation_is_pending_are_refused_and_never_lost),
         T(test_a_project_keeps_its_language_length_and_instructions),
+        T(test_a_generation_whose_persona_was_deleted_is_refused_up_front),
         T(test_usage_summary_is_for_the_personas_owner_only),
         T(test_event_stream_tells_the_owner_and_nobody_else),
         T(test_event_stream_needs_a_signed_in_user),

@@ -12,6 +12,7 @@
 #include "domain/persona_store.h"
 #include "domain/project_store.h"
 #include "domain/scene_store.h"
+#include "services/persona_access.h"
 
 #include <ctype.h>
 #include <sodium.h>
@@ -308,6 +309,27 @@ static int script__lock_idle(db_conn *c, script__op *op, project *pr, error *err
     return 0;
 }
 
+/* A generation needs the project's persona to be one the caller may still
+ * use. Deleted (archived, or gone: the record of a persona deleted before
+ * archiving existed) or no longer visible is refused here, up front, with
+ * what to do, instead of a 202 and a job that fails in the background. */
+static int script__check_persona(db_conn *c, const script__op *op, const project *cur, error *err)
+{
+    error e;
+    if (cur->persona_id != NULL &&
+        persona_access_usable(c, op->p, cur->persona_id, NULL, NULL, &e) == 0)
+        return 0;
+    if (cur->persona_id != NULL && e.kind != ERR_NOT_FOUND) {
+        if (err != NULL)
+            *err = e;
+        return -1;
+    }
+    return error_set(err, ERR_NO_PERSONA, "persona_id",
+                     "the persona that writes this project was deleted or is no longer available "
+                     "to you, so it cannot be written again; create a new project with another "
+                     "persona (POST /api/v1/projects with persona_id)");
+}
+
 /* Queues the next generation and re-reads the project for the answer. */
 static int script__queue(db_conn *c, script__op *op, const char *kind, const char *prior_status,
                          const script_options *o, error *err)
@@ -348,7 +370,7 @@ static void script__controls(const project *cur, const script_options *asked, bo
 static int script__regenerate_step(db_conn *c, script__op *op, error *err)
 {
     project cur;
-    if (script__lock_idle(c, op, &cur, err) != 0)
+    if (script__lock_idle(c, op, &cur, err) != 0 || script__check_persona(c, op, &cur, err) != 0)
         return -1;
     script_options eff;
     script__controls(&cur, op->o, false, &eff);
@@ -377,7 +399,8 @@ static int script__scene_step(db_conn *c, script__op *op, error *err)
     project cur;
     scene sc;
     if (script__lock_idle(c, op, &cur, err) != 0 ||
-        scene_store_get(c, op->a, op->p->user_id, op->project_id, op->scene_id, &sc, err) != 0)
+        scene_store_get(c, op->a, op->p->user_id, op->project_id, op->scene_id, &sc, err) != 0 ||
+        script__check_persona(c, op, &cur, err) != 0)
         return -1;
     /* A rewrite's own controls apply to it alone; the project keeps its. */
     script_options eff;
