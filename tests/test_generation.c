@@ -1034,6 +1034,28 @@ static void test_a_generation_whose_persona_was_deleted_is_refused_up_front(void
     assert_int_equal(count(w, "SELECT generation FROM projects WHERE id = '%s'", id), 0);
     assert_int_equal(count(w, "SELECT count(*) FROM jobs WHERE kind LIKE 'script.%%'"), 1);
     assert_int_equal(count(w, "SELECT count(*) FROM scenes WHERE project_id = '%s'", id), 3);
+
+    /* Deleted while its generation waits in the queue: the job fails the
+     * project with the reason, and the project still names the persona. */
+    stop_pool(w);
+    char other[37], queued[37];
+    persona_of_ana(w, other);
+    snprintf(body, sizeof(body), "{\"topic\":\"Tides\",\"persona_id\":\"%s\"}", other);
+    create(w, w->tok, body, 202, queued);
+    snprintf(path, sizeof(path), "/api/v1/personas/%s", other);
+    r = test_req(&w->api, "DELETE", path, w->tok, NULL, NULL);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    assert_int_equal(
+        count(w, "SELECT count(*) FROM personas WHERE id = '%s' AND archived_at IS NOT NULL",
+              other),
+        1);
+    start_pool(w);
+    r = wait_project(w, w->tok, queued, "failed");
+    assert_non_null(strstr(str(&r, "error"), "no longer available"));
+    assert_string_equal(str(&r, "persona_id"), other);
+    test_resp_free(&r);
+    assert_int_equal(count(w, "SELECT count(*) FROM scenes WHERE project_id = '%s'", queued), 0);
 }
 
 /* ---- usage summary ------------------------------------------------------------------- */
