@@ -279,7 +279,7 @@ int project_store_lock_editable(db_conn *c, const char *user_id, const char *id,
     char status[16];
     if (project__lock(c, user_id, id, status, sizeof(status), err) != 0)
         return -1;
-    /* The same refusal, in the same words, as a second generation gets. */
+    /* The refusal a second generation gets: 409, field "status". */
     if (strcmp(status, "queued") == 0 || strcmp(status, "generating") == 0)
         return error_set(err, ERR_CONFLICT, "status",
                          "a script generation of this project is %s and would overwrite this "

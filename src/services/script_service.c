@@ -325,8 +325,8 @@ static int script__check_persona(db_conn *c, const script__op *op, const project
         return -1;
     }
     return error_set(err, ERR_NO_PERSONA, "persona_id",
-                     "the persona that writes this project was deleted or is no longer available "
-                     "to you, so it cannot be written again; create a new project with another "
+                     "the persona of this project was deleted or is no longer available to you, "
+                     "so nothing of it can be written again; create a new project with another "
                      "persona (POST /api/v1/projects with persona_id)");
 }
 
