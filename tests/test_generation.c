@@ -1058,6 +1058,274 @@ static void test_generations_per_month_are_limited_by_the_plan_scene_rewrites_in
     assert_int_equal(used, 1);
 }
 
+/* Sends method path with body as ana and expects 409 /problems/conflict naming the status. */
+static void expect_busy(world *w, const char *method, const char *path, const char *body)
+{
+    test_resp r = test_req(&w->api, method, path, w->tok, body, NULL);
+    test_expect(&r, 409, "conflict");
+    assert_string_equal(str(&r, "field"), "status");
+    test_resp_free(&r);
+}
+
+static void test_edits_while_a_generation_is_pending_are_refused_and_never_lost(void **state)
+{
+    world *w = *state;
+    char id[37], path[256], scenes_path[128];
+    create(w, w->tok, "{\"topic\":\"Why is the night sky dark?\",\"target_scenes\":3}", 202, id);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s", id);
+    snprintf(scenes_path, sizeof(scenes_path), "/api/v1/projects/%s/scenes", id);
+    int64_t stamp = count(w, "SELECT generation FROM projects WHERE id = '%s'", id);
+
+    /* Queued, no worker yet: the job would overwrite each of these. */
+    expect_busy(w, "PATCH", path, "{\"title\":\"My own title\",\"tags\":[\"mine\"]}");
+    expect_busy(w, "POST", scenes_path, "{\"narration\":\"My own scene.\"}");
+    char st[32], title[128];
+    text_of(w, st, sizeof(st), "SELECT status FROM projects WHERE id = '%s'", id);
+    assert_string_equal(st, "queued");
+    text_of(w, title, sizeof(title), "SELECT title FROM projects WHERE id = '%s'", id);
+    assert_string_equal(title, "");
+    assert_int_equal(count(w, "SELECT count(*) FROM scenes WHERE project_id = '%s'", id), 0);
+    assert_int_equal(count(w, "SELECT generation FROM projects WHERE id = '%s'", id), stamp);
+
+    start_pool(w);
+    test_resp r = wait_project(w, w->tok, id, "scripted");
+    assert_true(strncmp(str(&r, "title"), "Offline draft: ", 15) == 0);
+    test_resp_free(&r);
+    stop_pool(w);
+
+    /* A scene rewrite holds the whole project too: it reads the neighbours
+     * and writes the scene when it ends. */
+    char sid[64], second[64], narration[2048], upath[256], rpath[256];
+    text_of(w, sid, sizeof(sid), "SELECT id FROM scenes WHERE project_id = '%s' AND position = 1",
+            id);
+    text_of(w, second, sizeof(second),
+            "SELECT id FROM scenes WHERE project_id = '%s' AND position = 2", id);
+    text_of(w, narration, sizeof(narration), "SELECT narration FROM scenes WHERE id = '%s'", sid);
+    snprintf(rpath, sizeof(rpath), "%s/%s/regenerate", scenes_path, sid);
+    r = test_req(&w->api, "POST", rpath, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    snprintf(upath, sizeof(upath), "%s/%s", scenes_path, sid);
+    expect_busy(w, "PATCH", upath, "{\"narration\":\"Edited by hand.\"}");
+    expect_busy(w, "DELETE", upath, NULL);
+    char reorder[256], other[256];
+    snprintf(reorder, sizeof(reorder), "%s/reorder", scenes_path);
+    char first[64];
+    text_of(w, first, sizeof(first),
+            "SELECT id FROM scenes WHERE project_id = '%s' AND position = 0", id);
+    snprintf(other, sizeof(other), "{\"scene_ids\":[\"%s\",\"%s\",\"%s\"]}", second, sid, first);
+    expect_busy(w, "POST", reorder, other);
+    expect_busy(w, "PATCH", path, "{\"title\":\"Mine after all\"}");
+    expect_busy(w, "POST", scenes_path, "{\"narration\":\"Appended.\"}");
+    char now[2048];
+    text_of(w, now, sizeof(now), "SELECT narration FROM scenes WHERE id = '%s'", sid);
+    assert_string_equal(now, narration);
+    assert_int_equal(count(w, "SELECT count(*) FROM scenes WHERE project_id = '%s'", id), 3);
+    assert_int_equal(count(w, "SELECT position FROM scenes WHERE id = '%s'", second), 2);
+
+    /* Once the rewrite is done, edits go through and stay. */
+    start_pool(w);
+    r = wait_project(w, w->tok, id, "scripted");
+    test_resp_free(&r);
+    r = test_req(&w->api, "PATCH", upath, w->tok, "{\"narration\":\"Edited by hand.\"}", NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    r = test_req(&w->api, "PATCH", path, w->tok, "{\"title\":\"Mine after all\"}", NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    text_of(w, now, sizeof(now), "SELECT narration FROM scenes WHERE id = '%s'", sid);
+    assert_string_equal(now, "Edited by hand.");
+    text_of(w, title, sizeof(title), "SELECT title FROM projects WHERE id = '%s'", id);
+    assert_string_equal(title, "Mine after all");
+}
+
+/* The project's stored controls, as "language|target_scenes|target_seconds|instructions". */
+static void controls_of(world *w, const char *id, char *out, size_t n)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT language, target_scenes, target_seconds, instructions FROM projects WHERE id "
+             "= '%s'",
+             id);
+    db_sql q = DB_SQL(sql);
+    db_conn *c = db_acquire(w->api.t.db);
+    db_error de;
+    db_stmt *s = db_prepare(c, &q, &de);
+    assert_non_null(s);
+    assert_int_equal(db_step(s, &de), DB_ROW);
+    snprintf(out, n, "%s|%lld|%lld|%s", db_col_text(s, 0) ? db_col_text(s, 0) : "-",
+             db_col_is_null(s, 1) ? -1LL : (long long)db_col_int64(s, 1),
+             db_col_is_null(s, 2) ? -1LL : (long long)db_col_int64(s, 2),
+             db_col_text(s, 3) ? db_col_text(s, 3) : "-");
+    db_reset(s);
+    db_release(c);
+}
+
+static void test_a_project_keeps_its_language_length_and_instructions(void **state)
+{
+    world *w = *state;
+    /* An English persona at temperature 0: the offline writer's plainest
+     * draft, so each scene's wording is known in both languages. */
+    test_resp r = test_req(&w->api, "POST", "/api/v1/personas", w->tok,
+                           "{\"name\":\"Plain\",\"system_instruction\":\"" SYSTEM "\","
+                           "\"temperature\":0,\"language\":\"en\"}",
+                           NULL);
+    test_expect(&r, 201, NULL);
+    char persona[37], id[37], body[512], path[256], got[256];
+    snprintf(persona, sizeof(persona), "%s", str(&r, "id"));
+    test_resp_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"topic\":\"Why is the night sky dark?\",\"persona_id\":\"%s\",\"language\":"
+             "\"pt-BR\",\"target_scenes\":3,\"instructions\":\"Fale devagar.\"}",
+             persona);
+    create(w, w->tok, body, 202, id);
+    controls_of(w, id, got, sizeof(got));
+    assert_string_equal(got, "pt-BR|3|-1|Fale devagar.");
+    start_pool(w);
+    r = wait_project(w, w->tok, id, "scripted");
+    assert_true(strncmp(str(&r, "title"), "Rascunho offline: ", 18) == 0);
+    assert_string_equal(str(&r, "language"), "pt-BR");
+    assert_int_equal(json_integer_value(json_object_get(r.json, "target_scenes")), 3);
+    assert_true(json_is_null(json_object_get(r.json, "target_seconds")));
+    assert_string_equal(str(&r, "instructions"), "Fale devagar.");
+    test_resp_free(&r);
+
+    /* A regeneration without a body: the same language, length and
+     * instructions (the offline writer notes instructions it cannot follow). */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/generate", id);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    assert_string_equal(str(&r, "language"), "pt-BR");
+    test_resp_free(&r);
+    r = wait_project(w, w->tok, id, "scripted");
+    assert_true(strncmp(str(&r, "title"), "Rascunho offline: ", 18) == 0);
+    assert_non_null(strstr(str(&r, "description"), "Suas instruções extras"));
+    assert_int_equal(json_array_size(json_object_get(r.json, "scenes")), 3);
+    test_resp_free(&r);
+
+    /* A scene rewrite without a body: Portuguese too. */
+    char sid[64], narration[2048];
+    text_of(w, sid, sizeof(sid), "SELECT id FROM scenes WHERE project_id = '%s' AND position = 1",
+            id);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s/regenerate", id, sid);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    r = wait_project(w, w->tok, id, "scripted");
+    test_resp_free(&r);
+    assert_int_equal(count(w,
+                           "SELECT count(*) FROM jobs WHERE kind = 'script.regenerate_scene' AND "
+                           "status = 'done'"),
+                     1);
+    text_of(w, narration, sizeof(narration), "SELECT narration FROM scenes WHERE id = '%s'", sid);
+    assert_true(strncmp(narration, "Primeiro, um pouco de contexto.", 31) == 0);
+    /* Its own controls are for that rewrite only. */
+    r = test_req(&w->api, "POST", path, w->tok, "{\"language\":\"en\"}", NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    r = wait_project(w, w->tok, id, "scripted");
+    test_resp_free(&r);
+    text_of(w, narration, sizeof(narration), "SELECT narration FROM scenes WHERE id = '%s'", sid);
+    assert_true(strncmp(narration, "First, some background.", 23) == 0);
+    controls_of(w, id, got, sizeof(got));
+    assert_string_equal(got, "pt-BR|3|-1|Fale devagar.");
+
+    /* What /generate gives replaces what is kept: a length in seconds
+     * replaces the scene count, "" clears the instructions. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/generate", id);
+    r = test_req(&w->api, "POST", path, w->tok, "{\"target_seconds\":60,\"instructions\":\"\"}",
+                 NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    controls_of(w, id, got, sizeof(got));
+    assert_string_equal(got, "pt-BR|-1|60|-");
+    r = wait_project(w, w->tok, id, "scripted");
+    assert_true(strncmp(str(&r, "title"), "Rascunho offline: ", 18) == 0);
+    assert_null(strstr(str(&r, "description"), "Suas instruções extras"));
+    assert_int_equal(json_array_size(json_object_get(r.json, "scenes")), 5);
+    assert_true(json_is_null(json_object_get(r.json, "instructions")));
+    test_resp_free(&r);
+
+    /* The controls are changed by /generate, not by PATCH. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s", id);
+    r = test_req(&w->api, "PATCH", path, w->tok, "{\"language\":\"en\"}", NULL);
+    test_expect(&r, 422, "invalid-request");
+    test_resp_free(&r);
+}
+
+static void test_a_generation_whose_persona_was_deleted_is_refused_up_front(void **state)
+{
+    world *w = *state;
+    char persona[37], id[37], body[256], path[256], sid[64];
+    persona_of_ana(w, persona);
+    snprintf(body, sizeof(body), "{\"topic\":\"Tides\",\"persona_id\":\"%s\",\"target_scenes\":3}",
+             persona);
+    create(w, w->tok, body, 202, id);
+    start_pool(w);
+    test_resp r = wait_project(w, w->tok, id, "scripted");
+    test_resp_free(&r);
+    text_of(w, sid, sizeof(sid), "SELECT id FROM scenes WHERE project_id = '%s' AND position = 1",
+            id);
+
+    snprintf(path, sizeof(path), "/api/v1/personas/%s", persona);
+    r = test_req(&w->api, "DELETE", path, w->tok, NULL, NULL);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    /* The project still says which persona, at which version, wrote it. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s", id);
+    r = test_req(&w->api, "GET", path, w->tok, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    assert_string_equal(str(&r, "persona_id"), persona);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "persona_version")), 1);
+    test_resp_free(&r);
+
+    /* Nothing that would fail in the background is accepted. */
+    char gen[256], rew[256];
+    snprintf(gen, sizeof(gen), "/api/v1/projects/%s/generate", id);
+    snprintf(rew, sizeof(rew), "/api/v1/projects/%s/scenes/%s/regenerate", id, sid);
+    const char *paths[] = {gen, rew};
+    for (size_t i = 0; i < 2; i++) {
+        r = test_req(&w->api, "POST", paths[i], w->tok, NULL, NULL);
+        test_expect(&r, 409, "persona-unavailable");
+        assert_string_equal(str(&r, "field"), "persona_id");
+        assert_non_null(strstr(str(&r, "detail"), "another persona"));
+        test_resp_free(&r);
+    }
+    /* A project whose persona was deleted before deletes archived. */
+    exec(w, "UPDATE projects SET persona_id = NULL, persona_version = NULL");
+    r = test_req(&w->api, "POST", gen, w->tok, NULL, NULL);
+    test_expect(&r, 409, "persona-unavailable");
+    test_resp_free(&r);
+    char st[32];
+    text_of(w, st, sizeof(st), "SELECT status FROM projects WHERE id = '%s'", id);
+    assert_string_equal(st, "scripted");
+    assert_int_equal(count(w, "SELECT generation FROM projects WHERE id = '%s'", id), 0);
+    assert_int_equal(count(w, "SELECT count(*) FROM jobs WHERE kind LIKE 'script.%%'"), 1);
+    assert_int_equal(count(w, "SELECT count(*) FROM scenes WHERE project_id = '%s'", id), 3);
+
+    /* Deleted while its generation waits in the queue: the job fails the
+     * project with the reason, and the project still names the persona. */
+    stop_pool(w);
+    char other[37], queued[37];
+    persona_of_ana(w, other);
+    snprintf(body, sizeof(body), "{\"topic\":\"Tides\",\"persona_id\":\"%s\"}", other);
+    create(w, w->tok, body, 202, queued);
+    snprintf(path, sizeof(path), "/api/v1/personas/%s", other);
+    r = test_req(&w->api, "DELETE", path, w->tok, NULL, NULL);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    assert_int_equal(
+        count(w, "SELECT count(*) FROM personas WHERE id = '%s' AND archived_at IS NOT NULL",
+              other),
+        1);
+    start_pool(w);
+    r = wait_project(w, w->tok, queued, "failed");
+    assert_non_null(strstr(str(&r, "error"), "no longer available"));
+    assert_string_equal(str(&r, "persona_id"), other);
+    test_resp_free(&r);
+    assert_int_equal(count(w, "SELECT count(*) FROM scenes WHERE project_id = '%s'", queued), 0);
+}
+
 /* ---- usage summary ------------------------------------------------------------------- */
 
 static void test_usage_summary_is_for_the_personas_owner_only(void **state)
@@ -1384,6 +1652,9 @@ int main(void)
         T(test_one_scene_is_rewritten_in_place_with_its_neighbours_as_context),
         T(test_a_persona_above_the_plan_is_refused_when_queued_and_when_run),
         T(test_generations_per_month_are_limited_by_the_plan_scene_rewrites_included),
+        T(test_edits_while_a_generation_is_pending_are_refused_and_never_lost),
+        T(test_a_project_keeps_its_language_length_and_instructions),
+        T(test_a_generation_whose_persona_was_deleted_is_refused_up_front),
         T(test_usage_summary_is_for_the_personas_owner_only),
         T(test_event_stream_tells_the_owner_and_nobody_else),
         T(test_event_stream_needs_a_signed_in_user),

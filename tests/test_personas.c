@@ -575,6 +575,121 @@ static void test_delete_removes_the_persona_its_history_and_detaches_channels(vo
     test_resp_free(&r);
 }
 
+static void test_deleting_a_persona_that_records_name_archives_it_and_keeps_them(void **state)
+{
+    fx *x = *state;
+    char id[37], owner[37], pr[37], ch[37];
+    create_named(x, x->alice, "Recorded", NULL, id);
+    test_resp r = req(x, "PATCH", x->alice, "{\"name\":\"Recorded v2\",\"visibility\":\"PUBLIC\"}",
+                      "/api/v1/personas/%s", id);
+    test_expect(&r, 200, NULL);
+    snprintf(owner, sizeof(owner), "%s", jstr(r.json, "owner_id"));
+    test_resp_free(&r);
+    /* A project version 2 wrote, and a channel that uses the persona. */
+    fixture_project(&x->a.t, owner, NULL, id, pr);
+    testdb_exec(&x->a.t, "UPDATE projects SET persona_version = 2");
+    fixture_channel(&x->a.t, owner, "UC1", id, ch);
+
+    r = req(x, "DELETE", x->alice, NULL, "/api/v1/personas/%s", id);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    /* The record stays: the project still names the persona and its version,
+     * the persona and its history are kept; the channel lets go of it. */
+    assert_int_equal(scalar(x,
+                            "SELECT COUNT(*) FROM projects WHERE id = '%s' AND persona_id = '%s' "
+                            "AND persona_version = 2",
+                            pr, id),
+                     1);
+    assert_int_equal(
+        scalar(x, "SELECT COUNT(*) FROM personas WHERE id = '%s' AND archived_at IS NOT NULL", id),
+        1);
+    assert_int_equal(history_count(x, id), 2);
+    assert_int_equal(
+        scalar(x, "SELECT COUNT(*) FROM channels WHERE id = '%s' AND persona_id IS NULL", ch), 1);
+
+    /* Its owner still reads it and its history, marked archived; nobody
+     * lists, changes or uses it. */
+    r = req(x, "GET", x->alice, NULL, "/api/v1/personas/%s", id);
+    test_expect(&r, 200, NULL);
+    assert_non_null(jstr(r.json, "archived_at"));
+    assert_int_equal(jint(r.json, "version"), 2);
+    test_resp_free(&r);
+    r = req(x, "GET", x->alice, NULL, "/api/v1/personas/%s/history", id);
+    test_expect(&r, 200, NULL);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
+    test_resp_free(&r);
+    r = req(x, "GET", x->alice, NULL, "/api/v1/personas?mine=true");
+    test_expect(&r, 200, NULL);
+    assert_false(has_id(json_object_get(r.json, "items"), id));
+    test_resp_free(&r);
+    r = req(x, "GET", x->bob, NULL, "/api/v1/personas/%s", id);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+    r = req(x, "PATCH", x->alice, "{\"name\":\"Back\"}", "/api/v1/personas/%s", id);
+    test_expect(&r, 409, "conflict");
+    test_resp_free(&r);
+    r = req(x, "POST", x->alice, "{\"version\":1}", "/api/v1/personas/%s/restore", id);
+    test_expect(&r, 409, "conflict");
+    test_resp_free(&r);
+    assert_int_equal(persona_version(x, id), 2);
+    char body[256];
+    snprintf(body, sizeof(body), "{\"topic\":\"t\",\"generate\":false,\"persona_id\":\"%s\"}", id);
+    r = req(x, "POST", x->alice, body, "/api/v1/projects");
+    expect_invalid(&r, "persona_id");
+    snprintf(body, sizeof(body), "{\"persona_id\":\"%s\"}", id);
+    r = req(x, "PATCH", x->alice, body, "/api/v1/channels/%s", ch);
+    expect_invalid(&r, "persona_id");
+    assert_int_equal(scalar(x, "SELECT COUNT(*) FROM projects"), 1);
+
+    /* Deleting it again changes nothing while the project names it, and
+     * deletes it for good once nothing does. */
+    r = req(x, "DELETE", x->alice, NULL, "/api/v1/personas/%s", id);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    assert_int_equal(history_count(x, id), 2);
+    testdb_exec(&x->a.t, "DELETE FROM projects");
+    r = req(x, "DELETE", x->alice, NULL, "/api/v1/personas/%s", id);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    assert_int_equal(scalar(x, "SELECT COUNT(*) FROM personas WHERE id = '%s'", id), 0);
+    assert_int_equal(history_count(x, id), 0);
+}
+
+static void
+test_an_archived_system_persona_leaves_the_plan_default_and_admins_still_read_it(void **state)
+{
+    fx *x = *state;
+    char id[37], owner[37], pr[37];
+    create_as(x, x->admin,
+              "{\"type\":\"SYSTEM\",\"name\":\"House\",\"system_instruction\":\"You narrate.\"}",
+              id);
+    char mine[37];
+    create_named(x, x->alice, "Alice's own", NULL, mine);
+    test_resp r = req(x, "GET", x->alice, NULL, "/api/v1/personas/%s", mine);
+    snprintf(owner, sizeof(owner), "%s", jstr(r.json, "owner_id"));
+    test_resp_free(&r);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "UPDATE plans SET default_persona_id = '%s'", id);
+    testdb_exec(&x->a.t, sql);
+    fixture_project(&x->a.t, owner, NULL, id, pr);
+
+    r = req(x, "DELETE", x->admin, NULL, "/api/v1/personas/%s", id);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    assert_int_equal(scalar(x, "SELECT COUNT(*) FROM plans WHERE default_persona_id IS NOT NULL"),
+                     0);
+    assert_int_equal(
+        scalar(x, "SELECT COUNT(*) FROM projects WHERE id = '%s' AND persona_id = '%s'", pr, id),
+        1);
+    r = req(x, "GET", x->admin, NULL, "/api/v1/personas/%s", id);
+    test_expect(&r, 200, NULL);
+    assert_non_null(jstr(r.json, "archived_at"));
+    test_resp_free(&r);
+    r = req(x, "GET", x->alice, NULL, "/api/v1/personas/%s", id);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+}
+
 /* ---- validation ------------------------------------------------------------- */
 
 static void test_create_refuses_mass_assignment_and_writes_nothing(void **state)
@@ -1341,6 +1456,8 @@ int main(void)
         T(test_patch_and_restore_answer_what_a_read_returns_after_them),
         T(test_patch_that_changes_nothing_keeps_the_version),
         T(test_delete_removes_the_persona_its_history_and_detaches_channels),
+        T(test_deleting_a_persona_that_records_name_archives_it_and_keeps_them),
+        T(test_an_archived_system_persona_leaves_the_plan_default_and_admins_still_read_it),
         T(test_create_refuses_mass_assignment_and_writes_nothing),
         T(test_patch_refuses_read_only_and_admin_fields_and_changes_nothing),
         T(test_values_out_of_range_or_of_the_wrong_type_are_refused),

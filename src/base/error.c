@@ -56,6 +56,8 @@ const char *error_kind_name(error_kind kind)
         return "plan-limit";
     case ERR_PLAN_REQUIRED:
         return "plan-required";
+    case ERR_NO_PERSONA:
+        return "persona-unavailable";
     case ERR_PRECONDITION:
         return "precondition-failed";
     case ERR_RATE_LIMITED:

@@ -19,6 +19,7 @@ typedef enum error_kind {
     ERR_FORBIDDEN,     /* authenticated, but the role does not allow it */
     ERR_PLAN_LIMIT,    /* a plan limit was reached (field names the limit) */
     ERR_PLAN_REQUIRED, /* the object needs a higher plan than the caller's */
+    ERR_NO_PERSONA,    /* the persona the work needs was deleted or is hidden now */
     ERR_PRECONDITION,  /* If-Match did not match the current version */
     ERR_RATE_LIMITED,  /* too many attempts; retry later */
     ERR_CONFIG,        /* bad configuration */

@@ -6,7 +6,8 @@
 static db_sql Q_VISIBLE =
     DB_SQL("SELECT p.id, p.name, p.version, p.required_plan, pl.rank FROM personas p "
            "JOIN plans pl ON pl.code = p.required_plan "
-           "WHERE p.id = $1 AND (p.type = 'SYSTEM' OR p.owner_id = $2 OR p.visibility = 'PUBLIC')");
+           "WHERE p.id = $1 AND (p.type = 'SYSTEM' OR p.owner_id = $2 OR p.visibility = 'PUBLIC') "
+           "AND p.archived_at IS NULL");
 static db_sql Q_PLAN_DEFAULT = DB_SQL("SELECT default_persona_id FROM plans WHERE id = $1");
 static db_sql Q_USER_PLAN = DB_SQL(
     "SELECT pl.code, pl.rank FROM users u JOIN plans pl ON pl.id = u.plan_id WHERE u.id = $1");

@@ -25,7 +25,8 @@ typedef struct persona_lookup_row {
 } persona_lookup_row;
 
 /**
- * Reads the persona with this id if user_id may see it. *found is false
+ * Reads the persona with this id if user_id may see it and it is not
+ * archived (a deleted persona that records still name). *found is false
  * (and 0 is returned) when there is none, including a malformed id.
  */
 int persona_lookup_visible(db_conn *c, const char *user_id, const char *persona_id,

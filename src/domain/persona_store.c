@@ -355,13 +355,14 @@ int persona_store_diff(const persona *a, const persona *b, json_t *changes)
 #define PERSONA__COLS                                                                              \
     "SELECT p.id, p.type, p.owner_id, p.visibility, p.required_plan, p.name, p.description, "      \
     "p.system_instruction, p.temperature, p.top_p, p.top_k, p.language, p.voice, "                 \
-    "p.is_official, p.version, p.created_at, p.updated_at, pl.rank "                               \
+    "p.is_official, p.version, p.created_at, p.updated_at, pl.rank, p.archived_at "                \
     "FROM personas p JOIN plans pl ON pl.code = p.required_plan "
 
 /* What a caller may see: SYSTEM personas, their own, and PUBLIC ones. */
 #define PERSONA__VISIBLE "(p.type = 'SYSTEM' OR p.owner_id = $2 OR p.visibility = 'PUBLIC')"
 
-static db_sql Q_GET_VISIBLE = DB_SQL(PERSONA__COLS "WHERE p.id = $1 AND " PERSONA__VISIBLE);
+static db_sql Q_GET_VISIBLE =
+    DB_SQL(PERSONA__COLS "WHERE p.id = $1 AND " PERSONA__VISIBLE " AND p.archived_at IS NULL");
 /* Writers lock the row on PostgreSQL so concurrent changes without If-Match
  * queue up instead of failing; SQLite's BEGIN IMMEDIATE already serializes. */
 static db_sql Q_GET_WRITABLE =
@@ -369,13 +370,13 @@ static db_sql Q_GET_WRITABLE =
             PERSONA__COLS "WHERE p.id = $1 AND (p.type = 'SYSTEM' OR p.owner_id = $2) "
                           "FOR UPDATE OF p");
 /* No cursor binds the greatest UUID, so the id condition needs no NULL case. */
-static db_sql Q_LIST =
-    DB_SQL(PERSONA__COLS
-           "WHERE " PERSONA__VISIBLE " AND (CAST($3 AS TEXT) IS NULL OR p.type = CAST($3 AS TEXT))"
-           " AND (CAST($4 AS TEXT) IS NULL OR p.visibility = CAST($4 AS TEXT))"
-           " AND (CAST($5 AS TEXT) IS NULL OR lower(p.language) = lower(CAST($5 AS TEXT)))"
-           " AND ($6 = 0 OR p.owner_id = $2)"
-           " AND p.id < $1 ORDER BY p.id DESC LIMIT $7");
+static db_sql Q_LIST = DB_SQL(
+    PERSONA__COLS "WHERE " PERSONA__VISIBLE " AND p.archived_at IS NULL"
+                  " AND (CAST($3 AS TEXT) IS NULL OR p.type = CAST($3 AS TEXT))"
+                  " AND (CAST($4 AS TEXT) IS NULL OR p.visibility = CAST($4 AS TEXT))"
+                  " AND (CAST($5 AS TEXT) IS NULL OR lower(p.language) = lower(CAST($5 AS TEXT)))"
+                  " AND ($6 = 0 OR p.owner_id = $2)"
+                  " AND p.id < $1 ORDER BY p.id DESC LIMIT $7");
 static db_sql Q_INSERT = DB_SQL(
     "INSERT INTO personas (id, type, owner_id, visibility, required_plan, name, description, "
     "system_instruction, temperature, top_p, top_k, language, voice, is_official, version, "
@@ -386,6 +387,20 @@ static db_sql Q_UPDATE =
            "system_instruction = $8, temperature = $9, top_p = $10, top_k = $11, language = $12, "
            "voice = $13, is_official = $14, version = $15, updated_at = $16 "
            "WHERE id = $1 AND version = $2 AND (type = 'SYSTEM' OR owner_id = $3)");
+/* Anything of record that names the persona (each has an index on persona_id). */
+static db_sql Q_REFERENCED =
+    DB_SQL("SELECT EXISTS (SELECT 1 FROM projects WHERE persona_id = $1) "
+           "OR EXISTS (SELECT 1 FROM persona_usage_logs WHERE persona_id = $1) "
+           "OR EXISTS (SELECT 1 FROM channel_persona_assignments WHERE persona_id = $1)");
+static db_sql Q_ARCHIVE =
+    DB_SQL("UPDATE personas SET archived_at = $4 WHERE id = $1 AND version = $2 AND "
+           "(type = 'SYSTEM' OR owner_id = $3)");
+/* A delete's ON DELETE SET NULL on the live settings, which archiving keeps. */
+static db_sql Q_RELEASE_CHANNELS =
+    DB_SQL("UPDATE channels SET persona_id = NULL, updated_at = $2 WHERE persona_id = $1");
+static db_sql Q_RELEASE_PLANS =
+    DB_SQL("UPDATE plans SET default_persona_id = NULL, updated_at = $2 "
+           "WHERE default_persona_id = $1");
 static db_sql Q_DELETE = DB_SQL(
     "DELETE FROM personas WHERE id = $1 AND version = $2 AND (type = 'SYSTEM' OR owner_id = $3)");
 
@@ -411,6 +426,7 @@ static int persona__read_row(db_stmt *s, persona *p)
     p->created_at = db_col_time(s, 15);
     p->updated_at = db_col_time(s, 16);
     p->required_rank = (int)db_col_int64(s, 17);
+    p->archived_at = db_col_is_null(s, 18) ? 0 : db_col_time(s, 18);
     return bad;
 }
 
@@ -544,6 +560,62 @@ int persona_store_update(db_conn *c, const persona *p, int64_t expected_version,
                          "persona %s changed while this request was being handled (it is no "
                          "longer at version %lld); read it again and retry",
                          p->id, (long long)expected_version);
+    return 0;
+}
+
+int persona_store_is_referenced(db_conn *c, const char *id, bool *referenced, error *err)
+{
+    *referenced = false;
+    char key[UUID_STR_LEN + 1];
+    persona__lower_id(id, key);
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_REFERENCED, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, key);
+    int rc = db_step(s, &de);
+    if (rc == DB_ROW)
+        *referenced = db_col_bool(s, 0);
+    db_reset(s);
+    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+}
+
+/* Runs a statement of ($1 persona id, $2 now). */
+static int persona__release(db_conn *c, db_sql *q, const char *key, int64_t now, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, q, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, key);
+    db_bind_time(s, 2, now);
+    return db_run(s, NULL, err, NULL);
+}
+
+int persona_store_archive(db_conn *c, const char *id, int64_t expected_version, const char *user_id,
+                          int64_t now, error *err)
+{
+    char key[UUID_STR_LEN + 1];
+    persona__lower_id(id, key);
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_ARCHIVE, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, key);
+    db_bind_int64(s, 2, expected_version);
+    db_bind_text(s, 3, user_id);
+    db_bind_time(s, 4, now);
+    int64_t changed;
+    if (db_run(s, &changed, err, NULL) != 0)
+        return -1;
+    if (changed == 0)
+        return error_set(err, ERR_PRECONDITION, NULL,
+                         "persona %s changed while this request was being handled; read it "
+                         "again and retry",
+                         id);
+    if (persona__release(c, &Q_RELEASE_CHANNELS, key, now, err) != 0 ||
+        persona__release(c, &Q_RELEASE_PLANS, key, now, err) != 0)
+        return -1;
     return 0;
 }
 

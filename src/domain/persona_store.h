@@ -49,6 +49,7 @@ typedef struct persona {
     char voice[UTF8_BUF(PERSONA_VOICE_MAX)]; /* "" for none */
     bool is_official;                        /* SYSTEM only */
     int64_t version;                         /* >= 1, bumped by every change */
+    int64_t archived_at; /* 0: live; else when a delete archived it (records name it) */
     int64_t created_at;
     int64_t updated_at;
 } persona;
@@ -112,20 +113,20 @@ int persona_store_diff(const persona *a, const persona *b, json_t *changes);
 
 /**
  * The persona with this id if viewer_id may see it: SYSTEM, owned by the
- * viewer, or PUBLIC. ERR_NOT_FOUND otherwise.
+ * viewer, or PUBLIC, and not archived. ERR_NOT_FOUND otherwise.
  */
 int persona_store_get_visible(db_conn *c, const char *id, const char *viewer_id, persona *out,
                               error *err);
 /**
  * The persona with this id if it is SYSTEM or owned by user_id: the rows a
  * write may touch (whether a SYSTEM one may be changed is the service's
- * call). ERR_NOT_FOUND otherwise.
+ * call), archived ones included. ERR_NOT_FOUND otherwise.
  */
 int persona_store_get_writable(db_conn *c, const char *id, const char *user_id, persona *out,
                                error *err);
 /**
  * Walks what viewer_id may see, newest first, after `cursor` (an id; NULL for
- * the first page), at most `limit` rows.
+ * the first page), at most `limit` rows. Archived personas are not listed.
  */
 int persona_store_list(db_conn *c, const char *viewer_id, const persona_filter *f,
                        const char *cursor, int limit, persona_visit_fn fn, void *ctx, error *err);
@@ -138,6 +139,20 @@ int persona_store_insert(db_conn *c, const persona *p, error *err);
  */
 int persona_store_update(db_conn *c, const persona *p, int64_t expected_version,
                          const char *user_id, error *err);
+/**
+ * Whether anything of record names the persona: a project, a usage log row
+ * or a channel assignment, of any user. Such a persona is archived rather
+ * than deleted, so those records keep it.
+ */
+int persona_store_is_referenced(db_conn *c, const char *id, bool *referenced, error *err);
+/**
+ * Archives the persona if it is still at `expected_version` (ERR_PRECONDITION
+ * otherwise) and lets go of it where it is a live setting, as a delete's
+ * ON DELETE SET NULL would: channels that use it and plans that default to
+ * it no longer do. Its row, history and every record naming it stay.
+ */
+int persona_store_archive(db_conn *c, const char *id, int64_t expected_version, const char *user_id,
+                          int64_t now, error *err);
 /** Deletes the row if it is still at `expected_version`; ERR_PRECONDITION otherwise. */
 int persona_store_delete(db_conn *c, const char *id, int64_t expected_version, const char *user_id,
                          error *err);

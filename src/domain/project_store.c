@@ -12,7 +12,8 @@ const char *const project_statuses[] = {"draft",     "queued", "generating", "sc
 
 #define PROJECT_COLS                                                                               \
     "id, user_id, channel_id, persona_id, persona_version, topic, status, title, description, "    \
-    "tags, error, created_at, updated_at, generation"
+    "tags, error, created_at, updated_at, generation, language, target_scenes, target_seconds, "   \
+    "instructions"
 
 /* See channel_store.c: the first key is this module's lock class. */
 static db_sql Q_LOCK_QUOTA =
@@ -21,12 +22,13 @@ static db_sql Q_COUNT_SINCE =
     DB_SQL("SELECT count(*) FROM projects WHERE user_id = $1 AND created_at >= $2");
 static db_sql Q_INSERT = DB_SQL(
     "INSERT INTO projects (id, user_id, channel_id, persona_id, persona_version, topic, status, "
-    "title, description, tags, created_at, updated_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
+    "title, description, tags, created_at, updated_at, language, target_scenes, target_seconds, "
+    "instructions) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)");
 static db_sql Q_GET =
     DB_SQL("SELECT " PROJECT_COLS " FROM projects WHERE id = $1 AND user_id = $2");
-static db_sql Q_LOCK = DB_SQL2("SELECT id FROM projects WHERE id = $1 AND user_id = $2",
-                               "SELECT id FROM projects WHERE id = $1 AND user_id = $2 FOR UPDATE");
+static db_sql Q_LOCK =
+    DB_SQL2("SELECT status FROM projects WHERE id = $1 AND user_id = $2",
+            "SELECT status FROM projects WHERE id = $1 AND user_id = $2 FOR UPDATE");
 /* PostgreSQL cannot type a parameter from "$n IS NULL" alone; its text casts. */
 #define PROJECT_LIST_SQL(text_cast, uuid_cast)                                                     \
     "SELECT " PROJECT_COLS " FROM projects WHERE user_id = $1 "                                    \
@@ -51,6 +53,9 @@ static db_sql Q_DELETE = DB_SQL("DELETE FROM projects WHERE id = $1 AND user_id 
 static db_sql Q_QUEUE_GENERATION =
     DB_SQL("UPDATE projects SET status = 'queued', error = NULL, generation = generation + 1, "
            "updated_at = $3 WHERE id = $1 AND user_id = $2 RETURNING generation");
+static db_sql Q_SET_CONTROLS =
+    DB_SQL("UPDATE projects SET language = $3, target_scenes = $4, target_seconds = $5, "
+           "instructions = $6 WHERE id = $1 AND user_id = $2");
 static db_sql Q_SET_PROGRESS =
     DB_SQL("UPDATE projects SET status = $4, error = $5, updated_at = $6 "
            "WHERE id = $1 AND user_id = $2 AND generation = $3");
@@ -122,7 +127,27 @@ static int project__read(arena *a, db_stmt *s, project *pr)
     pr->created_at = db_col_time(s, 11);
     pr->updated_at = db_col_time(s, 12);
     pr->generation = db_col_int64(s, 13);
+    pr->language = project__str(a, s, 14);
+    pr->target_scenes = db_col_is_null(s, 15) ? 0 : (int)db_col_int64(s, 15);
+    pr->target_seconds = db_col_is_null(s, 16) ? 0 : (int)db_col_int64(s, 16);
+    pr->instructions = project__str(a, s, 17);
     return bad;
+}
+
+/* Binds the generation controls at first..first+3; unset ones are NULL. */
+static void project__bind_controls(db_stmt *s, const project *pr, int first)
+{
+    db_bind_text(s, first, pr->language);
+    if (pr->target_scenes > 0)
+        db_bind_int64(s, first + 1, pr->target_scenes);
+    else
+        db_bind_null(s, first + 1);
+    if (pr->target_seconds > 0)
+        db_bind_int64(s, first + 2, pr->target_seconds);
+    else
+        db_bind_null(s, first + 2);
+    db_bind_text(s, first + 3,
+                 pr->instructions != NULL && pr->instructions[0] != '\0' ? pr->instructions : NULL);
 }
 
 /* Runs a statement whose only parameters are ($1 id, $2 user_id[, $3 now])
@@ -195,6 +220,7 @@ int project_store_insert(db_conn *c, const project *pr, error *err)
     db_bind_text(s, 10, tags);
     db_bind_time(s, 11, pr->created_at);
     db_bind_time(s, 12, pr->updated_at);
+    project__bind_controls(s, pr, 13);
     free(tags);
     return db_run(s, NULL, err, NULL);
 }
@@ -222,7 +248,10 @@ int project_store_get(db_conn *c, arena *a, const char *user_id, const char *id,
     return 0;
 }
 
-int project_store_lock(db_conn *c, const char *user_id, const char *id, error *err)
+/* Locks the row (see project_store_lock) and copies its status into
+ * status[n]. */
+static int project__lock(db_conn *c, const char *user_id, const char *id, char *status, size_t n,
+                         error *err)
 {
     if (id == NULL || !uuid_is_valid(id))
         return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id ? id : "(none)");
@@ -233,11 +262,34 @@ int project_store_lock(db_conn *c, const char *user_id, const char *id, error *e
     db_bind_text(s, 1, id);
     db_bind_text(s, 2, user_id);
     int rc = db_step(s, &de);
+    if (rc == DB_ROW)
+        snprintf(status, n, "%s", db_col_text(s, 0));
     db_reset(s);
     if (rc == DB_ERR)
         return db_to_error(err, &de, NULL);
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id);
+    return 0;
+}
+
+int project_store_lock(db_conn *c, const char *user_id, const char *id, error *err)
+{
+    char status[16];
+    return project__lock(c, user_id, id, status, sizeof(status), err);
+}
+
+int project_store_lock_editable(db_conn *c, const char *user_id, const char *id, error *err)
+{
+    char status[16];
+    if (project__lock(c, user_id, id, status, sizeof(status), err) != 0)
+        return -1;
+    /* The refusal a second generation gets: 409, field "status". */
+    if (strcmp(status, "queued") == 0 || strcmp(status, "generating") == 0)
+        return error_set(err, ERR_CONFLICT, "status",
+                         "a script generation of this project is %s and would overwrite this "
+                         "change when it finishes; wait until it ends (follow GET "
+                         "/api/v1/events or the project's status), then edit",
+                         strcmp(status, "queued") == 0 ? "queued" : "running");
     return 0;
 }
 
@@ -323,6 +375,23 @@ int project_store_queue_generation(db_conn *c, const char *user_id, const char *
         return db_to_error(err, &de, NULL);
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id);
+    return 0;
+}
+
+int project_store_set_controls(db_conn *c, const project *pr, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_SET_CONTROLS, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, pr->id);
+    db_bind_text(s, 2, pr->user_id);
+    project__bind_controls(s, pr, 3);
+    int64_t changed;
+    if (db_run(s, &changed, err, NULL) != 0)
+        return -1;
+    if (changed == 0)
+        return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", pr->id);
     return 0;
 }
 

@@ -34,6 +34,12 @@ typedef struct project {
     size_t ntags;
     const char *error;  /* why the last step failed; NULL otherwise */
     int64_t generation; /* bumped each time a generation is queued (see script_service) */
+    /* The controls its generations reuse when a request does not give them
+     * (see script_service); NULL / 0 when not set. */
+    const char *language;     /* BCP-47; NULL: the persona's */
+    int target_scenes;        /* 0: not set; never with target_seconds */
+    int target_seconds;       /* 0: not set */
+    const char *instructions; /* NULL: none */
     int64_t created_at;
     int64_t updated_at;
 } project;
@@ -68,6 +74,15 @@ int project_store_get(db_conn *c, arena *a, const char *user_id, const char *id,
  * ERR_NOT_FOUND when there is none.
  */
 int project_store_lock(db_conn *c, const char *user_id, const char *id, error *err);
+/**
+ * project_store_lock for a change of the project's own content (its
+ * fields or scenes): refused with ERR_CONFLICT, field "status", while a
+ * generation is queued or running, since the job would overwrite the
+ * change when it finishes. The status is read under the lock, inside the
+ * caller's write transaction, so no generation can be queued between the
+ * check and the caller's writes.
+ */
+int project_store_lock_editable(db_conn *c, const char *user_id, const char *id, error *err);
 /** A page of the user's projects, newest first, ids below cursor (NULL: from the newest). */
 int project_store_list(db_conn *c, arena *a, const char *user_id, const project_filter *f,
                        const char *cursor, int limit, project **out, size_t *n, error *err);
@@ -87,6 +102,8 @@ int project_store_delete(db_conn *c, const char *user_id, const char *id, error 
  */
 int project_store_queue_generation(db_conn *c, const char *user_id, const char *id, int64_t now,
                                    int64_t *generation, error *err);
+/** Writes the generation controls (language, targets, instructions) of the user's project. */
+int project_store_set_controls(db_conn *c, const project *pr, error *err);
 /**
  * Sets status and error (NULL clears) while the project is still at
  * `generation`; *matched is false (and nothing changes) when it is not, or

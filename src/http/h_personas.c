@@ -29,7 +29,8 @@ static const char *const persona__visibilities[] = {"PRIVATE", "PUBLIC", NULL};
     }
 /* What a persona's server-kept fields are; never settable. */
 #define PERSONA_READONLY_FIELDS                                                                    \
-    RO("id"), RO("owner_id"), RO("version"), RO("locked"), RO("created_at"), RO("updated_at")
+    RO("id"), RO("owner_id"), RO("version"), RO("locked"), RO("archived_at"), RO("created_at"),    \
+        RO("updated_at")
 /* The preset fields: what an export carries and an import accepts. */
 #define PERSONA_PRESET_FIELDS(req)                                                                 \
     {"name", API_STRING, req, 1, PERSONA_NAME_MAX, NULL, 0},                                       \
@@ -91,6 +92,7 @@ static void persona__emit(jw *w, const persona *p, const principal *who)
     jw_obj_begin(w);
     persona_store_write(w, p, !persona_service_can_read_content(p, who));
     jw_member_bool(w, "locked", persona_service_is_locked(p, who));
+    jw_member_time(w, "archived_at", p->archived_at); /* null while live */
     jw_obj_end(w);
 }
 

@@ -40,8 +40,13 @@ static const api_field PROJECT_CREATE[] = {
     {NULL, 0, 0, 0, 0, NULL, 0},
 };
 
+/* The generation controls change with POST …/generate, which uses them. */
 static const api_field PROJECT_UPDATE[] = {
     {"topic", API_STRING, 0, 1, 500, NULL, 0},
+    {"language", API_STRING, API_READONLY, 0, 0, NULL, 0},
+    {"target_scenes", API_INT, API_READONLY, 0, 0, NULL, 0},
+    {"target_seconds", API_INT, API_READONLY, 0, 0, NULL, 0},
+    {"instructions", API_STRING, API_READONLY, 0, 0, NULL, 0},
     {"persona_id", API_UUID, API_READONLY, 0, 0, NULL, 0},
     {"channel_id", API_UUID, API_NULLABLE, 0, 0, NULL, 0},
     {"title", API_STRING, API_NULLABLE, 1, 200, NULL, 0},
@@ -140,6 +145,10 @@ static void h_projects__members(jw *w, const project *pr)
     for (size_t i = 0; i < pr->ntags; i++)
         jw_str(w, pr->tags[i]);
     jw_arr_end(w);
+    jw_member_str(w, "language", pr->language);
+    jw_member_count(w, "target_scenes", pr->target_scenes > 0 ? pr->target_scenes : -1);
+    jw_member_count(w, "target_seconds", pr->target_seconds > 0 ? pr->target_seconds : -1);
+    jw_member_str(w, "instructions", pr->instructions);
     jw_member_str(w, "error", pr->error);
     jw_member_time(w, "created_at", pr->created_at);
     jw_member_time(w, "updated_at", pr->updated_at);

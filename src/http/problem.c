@@ -92,6 +92,8 @@ static problem_kind kind_of(error_kind k)
         return (problem_kind){403, "plan-limit-reached", "Plan limit reached"};
     case ERR_PLAN_REQUIRED:
         return (problem_kind){403, "plan-upgrade-required", "Plan upgrade required"};
+    case ERR_NO_PERSONA:
+        return (problem_kind){409, "persona-unavailable", "Persona unavailable"};
     case ERR_PRECONDITION:
         return (problem_kind){412, "precondition-failed", "Precondition failed"};
     case ERR_RATE_LIMITED:

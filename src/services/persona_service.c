@@ -23,6 +23,11 @@ bool persona_service_can_read_content(const persona *p, const principal *who)
     return !persona_service_is_locked(p, who) || who->is_admin || persona__owned_by(p, who);
 }
 
+static bool persona__is_system(const persona *p)
+{
+    return strcmp(p->type, "SYSTEM") == 0;
+}
+
 static int persona__content_gate(const persona *p, const principal *who, error *err)
 {
     if (persona_service_can_read_content(p, who))
@@ -30,11 +35,6 @@ static int persona__content_gate(const persona *p, const principal *who, error *
     return error_set(err, ERR_PLAN_REQUIRED, "required_plan",
                      "persona %s needs the '%s' plan and yours is '%s'; upgrade to use it", p->id,
                      p->required_plan, who->plan_code);
-}
-
-static bool persona__is_system(const persona *p)
-{
-    return strcmp(p->type, "SYSTEM") == 0;
 }
 
 static const char *persona__string(const json_t *fields, const char *name)
@@ -47,7 +47,17 @@ static const char *persona__string(const json_t *fields, const char *name)
 int persona_service_get_visible(db_conn *c, const principal *p, const char *id, persona *out,
                                 error *err)
 {
-    return persona_store_get_visible(c, id, p->user_id, out, err);
+    error e;
+    if (persona_store_get_visible(c, id, p->user_id, out, &e) == 0)
+        return 0;
+    /* An archived persona stays readable, with its history, to whoever could
+     * still write it: its owner, or an admin for a SYSTEM one. */
+    if (e.kind == ERR_NOT_FOUND && persona_store_get_writable(c, id, p->user_id, out, NULL) == 0 &&
+        out->archived_at != 0 && (!persona__is_system(out) || p->is_admin))
+        return 0;
+    if (err != NULL)
+        *err = e;
+    return -1;
 }
 
 int persona_service_list(db_conn *c, const principal *who, const persona_filter *f,
@@ -60,7 +70,7 @@ int persona_service_history(db_conn *c, const principal *who, const char *id, in
                             int limit, persona_revision_visit_fn fn, void *ctx, error *err)
 {
     persona *p = xmalloc(sizeof(*p));
-    int rc = persona_store_get_visible(c, id, who->user_id, p, err);
+    int rc = persona_service_get_visible(c, who, id, p, err);
     free(p);
     if (rc != 0)
         return -1;
@@ -71,7 +81,7 @@ int persona_service_history(db_conn *c, const principal *who, const char *id, in
 static int persona__readable(db_conn *c, const principal *who, const char *id, persona *p,
                              error *err)
 {
-    if (persona_store_get_visible(c, id, who->user_id, p, err) != 0)
+    if (persona_service_get_visible(c, who, id, p, err) != 0)
         return -1;
     return persona__content_gate(p, who, err);
 }
@@ -260,6 +270,18 @@ static int persona__open_for_write(db_conn *c, const principal *who, const char 
     return 0;
 }
 
+/* An archived persona is a record now: it cannot change. */
+static int persona__live(const persona *cur, error *err)
+{
+    if (cur->archived_at == 0)
+        return 0;
+    return error_set(err, ERR_CONFLICT, NULL,
+                     "persona %s was deleted; it is kept, unchangeable, because projects or "
+                     "usage records name it. Create a new persona instead (export this one and "
+                     "import the preset to start from its content)",
+                     cur->id);
+}
+
 /* Writes next as version cur->version + 1 with its history row; the caller
  * holds the transaction. next is read back afterwards (for the plan rank). */
 static int persona__write_version(db_conn *c, const principal *who, const persona *cur,
@@ -303,6 +325,8 @@ int persona_service_update(db_conn *c, const principal *who, const char *id, con
         return db_to_error(err, &de, NULL);
     persona *cur = xmalloc(sizeof(*cur));
     int rc = persona__open_for_write(c, who, id, if_match, cur, err);
+    if (rc == 0)
+        rc = persona__live(cur, err);
     if (rc == 0) {
         memcpy(out, cur, sizeof(*out));
         rc = persona_store_apply(out, fields, PERSONA_FIELDS_CONTENT, err);
@@ -331,6 +355,8 @@ int persona_service_restore(db_conn *c, const principal *who, const char *id, in
     json_t *snap = NULL;
     char why[64];
     int rc = persona__open_for_write(c, who, id, if_match, cur, err);
+    if (rc == 0)
+        rc = persona__live(cur, err);
     if (rc == 0 && persona_store_history_get(c, id, who->user_id, version, &rev, &snap, err) != 0) {
         if (err != NULL && err->kind == ERR_NOT_FOUND)
             error_set(err, ERR_INVALID, "version", "persona %s has no version %lld to restore", id,
@@ -357,8 +383,18 @@ int persona_service_delete(db_conn *c, const principal *who, const char *id, int
     if (db_begin_write(c, &de) != 0)
         return db_to_error(err, &de, NULL);
     persona *cur = xmalloc(sizeof(*cur));
+    bool referenced = false;
     int rc = persona__open_for_write(c, who, id, if_match, cur, err);
     if (rc == 0)
+        rc = persona_store_is_referenced(c, cur->id, &referenced, err);
+    /* Records that name the persona keep it (archived); a persona nothing
+     * names goes, history and all. Deleting an archived persona again
+     * deletes it once nothing names it any more. The row lock taken above
+     * makes a concurrent insert naming it wait (its foreign key check), so
+     * no record can appear between the check and the delete. */
+    if (rc == 0 && referenced && cur->archived_at == 0)
+        rc = persona_store_archive(c, id, cur->version, who->user_id, time_now_usec(), err);
+    else if (rc == 0 && !referenced)
         rc = persona_store_delete(c, id, cur->version, who->user_id, err);
     free(cur);
     return persona__finish(c, rc, err);

@@ -30,7 +30,8 @@ bool persona_service_can_read_content(const persona *p, const principal *who);
 
 /**
  * The persona with this id if the caller may see it (locked ones included:
- * check persona_service_is_locked() before using it). ERR_NOT_FOUND when it
+ * check persona_service_is_locked() before using it), or if it is archived
+ * and the caller could write it (check archived_at). ERR_NOT_FOUND when it
  * does not exist, is not visible, or id is not a UUID.
  */
 int persona_service_get_visible(db_conn *c, const principal *p, const char *id, persona *out,
@@ -61,7 +62,13 @@ int persona_service_create(db_conn *c, const principal *who, const json_t *field
  */
 int persona_service_update(db_conn *c, const principal *who, const char *id, const json_t *fields,
                            int64_t if_match, persona *out, error *err);
-/** Deletes the persona (history included; channels and projects keep a NULL persona). */
+/**
+ * Deletes the persona, history included, when nothing of record names it.
+ * When projects, usage logs or channel assignments do, it is archived
+ * instead: it stays with its history (readable by its owner, or an admin
+ * for a SYSTEM one), is no longer listed, usable or changeable, and
+ * channels and plans that used it let go of it as a delete would.
+ */
 int persona_service_delete(db_conn *c, const principal *who, const char *id, int64_t if_match,
                            error *err);
 /**

@@ -138,6 +138,10 @@ int project_service_create_tx(db_conn *c, arena *a, const principal *p, const pr
         pr.tags = (const char **)in->tags;
         pr.ntags = in->ntags;
     }
+    pr.language = in->language;
+    pr.target_scenes = in->target_scenes;
+    pr.target_seconds = in->target_seconds;
+    pr.instructions = in->instructions;
     pr.created_at = pr.updated_at = time_now_usec();
     if (project__create_in_tx(c, a, p, in, &pr, err) != 0)
         return -1;
@@ -177,7 +181,7 @@ int project_service_list(db_conn *c, arena *a, const principal *p, const project
 static int project__update_in_tx(db_conn *c, arena *a, const principal *p, const char *id,
                                  const project_input *in, project *pr, error *err)
 {
-    if (project_store_lock(c, p->user_id, id, err) != 0 ||
+    if (project_store_lock_editable(c, p->user_id, id, err) != 0 ||
         project_store_get(c, a, p->user_id, id, pr, err) != 0)
         return -1;
     if (in->set_channel && in->channel_id != NULL) {
@@ -247,7 +251,9 @@ static int project__check_scene(const scene_input *in, error *err)
 }
 
 /* Runs fn inside a write transaction that holds the project's row lock and
- * ends by bumping the project's updated_at: the frame of every scene edit. */
+ * ends by bumping the project's updated_at: the frame of every scene edit.
+ * No edit runs while a generation is pending: the job replaces the scenes
+ * (or rewrites one) when it finishes. */
 typedef struct project__scene_op {
     arena *a;
     const principal *p;
@@ -269,7 +275,8 @@ static int project__scene_tx(db_conn *c, project__scene_op *op,
     db_error de;
     if (db_begin_write(c, &de) != 0)
         return db_to_error(err, &de, NULL);
-    if (project_store_lock(c, op->p->user_id, op->project_id, err) != 0 || fn(c, op, err) != 0 ||
+    if (project_store_lock_editable(c, op->p->user_id, op->project_id, err) != 0 ||
+        fn(c, op, err) != 0 ||
         project_store_touch(c, op->p->user_id, op->project_id, op->now, err) != 0) {
         db_rollback(c);
         return -1;

@@ -36,6 +36,11 @@ typedef struct project_input {
     bool set_channel;
     const char *channel_id; /* NULL clears */
     const char *persona_id; /* create only; NULL: resolve from the channel or the plan */
+    /* create only: the controls its generations keep (see project.language) */
+    const char *language;
+    int target_scenes;
+    int target_seconds;
+    const char *instructions;
 } project_input;
 
 typedef struct scene_input {

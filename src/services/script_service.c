@@ -271,8 +271,16 @@ static int script__count_generation(db_conn *c, const principal *p, error *err)
 
 static int script__create_step(db_conn *c, script__op *op, error *err)
 {
-    if (project_service_create_tx(c, op->a, op->p, op->in, op->generate ? "queued" : "draft",
-                                  &op->pr, err) != 0)
+    /* The project keeps the controls of its first generation for the next. */
+    project_input in = *op->in;
+    if (op->o != NULL) {
+        in.language = op->o->language;
+        in.target_scenes = op->o->target_scenes;
+        in.target_seconds = op->o->target_seconds;
+        in.instructions = op->o->instructions;
+    }
+    if (project_service_create_tx(c, op->a, op->p, &in, op->generate ? "queued" : "draft", &op->pr,
+                                  err) != 0)
         return -1;
     op->status = op->generate ? 202 : 201;
     if (!op->generate)
@@ -316,25 +324,33 @@ static int script__lock_idle(db_conn *c, script__op *op, project *pr, error *err
     return 0;
 }
 
-/* A persona above the caller's plan cannot be used (README, Plans): a
- * project keeps the persona it was made with, so a plan that dropped since
- * is caught here, and again by the job, since it may drop while queued. A
- * persona the caller can no longer see is left to the job, which says so. */
+/* A generation needs the project's persona to be one the caller may still
+ * use. Deleted (archived, or gone: the record of a persona deleted before
+ * archiving existed) or no longer visible is refused here, up front, with
+ * what to do, instead of a 202 and a job that fails in the background. A
+ * persona above the caller's plan is refused too (README, Plans): a plan may
+ * have dropped since the project was made; the job checks again, since it
+ * may drop while queued. */
 static int script__check_persona(db_conn *c, const script__op *op, const project *cur, error *err)
 {
     error e;
-    if (cur->persona_id == NULL ||
-        persona_access_usable(c, op->p, cur->persona_id, NULL, NULL, &e) == 0 ||
-        e.kind == ERR_NOT_FOUND)
+    if (cur->persona_id != NULL &&
+        persona_access_usable(c, op->p, cur->persona_id, NULL, NULL, &e) == 0)
         return 0;
-    if (err != NULL)
-        *err = e;
-    return -1;
+    if (cur->persona_id != NULL && e.kind != ERR_NOT_FOUND) {
+        if (err != NULL)
+            *err = e;
+        return -1;
+    }
+    return error_set(err, ERR_NO_PERSONA, "persona_id",
+                     "the persona of this project was deleted or is no longer available to you, "
+                     "so nothing of it can be written again; create a new project with another "
+                     "persona (POST /api/v1/projects with persona_id)");
 }
 
 /* Queues the next generation and re-reads the project for the answer. */
 static int script__queue(db_conn *c, script__op *op, const char *kind, const char *prior_status,
-                         error *err)
+                         const script_options *o, error *err)
 {
     int64_t generation = 0;
     if (script__count_generation(c, op->p, err) != 0 ||
@@ -343,9 +359,31 @@ static int script__queue(db_conn *c, script__op *op, const char *kind, const cha
         project_store_get(c, op->a, op->p->user_id, op->project_id, &op->pr, err) != 0)
         return -1;
     op->status = 202;
-    return script__enqueue(c, op->p, kind,
-                           script__payload(&op->pr, generation, op->o, op->scene_id, prior_status),
-                           err);
+    return script__enqueue(
+        c, op->p, kind, script__payload(&op->pr, generation, o, op->scene_id, prior_status), err);
+}
+
+/*
+ * The controls a generation runs with: each one the request gives, else the
+ * one the project keeps, so a project does not forget its language, length
+ * or instructions between requests. A length target replaces both stored
+ * ones (they are exclusive); "instructions": "" clears them.
+ */
+static void script__controls(const project *cur, const script_options *asked, bool scene_mode,
+                             script_options *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (asked != NULL)
+        *out = *asked;
+    if (out->language == NULL)
+        out->language = cur->language;
+    if (out->instructions == NULL)
+        out->instructions = cur->instructions;
+    /* A scene is rewritten at its own length. */
+    if (!scene_mode && out->target_scenes == 0 && out->target_seconds == 0) {
+        out->target_scenes = cur->target_scenes;
+        out->target_seconds = cur->target_seconds;
+    }
 }
 
 static int script__regenerate_step(db_conn *c, script__op *op, error *err)
@@ -353,7 +391,15 @@ static int script__regenerate_step(db_conn *c, script__op *op, error *err)
     project cur;
     if (script__lock_idle(c, op, &cur, err) != 0 || script__check_persona(c, op, &cur, err) != 0)
         return -1;
-    return script__queue(c, op, SCRIPT_JOB_GENERATE, NULL, err);
+    script_options eff;
+    script__controls(&cur, op->o, false, &eff);
+    cur.language = eff.language;
+    cur.target_scenes = eff.target_scenes;
+    cur.target_seconds = eff.target_seconds;
+    cur.instructions = eff.instructions;
+    if (project_store_set_controls(c, &cur, err) != 0)
+        return -1;
+    return script__queue(c, op, SCRIPT_JOB_GENERATE, NULL, &eff, err);
 }
 
 int script_service_regenerate(db_conn *c, arena *a, const principal *p, const char *project_id,
@@ -375,7 +421,10 @@ static int script__scene_step(db_conn *c, script__op *op, error *err)
         scene_store_get(c, op->a, op->p->user_id, op->project_id, op->scene_id, &sc, err) != 0 ||
         script__check_persona(c, op, &cur, err) != 0)
         return -1;
-    return script__queue(c, op, SCRIPT_JOB_SCENE, cur.status, err);
+    /* A rewrite's own controls apply to it alone; the project keeps its. */
+    script_options eff;
+    script__controls(&cur, op->o, true, &eff);
+    return script__queue(c, op, SCRIPT_JOB_SCENE, cur.status, &eff, err);
 }
 
 int script_service_regenerate_scene(db_conn *c, arena *a, const principal *p,
