@@ -279,6 +279,63 @@ static void test_api_keys_authenticate_until_revoked_and_are_shown_once(void **s
     test_resp_free(&r);
 }
 
+static void test_an_api_key_cannot_manage_credentials_but_can_revoke_itself(void **state)
+{
+    test_api *a = *state;
+    char t[128];
+    test_signup(a, "ana@example.com", t);
+    char key[128], key_id[64], other_id[64], path[128];
+    test_resp r = test_req(a, "POST", "/api/v1/api-keys", t, "{\"name\":\"leaked\"}", NULL);
+    test_expect(&r, 201, NULL);
+    snprintf(key, sizeof(key), "%s", str(&r, "key"));
+    snprintf(key_id, sizeof(key_id), "%s", str(&r, "id"));
+    test_resp_free(&r);
+    r = test_req(a, "POST", "/api/v1/api-keys", t, "{\"name\":\"deploy\"}", NULL);
+    snprintf(other_id, sizeof(other_id), "%s", str(&r, "id"));
+    test_resp_free(&r);
+
+    /* A key mints no keys, so revoking it leaves nothing of it behind. */
+    r = test_req(a, "POST", "/api/v1/api-keys", key, "{\"name\":\"persistence\"}", NULL);
+    test_expect(&r, 403, "session-required");
+    assert_non_null(strstr(str(&r, "detail"), "/api/v1/auth/login"));
+    test_resp_free(&r);
+    r = test_req(a, "GET", "/api/v1/api-keys", key, NULL, NULL);
+    test_expect(&r, 403, "session-required");
+    test_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/api-keys/%s", other_id);
+    r = test_req(a, "DELETE", path, key, NULL, NULL);
+    test_expect(&r, 403, "session-required");
+    test_resp_free(&r);
+    /* Nor does it sign its owner out. */
+    r = test_req(a, "POST", "/api/v1/auth/logout-all", key, NULL, NULL);
+    test_expect(&r, 403, "session-required");
+    test_resp_free(&r);
+    r = test_req(a, "POST", "/api/v1/auth/logout", key, NULL, NULL);
+    test_expect(&r, 403, "session-required");
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM api_keys"), 2);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL"),
+                     2);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM sessions"), 1);
+    r = test_req(a, "GET", "/api/v1/me", t, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+
+    /* It still works for everything else, and it can retire itself. */
+    r = test_req(a, "GET", "/api/v1/me", key, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/api-keys/%s", key_id);
+    r = test_req(a, "DELETE", path, key, NULL, NULL);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    r = test_req(a, "GET", "/api/v1/me", key, NULL, NULL);
+    test_expect(&r, 401, "unauthorized");
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL"),
+                     1);
+}
+
 static void test_login_is_rate_limited_per_account_across_server_processes(void **state)
 {
     test_api *a = *state;
@@ -337,6 +394,7 @@ int main(void)
         T(test_missing_or_malformed_credentials_are_401),
         T(test_cookie_sessions_need_the_csrf_header_to_change_data),
         T(test_api_keys_authenticate_until_revoked_and_are_shown_once),
+        T(test_an_api_key_cannot_manage_credentials_but_can_revoke_itself),
         T(test_login_is_rate_limited_per_account_across_server_processes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
