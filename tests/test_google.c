@@ -1277,6 +1277,57 @@ static void test_stats_refresh_jobs_update_cached_stats_and_wait_out_quota_error
     test_resp_free(&r);
 }
 
+static void
+test_a_refresh_press_shares_an_unfinished_job_and_queues_anew_after_it_finished(void **state)
+{
+    world *w = *state;
+    google_service_register_jobs(&w->api.svc);
+    char alice[37], ch[37], path[128], first[37];
+    connect_as(w, w->ana_cookie, "alice", alice);
+    test_resp r = import(w, w->ana, alice, "[\"" ALICE_1 "\"]");
+    test_expect(&r, 200, NULL);
+    channel_id_of(&r, ALICE_1, ch);
+    test_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/channels/%s/refresh-stats", ch);
+
+    r = test_req(&w->api, "POST", path, w->ana, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    assert_string_equal(str(&r, "status"), "queued");
+    snprintf(first, sizeof(first), "%s", str(&r, "job_id"));
+    test_resp_free(&r);
+    /* Pressed again while it waits, or while it runs: the same job, as it is. */
+    r = test_req(&w->api, "POST", path, w->ana, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    assert_string_equal(str(&r, "job_id"), first);
+    assert_string_equal(str(&r, "status"), "queued");
+    test_resp_free(&r);
+    sql(w, "UPDATE jobs SET status = 'running' WHERE id = $1", "s", first);
+    r = test_req(&w->api, "POST", path, w->ana, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    assert_string_equal(str(&r, "job_id"), first);
+    assert_string_equal(str(&r, "status"), "running");
+    test_resp_free(&r);
+    sql(w, "UPDATE jobs SET status = 'queued' WHERE id = $1", "s", first);
+    assert_int_equal(job_count(w, GOOGLE_JOB_REFRESH_STATS, "queued"), 1);
+
+    /* Once it has finished, within the same minute, a press refreshes again. */
+    work_one(w);
+    assert_int_equal(job_count(w, GOOGLE_JOB_REFRESH_STATS, "done"), 1);
+    snprintf(w->fg->alice_subscribers, sizeof(w->fg->alice_subscribers), "4444444");
+    r = test_req(&w->api, "POST", path, w->ana, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    assert_string_equal(str(&r, "status"), "queued");
+    assert_string_not_equal(str(&r, "job_id"), first);
+    test_resp_free(&r);
+    assert_int_equal(job_count(w, GOOGLE_JOB_REFRESH_STATS, "queued"), 1);
+    work_one(w);
+    char channel_path[128];
+    snprintf(channel_path, sizeof(channel_path), "/api/v1/channels/%s", ch);
+    r = test_req(&w->api, "GET", channel_path, w->ana, NULL, NULL);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "subscriber_count")), 4444444);
+    test_resp_free(&r);
+}
+
 /* ---- disconnect and tenancy ---------------------------------------------------- */
 
 static void
@@ -1407,6 +1458,7 @@ int main(void)
         T(test_importing_past_the_plans_channel_limit_is_refused_whole),
         T(test_quota_and_rate_limits_never_surface_raw_and_a_blocked_import_is_queued),
         T(test_stats_refresh_jobs_update_cached_stats_and_wait_out_quota_errors),
+        T(test_a_refresh_press_shares_an_unfinished_job_and_queues_anew_after_it_finished),
         T(test_disconnecting_revokes_the_grant_deletes_the_account_and_keeps_its_channels),
         T(test_another_users_account_or_channel_is_404_everywhere),
     };

@@ -318,13 +318,14 @@ static void h_google__refresh_stats(http_request *r)
         !api_query_allowed(r, NO_QUERY))
         return;
     char job_id[UUID_STR_LEN + 1];
+    const char *status;
     google_err ge;
     if (google_service_request_stats(api_services(r), api_conn(r), http_arena(r), p, id, job_id,
-                                     &ge) != 0) {
+                                     &status, &ge) != 0) {
         h_google__fail(r, &ge);
         return;
     }
-    http_reply_json(r, 202, json_pack("{s:s,s:s}", "status", "queued", "job_id", job_id));
+    http_reply_json(r, 202, json_pack("{s:s,s:s}", "status", status, "job_id", job_id));
 }
 
 const http_route google_routes[] = {

@@ -126,10 +126,14 @@ int google_service_import(services *s, db_conn *c, arena *a, const principal *p,
                           const char *account_id, const char *const *youtube_ids, size_t n,
                           google_import *out, google_err *ge);
 
-/** Queues a stats refresh for the caller's channel (its account's channels, in fact). */
+/**
+ * Queues a stats refresh for the caller's channel (its account's channels, in
+ * fact). While one is queued or running for the account, a request shares it;
+ * job_id and *status (arena) name that job and its status now.
+ */
 int google_service_request_stats(services *s, db_conn *c, arena *a, const principal *p,
                                  const char *channel_id, char job_id[UUID_STR_LEN + 1],
-                                 google_err *ge);
+                                 const char **status, google_err *ge);
 /**
  * Refreshes the cached stats of every channel of one account. With j, the
  * writes commit together with job_complete(j). *updated counts channel rows.
