@@ -157,11 +157,7 @@ typedef struct google_rotation {
  */
 int google_service_rotate_key(services *s, db_conn *c, google_rotation *out, error *err);
 
-/**
- * Registers the job handlers and the daily stats refresh (app_register_jobs),
- * and loads the token key once so that its file is created on the first run
- * of serve or worker (an unusable key is logged as an error there).
- */
+/** Registers the job handlers and the daily stats refresh (app_register_jobs). */
 void google_service_register_jobs(services *s);
 
 #endif

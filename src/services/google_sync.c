@@ -460,15 +460,6 @@ static void google_sync__sweep_job(db_conn *c, const job *j, job_result *out, vo
 
 void google_service_register_jobs(services *s)
 {
-    /* serve and worker start here: the key file is made on the first run,
-     * and an unusable key is reported now rather than at the first connect. */
-    if (s->secret_key_b64 != NULL || s->data_dir != NULL) {
-        token_keyring k;
-        error e;
-        if (token_keyring_load(s, &k, &e) != 0)
-            log_error("Google tokens cannot be encrypted: %s", e.message);
-        token_keyring_wipe(&k);
-    }
     job_register(GOOGLE_JOB_REFRESH_STATS, google_sync__refresh_job, s, 120);
     job_register(GOOGLE_JOB_IMPORT, google_sync__import_job, s, 120);
     job_register(GOOGLE_JOB_REFRESH_ALL, google_sync__sweep_job, s, 300);
