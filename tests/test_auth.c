@@ -6,6 +6,7 @@
 
 #include "http/routes.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,45 @@ static void test_an_api_key_cannot_manage_credentials_but_can_revoke_itself(void
                      1);
 }
 
+#define HASH_NOW                                                                                   \
+    "SELECT COUNT(*) FROM users WHERE password_hash LIKE '$argon2id$v=19$m=65536,t=2,p=1$%'"
+#define HASH_OLD                                                                                   \
+    "SELECT COUNT(*) FROM users WHERE password_hash LIKE '$argon2id$v=19$m=19456,t=2,p=1$%'"
+
+static void test_a_login_rehashes_a_password_stored_with_older_parameters(void **state)
+{
+    test_api *a = *state;
+    char t[128];
+    test_signup(a, "ana@example.com", t);
+    assert_int_equal(testdb_scalar(&a->t, HASH_NOW), 1);
+    /* What an account made before the parameters were raised holds. */
+    const char *pw = "correct horse battery";
+    char old[crypto_pwhash_STRBYTES];
+    assert_int_equal(
+        crypto_pwhash_str_alg(old, pw, strlen(pw), 2, 19u << 20, crypto_pwhash_ALG_ARGON2ID13), 0);
+    db_error de;
+    assert_int_equal(testdb_execf(&a->t, &de, "UPDATE users SET password_hash = $1", "s", old), 0);
+    assert_int_equal(testdb_scalar(&a->t, HASH_OLD), 1);
+
+    /* A wrong password changes nothing. */
+    test_resp r = test_req(a, "POST", "/api/v1/auth/login", NULL,
+                           "{\"email\":\"ana@example.com\",\"password\":\"wrong password\"}", NULL);
+    test_expect(&r, 401, "unauthorized");
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&a->t, HASH_OLD), 1);
+
+    const char *body = "{\"email\":\"ana@example.com\",\"password\":\"correct horse battery\"}";
+    r = test_req(a, "POST", "/api/v1/auth/login", NULL, body, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&a->t, HASH_OLD), 0);
+    assert_int_equal(testdb_scalar(&a->t, HASH_NOW), 1);
+    /* The new hash is of the same password. */
+    r = test_req(a, "POST", "/api/v1/auth/login", NULL, body, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+}
+
 static void test_login_is_rate_limited_per_account_across_server_processes(void **state)
 {
     test_api *a = *state;
@@ -395,6 +435,7 @@ int main(void)
         T(test_cookie_sessions_need_the_csrf_header_to_change_data),
         T(test_api_keys_authenticate_until_revoked_and_are_shown_once),
         T(test_an_api_key_cannot_manage_credentials_but_can_revoke_itself),
+        T(test_a_login_rehashes_a_password_stored_with_older_parameters),
         T(test_login_is_rate_limited_per_account_across_server_processes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -231,6 +231,22 @@ int auth_signup(services *s, db_conn *c, const char *ip, const char *user_agent,
     return 0;
 }
 
+/* A stored hash made with older parameters is replaced on a successful
+ * log-in, the only moment the password is known. A failure here costs only
+ * the upgrade, never the log-in. */
+static void auth__rehash(db_conn *c, const char *user_id, const char *password, const char *hash)
+{
+    if (!password_needs_rehash(hash))
+        return;
+    char fresh[PASSWORD_HASH_LEN];
+    bool replaced = false;
+    error e;
+    if (password_hash(password, fresh, &e) != 0 ||
+        user_store_replace_password_hash(c, user_id, hash, fresh, &replaced, &e) != 0)
+        log_warn("could not rehash the password of user %s: %s", user_id, e.message);
+    sodium_memzero(fresh, sizeof(fresh));
+}
+
 static char auth__dummy[PASSWORD_HASH_LEN];
 static pthread_once_t auth__dummy_once = PTHREAD_ONCE_INIT;
 
@@ -271,6 +287,7 @@ int auth_login(services *s, db_conn *c, const char *ip, const char *user_agent, 
     }
     if (!password_verify(password, hash))
         return auth__unauthorized(err, "wrong email or password");
+    auth__rehash(c, u->id, password, hash);
     return auth__open_session(s, c, u->id, ip, user_agent, out, err);
 }
 
