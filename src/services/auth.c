@@ -92,6 +92,7 @@ static int auth__session(services *s, db_conn *c, const char *token, const auth_
         session_store_touch(c, row.id, now, &e);
     out->via = PRINCIPAL_SESSION;
     out->via_cookie = via_cookie;
+    out->session_cookie = via_cookie;
     snprintf(out->credential_id, sizeof(out->credential_id), "%s", row.id);
     return 0;
 }
@@ -133,8 +134,16 @@ int auth_authenticate(services *s, db_conn *c, const auth_credentials *cred, pri
             return auth__unauthorized(err, "the bearer token is malformed");
         if (strncmp(tok, AUTH__KEY_PREFIX, 4) == 0)
             return auth__apikey(c, tok, out, err);
-        if (strncmp(tok, AUTH__SESSION_PREFIX, 4) == 0)
-            return auth__session(s, c, tok, cred, false, out, err);
+        if (strncmp(tok, AUTH__SESSION_PREFIX, 4) == 0) {
+            if (auth__session(s, c, tok, cred, false, out, err) != 0)
+                return -1;
+            char cookie[AUTH_TOKEN_LEN + 2];
+            out->session_cookie =
+                cred->cookie != NULL &&
+                auth__cookie(cred->cookie, AUTH_COOKIE_NAME, cookie, sizeof(cookie)) &&
+                strcmp(cookie, tok) == 0;
+            return 0;
+        }
         return auth__unauthorized(err, "the bearer token is malformed");
     }
     char tok[AUTH_TOKEN_LEN + 2];

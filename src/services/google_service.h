@@ -3,8 +3,10 @@
  * channels", and what keeps it working afterwards.
  *
  *  - Connect: an authorization-code flow with PKCE (S256). The state is
- *    random, single-use, bound to the user and to the session (or API key)
- *    that started it, and expires in GOOGLE_STATE_TTL_USEC. The callback
+ *    random, single-use, bound to the user and to the session that started
+ *    it, and expires in GOOGLE_STATE_TTL_USEC. Google sends the browser
+ *    back, so only a request that carries the session's cookie may start
+ *    it: the callback must come from that same browser session. The callback
  *    checks all of that before anything else and stores nothing on any
  *    failure; then it exchanges the code, asks Google who the account is and
  *    stores it in `accounts` with its tokens sealed (services/token_crypto).
@@ -50,6 +52,7 @@
 typedef enum google_problem {
     GOOGLE_PROBLEM_NONE = 0,       /* answer by e.kind */
     GOOGLE_PROBLEM_NOT_CONFIGURED, /* no OAuth client id/secret: 503 naming the settings */
+    GOOGLE_PROBLEM_BROWSER,        /* connect not started by a browser signed in as the caller */
     GOOGLE_PROBLEM_BAD_STATE,      /* state missing, unknown, used, expired or not this session's */
     GOOGLE_PROBLEM_DENIED,         /* the user declined, or Google refused the code */
     GOOGLE_PROBLEM_RECONNECT,      /* the account must be connected again */
@@ -69,6 +72,9 @@ bool google_service_configured(const services *s);
 /**
  * Starts a connect flow for the caller: stores the state and returns the
  * authorization URL to send the browser to (arena), and when it expires.
+ * GOOGLE_PROBLEM_BROWSER unless the request carried the caller's session
+ * cookie (p->session_cookie): an API key, or a Bearer session token without
+ * its cookie, could never finish the flow in a browser.
  */
 int google_service_connect(services *s, db_conn *c, arena *a, const principal *p, const char **url,
                            int64_t *expires_at, google_err *ge);
