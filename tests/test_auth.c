@@ -7,6 +7,7 @@
 #include "domain/limits.h"
 #include "http/routes.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,6 +281,102 @@ static void test_api_keys_authenticate_until_revoked_and_are_shown_once(void **s
     test_resp_free(&r);
 }
 
+static void test_an_api_key_cannot_manage_credentials_but_can_revoke_itself(void **state)
+{
+    test_api *a = *state;
+    char t[128];
+    test_signup(a, "ana@example.com", t);
+    char key[128], key_id[64], other_id[64], path[128];
+    test_resp r = test_req(a, "POST", "/api/v1/api-keys", t, "{\"name\":\"leaked\"}", NULL);
+    test_expect(&r, 201, NULL);
+    snprintf(key, sizeof(key), "%s", str(&r, "key"));
+    snprintf(key_id, sizeof(key_id), "%s", str(&r, "id"));
+    test_resp_free(&r);
+    r = test_req(a, "POST", "/api/v1/api-keys", t, "{\"name\":\"deploy\"}", NULL);
+    snprintf(other_id, sizeof(other_id), "%s", str(&r, "id"));
+    test_resp_free(&r);
+
+    /* A key mints no keys, so revoking it leaves nothing of it behind. */
+    r = test_req(a, "POST", "/api/v1/api-keys", key, "{\"name\":\"persistence\"}", NULL);
+    test_expect(&r, 403, "session-required");
+    assert_non_null(strstr(str(&r, "detail"), "/api/v1/auth/login"));
+    test_resp_free(&r);
+    r = test_req(a, "GET", "/api/v1/api-keys", key, NULL, NULL);
+    test_expect(&r, 403, "session-required");
+    test_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/api-keys/%s", other_id);
+    r = test_req(a, "DELETE", path, key, NULL, NULL);
+    test_expect(&r, 403, "session-required");
+    test_resp_free(&r);
+    /* Nor does it sign its owner out. */
+    r = test_req(a, "POST", "/api/v1/auth/logout-all", key, NULL, NULL);
+    test_expect(&r, 403, "session-required");
+    test_resp_free(&r);
+    r = test_req(a, "POST", "/api/v1/auth/logout", key, NULL, NULL);
+    test_expect(&r, 403, "session-required");
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM api_keys"), 2);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL"),
+                     2);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM sessions"), 1);
+    r = test_req(a, "GET", "/api/v1/me", t, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+
+    /* It still works for everything else, and it can retire itself. */
+    r = test_req(a, "GET", "/api/v1/me", key, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/api-keys/%s", key_id);
+    r = test_req(a, "DELETE", path, key, NULL, NULL);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    r = test_req(a, "GET", "/api/v1/me", key, NULL, NULL);
+    test_expect(&r, 401, "unauthorized");
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL"),
+                     1);
+}
+
+#define HASH_NOW                                                                                   \
+    "SELECT COUNT(*) FROM users WHERE password_hash LIKE '$argon2id$v=19$m=65536,t=2,p=1$%'"
+#define HASH_OLD                                                                                   \
+    "SELECT COUNT(*) FROM users WHERE password_hash LIKE '$argon2id$v=19$m=19456,t=2,p=1$%'"
+
+static void test_a_login_rehashes_a_password_stored_with_older_parameters(void **state)
+{
+    test_api *a = *state;
+    char t[128];
+    test_signup(a, "ana@example.com", t);
+    assert_int_equal(testdb_scalar(&a->t, HASH_NOW), 1);
+    /* What an account made before the parameters were raised holds. */
+    const char *pw = "correct horse battery";
+    char old[crypto_pwhash_STRBYTES];
+    assert_int_equal(
+        crypto_pwhash_str_alg(old, pw, strlen(pw), 2, 19u << 20, crypto_pwhash_ALG_ARGON2ID13), 0);
+    db_error de;
+    assert_int_equal(testdb_execf(&a->t, &de, "UPDATE users SET password_hash = $1", "s", old), 0);
+    assert_int_equal(testdb_scalar(&a->t, HASH_OLD), 1);
+
+    /* A wrong password changes nothing. */
+    test_resp r = test_req(a, "POST", "/api/v1/auth/login", NULL,
+                           "{\"email\":\"ana@example.com\",\"password\":\"wrong password\"}", NULL);
+    test_expect(&r, 401, "unauthorized");
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&a->t, HASH_OLD), 1);
+
+    const char *body = "{\"email\":\"ana@example.com\",\"password\":\"correct horse battery\"}";
+    r = test_req(a, "POST", "/api/v1/auth/login", NULL, body, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&a->t, HASH_OLD), 0);
+    assert_int_equal(testdb_scalar(&a->t, HASH_NOW), 1);
+    /* The new hash is of the same password. */
+    r = test_req(a, "POST", "/api/v1/auth/login", NULL, body, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+}
+
 static void test_login_is_rate_limited_per_account_across_server_processes(void **state)
 {
     test_api *a = *state;
@@ -544,6 +641,8 @@ int main(void)
         T(test_missing_or_malformed_credentials_are_401),
         T(test_cookie_sessions_need_the_csrf_header_to_change_data),
         T(test_api_keys_authenticate_until_revoked_and_are_shown_once),
+        T(test_an_api_key_cannot_manage_credentials_but_can_revoke_itself),
+        T(test_a_login_rehashes_a_password_stored_with_older_parameters),
         T(test_login_is_rate_limited_per_account_across_server_processes),
         T(test_api_key_names_of_multibyte_characters_round_trip_whole),
         T(test_signup_names_of_multibyte_characters_round_trip_to_admin_views),

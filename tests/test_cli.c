@@ -129,6 +129,65 @@ static void test_a_port_in_use_exits_2_naming_the_setting(void **state)
     close(fd);
 }
 
+/* serve or worker under timeout(1): a binary that started despite a bad
+ * setting would otherwise run until the suite's own timeout. */
+static int run_guarded(const char *const env[], const char *command)
+{
+    const char *argv[] = {"/usr/bin/timeout", "60", PSTUDIO_BIN, command, NULL};
+    return test_run(argv, env, NULL, out, sizeof(out));
+}
+
+static void write_key_file(const char *path, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n", f);
+    fclose(f);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+static void test_a_key_file_other_users_can_read_exits_2_naming_the_file_and_the_fix(void **state)
+{
+    cli *c = *state;
+    char key[400];
+    snprintf(key, sizeof(key), "%s/secret.key", c->data_dir);
+    write_key_file(key, 0644);
+    const char *env[] = {c->env_url, c->env_dir, "PSTUDIO_PORT=0", NULL};
+    assert_int_equal(run_guarded(env, "serve"), 2);
+    expect_in_output("PSTUDIO_SECRET_KEY");
+    expect_in_output(key);
+    expect_in_output("chmod 600");
+    assert_null(strstr(out, "listening"));
+
+    assert_int_equal(RUN(env, NULL, "migrate"), 0);
+    assert_int_equal(run_guarded(env, "worker"), 2);
+    expect_in_output("chmod 600");
+
+    /* A key that is not base64 of 32 bytes, from the environment. */
+    chmod(key, 0600);
+    const char *bad[] = {c->env_url, c->env_dir, "PSTUDIO_PORT=0", "PSTUDIO_SECRET_KEY=short",
+                         NULL};
+    assert_int_equal(run_guarded(bad, "serve"), 2);
+    expect_in_output("PSTUDIO_SECRET_KEY");
+    expect_in_output("openssl rand -base64 32");
+}
+
+static void test_a_key_other_than_the_one_the_tokens_were_sealed_with_exits_2(void **state)
+{
+    cli *c = *state;
+    const char *first[] = {c->env_url, c->env_dir,
+                           "PSTUDIO_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", NULL};
+    assert_int_equal(RUN(first, NULL, "migrate"), 0);
+    assert_int_equal(RUN(first, NULL, "admin", "rotate-key"), 0);
+    /* A second node that was not given the key would make one of its own. */
+    const char *env[] = {c->env_url, c->env_dir, "PSTUDIO_PORT=0", NULL};
+    assert_int_equal(run_guarded(env, "serve"), 2);
+    expect_in_output("PSTUDIO_SECRET_KEY");
+    expect_in_output("not the one the stored Google tokens were encrypted with");
+    assert_int_equal(run_guarded(env, "worker"), 2);
+    expect_in_output("restore the original key");
+}
+
 static void test_migrate_is_idempotent(void **state)
 {
     cli *c = *state;
@@ -261,6 +320,12 @@ static void test_serve_answers_on_loopback_and_stops_cleanly_on_sigterm(void **s
             port = atoi(p + 7);
     }
     assert_true(port > 0);
+    /* The first start made the token key, readable by its owner only. */
+    char key[400];
+    struct stat st;
+    snprintf(key, sizeof(key), "%s/secret.key", c->data_dir);
+    assert_int_equal(stat(key, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
 
     char url[128], body[2048] = "";
     long status = 0;
@@ -308,6 +373,8 @@ int main(void)
         T(test_an_unreachable_postgres_exits_2_naming_the_setting),
         T(test_an_unwritable_data_directory_exits_2_naming_the_setting),
         T(test_a_port_in_use_exits_2_naming_the_setting),
+        T(test_a_key_file_other_users_can_read_exits_2_naming_the_file_and_the_fix),
+        T(test_a_key_other_than_the_one_the_tokens_were_sealed_with_exits_2),
         T(test_migrate_is_idempotent),
         T(test_a_schema_newer_than_the_binary_is_refused_and_untouched),
         T(test_admin_user_create_reads_the_password_from_stdin_and_hashes_it),

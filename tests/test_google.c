@@ -384,19 +384,19 @@ test_connect_redirects_to_google_with_pkce_state_offline_access_and_only_the_nee
     assert_int_equal(count(w, q), 1);
 
     /* For single-page apps, the same as JSON; every flow has its own state. */
-    r = test_req(&w->api, "GET", "/api/v1/google/connect?format=json", w->ana, NULL, NULL);
+    r = test_req(&w->api, "GET", "/api/v1/google/connect?format=json", NULL, NULL, h);
     test_expect(&r, 200, NULL);
     assert_non_null(str(&r, "expires_at"));
     assert_true(url_param(str(&r, "authorization_url"), "state", v, sizeof(v)));
     assert_string_not_equal(v, state1);
     test_resp_free(&r);
-    r = test_req(&w->api, "GET", "/api/v1/google/connect?format=xml", w->ana, NULL, NULL);
+    r = test_req(&w->api, "GET", "/api/v1/google/connect?format=xml", NULL, NULL, h);
     test_expect(&r, 422, "invalid-request");
     test_resp_free(&r);
 
     /* Publishing adds the upload scope, and nothing else. */
     w->api.svc.google.publishing = true;
-    r = test_req(&w->api, "GET", "/api/v1/google/connect?format=json", w->ana, NULL, NULL);
+    r = test_req(&w->api, "GET", "/api/v1/google/connect?format=json", NULL, NULL, h);
     assert_true(url_param(str(&r, "authorization_url"), "scope", v, sizeof(v)));
     assert_non_null(strstr(v, "https://www.googleapis.com/auth/youtube.upload"));
     test_resp_free(&r);
@@ -469,19 +469,70 @@ test_callback_stores_the_account_after_exchanging_the_code_with_the_matching_ver
     assert_int_equal(count(w, "SELECT count(*) FROM accounts"), 1);
     assert_int_equal(count(w, "SELECT count(*) FROM oauth_states WHERE used_at IS NOT NULL"), 1);
 
-    /* A browser (no JSON asked for) goes back to the dashboard. */
+    /* A browser (no JSON asked for) goes to a page that says it worked. */
     fake_google_lock(w->fg);
     snprintf(w->fg->identity, sizeof(w->fg->identity), "bob");
     fake_google_unlock(w->fg);
     start_flow(w, w->ana_cookie, cb, sizeof(cb), NULL, 0);
     const char *h[] = {w->ana_cookie, NULL};
     r = test_req(&w->api, "GET", cb, NULL, NULL, h);
-    test_expect(&r, 302, NULL);
+    test_expect(&r, 303, NULL);
     char loc[64];
     assert_true(test_resp_header(&r, "Location", loc, sizeof(loc)));
-    assert_string_equal(loc, "/");
+    assert_string_equal(loc, "/google/connected");
     test_resp_free(&r);
     assert_int_equal(count(w, "SELECT count(*) FROM accounts"), 2);
+    r = test_req(&w->api, "GET", loc, NULL, NULL, h);
+    test_expect(&r, 200, NULL);
+    char type[64], csp[256];
+    assert_true(test_resp_header(&r, "Content-Type", type, sizeof(type)));
+    assert_string_equal(type, "text/html; charset=utf-8");
+    assert_true(test_resp_header(&r, "Content-Security-Policy", csp, sizeof(csp)));
+    assert_non_null(strstr(csp, "default-src 'none'"));
+    assert_non_null(strstr(r.body, "<h1>Google account connected</h1>"));
+    assert_null(strstr(r.body, "<script"));
+    test_resp_free(&r);
+}
+
+static void test_connect_needs_the_browser_session_that_will_finish_the_flow(void **state)
+{
+    world *w = *state;
+    /* A Bearer token alone: the browser Google sends back would not carry it. */
+    test_resp r = test_req(&w->api, "GET", "/api/v1/google/connect", w->ana, NULL, NULL);
+    test_expect(&r, 403, "browser-session-required");
+    expect_detail(&r, "browser signed in");
+    test_resp_free(&r);
+    r = test_req(&w->api, "GET", "/api/v1/google/connect?format=json", w->ana, NULL, NULL);
+    test_expect(&r, 403, "browser-session-required");
+    test_resp_free(&r);
+    /* Nor beside another session's cookie. */
+    const char *other[] = {w->ben_cookie, NULL};
+    r = test_req(&w->api, "GET", "/api/v1/google/connect?format=json", w->ana, NULL, other);
+    test_expect(&r, 403, "browser-session-required");
+    test_resp_free(&r);
+    /* An API key never has a browser session. */
+    r = test_req(&w->api, "POST", "/api/v1/api-keys", w->ana, "{\"name\":\"script\"}", NULL);
+    char key[128];
+    snprintf(key, sizeof(key), "%s", str(&r, "key"));
+    test_resp_free(&r);
+    const char *mine[] = {w->ana_cookie, NULL};
+    r = test_req(&w->api, "GET", "/api/v1/google/connect?format=json", key, NULL, mine);
+    test_expect(&r, 403, "browser-session-required");
+    expect_detail(&r, "API key");
+    test_resp_free(&r);
+    assert_int_equal(count(w, "SELECT count(*) FROM oauth_states"), 0);
+
+    /* A single-page app sending its Bearer token and its own cookie is fine,
+     * and the cookie alone finishes the flow. */
+    r = test_req(&w->api, "GET", "/api/v1/google/connect?format=json", w->ana, NULL, mine);
+    test_expect(&r, 200, NULL);
+    char back[4096];
+    assert_int_equal(raw_get(str(&r, "authorization_url"), back, sizeof(back)), 302);
+    test_resp_free(&r);
+    r = finish_flow(w, w->ana_cookie, strstr(back, "/api/"));
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    assert_int_equal(count(w, "SELECT count(*) FROM accounts"), 1);
 }
 
 /* Replaces the state parameter of a callback path. */
@@ -1277,6 +1328,57 @@ static void test_stats_refresh_jobs_update_cached_stats_and_wait_out_quota_error
     test_resp_free(&r);
 }
 
+static void
+test_a_refresh_press_shares_an_unfinished_job_and_queues_anew_after_it_finished(void **state)
+{
+    world *w = *state;
+    google_service_register_jobs(&w->api.svc);
+    char alice[37], ch[37], path[128], first[37];
+    connect_as(w, w->ana_cookie, "alice", alice);
+    test_resp r = import(w, w->ana, alice, "[\"" ALICE_1 "\"]");
+    test_expect(&r, 200, NULL);
+    channel_id_of(&r, ALICE_1, ch);
+    test_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/channels/%s/refresh-stats", ch);
+
+    r = test_req(&w->api, "POST", path, w->ana, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    assert_string_equal(str(&r, "status"), "queued");
+    snprintf(first, sizeof(first), "%s", str(&r, "job_id"));
+    test_resp_free(&r);
+    /* Pressed again while it waits, or while it runs: the same job, as it is. */
+    r = test_req(&w->api, "POST", path, w->ana, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    assert_string_equal(str(&r, "job_id"), first);
+    assert_string_equal(str(&r, "status"), "queued");
+    test_resp_free(&r);
+    sql(w, "UPDATE jobs SET status = 'running' WHERE id = $1", "s", first);
+    r = test_req(&w->api, "POST", path, w->ana, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    assert_string_equal(str(&r, "job_id"), first);
+    assert_string_equal(str(&r, "status"), "running");
+    test_resp_free(&r);
+    sql(w, "UPDATE jobs SET status = 'queued' WHERE id = $1", "s", first);
+    assert_int_equal(job_count(w, GOOGLE_JOB_REFRESH_STATS, "queued"), 1);
+
+    /* Once it has finished, within the same minute, a press refreshes again. */
+    work_one(w);
+    assert_int_equal(job_count(w, GOOGLE_JOB_REFRESH_STATS, "done"), 1);
+    snprintf(w->fg->alice_subscribers, sizeof(w->fg->alice_subscribers), "4444444");
+    r = test_req(&w->api, "POST", path, w->ana, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    assert_string_equal(str(&r, "status"), "queued");
+    assert_string_not_equal(str(&r, "job_id"), first);
+    test_resp_free(&r);
+    assert_int_equal(job_count(w, GOOGLE_JOB_REFRESH_STATS, "queued"), 1);
+    work_one(w);
+    char channel_path[128];
+    snprintf(channel_path, sizeof(channel_path), "/api/v1/channels/%s", ch);
+    r = test_req(&w->api, "GET", channel_path, w->ana, NULL, NULL);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "subscriber_count")), 4444444);
+    test_resp_free(&r);
+}
+
 /* ---- disconnect and tenancy ---------------------------------------------------- */
 
 static void
@@ -1391,6 +1493,7 @@ int main(void)
         T(test_connect_redirects_to_google_with_pkce_state_offline_access_and_only_the_needed_scopes),
         T(test_connect_without_client_settings_is_503_naming_the_settings),
         T(test_callback_stores_the_account_after_exchanging_the_code_with_the_matching_verifier),
+        T(test_connect_needs_the_browser_session_that_will_finish_the_flow),
         T(test_callback_with_a_missing_wrong_replayed_expired_or_foreign_state_is_400_and_stores_nothing),
         T(test_a_declined_consent_is_400_with_a_clear_message_and_stores_nothing),
         T(test_several_google_accounts_can_be_connected_and_reconnecting_one_does_not_duplicate_it),
@@ -1407,6 +1510,7 @@ int main(void)
         T(test_importing_past_the_plans_channel_limit_is_refused_whole),
         T(test_quota_and_rate_limits_never_surface_raw_and_a_blocked_import_is_queued),
         T(test_stats_refresh_jobs_update_cached_stats_and_wait_out_quota_errors),
+        T(test_a_refresh_press_shares_an_unfinished_job_and_queues_anew_after_it_finished),
         T(test_disconnecting_revokes_the_grant_deletes_the_account_and_keeps_its_channels),
         T(test_another_users_account_or_channel_is_404_everywhere),
     };

@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "db/migrate.h"
+#include "services/token_crypto.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -73,6 +74,18 @@ db *app_open_db(const config *c, int pool_size, bool migrate, int *status)
     }
     *status = 0;
     return d;
+}
+
+int app_check_token_key(const services *s)
+{
+    db_conn *c = db_acquire(s->db);
+    error e;
+    int rc = token_keyring_check(s, c, &e);
+    db_release(c);
+    if (rc == 0)
+        return 0;
+    app_fail("%s: %s", e.field[0] ? e.field : "PSTUDIO_SECRET_KEY", e.message);
+    return e.kind == ERR_CONFIG ? EXIT_USAGE : 1;
 }
 
 void app_services_from_config(const config *c, services *s)

@@ -47,6 +47,10 @@ int cmd_serve(config *c)
     services svc;
     app_services_from_config(c, &svc);
     svc.db = d;
+    if ((status = app_check_token_key(&svc)) != 0) {
+        db_close(d);
+        return status;
+    }
     size_t nroutes;
     http_route *routes = http_all_routes(&nroutes);
     http_server_config hc = {

@@ -63,6 +63,10 @@ int cmd_worker(config *c)
     services svc;
     app_services_from_config(c, &svc);
     svc.db = d;
+    if ((status = app_check_token_key(&svc)) != 0) {
+        db_close(d);
+        return status;
+    }
     app_register_jobs(&svc);
 
     char owner[64];

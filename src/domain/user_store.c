@@ -16,6 +16,9 @@ static db_sql Q_USER_LOGIN =
     DB_SQL("SELECT id, email, name, role, plan_id, password_hash, created_at FROM users "
            "WHERE lower(email) = lower($1)");
 
+static db_sql Q_USER_REHASH = DB_SQL("UPDATE users SET password_hash = $3, updated_at = $4 "
+                                     "WHERE id = $1 AND password_hash = $2");
+
 static int plan__one_id(db_conn *c, db_sql *q, const char *code, char id[UUID_STR_LEN + 1],
                         error *err)
 {
@@ -114,5 +117,23 @@ int user_store_find_login(db_conn *c, const char *email, user *u, char *hash, si
         return db_col_too_long(err, "user");
     if (rc == DB_DONE)
         return error_set(err, ERR_NOT_FOUND, "email", "no user with that email");
+    return 0;
+}
+
+int user_store_replace_password_hash(db_conn *c, const char *user_id, const char *old_hash,
+                                     const char *new_hash, bool *replaced, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, &Q_USER_REHASH, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, user_id);
+    db_bind_text(s, 2, old_hash);
+    db_bind_text(s, 3, new_hash);
+    db_bind_time(s, 4, time_now_usec());
+    int64_t n = 0;
+    if (db_run(s, &n, err, NULL) != 0)
+        return -1;
+    *replaced = n == 1;
     return 0;
 }

@@ -12,6 +12,7 @@
 #include "db/db.h"
 #include "domain/limits.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,5 +43,13 @@ int user_store_insert(db_conn *c, user *u, const char *password_hash, error *err
  */
 int user_store_find_login(db_conn *c, const char *email, user *u, char *hash, size_t hash_n,
                           error *err);
+
+/**
+ * Replaces the user's password hash with new_hash if it is still old_hash
+ * (a rehash never overwrites a password changed meanwhile); *replaced says
+ * whether it did.
+ */
+int user_store_replace_password_hash(db_conn *c, const char *user_id, const char *old_hash,
+                                     const char *new_hash, bool *replaced, error *err);
 
 #endif

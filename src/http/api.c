@@ -103,6 +103,30 @@ const principal *api_auth_admin(http_request *r)
     return p;
 }
 
+void api_reply_session_required(http_request *r, const char *action)
+{
+    char detail[300];
+    snprintf(detail, sizeof(detail),
+             "%s needs a signed-in session; API keys cannot manage credentials. Sign in with "
+             "POST /api/v1/auth/login and use that session's token or cookie",
+             action);
+    http_reply_problem(r, 403, "session-required", "A signed-in session is required", detail);
+}
+
+const principal *api_auth_session(http_request *r)
+{
+    const principal *p = api_auth(r);
+    if (p == NULL)
+        return NULL;
+    if (p->via != PRINCIPAL_SESSION) {
+        char action[80];
+        snprintf(action, sizeof(action), "%s %s", http_method(r), http_path(r));
+        api_reply_session_required(r, action);
+        return NULL;
+    }
+    return p;
+}
+
 /* ---- input ----------------------------------------------------------------- */
 
 static void api__fault(json_t *faults, const char *field, const char *fmt, ...)

@@ -29,6 +29,15 @@
 const principal *api_auth(http_request *r);
 /** Same, and the caller must be an admin: 403 "forbidden" otherwise. */
 const principal *api_auth_admin(http_request *r);
+/**
+ * Same, and the caller must have signed in with a password (a session, by
+ * cookie or Bearer): an API key gets 403 "session-required". Credentials
+ * (API keys, sessions) are managed only this way, so a leaked key cannot
+ * mint keys that outlive its revocation or sign its owner out.
+ */
+const principal *api_auth_session(http_request *r);
+/** Replies 403 "session-required" saying what `action` needs. */
+void api_reply_session_required(http_request *r, const char *action);
 services *api_services(http_request *r);
 
 /* ---- database ------------------------------------------------------------ */

@@ -1,6 +1,8 @@
 /*
  * Identity endpoints: sign-up, log-in, log-out, the caller's profile, and
  * API keys. Tokens appear in a response body exactly once, when issued.
+ * Credentials are managed from a signed-in session only: an API key may
+ * read /me and revoke itself, nothing else here (api_auth_session).
  */
 #include "base/jsonout.h"
 #include "base/timeutil.h"
@@ -129,7 +131,7 @@ static void auth_login_handler(http_request *r)
 
 static void logout(http_request *r, bool everywhere)
 {
-    const principal *p = api_auth(r);
+    const principal *p = api_auth_session(r);
     if (p == NULL)
         return;
     error e;
@@ -180,7 +182,7 @@ static json_t *key_json(const apikey_row *k)
 static void keys_list(http_request *r)
 {
     static const char *const q[] = {"limit", "cursor", NULL};
-    const principal *p = api_auth(r);
+    const principal *p = api_auth_session(r);
     api_page pg;
     if (p == NULL || !api_query_allowed(r, q) || !api_page_read(r, &pg))
         return;
@@ -199,7 +201,7 @@ static void keys_list(http_request *r)
 
 static void keys_create(http_request *r)
 {
-    const principal *p = api_auth(r);
+    const principal *p = api_auth_session(r);
     json_t *in = p ? api_body(r, KEY_FIELDS, API_CREATE, p) : NULL;
     if (in == NULL)
         return;
@@ -222,6 +224,12 @@ static void keys_revoke(http_request *r)
     const char *id = p ? api_uuid_param(r, "id", "API key") : NULL;
     if (id == NULL)
         return;
+    /* A key may retire itself (a script done with it, or whoever found it
+     * leaked); revoking any other key takes a session. */
+    if (p->via != PRINCIPAL_SESSION && strcmp(id, p->credential_id) != 0) {
+        api_reply_session_required(r, "Revoking another API key");
+        return;
+    }
     error e;
     if (apikey_store_revoke(api_conn(r), p->user_id, id, time_now_usec(), &e) != 0) {
         http_reply_error(r, &e);

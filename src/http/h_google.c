@@ -34,6 +34,10 @@ static void h_google__fail(http_request *r, const google_err *ge)
     case GOOGLE_PROBLEM_NOT_CONFIGURED:
         status = 503, slug = "google-not-configured", title = "Google connect is not configured";
         break;
+    case GOOGLE_PROBLEM_BROWSER:
+        status = 403, slug = "browser-session-required",
+        title = "Start Google connect from a signed-in browser";
+        break;
     case GOOGLE_PROBLEM_BAD_STATE:
         status = 400, slug = "oauth-state-invalid", title = "Invalid authorization state";
         break;
@@ -183,8 +187,27 @@ static void h_google__callback(http_request *r)
         http_reply_json(r, 200, json_pack("{s:o}", "account", h_google__account_json(&acc)));
         return;
     }
-    http_set_header(r, "Location", "/");
-    http_reply(r, 302, NULL, NULL, 0);
+    /* 303 to a page of its own: reloading it does not replay the used state. */
+    http_set_header(r, "Location", "/google/connected");
+    http_reply(r, 303, NULL, NULL, 0);
+}
+
+/* Where the browser lands after a successful connect, until the dashboard
+ * exists. Static, so it needs no session and shows nothing of anyone's. */
+static void h_google__connected(http_request *r)
+{
+    static const char page[] =
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<title>Google account connected - Persona Studio</title></head>\n"
+        "<body><h1>Google account connected</h1>\n"
+        "<p>Persona Studio can now read this account's YouTube channels. You can close this "
+        "tab: <code>GET /api/v1/google/accounts</code> lists the account, and "
+        "<code>GET /api/v1/google/accounts/{id}/channels</code> its channels to import.</p>\n"
+        "</body></html>\n";
+    http_set_header(r, "Content-Security-Policy",
+                    "default-src 'none'; base-uri 'none'; form-action 'none'; "
+                    "frame-ancestors 'none'");
+    http_reply(r, 200, "text/html; charset=utf-8", page, sizeof(page) - 1);
 }
 
 static void h_google__accounts(http_request *r)
@@ -318,18 +341,20 @@ static void h_google__refresh_stats(http_request *r)
         !api_query_allowed(r, NO_QUERY))
         return;
     char job_id[UUID_STR_LEN + 1];
+    const char *status;
     google_err ge;
     if (google_service_request_stats(api_services(r), api_conn(r), http_arena(r), p, id, job_id,
-                                     &ge) != 0) {
+                                     &status, &ge) != 0) {
         h_google__fail(r, &ge);
         return;
     }
-    http_reply_json(r, 202, json_pack("{s:s,s:s}", "status", "queued", "job_id", job_id));
+    http_reply_json(r, 202, json_pack("{s:s,s:s}", "status", status, "job_id", job_id));
 }
 
 const http_route google_routes[] = {
     {"GET", "/api/v1/google/connect", h_google__connect, "google.connect"},
     {"GET", "/api/v1/google/callback", h_google__callback, "google.callback"},
+    {"GET", "/google/connected", h_google__connected, "google.connected"},
     {"GET", "/api/v1/google/accounts", h_google__accounts, "google.accounts.list"},
     {"GET", "/api/v1/google/accounts/{id}", h_google__account, "google.accounts.get"},
     {"DELETE", "/api/v1/google/accounts/{id}", h_google__disconnect, "google.accounts.delete"},

@@ -97,6 +97,7 @@ static int auth__session(services *s, db_conn *c, const char *token, const auth_
         session_store_touch(c, row.id, now, &e);
     out->via = PRINCIPAL_SESSION;
     out->via_cookie = via_cookie;
+    out->session_cookie = via_cookie;
     snprintf(out->credential_id, sizeof(out->credential_id), "%s", row.id);
     return 0;
 }
@@ -138,8 +139,16 @@ int auth_authenticate(services *s, db_conn *c, const auth_credentials *cred, pri
             return auth__unauthorized(err, "the bearer token is malformed");
         if (strncmp(tok, AUTH__KEY_PREFIX, 4) == 0)
             return auth__apikey(c, tok, out, err);
-        if (strncmp(tok, AUTH__SESSION_PREFIX, 4) == 0)
-            return auth__session(s, c, tok, cred, false, out, err);
+        if (strncmp(tok, AUTH__SESSION_PREFIX, 4) == 0) {
+            if (auth__session(s, c, tok, cred, false, out, err) != 0)
+                return -1;
+            char cookie[AUTH_TOKEN_LEN + 2];
+            out->session_cookie =
+                cred->cookie != NULL &&
+                auth__cookie(cred->cookie, AUTH_COOKIE_NAME, cookie, sizeof(cookie)) &&
+                strcmp(cookie, tok) == 0;
+            return 0;
+        }
         return auth__unauthorized(err, "the bearer token is malformed");
     }
     char tok[AUTH_TOKEN_LEN + 2];
@@ -256,6 +265,22 @@ int auth_signup(services *s, db_conn *c, const char *ip, const char *user_agent,
     return 0;
 }
 
+/* A stored hash made with older parameters is replaced on a successful
+ * log-in, the only moment the password is known. A failure here costs only
+ * the upgrade, never the log-in. */
+static void auth__rehash(db_conn *c, const char *user_id, const char *password, const char *hash)
+{
+    if (!password_needs_rehash(hash))
+        return;
+    char fresh[PASSWORD_HASH_LEN];
+    bool replaced = false;
+    error e;
+    if (password_hash(password, fresh, &e) != 0 ||
+        user_store_replace_password_hash(c, user_id, hash, fresh, &replaced, &e) != 0)
+        log_warn("could not rehash the password of user %s: %s", user_id, e.message);
+    sodium_memzero(fresh, sizeof(fresh));
+}
+
 static char auth__dummy[PASSWORD_HASH_LEN];
 static pthread_once_t auth__dummy_once = PTHREAD_ONCE_INIT;
 
@@ -301,6 +326,7 @@ int auth_login(services *s, db_conn *c, const char *ip, const char *user_agent, 
     }
     if (!password_verify(password, hash))
         return auth__unauthorized(err, "wrong email or password");
+    auth__rehash(c, u->id, password, hash);
     return auth__open_session(s, c, u->id, ip, user_agent, out, err);
 }
 

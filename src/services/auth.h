@@ -50,7 +50,10 @@ int auth_signup(services *s, db_conn *c, const char *ip, const char *user_agent,
 /** Checks the password and opens a session; ERR_UNAUTHORIZED or ERR_RATE_LIMITED. */
 int auth_login(services *s, db_conn *c, const char *ip, const char *user_agent, const char *email,
                const char *password, user *u, auth_session *out, int *retry_after, error *err);
-/** Ends the caller's session (a no-op for API-key callers), or all of them. */
+/**
+ * Ends the caller's session, or all of them. Only a session may do either
+ * (http/api_auth_session); for an API-key caller it ends nothing.
+ */
 int auth_logout(db_conn *c, const principal *p, bool everywhere, error *err);
 
 typedef struct auth_new_key {

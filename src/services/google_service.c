@@ -131,6 +131,19 @@ int google_service_connect(services *s, db_conn *c, arena *a, const principal *p
     memset(ge, 0, sizeof(*ge));
     if (google_service__require_configured(s, ge) != 0)
         return -1;
+    /* The callback is checked against the session that started the flow,
+     * and it arrives from a browser with nothing but that browser's cookie.
+     * A flow started with a key or a bearer token alone would fail there,
+     * after the consent; and completing it from the state alone would let
+     * anyone who sends a victim their authorization URL connect the
+     * victim's Google account to their own user (decision 53). */
+    if (p->via != PRINCIPAL_SESSION || !p->session_cookie)
+        return google_service__fail(
+            ge, GOOGLE_PROBLEM_BROWSER, ERR_FORBIDDEN,
+            "Google sends the browser back to this service, and the flow must finish in the "
+            "session that started it: start it from a browser signed in to Persona Studio "
+            "(its session cookie), not with %s alone",
+            p->via == PRINCIPAL_SESSION ? "a Bearer session token" : "an API key");
     token_keyring k;
     int version;
     error e;

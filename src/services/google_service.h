@@ -3,8 +3,10 @@
  * channels", and what keeps it working afterwards.
  *
  *  - Connect: an authorization-code flow with PKCE (S256). The state is
- *    random, single-use, bound to the user and to the session (or API key)
- *    that started it, and expires in GOOGLE_STATE_TTL_USEC. The callback
+ *    random, single-use, bound to the user and to the session that started
+ *    it, and expires in GOOGLE_STATE_TTL_USEC. Google sends the browser
+ *    back, so only a request that carries the session's cookie may start
+ *    it: the callback must come from that same browser session. The callback
  *    checks all of that before anything else and stores nothing on any
  *    failure; then it exchanges the code, asks Google who the account is and
  *    stores it in `accounts` with its tokens sealed (services/token_crypto).
@@ -50,6 +52,7 @@
 typedef enum google_problem {
     GOOGLE_PROBLEM_NONE = 0,       /* answer by e.kind */
     GOOGLE_PROBLEM_NOT_CONFIGURED, /* no OAuth client id/secret: 503 naming the settings */
+    GOOGLE_PROBLEM_BROWSER,        /* connect not started by a browser signed in as the caller */
     GOOGLE_PROBLEM_BAD_STATE,      /* state missing, unknown, used, expired or not this session's */
     GOOGLE_PROBLEM_DENIED,         /* the user declined, or Google refused the code */
     GOOGLE_PROBLEM_RECONNECT,      /* the account must be connected again */
@@ -69,6 +72,9 @@ bool google_service_configured(const services *s);
 /**
  * Starts a connect flow for the caller: stores the state and returns the
  * authorization URL to send the browser to (arena), and when it expires.
+ * GOOGLE_PROBLEM_BROWSER unless the request carried the caller's session
+ * cookie (p->session_cookie): an API key, or a Bearer session token without
+ * its cookie, could never finish the flow in a browser.
  */
 int google_service_connect(services *s, db_conn *c, arena *a, const principal *p, const char **url,
                            int64_t *expires_at, google_err *ge);
@@ -126,10 +132,14 @@ int google_service_import(services *s, db_conn *c, arena *a, const principal *p,
                           const char *account_id, const char *const *youtube_ids, size_t n,
                           google_import *out, google_err *ge);
 
-/** Queues a stats refresh for the caller's channel (its account's channels, in fact). */
+/**
+ * Queues a stats refresh for the caller's channel (its account's channels, in
+ * fact). While one is queued or running for the account, a request shares it;
+ * job_id and *status (arena) name that job and its status now.
+ */
 int google_service_request_stats(services *s, db_conn *c, arena *a, const principal *p,
                                  const char *channel_id, char job_id[UUID_STR_LEN + 1],
-                                 google_err *ge);
+                                 const char **status, google_err *ge);
 /**
  * Refreshes the cached stats of every channel of one account. With j, the
  * writes commit together with job_complete(j). *updated counts channel rows.
@@ -153,11 +163,7 @@ typedef struct google_rotation {
  */
 int google_service_rotate_key(services *s, db_conn *c, google_rotation *out, error *err);
 
-/**
- * Registers the job handlers and the daily stats refresh (app_register_jobs),
- * and loads the token key once so that its file is created on the first run
- * of serve or worker (an unusable key is logged as an error there).
- */
+/** Registers the job handlers and the daily stats refresh (app_register_jobs). */
 void google_service_register_jobs(services *s);
 
 #endif

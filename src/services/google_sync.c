@@ -10,6 +10,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "domain/job_store.h"
 #include "jobs/worker.h"
 #include "services/channel_service.h"
 #include "services/google_internal.h"
@@ -215,7 +216,7 @@ int google_service_import(services *s, db_conn *c, arena *a, const principal *p,
 
 int google_service_request_stats(services *s, db_conn *c, arena *a, const principal *p,
                                  const char *channel_id, char job_id[UUID_STR_LEN + 1],
-                                 google_err *ge)
+                                 const char **status, google_err *ge)
 {
     memset(ge, 0, sizeof(*ge));
     channel ch;
@@ -232,18 +233,26 @@ int google_service_request_stats(services *s, db_conn *c, arena *a, const princi
         return google_service__fail(ge, GOOGLE_PROBLEM_RECONNECT, ERR_CONFLICT,
                                     "the Google account of this channel must be connected again "
                                     "before its stats can be refreshed");
-    /* Presses within one minute share a job. */
+    /* Presses while a refresh of the account is still queued or running
+     * share it; once it has finished, a press queues a new one. */
     char unique[160];
-    snprintf(unique, sizeof(unique), "%s:%s:m%lld", GOOGLE_JOB_REFRESH_STATS, ch.account_id,
-             (long long)(time_now_usec() / 60000000));
+    snprintf(unique, sizeof(unique), "%s:%s:on-demand", GOOGLE_JOB_REFRESH_STATS, ch.account_id);
     json_t *payload = json_pack("{s:s,s:s}", "account_id", ch.account_id, "channel_id", ch.id);
     job_options o = {.user_id = p->user_id,
                      .priority = 1,
                      .max_attempts = GOOGLE_SYNC_TRIES,
-                     .unique_key = unique};
+                     .unique_key = unique,
+                     .unique_while_active = true};
     int rc = job_enqueue(c, GOOGLE_JOB_REFRESH_STATS, payload, &o, job_id, &e);
     json_decref(payload);
-    return rc != 0 ? google_service__plain(ge, &e) : 0;
+    json_t *doc = NULL;
+    if (rc == 0)
+        rc = job_store_get(c, job_id, &doc, &e);
+    if (rc != 0)
+        return google_service__plain(ge, &e);
+    *status = arena_strdup(a, json_string_value(json_object_get(doc, "status")));
+    json_decref(doc);
+    return 0;
 }
 
 int google_service_refresh_stats(services *s, db_conn *c, const char *user_id,
@@ -451,15 +460,6 @@ static void google_sync__sweep_job(db_conn *c, const job *j, job_result *out, vo
 
 void google_service_register_jobs(services *s)
 {
-    /* serve and worker start here: the key file is made on the first run,
-     * and an unusable key is reported now rather than at the first connect. */
-    if (s->secret_key_b64 != NULL || s->data_dir != NULL) {
-        token_keyring k;
-        error e;
-        if (token_keyring_load(s, &k, &e) != 0)
-            log_error("Google tokens cannot be encrypted: %s", e.message);
-        token_keyring_wipe(&k);
-    }
     job_register(GOOGLE_JOB_REFRESH_STATS, google_sync__refresh_job, s, 120);
     job_register(GOOGLE_JOB_IMPORT, google_sync__import_job, s, 120);
     job_register(GOOGLE_JOB_REFRESH_ALL, google_sync__sweep_job, s, 300);

@@ -69,6 +69,9 @@ typedef struct principal {
     principal_via via;
     char credential_id[UUID_STR_LEN + 1]; /* the session or API key row */
     bool via_cookie;                      /* the session came in a cookie (CSRF applies) */
+    /* The request carried this session's cookie, alone or beside the same
+     * token as Bearer: the browser that sent it is signed in as the caller. */
+    bool session_cookie;
 } principal;
 
 /** Sensible defaults for every field but db. */

@@ -186,6 +186,25 @@ int token_crypto_current_version(db_conn *c, const token_keyring *k, int *versio
     return 0;
 }
 
+int token_keyring_check(const services *s, db_conn *c, error *err)
+{
+    token_keyring k;
+    if (token_keyring_load(s, &k, err) != 0) {
+        token_keyring_wipe(&k);
+        return -1;
+    }
+    int version = 0;
+    char stored[65], mine[65];
+    int rc = token_key_current(c, &version, stored, err);
+    if (rc == 0 && version > 0) {
+        token__check_value(&k, version, mine);
+        if (sodium_memcmp(stored, mine, 64) != 0)
+            rc = token__wrong_master(&k, version, err);
+    }
+    token_keyring_wipe(&k);
+    return rc;
+}
+
 int token_crypto_new_version(db_conn *c, const token_keyring *k, int *version, error *err)
 {
     int current;

@@ -55,6 +55,15 @@ typedef struct token_sealed {
  */
 int token_keyring_load(const services *s, token_keyring *k, error *err);
 void token_keyring_wipe(token_keyring *k);
+/**
+ * What serve and worker run at start, so that a key problem stops them
+ * there instead of failing the first Google call: loads the key (creating
+ * the file on the first run) and, when the database already lists key
+ * versions, checks that it is the key they were made with. Writes nothing
+ * to the database. ERR_CONFIG naming PSTUDIO_SECRET_KEY or the file, as
+ * token_keyring_load and token_crypto_current_version do.
+ */
+int token_keyring_check(const services *s, db_conn *c, error *err);
 
 /**
  * The current key version (the highest in token_keys), creating version 1 on
