@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -281,6 +283,86 @@ static const char *header_of(const response *r, const char *name, char *out, siz
     return found;
 }
 
+/* ---- raw sockets: for what curl will not send ---- */
+
+static int connect_from(const char *from_ip, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    if (from_ip != NULL) {
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        assert_int_equal(inet_pton(AF_INET, from_ip, &src.sin_addr), 1);
+        assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+    }
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* Reads until the server closes the connection (true) or nothing more comes
+ * for `quiet_s` seconds (false), appending what arrives to out. */
+static bool read_until_closed(int fd, buf *out, int quiet_s)
+{
+    struct timeval tv = {quiet_s, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char chunk[4096];
+    for (;;) {
+        ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+        if (n == 0)
+            return true;
+        if (n < 0)
+            return errno == ECONNRESET;
+        buf_append(out, chunk, (size_t)n);
+    }
+}
+
+/* Sends raw bytes on a new connection; *closed says whether the server
+ * closed it (within 10 s of its last byte). */
+static void raw_exchange(int port, const char *bytes, buf *out, bool *closed)
+{
+    int fd = connect_from(NULL, port);
+    size_t len = strlen(bytes);
+    assert_int_equal(send(fd, bytes, len, MSG_NOSIGNAL), (ssize_t)len);
+    buf_init(out, 1 << 20);
+    *closed = read_until_closed(fd, out, 10);
+    close(fd);
+}
+
+static int count_status_lines(const char *text)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, "HTTP/1.1 ")) != NULL; p++)
+        if (p == text || p[-1] == '\n')
+            n++;
+    return n;
+}
+
+/* One answer with this status, then the connection closed: a request
+ * smuggled behind the first is never read as a request. */
+static void expect_refused_and_closed(int port, const char *request, int status, const char *slug)
+{
+    buf out;
+    bool closed;
+    raw_exchange(port, request, &out, &closed);
+    const char *text = buf_cstr(&out);
+    char line[32];
+    snprintf(line, sizeof(line), "HTTP/1.1 %d ", status);
+    if (strncmp(text, line, strlen(line)) != 0)
+        fail_msg("expected %s, got: %s", line, text);
+    if (!closed)
+        fail_msg("the server kept the connection open after: %s", text);
+    assert_int_equal(count_status_lines(text), 1);
+    assert_null(strstr(text, "smuggled"));
+    if (slug != NULL) {
+        char type[128];
+        snprintf(type, sizeof(type), "\"type\":\"/problems/%s\"", slug);
+        assert_non_null(strstr(text, type));
+        assert_non_null(strcasestr(text, "\r\nConnection: close\r\n"));
+    }
+    buf_free(&out);
+}
+
 static const char *member_str(json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
@@ -406,6 +488,132 @@ static void test_body_just_under_cap_is_accepted_and_echoed(void **state)
     assert_int_equal(r.status, 200);
     assert_int_equal(r.body.len, MAX_BODY - 1);
     response_free(&r);
+}
+
+/* ---- request framing (RFC 9112 section 6.3): no request smuggling ---- */
+
+#define SMUGGLED "GET /items/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+
+static void test_differing_content_lengths_are_400_and_close_the_connection(void **state)
+{
+    fixture *f = *state;
+    expect_refused_and_closed(f->port,
+                              "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                              "Content-Length: 47\r\n\r\nabc" SMUGGLED,
+                              400, "bad-framing");
+    /* Even when the first one says there is no body at all. */
+    expect_refused_and_closed(f->port,
+                              "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                              "content-length: 44\r\n\r\n" SMUGGLED,
+                              400, "bad-framing");
+}
+
+static void test_identical_content_lengths_are_one_length(void **state)
+{
+    fixture *f = *state;
+    buf out;
+    bool closed;
+    raw_exchange(f->port,
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n"
+                 "Connection: close\r\n\r\nabc",
+                 &out, &closed);
+    assert_true(strncmp(buf_cstr(&out), "HTTP/1.1 200 ", 13) == 0);
+    assert_non_null(strstr(buf_cstr(&out), "\r\n\r\nabc"));
+    buf_free(&out);
+}
+
+static void test_content_length_with_transfer_encoding_is_400_and_closes(void **state)
+{
+    fixture *f = *state;
+    expect_refused_and_closed(f->port,
+                              "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" SMUGGLED,
+                              400, "bad-framing");
+    expect_refused_and_closed(f->port,
+                              "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                              "Content-Length: 0\r\n\r\n3\r\nabc\r\n0\r\n\r\n" SMUGGLED,
+                              400, "bad-framing");
+}
+
+static void test_transfer_codings_other_than_a_final_chunked_are_refused_and_close(void **state)
+{
+    fixture *f = *state;
+    /* A coding we do not implement, ahead of chunked: 501. */
+    expect_refused_and_closed(f->port,
+                              "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked"
+                              "\r\n\r\n3\r\nabc\r\n0\r\n\r\n" SMUGGLED,
+                              501, "not-implemented");
+    /* Without a final chunked the body has no end: 400 (libmicrohttpd
+     * would wait for the client to close, answering nothing). */
+    const char *bad[] = {
+        "Transfer-Encoding: gzip\r\n",
+        "Transfer-Encoding: chunked, gzip\r\n",
+        "Transfer-Encoding: identity\r\n",
+        "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+        "Transfer-Encoding: \r\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char req[512];
+        snprintf(req, sizeof(req),
+                 "POST /echo HTTP/1.1\r\nHost: x\r\n%s\r\n3\r\nabc\r\n0\r\n\r\n" SMUGGLED, bad[i]);
+        expect_refused_and_closed(f->port, req, 400, "bad-framing");
+    }
+    /* HTTP/1.0 has no Transfer-Encoding (RFC 9112 section 6.1). */
+    expect_refused_and_closed(f->port,
+                              "POST /echo HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                              "\r\n3\r\nabc\r\n0\r\n\r\n",
+                              400, "bad-framing");
+}
+
+static void test_a_chunked_body_in_any_letter_case_is_read(void **state)
+{
+    fixture *f = *state;
+    buf out;
+    bool closed;
+    raw_exchange(f->port,
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n"
+                 "Connection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+                 &out, &closed);
+    assert_true(strncmp(buf_cstr(&out), "HTTP/1.1 200 ", 13) == 0);
+    assert_non_null(strstr(buf_cstr(&out), "\r\n\r\nabc"));
+    buf_free(&out);
+}
+
+/* libmicrohttpd skips a header whose name ends in a space, which a proxy
+ * may still read as Content-Length: the rest would be a second request. */
+static void test_a_space_before_the_colon_is_400_and_closes(void **state)
+{
+    fixture *f = *state;
+    expect_refused_and_closed(
+        f->port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length : 47\r\n\r\n" SMUGGLED, 400,
+        "bad-framing");
+    /* A folded line (obs-fold) is glued to the name before it. */
+    expect_refused_and_closed(f->port,
+                              "POST /echo HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n Content-Length: 47"
+                              "\r\n\r\n" SMUGGLED,
+                              400, "bad-framing");
+}
+
+/* A malformed Content-Length never reaches our code: libmicrohttpd 0.9.75
+ * answers it with its own 400 (an HTML body, and its header block sent
+ * twice) and closes. What the client gets is still a 400 and a close. */
+static void test_a_negative_or_signed_content_length_is_400_and_closes(void **state)
+{
+    fixture *f = *state;
+    const char *values[] = {"-1", "+3", "3, 3", "0x3"};
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        char req[512];
+        snprintf(req, sizeof(req),
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %s\r\n\r\nabc" SMUGGLED,
+                 values[i]);
+        buf out;
+        bool closed;
+        raw_exchange(f->port, req, &out, &closed);
+        assert_true(strncmp(buf_cstr(&out), "HTTP/1.1 400 ", 13) == 0);
+        assert_true(closed);
+        assert_null(strstr(buf_cstr(&out), "smuggled"));
+        buf_free(&out);
+    }
 }
 
 static void test_valid_request_id_is_echoed(void **state)
@@ -820,6 +1028,13 @@ int main(void)
         WITH_DB(test_body_over_cap_by_content_length_is_413_before_it_is_sent),
         WITH_DB(test_chunked_body_over_cap_is_413),
         WITH_DB(test_body_just_under_cap_is_accepted_and_echoed),
+        WITH_DB(test_differing_content_lengths_are_400_and_close_the_connection),
+        WITH_DB(test_identical_content_lengths_are_one_length),
+        WITH_DB(test_content_length_with_transfer_encoding_is_400_and_closes),
+        WITH_DB(test_transfer_codings_other_than_a_final_chunked_are_refused_and_close),
+        WITH_DB(test_a_chunked_body_in_any_letter_case_is_read),
+        WITH_DB(test_a_space_before_the_colon_is_400_and_closes),
+        WITH_DB(test_a_negative_or_signed_content_length_is_400_and_closes),
         WITH_DB(test_valid_request_id_is_echoed),
         WITH_DB(test_invalid_or_too_long_request_id_is_replaced_by_a_uuid),
         WITH_DB(test_path_params_are_percent_decoded),

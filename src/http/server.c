@@ -90,8 +90,9 @@ struct http_request {
     struct MHD_Connection *conn;
     arena arena;
     int64_t start_usec;
-    bool begun;   /* on_access has seen the headers */
-    bool counted; /* in srv->active */
+    bool begun;           /* on_access has seen the headers */
+    bool counted;         /* in srv->active */
+    bool framing_refused; /* answered at once, and the connection closed */
     const char *raw_uri;
     const char *method;
     const char *path; /* raw, without the query */
@@ -170,8 +171,117 @@ static void reply_too_large(http_request *r)
                                      r->srv->cfg.max_body));
 }
 
+/* What the headers say about where the body ends, gathered over every
+ * header line (libmicrohttpd's lookups only see the first of a name). */
+typedef struct framing {
+    int content_lengths;    /* Content-Length lines */
+    const char *first_cl;   /* the value of the first one */
+    bool lengths_differ;    /* a later Content-Length says something else */
+    int transfer_encodings; /* Transfer-Encoding lines */
+    int codings;            /* transfer codings listed, over all of them */
+    int chunked;            /* how many of those are "chunked" */
+    bool chunked_last;      /* the last one listed is "chunked" */
+    bool bad_name;          /* a header name that is not an RFC 9110 token */
+} framing;
+
+static bool is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* Adds the codings of one Transfer-Encoding value ("gzip, chunked"): a
+ * comma-separated list whose empty elements do not count (RFC 9110 5.6.1). */
+static void framing_codings(framing *f, const char *v)
+{
+    while (*v != '\0') {
+        while (*v == ' ' || *v == '\t' || *v == ',')
+            v++;
+        const char *start = v;
+        while (*v != '\0' && *v != ',')
+            v++;
+        const char *end = v;
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if (end == start)
+            continue;
+        f->codings++;
+        f->chunked_last = (size_t)(end - start) == 7 && strncasecmp(start, "chunked", 7) == 0;
+        if (f->chunked_last)
+            f->chunked++;
+    }
+}
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    framing *f = cls;
+    (void)kind;
+    if (key[0] == '\0')
+        f->bad_name = true;
+    for (const char *k = key; *k; k++)
+        if (!is_tchar((unsigned char)*k))
+            f->bad_name = true;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (f->content_lengths++ == 0)
+            f->first_cl = value;
+        else if (strcmp(value, f->first_cl) != 0)
+            f->lengths_differ = true;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->transfer_encodings++;
+        framing_codings(f, value);
+    }
+    return MHD_YES;
+}
+
+/*
+ * Refuses a request whose body could be framed two ways (RFC 9112 section
+ * 6.3), so that a proxy in front and this server can never disagree on
+ * where it ends (request smuggling). libmicrohttpd 0.9.75 frames by the
+ * first Content-Length line and lets Transfer-Encoding win over it; it
+ * reads any coding but a lone "chunked" as "until the client closes", and
+ * it ignores a header whose name has a space before the colon, which a
+ * proxy may read as Content-Length. Each of these is answered here and the
+ * connection closed: what follows on it cannot be trusted to be a request.
+ * A malformed Content-Length value (-1, +5, "5, 5") never reaches us:
+ * libmicrohttpd answers it with its own 400 and closes.
+ */
+static bool framing_refused(http_request *r, const char *version)
+{
+    framing f = {0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, framing_header, &f);
+    int status = 400;
+    const char *detail = NULL;
+    if (f.bad_name)
+        detail = "A header name holds a character that is not allowed there (a space before "
+                 "the colon, for one); send each header as Name: value.";
+    else if (f.transfer_encodings > 0 && strcmp(version, MHD_HTTP_VERSION_1_0) == 0)
+        detail = "Transfer-Encoding is not defined for HTTP/1.0; send Content-Length instead.";
+    else if (f.transfer_encodings > 0 && f.content_lengths > 0)
+        detail = "The request has both Content-Length and Transfer-Encoding, which frame the "
+                 "body in two ways; send one of them.";
+    else if (f.lengths_differ)
+        detail = "The request has several Content-Length headers that disagree; send one.";
+    else if (f.transfer_encodings > 0 && (!f.chunked_last || f.chunked != 1))
+        detail = "Transfer-Encoding must end with chunked, listed once (RFC 9112 section 6.1); "
+                 "or send Content-Length instead.";
+    else if (f.transfer_encodings > 0 && f.codings > 1) {
+        status = 501;
+        detail = "The only transfer coding this server reads is chunked; send the body "
+                 "uncompressed.";
+    }
+    if (detail == NULL)
+        return false;
+    http_set_header(r, "Connection", "close");
+    if (status == 501)
+        http_reply_problem(r, 501, "not-implemented", "Not implemented", detail);
+    else
+        http_reply_problem(r, 400, "bad-framing", "Bad request framing", detail);
+    return true;
+}
+
 /* Everything decidable from the request line and headers alone. */
-static void begin_request(http_request *r, const char *method)
+static void begin_request(http_request *r, const char *method, const char *version)
 {
     http_server *s = r->srv;
     r->begun = true;
@@ -185,6 +295,10 @@ static void begin_request(http_request *r, const char *method)
     const char *q = strchr(r->raw_uri, '?');
     size_t plen = q ? (size_t)(q - r->raw_uri) : strlen(r->raw_uri);
     r->path = arena_strndup(&r->arena, r->raw_uri, plen);
+    if (framing_refused(r, version)) {
+        r->framing_refused = true;
+        return;
+    }
     /* Counted first, then the flag read: a stop that sets the flag and then
      * sees no active request cannot miss one that is about to run. */
     atomic_fetch_add(&s->active, 1);
@@ -285,11 +399,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (r == NULL) /* on_uri always runs first; without it we cannot answer */
         return MHD_NO;
     if (!r->begun) {
-        begin_request(r, method);
+        begin_request(r, method, version);
         /* Answering before the body makes MHD skip it and close the
          * connection; without a body, waiting for the final call keeps
-         * the connection alive instead. */
-        if (r->status != 0 && expects_body(r))
+         * the connection alive instead. A framing error is answered at
+         * once whatever MHD thinks the body is. */
+        if (r->status != 0 && (r->framing_refused || expects_body(r)))
             queue_reply(r);
         return MHD_YES;
     }
