@@ -110,15 +110,10 @@ typedef struct fixture {
     int port;
 } fixture;
 
-static http_server *start_server(struct db *pool, int port, error *err)
+/* The configuration every test server starts from. */
+static http_server_config test_config(struct db *pool, int port)
 {
-    static http_route routes[64];
-    size_t n = 0;
-    for (size_t i = 0; i < http_ops_routes_count; i++)
-        routes[n++] = http_ops_routes[i];
-    for (size_t i = 0; i < sizeof(test_routes) / sizeof(test_routes[0]); i++)
-        routes[n++] = test_routes[i];
-    http_server_config cfg = {
+    return (http_server_config){
         .bind_addr = "127.0.0.1",
         .port = port,
         .threads = 2,
@@ -126,7 +121,23 @@ static http_server *start_server(struct db *pool, int port, error *err)
         .shutdown_timeout_ms = 10000,
         .db = pool,
     };
-    return http_server_start(&cfg, routes, n, err);
+}
+
+static http_server *start_with(const http_server_config *cfg, error *err)
+{
+    static http_route routes[64];
+    size_t n = 0;
+    for (size_t i = 0; i < http_ops_routes_count; i++)
+        routes[n++] = http_ops_routes[i];
+    for (size_t i = 0; i < sizeof(test_routes) / sizeof(test_routes[0]); i++)
+        routes[n++] = test_routes[i];
+    return http_server_start(cfg, routes, n, err);
+}
+
+static http_server *start_server(struct db *pool, int port, error *err)
+{
+    http_server_config cfg = test_config(pool, port);
+    return start_with(&cfg, err);
 }
 
 static int setup_common(void **state, bool with_db)
@@ -804,6 +815,147 @@ static void test_metrics_count_one_request_to_a_route_exactly_once(void **state)
     assert_int_equal(scrape(f->port, "pstudio_db_pool_size"), 4);
 }
 
+/* ---- security headers and who may read /metrics ---- */
+
+static void assert_security_headers(const response *r, bool hsts)
+{
+    char v[256];
+    assert_string_equal(header_of(r, "X-Content-Type-Options", v, sizeof(v)), "nosniff");
+    assert_string_equal(header_of(r, "Content-Security-Policy", v, sizeof(v)),
+                        "default-src 'none'; frame-ancestors 'none'");
+    assert_string_equal(header_of(r, "X-Frame-Options", v, sizeof(v)), "DENY");
+    assert_string_equal(header_of(r, "Referrer-Policy", v, sizeof(v)), "no-referrer");
+    if (hsts)
+        assert_string_equal(header_of(r, "Strict-Transport-Security", v, sizeof(v)),
+                            "max-age=31536000");
+    else
+        assert_null(header_of(r, "Strict-Transport-Security", v, sizeof(v)));
+}
+
+/* Successes, problems the router and the body cap produce, and a
+ * handler's own error all carry them. */
+static void expect_security_headers_everywhere(int port, bool hsts)
+{
+    char big[MAX_BODY * 2];
+    memset(big, 'x', sizeof(big));
+    const char *expect[] = {"Expect: 100-continue", NULL};
+    struct {
+        const char *path;
+        request_opts o;
+        long status;
+    } cases[] = {
+        {"/healthz", {0}, 200},
+        {"/metrics", {0}, 200},
+        {"/no/such/thing", {0}, 404},
+        {"/items/x", {.method = "DELETE"}, 405},
+        {"/conflict", {0}, 409},
+        {"/echo", {.headers = expect, .body = big, .body_len = sizeof(big)}, 413},
+        {"/no-reply", {0}, 500},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        response r;
+        request(port, cases[i].path, &cases[i].o, &r);
+        assert_int_equal(r.status, cases[i].status);
+        assert_security_headers(&r, hsts);
+        response_free(&r);
+    }
+    /* And a refusal of the request's framing, sent before any routing. */
+    buf out;
+    bool closed;
+    raw_exchange(port,
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2"
+                 "\r\n\r\nab",
+                 &out, &closed);
+    assert_non_null(strstr(buf_cstr(&out), "\r\nContent-Security-Policy: default-src 'none'"));
+    assert_non_null(strstr(buf_cstr(&out), "\r\nX-Frame-Options: DENY\r\n"));
+    assert_true((strstr(buf_cstr(&out), "\r\nStrict-Transport-Security: ") != NULL) == hsts);
+    buf_free(&out);
+}
+
+static void test_every_answer_carries_the_security_headers(void **state)
+{
+    fixture *f = *state;
+    expect_security_headers_everywhere(f->port, false);
+}
+
+static void test_hsts_is_sent_only_when_configured(void **state)
+{
+    (void)state;
+    http_server_config cfg = test_config(NULL, 0);
+    cfg.hsts = true;
+    error err = {0};
+    http_server *srv = start_with(&cfg, &err);
+    assert_non_null(srv);
+    expect_security_headers_everywhere(http_server_port(srv), true);
+    http_server_stop(srv);
+}
+
+static void test_loopback_addresses_are_recognised(void **state)
+{
+    (void)state;
+    struct {
+        const char *addr;
+        bool loopback;
+    } cases[] = {
+        {"127.0.0.1", true},    {"127.255.0.9", true},
+        {"::1", true},          {"::ffff:127.0.0.1", true},
+        {"10.0.0.1", false},    {"192.0.2.2", false},
+        {"128.0.0.1", false},   {"::ffff:10.0.0.1", false},
+        {"fe80::1", false},     {"::", false},
+        {"::127.0.0.1", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sockaddr_storage ss = {0};
+        struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET, cases[i].addr, &in4->sin_addr) == 1)
+            in4->sin_family = AF_INET;
+        else {
+            assert_int_equal(inet_pton(AF_INET6, cases[i].addr, &in6->sin6_addr), 1);
+            in6->sin6_family = AF_INET6;
+        }
+        if (http_addr_is_loopback((struct sockaddr *)&ss) != cases[i].loopback)
+            fail_msg("%s: expected %s", cases[i].addr, cases[i].loopback ? "loopback" : "not");
+    }
+    assert_false(http_addr_is_loopback(NULL));
+}
+
+static void test_metrics_with_a_token_need_it_even_from_loopback(void **state)
+{
+    (void)state;
+    http_server_config cfg = test_config(NULL, 0);
+    cfg.metrics_token = "s3cret-metrics-token";
+    error err = {0};
+    http_server *srv = start_with(&cfg, &err);
+    assert_non_null(srv);
+    int port = http_server_port(srv);
+    const char *none[] = {NULL};
+    const char *wrong[] = {"Authorization: Bearer s3cret-metrics-tokeN", NULL};
+    const char *prefix[] = {"Authorization: Bearer s3cret", NULL};
+    const char *basic[] = {"Authorization: Basic s3cret-metrics-token", NULL};
+    const char *const *refused[] = {none, wrong, prefix, basic};
+    for (size_t i = 0; i < 4; i++) {
+        response r;
+        request(port, "/metrics", &(request_opts){.headers = refused[i]}, &r);
+        assert_problem(&r, 401, "unauthorized", "/metrics");
+        assert_null(strstr(buf_cstr(&r.body), "pstudio_http_requests_total"));
+        char v[128];
+        assert_non_null(header_of(&r, "WWW-Authenticate", v, sizeof(v)));
+        response_free(&r);
+    }
+    const char *right[] = {"Authorization: Bearer s3cret-metrics-token", NULL};
+    response r;
+    request(port, "/metrics", &(request_opts){.headers = right}, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(buf_cstr(&r.body), "pstudio_http_requests_total"));
+    response_free(&r);
+    /* The other operational routes stay open. */
+    request(port, "/healthz", NULL, &r);
+    assert_int_equal(r.status, 200);
+    response_free(&r);
+    http_server_stop(srv);
+}
+
 static void test_handler_that_sets_no_reply_gets_500_problem(void **state)
 {
     fixture *f = *state;
@@ -868,6 +1020,7 @@ static void test_graceful_stop_lets_an_in_flight_request_finish(void **state)
     assert_problem(&r, 503, "shutting-down", "/healthz");
     assert_non_null(strcasestr(buf_cstr(&r.headers), "retry-after: 1"));
     assert_non_null(strcasestr(buf_cstr(&r.headers), "connection: close"));
+    assert_security_headers(&r, false);
     response_free(&r);
     atomic_store(&slow_release, 1);
     pthread_join(stopper, NULL);
@@ -1047,6 +1200,10 @@ int main(void)
         WITH_DB(test_readyz_is_200_with_a_database),
         WITHOUT_DB(test_readyz_is_503_problem_without_a_database),
         WITH_DB(test_metrics_count_one_request_to_a_route_exactly_once),
+        WITH_DB(test_every_answer_carries_the_security_headers),
+        cmocka_unit_test(test_hsts_is_sent_only_when_configured),
+        cmocka_unit_test(test_loopback_addresses_are_recognised),
+        cmocka_unit_test(test_metrics_with_a_token_need_it_even_from_loopback),
         WITH_DB(test_handler_that_sets_no_reply_gets_500_problem),
         WITH_DB(test_reply_error_maps_kind_to_status_and_names_the_field),
         WITH_DB(test_graceful_stop_lets_an_in_flight_request_finish),

@@ -55,6 +55,8 @@ int cmd_serve(config *c)
         .threads = c->http_threads,
         .max_body = (size_t)c->max_body_bytes,
         .shutdown_timeout_ms = c->shutdown_timeout_ms,
+        .hsts = c->cookie_secure,
+        .metrics_token = c->metrics_token,
         .db = d,
         .app = &svc,
     };

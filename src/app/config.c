@@ -63,7 +63,12 @@ static const config__spec config__specs[] = {
     {"auto_migrate", "PSTUDIO_AUTO_MIGRATE", "--auto-migrate", CFG_BOOL, CFG_OFF(auto_migrate),
      "true", 0, 0, "Whether 'serve' applies pending migrations at start (true or false)."},
     {"cookie_secure", "PSTUDIO_COOKIE_SECURE", "--cookie-secure", CFG_BOOL, CFG_OFF(cookie_secure),
-     "false", 0, 0, "Mark the session cookie Secure (set true behind HTTPS)."},
+     "false", 0, 0,
+     "Mark the session cookie Secure and send Strict-Transport-Security (set true behind "
+     "HTTPS)."},
+    {"metrics_token", "PSTUDIO_METRICS_TOKEN", NULL, CFG_SECRET, CFG_OFF(metrics_token), NULL, 0, 0,
+     "Bearer token /metrics requires from every client (secret; or PSTUDIO_METRICS_TOKEN_FILE). "
+     "Default: none, and /metrics answers loopback clients only."},
     {"workers", "PSTUDIO_WORKERS", "--workers", CFG_INT, CFG_OFF(workers), "2", 0, 64,
      "Job worker threads of 'serve' and 'worker' (0 in serve: run 'pstudio worker' instead)."},
     {"llm_provider", "PSTUDIO_LLM_PROVIDER", "--llm-provider", CFG_PROVIDER, CFG_OFF(llm_provider),

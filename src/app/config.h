@@ -29,6 +29,7 @@ typedef struct config {
     char *log_level;
     bool auto_migrate;
     bool cookie_secure;
+    char *metrics_token;
     int workers;
     char *llm_provider; /* auto | offline | gemini | openai */
     char *llm_model;

@@ -45,8 +45,12 @@ typedef struct http_server_config {
     int threads;             /* MHD thread pool size; <= 0 means 4 */
     size_t max_body;         /* request body cap in bytes (413 past it); 0 means 1 MiB */
     int shutdown_timeout_ms; /* graceful shutdown wait for in-flight requests; <= 0 means 10 s */
-    struct db *db;           /* may be NULL (tests); /readyz then reports not ready */
-    void *app;               /* opaque, handed to handlers via http_app() */
+    bool hsts;               /* send Strict-Transport-Security (served behind HTTPS) */
+    /* /metrics: NULL serves it to loopback peers only; otherwise to requests
+     * with "Authorization: Bearer <token>", from any address. Not copied. */
+    const char *metrics_token;
+    struct db *db; /* may be NULL (tests); /readyz then reports not ready */
+    void *app;     /* opaque, handed to handlers via http_app() */
 } http_server_config;
 
 typedef struct http_server http_server;
@@ -86,6 +90,11 @@ const char *http_query(http_request *r, const char *name);
 const char *http_query_name(http_request *r, size_t i);
 /** The peer address as text ("127.0.0.1", "::1"). Proxies are not trusted. */
 const char *http_client_ip(http_request *r);
+/** Whether the peer is a loopback address: see http_addr_is_loopback. */
+bool http_client_is_loopback(http_request *r);
+struct sockaddr;
+/** True for 127.0.0.0/8, ::1 and IPv4-mapped 127.0.0.0/8; false for NULL. */
+bool http_addr_is_loopback(const struct sockaddr *sa);
 /** A request header, name matched case-insensitively; NULL when absent. */
 const char *http_header(http_request *r, const char *name);
 /** The whole body, NUL-terminated ("" when there is none); len may be NULL. */

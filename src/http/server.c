@@ -139,6 +139,23 @@ static bool is_json_type(const char *ct)
                           strncmp(ct, "application/problem+json", 24) == 0);
 }
 
+/* On every answer unless the handler set its own. The API serves no HTML
+ * and nothing meant for a frame, so the policy forbids everything: a
+ * response rendered by mistake (an error page, a JSON string that looks
+ * like markup) can load nothing and be framed by no one. X-Frame-Options
+ * is for browsers that predate frame-ancestors. */
+static const struct {
+    const char *name, *value;
+} SECURITY_HEADERS[] = {
+    {"X-Content-Type-Options", "nosniff"},
+    {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
+    {"X-Frame-Options", "DENY"},
+    {"Referrer-Policy", "no-referrer"},
+};
+/* A year, the usual HSTS preload minimum; no includeSubDomains, which
+ * would bind hosts of the operator's domain that are not ours. */
+#define HSTS_VALUE "max-age=31536000"
+
 /* Adds the headers every answer carries, then queues it. False when MHD
  * refuses, which happens while it is still reading a body: the caller then
  * retries from the final access call. */
@@ -153,8 +170,11 @@ static bool queue_reply(http_request *r)
         if (r->content_type && !has_reply_header(r, "Content-Type"))
             MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
         MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-        if (!has_reply_header(r, "X-Content-Type-Options"))
-            MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        for (size_t i = 0; i < sizeof(SECURITY_HEADERS) / sizeof(SECURITY_HEADERS[0]); i++)
+            if (!has_reply_header(r, SECURITY_HEADERS[i].name))
+                MHD_add_response_header(resp, SECURITY_HEADERS[i].name, SECURITY_HEADERS[i].value);
+        if (r->srv->cfg.hsts && !has_reply_header(r, "Strict-Transport-Security"))
+            MHD_add_response_header(resp, "Strict-Transport-Security", HSTS_VALUE);
         if (is_json_type(r->content_type) && !has_reply_header(r, "Cache-Control"))
             MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         r->headers_added = true;
@@ -696,6 +716,25 @@ const char *http_client_ip(http_request *r)
     return out;
 }
 
+bool http_addr_is_loopback(const struct sockaddr *sa)
+{
+    if (sa == NULL)
+        return false;
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family != AF_INET6)
+        return false;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
+bool http_client_is_loopback(http_request *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return ci != NULL && http_addr_is_loopback(ci->client_addr);
+}
+
 const char *http_header(http_request *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
@@ -731,6 +770,11 @@ struct db *http_db(http_request *r)
 http_metrics *http_request_metrics(http_request *r)
 {
     return r->srv->metrics;
+}
+
+const char *http_request_metrics_token(http_request *r)
+{
+    return r->srv->cfg.metrics_token;
 }
 
 /* ---- replies ---- */
