@@ -956,6 +956,115 @@ static void test_metrics_with_a_token_need_it_even_from_loopback(void **state)
     http_server_stop(srv);
 }
 
+/* ---- a database outage: the client learns that, and nothing more ---- */
+
+/* A database the server cannot use: on PostgreSQL it refuses connections
+ * and the server's are cut; on SQLite another connection holds the write
+ * lock, so a write waits out the busy timeout. Undone by outage_end. */
+typedef struct outage {
+    db *holder; /* SQLite: the pool whose connection holds the lock */
+    db_conn *c;
+} outage;
+
+static void outage_begin(test_api *a, outage *o)
+{
+    memset(o, 0, sizeof(*o));
+    char sql[1024];
+    if (strcmp(test_engine(), "postgres") == 0) {
+        snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS false", a->t.name);
+        testdb_admin_exec(sql);
+        snprintf(sql, sizeof(sql),
+                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s'",
+                 a->t.name);
+        testdb_admin_exec(sql);
+        return;
+    }
+    db_error de;
+    o->holder = db_open(a->t.url, 1, &de);
+    assert_non_null(o->holder);
+    o->c = db_acquire(o->holder);
+    assert_int_equal(db_exec_script(o->c, "BEGIN IMMEDIATE", &de), 0);
+}
+
+static void outage_end(test_api *a, outage *o)
+{
+    if (strcmp(test_engine(), "postgres") == 0) {
+        char sql[1024];
+        snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS true", a->t.name);
+        testdb_admin_exec(sql);
+        return;
+    }
+    db_error de;
+    assert_int_equal(db_exec_script(o->c, "ROLLBACK", &de), 0);
+    db_release(o->c);
+    db_close(o->holder);
+}
+
+/* What an engine says about itself, and must not reach a client. */
+static void assert_names_no_internals(const test_resp *r, const char *dbname)
+{
+    const char *leaks[] = {"127.0.0.1", "connection to server",
+                           "FATAL",     "port ",
+                           "locked",    "sqlite",
+                           "SQLITE",    "postgres",
+                           dbname};
+    for (size_t i = 0; i < sizeof(leaks) / sizeof(leaks[0]); i++)
+        if (strstr(r->body, leaks[i]) != NULL)
+            fail_msg("the answer quotes '%s': %s", leaks[i], r->body);
+}
+
+static char *read_log(FILE *logf)
+{
+    fflush(logf);
+    long n = ftell(logf);
+    char *text = calloc(1, (size_t)n + 1);
+    rewind(logf);
+    assert_int_equal(fread(text, 1, (size_t)n, logf), (size_t)n);
+    return text;
+}
+
+static void test_a_database_outage_is_a_503_that_quotes_no_engine_message(void **state)
+{
+    (void)state;
+    test_api a;
+    test_api_start(&a);
+    char token[128];
+    test_signup(&a, "ana@example.com", token);
+    FILE *logf = tmpfile();
+    assert_non_null(logf);
+    log_init(LOG_INFO, logf);
+    outage o;
+    outage_begin(&a, &o);
+    /* The first use of a cut connection fails one way, the reconnect
+     * another: a few requests meet both. */
+    for (int i = 0; i < 3; i++) {
+        test_resp r = test_req(&a, "POST", "/api/v1/personas", token,
+                               "{\"name\":\"Calm\",\"system_instruction\":\"Be calm.\"}", NULL);
+        test_expect(&r, 503, "unavailable");
+        assert_string_equal(json_string_value(json_object_get(r.json, "detail")),
+                            "the database is unavailable; try again shortly");
+        assert_names_no_internals(&r, a.t.name);
+        test_resp_free(&r);
+    }
+    if (strcmp(test_engine(), "postgres") == 0) { /* SQLite still reads while locked */
+        test_resp r = test_req(&a, "GET", "/readyz", NULL, NULL, NULL);
+        test_expect(&r, 503, "not-ready");
+        assert_names_no_internals(&r, a.t.name);
+        test_resp_free(&r);
+    }
+    outage_end(&a, &o);
+    /* The operator's log has what the engine said. */
+    char *text = read_log(logf);
+    log_init(LOG_INFO, NULL);
+    fclose(logf);
+    const char *engine_says =
+        strcmp(test_engine(), "postgres") == 0 ? "not currently accepting connections" : "locked";
+    if (strstr(text, "database unavailable") == NULL || strstr(text, engine_says) == NULL)
+        fail_msg("the log does not say what the engine said (%s): %s", engine_says, text);
+    free(text);
+    test_api_stop(&a);
+}
+
 static void test_handler_that_sets_no_reply_gets_500_problem(void **state)
 {
     fixture *f = *state;
@@ -1204,6 +1313,7 @@ int main(void)
         cmocka_unit_test(test_hsts_is_sent_only_when_configured),
         cmocka_unit_test(test_loopback_addresses_are_recognised),
         cmocka_unit_test(test_metrics_with_a_token_need_it_even_from_loopback),
+        cmocka_unit_test(test_a_database_outage_is_a_503_that_quotes_no_engine_message),
         WITH_DB(test_handler_that_sets_no_reply_gets_500_problem),
         WITH_DB(test_reply_error_maps_kind_to_status_and_names_the_field),
         WITH_DB(test_graceful_stop_lets_an_in_flight_request_finish),

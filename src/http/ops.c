@@ -6,6 +6,7 @@
 #include "http/http.h"
 
 #include "base/buf.h"
+#include "base/log.h"
 #include "db/db.h"
 #include "http/metrics.h"
 
@@ -29,9 +30,11 @@ static void ops_readyz(http_request *r)
     }
     db_error derr = {0};
     if (db_ping(pool, &derr) != 0) {
-        http_reply_problem(
-            r, 503, "not-ready", "Not ready",
-            arena_sprintf(http_arena(r), "The database is not reachable: %s", derr.message));
+        /* Probes are unauthenticated: the engine's text (host, port, user,
+         * database) is for the log only. */
+        log_warn("readyz: database unavailable (%s): %s", db_fault_name(derr.fault), derr.message);
+        http_reply_problem(r, 503, "not-ready", "Not ready",
+                           "The database is not reachable; the details are in the server's log.");
         return;
     }
     http_reply_json(
