@@ -1194,6 +1194,110 @@ static void test_stopping_a_busy_server_many_times_never_aborts(void **state)
     assert_true(answered > 0); /* the clients were served between the stops */
 }
 
+/* ---- one client cannot exhaust the server's connections ---- */
+
+/* Whether the server has closed fd, without waiting. */
+static bool closed_by_server(int fd)
+{
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* Every test client is on loopback; 127.0.0.2 is another loopback address,
+ * so "one address" and "everyone else" can both be played here. */
+static void test_one_address_holds_at_most_its_limit_and_health_still_answers(void **state)
+{
+    (void)state;
+    http_server_config cfg = test_config(NULL, 0);
+    cfg.max_connections_per_ip = 4;
+    cfg.first_request_timeout_s = 30; /* nothing here should time out */
+    error err = {0};
+    http_server *srv = start_with(&cfg, &err);
+    assert_non_null(srv);
+    int port = http_server_port(srv);
+    int idle[4];
+    for (int i = 0; i < 4; i++)
+        idle[i] = connect_from("127.0.0.2", port);
+    /* The fifth from that address is closed at once, */
+    int extra = connect_from("127.0.0.2", port);
+    buf out;
+    buf_init(&out, 4096);
+    assert_true(read_until_closed(extra, &out, 10));
+    assert_int_equal(out.len, 0);
+    buf_free(&out);
+    close(extra);
+    /* while everyone else is served, */
+    response r;
+    request(port, "/healthz", NULL, &r);
+    assert_int_equal(r.status, 200);
+    response_free(&r);
+    request(port, "/readyz", NULL, &r);
+    assert_int_equal(r.status, 503); /* no database here, but it answers */
+    response_free(&r);
+    /* and the four it holds are still open and can be used. */
+    for (int i = 0; i < 4; i++)
+        assert_false(closed_by_server(idle[i]));
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    assert_int_equal(send(idle[0], req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
+    buf_init(&out, 4096);
+    assert_true(read_until_closed(idle[0], &out, 10));
+    assert_true(strncmp(buf_cstr(&out), "HTTP/1.1 200 ", 13) == 0);
+    buf_free(&out);
+    /* A slot given back can be taken again. */
+    close(idle[0]);
+    int again = -1;
+    for (int i = 0; i < 200; i++) { /* the server notices the close shortly after */
+        again = connect_from("127.0.0.2", port);
+        assert_int_equal(send(again, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
+        buf_init(&out, 4096);
+        read_until_closed(again, &out, 10);
+        bool served = strncmp(buf_cstr(&out), "HTTP/1.1 200 ", 13) == 0;
+        buf_free(&out);
+        close(again);
+        if (served)
+            break;
+        again = -1;
+        sleep_ms(10);
+    }
+    assert_true(again >= 0);
+    for (int i = 1; i < 4; i++)
+        close(idle[i]);
+    http_server_stop(srv);
+}
+
+static void test_a_connection_that_never_sends_a_request_is_closed_early(void **state)
+{
+    (void)state;
+    http_server_config cfg = test_config(NULL, 0);
+    cfg.first_request_timeout_s = 1;
+    error err = {0};
+    http_server *srv = start_with(&cfg, &err);
+    assert_non_null(srv);
+    int port = http_server_port(srv);
+    int silent = connect_from(NULL, port);
+    int used = connect_from(NULL, port);
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_int_equal(send(used, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
+    char got[1024];
+    assert_true(recv(used, got, sizeof(got), 0) > 12);
+    assert_true(strncmp(got, "HTTP/1.1 200 ", 13) == 0);
+    /* The silent one goes well within the 30 s a connection in use gets. */
+    buf out;
+    buf_init(&out, 4096);
+    assert_true(read_until_closed(silent, &out, 20));
+    assert_int_equal(out.len, 0);
+    buf_free(&out);
+    close(silent);
+    /* The one that sent a request waits as long as any connection in use. */
+    assert_false(closed_by_server(used));
+    assert_int_equal(send(used, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
+    assert_true(recv(used, got, sizeof(got), 0) > 12);
+    assert_true(strncmp(got, "HTTP/1.1 200 ", 13) == 0);
+    close(used);
+    http_server_stop(srv);
+}
+
 static void test_port_in_use_is_a_config_error_naming_pstudio_port(void **state)
 {
     fixture *f = *state;
@@ -1318,6 +1422,8 @@ int main(void)
         WITH_DB(test_reply_error_maps_kind_to_status_and_names_the_field),
         WITH_DB(test_graceful_stop_lets_an_in_flight_request_finish),
         cmocka_unit_test(test_stopping_a_busy_server_many_times_never_aborts),
+        cmocka_unit_test(test_one_address_holds_at_most_its_limit_and_health_still_answers),
+        cmocka_unit_test(test_a_connection_that_never_sends_a_request_is_closed_early),
         WITH_DB(test_port_in_use_is_a_config_error_naming_pstudio_port),
         WITH_DB(test_access_log_has_route_and_status_but_no_query_string),
         cmocka_unit_test(test_problem_json_encodes_all_members_and_omits_absent_ones),

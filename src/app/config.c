@@ -58,6 +58,14 @@ static const config__spec config__specs[] = {
     {"shutdown_timeout_ms", "PSTUDIO_SHUTDOWN_TIMEOUT_MS", "--shutdown-timeout-ms", CFG_INT,
      CFG_OFF(shutdown_timeout_ms), "10000", 0, 600000,
      "How long SIGTERM waits for in-flight requests before stopping."},
+    {"max_connections_per_ip", "PSTUDIO_MAX_CONNECTIONS_PER_IP", "--max-connections-per-ip",
+     CFG_INT, CFG_OFF(max_connections_per_ip), "128", 0, 1024,
+     "Open connections one client address may hold, of the server's 1024 (0: no limit). Behind "
+     "a reverse proxy every connection comes from the proxy: raise it or set 0."},
+    {"first_request_timeout_s", "PSTUDIO_FIRST_REQUEST_TIMEOUT_S", "--first-request-timeout-s",
+     CFG_INT, CFG_OFF(first_request_timeout_s), "10", 1, 30,
+     "Seconds a new connection may stay silent before its first request is in; then it is "
+     "closed (connections in use wait 30 s)."},
     {"log_level", "PSTUDIO_LOG_LEVEL", "--log-level", CFG_LOG_LEVEL, CFG_OFF(log_level), "info", 0,
      0, "debug, info, warn or error."},
     {"auto_migrate", "PSTUDIO_AUTO_MIGRATE", "--auto-migrate", CFG_BOOL, CFG_OFF(auto_migrate),

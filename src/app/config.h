@@ -26,6 +26,8 @@ typedef struct config {
     int db_pool_size;
     int max_body_bytes;
     int shutdown_timeout_ms;
+    int max_connections_per_ip;
+    int first_request_timeout_s;
     char *log_level;
     bool auto_migrate;
     bool cookie_secure;

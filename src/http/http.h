@@ -40,12 +40,15 @@ typedef struct http_route {
 } http_route;
 
 typedef struct http_server_config {
-    const char *bind_addr;   /* numeric IPv4 or IPv6; NULL means "127.0.0.1" */
-    int port;                /* 0 picks a free port (tests); see http_server_port() */
-    int threads;             /* MHD thread pool size; <= 0 means 4 */
-    size_t max_body;         /* request body cap in bytes (413 past it); 0 means 1 MiB */
-    int shutdown_timeout_ms; /* graceful shutdown wait for in-flight requests; <= 0 means 10 s */
-    bool hsts;               /* send Strict-Transport-Security (served behind HTTPS) */
+    const char *bind_addr;      /* numeric IPv4 or IPv6; NULL means "127.0.0.1" */
+    int port;                   /* 0 picks a free port (tests); see http_server_port() */
+    int threads;                /* MHD thread pool size; <= 0 means 4 */
+    size_t max_body;            /* request body cap in bytes (413 past it); 0 means 1 MiB */
+    int shutdown_timeout_ms;    /* graceful shutdown wait for in-flight requests; <= 0 means 10 s */
+    int max_connections_per_ip; /* open connections one peer address may hold; 0: no limit */
+    int first_request_timeout_s; /* a new connection idle this long before its first request's
+                                    headers are in is closed; <= 0 means 10 s */
+    bool hsts;                   /* send Strict-Transport-Security (served behind HTTPS) */
     /* /metrics: NULL serves it to loopback peers only; otherwise to requests
      * with "Authorization: Bearer <token>", from any address. Not copied. */
     const char *metrics_token;

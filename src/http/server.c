@@ -45,12 +45,15 @@
  * It is zeroed after every request, so its size is memory traffic on every
  * request: 64 KB cost 5-9 % of the throughput of a small list
  * (docs/benchmarks.md). */
-#define CONN_MEMORY_LIMIT   (16 * 1024)
-#define CONN_TIMEOUT_S      30
-#define CONN_LIMIT          1024
-#define DEFAULT_THREADS     4
-#define DEFAULT_MAX_BODY    (1024 * 1024)
-#define DEFAULT_SHUTDOWN_MS 10000
+#define CONN_MEMORY_LIMIT (16 * 1024)
+/* Once its first request has begun, a connection is closed after this long
+ * without activity; before that, after first_request_timeout_s. */
+#define CONN_TIMEOUT_S                  30
+#define CONN_LIMIT                      1024
+#define DEFAULT_FIRST_REQUEST_TIMEOUT_S 10
+#define DEFAULT_THREADS                 4
+#define DEFAULT_MAX_BODY                (1024 * 1024)
+#define DEFAULT_SHUTDOWN_MS             10000
 /* Past the cap, a chunked body is read and dropped so that the 413 can be
  * sent at its end; a client still sending after this much more is cut off. */
 #define DISCARD_LIMIT (8u * 1024 * 1024)
@@ -300,11 +303,23 @@ static bool framing_refused(http_request *r, const char *version)
     return true;
 }
 
+/* A connection's first request has its headers in: from now on the
+ * connection waits as long as any other (see on_connection). */
+static void connection_in_use(http_request *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_TIMEOUT);
+    if (ci != NULL && ci->connection_timeout != CONN_TIMEOUT_S)
+        MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  (unsigned int)CONN_TIMEOUT_S);
+}
+
 /* Everything decidable from the request line and headers alone. */
 static void begin_request(http_request *r, const char *method, const char *version)
 {
     http_server *s = r->srv;
     r->begun = true;
+    connection_in_use(r);
     r->method = arena_strdup(&r->arena, method);
     const char *rid = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id");
     if (rid != NULL && valid_request_id(rid))
@@ -506,6 +521,25 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(r);
 }
 
+/*
+ * A new connection gets the short first-request timeout. Idle sockets that
+ * never send a request (a slow-loris, or a scanner) would otherwise hold a
+ * connection slot for the full CONN_TIMEOUT_S each; with the per-address
+ * limit this keeps one client from filling the server. The daemon's default
+ * stays CONN_TIMEOUT_S so that connections in use sit on MHD's cheap
+ * "normal" timeout list; only those still waiting for a request are on its
+ * "manual" list, which MHD scans.
+ */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    http_server *s = cls;
+    (void)socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED && s->cfg.first_request_timeout_s != CONN_TIMEOUT_S)
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  (unsigned int)s->cfg.first_request_timeout_s);
+}
+
 /* MHD's own diagnostics go through our log so they stay JSON lines. */
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -562,6 +596,10 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
         c.max_body = DEFAULT_MAX_BODY;
     if (c.shutdown_timeout_ms <= 0)
         c.shutdown_timeout_ms = DEFAULT_SHUTDOWN_MS;
+    if (c.first_request_timeout_s <= 0)
+        c.first_request_timeout_s = DEFAULT_FIRST_REQUEST_TIMEOUT_S;
+    if (c.max_connections_per_ip < 0)
+        c.max_connections_per_ip = 0;
     if (c.port < 0 || c.port > 65535) {
         error_set(err, ERR_CONFIG, "PSTUDIO_PORT", "port %d is out of range (use 1-65535)", c.port);
         return NULL;
@@ -628,8 +666,10 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
         s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned int)c.threads, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)CONN_LIMIT, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+        (unsigned int)CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)c.max_connections_per_ip, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_END);
     if (s->daemon == NULL) {
         int e = errno;
         error_set(err, ERR_CONFIG, "PSTUDIO_PORT", "cannot listen on %s: %s", where,
