@@ -66,6 +66,9 @@ static const config__spec config__specs[] = {
      CFG_INT, CFG_OFF(first_request_timeout_s), "10", 1, 30,
      "Seconds a new connection may stay silent before its first request is in; then it is "
      "closed (connections in use wait 30 s)."},
+    {"event_streams_per_user", "PSTUDIO_EVENT_STREAMS_PER_USER", "--event-streams-per-user",
+     CFG_INT, CFG_OFF(event_streams_per_user), "8", 1, 256,
+     "Open /api/v1/events streams one user may hold, of the server's 256; past it, 429."},
     {"log_level", "PSTUDIO_LOG_LEVEL", "--log-level", CFG_LOG_LEVEL, CFG_OFF(log_level), "info", 0,
      0, "debug, info, warn or error."},
     {"auto_migrate", "PSTUDIO_AUTO_MIGRATE", "--auto-migrate", CFG_BOOL, CFG_OFF(auto_migrate),

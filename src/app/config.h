@@ -28,6 +28,7 @@ typedef struct config {
     int shutdown_timeout_ms;
     int max_connections_per_ip;
     int first_request_timeout_s;
+    int event_streams_per_user;
     char *log_level;
     bool auto_migrate;
     bool cookie_secure;

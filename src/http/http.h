@@ -163,10 +163,16 @@ typedef http_stream_step (*http_stream_fn)(void *ctx, struct buf *out, bool stop
  * Replies with status and a body produced by fn (sent chunked), calling fn
  * at once and then at most every poll_ms while it says WAIT. ctx belongs
  * to the stream: free_ctx(ctx) runs when the stream ends or the client
- * goes, after the request's arena is gone, so ctx must not point into it.
+ * goes (noticed at once, even while the stream waits), after the request's
+ * arena is gone, so ctx must not point into it. A server holds at most 256
+ * streams (past that: 503 "unavailable", Retry-After: 30), and an owner
+ * (say a user id; NULL for none) at most owner_max when it is > 0 (past
+ * that: 429 "too-many-streams", Retry-After: 10); a refused stream's ctx
+ * is freed at once.
  */
 void http_reply_stream(http_request *r, int status, const char *content_type, int poll_ms,
-                       http_stream_fn fn, void (*free_ctx)(void *ctx), void *ctx);
+                       const char *owner, int owner_max, http_stream_fn fn,
+                       void (*free_ctx)(void *ctx), void *ctx);
 
 /**
  * Replies application/problem+json with type "/problems/<type_slug>", the

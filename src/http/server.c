@@ -927,7 +927,8 @@ bool http_has_reply(http_request *r)
 }
 
 void http_reply_stream(http_request *r, int status, const char *content_type, int poll_ms,
-                       http_stream_fn fn, void (*free_ctx)(void *ctx), void *ctx)
+                       const char *owner, int owner_max, http_stream_fn fn,
+                       void (*free_ctx)(void *ctx), void *ctx)
 {
     if (r->status != 0) {
         log_warn("second reply (%d, a stream) dropped; the first (%d) stands", status, r->status);
@@ -935,11 +936,34 @@ void http_reply_stream(http_request *r, int status, const char *content_type, in
             free_ctx(ctx);
         return;
     }
-    r->response = http_streams_response(r->srv->streams, r->conn, poll_ms, fn, free_ctx, ctx);
-    if (r->response == NULL) { /* only out of memory: abort like xmalloc */
+    http_stream_refusal refusal;
+    struct MHD_Response *resp = http_streams_response(r->srv->streams, r->conn, owner, owner_max,
+                                                      poll_ms, fn, free_ctx, ctx, &refusal);
+    if (refusal != HTTP_STREAM_ADMITTED) {
+        if (free_ctx != NULL)
+            free_ctx(ctx);
+        if (refusal == HTTP_STREAM_OWNER_FULL) {
+            http_set_header(r, "Retry-After", "10");
+            http_reply_problem(
+                r, 429, "too-many-streams", "Too many streams",
+                arena_sprintf(&r->arena,
+                              "You already have %d streams open, the most one account may hold; "
+                              "close one (a stream whose client has gone is freed at once) and "
+                              "try again.",
+                              owner_max));
+        } else {
+            http_set_header(r, "Retry-After", "30");
+            http_reply_problem(r, 503, "unavailable", "Service unavailable",
+                               "This server holds as many streams as it takes; try again in a "
+                               "while.");
+        }
+        return;
+    }
+    if (resp == NULL) { /* only out of memory: abort like xmalloc */
         log_error("out of memory creating a streamed response");
         abort();
     }
+    r->response = resp;
     r->status = status;
     r->content_type = content_type ? arena_strdup(&r->arena, content_type) : NULL;
     r->reply_len = 0;
