@@ -240,6 +240,8 @@ static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const 
 {
     framing *f = cls;
     (void)kind;
+    if (value == NULL) /* MHD gives "" for an empty value; never NULL in 0.9.75 */
+        value = "";
     if (key[0] == '\0')
         f->bad_name = true;
     for (const char *k = key; *k; k++)
