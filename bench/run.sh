@@ -158,7 +158,7 @@ start_server() {
   port=$(free_port)
   PSTUDIO_DATABASE_URL=$url PSTUDIO_PORT=$port PSTUDIO_BIND=127.0.0.1 \
     PSTUDIO_HTTP_THREADS=$http_threads PSTUDIO_DB_POOL_SIZE=$pool PSTUDIO_DATA_DIR=$work/data \
-    "$bin/pstudio" serve 2>"$work/$engine/server.log" &
+    PSTUDIO_MAX_CONNECTIONS_PER_IP=0 "$bin/pstudio" serve 2>"$work/$engine/server.log" &
   server_pid=$!
   for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break

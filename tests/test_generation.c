@@ -1518,6 +1518,74 @@ static void test_event_stream_tells_the_owner_and_nobody_else(void **state)
     curl_multi_cleanup(m);
 }
 
+/* Opens a stream on its own multi handle: true once it is connected (it
+ * stays open in *s, on *m), false once the server refused it (*status). */
+static bool stream_try(world *w, CURLM **m, stream *s, const char *tok, long *status)
+{
+    *m = curl_multi_init();
+    stream_open(w, *m, s, tok);
+    wanted connected = {s, {": connected", NULL, NULL}};
+    bool ok = pump(*m, WAIT_S, has_all, &connected);
+    *status = 0;
+    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, status);
+    if (!ok) {
+        stream_close(*m, s);
+        curl_multi_cleanup(*m);
+        *m = NULL;
+    }
+    return ok;
+}
+
+static void stream_end(CURLM *m, stream *s)
+{
+    stream_close(m, s);
+    curl_multi_cleanup(m);
+}
+
+static void
+test_one_user_holds_only_so_many_event_streams_and_a_left_one_frees_at_once(void **state)
+{
+    world *w = *state;
+    w->api.svc.event_streams_per_user = 2;
+    CURLM *m[2];
+    stream s[2];
+    long status;
+    for (int i = 0; i < 2; i++)
+        if (!stream_try(w, &m[i], &s[i], w->tok, &status))
+            fail_msg("stream %d of 2 was refused with %ld", i + 1, status);
+    /* A third for the same user is refused, with a time to come back; */
+    test_resp r = test_req(&w->api, "GET", "/api/v1/events", w->tok, NULL, NULL);
+    test_expect(&r, 429, "too-many-streams");
+    char retry[32];
+    assert_true(test_resp_header(&r, "Retry-After", retry, sizeof(retry)));
+    assert_true(atoi(retry) > 0);
+    test_resp_free(&r);
+    /* another user is not affected. */
+    CURLM *mb;
+    stream sb;
+    if (!stream_try(w, &mb, &sb, w->tok_b, &status))
+        fail_msg("another user's stream was refused with %ld", status);
+    /* The client of one of them goes away: its slot is free as soon as the
+     * server sees the socket close (the stream's next keep-alive, which
+     * is what used to tell, is 15 s away). */
+    stream_end(m[0], &s[0]);
+    CURLM *mc = NULL;
+    stream sc;
+    bool admitted = false;
+    for (int i = 0; i < 50 && !admitted; i++) {
+        admitted = stream_try(w, &mc, &sc, w->tok, &status);
+        if (!admitted) {
+            assert_int_equal(status, 429);
+            sleep_ms(100);
+        }
+    }
+    if (!admitted)
+        fail_msg("the slot of a stream whose client left was still taken after 5 s");
+    stream_end(mc, &sc);
+    stream_end(mb, &sb);
+    stream_end(m[1], &s[1]);
+}
+
 static void test_event_stream_needs_a_signed_in_user(void **state)
 {
     world *w = *state;
@@ -1658,6 +1726,7 @@ int main(void)
         T(test_usage_summary_is_for_the_personas_owner_only),
         T(test_event_stream_tells_the_owner_and_nobody_else),
         T(test_event_stream_needs_a_signed_in_user),
+        T(test_one_user_holds_only_so_many_event_streams_and_a_left_one_frees_at_once),
         T(test_a_worker_killed_mid_generation_leaves_exactly_one_set_of_scenes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

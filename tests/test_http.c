@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,15 +110,10 @@ typedef struct fixture {
     int port;
 } fixture;
 
-static http_server *start_server(struct db *pool, int port, error *err)
+/* The configuration every test server starts from. */
+static http_server_config test_config(struct db *pool, int port)
 {
-    static http_route routes[64];
-    size_t n = 0;
-    for (size_t i = 0; i < http_ops_routes_count; i++)
-        routes[n++] = http_ops_routes[i];
-    for (size_t i = 0; i < sizeof(test_routes) / sizeof(test_routes[0]); i++)
-        routes[n++] = test_routes[i];
-    http_server_config cfg = {
+    return (http_server_config){
         .bind_addr = "127.0.0.1",
         .port = port,
         .threads = 2,
@@ -124,7 +121,23 @@ static http_server *start_server(struct db *pool, int port, error *err)
         .shutdown_timeout_ms = 10000,
         .db = pool,
     };
-    return http_server_start(&cfg, routes, n, err);
+}
+
+static http_server *start_with(const http_server_config *cfg, error *err)
+{
+    static http_route routes[64];
+    size_t n = 0;
+    for (size_t i = 0; i < http_ops_routes_count; i++)
+        routes[n++] = http_ops_routes[i];
+    for (size_t i = 0; i < sizeof(test_routes) / sizeof(test_routes[0]); i++)
+        routes[n++] = test_routes[i];
+    return http_server_start(cfg, routes, n, err);
+}
+
+static http_server *start_server(struct db *pool, int port, error *err)
+{
+    http_server_config cfg = test_config(pool, port);
+    return start_with(&cfg, err);
 }
 
 static int setup_common(void **state, bool with_db)
@@ -281,6 +294,86 @@ static const char *header_of(const response *r, const char *name, char *out, siz
     return found;
 }
 
+/* ---- raw sockets: for what curl will not send ---- */
+
+static int connect_from(const char *from_ip, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    if (from_ip != NULL) {
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        assert_int_equal(inet_pton(AF_INET, from_ip, &src.sin_addr), 1);
+        assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+    }
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* Reads until the server closes the connection (true) or nothing more comes
+ * for `quiet_s` seconds (false), appending what arrives to out. */
+static bool read_until_closed(int fd, buf *out, int quiet_s)
+{
+    struct timeval tv = {quiet_s, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char chunk[4096];
+    for (;;) {
+        ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+        if (n == 0)
+            return true;
+        if (n < 0)
+            return errno == ECONNRESET;
+        buf_append(out, chunk, (size_t)n);
+    }
+}
+
+/* Sends raw bytes on a new connection; *closed says whether the server
+ * closed it (within 10 s of its last byte). */
+static void raw_exchange(int port, const char *bytes, buf *out, bool *closed)
+{
+    int fd = connect_from(NULL, port);
+    size_t len = strlen(bytes);
+    assert_int_equal(send(fd, bytes, len, MSG_NOSIGNAL), (ssize_t)len);
+    buf_init(out, 1 << 20);
+    *closed = read_until_closed(fd, out, 10);
+    close(fd);
+}
+
+static int count_status_lines(const char *text)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, "HTTP/1.1 ")) != NULL; p++)
+        if (p == text || p[-1] == '\n')
+            n++;
+    return n;
+}
+
+/* One answer with this status, then the connection closed: a request
+ * smuggled behind the first is never read as a request. */
+static void expect_refused_and_closed(int port, const char *request, int status, const char *slug)
+{
+    buf out;
+    bool closed;
+    raw_exchange(port, request, &out, &closed);
+    const char *text = buf_cstr(&out);
+    char line[32];
+    snprintf(line, sizeof(line), "HTTP/1.1 %d ", status);
+    if (strncmp(text, line, strlen(line)) != 0)
+        fail_msg("expected %s, got: %s", line, text);
+    if (!closed)
+        fail_msg("the server kept the connection open after: %s", text);
+    assert_int_equal(count_status_lines(text), 1);
+    assert_null(strstr(text, "smuggled"));
+    if (slug != NULL) {
+        char type[128];
+        snprintf(type, sizeof(type), "\"type\":\"/problems/%s\"", slug);
+        assert_non_null(strstr(text, type));
+        assert_non_null(strcasestr(text, "\r\nConnection: close\r\n"));
+    }
+    buf_free(&out);
+}
+
 static const char *member_str(json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
@@ -406,6 +499,132 @@ static void test_body_just_under_cap_is_accepted_and_echoed(void **state)
     assert_int_equal(r.status, 200);
     assert_int_equal(r.body.len, MAX_BODY - 1);
     response_free(&r);
+}
+
+/* ---- request framing (RFC 9112 section 6.3): no request smuggling ---- */
+
+#define SMUGGLED "GET /items/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+
+static void test_differing_content_lengths_are_400_and_close_the_connection(void **state)
+{
+    fixture *f = *state;
+    expect_refused_and_closed(f->port,
+                              "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                              "Content-Length: 47\r\n\r\nabc" SMUGGLED,
+                              400, "bad-framing");
+    /* Even when the first one says there is no body at all. */
+    expect_refused_and_closed(f->port,
+                              "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                              "content-length: 44\r\n\r\n" SMUGGLED,
+                              400, "bad-framing");
+}
+
+static void test_identical_content_lengths_are_one_length(void **state)
+{
+    fixture *f = *state;
+    buf out;
+    bool closed;
+    raw_exchange(f->port,
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n"
+                 "Connection: close\r\n\r\nabc",
+                 &out, &closed);
+    assert_true(strncmp(buf_cstr(&out), "HTTP/1.1 200 ", 13) == 0);
+    assert_non_null(strstr(buf_cstr(&out), "\r\n\r\nabc"));
+    buf_free(&out);
+}
+
+static void test_content_length_with_transfer_encoding_is_400_and_closes(void **state)
+{
+    fixture *f = *state;
+    expect_refused_and_closed(f->port,
+                              "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" SMUGGLED,
+                              400, "bad-framing");
+    expect_refused_and_closed(f->port,
+                              "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                              "Content-Length: 0\r\n\r\n3\r\nabc\r\n0\r\n\r\n" SMUGGLED,
+                              400, "bad-framing");
+}
+
+static void test_transfer_codings_other_than_a_final_chunked_are_refused_and_close(void **state)
+{
+    fixture *f = *state;
+    /* A coding we do not implement, ahead of chunked: 501. */
+    expect_refused_and_closed(f->port,
+                              "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked"
+                              "\r\n\r\n3\r\nabc\r\n0\r\n\r\n" SMUGGLED,
+                              501, "not-implemented");
+    /* Without a final chunked the body has no end: 400 (libmicrohttpd
+     * would wait for the client to close, answering nothing). */
+    const char *bad[] = {
+        "Transfer-Encoding: gzip\r\n",
+        "Transfer-Encoding: chunked, gzip\r\n",
+        "Transfer-Encoding: identity\r\n",
+        "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+        "Transfer-Encoding: \r\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char req[512];
+        snprintf(req, sizeof(req),
+                 "POST /echo HTTP/1.1\r\nHost: x\r\n%s\r\n3\r\nabc\r\n0\r\n\r\n" SMUGGLED, bad[i]);
+        expect_refused_and_closed(f->port, req, 400, "bad-framing");
+    }
+    /* HTTP/1.0 has no Transfer-Encoding (RFC 9112 section 6.1). */
+    expect_refused_and_closed(f->port,
+                              "POST /echo HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                              "\r\n3\r\nabc\r\n0\r\n\r\n",
+                              400, "bad-framing");
+}
+
+static void test_a_chunked_body_in_any_letter_case_is_read(void **state)
+{
+    fixture *f = *state;
+    buf out;
+    bool closed;
+    raw_exchange(f->port,
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n"
+                 "Connection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+                 &out, &closed);
+    assert_true(strncmp(buf_cstr(&out), "HTTP/1.1 200 ", 13) == 0);
+    assert_non_null(strstr(buf_cstr(&out), "\r\n\r\nabc"));
+    buf_free(&out);
+}
+
+/* libmicrohttpd skips a header whose name ends in a space, which a proxy
+ * may still read as Content-Length: the rest would be a second request. */
+static void test_a_space_before_the_colon_is_400_and_closes(void **state)
+{
+    fixture *f = *state;
+    expect_refused_and_closed(
+        f->port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length : 47\r\n\r\n" SMUGGLED, 400,
+        "bad-framing");
+    /* A folded line (obs-fold) is glued to the name before it. */
+    expect_refused_and_closed(f->port,
+                              "POST /echo HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n Content-Length: 47"
+                              "\r\n\r\n" SMUGGLED,
+                              400, "bad-framing");
+}
+
+/* A malformed Content-Length never reaches our code: libmicrohttpd 0.9.75
+ * answers it with its own 400 (an HTML body, and its header block sent
+ * twice) and closes. What the client gets is still a 400 and a close. */
+static void test_a_negative_or_signed_content_length_is_400_and_closes(void **state)
+{
+    fixture *f = *state;
+    const char *values[] = {"-1", "+3", "3, 3", "0x3"};
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        char req[512];
+        snprintf(req, sizeof(req),
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %s\r\n\r\nabc" SMUGGLED,
+                 values[i]);
+        buf out;
+        bool closed;
+        raw_exchange(f->port, req, &out, &closed);
+        assert_true(strncmp(buf_cstr(&out), "HTTP/1.1 400 ", 13) == 0);
+        assert_true(closed);
+        assert_null(strstr(buf_cstr(&out), "smuggled"));
+        buf_free(&out);
+    }
 }
 
 static void test_valid_request_id_is_echoed(void **state)
@@ -596,6 +815,256 @@ static void test_metrics_count_one_request_to_a_route_exactly_once(void **state)
     assert_int_equal(scrape(f->port, "pstudio_db_pool_size"), 4);
 }
 
+/* ---- security headers and who may read /metrics ---- */
+
+static void assert_security_headers(const response *r, bool hsts)
+{
+    char v[256];
+    assert_string_equal(header_of(r, "X-Content-Type-Options", v, sizeof(v)), "nosniff");
+    assert_string_equal(header_of(r, "Content-Security-Policy", v, sizeof(v)),
+                        "default-src 'none'; frame-ancestors 'none'");
+    assert_string_equal(header_of(r, "X-Frame-Options", v, sizeof(v)), "DENY");
+    assert_string_equal(header_of(r, "Referrer-Policy", v, sizeof(v)), "no-referrer");
+    if (hsts)
+        assert_string_equal(header_of(r, "Strict-Transport-Security", v, sizeof(v)),
+                            "max-age=31536000");
+    else
+        assert_null(header_of(r, "Strict-Transport-Security", v, sizeof(v)));
+}
+
+/* Successes, problems the router and the body cap produce, and a
+ * handler's own error all carry them. */
+static void expect_security_headers_everywhere(int port, bool hsts)
+{
+    char big[MAX_BODY * 2];
+    memset(big, 'x', sizeof(big));
+    const char *expect[] = {"Expect: 100-continue", NULL};
+    struct {
+        const char *path;
+        request_opts o;
+        long status;
+    } cases[] = {
+        {"/healthz", {0}, 200},
+        {"/metrics", {0}, 200},
+        {"/no/such/thing", {0}, 404},
+        {"/items/x", {.method = "DELETE"}, 405},
+        {"/conflict", {0}, 409},
+        {"/echo", {.headers = expect, .body = big, .body_len = sizeof(big)}, 413},
+        {"/no-reply", {0}, 500},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        response r;
+        request(port, cases[i].path, &cases[i].o, &r);
+        assert_int_equal(r.status, cases[i].status);
+        assert_security_headers(&r, hsts);
+        response_free(&r);
+    }
+    /* And a refusal of the request's framing, sent before any routing. */
+    buf out;
+    bool closed;
+    raw_exchange(port,
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2"
+                 "\r\n\r\nab",
+                 &out, &closed);
+    assert_non_null(strstr(buf_cstr(&out), "\r\nContent-Security-Policy: default-src 'none'"));
+    assert_non_null(strstr(buf_cstr(&out), "\r\nX-Frame-Options: DENY\r\n"));
+    assert_true((strstr(buf_cstr(&out), "\r\nStrict-Transport-Security: ") != NULL) == hsts);
+    buf_free(&out);
+}
+
+static void test_every_answer_carries_the_security_headers(void **state)
+{
+    fixture *f = *state;
+    expect_security_headers_everywhere(f->port, false);
+}
+
+static void test_hsts_is_sent_only_when_configured(void **state)
+{
+    (void)state;
+    http_server_config cfg = test_config(NULL, 0);
+    cfg.hsts = true;
+    error err = {0};
+    http_server *srv = start_with(&cfg, &err);
+    assert_non_null(srv);
+    expect_security_headers_everywhere(http_server_port(srv), true);
+    http_server_stop(srv);
+}
+
+static void test_loopback_addresses_are_recognised(void **state)
+{
+    (void)state;
+    struct {
+        const char *addr;
+        bool loopback;
+    } cases[] = {
+        {"127.0.0.1", true},    {"127.255.0.9", true},
+        {"::1", true},          {"::ffff:127.0.0.1", true},
+        {"10.0.0.1", false},    {"192.0.2.2", false},
+        {"128.0.0.1", false},   {"::ffff:10.0.0.1", false},
+        {"fe80::1", false},     {"::", false},
+        {"::127.0.0.1", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sockaddr_storage ss = {0};
+        struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET, cases[i].addr, &in4->sin_addr) == 1)
+            in4->sin_family = AF_INET;
+        else {
+            assert_int_equal(inet_pton(AF_INET6, cases[i].addr, &in6->sin6_addr), 1);
+            in6->sin6_family = AF_INET6;
+        }
+        if (http_addr_is_loopback((struct sockaddr *)&ss) != cases[i].loopback)
+            fail_msg("%s: expected %s", cases[i].addr, cases[i].loopback ? "loopback" : "not");
+    }
+    assert_false(http_addr_is_loopback(NULL));
+}
+
+static void test_metrics_with_a_token_need_it_even_from_loopback(void **state)
+{
+    (void)state;
+    http_server_config cfg = test_config(NULL, 0);
+    cfg.metrics_token = "s3cret-metrics-token";
+    error err = {0};
+    http_server *srv = start_with(&cfg, &err);
+    assert_non_null(srv);
+    int port = http_server_port(srv);
+    const char *none[] = {NULL};
+    const char *wrong[] = {"Authorization: Bearer s3cret-metrics-tokeN", NULL};
+    const char *prefix[] = {"Authorization: Bearer s3cret", NULL};
+    const char *basic[] = {"Authorization: Basic s3cret-metrics-token", NULL};
+    const char *const *refused[] = {none, wrong, prefix, basic};
+    for (size_t i = 0; i < 4; i++) {
+        response r;
+        request(port, "/metrics", &(request_opts){.headers = refused[i]}, &r);
+        assert_problem(&r, 401, "unauthorized", "/metrics");
+        assert_null(strstr(buf_cstr(&r.body), "pstudio_http_requests_total"));
+        char v[128];
+        assert_non_null(header_of(&r, "WWW-Authenticate", v, sizeof(v)));
+        response_free(&r);
+    }
+    const char *right[] = {"Authorization: Bearer s3cret-metrics-token", NULL};
+    response r;
+    request(port, "/metrics", &(request_opts){.headers = right}, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(buf_cstr(&r.body), "pstudio_http_requests_total"));
+    response_free(&r);
+    /* The other operational routes stay open. */
+    request(port, "/healthz", NULL, &r);
+    assert_int_equal(r.status, 200);
+    response_free(&r);
+    http_server_stop(srv);
+}
+
+/* ---- a database outage: the client learns that, and nothing more ---- */
+
+/* A database the server cannot use: on PostgreSQL it refuses connections
+ * and the server's are cut; on SQLite another connection holds the write
+ * lock, so a write waits out the busy timeout. Undone by outage_end. */
+typedef struct outage {
+    db *holder; /* SQLite: the pool whose connection holds the lock */
+    db_conn *c;
+} outage;
+
+static void outage_begin(test_api *a, outage *o)
+{
+    memset(o, 0, sizeof(*o));
+    char sql[1024];
+    if (strcmp(test_engine(), "postgres") == 0) {
+        snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS false", a->t.name);
+        testdb_admin_exec(sql);
+        snprintf(sql, sizeof(sql),
+                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s'",
+                 a->t.name);
+        testdb_admin_exec(sql);
+        return;
+    }
+    db_error de;
+    o->holder = db_open(a->t.url, 1, &de);
+    assert_non_null(o->holder);
+    o->c = db_acquire(o->holder);
+    assert_int_equal(db_exec_script(o->c, "BEGIN IMMEDIATE", &de), 0);
+}
+
+static void outage_end(test_api *a, outage *o)
+{
+    if (strcmp(test_engine(), "postgres") == 0) {
+        char sql[1024];
+        snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS true", a->t.name);
+        testdb_admin_exec(sql);
+        return;
+    }
+    db_error de;
+    assert_int_equal(db_exec_script(o->c, "ROLLBACK", &de), 0);
+    db_release(o->c);
+    db_close(o->holder);
+}
+
+/* What an engine says about itself, and must not reach a client. */
+static void assert_names_no_internals(const test_resp *r, const char *dbname)
+{
+    const char *leaks[] = {"127.0.0.1", "connection to server",
+                           "FATAL",     "port ",
+                           "locked",    "sqlite",
+                           "SQLITE",    "postgres",
+                           dbname};
+    for (size_t i = 0; i < sizeof(leaks) / sizeof(leaks[0]); i++)
+        if (strstr(r->body, leaks[i]) != NULL)
+            fail_msg("the answer quotes '%s': %s", leaks[i], r->body);
+}
+
+static char *read_log(FILE *logf)
+{
+    fflush(logf);
+    long n = ftell(logf);
+    char *text = calloc(1, (size_t)n + 1);
+    rewind(logf);
+    assert_int_equal(fread(text, 1, (size_t)n, logf), (size_t)n);
+    return text;
+}
+
+static void test_a_database_outage_is_a_503_that_quotes_no_engine_message(void **state)
+{
+    (void)state;
+    test_api a;
+    test_api_start(&a);
+    char token[128];
+    test_signup(&a, "ana@example.com", token);
+    FILE *logf = tmpfile();
+    assert_non_null(logf);
+    log_init(LOG_INFO, logf);
+    outage o;
+    outage_begin(&a, &o);
+    /* The first use of a cut connection fails one way, the reconnect
+     * another: a few requests meet both. */
+    for (int i = 0; i < 3; i++) {
+        test_resp r = test_req(&a, "POST", "/api/v1/personas", token,
+                               "{\"name\":\"Calm\",\"system_instruction\":\"Be calm.\"}", NULL);
+        test_expect(&r, 503, "unavailable");
+        assert_string_equal(json_string_value(json_object_get(r.json, "detail")),
+                            "the database is unavailable; try again shortly");
+        assert_names_no_internals(&r, a.t.name);
+        test_resp_free(&r);
+    }
+    if (strcmp(test_engine(), "postgres") == 0) { /* SQLite still reads while locked */
+        test_resp r = test_req(&a, "GET", "/readyz", NULL, NULL, NULL);
+        test_expect(&r, 503, "not-ready");
+        assert_names_no_internals(&r, a.t.name);
+        test_resp_free(&r);
+    }
+    outage_end(&a, &o);
+    /* The operator's log has what the engine said. */
+    char *text = read_log(logf);
+    log_init(LOG_INFO, NULL);
+    fclose(logf);
+    const char *engine_says =
+        strcmp(test_engine(), "postgres") == 0 ? "not currently accepting connections" : "locked";
+    if (strstr(text, "database unavailable") == NULL || strstr(text, engine_says) == NULL)
+        fail_msg("the log does not say what the engine said (%s): %s", engine_says, text);
+    free(text);
+    test_api_stop(&a);
+}
+
 static void test_handler_that_sets_no_reply_gets_500_problem(void **state)
 {
     fixture *f = *state;
@@ -660,6 +1129,7 @@ static void test_graceful_stop_lets_an_in_flight_request_finish(void **state)
     assert_problem(&r, 503, "shutting-down", "/healthz");
     assert_non_null(strcasestr(buf_cstr(&r.headers), "retry-after: 1"));
     assert_non_null(strcasestr(buf_cstr(&r.headers), "connection: close"));
+    assert_security_headers(&r, false);
     response_free(&r);
     atomic_store(&slow_release, 1);
     pthread_join(stopper, NULL);
@@ -722,6 +1192,110 @@ static void test_stopping_a_busy_server_many_times_never_aborts(void **state)
         }
     }
     assert_true(answered > 0); /* the clients were served between the stops */
+}
+
+/* ---- one client cannot exhaust the server's connections ---- */
+
+/* Whether the server has closed fd, without waiting. */
+static bool closed_by_server(int fd)
+{
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* Every test client is on loopback; 127.0.0.2 is another loopback address,
+ * so "one address" and "everyone else" can both be played here. */
+static void test_one_address_holds_at_most_its_limit_and_health_still_answers(void **state)
+{
+    (void)state;
+    http_server_config cfg = test_config(NULL, 0);
+    cfg.max_connections_per_ip = 4;
+    cfg.first_request_timeout_s = 30; /* nothing here should time out */
+    error err = {0};
+    http_server *srv = start_with(&cfg, &err);
+    assert_non_null(srv);
+    int port = http_server_port(srv);
+    int idle[4];
+    for (int i = 0; i < 4; i++)
+        idle[i] = connect_from("127.0.0.2", port);
+    /* The fifth from that address is closed at once, */
+    int extra = connect_from("127.0.0.2", port);
+    buf out;
+    buf_init(&out, 4096);
+    assert_true(read_until_closed(extra, &out, 10));
+    assert_int_equal(out.len, 0);
+    buf_free(&out);
+    close(extra);
+    /* while everyone else is served, */
+    response r;
+    request(port, "/healthz", NULL, &r);
+    assert_int_equal(r.status, 200);
+    response_free(&r);
+    request(port, "/readyz", NULL, &r);
+    assert_int_equal(r.status, 503); /* no database here, but it answers */
+    response_free(&r);
+    /* and the four it holds are still open and can be used. */
+    for (int i = 0; i < 4; i++)
+        assert_false(closed_by_server(idle[i]));
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    assert_int_equal(send(idle[0], req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
+    buf_init(&out, 4096);
+    assert_true(read_until_closed(idle[0], &out, 10));
+    assert_true(strncmp(buf_cstr(&out), "HTTP/1.1 200 ", 13) == 0);
+    buf_free(&out);
+    /* A slot given back can be taken again. */
+    close(idle[0]);
+    int again = -1;
+    for (int i = 0; i < 200; i++) { /* the server notices the close shortly after */
+        again = connect_from("127.0.0.2", port);
+        assert_int_equal(send(again, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
+        buf_init(&out, 4096);
+        read_until_closed(again, &out, 10);
+        bool served = strncmp(buf_cstr(&out), "HTTP/1.1 200 ", 13) == 0;
+        buf_free(&out);
+        close(again);
+        if (served)
+            break;
+        again = -1;
+        sleep_ms(10);
+    }
+    assert_true(again >= 0);
+    for (int i = 1; i < 4; i++)
+        close(idle[i]);
+    http_server_stop(srv);
+}
+
+static void test_a_connection_that_never_sends_a_request_is_closed_early(void **state)
+{
+    (void)state;
+    http_server_config cfg = test_config(NULL, 0);
+    cfg.first_request_timeout_s = 1;
+    error err = {0};
+    http_server *srv = start_with(&cfg, &err);
+    assert_non_null(srv);
+    int port = http_server_port(srv);
+    int silent = connect_from(NULL, port);
+    int used = connect_from(NULL, port);
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_int_equal(send(used, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
+    char got[1024];
+    assert_true(recv(used, got, sizeof(got), 0) > 12);
+    assert_true(strncmp(got, "HTTP/1.1 200 ", 13) == 0);
+    /* The silent one goes well within the 30 s a connection in use gets. */
+    buf out;
+    buf_init(&out, 4096);
+    assert_true(read_until_closed(silent, &out, 20));
+    assert_int_equal(out.len, 0);
+    buf_free(&out);
+    close(silent);
+    /* The one that sent a request waits as long as any connection in use. */
+    assert_false(closed_by_server(used));
+    assert_int_equal(send(used, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
+    assert_true(recv(used, got, sizeof(got), 0) > 12);
+    assert_true(strncmp(got, "HTTP/1.1 200 ", 13) == 0);
+    close(used);
+    http_server_stop(srv);
 }
 
 static void test_port_in_use_is_a_config_error_naming_pstudio_port(void **state)
@@ -820,6 +1394,13 @@ int main(void)
         WITH_DB(test_body_over_cap_by_content_length_is_413_before_it_is_sent),
         WITH_DB(test_chunked_body_over_cap_is_413),
         WITH_DB(test_body_just_under_cap_is_accepted_and_echoed),
+        WITH_DB(test_differing_content_lengths_are_400_and_close_the_connection),
+        WITH_DB(test_identical_content_lengths_are_one_length),
+        WITH_DB(test_content_length_with_transfer_encoding_is_400_and_closes),
+        WITH_DB(test_transfer_codings_other_than_a_final_chunked_are_refused_and_close),
+        WITH_DB(test_a_chunked_body_in_any_letter_case_is_read),
+        WITH_DB(test_a_space_before_the_colon_is_400_and_closes),
+        WITH_DB(test_a_negative_or_signed_content_length_is_400_and_closes),
         WITH_DB(test_valid_request_id_is_echoed),
         WITH_DB(test_invalid_or_too_long_request_id_is_replaced_by_a_uuid),
         WITH_DB(test_path_params_are_percent_decoded),
@@ -832,10 +1413,17 @@ int main(void)
         WITH_DB(test_readyz_is_200_with_a_database),
         WITHOUT_DB(test_readyz_is_503_problem_without_a_database),
         WITH_DB(test_metrics_count_one_request_to_a_route_exactly_once),
+        WITH_DB(test_every_answer_carries_the_security_headers),
+        cmocka_unit_test(test_hsts_is_sent_only_when_configured),
+        cmocka_unit_test(test_loopback_addresses_are_recognised),
+        cmocka_unit_test(test_metrics_with_a_token_need_it_even_from_loopback),
+        cmocka_unit_test(test_a_database_outage_is_a_503_that_quotes_no_engine_message),
         WITH_DB(test_handler_that_sets_no_reply_gets_500_problem),
         WITH_DB(test_reply_error_maps_kind_to_status_and_names_the_field),
         WITH_DB(test_graceful_stop_lets_an_in_flight_request_finish),
         cmocka_unit_test(test_stopping_a_busy_server_many_times_never_aborts),
+        cmocka_unit_test(test_one_address_holds_at_most_its_limit_and_health_still_answers),
+        cmocka_unit_test(test_a_connection_that_never_sends_a_request_is_closed_early),
         WITH_DB(test_port_in_use_is_a_config_error_naming_pstudio_port),
         WITH_DB(test_access_log_has_route_and_status_but_no_query_string),
         cmocka_unit_test(test_problem_json_encodes_all_members_and_omits_absent_ones),

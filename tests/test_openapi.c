@@ -1,7 +1,8 @@
 /*
  * The OpenAPI document served at /api/openapi.json agrees with the router:
  * every route is documented with its method, path parameters and responses,
- * and the document names no route the server does not have.
+ * and the document names no route the server does not have. The README's
+ * example of an error is checked against the server here too.
  */
 #include "testlib.h"
 
@@ -152,6 +153,47 @@ static void test_the_document_names_no_route_the_server_lacks(void **state)
     assert_int_equal(extra, 0);
 }
 
+/* The README's example of an error is what the server answers to it. */
+static void test_the_readmes_error_example_is_what_the_server_answers(void **state)
+{
+    test_api *a = *state;
+    FILE *f = fopen(PSTUDIO_SOURCE_DIR "/README.md", "r");
+    assert_non_null(f);
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *errors = strstr(text, "\n## Errors\n");
+    assert_non_null(errors);
+    const char *start = strstr(errors, "```json\n");
+    assert_non_null(start);
+    start += 8;
+    const char *end = strstr(start, "```");
+    assert_non_null(end);
+    json_error_t je;
+    json_t *example = json_loadb(start, (size_t)(end - start), 0, &je);
+    if (example == NULL)
+        fail_msg("the README's error example is not JSON: %s", je.text);
+    const char *path = json_string_value(json_object_get(example, "instance"));
+    assert_non_null(path);
+    test_resp r = test_req(a, "GET", path, NULL, NULL, NULL);
+    assert_int_equal(r.status, json_integer_value(json_object_get(example, "status")));
+    assert_non_null(r.json);
+    assert_int_equal(json_object_size(r.json), json_object_size(example));
+    const char *key;
+    json_t *v;
+    json_object_foreach(example, key, v)
+    {
+        json_t *got = json_object_get(r.json, key);
+        if (got == NULL)
+            fail_msg("the server's answer has no \"%s\": %s", key, r.body);
+        if (strcmp(key, "request_id") != 0 && !json_equal(got, v))
+            fail_msg("\"%s\" differs from the README's example: %s", key, r.body);
+    }
+    test_resp_free(&r);
+    json_decref(example);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, test_api_setup, test_api_teardown)
 
 int main(void)
@@ -160,6 +202,7 @@ int main(void)
         T(test_the_served_document_is_openapi_3_1_json),
         T(test_every_route_is_documented_with_its_parameters_and_responses),
         T(test_the_document_names_no_route_the_server_lacks),
+        T(test_the_readmes_error_example_is_what_the_server_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,10 +45,15 @@ static void testlib__pg_admin(const char *sql)
     if (PQstatus(pg) != CONNECTION_OK)
         fail_msg("cannot reach the test PostgreSQL: %s", PQerrorMessage(pg));
     PGresult *res = PQexec(pg, sql);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
         fail_msg("%s: %s", sql, PQerrorMessage(pg));
     PQclear(res);
     PQfinish(pg);
+}
+
+void testdb_admin_exec(const char *sql)
+{
+    testlib__pg_admin(sql);
 }
 
 /* Replaces the database part of the admin URL with name. */

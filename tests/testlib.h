@@ -31,6 +31,8 @@ void testdb_create_empty(testdb *t);
 void testdb_create(testdb *t);
 /** Closes t->db and drops the database or deletes the file. */
 void testdb_destroy(testdb *t);
+/** Runs one SQL statement on the PostgreSQL admin URL (postgres engine only). */
+void testdb_admin_exec(const char *sql);
 /** Runs one SQL statement with no parameters on t->db; fails the test on error. */
 void testdb_exec(testdb *t, const char *sql);
 /** Runs a query returning one int64 (first column, first row). */

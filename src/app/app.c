@@ -92,6 +92,7 @@ void app_services_from_config(const config *c, services *s)
 {
     services_defaults(s);
     s->cookie_secure = c->cookie_secure;
+    s->event_streams_per_user = c->event_streams_per_user;
     s->data_dir = c->data_dir;
     s->secret_key_b64 = c->secret_key;
 

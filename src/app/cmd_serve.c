@@ -59,6 +59,10 @@ int cmd_serve(config *c)
         .threads = c->http_threads,
         .max_body = (size_t)c->max_body_bytes,
         .shutdown_timeout_ms = c->shutdown_timeout_ms,
+        .max_connections_per_ip = c->max_connections_per_ip,
+        .first_request_timeout_s = c->first_request_timeout_s,
+        .hsts = c->cookie_secure,
+        .metrics_token = c->metrics_token,
         .db = d,
         .app = &svc,
     };

@@ -26,9 +26,13 @@ typedef struct config {
     int db_pool_size;
     int max_body_bytes;
     int shutdown_timeout_ms;
+    int max_connections_per_ip;
+    int first_request_timeout_s;
+    int event_streams_per_user;
     char *log_level;
     bool auto_migrate;
     bool cookie_secure;
+    char *metrics_token;
     int workers;
     char *llm_provider; /* auto | offline | gemini | openai */
     char *llm_model;

@@ -74,8 +74,11 @@ int db_to_error(error *err, const db_error *de, const char *field)
         return error_set(err, ERR_CONSTRAINT, field, "%s", de->message);
     case DB_FAULT_CONNECTION:
     case DB_FAULT_BUSY:
-        return error_set(err, ERR_UNAVAILABLE, NULL, "the database is unavailable: %s",
-                         de->message);
+        /* The engine's text names hosts, ports, users and databases: it is
+         * for the operator's log, and the error (which callers may show to
+         * anyone) says only what happened. */
+        log_warn("database unavailable (%s): %s", db_fault_name(de->fault), de->message);
+        return error_set(err, ERR_UNAVAILABLE, NULL, "%s", DB_UNAVAILABLE_MESSAGE);
     default:
         return error_set(err, ERR_INTERNAL, NULL, "database error: %s", de->message);
     }

@@ -168,8 +168,11 @@ int db_wait_notify(db_conn *c, int timeout_ms, db_error *err);
 /**
  * Maps a database error onto the app's error convention and returns -1:
  * unique → ERR_CONFLICT ("<field> is already taken"), foreign key / check /
- * not null → ERR_CONSTRAINT, connection or lock trouble → ERR_UNAVAILABLE.
+ * not null → ERR_CONSTRAINT, connection or lock trouble → ERR_UNAVAILABLE
+ * with DB_UNAVAILABLE_MESSAGE (the engine's message, which names hosts and
+ * databases, goes to the log as a warning instead).
  */
+#define DB_UNAVAILABLE_MESSAGE "the database is unavailable; try again shortly"
 struct error;
 int db_to_error(struct error *err, const db_error *de, const char *field);
 /** The error for a stored value longer than the buffer it is read into

@@ -23,7 +23,6 @@
 #include "http/h_projects.h"
 #include "http/routes.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +33,6 @@
 #define EVENTS_OVERLAP_US   ((int64_t)5 * 1000000) /* how late a commit may be and still show */
 #define EVENTS_BATCH        100
 #define EVENTS_SEEN_MAX     512
-#define EVENTS_STREAMS_MAX  256 /* per process: each holds a connection slot */
 #define USAGE_DEFAULT_DAYS  30
 #define USAGE_MAX_DAYS      400
 
@@ -241,8 +239,6 @@ static void h_generation__usage(http_request *r)
 
 /* ---- events ---------------------------------------------------------------------- */
 
-static atomic_int h_generation__streams;
-
 /* One open stream: whose projects, and what it has reported. Heap-owned by
  * the stream (it outlives the request). */
 typedef struct events_ctx {
@@ -263,7 +259,6 @@ typedef struct events_ctx {
 static void events__free(void *arg)
 {
     free(arg);
-    atomic_fetch_sub(&h_generation__streams, 1);
 }
 
 static bool events__seen(events_ctx *ev, const project_change *ch)
@@ -360,13 +355,6 @@ static void h_generation__events(http_request *r)
     const principal *p;
     if (!(p = api_auth(r)) || !api_query_allowed(r, NO_QUERY))
         return;
-    if (atomic_fetch_add(&h_generation__streams, 1) >= EVENTS_STREAMS_MAX) {
-        atomic_fetch_sub(&h_generation__streams, 1);
-        http_set_header(r, "Retry-After", "30");
-        http_reply_problem(r, 503, "unavailable", "Service unavailable",
-                           "too many event streams are open on this server; retry in a while");
-        return;
-    }
     events_ctx *ev = xcalloc(1, sizeof(*ev));
     ev->d = api_services(r)->db;
     snprintf(ev->user_id, sizeof(ev->user_id), "%s", p->user_id);
@@ -383,8 +371,9 @@ static void h_generation__events(http_request *r)
     }
     http_set_header(r, "Cache-Control", "no-cache");
     http_set_header(r, "X-Accel-Buffering", "no"); /* proxies must not hold events back */
-    http_reply_stream(r, 200, "text/event-stream; charset=utf-8", EVENTS_POLL_MS, events__step,
-                      events__free, ev);
+    /* One user cannot take every stream of the server from the others. */
+    http_reply_stream(r, 200, "text/event-stream; charset=utf-8", EVENTS_POLL_MS, p->user_id,
+                      api_services(r)->event_streams_per_user, events__step, events__free, ev);
 }
 
 const http_route generation_routes[] = {

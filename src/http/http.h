@@ -40,13 +40,20 @@ typedef struct http_route {
 } http_route;
 
 typedef struct http_server_config {
-    const char *bind_addr;   /* numeric IPv4 or IPv6; NULL means "127.0.0.1" */
-    int port;                /* 0 picks a free port (tests); see http_server_port() */
-    int threads;             /* MHD thread pool size; <= 0 means 4 */
-    size_t max_body;         /* request body cap in bytes (413 past it); 0 means 1 MiB */
-    int shutdown_timeout_ms; /* graceful shutdown wait for in-flight requests; <= 0 means 10 s */
-    struct db *db;           /* may be NULL (tests); /readyz then reports not ready */
-    void *app;               /* opaque, handed to handlers via http_app() */
+    const char *bind_addr;      /* numeric IPv4 or IPv6; NULL means "127.0.0.1" */
+    int port;                   /* 0 picks a free port (tests); see http_server_port() */
+    int threads;                /* MHD thread pool size; <= 0 means 4 */
+    size_t max_body;            /* request body cap in bytes (413 past it); 0 means 1 MiB */
+    int shutdown_timeout_ms;    /* graceful shutdown wait for in-flight requests; <= 0 means 10 s */
+    int max_connections_per_ip; /* open connections one peer address may hold; 0: no limit */
+    int first_request_timeout_s; /* a new connection idle this long before its first request's
+                                    headers are in is closed; <= 0 means 10 s */
+    bool hsts;                   /* send Strict-Transport-Security (served behind HTTPS) */
+    /* /metrics: NULL serves it to loopback peers only; otherwise to requests
+     * with "Authorization: Bearer <token>", from any address. Not copied. */
+    const char *metrics_token;
+    struct db *db; /* may be NULL (tests); /readyz then reports not ready */
+    void *app;     /* opaque, handed to handlers via http_app() */
 } http_server_config;
 
 typedef struct http_server http_server;
@@ -86,6 +93,11 @@ const char *http_query(http_request *r, const char *name);
 const char *http_query_name(http_request *r, size_t i);
 /** The peer address as text ("127.0.0.1", "::1"). Proxies are not trusted. */
 const char *http_client_ip(http_request *r);
+/** Whether the peer is a loopback address: see http_addr_is_loopback. */
+bool http_client_is_loopback(http_request *r);
+struct sockaddr;
+/** True for 127.0.0.0/8, ::1 and IPv4-mapped 127.0.0.0/8; false for NULL. */
+bool http_addr_is_loopback(const struct sockaddr *sa);
 /** A request header, name matched case-insensitively; NULL when absent. */
 const char *http_header(http_request *r, const char *name);
 /** The whole body, NUL-terminated ("" when there is none); len may be NULL. */
@@ -151,10 +163,16 @@ typedef http_stream_step (*http_stream_fn)(void *ctx, struct buf *out, bool stop
  * Replies with status and a body produced by fn (sent chunked), calling fn
  * at once and then at most every poll_ms while it says WAIT. ctx belongs
  * to the stream: free_ctx(ctx) runs when the stream ends or the client
- * goes, after the request's arena is gone, so ctx must not point into it.
+ * goes (noticed at once, even while the stream waits), after the request's
+ * arena is gone, so ctx must not point into it. A server holds at most 256
+ * streams (past that: 503 "unavailable", Retry-After: 30), and an owner
+ * (say a user id; NULL for none) at most owner_max when it is > 0 (past
+ * that: 429 "too-many-streams", Retry-After: 10); a refused stream's ctx
+ * is freed at once.
  */
 void http_reply_stream(http_request *r, int status, const char *content_type, int poll_ms,
-                       http_stream_fn fn, void (*free_ctx)(void *ctx), void *ctx);
+                       const char *owner, int owner_max, http_stream_fn fn,
+                       void (*free_ctx)(void *ctx), void *ctx);
 
 /**
  * Replies application/problem+json with type "/problems/<type_slug>", the

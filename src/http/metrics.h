@@ -33,6 +33,8 @@ void http_metrics_render(http_metrics *m, struct db *pool, buf *out);
 
 /** The metrics of the server serving r (implemented by server.c). */
 http_metrics *http_request_metrics(http_request *r);
+/** The server's metrics token (http_server_config), or NULL (implemented by server.c). */
+const char *http_request_metrics_token(http_request *r);
 
 #define HTTP_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 

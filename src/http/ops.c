@@ -6,8 +6,13 @@
 #include "http/http.h"
 
 #include "base/buf.h"
+#include "base/log.h"
 #include "db/db.h"
 #include "http/metrics.h"
+
+#include <sodium.h>
+#include <string.h>
+#include <strings.h>
 
 /* Liveness must not depend on the database: a restart does not fix a
  * database outage, and restarting every replica at once makes it worse. */
@@ -25,9 +30,11 @@ static void ops_readyz(http_request *r)
     }
     db_error derr = {0};
     if (db_ping(pool, &derr) != 0) {
-        http_reply_problem(
-            r, 503, "not-ready", "Not ready",
-            arena_sprintf(http_arena(r), "The database is not reachable: %s", derr.message));
+        /* Probes are unauthenticated: the engine's text (host, port, user,
+         * database) is for the log only. */
+        log_warn("readyz: database unavailable (%s): %s", db_fault_name(derr.fault), derr.message);
+        http_reply_problem(r, 503, "not-ready", "Not ready",
+                           "The database is not reachable; the details are in the server's log.");
         return;
     }
     http_reply_json(
@@ -35,8 +42,37 @@ static void ops_readyz(http_request *r)
         json_pack("{s:s, s:s}", "status", "ready", "database", db_engine_name(db_engine_of(pool))));
 }
 
+/* The figures name every route and its traffic, which is nobody's business
+ * but the operator's. Without a token only this host may read them; with
+ * one, everyone must send it, loopback peers too: behind a reverse proxy on
+ * the same host every client is a loopback peer. */
+static bool ops_metrics_allowed(http_request *r)
+{
+    const char *token = http_request_metrics_token(r);
+    if (token == NULL)
+        return http_client_is_loopback(r);
+    const char *auth = http_header(r, "Authorization");
+    if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
+        return false;
+    auth += 7;
+    size_t n = strlen(token);
+    return strlen(auth) == n && sodium_memcmp(auth, token, n) == 0;
+}
+
 static void ops_metrics(http_request *r)
 {
+    if (!ops_metrics_allowed(r)) {
+        if (http_request_metrics_token(r) == NULL) {
+            http_reply_problem(r, 403, "forbidden", "Forbidden",
+                               "Metrics are served to this host only (a loopback address).");
+            return;
+        }
+        http_set_header(r, "WWW-Authenticate", "Bearer realm=\"metrics\"");
+        http_reply_problem(r, 401, "unauthorized", "Unauthorized",
+                           "Metrics are served to requests that carry the metrics token "
+                           "(Authorization: Bearer <token>).");
+        return;
+    }
     buf out;
     buf_init(&out, 16 * 1024 * 1024);
     http_metrics_render(http_request_metrics(r), http_db(r), &out);

@@ -45,12 +45,15 @@
  * It is zeroed after every request, so its size is memory traffic on every
  * request: 64 KB cost 5-9 % of the throughput of a small list
  * (docs/benchmarks.md). */
-#define CONN_MEMORY_LIMIT   (16 * 1024)
-#define CONN_TIMEOUT_S      30
-#define CONN_LIMIT          1024
-#define DEFAULT_THREADS     4
-#define DEFAULT_MAX_BODY    (1024 * 1024)
-#define DEFAULT_SHUTDOWN_MS 10000
+#define CONN_MEMORY_LIMIT (16 * 1024)
+/* Once its first request has begun, a connection is closed after this long
+ * without activity; before that, after first_request_timeout_s. */
+#define CONN_TIMEOUT_S                  30
+#define CONN_LIMIT                      1024
+#define DEFAULT_FIRST_REQUEST_TIMEOUT_S 10
+#define DEFAULT_THREADS                 4
+#define DEFAULT_MAX_BODY                (1024 * 1024)
+#define DEFAULT_SHUTDOWN_MS             10000
 /* Past the cap, a chunked body is read and dropped so that the 413 can be
  * sent at its end; a client still sending after this much more is cut off. */
 #define DISCARD_LIMIT (8u * 1024 * 1024)
@@ -90,8 +93,9 @@ struct http_request {
     struct MHD_Connection *conn;
     arena arena;
     int64_t start_usec;
-    bool begun;   /* on_access has seen the headers */
-    bool counted; /* in srv->active */
+    bool begun;           /* on_access has seen the headers */
+    bool counted;         /* in srv->active */
+    bool framing_refused; /* answered at once, and the connection closed */
     const char *raw_uri;
     const char *method;
     const char *path; /* raw, without the query */
@@ -138,6 +142,23 @@ static bool is_json_type(const char *ct)
                           strncmp(ct, "application/problem+json", 24) == 0);
 }
 
+/* On every answer unless the handler set its own. The API serves no HTML
+ * and nothing meant for a frame, so the policy forbids everything: a
+ * response rendered by mistake (an error page, a JSON string that looks
+ * like markup) can load nothing and be framed by no one. X-Frame-Options
+ * is for browsers that predate frame-ancestors. */
+static const struct {
+    const char *name, *value;
+} SECURITY_HEADERS[] = {
+    {"X-Content-Type-Options", "nosniff"},
+    {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
+    {"X-Frame-Options", "DENY"},
+    {"Referrer-Policy", "no-referrer"},
+};
+/* A year, the usual HSTS preload minimum; no includeSubDomains, which
+ * would bind hosts of the operator's domain that are not ours. */
+#define HSTS_VALUE "max-age=31536000"
+
 /* Adds the headers every answer carries, then queues it. False when MHD
  * refuses, which happens while it is still reading a body: the caller then
  * retries from the final access call. */
@@ -152,8 +173,11 @@ static bool queue_reply(http_request *r)
         if (r->content_type && !has_reply_header(r, "Content-Type"))
             MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
         MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-        if (!has_reply_header(r, "X-Content-Type-Options"))
-            MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        for (size_t i = 0; i < sizeof(SECURITY_HEADERS) / sizeof(SECURITY_HEADERS[0]); i++)
+            if (!has_reply_header(r, SECURITY_HEADERS[i].name))
+                MHD_add_response_header(resp, SECURITY_HEADERS[i].name, SECURITY_HEADERS[i].value);
+        if (r->srv->cfg.hsts && !has_reply_header(r, "Strict-Transport-Security"))
+            MHD_add_response_header(resp, "Strict-Transport-Security", HSTS_VALUE);
         if (is_json_type(r->content_type) && !has_reply_header(r, "Cache-Control"))
             MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         r->headers_added = true;
@@ -170,11 +194,134 @@ static void reply_too_large(http_request *r)
                                      r->srv->cfg.max_body));
 }
 
+/* What the headers say about where the body ends, gathered over every
+ * header line (libmicrohttpd's lookups only see the first of a name). */
+typedef struct framing {
+    int content_lengths;    /* Content-Length lines */
+    const char *first_cl;   /* the value of the first one */
+    bool lengths_differ;    /* a later Content-Length says something else */
+    int transfer_encodings; /* Transfer-Encoding lines */
+    int codings;            /* transfer codings listed, over all of them */
+    int chunked;            /* how many of those are "chunked" */
+    bool chunked_last;      /* the last one listed is "chunked" */
+    bool bad_name;          /* a header name that is not an RFC 9110 token */
+} framing;
+
+static bool is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* Adds the codings of one Transfer-Encoding value ("gzip, chunked"): a
+ * comma-separated list whose empty elements do not count (RFC 9110 5.6.1). */
+static void framing_codings(framing *f, const char *v)
+{
+    while (*v != '\0') {
+        while (*v == ' ' || *v == '\t' || *v == ',')
+            v++;
+        const char *start = v;
+        while (*v != '\0' && *v != ',')
+            v++;
+        const char *end = v;
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if (end == start)
+            continue;
+        f->codings++;
+        f->chunked_last = (size_t)(end - start) == 7 && strncasecmp(start, "chunked", 7) == 0;
+        if (f->chunked_last)
+            f->chunked++;
+    }
+}
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    framing *f = cls;
+    (void)kind;
+    if (value == NULL) /* MHD gives "" for an empty value; never NULL in 0.9.75 */
+        value = "";
+    if (key[0] == '\0')
+        f->bad_name = true;
+    for (const char *k = key; *k; k++)
+        if (!is_tchar((unsigned char)*k))
+            f->bad_name = true;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (f->content_lengths++ == 0)
+            f->first_cl = value;
+        else if (strcmp(value, f->first_cl) != 0)
+            f->lengths_differ = true;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->transfer_encodings++;
+        framing_codings(f, value);
+    }
+    return MHD_YES;
+}
+
+/*
+ * Refuses a request whose body could be framed two ways (RFC 9112 section
+ * 6.3), so that a proxy in front and this server can never disagree on
+ * where it ends (request smuggling). libmicrohttpd 0.9.75 frames by the
+ * first Content-Length line and lets Transfer-Encoding win over it; it
+ * reads any coding but a lone "chunked" as "until the client closes", and
+ * it ignores a header whose name has a space before the colon, which a
+ * proxy may read as Content-Length. Each of these is answered here and the
+ * connection closed: what follows on it cannot be trusted to be a request.
+ * A malformed Content-Length value (-1, +5, "5, 5") never reaches us:
+ * libmicrohttpd answers it with its own 400 and closes.
+ */
+static bool framing_refused(http_request *r, const char *version)
+{
+    framing f = {0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, framing_header, &f);
+    int status = 400;
+    const char *detail = NULL;
+    if (f.bad_name)
+        detail = "A header name holds a character that is not allowed there (a space before "
+                 "the colon, for one); send each header as Name: value.";
+    else if (f.transfer_encodings > 0 && strcmp(version, MHD_HTTP_VERSION_1_0) == 0)
+        detail = "Transfer-Encoding is not defined for HTTP/1.0; send Content-Length instead.";
+    else if (f.transfer_encodings > 0 && f.content_lengths > 0)
+        detail = "The request has both Content-Length and Transfer-Encoding, which frame the "
+                 "body in two ways; send one of them.";
+    else if (f.lengths_differ)
+        detail = "The request has several Content-Length headers that disagree; send one.";
+    else if (f.transfer_encodings > 0 && (!f.chunked_last || f.chunked != 1))
+        detail = "Transfer-Encoding must end with chunked, listed once (RFC 9112 section 6.1); "
+                 "or send Content-Length instead.";
+    else if (f.transfer_encodings > 0 && f.codings > 1) {
+        status = 501;
+        detail = "The only transfer coding this server reads is chunked; send the body "
+                 "uncompressed.";
+    }
+    if (detail == NULL)
+        return false;
+    http_set_header(r, "Connection", "close");
+    if (status == 501)
+        http_reply_problem(r, 501, "not-implemented", "Not implemented", detail);
+    else
+        http_reply_problem(r, 400, "bad-framing", "Bad request framing", detail);
+    return true;
+}
+
+/* A connection's first request has its headers in: from now on the
+ * connection waits as long as any other (see on_connection). */
+static void connection_in_use(http_request *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_TIMEOUT);
+    if (ci != NULL && ci->connection_timeout != CONN_TIMEOUT_S)
+        MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  (unsigned int)CONN_TIMEOUT_S);
+}
+
 /* Everything decidable from the request line and headers alone. */
-static void begin_request(http_request *r, const char *method)
+static void begin_request(http_request *r, const char *method, const char *version)
 {
     http_server *s = r->srv;
     r->begun = true;
+    connection_in_use(r);
     r->method = arena_strdup(&r->arena, method);
     const char *rid = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id");
     if (rid != NULL && valid_request_id(rid))
@@ -185,6 +332,10 @@ static void begin_request(http_request *r, const char *method)
     const char *q = strchr(r->raw_uri, '?');
     size_t plen = q ? (size_t)(q - r->raw_uri) : strlen(r->raw_uri);
     r->path = arena_strndup(&r->arena, r->raw_uri, plen);
+    if (framing_refused(r, version)) {
+        r->framing_refused = true;
+        return;
+    }
     /* Counted first, then the flag read: a stop that sets the flag and then
      * sees no active request cannot miss one that is about to run. */
     atomic_fetch_add(&s->active, 1);
@@ -285,11 +436,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (r == NULL) /* on_uri always runs first; without it we cannot answer */
         return MHD_NO;
     if (!r->begun) {
-        begin_request(r, method);
+        begin_request(r, method, version);
         /* Answering before the body makes MHD skip it and close the
          * connection; without a body, waiting for the final call keeps
-         * the connection alive instead. */
-        if (r->status != 0 && expects_body(r))
+         * the connection alive instead. A framing error is answered at
+         * once whatever MHD thinks the body is. */
+        if (r->status != 0 && (r->framing_refused || expects_body(r)))
             queue_reply(r);
         return MHD_YES;
     }
@@ -371,6 +523,25 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(r);
 }
 
+/*
+ * A new connection gets the short first-request timeout. Idle sockets that
+ * never send a request (a slow-loris, or a scanner) would otherwise hold a
+ * connection slot for the full CONN_TIMEOUT_S each; with the per-address
+ * limit this keeps one client from filling the server. The daemon's default
+ * stays CONN_TIMEOUT_S so that connections in use sit on MHD's cheap
+ * "normal" timeout list; only those still waiting for a request are on its
+ * "manual" list, which MHD scans.
+ */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    http_server *s = cls;
+    (void)socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED && s->cfg.first_request_timeout_s != CONN_TIMEOUT_S)
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  (unsigned int)s->cfg.first_request_timeout_s);
+}
+
 /* MHD's own diagnostics go through our log so they stay JSON lines. */
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -427,6 +598,10 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
         c.max_body = DEFAULT_MAX_BODY;
     if (c.shutdown_timeout_ms <= 0)
         c.shutdown_timeout_ms = DEFAULT_SHUTDOWN_MS;
+    if (c.first_request_timeout_s <= 0)
+        c.first_request_timeout_s = DEFAULT_FIRST_REQUEST_TIMEOUT_S;
+    if (c.max_connections_per_ip < 0)
+        c.max_connections_per_ip = 0;
     if (c.port < 0 || c.port > 65535) {
         error_set(err, ERR_CONFIG, "PSTUDIO_PORT", "port %d is out of range (use 1-65535)", c.port);
         return NULL;
@@ -493,8 +668,10 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
         s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned int)c.threads, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)CONN_LIMIT, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+        (unsigned int)CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)c.max_connections_per_ip, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_END);
     if (s->daemon == NULL) {
         int e = errno;
         error_set(err, ERR_CONFIG, "PSTUDIO_PORT", "cannot listen on %s: %s", where,
@@ -581,6 +758,25 @@ const char *http_client_ip(http_request *r)
     return out;
 }
 
+bool http_addr_is_loopback(const struct sockaddr *sa)
+{
+    if (sa == NULL)
+        return false;
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family != AF_INET6)
+        return false;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
+bool http_client_is_loopback(http_request *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return ci != NULL && http_addr_is_loopback(ci->client_addr);
+}
+
 const char *http_header(http_request *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
@@ -616,6 +812,11 @@ struct db *http_db(http_request *r)
 http_metrics *http_request_metrics(http_request *r)
 {
     return r->srv->metrics;
+}
+
+const char *http_request_metrics_token(http_request *r)
+{
+    return r->srv->cfg.metrics_token;
 }
 
 /* ---- replies ---- */
@@ -728,7 +929,8 @@ bool http_has_reply(http_request *r)
 }
 
 void http_reply_stream(http_request *r, int status, const char *content_type, int poll_ms,
-                       http_stream_fn fn, void (*free_ctx)(void *ctx), void *ctx)
+                       const char *owner, int owner_max, http_stream_fn fn,
+                       void (*free_ctx)(void *ctx), void *ctx)
 {
     if (r->status != 0) {
         log_warn("second reply (%d, a stream) dropped; the first (%d) stands", status, r->status);
@@ -736,11 +938,34 @@ void http_reply_stream(http_request *r, int status, const char *content_type, in
             free_ctx(ctx);
         return;
     }
-    r->response = http_streams_response(r->srv->streams, r->conn, poll_ms, fn, free_ctx, ctx);
-    if (r->response == NULL) { /* only out of memory: abort like xmalloc */
+    http_stream_refusal refusal;
+    struct MHD_Response *resp = http_streams_response(r->srv->streams, r->conn, owner, owner_max,
+                                                      poll_ms, fn, free_ctx, ctx, &refusal);
+    if (refusal != HTTP_STREAM_ADMITTED) {
+        if (free_ctx != NULL)
+            free_ctx(ctx);
+        if (refusal == HTTP_STREAM_OWNER_FULL) {
+            http_set_header(r, "Retry-After", "10");
+            http_reply_problem(
+                r, 429, "too-many-streams", "Too many streams",
+                arena_sprintf(&r->arena,
+                              "You already have %d streams open, the most one account may hold; "
+                              "close one (a stream whose client has gone is freed at once) and "
+                              "try again.",
+                              owner_max));
+        } else {
+            http_set_header(r, "Retry-After", "30");
+            http_reply_problem(r, 503, "unavailable", "Service unavailable",
+                               "This server holds as many streams as it takes; try again in a "
+                               "while.");
+        }
+        return;
+    }
+    if (resp == NULL) { /* only out of memory: abort like xmalloc */
         log_error("out of memory creating a streamed response");
         abort();
     }
+    r->response = resp;
     r->status = status;
     r->content_type = content_type ? arena_strdup(&r->arena, content_type) : NULL;
     r->reply_len = 0;

@@ -10,4 +10,5 @@ void services_defaults(services *s)
     s->cookie_secure = false;
     s->login_max_attempts = 10;
     s->login_window_usec = (int64_t)15 * 60 * 1000000;
+    s->event_streams_per_user = 8;
 }

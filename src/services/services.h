@@ -51,6 +51,7 @@ typedef struct services {
     int64_t session_absolute_usec; /* a session older than this expires regardless */
     bool cookie_secure;            /* mark the session cookie Secure (behind HTTPS) */
     int login_max_attempts;        /* per account and per IP, per window */
+    int event_streams_per_user;    /* open /api/v1/events streams one user may hold */
     int64_t login_window_usec;
 } services;
 
