@@ -4,6 +4,7 @@
  */
 #include "domain/limits.h"
 #include "domain/plan_store.h"
+#include "domain/user_store.h"
 #include "http/api.h"
 #include "http/routes.h"
 
@@ -128,8 +129,8 @@ static void users_list(http_request *r)
         return;
     json_t *items = NULL;
     error e;
-    if (user_admin_list(api_conn(r), http_query(r, "email"), pg.cursor, pg.limit + 1, &items, &e) !=
-        0) {
+    if (user_store_admin_list(api_conn(r), http_query(r, "email"), pg.cursor, pg.limit + 1, &items,
+                              &e) != 0) {
         http_reply_error(r, &e);
         return;
     }
@@ -150,7 +151,7 @@ static void users_get(http_request *r)
         return;
     json_t *doc = NULL;
     error e;
-    int rc = user_admin_get(api_conn(r), id, &doc, &e);
+    int rc = user_store_admin_get(api_conn(r), id, &doc, &e);
     reply(r, 200, rc, doc, &e);
 }
 
@@ -170,13 +171,13 @@ static void users_update(http_request *r)
         api_reply_db_error(r, &de, NULL);
         return;
     }
-    int rc = user_admin_update(c, id, in, &e);
+    int rc = user_store_admin_update(c, id, in, &e);
     if (rc == 0 && db_commit(c, &de) != 0)
         rc = db_to_error(&e, &de, NULL);
     if (rc != 0)
         db_rollback(c);
     if (rc == 0)
-        rc = user_admin_get(c, id, &doc, &e);
+        rc = user_store_admin_get(c, id, &doc, &e);
     reply(r, 200, rc, doc, &e);
 }
 

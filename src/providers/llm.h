@@ -21,7 +21,7 @@
 #define PS_PROVIDERS_LLM_H
 
 #include "base/error.h"
-#include "services/services.h"
+#include "providers/llm_settings.h"
 
 #include <jansson.h>
 #include <stddef.h>
