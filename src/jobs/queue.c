@@ -319,3 +319,14 @@ int job_requeue(db_conn *c, const char *id, error *err)
     queue__wake_local();
     return 0;
 }
+
+int job_list(db_conn *c, const char *status, const char *kind, const char *cursor, int limit,
+             json_t **out, error *err)
+{
+    return job_store_list(c, status, kind, cursor, limit, out, err);
+}
+
+int job_get(db_conn *c, const char *id, json_t **out, error *err)
+{
+    return job_store_get(c, id, out, err);
+}
