@@ -1,10 +1,10 @@
 /*
  * persona_store_summary: the short read side of persona_store, the one read
  * of the personas table that deciding "may this caller use that persona?"
- * needs: no instruction text, the required plan's rank joined in. Visibility is part of the query
- * itself (SYSTEM, or CUSTOM owned by the caller, or CUSTOM and PUBLIC), so a persona the caller may
- * not see never leaves the database. Plan ranks come along so the caller can compare them; the
- * decision itself lives in services/persona_access.
+ * needs: no instruction text, the required plan's rank joined in.
+ * Visibility is part of the query itself (SYSTEM, or CUSTOM owned by the
+ * caller, or CUSTOM and PUBLIC), so a persona the caller may not see never
+ * leaves the database. The decision itself lives in services/persona_access.
  */
 #ifndef PS_DOMAIN_PERSONA_STORE_SUMMARY_H
 #define PS_DOMAIN_PERSONA_STORE_SUMMARY_H
