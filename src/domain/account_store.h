@@ -1,6 +1,7 @@
 /*
- * account_store: the accounts table, a user's connected Google accounts with their tokens sealed
- * (this module only moves the sealed bytes; services/token_crypto seals and opens them).
+ * account_store: the accounts table, a user's connected Google accounts
+ * with their tokens sealed (this module only moves the sealed bytes;
+ * services/token_crypto seals and opens them).
  * Authorization requests in flight are in oauth_state_store, the versions
  * of the token encryption key in token_key_store. Every query is scoped by
  * the owner's user_id, except the few marked "system" that serve key
