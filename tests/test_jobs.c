@@ -9,8 +9,8 @@
 #include "base/timeutil.h"
 #include "base/uuid.h"
 #include "jobs/diag.h"
-#include "jobs/job_private.h"
 #include "jobs/queue.h"
+#include "jobs/queue_private.h"
 #include "jobs/worker.h"
 #include "services/maintenance.h"
 

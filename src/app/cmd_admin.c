@@ -1,6 +1,7 @@
 #include "app/app.h"
 
 #include "base/text.h"
+#include "domain/plan_store.h"
 #include "domain/user_store.h"
 #include "services/google_service.h"
 #include "services/password.h"

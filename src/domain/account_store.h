@@ -1,12 +1,12 @@
 /*
- * account_store: the tables behind Google connect. `accounts` holds a user's
- * connected Google accounts with their tokens sealed (this module only moves
- * the sealed bytes; services/token_crypto seals and opens them).
- * `oauth_states` holds authorization requests in flight, and `token_keys`
- * the versions of the token encryption key. Every query on accounts and
- * states is scoped by the owner's user_id, except the few marked "system"
- * that serve key rotation and the daily stats sweep. Strings of a row are
- * copied into the arena the caller passes.
+ * account_store: the accounts table, a user's connected Google accounts
+ * with their tokens sealed (this module only moves the sealed bytes;
+ * services/token_crypto seals and opens them).
+ * Authorization requests in flight are in oauth_state_store, the versions
+ * of the token encryption key in token_key_store. Every query is scoped by
+ * the owner's user_id, except the few marked "system" that serve key
+ * rotation and the daily stats sweep. Strings of a row are copied into the
+ * arena the caller passes.
  */
 #ifndef PS_DOMAIN_ACCOUNT_STORE_H
 #define PS_DOMAIN_ACCOUNT_STORE_H
@@ -77,43 +77,5 @@ int account_store_rekey(db_conn *c, const account *a, int old_version, bool *cha
 /** System: up to limit active accounts that have channels, ids above after, in id order. */
 int account_store_list_with_channels(db_conn *c, arena *a, const char *after, int limit,
                                      account **out, size_t *n, error *err);
-
-/* ---- oauth_states ---------------------------------------------------------- */
-
-typedef struct oauth_state {
-    char id[UUID_STR_LEN + 1];
-    char user_id[UUID_STR_LEN + 1];
-    char credential_id[UUID_STR_LEN + 1]; /* the session or API key that started the flow */
-    char state_hash[65];                  /* hex SHA-256 of the state */
-    const unsigned char *verifier_enc;    /* sealed PKCE code verifier */
-    size_t verifier_enc_len;
-    int key_version;
-    const char *redirect_uri;
-    int64_t created_at;
-    int64_t expires_at;
-    int64_t used_at; /* 0: not yet */
-} oauth_state;
-
-int oauth_state_insert(db_conn *c, const oauth_state *s, error *err);
-/** Finds a state by hash, whoever it belongs to; ERR_NOT_FOUND when there is none. */
-int oauth_state_find(db_conn *c, arena *a, const char *state_hash, oauth_state *out, error *err);
-/**
- * Marks the state used at now, once: *won is false when it was already used
- * (a replay racing the first use).
- */
-int oauth_state_consume(db_conn *c, const char *id, const char *user_id, int64_t now, bool *won,
-                        error *err);
-/** Forgets states that expired before `before`. */
-int oauth_state_prune(db_conn *c, int64_t before, error *err);
-
-/* ---- token_keys --------------------------------------------------------------- */
-
-/** The highest key version and its check value; *version 0 when there is none. */
-int token_key_current(db_conn *c, int *version, char check[65], error *err);
-/** The check value of one version; ERR_NOT_FOUND when there is no such version. */
-int token_key_check(db_conn *c, int version, char check[65], error *err);
-/** Records a version; *created is false when it already existed (another process won). */
-int token_key_insert(db_conn *c, int version, const char *check, int64_t now, bool *created,
-                     error *err);
 
 #endif

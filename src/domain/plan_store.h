@@ -1,7 +1,7 @@
 /*
- * plan_store: the plans table (codes, ranks, limits, default persona) and the
- * admin side of users (role and plan changes). Plan codes are immutable once
- * created, since personas.required_plan refers to them.
+ * plan_store: the plans table (codes, ranks, limits, default persona), and
+ * which plan a user is on. Plan codes are immutable once created, since
+ * personas.required_plan refers to them.
  */
 #ifndef PS_DOMAIN_PLAN_STORE_H
 #define PS_DOMAIN_PLAN_STORE_H
@@ -28,11 +28,23 @@ int plan_store_update(db_conn *c, const char *id, json_t *in, error *err);
 /** ERR_INVALID unless id names a SYSTEM persona (a plan's default must be one). */
 int plan_store_check_default_persona(db_conn *c, const char *persona_id, error *err);
 
-/** Users for admins, newest first, optional email substring filter; JSON array. */
-int user_admin_list(db_conn *c, const char *email_like, const char *cursor, int limit, json_t **out,
-                    error *err);
-int user_admin_get(db_conn *c, const char *id, json_t **out, error *err);
-/** Changes role and/or plan (by code) and/or name; refuses to demote the last admin. */
-int user_admin_update(db_conn *c, const char *id, json_t *in, error *err);
+/** Finds a plan's id by its code; ERR_NOT_FOUND when there is none. */
+int plan_store_id_by_code(db_conn *c, const char *code, char id[UUID_STR_LEN + 1], error *err);
+/** Finds a plan's rank by its code; ERR_NOT_FOUND when there is none. */
+int plan_store_rank_by_code(db_conn *c, const char *code, int *rank, error *err);
+/** The plan with the lowest rank: what a new user gets by default. */
+int plan_store_lowest(db_conn *c, char id[UUID_STR_LEN + 1], error *err);
+/**
+ * The default persona id of the plan with this id; id_out is "" when the
+ * plan has none. ERR_NOT_FOUND with field "plan" when the plan is gone.
+ */
+int plan_store_default_persona(db_conn *c, const char *plan_id, char id_out[UUID_STR_LEN + 1],
+                               error *err);
+/**
+ * The code and rank of the user's plan as it is now (a job runs long after
+ * the request that queued it). ERR_NOT_FOUND when the user is gone.
+ */
+int plan_store_of_user(db_conn *c, const char *user_id, char code_out[33], int *rank_out,
+                       error *err);
 
 #endif

@@ -1,13 +1,11 @@
 #include "domain/user_store.h"
 
+#include "base/jsonout.h"
 #include "base/timeutil.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static db_sql Q_PLAN_BY_CODE = DB_SQL("SELECT id FROM plans WHERE code = $1");
-static db_sql Q_PLAN_LOWEST = DB_SQL("SELECT id FROM plans ORDER BY rank LIMIT 1");
-static db_sql Q_PLAN_RANK = DB_SQL("SELECT rank FROM plans WHERE code = $1");
 static db_sql Q_USER_INSERT =
     DB_SQL("INSERT INTO users (id, email, name, role, plan_id, password_hash, created_at, "
            "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)");
@@ -16,58 +14,28 @@ static db_sql Q_USER_LOGIN =
     DB_SQL("SELECT id, email, name, role, plan_id, password_hash, created_at FROM users "
            "WHERE lower(email) = lower($1)");
 
+#define USER_COLS "u.id, u.email, u.name, u.role, p.code, u.created_at, u.updated_at"
+static db_sql Q_USER_LIST = DB_SQL2(
+    "SELECT " USER_COLS " FROM users u JOIN plans p ON p.id = u.plan_id "
+    "WHERE ($1 IS NULL OR instr(lower(u.email), lower($1)) > 0) AND ($2 IS NULL OR u.id < $2) "
+    "ORDER BY u.id DESC LIMIT $3",
+    "SELECT " USER_COLS " FROM users u JOIN plans p ON p.id = u.plan_id "
+    "WHERE ($1::text IS NULL OR strpos(lower(u.email), lower($1::text)) > 0) "
+    "AND ($2::uuid IS NULL OR u.id < $2::uuid) ORDER BY u.id DESC LIMIT $3");
+static db_sql Q_USER_GET =
+    DB_SQL("SELECT " USER_COLS " FROM users u JOIN plans p ON p.id = u.plan_id WHERE u.id = $1");
+static db_sql Q_USER_UPDATE =
+    DB_SQL("UPDATE users SET "
+           "role = CASE WHEN $2 THEN $3 ELSE role END, "
+           "plan_id = CASE WHEN $4 THEN (SELECT id FROM plans WHERE code = $5) ELSE plan_id END, "
+           "name = CASE WHEN $6 THEN $7 ELSE name END, "
+           "updated_at = $8 WHERE id = $1");
+static db_sql Q_OTHER_ADMINS =
+    DB_SQL("SELECT COUNT(*) FROM users WHERE role = 'admin' AND id <> $1");
+static db_sql Q_PLAN_CODE_EXISTS = DB_SQL("SELECT COUNT(*) FROM plans WHERE code = $1");
+
 static db_sql Q_USER_REHASH = DB_SQL("UPDATE users SET password_hash = $3, updated_at = $4 "
                                      "WHERE id = $1 AND password_hash = $2");
-
-static int plan__one_id(db_conn *c, db_sql *q, const char *code, char id[UUID_STR_LEN + 1],
-                        error *err)
-{
-    db_error de;
-    db_stmt *s = db_prepare(c, q, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    if (code != NULL)
-        db_bind_text(s, 1, code);
-    int rc = db_step(s, &de);
-    int bad = rc == DB_ROW ? db_col_copy(s, 0, id, UUID_STR_LEN + 1) : 0;
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (bad)
-        return db_col_too_long(err, "plan id");
-    if (rc == DB_DONE)
-        return error_set(err, ERR_NOT_FOUND, "plan", "there is no plan '%s'",
-                         code ? code : "at all");
-    return 0;
-}
-
-int plan_store_id_by_code(db_conn *c, const char *code, char id[UUID_STR_LEN + 1], error *err)
-{
-    return plan__one_id(c, &Q_PLAN_BY_CODE, code, id, err);
-}
-
-int plan_store_rank_by_code(db_conn *c, const char *code, int *rank, error *err)
-{
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_PLAN_RANK, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, code);
-    int rc = db_step(s, &de);
-    if (rc == DB_ROW)
-        *rank = (int)db_col_int64(s, 0);
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (rc == DB_DONE)
-        return error_set(err, ERR_NOT_FOUND, "plan", "there is no plan '%s'", code);
-    return 0;
-}
-
-int plan_store_lowest(db_conn *c, char id[UUID_STR_LEN + 1], error *err)
-{
-    return plan__one_id(c, &Q_PLAN_LOWEST, NULL, id, err);
-}
 
 int user_store_insert(db_conn *c, user *u, const char *password_hash, error *err)
 {
@@ -135,5 +103,129 @@ int user_store_replace_password_hash(db_conn *c, const char *user_id, const char
     if (db_run(s, &n, err, NULL) != 0)
         return -1;
     *replaced = n == 1;
+    return 0;
+}
+
+/* Stored text goes in through json_str with "o?": a value that is not
+ * UTF-8 (older rows may hold one) is written as null, and the row is still
+ * listed, as jw writes it (decisions 37 and 45). */
+static json_t *user__row(db_stmt *s)
+{
+    return json_pack("{s:s,s:o?,s:o?,s:s,s:o?,s:s,s:s}", "id", db_col_text(s, 0), "email",
+                     json_str(db_col_text(s, 1)), "name", json_str(db_col_text(s, 2)), "role",
+                     db_col_text(s, 3), "plan", json_str(db_col_text(s, 4)), "created_at",
+                     db_col_text(s, 5), "updated_at", db_col_text(s, 6));
+}
+
+/* Runs a bound query and collects rows through fn into a JSON array. */
+static int collect(db_stmt *s, json_t *(*fn)(db_stmt *), json_t **out, error *err)
+{
+    db_error de;
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = db_step(s, &de)) == DB_ROW)
+        json_array_append_new(arr, fn(s));
+    db_reset(s);
+    if (rc == DB_ERR) {
+        json_decref(arr);
+        return db_to_error(err, &de, NULL);
+    }
+    *out = arr;
+    return 0;
+}
+
+static int one(db_stmt *s, json_t *(*fn)(db_stmt *), const char *what, const char *id, json_t **out,
+               error *err)
+{
+    json_t *arr = NULL;
+    if (collect(s, fn, &arr, err) != 0)
+        return -1;
+    if (json_array_size(arr) == 0) {
+        json_decref(arr);
+        return error_set(err, ERR_NOT_FOUND, NULL, "no %s with id '%s'", what, id);
+    }
+    *out = json_incref(json_array_get(arr, 0));
+    json_decref(arr);
+    return 0;
+}
+
+static int64_t count(db_conn *c, db_sql *q, const char *arg, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, q, &de);
+    if (s == NULL)
+        return db_to_error(err, &de, NULL);
+    db_bind_text(s, 1, arg);
+    int64_t n = -1;
+    if (db_step(s, &de) == DB_ROW)
+        n = db_col_int64(s, 0);
+    db_reset(s);
+    if (n < 0)
+        return db_to_error(err, &de, NULL);
+    return n;
+}
+
+#define PREPARE(s, c, q, err)                                                                      \
+    db_error de_;                                                                                  \
+    db_stmt *s = db_prepare(c, q, &de_);                                                           \
+    if (s == NULL)                                                                                 \
+    return db_to_error(err, &de_, NULL)
+
+int user_store_admin_list(db_conn *c, const char *email_like, const char *cursor, int limit,
+                          json_t **out, error *err)
+{
+    PREPARE(s, c, &Q_USER_LIST, err);
+    db_bind_text(s, 1, email_like);
+    db_bind_text(s, 2, cursor);
+    db_bind_int64(s, 3, limit);
+    return collect(s, user__row, out, err);
+}
+
+int user_store_admin_get(db_conn *c, const char *id, json_t **out, error *err)
+{
+    PREPARE(s, c, &Q_USER_GET, err);
+    db_bind_text(s, 1, id);
+    return one(s, user__row, "user", id, out, err);
+}
+
+int user_store_admin_update(db_conn *c, const char *id, json_t *in, error *err)
+{
+    json_t *role = json_object_get(in, "role"), *plan = json_object_get(in, "plan");
+    json_t *name = json_object_get(in, "name");
+    if (role != NULL && strcmp(json_string_value(role), "admin") != 0) {
+        int64_t others = count(c, &Q_OTHER_ADMINS, id, err);
+        if (others < 0)
+            return -1;
+        json_t *cur = NULL;
+        if (user_store_admin_get(c, id, &cur, err) != 0)
+            return -1;
+        bool was_admin = strcmp(json_string_value(json_object_get(cur, "role")), "admin") == 0;
+        json_decref(cur);
+        if (was_admin && others == 0)
+            return error_set(err, ERR_CONFLICT, "role",
+                             "this is the last administrator; promote another user first");
+    }
+    if (plan != NULL) {
+        int64_t n = count(c, &Q_PLAN_CODE_EXISTS, json_string_value(plan), err);
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return error_set(err, ERR_INVALID, "plan", "there is no plan '%s'",
+                             json_string_value(plan));
+    }
+    PREPARE(s, c, &Q_USER_UPDATE, err);
+    db_bind_text(s, 1, id);
+    db_bind_bool(s, 2, role != NULL);
+    db_bind_text(s, 3, json_string_value(role));
+    db_bind_bool(s, 4, plan != NULL);
+    db_bind_text(s, 5, json_string_value(plan));
+    db_bind_bool(s, 6, name != NULL);
+    db_bind_text(s, 7, json_string_value(name));
+    db_bind_time(s, 8, time_now_usec());
+    int64_t changed;
+    if (db_run(s, &changed, err, NULL) != 0)
+        return -1;
+    if (changed == 0)
+        return error_set(err, ERR_NOT_FOUND, NULL, "no user with id '%s'", id);
     return 0;
 }

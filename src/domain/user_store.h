@@ -1,7 +1,8 @@
 /*
- * user_store: the users and plans tables. Rows cross this API as plain
- * structs; every function takes a borrowed connection so callers choose the
- * transaction. Emails are unique case-insensitively (a unique index on
+ * user_store: the users table: sign-up, log-in, and the admin side (role,
+ * plan and name changes). Rows cross this API as plain structs, or as JSON
+ * for admins; every function takes a borrowed connection so callers choose
+ * the transaction. Emails are unique case-insensitively (a unique index on
  * lower(email)), and a duplicate comes back as ERR_CONFLICT.
  */
 #ifndef PS_DOMAIN_USER_STORE_H
@@ -12,6 +13,7 @@
 #include "db/db.h"
 #include "domain/limits.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,12 +27,6 @@ typedef struct user {
     int64_t created_at;
 } user;
 
-/** Finds a plan's id by its code; ERR_NOT_FOUND when there is none. */
-int plan_store_id_by_code(db_conn *c, const char *code, char id[UUID_STR_LEN + 1], error *err);
-/** Finds a plan's rank by its code; ERR_NOT_FOUND when there is none. */
-int plan_store_rank_by_code(db_conn *c, const char *code, int *rank, error *err);
-/** The plan with the lowest rank: what a new user gets by default. */
-int plan_store_lowest(db_conn *c, char id[UUID_STR_LEN + 1], error *err);
 /**
  * Inserts u (its id and created_at are filled in here) with a password hash
  * (may be NULL). ERR_CONFLICT with field "email" when the email is taken.
@@ -51,5 +47,13 @@ int user_store_find_login(db_conn *c, const char *email, user *u, char *hash, si
  */
 int user_store_replace_password_hash(db_conn *c, const char *user_id, const char *old_hash,
                                      const char *new_hash, bool *replaced, error *err);
+
+/** Users for admins, newest first, optional email substring filter; JSON array. */
+int user_store_admin_list(db_conn *c, const char *email_like, const char *cursor, int limit,
+                          json_t **out, error *err);
+/** One user as JSON, as admins see it; ERR_NOT_FOUND when absent. */
+int user_store_admin_get(db_conn *c, const char *id, json_t **out, error *err);
+/** Changes role and/or plan (by code) and/or name; refuses to demote the last admin. */
+int user_store_admin_update(db_conn *c, const char *id, json_t *in, error *err);
 
 #endif

@@ -4,8 +4,10 @@
  */
 #include "domain/limits.h"
 #include "domain/plan_store.h"
+#include "domain/user_store.h"
 #include "http/api.h"
 #include "http/routes.h"
+#include "services/admin_service.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -75,27 +77,16 @@ static void plans_list(http_request *r)
     http_reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
-static int check_default(db_conn *c, json_t *in, error *e)
-{
-    const char *def = json_string_value(json_object_get(in, "default_persona_id"));
-    return def ? plan_store_check_default_persona(c, def, e) : 0;
-}
-
 static void plans_create(http_request *r)
 {
     const principal *p = api_auth_admin(r);
     json_t *in = p ? api_body(r, PLAN_FIELDS, API_CREATE, p) : NULL;
     if (in == NULL)
         return;
-    db_conn *c = api_conn(r);
     char id[UUID_STR_LEN + 1];
     error e;
     json_t *doc = NULL;
-    int rc = check_default(c, in, &e);
-    if (rc == 0)
-        rc = plan_store_insert(c, in, id, &e);
-    if (rc == 0)
-        rc = plan_store_get(c, id, &doc, &e);
+    int rc = admin_service_plan_create(api_conn(r), in, id, &doc, &e);
     if (rc == 0)
         http_set_header(r, "Location", arena_sprintf(http_arena(r), "/api/v1/admin/plans/%s", id));
     reply(r, 201, rc, doc, &e);
@@ -108,14 +99,9 @@ static void plans_update(http_request *r)
     json_t *in = id ? api_body(r, PLAN_UPDATE_FIELDS, API_UPDATE, p) : NULL;
     if (in == NULL)
         return;
-    db_conn *c = api_conn(r);
     error e;
     json_t *doc = NULL;
-    int rc = check_default(c, in, &e);
-    if (rc == 0)
-        rc = plan_store_update(c, id, in, &e);
-    if (rc == 0)
-        rc = plan_store_get(c, id, &doc, &e);
+    int rc = admin_service_plan_update(api_conn(r), id, in, &doc, &e);
     reply(r, 200, rc, doc, &e);
 }
 
@@ -128,8 +114,8 @@ static void users_list(http_request *r)
         return;
     json_t *items = NULL;
     error e;
-    if (user_admin_list(api_conn(r), http_query(r, "email"), pg.cursor, pg.limit + 1, &items, &e) !=
-        0) {
+    if (user_store_admin_list(api_conn(r), http_query(r, "email"), pg.cursor, pg.limit + 1, &items,
+                              &e) != 0) {
         http_reply_error(r, &e);
         return;
     }
@@ -150,7 +136,7 @@ static void users_get(http_request *r)
         return;
     json_t *doc = NULL;
     error e;
-    int rc = user_admin_get(api_conn(r), id, &doc, &e);
+    int rc = user_store_admin_get(api_conn(r), id, &doc, &e);
     reply(r, 200, rc, doc, &e);
 }
 
@@ -161,22 +147,9 @@ static void users_update(http_request *r)
     json_t *in = id ? api_body(r, USER_FIELDS, API_UPDATE, p) : NULL;
     if (in == NULL)
         return;
-    db_conn *c = api_conn(r);
     error e;
-    db_error de;
     json_t *doc = NULL;
-    /* The last-admin check and the write must see the same state. */
-    if (db_begin_write(c, &de) != 0) {
-        api_reply_db_error(r, &de, NULL);
-        return;
-    }
-    int rc = user_admin_update(c, id, in, &e);
-    if (rc == 0 && db_commit(c, &de) != 0)
-        rc = db_to_error(&e, &de, NULL);
-    if (rc != 0)
-        db_rollback(c);
-    if (rc == 0)
-        rc = user_admin_get(c, id, &doc, &e);
+    int rc = admin_service_user_update(api_conn(r), id, in, &doc, &e);
     reply(r, 200, rc, doc, &e);
 }
 

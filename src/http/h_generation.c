@@ -20,7 +20,6 @@
 #include "base/jsonout.h"
 #include "base/log.h"
 #include "base/timeutil.h"
-#include "http/h_projects.h"
 #include "http/routes.h"
 
 #include <stdio.h>
@@ -85,12 +84,6 @@ void h_generation_reply(http_request *r, const script_reply *rep)
     http_reply(r, rep->status, "application/json", rep->body, strlen(rep->body));
 }
 
-static void h_generation__render(jw *w, const project *pr, void *ctx)
-{
-    (void)ctx;
-    h_projects_write(w, pr);
-}
-
 /* The body of a regenerate request, which may be absent; NULL after a reply. */
 static bool h_generation__body(http_request *r, const api_field *fields, const principal *p,
                                json_t **in)
@@ -126,8 +119,7 @@ static void h_generation__regenerate(http_request *r)
         return;
     h_generation_options(in, &o);
     script_reply rep;
-    if (script_service_regenerate(api_conn(r), http_arena(r), p, id, &o, &idem,
-                                  h_generation__render, NULL, &rep, &e) != 0) {
+    if (script_service_regenerate(api_conn(r), http_arena(r), p, id, &o, &idem, &rep, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }
@@ -154,7 +146,7 @@ static void h_generation__regenerate_scene(http_request *r)
     h_generation_options(in, &o);
     script_reply rep;
     if (script_service_regenerate_scene(api_conn(r), http_arena(r), p, id, scene_id, &o, &idem,
-                                        h_generation__render, NULL, &rep, &e) != 0) {
+                                        &rep, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }

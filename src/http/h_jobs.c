@@ -2,7 +2,6 @@
  * The job queue, for admins: list jobs by status and kind (dead ones keep
  * their last error), and requeue a dead job once its cause is fixed.
  */
-#include "domain/job_store.h"
 #include "http/api.h"
 #include "http/routes.h"
 #include "jobs/queue.h"
@@ -32,7 +31,7 @@ static void jobs_list(http_request *r)
         return;
     }
     json_t *items = NULL;
-    if (job_store_list(api_conn(r), status, kind, pg.cursor, pg.limit + 1, &items, &e) != 0) {
+    if (job_list(api_conn(r), status, kind, pg.cursor, pg.limit + 1, &items, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }
@@ -54,7 +53,7 @@ static void jobs_requeue(http_request *r)
     db_conn *c = api_conn(r);
     error e;
     json_t *doc = NULL;
-    if (job_requeue(c, id, &e) != 0 || job_store_get(c, id, &doc, &e) != 0) {
+    if (job_requeue(c, id, &e) != 0 || job_get(c, id, &doc, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }

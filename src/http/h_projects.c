@@ -3,8 +3,8 @@
  * persona that writes it, and the ordered scenes of its script. Every route
  * is scoped to the caller; another user's project or scene is a 404.
  */
-#include "http/h_projects.h"
 #include "base/jsonout.h"
+#include "domain/project_json.h"
 #include "http/api.h"
 #include "http/h_generation.h"
 #include "http/routes.h"
@@ -129,43 +129,11 @@ static void h_projects__scenes_write(jw *w, const scene *rows, size_t n)
     jw_arr_end(w);
 }
 
-/* The members of a project, inside an object the caller opened. */
-static void h_projects__members(jw *w, const project *pr)
-{
-    jw_member_str(w, "id", pr->id);
-    jw_member_str(w, "topic", pr->topic);
-    jw_member_str(w, "status", pr->status);
-    jw_member_str(w, "channel_id", pr->channel_id);
-    jw_member_str(w, "persona_id", pr->persona_id);
-    jw_member_count(w, "persona_version", pr->persona_id ? pr->persona_version : -1);
-    jw_member_str(w, "title", pr->title);
-    jw_member_str(w, "description", pr->description);
-    jw_key(w, "tags");
-    jw_arr_begin(w);
-    for (size_t i = 0; i < pr->ntags; i++)
-        jw_str(w, pr->tags[i]);
-    jw_arr_end(w);
-    jw_member_str(w, "language", pr->language);
-    jw_member_count(w, "target_scenes", pr->target_scenes > 0 ? pr->target_scenes : -1);
-    jw_member_count(w, "target_seconds", pr->target_seconds > 0 ? pr->target_seconds : -1);
-    jw_member_str(w, "instructions", pr->instructions);
-    jw_member_str(w, "error", pr->error);
-    jw_member_time(w, "created_at", pr->created_at);
-    jw_member_time(w, "updated_at", pr->updated_at);
-}
-
-void h_projects_write(jw *w, const project *pr)
-{
-    jw_obj_begin(w);
-    h_projects__members(w, pr);
-    jw_obj_end(w);
-}
-
 static void h_projects__reply(http_request *r, int status, const project *pr)
 {
     http_json j;
     http_json_begin(&j);
-    h_projects_write(&j.w, pr);
+    project_json_write(&j.w, pr);
     http_reply_written(r, status, &j);
 }
 
@@ -224,12 +192,6 @@ static void h_projects__input(http_request *r, json_t *in, project_input *pi)
         pi->tags = h_projects__strings(r, tags, &pi->ntags, false);
 }
 
-static void h_projects__render(jw *w, const project *pr, void *ctx)
-{
-    (void)ctx;
-    h_projects_write(w, pr);
-}
-
 static void h_projects__create(http_request *r)
 {
     const principal *p;
@@ -249,7 +211,7 @@ static void h_projects__create(http_request *r)
     script_reply rep;
     error e;
     if (script_service_create(api_conn(r), http_arena(r), p, &pi, gen == NULL || json_is_true(gen),
-                              &o, &idem, h_projects__render, NULL, &rep, &e) != 0) {
+                              &o, &idem, &rep, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }
@@ -307,7 +269,7 @@ static void h_projects__list(http_request *r)
     http_json j;
     api_page_begin(&j);
     for (size_t i = 0; i < n; i++)
-        h_projects_write(&j.w, &rows[i]);
+        project_json_write(&j.w, &rows[i]);
     api_page_end(r, &j, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
 }
 
@@ -335,7 +297,7 @@ static void h_projects__get(http_request *r)
     http_json j;
     http_json_begin(&j);
     jw_obj_begin(&j.w);
-    h_projects__members(&j.w, &pr);
+    project_json_members(&j.w, &pr);
     jw_key(&j.w, "scenes");
     h_projects__scenes_write(&j.w, scenes, n);
     jw_obj_end(&j.w);

@@ -14,6 +14,7 @@
 #include "base/arena.h"
 #include "base/error.h"
 #include "base/jsonout.h"
+#include "http/problem.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -190,11 +191,4 @@ void http_reply_problem_doc(http_request *r, int status, json_t *doc);
  * member. The message of a 500 is logged, not sent: it may hold SQL or paths.
  */
 void http_reply_error(http_request *r, const error *e);
-/**
- * A new problem object {type, title, status, detail, instance?, request_id?}.
- * A NULL slug gives "about:blank"; NULL detail, instance or request_id are left out.
- */
-json_t *http_problem_json(int status, const char *type_slug, const char *title, const char *detail,
-                          const char *instance, const char *request_id);
-
 #endif

@@ -1,5 +1,5 @@
 /* RFC 9457 problem documents: the one shape every failure answer takes. */
-#include "http/http.h"
+#include "http/problem.h"
 
 #include "base/buf.h"
 #include "base/jsonout.h"
@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define PROBLEM_CONTENT_TYPE "application/problem+json"
 
 json_t *http_problem_json(int status, const char *type_slug, const char *title, const char *detail,
                           const char *instance, const char *request_id)
@@ -35,32 +33,22 @@ json_t *http_problem_json(int status, const char *type_slug, const char *title, 
 /* A problem document is a few short members; a detail never comes near this. */
 #define PROBLEM_TEXT_CAP (256u << 10)
 
-/* Sends doc (consumed) as the reply. json_string() refuses invalid UTF-8
- * and yields NULL members, so a detail quoting raw client bytes degrades to
- * a missing member rather than a broken document. */
-void http_reply_problem_doc(http_request *r, int status, json_t *doc)
+/* Writes doc (consumed). json_string() refuses invalid UTF-8 and yields NULL
+ * members, so a detail quoting raw client bytes degrades to a missing member
+ * rather than a broken document. */
+void http_problem_text(json_t *doc, int *status, buf *text)
 {
-    buf text;
-    buf_init(&text, PROBLEM_TEXT_CAP);
-    int rc = jsonout_value(&text, doc);
+    buf_init(text, PROBLEM_TEXT_CAP);
+    int rc = jsonout_value(text, doc);
     json_decref(doc);
     if (rc != BUF_OK) {
         static const char fallback[] = "{\"type\":\"/problems/internal\",\"title\":\"Internal "
                                        "server error\",\"status\":500}";
-        buf_free(&text);
-        http_reply(r, 500, PROBLEM_CONTENT_TYPE, fallback, sizeof(fallback) - 1);
-        return;
+        buf_free(text);
+        buf_init(text, PROBLEM_TEXT_CAP);
+        buf_puts(text, fallback);
+        *status = 500;
     }
-    http_reply(r, status, PROBLEM_CONTENT_TYPE, text.data, text.len);
-    buf_free(&text);
-}
-
-void http_reply_problem(http_request *r, int status, const char *type_slug, const char *title,
-                        const char *detail)
-{
-    http_reply_problem_doc(
-        r, status,
-        http_problem_json(status, type_slug, title, detail, http_path(r), http_request_id(r)));
 }
 
 typedef struct problem_kind {
@@ -106,7 +94,8 @@ static problem_kind kind_of(error_kind k)
     return (problem_kind){500, "internal", "Internal server error"};
 }
 
-void http_reply_error(http_request *r, const error *e)
+json_t *http_problem_of_error(const error *e, const char *instance, const char *request_id,
+                              int *status)
 {
     problem_kind pk = kind_of(e->kind);
     const char *detail = e->message;
@@ -117,9 +106,9 @@ void http_reply_error(http_request *r, const error *e)
         detail = "The server failed to handle this request; quote the request id when "
                  "reporting it.";
     }
-    json_t *doc =
-        http_problem_json(pk.status, pk.slug, pk.title, detail, http_path(r), http_request_id(r));
+    json_t *doc = http_problem_json(pk.status, pk.slug, pk.title, detail, instance, request_id);
     if (e->field[0])
         json_object_set_new(doc, "field", json_string(e->field));
-    http_reply_problem_doc(r, pk.status, doc);
+    *status = pk.status;
+    return doc;
 }

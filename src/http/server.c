@@ -923,6 +923,30 @@ void http_reply_json(http_request *r, int status, json_t *body)
     http_reply_written(r, status, &j);
 }
 
+/* Problem answers: the documents come from problem.c, which knows no request. */
+void http_reply_problem_doc(http_request *r, int status, json_t *doc)
+{
+    buf text;
+    http_problem_text(doc, &status, &text);
+    http_reply(r, status, HTTP_PROBLEM_CONTENT_TYPE, text.data, text.len);
+    buf_free(&text);
+}
+
+void http_reply_problem(http_request *r, int status, const char *type_slug, const char *title,
+                        const char *detail)
+{
+    http_reply_problem_doc(
+        r, status,
+        http_problem_json(status, type_slug, title, detail, http_path(r), http_request_id(r)));
+}
+
+void http_reply_error(http_request *r, const error *e)
+{
+    int status = 500;
+    json_t *doc = http_problem_of_error(e, http_path(r), http_request_id(r), &status);
+    http_reply_problem_doc(r, status, doc);
+}
+
 bool http_has_reply(http_request *r)
 {
     return r->status != 0;

@@ -3,7 +3,7 @@
  * leased job goes through, plus the process's registry of kinds. Threads
  * live in worker.c.
  */
-#include "jobs/job_private.h"
+#include "jobs/queue_private.h"
 
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -75,6 +75,21 @@ void job_on_dead(const char *kind, job_dead_fn fn)
     pthread_mutex_unlock(&queue__lock);
     if (i == queue__nkinds)
         log_error("job_on_dead: '%s' is not a registered job kind", kind);
+}
+
+static void (*_Atomic queue__waker)(void);
+
+void job__set_local_waker(void (*wake)(void))
+{
+    queue__waker = wake;
+}
+
+/* Wakes this process's idle workers, if it runs any. */
+static void queue__wake_local(void)
+{
+    void (*wake)(void) = queue__waker;
+    if (wake != NULL)
+        wake();
 }
 
 void job__died(db_conn *c, const job *j, const char *why)
@@ -160,7 +175,7 @@ int job_enqueue(db_conn *c, const char *kind, json_t *payload, const job_options
      * woken before that commit waits for the write lock, then sees the job. */
     if (db_conn_engine(c) == DB_ENGINE_POSTGRES)
         return job_store_notify(c, err);
-    job__wake_local();
+    queue__wake_local();
     return 0;
 }
 
@@ -301,6 +316,17 @@ int job_requeue(db_conn *c, const char *id, error *err)
         return -1;
     if (db_conn_engine(c) == DB_ENGINE_POSTGRES)
         return job_store_notify(c, err);
-    job__wake_local();
+    queue__wake_local();
     return 0;
+}
+
+int job_list(db_conn *c, const char *status, const char *kind, const char *cursor, int limit,
+             json_t **out, error *err)
+{
+    return job_store_list(c, status, kind, cursor, limit, out, err);
+}
+
+int job_get(db_conn *c, const char *id, json_t **out, error *err)
+{
+    return job_store_get(c, id, out, err);
 }

@@ -137,6 +137,16 @@ int job_claim(db_conn *c, const char *owner, job *j, error *err);
 int job_requeue(db_conn *c, const char *id, error *err);
 
 /**
+ * For admins: jobs newest first, filtered by status and kind when not NULL,
+ * after cursor (the last id of the previous page), at most limit. *out is a
+ * new array of job objects (id, kind, status, attempts, last error, …).
+ */
+int job_list(db_conn *c, const char *status, const char *kind, const char *cursor, int limit,
+             json_t **out, error *err);
+/** For admins: one job as a JSON object (new reference); ERR_NOT_FOUND when absent. */
+int job_get(db_conn *c, const char *id, json_t **out, error *err);
+
+/**
  * For a running handler: true once its job was taken back from it (the pool
  * stopped and its deadline passed, or the lease was lost to another worker).
  * Its job_complete() would fail; a long handler checks this between steps and

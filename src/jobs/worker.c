@@ -13,7 +13,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/timeutil.h"
-#include "jobs/job_private.h"
+#include "jobs/queue_private.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -108,7 +108,9 @@ static void worker__wake(job_pool *p)
     pthread_mutex_unlock(&p->lock);
 }
 
-void job__wake_local(void)
+/* Wakes the idle workers of every pool in this process: the queue's local
+ * waker (job__set_local_waker). */
+static void worker__wake_all(void)
 {
     pthread_mutex_lock(&worker__pools_lock);
     for (job_pool *p = worker__pools; p; p = p->next)
@@ -434,6 +436,7 @@ job_pool *job_pool_start(db *d, int n, const char *owner, error *err)
     p->next = worker__pools;
     worker__pools = p;
     pthread_mutex_unlock(&worker__pools_lock);
+    job__set_local_waker(worker__wake_all);
 
     worker__spawn(&p->control, worker__control, p);
     for (int i = 0; i < n; i++) {

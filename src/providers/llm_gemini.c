@@ -6,7 +6,7 @@
  * cut off by MAX_TOKENS or SAFETY is not a script.
  */
 #include "providers/http_client.h"
-#include "providers/llm.h"
+#include "providers/llm_driver.h"
 
 #include "base/buf.h"
 

@@ -13,7 +13,7 @@
  * description say it is an offline draft; it is never passed off as AI
  * output.
  */
-#include "providers/llm.h"
+#include "providers/llm_driver.h"
 
 #include "base/buf.h"
 

@@ -9,7 +9,7 @@
  */
 #include "base/text.h"
 #include "providers/http_client.h"
-#include "providers/llm.h"
+#include "providers/llm_driver.h"
 
 #include <stdio.h>
 #include <stdlib.h>

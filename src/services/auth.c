@@ -4,6 +4,8 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "base/timeutil.h"
+#include "domain/plan_store.h"
+#include "domain/rate_limit_store.h"
 #include "services/password.h"
 
 #include <ctype.h>
@@ -168,10 +170,10 @@ static int auth__limit(services *s, db_conn *c, const char *bucket, int max, int
     int64_t now = time_now_usec();
     int64_t window = now / s->login_window_usec;
     int hits = 0;
-    if (ratelimit_store_hit(c, bucket, window, &hits, err) != 0)
+    if (rate_limit_store_hit(c, bucket, window, &hits, err) != 0)
         return -1;
     error ignored;
-    ratelimit_store_prune(c, window - 1, &ignored);
+    rate_limit_store_prune(c, window - 1, &ignored);
     if (hits <= max)
         return 0;
     int64_t end = (window + 1) * s->login_window_usec;

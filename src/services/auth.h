@@ -16,6 +16,7 @@
 
 #include "base/error.h"
 #include "db/db.h"
+#include "domain/apikey_store.h"
 #include "domain/session_store.h"
 #include "domain/user_store.h"
 #include "services/services.h"

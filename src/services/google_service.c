@@ -8,6 +8,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "domain/oauth_state_store.h"
 #include "services/google_internal.h"
 #include "services/token_crypto.h"
 
@@ -177,9 +178,9 @@ int google_service_connect(services *s, db_conn *c, arena *a, const principal *p
     st.verifier_enc_len = sealed.len;
     /* Old states are worthless; forgetting them here keeps the table small
      * even where no worker runs the daily sweep. */
-    rc = oauth_state_prune(c, now - GOOGLE_STATE_TTL_USEC, &e);
+    rc = oauth_state_store_prune(c, now - GOOGLE_STATE_TTL_USEC, &e);
     if (rc == 0)
-        rc = oauth_state_insert(c, &st, &e);
+        rc = oauth_state_store_insert(c, &st, &e);
     token_sealed_free(&sealed);
     if (rc != 0)
         return google_service__plain(ge, &e);
@@ -214,7 +215,7 @@ static int google__take_state(db_conn *c, arena *a, const principal *p, const ch
     char hash[65];
     token_crypto_sha256_hex(state, hash);
     error e;
-    if (oauth_state_find(c, a, hash, st, &e) != 0)
+    if (oauth_state_store_find(c, a, hash, st, &e) != 0)
         return e.kind == ERR_NOT_FOUND
                    ? google__bad_state(ge, "the callback's state is not one this service issued "
                                            "(or it expired and was cleaned up)")
@@ -228,7 +229,7 @@ static int google__take_state(db_conn *c, arena *a, const principal *p, const ch
     if (st->expires_at <= now)
         return google__bad_state(ge, "this authorization took too long and expired");
     bool won;
-    if (oauth_state_consume(c, st->id, p->user_id, now, &won, &e) != 0)
+    if (oauth_state_store_consume(c, st->id, p->user_id, now, &won, &e) != 0)
         return google_service__plain(ge, &e);
     if (!won)
         return google__bad_state(ge, "this authorization was already completed once");

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "domain/job_store.h"
+#include "domain/oauth_state_store.h"
 #include "jobs/worker.h"
 #include "services/channel_service.h"
 #include "services/google_internal.h"
@@ -417,7 +418,7 @@ static void google_sync__sweep_job(db_conn *c, const job *j, job_result *out, vo
     long long day = (long long)(now / 1000000 / GOOGLE_SYNC_DAY_SECONDS);
     int rc = db_begin_write(c, &de) != 0 ? db_to_error(&e, &de, NULL) : 0;
     if (rc == 0)
-        rc = oauth_state_prune(c, now - GOOGLE_STATE_TTL_USEC, &e);
+        rc = oauth_state_store_prune(c, now - GOOGLE_STATE_TTL_USEC, &e);
     char after[UUID_STR_LEN + 1] = "";
     size_t queued = 0;
     while (rc == 0) {

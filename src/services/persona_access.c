@@ -1,6 +1,7 @@
 #include "services/persona_access.h"
 
-#include "domain/persona_lookup.h"
+#include "domain/persona_store_summary.h"
+#include "domain/plan_store.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -8,9 +9,9 @@
 int persona_access_usable(db_conn *c, const principal *p, const char *persona_id, char *name_out,
                           int *version_out, error *err)
 {
-    persona_lookup_row row;
+    persona_summary row;
     bool found = false;
-    if (persona_lookup_visible(c, p->user_id, persona_id, &row, &found, err) != 0)
+    if (persona_store_summary_visible(c, p->user_id, persona_id, &row, &found, err) != 0)
         return -1;
     if (!found)
         return error_set(err, ERR_NOT_FOUND, "persona_id", "no persona with id %s",
@@ -31,7 +32,7 @@ int persona_access_usable_now(db_conn *c, const char *user_id, const char *perso
 {
     principal p = {0};
     snprintf(p.user_id, sizeof(p.user_id), "%s", user_id);
-    if (persona_lookup_user_plan(c, user_id, p.plan_code, &p.plan_rank, err) != 0)
+    if (plan_store_of_user(c, user_id, p.plan_code, &p.plan_rank, err) != 0)
         return -1;
     return persona_access_usable(c, &p, persona_id, NULL, NULL, err);
 }
@@ -53,7 +54,7 @@ int persona_access_check_choice(db_conn *c, const principal *p, const char *pers
 int persona_access_plan_default(db_conn *c, const principal *p, char id_out[UUID_STR_LEN + 1],
                                 int *version_out, error *err)
 {
-    if (persona_lookup_plan_default(c, p->plan_id, id_out, err) != 0)
+    if (plan_store_default_persona(c, p->plan_id, id_out, err) != 0)
         return -1;
     if (id_out[0] == '\0')
         return error_set(err, ERR_INVALID, "persona_id",

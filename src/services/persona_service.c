@@ -2,6 +2,7 @@
 
 #include "base/alloc.h"
 #include "base/timeutil.h"
+#include "domain/plan_store.h"
 #include "domain/user_store.h"
 
 #include <stdio.h>

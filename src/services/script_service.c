@@ -11,6 +11,7 @@
 #include "base/timeutil.h"
 #include "domain/idempotency_store.h"
 #include "domain/persona_store.h"
+#include "domain/project_json.h"
 #include "domain/project_store.h"
 #include "domain/scene_store.h"
 #include "services/persona_access.h"
@@ -149,12 +150,12 @@ static int script__commit(db_conn *c, error *err)
     return 0;
 }
 
-/* One attempt of the frame: look for a stored answer, run the step, render
- * and store the answer, commit. *lost is set when a concurrent request
- * stored an answer under the same key first. */
+/* One attempt of the frame: look for a stored answer, run the step, write
+ * the project as the answer (project_json) and store it, commit. *lost is set when a concurrent
+ * request stored an answer under the same key first. */
 static int script__attempt(db_conn *c, script__op *op, script__step step,
-                           const script_idempotency *idem, const char *fp, script_render_fn render,
-                           void *render_ctx, script_reply *out, bool *lost, error *err)
+                           const script_idempotency *idem, const char *fp, script_reply *out,
+                           bool *lost, error *err)
 {
     *lost = false;
     bool keyed = idem != NULL && idem->key != NULL;
@@ -174,7 +175,7 @@ static int script__attempt(db_conn *c, script__op *op, script__step step,
     buf_init(&text, SCRIPT_ANSWER_CAP);
     jw w;
     jw_init(&w, &text);
-    render(&w, &op->pr, render_ctx);
+    project_json_write(&w, &op->pr);
     if (jw_error(&w) != BUF_OK || text.data == NULL) {
         buf_free(&text);
         error_set(err, ERR_INTERNAL, NULL, "the answer could not be encoded as JSON");
@@ -197,8 +198,7 @@ fail:
 }
 
 static int script__frame(db_conn *c, script__op *op, script__step step,
-                         const script_idempotency *idem, script_render_fn render, void *render_ctx,
-                         script_reply *out, error *err)
+                         const script_idempotency *idem, script_reply *out, error *err)
 {
     char fp[65] = "";
     if (idem != NULL && idem->key != NULL) {
@@ -207,11 +207,11 @@ static int script__frame(db_conn *c, script__op *op, script__step step,
         script__fingerprint(idem, fp);
     }
     bool lost = false;
-    int rc = script__attempt(c, op, step, idem, fp, render, render_ctx, out, &lost, err);
+    int rc = script__attempt(c, op, step, idem, fp, out, &lost, err);
     /* A concurrent request with the same key committed first (PostgreSQL
      * only; SQLite serializes writers): its answer is now stored. */
     if (rc != 0 && lost)
-        rc = script__attempt(c, op, step, idem, fp, render, render_ctx, out, &lost, err);
+        rc = script__attempt(c, op, step, idem, fp, out, &lost, err);
     return rc;
 }
 
@@ -293,7 +293,7 @@ static int script__create_step(db_conn *c, script__op *op, error *err)
 
 int script_service_create(db_conn *c, arena *a, const principal *p, const project_input *in,
                           bool generate, const script_options *o, const script_idempotency *idem,
-                          script_render_fn render, void *render_ctx, script_reply *out, error *err)
+                          script_reply *out, error *err)
 {
     if (!generate && !script__options_empty(o))
         return error_set(err, ERR_INVALID, "generate",
@@ -302,7 +302,7 @@ int script_service_create(db_conn *c, arena *a, const principal *p, const projec
     if (script__check_options(o, false, err) != 0)
         return -1;
     script__op op = {.a = a, .p = p, .in = in, .generate = generate, .o = o};
-    return script__frame(c, &op, script__create_step, idem, render, render_ctx, out, err);
+    return script__frame(c, &op, script__create_step, idem, out, err);
 }
 
 static bool script__busy(const project *pr)
@@ -404,13 +404,12 @@ static int script__regenerate_step(db_conn *c, script__op *op, error *err)
 
 int script_service_regenerate(db_conn *c, arena *a, const principal *p, const char *project_id,
                               const script_options *o, const script_idempotency *idem,
-                              script_render_fn render, void *render_ctx, script_reply *out,
-                              error *err)
+                              script_reply *out, error *err)
 {
     if (script__check_options(o, false, err) != 0)
         return -1;
     script__op op = {.a = a, .p = p, .o = o, .project_id = project_id};
-    return script__frame(c, &op, script__regenerate_step, idem, render, render_ctx, out, err);
+    return script__frame(c, &op, script__regenerate_step, idem, out, err);
 }
 
 static int script__scene_step(db_conn *c, script__op *op, error *err)
@@ -430,13 +429,12 @@ static int script__scene_step(db_conn *c, script__op *op, error *err)
 int script_service_regenerate_scene(db_conn *c, arena *a, const principal *p,
                                     const char *project_id, const char *scene_id,
                                     const script_options *o, const script_idempotency *idem,
-                                    script_render_fn render, void *render_ctx, script_reply *out,
-                                    error *err)
+                                    script_reply *out, error *err)
 {
     if (script__check_options(o, true, err) != 0)
         return -1;
     script__op op = {.a = a, .p = p, .o = o, .project_id = project_id, .scene_id = scene_id};
-    return script__frame(c, &op, script__scene_step, idem, render, render_ctx, out, err);
+    return script__frame(c, &op, script__scene_step, idem, out, err);
 }
 
 int script_service_check_target(db_conn *c, arena *a, const principal *p, const char *project_id,

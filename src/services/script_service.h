@@ -21,8 +21,9 @@
  * "max_generations_per_month", and nothing is queued.
  *
  * A POST that starts work may carry an Idempotency-Key: the first answer
- * is stored with a fingerprint of the request (same transaction as the
- * work) and replayed for 24 hours; the same key with another request is
+ * (its status and the project as domain/project_json writes it) is stored
+ * with a fingerprint of the request (same transaction as the work) and
+ * replayed for 24 hours; the same key with another request is
  * refused.
  */
 #ifndef PS_SERVICES_SCRIPT_SERVICE_H
@@ -30,7 +31,6 @@
 
 #include "base/arena.h"
 #include "base/error.h"
-#include "base/jsonout.h"
 #include "db/db.h"
 #include "domain/usage_store.h"
 #include "jobs/queue.h"
@@ -68,13 +68,13 @@ typedef struct script_idempotency {
     const json_t *body; /* the request body; NULL: none. Compared canonically. */
 } script_idempotency;
 
-/** Writes the project as the JSON answer. */
-typedef void (*script_render_fn)(jw *w, const project *pr, void *ctx);
-
-/* The answer to send: a fresh one, or the one first sent under the key. */
+/*
+ * The answer to send, as data: a fresh one, or the one first sent under
+ * the key. The handler sends it as it is; the service never renders HTTP.
+ */
 typedef struct script_reply {
     int status;       /* 201 draft, 202 queued, or the replayed status */
-    const char *body; /* JSON text, in the caller's arena */
+    const char *body; /* the project as project_json_write() wrote it, in the caller's arena */
     char project_id[UUID_STR_LEN + 1];
     bool replayed;
 } script_reply;
@@ -92,15 +92,14 @@ int script_service_check_key(const char *key, error *err);
  */
 int script_service_create(db_conn *c, arena *a, const principal *p, const project_input *in,
                           bool generate, const script_options *o, const script_idempotency *idem,
-                          script_render_fn render, void *render_ctx, script_reply *out, error *err);
+                          script_reply *out, error *err);
 /**
  * Regenerates the whole script (202). ERR_CONFLICT while a generation of
  * the project is queued or running.
  */
 int script_service_regenerate(db_conn *c, arena *a, const principal *p, const char *project_id,
                               const script_options *o, const script_idempotency *idem,
-                              script_render_fn render, void *render_ctx, script_reply *out,
-                              error *err);
+                              script_reply *out, error *err);
 /**
  * Regenerates one scene with its neighbours as context (202); o may carry
  * language and instructions only. ERR_CONFLICT as above.
@@ -108,8 +107,7 @@ int script_service_regenerate(db_conn *c, arena *a, const principal *p, const ch
 int script_service_regenerate_scene(db_conn *c, arena *a, const principal *p,
                                     const char *project_id, const char *scene_id,
                                     const script_options *o, const script_idempotency *idem,
-                                    script_render_fn render, void *render_ctx, script_reply *out,
-                                    error *err);
+                                    script_reply *out, error *err);
 /**
  * Makes sure the caller may see project_id (and scene_id, when not NULL)
  * before a body is read, so another user's object is a 404 whatever the

@@ -3,6 +3,7 @@
 #include "base/alloc.h"
 #include "base/timeutil.h"
 #include "domain/account_store.h"
+#include "domain/token_key_store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -170,14 +171,14 @@ static int token__wrong_master(const token_keyring *k, int version, error *err)
 int token_crypto_current_version(db_conn *c, const token_keyring *k, int *version, error *err)
 {
     char stored[65], mine[65];
-    if (token_key_current(c, version, stored, err) != 0)
+    if (token_key_store_current(c, version, stored, err) != 0)
         return -1;
     if (*version == 0) {
         /* First use: version 1. A concurrent first use inserts the same row. */
         bool created;
         token__check_value(k, 1, mine);
-        if (token_key_insert(c, 1, mine, time_now_usec(), &created, err) != 0 ||
-            token_key_current(c, version, stored, err) != 0)
+        if (token_key_store_insert(c, 1, mine, time_now_usec(), &created, err) != 0 ||
+            token_key_store_current(c, version, stored, err) != 0)
             return -1;
     }
     token__check_value(k, *version, mine);
@@ -195,7 +196,7 @@ int token_keyring_check(const services *s, db_conn *c, error *err)
     }
     int version = 0;
     char stored[65], mine[65];
-    int rc = token_key_current(c, &version, stored, err);
+    int rc = token_key_store_current(c, &version, stored, err);
     if (rc == 0 && version > 0) {
         token__check_value(&k, version, mine);
         if (sodium_memcmp(stored, mine, 64) != 0)
@@ -213,7 +214,7 @@ int token_crypto_new_version(db_conn *c, const token_keyring *k, int *version, e
     char check[65];
     token__check_value(k, current + 1, check);
     bool created;
-    if (token_key_insert(c, current + 1, check, time_now_usec(), &created, err) != 0)
+    if (token_key_store_insert(c, current + 1, check, time_now_usec(), &created, err) != 0)
         return -1;
     if (!created)
         return error_set(err, ERR_CONFLICT, NULL,
@@ -284,7 +285,7 @@ int token_crypto_open(db_conn *c, const token_keyring *k, int version, const cha
     /* Say which: a wrong master key is an operator's fix, a bad row is not. */
     char stored[65], mine[65];
     error ignored;
-    if (c != NULL && token_key_check(c, version, stored, &ignored) == 0) {
+    if (c != NULL && token_key_store_check(c, version, stored, &ignored) == 0) {
         token__check_value(k, version, mine);
         if (sodium_memcmp(stored, mine, 64) != 0)
             return token__wrong_master(k, version, err);

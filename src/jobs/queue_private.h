@@ -1,10 +1,13 @@
 /*
- * job_private: what queue.c and worker.c share and nothing else includes
+ * queue_private: what queue.c offers worker.c and nothing else includes
  * (tests may, to reach internals). queue.c owns the registry of kinds and the
  * state transitions; worker.c owns threads, heartbeats and the scheduler.
+ * The dependency goes one way: worker.c calls the queue, and the queue
+ * reaches this process's idle workers only through the waker worker.c
+ * registers (job__set_local_waker), never by calling into worker.c.
  */
-#ifndef PS_JOBS_JOB_PRIVATE_H
-#define PS_JOBS_JOB_PRIVATE_H
+#ifndef PS_JOBS_QUEUE_PRIVATE_H
+#define PS_JOBS_QUEUE_PRIVATE_H
 
 #include "jobs/queue.h"
 
@@ -36,7 +39,11 @@ int job__release(db_conn *c, const char *id, const char *lease_owner, error *err
 int job__extend(db_conn *c, const char *id, const char *lease_owner, int lease_seconds, error *err);
 /** Delay before retrying after failed attempt number attempts (1-based), jittered. */
 int64_t job__backoff_usec(int attempts);
-/** Wakes the idle workers of every pool in this process (worker.c). */
-void job__wake_local(void);
+/**
+ * Sets what the queue calls to wake this process's idle workers when it
+ * makes a job due (worker.c registers it when a pool starts); until then
+ * there is no local worker to wake.
+ */
+void job__set_local_waker(void (*wake)(void));
 
 #endif
