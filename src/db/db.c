@@ -704,7 +704,7 @@ int db_each(db_conn *c, db_sql *q, db_args args, db_row_fn read, arena *a, void 
         bad = read(s, a, out, err);
     db_reset(s);
     if (bad != 0)
-        return -1;
+        return bad < 0 ? -1 : 0;
     return rc == DB_ERR ? db__fail(c, err, &de, NULL) : 0;
 }
 
@@ -734,7 +734,7 @@ int db_list(db_conn *c, db_sql *q, db_args args, db_row_fn read, arena *a, size_
     }
     db_reset(s);
     if (bad != 0)
-        return -1;
+        return bad < 0 ? -1 : 0;
     return rc == DB_ERR ? db__fail(c, err, &de, NULL) : 0;
 }
 

@@ -246,8 +246,10 @@ void db_bind_args(db_stmt *s, db_args args);
 
 /**
  * Reads one row. It returns 0, or -1 with err filled (db_col_too_long when a
- * text does not fit its buffer); -1 stops db_each and db_list. `a` and `out`
- * are the helper's, passed through: out is one element for db_list.
+ * text does not fit its buffer), which the helper returns; db_each and
+ * db_list also stop, with success, on 1 (a visitor that has seen enough).
+ * `a` and `out` are the caller's, passed through: out is one element for
+ * db_list.
  */
 typedef int (*db_row_fn)(db_stmt *s, arena *a, void *out, error *err);
 
