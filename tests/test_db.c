@@ -2,6 +2,8 @@
  * transactions, fault classification, the pool and reconnection. */
 #include "testlib.h"
 
+#include "base/arena.h"
+#include "base/error.h"
 #include "base/timeutil.h"
 #include "base/uuid.h"
 
@@ -95,7 +97,7 @@ static void test_changes_counts_the_rows_an_update_touched(void **state)
     db_conn *c = db_acquire(t->db);
     db_error de;
     for (int i = 0; i < 5; i++) {
-        char k[8];
+        char k[24];
         snprintf(k, sizeof(k), "k%d", i);
         assert_int_equal(put(c, k, "v", i, &de), 0);
     }
@@ -337,6 +339,177 @@ static void test_a_dropped_postgres_connection_is_reestablished(void **state)
     assert_int_equal(testdb_scalar(t, "SELECT COUNT(*) FROM kv"), 2);
 }
 
+/* ---- Statement helpers (db_one, db_first, db_each, db_list, db_write, db_tx) ---- */
+
+static db_sql Q_LIST_KV = DB_SQL("SELECT k, v, n FROM kv ORDER BY k");
+static db_sql Q_COUNT_KV = DB_SQL("SELECT COUNT(*) FROM kv");
+
+typedef struct kv_row {
+    char k[8];
+    const char *v;
+    int64_t n;
+} kv_row;
+
+static int kv__row(db_stmt *s, arena *a, void *out, error *err)
+{
+    kv_row *r = out;
+    if (DB_COL_COPY(s, 0, r->k) != 0)
+        return db_col_too_long(err, "key");
+    const char *v = db_col_text(s, 1);
+    r->v = v ? arena_strdup(a, v) : NULL;
+    r->n = db_col_int64(s, 2);
+    return 0;
+}
+
+static int kv__get_row(db_stmt *s, arena *a, void *out, error *err)
+{
+    (void)err;
+    kv_row *r = out;
+    const char *v = db_col_text(s, 0);
+    r->v = v ? arena_strdup(a, v) : NULL;
+    r->n = db_col_int64(s, 1);
+    return 0;
+}
+
+static void test_db_one_reads_the_row_or_names_what_was_not_found(void **state)
+{
+    testdb *t = *state;
+    db_conn *c = db_acquire(t->db);
+    arena a;
+    arena_init(&a, 1024);
+    error err;
+    assert_int_equal(
+        db_write(c, &Q_PUT, DB_ARGS(DB_TEXT("a"), DB_TEXT("it's"), DB_INT(7)), NULL, &err), 1);
+    kv_row r = {0};
+    assert_int_equal(
+        db_one(c, &Q_GET, DB_ARGS(DB_TEXT("a")), kv__get_row, &a, &r, &err, NULL, "no key %s", "a"),
+        0);
+    assert_string_equal(r.v, "it's");
+    assert_int_equal(r.n, 7);
+    assert_int_equal(db_one(c, &Q_GET, DB_ARGS(DB_TEXT("b")), kv__get_row, &a, &r, &err, "key",
+                            "no key %s", "b"),
+                     -1);
+    assert_int_equal(err.kind, ERR_NOT_FOUND);
+    assert_string_equal(err.field, "key");
+    assert_string_equal(err.message, "no key b");
+    assert_int_equal(db_first(c, &Q_GET, DB_ARGS(DB_TEXT("b")), NULL, NULL, NULL, &err), 0);
+    assert_int_equal(db_first(c, &Q_GET, DB_ARGS(DB_TEXT("a")), NULL, NULL, NULL, &err), 1);
+    arena_free(&a);
+    db_release(c);
+}
+
+static void test_db_list_collects_every_row_past_its_first_capacity(void **state)
+{
+    testdb *t = *state;
+    db_conn *c = db_acquire(t->db);
+    arena a;
+    arena_init(&a, 1024);
+    error err;
+    for (int i = 0; i < 5; i++) {
+        char k[24];
+        snprintf(k, sizeof(k), "k%d", i);
+        assert_int_equal(db_write(c, &Q_PUT, DB_ARGS(DB_TEXT(k), DB_NULL, DB_INT(i)), NULL, &err),
+                         1);
+    }
+    kv_row *rows;
+    size_t n;
+    assert_int_equal(
+        db_list(c, &Q_LIST_KV, DB_NOARGS, kv__row, &a, sizeof(*rows), 2, &rows, &n, &err), 0);
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < n; i++) {
+        char k[24];
+        snprintf(k, sizeof(k), "k%zu", i);
+        assert_string_equal(rows[i].k, k);
+        assert_null(rows[i].v);
+        assert_int_equal(rows[i].n, (int64_t)i);
+    }
+    int64_t count;
+    assert_int_equal(db_int64(c, &Q_GET, DB_ARGS(DB_TEXT("none")), &count, &err), 0);
+    assert_int_equal(count, 0); /* no row: 0 */
+    assert_int_equal(db_int64(c, &Q_COUNT_KV, DB_NOARGS, &count, &err), 0);
+    assert_int_equal(count, 5);
+    assert_int_equal(db_write(c, &Q_BUMP, DB_ARGS(DB_INT(3)), NULL, &err), 2);
+    arena_free(&a);
+    db_release(c);
+}
+
+static void test_a_row_that_does_not_fit_is_an_error_not_a_cut_value(void **state)
+{
+    testdb *t = *state;
+    db_conn *c = db_acquire(t->db);
+    arena a;
+    arena_init(&a, 1024);
+    error err;
+    assert_int_equal(
+        db_write(c, &Q_PUT, DB_ARGS(DB_TEXT("a-long-key"), DB_TEXT("v"), DB_INT(1)), NULL, &err),
+        1);
+    kv_row *rows;
+    size_t n;
+    assert_int_equal(
+        db_list(c, &Q_LIST_KV, DB_NOARGS, kv__row, &a, sizeof(*rows), 4, &rows, &n, &err), -1);
+    assert_int_equal(err.kind, ERR_INTERNAL);
+    /* the statement was reset: the connection runs the next one */
+    assert_int_equal(db_first(c, &Q_GET, DB_ARGS(DB_TEXT("a-long-key")), NULL, NULL, NULL, &err),
+                     1);
+    arena_free(&a);
+    db_release(c);
+}
+
+static void test_db_write_maps_a_unique_violation_and_remembers_its_fault(void **state)
+{
+    testdb *t = *state;
+    db_conn *c = db_acquire(t->db);
+    error err;
+    db_args args = DB_ARGS(DB_TEXT("a"), DB_TEXT("v"), DB_INT(1));
+    assert_int_equal(db_write(c, &Q_PUT, args, "key", &err), 1);
+    assert_int_equal(db_last_fault(c), DB_FAULT_NONE);
+    assert_int_equal(db_write(c, &Q_PUT, args, "key", &err), -1);
+    assert_int_equal(err.kind, ERR_CONFLICT);
+    assert_string_equal(err.field, "key");
+    assert_int_equal(db_last_fault(c), DB_FAULT_UNIQUE);
+    db_release(c);
+}
+
+typedef struct kv_tx {
+    int puts;
+    bool fail;
+} kv_tx;
+
+static int kv__tx(db_conn *c, void *arg, error *err)
+{
+    kv_tx *x = arg;
+    for (int i = 0; i < x->puts; i++) {
+        char k[24];
+        snprintf(k, sizeof(k), "t%d", i);
+        if (db_write(c, &Q_PUT, DB_ARGS(DB_TEXT(k), DB_NULL, DB_INT(i)), NULL, err) < 0)
+            return -1;
+    }
+    if (x->fail)
+        return error_set(err, ERR_INVALID, "x", "refused after %d writes", x->puts);
+    return x->puts;
+}
+
+static void test_db_tx_commits_all_of_fn_or_none_of_it(void **state)
+{
+    testdb *t = *state;
+    db_conn *c = db_acquire(t->db);
+    error err;
+    kv_tx x = {.puts = 3, .fail = true};
+    assert_int_equal(db_tx(c, kv__tx, &x, &err), -1);
+    assert_int_equal(err.kind, ERR_INVALID);
+    assert_string_equal(err.message, "refused after 3 writes");
+    assert_int_equal(testdb_scalar(t, "SELECT COUNT(*) FROM kv"), 0);
+    x.fail = false;
+    assert_int_equal(db_tx(c, kv__tx, &x, &err), 3);
+    assert_int_equal(testdb_scalar(t, "SELECT COUNT(*) FROM kv"), 3);
+    /* a failed statement inside fn rolls the others back too */
+    x.puts = 4;
+    assert_int_equal(db_tx(c, kv__tx, &x, &err), -1);
+    assert_int_equal(err.kind, ERR_CONFLICT);
+    assert_int_equal(testdb_scalar(t, "SELECT COUNT(*) FROM kv"), 3);
+    db_release(c);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -356,6 +529,11 @@ int main(void)
         T(test_a_failed_commit_ends_the_transaction_and_frees_the_writer_slot),
         T(test_a_connection_released_mid_transaction_is_rolled_back),
         T(test_a_dropped_postgres_connection_is_reestablished),
+        T(test_db_one_reads_the_row_or_names_what_was_not_found),
+        T(test_db_list_collects_every_row_past_its_first_capacity),
+        T(test_a_row_that_does_not_fit_is_an_error_not_a_cut_value),
+        T(test_db_write_maps_a_unique_violation_and_remembers_its_fault),
+        T(test_db_tx_commits_all_of_fn_or_none_of_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 #include "db/db.h"
 
 #include "base/alloc.h"
+#include "base/arena.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/text.h"
@@ -36,6 +37,7 @@ struct db_conn {
     bool in_tx;       /* inside db_begin or db_begin_write */
     bool writing;     /* holds owner->write_gate (one_writer drivers) */
     bool rolled_back; /* a failed COMMIT was already rolled back (SQLite) */
+    db_fault fault;   /* of the last statement helper's failure (db_last_fault) */
 };
 
 struct db {
@@ -581,4 +583,186 @@ void db_rollback(db_conn *c)
         log_warn("rollback failed: %s", err.message);
     c->in_tx = false;
     db__gate_open(c);
+}
+
+/* ---- Statement helpers: one call per store statement (db.h). ---- */
+
+void db_bind_args(db_stmt *s, db_args args)
+{
+    for (int i = 0; i < args.n; i++) {
+        const db_arg *v = &args.v[i];
+        switch (v->kind) {
+        case DB_ARG_NULL:
+            db_bind_null(s, i + 1);
+            break;
+        case DB_ARG_TEXT:
+            db_bind_text(s, i + 1, v->v.text);
+            break;
+        case DB_ARG_TEXTN:
+            db_bind_textn(s, i + 1, v->v.text, v->n);
+            break;
+        case DB_ARG_INT64:
+            db_bind_int64(s, i + 1, v->v.i);
+            break;
+        case DB_ARG_DOUBLE:
+            db_bind_double(s, i + 1, v->v.d);
+            break;
+        case DB_ARG_BOOL:
+            db_bind_bool(s, i + 1, v->v.b);
+            break;
+        case DB_ARG_TIME:
+            db_bind_time(s, i + 1, v->v.i);
+            break;
+        case DB_ARG_BLOB:
+            db_bind_blob(s, i + 1, v->v.blob, v->n);
+            break;
+        }
+    }
+}
+
+/* Maps a failure of a helper's statement on c, remembering its fault. */
+static int db__fail(db_conn *c, error *err, const db_error *de, const char *field)
+{
+    c->fault = de->fault;
+    return db_to_error(err, de, field);
+}
+
+db_fault db_last_fault(const db_conn *c)
+{
+    return c->fault;
+}
+
+/* Prepares q and binds args; NULL with err filled when it cannot prepare. */
+static db_stmt *db__start(db_conn *c, db_sql *q, db_args args, error *err)
+{
+    db_error de;
+    db_stmt *s = db_prepare(c, q, &de);
+    c->fault = DB_FAULT_NONE;
+    if (s == NULL) {
+        db__fail(c, err, &de, NULL);
+        return NULL;
+    }
+    db_bind_args(s, args);
+    return s;
+}
+
+int db_first(db_conn *c, db_sql *q, db_args args, db_row_fn read, arena *a, void *out, error *err)
+{
+    db_stmt *s = db__start(c, q, args, err);
+    if (s == NULL)
+        return -1;
+    db_error de;
+    int rc = db_step(s, &de);
+    int bad = rc == DB_ROW && read != NULL ? read(s, a, out, err) : 0;
+    db_reset(s);
+    if (rc == DB_ERR)
+        return db__fail(c, err, &de, NULL);
+    if (bad != 0)
+        return -1;
+    return rc == DB_ROW ? 1 : 0;
+}
+
+int db_one(db_conn *c, db_sql *q, db_args args, db_row_fn read, arena *a, void *out, error *err,
+           const char *not_found_field, const char *not_found_fmt, ...)
+{
+    int rc = db_first(c, q, args, read, a, out, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    if (err != NULL) {
+        char msg[sizeof(err->message)];
+        va_list ap;
+        va_start(ap, not_found_fmt);
+        vsnprintf(msg, sizeof(msg), not_found_fmt, ap);
+        va_end(ap);
+        error_set(err, ERR_NOT_FOUND, not_found_field, "%s", msg);
+    }
+    return -1;
+}
+
+int db_row_int64(db_stmt *s, arena *a, void *out, error *err)
+{
+    (void)a;
+    (void)err;
+    *(int64_t *)out = db_col_int64(s, 0);
+    return 0;
+}
+
+int db_int64(db_conn *c, db_sql *q, db_args args, int64_t *out, error *err)
+{
+    *out = 0;
+    return db_first(c, q, args, db_row_int64, NULL, out, err) < 0 ? -1 : 0;
+}
+
+int db_each(db_conn *c, db_sql *q, db_args args, db_row_fn read, arena *a, void *out, error *err)
+{
+    db_stmt *s = db__start(c, q, args, err);
+    if (s == NULL)
+        return -1;
+    db_error de;
+    int rc, bad = 0;
+    while (bad == 0 && (rc = db_step(s, &de)) == DB_ROW)
+        bad = read(s, a, out, err);
+    db_reset(s);
+    if (bad != 0)
+        return bad < 0 ? -1 : 0;
+    return rc == DB_ERR ? db__fail(c, err, &de, NULL) : 0;
+}
+
+int db_list(db_conn *c, db_sql *q, db_args args, db_row_fn read, arena *a, size_t size, size_t cap,
+            void *out, size_t *n, error *err)
+{
+    char *v = arena_alloc(a, size * (cap > 0 ? cap : 1));
+    cap = cap > 0 ? cap : 1;
+    *n = 0;
+    memcpy(out, &v, sizeof(v));
+    db_stmt *s = db__start(c, q, args, err);
+    if (s == NULL)
+        return -1;
+    db_error de;
+    int rc, bad = 0;
+    while (bad == 0 && (rc = db_step(s, &de)) == DB_ROW) {
+        if (*n == cap) {
+            char *grown = arena_alloc(a, size * cap * 2);
+            memcpy(grown, v, size * cap);
+            v = grown;
+            cap *= 2;
+            memcpy(out, &v, sizeof(v));
+        }
+        void *el = v + size * (*n)++;
+        memset(el, 0, size);
+        bad = read(s, a, el, err);
+    }
+    db_reset(s);
+    if (bad != 0)
+        return bad < 0 ? -1 : 0;
+    return rc == DB_ERR ? db__fail(c, err, &de, NULL) : 0;
+}
+
+int64_t db_write(db_conn *c, db_sql *q, db_args args, const char *field, error *err)
+{
+    db_stmt *s = db__start(c, q, args, err);
+    if (s == NULL)
+        return -1;
+    db_error de;
+    int rc = db_exec(s, &de);
+    int64_t changed = rc == 0 ? db_changes(s) : 0;
+    db_reset(s);
+    return rc == 0 ? changed : db__fail(c, err, &de, field);
+}
+
+int db_tx(db_conn *c, db_tx_fn fn, void *arg, error *err)
+{
+    db_error de;
+    if (db_begin_write(c, &de) != 0)
+        return db__fail(c, err, &de, NULL);
+    int rc = fn(c, arg, err);
+    if (rc < 0) {
+        db_rollback(c);
+        return -1;
+    }
+    if (db_commit(c, &de) != 0) {
+        db_rollback(c);
+        return db__fail(c, err, &de, NULL);
+    }
+    return rc;
 }

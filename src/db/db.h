@@ -174,6 +174,8 @@ int db_wait_notify(db_conn *c, int timeout_ms, db_error *err);
  */
 #define DB_UNAVAILABLE_MESSAGE "the database is unavailable; try again shortly"
 struct error;
+typedef struct error error;
+typedef struct arena arena;
 int db_to_error(struct error *err, const db_error *de, const char *field);
 /** The error for a stored value longer than the buffer it is read into
  * (ERR_INTERNAL, naming what was read); returns -1. */
@@ -181,5 +183,121 @@ int db_col_too_long(struct error *err, const char *what);
 /** Runs s (no result rows), resets it, and maps a failure into err as
  * db_to_error does; *changes (may be NULL) gets the rows it touched. */
 int db_run(db_stmt *s, int64_t *changes, struct error *err, const char *field);
+
+/*
+ * Statement helpers. A store call is one line: the statement, its arguments
+ * bound natively (never pasted into the text), what to do with the rows, and
+ * the error to fill. Each helper prepares (from the connection's cache), binds,
+ * steps, always resets, and maps an engine failure into the app's error once,
+ * as db_to_error does (field NULL): ERR_CONFLICT for a unique violation,
+ * ERR_CONSTRAINT for a foreign key, check or not-null one, ERR_UNAVAILABLE
+ * for connection or lock trouble, ERR_INTERNAL otherwise. They allocate
+ * nothing beyond what the row callback does.
+ *
+ *   return db_one(c, &Q_GET, DB_ARGS(DB_TEXT(id), DB_TEXT(user_id)), channel__row, a, out,
+ *                 err, NULL, "no channel with id %s", id);
+ */
+typedef enum db_arg_kind {
+    DB_ARG_NULL,
+    DB_ARG_TEXT, /* NULL binds NULL */
+    DB_ARG_TEXTN,
+    DB_ARG_INT64,
+    DB_ARG_DOUBLE,
+    DB_ARG_BOOL,
+    DB_ARG_TIME,
+    DB_ARG_BLOB,
+} db_arg_kind;
+
+/* One parameter value, bound as db_bind_<kind> would bind it. */
+typedef struct db_arg {
+    db_arg_kind kind;
+    size_t n; /* TEXTN and BLOB */
+    union {
+        const char *text;
+        const void *blob;
+        int64_t i;
+        double d;
+        bool b;
+    } v;
+} db_arg;
+
+/* The parameters $1 … $n of one call; the array lives on the caller's stack. */
+typedef struct db_args {
+    const db_arg *v;
+    int n;
+} db_args;
+
+#define DB_NULL          ((db_arg){.kind = DB_ARG_NULL})
+#define DB_TEXT(x)       ((db_arg){.kind = DB_ARG_TEXT, .v.text = (x)})
+#define DB_TEXTN(x, len) ((db_arg){.kind = DB_ARG_TEXTN, .n = (len), .v.text = (x)})
+#define DB_INT(x)        ((db_arg){.kind = DB_ARG_INT64, .v.i = (int64_t)(x)})
+#define DB_DOUBLE(x)     ((db_arg){.kind = DB_ARG_DOUBLE, .v.d = (x)})
+#define DB_BOOL(x)       ((db_arg){.kind = DB_ARG_BOOL, .v.b = (x)})
+#define DB_TIME(usec)    ((db_arg){.kind = DB_ARG_TIME, .v.i = (usec)})
+#define DB_BLOB(x, len)  ((db_arg){.kind = DB_ARG_BLOB, .n = (len), .v.blob = (x)})
+/* $1 … $n in order: DB_ARGS(DB_TEXT(id), DB_INT(limit)). */
+#define DB_ARGS(...)                                                                               \
+    ((db_args){(const db_arg[]){__VA_ARGS__},                                                      \
+               (int)(sizeof((db_arg[]){__VA_ARGS__}) / sizeof(db_arg))})
+#define DB_NOARGS ((db_args){NULL, 0})
+
+/** Binds args as $1 … $n of s. */
+void db_bind_args(db_stmt *s, db_args args);
+
+/**
+ * Reads one row. It returns 0, or -1 with err filled (db_col_too_long when a
+ * text does not fit its buffer), which the helper returns; db_each and
+ * db_list also stop, with success, on 1 (a visitor that has seen enough).
+ * `a` and `out` are the caller's, passed through: out is one element for
+ * db_list.
+ */
+typedef int (*db_row_fn)(db_stmt *s, arena *a, void *out, error *err);
+
+/**
+ * Runs a query that should yield one row and hands it to read (NULL: the row
+ * is only checked for). 0 when there was a row; -1 with err filled when there
+ * was none (ERR_NOT_FOUND, not_found_field, the message formatted from
+ * not_found_fmt), when the engine failed (the kinds above) or when read
+ * failed. Rows after the first are ignored.
+ */
+int db_one(db_conn *c, db_sql *q, db_args args, db_row_fn read, arena *a, void *out, error *err,
+           const char *not_found_field, const char *not_found_fmt, ...)
+    __attribute__((format(printf, 9, 10)));
+/** As db_one where no row is an answer, not an error: 1 row read, 0 no row, -1 err filled. */
+int db_first(db_conn *c, db_sql *q, db_args args, db_row_fn read, arena *a, void *out, error *err);
+/** A db_row_fn reading column 0 into an int64_t *out (0 for NULL). */
+int db_row_int64(db_stmt *s, arena *a, void *out, error *err);
+/** Column 0 of the first row as an int64 into *out (0 when no row or NULL): counts. 0 or -1. */
+int db_int64(db_conn *c, db_sql *q, db_args args, int64_t *out, error *err);
+/** Calls read for each row, in order, with out as given. 0, or -1 with err filled. */
+int db_each(db_conn *c, db_sql *q, db_args args, db_row_fn read, arena *a, void *out, error *err);
+/**
+ * Collects the rows into an array of elements of `size` bytes allocated from
+ * a, read one element at a time (zeroed first). `cap` is the expected count
+ * (a LIMIT: one allocation); the array doubles past it. *out and *n are set
+ * even on failure (to what was read). 0, or -1 with err filled.
+ */
+int db_list(db_conn *c, db_sql *q, db_args args, db_row_fn read, arena *a, size_t size, size_t cap,
+            void *out, size_t *n, error *err);
+/**
+ * Runs a statement with no result rows: the number of rows it changed (0 or
+ * more), or -1 with err filled (field names the value for a unique conflict,
+ * as in db_to_error).
+ */
+int64_t db_write(db_conn *c, db_sql *q, db_args args, const char *field, error *err);
+
+/** The fault of the last helper call on c that failed in the engine
+ * (DB_FAULT_NONE after one that did not), for a store that answers one fault
+ * in its own words, e.g. a unique violation as "already registered". */
+db_fault db_last_fault(const db_conn *c);
+
+/**
+ * A write transaction around fn (db_begin_write … db_commit): fn's statements
+ * all happen or none does. Returns fn's result (0 or more) once committed;
+ * -1 with err filled when the transaction could not begin or commit (mapped
+ * as above) or when fn returned -1 (its err kept; rolled back).
+ */
+typedef int (*db_tx_fn)(db_conn *c, void *arg, error *err);
+int db_tx(db_conn *c, db_tx_fn fn, void *arg, error *err);
 
 #endif

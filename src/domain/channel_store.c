@@ -68,17 +68,15 @@ static int64_t channel__count_or_unknown(db_stmt *s, int i)
     return db_col_is_null(s, i) ? -1 : db_col_int64(s, i);
 }
 
-static void channel__bind_opt_count(db_stmt *s, int i, int64_t v)
+/* A count the channel may not know yet (-1) is stored as NULL. */
+static db_arg channel__opt_count(int64_t v)
 {
-    if (v < 0)
-        db_bind_null(s, i);
-    else
-        db_bind_int64(s, i, v);
+    return v < 0 ? DB_NULL : DB_INT(v);
 }
 
-/* -1 when a text does not fit its buffer (db_col_copy). */
-static int channel__read(arena *a, db_stmt *s, channel *ch)
+static int channel__row(db_stmt *s, arena *a, void *out, error *err)
 {
+    channel *ch = out;
     memset(ch, 0, sizeof(*ch));
     int bad = 0;
     bad |= DB_COL_COPY(s, 0, ch->id);
@@ -98,65 +96,51 @@ static int channel__read(arena *a, db_stmt *s, channel *ch)
     ch->updated_at = db_col_time(s, 14);
     ch->uploads_playlist_id = channel__str(a, s, 15);
     ch->account_status = channel__str(a, s, 16);
-    return bad;
+    return bad ? db_col_too_long(err, "channel") : 0;
+}
+
+static int channel__assignment_row(db_stmt *s, arena *a, void *out, error *err)
+{
+    channel_assignment *as = out;
+    int bad = DB_COL_COPY(s, 0, as->id) | DB_COL_COPY(s, 1, as->channel_id) |
+              DB_COL_COPY(s, 2, as->user_id);
+    as->persona_id = channel__str(a, s, 3);
+    as->persona_version = db_col_is_null(s, 4) ? 0 : (int)db_col_int64(s, 4);
+    as->previous_persona_id = channel__str(a, s, 5);
+    as->assigned_by = channel__str(a, s, 6);
+    as->source = channel__str(a, s, 7);
+    as->reason = channel__str(a, s, 8);
+    as->created_at = db_col_time(s, 9);
+    return bad ? db_col_too_long(err, "persona assignment") : 0;
 }
 
 int channel_store_lock_quota(db_conn *c, const char *user_id, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_LOCK_QUOTA, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, user_id);
-    int rc = db_step(s, &de);
-    db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    return db_first(c, &Q_LOCK_QUOTA, DB_ARGS(DB_TEXT(user_id)), NULL, NULL, NULL, err) < 0 ? -1
+                                                                                            : 0;
 }
 
 int channel_store_count(db_conn *c, const char *user_id, int64_t *n, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_COUNT, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, user_id);
-    int rc = db_step(s, &de);
-    *n = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    return db_int64(c, &Q_COUNT, DB_ARGS(DB_TEXT(user_id)), n, err);
 }
 
 int channel_store_insert(db_conn *c, const channel *ch, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_INSERT, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, ch->id);
-    db_bind_text(s, 2, ch->user_id);
-    db_bind_text(s, 3, ch->account_id);
-    db_bind_text(s, 4, ch->youtube_channel_id);
-    db_bind_text(s, 5, ch->persona_id);
-    db_bind_text(s, 6, ch->name);
-    db_bind_text(s, 7, ch->thumbnail);
-    db_bind_text(s, 8, ch->custom_url);
-    db_bind_bool(s, 9, ch->auto_optimize);
-    db_bind_time(s, 10, ch->created_at);
-    db_bind_time(s, 11, ch->updated_at);
-    db_bind_text(s, 12, ch->uploads_playlist_id);
-    channel__bind_opt_count(s, 13, ch->subscriber_count);
-    channel__bind_opt_count(s, 14, ch->view_count);
-    channel__bind_opt_count(s, 15, ch->video_count);
-    if (ch->stats_updated_at > 0)
-        db_bind_time(s, 16, ch->stats_updated_at);
-    else
-        db_bind_null(s, 16);
-    int rc = db_exec(s, &de);
-    db_reset(s);
-    if (rc != 0 && de.fault == DB_FAULT_UNIQUE)
+    db_args args =
+        DB_ARGS(DB_TEXT(ch->id), DB_TEXT(ch->user_id), DB_TEXT(ch->account_id),
+                DB_TEXT(ch->youtube_channel_id), DB_TEXT(ch->persona_id), DB_TEXT(ch->name),
+                DB_TEXT(ch->thumbnail), DB_TEXT(ch->custom_url), DB_BOOL(ch->auto_optimize),
+                DB_TIME(ch->created_at), DB_TIME(ch->updated_at), DB_TEXT(ch->uploads_playlist_id),
+                channel__opt_count(ch->subscriber_count), channel__opt_count(ch->view_count),
+                channel__opt_count(ch->video_count),
+                ch->stats_updated_at > 0 ? DB_TIME(ch->stats_updated_at) : DB_NULL);
+    if (db_write(c, &Q_INSERT, args, NULL, err) >= 0)
+        return 0;
+    if (db_last_fault(c) == DB_FAULT_UNIQUE)
         return error_set(err, ERR_CONFLICT, "youtube_channel_id",
                          "you already registered the YouTube channel '%s'", ch->youtube_channel_id);
-    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+    return -1;
 }
 
 int channel_store_get(db_conn *c, arena *a, const char *user_id, const char *id, bool for_update,
@@ -165,202 +149,92 @@ int channel_store_get(db_conn *c, arena *a, const char *user_id, const char *id,
     if (id == NULL || !uuid_is_valid(id))
         return error_set(err, ERR_NOT_FOUND, not_found_field, "no channel with id %s",
                          id ? id : "(none)");
-    db_error de;
-    db_stmt *s = db_prepare(c, for_update ? &Q_GET_FOR_UPDATE : &Q_GET, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, user_id);
-    int rc = db_step(s, &de);
-    int bad = rc == DB_ROW ? channel__read(a, s, out) : 0;
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (bad)
-        return db_col_too_long(err, "channel");
-    if (rc == DB_DONE)
-        return error_set(err, ERR_NOT_FOUND, not_found_field, "no channel with id %s", id);
-    return 0;
+    return db_one(c, for_update ? &Q_GET_FOR_UPDATE : &Q_GET,
+                  DB_ARGS(DB_TEXT(id), DB_TEXT(user_id)), channel__row, a, out, err,
+                  not_found_field, "no channel with id %s", id);
 }
 
 int channel_store_list(db_conn *c, arena *a, const char *user_id, const char *persona_id,
                        const char *cursor, int limit, channel **out, size_t *n, error *err)
 {
-    *out = arena_alloc(a, sizeof(**out) * (size_t)(limit > 0 ? limit : 1));
-    *n = 0;
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_LIST, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, user_id);
-    db_bind_text(s, 2, persona_id);
-    db_bind_text(s, 3, cursor);
-    db_bind_int64(s, 4, limit);
-    int rc, bad = 0;
-    while ((rc = db_step(s, &de)) == DB_ROW && *n < (size_t)limit)
-        bad |= channel__read(a, s, &(*out)[(*n)++]);
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    return bad ? db_col_too_long(err, "channel") : 0;
+    return db_list(c, &Q_LIST,
+                   DB_ARGS(DB_TEXT(user_id), DB_TEXT(persona_id), DB_TEXT(cursor), DB_INT(limit)),
+                   channel__row, a, sizeof(**out), (size_t)(limit > 0 ? limit : 1), out, n, err);
 }
 
 int channel_store_update(db_conn *c, const channel *ch, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_UPDATE, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, ch->id);
-    db_bind_text(s, 2, ch->user_id);
-    db_bind_text(s, 3, ch->name);
-    db_bind_text(s, 4, ch->thumbnail);
-    db_bind_text(s, 5, ch->persona_id);
-    db_bind_bool(s, 6, ch->auto_optimize);
-    db_bind_time(s, 7, ch->updated_at);
-    int64_t changed;
-    if (db_run(s, &changed, err, NULL) != 0)
-        return -1;
+    int64_t changed = db_write(c, &Q_UPDATE,
+                               DB_ARGS(DB_TEXT(ch->id), DB_TEXT(ch->user_id), DB_TEXT(ch->name),
+                                       DB_TEXT(ch->thumbnail), DB_TEXT(ch->persona_id),
+                                       DB_BOOL(ch->auto_optimize), DB_TIME(ch->updated_at)),
+                               NULL, err);
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, NULL, "no channel with id %s", ch->id);
-    return 0;
+    return changed < 0 ? -1 : 0;
 }
 
 int channel_store_delete(db_conn *c, const char *user_id, const char *id, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_DELETE, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, user_id);
-    int64_t changed;
-    if (db_run(s, &changed, err, NULL) != 0)
-        return -1;
+    int64_t changed = db_write(c, &Q_DELETE, DB_ARGS(DB_TEXT(id), DB_TEXT(user_id)), NULL, err);
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, NULL, "no channel with id %s", id);
-    return 0;
+    return changed < 0 ? -1 : 0;
 }
 
 int channel_store_assignment_insert(db_conn *c, const channel_assignment *as, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_ASSIGN_INSERT, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, as->id);
-    db_bind_text(s, 2, as->channel_id);
-    db_bind_text(s, 3, as->user_id);
-    db_bind_text(s, 4, as->persona_id);
-    channel__bind_opt_count(s, 5, as->persona_id ? as->persona_version : -1);
-    db_bind_text(s, 6, as->previous_persona_id);
-    db_bind_text(s, 7, as->assigned_by);
-    db_bind_text(s, 8, as->source);
-    db_bind_text(s, 9, as->reason);
-    db_bind_time(s, 10, as->created_at);
-    return db_run(s, NULL, err, NULL);
+    db_args args = DB_ARGS(DB_TEXT(as->id), DB_TEXT(as->channel_id), DB_TEXT(as->user_id),
+                           DB_TEXT(as->persona_id),
+                           channel__opt_count(as->persona_id ? as->persona_version : -1),
+                           DB_TEXT(as->previous_persona_id), DB_TEXT(as->assigned_by),
+                           DB_TEXT(as->source), DB_TEXT(as->reason), DB_TIME(as->created_at));
+    return db_write(c, &Q_ASSIGN_INSERT, args, NULL, err) < 0 ? -1 : 0;
 }
 
 int channel_store_assignment_list(db_conn *c, arena *a, const char *user_id, const char *channel_id,
                                   const char *cursor, int limit, channel_assignment **out,
                                   size_t *n, error *err)
 {
-    *out = arena_alloc(a, sizeof(**out) * (size_t)(limit > 0 ? limit : 1));
-    *n = 0;
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_ASSIGN_LIST, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, channel_id);
-    db_bind_text(s, 2, user_id);
-    db_bind_text(s, 3, cursor);
-    db_bind_int64(s, 4, limit);
-    int rc, bad = 0;
-    while ((rc = db_step(s, &de)) == DB_ROW && *n < (size_t)limit) {
-        channel_assignment *as = &(*out)[(*n)++];
-        memset(as, 0, sizeof(*as));
-        bad |= DB_COL_COPY(s, 0, as->id) | DB_COL_COPY(s, 1, as->channel_id) |
-               DB_COL_COPY(s, 2, as->user_id);
-        as->persona_id = channel__str(a, s, 3);
-        as->persona_version = db_col_is_null(s, 4) ? 0 : (int)db_col_int64(s, 4);
-        as->previous_persona_id = channel__str(a, s, 5);
-        as->assigned_by = channel__str(a, s, 6);
-        as->source = channel__str(a, s, 7);
-        as->reason = channel__str(a, s, 8);
-        as->created_at = db_col_time(s, 9);
-    }
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    return bad ? db_col_too_long(err, "persona assignment") : 0;
+    return db_list(c, &Q_ASSIGN_LIST,
+                   DB_ARGS(DB_TEXT(channel_id), DB_TEXT(user_id), DB_TEXT(cursor), DB_INT(limit)),
+                   channel__assignment_row, a, sizeof(**out), (size_t)(limit > 0 ? limit : 1), out,
+                   n, err);
 }
 
 int channel_store_find_youtube(db_conn *c, arena *a, const char *user_id,
                                const char *youtube_channel_id, channel *out, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_FIND_YOUTUBE, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, user_id);
-    db_bind_text(s, 2, youtube_channel_id);
-    int rc = db_step(s, &de);
-    int bad = rc == DB_ROW ? channel__read(a, s, out) : 0;
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (bad)
-        return db_col_too_long(err, "channel");
-    if (rc == DB_DONE)
-        return error_set(err, ERR_NOT_FOUND, "youtube_channel_id",
-                         "you have no channel for the YouTube channel '%s'", youtube_channel_id);
-    return 0;
+    return db_one(c, &Q_FIND_YOUTUBE, DB_ARGS(DB_TEXT(user_id), DB_TEXT(youtube_channel_id)),
+                  channel__row, a, out, err, "youtube_channel_id",
+                  "you have no channel for the YouTube channel '%s'", youtube_channel_id);
 }
 
 int channel_store_update_import(db_conn *c, const channel *ch, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_UPDATE_IMPORT, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, ch->user_id);
-    db_bind_text(s, 2, ch->youtube_channel_id);
-    db_bind_text(s, 3, ch->account_id);
-    db_bind_text(s, 4, ch->name);
-    db_bind_text(s, 5, ch->thumbnail);
-    db_bind_text(s, 6, ch->custom_url);
-    db_bind_text(s, 7, ch->uploads_playlist_id);
-    channel__bind_opt_count(s, 8, ch->subscriber_count);
-    channel__bind_opt_count(s, 9, ch->view_count);
-    channel__bind_opt_count(s, 10, ch->video_count);
-    db_bind_time(s, 11, ch->updated_at);
-    int64_t changed;
-    if (db_run(s, &changed, err, NULL) != 0)
-        return -1;
+    db_args args =
+        DB_ARGS(DB_TEXT(ch->user_id), DB_TEXT(ch->youtube_channel_id), DB_TEXT(ch->account_id),
+                DB_TEXT(ch->name), DB_TEXT(ch->thumbnail), DB_TEXT(ch->custom_url),
+                DB_TEXT(ch->uploads_playlist_id), channel__opt_count(ch->subscriber_count),
+                channel__opt_count(ch->view_count), channel__opt_count(ch->video_count),
+                DB_TIME(ch->updated_at));
+    int64_t changed = db_write(c, &Q_UPDATE_IMPORT, args, NULL, err);
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, "youtube_channel_id",
                          "you have no channel for the YouTube channel '%s'",
                          ch->youtube_channel_id);
-    return 0;
+    return changed < 0 ? -1 : 0;
 }
 
 int channel_store_update_stats(db_conn *c, const char *user_id, const char *account_id,
                                const char *youtube_channel_id, int64_t subscribers, int64_t views,
                                int64_t videos, int64_t now, bool *changed, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_UPDATE_STATS, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, user_id);
-    db_bind_text(s, 2, account_id);
-    db_bind_text(s, 3, youtube_channel_id);
-    channel__bind_opt_count(s, 4, subscribers);
-    channel__bind_opt_count(s, 5, views);
-    channel__bind_opt_count(s, 6, videos);
-    db_bind_time(s, 7, now);
-    int rc = db_exec(s, &de);
-    *changed = rc == 0 && db_changes(s) > 0;
-    db_reset(s);
-    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+    int64_t n = db_write(c, &Q_UPDATE_STATS,
+                         DB_ARGS(DB_TEXT(user_id), DB_TEXT(account_id), DB_TEXT(youtube_channel_id),
+                                 channel__opt_count(subscribers), channel__opt_count(views),
+                                 channel__opt_count(videos), DB_TIME(now)),
+                         NULL, err);
+    *changed = n > 0;
+    return n < 0 ? -1 : 0;
 }

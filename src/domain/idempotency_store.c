@@ -15,81 +15,51 @@ static db_sql Q_INSERT =
            "response, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
 static db_sql Q_PURGE = DB_SQL("DELETE FROM idempotency_keys WHERE expires_at <= $1");
 
+static int idempotency__row(db_stmt *s, arena *a, void *arg, error *err)
+{
+    idempotency_row *out = arg;
+    int bad = DB_COL_COPY(s, 0, out->fingerprint);
+    out->status_code = (int)db_col_int64(s, 1);
+    out->response = arena_strdup(a, db_col_text(s, 2));
+    out->created_at = db_col_time(s, 3);
+    return bad ? db_col_too_long(err, "idempotency fingerprint") : 0;
+}
+
 int idempotency_store_find(db_conn *c, arena *a, const char *user_id, const char *key, int64_t now,
                            idempotency_row *out, bool *found, error *err)
 {
-    *found = false;
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_FIND, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, user_id);
-    db_bind_text(s, 2, key);
-    db_bind_time(s, 3, now);
-    int rc = db_step(s, &de);
-    int bad = 0;
-    if (rc == DB_ROW) {
-        *found = true;
-        bad = DB_COL_COPY(s, 0, out->fingerprint);
-        out->status_code = (int)db_col_int64(s, 1);
-        out->response = arena_strdup(a, db_col_text(s, 2));
-        out->created_at = db_col_time(s, 3);
-    }
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    return bad ? db_col_too_long(err, "idempotency fingerprint") : 0;
+    int rc = db_first(c, &Q_FIND, DB_ARGS(DB_TEXT(user_id), DB_TEXT(key), DB_TIME(now)),
+                      idempotency__row, a, out, err);
+    *found = rc > 0;
+    return rc < 0 ? -1 : 0;
 }
 
 int idempotency_store_insert(db_conn *c, const char *user_id, const char *key,
                              const char *fingerprint, int status_code, const char *response,
                              int64_t now, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_DROP_EXPIRED, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, user_id);
-    db_bind_text(s, 2, key);
-    db_bind_time(s, 3, now);
-    int rc = db_exec(s, &de);
-    db_reset(s);
-    if (rc != 0)
-        return db_to_error(err, &de, NULL);
-
+    if (db_write(c, &Q_DROP_EXPIRED, DB_ARGS(DB_TEXT(user_id), DB_TEXT(key), DB_TIME(now)), NULL,
+                 err) < 0)
+        return -1;
     char id[UUID_STR_LEN + 1];
     uuid_v7(id);
-    s = db_prepare(c, &Q_INSERT, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, user_id);
-    db_bind_text(s, 3, key);
-    db_bind_text(s, 4, fingerprint);
-    db_bind_int64(s, 5, status_code);
-    db_bind_text(s, 6, response);
-    db_bind_time(s, 7, now);
-    db_bind_time(s, 8, now + IDEMPOTENCY_TTL_USEC);
-    rc = db_exec(s, &de);
-    db_reset(s);
-    if (rc != 0) {
-        db_to_error(err, &de, "Idempotency-Key");
-        if (de.fault == DB_FAULT_UNIQUE)
-            error_set(err, ERR_CONFLICT, "Idempotency-Key",
-                      "another request with this Idempotency-Key is being answered; retry it "
-                      "in a moment");
-        return -1;
-    }
-    return 0;
+    db_args args = DB_ARGS(DB_TEXT(id), DB_TEXT(user_id), DB_TEXT(key), DB_TEXT(fingerprint),
+                           DB_INT(status_code), DB_TEXT(response), DB_TIME(now),
+                           DB_TIME(now + IDEMPOTENCY_TTL_USEC));
+    if (db_write(c, &Q_INSERT, args, "Idempotency-Key", err) >= 0)
+        return 0;
+    if (db_last_fault(c) == DB_FAULT_UNIQUE)
+        error_set(err, ERR_CONFLICT, "Idempotency-Key",
+                  "another request with this Idempotency-Key is being answered; retry it "
+                  "in a moment");
+    return -1;
 }
 
 int idempotency_store_purge(db_conn *c, int64_t now, int64_t *deleted, error *err)
 {
+    *deleted = db_write(c, &Q_PURGE, DB_ARGS(DB_TIME(now)), NULL, err);
+    if (*deleted >= 0)
+        return 0;
     *deleted = 0;
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_PURGE, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_time(s, 1, now);
-    return db_run(s, deleted, err, NULL);
+    return -1;
 }

@@ -74,193 +74,143 @@ static db_sql Q_PRUNE_DONE = DB_SQL("DELETE FROM jobs WHERE id IN (SELECT id FRO
                                     "status = 'done' AND finished_at < $1 "
                                     "ORDER BY finished_at LIMIT $2)");
 
-#define PREPARE(s, c, q, err)                                                                      \
-    db_error de_;                                                                                  \
-    db_stmt *s = db_prepare(c, q, &de_);                                                           \
-    if (s == NULL)                                                                                 \
-    return db_to_error(err, &de_, NULL)
+static int job__id_row(db_stmt *s, arena *a, void *out, error *err)
+{
+    (void)a;
+    return db_col_copy(s, 0, out, UUID_STR_LEN + 1) != 0 ? db_col_too_long(err, "job id") : 0;
+}
 
 int job_store_insert(db_conn *c, const job_store_new *n, char id[UUID_STR_LEN + 1], bool *created,
                      error *err)
 {
-    if (n->unique_key != NULL && n->unique_while_active) {
-        PREPARE(f, c, &Q_FREE_UNIQUE_KEY, err);
-        db_bind_text(f, 1, n->unique_key);
-        if (db_run(f, NULL, err, NULL) != 0)
-            return -1;
+    if (n->unique_key != NULL && n->unique_while_active &&
+        db_write(c, &Q_FREE_UNIQUE_KEY, DB_ARGS(DB_TEXT(n->unique_key)), NULL, err) < 0)
+        return -1;
+    int rc = db_first(c, &Q_INSERT,
+                      DB_ARGS(DB_TEXT(id), DB_TEXT(n->kind), DB_TEXT(n->payload),
+                              DB_TEXT(n->user_id), DB_INT(n->priority), DB_TIME(n->run_at),
+                              DB_INT(n->max_attempts), DB_TEXT(n->unique_key), DB_TIME(n->now)),
+                      NULL, NULL, NULL, err);
+    if (rc < 0) {
+        if (err != NULL && db_last_fault(c) == DB_FAULT_FOREIGN_KEY) /* the one key a job names */
+            snprintf(err->field, sizeof(err->field), "user_id");
+        return -1;
     }
-    PREPARE(s, c, &Q_INSERT, err);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, n->kind);
-    db_bind_text(s, 3, n->payload);
-    db_bind_text(s, 4, n->user_id);
-    db_bind_int64(s, 5, n->priority);
-    db_bind_time(s, 6, n->run_at);
-    db_bind_int64(s, 7, n->max_attempts);
-    db_bind_text(s, 8, n->unique_key);
-    db_bind_time(s, 9, n->now);
-    db_error de;
-    int rc = db_step(s, &de);
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, de.fault == DB_FAULT_FOREIGN_KEY ? "user_id" : NULL);
-    *created = rc == DB_ROW;
+    *created = rc > 0;
     if (*created)
         return 0;
-
-    s = db_prepare(c, &Q_BY_UNIQUE_KEY, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, n->unique_key);
-    rc = db_step(s, &de);
-    int bad = rc == DB_ROW ? db_col_copy(s, 0, id, UUID_STR_LEN + 1) : 0;
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (bad)
-        return db_col_too_long(err, "job id");
-    if (rc == DB_DONE) /* the holder of the key was deleted in between */
-        return error_set(err, ERR_CONFLICT, "unique_key",
-                         "the job with unique key '%.100s' changed while enqueueing; try again",
-                         n->unique_key);
-    return 0;
+    /* the holder of the key was deleted in between: no row */
+    return db_one(c, &Q_BY_UNIQUE_KEY, DB_ARGS(DB_TEXT(n->unique_key)), job__id_row, NULL, id, err,
+                  "unique_key",
+                  "the job with unique key '%.100s' changed while enqueueing; try again",
+                  n->unique_key);
 }
 
 int job_store_notify(db_conn *c, error *err)
 {
     if (db_conn_engine(c) != DB_ENGINE_POSTGRES)
         return 0;
-    PREPARE(s, c, &Q_NOTIFY, err);
-    return db_run(s, NULL, err, NULL);
+    return db_write(c, &Q_NOTIFY, DB_NOARGS, NULL, err) < 0 ? -1 : 0;
+}
+
+static int job__claimed_row(db_stmt *s, arena *a, void *arg, error *err)
+{
+    (void)a;
+    job_store_claimed *out = arg;
+    if ((DB_COL_COPY(s, 0, out->id) | DB_COL_COPY(s, 1, out->kind) |
+         DB_COL_COPY(s, 3, out->user_id)) != 0)
+        return db_col_too_long(err, "job");
+    out->payload = xstrdup(db_col_text(s, 2));
+    out->attempts = (int)db_col_int64(s, 4);
+    out->max_attempts = (int)db_col_int64(s, 5);
+    return 0;
 }
 
 int job_store_claim(db_conn *c, const char *lease_owner, int64_t now, const char *kinds_expiry,
                     job_store_claimed *out, error *err)
 {
-    PREPARE(s, c, &Q_CLAIM, err);
-    db_bind_text(s, 1, lease_owner);
-    db_bind_time(s, 2, now);
-    db_bind_text(s, 3, kinds_expiry);
-    db_error de;
-    int rc = db_step(s, &de);
-    int bad = 0;
-    if (rc == DB_ROW) {
-        bad = DB_COL_COPY(s, 0, out->id) | DB_COL_COPY(s, 1, out->kind) |
-              DB_COL_COPY(s, 3, out->user_id);
-        out->payload = xstrdup(db_col_text(s, 2));
-        out->attempts = (int)db_col_int64(s, 4);
-        out->max_attempts = (int)db_col_int64(s, 5);
-    }
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (bad) {
-        free(out->payload);
-        out->payload = NULL;
-        return db_col_too_long(err, "job");
-    }
-    return rc == DB_ROW ? 1 : 0;
+    return db_first(c, &Q_CLAIM, DB_ARGS(DB_TEXT(lease_owner), DB_TIME(now), DB_TEXT(kinds_expiry)),
+                    job__claimed_row, NULL, out, err);
 }
 
 /* Runs one lease-conditioned transition; ERR_CONFLICT when no row matched. */
-static int job__leased_exec(db_stmt *s, const char *id, error *err)
+static int job__leased_write(db_conn *c, db_sql *q, db_args args, const char *id, error *err)
 {
-    int64_t changed;
-    if (db_run(s, &changed, err, NULL) != 0)
-        return -1;
+    int64_t changed = db_write(c, q, args, NULL, err);
     if (changed == 0)
         return error_set(err, ERR_CONFLICT, NULL,
                          "job %s is no longer leased to this worker (its lease expired or was "
                          "released, and the job may be running elsewhere)",
                          id);
-    return 0;
+    return changed < 0 ? -1 : 0;
 }
 
 int job_store_complete(db_conn *c, const char *id, const char *lease_owner, int64_t now, error *err)
 {
-    PREPARE(s, c, &Q_COMPLETE, err);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, lease_owner);
-    db_bind_time(s, 3, now);
-    return job__leased_exec(s, id, err);
+    return job__leased_write(c, &Q_COMPLETE,
+                             DB_ARGS(DB_TEXT(id), DB_TEXT(lease_owner), DB_TIME(now)), id, err);
 }
 
 int job_store_retry(db_conn *c, const char *id, const char *lease_owner, int64_t run_at,
                     const char *last_error, int64_t now, error *err)
 {
-    PREPARE(s, c, &Q_RETRY, err);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, lease_owner);
-    db_bind_time(s, 3, run_at);
-    db_bind_text(s, 4, last_error);
-    db_bind_time(s, 5, now);
-    return job__leased_exec(s, id, err);
+    return job__leased_write(c, &Q_RETRY,
+                             DB_ARGS(DB_TEXT(id), DB_TEXT(lease_owner), DB_TIME(run_at),
+                                     DB_TEXT(last_error), DB_TIME(now)),
+                             id, err);
 }
 
 int job_store_bury(db_conn *c, const char *id, const char *lease_owner, const char *last_error,
                    int64_t now, error *err)
 {
-    PREPARE(s, c, &Q_BURY, err);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, lease_owner);
-    db_bind_text(s, 3, last_error);
-    db_bind_time(s, 4, now);
-    return job__leased_exec(s, id, err);
+    return job__leased_write(
+        c, &Q_BURY, DB_ARGS(DB_TEXT(id), DB_TEXT(lease_owner), DB_TEXT(last_error), DB_TIME(now)),
+        id, err);
 }
 
 int job_store_release(db_conn *c, const char *id, const char *lease_owner, int64_t now, error *err)
 {
-    PREPARE(s, c, &Q_RELEASE, err);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, lease_owner);
-    db_bind_time(s, 3, now);
-    return job__leased_exec(s, id, err);
+    return job__leased_write(c, &Q_RELEASE,
+                             DB_ARGS(DB_TEXT(id), DB_TEXT(lease_owner), DB_TIME(now)), id, err);
 }
 
 int job_store_extend(db_conn *c, const char *id, const char *lease_owner, int64_t expires_at,
                      error *err)
 {
-    PREPARE(s, c, &Q_EXTEND, err);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, lease_owner);
-    db_bind_time(s, 3, expires_at);
-    return job__leased_exec(s, id, err);
+    return job__leased_write(
+        c, &Q_EXTEND, DB_ARGS(DB_TEXT(id), DB_TEXT(lease_owner), DB_TIME(expires_at)), id, err);
 }
 
 int job_store_prune_done(db_conn *c, int64_t before, int limit, int64_t *deleted, error *err)
 {
+    *deleted = db_write(c, &Q_PRUNE_DONE, DB_ARGS(DB_TIME(before), DB_INT(limit)), NULL, err);
+    if (*deleted >= 0)
+        return 0;
     *deleted = 0;
-    PREPARE(s, c, &Q_PRUNE_DONE, err);
-    db_bind_time(s, 1, before);
-    db_bind_int64(s, 2, limit);
-    return db_run(s, deleted, err, NULL);
+    return -1;
+}
+
+/* The status into a char[16]; one that does not fit is reported as "not dead". */
+static int job__status_row(db_stmt *s, arena *a, void *out, error *err)
+{
+    (void)a;
+    (void)err;
+    if (db_col_copy(s, 0, out, 16) != 0)
+        snprintf(out, 16, "not dead");
+    return 0;
 }
 
 int job_store_requeue(db_conn *c, const char *id, int64_t now, error *err)
 {
-    PREPARE(s, c, &Q_REQUEUE, err);
-    db_bind_text(s, 1, id);
-    db_bind_time(s, 2, now);
-    db_error de;
-    int64_t changed;
-    if (db_run(s, &changed, err, NULL) != 0)
+    int64_t changed = db_write(c, &Q_REQUEUE, DB_ARGS(DB_TEXT(id), DB_TIME(now)), NULL, err);
+    if (changed < 0)
         return -1;
     if (changed == 1)
         return 0;
-
-    s = db_prepare(c, &Q_STATUS, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, id);
-    int rc = db_step(s, &de);
     char status[16] = "";
-    if (rc == DB_ROW && DB_COL_COPY(s, 0, status) != 0)
-        snprintf(status, sizeof(status), "not dead");
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (rc == DB_DONE)
-        return error_set(err, ERR_NOT_FOUND, NULL, "no job with id '%s'", id);
+    if (db_one(c, &Q_STATUS, DB_ARGS(DB_TEXT(id)), job__status_row, NULL, status, err, NULL,
+               "no job with id '%s'", id) != 0)
+        return -1;
     return error_set(err, ERR_CONFLICT, "status", "job %s is %s; only a dead job can be requeued",
                      id, status);
 }
@@ -294,17 +244,21 @@ static json_t *job__row(db_stmt *s)
                      job__time(s, 14), "finished_at", job__time(s, 15));
 }
 
-static int job__collect(db_stmt *s, json_t **out, error *err)
+static int job__json_row(db_stmt *s, arena *a, void *arr, error *err)
 {
-    db_error de;
+    (void)a;
+    (void)err;
+    json_array_append_new(arr, job__row(s));
+    return 0;
+}
+
+/* Runs q into a new JSON array of rows in *out. */
+static int job__collect(db_conn *c, db_sql *q, db_args args, json_t **out, error *err)
+{
     json_t *arr = json_array();
-    int rc;
-    while ((rc = db_step(s, &de)) == DB_ROW)
-        json_array_append_new(arr, job__row(s));
-    db_reset(s);
-    if (rc == DB_ERR) {
+    if (db_each(c, q, args, job__json_row, NULL, arr, err) != 0) {
         json_decref(arr);
-        return db_to_error(err, &de, NULL);
+        return -1;
     }
     *out = arr;
     return 0;
@@ -313,20 +267,15 @@ static int job__collect(db_stmt *s, json_t **out, error *err)
 int job_store_list(db_conn *c, const char *status, const char *kind, const char *cursor, int limit,
                    json_t **out, error *err)
 {
-    PREPARE(s, c, &Q_LIST, err);
-    db_bind_text(s, 1, status);
-    db_bind_text(s, 2, kind);
-    db_bind_text(s, 3, cursor);
-    db_bind_int64(s, 4, limit);
-    return job__collect(s, out, err);
+    return job__collect(c, &Q_LIST,
+                        DB_ARGS(DB_TEXT(status), DB_TEXT(kind), DB_TEXT(cursor), DB_INT(limit)),
+                        out, err);
 }
 
 int job_store_get(db_conn *c, const char *id, json_t **out, error *err)
 {
-    PREPARE(s, c, &Q_GET, err);
-    db_bind_text(s, 1, id);
     json_t *arr;
-    if (job__collect(s, &arr, err) != 0)
+    if (job__collect(c, &Q_GET, DB_ARGS(DB_TEXT(id)), &arr, err) != 0)
         return -1;
     if (json_array_size(arr) == 0) {
         json_decref(arr);

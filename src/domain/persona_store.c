@@ -404,9 +404,11 @@ static db_sql Q_RELEASE_PLANS =
 static db_sql Q_DELETE = DB_SQL(
     "DELETE FROM personas WHERE id = $1 AND version = $2 AND (type = 'SYSTEM' OR owner_id = $3)");
 
-/* Reads a row into p; -1 when a text does not fit its buffer (db_col_copy). */
-static int persona__read_row(db_stmt *s, persona *p)
+/* Reads a row into the persona out. */
+static int persona__row(db_stmt *s, arena *a, void *out, error *err)
 {
+    (void)a;
+    persona *p = out;
     int bad = 0;
     bad |= DB_COL_COPY(s, 0, p->id);
     bad |= DB_COL_COPY(s, 1, p->type);
@@ -427,7 +429,7 @@ static int persona__read_row(db_stmt *s, persona *p)
     p->updated_at = db_col_time(s, 16);
     p->required_rank = (int)db_col_int64(s, 17);
     p->archived_at = db_col_is_null(s, 18) ? 0 : db_col_time(s, 18);
-    return bad;
+    return bad ? db_col_too_long(err, "persona") : 0;
 }
 
 /* Ids are stored in lowercase; SQLite compares text byte by byte, so a
@@ -447,22 +449,8 @@ static int persona__get(db_conn *c, db_sql *q, const char *id, const char *user_
         return error_set(err, ERR_NOT_FOUND, NULL, "no persona with id %s", id ? id : "(none)");
     char key[UUID_STR_LEN + 1];
     persona__lower_id(id, key);
-    db_error de;
-    db_stmt *s = db_prepare(c, q, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, key);
-    db_bind_text(s, 2, user_id);
-    int rc = db_step(s, &de);
-    int bad = rc == DB_ROW ? persona__read_row(s, out) : 0;
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (bad)
-        return db_col_too_long(err, "persona");
-    if (rc == DB_DONE)
-        return error_set(err, ERR_NOT_FOUND, NULL, "no persona with id %s", id);
-    return 0;
+    return db_one(c, q, DB_ARGS(DB_TEXT(key), DB_TEXT(user_id)), persona__row, NULL, out, err, NULL,
+                  "no persona with id %s", id);
 }
 
 int persona_store_get_visible(db_conn *c, const char *id, const char *viewer_id, persona *out,
@@ -477,89 +465,70 @@ int persona_store_get_writable(db_conn *c, const char *id, const char *user_id, 
     return persona__get(c, &Q_GET_WRITABLE, id, user_id, out, err);
 }
 
+/* A listing's visitor and the one row it is shown, reused for each. */
+typedef struct persona__visit {
+    persona *row;
+    persona_visit_fn fn;
+    void *ctx;
+} persona__visit;
+
+static int persona__visit_row(db_stmt *s, arena *a, void *arg, error *err)
+{
+    persona__visit *v = arg;
+    if (persona__row(s, a, v->row, err) != 0)
+        return -1;
+    return v->fn(v->row, v->ctx) != 0 ? 1 : 0;
+}
+
 int persona_store_list(db_conn *c, const char *viewer_id, const persona_filter *f,
                        const char *cursor, int limit, persona_visit_fn fn, void *ctx, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_LIST, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
     char key[UUID_STR_LEN + 1];
     persona__lower_id(cursor ? cursor : "ffffffff-ffff-ffff-ffff-ffffffffffff", key);
-    db_bind_text(s, 1, key);
-    db_bind_text(s, 2, viewer_id);
-    db_bind_text(s, 3, f->type);
-    db_bind_text(s, 4, f->visibility);
-    db_bind_text(s, 5, f->language);
-    db_bind_int64(s, 6, f->mine ? 1 : 0);
-    db_bind_int64(s, 7, limit);
-    persona *row = xmalloc(sizeof(*row));
-    int rc, bad = 0;
-    while ((rc = db_step(s, &de)) == DB_ROW) {
-        if ((bad = persona__read_row(s, row)) != 0 || fn(row, ctx) != 0)
-            break;
-    }
-    db_reset(s);
-    free(row);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (bad)
-        return db_col_too_long(err, "persona");
-    return 0;
+    persona__visit v = {xmalloc(sizeof(*v.row)), fn, ctx};
+    int rc =
+        db_each(c, &Q_LIST,
+                DB_ARGS(DB_TEXT(key), DB_TEXT(viewer_id), DB_TEXT(f->type), DB_TEXT(f->visibility),
+                        DB_TEXT(f->language), DB_INT(f->mine ? 1 : 0), DB_INT(limit)),
+                persona__visit_row, NULL, &v, err);
+    free(v.row);
+    return rc;
 }
 
-static void persona__bind_content(db_stmt *s, const persona *p, int first)
-{
-    db_bind_text(s, first, p->visibility);
-    db_bind_text(s, first + 1, p->required_plan);
-    db_bind_text(s, first + 2, p->name);
-    db_bind_text(s, first + 3, p->description);
-    db_bind_text(s, first + 4, p->system_instruction);
-    db_bind_double(s, first + 5, p->temperature);
-    db_bind_double(s, first + 6, p->top_p);
-    db_bind_int64(s, first + 7, p->top_k);
-    db_bind_text(s, first + 8, p->language);
-    db_bind_text(s, first + 9, p->voice[0] ? p->voice : NULL);
-    db_bind_bool(s, first + 10, p->is_official);
-}
+/* The content columns, in the order of persona__fields. */
+#define PERSONA__CONTENT(p)                                                                        \
+    DB_TEXT((p)->visibility), DB_TEXT((p)->required_plan), DB_TEXT((p)->name),                     \
+        DB_TEXT((p)->description), DB_TEXT((p)->system_instruction), DB_DOUBLE((p)->temperature),  \
+        DB_DOUBLE((p)->top_p), DB_INT((p)->top_k), DB_TEXT((p)->language),                         \
+        DB_TEXT((p)->voice[0] ? (p)->voice : NULL), DB_BOOL((p)->is_official)
 
 int persona_store_insert(db_conn *c, const persona *p, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_INSERT, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, p->id);
-    db_bind_text(s, 2, p->type);
-    db_bind_text(s, 3, p->owner_id[0] ? p->owner_id : NULL);
-    persona__bind_content(s, p, 4);
-    db_bind_int64(s, 15, p->version);
-    db_bind_time(s, 16, p->created_at);
-    db_bind_time(s, 17, p->updated_at);
-    return db_run(s, NULL, err, NULL);
+    db_args args = DB_ARGS(DB_TEXT(p->id), DB_TEXT(p->type),
+                           DB_TEXT(p->owner_id[0] ? p->owner_id : NULL), PERSONA__CONTENT(p),
+                           DB_INT(p->version), DB_TIME(p->created_at), DB_TIME(p->updated_at));
+    return db_write(c, &Q_INSERT, args, NULL, err) < 0 ? -1 : 0;
 }
 
 int persona_store_update(db_conn *c, const persona *p, int64_t expected_version,
                          const char *user_id, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_UPDATE, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, p->id);
-    db_bind_int64(s, 2, expected_version);
-    db_bind_text(s, 3, user_id);
-    persona__bind_content(s, p, 4);
-    db_bind_int64(s, 15, p->version);
-    db_bind_time(s, 16, p->updated_at);
-    int64_t changed;
-    if (db_run(s, &changed, err, NULL) != 0)
-        return -1;
+    db_args args = DB_ARGS(DB_TEXT(p->id), DB_INT(expected_version), DB_TEXT(user_id),
+                           PERSONA__CONTENT(p), DB_INT(p->version), DB_TIME(p->updated_at));
+    int64_t changed = db_write(c, &Q_UPDATE, args, NULL, err);
     if (changed == 0)
         return error_set(err, ERR_PRECONDITION, NULL,
                          "persona %s changed while this request was being handled (it is no "
                          "longer at version %lld); read it again and retry",
                          p->id, (long long)expected_version);
+    return changed < 0 ? -1 : 0;
+}
+
+static int persona__bool_row(db_stmt *s, arena *a, void *out, error *err)
+{
+    (void)a;
+    (void)err;
+    *(bool *)out = db_col_bool(s, 0);
     return 0;
 }
 
@@ -568,28 +537,24 @@ int persona_store_is_referenced(db_conn *c, const char *id, bool *referenced, er
     *referenced = false;
     char key[UUID_STR_LEN + 1];
     persona__lower_id(id, key);
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_REFERENCED, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, key);
-    int rc = db_step(s, &de);
-    if (rc == DB_ROW)
-        *referenced = db_col_bool(s, 0);
-    db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    return db_first(c, &Q_REFERENCED, DB_ARGS(DB_TEXT(key)), persona__bool_row, NULL, referenced,
+                    err) < 0
+               ? -1
+               : 0;
 }
 
-/* Runs a statement of ($1 persona id, $2 now). */
-static int persona__release(db_conn *c, db_sql *q, const char *key, int64_t now, error *err)
+/* Runs a conditional write of ($1 persona id, $2 expected version, $3 user,
+ * …); no row changed means another request changed the persona first. */
+static int persona__write_at_version(db_conn *c, db_sql *q, db_args args, const char *id,
+                                     error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, q, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, key);
-    db_bind_time(s, 2, now);
-    return db_run(s, NULL, err, NULL);
+    int64_t changed = db_write(c, q, args, NULL, err);
+    if (changed == 0)
+        return error_set(err, ERR_PRECONDITION, NULL,
+                         "persona %s changed while this request was being handled; read it "
+                         "again and retry",
+                         id);
+    return changed < 0 ? -1 : 0;
 }
 
 int persona_store_archive(db_conn *c, const char *id, int64_t expected_version, const char *user_id,
@@ -597,24 +562,14 @@ int persona_store_archive(db_conn *c, const char *id, int64_t expected_version, 
 {
     char key[UUID_STR_LEN + 1];
     persona__lower_id(id, key);
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_ARCHIVE, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, key);
-    db_bind_int64(s, 2, expected_version);
-    db_bind_text(s, 3, user_id);
-    db_bind_time(s, 4, now);
-    int64_t changed;
-    if (db_run(s, &changed, err, NULL) != 0)
+    if (persona__write_at_version(
+            c, &Q_ARCHIVE,
+            DB_ARGS(DB_TEXT(key), DB_INT(expected_version), DB_TEXT(user_id), DB_TIME(now)), id,
+            err) != 0)
         return -1;
-    if (changed == 0)
-        return error_set(err, ERR_PRECONDITION, NULL,
-                         "persona %s changed while this request was being handled; read it "
-                         "again and retry",
-                         id);
-    if (persona__release(c, &Q_RELEASE_CHANNELS, key, now, err) != 0 ||
-        persona__release(c, &Q_RELEASE_PLANS, key, now, err) != 0)
+    db_args release = DB_ARGS(DB_TEXT(key), DB_TIME(now));
+    if (db_write(c, &Q_RELEASE_CHANNELS, release, NULL, err) < 0 ||
+        db_write(c, &Q_RELEASE_PLANS, release, NULL, err) < 0)
         return -1;
     return 0;
 }
@@ -622,24 +577,10 @@ int persona_store_archive(db_conn *c, const char *id, int64_t expected_version, 
 int persona_store_delete(db_conn *c, const char *id, int64_t expected_version, const char *user_id,
                          error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_DELETE, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
     char key[UUID_STR_LEN + 1];
     persona__lower_id(id, key);
-    db_bind_text(s, 1, key);
-    db_bind_int64(s, 2, expected_version);
-    db_bind_text(s, 3, user_id);
-    int64_t changed;
-    if (db_run(s, &changed, err, NULL) != 0)
-        return -1;
-    if (changed == 0)
-        return error_set(err, ERR_PRECONDITION, NULL,
-                         "persona %s changed while this request was being handled; read it "
-                         "again and retry",
-                         id);
-    return 0;
+    return persona__write_at_version(
+        c, &Q_DELETE, DB_ARGS(DB_TEXT(key), DB_INT(expected_version), DB_TEXT(user_id)), id, err);
 }
 
 /* ---- history ---------------------------------------------------------------- */
@@ -700,69 +641,77 @@ int persona_store_history_insert(db_conn *c, const persona *p, const char *chang
     }
     char id[UUID_STR_LEN + 1];
     uuid_v7(id);
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_HISTORY_INSERT, &de);
-    if (s == NULL) {
-        buf_free(&snap);
-        return db_to_error(err, &de, NULL);
-    }
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, p->id);
-    db_bind_int64(s, 3, p->version);
-    db_bind_text(s, 4, snap.data);
-    db_bind_text(s, 5, changed_by);
-    db_bind_text(s, 6, reason);
-    db_bind_time(s, 7, p->updated_at);
-    int rc = db_exec(s, &de);
-    db_reset(s);
+    int64_t rc =
+        db_write(c, &Q_HISTORY_INSERT,
+                 DB_ARGS(DB_TEXT(id), DB_TEXT(p->id), DB_INT(p->version), DB_TEXT(snap.data),
+                         DB_TEXT(changed_by), DB_TEXT(reason), DB_TIME(p->updated_at)),
+                 NULL, err);
     buf_free(&snap);
-    if (rc != 0 && de.fault == DB_FAULT_UNIQUE)
+    if (rc < 0 && db_last_fault(c) == DB_FAULT_UNIQUE)
         return error_set(err, ERR_CONFLICT, "version",
                          "the history of persona %s already has a version %lld; nothing was "
                          "changed, read the persona again and retry",
                          p->id, (long long)p->version);
-    if (rc != 0)
-        return db_to_error(err, &de, NULL);
-    return 0;
+    return rc < 0 ? -1 : 0;
 }
 
-static int persona__read_revision(db_stmt *s, persona_revision *rev)
+static int persona__revision_row(db_stmt *s, arena *a, void *out, error *err)
 {
+    (void)a;
+    persona_revision *rev = out;
     int bad = 0;
     rev->version = db_col_int64(s, 0);
     bad |= DB_COL_COPY(s, 1, rev->changed_by);
     rev->has_reason = !db_col_is_null(s, 2);
     bad |= DB_COL_COPY(s, 2, rev->change_reason);
     rev->created_at = db_col_time(s, 3);
-    return bad;
+    return bad ? db_col_too_long(err, "persona revision") : 0;
+}
+
+typedef struct persona__revision_visit {
+    persona_revision rev;
+    persona_revision_visit_fn fn;
+    void *ctx;
+} persona__revision_visit;
+
+static int persona__revision_visit_row(db_stmt *s, arena *a, void *arg, error *err)
+{
+    persona__revision_visit *v = arg;
+    if (persona__revision_row(s, a, &v->rev, err) != 0)
+        return -1;
+    return v->fn(&v->rev, v->ctx) != 0 ? 1 : 0;
 }
 
 int persona_store_history_list(db_conn *c, const char *persona_id, const char *viewer_id,
                                int64_t before, int limit, persona_revision_visit_fn fn, void *ctx,
                                error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_HISTORY_LIST, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
     char key[UUID_STR_LEN + 1];
     persona__lower_id(persona_id, key);
-    db_bind_text(s, 1, key);
-    db_bind_text(s, 2, viewer_id);
+    persona__revision_visit v = {.fn = fn, .ctx = ctx};
     /* version is a 32-bit integer on PostgreSQL: its largest value means "no cursor". */
-    db_bind_int64(s, 3, before > 0 && before <= INT32_MAX ? before : INT32_MAX);
-    db_bind_int64(s, 4, limit);
-    persona_revision rev;
-    int rc, bad = 0;
-    while ((rc = db_step(s, &de)) == DB_ROW) {
-        if ((bad = persona__read_revision(s, &rev)) != 0 || fn(&rev, ctx) != 0)
-            break;
-    }
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (bad)
-        return db_col_too_long(err, "persona revision");
+    return db_each(c, &Q_HISTORY_LIST,
+                   DB_ARGS(DB_TEXT(key), DB_TEXT(viewer_id),
+                           DB_INT(before > 0 && before <= INT32_MAX ? before : INT32_MAX),
+                           DB_INT(limit)),
+                   persona__revision_visit_row, NULL, &v, err);
+}
+
+/* A revision and, when snap is wanted, its snapshot parsed (NULL when it
+ * is not JSON: the caller says so). */
+typedef struct persona__snapshot {
+    persona_revision *rev;
+    json_t **snap;
+} persona__snapshot;
+
+static int persona__snapshot_row(db_stmt *s, arena *a, void *arg, error *err)
+{
+    persona__snapshot *out = arg;
+    if (persona__revision_row(s, a, out->rev, err) != 0)
+        return -1;
+    const char *text = db_col_text(s, 4);
+    if (out->snap != NULL)
+        *out->snap = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
     return 0;
 }
 
@@ -772,34 +721,14 @@ int persona_store_history_get(db_conn *c, const char *persona_id, const char *vi
     if (version < 1 || version > INT32_MAX)
         return error_set(err, ERR_NOT_FOUND, "version", "persona %s has no version %lld",
                          persona_id, (long long)version);
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_HISTORY_GET, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
     char key[UUID_STR_LEN + 1];
     persona__lower_id(persona_id, key);
-    db_bind_text(s, 1, key);
-    db_bind_text(s, 2, viewer_id);
-    db_bind_int64(s, 3, version);
-    int rc = db_step(s, &de);
     json_t *doc = NULL;
-    int bad = 0;
-    if (rc == DB_ROW) {
-        bad = persona__read_revision(s, rev);
-        const char *text = db_col_text(s, 4);
-        if (snap != NULL && text != NULL)
-            doc = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-    }
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (rc == DB_DONE)
-        return error_set(err, ERR_NOT_FOUND, "version", "persona %s has no version %lld",
-                         persona_id, (long long)version);
-    if (bad) {
-        json_decref(doc);
-        return db_col_too_long(err, "persona revision");
-    }
+    persona__snapshot out = {rev, snap != NULL ? &doc : NULL};
+    if (db_one(c, &Q_HISTORY_GET, DB_ARGS(DB_TEXT(key), DB_TEXT(viewer_id), DB_INT(version)),
+               persona__snapshot_row, NULL, &out, err, "version", "persona %s has no version %lld",
+               persona_id, (long long)version) != 0)
+        return -1;
     if (snap != NULL) {
         if (doc == NULL)
             return error_set(err, ERR_INTERNAL, NULL,

@@ -108,9 +108,9 @@ static char *project__tags_json(const project *pr)
     return text;
 }
 
-/* -1 when a text does not fit its buffer (db_col_copy). */
-static int project__read(arena *a, db_stmt *s, project *pr)
+static int project__row(db_stmt *s, arena *a, void *out, error *err)
 {
+    project *pr = out;
     memset(pr, 0, sizeof(*pr));
     int bad = 0;
     bad |= DB_COL_COPY(s, 0, pr->id);
@@ -131,98 +131,60 @@ static int project__read(arena *a, db_stmt *s, project *pr)
     pr->target_scenes = db_col_is_null(s, 15) ? 0 : (int)db_col_int64(s, 15);
     pr->target_seconds = db_col_is_null(s, 16) ? 0 : (int)db_col_int64(s, 16);
     pr->instructions = project__str(a, s, 17);
-    return bad;
+    return bad ? db_col_too_long(err, "project") : 0;
 }
 
-/* Binds the generation controls at first..first+3; unset ones are NULL. */
-static void project__bind_controls(db_stmt *s, const project *pr, int first)
+/* An optional count: unset (0 or less) is NULL. */
+static db_arg project__opt_int(int v)
 {
-    db_bind_text(s, first, pr->language);
-    if (pr->target_scenes > 0)
-        db_bind_int64(s, first + 1, pr->target_scenes);
-    else
-        db_bind_null(s, first + 1);
-    if (pr->target_seconds > 0)
-        db_bind_int64(s, first + 2, pr->target_seconds);
-    else
-        db_bind_null(s, first + 2);
-    db_bind_text(s, first + 3,
-                 pr->instructions != NULL && pr->instructions[0] != '\0' ? pr->instructions : NULL);
+    return v > 0 ? DB_INT(v) : DB_NULL;
 }
 
-/* Runs a statement whose only parameters are ($1 id, $2 user_id[, $3 now])
- * and which must change one row. */
-static int project__exec_one(db_conn *c, db_sql *q, const char *user_id, const char *id,
-                             int64_t now, error *err)
+/* The version that wrote the project goes with its persona. */
+static db_arg project__version(const project *pr)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, q, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, user_id);
-    if (now != 0)
-        db_bind_time(s, 3, now);
-    int64_t changed;
-    if (db_run(s, &changed, err, NULL) != 0)
-        return -1;
+    return pr->persona_id != NULL ? DB_INT(pr->persona_version) : DB_NULL;
+}
+
+static db_arg project__instructions(const project *pr)
+{
+    return DB_TEXT(pr->instructions != NULL && pr->instructions[0] != '\0' ? pr->instructions
+                                                                           : NULL);
+}
+
+/* A write that must change one row: none is ERR_NOT_FOUND. */
+static int project__write_one(db_conn *c, db_sql *q, db_args args, const char *id, error *err)
+{
+    int64_t changed = db_write(c, q, args, NULL, err);
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id);
-    return 0;
+    return changed < 0 ? -1 : 0;
 }
 
 int project_store_lock_quota(db_conn *c, const char *user_id, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_LOCK_QUOTA, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, user_id);
-    int rc = db_step(s, &de);
-    db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    return db_first(c, &Q_LOCK_QUOTA, DB_ARGS(DB_TEXT(user_id)), NULL, NULL, NULL, err) < 0 ? -1
+                                                                                            : 0;
 }
 
 int project_store_count_since(db_conn *c, const char *user_id, int64_t since, int64_t *n,
                               error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_COUNT_SINCE, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, user_id);
-    db_bind_time(s, 2, since);
-    int rc = db_step(s, &de);
-    *n = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    return db_int64(c, &Q_COUNT_SINCE, DB_ARGS(DB_TEXT(user_id), DB_TIME(since)), n, err);
 }
 
 int project_store_insert(db_conn *c, const project *pr, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_INSERT, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
     char *tags = project__tags_json(pr);
-    db_bind_text(s, 1, pr->id);
-    db_bind_text(s, 2, pr->user_id);
-    db_bind_text(s, 3, pr->channel_id);
-    db_bind_text(s, 4, pr->persona_id);
-    if (pr->persona_id != NULL)
-        db_bind_int64(s, 5, pr->persona_version);
-    else
-        db_bind_null(s, 5);
-    db_bind_text(s, 6, pr->topic);
-    db_bind_text(s, 7, pr->status);
-    db_bind_text(s, 8, pr->title);
-    db_bind_text(s, 9, pr->description);
-    db_bind_text(s, 10, tags);
-    db_bind_time(s, 11, pr->created_at);
-    db_bind_time(s, 12, pr->updated_at);
-    project__bind_controls(s, pr, 13);
+    db_args args = DB_ARGS(DB_TEXT(pr->id), DB_TEXT(pr->user_id), DB_TEXT(pr->channel_id),
+                           DB_TEXT(pr->persona_id), project__version(pr), DB_TEXT(pr->topic),
+                           DB_TEXT(pr->status), DB_TEXT(pr->title), DB_TEXT(pr->description),
+                           DB_TEXT(tags), DB_TIME(pr->created_at), DB_TIME(pr->updated_at),
+                           DB_TEXT(pr->language), project__opt_int(pr->target_scenes),
+                           project__opt_int(pr->target_seconds), project__instructions(pr));
+    int64_t rc = db_write(c, &Q_INSERT, args, NULL, err);
     free(tags);
-    return db_run(s, NULL, err, NULL);
+    return rc < 0 ? -1 : 0;
 }
 
 int project_store_get(db_conn *c, arena *a, const char *user_id, const char *id, project *out,
@@ -230,58 +192,41 @@ int project_store_get(db_conn *c, arena *a, const char *user_id, const char *id,
 {
     if (id == NULL || !uuid_is_valid(id))
         return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id ? id : "(none)");
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_GET, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, user_id);
-    int rc = db_step(s, &de);
-    int bad = rc == DB_ROW ? project__read(a, s, out) : 0;
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (bad)
-        return db_col_too_long(err, "project");
-    if (rc == DB_DONE)
-        return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id);
+    return db_one(c, &Q_GET, DB_ARGS(DB_TEXT(id), DB_TEXT(user_id)), project__row, a, out, err,
+                  NULL, "no project with id %s", id);
+}
+
+/* Copies the status into a char[16]; a status never outgrows it (the schema
+ * checks it against project_statuses). */
+static int project__status_row(db_stmt *s, arena *a, void *out, error *err)
+{
+    (void)a;
+    (void)err;
+    snprintf(out, 16, "%s", db_col_text(s, 0));
     return 0;
 }
 
 /* Locks the row (see project_store_lock) and copies its status into
- * status[n]. */
-static int project__lock(db_conn *c, const char *user_id, const char *id, char *status, size_t n,
+ * status[16]. */
+static int project__lock(db_conn *c, const char *user_id, const char *id, char status[16],
                          error *err)
 {
     if (id == NULL || !uuid_is_valid(id))
         return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id ? id : "(none)");
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_LOCK, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, user_id);
-    int rc = db_step(s, &de);
-    if (rc == DB_ROW)
-        snprintf(status, n, "%s", db_col_text(s, 0));
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (rc == DB_DONE)
-        return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id);
-    return 0;
+    return db_one(c, &Q_LOCK, DB_ARGS(DB_TEXT(id), DB_TEXT(user_id)), project__status_row, NULL,
+                  status, err, NULL, "no project with id %s", id);
 }
 
 int project_store_lock(db_conn *c, const char *user_id, const char *id, error *err)
 {
     char status[16];
-    return project__lock(c, user_id, id, status, sizeof(status), err);
+    return project__lock(c, user_id, id, status, err);
 }
 
 int project_store_lock_editable(db_conn *c, const char *user_id, const char *id, error *err)
 {
     char status[16];
-    if (project__lock(c, user_id, id, status, sizeof(status), err) != 0)
+    if (project__lock(c, user_id, id, status, err) != 0)
         return -1;
     /* The refusal a second generation gets: 409, field "status". */
     if (strcmp(status, "queued") == 0 || strcmp(status, "generating") == 0)
@@ -296,180 +241,100 @@ int project_store_lock_editable(db_conn *c, const char *user_id, const char *id,
 int project_store_list(db_conn *c, arena *a, const char *user_id, const project_filter *f,
                        const char *cursor, int limit, project **out, size_t *n, error *err)
 {
-    *out = arena_alloc(a, sizeof(**out) * (size_t)(limit > 0 ? limit : 1));
-    *n = 0;
-    db_error de;
-    bool filtered = f != NULL && (f->status || f->channel_id || f->persona_id);
-    db_stmt *s = db_prepare(c, filtered ? &Q_LIST : &Q_LIST_ALL, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, user_id);
-    if (filtered) {
-        db_bind_text(s, 2, f->status);
-        db_bind_text(s, 3, f->channel_id);
-        db_bind_text(s, 4, f->persona_id);
-        db_bind_text(s, 5, cursor);
-        db_bind_int64(s, 6, limit);
-    } else {
-        db_bind_text(s, 2, cursor ? cursor : "ffffffff-ffff-ffff-ffff-ffffffffffff");
-        db_bind_int64(s, 3, limit);
-    }
-    int rc, bad = 0;
-    while ((rc = db_step(s, &de)) == DB_ROW && *n < (size_t)limit)
-        bad |= project__read(a, s, &(*out)[(*n)++]);
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    return bad ? db_col_too_long(err, "project") : 0;
+    size_t cap = (size_t)(limit > 0 ? limit : 1);
+    if (f != NULL && (f->status || f->channel_id || f->persona_id))
+        return db_list(c, &Q_LIST,
+                       DB_ARGS(DB_TEXT(user_id), DB_TEXT(f->status), DB_TEXT(f->channel_id),
+                               DB_TEXT(f->persona_id), DB_TEXT(cursor), DB_INT(limit)),
+                       project__row, a, sizeof(**out), cap, out, n, err);
+    return db_list(c, &Q_LIST_ALL,
+                   DB_ARGS(DB_TEXT(user_id),
+                           DB_TEXT(cursor ? cursor : "ffffffff-ffff-ffff-ffff-ffffffffffff"),
+                           DB_INT(limit)),
+                   project__row, a, sizeof(**out), cap, out, n, err);
 }
 
 int project_store_update(db_conn *c, const project *pr, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_UPDATE, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
     char *tags = project__tags_json(pr);
-    db_bind_text(s, 1, pr->id);
-    db_bind_text(s, 2, pr->user_id);
-    db_bind_text(s, 3, pr->topic);
-    db_bind_text(s, 4, pr->title);
-    db_bind_text(s, 5, pr->description);
-    db_bind_text(s, 6, tags);
-    db_bind_text(s, 7, pr->channel_id);
-    db_bind_time(s, 8, pr->updated_at);
+    int rc = project__write_one(c, &Q_UPDATE,
+                                DB_ARGS(DB_TEXT(pr->id), DB_TEXT(pr->user_id), DB_TEXT(pr->topic),
+                                        DB_TEXT(pr->title), DB_TEXT(pr->description), DB_TEXT(tags),
+                                        DB_TEXT(pr->channel_id), DB_TIME(pr->updated_at)),
+                                pr->id, err);
     free(tags);
-    int64_t changed;
-    if (db_run(s, &changed, err, NULL) != 0)
-        return -1;
-    if (changed == 0)
-        return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", pr->id);
-    return 0;
+    return rc;
 }
 
 int project_store_touch(db_conn *c, const char *user_id, const char *id, int64_t now, error *err)
 {
-    return project__exec_one(c, &Q_TOUCH, user_id, id, now, err);
+    return project__write_one(c, &Q_TOUCH, DB_ARGS(DB_TEXT(id), DB_TEXT(user_id), DB_TIME(now)), id,
+                              err);
 }
 
 int project_store_delete(db_conn *c, const char *user_id, const char *id, error *err)
 {
-    return project__exec_one(c, &Q_DELETE, user_id, id, 0, err);
+    return project__write_one(c, &Q_DELETE, DB_ARGS(DB_TEXT(id), DB_TEXT(user_id)), id, err);
 }
 
 int project_store_queue_generation(db_conn *c, const char *user_id, const char *id, int64_t now,
                                    int64_t *generation, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_QUEUE_GENERATION, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, user_id);
-    db_bind_time(s, 3, now);
-    int rc = db_step(s, &de);
-    if (rc == DB_ROW)
-        *generation = db_col_int64(s, 0);
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (rc == DB_DONE)
-        return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id);
-    return 0;
+    return db_one(c, &Q_QUEUE_GENERATION, DB_ARGS(DB_TEXT(id), DB_TEXT(user_id), DB_TIME(now)),
+                  db_row_int64, NULL, generation, err, NULL, "no project with id %s", id);
 }
 
 int project_store_set_controls(db_conn *c, const project *pr, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_SET_CONTROLS, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, pr->id);
-    db_bind_text(s, 2, pr->user_id);
-    project__bind_controls(s, pr, 3);
-    int64_t changed;
-    if (db_run(s, &changed, err, NULL) != 0)
-        return -1;
-    if (changed == 0)
-        return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", pr->id);
-    return 0;
-}
-
-/* Runs a generation-guarded update; *matched says whether it changed the row. */
-static int project__exec_guarded(db_stmt *s, bool *matched, error *err)
-{
-    db_error de;
-    int rc = db_exec(s, &de);
-    *matched = rc == 0 && db_changes(s) > 0;
-    db_reset(s);
-    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+    return project__write_one(c, &Q_SET_CONTROLS,
+                              DB_ARGS(DB_TEXT(pr->id), DB_TEXT(pr->user_id), DB_TEXT(pr->language),
+                                      project__opt_int(pr->target_scenes),
+                                      project__opt_int(pr->target_seconds),
+                                      project__instructions(pr)),
+                              pr->id, err);
 }
 
 int project_store_set_progress(db_conn *c, const char *user_id, const char *id, int64_t generation,
                                const char *status, const char *error_text, int64_t now,
                                bool *matched, error *err)
 {
-    *matched = false;
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_SET_PROGRESS, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, user_id);
-    db_bind_int64(s, 3, generation);
-    db_bind_text(s, 4, status);
-    db_bind_text(s, 5, error_text);
-    db_bind_time(s, 6, now);
-    return project__exec_guarded(s, matched, err);
+    int64_t changed = db_write(c, &Q_SET_PROGRESS,
+                               DB_ARGS(DB_TEXT(id), DB_TEXT(user_id), DB_INT(generation),
+                                       DB_TEXT(status), DB_TEXT(error_text), DB_TIME(now)),
+                               NULL, err);
+    *matched = changed > 0;
+    return changed < 0 ? -1 : 0;
 }
 
 int project_store_save_script(db_conn *c, const project *pr, int64_t generation, bool *matched,
                               error *err)
 {
-    *matched = false;
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_SAVE_SCRIPT, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
     char *tags = project__tags_json(pr);
-    db_bind_text(s, 1, pr->id);
-    db_bind_text(s, 2, pr->user_id);
-    db_bind_int64(s, 3, generation);
-    db_bind_text(s, 4, pr->title);
-    db_bind_text(s, 5, pr->description);
-    db_bind_text(s, 6, tags);
-    if (pr->persona_id != NULL)
-        db_bind_int64(s, 7, pr->persona_version);
-    else
-        db_bind_null(s, 7);
-    db_bind_text(s, 8, pr->status);
-    db_bind_time(s, 9, pr->updated_at);
+    int64_t changed =
+        db_write(c, &Q_SAVE_SCRIPT,
+                 DB_ARGS(DB_TEXT(pr->id), DB_TEXT(pr->user_id), DB_INT(generation),
+                         DB_TEXT(pr->title), DB_TEXT(pr->description), DB_TEXT(tags),
+                         project__version(pr), DB_TEXT(pr->status), DB_TIME(pr->updated_at)),
+                 NULL, err);
     free(tags);
-    return project__exec_guarded(s, matched, err);
+    *matched = changed > 0;
+    return changed < 0 ? -1 : 0;
+}
+
+static int project__change_row(db_stmt *s, arena *a, void *out, error *err)
+{
+    project_change *ch = out;
+    int bad = DB_COL_COPY(s, 0, ch->id);
+    ch->status = project__str(a, s, 1);
+    ch->error = project__str(a, s, 2);
+    ch->updated_at = db_col_time(s, 3);
+    return bad ? db_col_too_long(err, "project") : 0;
 }
 
 int project_store_changes(db_conn *c, arena *a, const char *user_id, int64_t since, int limit,
                           project_change **out, size_t *n, error *err)
 {
-    *out = arena_alloc(a, sizeof(**out) * (size_t)(limit > 0 ? limit : 1));
-    *n = 0;
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_CHANGES, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, user_id);
-    db_bind_time(s, 2, since);
-    db_bind_int64(s, 3, limit);
-    int rc, bad = 0;
-    while ((rc = db_step(s, &de)) == DB_ROW && *n < (size_t)limit) {
-        project_change *ch = &(*out)[(*n)++];
-        bad |= DB_COL_COPY(s, 0, ch->id);
-        ch->status = project__str(a, s, 1);
-        ch->error = project__str(a, s, 2);
-        ch->updated_at = db_col_time(s, 3);
-    }
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    return bad ? db_col_too_long(err, "project") : 0;
+    return db_list(c, &Q_CHANGES, DB_ARGS(DB_TEXT(user_id), DB_TIME(since), DB_INT(limit)),
+                   project__change_row, a, sizeof(**out), (size_t)(limit > 0 ? limit : 1), out, n,
+                   err);
 }

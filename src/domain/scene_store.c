@@ -33,9 +33,9 @@ static const char *scene__str(arena *a, db_stmt *s, int i)
     return arena_strdup(a, t ? t : "");
 }
 
-/* -1 when a text does not fit its buffer (db_col_copy). */
-static int scene__read(arena *a, db_stmt *s, scene *sc)
+static int scene__row(db_stmt *s, arena *a, void *out, error *err)
 {
+    scene *sc = out;
     memset(sc, 0, sizeof(*sc));
     int bad = 0;
     bad |= DB_COL_COPY(s, 0, sc->id);
@@ -49,61 +49,29 @@ static int scene__read(arena *a, db_stmt *s, scene *sc)
     sc->duration_ms = db_col_is_null(s, 8) ? -1 : db_col_int64(s, 8);
     sc->created_at = db_col_time(s, 9);
     sc->updated_at = db_col_time(s, 10);
-    return bad;
+    return bad ? db_col_too_long(err, "scene") : 0;
 }
 
 /* Runs a write and turns "no row changed" into ERR_NOT_FOUND. */
-static int scene__exec_one(db_stmt *s, const char *id, error *err)
+static int scene__write_one(db_conn *c, db_sql *q, db_args args, const char *id, error *err)
 {
-    int64_t changed;
-    if (db_run(s, &changed, err, NULL) != 0)
-        return -1;
+    int64_t changed = db_write(c, q, args, NULL, err);
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, NULL, "no scene with id %s", id);
-    return 0;
+    return changed < 0 ? -1 : 0;
 }
 
 int scene_store_list(db_conn *c, arena *a, const char *user_id, const char *project_id, scene **out,
                      size_t *n, error *err)
 {
-    size_t cap = 16;
-    *out = arena_alloc(a, sizeof(**out) * cap);
-    *n = 0;
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_LIST, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, project_id);
-    db_bind_text(s, 2, user_id);
-    int rc, bad = 0;
-    while ((rc = db_step(s, &de)) == DB_ROW) {
-        if (*n == cap) {
-            scene *grown = arena_alloc(a, sizeof(*grown) * cap * 2);
-            memcpy(grown, *out, sizeof(*grown) * cap);
-            *out = grown;
-            cap *= 2;
-        }
-        bad |= scene__read(a, s, &(*out)[(*n)++]);
-    }
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    return bad ? db_col_too_long(err, "scene") : 0;
+    return db_list(c, &Q_LIST, DB_ARGS(DB_TEXT(project_id), DB_TEXT(user_id)), scene__row, a,
+                   sizeof(**out), 16, out, n, err);
 }
 
 int scene_store_count(db_conn *c, const char *user_id, const char *project_id, int64_t *n,
                       error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_COUNT, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, project_id);
-    db_bind_text(s, 2, user_id);
-    int rc = db_step(s, &de);
-    *n = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    return db_int64(c, &Q_COUNT, DB_ARGS(DB_TEXT(project_id), DB_TEXT(user_id)), n, err);
 }
 
 int scene_store_get(db_conn *c, arena *a, const char *user_id, const char *project_id,
@@ -111,87 +79,46 @@ int scene_store_get(db_conn *c, arena *a, const char *user_id, const char *proje
 {
     if (id == NULL || !uuid_is_valid(id))
         return error_set(err, ERR_NOT_FOUND, NULL, "no scene with id %s", id ? id : "(none)");
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_GET, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, project_id);
-    db_bind_text(s, 3, user_id);
-    int rc = db_step(s, &de);
-    int bad = rc == DB_ROW ? scene__read(a, s, out) : 0;
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (bad)
-        return db_col_too_long(err, "scene");
-    if (rc == DB_DONE)
-        return error_set(err, ERR_NOT_FOUND, NULL, "no scene with id %s", id);
-    return 0;
+    return db_one(c, &Q_GET, DB_ARGS(DB_TEXT(id), DB_TEXT(project_id), DB_TEXT(user_id)),
+                  scene__row, a, out, err, NULL, "no scene with id %s", id);
 }
 
 int scene_store_insert(db_conn *c, const scene *sc, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_INSERT, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, sc->id);
-    db_bind_text(s, 2, sc->project_id);
-    db_bind_text(s, 3, sc->user_id);
-    db_bind_int64(s, 4, sc->position);
-    db_bind_text(s, 5, sc->narration);
-    db_bind_text(s, 6, sc->visual_description);
-    db_bind_text(s, 7, sc->image_status);
-    db_bind_text(s, 8, sc->audio_status);
-    db_bind_time(s, 9, sc->created_at);
-    db_bind_time(s, 10, sc->updated_at);
-    return db_run(s, NULL, err, NULL);
+    db_args args = DB_ARGS(
+        DB_TEXT(sc->id), DB_TEXT(sc->project_id), DB_TEXT(sc->user_id), DB_INT(sc->position),
+        DB_TEXT(sc->narration), DB_TEXT(sc->visual_description), DB_TEXT(sc->image_status),
+        DB_TEXT(sc->audio_status), DB_TIME(sc->created_at), DB_TIME(sc->updated_at));
+    return db_write(c, &Q_INSERT, args, NULL, err) < 0 ? -1 : 0;
 }
 
 int scene_store_shift(db_conn *c, const char *user_id, const char *project_id, int from, int delta,
                       int64_t now, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_SHIFT, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, project_id);
-    db_bind_text(s, 2, user_id);
-    db_bind_int64(s, 3, from);
-    db_bind_int64(s, 4, delta);
-    db_bind_time(s, 5, now);
-    return db_run(s, NULL, err, NULL);
+    return db_write(c, &Q_SHIFT,
+                    DB_ARGS(DB_TEXT(project_id), DB_TEXT(user_id), DB_INT(from), DB_INT(delta),
+                            DB_TIME(now)),
+                    NULL, err) < 0
+               ? -1
+               : 0;
 }
 
 int scene_store_update(db_conn *c, const scene *sc, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_UPDATE, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, sc->id);
-    db_bind_text(s, 2, sc->project_id);
-    db_bind_text(s, 3, sc->user_id);
-    db_bind_text(s, 4, sc->narration);
-    db_bind_text(s, 5, sc->visual_description);
-    db_bind_time(s, 6, sc->updated_at);
-    return scene__exec_one(s, sc->id, err);
+    return scene__write_one(c, &Q_UPDATE,
+                            DB_ARGS(DB_TEXT(sc->id), DB_TEXT(sc->project_id), DB_TEXT(sc->user_id),
+                                    DB_TEXT(sc->narration), DB_TEXT(sc->visual_description),
+                                    DB_TIME(sc->updated_at)),
+                            sc->id, err);
 }
 
 int scene_store_set_position(db_conn *c, const char *user_id, const char *project_id,
                              const char *id, int position, int64_t now, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_SET_POSITION, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, project_id);
-    db_bind_text(s, 3, user_id);
-    db_bind_int64(s, 4, position);
-    db_bind_time(s, 5, now);
-    return scene__exec_one(s, id, err);
+    return scene__write_one(
+        c, &Q_SET_POSITION,
+        DB_ARGS(DB_TEXT(id), DB_TEXT(project_id), DB_TEXT(user_id), DB_INT(position), DB_TIME(now)),
+        id, err);
 }
 
 int scene_store_delete(db_conn *c, const char *user_id, const char *project_id, const char *id,
@@ -199,12 +126,6 @@ int scene_store_delete(db_conn *c, const char *user_id, const char *project_id, 
 {
     if (id == NULL || !uuid_is_valid(id))
         return error_set(err, ERR_NOT_FOUND, NULL, "no scene with id %s", id ? id : "(none)");
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_DELETE, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, project_id);
-    db_bind_text(s, 3, user_id);
-    return scene__exec_one(s, id, err);
+    return scene__write_one(c, &Q_DELETE,
+                            DB_ARGS(DB_TEXT(id), DB_TEXT(project_id), DB_TEXT(user_id)), id, err);
 }

@@ -49,84 +49,41 @@ static db_sql Q_GENERATIONS =
 int usage_store_count_generation(db_conn *c, const char *user_id, int64_t month_start, int n,
                                  int64_t *used, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_COUNT_GENERATION, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, user_id);
-    db_bind_time(s, 2, month_start);
-    db_bind_int64(s, 3, n);
-    int rc = db_step(s, &de);
-    *used = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    db_reset(s);
-    return rc == DB_ROW ? 0 : db_to_error(err, &de, NULL);
+    return db_int64(c, &Q_COUNT_GENERATION,
+                    DB_ARGS(DB_TEXT(user_id), DB_TIME(month_start), DB_INT(n)), used, err);
 }
 
 int usage_store_generations(db_conn *c, const char *user_id, int64_t month_start, int64_t *used,
                             error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_GENERATIONS, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, user_id);
-    db_bind_time(s, 2, month_start);
-    int rc = db_step(s, &de);
-    *used = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    return db_int64(c, &Q_GENERATIONS, DB_ARGS(DB_TEXT(user_id), DB_TIME(month_start)), used, err);
 }
 
 int usage_store_insert(db_conn *c, const usage_row *r, error *err)
 {
     char id[UUID_STR_LEN + 1];
     uuid_v7(id);
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_INSERT, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, r->persona_id);
-    db_bind_text(s, 3, r->user_id);
-    db_bind_text(s, 4, r->project_id);
-    db_bind_text(s, 5, r->action);
-    db_bind_bool(s, 6, r->success);
-    db_bind_int64(s, 7, r->duration_ms > 0 ? r->duration_ms : 0);
-    db_bind_int64(s, 8, r->tokens_in > 0 ? r->tokens_in : 0);
-    db_bind_int64(s, 9, r->tokens_out > 0 ? r->tokens_out : 0);
-    db_bind_text(s, 10, r->provider);
-    db_bind_text(s, 11, r->model);
-    db_bind_text(s, 12, r->error_code);
-    db_bind_time(s, 13, r->created_at ? r->created_at : time_now_usec());
-    return db_run(s, NULL, err, NULL);
+    db_args args = DB_ARGS(
+        DB_TEXT(id), DB_TEXT(r->persona_id), DB_TEXT(r->user_id), DB_TEXT(r->project_id),
+        DB_TEXT(r->action), DB_BOOL(r->success), DB_INT(r->duration_ms > 0 ? r->duration_ms : 0),
+        DB_INT(r->tokens_in > 0 ? r->tokens_in : 0), DB_INT(r->tokens_out > 0 ? r->tokens_out : 0),
+        DB_TEXT(r->provider), DB_TEXT(r->model), DB_TEXT(r->error_code),
+        DB_TIME(r->created_at ? r->created_at : time_now_usec()));
+    return db_write(c, &Q_INSERT, args, NULL, err) < 0 ? -1 : 0;
 }
 
-static void usage__bind_where(db_stmt *s, const char *persona_id, const char *user_id,
-                              int64_t since, int64_t until)
-{
-    db_bind_text(s, 1, persona_id);
-    db_bind_text(s, 2, user_id);
-    db_bind_time(s, 3, since);
-    db_bind_time(s, 4, until);
-}
+/* $1 … $4 of every query here (USAGE_WHERE). */
+#define USAGE_ARGS(persona_id, user_id, since, until)                                              \
+    DB_TEXT(persona_id), DB_TEXT(user_id), DB_TIME(since), DB_TIME(until)
 
 /* The duration at 0-based rank of the attempts in action (NULL: all). */
 static int usage__rank(db_conn *c, const char *persona_id, const char *user_id, int64_t since,
                        int64_t until, const char *action, int64_t rank, int64_t *out, error *err)
 {
-    *out = 0;
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_RANK, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    usage__bind_where(s, persona_id, user_id, since, until);
-    db_bind_text(s, 5, action);
-    db_bind_int64(s, 6, rank);
-    int rc = db_step(s, &de);
-    if (rc == DB_ROW)
-        *out = db_col_int64(s, 0);
-    db_reset(s);
-    return rc == DB_ERR ? db_to_error(err, &de, NULL) : 0;
+    return db_int64(
+        c, &Q_RANK,
+        DB_ARGS(USAGE_ARGS(persona_id, user_id, since, until), DB_TEXT(action), DB_INT(rank)), out,
+        err);
 }
 
 /* Nearest rank: the smallest value with at least p percent of values at or
@@ -150,52 +107,49 @@ static int usage__percentiles(db_conn *c, const char *persona_id, const char *us
                        usage__nearest_rank(st->attempts, 95), &st->p95_ms, err);
 }
 
+static int usage__action_row(db_stmt *s, arena *a, void *arg, error *err)
+{
+    (void)a;
+    usage_summary *out = arg;
+    if (out->nactions == USAGE_MAX_ACTIONS)
+        return 0; /* actions are a closed set far smaller than this */
+    usage_stats *st = &out->by_action[out->nactions++];
+    int bad = DB_COL_COPY(s, 0, st->action);
+    st->attempts = db_col_int64(s, 1);
+    st->successes = db_col_int64(s, 2);
+    st->tokens_in = db_col_int64(s, 3);
+    st->tokens_out = db_col_int64(s, 4);
+    out->total.attempts += st->attempts;
+    out->total.successes += st->successes;
+    out->total.tokens_in += st->tokens_in;
+    out->total.tokens_out += st->tokens_out;
+    return bad ? db_col_too_long(err, "usage action") : 0;
+}
+
+static int usage__error_row(db_stmt *s, arena *a, void *arg, error *err)
+{
+    (void)a;
+    usage_summary *out = arg;
+    if (out->nerrors == USAGE_MAX_ERRORS)
+        return 0; /* the query's LIMIT is this */
+    usage_error_count *e = &out->errors[out->nerrors++];
+    int bad = DB_COL_COPY(s, 0, e->error_code);
+    e->count = db_col_int64(s, 1);
+    return bad ? db_col_too_long(err, "usage error code") : 0;
+}
+
 int usage_store_summary(db_conn *c, const char *persona_id, const char *user_id, int64_t since,
                         int64_t until, usage_summary *out, error *err)
 {
     memset(out, 0, sizeof(*out));
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_BY_ACTION, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    usage__bind_where(s, persona_id, user_id, since, until);
-    int rc, bad = 0;
-    while ((rc = db_step(s, &de)) == DB_ROW) {
-        if (out->nactions == USAGE_MAX_ACTIONS)
-            continue; /* actions are a closed set far smaller than this */
-        usage_stats *st = &out->by_action[out->nactions++];
-        bad |= DB_COL_COPY(s, 0, st->action);
-        st->attempts = db_col_int64(s, 1);
-        st->successes = db_col_int64(s, 2);
-        st->tokens_in = db_col_int64(s, 3);
-        st->tokens_out = db_col_int64(s, 4);
-        out->total.attempts += st->attempts;
-        out->total.successes += st->successes;
-        out->total.tokens_in += st->tokens_in;
-        out->total.tokens_out += st->tokens_out;
-    }
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (bad)
-        return db_col_too_long(err, "usage action");
+    if (db_each(c, &Q_BY_ACTION, DB_ARGS(USAGE_ARGS(persona_id, user_id, since, until)),
+                usage__action_row, NULL, out, err) != 0)
+        return -1;
     for (size_t i = 0; i < out->nactions; i++)
         if (usage__percentiles(c, persona_id, user_id, since, until, &out->by_action[i], err) != 0)
             return -1;
     if (usage__percentiles(c, persona_id, user_id, since, until, &out->total, err) != 0)
         return -1;
-
-    s = db_prepare(c, &Q_ERRORS, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    usage__bind_where(s, persona_id, user_id, since, until);
-    while ((rc = db_step(s, &de)) == DB_ROW && out->nerrors < USAGE_MAX_ERRORS) {
-        usage_error_count *e = &out->errors[out->nerrors++];
-        bad |= DB_COL_COPY(s, 0, e->error_code);
-        e->count = db_col_int64(s, 1);
-    }
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    return bad ? db_col_too_long(err, "usage error code") : 0;
+    return db_each(c, &Q_ERRORS, DB_ARGS(USAGE_ARGS(persona_id, user_id, since, until)),
+                   usage__error_row, NULL, out, err);
 }

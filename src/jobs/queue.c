@@ -244,26 +244,15 @@ int job_complete(db_conn *c, const job *j, error *err)
     return job_store_complete(c, j->id, j->lease_owner, time_now_usec(), err);
 }
 
+static int job__complete_body(db_conn *c, void *j, error *err)
+{
+    return job_complete(c, j, err);
+}
+
 void job_complete_alone(db_conn *c, const job *j, job_result *out)
 {
-    db_error de;
-    if (db_begin_write(c, &de) != 0) {
-        db_to_error(&out->err, &de, NULL);
-        out->outcome = JOB_OUTCOME_RETRY;
-        return;
-    }
-    if (job_complete(c, j, &out->err) != 0) {
-        db_rollback(c);
-        out->outcome = JOB_OUTCOME_RETRY;
-        return;
-    }
-    if (db_commit(c, &de) != 0) {
-        db_rollback(c);
-        db_to_error(&out->err, &de, NULL);
-        out->outcome = JOB_OUTCOME_RETRY;
-        return;
-    }
-    out->outcome = JOB_OUTCOME_DONE;
+    bool done = db_tx(c, job__complete_body, (void *)j, &out->err) == 0;
+    out->outcome = done ? JOB_OUTCOME_DONE : JOB_OUTCOME_RETRY;
 }
 
 int64_t job__backoff_usec(int attempts)

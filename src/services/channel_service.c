@@ -70,15 +70,14 @@ static int channel__check_reason(const channel_input *in, error *err)
     return 0;
 }
 
-static int channel__commit(db_conn *c, error *err)
-{
-    db_error de;
-    if (db_commit(c, &de) != 0) {
-        db_rollback(c);
-        return db_to_error(err, &de, NULL);
-    }
-    return 0;
-}
+/* A create or an update of one channel, as one write transaction (db_tx). */
+typedef struct channel__edit {
+    arena *a;
+    const principal *p;
+    const char *id; /* NULL: create */
+    const channel_input *in;
+    channel *out;
+} channel__edit;
 
 /* Logs the move of ch from previous to ch->persona_id, by the caller. */
 static int channel__log_assignment(db_conn *c, const principal *p, const channel *ch,
@@ -140,6 +139,12 @@ static int channel__create_in_tx(db_conn *c, const principal *p, const channel_i
     return 0;
 }
 
+static int channel__create_body(db_conn *c, void *arg, error *err)
+{
+    channel__edit *e = arg;
+    return channel__create_in_tx(c, e->p, e->in, e->out, err);
+}
+
 int channel_service_create(db_conn *c, arena *a, const principal *p, const channel_input *in,
                            channel *out, error *err)
 {
@@ -159,14 +164,8 @@ int channel_service_create(db_conn *c, arena *a, const principal *p, const chann
     ch.subscriber_count = ch.view_count = ch.video_count = -1; /* until the first stats sync */
     ch.created_at = ch.updated_at = time_now_usec();
 
-    db_error de;
-    if (db_begin_write(c, &de) != 0)
-        return db_to_error(err, &de, NULL);
-    if (channel__create_in_tx(c, p, in, &ch, err) != 0) {
-        db_rollback(c);
-        return -1;
-    }
-    if (channel__commit(c, err) != 0)
+    channel__edit e = {NULL, p, NULL, in, &ch};
+    if (db_tx(c, channel__create_body, &e, err) != 0)
         return -1;
     *out = ch;
     return 0;
@@ -219,6 +218,12 @@ static int channel__update_in_tx(db_conn *c, arena *a, const principal *p, const
     return 0;
 }
 
+static int channel__update_body(db_conn *c, void *arg, error *err)
+{
+    channel__edit *e = arg;
+    return channel__update_in_tx(c, e->a, e->p, e->id, e->in, e->out, err);
+}
+
 int channel_service_update(db_conn *c, arena *a, const principal *p, const char *id,
                            const channel_input *in, channel *out, error *err)
 {
@@ -229,14 +234,8 @@ int channel_service_update(db_conn *c, arena *a, const principal *p, const char 
     /* A malformed id names no channel; do not let it reach a uuid column. */
     if (id == NULL || !uuid_is_valid(id))
         return error_set(err, ERR_NOT_FOUND, NULL, "no channel with id %s", id ? id : "(none)");
-    db_error de;
-    if (db_begin_write(c, &de) != 0)
-        return db_to_error(err, &de, NULL);
-    if (channel__update_in_tx(c, a, p, id, in, out, err) != 0) {
-        db_rollback(c);
-        return -1;
-    }
-    return channel__commit(c, err);
+    channel__edit e = {a, p, id, in, out};
+    return db_tx(c, channel__update_body, &e, err);
 }
 
 int channel_service_delete(db_conn *c, const principal *p, const char *id, error *err)

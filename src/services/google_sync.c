@@ -300,25 +300,6 @@ int google_service_refresh_stats(services *s, db_conn *c, const char *user_id,
 
 /* ---- jobs --------------------------------------------------------------------- */
 
-/* Completes j on its own, for a job that ends with nothing to write. */
-static void google_sync__complete(db_conn *c, const job *j, job_result *out)
-{
-    db_error de;
-    error e;
-    int rc = db_begin_write(c, &de) != 0 ? db_to_error(&e, &de, NULL) : 0;
-    if (rc == 0)
-        rc = job_complete(c, j, &e);
-    if (rc == 0 && db_commit(c, &de) != 0)
-        rc = db_to_error(&e, &de, NULL);
-    if (rc != 0) {
-        db_rollback(c);
-        out->outcome = JOB_OUTCOME_RETRY;
-        out->err = e;
-        return;
-    }
-    out->outcome = JOB_OUTCOME_DONE;
-}
-
 /* What a failed Google job does next: wait for the quota, give up on an
  * account that must reconnect (there is nothing to retry), or back off. */
 static void google_sync__job_failed(db_conn *c, const job *j, const google_err *ge, job_result *out)
@@ -331,14 +312,14 @@ static void google_sync__job_failed(db_conn *c, const job *j, const google_err *
         return;
     case GOOGLE_PROBLEM_RECONNECT:
         log_info("job %s: %s", j->id, ge->e.message);
-        google_sync__complete(c, j, out);
+        job_complete_alone(c, j, out);
         return;
     case GOOGLE_PROBLEM_NOT_CONFIGURED:
         out->outcome = JOB_OUTCOME_RETRY;
         return;
     default:
         if (ge->e.kind == ERR_NOT_FOUND) { /* the account or channel is gone */
-            google_sync__complete(c, j, out);
+            job_complete_alone(c, j, out);
             return;
         }
         out->outcome = ge->e.kind == ERR_INVALID || ge->e.kind == ERR_PLAN_LIMIT

@@ -25,22 +25,29 @@ static int maintenance__sessions(services *s, db_conn *c, int64_t now, int64_t *
                                        deleted, err);
 }
 
+/* One batch of a prune, the body of its own write transaction. */
+typedef struct maintenance__batch {
+    services *s;
+    int64_t now;
+    prune_fn fn;
+    int64_t n; /* rows deleted */
+} maintenance__batch;
+
+static int maintenance__batch_body(db_conn *c, void *arg, error *err)
+{
+    maintenance__batch *b = arg;
+    b->n = 0;
+    return b->fn(b->s, c, b->now, &b->n, err);
+}
+
 static int maintenance__drain(services *s, db_conn *c, int64_t now, prune_fn fn, int64_t *total,
                               error *err)
 {
     for (;;) {
-        db_error de;
-        int64_t n = 0;
-        if (db_begin_write(c, &de) != 0)
-            return db_to_error(err, &de, NULL);
-        if (fn(s, c, now, &n, err) != 0) {
-            db_rollback(c);
+        maintenance__batch b = {s, now, fn, 0};
+        if (db_tx(c, maintenance__batch_body, &b, err) != 0)
             return -1;
-        }
-        if (db_commit(c, &de) != 0) {
-            db_rollback(c);
-            return db_to_error(err, &de, NULL);
-        }
+        int64_t n = b.n;
         *total += n;
         if (n < MAINTENANCE_BATCH)
             return 0;

@@ -176,6 +176,22 @@ static int persona__admin_fields(const principal *who, const json_t *fields, err
     return 0;
 }
 
+typedef struct persona__new {
+    const principal *who;
+    persona *p;
+    const char *reason;
+} persona__new;
+
+static int persona__insert_body(db_conn *c, void *arg, error *err)
+{
+    persona__new *n = arg;
+    if (persona__check_plan(c, n->p, err) != 0 || persona_store_insert(c, n->p, err) != 0 ||
+        persona_store_history_insert(c, n->p, n->who->user_id, n->reason, err) != 0 ||
+        persona_store_get_writable(c, n->p->id, n->who->user_id, n->p, err) != 0)
+        return -1;
+    return 0;
+}
+
 /* Inserts version 1 of p and its history row in one transaction, then reads
  * it back into p (for the plan rank). */
 static int persona__insert(db_conn *c, const principal *who, persona *p, const char *reason,
@@ -186,20 +202,8 @@ static int persona__insert(db_conn *c, const principal *who, persona *p, const c
     p->created_at = p->updated_at = time_now_usec();
     if (persona_store_check(p, err) != 0)
         return -1;
-    db_error de;
-    if (db_begin_write(c, &de) != 0)
-        return db_to_error(err, &de, NULL);
-    if (persona__check_plan(c, p, err) != 0 || persona_store_insert(c, p, err) != 0 ||
-        persona_store_history_insert(c, p, who->user_id, reason, err) != 0 ||
-        persona_store_get_writable(c, p->id, who->user_id, p, err) != 0) {
-        db_rollback(c);
-        return -1;
-    }
-    if (db_commit(c, &de) != 0) {
-        db_rollback(c);
-        return db_to_error(err, &de, NULL);
-    }
-    return 0;
+    persona__new n = {who, p, reason};
+    return db_tx(c, persona__insert_body, &n, err);
 }
 
 int persona_service_create(db_conn *c, const principal *who, const json_t *fields, persona *out,
@@ -300,18 +304,35 @@ static int persona__write_version(db_conn *c, const principal *who, const person
     return 0;
 }
 
-static int persona__finish(db_conn *c, int rc, error *err)
+/* The arguments of one update, restore or delete: the body of its write
+ * transaction (db_tx). */
+typedef struct persona__change {
+    const principal *who;
+    const char *id;
+    int64_t if_match;
+    const json_t *fields; /* update */
+    int64_t version;      /* restore */
+    const char *reason;   /* restore */
+    persona *out;
+} persona__change;
+
+static int persona__update_body(db_conn *c, void *arg, error *err)
 {
-    db_error de;
-    if (rc != 0) {
-        db_rollback(c);
-        return -1;
+    persona__change *ch = arg;
+    persona *cur = xmalloc(sizeof(*cur));
+    int rc = persona__open_for_write(c, ch->who, ch->id, ch->if_match, cur, err);
+    if (rc == 0)
+        rc = persona__live(cur, err);
+    if (rc == 0) {
+        memcpy(ch->out, cur, sizeof(*ch->out));
+        rc = persona_store_apply(ch->out, ch->fields, PERSONA_FIELDS_CONTENT, err);
     }
-    if (db_commit(c, &de) != 0) {
-        db_rollback(c);
-        return db_to_error(err, &de, NULL);
-    }
-    return 0;
+    /* Nothing changes, so no new version: readers keep their ETag. */
+    if (rc == 0 && persona_store_diff(cur, ch->out, NULL) != 0)
+        rc = persona__write_version(c, ch->who, cur, ch->out,
+                                    persona__string(ch->fields, "change_reason"), err);
+    free(cur);
+    return rc;
 }
 
 int persona_service_update(db_conn *c, const principal *who, const char *id, const json_t *fields,
@@ -321,71 +342,58 @@ int persona_service_update(db_conn *c, const principal *who, const char *id, con
         return -1;
     if (json_object_get(fields, "type") != NULL)
         return error_set(err, ERR_INVALID, "type", "type cannot be changed after creation");
-    db_error de;
-    if (db_begin_write(c, &de) != 0)
-        return db_to_error(err, &de, NULL);
+    persona__change ch = {.who = who, .id = id, .if_match = if_match, .fields = fields, .out = out};
+    return db_tx(c, persona__update_body, &ch, err);
+}
+
+static int persona__restore_body(db_conn *c, void *arg, error *err)
+{
+    persona__change *ch = arg;
     persona *cur = xmalloc(sizeof(*cur));
-    int rc = persona__open_for_write(c, who, id, if_match, cur, err);
+    persona_revision rev;
+    json_t *snap = NULL;
+    char why[64];
+    int rc = persona__open_for_write(c, ch->who, ch->id, ch->if_match, cur, err);
     if (rc == 0)
         rc = persona__live(cur, err);
+    if (rc == 0 && persona_store_history_get(c, ch->id, ch->who->user_id, ch->version, &rev, &snap,
+                                             err) != 0) {
+        if (err != NULL && err->kind == ERR_NOT_FOUND)
+            error_set(err, ERR_INVALID, "version", "persona %s has no version %lld to restore",
+                      ch->id, (long long)ch->version);
+        rc = -1;
+    }
     if (rc == 0) {
-        memcpy(out, cur, sizeof(*out));
-        rc = persona_store_apply(out, fields, PERSONA_FIELDS_CONTENT, err);
+        memcpy(ch->out, cur, sizeof(*ch->out));
+        rc = persona_store_apply(ch->out, snap, PERSONA_FIELDS_CONTENT, err);
     }
-    if (rc == 0 && persona_store_diff(cur, out, NULL) == 0) {
-        /* Nothing changes, so no new version: readers keep their ETag. */
-        free(cur);
-        db_rollback(c);
-        return 0;
+    if (rc == 0) {
+        snprintf(why, sizeof(why), "restored from version %lld", (long long)ch->version);
+        rc = persona__write_version(c, ch->who, cur, ch->out, ch->reason ? ch->reason : why, err);
     }
-    if (rc == 0)
-        rc =
-            persona__write_version(c, who, cur, out, persona__string(fields, "change_reason"), err);
+    json_decref(snap);
     free(cur);
-    return persona__finish(c, rc, err);
+    return rc;
 }
 
 int persona_service_restore(db_conn *c, const principal *who, const char *id, int64_t version,
                             const char *reason, int64_t if_match, persona *out, error *err)
 {
-    db_error de;
-    if (db_begin_write(c, &de) != 0)
-        return db_to_error(err, &de, NULL);
-    persona *cur = xmalloc(sizeof(*cur));
-    persona_revision rev;
-    json_t *snap = NULL;
-    char why[64];
-    int rc = persona__open_for_write(c, who, id, if_match, cur, err);
-    if (rc == 0)
-        rc = persona__live(cur, err);
-    if (rc == 0 && persona_store_history_get(c, id, who->user_id, version, &rev, &snap, err) != 0) {
-        if (err != NULL && err->kind == ERR_NOT_FOUND)
-            error_set(err, ERR_INVALID, "version", "persona %s has no version %lld to restore", id,
-                      (long long)version);
-        rc = -1;
-    }
-    if (rc == 0) {
-        memcpy(out, cur, sizeof(*out));
-        rc = persona_store_apply(out, snap, PERSONA_FIELDS_CONTENT, err);
-    }
-    if (rc == 0) {
-        snprintf(why, sizeof(why), "restored from version %lld", (long long)version);
-        rc = persona__write_version(c, who, cur, out, reason ? reason : why, err);
-    }
-    json_decref(snap);
-    free(cur);
-    return persona__finish(c, rc, err);
+    persona__change ch = {.who = who,
+                          .id = id,
+                          .if_match = if_match,
+                          .version = version,
+                          .reason = reason,
+                          .out = out};
+    return db_tx(c, persona__restore_body, &ch, err);
 }
 
-int persona_service_delete(db_conn *c, const principal *who, const char *id, int64_t if_match,
-                           error *err)
+static int persona__delete_body(db_conn *c, void *arg, error *err)
 {
-    db_error de;
-    if (db_begin_write(c, &de) != 0)
-        return db_to_error(err, &de, NULL);
+    persona__change *ch = arg;
     persona *cur = xmalloc(sizeof(*cur));
     bool referenced = false;
-    int rc = persona__open_for_write(c, who, id, if_match, cur, err);
+    int rc = persona__open_for_write(c, ch->who, ch->id, ch->if_match, cur, err);
     if (rc == 0)
         rc = persona_store_is_referenced(c, cur->id, &referenced, err);
     /* Records that name the persona keep it (archived); a persona nothing
@@ -394,9 +402,16 @@ int persona_service_delete(db_conn *c, const principal *who, const char *id, int
      * makes a concurrent insert naming it wait (its foreign key check), so
      * no record can appear between the check and the delete. */
     if (rc == 0 && referenced && cur->archived_at == 0)
-        rc = persona_store_archive(c, id, cur->version, who->user_id, time_now_usec(), err);
+        rc = persona_store_archive(c, ch->id, cur->version, ch->who->user_id, time_now_usec(), err);
     else if (rc == 0 && !referenced)
-        rc = persona_store_delete(c, id, cur->version, who->user_id, err);
+        rc = persona_store_delete(c, ch->id, cur->version, ch->who->user_id, err);
     free(cur);
-    return persona__finish(c, rc, err);
+    return rc;
+}
+
+int persona_service_delete(db_conn *c, const principal *who, const char *id, int64_t if_match,
+                           error *err)
+{
+    persona__change ch = {.who = who, .id = id, .if_match = if_match};
+    return db_tx(c, persona__delete_body, &ch, err);
 }

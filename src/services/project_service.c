@@ -45,16 +45,6 @@ static int project__check_input(const project_input *in, error *err)
     return 0;
 }
 
-static int project__commit(db_conn *c, error *err)
-{
-    db_error de;
-    if (db_commit(c, &de) != 0) {
-        db_rollback(c);
-        return db_to_error(err, &de, NULL);
-    }
-    return 0;
-}
-
 /* A channel named in a body must be the caller's; another user's is as
  * absent as one that never existed. */
 static int project__check_channel(db_conn *c, arena *a, const principal *p, const char *id,
@@ -149,17 +139,26 @@ int project_service_create_tx(db_conn *c, arena *a, const principal *p, const pr
     return 0;
 }
 
+/* A create or an update of one project, as one write transaction. */
+typedef struct project__edit {
+    arena *a;
+    const principal *p;
+    const char *id; /* NULL: create */
+    const project_input *in;
+    project *out;
+} project__edit;
+
+static int project__create_body(db_conn *c, void *arg, error *err)
+{
+    project__edit *e = arg;
+    return project_service_create_tx(c, e->a, e->p, e->in, "draft", e->out, err);
+}
+
 int project_service_create(db_conn *c, arena *a, const principal *p, const project_input *in,
                            project *out, error *err)
 {
-    db_error de;
-    if (db_begin_write(c, &de) != 0)
-        return db_to_error(err, &de, NULL);
-    if (project_service_create_tx(c, a, p, in, "draft", out, err) != 0) {
-        db_rollback(c);
-        return -1;
-    }
-    return project__commit(c, err);
+    project__edit e = {a, p, NULL, in, out};
+    return db_tx(c, project__create_body, &e, err);
 }
 
 int project_service_get(db_conn *c, arena *a, const principal *p, const char *id, project *out,
@@ -205,6 +204,12 @@ static int project__update_in_tx(db_conn *c, arena *a, const principal *p, const
     return project_store_update(c, pr, err);
 }
 
+static int project__update_body(db_conn *c, void *arg, error *err)
+{
+    project__edit *e = arg;
+    return project__update_in_tx(c, e->a, e->p, e->id, e->in, e->out, err);
+}
+
 int project_service_update(db_conn *c, arena *a, const principal *p, const char *id,
                            const project_input *in, project *out, error *err)
 {
@@ -213,14 +218,8 @@ int project_service_update(db_conn *c, arena *a, const principal *p, const char 
                          "persona_id is fixed when the project is created");
     if (project__check_input(in, err) != 0)
         return -1;
-    db_error de;
-    if (db_begin_write(c, &de) != 0)
-        return db_to_error(err, &de, NULL);
-    if (project__update_in_tx(c, a, p, id, in, out, err) != 0) {
-        db_rollback(c);
-        return -1;
-    }
-    return project__commit(c, err);
+    project__edit e = {a, p, id, in, out};
+    return db_tx(c, project__update_body, &e, err);
 }
 
 int project_service_delete(db_conn *c, const principal *p, const char *id, error *err)
@@ -266,22 +265,25 @@ typedef struct project__scene_op {
     scene **many;
     size_t *nmany;
     int64_t now;
+    int (*fn)(db_conn *c, struct project__scene_op *op, error *err);
 } project__scene_op;
+
+static int project__scene_body(db_conn *c, void *arg, error *err)
+{
+    project__scene_op *op = arg;
+    if (project_store_lock_editable(c, op->p->user_id, op->project_id, err) != 0 ||
+        op->fn(c, op, err) != 0 ||
+        project_store_touch(c, op->p->user_id, op->project_id, op->now, err) != 0)
+        return -1;
+    return 0;
+}
 
 static int project__scene_tx(db_conn *c, project__scene_op *op,
                              int (*fn)(db_conn *c, project__scene_op *op, error *err), error *err)
 {
     op->now = time_now_usec();
-    db_error de;
-    if (db_begin_write(c, &de) != 0)
-        return db_to_error(err, &de, NULL);
-    if (project_store_lock_editable(c, op->p->user_id, op->project_id, err) != 0 ||
-        fn(c, op, err) != 0 ||
-        project_store_touch(c, op->p->user_id, op->project_id, op->now, err) != 0) {
-        db_rollback(c);
-        return -1;
-    }
-    return project__commit(c, err);
+    op->fn = fn;
+    return db_tx(c, project__scene_body, op, err);
 }
 
 static int project__scene_add(db_conn *c, project__scene_op *op, error *err)

@@ -77,23 +77,15 @@ static void script__retry(job_result *out, const error *e)
 
 /* Completes the job with nothing else to write: the project is gone, or
  * has moved on to a newer generation. */
+static int script__complete_body(db_conn *c, void *j, error *err)
+{
+    return job_complete(c, j, err);
+}
+
 static void script__complete_only(script__task *t, job_result *out)
 {
-    db_error de;
     error e;
-    if (db_begin_write(t->c, &de) != 0) {
-        db_to_error(&e, &de, NULL);
-        script__retry(out, &e);
-        return;
-    }
-    if (job_complete(t->c, t->j, &e) != 0) {
-        db_rollback(t->c);
-        script__retry(out, &e);
-        return;
-    }
-    if (db_commit(t->c, &de) != 0) {
-        db_rollback(t->c);
-        db_to_error(&e, &de, NULL);
+    if (db_tx(t->c, script__complete_body, (void *)t->j, &e) != 0) {
         script__retry(out, &e);
         return;
     }
@@ -128,16 +120,27 @@ static int script__usage(script__task *t, const llm_result *res, int64_t duratio
 
 /* A failed attempt's usage row, in a transaction of its own so it stays
  * whatever the job does next. A failure to log is logged, not fatal. */
+typedef struct script__failed_usage {
+    script__task *t;
+    const llm_result *res;
+    int64_t duration_ms;
+    const char *code;
+} script__failed_usage;
+
+static int script__usage_failed_body(db_conn *c, void *arg, error *err)
+{
+    (void)c;
+    script__failed_usage *u = arg;
+    return script__usage(u->t, u->res, u->duration_ms, u->code, err);
+}
+
 static void script__usage_failed(script__task *t, const llm_result *res, int64_t duration_ms,
                                  const char *code)
 {
-    db_error de;
     error e;
-    if (db_begin_write(t->c, &de) == 0) {
-        if (script__usage(t, res, duration_ms, code, &e) == 0 && db_commit(t->c, &de) == 0)
-            return;
-        db_rollback(t->c);
-    }
+    script__failed_usage u = {t, res, duration_ms, code};
+    if (db_tx(t->c, script__usage_failed_body, &u, &e) == 0)
+        return;
     log_warn("usage log of a failed %s attempt for project %s not written", t->j->kind,
              t->project_id);
 }
@@ -451,25 +454,18 @@ static void script__run(script__task *t, job_result *out)
     llm_result_free(&res);
 }
 
+static int script__purge_body(db_conn *c, void *j, error *err)
+{
+    int64_t deleted = 0;
+    if (idempotency_store_purge(c, time_now_usec(), &deleted, err) != 0)
+        return -1;
+    return job_complete(c, j, err);
+}
+
 static void script__purge(db_conn *c, const job *j, job_result *out)
 {
-    db_error de;
     error e;
-    int64_t deleted = 0;
-    if (db_begin_write(c, &de) != 0) {
-        db_to_error(&e, &de, NULL);
-        script__retry(out, &e);
-        return;
-    }
-    if (idempotency_store_purge(c, time_now_usec(), &deleted, &e) != 0 ||
-        job_complete(c, j, &e) != 0) {
-        db_rollback(c);
-        script__retry(out, &e);
-        return;
-    }
-    if (db_commit(c, &de) != 0) {
-        db_rollback(c);
-        db_to_error(&e, &de, NULL);
+    if (db_tx(c, script__purge_body, (void *)j, &e) != 0) {
         script__retry(out, &e);
         return;
     }

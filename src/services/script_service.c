@@ -140,37 +140,31 @@ static int script__replay(db_conn *c, script__op *op, const script_idempotency *
     return 0;
 }
 
-static int script__commit(db_conn *c, error *err)
-{
-    db_error de;
-    if (db_commit(c, &de) != 0) {
-        db_rollback(c);
-        return db_to_error(err, &de, NULL);
-    }
-    return 0;
-}
+/* One attempt of the frame, the body of its write transaction (db_tx). */
+typedef struct script__try {
+    script__op *op;
+    script__step step;
+    const script_idempotency *idem;
+    const char *fp;
+    script_reply *out;
+    bool lost; /* a concurrent request stored an answer under the key first */
+} script__try;
 
-/* One attempt of the frame: look for a stored answer, run the step, write
- * the project as the answer (project_json) and store it, commit. *lost is set when a concurrent
- * request stored an answer under the same key first. */
-static int script__attempt(db_conn *c, script__op *op, script__step step,
-                           const script_idempotency *idem, const char *fp, script_reply *out,
-                           bool *lost, error *err)
+/* Looks for a stored answer, runs the step, writes the project as the
+ * answer (project_json) and stores it. */
+static int script__attempt_body(db_conn *c, void *arg, error *err)
 {
-    *lost = false;
-    bool keyed = idem != NULL && idem->key != NULL;
-    db_error de;
-    if (db_begin_write(c, &de) != 0)
-        return db_to_error(err, &de, NULL);
+    script__try *t = arg;
+    script__op *op = t->op;
+    script_reply *out = t->out;
+    bool keyed = t->idem != NULL && t->idem->key != NULL;
     bool replayed = false;
-    if (keyed && script__replay(c, op, idem, fp, out, &replayed, err) != 0)
-        goto fail;
-    if (replayed) {
-        db_rollback(c);
+    if (keyed && script__replay(c, op, t->idem, t->fp, out, &replayed, err) != 0)
+        return -1;
+    if (replayed)
         return 0;
-    }
-    if (step(c, op, err) != 0)
-        goto fail;
+    if (t->step(c, op, err) != 0)
+        return -1;
     buf text;
     buf_init(&text, SCRIPT_ANSWER_CAP);
     jw w;
@@ -178,23 +172,30 @@ static int script__attempt(db_conn *c, script__op *op, script__step step,
     project_json_write(&w, &op->pr);
     if (jw_error(&w) != BUF_OK || text.data == NULL) {
         buf_free(&text);
-        error_set(err, ERR_INTERNAL, NULL, "the answer could not be encoded as JSON");
-        goto fail;
+        return error_set(err, ERR_INTERNAL, NULL, "the answer could not be encoded as JSON");
     }
     out->body = arena_strdup(op->a, text.data);
     buf_free(&text);
     out->status = op->status;
     out->replayed = false;
     snprintf(out->project_id, sizeof(out->project_id), "%s", op->pr.id);
-    if (keyed && idempotency_store_insert(c, op->p->user_id, idem->key, fp, out->status, out->body,
-                                          time_now_usec(), err) != 0) {
-        *lost = err->kind == ERR_CONFLICT;
-        goto fail;
+    if (keyed && idempotency_store_insert(c, op->p->user_id, t->idem->key, t->fp, out->status,
+                                          out->body, time_now_usec(), err) != 0) {
+        t->lost = err->kind == ERR_CONFLICT;
+        return -1;
     }
-    return script__commit(c, err);
-fail:
-    db_rollback(c);
-    return -1;
+    return 0;
+}
+
+/* One attempt of the frame; *lost as in script__try. */
+static int script__attempt(db_conn *c, script__op *op, script__step step,
+                           const script_idempotency *idem, const char *fp, script_reply *out,
+                           bool *lost, error *err)
+{
+    script__try t = {op, step, idem, fp, out, false};
+    int rc = db_tx(c, script__attempt_body, &t, err);
+    *lost = t.lost;
+    return rc;
 }
 
 static int script__frame(db_conn *c, script__op *op, script__step step,
