@@ -182,4 +182,18 @@ int db_col_too_long(struct error *err, const char *what);
  * db_to_error does; *changes (may be NULL) gets the rows it touched. */
 int db_run(db_stmt *s, int64_t *changes, struct error *err, const char *field);
 
+/*
+ * Fault simulation, for tests only (SQLite's faultsimConfig): once armed on
+ * d, the delay-th db_step() (or db_commit()) from now fails with
+ * DB_FAULT_CONNECTION, and so do the `repeat` ones after it (-1: all); a
+ * failed commit rolls the transaction back. delay 0 only counts.
+ * db_faultsim_seen() says how many were counted and how many failed.
+ * Production code never arms it; disarmed, it costs one predicted branch.
+ */
+typedef enum db_faultsim_target { DB_FAULTSIM_STEP = 0, DB_FAULTSIM_COMMIT = 1 } db_faultsim_target;
+void db_faultsim_config(db *d, db_faultsim_target t, int delay, int repeat);
+/** Disarms d and forgets the delays (the counts stay readable). */
+void db_faultsim_off(db *d);
+int db_faultsim_seen(db_faultsim_target t, int *fired);
+
 #endif
