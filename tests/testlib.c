@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -103,6 +104,14 @@ void testdb_create(testdb *t)
 
 void testdb_destroy(testdb *t)
 {
+    /* Every test also proves the data's invariants; the database goes
+     * either way, then a broken one fails the test. */
+    char why[2048] = "";
+    int broken = 0, at = 0;
+    db_error de;
+    if (t->db != NULL && !t->hand_written && migrate_current(t->db, &at, &de) == 0 &&
+        at == migrate_latest(db_engine_of(t->db)))
+        broken = testdb_check_quiet(t, why, sizeof(why));
     db_close(t->db);
     t->db = NULL;
     if (strcmp(test_engine(), "postgres") == 0) {
@@ -122,10 +131,37 @@ void testdb_destroy(testdb *t)
             rmdir(t->name);
         }
     }
+    if (broken != 0)
+        fail_msg("%s", why);
+}
+
+/* The tables the consistency checker reads. */
+static const char *const testlib__checked[] = {
+    "personas", "persona_history",    "scenes",   "projects",
+    "jobs",     "persona_usage_logs", "channels", "channel_persona_assignments",
+    "plans"};
+
+/* Marks t hand-written when sql writes one of the checked tables. */
+static void testlib__note_write(testdb *t, const char *sql)
+{
+    static const char *const verbs[] = {"INSERT INTO ", "UPDATE ", "DELETE FROM "};
+    while (*sql == ' ' || *sql == '\n')
+        sql++;
+    for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
+        size_t n = strlen(verbs[v]);
+        if (strncasecmp(sql, verbs[v], n) != 0)
+            continue;
+        const char *table = sql + n;
+        size_t len = strcspn(table, " (\n;");
+        for (size_t k = 0; k < sizeof(testlib__checked) / sizeof(testlib__checked[0]); k++)
+            if (strlen(testlib__checked[k]) == len && strncmp(table, testlib__checked[k], len) == 0)
+                t->hand_written = true;
+    }
 }
 
 void testdb_exec(testdb *t, const char *sql)
 {
+    testlib__note_write(t, sql);
     db_conn *c = db_acquire(t->db);
     db_error de;
     int rc = db_exec_script(c, sql, &de);
@@ -202,6 +238,7 @@ int test_run(const char *const argv[], const char *const env[], const char *stdi
 
 int testdb_execf(testdb *t, db_error *de, const char *sql, const char *types, ...)
 {
+    testlib__note_write(t, sql);
     db_sql q = DB_SQL(sql);
     db_conn *c = db_acquire(t->db);
     db_stmt *s = db_prepare(c, &q, de);

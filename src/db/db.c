@@ -51,7 +51,10 @@ struct db {
     pthread_mutex_t lock;
     pthread_cond_t freed;
     pthread_mutex_t write_gate; /* one write transaction at a time (drv->one_writer) */
+    int faultsim_armed;         /* tests only: db_faultsim_config(); see the end of the file */
 };
+
+static int db__faultsim(db *d, db_faultsim_target t, db_error *err);
 
 int db__set_error(db_error *err, db_fault fault, const char *fmt, ...)
 {
@@ -438,6 +441,9 @@ int db_step(db_stmt *s, db_error *err)
 {
     const db_driver *drv = s->conn->owner->drv;
     s->started = true;
+    if (__builtin_expect(__atomic_load_n(&s->conn->owner->faultsim_armed, __ATOMIC_RELAXED), 0) &&
+        db__faultsim(s->conn->owner, DB_FAULTSIM_STEP, err) != 0)
+        return DB_ERR;
     return drv->step(s->conn->h, s->st, s->params, s->nparams, err);
 }
 
@@ -558,6 +564,12 @@ int db_begin_write(db_conn *c, db_error *err)
 
 int db_commit(db_conn *c, db_error *err)
 {
+    if (__builtin_expect(__atomic_load_n(&c->owner->faultsim_armed, __ATOMIC_RELAXED), 0) &&
+        db__faultsim(c->owner, DB_FAULTSIM_COMMIT, err) != 0) {
+        db_rollback(c); /* a COMMIT that failed ended the transaction, undone */
+        c->rolled_back = true;
+        return DB_ERR;
+    }
     int rc = db_exec_script(c, "COMMIT", err);
     /* A failed COMMIT ends PostgreSQL's transaction but leaves SQLite's
      * open; end it here too, so no transaction (and no write gate) outlives
@@ -765,4 +777,62 @@ int db_tx(db_conn *c, db_tx_fn fn, void *arg, error *err)
         return db__fail(c, err, &de, NULL);
     }
     return rc;
+}
+
+/* ---- fault simulation (tests only) ------------------------------------------------
+ *
+ * SQLite's test_malloc.c faultsimConfig(nDelay, nRepeat), for statements:
+ * when armed, every db_step() and db_commit() is counted, and the delay-th
+ * one of the chosen kind fails, with repeat more after it, as a lost
+ * connection would. Disarmed (always, outside tests) the cost is the one
+ * relaxed load and predicted branch in db_step() and db_commit(). The
+ * counters are shared by every connection of the pool: tests arm it around
+ * one request and nothing else runs meanwhile. */
+
+static int db__fs_delay[2], db__fs_repeat[2], db__fs_seen[2], db__fs_fired[2];
+static pthread_mutex_t db__fs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int db__faultsim(db *d, db_faultsim_target t, db_error *err)
+{
+    (void)d;
+    pthread_mutex_lock(&db__fs_lock);
+    int n = ++db__fs_seen[t];
+    bool fail = db__fs_delay[t] > 0 && n >= db__fs_delay[t] &&
+                (db__fs_repeat[t] < 0 || n <= db__fs_delay[t] + db__fs_repeat[t]);
+    if (fail)
+        db__fs_fired[t]++;
+    pthread_mutex_unlock(&db__fs_lock);
+    if (!fail)
+        return 0;
+    return db__set_error(err, DB_FAULT_CONNECTION, "simulated fault: %s number %d failed",
+                         t == DB_FAULTSIM_STEP ? "statement" : "commit", n);
+}
+
+void db_faultsim_config(db *d, db_faultsim_target t, int delay, int repeat)
+{
+    pthread_mutex_lock(&db__fs_lock);
+    db__fs_delay[t] = delay;
+    db__fs_repeat[t] = repeat;
+    db__fs_seen[t] = 0;
+    db__fs_fired[t] = 0;
+    pthread_mutex_unlock(&db__fs_lock);
+    __atomic_store_n(&d->faultsim_armed, 1, __ATOMIC_RELAXED);
+}
+
+void db_faultsim_off(db *d)
+{
+    __atomic_store_n(&d->faultsim_armed, 0, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&db__fs_lock);
+    memset(db__fs_delay, 0, sizeof(db__fs_delay));
+    pthread_mutex_unlock(&db__fs_lock);
+}
+
+int db_faultsim_seen(db_faultsim_target t, int *fired)
+{
+    pthread_mutex_lock(&db__fs_lock);
+    int n = db__fs_seen[t];
+    if (fired != NULL)
+        *fired = db__fs_fired[t];
+    pthread_mutex_unlock(&db__fs_lock);
+    return n;
 }

@@ -300,4 +300,18 @@ db_fault db_last_fault(const db_conn *c);
 typedef int (*db_tx_fn)(db_conn *c, void *arg, error *err);
 int db_tx(db_conn *c, db_tx_fn fn, void *arg, error *err);
 
+/**
+ * Fault simulation, for tests only (SQLite's faultsimConfig): once armed on
+ * d, the delay-th db_step() (or db_commit()) from now fails with
+ * DB_FAULT_CONNECTION, and so do the `repeat` ones after it (-1: all); a
+ * failed commit rolls the transaction back. delay 0 only counts.
+ * db_faultsim_seen() says how many were counted and how many failed.
+ * Production code never arms it; disarmed, it costs one predicted branch.
+ */
+typedef enum db_faultsim_target { DB_FAULTSIM_STEP = 0, DB_FAULTSIM_COMMIT = 1 } db_faultsim_target;
+void db_faultsim_config(db *d, db_faultsim_target t, int delay, int repeat);
+/** Disarms d and forgets the delays (the counts stay readable). */
+void db_faultsim_off(db *d);
+int db_faultsim_seen(db_faultsim_target t, int *fired);
+
 #endif

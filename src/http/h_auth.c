@@ -62,16 +62,6 @@ static void reply_rate_limited(http_request *r, const error *e, int retry_after)
 static void reply_session(http_request *r, int status, const auth_session *s)
 {
     services *svc = api_services(r);
-    auth_credentials cred = {.authorization = NULL};
-    char authz[AUTH_TOKEN_LEN + 8];
-    snprintf(authz, sizeof(authz), "Bearer %s", s->token);
-    cred.authorization = authz;
-    principal p;
-    error e;
-    if (auth_authenticate(svc, api_conn(r), &cred, &p, &e) != 0) {
-        http_reply_error(r, &e);
-        return;
-    }
     long max_age = (long)((s->row.expires_at - time_now_usec()) / 1000000);
     char cookie[256];
     snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax%s",
@@ -83,7 +73,7 @@ static void reply_session(http_request *r, int status, const auth_session *s)
     http_reply_json(r, status,
                     json_pack("{s:s,s:s,s:o,s:o}", "token", s->token, "csrf_token",
                               s->row.csrf_token, "expires_at", api_time(s->row.expires_at), "user",
-                              me_json(&p)));
+                              me_json(&s->who)));
 }
 
 static void auth_signup_handler(http_request *r)

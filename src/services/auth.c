@@ -182,6 +182,9 @@ static int auth__limit(services *s, db_conn *c, const char *bucket, int max, int
                      *retry_after);
 }
 
+/* Opens a session, inside the caller's transaction, and reads back whom it
+ * signs in: the answer then needs no read after the commit, which could
+ * fail and report a failure for a session (and an account) that exists. */
 static int auth__open_session(services *s, db_conn *c, const char *user_id, const char *ip,
                               const char *user_agent, auth_session *out, error *err)
 {
@@ -199,8 +202,14 @@ static int auth__open_session(services *s, db_conn *c, const char *user_id, cons
         ua[n] = '\0';
     }
     int64_t now = time_now_usec();
-    return session_store_insert(c, user_id, hash, csrf, ip, ua[0] ? ua : NULL, now,
-                                now + s->session_absolute_usec, &out->row, err);
+    session_row row;
+    if (session_store_insert(c, user_id, hash, csrf, ip, ua[0] ? ua : NULL, now,
+                             now + s->session_absolute_usec, &out->row, err) != 0 ||
+        session_store_lookup(c, hash, &row, &out->who, err) != 0)
+        return -1;
+    out->who.via = PRINCIPAL_SESSION;
+    snprintf(out->who.credential_id, sizeof(out->who.credential_id), "%s", out->row.id);
+    return 0;
 }
 
 static bool auth__email_ok(const char *e)
@@ -329,7 +338,18 @@ int auth_login(services *s, db_conn *c, const char *ip, const char *user_agent, 
     if (!password_verify(password, hash))
         return auth__unauthorized(err, "wrong email or password");
     auth__rehash(c, u->id, password, hash);
-    return auth__open_session(s, c, u->id, ip, user_agent, out, err);
+    db_error de;
+    if (db_begin_write(c, &de) != 0)
+        return db_to_error(err, &de, NULL);
+    if (auth__open_session(s, c, u->id, ip, user_agent, out, err) != 0) {
+        db_rollback(c);
+        return -1;
+    }
+    if (db_commit(c, &de) != 0) {
+        db_rollback(c);
+        return db_to_error(err, &de, NULL);
+    }
+    return 0;
 }
 
 int auth_logout(db_conn *c, const principal *p, bool everywhere, error *err)

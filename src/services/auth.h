@@ -34,6 +34,7 @@ typedef struct auth_credentials {
 typedef struct auth_session {
     char token[AUTH_TOKEN_LEN + 1]; /* shown once */
     session_row row;
+    principal who; /* whom it signs in, read in the transaction that opened it */
 } auth_session;
 
 /** Resolves the caller; ERR_UNAUTHORIZED (401) or ERR_FORBIDDEN (403, CSRF) otherwise. */
