@@ -89,6 +89,26 @@ int db_to_error(error *err, const db_error *de, const char *field)
     }
 }
 
+const char *db_col_strdup(db_stmt *s, int i, arena *a)
+{
+    const char *t = db_col_text(s, i);
+    return t ? arena_strdup(a, t) : NULL;
+}
+
+const unsigned char *db_col_blobdup(db_stmt *s, int i, arena *a, size_t *n)
+{
+    *n = 0;
+    if (db_col_is_null(s, i))
+        return NULL;
+    size_t len = 0;
+    const void *p = db_col_blob(s, i, &len);
+    unsigned char *copy = arena_alloc(a, len ? len : 1);
+    if (len)
+        memcpy(copy, p, len);
+    *n = len;
+    return copy;
+}
+
 int db_col_copy(db_stmt *s, int i, char *dst, size_t size)
 {
     return text_copy(dst, size, db_col_text(s, i));

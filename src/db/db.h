@@ -180,6 +180,10 @@ int db_to_error(struct error *err, const db_error *de, const char *field);
 /** The error for a stored value longer than the buffer it is read into
  * (ERR_INTERNAL, naming what was read); returns -1. */
 int db_col_too_long(struct error *err, const char *what);
+/** Column i's text copied into a (NULL for SQL NULL): for texts of no fixed size. */
+const char *db_col_strdup(db_stmt *s, int i, arena *a);
+/** Column i's blob copied into a, its length in *n (NULL and 0 for SQL NULL). */
+const unsigned char *db_col_blobdup(db_stmt *s, int i, arena *a, size_t *n);
 /** Runs s (no result rows), resets it, and maps a failure into err as
  * db_to_error does; *changes (may be NULL) gets the rows it touched. */
 int db_run(db_stmt *s, int64_t *changes, struct error *err, const char *field);

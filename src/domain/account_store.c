@@ -38,80 +38,55 @@ static db_sql Q_REKEY = DB_SQL("UPDATE accounts SET access_token_enc = $2, refre
     "a.id) ORDER BY id LIMIT $2"
 static db_sql Q_WITH_CHANNELS = DB_SQL2(WITH_CHANNELS_SQL(""), WITH_CHANNELS_SQL("::uuid"));
 
-static const char *account__str(arena *a, db_stmt *s, int i)
+/* A token that is not there is stored as NULL. */
+static db_arg account__blob_arg(const unsigned char *p, size_t n)
 {
-    const char *t = db_col_text(s, i);
-    return t ? arena_strdup(a, t) : NULL;
+    return p == NULL ? DB_NULL : DB_BLOB(p, n);
 }
 
-static const unsigned char *account__blob(arena *a, db_stmt *s, int i, size_t *n)
+static db_arg account__expires_arg(int64_t expires_at)
 {
-    *n = 0;
-    if (db_col_is_null(s, i))
-        return NULL;
-    size_t len = 0;
-    const void *p = db_col_blob(s, i, &len);
-    unsigned char *copy = arena_alloc(a, len ? len : 1);
-    if (len)
-        memcpy(copy, p, len);
-    *n = len;
-    return copy;
+    return expires_at > 0 ? DB_TIME(expires_at) : DB_NULL;
 }
 
-static void account__bind_blob(db_stmt *s, int i, const unsigned char *p, size_t n)
+static int account__row(db_stmt *s, arena *a, void *out, error *err)
 {
-    if (p == NULL)
-        db_bind_null(s, i);
-    else
-        db_bind_blob(s, i, p, n);
-}
-
-/* -1 when a text does not fit its buffer (db_col_copy). */
-static int account__read(arena *a, db_stmt *s, account *out)
-{
-    memset(out, 0, sizeof(*out));
+    account *acc = out;
+    memset(acc, 0, sizeof(*acc));
     int bad = 0;
-    bad |= DB_COL_COPY(s, 0, out->id);
-    bad |= DB_COL_COPY(s, 1, out->user_id);
-    out->provider = account__str(a, s, 2);
-    out->provider_account_id = account__str(a, s, 3);
-    out->email = account__str(a, s, 4);
-    out->scopes = account__str(a, s, 5);
-    out->access_enc = account__blob(a, s, 6, &out->access_enc_len);
-    out->refresh_enc = account__blob(a, s, 7, &out->refresh_enc_len);
-    out->key_version = (int)db_col_int64(s, 8);
-    out->expires_at = db_col_time(s, 9);
-    out->status = account__str(a, s, 10);
-    out->created_at = db_col_time(s, 11);
-    out->updated_at = db_col_time(s, 12);
-    return bad;
+    bad |= DB_COL_COPY(s, 0, acc->id);
+    bad |= DB_COL_COPY(s, 1, acc->user_id);
+    acc->provider = db_col_strdup(s, 2, a);
+    acc->provider_account_id = db_col_strdup(s, 3, a);
+    acc->email = db_col_strdup(s, 4, a);
+    acc->scopes = db_col_strdup(s, 5, a);
+    acc->access_enc = db_col_blobdup(s, 6, a, &acc->access_enc_len);
+    acc->refresh_enc = db_col_blobdup(s, 7, a, &acc->refresh_enc_len);
+    acc->key_version = (int)db_col_int64(s, 8);
+    acc->expires_at = db_col_time(s, 9);
+    acc->status = db_col_strdup(s, 10, a);
+    acc->created_at = db_col_time(s, 11);
+    acc->updated_at = db_col_time(s, 12);
+    return bad ? db_col_too_long(err, "Google account") : 0;
 }
 
-/* Runs a prepared single-row SELECT and reads the account, or ERR_NOT_FOUND with msg. */
-static int account__one(arena *a, db_stmt *s, account *out, const char *id, error *err)
+/* A statement that must change one of the user's rows. */
+static int account__change_one(db_conn *c, db_sql *q, db_args args, const char *id, error *err)
 {
-    db_error de;
-    int rc = db_step(s, &de);
-    int bad = rc == DB_ROW ? account__read(a, s, out) : 0;
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (bad)
-        return db_col_too_long(err, "Google account");
-    if (rc == DB_DONE)
-        return error_set(err, ERR_NOT_FOUND, NULL, "no Google account with id %s", id);
-    return 0;
-}
-
-/* Runs a prepared UPDATE/DELETE that must change one of the user's rows. */
-static int account__change_one(db_stmt *s, const char *id, error *err)
-{
-    int64_t changed;
-    if (db_run(s, &changed, err, NULL) != 0)
+    int64_t changed = db_write(c, q, args, NULL, err);
+    if (changed < 0)
         return -1;
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, NULL, "no Google account with id %s", id);
     return 0;
+}
+
+/* Reads the rows of a listing (its LIMIT is limit) into an arena array. */
+static int account__rows(db_conn *c, db_sql *q, db_args args, arena *a, int limit, account **out,
+                         size_t *n, error *err)
+{
+    return db_list(c, q, args, account__row, a, sizeof(**out), (size_t)(limit > 0 ? limit : 1), out,
+                   n, err);
 }
 
 int account_store_get(db_conn *c, arena *a, const char *user_id, const char *id, account *out,
@@ -120,175 +95,92 @@ int account_store_get(db_conn *c, arena *a, const char *user_id, const char *id,
     if (id == NULL || !uuid_is_valid(id))
         return error_set(err, ERR_NOT_FOUND, NULL, "no Google account with id %s",
                          id ? id : "(none)");
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_GET, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, user_id);
-    return account__one(a, s, out, id, err);
+    return db_one(c, &Q_GET, DB_ARGS(DB_TEXT(id), DB_TEXT(user_id)), account__row, a, out, err,
+                  NULL, "no Google account with id %s", id);
 }
 
 int account_store_find(db_conn *c, arena *a, const char *user_id, const char *provider,
                        const char *provider_account_id, account *out, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_FIND, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, user_id);
-    db_bind_text(s, 2, provider);
-    db_bind_text(s, 3, provider_account_id);
-    int rc = account__one(a, s, out, provider_account_id, err);
-    if (rc != 0 && err->kind == ERR_NOT_FOUND)
-        error_set(err, ERR_NOT_FOUND, NULL, "this Google account is not connected");
-    return rc;
-}
-
-/* Reads every row of a prepared multi-row SELECT into a limit-sized array. */
-static int account__rows(arena *a, db_stmt *s, int limit, account **out, size_t *n, error *err)
-{
-    *out = arena_alloc(a, sizeof(**out) * (size_t)(limit > 0 ? limit : 1));
-    *n = 0;
-    db_error de;
-    int rc, bad = 0;
-    while ((rc = db_step(s, &de)) == DB_ROW && *n < (size_t)limit)
-        bad |= account__read(a, s, &(*out)[(*n)++]);
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    return bad ? db_col_too_long(err, "Google account") : 0;
+    return db_one(c, &Q_FIND,
+                  DB_ARGS(DB_TEXT(user_id), DB_TEXT(provider), DB_TEXT(provider_account_id)),
+                  account__row, a, out, err, NULL, "this Google account is not connected");
 }
 
 int account_store_list(db_conn *c, arena *a, const char *user_id, const char *cursor, int limit,
                        account **out, size_t *n, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_LIST, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, user_id);
-    db_bind_text(s, 2, cursor);
-    db_bind_int64(s, 3, limit);
-    return account__rows(a, s, limit, out, n, err);
+    return account__rows(c, &Q_LIST, DB_ARGS(DB_TEXT(user_id), DB_TEXT(cursor), DB_INT(limit)), a,
+                         limit, out, n, err);
 }
 
 int account_store_insert(db_conn *c, const account *acc, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_INSERT, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, acc->id);
-    db_bind_text(s, 2, acc->user_id);
-    db_bind_text(s, 3, acc->provider);
-    db_bind_text(s, 4, acc->provider_account_id);
-    db_bind_text(s, 5, acc->email);
-    db_bind_text(s, 6, acc->scopes ? acc->scopes : "");
-    account__bind_blob(s, 7, acc->access_enc, acc->access_enc_len);
-    account__bind_blob(s, 8, acc->refresh_enc, acc->refresh_enc_len);
-    db_bind_int64(s, 9, acc->key_version);
-    if (acc->expires_at > 0)
-        db_bind_time(s, 10, acc->expires_at);
-    else
-        db_bind_null(s, 10);
-    db_bind_text(s, 11, acc->status);
-    db_bind_time(s, 12, acc->created_at);
-    db_bind_time(s, 13, acc->updated_at);
-    int rc = db_exec(s, &de);
-    db_reset(s);
-    if (rc != 0 && de.fault == DB_FAULT_UNIQUE)
+    int64_t rc =
+        db_write(c, &Q_INSERT,
+                 DB_ARGS(DB_TEXT(acc->id), DB_TEXT(acc->user_id), DB_TEXT(acc->provider),
+                         DB_TEXT(acc->provider_account_id), DB_TEXT(acc->email),
+                         DB_TEXT(acc->scopes ? acc->scopes : ""),
+                         account__blob_arg(acc->access_enc, acc->access_enc_len),
+                         account__blob_arg(acc->refresh_enc, acc->refresh_enc_len),
+                         DB_INT(acc->key_version), account__expires_arg(acc->expires_at),
+                         DB_TEXT(acc->status), DB_TIME(acc->created_at), DB_TIME(acc->updated_at)),
+                 NULL, err);
+    if (rc < 0 && db_last_fault(c) == DB_FAULT_UNIQUE)
         return error_set(err, ERR_CONFLICT, "provider_account_id",
                          "this Google account was connected at the same moment by another "
                          "request; list your accounts and try again if it is missing");
-    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+    return rc < 0 ? -1 : 0;
 }
 
 int account_store_update(db_conn *c, const account *acc, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_UPDATE, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, acc->id);
-    db_bind_text(s, 2, acc->user_id);
-    db_bind_text(s, 3, acc->email);
-    db_bind_text(s, 4, acc->scopes ? acc->scopes : "");
-    account__bind_blob(s, 5, acc->access_enc, acc->access_enc_len);
-    account__bind_blob(s, 6, acc->refresh_enc, acc->refresh_enc_len);
-    db_bind_int64(s, 7, acc->key_version);
-    if (acc->expires_at > 0)
-        db_bind_time(s, 8, acc->expires_at);
-    else
-        db_bind_null(s, 8);
-    db_bind_text(s, 9, acc->status);
-    db_bind_time(s, 10, acc->updated_at);
-    return account__change_one(s, acc->id, err);
+    return account__change_one(c, &Q_UPDATE,
+                               DB_ARGS(DB_TEXT(acc->id), DB_TEXT(acc->user_id), DB_TEXT(acc->email),
+                                       DB_TEXT(acc->scopes ? acc->scopes : ""),
+                                       account__blob_arg(acc->access_enc, acc->access_enc_len),
+                                       account__blob_arg(acc->refresh_enc, acc->refresh_enc_len),
+                                       DB_INT(acc->key_version),
+                                       account__expires_arg(acc->expires_at), DB_TEXT(acc->status),
+                                       DB_TIME(acc->updated_at)),
+                               acc->id, err);
 }
 
 int account_store_set_status(db_conn *c, const char *user_id, const char *id, const char *status,
                              int64_t now, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_SET_STATUS, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, user_id);
-    db_bind_text(s, 3, status);
-    db_bind_time(s, 4, now);
-    return account__change_one(s, id, err);
+    return account__change_one(
+        c, &Q_SET_STATUS, DB_ARGS(DB_TEXT(id), DB_TEXT(user_id), DB_TEXT(status), DB_TIME(now)), id,
+        err);
 }
 
 int account_store_delete(db_conn *c, const char *user_id, const char *id, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_DELETE, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, user_id);
-    return account__change_one(s, id, err);
+    return account__change_one(c, &Q_DELETE, DB_ARGS(DB_TEXT(id), DB_TEXT(user_id)), id, err);
 }
 
 int account_store_list_for_rekey(db_conn *c, arena *a, int below, const char *after, int limit,
                                  account **out, size_t *n, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_REKEY_LIST, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_int64(s, 1, below);
-    db_bind_text(s, 2, after);
-    db_bind_int64(s, 3, limit);
-    return account__rows(a, s, limit, out, n, err);
+    return account__rows(c, &Q_REKEY_LIST, DB_ARGS(DB_INT(below), DB_TEXT(after), DB_INT(limit)), a,
+                         limit, out, n, err);
 }
 
 int account_store_rekey(db_conn *c, const account *acc, int old_version, bool *changed, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_REKEY, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, acc->id);
-    account__bind_blob(s, 2, acc->access_enc, acc->access_enc_len);
-    account__bind_blob(s, 3, acc->refresh_enc, acc->refresh_enc_len);
-    db_bind_int64(s, 4, acc->key_version);
-    db_bind_int64(s, 5, old_version);
-    int rc = db_exec(s, &de);
-    *changed = rc == 0 && db_changes(s) > 0;
-    db_reset(s);
-    return rc != 0 ? db_to_error(err, &de, NULL) : 0;
+    int64_t n =
+        db_write(c, &Q_REKEY,
+                 DB_ARGS(DB_TEXT(acc->id), account__blob_arg(acc->access_enc, acc->access_enc_len),
+                         account__blob_arg(acc->refresh_enc, acc->refresh_enc_len),
+                         DB_INT(acc->key_version), DB_INT(old_version)),
+                 NULL, err);
+    *changed = n > 0;
+    return n < 0 ? -1 : 0;
 }
 
 int account_store_list_with_channels(db_conn *c, arena *a, const char *after, int limit,
                                      account **out, size_t *n, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_WITH_CHANNELS, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, after);
-    db_bind_int64(s, 2, limit);
-    return account__rows(a, s, limit, out, n, err);
+    return account__rows(c, &Q_WITH_CHANNELS, DB_ARGS(DB_TEXT(after), DB_INT(limit)), a, limit, out,
+                         n, err);
 }

@@ -21,11 +21,45 @@ static db_sql Q_KEY_LIST =
 static db_sql Q_KEY_REVOKE = DB_SQL("UPDATE api_keys SET revoked_at = $3 "
                                     "WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL");
 
-#define PREPARE(s, c, q, err)                                                                      \
-    db_error de_;                                                                                  \
-    db_stmt *s = db_prepare(c, q, &de_);                                                           \
-    if (s == NULL)                                                                                 \
-    return db_to_error(err, &de_, NULL)
+static int apikey__row(db_stmt *s, apikey_row *k)
+{
+    int bad = DB_COL_COPY(s, 0, k->id) | DB_COL_COPY(s, 1, k->name) | DB_COL_COPY(s, 2, k->prefix);
+    k->created_at = db_col_time(s, 3);
+    k->last_used_at = db_col_time(s, 4);
+    return bad;
+}
+
+typedef struct apikey__found {
+    apikey_row *k;
+    principal *p;
+} apikey__found;
+
+static int apikey__lookup_row(db_stmt *s, arena *a, void *out, error *err)
+{
+    (void)a;
+    apikey__found *f = out;
+    memset(f->k, 0, sizeof(*f->k));
+    int bad = apikey__row(s, f->k) | principal_read(s, 5, f->p);
+    return bad ? db_col_too_long(err, "API key or its user") : 0;
+}
+
+typedef struct apikey__page {
+    apikey_row *rows;
+    int *n;
+    int limit;
+} apikey__page;
+
+static int apikey__list_row(db_stmt *s, arena *a, void *out, error *err)
+{
+    (void)a;
+    apikey__page *pg = out;
+    if (*pg->n > pg->limit)
+        return 1;
+    apikey_row *k = &pg->rows[(*pg->n)++];
+    int bad = apikey__row(s, k);
+    k->revoked_at = db_col_time(s, 5);
+    return bad ? db_col_too_long(err, "API key") : 0;
+}
 
 int apikey_store_insert(db_conn *c, const char *user_id, const char *name, const char *prefix,
                         const char *token_hash, int64_t now, apikey_row *out, error *err)
@@ -36,81 +70,42 @@ int apikey_store_insert(db_conn *c, const char *user_id, const char *name, const
                          APIKEY_NAME_MAX);
     if (text_copy(out->prefix, sizeof(out->prefix), prefix) != 0)
         return error_set(err, ERR_INVALID, "prefix", "the key prefix is too long");
-    PREPARE(s, c, &Q_KEY_INSERT, err);
     uuid_v7(out->id);
     out->created_at = now;
-    db_bind_text(s, 1, out->id);
-    db_bind_text(s, 2, user_id);
-    db_bind_text(s, 3, name);
-    db_bind_text(s, 4, prefix);
-    db_bind_text(s, 5, token_hash);
-    db_bind_time(s, 6, now);
-    return db_run(s, NULL, err, NULL);
+    return db_write(c, &Q_KEY_INSERT,
+                    DB_ARGS(DB_TEXT(out->id), DB_TEXT(user_id), DB_TEXT(name), DB_TEXT(prefix),
+                            DB_TEXT(token_hash), DB_TIME(now)),
+                    NULL, err) < 0
+               ? -1
+               : 0;
 }
 
 int apikey_store_lookup(db_conn *c, const char *token_hash, apikey_row *k, principal *p, error *err)
 {
-    PREPARE(s, c, &Q_KEY_LOOKUP, err);
-    db_bind_text(s, 1, token_hash);
-    db_error de;
-    int rc = db_step(s, &de);
-    int bad = 0;
-    if (rc == DB_ROW) {
-        memset(k, 0, sizeof(*k));
-        bad = DB_COL_COPY(s, 0, k->id) | DB_COL_COPY(s, 1, k->name) | DB_COL_COPY(s, 2, k->prefix);
-        k->created_at = db_col_time(s, 3);
-        k->last_used_at = db_col_time(s, 4);
-        bad |= principal_read(s, 5, p);
-    }
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (bad)
-        return db_col_too_long(err, "API key or its user");
-    if (rc == DB_DONE)
-        return error_set(err, ERR_NOT_FOUND, NULL, "no such API key");
-    return 0;
+    apikey__found f = {k, p};
+    return db_one(c, &Q_KEY_LOOKUP, DB_ARGS(DB_TEXT(token_hash)), apikey__lookup_row, NULL, &f, err,
+                  NULL, "no such API key");
 }
 
 int apikey_store_touch(db_conn *c, const char *id, int64_t now, error *err)
 {
-    PREPARE(s, c, &Q_KEY_TOUCH, err);
-    db_bind_text(s, 1, id);
-    db_bind_time(s, 2, now);
-    return db_run(s, NULL, err, NULL);
+    return db_write(c, &Q_KEY_TOUCH, DB_ARGS(DB_TEXT(id), DB_TIME(now)), NULL, err) < 0 ? -1 : 0;
 }
 
 int apikey_store_list(db_conn *c, const char *user_id, const char *cursor, int limit,
                       apikey_row *rows, int *n, error *err)
 {
-    PREPARE(s, c, &Q_KEY_LIST, err);
-    db_bind_text(s, 1, user_id);
-    db_bind_text(s, 2, cursor);
-    db_bind_int64(s, 3, limit + 1);
-    db_error de;
-    int rc, bad = 0;
     *n = 0;
-    while ((rc = db_step(s, &de)) == DB_ROW && *n <= limit) {
-        apikey_row *k = &rows[(*n)++];
-        bad |= DB_COL_COPY(s, 0, k->id) | DB_COL_COPY(s, 1, k->name) | DB_COL_COPY(s, 2, k->prefix);
-        k->created_at = db_col_time(s, 3);
-        k->last_used_at = db_col_time(s, 4);
-        k->revoked_at = db_col_time(s, 5);
-    }
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    return bad ? db_col_too_long(err, "API key") : 0;
+    apikey__page pg = {rows, n, limit};
+    return db_each(c, &Q_KEY_LIST, DB_ARGS(DB_TEXT(user_id), DB_TEXT(cursor), DB_INT(limit + 1)),
+                   apikey__list_row, NULL, &pg, err);
 }
 
 int apikey_store_revoke(db_conn *c, const char *user_id, const char *id, int64_t now, error *err)
 {
-    PREPARE(s, c, &Q_KEY_REVOKE, err);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, user_id);
-    db_bind_time(s, 3, now);
-    int64_t changed;
-    if (db_run(s, &changed, err, NULL) != 0)
+    int64_t changed =
+        db_write(c, &Q_KEY_REVOKE, DB_ARGS(DB_TEXT(id), DB_TEXT(user_id), DB_TIME(now)), NULL, err);
+    if (changed < 0)
         return -1;
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, "id", "no active API key with id '%s'", id);

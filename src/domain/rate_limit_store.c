@@ -6,30 +6,16 @@ static db_sql Q_RL_HIT =
            "RETURNING hits");
 static db_sql Q_RL_PRUNE = DB_SQL("DELETE FROM rate_limits WHERE window_start < $1");
 
-#define PREPARE(s, c, q, err)                                                                      \
-    db_error de_;                                                                                  \
-    db_stmt *s = db_prepare(c, q, &de_);                                                           \
-    if (s == NULL)                                                                                 \
-    return db_to_error(err, &de_, NULL)
-
 int rate_limit_store_hit(db_conn *c, const char *bucket, int64_t window, int *hits, error *err)
 {
-    PREPARE(s, c, &Q_RL_HIT, err);
-    db_bind_text(s, 1, bucket);
-    db_bind_int64(s, 2, window);
-    db_error de;
-    int rc = db_step(s, &de);
-    if (rc == DB_ROW)
-        *hits = (int)db_col_int64(s, 0);
-    db_reset(s);
-    if (rc != DB_ROW)
-        return db_to_error(err, &de, NULL);
+    int64_t n;
+    if (db_int64(c, &Q_RL_HIT, DB_ARGS(DB_TEXT(bucket), DB_INT(window)), &n, err) != 0)
+        return -1;
+    *hits = (int)n;
     return 0;
 }
 
 int rate_limit_store_prune(db_conn *c, int64_t before, error *err)
 {
-    PREPARE(s, c, &Q_RL_PRUNE, err);
-    db_bind_int64(s, 1, before);
-    return db_run(s, NULL, err, NULL);
+    return db_write(c, &Q_RL_PRUNE, DB_ARGS(DB_INT(before)), NULL, err) < 0 ? -1 : 0;
 }

@@ -20,11 +20,22 @@ static db_sql Q_SESSION_DELETE_ALL = DB_SQL("DELETE FROM sessions WHERE user_id 
 static db_sql Q_SESSION_PRUNE = DB_SQL("DELETE FROM sessions WHERE id IN (SELECT id FROM sessions "
                                        "WHERE expires_at <= $1 OR last_seen_at <= $2 LIMIT $3)");
 
-#define PREPARE(s, c, q, err)                                                                      \
-    db_error de_;                                                                                  \
-    db_stmt *s = db_prepare(c, q, &de_);                                                           \
-    if (s == NULL)                                                                                 \
-    return db_to_error(err, &de_, NULL)
+typedef struct session__found {
+    session_row *row;
+    principal *p;
+} session__found;
+
+static int session__row(db_stmt *s, arena *a, void *out, error *err)
+{
+    (void)a;
+    session__found *f = out;
+    int bad = DB_COL_COPY(s, 0, f->row->id) | DB_COL_COPY(s, 1, f->row->csrf_token);
+    f->row->created_at = db_col_time(s, 2);
+    f->row->last_seen_at = db_col_time(s, 3);
+    f->row->expires_at = db_col_time(s, 4);
+    bad |= principal_read(s, 5, f->p);
+    return bad ? db_col_too_long(err, "session or its user") : 0;
+}
 
 int session_store_insert(db_conn *c, const char *user_id, const char *token_hash,
                          const char *csrf_token, const char *ip, const char *user_agent,
@@ -32,74 +43,49 @@ int session_store_insert(db_conn *c, const char *user_id, const char *token_hash
 {
     if (text_copy(out->csrf_token, sizeof(out->csrf_token), csrf_token) != 0)
         return error_set(err, ERR_INVALID, "csrf_token", "the CSRF token is too long");
-    PREPARE(s, c, &Q_SESSION_INSERT, err);
     uuid_v7(out->id);
     out->created_at = out->last_seen_at = now;
     out->expires_at = expires_at;
-    db_bind_text(s, 1, out->id);
-    db_bind_text(s, 2, user_id);
-    db_bind_text(s, 3, token_hash);
-    db_bind_text(s, 4, csrf_token);
-    db_bind_text(s, 5, ip);
-    db_bind_text(s, 6, user_agent);
-    db_bind_time(s, 7, now);
-    db_bind_time(s, 8, expires_at);
-    return db_run(s, NULL, err, NULL);
+    return db_write(c, &Q_SESSION_INSERT,
+                    DB_ARGS(DB_TEXT(out->id), DB_TEXT(user_id), DB_TEXT(token_hash),
+                            DB_TEXT(csrf_token), DB_TEXT(ip), DB_TEXT(user_agent), DB_TIME(now),
+                            DB_TIME(expires_at)),
+                    NULL, err) < 0
+               ? -1
+               : 0;
 }
 
 int session_store_lookup(db_conn *c, const char *token_hash, session_row *row, principal *p,
                          error *err)
 {
-    PREPARE(s, c, &Q_SESSION_LOOKUP, err);
-    db_bind_text(s, 1, token_hash);
-    db_error de;
-    int rc = db_step(s, &de);
-    int bad = 0;
-    if (rc == DB_ROW) {
-        bad = DB_COL_COPY(s, 0, row->id) | DB_COL_COPY(s, 1, row->csrf_token);
-        row->created_at = db_col_time(s, 2);
-        row->last_seen_at = db_col_time(s, 3);
-        row->expires_at = db_col_time(s, 4);
-        bad |= principal_read(s, 5, p);
-    }
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (bad)
-        return db_col_too_long(err, "session or its user");
-    if (rc == DB_DONE)
-        return error_set(err, ERR_NOT_FOUND, NULL, "no such session");
-    return 0;
+    session__found f = {row, p};
+    return db_one(c, &Q_SESSION_LOOKUP, DB_ARGS(DB_TEXT(token_hash)), session__row, NULL, &f, err,
+                  NULL, "no such session");
 }
 
 int session_store_touch(db_conn *c, const char *id, int64_t now, error *err)
 {
-    PREPARE(s, c, &Q_SESSION_TOUCH, err);
-    db_bind_text(s, 1, id);
-    db_bind_time(s, 2, now);
-    return db_run(s, NULL, err, NULL);
+    return db_write(c, &Q_SESSION_TOUCH, DB_ARGS(DB_TEXT(id), DB_TIME(now)), NULL, err) < 0 ? -1
+                                                                                            : 0;
 }
 
 int session_store_delete(db_conn *c, const char *user_id, const char *id, error *err)
 {
-    if (id == NULL) {
-        PREPARE(s, c, &Q_SESSION_DELETE_ALL, err);
-        db_bind_text(s, 1, user_id);
-        return db_run(s, NULL, err, NULL);
-    }
-    PREPARE(s, c, &Q_SESSION_DELETE_ONE, err);
-    db_bind_text(s, 1, id);
-    db_bind_text(s, 2, user_id);
-    return db_run(s, NULL, err, NULL);
+    int64_t n =
+        id == NULL
+            ? db_write(c, &Q_SESSION_DELETE_ALL, DB_ARGS(DB_TEXT(user_id)), NULL, err)
+            : db_write(c, &Q_SESSION_DELETE_ONE, DB_ARGS(DB_TEXT(id), DB_TEXT(user_id)), NULL, err);
+    return n < 0 ? -1 : 0;
 }
 
 int session_store_prune_expired(db_conn *c, int64_t now, int64_t idle_before, int limit,
                                 int64_t *deleted, error *err)
 {
     *deleted = 0;
-    PREPARE(s, c, &Q_SESSION_PRUNE, err);
-    db_bind_time(s, 1, now);
-    db_bind_time(s, 2, idle_before);
-    db_bind_int64(s, 3, limit);
-    return db_run(s, deleted, err, NULL);
+    int64_t n = db_write(c, &Q_SESSION_PRUNE,
+                         DB_ARGS(DB_TIME(now), DB_TIME(idle_before), DB_INT(limit)), NULL, err);
+    if (n < 0)
+        return -1;
+    *deleted = n;
+    return 0;
 }
