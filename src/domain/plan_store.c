@@ -2,6 +2,7 @@
 
 #include "base/jsonout.h"
 #include "base/timeutil.h"
+#include "domain/json_rows.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -50,38 +51,6 @@ static json_t *plan__row(db_stmt *s)
                      json_string(db_col_text(s, 7)), "updated_at", json_string(db_col_text(s, 8)));
 }
 
-/* Runs a bound query and collects rows through fn into a JSON array. */
-static int collect(db_stmt *s, json_t *(*fn)(db_stmt *), json_t **out, error *err)
-{
-    db_error de;
-    json_t *arr = json_array();
-    int rc;
-    while ((rc = db_step(s, &de)) == DB_ROW)
-        json_array_append_new(arr, fn(s));
-    db_reset(s);
-    if (rc == DB_ERR) {
-        json_decref(arr);
-        return db_to_error(err, &de, NULL);
-    }
-    *out = arr;
-    return 0;
-}
-
-static int one(db_stmt *s, json_t *(*fn)(db_stmt *), const char *what, const char *id, json_t **out,
-               error *err)
-{
-    json_t *arr = NULL;
-    if (collect(s, fn, &arr, err) != 0)
-        return -1;
-    if (json_array_size(arr) == 0) {
-        json_decref(arr);
-        return error_set(err, ERR_NOT_FOUND, NULL, "no %s with id '%s'", what, id);
-    }
-    *out = json_incref(json_array_get(arr, 0));
-    json_decref(arr);
-    return 0;
-}
-
 #define PREPARE(s, c, q, err)                                                                      \
     db_error de_;                                                                                  \
     db_stmt *s = db_prepare(c, q, &de_);                                                           \
@@ -91,14 +60,14 @@ static int one(db_stmt *s, json_t *(*fn)(db_stmt *), const char *what, const cha
 int plan_store_list(db_conn *c, json_t **out, error *err)
 {
     PREPARE(s, c, &Q_PLAN_LIST, err);
-    return collect(s, plan__row, out, err);
+    return json_rows_collect(s, plan__row, out, err);
 }
 
 int plan_store_get(db_conn *c, const char *id, json_t **out, error *err)
 {
     PREPARE(s, c, &Q_PLAN_GET, err);
     db_bind_text(s, 1, id);
-    return one(s, plan__row, "plan", id, out, err);
+    return json_rows_one(s, plan__row, "plan", id, out, err);
 }
 
 /* Binds an optional integer member: present → value, null or absent → NULL. */

@@ -2,6 +2,7 @@
 
 #include "base/jsonout.h"
 #include "base/timeutil.h"
+#include "domain/json_rows.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -117,38 +118,6 @@ static json_t *user__row(db_stmt *s)
                      db_col_text(s, 5), "updated_at", db_col_text(s, 6));
 }
 
-/* Runs a bound query and collects rows through fn into a JSON array. */
-static int collect(db_stmt *s, json_t *(*fn)(db_stmt *), json_t **out, error *err)
-{
-    db_error de;
-    json_t *arr = json_array();
-    int rc;
-    while ((rc = db_step(s, &de)) == DB_ROW)
-        json_array_append_new(arr, fn(s));
-    db_reset(s);
-    if (rc == DB_ERR) {
-        json_decref(arr);
-        return db_to_error(err, &de, NULL);
-    }
-    *out = arr;
-    return 0;
-}
-
-static int one(db_stmt *s, json_t *(*fn)(db_stmt *), const char *what, const char *id, json_t **out,
-               error *err)
-{
-    json_t *arr = NULL;
-    if (collect(s, fn, &arr, err) != 0)
-        return -1;
-    if (json_array_size(arr) == 0) {
-        json_decref(arr);
-        return error_set(err, ERR_NOT_FOUND, NULL, "no %s with id '%s'", what, id);
-    }
-    *out = json_incref(json_array_get(arr, 0));
-    json_decref(arr);
-    return 0;
-}
-
 static int64_t count(db_conn *c, db_sql *q, const char *arg, error *err)
 {
     db_error de;
@@ -178,14 +147,14 @@ int user_store_admin_list(db_conn *c, const char *email_like, const char *cursor
     db_bind_text(s, 1, email_like);
     db_bind_text(s, 2, cursor);
     db_bind_int64(s, 3, limit);
-    return collect(s, user__row, out, err);
+    return json_rows_collect(s, user__row, out, err);
 }
 
 int user_store_admin_get(db_conn *c, const char *id, json_t **out, error *err)
 {
     PREPARE(s, c, &Q_USER_GET, err);
     db_bind_text(s, 1, id);
-    return one(s, user__row, "user", id, out, err);
+    return json_rows_one(s, user__row, "user", id, out, err);
 }
 
 int user_store_admin_update(db_conn *c, const char *id, json_t *in, error *err)
