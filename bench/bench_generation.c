@@ -141,7 +141,7 @@ static void *bench_baseline_thread(void *arg)
             bench_die("the offline writer failed: %s", res.message);
         db_error de;
         bool matched;
-        if (db_begin_write(c, &de) != 0 || project_store_insert(c, &pr, &e) != 0)
+        if (db_begin_write(c, &de) != 0 || project_store_insert(c, &a, &pr, &e) != 0)
             bench_die("baseline insert: %s", e.message);
         for (size_t k = 0; k < ans.nscenes; k++) {
             scene sc = {0};
@@ -170,7 +170,7 @@ static void *bench_baseline_thread(void *arg)
                        .duration_ms = ms,
                        .provider = llm_provider(m),
                        .model = llm_model(m)};
-        if (project_store_save_script(c, &pr, 0, &matched, &e) != 0 ||
+        if (project_store_save_script(c, &a, &pr, 0, &matched, &e) != 0 ||
             usage_store_insert(c, &u, &e) != 0 || db_commit(c, &de) != 0)
             bench_die("baseline save: %s", e.message);
         json_decref(schema);

@@ -472,6 +472,11 @@ int db_col_count(db_stmt *s)
     return s->conn->owner->drv->col_count(s->st);
 }
 
+const char *db_col_name(db_stmt *s, int i)
+{
+    return s->conn->owner->drv->col_name(s->st, i);
+}
+
 bool db_col_is_null(db_stmt *s, int i)
 {
     return s->conn->owner->drv->col_is_null(s->st, i);

@@ -115,6 +115,8 @@ void db_bind_null(db_stmt *s, int i);
 int db_step(db_stmt *s, db_error *err);
 /* Columns are 0-based. */
 int db_col_count(db_stmt *s);
+/** Column i's name as the query gives it (its alias, if any); valid while the row is. */
+const char *db_col_name(db_stmt *s, int i);
 bool db_col_is_null(db_stmt *s, int i);
 const char *db_col_text(db_stmt *s, int i); /* NULL for SQL NULL */
 int64_t db_col_int64(db_stmt *s, int i);

@@ -41,6 +41,7 @@ typedef struct db_driver {
     /* Runs the statement with params on the first call, then advances. */
     int (*step)(void *h, void *st, const db_param *params, int nparams, db_error *err);
     int (*col_count)(void *st);
+    const char *(*col_name)(void *st, int i);
     bool (*col_is_null)(void *st, int i);
     const char *(*col_text)(void *st, int i);
     const void *(*col_blob)(void *st, int i, size_t *n);

@@ -268,6 +268,12 @@ static int pg__col_count(void *st)
     return s->res ? PQnfields(s->res) : 0;
 }
 
+static const char *pg__col_name(void *st, int i)
+{
+    pg__stmt *s = st;
+    return s->res ? PQfname(s->res, i) : NULL;
+}
+
 static bool pg__col_is_null(void *st, int i)
 {
     pg__stmt *s = st;
@@ -389,6 +395,7 @@ const db_driver db_driver_pgsql = {
     .finalize = pg__finalize,
     .step = pg__step,
     .col_count = pg__col_count,
+    .col_name = pg__col_name,
     .col_is_null = pg__col_is_null,
     .col_text = pg__col_text,
     .col_blob = pg__col_blob,

@@ -188,6 +188,11 @@ static int sqlite__col_count(void *st)
     return sqlite3_column_count(((sqlite__stmt *)st)->st);
 }
 
+static const char *sqlite__col_name(void *st, int i)
+{
+    return sqlite3_column_name(((sqlite__stmt *)st)->st, i);
+}
+
 static bool sqlite__col_is_null(void *st, int i)
 {
     return sqlite3_column_type(((sqlite__stmt *)st)->st, i) == SQLITE_NULL;
@@ -268,6 +273,7 @@ const db_driver db_driver_sqlite = {
     .finalize = sqlite__finalize,
     .step = sqlite__step,
     .col_count = sqlite__col_count,
+    .col_name = sqlite__col_name,
     .col_is_null = sqlite__col_is_null,
     .col_text = sqlite__col_text,
     .col_blob = sqlite__col_blob,

@@ -24,4 +24,20 @@
 #define PERSONA_VOICE_MAX       100
 #define PERSONA_REASON_MAX      500
 
+#define PROJECT_TOPIC_MAX       500
+#define PROJECT_TITLE_MAX       200
+#define PROJECT_DESCRIPTION_MAX 5000
+#define PROJECT_TAG_MAX         100 /* characters of one tag */
+#define PROJECT_TAGS_MAX        30  /* tags of a project */
+#define PROJECT_SCENES_MAX      200
+#define SCENE_NARRATION_MAX     10000
+#define SCENE_VISUAL_MAX        5000
+
+/* The controls of one generation, kept on the project (see script_service). */
+#define SCRIPT_SCENES_MIN       1
+#define SCRIPT_SCENES_MAX       30
+#define SCRIPT_SECONDS_MIN      15
+#define SCRIPT_SECONDS_MAX      1800
+#define SCRIPT_INSTRUCTIONS_MAX 2000
+
 #endif

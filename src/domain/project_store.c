@@ -1,29 +1,62 @@
 #include "domain/project_store.h"
 
-#include "base/jsonout.h"
+#include "domain/limits.h"
 
-#include <jansson.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 const char *const project_statuses[] = {"draft",     "queued", "generating", "scripted",
                                         "producing", "ready",  "failed",     NULL};
 
+/* The columns in the order the API writes them; user_id and generation
+ * are the store's own. A new project is a topic, a target and a persona,
+ * and the controls of its first generation; description and tags are
+ * edited once it exists (generation fills them); the generation controls
+ * change with POST …/generate, which uses them. */
+static const row_col project__cols[] = {
+    ROW_COL(project, id, ROW_CHARS, 0, 0, 0),
+    ROW_COL(project, topic, ROW_TEXT, ROW_WRITE | ROW_REQUIRED, 1, PROJECT_TOPIC_MAX),
+    ROW_ENUM_COL(project, status, 0, project_statuses),
+    ROW_COL(project, channel_id, ROW_UUID, ROW_WRITE | ROW_NULLABLE, 0, 0),
+    ROW_COL(project, persona_id, ROW_UUID, ROW_CREATE | ROW_NULLABLE, 0, 0),
+    ROW_COL(project, persona_version, ROW_INT, ROW_ZERO_NUL, 0, 0),
+    ROW_COL(project, title, ROW_TEXT, ROW_WRITE | ROW_NULLABLE, 1, PROJECT_TITLE_MAX),
+    ROW_COL(project, description, ROW_TEXT, ROW_UPDATE | ROW_NULLABLE, 0, PROJECT_DESCRIPTION_MAX),
+    ROW_TAGS_COL(project, tags, ntags, ROW_UPDATE, 1, PROJECT_TAG_MAX, PROJECT_TAGS_MAX),
+    ROW_COL(project, language, ROW_TEXT, ROW_CREATE, PERSONA_LANGUAGE_MIN, PERSONA_LANGUAGE_MAX),
+    ROW_COL(project, target_scenes, ROW_INT, ROW_CREATE | ROW_ZERO_NUL, SCRIPT_SCENES_MIN,
+            SCRIPT_SCENES_MAX),
+    ROW_COL(project, target_seconds, ROW_INT, ROW_CREATE | ROW_ZERO_NUL, SCRIPT_SECONDS_MIN,
+            SCRIPT_SECONDS_MAX),
+    ROW_COL(project, instructions, ROW_TEXT, ROW_CREATE | ROW_EMPTY_NUL, 0,
+            SCRIPT_INSTRUCTIONS_MAX),
+    ROW_COL(project, error, ROW_TEXT, 0, 0, 0),
+    ROW_COL(project, created_at, ROW_TIME, 0, 0, 0),
+    ROW_COL(project, updated_at, ROW_TIME, 0, 0, 0),
+    ROW_COL(project, user_id, ROW_CHARS, ROW_PRIVATE, 0, 0),
+    ROW_COL(project, generation, ROW_INT64, ROW_PRIVATE, 0, 0),
+    /* A create may leave the project a draft; the scenes are answered with it. */
+    ROW_FIELD("generate", ROW_BOOL, ROW_CREATE, 0, 0),
+    ROW_FIELD("scenes", ROW_OBJECT, 0, 0, 0),
+};
+const row_spec project_row = ROW_SPEC(project, "project", project__cols);
+
 #define PROJECT_COLS                                                                               \
+    "id, topic, status, channel_id, persona_id, persona_version, title, description, tags, "       \
+    "language, target_scenes, target_seconds, instructions, error, created_at, updated_at, "       \
+    "user_id, generation"
+#define PROJECT_INSERT                                                                             \
     "id, user_id, channel_id, persona_id, persona_version, topic, status, title, description, "    \
-    "tags, error, created_at, updated_at, generation, language, target_scenes, target_seconds, "   \
-    "instructions"
+    "tags, created_at, updated_at, language, target_scenes, target_seconds, instructions"
 
 /* See channel_store.c: the first key is this module's lock class. */
 static db_sql Q_LOCK_QUOTA =
     DB_SQL2("SELECT $1", "SELECT pg_advisory_xact_lock(7302, hashtext($1))");
 static db_sql Q_COUNT_SINCE =
     DB_SQL("SELECT count(*) FROM projects WHERE user_id = $1 AND created_at >= $2");
-static db_sql Q_INSERT = DB_SQL(
-    "INSERT INTO projects (id, user_id, channel_id, persona_id, persona_version, topic, status, "
-    "title, description, tags, created_at, updated_at, language, target_scenes, target_seconds, "
-    "instructions) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)");
+static db_sql Q_INSERT =
+    DB_SQL("INSERT INTO projects (" PROJECT_INSERT ") "
+           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)");
 static db_sql Q_GET =
     DB_SQL("SELECT " PROJECT_COLS " FROM projects WHERE id = $1 AND user_id = $2");
 static db_sql Q_LOCK =
@@ -67,89 +100,9 @@ static db_sql Q_CHANGES =
     DB_SQL("SELECT id, status, error, updated_at FROM projects WHERE user_id = $1 AND "
            "updated_at >= $2 ORDER BY updated_at, id LIMIT $3");
 
-static const char *project__str(arena *a, db_stmt *s, int i)
-{
-    const char *t = db_col_text(s, i);
-    return t ? arena_strdup(a, t) : NULL;
-}
-
-/* Tags are always a JSON array of strings (the schema checks the array, the
- * API the strings); anything else read back is dropped rather than trusted. */
-static void project__read_tags(arena *a, const char *text, project *pr)
-{
-    pr->tags = NULL;
-    pr->ntags = 0;
-    /* Nearly always plain strings: read without building a tree (20 projects
-     * a page made jansson 13 % of the list's CPU). */
-    if (json_plain_strings(a, text, &pr->tags, &pr->ntags))
-        return;
-    json_t *arr = text ? json_loads(text, 0, NULL) : NULL;
-    if (json_is_array(arr) && json_array_size(arr) > 0) {
-        pr->tags = arena_alloc(a, sizeof(*pr->tags) * json_array_size(arr));
-        size_t i;
-        json_t *v;
-        json_array_foreach(arr, i, v)
-        {
-            if (json_is_string(v))
-                pr->tags[pr->ntags++] = arena_strdup(a, json_string_value(v));
-        }
-    }
-    json_decref(arr);
-}
-
-/* The tags as JSON text; the caller frees it. */
-static char *project__tags_json(const project *pr)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; i < pr->ntags; i++)
-        json_array_append_new(arr, json_string(pr->tags[i]));
-    char *text = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    return text;
-}
-
 static int project__row(db_stmt *s, arena *a, void *out, error *err)
 {
-    project *pr = out;
-    memset(pr, 0, sizeof(*pr));
-    int bad = 0;
-    bad |= DB_COL_COPY(s, 0, pr->id);
-    bad |= DB_COL_COPY(s, 1, pr->user_id);
-    pr->channel_id = project__str(a, s, 2);
-    pr->persona_id = project__str(a, s, 3);
-    pr->persona_version = db_col_is_null(s, 4) ? 0 : (int)db_col_int64(s, 4);
-    pr->topic = project__str(a, s, 5);
-    pr->status = project__str(a, s, 6);
-    pr->title = project__str(a, s, 7);
-    pr->description = project__str(a, s, 8);
-    project__read_tags(a, db_col_text(s, 9), pr);
-    pr->error = project__str(a, s, 10);
-    pr->created_at = db_col_time(s, 11);
-    pr->updated_at = db_col_time(s, 12);
-    pr->generation = db_col_int64(s, 13);
-    pr->language = project__str(a, s, 14);
-    pr->target_scenes = db_col_is_null(s, 15) ? 0 : (int)db_col_int64(s, 15);
-    pr->target_seconds = db_col_is_null(s, 16) ? 0 : (int)db_col_int64(s, 16);
-    pr->instructions = project__str(a, s, 17);
-    return bad ? db_col_too_long(err, "project") : 0;
-}
-
-/* An optional count: unset (0 or less) is NULL. */
-static db_arg project__opt_int(int v)
-{
-    return v > 0 ? DB_INT(v) : DB_NULL;
-}
-
-/* The version that wrote the project goes with its persona. */
-static db_arg project__version(const project *pr)
-{
-    return pr->persona_id != NULL ? DB_INT(pr->persona_version) : DB_NULL;
-}
-
-static db_arg project__instructions(const project *pr)
-{
-    return DB_TEXT(pr->instructions != NULL && pr->instructions[0] != '\0' ? pr->instructions
-                                                                           : NULL);
+    return row_read(&project_row, s, a, out, err);
 }
 
 /* A write that must change one row: none is ERR_NOT_FOUND. */
@@ -173,18 +126,11 @@ int project_store_count_since(db_conn *c, const char *user_id, int64_t since, in
     return db_int64(c, &Q_COUNT_SINCE, DB_ARGS(DB_TEXT(user_id), DB_TIME(since)), n, err);
 }
 
-int project_store_insert(db_conn *c, const project *pr, error *err)
+int project_store_insert(db_conn *c, arena *a, const project *pr, error *err)
 {
-    char *tags = project__tags_json(pr);
-    db_args args = DB_ARGS(DB_TEXT(pr->id), DB_TEXT(pr->user_id), DB_TEXT(pr->channel_id),
-                           DB_TEXT(pr->persona_id), project__version(pr), DB_TEXT(pr->topic),
-                           DB_TEXT(pr->status), DB_TEXT(pr->title), DB_TEXT(pr->description),
-                           DB_TEXT(tags), DB_TIME(pr->created_at), DB_TIME(pr->updated_at),
-                           DB_TEXT(pr->language), project__opt_int(pr->target_scenes),
-                           project__opt_int(pr->target_seconds), project__instructions(pr));
-    int64_t rc = db_write(c, &Q_INSERT, args, NULL, err);
-    free(tags);
-    return rc < 0 ? -1 : 0;
+    row_argv av;
+    db_args args = row_args(&project_row, pr, PROJECT_INSERT, a, &av);
+    return db_write(c, &Q_INSERT, args, NULL, err) < 0 ? -1 : 0;
 }
 
 int project_store_get(db_conn *c, arena *a, const char *user_id, const char *id, project *out,
@@ -254,16 +200,15 @@ int project_store_list(db_conn *c, arena *a, const char *user_id, const project_
                    project__row, a, sizeof(**out), cap, out, n, err);
 }
 
-int project_store_update(db_conn *c, const project *pr, error *err)
+int project_store_update(db_conn *c, arena *a, const project *pr, error *err)
 {
-    char *tags = project__tags_json(pr);
-    int rc = project__write_one(c, &Q_UPDATE,
-                                DB_ARGS(DB_TEXT(pr->id), DB_TEXT(pr->user_id), DB_TEXT(pr->topic),
-                                        DB_TEXT(pr->title), DB_TEXT(pr->description), DB_TEXT(tags),
-                                        DB_TEXT(pr->channel_id), DB_TIME(pr->updated_at)),
-                                pr->id, err);
-    free(tags);
-    return rc;
+    row_argv av;
+    return project__write_one(c, &Q_UPDATE,
+                              row_args(&project_row, pr,
+                                       "id, user_id, topic, title, description, tags, channel_id, "
+                                       "updated_at",
+                                       a, &av),
+                              pr->id, err);
 }
 
 int project_store_touch(db_conn *c, const char *user_id, const char *id, int64_t now, error *err)
@@ -286,11 +231,12 @@ int project_store_queue_generation(db_conn *c, const char *user_id, const char *
 
 int project_store_set_controls(db_conn *c, const project *pr, error *err)
 {
+    row_argv av;
     return project__write_one(c, &Q_SET_CONTROLS,
-                              DB_ARGS(DB_TEXT(pr->id), DB_TEXT(pr->user_id), DB_TEXT(pr->language),
-                                      project__opt_int(pr->target_scenes),
-                                      project__opt_int(pr->target_seconds),
-                                      project__instructions(pr)),
+                              row_args(&project_row, pr,
+                                       "id, user_id, language, target_scenes, target_seconds, "
+                                       "instructions",
+                                       NULL, &av),
                               pr->id, err);
 }
 
@@ -306,29 +252,34 @@ int project_store_set_progress(db_conn *c, const char *user_id, const char *id, 
     return changed < 0 ? -1 : 0;
 }
 
-int project_store_save_script(db_conn *c, const project *pr, int64_t generation, bool *matched,
-                              error *err)
+int project_store_save_script(db_conn *c, arena *a, const project *pr, int64_t generation,
+                              bool *matched, error *err)
 {
-    char *tags = project__tags_json(pr);
-    int64_t changed =
-        db_write(c, &Q_SAVE_SCRIPT,
-                 DB_ARGS(DB_TEXT(pr->id), DB_TEXT(pr->user_id), DB_INT(generation),
-                         DB_TEXT(pr->title), DB_TEXT(pr->description), DB_TEXT(tags),
-                         project__version(pr), DB_TEXT(pr->status), DB_TIME(pr->updated_at)),
-                 NULL, err);
-    free(tags);
+    project at = *pr;
+    at.generation = generation;
+    row_argv av;
+    int64_t changed = db_write(c, &Q_SAVE_SCRIPT,
+                               row_args(&project_row, &at,
+                                        "id, user_id, generation, title, description, tags, "
+                                        "persona_version, status, updated_at",
+                                        a, &av),
+                               NULL, err);
     *matched = changed > 0;
     return changed < 0 ? -1 : 0;
 }
 
+static const row_col project__change_cols[] = {
+    ROW_COL(project_change, id, ROW_CHARS, 0, 0, 0),
+    ROW_COL(project_change, status, ROW_TEXT, 0, 0, 0),
+    ROW_COL(project_change, error, ROW_TEXT, 0, 0, 0),
+    ROW_COL(project_change, updated_at, ROW_TIME, 0, 0, 0),
+};
+static const row_spec project__change_row_spec =
+    ROW_SPEC(project_change, "project", project__change_cols);
+
 static int project__change_row(db_stmt *s, arena *a, void *out, error *err)
 {
-    project_change *ch = out;
-    int bad = DB_COL_COPY(s, 0, ch->id);
-    ch->status = project__str(a, s, 1);
-    ch->error = project__str(a, s, 2);
-    ch->updated_at = db_col_time(s, 3);
-    return bad ? db_col_too_long(err, "project") : 0;
+    return row_read(&project__change_row_spec, s, a, out, err);
 }
 
 int project_store_changes(db_conn *c, arena *a, const char *user_id, int64_t since, int limit,

@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "base/uuid.h"
 #include "db/db.h"
+#include "domain/row.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -52,6 +53,9 @@ typedef struct project_change {
     int64_t updated_at;
 } project_change;
 
+/* The projects table: its columns, their limits, which a client may write. */
+extern const row_spec project_row;
+
 typedef struct project_filter {
     const char *status;     /* NULL: any */
     const char *channel_id; /* NULL: any */
@@ -64,7 +68,7 @@ int project_store_lock_quota(db_conn *c, const char *user_id, error *err);
 int project_store_count_since(db_conn *c, const char *user_id, int64_t since, int64_t *n,
                               error *err);
 /** Inserts pr as given (id, status and times included). */
-int project_store_insert(db_conn *c, const project *pr, error *err);
+int project_store_insert(db_conn *c, arena *a, const project *pr, error *err);
 /** Reads the user's project; ERR_NOT_FOUND when there is none. */
 int project_store_get(db_conn *c, arena *a, const char *user_id, const char *id, project *out,
                       error *err);
@@ -87,7 +91,7 @@ int project_store_lock_editable(db_conn *c, const char *user_id, const char *id,
 int project_store_list(db_conn *c, arena *a, const char *user_id, const project_filter *f,
                        const char *cursor, int limit, project **out, size_t *n, error *err);
 /** Writes topic, title, description, tags, channel_id and updated_at of the user's project. */
-int project_store_update(db_conn *c, const project *pr, error *err);
+int project_store_update(db_conn *c, arena *a, const project *pr, error *err);
 /** Bumps updated_at of the user's project (its scenes changed). */
 int project_store_touch(db_conn *c, const char *user_id, const char *id, int64_t now, error *err);
 /** Deletes the user's project (its scenes go with it); ERR_NOT_FOUND when there is none. */
@@ -117,8 +121,8 @@ int project_store_set_progress(db_conn *c, const char *user_id, const char *id, 
  * status pr->status, error cleared and updated_at, while the project is
  * still at `generation`; *matched as above.
  */
-int project_store_save_script(db_conn *c, const project *pr, int64_t generation, bool *matched,
-                              error *err);
+int project_store_save_script(db_conn *c, arena *a, const project *pr, int64_t generation,
+                              bool *matched, error *err);
 /**
  * The user's projects changed at or after since (usec), oldest change
  * first, at most limit.

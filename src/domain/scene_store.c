@@ -1,11 +1,35 @@
 #include "domain/scene_store.h"
 
+#include "domain/limits.h"
+
 #include <stdio.h>
 #include <string.h>
 
+const char *const scene_media_statuses[] = {"PENDING", "PROCESSING", "COMPLETED", "FAILED", NULL};
+
+/* Either text may come later (generation fills both). Positions are given
+ * on create and move only through reorder, which sees the whole list. */
+static const row_col scene__cols[] = {
+    ROW_COL(scene, id, ROW_CHARS, 0, 0, 0),
+    ROW_COL(scene, position, ROW_INT, ROW_CREATE, 0, PROJECT_SCENES_MAX),
+    ROW_COL(scene, narration, ROW_TEXT, ROW_WRITE, 0, SCENE_NARRATION_MAX),
+    ROW_COL(scene, visual_description, ROW_TEXT, ROW_WRITE, 0, SCENE_VISUAL_MAX),
+    ROW_ENUM_COL(scene, image_status, 0, scene_media_statuses),
+    ROW_ENUM_COL(scene, audio_status, 0, scene_media_statuses),
+    ROW_COL(scene, duration_ms, ROW_INT64, ROW_NULLABLE, 0, 0),
+    ROW_COL(scene, created_at, ROW_TIME, 0, 0, 0),
+    ROW_COL(scene, updated_at, ROW_TIME, 0, 0, 0),
+    ROW_COL(scene, project_id, ROW_CHARS, ROW_PRIVATE, 0, 0),
+    ROW_COL(scene, user_id, ROW_CHARS, ROW_PRIVATE, 0, 0),
+};
+const row_spec scene_row = ROW_SPEC(scene, "scene", scene__cols);
+
 #define SCENE_COLS                                                                                 \
+    "id, position, narration, visual_description, image_status, audio_status, duration_ms, "       \
+    "created_at, updated_at, project_id, user_id"
+#define SCENE_INSERT                                                                               \
     "id, project_id, user_id, position, narration, visual_description, image_status, "             \
-    "audio_status, duration_ms, created_at, updated_at"
+    "audio_status, created_at, updated_at"
 
 static db_sql Q_LIST = DB_SQL("SELECT " SCENE_COLS " FROM scenes WHERE project_id = $1 AND "
                               "user_id = $2 ORDER BY position, id");
@@ -13,10 +37,8 @@ static db_sql Q_COUNT =
     DB_SQL("SELECT count(*) FROM scenes WHERE project_id = $1 AND user_id = $2");
 static db_sql Q_GET = DB_SQL("SELECT " SCENE_COLS " FROM scenes WHERE id = $1 AND "
                              "project_id = $2 AND user_id = $3");
-static db_sql Q_INSERT =
-    DB_SQL("INSERT INTO scenes (id, project_id, user_id, position, narration, visual_description, "
-           "image_status, audio_status, created_at, updated_at) "
-           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+static db_sql Q_INSERT = DB_SQL("INSERT INTO scenes (" SCENE_INSERT ") "
+                                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
 static db_sql Q_SHIFT = DB_SQL("UPDATE scenes SET position = position + $4, updated_at = $5 "
                                "WHERE project_id = $1 AND user_id = $2 AND position >= $3");
 static db_sql Q_UPDATE =
@@ -27,29 +49,9 @@ static db_sql Q_SET_POSITION = DB_SQL("UPDATE scenes SET position = $4, updated_
 static db_sql Q_DELETE =
     DB_SQL("DELETE FROM scenes WHERE id = $1 AND project_id = $2 AND user_id = $3");
 
-static const char *scene__str(arena *a, db_stmt *s, int i)
-{
-    const char *t = db_col_text(s, i);
-    return arena_strdup(a, t ? t : "");
-}
-
 static int scene__row(db_stmt *s, arena *a, void *out, error *err)
 {
-    scene *sc = out;
-    memset(sc, 0, sizeof(*sc));
-    int bad = 0;
-    bad |= DB_COL_COPY(s, 0, sc->id);
-    bad |= DB_COL_COPY(s, 1, sc->project_id);
-    bad |= DB_COL_COPY(s, 2, sc->user_id);
-    sc->position = (int)db_col_int64(s, 3);
-    sc->narration = scene__str(a, s, 4);
-    sc->visual_description = scene__str(a, s, 5);
-    sc->image_status = scene__str(a, s, 6);
-    sc->audio_status = scene__str(a, s, 7);
-    sc->duration_ms = db_col_is_null(s, 8) ? -1 : db_col_int64(s, 8);
-    sc->created_at = db_col_time(s, 9);
-    sc->updated_at = db_col_time(s, 10);
-    return bad ? db_col_too_long(err, "scene") : 0;
+    return row_read(&scene_row, s, a, out, err);
 }
 
 /* Runs a write and turns "no row changed" into ERR_NOT_FOUND. */
@@ -85,11 +87,10 @@ int scene_store_get(db_conn *c, arena *a, const char *user_id, const char *proje
 
 int scene_store_insert(db_conn *c, const scene *sc, error *err)
 {
-    db_args args = DB_ARGS(
-        DB_TEXT(sc->id), DB_TEXT(sc->project_id), DB_TEXT(sc->user_id), DB_INT(sc->position),
-        DB_TEXT(sc->narration), DB_TEXT(sc->visual_description), DB_TEXT(sc->image_status),
-        DB_TEXT(sc->audio_status), DB_TIME(sc->created_at), DB_TIME(sc->updated_at));
-    return db_write(c, &Q_INSERT, args, NULL, err) < 0 ? -1 : 0;
+    row_argv av;
+    return db_write(c, &Q_INSERT, row_args(&scene_row, sc, SCENE_INSERT, NULL, &av), NULL, err) < 0
+               ? -1
+               : 0;
 }
 
 int scene_store_shift(db_conn *c, const char *user_id, const char *project_id, int from, int delta,
@@ -105,10 +106,12 @@ int scene_store_shift(db_conn *c, const char *user_id, const char *project_id, i
 
 int scene_store_update(db_conn *c, const scene *sc, error *err)
 {
+    row_argv av;
     return scene__write_one(c, &Q_UPDATE,
-                            DB_ARGS(DB_TEXT(sc->id), DB_TEXT(sc->project_id), DB_TEXT(sc->user_id),
-                                    DB_TEXT(sc->narration), DB_TEXT(sc->visual_description),
-                                    DB_TIME(sc->updated_at)),
+                            row_args(&scene_row, sc,
+                                     "id, project_id, user_id, narration, visual_description, "
+                                     "updated_at",
+                                     NULL, &av),
                             sc->id, err);
 }
 

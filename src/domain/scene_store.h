@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "base/uuid.h"
 #include "db/db.h"
+#include "domain/row.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,11 @@ typedef struct scene {
     int64_t created_at;
     int64_t updated_at;
 } scene;
+
+/* The scenes table: its columns, their limits, which a client may write. */
+extern const row_spec scene_row;
+/* The statuses of a scene's image and audio. */
+extern const char *const scene_media_statuses[]; /* NULL-terminated */
 
 /** The project's scenes ordered by position. */
 int scene_store_list(db_conn *c, arena *a, const char *user_id, const char *project_id, scene **out,

@@ -246,7 +246,8 @@ static void api__reply_faults(http_request *r, json_t *faults)
     http_reply_problem_doc(r, 422, doc);
 }
 
-json_t *api_body(http_request *r, const api_field *fields, api_mode mode, const principal *p)
+/* The body as one JSON object (owned by the request), or NULL after a 400 or 415. */
+static json_t *api__body_object(http_request *r)
 {
     size_t len = 0;
     const char *body = http_body(r, &len);
@@ -277,6 +278,14 @@ json_t *api_body(http_request *r, const api_field *fields, api_mode mode, const 
         return NULL;
     }
 
+    return in;
+}
+
+json_t *api_body(http_request *r, const api_field *fields, api_mode mode, const principal *p)
+{
+    json_t *in = api__body_object(r);
+    if (in == NULL)
+        return NULL;
     json_t *faults = json_array();
     const char *key;
     json_t *v;
@@ -327,6 +336,34 @@ json_t *api_body(http_request *r, const api_field *fields, api_mode mode, const 
             for (char *c = low; *c; c++)
                 *c = (char)tolower((unsigned char)*c);
             json_object_set_new(in, g->name, json_str(low));
+        }
+    }
+    return in;
+}
+
+json_t *api_body_row(http_request *r, const row_spec *spec, api_mode mode, const principal *p)
+{
+    json_t *in = api__body_object(r);
+    if (in == NULL)
+        return NULL;
+    json_t *faults = json_array();
+    row_check_body(spec, in, mode == API_CREATE ? ROW_MODE_CREATE : ROW_MODE_UPDATE,
+                   p != NULL && p->is_admin, faults);
+    if (json_array_size(faults) > 0) {
+        api__reply_faults(r, faults);
+        json_decref(faults);
+        return NULL;
+    }
+    json_decref(faults);
+    /* Ids are stored in lowercase; SQLite compares them as text. */
+    for (size_t i = 0; i < spec->ncols; i++) {
+        json_t *id = json_object_get(in, spec->cols[i].name);
+        if (spec->cols[i].type == ROW_UUID && json_is_string(id)) {
+            char low[UUID_STR_LEN + 1];
+            snprintf(low, sizeof(low), "%s", json_string_value(id));
+            for (char *c = low; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+            json_object_set_new(in, spec->cols[i].name, json_str(low));
         }
     }
     return in;

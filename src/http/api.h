@@ -17,6 +17,7 @@
 #define PS_HTTP_API_H
 
 #include "db/db.h"
+#include "domain/row.h"
 #include "http/http.h"
 #include "services/services.h"
 
@@ -85,6 +86,9 @@ typedef enum api_mode { API_CREATE, API_UPDATE } api_mode;
  * "errors": [{"field", "message"}]. p may be NULL for anonymous endpoints.
  */
 json_t *api_body(http_request *r, const api_field *fields, api_mode mode, const principal *p);
+/** api_body for a resource described by a row spec (domain/row.h): its
+ * writable columns and body fields, their types and limits. */
+json_t *api_body_row(http_request *r, const row_spec *spec, api_mode mode, const principal *p);
 /** Checks that only these query parameters are present (NULL-terminated); 422 otherwise. */
 bool api_query_allowed(http_request *r, const char *const *names);
 

@@ -20,6 +20,7 @@
 #include "base/jsonout.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "domain/limits.h"
 #include "http/routes.h"
 
 #include <stdio.h>
@@ -38,17 +39,21 @@
 static const char *const NO_QUERY[] = {NULL};
 static const char *const USAGE_QUERY[] = {"since", "until", NULL};
 
-static const api_field GENERATE_FIELDS[] = {
-    H_GENERATION_FIELDS,
-    {NULL, 0, 0, 0, 0, NULL, 0},
+/* The controls of one generation, as the project keeps them (project_row). */
+#define LANGUAGE_FIELD                                                                             \
+    ROW_FIELD("language", ROW_TEXT, ROW_CREATE, PERSONA_LANGUAGE_MIN, PERSONA_LANGUAGE_MAX)
+#define INSTRUCTIONS_FIELD                                                                         \
+    ROW_FIELD("instructions", ROW_TEXT, ROW_CREATE, 0, SCRIPT_INSTRUCTIONS_MAX)
+static const row_col GENERATE_COLS[] = {
+    LANGUAGE_FIELD,
+    ROW_FIELD("target_scenes", ROW_INT, ROW_CREATE, SCRIPT_SCENES_MIN, SCRIPT_SCENES_MAX),
+    ROW_FIELD("target_seconds", ROW_INT, ROW_CREATE, SCRIPT_SECONDS_MIN, SCRIPT_SECONDS_MAX),
+    INSTRUCTIONS_FIELD,
 };
-
+static const row_spec GENERATE = ROW_SPEC(char, "generation", GENERATE_COLS);
 /* A scene is rewritten at its own length: no targets. */
-static const api_field SCENE_FIELDS[] = {
-    {"language", API_STRING, 0, 2, 35, NULL, 0},
-    {"instructions", API_STRING, 0, 0, SCRIPT_INSTRUCTIONS_MAX, NULL, 0},
-    {NULL, 0, 0, 0, 0, NULL, 0},
-};
+static const row_col SCENE_GENERATE_COLS[] = {LANGUAGE_FIELD, INSTRUCTIONS_FIELD};
+static const row_spec SCENE_GENERATE = ROW_SPEC(char, "generation", SCENE_GENERATE_COLS);
 
 /* ---- shared with h_projects.c ------------------------------------------------ */
 
@@ -85,7 +90,7 @@ void h_generation_reply(http_request *r, const script_reply *rep)
 }
 
 /* The body of a regenerate request, which may be absent; NULL after a reply. */
-static bool h_generation__body(http_request *r, const api_field *fields, const principal *p,
+static bool h_generation__body(http_request *r, const row_spec *fields, const principal *p,
                                json_t **in)
 {
     *in = NULL;
@@ -93,7 +98,7 @@ static bool h_generation__body(http_request *r, const api_field *fields, const p
     http_body(r, &len);
     if (len == 0)
         return true;
-    *in = api_body(r, fields, API_CREATE, p);
+    *in = api_body_row(r, fields, API_CREATE, p);
     return *in != NULL;
 }
 
@@ -115,7 +120,7 @@ static void h_generation__regenerate(http_request *r)
     json_t *in;
     script_options o;
     script_idempotency idem;
-    if (!h_generation__body(r, GENERATE_FIELDS, p, &in) || !h_generation_idempotency(r, in, &idem))
+    if (!h_generation__body(r, &GENERATE, p, &in) || !h_generation_idempotency(r, in, &idem))
         return;
     h_generation_options(in, &o);
     script_reply rep;
@@ -141,7 +146,7 @@ static void h_generation__regenerate_scene(http_request *r)
     json_t *in;
     script_options o;
     script_idempotency idem;
-    if (!h_generation__body(r, SCENE_FIELDS, p, &in) || !h_generation_idempotency(r, in, &idem))
+    if (!h_generation__body(r, &SCENE_GENERATE, p, &in) || !h_generation_idempotency(r, in, &idem))
         return;
     h_generation_options(in, &o);
     script_reply rep;

@@ -12,14 +12,6 @@
 #include <stdbool.h>
 
 /* The request controls of a generation, for an api_field table. */
-#define H_GENERATION_FIELDS                                                                        \
-    {"language", API_STRING, 0, 2, 35, NULL, 0},                                                   \
-        {"target_scenes", API_INT, 0, SCRIPT_SCENES_MIN, SCRIPT_SCENES_MAX, NULL, 0},              \
-        {"target_seconds", API_INT, 0, SCRIPT_SECONDS_MIN, SCRIPT_SECONDS_MAX, NULL, 0},           \
-    {                                                                                              \
-        "instructions", API_STRING, 0, 0, SCRIPT_INSTRUCTIONS_MAX, NULL, 0                         \
-    }
-
 /** Reads the controls of a body api_body() has checked (NULL body: none). */
 void h_generation_options(const json_t *in, script_options *o);
 /**

@@ -4,7 +4,8 @@
  * is scoped to the caller; another user's project or scene is a 404.
  */
 #include "base/jsonout.h"
-#include "domain/project_json.h"
+#include "domain/limits.h"
+#include "domain/project_store.h"
 #include "http/api.h"
 #include "http/h_generation.h"
 #include "http/routes.h"
@@ -14,82 +15,12 @@
 #include <ctype.h>
 #include <string.h>
 
-#define PROJECT_READONLY_FIELDS                                                                    \
-    {"id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                               \
-        {"user_id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                      \
-        {"status", API_STRING, API_READONLY, 0, 0, NULL, 0},                                       \
-        {"persona_version", API_INT, API_READONLY, 0, 0, NULL, 0},                                 \
-        {"error", API_STRING, API_READONLY, 0, 0, NULL, 0},                                        \
-        {"scenes", API_OBJECT, API_READONLY, 0, 0, NULL, 0},                                       \
-        {"created_at", API_STRING, API_READONLY, 0, 0, NULL, 0},                                   \
-    {                                                                                              \
-        "updated_at", API_STRING, API_READONLY, 0, 0, NULL, 0                                      \
-    }
-
-/* Description and tags are edited once the project exists (generation
- * fills them); a new project is a topic, a target and a persona, and the
- * controls of its first generation ("generate": false keeps it a draft). */
-static const api_field PROJECT_CREATE[] = {
-    {"topic", API_STRING, API_REQUIRED, 1, 500, NULL, 0},
-    {"persona_id", API_UUID, API_NULLABLE, 0, 0, NULL, 0},
-    {"channel_id", API_UUID, API_NULLABLE, 0, 0, NULL, 0},
-    {"title", API_STRING, API_NULLABLE, 1, 200, NULL, 0},
-    {"generate", API_BOOL, 0, 0, 0, NULL, 0},
-    H_GENERATION_FIELDS,
-    PROJECT_READONLY_FIELDS,
-    {NULL, 0, 0, 0, 0, NULL, 0},
+/* The body of a reorder: every scene id of the project, in the new order. */
+static const row_col REORDER_COLS[] = {
+    ROW_LIST_FIELD("scene_ids", ROW_CREATE | ROW_REQUIRED, UUID_STR_LEN, UUID_STR_LEN,
+                   PROJECT_SCENES_MAX),
 };
-
-/* The generation controls change with POST …/generate, which uses them. */
-static const api_field PROJECT_UPDATE[] = {
-    {"topic", API_STRING, 0, 1, 500, NULL, 0},
-    {"language", API_STRING, API_READONLY, 0, 0, NULL, 0},
-    {"target_scenes", API_INT, API_READONLY, 0, 0, NULL, 0},
-    {"target_seconds", API_INT, API_READONLY, 0, 0, NULL, 0},
-    {"instructions", API_STRING, API_READONLY, 0, 0, NULL, 0},
-    {"persona_id", API_UUID, API_READONLY, 0, 0, NULL, 0},
-    {"channel_id", API_UUID, API_NULLABLE, 0, 0, NULL, 0},
-    {"title", API_STRING, API_NULLABLE, 1, 200, NULL, 0},
-    {"description", API_STRING, API_NULLABLE, 0, 5000, NULL, 0},
-    {"tags", API_STRING_LIST, 0, 1, 100, NULL, PROJECT_TAGS_MAX},
-    PROJECT_READONLY_FIELDS,
-    {NULL, 0, 0, 0, 0, NULL, 0},
-};
-
-#define SCENE_READONLY_FIELDS                                                                      \
-    {"id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                               \
-        {"project_id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                   \
-        {"user_id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                      \
-        {"image_status", API_STRING, API_READONLY, 0, 0, NULL, 0},                                 \
-        {"audio_status", API_STRING, API_READONLY, 0, 0, NULL, 0},                                 \
-        {"duration_ms", API_INT, API_READONLY, 0, 0, NULL, 0},                                     \
-        {"created_at", API_STRING, API_READONLY, 0, 0, NULL, 0},                                   \
-    {                                                                                              \
-        "updated_at", API_STRING, API_READONLY, 0, 0, NULL, 0                                      \
-    }
-
-/* Either text may come later (generation fills both); one must be there. */
-static const api_field SCENE_CREATE[] = {
-    {"narration", API_STRING, 0, 0, 10000, NULL, 0},
-    {"visual_description", API_STRING, 0, 0, 5000, NULL, 0},
-    {"position", API_INT, 0, 0, PROJECT_SCENES_MAX, NULL, 0},
-    SCENE_READONLY_FIELDS,
-    {NULL, 0, 0, 0, 0, NULL, 0},
-};
-
-/* Positions move only through reorder, which sees the whole list at once. */
-static const api_field SCENE_UPDATE[] = {
-    {"narration", API_STRING, 0, 0, 10000, NULL, 0},
-    {"visual_description", API_STRING, 0, 0, 5000, NULL, 0},
-    {"position", API_INT, API_READONLY, 0, 0, NULL, 0},
-    SCENE_READONLY_FIELDS,
-    {NULL, 0, 0, 0, 0, NULL, 0},
-};
-
-static const api_field SCENE_REORDER[] = {
-    {"scene_ids", API_STRING_LIST, API_REQUIRED, 36, 36, NULL, PROJECT_SCENES_MAX},
-    {NULL, 0, 0, 0, 0, NULL, 0},
-};
+static const row_spec REORDER = ROW_SPEC(char, "reorder", REORDER_COLS);
 
 static const char *const NO_QUERY[] = {NULL};
 static const char *const LIST_QUERY[] = {"limit",      "cursor",     "status",
@@ -133,7 +64,7 @@ static void h_projects__reply(http_request *r, int status, const project *pr)
 {
     http_json j;
     http_json_begin(&j);
-    project_json_write(&j.w, pr);
+    row_json_write(&j.w, &project_row, pr);
     http_reply_written(r, status, &j);
 }
 
@@ -197,7 +128,7 @@ static void h_projects__create(http_request *r)
     const principal *p;
     if (!(p = api_auth(r)) || !api_query_allowed(r, NO_QUERY))
         return;
-    json_t *in = api_body(r, PROJECT_CREATE, API_CREATE, p);
+    json_t *in = api_body_row(r, &project_row, API_CREATE, p);
     if (in == NULL)
         return;
     project_input pi;
@@ -269,7 +200,7 @@ static void h_projects__list(http_request *r)
     http_json j;
     api_page_begin(&j);
     for (size_t i = 0; i < n; i++)
-        project_json_write(&j.w, &rows[i]);
+        row_json_write(&j.w, &project_row, &rows[i]);
     api_page_end(r, &j, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
 }
 
@@ -297,7 +228,7 @@ static void h_projects__get(http_request *r)
     http_json j;
     http_json_begin(&j);
     jw_obj_begin(&j.w);
-    project_json_members(&j.w, &pr);
+    row_json_members(&j.w, &project_row, &pr);
     jw_key(&j.w, "scenes");
     h_projects__scenes_write(&j.w, scenes, n);
     jw_obj_end(&j.w);
@@ -310,7 +241,7 @@ static void h_projects__update(http_request *r)
     const char *id;
     if (!h_projects__begin(r, &p, &id))
         return;
-    json_t *in = api_body(r, PROJECT_UPDATE, API_UPDATE, p);
+    json_t *in = api_body_row(r, &project_row, API_UPDATE, p);
     if (in == NULL)
         return;
     project_input pi;
@@ -370,7 +301,7 @@ static void h_projects__scene_add(http_request *r)
     const char *id;
     if (!h_projects__begin(r, &p, &id))
         return;
-    json_t *in = api_body(r, SCENE_CREATE, API_CREATE, p);
+    json_t *in = api_body_row(r, &scene_row, API_CREATE, p);
     if (in == NULL)
         return;
     scene_input si;
@@ -392,7 +323,7 @@ static void h_projects__scene_update(http_request *r)
     const char *id, *scene_id;
     if (!h_projects__begin(r, &p, &id) || !(scene_id = api_uuid_param(r, "scene_id", "scene")))
         return;
-    json_t *in = api_body(r, SCENE_UPDATE, API_UPDATE, p);
+    json_t *in = api_body_row(r, &scene_row, API_UPDATE, p);
     if (in == NULL)
         return;
     scene_input si;
@@ -427,7 +358,7 @@ static void h_projects__scene_reorder(http_request *r)
     const char *id;
     if (!h_projects__begin(r, &p, &id))
         return;
-    json_t *in = api_body(r, SCENE_REORDER, API_CREATE, p);
+    json_t *in = api_body_row(r, &REORDER, API_CREATE, p);
     if (in == NULL)
         return;
     size_t nids;

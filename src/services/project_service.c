@@ -1,6 +1,5 @@
 #include "services/project_service.h"
 
-#include "base/text.h"
 #include "base/timeutil.h"
 #include "domain/channel_store.h"
 #include "services/persona_access.h"
@@ -8,41 +7,18 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The same limits as the schema's CHECKs, said in words before the database
- * says them in SQL. A NULL value passes (it means "absent" or "clear"). */
-static int project__check_len(const char *field, const char *v, size_t min, size_t max, error *err)
-{
-    if (v == NULL)
-        return 0;
-    size_t n = utf8_chars(v);
-    if (n < min || n > max) {
-        if (min == 0)
-            return error_set(err, ERR_INVALID, field, "%s must be at most %zu characters", field,
-                             max);
-        return error_set(err, ERR_INVALID, field, "%s must be %zu to %zu characters", field, min,
-                         max);
-    }
-    return 0;
-}
-
+/* The limits of the columns (project_row), said in words before the
+ * database says them in SQL. A value not given passes. */
 static int project__check_input(const project_input *in, error *err)
 {
-    if (project__check_len("topic", in->topic, 1, 500, err) != 0 ||
-        project__check_len("title", in->set_title ? in->title : NULL, 0, 200, err) != 0 ||
-        project__check_len("description", in->set_description ? in->description : NULL, 0, 5000,
-                           err) != 0)
-        return -1;
-    if (!in->set_tags)
-        return 0;
-    if (in->ntags > PROJECT_TAGS_MAX)
-        return error_set(err, ERR_INVALID, "tags", "tags may hold at most %d tags",
-                         PROJECT_TAGS_MAX);
-    for (size_t i = 0; i < in->ntags; i++) {
-        size_t n = in->tags[i] ? utf8_chars(in->tags[i]) : 0;
-        if (n < 1 || n > 100)
-            return error_set(err, ERR_INVALID, "tags", "each tag must be 1 to 100 characters");
+    project v = {.topic = in->topic,
+                 .title = in->set_title ? in->title : NULL,
+                 .description = in->set_description ? in->description : NULL};
+    if (in->set_tags) {
+        v.tags = (const char **)in->tags;
+        v.ntags = in->ntags;
     }
-    return 0;
+    return row_check(&project_row, &v, "topic, title, description, tags", err);
 }
 
 /* A channel named in a body must be the caller's; another user's is as
@@ -106,7 +82,7 @@ static int project__create_in_tx(db_conn *c, arena *a, const principal *p, const
         return -1;
     if (project__resolve_persona(c, a, p, in, has_channel ? &ch : NULL, pr, err) != 0)
         return -1;
-    return project_store_insert(c, pr, err);
+    return project_store_insert(c, a, pr, err);
 }
 
 int project_service_create_tx(db_conn *c, arena *a, const principal *p, const project_input *in,
@@ -201,7 +177,7 @@ static int project__update_in_tx(db_conn *c, arena *a, const principal *p, const
     if (in->set_channel)
         pr->channel_id = in->channel_id;
     pr->updated_at = time_now_usec();
-    return project_store_update(c, pr, err);
+    return project_store_update(c, a, pr, err);
 }
 
 static int project__update_body(db_conn *c, void *arg, error *err)
@@ -242,11 +218,8 @@ int project_service_scenes(db_conn *c, arena *a, const principal *p, const char 
 
 static int project__check_scene(const scene_input *in, error *err)
 {
-    return project__check_len("narration", in->narration, 0, 10000, err) != 0 ||
-                   project__check_len("visual_description", in->visual_description, 0, 5000, err) !=
-                       0
-               ? -1
-               : 0;
+    scene v = {.narration = in->narration, .visual_description = in->visual_description};
+    return row_check(&scene_row, &v, "narration, visual_description", err);
 }
 
 /* Runs fn inside a write transaction that holds the project's row lock and

@@ -20,8 +20,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PROJECT_SCENES_MAX 200
-#define PROJECT_TAGS_MAX   30
 
 /* What a create or update asks for. On update, unset members stay as they are. */
 typedef struct project_input {

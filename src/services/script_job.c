@@ -330,7 +330,7 @@ static int script__save_in_tx(script__task *t, const script_answer *ans, bool *s
         cur.persona_version = (int)t->ps->version;
         cur.status = "scripted";
         cur.updated_at = now;
-        if (project_store_save_script(t->c, &cur, t->generation, &matched, err) != 0)
+        if (project_store_save_script(t->c, t->a, &cur, t->generation, &matched, err) != 0)
             return -1;
     } else {
         scene sc;

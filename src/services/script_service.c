@@ -11,7 +11,7 @@
 #include "base/timeutil.h"
 #include "domain/idempotency_store.h"
 #include "domain/persona_store.h"
-#include "domain/project_json.h"
+#include "domain/project_store.h"
 #include "domain/project_store.h"
 #include "domain/scene_store.h"
 #include "services/persona_access.h"
@@ -151,7 +151,7 @@ typedef struct script__try {
 } script__try;
 
 /* Looks for a stored answer, runs the step, writes the project as the
- * answer (project_json) and stores it. */
+ * answer (row_json_write) and stores it. */
 static int script__attempt_body(db_conn *c, void *arg, error *err)
 {
     script__try *t = arg;
@@ -169,7 +169,7 @@ static int script__attempt_body(db_conn *c, void *arg, error *err)
     buf_init(&text, SCRIPT_ANSWER_CAP);
     jw w;
     jw_init(&w, &text);
-    project_json_write(&w, &op->pr);
+    row_json_write(&w, &project_row, &op->pr);
     if (jw_error(&w) != BUF_OK || text.data == NULL) {
         buf_free(&text);
         return error_set(err, ERR_INTERNAL, NULL, "the answer could not be encoded as JSON");

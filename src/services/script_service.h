@@ -44,11 +44,6 @@
 #define SCRIPT_JOB_SCENE    "script.regenerate_scene"
 #define SCRIPT_JOB_PURGE    "idempotency.purge"
 
-#define SCRIPT_SCENES_MIN       1
-#define SCRIPT_SCENES_MAX       30
-#define SCRIPT_SECONDS_MIN      15
-#define SCRIPT_SECONDS_MAX      1800
-#define SCRIPT_INSTRUCTIONS_MAX 2000
 #define SCRIPT_TITLE_MAX        100
 #define SCRIPT_DESCRIPTION_MAX  5000
 #define SCRIPT_TAGS_MAX         15
