@@ -76,7 +76,8 @@ static int row__read_col(const row_col *col, db_stmt *s, int i, arena *a, void *
     switch (col->type) {
     case ROW_TEXT:
     case ROW_UUID:
-    case ROW_ENUM: {
+    case ROW_ENUM:
+    case ROW_JSON: {
         const char *t = db_col_text(s, i);
         *ROW__AT(row, col, const char *) = t ? arena_strdup(a, t) : NULL;
         return 0;
@@ -116,10 +117,14 @@ static int row__read_col(const row_col *col, db_stmt *s, int i, arena *a, void *
 
 int row_read(const row_spec *sp, db_stmt *s, arena *a, void *out, error *err)
 {
+    return row_read_at(sp, s, 0, db_col_count(s), a, out, err);
+}
+
+int row_read_at(const row_spec *sp, db_stmt *s, int first, int n, arena *a, void *out, error *err)
+{
     memset(out, 0, sp->size);
-    int n = db_col_count(s);
     size_t next = 0; /* statements list columns in spec order: try there first */
-    for (int i = 0; i < n; i++) {
+    for (int i = first; i < first + n; i++) {
         const char *name = db_col_name(s, i);
         const row_col *col = NULL;
         if (next < sp->ncols && strcmp(sp->cols[next].name, name) == 0)
@@ -157,7 +162,8 @@ static db_arg row__arg(const row_col *col, const void *row, arena *a)
     case ROW_TEXT:
     case ROW_CHARS:
     case ROW_UUID:
-    case ROW_ENUM: {
+    case ROW_ENUM:
+    case ROW_JSON: {
         const char *t = row__text(row, col);
         if (t != NULL && t[0] == '\0' && (col->flags & ROW_EMPTY_NUL))
             t = NULL;
@@ -256,6 +262,16 @@ static void row__json_value(jw *w, const row_col *col, const void *row)
         for (size_t i = 0; i < n; i++)
             jw_str(w, tags[i]);
         jw_arr_end(w);
+        return;
+    }
+    case ROW_JSON: {
+        const char *t = *ROW__AT(row, col, const char *);
+        json_t *doc = t ? json_loads(t, JSON_DECODE_ANY, NULL) : NULL;
+        if (doc != NULL)
+            jw_value(w, doc);
+        else
+            jw_null(w);
+        json_decref(doc);
         return;
     }
     case ROW_OBJECT:
@@ -400,6 +416,8 @@ static bool row__check_json(const row_col *col, const json_t *v, json_t *faults)
         if (!json_is_object(v))
             ok = row__fail(&f, name, "must be an object");
         break;
+    case ROW_JSON: /* any document */
+        break;
     }
     if (!ok)
         json_array_append_new(faults,
@@ -497,6 +515,7 @@ static bool row__check_value(const row_col *col, const void *row, row__fault *f)
     case ROW_BOOL:
     case ROW_TIME:
     case ROW_OBJECT:
+    case ROW_JSON:
         return true;
     }
     return true;
