@@ -40,4 +40,6 @@
 #define SCRIPT_SECONDS_MAX      1800
 #define SCRIPT_INSTRUCTIONS_MAX 2000
 
+#define JOB_KIND_MAX 64 /* jobs.kind */
+
 #endif
