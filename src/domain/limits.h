@@ -40,6 +40,7 @@
 #define SCRIPT_SECONDS_MAX      1800
 #define SCRIPT_INSTRUCTIONS_MAX 2000
 
-#define JOB_KIND_MAX 64 /* jobs.kind */
+#define JOB_KIND_MAX     64 /* jobs.kind */
+#define USAGE_ACTION_MAX 64 /* persona_usage_logs.action */
 
 #endif

@@ -12,7 +12,6 @@
 #include "domain/idempotency_store.h"
 #include "domain/persona_store.h"
 #include "domain/project_store.h"
-#include "domain/project_store.h"
 #include "domain/scene_store.h"
 #include "services/persona_access.h"
 
@@ -463,8 +462,8 @@ int script_service_generations_used(db_conn *c, const principal *p, int64_t *use
     return usage_store_generations(c, p->user_id, time_month_start(time_now_usec()), used, err);
 }
 
-int script_service_usage(db_conn *c, const principal *p, const char *persona_id, int64_t since,
-                         int64_t until, usage_summary *out, error *err)
+int script_service_usage(db_conn *c, arena *a, const principal *p, const char *persona_id,
+                         int64_t since, int64_t until, usage_summary *out, error *err)
 {
     if (until <= since)
         return error_set(err, ERR_INVALID, "until", "until must be later than since");
@@ -478,5 +477,6 @@ int script_service_usage(db_conn *c, const principal *p, const char *persona_id,
         return -1;
     if (system && !p->is_admin)
         return error_set(err, ERR_NOT_FOUND, NULL, "no persona with id %s", persona_id);
-    return usage_store_summary(c, persona_id, system ? NULL : p->user_id, since, until, out, err);
+    return usage_store_summary(c, a, persona_id, system ? NULL : p->user_id, since, until, out,
+                               err);
 }
