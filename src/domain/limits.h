@@ -40,4 +40,12 @@
 #define SCRIPT_SECONDS_MAX      1800
 #define SCRIPT_INSTRUCTIONS_MAX 2000
 
+/* Channels and their Google accounts. */
+#define CHANNEL_YOUTUBE_ID_MAX 64   /* channels.youtube_channel_id */
+#define CHANNEL_NAME_MAX       200  /* channels.name */
+#define CHANNEL_THUMBNAIL_MAX  2048 /* channels.thumbnail */
+#define CHANNEL_REASON_MAX     1000 /* channel_persona_assignments.reason */
+#define CHANNEL_IMPORT_MAX     50   /* YouTube channels one import names */
+#define OAUTH_STATE_MAX        512  /* the state a Google callback carries (we send 43) */
+
 #endif

@@ -108,6 +108,10 @@ static int row__read_col(const row_col *col, db_stmt *s, int i, arena *a, void *
         row_tags_parse(a, db_col_text(s, i), ROW__AT(row, col, const char **),
                        (size_t *)((char *)row + col->off_n));
         return 0;
+    case ROW_BLOB:
+        *ROW__AT(row, col, const unsigned char *) =
+            db_col_blobdup(s, i, a, (size_t *)((char *)row + col->off_n));
+        return 0;
     case ROW_OBJECT:
         return 0;
     }
@@ -172,11 +176,17 @@ static db_arg row__arg(const row_col *col, const void *row, arena *a)
         return DB_DOUBLE(*ROW__AT(row, col, double));
     case ROW_BOOL:
         return DB_BOOL(*ROW__AT(row, col, bool));
-    case ROW_TIME:
-        return DB_TIME(*ROW__AT(row, col, int64_t));
+    case ROW_TIME: {
+        int64_t v = *ROW__AT(row, col, int64_t);
+        return (col->flags & ROW_ZERO_NUL) && v <= 0 ? DB_NULL : DB_TIME(v);
+    }
     case ROW_TAGS:
         return DB_TEXT(row__tags_json(a, *ROW__AT(row, col, const char *const *),
                                       *(const size_t *)((const char *)row + col->off_n)));
+    case ROW_BLOB: {
+        const unsigned char *p = *ROW__AT(row, col, const unsigned char *const);
+        return p == NULL ? DB_NULL : DB_BLOB(p, *(const size_t *)((const char *)row + col->off_n));
+    }
     case ROW_OBJECT:
         break;
     }
@@ -258,6 +268,7 @@ static void row__json_value(jw *w, const row_col *col, const void *row)
         jw_arr_end(w);
         return;
     }
+    case ROW_BLOB:
     case ROW_OBJECT:
         break;
     }
@@ -400,6 +411,9 @@ static bool row__check_json(const row_col *col, const json_t *v, json_t *faults)
         if (!json_is_object(v))
             ok = row__fail(&f, name, "must be an object");
         break;
+    case ROW_BLOB:
+        ok = row__fail(&f, name, "is not a field of this resource");
+        break;
     }
     if (!ok)
         json_array_append_new(faults,
@@ -497,6 +511,7 @@ static bool row__check_value(const row_col *col, const void *row, row__fault *f)
     case ROW_BOOL:
     case ROW_TIME:
     case ROW_OBJECT:
+    case ROW_BLOB:
         return true;
     }
     return true;

@@ -41,10 +41,12 @@ typedef enum row_type {
     ROW_INT64,  /* int64_t */
     ROW_REAL,   /* double */
     ROW_BOOL,   /* bool */
-    ROW_TIME,   /* int64_t microseconds; RFC 3339 in JSON, 0 is null */
+    ROW_TIME,   /* int64_t microseconds; RFC 3339 in JSON, 0 is null (SQL NULL with ROW_ZERO_NUL) */
     ROW_TAGS,   /* const char ** with its size_t count at off_n; stored as a JSON array of
                    strings; min/max per item, max_items for the list */
     ROW_OBJECT, /* body only: any JSON object, checked by its handler */
+    ROW_BLOB,   /* const unsigned char * in the arena with its size_t length at off_n; NULL is
+                   SQL NULL; never in JSON or bodies (sealed tokens): always ROW_PRIVATE */
 } row_type;
 
 #define ROW_NULLABLE                                                                               \
@@ -93,6 +95,12 @@ typedef struct row_spec {
     {                                                                                              \
 #member, ROW_TAGS, flags_, offsetof(T, member), 0, min_, max_, NULL, items_,               \
             offsetof(T, count)                                                                     \
+    }
+/* A blob column whose C member is named apart from it (sealed bytes and their length). */
+#define ROW_BLOB_COL(T, name_, member, len, flags_)                                                \
+    {                                                                                              \
+        name_, ROW_BLOB, (flags_) | ROW_PRIVATE, offsetof(T, member), 0, 0, 0, NULL, 0,            \
+            offsetof(T, len)                                                                       \
     }
 /* A body-only field. */
 #define ROW_FIELD(name_, type_, flags_, min_, max_)                                                \
