@@ -1113,6 +1113,24 @@ static void test_diff_lists_exactly_the_changed_fields(void **state)
 
 /* ---- export / import -------------------------------------------------------------- */
 
+/* The export is the format and the preset columns in their order, reals
+ * as short as they read back, a missing voice as null: byte for byte. */
+static void test_export_writes_the_preset_byte_for_byte(void **state)
+{
+    fx *x = *state;
+    char id[37];
+    create_named(x, x->alice, "Exact", "\"temperature\":0.7,\"top_k\":12", id);
+    test_resp r = req(x, "GET", x->alice, NULL, "/api/v1/personas/%s/export", id);
+    test_expect(&r, 200, NULL);
+    assert_string_equal(r.body,
+                        "{\"format\":\"pstudio.persona/v1\",\"visibility\":\"PRIVATE\","
+                        "\"required_plan\":\"free\",\"name\":\"Exact\",\"description\":\"\","
+                        "\"system_instruction\":\"You explain science calmly.\","
+                        "\"temperature\":0.7,\"top_p\":0.95,\"top_k\":12,\"language\":\"en\","
+                        "\"voice\":null}");
+    test_resp_free(&r);
+}
+
 static void test_export_then_import_round_trips_the_content(void **state)
 {
     fx *x = *state;
@@ -1535,6 +1553,7 @@ int main(void)
         T(test_restore_creates_a_new_version_equal_to_the_old_content),
         T(test_diff_lists_exactly_the_changed_fields),
         T(test_export_then_import_round_trips_the_content),
+        T(test_export_writes_the_preset_byte_for_byte),
         T(test_import_refuses_ids_owner_type_unknown_fields_and_a_wrong_format),
         T(test_system_personas_are_editable_only_by_admins_with_history),
         cmocka_unit_test_setup_teardown(
