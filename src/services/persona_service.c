@@ -147,15 +147,16 @@ static int persona__check_plan(db_conn *c, persona *p, error *err)
                      p->required_plan);
 }
 
-/* Only admins may decide that a persona is SYSTEM or official. The API layer
- * refuses these fields first; this holds for every other caller too. */
+/* Only admins may decide that a persona is SYSTEM or official (the ROW_ADMIN
+ * columns). The API layer refuses these fields first; this holds for every
+ * other caller too. */
 static int persona__admin_fields(const principal *who, const json_t *fields, error *err)
 {
-    static const char *const admin_only[] = {"type", "is_official"};
-    for (size_t i = 0; i < sizeof(admin_only) / sizeof(admin_only[0]); i++)
-        if (!who->is_admin && json_object_get(fields, admin_only[i]) != NULL)
-            return error_set(err, ERR_INVALID, admin_only[i], "only an admin may set %s",
-                             admin_only[i]);
+    for (size_t i = 0; i < persona_row.ncols && !who->is_admin; i++) {
+        const char *name = persona_row.cols[i].name;
+        if ((persona_row.cols[i].flags & ROW_ADMIN) && json_object_get(fields, name) != NULL)
+            return error_set(err, ERR_INVALID, name, "only an admin may set %s", name);
+    }
     return 0;
 }
 
