@@ -10,6 +10,8 @@
 
 #include "base/text.h"
 
+#include <stdint.h>
+
 #define USER_EMAIL_MAX  254 /* users.email */
 #define USER_NAME_MAX   200 /* users.name */
 #define APIKEY_NAME_MAX 100 /* api_keys.name */
@@ -23,6 +25,11 @@
 #define PERSONA_LANGUAGE_MAX    35
 #define PERSONA_VOICE_MAX       100
 #define PERSONA_REASON_MAX      500
+#define PERSONA_TEMPERATURE_MAX 2.0       /* personas.temperature, from 0 */
+#define PERSONA_TOP_P_MAX       1.0       /* personas.top_p, from 0 */
+#define PERSONA_TOP_K_MAX       INT32_MAX /* personas.top_k, from 1: a 32-bit integer */
+#define PERSONA_VERSION_MAX     INT32_MAX /* persona_history.version: a 32-bit integer */
+#define PERSONA_FORMAT_MAX      64        /* the "format" of an imported preset */
 
 #define PROJECT_TOPIC_MAX       500
 #define PROJECT_TITLE_MAX       200

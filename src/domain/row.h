@@ -149,6 +149,23 @@ db_args row_args(const row_spec *sp, const void *row, const char *names, arena *
 void row_json_members(jw *w, const row_spec *sp, const void *row);
 /** row_json_members inside an object. */
 void row_json_write(jw *w, const row_spec *sp, const void *row);
+/** Writes the columns named in `names` (comma-separated) as members, in that order. */
+void row_json_names(jw *w, const row_spec *sp, const void *row, const char *names);
+
+/**
+ * Copies into row the named columns (comma-separated) that obj carries, as
+ * a stored document (a snapshot, a preset) holds them: text into a, JSON
+ * null as the column's NULL when nullable, a whole real for an integer, an
+ * RFC 3339 text for a time. A value of the wrong type, or too long for a
+ * ROW_CHARS buffer, is ERR_INVALID naming the field; limits are row_check's.
+ */
+int row_from_json(const row_spec *sp, void *row, const json_t *obj, const char *names, arena *a,
+                  error *err);
+/**
+ * Compares the named columns of a and b; appends {"field", "from", "to"}
+ * to changes (when not NULL) for each that differs. Returns how many differ.
+ */
+int row_diff(const row_spec *sp, const void *a, const void *b, const char *names, json_t *changes);
 
 typedef enum row_mode { ROW_MODE_CREATE, ROW_MODE_UPDATE } row_mode;
 

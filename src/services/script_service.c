@@ -12,7 +12,6 @@
 #include "domain/idempotency_store.h"
 #include "domain/persona_store.h"
 #include "domain/project_store.h"
-#include "domain/project_store.h"
 #include "domain/scene_store.h"
 #include "services/persona_access.h"
 
@@ -470,10 +469,12 @@ int script_service_usage(db_conn *c, const principal *p, const char *persona_id,
         return error_set(err, ERR_INVALID, "until", "until must be later than since");
     /* The rows a caller may write are the ones whose usage they may read:
      * SYSTEM personas and their own. */
-    persona *ps = xcalloc(1, sizeof(*ps));
-    int rc = persona_store_get_writable(c, persona_id, p->user_id, ps, err);
-    bool system = rc == 0 && strcmp(ps->type, "SYSTEM") == 0;
-    free(ps);
+    arena a;
+    arena_init(&a, 32768);
+    persona ps;
+    int rc = persona_store_get_writable(c, &a, persona_id, p->user_id, &ps, err);
+    bool system = rc == 0 && strcmp(ps.type, "SYSTEM") == 0;
+    arena_free(&a);
     if (rc != 0)
         return -1;
     if (system && !p->is_admin)
