@@ -390,6 +390,7 @@ static int row__from_value(const row_col *col, void *row, const json_t *v, arena
         *(size_t *)((char *)row + col->off_n) = n;
         return 0;
     }
+    case ROW_BLOB: /* private: never in a document */
     case ROW_OBJECT:
         break;
     }
@@ -446,6 +447,7 @@ static json_t *row__value_json(const row_col *col, const void *row)
         }
         return arr;
     }
+    case ROW_BLOB:
     case ROW_OBJECT:
         break;
     }
@@ -483,6 +485,13 @@ static bool row__equal(const row_col *col, const void *a, const void *b)
                                  (*ROW__AT(b, col, const char *const *))[i]))
                 return false;
         return true;
+    }
+    case ROW_BLOB: {
+        size_t n = *(const size_t *)((const char *)a + col->off_n);
+        const unsigned char *x = *ROW__AT(a, col, const unsigned char *);
+        const unsigned char *y = *ROW__AT(b, col, const unsigned char *);
+        return n == *(const size_t *)((const char *)b + col->off_n) &&
+               (x == y || (x != NULL && y != NULL && memcmp(x, y, n) == 0));
     }
     case ROW_OBJECT:
         break;
