@@ -347,8 +347,10 @@ int main(int argc, char **argv)
         db_release(c);
     }
     persona *ps = xcalloc(1, sizeof(*ps));
+    arena ps_arena; /* the persona's texts */
+    arena_init(&ps_arena, 32768);
     db_conn *c = db_acquire(d);
-    if (persona_store_get_visible(c, persona_id, user_id, ps, &e) != 0)
+    if (persona_store_get_visible(c, &ps_arena, persona_id, user_id, ps, &e) != 0)
         bench_die("persona: %s", e.message);
     db_release(c);
     double base_rate = bench_baseline(d, user_id, ps, n, scenes, workers);
@@ -399,6 +401,7 @@ int main(int argc, char **argv)
     curl_easy_cleanup(h);
     free(body.p);
     free(ps);
+    arena_free(&ps_arena);
     db_close(d);
     curl_global_cleanup();
     return 0;

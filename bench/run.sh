@@ -11,6 +11,12 @@
 #
 #   bench/run.sh [--engines "postgres sqlite"] [--seconds N] [--http-threads N]
 #                [--pool N] [--wrk-threads N] [--connections N] [--scale F] [--keep]
+#                [--baseline GIT-REF]
+#
+# --baseline builds GIT-REF's server too and, right after each scenario,
+# loads the same database through it the same way: the report then gives
+# this build's figures as ratios against that baseline's, measured in the
+# same run (a refactor must not make the API slower).
 #
 # Needs root or sudo the first time (apt-get install of wrk and the build and
 # PostgreSQL packages). PostgreSQL is a throwaway cluster (scripts/pg-temp.sh)
@@ -30,6 +36,7 @@ wrk_threads=2
 connections=64
 scale=1
 keep=0
+baseline=""
 while [ $# -gt 0 ]; do
   case "$1" in
   --engines) engines=$2; shift 2 ;;
@@ -40,7 +47,8 @@ while [ $# -gt 0 ]; do
   --connections) connections=$2; shift 2 ;;
   --scale) scale=$2; shift 2 ;;
   --keep) keep=1; shift ;;
-  -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+  --baseline) baseline=$2; shift 2 ;;
+  -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
   *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -68,13 +76,25 @@ cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DPSTUDIO_BENCH=ON \
   -DBUILD_TESTING=OFF >/dev/null
 cmake --build build-bench -j2 --target pstudio bench_gen bench_ceiling >/dev/null
 bin=$root/build-bench
+server_bin=$bin
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pstudio-bench.XXXXXX")
 chmod 755 "$work"
 server_pid=""
 pg_dir=""
+base_bin=""
+if [ -n "$baseline" ]; then
+  base_rev=$(git rev-parse --short "$baseline")
+  say "building the baseline $baseline ($base_rev, Release) in $work/base"
+  git worktree add -q --detach "$work/base" "$baseline"
+  cmake -S "$work/base" -B "$work/base/build" -DCMAKE_BUILD_TYPE=Release -DPSTUDIO_BENCH=OFF \
+    -DBUILD_TESTING=OFF >/dev/null
+  cmake --build "$work/base/build" -j2 --target pstudio >/dev/null
+  base_bin=$work/base/build
+fi
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$baseline" ]; then git -C "$root" worktree remove --force "$work/base" 2>/dev/null || true; fi
   if [ -n "$pg_dir" ]; then "$root/scripts/pg-temp.sh" stop "$pg_dir" || true; fi
   if [ "$keep" = 1 ]; then say "kept $work"; else rm -rf "$work"; fi
 }
@@ -158,7 +178,7 @@ start_server() {
   port=$(free_port)
   PSTUDIO_DATABASE_URL=$url PSTUDIO_PORT=$port PSTUDIO_BIND=127.0.0.1 \
     PSTUDIO_HTTP_THREADS=$http_threads PSTUDIO_DB_POOL_SIZE=$pool PSTUDIO_DATA_DIR=$work/data \
-    PSTUDIO_MAX_CONNECTIONS_PER_IP=0 "$bin/pstudio" serve 2>"$work/$engine/server.log" &
+    PSTUDIO_MAX_CONNECTIONS_PER_IP=0 "$server_bin/pstudio" serve 2>>"$work/$engine/server.log" &
   server_pid=$!
   for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
@@ -169,12 +189,40 @@ start_server() {
   rss_sampler "$server_pid" &
 }
 
+# The memory figures are this build's: the highest over its servers' runs
+# (a --baseline run restarts it once per scenario).
+hwm=0
+rss_max=0
 stop_server() {
-  hwm=$(awk '/^VmHWM/{print $2}' "/proc/$server_pid/status")
+  local h r
+  h=$(awk '/^VmHWM/{print $2}' "/proc/$server_pid/status")
   kill "$server_pid"
   wait "$server_pid" || true
   server_pid=""
-  rss_max=$(cat "$work/rss_max")
+  r=$(cat "$work/rss_max")
+  if [ "$server_bin" = "$bin" ]; then
+    [ "$h" -gt "$hwm" ] && hwm=$h
+    [ "$r" -gt "$rss_max" ] && rss_max=$r
+  fi
+  return 0
+}
+
+# The same scenario through the baseline's server, on the same database,
+# right after this build's run of it; then this build's server again.
+measure_baseline() {
+  local engine=$1 url=$2 s=$3 api=$4 out base
+  stop_server
+  server_bin=$base_bin
+  start_server "$engine" "$url"
+  wrk -t"$wrk_threads" -c"$connections" -d"${warmup}s" -s bench/load.lua "http://127.0.0.1:$port" \
+    -- "$s" "$wrk_threads" >/dev/null
+  out=$(wrk -t"$wrk_threads" -c"$connections" -d"${seconds}s" -s bench/load.lua \
+    "http://127.0.0.1:$port" -- "$s" "$wrk_threads")
+  base=$(grep '^RESULT' <<<"$out")
+  stop_server
+  server_bin=$bin
+  echo "$s $api | $base" >>"$work/$engine/baseline.txt"
+  start_server "$engine" "$url"
 }
 
 # ---- one engine ---------------------------------------------------------------------
@@ -285,9 +333,12 @@ run_engine() {
         -D "now=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" | grep '^RESULT')
     fi
     echo "$s $api | $ceil | $cpu stmts_api=$stmts_api stmts_ceiling=${stmts_ceil// /_}" >>"$dir/results.txt"
+    [ -n "$baseline" ] && measure_baseline "$engine" "$url" "$s" "$api"
   done
   stop_server
   echo "rss_max_kb=$rss_max hwm_kb=$hwm" >>"$dir/results.txt"
+  hwm=0
+  rss_max=0
   if [ "$engine" = postgres ]; then
     "$root/scripts/pg-temp.sh" stop "$pg_dir"
     pg_dir=""
@@ -329,6 +380,22 @@ report() {
         "$non2xx" "$tps" "$ratio" "$cpu" "$stm"
     fi
   done <"$dir/results.txt"
+  if [ -f "$dir/baseline.txt" ]; then
+    echo
+    echo "Against the baseline $baseline ($base_rev), the same scenarios on the same database, each right after this build's run:"
+    echo
+    echo "| scenario | this build 2xx/s | baseline 2xx/s | this / baseline | p99 ms (this, baseline) |"
+    echo "|---|---:|---:|---:|---|"
+    local b
+    while read -r line; do
+      s=${line%% *}
+      api=${line#* }; api=${api%%|*}
+      b=${line#*| }
+      printf '| %s | %.0f | %.0f | %s | %s, %s |\n' "$s" "$(ok_rps " $api")" "$(ok_rps " $b")" \
+        "$(awk -v a="$(ok_rps " $api")" -v c="$(ok_rps " $b")" 'BEGIN { if (c > 0) printf "%.2f", a / c; else print "n/a" }')" \
+        "$(field p99_ms " $api")" "$(field p99_ms " $b")"
+    done <"$dir/baseline.txt"
+  fi
   line=$(grep '^rss_max_kb=' "$dir/results.txt")
   local rss hwm
   rss=$(sed -n 's/rss_max_kb=\([0-9]*\).*/\1/p' <<<"$line")
@@ -362,7 +429,7 @@ say "work directory $work"
   echo
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/{printf "%.0f GB", $2/1048576}' /proc/meminfo) memory; $(. /etc/os-release; echo "$PRETTY_NAME"); PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}'); SQLite $(awk -F'"' '/define SQLITE_VERSION /{print $2}' /usr/include/sqlite3.h); $(wrk --version 2>&1 | head -1 | awk '{print $1, $2}'); pstudio $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+changes')"
   echo "Load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "Command: bench/run.sh --engines \"$engines\" --seconds $seconds --http-threads $http_threads --pool $pool --wrk-threads $wrk_threads --connections $connections --scale $scale"
+  echo "Command: bench/run.sh --engines \"$engines\" --seconds $seconds --http-threads $http_threads --pool $pool --wrk-threads $wrk_threads --connections $connections --scale $scale${baseline:+ --baseline $baseline}"
 } >"$work/report.md"
 for engine in $engines; do
   run_engine "$engine"

@@ -696,6 +696,49 @@ static void test_channel_names_of_multibyte_characters_round_trip_at_their_limit
     assert_int_equal(count(a, "SELECT COUNT(*) FROM channels"), TEST_UTF8_UNITS);
 }
 
+/* What a channel registered by hand does not know yet (its counts and the
+ * time of its stats) is stored as NULL, not as zero or the epoch, and a
+ * cleared persona's log row has no version. */
+static void test_a_channel_registered_by_hand_stores_what_it_does_not_know_as_null(void **state)
+{
+    test_api *a = *state;
+    char tok[128], uid[37], id[37], path[128];
+    user(a, "ana@example.com", tok, uid);
+    channel(a, tok, "UCunknown", NULL, id);
+    assert_int_equal(count(a,
+                           "SELECT count(*) FROM channels WHERE id = '%s' AND subscriber_count IS "
+                           "NULL AND view_count IS NULL AND video_count IS NULL AND "
+                           "stats_updated_at IS NULL AND account_id IS NULL AND custom_url IS NULL",
+                           id),
+                     1);
+    char persona[37];
+    test_resp r = test_req(a, "POST", "/api/v1/personas", tok,
+                           "{\"name\":\"Mine\",\"system_instruction\":\"Explain.\"}", NULL);
+    test_expect(&r, 201, NULL);
+    snprintf(persona, sizeof(persona), "%s", str(&r, "id"));
+    test_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/channels/%s", id);
+    char body[128];
+    snprintf(body, sizeof(body), "{\"persona_id\":\"%s\"}", persona);
+    r = test_req(a, "PATCH", path, tok, body, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    r = test_req(a, "PATCH", path, tok, "{\"persona_id\":null}", NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    assert_int_equal(count(a,
+                           "SELECT count(*) FROM channel_persona_assignments WHERE channel_id = "
+                           "'%s' AND persona_id IS NULL AND persona_version IS NULL AND reason IS "
+                           "NULL AND previous_persona_id = '%s'",
+                           id, persona),
+                     1);
+    assert_int_equal(count(a,
+                           "SELECT count(*) FROM channel_persona_assignments WHERE channel_id = "
+                           "'%s' AND persona_version = 1",
+                           id),
+                     1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -726,6 +769,9 @@ int main(void)
                                         test_api_setup, test_api_teardown),
         cmocka_unit_test_setup_teardown(
             test_channel_names_of_multibyte_characters_round_trip_at_their_limit, test_api_setup,
+            test_api_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_channel_registered_by_hand_stores_what_it_does_not_know_as_null, test_api_setup,
             test_api_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

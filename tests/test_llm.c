@@ -45,8 +45,8 @@ static int setup(void **state)
     w->ps = test_calloc(1, sizeof(*w->ps));
     persona_store_defaults(w->ps);
     snprintf(w->ps->id, sizeof(w->ps->id), "0190aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee");
-    snprintf(w->ps->name, sizeof(w->ps->name), "Calm Astro");
-    snprintf(w->ps->system_instruction, sizeof(w->ps->system_instruction), "%s", SYSTEM);
+    w->ps->name = "Calm Astro";
+    w->ps->system_instruction = SYSTEM;
     w->ps->temperature = 0.7;
     w->ps->top_p = 0.9;
     w->ps->top_k = 33;

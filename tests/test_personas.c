@@ -9,6 +9,7 @@
 #include "base/timeutil.h"
 #include "base/uuid.h"
 #include "domain/limits.h"
+#include "domain/persona_store.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -1112,6 +1113,24 @@ static void test_diff_lists_exactly_the_changed_fields(void **state)
 
 /* ---- export / import -------------------------------------------------------------- */
 
+/* The export is the format and the preset columns in their order, reals
+ * as short as they read back, a missing voice as null: byte for byte. */
+static void test_export_writes_the_preset_byte_for_byte(void **state)
+{
+    fx *x = *state;
+    char id[37];
+    create_named(x, x->alice, "Exact", "\"temperature\":0.7,\"top_k\":12", id);
+    test_resp r = req(x, "GET", x->alice, NULL, "/api/v1/personas/%s/export", id);
+    test_expect(&r, 200, NULL);
+    assert_string_equal(r.body,
+                        "{\"format\":\"pstudio.persona/v1\",\"visibility\":\"PRIVATE\","
+                        "\"required_plan\":\"free\",\"name\":\"Exact\",\"description\":\"\","
+                        "\"system_instruction\":\"You explain science calmly.\","
+                        "\"temperature\":0.7,\"top_p\":0.95,\"top_k\":12,\"language\":\"en\","
+                        "\"voice\":null}");
+    test_resp_free(&r);
+}
+
 static void test_export_then_import_round_trips_the_content(void **state)
 {
     fx *x = *state;
@@ -1442,6 +1461,72 @@ static void test_text_fields_of_multibyte_characters_round_trip_at_their_limits(
     assert_int_equal(scalar(x, "SELECT COUNT(*) FROM persona_history"), 0);
 }
 
+/* A snapshot is the PERSONA_SNAPSHOT columns of persona_row: written and
+ * read back it is the same persona, whole texts included (the instruction
+ * at its limit in 4-byte characters), and a diff names exactly the content
+ * columns that differ, in spec order, with JSON null for a missing voice. */
+static void test_a_snapshot_reads_back_whole_and_diffs_name_each_changed_column(void **state)
+{
+    (void)state;
+    arena a;
+    arena_init(&a, 4096);
+    persona p;
+    persona_store_defaults(&p);
+    snprintf(p.id, sizeof(p.id), "01936f4e-0000-7000-8000-0000000000aa");
+    snprintf(p.owner_id, sizeof(p.owner_id), "01936f4e-0000-7000-8000-0000000000bb");
+    p.name = "Ünïcode Narrator";
+    char *instruction = test_repeat("", "\xf0\x9f\x8c\x8c", PERSONA_INSTRUCTION_MAX);
+    p.system_instruction = instruction;
+    p.temperature = 0.7;
+    p.version = 3;
+    p.created_at = 1700000000123456;
+    p.updated_at = 1700000000654321;
+
+    buf text;
+    buf_init(&text, 1u << 20);
+    jw w;
+    jw_init(&w, &text);
+    jw_obj_begin(&w);
+    row_json_names(&w, &persona_row, &p, PERSONA_SNAPSHOT);
+    jw_obj_end(&w);
+    assert_int_equal(jw_error(&w), BUF_OK);
+    json_t *snap = json_loads(text.data, JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(snap);
+    assert_true(json_is_null(json_object_get(snap, "voice")));
+    assert_null(json_object_get(snap, "archived_at"));
+
+    persona q;
+    error err = {0};
+    assert_int_equal(persona_store_from_json(snap, &a, &q, &err), 0);
+    assert_int_equal(row_diff(&persona_row, &p, &q, PERSONA_SNAPSHOT, NULL), 0);
+    assert_string_equal(q.system_instruction, instruction);
+    assert_null(q.voice);
+
+    q.voice = "pt+f2";
+    q.top_k = 7;
+    json_t *changes = json_array();
+    assert_int_equal(row_diff(&persona_row, &p, &q, PERSONA_CONTENT, changes), 2);
+    json_t *first = json_array_get(changes, 0), *second = json_array_get(changes, 1);
+    assert_string_equal(jstr(first, "field"), "top_k");
+    assert_int_equal(json_integer_value(json_object_get(first, "from")), 40);
+    assert_int_equal(json_integer_value(json_object_get(first, "to")), 7);
+    assert_string_equal(jstr(second, "field"), "voice");
+    assert_true(json_is_null(json_object_get(second, "from")));
+    assert_string_equal(jstr(second, "to"), "pt+f2");
+
+    /* A member of the wrong type is refused, naming it. */
+    json_object_set_new(snap, "top_k", json_string("seven"));
+    assert_int_equal(persona_store_from_json(snap, &a, &q, &err), -1);
+    assert_int_equal(err.kind, ERR_INVALID);
+    assert_string_equal(err.field, "top_k");
+
+    json_decref(changes);
+    json_decref(snap);
+    buf_free(&text);
+    free(instruction);
+    arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1468,6 +1553,7 @@ int main(void)
         T(test_restore_creates_a_new_version_equal_to_the_old_content),
         T(test_diff_lists_exactly_the_changed_fields),
         T(test_export_then_import_round_trips_the_content),
+        T(test_export_writes_the_preset_byte_for_byte),
         T(test_import_refuses_ids_owner_type_unknown_fields_and_a_wrong_format),
         T(test_system_personas_are_editable_only_by_admins_with_history),
         cmocka_unit_test_setup_teardown(
@@ -1476,6 +1562,7 @@ int main(void)
         T(test_another_users_private_persona_is_404_for_every_method),
         T(test_another_users_public_persona_is_readable_but_404_for_writes),
         T(test_text_fields_of_multibyte_characters_round_trip_at_their_limits),
+        cmocka_unit_test(test_a_snapshot_reads_back_whole_and_diffs_name_each_changed_column),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

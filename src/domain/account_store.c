@@ -1,11 +1,34 @@
 #include "domain/account_store.h"
 
-#include <stdio.h>
-#include <string.h>
+static const char *const account__statuses[] = {ACCOUNT_ACTIVE, ACCOUNT_NEEDS_RECONNECT, NULL};
+
+/* The columns in the order the API writes them; the API adds scopes as a
+ * list and needs_reconnect. Nothing here is written by a client: accounts
+ * come from Google's answers, and the sealed tokens never leave the store's
+ * callers. */
+static const row_col account__cols[] = {
+    ROW_COL(account, id, ROW_CHARS, 0, 0, 0),
+    ROW_COL(account, provider, ROW_TEXT, 0, 0, 0),
+    ROW_COL(account, provider_account_id, ROW_TEXT, 0, 0, 0),
+    ROW_COL(account, email, ROW_TEXT, ROW_NULLABLE, 0, 0),
+    ROW_ENUM_COL(account, status, 0, account__statuses),
+    ROW_COL(account, expires_at, ROW_TIME, ROW_ZERO_NUL, 0, 0),
+    ROW_COL(account, created_at, ROW_TIME, 0, 0, 0),
+    ROW_COL(account, updated_at, ROW_TIME, 0, 0, 0),
+    ROW_COL(account, user_id, ROW_CHARS, ROW_PRIVATE, 0, 0),
+    ROW_COL(account, scopes, ROW_TEXT, ROW_PRIVATE, 0, 0), /* space-separated */
+    ROW_BLOB_COL(account, "access_token_enc", access_enc, access_enc_len, 0),
+    ROW_BLOB_COL(account, "refresh_token_enc", refresh_enc, refresh_enc_len, 0),
+    ROW_COL(account, key_version, ROW_INT, ROW_PRIVATE, 0, 0),
+};
+const row_spec account_row = ROW_SPEC(account, "Google account", account__cols);
 
 #define ACCOUNT_COLS                                                                               \
-    "id, user_id, provider, provider_account_id, email, scopes, access_token_enc, "                \
-    "refresh_token_enc, key_version, expires_at, status, created_at, updated_at"
+    "id, provider, provider_account_id, email, status, expires_at, created_at, updated_at, "       \
+    "user_id, scopes, access_token_enc, refresh_token_enc, key_version"
+#define ACCOUNT_UPDATE                                                                             \
+    "id, user_id, email, scopes, access_token_enc, refresh_token_enc, key_version, expires_at, "   \
+    "status, updated_at"
 
 static db_sql Q_GET =
     DB_SQL("SELECT " ACCOUNT_COLS " FROM accounts WHERE id = $1 AND user_id = $2");
@@ -15,10 +38,8 @@ static db_sql Q_FIND = DB_SQL("SELECT " ACCOUNT_COLS " FROM accounts WHERE user_
     "SELECT " ACCOUNT_COLS " FROM accounts WHERE user_id = $1 AND ($2" uuid_cast " IS NULL OR "    \
     "id < $2" uuid_cast ") ORDER BY id DESC LIMIT $3"
 static db_sql Q_LIST = DB_SQL2(LIST_SQL(""), LIST_SQL("::uuid"));
-static db_sql Q_INSERT =
-    DB_SQL("INSERT INTO accounts (id, user_id, provider, provider_account_id, email, scopes, "
-           "access_token_enc, refresh_token_enc, key_version, expires_at, status, created_at, "
-           "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)");
+static db_sql Q_INSERT = DB_SQL("INSERT INTO accounts (" ACCOUNT_COLS ") "
+                                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)");
 static db_sql Q_UPDATE =
     DB_SQL("UPDATE accounts SET email = $3, scopes = $4, access_token_enc = $5, "
            "refresh_token_enc = $6, key_version = $7, expires_at = $8, status = $9, "
@@ -38,36 +59,9 @@ static db_sql Q_REKEY = DB_SQL("UPDATE accounts SET access_token_enc = $2, refre
     "a.id) ORDER BY id LIMIT $2"
 static db_sql Q_WITH_CHANNELS = DB_SQL2(WITH_CHANNELS_SQL(""), WITH_CHANNELS_SQL("::uuid"));
 
-/* A token that is not there is stored as NULL. */
-static db_arg account__blob_arg(const unsigned char *p, size_t n)
-{
-    return p == NULL ? DB_NULL : DB_BLOB(p, n);
-}
-
-static db_arg account__expires_arg(int64_t expires_at)
-{
-    return expires_at > 0 ? DB_TIME(expires_at) : DB_NULL;
-}
-
 static int account__row(db_stmt *s, arena *a, void *out, error *err)
 {
-    account *acc = out;
-    memset(acc, 0, sizeof(*acc));
-    int bad = 0;
-    bad |= DB_COL_COPY(s, 0, acc->id);
-    bad |= DB_COL_COPY(s, 1, acc->user_id);
-    acc->provider = db_col_strdup(s, 2, a);
-    acc->provider_account_id = db_col_strdup(s, 3, a);
-    acc->email = db_col_strdup(s, 4, a);
-    acc->scopes = db_col_strdup(s, 5, a);
-    acc->access_enc = db_col_blobdup(s, 6, a, &acc->access_enc_len);
-    acc->refresh_enc = db_col_blobdup(s, 7, a, &acc->refresh_enc_len);
-    acc->key_version = (int)db_col_int64(s, 8);
-    acc->expires_at = db_col_time(s, 9);
-    acc->status = db_col_strdup(s, 10, a);
-    acc->created_at = db_col_time(s, 11);
-    acc->updated_at = db_col_time(s, 12);
-    return bad ? db_col_too_long(err, "Google account") : 0;
+    return row_read(&account_row, s, a, out, err);
 }
 
 /* A statement that must change one of the user's rows. */
@@ -116,16 +110,9 @@ int account_store_list(db_conn *c, arena *a, const char *user_id, const char *cu
 
 int account_store_insert(db_conn *c, const account *acc, error *err)
 {
+    row_argv av;
     int64_t rc =
-        db_write(c, &Q_INSERT,
-                 DB_ARGS(DB_TEXT(acc->id), DB_TEXT(acc->user_id), DB_TEXT(acc->provider),
-                         DB_TEXT(acc->provider_account_id), DB_TEXT(acc->email),
-                         DB_TEXT(acc->scopes ? acc->scopes : ""),
-                         account__blob_arg(acc->access_enc, acc->access_enc_len),
-                         account__blob_arg(acc->refresh_enc, acc->refresh_enc_len),
-                         DB_INT(acc->key_version), account__expires_arg(acc->expires_at),
-                         DB_TEXT(acc->status), DB_TIME(acc->created_at), DB_TIME(acc->updated_at)),
-                 NULL, err);
+        db_write(c, &Q_INSERT, row_args(&account_row, acc, ACCOUNT_COLS, NULL, &av), NULL, err);
     if (rc < 0 && db_last_fault(c) == DB_FAULT_UNIQUE)
         return error_set(err, ERR_CONFLICT, "provider_account_id",
                          "this Google account was connected at the same moment by another "
@@ -135,14 +122,8 @@ int account_store_insert(db_conn *c, const account *acc, error *err)
 
 int account_store_update(db_conn *c, const account *acc, error *err)
 {
-    return account__change_one(c, &Q_UPDATE,
-                               DB_ARGS(DB_TEXT(acc->id), DB_TEXT(acc->user_id), DB_TEXT(acc->email),
-                                       DB_TEXT(acc->scopes ? acc->scopes : ""),
-                                       account__blob_arg(acc->access_enc, acc->access_enc_len),
-                                       account__blob_arg(acc->refresh_enc, acc->refresh_enc_len),
-                                       DB_INT(acc->key_version),
-                                       account__expires_arg(acc->expires_at), DB_TEXT(acc->status),
-                                       DB_TIME(acc->updated_at)),
+    row_argv av;
+    return account__change_one(c, &Q_UPDATE, row_args(&account_row, acc, ACCOUNT_UPDATE, NULL, &av),
                                acc->id, err);
 }
 
@@ -168,12 +149,12 @@ int account_store_list_for_rekey(db_conn *c, arena *a, int below, const char *af
 
 int account_store_rekey(db_conn *c, const account *acc, int old_version, bool *changed, error *err)
 {
-    int64_t n =
-        db_write(c, &Q_REKEY,
-                 DB_ARGS(DB_TEXT(acc->id), account__blob_arg(acc->access_enc, acc->access_enc_len),
-                         account__blob_arg(acc->refresh_enc, acc->refresh_enc_len),
-                         DB_INT(acc->key_version), DB_INT(old_version)),
-                 NULL, err);
+    /* $5, the version it must still have, is not a column of the new row. */
+    row_argv av;
+    db_args args = row_args(&account_row, acc,
+                            "id, access_token_enc, refresh_token_enc, key_version", NULL, &av);
+    av.v[args.n++] = DB_INT(old_version);
+    int64_t n = db_write(c, &Q_REKEY, args, NULL, err);
     *changed = n > 0;
     return n < 0 ? -1 : 0;
 }

@@ -15,6 +15,7 @@
 #include "base/error.h"
 #include "base/uuid.h"
 #include "db/db.h"
+#include "domain/row.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,6 +41,9 @@ typedef struct account {
     int64_t created_at;
     int64_t updated_at;
 } account;
+
+/* The accounts table: its columns as the API shows them (tokens never). */
+extern const row_spec account_row;
 
 /** The user's account with id; ERR_NOT_FOUND ("no Google account with id …") otherwise. */
 int account_store_get(db_conn *c, arena *a, const char *user_id, const char *id, account *out,

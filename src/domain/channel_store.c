@@ -1,13 +1,73 @@
 #include "domain/channel_store.h"
 
+#include "domain/limits.h"
+
 #include <stdio.h>
-#include <string.h>
+
+/* The columns in the order the API writes them; user_id is the store's own.
+ * A client registers a channel by its YouTube id and names it; the id stays,
+ * the rest may change. account_status is the linked account's, read with the
+ * row. assignment_reason goes with a persona change into the log. */
+static const row_col channel__cols[] = {
+    ROW_COL(channel, id, ROW_CHARS, 0, 0, 0),
+    ROW_COL(channel, youtube_channel_id, ROW_TEXT, ROW_CREATE | ROW_REQUIRED, 1,
+            CHANNEL_YOUTUBE_ID_MAX),
+    ROW_COL(channel, name, ROW_TEXT, ROW_WRITE | ROW_REQUIRED, 1, CHANNEL_NAME_MAX),
+    ROW_COL(channel, thumbnail, ROW_TEXT, ROW_WRITE | ROW_NULLABLE, 1, CHANNEL_THUMBNAIL_MAX),
+    ROW_COL(channel, custom_url, ROW_TEXT, 0, 0, 0),
+    ROW_COL(channel, uploads_playlist_id, ROW_TEXT, 0, 0, 0),
+    ROW_COL(channel, persona_id, ROW_UUID, ROW_WRITE | ROW_NULLABLE, 0, 0),
+    ROW_COL(channel, auto_optimize, ROW_BOOL, ROW_WRITE, 0, 0),
+    /* Counts YouTube hides (or has not reported yet) are -1, stored NULL. */
+    ROW_COL(channel, subscriber_count, ROW_INT64, ROW_NULLABLE, 0, 0),
+    ROW_COL(channel, view_count, ROW_INT64, ROW_NULLABLE, 0, 0),
+    ROW_COL(channel, video_count, ROW_INT64, ROW_NULLABLE, 0, 0),
+    ROW_COL(channel, stats_updated_at, ROW_TIME, ROW_ZERO_NUL, 0, 0),
+    ROW_COL(channel, account_id, ROW_UUID, 0, 0, 0),
+    ROW_COL(channel, account_status, ROW_TEXT, 0, 0, 0),
+    ROW_COL(channel, created_at, ROW_TIME, 0, 0, 0),
+    ROW_COL(channel, updated_at, ROW_TIME, 0, 0, 0),
+    ROW_COL(channel, user_id, ROW_CHARS, ROW_PRIVATE, 0, 0),
+    ROW_FIELD("assignment_reason", ROW_TEXT, ROW_WRITE | ROW_NULLABLE, 1, CHANNEL_REASON_MAX),
+};
+const row_spec channel_row = ROW_SPEC(channel, "channel", channel__cols);
+
+static const char *const channel__sources[] = {"manual", "optimizer", NULL};
+
+static const row_col channel__assignment_cols[] = {
+    ROW_COL(channel_assignment, id, ROW_CHARS, 0, 0, 0),
+    ROW_COL(channel_assignment, channel_id, ROW_CHARS, 0, 0, 0),
+    ROW_COL(channel_assignment, persona_id, ROW_UUID, ROW_NULLABLE, 0, 0),
+    ROW_COL(channel_assignment, persona_version, ROW_INT, ROW_ZERO_NUL, 0, 0),
+    ROW_COL(channel_assignment, previous_persona_id, ROW_UUID, ROW_NULLABLE, 0, 0),
+    ROW_COL(channel_assignment, assigned_by, ROW_UUID, ROW_NULLABLE, 0, 0),
+    ROW_ENUM_COL(channel_assignment, source, 0, channel__sources),
+    ROW_COL(channel_assignment, reason, ROW_TEXT, ROW_NULLABLE, 1, CHANNEL_REASON_MAX),
+    ROW_COL(channel_assignment, created_at, ROW_TIME, 0, 0, 0),
+    ROW_COL(channel_assignment, user_id, ROW_CHARS, ROW_PRIVATE, 0, 0),
+};
+const row_spec channel_assignment_row =
+    ROW_SPEC(channel_assignment, "persona assignment", channel__assignment_cols);
 
 #define CHANNEL_COLS                                                                               \
+    "id, youtube_channel_id, name, thumbnail, custom_url, uploads_playlist_id, persona_id, "       \
+    "auto_optimize, subscriber_count, view_count, video_count, stats_updated_at, account_id, "     \
+    "(SELECT a.status FROM accounts a WHERE a.id = channels.account_id) AS account_status, "       \
+    "created_at, updated_at, user_id"
+#define CHANNEL_INSERT                                                                             \
     "id, user_id, account_id, youtube_channel_id, persona_id, name, thumbnail, custom_url, "       \
-    "subscriber_count, view_count, video_count, stats_updated_at, auto_optimize, created_at, "     \
-    "updated_at, uploads_playlist_id, "                                                            \
-    "(SELECT a.status FROM accounts a WHERE a.id = channels.account_id) AS account_status"
+    "auto_optimize, created_at, updated_at, uploads_playlist_id, subscriber_count, view_count, "   \
+    "video_count, stats_updated_at"
+#define CHANNEL_UPDATE "id, user_id, name, thumbnail, persona_id, auto_optimize, updated_at"
+#define CHANNEL_IMPORT                                                                             \
+    "user_id, youtube_channel_id, account_id, name, thumbnail, custom_url, uploads_playlist_id, "  \
+    "subscriber_count, view_count, video_count, updated_at"
+#define CHANNEL_STATS                                                                              \
+    "user_id, account_id, youtube_channel_id, subscriber_count, view_count, video_count, "         \
+    "stats_updated_at"
+#define ASSIGN_COLS                                                                                \
+    "id, channel_id, persona_id, persona_version, previous_persona_id, assigned_by, source, "      \
+    "reason, created_at, user_id"
 
 /* PostgreSQL: the first key names the lock class so it cannot meet another
  * module's advisory locks; the second is the user. */
@@ -15,9 +75,7 @@ static db_sql Q_LOCK_QUOTA =
     DB_SQL2("SELECT $1", "SELECT pg_advisory_xact_lock(7301, hashtext($1))");
 static db_sql Q_COUNT = DB_SQL("SELECT count(*) FROM channels WHERE user_id = $1");
 static db_sql Q_INSERT =
-    DB_SQL("INSERT INTO channels (id, user_id, account_id, youtube_channel_id, persona_id, name, "
-           "thumbnail, custom_url, auto_optimize, created_at, updated_at, uploads_playlist_id, "
-           "subscriber_count, view_count, video_count, stats_updated_at) "
+    DB_SQL("INSERT INTO channels (" CHANNEL_INSERT ") "
            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)");
 static db_sql Q_GET =
     DB_SQL("SELECT " CHANNEL_COLS " FROM channels WHERE id = $1 AND user_id = $2");
@@ -46,72 +104,22 @@ static db_sql Q_UPDATE_STATS =
     DB_SQL("UPDATE channels SET subscriber_count = $4, view_count = $5, video_count = $6, "
            "stats_updated_at = $7, updated_at = $7 WHERE user_id = $1 AND account_id = $2 AND "
            "youtube_channel_id = $3");
-static db_sql Q_ASSIGN_INSERT =
-    DB_SQL("INSERT INTO channel_persona_assignments (id, channel_id, user_id, persona_id, "
-           "persona_version, previous_persona_id, assigned_by, source, reason, created_at) "
-           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+static db_sql Q_ASSIGN_INSERT = DB_SQL("INSERT INTO channel_persona_assignments (" ASSIGN_COLS ") "
+                                       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
 #define ASSIGN_LIST_SQL(uuid_cast)                                                                 \
-    "SELECT id, channel_id, user_id, persona_id, persona_version, previous_persona_id, "           \
-    "assigned_by, source, reason, created_at FROM channel_persona_assignments "                    \
+    "SELECT " ASSIGN_COLS " FROM channel_persona_assignments "                                     \
     "WHERE channel_id = $1 AND user_id = $2 AND ($3" uuid_cast " IS NULL OR id < $3" uuid_cast     \
     ") ORDER BY id DESC LIMIT $4"
 static db_sql Q_ASSIGN_LIST = DB_SQL2(ASSIGN_LIST_SQL(""), ASSIGN_LIST_SQL("::uuid"));
 
-static const char *channel__str(arena *a, db_stmt *s, int i)
-{
-    const char *t = db_col_text(s, i);
-    return t ? arena_strdup(a, t) : NULL;
-}
-
-static int64_t channel__count_or_unknown(db_stmt *s, int i)
-{
-    return db_col_is_null(s, i) ? -1 : db_col_int64(s, i);
-}
-
-/* A count the channel may not know yet (-1) is stored as NULL. */
-static db_arg channel__opt_count(int64_t v)
-{
-    return v < 0 ? DB_NULL : DB_INT(v);
-}
-
 static int channel__row(db_stmt *s, arena *a, void *out, error *err)
 {
-    channel *ch = out;
-    memset(ch, 0, sizeof(*ch));
-    int bad = 0;
-    bad |= DB_COL_COPY(s, 0, ch->id);
-    bad |= DB_COL_COPY(s, 1, ch->user_id);
-    ch->account_id = channel__str(a, s, 2);
-    ch->youtube_channel_id = channel__str(a, s, 3);
-    ch->persona_id = channel__str(a, s, 4);
-    ch->name = channel__str(a, s, 5);
-    ch->thumbnail = channel__str(a, s, 6);
-    ch->custom_url = channel__str(a, s, 7);
-    ch->subscriber_count = channel__count_or_unknown(s, 8);
-    ch->view_count = channel__count_or_unknown(s, 9);
-    ch->video_count = channel__count_or_unknown(s, 10);
-    ch->stats_updated_at = db_col_time(s, 11);
-    ch->auto_optimize = db_col_bool(s, 12);
-    ch->created_at = db_col_time(s, 13);
-    ch->updated_at = db_col_time(s, 14);
-    ch->uploads_playlist_id = channel__str(a, s, 15);
-    ch->account_status = channel__str(a, s, 16);
-    return bad ? db_col_too_long(err, "channel") : 0;
+    return row_read(&channel_row, s, a, out, err);
 }
 
 static int channel__assignment_row(db_stmt *s, arena *a, void *out, error *err)
 {
-    channel_assignment *as = out;
-    int bad = DB_COL_COPY(s, 0, as->id) | DB_COL_COPY(s, 1, as->channel_id) |
-              DB_COL_COPY(s, 2, as->user_id);
-    as->persona_id = channel__str(a, s, 3);
-    as->persona_version = db_col_is_null(s, 4) ? 0 : (int)db_col_int64(s, 4);
-    as->previous_persona_id = channel__str(a, s, 5);
-    as->assigned_by = channel__str(a, s, 6);
-    as->source = channel__str(a, s, 7);
-    as->reason = channel__str(a, s, 8);
-    as->created_at = db_col_time(s, 9);
-    return bad ? db_col_too_long(err, "persona assignment") : 0;
+    return row_read(&channel_assignment_row, s, a, out, err);
 }
 
 int channel_store_lock_quota(db_conn *c, const char *user_id, error *err)
@@ -127,14 +135,8 @@ int channel_store_count(db_conn *c, const char *user_id, int64_t *n, error *err)
 
 int channel_store_insert(db_conn *c, const channel *ch, error *err)
 {
-    db_args args =
-        DB_ARGS(DB_TEXT(ch->id), DB_TEXT(ch->user_id), DB_TEXT(ch->account_id),
-                DB_TEXT(ch->youtube_channel_id), DB_TEXT(ch->persona_id), DB_TEXT(ch->name),
-                DB_TEXT(ch->thumbnail), DB_TEXT(ch->custom_url), DB_BOOL(ch->auto_optimize),
-                DB_TIME(ch->created_at), DB_TIME(ch->updated_at), DB_TEXT(ch->uploads_playlist_id),
-                channel__opt_count(ch->subscriber_count), channel__opt_count(ch->view_count),
-                channel__opt_count(ch->video_count),
-                ch->stats_updated_at > 0 ? DB_TIME(ch->stats_updated_at) : DB_NULL);
+    row_argv av;
+    db_args args = row_args(&channel_row, ch, CHANNEL_INSERT, NULL, &av);
     if (db_write(c, &Q_INSERT, args, NULL, err) >= 0)
         return 0;
     if (db_last_fault(c) == DB_FAULT_UNIQUE)
@@ -164,11 +166,9 @@ int channel_store_list(db_conn *c, arena *a, const char *user_id, const char *pe
 
 int channel_store_update(db_conn *c, const channel *ch, error *err)
 {
-    int64_t changed = db_write(c, &Q_UPDATE,
-                               DB_ARGS(DB_TEXT(ch->id), DB_TEXT(ch->user_id), DB_TEXT(ch->name),
-                                       DB_TEXT(ch->thumbnail), DB_TEXT(ch->persona_id),
-                                       DB_BOOL(ch->auto_optimize), DB_TIME(ch->updated_at)),
-                               NULL, err);
+    row_argv av;
+    int64_t changed =
+        db_write(c, &Q_UPDATE, row_args(&channel_row, ch, CHANNEL_UPDATE, NULL, &av), NULL, err);
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, NULL, "no channel with id %s", ch->id);
     return changed < 0 ? -1 : 0;
@@ -184,11 +184,8 @@ int channel_store_delete(db_conn *c, const char *user_id, const char *id, error 
 
 int channel_store_assignment_insert(db_conn *c, const channel_assignment *as, error *err)
 {
-    db_args args = DB_ARGS(DB_TEXT(as->id), DB_TEXT(as->channel_id), DB_TEXT(as->user_id),
-                           DB_TEXT(as->persona_id),
-                           channel__opt_count(as->persona_id ? as->persona_version : -1),
-                           DB_TEXT(as->previous_persona_id), DB_TEXT(as->assigned_by),
-                           DB_TEXT(as->source), DB_TEXT(as->reason), DB_TIME(as->created_at));
+    row_argv av;
+    db_args args = row_args(&channel_assignment_row, as, ASSIGN_COLS, NULL, &av);
     return db_write(c, &Q_ASSIGN_INSERT, args, NULL, err) < 0 ? -1 : 0;
 }
 
@@ -212,13 +209,9 @@ int channel_store_find_youtube(db_conn *c, arena *a, const char *user_id,
 
 int channel_store_update_import(db_conn *c, const channel *ch, error *err)
 {
-    db_args args =
-        DB_ARGS(DB_TEXT(ch->user_id), DB_TEXT(ch->youtube_channel_id), DB_TEXT(ch->account_id),
-                DB_TEXT(ch->name), DB_TEXT(ch->thumbnail), DB_TEXT(ch->custom_url),
-                DB_TEXT(ch->uploads_playlist_id), channel__opt_count(ch->subscriber_count),
-                channel__opt_count(ch->view_count), channel__opt_count(ch->video_count),
-                DB_TIME(ch->updated_at));
-    int64_t changed = db_write(c, &Q_UPDATE_IMPORT, args, NULL, err);
+    row_argv av;
+    int64_t changed = db_write(c, &Q_UPDATE_IMPORT,
+                               row_args(&channel_row, ch, CHANNEL_IMPORT, NULL, &av), NULL, err);
     if (changed == 0)
         return error_set(err, ERR_NOT_FOUND, "youtube_channel_id",
                          "you have no channel for the YouTube channel '%s'",
@@ -230,10 +223,15 @@ int channel_store_update_stats(db_conn *c, const char *user_id, const char *acco
                                const char *youtube_channel_id, int64_t subscribers, int64_t views,
                                int64_t videos, int64_t now, bool *changed, error *err)
 {
-    int64_t n = db_write(c, &Q_UPDATE_STATS,
-                         DB_ARGS(DB_TEXT(user_id), DB_TEXT(account_id), DB_TEXT(youtube_channel_id),
-                                 channel__opt_count(subscribers), channel__opt_count(views),
-                                 channel__opt_count(videos), DB_TIME(now)),
+    channel ch = {.account_id = account_id,
+                  .youtube_channel_id = youtube_channel_id,
+                  .subscriber_count = subscribers,
+                  .view_count = views,
+                  .video_count = videos,
+                  .stats_updated_at = now};
+    snprintf(ch.user_id, sizeof(ch.user_id), "%s", user_id);
+    row_argv av;
+    int64_t n = db_write(c, &Q_UPDATE_STATS, row_args(&channel_row, &ch, CHANNEL_STATS, NULL, &av),
                          NULL, err);
     *changed = n > 0;
     return n < 0 ? -1 : 0;

@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "base/uuid.h"
 #include "db/db.h"
+#include "domain/row.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,6 +50,12 @@ typedef struct channel_assignment {
     const char *reason;              /* NULL when none was given */
     int64_t created_at;
 } channel_assignment;
+
+/* The channels table: its columns, their limits, which a client may write
+ * (and the body-only assignment_reason of a persona change). */
+extern const row_spec channel_row;
+/* The channel_persona_assignments table. */
+extern const row_spec channel_assignment_row;
 
 /**
  * Serializes quota checks of one user for the rest of the transaction, so

@@ -10,6 +10,8 @@
 
 #include "base/text.h"
 
+#include <stdint.h>
+
 #define USER_EMAIL_MAX  254 /* users.email */
 #define USER_NAME_MAX   200 /* users.name */
 #define APIKEY_NAME_MAX 100 /* api_keys.name */
@@ -23,6 +25,11 @@
 #define PERSONA_LANGUAGE_MAX    35
 #define PERSONA_VOICE_MAX       100
 #define PERSONA_REASON_MAX      500
+#define PERSONA_TEMPERATURE_MAX 2.0       /* personas.temperature, from 0 */
+#define PERSONA_TOP_P_MAX       1.0       /* personas.top_p, from 0 */
+#define PERSONA_TOP_K_MAX       INT32_MAX /* personas.top_k, from 1: a 32-bit integer */
+#define PERSONA_VERSION_MAX     INT32_MAX /* persona_history.version: a 32-bit integer */
+#define PERSONA_FORMAT_MAX      64        /* the "format" of an imported preset */
 
 #define PROJECT_TOPIC_MAX       500
 #define PROJECT_TITLE_MAX       200
@@ -39,6 +46,14 @@
 #define SCRIPT_SECONDS_MIN      15
 #define SCRIPT_SECONDS_MAX      1800
 #define SCRIPT_INSTRUCTIONS_MAX 2000
+
+/* Channels and their Google accounts. */
+#define CHANNEL_YOUTUBE_ID_MAX 64   /* channels.youtube_channel_id */
+#define CHANNEL_NAME_MAX       200  /* channels.name */
+#define CHANNEL_THUMBNAIL_MAX  2048 /* channels.thumbnail */
+#define CHANNEL_REASON_MAX     1000 /* channel_persona_assignments.reason */
+#define CHANNEL_IMPORT_MAX     50   /* YouTube channels one import names */
+#define OAUTH_STATE_MAX        512  /* the state a Google callback carries (we send 43) */
 
 #define JOB_KIND_MAX     64 /* jobs.kind */
 #define USAGE_ACTION_MAX 64 /* persona_usage_logs.action */

@@ -19,6 +19,7 @@
 #include "base/uuid.h"
 #include "db/db.h"
 #include "domain/limits.h"
+#include "domain/row.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -28,44 +29,63 @@
 #define PERSONA_PRESET_FORMAT "pstudio.persona/v1"
 
 /*
- * One persona row. About 90 KB (the system instruction may be 20000
- * characters), so callers keep it on the heap or in an arena rather than on
- * the stack. Optional text is "" when the column is NULL.
+ * One persona row. Texts live in the arena the read or the caller gave;
+ * a NULL voice is none. Type, owner, id and version are not content: no
+ * edit, restore or import changes them.
  */
 typedef struct persona {
     char id[UUID_STR_LEN + 1];
-    char type[8];                    /* "SYSTEM" | "CUSTOM" */
+    const char *type;                /* "SYSTEM" | "CUSTOM" */
     char owner_id[UUID_STR_LEN + 1]; /* "" for SYSTEM */
-    char visibility[8];              /* "PRIVATE" | "PUBLIC" */
-    char required_plan[UTF8_BUF(PLAN_CODE_MAX)];
+    const char *visibility;          /* "PRIVATE" | "PUBLIC" */
+    const char *required_plan;
     int required_rank; /* plans.rank of required_plan; filled by reads */
-    char name[UTF8_BUF(PERSONA_NAME_MAX)];
-    char description[UTF8_BUF(PERSONA_DESCRIPTION_MAX)];
-    char system_instruction[UTF8_BUF(PERSONA_INSTRUCTION_MAX)];
+    const char *name;
+    const char *description;
+    const char *system_instruction;
     double temperature; /* 0-2 */
     double top_p;       /* 0-1 */
     int64_t top_k;      /* >= 1 */
-    char language[UTF8_BUF(PERSONA_LANGUAGE_MAX)];
-    char voice[UTF8_BUF(PERSONA_VOICE_MAX)]; /* "" for none */
-    bool is_official;                        /* SYSTEM only */
-    int64_t version;                         /* >= 1, bumped by every change */
+    const char *language;
+    const char *voice;   /* NULL for none */
+    bool is_official;    /* SYSTEM only */
+    int64_t version;     /* >= 1, bumped by every change */
     int64_t archived_at; /* 0: live; else when a delete archived it (records name it) */
     int64_t created_at;
     int64_t updated_at;
 } persona;
 
-/* Groups of fields, for persona_store_apply() and persona_store_fields_json(). */
-#define PERSONA_FIELDS_CONTENT 0x1u /* what an edit or a restore may change */
-#define PERSONA_FIELDS_PRESET  0x2u /* what an export carries */
+/* The values of persona.type and persona.visibility (NULL-terminated). */
+extern const char *const persona_types[];
+extern const char *const persona_visibilities[];
+
+/* The personas table (persona_row) and the body of an import
+ * (persona_preset_row: the preset columns and "format"). */
+extern const row_spec persona_row;
+extern const row_spec persona_preset_row;
+
+/* Groups of columns of persona_row (for row_json_names, row_from_json, row_diff). */
+#define PERSONA_PRESET                                                                             \
+    "visibility, required_plan, name, description, system_instruction, temperature, top_p, "       \
+    "top_k, language, voice"
+/* What an edit or a restore may change. */
+#define PERSONA_CONTENT PERSONA_PRESET ", is_official"
+/* A version kept in persona_history, and the columns of an insert. */
+#define PERSONA_SNAPSHOT "id, type, owner_id, " PERSONA_CONTENT ", version, created_at, updated_at"
 
 /* One version in a persona's history. */
 typedef struct persona_revision {
     int64_t version;
     char changed_by[UUID_STR_LEN + 1]; /* "" when unknown or the user is gone */
-    char change_reason[UTF8_BUF(PERSONA_REASON_MAX)];
-    bool has_reason;
+    const char *change_reason;         /* NULL when none was given */
     int64_t created_at;
+    char id[UUID_STR_LEN + 1];
+    char persona_id[UUID_STR_LEN + 1];
+    const char *snapshot; /* the JSON text of the version; only a write sets it */
 } persona_revision;
+
+/* The persona_history table, as the API shows a version. */
+extern const row_spec persona_history_row;
 
 /* Filters of a listing; NULL members do not filter. */
 typedef struct persona_filter {
@@ -75,7 +95,8 @@ typedef struct persona_filter {
     bool mine;
 } persona_filter;
 
-/** Called once per row of a listing; a non-zero return stops the walk. */
+/** Called once per row of a listing; a non-zero return stops the walk. The
+ * row and its texts are valid during the call only. */
 typedef int (*persona_visit_fn)(const persona *p, void *ctx);
 typedef int (*persona_revision_visit_fn)(const persona_revision *rev, void *ctx);
 
@@ -83,31 +104,10 @@ typedef int (*persona_revision_visit_fn)(const persona_revision *rev, void *ctx)
 
 /** Fills p with the defaults of a new persona (the schema's column defaults). */
 void persona_store_defaults(persona *p);
-/**
- * Copies the fields of group `which` that obj carries into p. obj was
- * type-checked already (by the API layer, or it is a snapshot); a value of
- * the wrong JSON type or too long for its buffer is ERR_INVALID naming it.
- */
-int persona_store_apply(persona *p, const json_t *obj, unsigned which, error *err);
-/** Whether name is one of the fields of group `which`. */
-bool persona_store_is_field(const char *name, unsigned which);
 /** Checks every invariant of p; ERR_INVALID naming the first field at fault. */
 int persona_store_check(const persona *p, error *err);
-/** A new object with the fields of group `which`. */
-json_t *persona_store_fields_json(const persona *p, unsigned which);
-/**
- * Writes the members of the whole persona as JSON, into an object the caller
- * opened: the snapshot kept in persona_history and the base of the API
- * representation. hide_instruction writes system_instruction as null.
- */
-void persona_store_write(jw *w, const persona *p, bool hide_instruction);
-/** Reads a snapshot made with persona_store_write(). */
-int persona_store_from_json(const json_t *snap, persona *out, error *err);
-/**
- * Appends {"field", "from", "to"} to changes (when not NULL) for every
- * content field that differs between a and b; returns how many differ.
- */
-int persona_store_diff(const persona *a, const persona *b, json_t *changes);
+/** Reads a snapshot (the members PERSONA_SNAPSHOT names), its texts into a. */
+int persona_store_from_json(const json_t *snap, arena *a, persona *out, error *err);
 
 /* ---- personas ---- */
 
@@ -115,15 +115,15 @@ int persona_store_diff(const persona *a, const persona *b, json_t *changes);
  * The persona with this id if viewer_id may see it: SYSTEM, owned by the
  * viewer, or PUBLIC, and not archived. ERR_NOT_FOUND otherwise.
  */
-int persona_store_get_visible(db_conn *c, const char *id, const char *viewer_id, persona *out,
-                              error *err);
+int persona_store_get_visible(db_conn *c, arena *a, const char *id, const char *viewer_id,
+                              persona *out, error *err);
 /**
  * The persona with this id if it is SYSTEM or owned by user_id: the rows a
  * write may touch (whether a SYSTEM one may be changed is the service's
  * call), archived ones included. ERR_NOT_FOUND otherwise.
  */
-int persona_store_get_writable(db_conn *c, const char *id, const char *user_id, persona *out,
-                               error *err);
+int persona_store_get_writable(db_conn *c, arena *a, const char *id, const char *user_id,
+                               persona *out, error *err);
 /**
  * Walks what viewer_id may see, newest first, after `cursor` (an id; NULL for
  * the first page), at most `limit` rows. Archived personas are not listed.
@@ -177,7 +177,7 @@ int persona_store_history_list(db_conn *c, const char *persona_id, const char *v
  * not NULL, its snapshot (a new reference). ERR_NOT_FOUND for an unknown
  * version.
  */
-int persona_store_history_get(db_conn *c, const char *persona_id, const char *viewer_id,
+int persona_store_history_get(db_conn *c, arena *a, const char *persona_id, const char *viewer_id,
                               int64_t version, persona_revision *rev, json_t **snap, error *err);
 
 #endif

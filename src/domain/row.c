@@ -2,8 +2,10 @@
 
 #include "base/log.h"
 #include "base/text.h"
+#include "base/timeutil.h"
 #include "base/uuid.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +111,10 @@ static int row__read_col(const row_col *col, db_stmt *s, int i, arena *a, void *
         row_tags_parse(a, db_col_text(s, i), ROW__AT(row, col, const char **),
                        (size_t *)((char *)row + col->off_n));
         return 0;
+    case ROW_BLOB:
+        *ROW__AT(row, col, const unsigned char *) =
+            db_col_blobdup(s, i, a, (size_t *)((char *)row + col->off_n));
+        return 0;
     case ROW_OBJECT:
         return 0;
     }
@@ -178,11 +184,17 @@ static db_arg row__arg(const row_col *col, const void *row, arena *a)
         return DB_DOUBLE(*ROW__AT(row, col, double));
     case ROW_BOOL:
         return DB_BOOL(*ROW__AT(row, col, bool));
-    case ROW_TIME:
-        return DB_TIME(*ROW__AT(row, col, int64_t));
+    case ROW_TIME: {
+        int64_t v = *ROW__AT(row, col, int64_t);
+        return (col->flags & ROW_ZERO_NUL) && v <= 0 ? DB_NULL : DB_TIME(v);
+    }
     case ROW_TAGS:
         return DB_TEXT(row__tags_json(a, *ROW__AT(row, col, const char *const *),
                                       *(const size_t *)((const char *)row + col->off_n)));
+    case ROW_BLOB: {
+        const unsigned char *p = *ROW__AT(row, col, const unsigned char *const);
+        return p == NULL ? DB_NULL : DB_BLOB(p, *(const size_t *)((const char *)row + col->off_n));
+    }
     case ROW_OBJECT:
         break;
     }
@@ -274,6 +286,7 @@ static void row__json_value(jw *w, const row_col *col, const void *row)
         json_decref(doc);
         return;
     }
+    case ROW_BLOB:
     case ROW_OBJECT:
         break;
     }
@@ -296,6 +309,238 @@ void row_json_write(jw *w, const row_spec *sp, const void *row)
     jw_obj_begin(w);
     row_json_members(w, sp, row);
     jw_obj_end(w);
+}
+
+void row_json_names(jw *w, const row_spec *sp, const void *row, const char *names)
+{
+    ROW__EACH_NAME(sp, names, col)
+    {
+        jw_key(w, col->name);
+        row__json_value(w, col, row);
+    }
+}
+
+/* ---- documents ------------------------------------------------------------------------ */
+
+static int row__from_value(const row_col *col, void *row, const json_t *v, arena *a, error *err)
+{
+    const char *name = col->name;
+    if (json_is_null(v) && (col->flags & ROW_NULLABLE) &&
+        (col->type == ROW_TEXT || col->type == ROW_CHARS || col->type == ROW_UUID ||
+         col->type == ROW_ENUM)) {
+        if (col->type == ROW_CHARS)
+            ROW__AT(row, col, char)[0] = '\0';
+        else
+            *ROW__AT(row, col, const char *) = NULL;
+        return 0;
+    }
+    switch (col->type) {
+    case ROW_TEXT:
+    case ROW_CHARS:
+    case ROW_UUID:
+    case ROW_ENUM: {
+        if (!json_is_string(v))
+            return error_set(err, ERR_INVALID, name, "%s must be a string", name);
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v);
+        if (memchr(s, '\0', n) != NULL)
+            return error_set(err, ERR_INVALID, name, "%s must not contain NUL characters", name);
+        if (col->type != ROW_CHARS) {
+            bool none = n == 0 && (col->flags & ROW_EMPTY_NUL);
+            *ROW__AT(row, col, const char *) = none ? NULL : arena_strndup(a, s, n);
+            return 0;
+        }
+        if (n >= col->size)
+            return error_set(err, ERR_INVALID, name, "%s is too long", name);
+        memcpy(ROW__AT(row, col, char), s, n + 1);
+        return 0;
+    }
+    case ROW_INT:
+    case ROW_INT64: {
+        int64_t i;
+        if (json_is_integer(v))
+            i = json_integer_value(v);
+        else if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)) &&
+                 fabs(json_real_value(v)) < 9e15)
+            i = (int64_t)json_real_value(v);
+        else if (json_is_null(v) && (col->flags & (ROW_NULLABLE | ROW_ZERO_NUL)))
+            i = (col->flags & ROW_ZERO_NUL) ? 0 : -1;
+        else
+            return error_set(err, ERR_INVALID, name, "%s must be an integer", name);
+        if (col->type == ROW_INT)
+            *ROW__AT(row, col, int) = (int)i;
+        else
+            *ROW__AT(row, col, int64_t) = i;
+        return 0;
+    }
+    case ROW_REAL:
+        if (!json_is_number(v))
+            return error_set(err, ERR_INVALID, name, "%s must be a number", name);
+        *ROW__AT(row, col, double) = json_number_value(v);
+        return 0;
+    case ROW_BOOL:
+        if (!json_is_boolean(v))
+            return error_set(err, ERR_INVALID, name, "%s must be true or false", name);
+        *ROW__AT(row, col, bool) = json_is_true(v);
+        return 0;
+    case ROW_TIME: {
+        int64_t t = 0;
+        if (!json_is_null(v) && (!json_is_string(v) || !time_parse(json_string_value(v), &t)))
+            return error_set(err, ERR_INVALID, name, "%s must be a time", name);
+        *ROW__AT(row, col, int64_t) = t;
+        return 0;
+    }
+    case ROW_TAGS: {
+        if (!json_is_array(v))
+            return error_set(err, ERR_INVALID, name, "%s must be a list of strings", name);
+        const char **tags = arena_alloc(a, sizeof(*tags) * (json_array_size(v) + 1));
+        size_t i, n = 0;
+        json_t *item;
+        json_array_foreach(v, i, item)
+        {
+            if (!json_is_string(item))
+                return error_set(err, ERR_INVALID, name, "%s must be a list of strings", name);
+            tags[n++] = arena_strdup(a, json_string_value(item));
+        }
+        *ROW__AT(row, col, const char **) = tags;
+        *(size_t *)((char *)row + col->off_n) = n;
+        return 0;
+    }
+    case ROW_JSON: {
+        char *t = json_is_null(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        *ROW__AT(row, col, const char *) = t ? arena_strdup(a, t) : NULL;
+        free(t);
+        return 0;
+    }
+    case ROW_BLOB: /* private: never in a document */
+    case ROW_OBJECT:
+        break;
+    }
+    return 0;
+}
+
+int row_from_json(const row_spec *sp, void *row, const json_t *obj, const char *names, arena *a,
+                  error *err)
+{
+    ROW__EACH_NAME(sp, names, col)
+    {
+        const json_t *v = json_object_get(obj, col->name);
+        if (v != NULL && row__from_value(col, row, v, a, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A column's value as a jansson value, as row__json_value writes it. */
+static json_t *row__value_json(const row_col *col, const void *row)
+{
+    switch (col->type) {
+    case ROW_TEXT:
+    case ROW_CHARS:
+    case ROW_UUID:
+    case ROW_ENUM: {
+        json_t *s = json_str(row__text(row, col)); /* NULL for NULL or text that is not UTF-8 */
+        return s ? s : json_null();
+    }
+    case ROW_INT:
+    case ROW_INT64: {
+        int64_t v = row__int(row, col);
+        return row__int_is_null(col, v) ? json_null() : json_integer(v);
+    }
+    case ROW_REAL:
+        return json_real(*ROW__AT(row, col, double));
+    case ROW_BOOL:
+        return json_boolean(*ROW__AT(row, col, bool));
+    case ROW_TIME: {
+        int64_t t = *ROW__AT(row, col, int64_t);
+        if (t == 0)
+            return json_null();
+        char text[TIME_STR_LEN + 1];
+        time_format(t, text);
+        return json_string(text);
+    }
+    case ROW_TAGS: {
+        json_t *arr = json_array();
+        const char *const *tags = *ROW__AT(row, col, const char *const *);
+        size_t n = *(const size_t *)((const char *)row + col->off_n);
+        for (size_t i = 0; i < n; i++) {
+            json_t *s = json_str(tags[i]);
+            json_array_append_new(arr, s ? s : json_null());
+        }
+        return arr;
+    }
+    case ROW_JSON: {
+        const char *t = *ROW__AT(row, col, const char *);
+        json_t *doc = t ? json_loads(t, JSON_DECODE_ANY, NULL) : NULL;
+        return doc ? doc : json_null();
+    }
+    case ROW_BLOB:
+    case ROW_OBJECT:
+        break;
+    }
+    return json_null();
+}
+
+static bool row__text_equal(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool row__equal(const row_col *col, const void *a, const void *b)
+{
+    switch (col->type) {
+    case ROW_TEXT:
+    case ROW_CHARS:
+    case ROW_UUID:
+    case ROW_ENUM:
+    case ROW_JSON: /* the same text: documents written by one encoder */
+        return row__text_equal(row__text(a, col), row__text(b, col));
+    case ROW_INT:
+    case ROW_INT64:
+        return row__int(a, col) == row__int(b, col);
+    case ROW_REAL:
+        return *ROW__AT(a, col, double) == *ROW__AT(b, col, double);
+    case ROW_BOOL:
+        return *ROW__AT(a, col, bool) == *ROW__AT(b, col, bool);
+    case ROW_TIME:
+        return *ROW__AT(a, col, int64_t) == *ROW__AT(b, col, int64_t);
+    case ROW_TAGS: {
+        size_t n = *(const size_t *)((const char *)a + col->off_n);
+        if (n != *(const size_t *)((const char *)b + col->off_n))
+            return false;
+        for (size_t i = 0; i < n; i++)
+            if (!row__text_equal((*ROW__AT(a, col, const char *const *))[i],
+                                 (*ROW__AT(b, col, const char *const *))[i]))
+                return false;
+        return true;
+    }
+    case ROW_BLOB: {
+        size_t n = *(const size_t *)((const char *)a + col->off_n);
+        const unsigned char *x = *ROW__AT(a, col, const unsigned char *);
+        const unsigned char *y = *ROW__AT(b, col, const unsigned char *);
+        return n == *(const size_t *)((const char *)b + col->off_n) &&
+               (x == y || (x != NULL && y != NULL && memcmp(x, y, n) == 0));
+    }
+    case ROW_OBJECT:
+        break;
+    }
+    return true;
+}
+
+int row_diff(const row_spec *sp, const void *a, const void *b, const char *names, json_t *changes)
+{
+    int n = 0;
+    ROW__EACH_NAME(sp, names, col)
+    {
+        if (row__equal(col, a, b))
+            continue;
+        n++;
+        if (changes != NULL)
+            json_array_append_new(changes, json_pack("{s:s, s:o, s:o}", "field", col->name, "from",
+                                                     row__value_json(col, a), "to",
+                                                     row__value_json(col, b)));
+    }
+    return n;
 }
 
 /* ---- validation ------------------------------------------------------------------------ */
@@ -418,6 +663,9 @@ static bool row__check_json(const row_col *col, const json_t *v, json_t *faults)
         break;
     case ROW_JSON: /* any document */
         break;
+    case ROW_BLOB:
+        ok = row__fail(&f, name, "is not a field of this resource");
+        break;
     }
     if (!ok)
         json_array_append_new(faults,
@@ -516,6 +764,7 @@ static bool row__check_value(const row_col *col, const void *row, row__fault *f)
     case ROW_TIME:
     case ROW_OBJECT:
     case ROW_JSON:
+    case ROW_BLOB:
         return true;
     }
     return true;

@@ -41,12 +41,14 @@ typedef enum row_type {
     ROW_INT64,  /* int64_t */
     ROW_REAL,   /* double */
     ROW_BOOL,   /* bool */
-    ROW_TIME,   /* int64_t microseconds; RFC 3339 in JSON, 0 is null */
+    ROW_TIME,   /* int64_t microseconds; RFC 3339 in JSON, 0 is null (SQL NULL with ROW_ZERO_NUL) */
     ROW_TAGS,   /* const char ** with its size_t count at off_n; stored as a JSON array of
                    strings; min/max per item, max_items for the list */
     ROW_OBJECT, /* body only: any JSON object, checked by its handler */
     ROW_JSON,   /* const char * holding a JSON document's text (a job's payload); the JSON
                    output embeds the document itself (null when the text is not one) */
+    ROW_BLOB,   /* const unsigned char * in the arena with its size_t length at off_n; NULL is
+                   SQL NULL; never in JSON or bodies (sealed tokens): always ROW_PRIVATE */
 } row_type;
 
 #define ROW_NULLABLE                                                                               \
@@ -95,6 +97,12 @@ typedef struct row_spec {
     {                                                                                              \
 #member, ROW_TAGS, flags_, offsetof(T, member), 0, min_, max_, NULL, items_,               \
             offsetof(T, count)                                                                     \
+    }
+/* A blob column whose C member is named apart from it (sealed bytes and their length). */
+#define ROW_BLOB_COL(T, name_, member, len, flags_)                                                \
+    {                                                                                              \
+        name_, ROW_BLOB, (flags_) | ROW_PRIVATE, offsetof(T, member), 0, 0, 0, NULL, 0,            \
+            offsetof(T, len)                                                                       \
     }
 /* A body-only field. */
 #define ROW_FIELD(name_, type_, flags_, min_, max_)                                                \
@@ -148,6 +156,23 @@ db_args row_args(const row_spec *sp, const void *row, const char *names, arena *
 void row_json_members(jw *w, const row_spec *sp, const void *row);
 /** row_json_members inside an object. */
 void row_json_write(jw *w, const row_spec *sp, const void *row);
+/** Writes the columns named in `names` (comma-separated) as members, in that order. */
+void row_json_names(jw *w, const row_spec *sp, const void *row, const char *names);
+
+/**
+ * Copies into row the named columns (comma-separated) that obj carries, as
+ * a stored document (a snapshot, a preset) holds them: text into a, JSON
+ * null as the column's NULL when nullable, a whole real for an integer, an
+ * RFC 3339 text for a time. A value of the wrong type, or too long for a
+ * ROW_CHARS buffer, is ERR_INVALID naming the field; limits are row_check's.
+ */
+int row_from_json(const row_spec *sp, void *row, const json_t *obj, const char *names, arena *a,
+                  error *err);
+/**
+ * Compares the named columns of a and b; appends {"field", "from", "to"}
+ * to changes (when not NULL) for each that differs. Returns how many differ.
+ */
+int row_diff(const row_spec *sp, const void *a, const void *b, const char *names, json_t *changes);
 
 typedef enum row_mode { ROW_MODE_CREATE, ROW_MODE_UPDATE } row_mode;
 

@@ -3,8 +3,8 @@
  * Google import exists, and the log of the personas assigned to each. Every
  * route is scoped to the caller; another user's channel is a 404.
  */
-#include "http/h_channels.h"
 #include "base/jsonout.h"
+#include "domain/channel_store.h"
 #include "http/api.h"
 #include "http/routes.h"
 #include "services/channel_service.h"
@@ -12,92 +12,16 @@
 #include <ctype.h>
 #include <string.h>
 
-#define CHANNEL_READONLY_FIELDS                                                                    \
-    {"id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                               \
-        {"user_id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                      \
-        {"account_id", API_STRING, API_READONLY, 0, 0, NULL, 0},                                   \
-        {"custom_url", API_STRING, API_READONLY, 0, 0, NULL, 0},                                   \
-        {"uploads_playlist_id", API_STRING, API_READONLY, 0, 0, NULL, 0},                          \
-        {"account_status", API_STRING, API_READONLY, 0, 0, NULL, 0},                               \
-        {"subscriber_count", API_INT, API_READONLY, 0, 0, NULL, 0},                                \
-        {"view_count", API_INT, API_READONLY, 0, 0, NULL, 0},                                      \
-        {"video_count", API_INT, API_READONLY, 0, 0, NULL, 0},                                     \
-        {"stats_updated_at", API_STRING, API_READONLY, 0, 0, NULL, 0},                             \
-        {"created_at", API_STRING, API_READONLY, 0, 0, NULL, 0},                                   \
-    {                                                                                              \
-        "updated_at", API_STRING, API_READONLY, 0, 0, NULL, 0                                      \
-    }
-
-static const api_field CHANNEL_CREATE[] = {
-    {"youtube_channel_id", API_STRING, API_REQUIRED, 1, 64, NULL, 0},
-    {"name", API_STRING, API_REQUIRED, 1, 200, NULL, 0},
-    {"thumbnail", API_STRING, API_NULLABLE, 1, 2048, NULL, 0},
-    {"persona_id", API_UUID, API_NULLABLE, 0, 0, NULL, 0},
-    {"auto_optimize", API_BOOL, 0, 0, 0, NULL, 0},
-    {"assignment_reason", API_STRING, API_NULLABLE, 1, 1000, NULL, 0},
-    CHANNEL_READONLY_FIELDS,
-    {NULL, 0, 0, 0, 0, NULL, 0},
-};
-
-static const api_field CHANNEL_UPDATE[] = {
-    {"youtube_channel_id", API_STRING, API_READONLY, 0, 0, NULL, 0},
-    {"name", API_STRING, 0, 1, 200, NULL, 0},
-    {"thumbnail", API_STRING, API_NULLABLE, 1, 2048, NULL, 0},
-    {"persona_id", API_UUID, API_NULLABLE, 0, 0, NULL, 0},
-    {"auto_optimize", API_BOOL, 0, 0, 0, NULL, 0},
-    {"assignment_reason", API_STRING, API_NULLABLE, 1, 1000, NULL, 0},
-    CHANNEL_READONLY_FIELDS,
-    {NULL, 0, 0, 0, 0, NULL, 0},
-};
-
 static const char *const NO_QUERY[] = {NULL};
 static const char *const LIST_QUERY[] = {"limit", "cursor", "persona_id", NULL};
 static const char *const PAGE_QUERY[] = {"limit", "cursor", NULL};
-
-void h_channels_write(jw *w, const channel *ch)
-{
-    jw_obj_begin(w);
-    jw_member_str(w, "id", ch->id);
-    jw_member_str(w, "youtube_channel_id", ch->youtube_channel_id);
-    jw_member_str(w, "name", ch->name);
-    jw_member_str(w, "thumbnail", ch->thumbnail);
-    jw_member_str(w, "custom_url", ch->custom_url);
-    jw_member_str(w, "uploads_playlist_id", ch->uploads_playlist_id);
-    jw_member_str(w, "persona_id", ch->persona_id);
-    jw_member_bool(w, "auto_optimize", ch->auto_optimize);
-    /* Counts YouTube hides (or has not reported yet) are stored as -1. */
-    jw_member_count(w, "subscriber_count", ch->subscriber_count);
-    jw_member_count(w, "view_count", ch->view_count);
-    jw_member_count(w, "video_count", ch->video_count);
-    jw_member_time(w, "stats_updated_at", ch->stats_updated_at);
-    jw_member_str(w, "account_id", ch->account_id);
-    jw_member_str(w, "account_status", ch->account_status);
-    jw_member_time(w, "created_at", ch->created_at);
-    jw_member_time(w, "updated_at", ch->updated_at);
-    jw_obj_end(w);
-}
 
 static void h_channels__reply(http_request *r, int status, const channel *ch)
 {
     http_json j;
     http_json_begin(&j);
-    h_channels_write(&j.w, ch);
+    row_json_write(&j.w, &channel_row, ch);
     http_reply_written(r, status, &j);
-}
-
-static void h_channels__assignment_write(jw *w, const channel_assignment *as)
-{
-    jw_obj_begin(w);
-    jw_member_str(w, "id", as->id);
-    jw_member_str(w, "channel_id", as->channel_id);
-    jw_member_str(w, "persona_id", as->persona_id);
-    jw_member_count(w, "persona_version", as->persona_id ? as->persona_version : -1);
-    jw_member_str(w, "previous_persona_id", as->previous_persona_id);
-    jw_member_str(w, "assigned_by", as->assigned_by);
-    jw_member_str(w, "source", as->source);
-    jw_member_str(w, "reason", as->reason);
-    jw_member_time(w, "created_at", as->created_at);
-    jw_obj_end(w);
 }
 
 /* Ids are stored in lowercase (SQLite compares text); clients may send either. */
@@ -120,13 +44,14 @@ static const char *h_channels__opt(json_t *in, const char *name, bool *set)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static void h_channels__input(http_request *r, json_t *in, channel_input *ci)
+static void h_channels__input(json_t *in, channel_input *ci)
 {
     memset(ci, 0, sizeof(*ci));
     ci->youtube_channel_id = h_channels__opt(in, "youtube_channel_id", NULL);
     ci->name = h_channels__opt(in, "name", NULL);
     ci->thumbnail = h_channels__opt(in, "thumbnail", &ci->set_thumbnail);
-    ci->persona_id = h_channels__uuid(r, h_channels__opt(in, "persona_id", &ci->set_persona));
+    ci->persona_id =
+        h_channels__opt(in, "persona_id", &ci->set_persona); /* api_body_row lowercased it */
     json_t *ao = json_object_get(in, "auto_optimize");
     ci->set_auto_optimize = ao != NULL;
     ci->auto_optimize = json_is_true(ao);
@@ -138,11 +63,11 @@ static void h_channels__create(http_request *r)
     const principal *p;
     if (!(p = api_auth(r)) || !api_query_allowed(r, NO_QUERY))
         return;
-    json_t *in = api_body(r, CHANNEL_CREATE, API_CREATE, p);
+    json_t *in = api_body_row(r, &channel_row, API_CREATE, p);
     if (in == NULL)
         return;
     channel_input ci;
-    h_channels__input(r, in, &ci);
+    h_channels__input(in, &ci);
     channel ch;
     error e;
     if (channel_service_create(api_conn(r), http_arena(r), p, &ci, &ch, &e) != 0) {
@@ -180,7 +105,7 @@ static void h_channels__list(http_request *r)
     http_json j;
     api_page_begin(&j);
     for (size_t i = 0; i < n; i++)
-        h_channels_write(&j.w, &rows[i]);
+        row_json_write(&j.w, &channel_row, &rows[i]);
     api_page_end(r, &j, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
 }
 
@@ -207,11 +132,11 @@ static void h_channels__update(http_request *r)
     if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "channel")) ||
         !api_query_allowed(r, NO_QUERY))
         return;
-    json_t *in = api_body(r, CHANNEL_UPDATE, API_UPDATE, p);
+    json_t *in = api_body_row(r, &channel_row, API_UPDATE, p);
     if (in == NULL)
         return;
     channel_input ci;
-    h_channels__input(r, in, &ci);
+    h_channels__input(in, &ci);
     channel ch;
     error e;
     if (channel_service_update(api_conn(r), http_arena(r), p, id, &ci, &ch, &e) != 0) {
@@ -255,7 +180,7 @@ static void h_channels__assignments(http_request *r)
     http_json j;
     api_page_begin(&j);
     for (size_t i = 0; i < n; i++)
-        h_channels__assignment_write(&j.w, &rows[i]);
+        row_json_write(&j.w, &channel_assignment_row, &rows[i]);
     api_page_end(r, &j, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
 }
 

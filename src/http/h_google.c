@@ -7,8 +7,10 @@
  * appear in any answer.
  */
 #include "base/jsonout.h"
+#include "domain/account_store.h"
+#include "domain/channel_store.h"
+#include "domain/limits.h"
 #include "http/api.h"
-#include "http/h_channels.h"
 #include "http/routes.h"
 #include "services/google_service.h"
 
@@ -19,11 +21,13 @@ static const char *const NO_QUERY[] = {NULL};
 static const char *const CONNECT_QUERY[] = {"format", NULL};
 static const char *const PAGE_QUERY[] = {"limit", "cursor", NULL};
 
-static const api_field IMPORT_FIELDS[] = {
-    {"account_id", API_UUID, API_REQUIRED, 0, 0, NULL, 0},
-    {"youtube_channel_ids", API_STRING_LIST, API_REQUIRED, 1, 64, NULL, 50},
-    {NULL, 0, 0, 0, 0, NULL, 0},
+/* The body of an import: which of an account's YouTube channels to bring in. */
+static const row_col IMPORT_COLS[] = {
+    ROW_FIELD("account_id", ROW_UUID, ROW_CREATE | ROW_REQUIRED, 0, 0),
+    ROW_LIST_FIELD("youtube_channel_ids", ROW_CREATE | ROW_REQUIRED, 1, CHANNEL_YOUTUBE_ID_MAX,
+                   CHANNEL_IMPORT_MAX),
 };
+static const row_spec IMPORT = ROW_SPEC(char, "import", IMPORT_COLS);
 
 /* Each google_problem has its own status and problem type. */
 static void h_google__fail(http_request *r, const google_err *ge)
@@ -76,35 +80,25 @@ static json_t *h_google__count(int64_t v)
     return v < 0 ? json_null() : json_integer(v);
 }
 
-static json_t *h_google__scopes(const char *list)
+/* An account: its row, then the scopes as a list and whether it must be
+ * connected again. */
+static void h_google__account_write(jw *w, const account *acc)
 {
-    json_t *a = json_array();
-    for (const char *p = list; p && *p;) {
+    jw_obj_begin(w);
+    row_json_members(w, &account_row, acc);
+    jw_key(w, "scopes");
+    jw_arr_begin(w);
+    for (const char *p = acc->scopes; p && *p;) {
         while (*p == ' ')
             p++;
         size_t len = strcspn(p, " ");
         if (len > 0)
-            json_array_append_new(a, json_stringn(p, len));
+            jw_strn(w, p, len);
         p += len;
     }
-    return a;
-}
-
-static json_t *h_google__account_json(const account *acc)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_str(acc->id));
-    json_object_set_new(o, "provider", json_str(acc->provider));
-    json_object_set_new(o, "provider_account_id", json_str(acc->provider_account_id));
-    json_object_set_new(o, "email", h_google__str(acc->email));
-    json_object_set_new(o, "scopes", h_google__scopes(acc->scopes));
-    json_object_set_new(o, "status", json_str(acc->status));
-    json_object_set_new(o, "needs_reconnect",
-                        json_boolean(strcmp(acc->status, ACCOUNT_NEEDS_RECONNECT) == 0));
-    json_object_set_new(o, "expires_at", api_time(acc->expires_at));
-    json_object_set_new(o, "created_at", api_time(acc->created_at));
-    json_object_set_new(o, "updated_at", api_time(acc->updated_at));
-    return o;
+    jw_arr_end(w);
+    jw_member_bool(w, "needs_reconnect", strcmp(acc->status, ACCOUNT_NEEDS_RECONNECT) == 0);
+    jw_obj_end(w);
 }
 
 static json_t *h_google__found_json(const google_found *f)
@@ -184,7 +178,13 @@ static void h_google__callback(http_request *r)
         return;
     }
     if (h_google__wants_json(r)) {
-        http_reply_json(r, 200, json_pack("{s:o}", "account", h_google__account_json(&acc)));
+        http_json j;
+        http_json_begin(&j);
+        jw_obj_begin(&j.w);
+        jw_key(&j.w, "account");
+        h_google__account_write(&j.w, &acc);
+        jw_obj_end(&j.w);
+        http_reply_written(r, 200, &j);
         return;
     }
     /* 303 to a page of its own: reloading it does not replay the used state. */
@@ -224,10 +224,11 @@ static void h_google__accounts(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    json_t *items = json_array();
+    http_json j;
+    api_page_begin(&j);
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, h_google__account_json(&rows[i]));
-    api_reply_page(r, items, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
+        h_google__account_write(&j.w, &rows[i]);
+    api_page_end(r, &j, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
 }
 
 static void h_google__account(http_request *r)
@@ -243,7 +244,10 @@ static void h_google__account(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    http_reply_json(r, 200, h_google__account_json(&acc));
+    http_json j;
+    http_json_begin(&j);
+    h_google__account_write(&j.w, &acc);
+    http_reply_written(r, 200, &j);
 }
 
 static void h_google__disconnect(http_request *r)
@@ -287,7 +291,7 @@ static void h_google__import(http_request *r)
     const principal *p;
     if (!(p = api_auth(r)) || !api_query_allowed(r, NO_QUERY))
         return;
-    json_t *in = api_body(r, IMPORT_FIELDS, API_CREATE, p);
+    json_t *in = api_body_row(r, &IMPORT, API_CREATE, p);
     if (in == NULL)
         return;
     json_t *list = json_object_get(in, "youtube_channel_ids");
@@ -325,7 +329,7 @@ static void h_google__import(http_request *r)
     jw_key(&j.w, "items");
     jw_arr_begin(&j.w);
     for (size_t i = 0; i < res.n; i++)
-        h_channels_write(&j.w, &res.rows[i]);
+        row_json_write(&j.w, &channel_row, &res.rows[i]);
     jw_arr_end(&j.w);
     jw_member_int(&j.w, "created", (int64_t)res.created);
     jw_member_int(&j.w, "updated", (int64_t)(res.n - res.created));

@@ -20,79 +20,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const persona__types[] = {"SYSTEM", "CUSTOM", NULL};
-static const char *const persona__visibilities[] = {"PRIVATE", "PUBLIC", NULL};
-
-#define RO(n)                                                                                      \
-    {                                                                                              \
-        n, API_STRING, API_READONLY, 0, 0, NULL, 0                                                 \
-    }
-/* What a persona's server-kept fields are; never settable. */
-#define PERSONA_READONLY_FIELDS                                                                    \
-    RO("id"), RO("owner_id"), RO("version"), RO("locked"), RO("archived_at"), RO("created_at"),    \
-        RO("updated_at")
-/* The preset fields: what an export carries and an import accepts. */
-#define PERSONA_PRESET_FIELDS(req)                                                                 \
-    {"name", API_STRING, req, 1, PERSONA_NAME_MAX, NULL, 0},                                       \
-        {"description", API_STRING, 0, 0, PERSONA_DESCRIPTION_MAX, NULL, 0},                       \
-        {"system_instruction", API_STRING, req, 1, PERSONA_INSTRUCTION_MAX, NULL, 0},              \
-        {"temperature", API_NUMBER, 0, 0, 2, NULL, 0}, {"top_p", API_NUMBER, 0, 0, 1, NULL, 0},    \
-        {"top_k", API_INT, 0, 1, INT32_MAX, NULL, 0},                                              \
-        {"language", API_STRING, 0, PERSONA_LANGUAGE_MIN, PERSONA_LANGUAGE_MAX, NULL, 0},          \
-        {"voice", API_STRING, API_NULLABLE, 1, PERSONA_VOICE_MAX, NULL, 0},                        \
-        {"visibility", API_ENUM, 0, 0, 0, persona__visibilities, 0},                               \
-    {                                                                                              \
-        "required_plan", API_STRING, 0, 1, PLAN_CODE_MAX, NULL, 0                                  \
-    }
-#define CHANGE_REASON_FIELD                                                                        \
-    {                                                                                              \
-        "change_reason", API_STRING, 0, 0, PERSONA_REASON_MAX, NULL, 0                             \
-    }
-
-static const api_field persona__create_fields[] = {
-    PERSONA_READONLY_FIELDS,
-    PERSONA_PRESET_FIELDS(API_REQUIRED),
-    {"type", API_ENUM, API_ADMIN, 0, 0, persona__types, 0},
-    {"is_official", API_BOOL, API_ADMIN, 0, 0, NULL, 0},
-    CHANGE_REASON_FIELD,
-    {NULL, 0, 0, 0, 0, NULL, 0},
+/* The body of a restore: the version to make current again, and why. */
+static const row_col persona__restore_cols[] = {
+    ROW_FIELD("version", ROW_INT64, ROW_CREATE | ROW_REQUIRED, 1, PERSONA_VERSION_MAX),
+    ROW_FIELD("change_reason", ROW_TEXT, ROW_CREATE, 0, PERSONA_REASON_MAX),
 };
-
-static const api_field persona__update_fields[] = {
-    PERSONA_READONLY_FIELDS,  RO("type"),
-    PERSONA_PRESET_FIELDS(0), {"is_official", API_BOOL, API_ADMIN, 0, 0, NULL, 0},
-    CHANGE_REASON_FIELD,      {NULL, 0, 0, 0, 0, NULL, 0},
-};
-
-static const api_field persona__import_fields[] = {
-    PERSONA_READONLY_FIELDS,
-    RO("type"),
-    RO("is_official"),
-    {"format", API_STRING, API_REQUIRED, 1, 64, NULL, 0},
-    PERSONA_PRESET_FIELDS(API_REQUIRED),
-    {NULL, 0, 0, 0, 0, NULL, 0},
-};
-
-static const api_field persona__restore_fields[] = {
-    {"version", API_INT, API_REQUIRED, 1, INT32_MAX, NULL, 0},
-    CHANGE_REASON_FIELD,
-    {NULL, 0, 0, 0, 0, NULL, 0},
-};
+static const row_spec persona__restore = ROW_SPEC(char, "restore", persona__restore_cols);
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static persona *persona__alloc(http_request *r)
-{
-    return arena_alloc(http_arena(r), sizeof(persona));
-}
-
-/* The API form of a persona: its snapshot plus what depends on the viewer. */
+/* The API form of a persona: its columns (the instruction null when
+ * withheld from the viewer), then whether it is locked for the viewer. */
 static void persona__emit(jw *w, const persona *p, const principal *who)
 {
+    persona shown = *p;
+    if (!persona_service_can_read_content(p, who))
+        shown.system_instruction = NULL;
     jw_obj_begin(w);
-    persona_store_write(w, p, !persona_service_can_read_content(p, who));
+    row_json_members(w, &persona_row, &shown);
     jw_member_bool(w, "locked", persona_service_is_locked(p, who));
-    jw_member_time(w, "archived_at", p->archived_at); /* null while live */
     jw_obj_end(w);
 }
 
@@ -191,8 +137,8 @@ static void h_personas_list(http_request *r)
     persona_filter f = {0};
     const char *mine;
     if (!api_query_allowed(r, params) || !api_page_read(r, &page) ||
-        !persona__enum_query(r, "type", persona__types, &f.type) ||
-        !persona__enum_query(r, "visibility", persona__visibilities, &f.visibility) ||
+        !persona__enum_query(r, "type", persona_types, &f.type) ||
+        !persona__enum_query(r, "visibility", persona_visibilities, &f.visibility) ||
         !persona__enum_query(r, "mine", booleans, &mine))
         return;
     f.mine = mine != NULL && strcmp(mine, "true") == 0;
@@ -225,30 +171,30 @@ static void h_personas_list(http_request *r)
 
 /* Create and import differ only in the fields they accept and the use case
  * that turns them into a new persona. */
-typedef int (*persona__maker)(db_conn *c, const principal *who, const json_t *in, persona *out,
-                              error *err);
+typedef int (*persona__maker)(db_conn *c, arena *a, const principal *who, const json_t *in,
+                              persona *out, error *err);
 
-static void persona__make(http_request *r, const api_field *fields, persona__maker make)
+static void persona__make(http_request *r, const row_spec *spec, persona__maker make)
 {
     const principal *who;
     if (!(who = api_auth(r)))
         return;
-    json_t *in = api_body(r, fields, API_CREATE, who);
+    json_t *in = api_body_row(r, spec, API_CREATE, who);
     db_conn *c = in ? api_conn(r) : NULL;
     if (c == NULL)
         return;
-    persona *p = persona__alloc(r);
+    persona p;
     error err = {0};
-    if (make(c, who, in, p, &err) != 0) {
+    if (make(c, http_arena(r), who, in, &p, &err) != 0) {
         http_reply_error(r, &err);
         return;
     }
-    persona__reply(r, 201, p, who);
+    persona__reply(r, 201, &p, who);
 }
 
 static void h_personas_create(http_request *r)
 {
-    persona__make(r, persona__create_fields, persona_service_create);
+    persona__make(r, &persona_row, persona_service_create);
 }
 
 static void h_personas_get(http_request *r)
@@ -258,13 +204,13 @@ static void h_personas_get(http_request *r)
     db_conn *c;
     if (!(who = api_auth(r)) || !(id = persona__id(r)) || !(c = api_conn(r)))
         return;
-    persona *p = persona__alloc(r);
+    persona p;
     error err = {0};
-    if (persona_service_get_visible(c, who, id, p, &err) != 0) {
+    if (persona_service_get_visible(c, http_arena(r), who, id, &p, &err) != 0) {
         http_reply_error(r, &err);
         return;
     }
-    persona__reply(r, 200, p, who);
+    persona__reply(r, 200, &p, who);
 }
 
 /* What a write to one persona needs first: the caller, the id, If-Match,
@@ -277,7 +223,7 @@ typedef struct persona__write {
     db_conn *c;
 } persona__write;
 
-static bool persona__write_begin(http_request *r, const api_field *fields, api_mode mode,
+static bool persona__write_begin(http_request *r, const row_spec *spec, api_mode mode,
                                  persona__write *w)
 {
     if (!(w->who = api_auth(r)) || !(w->id = persona__id(r)))
@@ -286,7 +232,7 @@ static bool persona__write_begin(http_request *r, const api_field *fields, api_m
     w->if_match = api_if_match(r, &bad);
     if (bad)
         return false;
-    w->in = api_body(r, fields, mode, w->who);
+    w->in = api_body_row(r, spec, mode, w->who);
     w->c = w->in ? api_conn(r) : NULL;
     return w->c != NULL;
 }
@@ -294,15 +240,15 @@ static bool persona__write_begin(http_request *r, const api_field *fields, api_m
 static void h_personas_update(http_request *r)
 {
     persona__write w;
-    if (!persona__write_begin(r, persona__update_fields, API_UPDATE, &w))
+    if (!persona__write_begin(r, &persona_row, API_UPDATE, &w))
         return;
-    persona *p = persona__alloc(r);
+    persona p;
     error err = {0};
-    if (persona_service_update(w.c, w.who, w.id, w.in, w.if_match, p, &err) != 0) {
+    if (persona_service_update(w.c, http_arena(r), w.who, w.id, w.in, w.if_match, &p, &err) != 0) {
         http_reply_error(r, &err);
         return;
     }
-    persona__reply(r, 200, p, w.who);
+    persona__reply(r, 200, &p, w.who);
 }
 
 static void h_personas_delete(http_request *r)
@@ -317,7 +263,7 @@ static void h_personas_delete(http_request *r)
     if (c == NULL)
         return;
     error err = {0};
-    if (persona_service_delete(c, who, id, if_match, &err) != 0) {
+    if (persona_service_delete(c, http_arena(r), who, id, if_match, &err) != 0) {
         http_reply_error(r, &err);
         return;
     }
@@ -327,23 +273,15 @@ static void h_personas_delete(http_request *r)
 /* ---- history ---------------------------------------------------------------- */
 
 typedef struct persona__history_page {
-    json_t *items;
+    http_json out;
     int n;
     int64_t last;
 } persona__history_page;
 
-static json_t *persona__revision_json(const persona_revision *rev)
-{
-    return json_pack("{s:I, s:o, s:o, s:o}", "version", (json_int_t)rev->version, "changed_by",
-                     rev->changed_by[0] ? json_str(rev->changed_by) : json_null(), "change_reason",
-                     rev->has_reason ? json_str(rev->change_reason) : json_null(), "created_at",
-                     api_time(rev->created_at));
-}
-
 static int persona__history_add(const persona_revision *rev, void *ctx)
 {
     persona__history_page *pg = ctx;
-    json_array_append_new(pg->items, persona__revision_json(rev));
+    row_json_write(&pg->out.w, &persona_history_row, rev);
     pg->last = rev->version;
     pg->n++;
     return 0;
@@ -358,22 +296,23 @@ static void h_personas_history(http_request *r)
         return;
     int64_t limit, before;
     if (!persona__query_int(r, "limit", 1, 100, 20, &limit) ||
-        !persona__query_int(r, "cursor", 1, INT32_MAX, 0, &before))
+        !persona__query_int(r, "cursor", 1, PERSONA_VERSION_MAX, 0, &before))
         return;
     db_conn *c = api_conn(r);
     if (c == NULL)
         return;
-    persona__history_page pg = {.items = json_array()};
+    persona__history_page pg = {0};
+    api_page_begin(&pg.out);
     error err = {0};
-    if (persona_service_history(c, who, id, before, (int)limit, persona__history_add, &pg, &err) !=
-        0) {
-        json_decref(pg.items);
+    if (persona_service_history(c, http_arena(r), who, id, before, (int)limit, persona__history_add,
+                                &pg, &err) != 0) {
+        buf_free(&pg.out.text);
         http_reply_error(r, &err);
         return;
     }
     char next[24];
     snprintf(next, sizeof(next), "%lld", (long long)pg.last);
-    api_reply_page(r, pg.items, pg.n == limit ? next : NULL);
+    api_page_end(r, &pg.out, pg.n == limit ? next : NULL);
 }
 
 static void h_personas_version(http_request *r)
@@ -383,7 +322,7 @@ static void h_personas_version(http_request *r)
     if (!(who = api_auth(r)) || !(id = persona__id(r)))
         return;
     int64_t version;
-    if (!persona__parse_int(http_param(r, "version"), 1, INT32_MAX, &version)) {
+    if (!persona__parse_int(http_param(r, "version"), 1, PERSONA_VERSION_MAX, &version)) {
         error e;
         error_set(&e, ERR_NOT_FOUND, NULL, "persona %s has no version '%s'", id,
                   http_param(r, "version"));
@@ -396,13 +335,19 @@ static void h_personas_version(http_request *r)
     persona_revision rev;
     json_t *snap = NULL;
     error err = {0};
-    if (persona_service_revision(c, who, id, version, &rev, &snap, &err) != 0) {
+    if (persona_service_revision(c, http_arena(r), who, id, version, &rev, &snap, &err) != 0) {
         http_reply_error(r, &err);
         return;
     }
-    json_t *o = persona__revision_json(&rev);
-    json_object_set_new(o, "snapshot", snap);
-    http_reply_json(r, 200, o);
+    http_json j;
+    http_json_begin(&j);
+    jw_obj_begin(&j.w);
+    row_json_members(&j.w, &persona_history_row, &rev);
+    jw_key(&j.w, "snapshot");
+    jw_value(&j.w, snap);
+    jw_obj_end(&j.w);
+    json_decref(snap);
+    http_reply_written(r, 200, &j);
 }
 
 static void h_personas_diff(http_request *r)
@@ -413,15 +358,15 @@ static void h_personas_diff(http_request *r)
     if (!(who = api_auth(r)) || !(id = persona__id(r)) || !api_query_allowed(r, params))
         return;
     int64_t from, to;
-    if (!persona__query_int(r, "from", 1, INT32_MAX, -1, &from) ||
-        !persona__query_int(r, "to", 1, INT32_MAX, -1, &to))
+    if (!persona__query_int(r, "from", 1, PERSONA_VERSION_MAX, -1, &from) ||
+        !persona__query_int(r, "to", 1, PERSONA_VERSION_MAX, -1, &to))
         return;
     db_conn *c = api_conn(r);
     if (c == NULL)
         return;
     json_t *changes = NULL;
     error err = {0};
-    if (persona_service_diff(c, who, id, from, to, &changes, &err) != 0) {
+    if (persona_service_diff(c, http_arena(r), who, id, from, to, &changes, &err) != 0) {
         http_reply_error(r, &err);
         return;
     }
@@ -433,17 +378,17 @@ static void h_personas_diff(http_request *r)
 static void h_personas_restore(http_request *r)
 {
     persona__write w;
-    if (!persona__write_begin(r, persona__restore_fields, API_CREATE, &w))
+    if (!persona__write_begin(r, &persona__restore, API_CREATE, &w))
         return;
-    persona *p = persona__alloc(r);
+    persona p;
     error err = {0};
     if (persona_service_restore(
-            w.c, w.who, w.id, json_integer_value(json_object_get(w.in, "version")),
-            json_string_value(json_object_get(w.in, "change_reason")), w.if_match, p, &err) != 0) {
+            w.c, http_arena(r), w.who, w.id, json_integer_value(json_object_get(w.in, "version")),
+            json_string_value(json_object_get(w.in, "change_reason")), w.if_match, &p, &err) != 0) {
         http_reply_error(r, &err);
         return;
     }
-    persona__reply(r, 200, p, w.who);
+    persona__reply(r, 200, &p, w.who);
 }
 
 /* ---- presets -------------------------------------------------------------- */
@@ -455,18 +400,24 @@ static void h_personas_export(http_request *r)
     db_conn *c;
     if (!(who = api_auth(r)) || !(id = persona__id(r)) || !(c = api_conn(r)))
         return;
-    json_t *preset = NULL;
+    persona p;
     error err = {0};
-    if (persona_service_export(c, who, id, &preset, &err) != 0) {
+    if (persona_service_export(c, http_arena(r), who, id, &p, &err) != 0) {
         http_reply_error(r, &err);
         return;
     }
-    http_reply_json(r, 200, preset);
+    http_json j;
+    http_json_begin(&j);
+    jw_obj_begin(&j.w);
+    jw_member_str(&j.w, "format", PERSONA_PRESET_FORMAT);
+    row_json_names(&j.w, &persona_row, &p, PERSONA_PRESET);
+    jw_obj_end(&j.w);
+    http_reply_written(r, 200, &j);
 }
 
 static void h_personas_import(http_request *r)
 {
-    persona__make(r, persona__import_fields, persona_service_import);
+    persona__make(r, &persona_preset_row, persona_service_import);
 }
 
 const http_route personas_routes[] = {

@@ -2,6 +2,7 @@
 
 #include "base/text.h"
 #include "base/timeutil.h"
+#include "domain/limits.h"
 #include "services/persona_access.h"
 
 #include <stdio.h>
@@ -12,11 +13,12 @@
  * the alphabet, not the shape, so handles and test ids fit too. */
 static int channel__check_youtube_id(const char *v, error *err)
 {
-    size_t n = v ? strlen(v) : 0;
-    if (n < 1 || n > 64)
-        return error_set(err, ERR_INVALID, "youtube_channel_id",
-                         "youtube_channel_id must be 1 to 64 characters");
-    for (size_t i = 0; i < n; i++) {
+    if (v == NULL)
+        return error_set(err, ERR_INVALID, "youtube_channel_id", "youtube_channel_id is required");
+    channel row = {.youtube_channel_id = v};
+    if (row_check(&channel_row, &row, "youtube_channel_id", err) != 0)
+        return -1;
+    for (size_t i = 0; v[i] != '\0'; i++) {
         char ch = v[i];
         bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
                   (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
@@ -27,28 +29,22 @@ static int channel__check_youtube_id(const char *v, error *err)
     return 0;
 }
 
-static int channel__check_name(const char *v, error *err)
-{
-    size_t n = v ? utf8_chars(v) : 0;
-    if (n < 1 || n > 200)
-        return error_set(err, ERR_INVALID, "name", "name must be 1 to 200 characters");
-    return 0;
-}
-
 /* An absolute http(s) URL of printable ASCII with a host: what a browser can
  * load as an image without surprises. */
 static int channel__check_thumbnail(const char *v, error *err)
 {
     if (v == NULL)
         return 0;
+    channel ch = {.thumbnail = v};
+    if (row_check(&channel_row, &ch, "thumbnail", err) != 0)
+        return -1;
     size_t n = strlen(v);
     size_t scheme = strncasecmp(v, "https://", 8) == 0  ? 8
                     : strncasecmp(v, "http://", 7) == 0 ? 7
                                                         : 0;
-    if (scheme == 0 || n > 2048 || n == scheme || v[scheme] == '/')
+    if (scheme == 0 || n == scheme || v[scheme] == '/')
         return error_set(err, ERR_INVALID, "thumbnail",
-                         "thumbnail must be an http:// or https:// URL with a host, at most 2048 "
-                         "characters");
+                         "thumbnail must be an http:// or https:// URL with a host");
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7F)
             return error_set(err, ERR_INVALID, "thumbnail",
@@ -64,9 +60,10 @@ static int channel__check_reason(const channel_input *in, error *err)
     if (!in->set_persona)
         return error_set(err, ERR_INVALID, "assignment_reason",
                          "assignment_reason only goes with persona_id in the same request");
-    if (utf8_chars(in->assignment_reason) > 1000)
-        return error_set(err, ERR_INVALID, "assignment_reason",
-                         "assignment_reason must be at most 1000 characters");
+    channel_assignment as = {.reason = in->assignment_reason};
+    error bad;
+    if (row_check(&channel_assignment_row, &as, "reason", &bad) != 0)
+        return error_set(err, ERR_INVALID, "assignment_reason", "assignment_%s", bad.message);
     return 0;
 }
 
@@ -148,17 +145,17 @@ static int channel__create_body(db_conn *c, void *arg, error *err)
 int channel_service_create(db_conn *c, arena *a, const principal *p, const channel_input *in,
                            channel *out, error *err)
 {
-    if (channel__check_youtube_id(in->youtube_channel_id, err) != 0 ||
-        channel__check_name(in->name, err) != 0 ||
-        channel__check_thumbnail(in->set_thumbnail ? in->thumbnail : NULL, err) != 0 ||
-        channel__check_reason(in, err) != 0)
-        return -1;
     channel ch = {0};
-    uuid_v7(ch.id);
-    snprintf(ch.user_id, sizeof(ch.user_id), "%s", p->user_id);
     ch.youtube_channel_id = in->youtube_channel_id;
     ch.name = in->name;
     ch.thumbnail = in->set_thumbnail ? in->thumbnail : NULL;
+    if (channel__check_youtube_id(ch.youtube_channel_id, err) != 0 ||
+        (ch.name == NULL && error_set(err, ERR_INVALID, "name", "name is required") != 0) ||
+        row_check(&channel_row, &ch, "name", err) != 0 ||
+        channel__check_thumbnail(ch.thumbnail, err) != 0 || channel__check_reason(in, err) != 0)
+        return -1;
+    uuid_v7(ch.id);
+    snprintf(ch.user_id, sizeof(ch.user_id), "%s", p->user_id);
     ch.persona_id = in->set_persona ? in->persona_id : NULL;
     ch.auto_optimize = in->set_auto_optimize && in->auto_optimize;
     ch.subscriber_count = ch.view_count = ch.video_count = -1; /* until the first stats sync */
@@ -227,7 +224,8 @@ static int channel__update_body(db_conn *c, void *arg, error *err)
 int channel_service_update(db_conn *c, arena *a, const principal *p, const char *id,
                            const channel_input *in, channel *out, error *err)
 {
-    if ((in->name != NULL && channel__check_name(in->name, err) != 0) ||
+    channel named = {.name = in->name};
+    if (row_check(&channel_row, &named, "name", err) != 0 ||
         (in->set_thumbnail && channel__check_thumbnail(in->thumbnail, err) != 0) ||
         channel__check_reason(in, err) != 0)
         return -1;
@@ -245,14 +243,14 @@ int channel_service_delete(db_conn *c, const principal *p, const char *id, error
     return channel_store_delete(c, p->user_id, id, err);
 }
 
-/* A YouTube title as a channel name: at most 200 characters, cut on a
- * character boundary; an empty one becomes the channel id. */
+/* A YouTube title as a channel name: cut to the name's limit on a character
+ * boundary; an empty one becomes the channel id. */
 static const char *channel__import_name(arena *a, const channel_import_item *it)
 {
     const char *name = it->name && *it->name ? it->name : it->youtube_channel_id;
-    if (utf8_chars(name) <= 200)
+    if (utf8_chars(name) <= CHANNEL_NAME_MAX)
         return name;
-    return arena_strndup(a, name, utf8_prefix(name, 200));
+    return arena_strndup(a, name, utf8_prefix(name, CHANNEL_NAME_MAX));
 }
 
 int channel_service_import_in_tx(db_conn *c, arena *a, const principal *p, const char *account_id,

@@ -8,6 +8,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "domain/limits.h"
 #include "domain/oauth_state_store.h"
 #include "services/google_internal.h"
 #include "services/token_crypto.h"
@@ -210,7 +211,7 @@ static int google__take_state(db_conn *c, arena *a, const principal *p, const ch
 {
     if (state == NULL || state[0] == '\0')
         return google__bad_state(ge, "the callback carries no state");
-    if (strlen(state) > 512)
+    if (strlen(state) > OAUTH_STATE_MAX)
         return google__bad_state(ge, "the callback's state is not one this service issued");
     char hash[65];
     token_crypto_sha256_hex(state, hash);

@@ -9,23 +9,25 @@
 int persona_access_usable(db_conn *c, const principal *p, const char *persona_id, char *name_out,
                           int *version_out, error *err)
 {
-    persona_summary row;
+    arena a;
+    arena_init(&a, 512);
+    persona row;
     bool found = false;
-    if (persona_store_summary_visible(c, p->user_id, persona_id, &row, &found, err) != 0)
-        return -1;
-    if (!found)
-        return error_set(err, ERR_NOT_FOUND, "persona_id", "no persona with id %s",
-                         persona_id ? persona_id : "(none)");
-    if (row.required_rank > p->plan_rank)
-        return error_set(err, ERR_PLAN_REQUIRED, "persona_id",
-                         "persona '%s' needs the '%s' plan and your plan is '%s'; upgrade to "
-                         "use it",
-                         row.name, row.required_plan, p->plan_code);
-    if (name_out != NULL)
-        text_copy(name_out, PERSONA_ACCESS_NAME_LEN, row.name); /* as long as row.name */
-    if (version_out != NULL)
-        *version_out = row.version;
-    return 0;
+    int rc = persona_store_summary_visible(c, &a, p->user_id, persona_id, &row, &found, err);
+    if (rc == 0 && !found)
+        rc = error_set(err, ERR_NOT_FOUND, "persona_id", "no persona with id %s",
+                       persona_id ? persona_id : "(none)");
+    else if (rc == 0 && row.required_rank > p->plan_rank)
+        rc = error_set(err, ERR_PLAN_REQUIRED, "persona_id",
+                       "persona '%s' needs the '%s' plan and your plan is '%s'; upgrade to "
+                       "use it",
+                       row.name, row.required_plan, p->plan_code);
+    if (rc == 0 && name_out != NULL)
+        text_copy(name_out, PERSONA_ACCESS_NAME_LEN, row.name); /* at most PERSONA_NAME_MAX */
+    if (rc == 0 && version_out != NULL)
+        *version_out = (int)row.version;
+    arena_free(&a);
+    return rc;
 }
 
 int persona_access_usable_now(db_conn *c, const char *user_id, const char *persona_id, error *err)

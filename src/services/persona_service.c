@@ -1,6 +1,5 @@
 #include "services/persona_service.h"
 
-#include "base/alloc.h"
 #include "base/timeutil.h"
 #include "domain/plan_store.h"
 #include "domain/user_store.h"
@@ -45,16 +44,17 @@ static const char *persona__string(const json_t *fields, const char *name)
 
 /* ---- reads ------------------------------------------------------------------ */
 
-int persona_service_get_visible(db_conn *c, const principal *p, const char *id, persona *out,
-                                error *err)
+int persona_service_get_visible(db_conn *c, arena *a, const principal *p, const char *id,
+                                persona *out, error *err)
 {
     error e;
-    if (persona_store_get_visible(c, id, p->user_id, out, &e) == 0)
+    if (persona_store_get_visible(c, a, id, p->user_id, out, &e) == 0)
         return 0;
     /* An archived persona stays readable, with its history, to whoever could
      * still write it: its owner, or an admin for a SYSTEM one. */
-    if (e.kind == ERR_NOT_FOUND && persona_store_get_writable(c, id, p->user_id, out, NULL) == 0 &&
-        out->archived_at != 0 && (!persona__is_system(out) || p->is_admin))
+    if (e.kind == ERR_NOT_FOUND &&
+        persona_store_get_writable(c, a, id, p->user_id, out, NULL) == 0 && out->archived_at != 0 &&
+        (!persona__is_system(out) || p->is_admin))
         return 0;
     if (err != NULL)
         *err = e;
@@ -67,81 +67,64 @@ int persona_service_list(db_conn *c, const principal *who, const persona_filter 
     return persona_store_list(c, who->user_id, f, cursor, limit, fn, ctx, err);
 }
 
-int persona_service_history(db_conn *c, const principal *who, const char *id, int64_t before,
-                            int limit, persona_revision_visit_fn fn, void *ctx, error *err)
+int persona_service_history(db_conn *c, arena *a, const principal *who, const char *id,
+                            int64_t before, int limit, persona_revision_visit_fn fn, void *ctx,
+                            error *err)
 {
-    persona *p = xmalloc(sizeof(*p));
-    int rc = persona_service_get_visible(c, who, id, p, err);
-    free(p);
-    if (rc != 0)
+    persona p;
+    if (persona_service_get_visible(c, a, who, id, &p, err) != 0)
         return -1;
     return persona_store_history_list(c, id, who->user_id, before, limit, fn, ctx, err);
 }
 
 /* The visible persona, refused when its content is withheld from the caller. */
-static int persona__readable(db_conn *c, const principal *who, const char *id, persona *p,
+static int persona__readable(db_conn *c, arena *a, const principal *who, const char *id, persona *p,
                              error *err)
 {
-    if (persona_service_get_visible(c, who, id, p, err) != 0)
+    if (persona_service_get_visible(c, a, who, id, p, err) != 0)
         return -1;
     return persona__content_gate(p, who, err);
 }
 
-int persona_service_revision(db_conn *c, const principal *who, const char *id, int64_t version,
-                             persona_revision *rev, json_t **snapshot, error *err)
+int persona_service_revision(db_conn *c, arena *a, const principal *who, const char *id,
+                             int64_t version, persona_revision *rev, json_t **snapshot, error *err)
 {
-    persona *p = xmalloc(sizeof(*p));
-    int rc = persona__readable(c, who, id, p, err);
-    free(p);
-    if (rc != 0)
+    persona p;
+    if (persona__readable(c, a, who, id, &p, err) != 0)
         return -1;
-    return persona_store_history_get(c, id, who->user_id, version, rev, snapshot, err);
+    return persona_store_history_get(c, a, id, who->user_id, version, rev, snapshot, err);
 }
 
 /* Version `version` of a persona, parsed back into a struct. */
-static int persona__version(db_conn *c, const principal *who, const char *id, int64_t version,
-                            persona *out, error *err)
+static int persona__version(db_conn *c, arena *a, const principal *who, const char *id,
+                            int64_t version, persona *out, error *err)
 {
     persona_revision rev;
     json_t *snap = NULL;
-    if (persona_store_history_get(c, id, who->user_id, version, &rev, &snap, err) != 0)
+    if (persona_store_history_get(c, a, id, who->user_id, version, &rev, &snap, err) != 0)
         return -1;
-    int rc = persona_store_from_json(snap, out, err);
+    int rc = persona_store_from_json(snap, a, out, err);
     json_decref(snap);
     return rc;
 }
 
-int persona_service_diff(db_conn *c, const principal *who, const char *id, int64_t from, int64_t to,
-                         json_t **changes, error *err)
+int persona_service_diff(db_conn *c, arena *a, const principal *who, const char *id, int64_t from,
+                         int64_t to, json_t **changes, error *err)
 {
-    persona *a = xmalloc(sizeof(*a)), *b = xmalloc(sizeof(*b));
-    int rc = -1;
-    if (persona__readable(c, who, id, a, err) != 0 ||
-        persona__version(c, who, id, from, a, err) != 0 ||
-        persona__version(c, who, id, to, b, err) != 0)
-        goto out;
+    persona older, newer;
+    if (persona__readable(c, a, who, id, &older, err) != 0 ||
+        persona__version(c, a, who, id, from, &older, err) != 0 ||
+        persona__version(c, a, who, id, to, &newer, err) != 0)
+        return -1;
     *changes = json_array();
-    persona_store_diff(a, b, *changes);
-    rc = 0;
-out:
-    free(a);
-    free(b);
-    return rc;
+    row_diff(&persona_row, &older, &newer, PERSONA_CONTENT, *changes);
+    return 0;
 }
 
-int persona_service_export(db_conn *c, const principal *who, const char *id, json_t **preset,
+int persona_service_export(db_conn *c, arena *a, const principal *who, const char *id, persona *out,
                            error *err)
 {
-    persona *p = xmalloc(sizeof(*p));
-    int rc = persona__readable(c, who, id, p, err);
-    if (rc == 0) {
-        *preset = json_pack("{s:s}", "format", PERSONA_PRESET_FORMAT);
-        json_t *fields = persona_store_fields_json(p, PERSONA_FIELDS_PRESET);
-        json_object_update(*preset, fields);
-        json_decref(fields);
-    }
-    free(p);
-    return rc;
+    return persona__readable(c, a, who, id, out, err);
 }
 
 /* ---- writes ------------------------------------------------------------------ */
@@ -164,19 +147,21 @@ static int persona__check_plan(db_conn *c, persona *p, error *err)
                      p->required_plan);
 }
 
-/* Only admins may decide that a persona is SYSTEM or official. The API layer
- * refuses these fields first; this holds for every other caller too. */
+/* Only admins may decide that a persona is SYSTEM or official (the ROW_ADMIN
+ * columns). The API layer refuses these fields first; this holds for every
+ * other caller too. */
 static int persona__admin_fields(const principal *who, const json_t *fields, error *err)
 {
-    static const char *const admin_only[] = {"type", "is_official"};
-    for (size_t i = 0; i < sizeof(admin_only) / sizeof(admin_only[0]); i++)
-        if (!who->is_admin && json_object_get(fields, admin_only[i]) != NULL)
-            return error_set(err, ERR_INVALID, admin_only[i], "only an admin may set %s",
-                             admin_only[i]);
+    for (size_t i = 0; i < persona_row.ncols && !who->is_admin; i++) {
+        const char *name = persona_row.cols[i].name;
+        if ((persona_row.cols[i].flags & ROW_ADMIN) && json_object_get(fields, name) != NULL)
+            return error_set(err, ERR_INVALID, name, "only an admin may set %s", name);
+    }
     return 0;
 }
 
 typedef struct persona__new {
+    arena *a;
     const principal *who;
     persona *p;
     const char *reason;
@@ -187,82 +172,92 @@ static int persona__insert_body(db_conn *c, void *arg, error *err)
     persona__new *n = arg;
     if (persona__check_plan(c, n->p, err) != 0 || persona_store_insert(c, n->p, err) != 0 ||
         persona_store_history_insert(c, n->p, n->who->user_id, n->reason, err) != 0 ||
-        persona_store_get_writable(c, n->p->id, n->who->user_id, n->p, err) != 0)
+        persona_store_get_writable(c, n->a, n->p->id, n->who->user_id, n->p, err) != 0)
         return -1;
     return 0;
 }
 
 /* Inserts version 1 of p and its history row in one transaction, then reads
  * it back into p (for the plan rank). */
-static int persona__insert(db_conn *c, const principal *who, persona *p, const char *reason,
-                           error *err)
+static int persona__insert(db_conn *c, arena *a, const principal *who, persona *p,
+                           const char *reason, error *err)
 {
     uuid_v7(p->id);
     p->version = 1;
     p->created_at = p->updated_at = time_now_usec();
     if (persona_store_check(p, err) != 0)
         return -1;
-    persona__new n = {who, p, reason};
+    persona__new n = {a, who, p, reason};
     return db_tx(c, persona__insert_body, &n, err);
 }
 
-int persona_service_create(db_conn *c, const principal *who, const json_t *fields, persona *out,
-                           error *err)
+int persona_service_create(db_conn *c, arena *a, const principal *who, const json_t *fields,
+                           persona *out, error *err)
 {
     if (persona__admin_fields(who, fields, err) != 0)
         return -1;
     persona_store_defaults(out);
     const char *type = persona__string(fields, "type");
     if (type != NULL && strcmp(type, "SYSTEM") == 0) {
-        snprintf(out->type, sizeof(out->type), "SYSTEM");
+        out->type = "SYSTEM";
         /* SYSTEM personas are shown to everyone whatever their visibility. */
-        snprintf(out->visibility, sizeof(out->visibility), "PUBLIC");
+        out->visibility = "PUBLIC";
     } else if (type != NULL && strcmp(type, "CUSTOM") != 0) {
         return error_set(err, ERR_INVALID, "type", "type must be SYSTEM or CUSTOM");
     } else {
         snprintf(out->owner_id, sizeof(out->owner_id), "%s", who->user_id);
     }
-    if (persona_store_apply(out, fields, PERSONA_FIELDS_CONTENT, err) != 0)
+    if (row_from_json(&persona_row, out, fields, PERSONA_CONTENT, a, err) != 0)
         return -1;
     const char *reason = persona__string(fields, "change_reason");
-    return persona__insert(c, who, out, reason ? reason : "created", err);
+    return persona__insert(c, a, who, out, reason ? reason : "created", err);
 }
 
-int persona_service_import(db_conn *c, const principal *who, const json_t *preset, persona *out,
-                           error *err)
+/* The first fault of a preset against persona_preset_row: only "format"
+ * and the preset columns, within their limits. */
+static int persona__check_preset(const json_t *preset, error *err)
+{
+    json_t *faults = json_array();
+    if (row_check_body(&persona_preset_row, preset, ROW_MODE_CREATE, false, faults) != 0) {
+        const json_t *first = json_array_get(faults, 0);
+        const char *field = json_string_value(json_object_get(first, "field"));
+        error_set(err, ERR_INVALID, field, "%s %s (a %s preset)", field,
+                  json_string_value(json_object_get(first, "message")), PERSONA_PRESET_FORMAT);
+        json_decref(faults);
+        return -1;
+    }
+    json_decref(faults);
+    return 0;
+}
+
+int persona_service_import(db_conn *c, arena *a, const principal *who, const json_t *preset,
+                           persona *out, error *err)
 {
     if (!json_is_object(preset))
         return error_set(err, ERR_INVALID, NULL, "a persona preset must be a JSON object");
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)preset, key, v)
-    {
-        if (strcmp(key, "format") != 0 && !persona_store_is_field(key, PERSONA_FIELDS_PRESET))
-            return error_set(err, ERR_INVALID, key,
-                             "%s is not part of a %s preset; remove it and import again", key,
-                             PERSONA_PRESET_FORMAT);
-    }
+    if (persona__check_preset(preset, err) != 0)
+        return -1;
     const char *format = persona__string(preset, "format");
     if (format == NULL || strcmp(format, PERSONA_PRESET_FORMAT) != 0)
         return error_set(err, ERR_INVALID, "format", "format must be \"%s\"",
                          PERSONA_PRESET_FORMAT);
     persona_store_defaults(out);
     snprintf(out->owner_id, sizeof(out->owner_id), "%s", who->user_id);
-    if (persona_store_apply(out, preset, PERSONA_FIELDS_PRESET, err) != 0)
+    if (row_from_json(&persona_row, out, preset, PERSONA_PRESET, a, err) != 0)
         return -1;
     /* Importing someone's preset never publishes it: that takes an explicit edit. */
-    snprintf(out->visibility, sizeof(out->visibility), "PRIVATE");
-    return persona__insert(c, who, out, "imported", err);
+    out->visibility = "PRIVATE";
+    return persona__insert(c, a, who, out, "imported", err);
 }
 
 /*
  * The start of every write: the row the caller may write, inside the
  * transaction already begun, checked against the role and If-Match.
  */
-static int persona__open_for_write(db_conn *c, const principal *who, const char *id,
+static int persona__open_for_write(db_conn *c, arena *a, const principal *who, const char *id,
                                    int64_t if_match, persona *cur, error *err)
 {
-    if (persona_store_get_writable(c, id, who->user_id, cur, err) != 0)
+    if (persona_store_get_writable(c, a, id, who->user_id, cur, err) != 0)
         return -1;
     if (persona__is_system(cur) && !who->is_admin)
         return error_set(err, ERR_FORBIDDEN, NULL,
@@ -307,6 +302,7 @@ static int persona__write_version(db_conn *c, const principal *who, const person
 /* The arguments of one update, restore or delete: the body of its write
  * transaction (db_tx). */
 typedef struct persona__change {
+    arena *a;
     const principal *who;
     const char *id;
     int64_t if_match;
@@ -319,67 +315,68 @@ typedef struct persona__change {
 static int persona__update_body(db_conn *c, void *arg, error *err)
 {
     persona__change *ch = arg;
-    persona *cur = xmalloc(sizeof(*cur));
-    int rc = persona__open_for_write(c, ch->who, ch->id, ch->if_match, cur, err);
+    persona cur;
+    int rc = persona__open_for_write(c, ch->a, ch->who, ch->id, ch->if_match, &cur, err);
     if (rc == 0)
-        rc = persona__live(cur, err);
+        rc = persona__live(&cur, err);
     if (rc == 0) {
-        memcpy(ch->out, cur, sizeof(*ch->out));
-        rc = persona_store_apply(ch->out, ch->fields, PERSONA_FIELDS_CONTENT, err);
+        *ch->out = cur;
+        rc = row_from_json(&persona_row, ch->out, ch->fields, PERSONA_CONTENT, ch->a, err);
     }
     /* Nothing changes, so no new version: readers keep their ETag. */
-    if (rc == 0 && persona_store_diff(cur, ch->out, NULL) != 0)
-        rc = persona__write_version(c, ch->who, cur, ch->out,
+    if (rc == 0 && row_diff(&persona_row, &cur, ch->out, PERSONA_CONTENT, NULL) != 0)
+        rc = persona__write_version(c, ch->who, &cur, ch->out,
                                     persona__string(ch->fields, "change_reason"), err);
-    free(cur);
     return rc;
 }
 
-int persona_service_update(db_conn *c, const principal *who, const char *id, const json_t *fields,
-                           int64_t if_match, persona *out, error *err)
+int persona_service_update(db_conn *c, arena *a, const principal *who, const char *id,
+                           const json_t *fields, int64_t if_match, persona *out, error *err)
 {
     if (persona__admin_fields(who, fields, err) != 0)
         return -1;
     if (json_object_get(fields, "type") != NULL)
         return error_set(err, ERR_INVALID, "type", "type cannot be changed after creation");
-    persona__change ch = {.who = who, .id = id, .if_match = if_match, .fields = fields, .out = out};
+    persona__change ch = {
+        .a = a, .who = who, .id = id, .if_match = if_match, .fields = fields, .out = out};
     return db_tx(c, persona__update_body, &ch, err);
 }
 
 static int persona__restore_body(db_conn *c, void *arg, error *err)
 {
     persona__change *ch = arg;
-    persona *cur = xmalloc(sizeof(*cur));
+    persona cur;
     persona_revision rev;
     json_t *snap = NULL;
     char why[64];
-    int rc = persona__open_for_write(c, ch->who, ch->id, ch->if_match, cur, err);
+    int rc = persona__open_for_write(c, ch->a, ch->who, ch->id, ch->if_match, &cur, err);
     if (rc == 0)
-        rc = persona__live(cur, err);
-    if (rc == 0 && persona_store_history_get(c, ch->id, ch->who->user_id, ch->version, &rev, &snap,
-                                             err) != 0) {
+        rc = persona__live(&cur, err);
+    if (rc == 0 && persona_store_history_get(c, ch->a, ch->id, ch->who->user_id, ch->version, &rev,
+                                             &snap, err) != 0) {
         if (err != NULL && err->kind == ERR_NOT_FOUND)
             error_set(err, ERR_INVALID, "version", "persona %s has no version %lld to restore",
                       ch->id, (long long)ch->version);
         rc = -1;
     }
     if (rc == 0) {
-        memcpy(ch->out, cur, sizeof(*ch->out));
-        rc = persona_store_apply(ch->out, snap, PERSONA_FIELDS_CONTENT, err);
+        *ch->out = cur;
+        rc = row_from_json(&persona_row, ch->out, snap, PERSONA_CONTENT, ch->a, err);
     }
     if (rc == 0) {
         snprintf(why, sizeof(why), "restored from version %lld", (long long)ch->version);
-        rc = persona__write_version(c, ch->who, cur, ch->out, ch->reason ? ch->reason : why, err);
+        rc = persona__write_version(c, ch->who, &cur, ch->out, ch->reason ? ch->reason : why, err);
     }
     json_decref(snap);
-    free(cur);
     return rc;
 }
 
-int persona_service_restore(db_conn *c, const principal *who, const char *id, int64_t version,
-                            const char *reason, int64_t if_match, persona *out, error *err)
+int persona_service_restore(db_conn *c, arena *a, const principal *who, const char *id,
+                            int64_t version, const char *reason, int64_t if_match, persona *out,
+                            error *err)
 {
-    persona__change ch = {.who = who,
+    persona__change ch = {.a = a,
+                          .who = who,
                           .id = id,
                           .if_match = if_match,
                           .version = version,
@@ -391,27 +388,26 @@ int persona_service_restore(db_conn *c, const principal *who, const char *id, in
 static int persona__delete_body(db_conn *c, void *arg, error *err)
 {
     persona__change *ch = arg;
-    persona *cur = xmalloc(sizeof(*cur));
+    persona cur;
     bool referenced = false;
-    int rc = persona__open_for_write(c, ch->who, ch->id, ch->if_match, cur, err);
+    int rc = persona__open_for_write(c, ch->a, ch->who, ch->id, ch->if_match, &cur, err);
     if (rc == 0)
-        rc = persona_store_is_referenced(c, cur->id, &referenced, err);
+        rc = persona_store_is_referenced(c, cur.id, &referenced, err);
     /* Records that name the persona keep it (archived); a persona nothing
      * names goes, history and all. Deleting an archived persona again
      * deletes it once nothing names it any more. The row lock taken above
      * makes a concurrent insert naming it wait (its foreign key check), so
      * no record can appear between the check and the delete. */
-    if (rc == 0 && referenced && cur->archived_at == 0)
-        rc = persona_store_archive(c, ch->id, cur->version, ch->who->user_id, time_now_usec(), err);
+    if (rc == 0 && referenced && cur.archived_at == 0)
+        rc = persona_store_archive(c, ch->id, cur.version, ch->who->user_id, time_now_usec(), err);
     else if (rc == 0 && !referenced)
-        rc = persona_store_delete(c, ch->id, cur->version, ch->who->user_id, err);
-    free(cur);
+        rc = persona_store_delete(c, ch->id, cur.version, ch->who->user_id, err);
     return rc;
 }
 
-int persona_service_delete(db_conn *c, const principal *who, const char *id, int64_t if_match,
-                           error *err)
+int persona_service_delete(db_conn *c, arena *a, const principal *who, const char *id,
+                           int64_t if_match, error *err)
 {
-    persona__change ch = {.who = who, .id = id, .if_match = if_match};
+    persona__change ch = {.a = a, .who = who, .id = id, .if_match = if_match};
     return db_tx(c, persona__delete_body, &ch, err);
 }

@@ -43,7 +43,7 @@ typedef struct script__task {
     const char *scene_id;
     const char *prior_status; /* scene mode: where the project returns on failure */
     project pr;
-    persona *ps; /* heap: about 90 KB */
+    persona *ps; /* its texts in a */
     script_ask ask;
     const llm *m;
 } script__task;
@@ -238,7 +238,7 @@ static int script__load(script__task *t, error *err)
     t->ps = xcalloc(1, sizeof(*t->ps));
     /* The current row, even if it changed since the project was created:
      * the version it is at now is recorded as the one that wrote it. */
-    if (persona_store_get_visible(t->c, t->pr.persona_id, t->j->user_id, t->ps, err) != 0) {
+    if (persona_store_get_visible(t->c, t->a, t->pr.persona_id, t->j->user_id, t->ps, err) != 0) {
         if (err->kind == ERR_NOT_FOUND)
             error_set(err, ERR_NOT_FOUND, "persona_id",
                       "the persona of this project is no longer available to you");

@@ -469,10 +469,9 @@ int script_service_usage(db_conn *c, arena *a, const principal *p, const char *p
         return error_set(err, ERR_INVALID, "until", "until must be later than since");
     /* The rows a caller may write are the ones whose usage they may read:
      * SYSTEM personas and their own. */
-    persona *ps = xcalloc(1, sizeof(*ps));
-    int rc = persona_store_get_writable(c, persona_id, p->user_id, ps, err);
-    bool system = rc == 0 && strcmp(ps->type, "SYSTEM") == 0;
-    free(ps);
+    persona ps;
+    int rc = persona_store_get_writable(c, a, persona_id, p->user_id, &ps, err);
+    bool system = rc == 0 && strcmp(ps.type, "SYSTEM") == 0;
     if (rc != 0)
         return -1;
     if (system && !p->is_admin)
