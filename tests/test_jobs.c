@@ -601,6 +601,44 @@ static void test_a_job_past_max_attempts_is_dead_and_an_admin_can_requeue_it(voi
     test_resp_free(&resp);
 }
 
+/* The admin view writes every column of the job, null where it is unset,
+ * and the payload as the object it is. */
+static void test_the_admin_job_view_has_every_column_and_null_where_unset(void **state)
+{
+    test_api *a = *state;
+    char id[UUID_STR_LEN + 1], admin[128];
+    enqueue(a, "view", "{\"topic\":\"caf\u00e9\",\"n\":3}",
+            &(job_options){.priority = -2, .unique_key = "view:1"}, id);
+    test_signup(a, "root@example.com", admin);
+    test_make_admin(a, "root@example.com");
+    test_resp resp = test_req(a, "GET", "/api/v1/admin/jobs?kind=view", admin, NULL, NULL);
+    test_expect(&resp, 200, NULL);
+    json_t *view = json_array_get(json_object_get(resp.json, "items"), 0);
+    static const char *const members[] = {
+        "id",         "kind",       "payload",      "user_id",     "priority",         "status",
+        "run_at",     "attempts",   "max_attempts", "lease_owner", "lease_expires_at", "last_error",
+        "unique_key", "created_at", "updated_at",   "finished_at"};
+    assert_int_equal(json_object_size(view), sizeof(members) / sizeof(members[0]));
+    for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++)
+        assert_non_null(json_object_get(view, members[i]));
+    assert_string_equal(json_string_value(json_object_get(view, "id")), id);
+    json_t *want = json_pack("{s:s,s:i}", "topic", "caf\xc3\xa9", "n", 3);
+    assert_true(json_equal(json_object_get(view, "payload"), want));
+    json_decref(want);
+    assert_int_equal(json_integer_value(json_object_get(view, "priority")), -2);
+    assert_string_equal(json_string_value(json_object_get(view, "status")), "queued");
+    assert_int_equal(json_integer_value(json_object_get(view, "attempts")), 0);
+    assert_int_equal(json_integer_value(json_object_get(view, "max_attempts")), 5);
+    assert_string_equal(json_string_value(json_object_get(view, "unique_key")), "view:1");
+    assert_true(json_is_string(json_object_get(view, "run_at")));
+    assert_true(json_is_string(json_object_get(view, "created_at")));
+    static const char *const unset[] = {"user_id", "lease_owner", "lease_expires_at", "last_error",
+                                        "finished_at"};
+    for (size_t i = 0; i < sizeof(unset) / sizeof(unset[0]); i++)
+        assert_true(json_is_null(json_object_get(view, unset[i])));
+    test_resp_free(&resp);
+}
+
 /* ---- leases ---------------------------------------------------------------------------- */
 
 static void test_four_workers_never_run_one_job_twice(void **state)
@@ -1055,6 +1093,7 @@ int main(void)
         T(test_retry_at_from_the_handler_is_the_next_run_at),
         T(test_a_permanent_failure_is_dead_at_once),
         T(test_a_job_past_max_attempts_is_dead_and_an_admin_can_requeue_it),
+        T(test_the_admin_job_view_has_every_column_and_null_where_unset),
         T(test_four_workers_never_run_one_job_twice),
         T(test_after_its_lease_expires_a_job_runs_elsewhere_and_the_stale_owner_cannot_commit),
         T(test_a_job_whose_last_attempt_lost_its_lease_is_dead),

@@ -1,28 +1,38 @@
 #include "domain/idempotency_store.h"
 
-#include "base/uuid.h"
+#include "domain/row.h"
 
-#include <stdio.h>
-#include <string.h>
+/* Written once, in the transaction of the work it answers; read back by
+ * the same user's retry. */
+static const row_col idempotency__cols[] = {
+    ROW_COL(idempotency_row, id, ROW_CHARS, 0, 0, 0),
+    ROW_COL(idempotency_row, user_id, ROW_UUID, 0, 0, 0),
+    ROW_COL(idempotency_row, idem_key, ROW_TEXT, 0, 1, IDEMPOTENCY_KEY_MAX),
+    ROW_COL(idempotency_row, fingerprint, ROW_TEXT, 0, IDEMPOTENCY_FINGERPRINT,
+            IDEMPOTENCY_FINGERPRINT),
+    ROW_COL(idempotency_row, status_code, ROW_INT, 0, 0, 0),
+    ROW_COL(idempotency_row, response, ROW_TEXT, 0, 0, 0),
+    ROW_COL(idempotency_row, created_at, ROW_TIME, 0, 0, 0),
+    ROW_COL(idempotency_row, expires_at, ROW_TIME, 0, 0, 0),
+};
+static const row_spec idempotency__row_spec =
+    ROW_SPEC(idempotency_row, "idempotency key", idempotency__cols);
+
+#define IDEMPOTENCY_INSERT                                                                         \
+    "id, user_id, idem_key, fingerprint, status_code, response, created_at, expires_at"
 
 static db_sql Q_FIND =
     DB_SQL("SELECT fingerprint, status_code, response, created_at FROM idempotency_keys "
            "WHERE user_id = $1 AND idem_key = $2 AND expires_at > $3");
 static db_sql Q_DROP_EXPIRED = DB_SQL(
     "DELETE FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2 AND expires_at <= $3");
-static db_sql Q_INSERT =
-    DB_SQL("INSERT INTO idempotency_keys (id, user_id, idem_key, fingerprint, status_code, "
-           "response, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+static db_sql Q_INSERT = DB_SQL("INSERT INTO idempotency_keys (" IDEMPOTENCY_INSERT ") "
+                                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
 static db_sql Q_PURGE = DB_SQL("DELETE FROM idempotency_keys WHERE expires_at <= $1");
 
-static int idempotency__row(db_stmt *s, arena *a, void *arg, error *err)
+static int idempotency__row(db_stmt *s, arena *a, void *out, error *err)
 {
-    idempotency_row *out = arg;
-    int bad = DB_COL_COPY(s, 0, out->fingerprint);
-    out->status_code = (int)db_col_int64(s, 1);
-    out->response = arena_strdup(a, db_col_text(s, 2));
-    out->created_at = db_col_time(s, 3);
-    return bad ? db_col_too_long(err, "idempotency fingerprint") : 0;
+    return row_read(&idempotency__row_spec, s, a, out, err);
 }
 
 int idempotency_store_find(db_conn *c, arena *a, const char *user_id, const char *key, int64_t now,
@@ -41,12 +51,17 @@ int idempotency_store_insert(db_conn *c, const char *user_id, const char *key,
     if (db_write(c, &Q_DROP_EXPIRED, DB_ARGS(DB_TEXT(user_id), DB_TEXT(key), DB_TIME(now)), NULL,
                  err) < 0)
         return -1;
-    char id[UUID_STR_LEN + 1];
-    uuid_v7(id);
-    db_args args = DB_ARGS(DB_TEXT(id), DB_TEXT(user_id), DB_TEXT(key), DB_TEXT(fingerprint),
-                           DB_INT(status_code), DB_TEXT(response), DB_TIME(now),
-                           DB_TIME(now + IDEMPOTENCY_TTL_USEC));
-    if (db_write(c, &Q_INSERT, args, "Idempotency-Key", err) >= 0)
+    idempotency_row r = {.user_id = user_id,
+                         .idem_key = key,
+                         .fingerprint = fingerprint,
+                         .status_code = status_code,
+                         .response = response,
+                         .created_at = now,
+                         .expires_at = now + IDEMPOTENCY_TTL_USEC};
+    uuid_v7(r.id);
+    row_argv av;
+    if (db_write(c, &Q_INSERT, row_args(&idempotency__row_spec, &r, IDEMPOTENCY_INSERT, NULL, &av),
+                 "Idempotency-Key", err) >= 0)
         return 0;
     if (db_last_fault(c) == DB_FAULT_UNIQUE)
         error_set(err, ERR_CONFLICT, "Idempotency-Key",

@@ -11,23 +11,29 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/uuid.h"
 #include "db/db.h"
+#include "domain/limits.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#define IDEMPOTENCY_KEY_MAX     200
-#define IDEMPOTENCY_TTL_USEC    ((int64_t)24 * 3600 * 1000000)
-#define IDEMPOTENCY_FINGERPRINT 64 /* hex SHA-256 */
+#define IDEMPOTENCY_TTL_USEC ((int64_t)24 * 3600 * 1000000)
 
+/* A row of idempotency_keys; texts in the reader's arena. */
 typedef struct idempotency_row {
-    char fingerprint[IDEMPOTENCY_FINGERPRINT + 1];
+    char id[UUID_STR_LEN + 1];
+    const char *user_id;
+    const char *idem_key;
+    const char *fingerprint; /* hex SHA-256 of the request */
     int status_code;
-    const char *response; /* in the caller's arena */
+    const char *response; /* the answer's body */
     int64_t created_at;
+    int64_t expires_at;
 } idempotency_row;
 
-/** The user's unexpired answer under key; *found is false when there is none. */
+/** The user's unexpired answer under key (fingerprint, status_code,
+ * response, created_at); *found is false when there is none. */
 int idempotency_store_find(db_conn *c, arena *a, const char *user_id, const char *key, int64_t now,
                            idempotency_row *out, bool *found, error *err);
 /**

@@ -12,13 +12,42 @@
 #ifndef PS_DOMAIN_JOB_STORE_H
 #define PS_DOMAIN_JOB_STORE_H
 
+#include "base/arena.h"
 #include "base/error.h"
 #include "base/uuid.h"
 #include "db/db.h"
+#include "domain/limits.h"
+#include "domain/row.h"
 
-#include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+extern const char *const job_statuses[]; /* queued, running, done, dead; NULL-terminated */
+
+/* A row of the jobs table, as the admin views show it; texts in the
+ * reader's arena. */
+typedef struct job_record {
+    char id[UUID_STR_LEN + 1];
+    const char *kind;
+    const char *payload; /* a JSON object's text */
+    const char *user_id; /* NULL: the job belongs to no user */
+    int priority;
+    const char *status; /* job_statuses */
+    int64_t run_at;
+    int attempts;
+    int max_attempts;
+    const char *lease_owner;  /* NULL: never leased, or released */
+    int64_t lease_expires_at; /* 0: not leased */
+    const char *last_error;
+    const char *unique_key;
+    int64_t created_at;
+    int64_t updated_at;
+    int64_t finished_at; /* 0: not finished */
+} job_record;
+
+/* The jobs table: its columns, as the admin views write them. */
+extern const row_spec job_record_row;
 
 /* A new job, as job_store_insert() writes it. */
 typedef struct job_store_new {
@@ -38,7 +67,7 @@ typedef struct job_store_new {
 /* A job just leased by job_store_claim(). */
 typedef struct job_store_claimed {
     char id[UUID_STR_LEN + 1];
-    char kind[65];
+    char kind[JOB_KIND_MAX + 1];
     char *payload; /* JSON text, malloc'd: the caller frees it */
     char user_id[UUID_STR_LEN + 1];
     int attempts; /* including the one just started */
@@ -90,17 +119,17 @@ int job_store_extend(db_conn *c, const char *id, const char *lease_owner, int64_
 int job_store_prune_done(db_conn *c, int64_t before, int limit, int64_t *deleted, error *err);
 /**
  * dead → queued now with attempts reset. ERR_NOT_FOUND when there is no such
- * job, ERR_CONFLICT when it is not dead.
+ * job, ERR_CONFLICT when it is not dead (its status read into a).
  */
-int job_store_requeue(db_conn *c, const char *id, int64_t now, error *err);
+int job_store_requeue(db_conn *c, arena *a, const char *id, int64_t now, error *err);
 
 /**
  * Admin listing, newest first: status and kind filter when not NULL, cursor
- * is the last id of the previous page. *out is a new array of job objects.
+ * is the last id of the previous page, at most limit rows into *out (in a).
  */
-int job_store_list(db_conn *c, const char *status, const char *kind, const char *cursor, int limit,
-                   json_t **out, error *err);
-/** One job as a JSON object (new reference); ERR_NOT_FOUND when absent. */
-int job_store_get(db_conn *c, const char *id, json_t **out, error *err);
+int job_store_list(db_conn *c, arena *a, const char *status, const char *kind, const char *cursor,
+                   int limit, job_record **out, size_t *n, error *err);
+/** One job; ERR_NOT_FOUND when absent. */
+int job_store_get(db_conn *c, arena *a, const char *id, job_record *out, error *err);
 
 #endif

@@ -55,4 +55,14 @@
 #define CHANNEL_IMPORT_MAX     50   /* YouTube channels one import names */
 #define OAUTH_STATE_MAX        512  /* the state a Google callback carries (we send 43) */
 
+#define JOB_KIND_MAX     64 /* jobs.kind */
+#define USAGE_ACTION_MAX 64 /* persona_usage_logs.action */
+
+#define SESSION_CSRF_MAX       64  /* sessions.csrf_token */
+#define SESSION_USER_AGENT_MAX 512 /* sessions.user_agent */
+#define RATE_LIMIT_BUCKET_MAX  300 /* rate_limits.bucket */
+
+#define IDEMPOTENCY_KEY_MAX     200 /* idempotency_keys.idem_key */
+#define IDEMPOTENCY_FINGERPRINT 64  /* idempotency_keys.fingerprint: hex SHA-256 */
+
 #endif

@@ -78,7 +78,8 @@ static int row__read_col(const row_col *col, db_stmt *s, int i, arena *a, void *
     switch (col->type) {
     case ROW_TEXT:
     case ROW_UUID:
-    case ROW_ENUM: {
+    case ROW_ENUM:
+    case ROW_JSON: {
         const char *t = db_col_text(s, i);
         *ROW__AT(row, col, const char *) = t ? arena_strdup(a, t) : NULL;
         return 0;
@@ -122,10 +123,14 @@ static int row__read_col(const row_col *col, db_stmt *s, int i, arena *a, void *
 
 int row_read(const row_spec *sp, db_stmt *s, arena *a, void *out, error *err)
 {
+    return row_read_at(sp, s, 0, db_col_count(s), a, out, err);
+}
+
+int row_read_at(const row_spec *sp, db_stmt *s, int first, int n, arena *a, void *out, error *err)
+{
     memset(out, 0, sp->size);
-    int n = db_col_count(s);
     size_t next = 0; /* statements list columns in spec order: try there first */
-    for (int i = 0; i < n; i++) {
+    for (int i = first; i < first + n; i++) {
         const char *name = db_col_name(s, i);
         const row_col *col = NULL;
         if (next < sp->ncols && strcmp(sp->cols[next].name, name) == 0)
@@ -163,7 +168,8 @@ static db_arg row__arg(const row_col *col, const void *row, arena *a)
     case ROW_TEXT:
     case ROW_CHARS:
     case ROW_UUID:
-    case ROW_ENUM: {
+    case ROW_ENUM:
+    case ROW_JSON: {
         const char *t = row__text(row, col);
         if (t != NULL && t[0] == '\0' && (col->flags & ROW_EMPTY_NUL))
             t = NULL;
@@ -268,6 +274,16 @@ static void row__json_value(jw *w, const row_col *col, const void *row)
         for (size_t i = 0; i < n; i++)
             jw_str(w, tags[i]);
         jw_arr_end(w);
+        return;
+    }
+    case ROW_JSON: {
+        const char *t = *ROW__AT(row, col, const char *);
+        json_t *doc = t ? json_loads(t, JSON_DECODE_ANY, NULL) : NULL;
+        if (doc != NULL)
+            jw_value(w, doc);
+        else
+            jw_null(w);
+        json_decref(doc);
         return;
     }
     case ROW_BLOB:
@@ -390,6 +406,12 @@ static int row__from_value(const row_col *col, void *row, const json_t *v, arena
         *(size_t *)((char *)row + col->off_n) = n;
         return 0;
     }
+    case ROW_JSON: {
+        char *t = json_is_null(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        *ROW__AT(row, col, const char *) = t ? arena_strdup(a, t) : NULL;
+        free(t);
+        return 0;
+    }
     case ROW_BLOB: /* private: never in a document */
     case ROW_OBJECT:
         break;
@@ -447,6 +469,11 @@ static json_t *row__value_json(const row_col *col, const void *row)
         }
         return arr;
     }
+    case ROW_JSON: {
+        const char *t = *ROW__AT(row, col, const char *);
+        json_t *doc = t ? json_loads(t, JSON_DECODE_ANY, NULL) : NULL;
+        return doc ? doc : json_null();
+    }
     case ROW_BLOB:
     case ROW_OBJECT:
         break;
@@ -466,6 +493,7 @@ static bool row__equal(const row_col *col, const void *a, const void *b)
     case ROW_CHARS:
     case ROW_UUID:
     case ROW_ENUM:
+    case ROW_JSON: /* the same text: documents written by one encoder */
         return row__text_equal(row__text(a, col), row__text(b, col));
     case ROW_INT:
     case ROW_INT64:
@@ -633,6 +661,8 @@ static bool row__check_json(const row_col *col, const json_t *v, json_t *faults)
         if (!json_is_object(v))
             ok = row__fail(&f, name, "must be an object");
         break;
+    case ROW_JSON: /* any document */
+        break;
     case ROW_BLOB:
         ok = row__fail(&f, name, "is not a field of this resource");
         break;
@@ -733,6 +763,7 @@ static bool row__check_value(const row_col *col, const void *row, row__fault *f)
     case ROW_BOOL:
     case ROW_TIME:
     case ROW_OBJECT:
+    case ROW_JSON:
     case ROW_BLOB:
         return true;
     }

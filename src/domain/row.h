@@ -45,6 +45,8 @@ typedef enum row_type {
     ROW_TAGS,   /* const char ** with its size_t count at off_n; stored as a JSON array of
                    strings; min/max per item, max_items for the list */
     ROW_OBJECT, /* body only: any JSON object, checked by its handler */
+    ROW_JSON,   /* const char * holding a JSON document's text (a job's payload); the JSON
+                   output embeds the document itself (null when the text is not one) */
     ROW_BLOB,   /* const unsigned char * in the arena with its size_t length at off_n; NULL is
                    SQL NULL; never in JSON or bodies (sealed tokens): always ROW_PRIVATE */
 } row_type;
@@ -130,6 +132,11 @@ const row_col *row_col_find(const row_spec *sp, const char *name);
  * when a value does not fit a ROW_CHARS buffer.
  */
 int row_read(const row_spec *sp, db_stmt *s, arena *a, void *out, error *err);
+/**
+ * row_read of the n result columns from `first` only: a join whose other
+ * table's columns (which may share names, such as id) another reader takes.
+ */
+int row_read_at(const row_spec *sp, db_stmt *s, int first, int n, arena *a, void *out, error *err);
 
 /** Room for the parameters of one statement. */
 #define ROW_MAX_ARGS 32

@@ -16,12 +16,20 @@
 
 #define TOKEN_HASH_LEN 64 /* SHA-256 in hex */
 
+/* A row of sessions. The CSRF token is ours (32-64 base64url characters,
+ * never a client's text), so it keeps a buffer and a lookup needs no arena.
+ * The private columns are only written: session_store_insert takes them as
+ * arguments and leaves them NULL here. */
 typedef struct session_row {
     char id[UUID_STR_LEN + 1];
-    char csrf_token[65];
+    char csrf_token[SESSION_CSRF_MAX + 1];
     int64_t created_at;
     int64_t last_seen_at;
     int64_t expires_at;
+    const char *user_id;
+    const char *token_hash;
+    const char *ip;
+    const char *user_agent;
 } session_row;
 
 int session_store_insert(db_conn *c, const char *user_id, const char *token_hash,

@@ -11,8 +11,12 @@
 #ifndef PS_DOMAIN_USAGE_STORE_H
 #define PS_DOMAIN_USAGE_STORE_H
 
+#include "base/arena.h"
 #include "base/error.h"
+#include "base/uuid.h"
 #include "db/db.h"
+#include "domain/limits.h"
+#include "domain/row.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,7 +25,9 @@
 #define USAGE_ACTION_SCRIPT "generate_script"
 #define USAGE_ACTION_SCENE  "regenerate_scene"
 
+/* One row of persona_usage_logs (usage_store_insert makes its id). */
 typedef struct usage_row {
+    char id[UUID_STR_LEN + 1];
     const char *persona_id; /* NULL: none (deleted) */
     const char *user_id;
     const char *project_id; /* NULL: none */
@@ -39,7 +45,7 @@ typedef struct usage_row {
 /* Aggregates over a set of attempts. Percentiles are nearest-rank over
  * every attempt's duration, failed ones included (a timeout is slow). */
 typedef struct usage_stats {
-    char action[65]; /* "" for all actions together */
+    const char *action; /* NULL for all actions together */
     int64_t attempts;
     int64_t successes;
     int64_t tokens_in;
@@ -49,9 +55,15 @@ typedef struct usage_stats {
 } usage_stats;
 
 typedef struct usage_error_count {
-    char error_code[65];
+    const char *error_code; /* "unknown" for a failure that named none */
     int64_t count;
 } usage_error_count;
+
+/* The counts of a usage_stats as the usage report writes them (action,
+ * which only a per-action set has, and the percentiles are the report's
+ * to write), and a usage_error_count. */
+extern const row_spec usage_stats_row;
+extern const row_spec usage_error_row;
 
 #define USAGE_MAX_ACTIONS 8
 #define USAGE_MAX_ERRORS  20
@@ -79,10 +91,10 @@ int usage_store_generations(db_conn *c, const char *user_id, int64_t month_start
 /** Inserts one attempt (an id is made here). */
 int usage_store_insert(db_conn *c, const usage_row *r, error *err);
 /**
- * Summarises the persona's attempts with since <= created_at < until.
- * user_id narrows it to one user's attempts (NULL: everyone's).
+ * Summarises the persona's attempts with since <= created_at < until, its
+ * texts in a. user_id narrows it to one user's attempts (NULL: everyone's).
  */
-int usage_store_summary(db_conn *c, const char *persona_id, const char *user_id, int64_t since,
-                        int64_t until, usage_summary *out, error *err);
+int usage_store_summary(db_conn *c, arena *a, const char *persona_id, const char *user_id,
+                        int64_t since, int64_t until, usage_summary *out, error *err);
 
 #endif

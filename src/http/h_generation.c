@@ -176,23 +176,31 @@ static bool h_generation__time(http_request *r, const char *name, int64_t *out)
     return true;
 }
 
-static json_t *h_generation__stats(const usage_stats *st)
+/* One set of attempts: its action (one action's only), its counts from
+ * the spec, then the rate and the percentiles, null with no attempt. */
+static void h_generation__stats(jw *w, const usage_stats *st)
 {
-    json_t *o = json_object();
-    if (st->action[0] != '\0')
-        json_object_set_new(o, "action", json_str(st->action));
-    json_object_set_new(o, "attempts", json_integer(st->attempts));
-    json_object_set_new(o, "successes", json_integer(st->successes));
-    json_object_set_new(o, "success_rate",
-                        st->attempts ? json_real((double)st->successes / (double)st->attempts)
-                                     : json_null());
-    json_object_set_new(o, "duration_ms",
-                        st->attempts ? json_pack("{s:I,s:I}", "p50", (json_int_t)st->p50_ms, "p95",
-                                                 (json_int_t)st->p95_ms)
-                                     : json_pack("{s:n,s:n}", "p50", "p95"));
-    json_object_set_new(o, "tokens_in", json_integer(st->tokens_in));
-    json_object_set_new(o, "tokens_out", json_integer(st->tokens_out));
-    return o;
+    if (st->action != NULL)
+        jw_member_str(w, "action", st->action);
+    row_json_members(w, &usage_stats_row, st);
+    jw_key(w, "success_rate");
+    if (st->attempts)
+        jw_real(w, (double)st->successes / (double)st->attempts);
+    else
+        jw_null(w);
+    jw_key(w, "duration_ms");
+    jw_obj_begin(w);
+    jw_key(w, "p50");
+    if (st->attempts)
+        jw_int(w, st->p50_ms);
+    else
+        jw_null(w);
+    jw_key(w, "p95");
+    if (st->attempts)
+        jw_int(w, st->p95_ms);
+    else
+        jw_null(w);
+    jw_obj_end(w);
 }
 
 static void h_generation__usage(http_request *r)
@@ -214,24 +222,33 @@ static void h_generation__usage(http_request *r)
         return;
     }
     usage_summary *sum = arena_alloc(http_arena(r), sizeof(*sum));
-    if (script_service_usage(api_conn(r), p, id, since, until, sum, &e) != 0) {
+    if (script_service_usage(api_conn(r), http_arena(r), p, id, since, until, sum, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }
-    json_t *o = h_generation__stats(&sum->total);
-    json_object_set_new(o, "persona_id", json_str(id));
-    json_object_set_new(o, "since", api_time(since));
-    json_object_set_new(o, "until", api_time(until));
-    json_t *by = json_array();
-    for (size_t i = 0; i < sum->nactions; i++)
-        json_array_append_new(by, h_generation__stats(&sum->by_action[i]));
-    json_object_set_new(o, "by_action", by);
-    json_t *errs = json_array();
+    http_json j;
+    http_json_begin(&j);
+    jw *w = &j.w;
+    jw_obj_begin(w);
+    h_generation__stats(w, &sum->total);
+    jw_member_str(w, "persona_id", id);
+    jw_member_time(w, "since", since);
+    jw_member_time(w, "until", until);
+    jw_key(w, "by_action");
+    jw_arr_begin(w);
+    for (size_t i = 0; i < sum->nactions; i++) {
+        jw_obj_begin(w);
+        h_generation__stats(w, &sum->by_action[i]);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    jw_key(w, "errors");
+    jw_arr_begin(w);
     for (size_t i = 0; i < sum->nerrors; i++)
-        json_array_append_new(errs, json_pack("{s:s,s:I}", "error_code", sum->errors[i].error_code,
-                                              "count", (json_int_t)sum->errors[i].count));
-    json_object_set_new(o, "errors", errs);
-    http_reply_json(r, 200, o);
+        row_json_write(w, &usage_error_row, &sum->errors[i]);
+    jw_arr_end(w);
+    jw_obj_end(w);
+    http_reply_written(r, 200, &j);
 }
 
 /* ---- events ---------------------------------------------------------------------- */

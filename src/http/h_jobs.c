@@ -1,13 +1,22 @@
 /*
  * The job queue, for admins: list jobs by status and kind (dead ones keep
- * their last error), and requeue a dead job once its cause is fixed.
+ * their last error), and requeue a dead job once its cause is fixed. A job
+ * is written by its row spec (job_record_row).
  */
 #include "http/api.h"
 #include "http/routes.h"
 #include "jobs/queue.h"
 
-#include <stdio.h>
 #include <string.h>
+
+/* Whether s is one of the NULL-terminated values. */
+static bool jobs__one_of(const char *s, const char *const *values)
+{
+    for (; *values != NULL; values++)
+        if (strcmp(*values, s) == 0)
+            return true;
+    return false;
+}
 
 static void jobs_list(http_request *r)
 {
@@ -19,29 +28,32 @@ static void jobs_list(http_request *r)
     const char *status = http_query(r, "status");
     const char *kind = http_query(r, "kind");
     error e;
-    if (status != NULL && strcmp(status, "queued") != 0 && strcmp(status, "running") != 0 &&
-        strcmp(status, "done") != 0 && strcmp(status, "dead") != 0) {
+    if (status != NULL && !jobs__one_of(status, job_statuses)) {
         error_set(&e, ERR_INVALID, "status", "status must be queued, running, done or dead");
         http_reply_error(r, &e);
         return;
     }
-    if (kind != NULL && (kind[0] == '\0' || strlen(kind) > 64)) {
-        error_set(&e, ERR_INVALID, "kind", "kind must be a job kind of 1 to 64 characters");
+    if (kind != NULL && (kind[0] == '\0' || strlen(kind) > JOB_KIND_MAX)) {
+        error_set(&e, ERR_INVALID, "kind", "kind must be a job kind of 1 to %d characters",
+                  JOB_KIND_MAX);
         http_reply_error(r, &e);
         return;
     }
-    json_t *items = NULL;
-    if (job_list(api_conn(r), status, kind, pg.cursor, pg.limit + 1, &items, &e) != 0) {
+    job_record *rows;
+    size_t n;
+    if (job_list(api_conn(r), http_arena(r), status, kind, pg.cursor, pg.limit + 1, &rows, &n,
+                 &e) != 0) {
         http_reply_error(r, &e);
         return;
     }
-    char next[UUID_STR_LEN + 1] = "";
-    if (json_array_size(items) > (size_t)pg.limit) {
-        json_array_remove(items, (size_t)pg.limit);
-        snprintf(next, sizeof(next), "%s",
-                 json_string_value(json_object_get(json_array_get(items, pg.limit - 1), "id")));
-    }
-    api_reply_page(r, items, next[0] ? next : NULL);
+    bool more = n > (size_t)pg.limit;
+    if (more)
+        n = (size_t)pg.limit;
+    http_json j;
+    api_page_begin(&j);
+    for (size_t i = 0; i < n; i++)
+        row_json_write(&j.w, &job_record_row, &rows[i]);
+    api_page_end(r, &j, more ? rows[n - 1].id : NULL);
 }
 
 static void jobs_requeue(http_request *r)
@@ -52,12 +64,16 @@ static void jobs_requeue(http_request *r)
         return;
     db_conn *c = api_conn(r);
     error e;
-    json_t *doc = NULL;
-    if (job_requeue(c, id, &e) != 0 || job_get(c, id, &doc, &e) != 0) {
+    job_record row;
+    if (job_requeue(c, http_arena(r), id, &e) != 0 ||
+        job_get(c, http_arena(r), id, &row, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }
-    http_reply_json(r, 200, doc);
+    http_json j;
+    http_json_begin(&j);
+    row_json_write(&j.w, &job_record_row, &row);
+    http_reply_written(r, 200, &j);
 }
 
 const http_route jobs_routes[] = {

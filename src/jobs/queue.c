@@ -30,7 +30,7 @@ static int queue__nkinds;
 static bool queue__kind_ok(const char *kind)
 {
     size_t n = strlen(kind);
-    if (n < 1 || n > 64)
+    if (n < 1 || n > JOB_KIND_MAX)
         return false;
     return strspn(kind, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") == n;
 }
@@ -145,8 +145,9 @@ int job_enqueue(db_conn *c, const char *kind, json_t *payload, const job_options
     static const job_options defaults = {0};
     if (o == NULL)
         o = &defaults;
-    if (kind == NULL || strlen(kind) < 1 || strlen(kind) > 64)
-        return error_set(err, ERR_INVALID, "kind", "a job kind is 1 to 64 characters");
+    if (kind == NULL || strlen(kind) < 1 || strlen(kind) > JOB_KIND_MAX)
+        return error_set(err, ERR_INVALID, "kind", "a job kind is 1 to %d characters",
+                         JOB_KIND_MAX);
     if (payload != NULL && !json_is_object(payload))
         return error_set(err, ERR_INVALID, "payload", "a job payload must be a JSON object");
     if (o->max_attempts < 0)
@@ -183,7 +184,7 @@ int job_claim(db_conn *c, const char *owner, job *j, error *err)
 {
     bool sqlite = db_conn_engine(c) == DB_ENGINE_SQLITE;
     for (;;) {
-        char map[QUEUE__MAX_KINDS * (64 + TIME_STR_LEN + 8) + 8];
+        char map[QUEUE__MAX_KINDS * (JOB_KIND_MAX + TIME_STR_LEN + 8) + 8];
         int64_t now = time_now_usec();
         if (!queue__kinds_expiry(now, map, sizeof(map)))
             return 0;
@@ -299,9 +300,9 @@ int job__extend(db_conn *c, const char *id, const char *lease_owner, int lease_s
                             err);
 }
 
-int job_requeue(db_conn *c, const char *id, error *err)
+int job_requeue(db_conn *c, arena *a, const char *id, error *err)
 {
-    if (job_store_requeue(c, id, time_now_usec(), err) != 0)
+    if (job_store_requeue(c, a, id, time_now_usec(), err) != 0)
         return -1;
     if (db_conn_engine(c) == DB_ENGINE_POSTGRES)
         return job_store_notify(c, err);
@@ -309,13 +310,13 @@ int job_requeue(db_conn *c, const char *id, error *err)
     return 0;
 }
 
-int job_list(db_conn *c, const char *status, const char *kind, const char *cursor, int limit,
-             json_t **out, error *err)
+int job_list(db_conn *c, arena *a, const char *status, const char *kind, const char *cursor,
+             int limit, job_record **out, size_t *n, error *err)
 {
-    return job_store_list(c, status, kind, cursor, limit, out, err);
+    return job_store_list(c, a, status, kind, cursor, limit, out, n, err);
 }
 
-int job_get(db_conn *c, const char *id, json_t **out, error *err)
+int job_get(db_conn *c, arena *a, const char *id, job_record *out, error *err)
 {
-    return job_store_get(c, id, out, err);
+    return job_store_get(c, a, id, out, err);
 }

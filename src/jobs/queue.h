@@ -22,9 +22,11 @@
 #ifndef PS_JOBS_QUEUE_H
 #define PS_JOBS_QUEUE_H
 
+#include "base/arena.h"
 #include "base/error.h"
 #include "base/uuid.h"
 #include "db/db.h"
+#include "domain/job_store.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -32,7 +34,7 @@
 
 typedef struct job {
     char id[UUID_STR_LEN + 1];
-    char kind[65];
+    char kind[JOB_KIND_MAX + 1];
     json_t *payload;                /* owned by the worker for the duration of the handler */
     char user_id[UUID_STR_LEN + 1]; /* "" when the job belongs to no user */
     int attempts;                   /* including this one */
@@ -134,17 +136,17 @@ int job_claim(db_conn *c, const char *owner, job *j, error *err);
  * An admin's retry of a dead job: back to queued, due now, attempts reset.
  * ERR_NOT_FOUND when there is no such job, ERR_CONFLICT when it is not dead.
  */
-int job_requeue(db_conn *c, const char *id, error *err);
+int job_requeue(db_conn *c, arena *a, const char *id, error *err);
 
 /**
  * For admins: jobs newest first, filtered by status and kind when not NULL,
- * after cursor (the last id of the previous page), at most limit. *out is a
- * new array of job objects (id, kind, status, attempts, last error, …).
+ * after cursor (the last id of the previous page), at most limit, into *out
+ * (in a; written by job_record_row).
  */
-int job_list(db_conn *c, const char *status, const char *kind, const char *cursor, int limit,
-             json_t **out, error *err);
-/** For admins: one job as a JSON object (new reference); ERR_NOT_FOUND when absent. */
-int job_get(db_conn *c, const char *id, json_t **out, error *err);
+int job_list(db_conn *c, arena *a, const char *status, const char *kind, const char *cursor,
+             int limit, job_record **out, size_t *n, error *err);
+/** For admins: one job; ERR_NOT_FOUND when absent. */
+int job_get(db_conn *c, arena *a, const char *id, job_record *out, error *err);
 
 /**
  * For a running handler: true once its job was taken back from it (the pool

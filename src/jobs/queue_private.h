@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 typedef struct job__kind {
-    char kind[65];
+    char kind[JOB_KIND_MAX + 1];
     job_handler fn;
     job_dead_fn dead; /* NULL: nothing to do when a job dies unhandled */
     void *ctx;

@@ -72,7 +72,7 @@ struct job_pool {
 };
 
 typedef struct worker__schedule {
-    char kind[65];
+    char kind[JOB_KIND_MAX + 1];
     int period;
     json_t *payload;
 } worker__schedule;
@@ -531,7 +531,7 @@ void job_schedule(const char *kind, int period_seconds, const char *payload_json
 {
     json_error_t je;
     json_t *payload = json_loads(payload_json ? payload_json : "{}", 0, &je);
-    if (period_seconds < 1 || kind == NULL || strlen(kind) < 1 || strlen(kind) > 64 ||
+    if (period_seconds < 1 || kind == NULL || strlen(kind) < 1 || strlen(kind) > JOB_KIND_MAX ||
         !json_is_object(payload)) {
         log_error("job_schedule: kind '%s' every %d s with payload '%.80s' is not valid (a kind, "
                   "a period of at least 1 s, a JSON object); not scheduled",

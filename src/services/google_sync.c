@@ -246,13 +246,12 @@ int google_service_request_stats(services *s, db_conn *c, arena *a, const princi
                      .unique_while_active = true};
     int rc = job_enqueue(c, GOOGLE_JOB_REFRESH_STATS, payload, &o, job_id, &e);
     json_decref(payload);
-    json_t *doc = NULL;
+    job_record jr;
     if (rc == 0)
-        rc = job_store_get(c, job_id, &doc, &e);
+        rc = job_store_get(c, a, job_id, &jr, &e);
     if (rc != 0)
         return google_service__plain(ge, &e);
-    *status = arena_strdup(a, json_string_value(json_object_get(doc, "status")));
-    json_decref(doc);
+    *status = jr.status;
     return 0;
 }
 

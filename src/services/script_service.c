@@ -462,22 +462,20 @@ int script_service_generations_used(db_conn *c, const principal *p, int64_t *use
     return usage_store_generations(c, p->user_id, time_month_start(time_now_usec()), used, err);
 }
 
-int script_service_usage(db_conn *c, const principal *p, const char *persona_id, int64_t since,
-                         int64_t until, usage_summary *out, error *err)
+int script_service_usage(db_conn *c, arena *a, const principal *p, const char *persona_id,
+                         int64_t since, int64_t until, usage_summary *out, error *err)
 {
     if (until <= since)
         return error_set(err, ERR_INVALID, "until", "until must be later than since");
     /* The rows a caller may write are the ones whose usage they may read:
      * SYSTEM personas and their own. */
-    arena a;
-    arena_init(&a, 32768);
     persona ps;
-    int rc = persona_store_get_writable(c, &a, persona_id, p->user_id, &ps, err);
+    int rc = persona_store_get_writable(c, a, persona_id, p->user_id, &ps, err);
     bool system = rc == 0 && strcmp(ps.type, "SYSTEM") == 0;
-    arena_free(&a);
     if (rc != 0)
         return -1;
     if (system && !p->is_admin)
         return error_set(err, ERR_NOT_FOUND, NULL, "no persona with id %s", persona_id);
-    return usage_store_summary(c, persona_id, system ? NULL : p->user_id, since, until, out, err);
+    return usage_store_summary(c, a, persona_id, system ? NULL : p->user_id, since, until, out,
+                               err);
 }

@@ -44,9 +44,9 @@
 #define SCRIPT_JOB_SCENE    "script.regenerate_scene"
 #define SCRIPT_JOB_PURGE    "idempotency.purge"
 
-#define SCRIPT_TITLE_MAX        100
-#define SCRIPT_DESCRIPTION_MAX  5000
-#define SCRIPT_TAGS_MAX         15
+#define SCRIPT_TITLE_MAX       100
+#define SCRIPT_DESCRIPTION_MAX 5000
+#define SCRIPT_TAGS_MAX        15
 
 /* What the caller may ask of one generation. Unset members are 0 / NULL. */
 typedef struct script_options {
@@ -131,9 +131,10 @@ int script_service_generations_used(db_conn *c, const principal *p, int64_t *use
  * The persona's generation attempts with since <= created_at < until. The
  * owner of a CUSTOM persona sees their own attempts with it; an admin sees
  * everyone's attempts with a SYSTEM persona. Anyone else: ERR_NOT_FOUND.
+ * Its texts are in a.
  */
-int script_service_usage(db_conn *c, const principal *p, const char *persona_id, int64_t since,
-                         int64_t until, usage_summary *out, error *err);
+int script_service_usage(db_conn *c, arena *a, const principal *p, const char *persona_id,
+                         int64_t since, int64_t until, usage_summary *out, error *err);
 
 /**
  * The job handler of SCRIPT_JOB_GENERATE, SCRIPT_JOB_SCENE and
