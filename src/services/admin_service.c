@@ -24,18 +24,23 @@ int admin_service_plan_update(db_conn *c, const char *id, json_t *in, json_t **d
     return plan_store_get(c, id, doc, err);
 }
 
+/* The last-admin check and the write must see the same state: one write
+ * transaction. */
+typedef struct admin__user_edit {
+    const char *id;
+    json_t *in;
+} admin__user_edit;
+
+static int admin__user_update_body(db_conn *c, void *arg, error *err)
+{
+    admin__user_edit *ed = arg;
+    return user_store_admin_update(c, ed->id, ed->in, err);
+}
+
 int admin_service_user_update(db_conn *c, const char *id, json_t *in, json_t **doc, error *err)
 {
-    db_error de;
-    /* The last-admin check and the write must see the same state. */
-    if (db_begin_write(c, &de) != 0)
-        return db_to_error(err, &de, NULL);
-    int rc = user_store_admin_update(c, id, in, err);
-    if (rc == 0 && db_commit(c, &de) != 0)
-        rc = db_to_error(err, &de, NULL);
-    if (rc != 0) {
-        db_rollback(c);
+    admin__user_edit ed = {id, in};
+    if (db_tx(c, admin__user_update_body, &ed, err) != 0)
         return -1;
-    }
     return user_store_admin_get(c, id, doc, err);
 }
