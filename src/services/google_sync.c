@@ -405,9 +405,6 @@ static void google_sync__import_job(db_conn *c, const job *j, job_result *out, v
     arena_free(&a);
 }
 
-/* The daily sweep: one refresh job per account that has channels (unique
- * per account and day, so several processes sweeping at once add nothing
- * twice), and the forgotten OAuth states go. */
 /* The sweep's writes, with the job's completion, in one transaction. */
 typedef struct google_sync__sweep_tx {
     const job *j;
