@@ -40,6 +40,7 @@ static void system_persona(test_api *a, const char *plan_code, int version, char
                      "$4, $4)",
                      "ssit", id, plan_code, (int64_t)version, time_now_usec()) != 0)
         fail_msg("system persona: %s", de.message);
+    fixture_persona_history(&a->t, id);
 }
 
 static void sql(test_api *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -300,6 +301,7 @@ static void test_every_persona_change_writes_one_assignment_row(void **state)
     fixture_persona(&a->t, uid, p1);
     fixture_persona(&a->t, uid, p2);
     sql(a, "UPDATE personas SET version = 4 WHERE id = '%s'", p2);
+    fixture_persona_history(&a->t, p2);
 
     snprintf(body, sizeof(body),
              "{\"youtube_channel_id\":\"UClog\",\"name\":\"Log\",\"persona_id\":\"%s\","

@@ -9,14 +9,25 @@
  * loop proves the pool recovered and the operation works.
  *
  * Every attempt starts from fresh preconditions (prepare), made without
- * faults, so one attempt's outcome never feeds the next.
+ * faults, so one attempt's outcome never feeds the next. A path that
+ * spends something before its transaction on purpose (Google connect
+ * spends its single-use OAuth state) names those rows, which the dump
+ * leaves out. Jobs (the Google import, stats refresh and daily sweep) are
+ * run by the worker instead of a request: their own row may change (a
+ * claim, a retry), every other row must stay as it was until the job
+ * finishes.
  */
 #include "testlib.h"
 
 #include "base/timeutil.h"
+#include "fake_google.h"
+#include "jobs/queue.h"
 #include "jobs/worker.h"
+#include "services/google_service.h"
 #include "services/script_service.h"
 
+#include <curl/curl.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +40,14 @@ typedef struct fx {
     char email[64];
     char persona[37], persona2[37], channel[37], project[37], key[37];
     char scenes[3][37];
+    char user[37], job[37], plan[37];
+    /* Google (setup_google): the fake, its endpoints, the connected account. */
+    fake_google *fg;
+    char urls[6][256];
+    char secret_key[64];
+    char cookie[200];
+    char callback[4096];
+    char account[37];
 } fx;
 
 static int setup(void **state)
@@ -111,8 +130,10 @@ static int by_text(const void *x, const void *y)
     return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-/* Every row of every table, rows sorted, one line each ("table|v|v|…"). */
-static char *dump(testdb *t)
+/* Every row of every table, rows sorted, one line each ("table|v|v|…"),
+ * but the lines that start with skip (NULL: none): what a path writes on
+ * purpose whatever its outcome, e.g. the row of the job under test. */
+static char *dump(testdb *t, const char *skip)
 {
     db_conn *c = db_acquire(t->db);
     db_error de;
@@ -143,7 +164,10 @@ static char *dump(testdb *t)
                 }
                 len += (size_t)snprintf(line + len, cap - len, "|%s", v);
             }
-            strs_add(&rows, line);
+            if (skip != NULL && strncmp(line, skip, strlen(skip)) == 0)
+                free(line);
+            else
+                strs_add(&rows, line);
         }
         db_reset(s);
         if (rc == DB_ERR)
@@ -268,6 +292,9 @@ typedef struct op {
     /* Statements whose failure the path ignores by design (bit n for
      * statement n): it must then succeed whole. */
     unsigned tolerated;
+    /* Rows the path writes before its transaction, on purpose, whatever
+     * follows (a line prefix of the dump; NULL: none). */
+    const char *spent;
 } op;
 
 /* One attempt with the nth statement or commit failing: false when nothing
@@ -277,7 +304,7 @@ static bool attempt(fx *x, const op *o, db_faultsim_target target, int n)
     if (o->prepare != NULL)
         o->prepare(x);
     db *d = x->a.t.db;
-    char *before = dump(&x->a.t);
+    char *before = dump(&x->a.t, o->spent);
     db_faultsim_config(d, DB_FAULTSIM_STEP, target == DB_FAULTSIM_STEP ? n : 0, 0);
     db_faultsim_config(d, DB_FAULTSIM_COMMIT, target == DB_FAULTSIM_COMMIT ? n : 0, 0);
     test_resp r = o->run(x);
@@ -309,7 +336,7 @@ static bool attempt(fx *x, const op *o, db_faultsim_target target, int n)
     if (strncmp(ct, "application/problem+json", 24) != 0)
         fail_msg("%s, %s %d failed: answered %s, not a problem", o->name, what, n, ct);
     test_resp_free(&r);
-    char *after = dump(&x->a.t);
+    char *after = dump(&x->a.t, o->spent);
     char label[160];
     snprintf(label, sizeof(label), "%s (%s)", o->name, what);
     expect_same(label, n, before, after);
@@ -482,7 +509,7 @@ static test_resp run_key_revoke(fx *x)
 static void test_sign_up_leaves_nothing_behind_a_failure_at_any_statement(void **state)
 {
     /* Statement 2 is the rate limiter's prune of past windows, best effort. */
-    op o = {"sign-up", prep_email, run_signup, 1u << 2};
+    op o = {"sign-up", prep_email, run_signup, 1u << 2, NULL};
     torture(*state, &o);
 }
 
@@ -490,7 +517,7 @@ static void test_log_in_leaves_nothing_behind_a_failure_at_any_statement(void **
 {
     /* Statements 2 and 4 are the prunes of the two rate limiters (address,
      * account), best effort. */
-    op o = {"log-in", NULL, run_login, (1u << 2) | (1u << 4)};
+    op o = {"log-in", NULL, run_login, (1u << 2) | (1u << 4), NULL};
     torture(*state, &o);
 }
 
@@ -498,11 +525,11 @@ static void test_persona_writes_leave_nothing_behind_a_failure_at_any_statement(
 {
     fx *x = *state;
     op ops[] = {
-        {"persona create", NULL, run_persona_create, 0},
-        {"persona update", prep_persona, run_persona_update, 0},
-        {"persona restore", prep_persona_v2, run_persona_restore, 0},
-        {"persona delete (archive)", prep_persona_in_use, run_persona_delete, 0},
-        {"persona delete", prep_persona, run_persona_delete, 0},
+        {"persona create", NULL, run_persona_create, 0, NULL},
+        {"persona update", prep_persona, run_persona_update, 0, NULL},
+        {"persona restore", prep_persona_v2, run_persona_restore, 0, NULL},
+        {"persona delete (archive)", prep_persona_in_use, run_persona_delete, 0, NULL},
+        {"persona delete", prep_persona, run_persona_delete, 0, NULL},
     };
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
         torture(x, &ops[i]);
@@ -511,18 +538,19 @@ static void test_persona_writes_leave_nothing_behind_a_failure_at_any_statement(
 static void test_channel_writes_leave_nothing_behind_a_failure_at_any_statement(void **state)
 {
     fx *x = *state;
-    op create = {"channel create", prep_persona, run_channel_create, 0};
+    op create = {"channel create", prep_persona, run_channel_create, 0, NULL};
     torture(x, &create);
-    op assign = {"persona assignment", prep_persona_and_channel, run_channel_assign, 0};
+    op assign = {"persona assignment", prep_persona_and_channel, run_channel_assign, 0, NULL};
     torture(x, &assign);
 }
 
 static void test_project_creation_leaves_nothing_behind_a_failure_at_any_statement(void **state)
 {
     fx *x = *state;
-    op draft = {"project create (draft)", prep_channel_with_persona, run_project_draft, 0};
+    op draft = {"project create (draft)", prep_channel_with_persona, run_project_draft, 0, NULL};
     torture(x, &draft);
-    op gen = {"project create (generate)", prep_channel_with_persona, run_project_generate, 0};
+    op gen = {"project create (generate)", prep_channel_with_persona, run_project_generate, 0,
+              NULL};
     torture(x, &gen);
 }
 
@@ -530,10 +558,10 @@ static void test_scene_edits_leave_nothing_behind_a_failure_at_any_statement(voi
 {
     fx *x = *state;
     op ops[] = {
-        {"scene add", new_draft, run_scene_add, 0},
-        {"scene edit", new_draft, run_scene_edit, 0},
-        {"scene delete", new_draft, run_scene_delete, 0},
-        {"scene reorder", new_draft, run_scene_reorder, 0},
+        {"scene add", new_draft, run_scene_add, 0, NULL},
+        {"scene edit", new_draft, run_scene_edit, 0, NULL},
+        {"scene delete", new_draft, run_scene_delete, 0, NULL},
+        {"scene reorder", new_draft, run_scene_reorder, 0, NULL},
     };
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
         torture(x, &ops[i]);
@@ -542,9 +570,9 @@ static void test_scene_edits_leave_nothing_behind_a_failure_at_any_statement(voi
 static void test_api_key_writes_leave_nothing_behind_a_failure_at_any_statement(void **state)
 {
     fx *x = *state;
-    op create = {"api key create", NULL, run_key_create, 0};
+    op create = {"api key create", NULL, run_key_create, 0, NULL};
     torture(x, &create);
-    op revoke = {"api key revoke", prep_key, run_key_revoke, 0};
+    op revoke = {"api key revoke", prep_key, run_key_revoke, 0, NULL};
     torture(x, &revoke);
 }
 
@@ -607,7 +635,7 @@ static bool job_attempt(fx *x, db_faultsim_target target, int n)
     testdb_check(&x->a.t);
     if (fired == 0) {
         if (rc != 1 || !written) {
-            char *now = dump(&x->a.t);
+            char *now = dump(&x->a.t, NULL);
             fail_msg("the job with no fault (after %s %d failed): rc %d, script written %d; the "
                      "jobs: %s",
                      target == DB_FAULTSIM_STEP ? "statement" : "commit", n - 1, rc, written,
@@ -645,6 +673,316 @@ static void test_the_script_jobs_completion_is_all_or_nothing_at_any_statement(v
     }
 }
 
+/* ---- the admin's user update ------------------------------------------------------------ */
+
+static void prep_user(fx *x)
+{
+    prep_email(x);
+    fixture_user(&x->a.t, x->email, x->user);
+}
+
+static test_resp run_admin_user_update(fx *x)
+{
+    return req(x, "PATCH", "{\"name\":\"Renamed\",\"role\":\"admin\",\"plan\":\"creator\"}",
+               "/api/v1/admin/users/%s", x->user);
+}
+
+/* A SYSTEM persona of the starter library: a plan's default must be one. */
+#define STARTER_PERSONA "01936f4e-0001-7000-8000-000000000001"
+
+static void prep_plan_code(fx *x)
+{
+    x->serial++;
+}
+
+static test_resp run_plan_create(fx *x)
+{
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"code\":\"team%d\",\"name\":\"Team\",\"rank\":%d,\"max_channels\":9,"
+             "\"default_persona_id\":\"" STARTER_PERSONA "\"}",
+             x->serial, 100 + x->serial);
+    return req(x, "POST", body, "/api/v1/admin/plans");
+}
+
+static void prep_plan(fx *x)
+{
+    prep_plan_code(x);
+    test_resp r = run_plan_create(x);
+    test_expect(&r, 201, NULL);
+    snprintf(x->plan, sizeof(x->plan), "%s", json_string_value(json_object_get(r.json, "id")));
+    test_resp_free(&r);
+}
+
+static test_resp run_plan_update(fx *x)
+{
+    return req(x, "PATCH",
+               "{\"name\":\"Team plus\",\"max_channels\":12,\"default_persona_id\":null}",
+               "/api/v1/admin/plans/%s", x->plan);
+}
+
+static void test_admin_changes_leave_nothing_behind_a_failure_at_any_statement(void **state)
+{
+    fx *x = *state;
+    test_make_admin(&x->a, "ana@example.com");
+    op ops[] = {
+        {"admin user update", prep_user, run_admin_user_update, 0, NULL},
+        {"admin plan create", prep_plan_code, run_plan_create, 0, NULL},
+        {"admin plan update", prep_plan, run_plan_update, 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        torture(x, &ops[i]);
+}
+
+/* ---- Google: connect, import, and the jobs that import and refresh ---------------------- */
+
+#define GOOGLE_CLIENT_ID     "pstudio-test.apps.googleusercontent.com"
+#define GOOGLE_CLIENT_SECRET "GOCSPX-test-client-secret-0123456789"
+#define ALICE_1              "UCalice0000000000000001"
+#define ALICE_2              "UCalice0000000000000002"
+
+static int setup_google(void **state)
+{
+    setup(state);
+    fx *x = *state;
+    x->fg = fake_google_start(GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET);
+    snprintf(x->fg->identity, sizeof(x->fg->identity), "alice");
+    int fp = x->fg->port;
+    const char *paths[] = {"/o/oauth2/v2/auth", "/token", "/v1/userinfo", "/revoke", "/youtube/v3"};
+    for (int i = 0; i < 5; i++)
+        snprintf(x->urls[i], sizeof(x->urls[i]), "http://127.0.0.1:%d%s", fp, paths[i]);
+    snprintf(x->urls[5], sizeof(x->urls[5]), "http://127.0.0.1:%d/api/v1/google/callback",
+             x->a.port);
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2base64(x->secret_key, sizeof(x->secret_key), raw, sizeof(raw),
+                      sodium_base64_VARIANT_ORIGINAL);
+    google_settings *g = &x->a.svc.google;
+    g->client_id = GOOGLE_CLIENT_ID;
+    g->client_secret = GOOGLE_CLIENT_SECRET;
+    g->auth_url = x->urls[0];
+    g->token_url = x->urls[1];
+    g->userinfo_url = x->urls[2];
+    g->revoke_url = x->urls[3];
+    g->youtube_api_url = x->urls[4];
+    g->redirect_uri = x->urls[5];
+    x->a.svc.secret_key_b64 = x->secret_key;
+    snprintf(x->cookie, sizeof(x->cookie), "Cookie: pstudio_session=%s", x->tok);
+    google_service_register_jobs(&x->a.svc);
+    job_unschedule_all();
+    return 0;
+}
+
+static int teardown_google(void **state)
+{
+    fx *x = *state;
+    fake_google *fg = x->fg;
+    job_unschedule_all();
+    teardown(state);
+    fake_google_stop(fg);
+    return 0;
+}
+
+static size_t discard(char *d, size_t s, size_t n, void *u)
+{
+    (void)d;
+    (void)u;
+    return s * n;
+}
+
+/* Starts a connect in ana's browser session and lets the fake Google
+ * consent: x->callback is the path Google sends the browser back to. */
+static void prep_google_flow(fx *x)
+{
+    const char *h[] = {x->cookie, NULL};
+    test_resp r = test_req(&x->a, "GET", "/api/v1/google/connect", NULL, NULL, h);
+    test_expect(&r, 302, NULL);
+    char url[4096], back[4096];
+    assert_true(test_resp_header(&r, "Location", url, sizeof(url)));
+    test_resp_free(&r);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    if (curl_easy_perform(c) != CURLE_OK)
+        fail_msg("the fake Google's consent page did not answer");
+    char *loc = NULL;
+    curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc);
+    snprintf(back, sizeof(back), "%s", loc ? loc : "");
+    curl_easy_cleanup(c);
+    const char *path = strstr(back, "/api/v1/google/callback");
+    assert_non_null(path);
+    snprintf(x->callback, sizeof(x->callback), "%s", path);
+}
+
+static test_resp run_google_callback(fx *x)
+{
+    const char *h[] = {x->cookie, "Accept: application/json", NULL};
+    return test_req(&x->a, "GET", x->callback, NULL, NULL, h);
+}
+
+/* Connects alice's Google account (no faults); its id in x->account. */
+static void connect_google(fx *x)
+{
+    prep_google_flow(x);
+    test_resp r = run_google_callback(x);
+    test_expect(&r, 200, NULL);
+    const char *id = json_string_value(json_object_get(json_object_get(r.json, "account"), "id"));
+    assert_non_null(id);
+    snprintf(x->account, sizeof(x->account), "%s", id);
+    test_resp_free(&r);
+}
+
+static test_resp run_google_import(fx *x)
+{
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"account_id\":\"%s\",\"youtube_channel_ids\":[\"" ALICE_1 "\",\"" ALICE_2 "\"]}",
+             x->account);
+    return req(x, "POST", body, "/api/v1/channels/import");
+}
+
+static void
+test_google_connect_and_import_leave_nothing_behind_a_failure_at_any_statement(void **state)
+{
+    fx *x = *state;
+    /* The OAuth state is spent once presented, whatever follows: it is
+     * single use, so a retry of the same callback cannot connect twice. The
+     * first run that gets through connects; the commit faults that follow
+     * reconnect the same account (its update). */
+    op connect = {"google connect", prep_google_flow, run_google_callback, 0, "oauth_states|"};
+    torture(x, &connect);
+    connect_google(x);
+    op import = {"google import", NULL, run_google_import, 0, NULL};
+    torture(x, &import);
+    assert_int_equal(testdb_scalar(&x->a.t, "SELECT count(*) FROM channels WHERE account_id IS "
+                                            "NOT NULL"),
+                     2);
+}
+
+/* Runs the job x->job with the nth statement or commit failing. Its own row
+ * may change (a claim, a retry); everything else must stay as it was
+ * unless the job finished, and the checker must pass. False once it ran
+ * to the end. */
+static bool job_fault_attempt(fx *x, const char *name, db_faultsim_target target, int n)
+{
+    db *d = x->a.t.db;
+    testdb_exec(&x->a.t, "UPDATE jobs SET run_at = '2000-01-01T00:00:00.000000Z', "
+                         "lease_expires_at = '2000-01-01T00:00:00.000000Z', attempts = 0 "
+                         "WHERE status IN ('queued', 'running')");
+    char own[64];
+    snprintf(own, sizeof(own), "jobs|%s|", x->job);
+    char *before = dump(&x->a.t, own);
+    db_faultsim_config(d, DB_FAULTSIM_STEP, target == DB_FAULTSIM_STEP ? n : 0, 0);
+    db_faultsim_config(d, DB_FAULTSIM_COMMIT, target == DB_FAULTSIM_COMMIT ? n : 0, 0);
+    error e;
+    int rc = job_work_one(d, "test:faults", &e);
+    db_faultsim_off(d);
+    int fired = 0;
+    db_faultsim_seen(target, &fired);
+    char q[200];
+    snprintf(q, sizeof(q), "SELECT count(*) FROM jobs WHERE id = '%s' AND status = 'done'", x->job);
+    bool done = testdb_scalar(&x->a.t, q) == 1;
+    testdb_check(&x->a.t);
+    const char *what = target == DB_FAULTSIM_STEP ? "statement" : "commit";
+    if (fired == 0 && (rc != 1 || !done))
+        fail_msg("%s with no fault (after %s %d failed): rc %d, done %d", name, what, n - 1, rc,
+                 done);
+    if (!done) {
+        char *after = dump(&x->a.t, own);
+        char label[160];
+        snprintf(label, sizeof(label), "%s (%s)", name, what);
+        expect_same(label, n, before, after);
+        free(after);
+    }
+    free(before);
+    return !done;
+}
+
+/* Fails each statement of the job in turn until it runs to the end, then
+ * queues it again (prepare) and fails each commit in turn. */
+static void job_torture(fx *x, const char *name, void (*prepare)(fx *x))
+{
+    db_faultsim_target targets[] = {DB_FAULTSIM_STEP, DB_FAULTSIM_COMMIT};
+    for (int t = 0; t < 2; t++) {
+        prepare(x);
+        int n = 1;
+        while (job_fault_attempt(x, name, targets[t], n))
+            n++;
+        assert_true(n > 1);
+    }
+}
+
+/* An import the quota held back, queued as a job. */
+static void prep_import_job(fx *x)
+{
+    testdb_exec(&x->a.t, "DELETE FROM channels");
+    fake_google_lock(x->fg);
+    x->fg->channels_mode = 1;
+    fake_google_unlock(x->fg);
+    test_resp r = run_google_import(x);
+    test_expect(&r, 202, NULL);
+    snprintf(x->job, sizeof(x->job), "%s", json_string_value(json_object_get(r.json, "job_id")));
+    test_resp_free(&r);
+    fake_google_lock(x->fg);
+    x->fg->channels_mode = 0;
+    fake_google_unlock(x->fg);
+}
+
+/* A stats refresh asked for on demand, with new counts at YouTube. */
+static void prep_refresh_job(fx *x)
+{
+    fake_google_lock(x->fg);
+    snprintf(x->fg->alice_subscribers, sizeof(x->fg->alice_subscribers), "%d", 1000 + ++x->serial);
+    fake_google_unlock(x->fg);
+    char q[200];
+    snprintf(q, sizeof(q), "SELECT id FROM channels WHERE youtube_channel_id = '%s'", ALICE_1);
+    db_conn *c = db_acquire(x->a.t.db);
+    db_sql sql = DB_SQL(q);
+    db_error de;
+    db_stmt *s = db_prepare(c, &sql, &de);
+    assert_non_null(s);
+    assert_int_equal(db_step(s, &de), DB_ROW);
+    snprintf(x->channel, sizeof(x->channel), "%s", db_col_text(s, 0));
+    db_reset(s);
+    db_release(c);
+    test_resp r = req(x, "POST", NULL, "/api/v1/channels/%s/refresh-stats", x->channel);
+    test_expect(&r, 202, NULL);
+    snprintf(x->job, sizeof(x->job), "%s", json_string_value(json_object_get(r.json, "job_id")));
+    test_resp_free(&r);
+}
+
+/* The daily sweep, with the refresh jobs a previous sweep queued gone. */
+static void prep_sweep_job(fx *x)
+{
+    snprintf(x->job, sizeof(x->job), "%s", "");
+    testdb_exec(&x->a.t, "DELETE FROM jobs WHERE status <> 'done'");
+    db_conn *c = db_acquire(x->a.t.db);
+    error e;
+    char unique[64];
+    snprintf(unique, sizeof(unique), "sweep-%d", ++x->serial);
+    job_options o = {.unique_key = unique};
+    assert_int_equal(job_enqueue(c, GOOGLE_JOB_REFRESH_ALL, NULL, &o, x->job, &e), 0);
+    db_release(c);
+}
+
+static void test_google_jobs_leave_nothing_behind_a_failure_at_any_statement(void **state)
+{
+    fx *x = *state;
+    connect_google(x);
+    job_torture(x, "import job", prep_import_job);
+    assert_int_equal(testdb_scalar(&x->a.t, "SELECT count(*) FROM channels"), 2);
+    job_torture(x, "stats refresh job", prep_refresh_job);
+    char q[200];
+    snprintf(q, sizeof(q), "SELECT subscriber_count FROM channels WHERE id = '%s'", x->channel);
+    assert_int_equal(testdb_scalar(&x->a.t, q), 1000 + x->serial);
+    job_torture(x, "daily sweep job", prep_sweep_job);
+    char kind[200];
+    snprintf(kind, sizeof(kind),
+             "SELECT count(*) FROM jobs WHERE kind = '%s' AND status = 'queued'",
+             GOOGLE_JOB_REFRESH_STATS);
+    assert_int_equal(testdb_scalar(&x->a.t, kind), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -665,6 +1003,14 @@ int main(void)
             test_api_key_writes_leave_nothing_behind_a_failure_at_any_statement, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_the_script_jobs_completion_is_all_or_nothing_at_any_statement, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_admin_changes_leave_nothing_behind_a_failure_at_any_statement, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_google_connect_and_import_leave_nothing_behind_a_failure_at_any_statement,
+            setup_google, teardown_google),
+        cmocka_unit_test_setup_teardown(
+            test_google_jobs_leave_nothing_behind_a_failure_at_any_statement, setup_google,
+            teardown_google),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The layering check catches what it is for: on a small made-up tree it
 # passes a clean layout and fails an upward include, an upward call, a
-# circle inside one layer, and a handler that opens a transaction.
+# circle inside one layer, a handler that opens a transaction, and a
+# transaction written by hand outside db/.
 #   tests/test_layers_check.sh CHECK_SCRIPT CC AR
 set -eu
 check=$1 cc=$2 ar=$3
@@ -65,3 +66,8 @@ rm "$tmp/src/http/h_two.c" "$tmp/src/http/h_three.c"
 unit http h_tx db_begin_write
 unit db db_begin_write
 expect 1 "a handler that opens a transaction fails" "opens or ends a transaction"
+rm "$tmp/src/http/h_tx.c"
+
+unit services s_tx db_commit
+unit db db_commit
+expect 1 "a service that commits by hand fails" "writes a transaction by hand (db_commit): use db_tx"

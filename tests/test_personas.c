@@ -1010,6 +1010,10 @@ static void test_history_row_is_written_in_the_same_transaction_as_the_change(vo
     test_expect(&r, 409, "conflict");
     test_resp_free(&r);
     assert_int_equal(persona_version(x, id), 1);
+    /* Without the planted row, what is left is what the app wrote: the
+     * teardown's checker proves the failed changes left nothing behind. */
+    assert_int_equal(
+        testdb_execf(&x->a.t, &de, "DELETE FROM persona_history WHERE id = $1", "s", hid), 0);
 }
 
 static void test_restore_creates_a_new_version_equal_to_the_old_content(void **state)

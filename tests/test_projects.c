@@ -62,6 +62,7 @@ static void system_persona(test_api *a, const char *plan_code, int version, char
                      "'PUBLIC', $2, 'House Voice', 'You narrate calm explainers.', $3, $4, $4)",
                      "ssit", id, plan_code, (int64_t)version, time_now_usec()) != 0)
         fail_msg("system persona: %s", de.message);
+    fixture_persona_history(&a->t, id);
 }
 
 static void expect_field(const test_resp *r, long status, const char *slug, const char *field)
@@ -226,11 +227,14 @@ static void test_persona_resolves_explicit_then_channel_then_plan_default(void *
     user(a, "ana@example.com", tok, uid);
     fixture_persona(&a->t, uid, explicit_p);
     sql(a, "UPDATE personas SET version = 3 WHERE id = '%s'", explicit_p);
+    fixture_persona_history(&a->t, explicit_p);
     fixture_persona(&a->t, uid, channel_p);
     sql(a, "UPDATE personas SET version = 5 WHERE id = '%s'", channel_p);
+    fixture_persona_history(&a->t, channel_p);
     system_persona(a, "free", 7, default_p);
     sql(a, "UPDATE plans SET default_persona_id = '%s' WHERE code = 'free'", default_p);
     fixture_channel(&a->t, uid, "UCwith", channel_p, ch);
+    fixture_assignment(&a->t, ch);
     fixture_channel(&a->t, uid, "UCbare", NULL, bare);
 
     struct {
@@ -286,6 +290,7 @@ static void test_project_persona_must_be_one_the_user_may_use(void **state)
     sql(a, "UPDATE personas SET visibility = 'PUBLIC' WHERE id = '%s'", bobs_public);
     system_persona(a, "pro", 1, pro);
     fixture_channel(&a->t, ana_id, "UCana", bobs_public, ch);
+    fixture_assignment(&a->t, ch);
     fixture_channel(&a->t, bob_id, "UCbob", NULL, bobs_ch);
 
     snprintf(body, sizeof(body), "{\"generate\":false,\"topic\":\"t\",\"persona_id\":\"%s\"}",
@@ -314,6 +319,7 @@ static void test_project_persona_must_be_one_the_user_may_use(void **state)
     test_resp_free(&r);
     /* The channel's persona now needs a higher plan. */
     sql(a, "UPDATE channels SET persona_id = '%s' WHERE id = '%s'", pro, ch);
+    fixture_assignment(&a->t, ch);
     r = test_req(a, "POST", "/api/v1/projects", ana, body, NULL);
     expect_field(&r, 403, "plan-upgrade-required", "persona_id");
     test_resp_free(&r);

@@ -74,13 +74,10 @@ static void test_persona_history_rejects_a_duplicate_version_of_one_persona(void
     char u[37], p[37], h[37];
     fixture_user(t, "a@example.com", u);
     fixture_persona(t, u, p);
+    /* The fixture wrote version 1. */
     const char *sql = "INSERT INTO persona_history (id, persona_id, version, snapshot, changed_by, "
                       "change_reason, created_at) VALUES ($1, $2, $3, $4, $5, 'edit', $6)";
     db_error de;
-    uuid_v7(h);
-    assert_int_equal(testdb_execf(t, &de, sql, "ssisst", h, p, (int64_t)1, "{\"name\":\"A\"}", u,
-                                  time_now_usec()),
-                     0);
     uuid_v7(h);
     assert_int_equal(testdb_execf(t, &de, sql, "ssisst", h, p, (int64_t)1, "{\"name\":\"B\"}", u,
                                   time_now_usec()),
@@ -89,6 +86,9 @@ static void test_persona_history_rejects_a_duplicate_version_of_one_persona(void
     uuid_v7(h);
     assert_int_equal(testdb_execf(t, &de, sql, "ssisst", h, p, (int64_t)2, "{\"name\":\"B\"}", u,
                                   time_now_usec()),
+                     0);
+    /* The persona at the version its history reaches, as the app keeps it. */
+    assert_int_equal(testdb_execf(t, &de, "UPDATE personas SET version = 2 WHERE id = $1", "s", p),
                      0);
 }
 
@@ -157,25 +157,15 @@ static void
 test_deleting_a_persona_nulls_channels_and_projects_and_removes_its_history(void **state)
 {
     testdb *t = *state;
-    char u[37], p[37], keep[37], c[37], pr[37], h[37];
+    char u[37], p[37], keep[37], c[37], pr[37];
     fixture_user(t, "a@example.com", u);
     fixture_persona(t, u, p);
     fixture_persona(t, u, keep);
     fixture_channel(t, u, "UC1", p, c);
     fixture_project(t, u, c, p, pr);
     db_error de;
-    uuid_v7(h);
-    assert_int_equal(testdb_execf(t, &de,
-                                  "INSERT INTO persona_history (id, persona_id, version, snapshot, "
-                                  "created_at) VALUES ($1, $2, 1, '{}', $3)",
-                                  "sst", h, p, time_now_usec()),
-                     0);
-    uuid_v7(h);
-    assert_int_equal(testdb_execf(t, &de,
-                                  "INSERT INTO persona_history (id, persona_id, version, snapshot, "
-                                  "created_at) VALUES ($1, $2, 1, '{}', $3)",
-                                  "sst", h, keep, time_now_usec()),
-                     0);
+    /* Each persona has its version 1 in the history (the fixture's). */
+    assert_int_equal(count_where(t, "persona_history", "persona_id", p), 1);
     assert_int_equal(testdb_execf(t, &de, "DELETE FROM personas WHERE id = $1", "s", p), 0);
     assert_int_equal(count_null(t, "channels", "persona_id", c), 1);
     assert_int_equal(count_null(t, "projects", "persona_id", pr), 1);
@@ -291,12 +281,15 @@ static int insert_persona(testdb *t, db_error *de, const char *type, const char 
 {
     char id[37];
     uuid_v7(id);
-    return testdb_execf(t, de,
-                        "INSERT INTO personas (id, type, owner_id, visibility, name, "
-                        "system_instruction, temperature, top_p, top_k, created_at, updated_at) "
-                        "VALUES ($1, $2, $3, $4, 'P', 'Be brief.', $5, $6, $7, $8, $8)",
-                        "ssssddit", id, type, owner, visibility, temperature, top_p, top_k,
-                        time_now_usec());
+    int rc = testdb_execf(t, de,
+                          "INSERT INTO personas (id, type, owner_id, visibility, name, "
+                          "system_instruction, temperature, top_p, top_k, created_at, updated_at) "
+                          "VALUES ($1, $2, $3, $4, 'P', 'Be brief.', $5, $6, $7, $8, $8)",
+                          "ssssddit", id, type, owner, visibility, temperature, top_p, top_k,
+                          time_now_usec());
+    if (rc == 0)
+        fixture_persona_history(t, id);
+    return rc;
 }
 
 static void test_persona_sampling_values_outside_their_ranges_are_refused(void **state)
@@ -352,6 +345,10 @@ static void test_enumerated_statuses_refuse_unknown_values(void **state)
     assert_int_equal(de.fault, DB_FAULT_CHECK);
     assert_int_equal(
         testdb_execf(t, &de, "UPDATE projects SET status = 'scripted' WHERE id = $1", "s", pr), 0);
+    /* Back to a draft: a scripted project without a successful attempt is
+     * a state only this test makes. */
+    assert_int_equal(
+        testdb_execf(t, &de, "UPDATE projects SET status = 'draft' WHERE id = $1", "s", pr), 0);
     uuid_v7(sc);
     assert_int_equal(testdb_execf(t, &de,
                                   "INSERT INTO scenes (id, project_id, user_id, position, "

@@ -109,7 +109,7 @@ void testdb_destroy(testdb *t)
     char why[2048] = "";
     int broken = 0, at = 0;
     db_error de;
-    if (t->db != NULL && !t->hand_written && migrate_current(t->db, &at, &de) == 0 &&
+    if (t->db != NULL && migrate_current(t->db, &at, &de) == 0 &&
         at == migrate_latest(db_engine_of(t->db)))
         broken = testdb_check_quiet(t, why, sizeof(why));
     db_close(t->db);
@@ -135,33 +135,8 @@ void testdb_destroy(testdb *t)
         fail_msg("%s", why);
 }
 
-/* The tables the consistency checker reads. */
-static const char *const testlib__checked[] = {
-    "personas", "persona_history",    "scenes",   "projects",
-    "jobs",     "persona_usage_logs", "channels", "channel_persona_assignments",
-    "plans"};
-
-/* Marks t hand-written when sql writes one of the checked tables. */
-static void testlib__note_write(testdb *t, const char *sql)
-{
-    static const char *const verbs[] = {"INSERT INTO ", "UPDATE ", "DELETE FROM "};
-    while (*sql == ' ' || *sql == '\n')
-        sql++;
-    for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
-        size_t n = strlen(verbs[v]);
-        if (strncasecmp(sql, verbs[v], n) != 0)
-            continue;
-        const char *table = sql + n;
-        size_t len = strcspn(table, " (\n;");
-        for (size_t k = 0; k < sizeof(testlib__checked) / sizeof(testlib__checked[0]); k++)
-            if (strlen(testlib__checked[k]) == len && strncmp(table, testlib__checked[k], len) == 0)
-                t->hand_written = true;
-    }
-}
-
 void testdb_exec(testdb *t, const char *sql)
 {
-    testlib__note_write(t, sql);
     db_conn *c = db_acquire(t->db);
     db_error de;
     int rc = db_exec_script(c, sql, &de);
@@ -238,7 +213,6 @@ int test_run(const char *const argv[], const char *const env[], const char *stdi
 
 int testdb_execf(testdb *t, db_error *de, const char *sql, const char *types, ...)
 {
-    testlib__note_write(t, sql);
     db_sql q = DB_SQL(sql);
     db_conn *c = db_acquire(t->db);
     db_stmt *s = db_prepare(c, &q, de);
@@ -315,6 +289,44 @@ void fixture_persona(testdb *t, const char *owner_id, char *id)
                           "'You write calm science explainers.', $3, $3)",
                           "sst", id, owner_id, time_now_usec());
     fixture__must(t, rc, &de, "persona");
+    fixture_persona_history(t, id);
+}
+
+void fixture_persona_history(testdb *t, const char *persona_id)
+{
+    /* The snapshot the starter library's migration writes: the row's
+     * columns, at each version. */
+    static const char *const snap[2] = {
+        "json_object('id', p.id, 'type', p.type, 'owner_id', p.owner_id, 'visibility', "
+        "p.visibility, 'required_plan', p.required_plan, 'name', p.name, 'description', "
+        "p.description, 'system_instruction', p.system_instruction, 'temperature', "
+        "p.temperature, 'top_p', p.top_p, 'top_k', p.top_k, 'language', p.language, 'voice', "
+        "p.voice, 'is_official', json(CASE WHEN p.is_official THEN 'true' ELSE 'false' END), "
+        "'version', CAST($3 AS INTEGER))",
+        "jsonb_build_object('id', p.id, 'type', p.type, 'owner_id', p.owner_id, 'visibility', "
+        "p.visibility, 'required_plan', p.required_plan, 'name', p.name, 'description', "
+        "p.description, 'system_instruction', p.system_instruction, 'temperature', "
+        "p.temperature, 'top_p', p.top_p, 'top_k', p.top_k, 'language', p.language, 'voice', "
+        "p.voice, 'is_official', p.is_official, 'version', CAST($3 AS INTEGER))"};
+    char sql[2048], q[200];
+    snprintf(q, sizeof(q), "SELECT version FROM personas WHERE id = '%s'", persona_id);
+    int64_t version = testdb_scalar(t, q);
+    snprintf(q, sizeof(q),
+             "SELECT coalesce(max(version), 0) FROM persona_history WHERE persona_id = '%s'",
+             persona_id);
+    int64_t have = testdb_scalar(t, q);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO persona_history (id, persona_id, version, snapshot, changed_by, "
+             "change_reason, created_at) VALUES ($1, $2, $3, (SELECT %s FROM personas p WHERE "
+             "p.id = $2), (SELECT owner_id FROM personas WHERE id = $2), 'test fixture', $4)",
+             snap[strcmp(test_engine(), "postgres") == 0]);
+    for (int64_t v = have + 1; v <= version; v++) {
+        db_error de;
+        char hid[UUID_STR_LEN + 1];
+        uuid_v7(hid);
+        fixture__must(t, testdb_execf(t, &de, sql, "ssit", hid, persona_id, v, time_now_usec()),
+                      &de, "persona history");
+    }
 }
 
 void fixture_channel(testdb *t, const char *user_id, const char *yt_id, const char *persona_id,
@@ -328,6 +340,23 @@ void fixture_channel(testdb *t, const char *user_id, const char *yt_id, const ch
                      "created_at, updated_at) VALUES ($1, $2, $3, $4, 'My Channel', $5, $5)",
                      "sssst", id, user_id, yt_id, persona_id, time_now_usec());
     fixture__must(t, rc, &de, "channel");
+}
+
+void fixture_assignment(testdb *t, const char *channel_id)
+{
+    db_error de;
+    char id[UUID_STR_LEN + 1];
+    uuid_v7(id);
+    int rc = testdb_execf(
+        t, &de,
+        "INSERT INTO channel_persona_assignments (id, channel_id, user_id, persona_id, "
+        "persona_version, assigned_by, source, created_at) VALUES ($1, $2, "
+        "(SELECT user_id FROM channels WHERE id = $2), "
+        "(SELECT persona_id FROM channels WHERE id = $2), "
+        "(SELECT p.version FROM channels c JOIN personas p ON p.id = c.persona_id "
+        "WHERE c.id = $2), (SELECT user_id FROM channels WHERE id = $2), 'manual', $3)",
+        "sst", id, channel_id, time_now_usec());
+    fixture__must(t, rc, &de, "channel persona assignment");
 }
 
 void fixture_project(testdb *t, const char *user_id, const char *channel_id, const char *persona_id,

@@ -22,10 +22,6 @@ typedef struct testdb {
     char url[1024]; /* connect here */
     char name[512]; /* database name (postgres) or file path (sqlite) */
     db *db;         /* an open, migrated pool of 4 */
-    /* A test wrote rows the invariants read by hand (fixtures, raw SQL):
-     * they may hold a state the app never makes, so the teardown's
-     * consistency check is skipped (testdb_check still runs on demand). */
-    bool hand_written;
 } testdb;
 
 /** The engine under test: "sqlite" or "postgres". */
@@ -39,7 +35,8 @@ void testdb_destroy(testdb *t);
 /**
  * The consistency checker (testcheck.c): runs a query per invariant the
  * schema cannot state and fails the test naming the first broken one and
- * its row. testdb_destroy() runs it on every migrated database.
+ * its row. testdb_destroy() runs it on every migrated database, after
+ * every test, whoever wrote the rows.
  */
 void testdb_check(testdb *t);
 /** The same, without failing: 0, or 1 (broken) / -1 (a query failed) and why. */
@@ -67,11 +64,20 @@ int test_run(const char *const argv[], const char *const env[], const char *stdi
 int testdb_execf(testdb *t, db_error *de, const char *sql, const char *types, ...);
 /** Inserts a user on the free plan; returns its id in id (37 bytes). */
 void fixture_user(testdb *t, const char *email, char *id);
-/** Inserts a CUSTOM persona owned by owner_id. */
+/** Inserts a CUSTOM persona owned by owner_id, at version 1 with its history row. */
 void fixture_persona(testdb *t, const char *owner_id, char *id);
+/**
+ * Writes the persona_history rows a persona inserted or bumped by hand
+ * lacks, up to its version (snapshots of the row as it is now), as the app
+ * writes one per version.
+ */
+void fixture_persona_history(testdb *t, const char *persona_id);
 /** Inserts a channel for user_id with the given YouTube id and persona (may be NULL). */
 void fixture_channel(testdb *t, const char *user_id, const char *yt_id, const char *persona_id,
                      char *id);
+/** Logs the channel's persona as it is now in channel_persona_assignments,
+ * as the app does with every persona it sets on a channel. */
+void fixture_assignment(testdb *t, const char *channel_id);
 /** Inserts a draft project for user_id on channel/persona (either may be NULL). */
 void fixture_project(testdb *t, const char *user_id, const char *channel_id, const char *persona_id,
                      char *id);

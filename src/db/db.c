@@ -56,18 +56,6 @@ struct db {
 
 static int db__faultsim(db *d, db_faultsim_target t, db_error *err);
 
-int db__set_error(db_error *err, db_fault fault, const char *fmt, ...)
-{
-    if (err == NULL)
-        return DB_ERR;
-    err->fault = fault;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof(err->message), fmt, ap);
-    va_end(ap);
-    return DB_ERR;
-}
-
 int db_to_error(error *err, const db_error *de, const char *field)
 {
     switch (de->fault) {
@@ -174,10 +162,10 @@ static const db_driver *db__driver_for(const char *url)
 int db_url_check(const char *url, db_error *err)
 {
     if (url == NULL || url[0] == '\0')
-        return db__set_error(err, DB_FAULT_URL, "the database URL is empty");
+        return db_driver_set_error(err, DB_FAULT_URL, "the database URL is empty");
     const db_driver *drv = db__driver_for(url);
     if (drv == NULL)
-        return db__set_error(
+        return db_driver_set_error(
             err, DB_FAULT_URL,
             "unsupported database URL scheme in '%.40s…': use sqlite:///path/to/file.db "
             "or postgres://user@host:port/dbname",
@@ -185,19 +173,19 @@ int db_url_check(const char *url, db_error *err)
     if (drv == &db_driver_sqlite) {
         const char *path = url + 9;
         if (path[0] != '/' || path[1] == '\0')
-            return db__set_error(
+            return db_driver_set_error(
                 err, DB_FAULT_URL,
                 "a SQLite URL needs an absolute file path: sqlite:///path/to/file.db");
         return 0;
     }
     const char *rest = strstr(url, "://") + 3;
     if (rest[0] == '\0' || (rest[0] == '/' && rest[1] == '\0'))
-        return db__set_error(
+        return db_driver_set_error(
             err, DB_FAULT_URL,
             "a PostgreSQL URL needs a host or a database: postgres://user@host:port/dbname");
     for (const char *p = rest; *p && *p != '/' && *p != '?'; p++) {
         if (*p == ' ')
-            return db__set_error(err, DB_FAULT_URL, "the PostgreSQL URL contains a space");
+            return db_driver_set_error(err, DB_FAULT_URL, "the PostgreSQL URL contains a space");
     }
     return 0;
 }
@@ -575,9 +563,9 @@ int db_begin_write(db_conn *c, db_error *err)
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += DB_WRITE_GATE_TIMEOUT_MS / 1000;
         if (pthread_mutex_timedlock(&c->owner->write_gate, &until) != 0)
-            return db__set_error(err, DB_FAULT_BUSY,
-                                 "another write transaction held the database for %d s",
-                                 DB_WRITE_GATE_TIMEOUT_MS / 1000);
+            return db_driver_set_error(err, DB_FAULT_BUSY,
+                                       "another write transaction held the database for %d s",
+                                       DB_WRITE_GATE_TIMEOUT_MS / 1000);
         c->writing = true;
     }
     int rc = db_exec_script(c, c->owner->drv->begin_write_sql, err);
@@ -829,8 +817,8 @@ static int db__faultsim(db *d, db_faultsim_target t, db_error *err)
     pthread_mutex_unlock(&db__fs_lock);
     if (!fail)
         return 0;
-    return db__set_error(err, DB_FAULT_CONNECTION, "simulated fault: %s number %d failed",
-                         t == DB_FAULTSIM_STEP ? "statement" : "commit", n);
+    return db_driver_set_error(err, DB_FAULT_CONNECTION, "simulated fault: %s number %d failed",
+                               t == DB_FAULTSIM_STEP ? "statement" : "commit", n);
 }
 
 void db_faultsim_config(db *d, db_faultsim_target t, int delay, int repeat)

@@ -1,8 +1,8 @@
 /*
  * The private contract between db.c and each engine driver (dovecot's
  * sql-private.h). db.c owns the pool, the statement cache and parameter
- * storage; a driver turns those into engine calls. Only db.c and the
- * driver_*.c files include this header.
+ * storage; a driver turns those into engine calls. Only the db/ files
+ * include this header.
  */
 #ifndef PS_DB_DRIVER_H
 #define PS_DB_DRIVER_H
@@ -66,7 +66,11 @@ typedef struct db_driver {
 extern const db_driver db_driver_sqlite;
 extern const db_driver db_driver_pgsql;
 
-int db__set_error(db_error *err, db_fault fault, const char *fmt, ...)
+/* What the drivers need of the db module lives in db_driver.c, so they
+ * depend on this contract alone and db.c on their vtables: no circle. */
+
+/** Fills err (NULL: nothing) with fault and the formatted message; returns DB_ERR. */
+int db_driver_set_error(db_error *err, db_fault fault, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -65,7 +65,7 @@ static int pg__error(pg__conn *c, PGresult *res, db_error *err, const char *what
         res ? pg__fault_of(PQresultErrorField(res, PG_DIAG_SQLSTATE)) : DB_FAULT_CONNECTION;
     if (PQstatus(c->pg) == CONNECTION_BAD)
         f = DB_FAULT_CONNECTION;
-    return db__set_error(err, f, "postgres: %s: %.*s", what, (int)n, msg);
+    return db_driver_set_error(err, f, "postgres: %s: %.*s", what, (int)n, msg);
 }
 
 static void pg__notice(void *arg, const char *message)
@@ -95,7 +95,7 @@ static void *pg__connect(const char *url, db_error *err)
         size_t n = strcspn(msg, "\n");
         /* A bad URI is libpq's "invalid connection option"/"invalid URI" error. */
         db_fault f = strstr(msg, "invalid") ? DB_FAULT_URL : DB_FAULT_CONNECTION;
-        db__set_error(err, f, "cannot connect to PostgreSQL: %.*s", (int)n, msg);
+        db_driver_set_error(err, f, "cannot connect to PostgreSQL: %.*s", (int)n, msg);
         PQfinish(c->pg);
         free(c);
         return NULL;
@@ -378,7 +378,7 @@ static int pg__wait_notify(void *h, int timeout_ms, db_error *err)
     struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
     int rc = poll(&pfd, 1, timeout_ms);
     if (rc < 0 && errno != EINTR)
-        return db__set_error(err, DB_FAULT_CONNECTION, "postgres: poll: %s", strerror(errno));
+        return db_driver_set_error(err, DB_FAULT_CONNECTION, "postgres: poll: %s", strerror(errno));
     if (rc <= 0)
         return 0;
     if (PQconsumeInput(c->pg) == 0)

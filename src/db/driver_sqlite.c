@@ -67,7 +67,8 @@ static db_fault sqlite__fault(sqlite3 *h, int rc)
 
 static int sqlite__error(sqlite3 *h, int rc, db_error *err, const char *what)
 {
-    return db__set_error(err, sqlite__fault(h, rc), "sqlite: %s: %s", what, sqlite3_errmsg(h));
+    return db_driver_set_error(err, sqlite__fault(h, rc), "sqlite: %s: %s", what,
+                               sqlite3_errmsg(h));
 }
 
 static void *sqlite__connect(const char *url, db_error *err)
@@ -77,8 +78,8 @@ static void *sqlite__connect(const char *url, db_error *err)
     int rc = sqlite3_open_v2(
         path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        db__set_error(err, DB_FAULT_CONNECTION, "cannot open SQLite database %s: %s", path,
-                      h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+        db_driver_set_error(err, DB_FAULT_CONNECTION, "cannot open SQLite database %s: %s", path,
+                            h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
         sqlite3_close(h);
         return NULL;
     }
@@ -90,8 +91,8 @@ static void *sqlite__connect(const char *url, db_error *err)
     char *msg = NULL;
     rc = sqlite3_exec(h, setup, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
-        db__set_error(err, DB_FAULT_CONNECTION, "cannot set up SQLite database %s: %s", path,
-                      msg ? msg : sqlite3_errstr(rc));
+        db_driver_set_error(err, DB_FAULT_CONNECTION, "cannot set up SQLite database %s: %s", path,
+                            msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
         sqlite3_close(h);
         return NULL;
@@ -239,7 +240,7 @@ static int sqlite__exec_script(void *h, const char *sql, db_error *err)
     int rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
     if (rc == SQLITE_OK)
         return 0;
-    db__set_error(err, sqlite__fault(h, rc), "sqlite: %s", msg ? msg : sqlite3_errstr(rc));
+    db_driver_set_error(err, sqlite__fault(h, rc), "sqlite: %s", msg ? msg : sqlite3_errstr(rc));
     sqlite3_free(msg);
     return DB_ERR;
 }

@@ -52,10 +52,11 @@ int migrate_current(db *d, int *version, db_error *err)
 
 static int migrate__refuse_newer(db_engine engine, int current, db_error *err)
 {
-    return db__set_error(err, DB_FAULT_SCHEMA,
-                         "the database schema is at version %d but this pstudio binary only knows "
-                         "up to version %d; upgrade pstudio (the database was left untouched)",
-                         current, migrate_latest(engine));
+    return db_driver_set_error(
+        err, DB_FAULT_SCHEMA,
+        "the database schema is at version %d but this pstudio binary only knows "
+        "up to version %d; upgrade pstudio (the database was left untouched)",
+        current, migrate_latest(engine));
 }
 
 /* 1 when version is recorded, 0 when not, DB_ERR on failure. */
@@ -110,7 +111,7 @@ static int migrate__step(db_conn *c, const migration *m, db_error *err)
     if (db_exec_script(c, m->sql, err) != 0) {
         char inner[sizeof(err->message)];
         memcpy(inner, err->message, sizeof(inner));
-        db__set_error(err, err->fault, "migration %s failed: %.400s", m->name, inner);
+        db_driver_set_error(err, err->fault, "migration %s failed: %.400s", m->name, inner);
         goto fail;
     }
     db_stmt *s = db_prepare(c, &Q_RECORD, err);
@@ -181,9 +182,10 @@ int migrate_check_current(db *d, db_error *err)
     if (missing < 0)
         return DB_ERR;
     if (missing > 0)
-        return db__set_error(err, DB_FAULT_SCHEMA,
-                             "the database schema lacks %d step%s of version %d; run 'pstudio "
-                             "migrate' first",
-                             missing, missing == 1 ? "" : "s", latest);
+        return db_driver_set_error(
+            err, DB_FAULT_SCHEMA,
+            "the database schema lacks %d step%s of version %d; run 'pstudio "
+            "migrate' first",
+            missing, missing == 1 ? "" : "s", latest);
     return 0;
 }

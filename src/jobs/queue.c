@@ -180,6 +180,20 @@ int job_enqueue(db_conn *c, const char *kind, json_t *payload, const job_options
     return 0;
 }
 
+typedef struct queue__claim_tx {
+    const char *lease_owner;
+    int64_t now;
+    const char *kinds;
+    job_store_claimed *out;
+} queue__claim_tx;
+
+/* 1 claimed, 0 nothing to claim, -1 err filled (job_store_claim). */
+static int queue__claim_body(db_conn *c, void *arg, error *err)
+{
+    queue__claim_tx *tx = arg;
+    return job_store_claim(c, tx->lease_owner, tx->now, tx->kinds, tx->out, err);
+}
+
 int job_claim(db_conn *c, const char *owner, job *j, error *err)
 {
     bool sqlite = db_conn_engine(c) == DB_ENGINE_SQLITE;
@@ -194,18 +208,11 @@ int job_claim(db_conn *c, const char *owner, job *j, error *err)
         snprintf(j->lease_owner, sizeof(j->lease_owner), "%.42s/%s", owner, token);
 
         job_store_claimed cl = {0};
-        db_error de;
-        /* SQLite: the write lock up front, so the select-then-update inside
-         * the claim cannot lose a race to another writer. */
-        if (sqlite && db_begin_write(c, &de) != 0)
-            return db_to_error(err, &de, NULL);
-        int rc = job_store_claim(c, j->lease_owner, now, map, &cl, err);
-        if (sqlite) {
-            if (rc >= 0 && db_commit(c, &de) != 0)
-                rc = db_to_error(err, &de, NULL);
-            if (rc < 0)
-                db_rollback(c);
-        }
+        queue__claim_tx tx = {j->lease_owner, now, map, &cl};
+        /* SQLite: the write lock up front (db_tx), so the select-then-update
+         * inside the claim cannot lose a race to another writer. PostgreSQL
+         * claims in one statement. */
+        int rc = sqlite ? db_tx(c, queue__claim_body, &tx, err) : queue__claim_body(c, &tx, err);
         if (rc <= 0) {
             free(cl.payload);
             return rc;

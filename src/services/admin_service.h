@@ -1,10 +1,11 @@
 /*
  * admin_service: what admins change in plans and users, with the checks
  * each change needs: a plan's default persona must be a SYSTEM one, and the
- * last administrator is not demoted (checked and written in one
- * transaction, so two demotions at once cannot both pass). The answers are
- * the rows as JSON, as plan_store and user_store write them. Callers have
- * made sure the caller is an admin.
+ * last administrator is not demoted. Each change is one transaction: its
+ * checks, its write and the read of its answer (so two demotions at once
+ * cannot both pass, and no answer reports a failure for a change that was
+ * committed). The answers are the rows as JSON, as plan_store and
+ * user_store write them. Callers have made sure the caller is an admin.
  */
 #ifndef PS_SERVICES_ADMIN_SERVICE_H
 #define PS_SERVICES_ADMIN_SERVICE_H

@@ -225,6 +225,32 @@ static bool auth__email_ok(const char *e)
     return strchr(at + 1, '.') != NULL;
 }
 
+/* A session opened in a write transaction of its own (db_tx): log-in's,
+ * or sign-up's with the user it signs in. */
+typedef struct auth__session_tx {
+    services *s;
+    user *u;
+    const char *hash; /* sign-up: the new user's password hash */
+    const char *ip;
+    const char *user_agent;
+    auth_session *out;
+} auth__session_tx;
+
+/* Sign-up's writes: the user on the lowest plan and its first session, all
+ * or nothing. */
+static int auth__signup_body(db_conn *c, void *arg, error *err)
+{
+    auth__session_tx *tx = arg;
+    if (plan_store_lowest(c, tx->u->plan_id, err) != 0 ||
+        user_store_insert(c, tx->u, tx->hash, err) != 0 ||
+        auth__open_session(tx->s, c, tx->u->id, tx->ip, tx->user_agent, tx->out, err) != 0) {
+        if (err->kind == ERR_CONFLICT)
+            error_set(err, ERR_CONFLICT, "email", "an account with this email already exists");
+        return -1;
+    }
+    return 0;
+}
+
 int auth_signup(services *s, db_conn *c, const char *ip, const char *user_agent, const char *email,
                 const char *name, const char *password, user *u, auth_session *out,
                 int *retry_after, error *err)
@@ -261,19 +287,8 @@ int auth_signup(services *s, db_conn *c, const char *ip, const char *user_agent,
     }
     snprintf(u->role, sizeof(u->role), "user");
 
-    db_error de;
-    if (db_begin_write(c, &de) != 0)
-        return db_to_error(err, &de, NULL);
-    if (plan_store_lowest(c, u->plan_id, err) != 0 || user_store_insert(c, u, hash, err) != 0 ||
-        auth__open_session(s, c, u->id, ip, user_agent, out, err) != 0) {
-        db_rollback(c);
-        if (err->kind == ERR_CONFLICT)
-            error_set(err, ERR_CONFLICT, "email", "an account with this email already exists");
-        return -1;
-    }
-    if (db_commit(c, &de) != 0)
-        return db_to_error(err, &de, NULL);
-    return 0;
+    auth__session_tx tx = {s, u, hash, ip, user_agent, out};
+    return db_tx(c, auth__signup_body, &tx, err);
 }
 
 /* A stored hash made with older parameters is replaced on a successful
@@ -299,6 +314,14 @@ static void auth__dummy_init(void)
 {
     error e;
     password_hash("pstudio-timing-equalizer", auth__dummy, &e);
+}
+
+/* Log-in's session, in a transaction of its own so its principal is read
+ * back before the commit (decision 61). */
+static int auth__login_body(db_conn *c, void *arg, error *err)
+{
+    auth__session_tx *tx = arg;
+    return auth__open_session(tx->s, c, tx->u->id, tx->ip, tx->user_agent, tx->out, err);
 }
 
 int auth_login(services *s, db_conn *c, const char *ip, const char *user_agent, const char *email,
@@ -338,18 +361,8 @@ int auth_login(services *s, db_conn *c, const char *ip, const char *user_agent, 
     if (!password_verify(password, hash))
         return auth__unauthorized(err, "wrong email or password");
     auth__rehash(c, u->id, password, hash);
-    db_error de;
-    if (db_begin_write(c, &de) != 0)
-        return db_to_error(err, &de, NULL);
-    if (auth__open_session(s, c, u->id, ip, user_agent, out, err) != 0) {
-        db_rollback(c);
-        return -1;
-    }
-    if (db_commit(c, &de) != 0) {
-        db_rollback(c);
-        return db_to_error(err, &de, NULL);
-    }
-    return 0;
+    auth__session_tx tx = {s, u, NULL, ip, user_agent, out};
+    return db_tx(c, auth__login_body, &tx, err);
 }
 
 int auth_logout(db_conn *c, const principal *p, bool everywhere, error *err)

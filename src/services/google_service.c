@@ -263,7 +263,80 @@ static void google__revoke_quietly(const services *s, const char *token)
 }
 
 /* Seals tokens under the current version and writes the account (insert or
- * update) in one write transaction. */
+ * update) in one write transaction (db_tx). */
+typedef struct google__account_tx {
+    services *s;
+    arena *a;
+    const principal *p;
+    const google_identity *who;
+    const google_tokens *t;
+    token_keyring *k;
+    token_sealed access, refresh; /* freed by the caller, committed or not */
+    account acc;
+} google__account_tx;
+
+static int google__store_account_body(db_conn *c, void *arg, error *err)
+{
+    google__account_tx *tx = arg;
+    arena *a = tx->a;
+    const google_tokens *t = tx->t;
+    int64_t now = time_now_usec();
+    account old, acc = {0};
+    int rc = account_store_find(c, a, tx->p->user_id, "google", tx->who->sub, &old, err);
+    bool exists = rc == 0;
+    if (rc != 0 && err->kind == ERR_NOT_FOUND)
+        rc = 0;
+    /* Google sends a refresh token with every forced consent; should one be
+     * missing, keep the one we have (when it still opens). */
+    char *old_refresh = NULL;
+    error why;
+    if (rc == 0 && exists && t->refresh_token == NULL && old.refresh_enc != NULL &&
+        token_crypto_open(c, tx->k, old.key_version, TOKEN_PURPOSE_REFRESH, old.id, old.user_id,
+                          old.refresh_enc, old.refresh_enc_len, &old_refresh, &why) != 0)
+        log_warn("reconnecting Google account %s without its old refresh token: %s", old.id,
+                 why.message);
+    int version = 0;
+    if (rc == 0)
+        rc = token_crypto_current_version(c, tx->k, &version, err);
+    if (rc == 0) {
+        if (exists) {
+            acc = old;
+        } else {
+            uuid_v7(acc.id);
+            snprintf(acc.user_id, sizeof(acc.user_id), "%s", tx->p->user_id);
+            acc.provider = "google";
+            acc.provider_account_id = arena_strdup(a, tx->who->sub);
+            acc.created_at = now;
+        }
+        acc.email = tx->who->email[0] ? arena_strdup(a, tx->who->email) : NULL;
+        acc.scopes =
+            arena_strdup(a, t->scope ? t->scope : google_oauth_scopes(tx->s->google.publishing));
+        acc.key_version = version;
+        acc.expires_at = now + t->expires_in * 1000000;
+        acc.status = ACCOUNT_ACTIVE;
+        acc.updated_at = now;
+        const char *refresh_plain = t->refresh_token ? t->refresh_token : old_refresh;
+        rc = token_crypto_seal(tx->k, version, TOKEN_PURPOSE_ACCESS, acc.id, acc.user_id,
+                               t->access_token, &tx->access, err);
+        if (rc == 0 && refresh_plain != NULL)
+            rc = token_crypto_seal(tx->k, version, TOKEN_PURPOSE_REFRESH, acc.id, acc.user_id,
+                                   refresh_plain, &tx->refresh, err);
+    }
+    token_secret_free(old_refresh);
+    if (rc != 0)
+        return -1;
+    acc.access_enc = tx->access.data;
+    acc.access_enc_len = tx->access.len;
+    acc.refresh_enc = tx->refresh.data;
+    acc.refresh_enc_len = tx->refresh.len;
+    if ((exists ? account_store_update(c, &acc, err) : account_store_insert(c, &acc, err)) != 0)
+        return -1;
+    acc.access_enc = acc.refresh_enc = NULL; /* freed by the caller; never handed out */
+    acc.access_enc_len = acc.refresh_enc_len = 0;
+    tx->acc = acc;
+    return 0;
+}
+
 static int google__store_account(services *s, db_conn *c, arena *a, const principal *p,
                                  const google_identity *who, const google_tokens *t, account *out,
                                  google_err *ge)
@@ -272,75 +345,14 @@ static int google__store_account(services *s, db_conn *c, arena *a, const princi
     token_keyring k;
     if (token_keyring_load(s, &k, &e) != 0)
         return google_service__plain(ge, &e);
-    db_error de;
-    if (db_begin_write(c, &de) != 0) {
-        token_keyring_wipe(&k);
-        db_to_error(&e, &de, NULL);
-        return google_service__plain(ge, &e);
-    }
-    int64_t now = time_now_usec();
-    account old, acc = {0};
-    int rc = account_store_find(c, a, p->user_id, "google", who->sub, &old, &e);
-    bool exists = rc == 0;
-    if (rc != 0 && e.kind == ERR_NOT_FOUND)
-        rc = 0;
-    /* Google sends a refresh token with every forced consent; should one be
-     * missing, keep the one we have (when it still opens). */
-    char *old_refresh = NULL;
-    error why;
-    if (rc == 0 && exists && t->refresh_token == NULL && old.refresh_enc != NULL &&
-        token_crypto_open(c, &k, old.key_version, TOKEN_PURPOSE_REFRESH, old.id, old.user_id,
-                          old.refresh_enc, old.refresh_enc_len, &old_refresh, &why) != 0)
-        log_warn("reconnecting Google account %s without its old refresh token: %s", old.id,
-                 why.message);
-    int version = 0;
-    if (rc == 0)
-        rc = token_crypto_current_version(c, &k, &version, &e);
-    token_sealed access = {0}, refresh = {0};
-    if (rc == 0) {
-        if (exists) {
-            acc = old;
-        } else {
-            uuid_v7(acc.id);
-            snprintf(acc.user_id, sizeof(acc.user_id), "%s", p->user_id);
-            acc.provider = "google";
-            acc.provider_account_id = arena_strdup(a, who->sub);
-            acc.created_at = now;
-        }
-        acc.email = who->email[0] ? arena_strdup(a, who->email) : NULL;
-        acc.scopes =
-            arena_strdup(a, t->scope ? t->scope : google_oauth_scopes(s->google.publishing));
-        acc.key_version = version;
-        acc.expires_at = now + t->expires_in * 1000000;
-        acc.status = ACCOUNT_ACTIVE;
-        acc.updated_at = now;
-        const char *refresh_plain = t->refresh_token ? t->refresh_token : old_refresh;
-        rc = token_crypto_seal(&k, version, TOKEN_PURPOSE_ACCESS, acc.id, acc.user_id,
-                               t->access_token, &access, &e);
-        if (rc == 0 && refresh_plain != NULL)
-            rc = token_crypto_seal(&k, version, TOKEN_PURPOSE_REFRESH, acc.id, acc.user_id,
-                                   refresh_plain, &refresh, &e);
-    }
-    token_secret_free(old_refresh);
+    google__account_tx tx = {.s = s, .a = a, .p = p, .who = who, .t = t, .k = &k};
+    int rc = db_tx(c, google__store_account_body, &tx, &e);
     token_keyring_wipe(&k);
-    if (rc == 0) {
-        acc.access_enc = access.data;
-        acc.access_enc_len = access.len;
-        acc.refresh_enc = refresh.data;
-        acc.refresh_enc_len = refresh.len;
-        rc = exists ? account_store_update(c, &acc, &e) : account_store_insert(c, &acc, &e);
-    }
-    if (rc == 0 && db_commit(c, &de) != 0)
-        rc = db_to_error(&e, &de, NULL);
-    if (rc != 0)
-        db_rollback(c);
-    token_sealed_free(&access);
-    token_sealed_free(&refresh);
+    token_sealed_free(&tx.access);
+    token_sealed_free(&tx.refresh);
     if (rc != 0)
         return google_service__plain(ge, &e);
-    acc.access_enc = acc.refresh_enc = NULL; /* freed above; never handed out */
-    acc.access_enc_len = acc.refresh_enc_len = 0;
-    *out = acc;
+    *out = tx.acc;
     return 0;
 }
 

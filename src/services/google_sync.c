@@ -143,6 +143,27 @@ static int google_sync__pick(arena *a, const youtube_channel *rows, size_t nrows
     return 0;
 }
 
+/* The import's writes: the channels' upserts and, when a job runs it, the
+ * job's completion, in one transaction. */
+typedef struct google_sync__import_tx {
+    arena *a;
+    const principal *p;
+    const char *account_id;
+    const channel_import_item *items;
+    size_t n;
+    const job *j; /* NULL: imported on request */
+    google_import *out;
+} google_sync__import_tx;
+
+static int google_sync__import_body(db_conn *c, void *arg, error *err)
+{
+    google_sync__import_tx *tx = arg;
+    if (channel_service_import_in_tx(c, tx->a, tx->p, tx->account_id, tx->items, tx->n,
+                                     tx->out->rows, &tx->out->created, err) != 0)
+        return -1;
+    return tx->j != NULL ? job_complete(c, tx->j, err) : 0;
+}
+
 /* The import proper: fetch, pick, upsert in one transaction (with the job's
  * completion when a job runs it). */
 static int google_sync__import(services *s, db_conn *c, arena *a, const principal *p,
@@ -158,21 +179,10 @@ static int google_sync__import(services *s, db_conn *c, arena *a, const principa
         google_sync__pick(a, rows, nrows, ids, n, &items, ge) != 0)
         return -1;
     out->rows = arena_calloc(a, (n ? n : 1) * sizeof(*out->rows));
-    db_error de;
+    google_sync__import_tx tx = {a, p, acc.id, items, n, j, out};
     error e;
-    if (db_begin_write(c, &de) != 0) {
-        db_to_error(&e, &de, NULL);
+    if (db_tx(c, google_sync__import_body, &tx, &e) != 0)
         return google_service__plain(ge, &e);
-    }
-    int rc = channel_service_import_in_tx(c, a, p, acc.id, items, n, out->rows, &out->created, &e);
-    if (rc == 0 && j != NULL)
-        rc = job_complete(c, j, &e);
-    if (rc == 0 && db_commit(c, &de) != 0)
-        rc = db_to_error(&e, &de, NULL);
-    if (rc != 0) {
-        db_rollback(c);
-        return google_service__plain(ge, &e);
-    }
     for (size_t i = 0; i < n; i++)
         out->rows[i].account_status = acc.status;
     out->n = n;
@@ -255,6 +265,32 @@ int google_service_request_stats(services *s, db_conn *c, arena *a, const princi
     return 0;
 }
 
+/* A refresh's writes: every channel's stats and, when a job runs it, the
+ * job's completion, in one transaction. */
+typedef struct google_sync__stats_tx {
+    const char *user_id;
+    const char *account_id;
+    const youtube_channel *rows;
+    size_t nrows;
+    const job *j; /* NULL: refreshed on request */
+    size_t *updated;
+} google_sync__stats_tx;
+
+static int google_sync__stats_body(db_conn *c, void *arg, error *err)
+{
+    google_sync__stats_tx *tx = arg;
+    int64_t now = time_now_usec();
+    for (size_t i = 0; i < tx->nrows; i++) {
+        bool changed = false;
+        if (channel_store_update_stats(c, tx->user_id, tx->account_id, tx->rows[i].id,
+                                       tx->rows[i].subscriber_count, tx->rows[i].view_count,
+                                       tx->rows[i].video_count, now, &changed, err) != 0)
+            return -1;
+        *tx->updated += changed;
+    }
+    return tx->j != NULL ? job_complete(c, tx->j, err) : 0;
+}
+
 int google_service_refresh_stats(services *s, db_conn *c, const char *user_id,
                                  const char *account_id, const job *j, size_t *updated,
                                  google_err *ge)
@@ -269,29 +305,11 @@ int google_service_refresh_stats(services *s, db_conn *c, const char *user_id,
     int rc = google_sync__account(s, c, &a, user_id, account_id, &acc, ge);
     if (rc == 0)
         rc = google_service__list_channels(s, c, &a, &acc, &rows, &nrows, ge);
-    db_error de;
-    error e;
-    if (rc == 0 && db_begin_write(c, &de) != 0) {
-        db_to_error(&e, &de, NULL);
-        rc = google_service__plain(ge, &e);
-    }
     if (rc == 0) {
-        int64_t now = time_now_usec();
-        for (size_t i = 0; i < nrows && rc == 0; i++) {
-            bool changed = false;
-            rc = channel_store_update_stats(c, user_id, acc.id, rows[i].id,
-                                            rows[i].subscriber_count, rows[i].view_count,
-                                            rows[i].video_count, now, &changed, &e);
-            *updated += changed;
-        }
-        if (rc == 0 && j != NULL)
-            rc = job_complete(c, j, &e);
-        if (rc == 0 && db_commit(c, &de) != 0)
-            rc = db_to_error(&e, &de, NULL);
-        if (rc != 0) {
-            db_rollback(c);
-            google_service__plain(ge, &e);
-        }
+        google_sync__stats_tx tx = {user_id, acc.id, rows, nrows, j, updated};
+        error e;
+        if (db_tx(c, google_sync__stats_body, &tx, &e) != 0)
+            rc = google_service__plain(ge, &e);
     }
     arena_free(&a);
     return rc;
@@ -386,28 +404,28 @@ static void google_sync__import_job(db_conn *c, const job *j, job_result *out, v
     arena_free(&a);
 }
 
-/* The daily sweep: one refresh job per account that has channels (unique
- * per account and day, so several processes sweeping at once add nothing
- * twice), and the forgotten OAuth states go. */
-static void google_sync__sweep_job(db_conn *c, const job *j, job_result *out, void *ctx)
+/* The sweep's writes, with the job's completion, in one transaction. */
+typedef struct google_sync__sweep_tx {
+    const job *j;
+    size_t queued;
+} google_sync__sweep_tx;
+
+static int google_sync__sweep_body(db_conn *c, void *arg, error *err)
 {
-    (void)ctx;
-    db_error de;
-    error e;
+    google_sync__sweep_tx *tx = arg;
     int64_t now = time_now_usec();
     long long day = (long long)(now / 1000000 / GOOGLE_SYNC_DAY_SECONDS);
-    int rc = db_begin_write(c, &de) != 0 ? db_to_error(&e, &de, NULL) : 0;
-    if (rc == 0)
-        rc = oauth_state_store_prune(c, now - GOOGLE_STATE_TTL_USEC, &e);
+    if (oauth_state_store_prune(c, now - GOOGLE_STATE_TTL_USEC, err) != 0)
+        return -1;
     char after[UUID_STR_LEN + 1] = "";
-    size_t queued = 0;
+    int rc = 0;
     while (rc == 0) {
         arena a;
         arena_init(&a, 16384);
         account *rows;
         size_t n = 0;
         rc = account_store_list_with_channels(c, &a, after[0] ? after : NULL, GOOGLE_SYNC_BATCH,
-                                              &rows, &n, &e);
+                                              &rows, &n, err);
         for (size_t i = 0; rc == 0 && i < n; i++) {
             char unique[160], id[UUID_STR_LEN + 1];
             snprintf(unique, sizeof(unique), "%s:%s:d%lld", GOOGLE_JOB_REFRESH_STATS, rows[i].id,
@@ -416,26 +434,32 @@ static void google_sync__sweep_job(db_conn *c, const job *j, job_result *out, vo
             job_options o = {.user_id = rows[i].user_id,
                              .max_attempts = GOOGLE_SYNC_TRIES,
                              .unique_key = unique};
-            rc = job_enqueue(c, GOOGLE_JOB_REFRESH_STATS, payload, &o, id, &e);
+            rc = job_enqueue(c, GOOGLE_JOB_REFRESH_STATS, payload, &o, id, err);
             json_decref(payload);
             snprintf(after, sizeof(after), "%s", rows[i].id);
-            queued++;
+            tx->queued++;
         }
         arena_free(&a);
         if (n < GOOGLE_SYNC_BATCH)
             break;
     }
-    if (rc == 0)
-        rc = job_complete(c, j, &e);
-    if (rc == 0 && db_commit(c, &de) != 0)
-        rc = db_to_error(&e, &de, NULL);
-    if (rc != 0) {
-        db_rollback(c);
+    return rc != 0 ? -1 : job_complete(c, tx->j, err);
+}
+
+/* The daily sweep: one refresh job per account that has channels (unique
+ * per account and day, so several processes sweeping at once add nothing
+ * twice), and the forgotten OAuth states go. */
+static void google_sync__sweep_job(db_conn *c, const job *j, job_result *out, void *ctx)
+{
+    (void)ctx;
+    google_sync__sweep_tx tx = {j, 0};
+    error e;
+    if (db_tx(c, google_sync__sweep_body, &tx, &e) != 0) {
         out->outcome = JOB_OUTCOME_RETRY;
         out->err = e;
         return;
     }
-    log_info("daily YouTube stats refresh: %zu account(s) queued", queued);
+    log_info("daily YouTube stats refresh: %zu account(s) queued", tx.queued);
     out->outcome = JOB_OUTCOME_DONE;
 }
 

@@ -302,23 +302,19 @@ static int script__replace_scenes(script__task *t, const script_answer *ans, int
     return 0;
 }
 
-/* The writes of a success, inside the open transaction. *stale when the
- * project is gone or at another generation: nothing of the answer is kept. */
-static int script__save_in_tx(script__task *t, const script_answer *ans, bool *stale, error *err)
+/* The writes of a success, inside the open transaction. Nothing, and 0,
+ * when the project is gone or at another generation: nothing of the answer
+ * is kept. */
+static int script__save_in_tx(script__task *t, const script_answer *ans, error *err)
 {
-    *stale = false;
     const char *uid = t->j->user_id;
     int64_t now = time_now_usec();
     project cur;
     if (project_store_lock(t->c, uid, t->project_id, err) != 0 ||
-        project_store_get(t->c, t->a, uid, t->project_id, &cur, err) != 0) {
-        *stale = err->kind == ERR_NOT_FOUND;
-        return *stale ? 0 : -1;
-    }
-    if (cur.generation != t->generation) {
-        *stale = true;
+        project_store_get(t->c, t->a, uid, t->project_id, &cur, err) != 0)
+        return err->kind == ERR_NOT_FOUND ? 0 : -1;
+    if (cur.generation != t->generation)
         return 0;
-    }
     bool matched = false;
     if (!t->scene_mode) {
         if (script__replace_scenes(t, ans, now, err) != 0)
@@ -353,38 +349,38 @@ static int script__save_in_tx(script__task *t, const script_answer *ans, bool *s
     return 0;
 }
 
+/* A success's transaction: the answer's writes, the attempt's usage row and
+ * the job's completion. When the project is gone or at another generation
+ * the answer is dropped and only the record that the attempt happened is
+ * kept; nothing was written before that was known (the project's lock and
+ * read come first), so the usage row and the completion share the same
+ * transaction rather than a second one. */
+typedef struct script__success_tx {
+    script__task *t;
+    const llm_result *res;
+    const script_answer *ans;
+    int64_t duration_ms;
+} script__success_tx;
+
+static int script__succeeded_body(db_conn *c, void *arg, error *err)
+{
+    (void)c;
+    script__success_tx *tx = arg;
+    if (script__save_in_tx(tx->t, tx->ans, err) != 0 ||
+        script__usage(tx->t, tx->res, tx->duration_ms, NULL, err) != 0)
+        return -1;
+    return job_complete(tx->t->c, tx->t->j, err);
+}
+
 static void script__succeeded(script__task *t, job_result *out, const llm_result *res,
                               const script_answer *ans, int64_t duration_ms)
 {
-    db_error de;
     error e;
-    bool stale = false;
-    if (db_begin_write(t->c, &de) != 0) {
-        db_to_error(&e, &de, NULL);
-        goto failed;
+    script__success_tx tx = {t, res, ans, duration_ms};
+    if (db_tx(t->c, script__succeeded_body, &tx, &e) == 0) {
+        out->outcome = JOB_OUTCOME_DONE;
+        return;
     }
-    if (script__save_in_tx(t, ans, &stale, &e) != 0)
-        goto rollback;
-    if (stale) {
-        /* The attempt worked but its project moved on: keep only the
-         * record that it happened. */
-        db_rollback(t->c);
-        if (db_begin_write(t->c, &de) != 0) {
-            db_to_error(&e, &de, NULL);
-            goto failed;
-        }
-    }
-    if (script__usage(t, res, duration_ms, NULL, &e) != 0 || job_complete(t->c, t->j, &e) != 0)
-        goto rollback;
-    if (db_commit(t->c, &de) != 0) {
-        db_to_error(&e, &de, NULL);
-        goto rollback;
-    }
-    out->outcome = JOB_OUTCOME_DONE;
-    return;
-rollback:
-    db_rollback(t->c);
-failed:
     /* Nothing was written (a lost lease, a database fault): the job runs
      * again, and this attempt's tokens are on record as spent. */
     script__usage_failed(t, res, duration_ms,
