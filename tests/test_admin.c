@@ -1,6 +1,7 @@
 /* Plans and the admin view of users, over the real API. */
 #include "testlib.h"
 
+#include "base/timeutil.h"
 #include "domain/limits.h"
 
 #include <stdio.h>
@@ -254,6 +255,66 @@ static void test_user_names_and_plan_texts_of_multibyte_characters_round_trip(vo
     test_resp_free(&r);
 }
 
+/* A time member is written as every other resource writes one:
+ * "YYYY-MM-DDTHH:MM:SS.ffffffZ", whatever the engine. */
+static void assert_api_time(const json_t *doc, const char *key)
+{
+    const char *t = json_string_value(json_object_get(doc, key));
+    assert_non_null(t);
+    int64_t usec = 0;
+    assert_true(time_parse(t, &usec));
+    char canonical[TIME_STR_LEN + 1];
+    time_format(usec, canonical);
+    assert_string_equal(t, canonical);
+}
+
+/* Plans and the admin view of users wrote their timestamps as the engine's
+ * text: on PostgreSQL "2026-12-06 19:56:43.123456+00", which is not RFC
+ * 3339 and not what projects, personas or API keys answer. */
+static void test_plan_and_user_times_are_rfc_3339_on_every_engine(void **state)
+{
+    test_api *a = *state;
+    char t[128];
+    test_signup(a, "root@example.com", t);
+    test_make_admin(a, "root@example.com");
+    test_resp r = test_req(a, "GET", "/api/v1/plans", t, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    json_t *items = json_object_get(r.json, "items");
+    assert_int_equal(json_array_size(items), 3);
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        assert_api_time(json_array_get(items, i), "created_at");
+        assert_api_time(json_array_get(items, i), "updated_at");
+    }
+    test_resp_free(&r);
+
+    r = test_req(a, "POST", "/api/v1/admin/plans", t,
+                 "{\"code\":\"studio\",\"name\":\"S\",\"rank\":30}", NULL);
+    test_expect(&r, 201, NULL);
+    assert_api_time(r.json, "created_at");
+    assert_api_time(r.json, "updated_at");
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/admin/plans/%s", str(&r, "id"));
+    test_resp_free(&r);
+    r = test_req(a, "PATCH", path, t, "{\"name\":\"Studio\"}", NULL);
+    test_expect(&r, 200, NULL);
+    assert_api_time(r.json, "updated_at");
+    test_resp_free(&r);
+
+    r = test_req(a, "GET", "/api/v1/admin/users", t, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    json_t *user = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_api_time(user, "created_at");
+    assert_api_time(user, "updated_at");
+    snprintf(path, sizeof(path), "/api/v1/admin/users/%s",
+             json_string_value(json_object_get(user, "id")));
+    test_resp_free(&r);
+    r = test_req(a, "PATCH", path, t, "{\"name\":\"Root\"}", NULL);
+    test_expect(&r, 200, NULL);
+    assert_api_time(r.json, "created_at");
+    assert_api_time(r.json, "updated_at");
+    test_resp_free(&r);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, test_api_setup, test_api_teardown)
 
 int main(void)
@@ -265,6 +326,7 @@ int main(void)
         T(test_admin_moves_a_user_to_another_plan_and_role),
         T(test_the_last_admin_cannot_be_demoted),
         T(test_user_names_and_plan_texts_of_multibyte_characters_round_trip),
+        T(test_plan_and_user_times_are_rfc_3339_on_every_engine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

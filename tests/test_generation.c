@@ -13,6 +13,7 @@
 #include "fake_llm.h"
 
 #include "base/timeutil.h"
+#include "domain/limits.h"
 #include "jobs/queue.h"
 #include "jobs/worker.h"
 #include "services/script_service.h"
@@ -828,6 +829,60 @@ static void expect_locked(const test_resp *r)
     test_expect(r, 403, "plan-upgrade-required");
     assert_string_equal(str(r, "field"), "persona_id");
     assert_non_null(strstr(str(r, "detail"), "'pro' plan"));
+}
+
+/* A job reads the user's plan as it is now; a plan code of PLAN_CODE_MAX
+ * characters of 4 bytes was cut there to its first 32 bytes, so a refusal
+ * at run time named a plan that does not exist. */
+static void test_a_refusal_at_run_time_names_a_multibyte_plan_code_whole(void **state)
+{
+    world *w = *state;
+    use_gemini(w, 5000);
+    char id[37], path[128], body[256];
+    snprintf(body, sizeof(body), "{\"topic\":\"Why is the night sky dark?\",\"persona_id\":\"%s\"}",
+             PRO_PERSONA);
+    create(w, w->tok, body, 202, id);
+    start_pool(w);
+    test_resp r = wait_project(w, w->tok, id, "scripted");
+    test_resp_free(&r);
+    stop_pool(w);
+
+    make_admin(w);
+    char *code = test_repeat("", test_utf8_units[2], PLAN_CODE_MAX);
+    json_t *doc = json_pack("{s:s,s:s,s:i}", "code", code, "name", "Lite", "rank", 5);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    r = test_req(&w->api, "POST", "/api/v1/admin/plans", w->root, text, NULL);
+    test_expect(&r, 201, NULL);
+    test_resp_free(&r);
+    free(text);
+    json_decref(doc);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/generate", id);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    r = test_req(&w->api, "GET", "/api/v1/me", w->tok, NULL, NULL);
+    char user_path[128];
+    snprintf(user_path, sizeof(user_path), "/api/v1/admin/users/%s", str(&r, "id"));
+    test_resp_free(&r);
+    doc = json_pack("{s:s}", "plan", code);
+    text = json_dumps(doc, JSON_COMPACT);
+    r = test_req(&w->api, "PATCH", user_path, w->root, text, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    free(text);
+    json_decref(doc);
+
+    start_pool(w);
+    r = wait_project(w, w->tok, id, "failed");
+    char want[512];
+    snprintf(want, sizeof(want),
+             "The script could not be written: persona 'Mysteries & Unexplained' needs the 'pro' "
+             "plan and your plan is '%s'; upgrade to use it",
+             code);
+    assert_string_equal(str(&r, "error"), want);
+    test_resp_free(&r);
+    stop_pool(w);
+    free(code);
 }
 
 static void test_a_persona_above_the_plan_is_refused_when_queued_and_when_run(void **state)
@@ -1719,6 +1774,7 @@ int main(void)
         T(test_regenerating_replaces_every_scene_and_is_409_while_pending),
         T(test_one_scene_is_rewritten_in_place_with_its_neighbours_as_context),
         T(test_a_persona_above_the_plan_is_refused_when_queued_and_when_run),
+        T(test_a_refusal_at_run_time_names_a_multibyte_plan_code_whole),
         T(test_generations_per_month_are_limited_by_the_plan_scene_rewrites_included),
         T(test_edits_while_a_generation_is_pending_are_refused_and_never_lost),
         T(test_a_project_keeps_its_language_length_and_instructions),

@@ -54,13 +54,13 @@ static int cmd_admin__read_password(char *out, size_t n)
 
 static int cmd_admin__user_create(config *c, int argi)
 {
-    const char *email = NULL, *name = NULL, *plan = NULL;
+    const char *email = NULL, *name = NULL, *plan_code = NULL;
     bool admin = false;
     for (int i = argi; i < c->argc; i++) {
         const char *a = c->argv[i];
         const char **dst = strcmp(a, "--email") == 0  ? &email
                            : strcmp(a, "--name") == 0 ? &name
-                           : strcmp(a, "--plan") == 0 ? &plan
+                           : strcmp(a, "--plan") == 0 ? &plan_code
                                                       : NULL;
         if (dst != NULL) {
             if (i + 1 >= c->argc) {
@@ -83,14 +83,14 @@ static int cmd_admin__user_create(config *c, int argi)
         }
     }
     /* Arguments are raw bytes: only UTF-8 can be stored and shown again. */
+    user u = {.email = email, .name = name ? name : email, .role = admin ? "admin" : "user"};
+    error err;
     if (email == NULL || !utf8_valid(email, strlen(email)) || strchr(email, '@') == NULL ||
-        utf8_chars(email) > USER_EMAIL_MAX || utf8_chars(email) < 3) {
+        row_check(&user_row, &u, "email", &err) != 0) {
         app_fail("admin user create: --email must be an email address");
         return EXIT_USAGE;
     }
-    if (name == NULL)
-        name = email;
-    if (!utf8_valid(name, strlen(name)) || utf8_chars(name) > USER_NAME_MAX) {
+    if (!utf8_valid(u.name, strlen(u.name)) || row_check(&user_row, &u, "name", &err) != 0) {
         app_fail("admin user create: --name must be UTF-8 text of at most %d characters",
                  USER_NAME_MAX);
         return EXIT_USAGE;
@@ -98,7 +98,6 @@ static int cmd_admin__user_create(config *c, int argi)
 
     char pw[PASSWORD_MAX_LEN + 2];
     int r = cmd_admin__read_password(pw, sizeof(pw));
-    error err;
     if (r != 0 || password_validate(pw, &err) != 0) {
         app_fail("admin user create: %s", r == -1   ? "no password on standard input"
                                           : r == -2 ? "the password is too long"
@@ -118,13 +117,9 @@ static int cmd_admin__user_create(config *c, int argi)
     db *d = app_open_db(c, 1, false, &status);
     if (d == NULL)
         return status;
-    user u = {0};
-    text_copy(u.email, sizeof(u.email), email); /* fits: checked above */
-    text_copy(u.name, sizeof(u.name), name);
-    snprintf(u.role, sizeof(u.role), "%s", admin ? "admin" : "user");
     db_conn *conn = db_acquire(d);
-    int rc = plan ? plan_store_id_by_code(conn, plan, u.plan_id, &err)
-                  : plan_store_lowest(conn, u.plan_id, &err);
+    int rc = plan_code ? plan_store_id_by_code(conn, plan_code, u.plan_id, &err)
+                       : plan_store_lowest(conn, u.plan_id, &err);
     if (rc == 0)
         rc = user_store_insert(conn, &u, hash, &err);
     db_release(conn);

@@ -12,11 +12,18 @@
 
 #include <stdint.h>
 
+#define USER_EMAIL_MIN  3   /* users.email: "a@b" */
 #define USER_EMAIL_MAX  254 /* users.email */
 #define USER_NAME_MAX   200 /* users.name */
 #define APIKEY_NAME_MAX 100 /* api_keys.name */
 #define PLAN_CODE_MAX   32  /* plans.code, personas.required_plan */
 #define PLAN_NAME_MAX   100 /* plans.name */
+
+/* Values, not characters: what an admin may give a plan (the schema asks
+ * only that none is negative). */
+#define PLAN_RANK_MAX     1000000
+#define PLAN_CHANNELS_MAX 1000000   /* plans.max_channels */
+#define PLAN_MONTHLY_MAX  100000000 /* plans.max_projects_per_month, max_generations_per_month */
 
 #define PERSONA_NAME_MAX        100
 #define PERSONA_DESCRIPTION_MAX 2000

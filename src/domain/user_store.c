@@ -1,21 +1,32 @@
 #include "domain/user_store.h"
 
-#include "base/jsonout.h"
 #include "base/timeutil.h"
-#include "domain/json_rows.h"
 
-#include <stdio.h>
-#include <string.h>
+const char *const user_roles[] = {"admin", "user", NULL};
 
-static db_sql Q_USER_INSERT =
-    DB_SQL("INSERT INTO users (id, email, name, role, plan_id, password_hash, created_at, "
-           "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)");
+/* The columns in the order the API writes them; the plan is answered by
+ * its code and written by its id. */
+static const row_col user__cols[] = {
+    ROW_COL(user, id, ROW_CHARS, 0, 0, 0),
+    ROW_COL(user, email, ROW_TEXT, 0, USER_EMAIL_MIN, USER_EMAIL_MAX),
+    ROW_COL(user, name, ROW_TEXT, ROW_UPDATE, 1, USER_NAME_MAX),
+    ROW_ENUM_COL(user, role, ROW_UPDATE | ROW_ADMIN, user_roles),
+    ROW_COL(user, plan, ROW_TEXT, ROW_UPDATE | ROW_ADMIN, 1, PLAN_CODE_MAX),
+    ROW_COL(user, created_at, ROW_TIME, 0, 0, 0),
+    ROW_COL(user, updated_at, ROW_TIME, 0, 0, 0),
+    ROW_COL(user, plan_id, ROW_CHARS, ROW_PRIVATE, 0, 0),
+    ROW_COL(user, password_hash, ROW_TEXT, ROW_PRIVATE, 0, 0),
+};
+const row_spec user_row = ROW_SPEC(user, "user", user__cols);
 
+#define USER_INSERT "id, email, name, role, plan_id, password_hash, created_at, updated_at"
+#define USER_COLS                                                                                  \
+    "u.id, u.email, u.name, u.role, p.code AS plan, u.created_at, u.updated_at, u.plan_id"
+
+static db_sql Q_USER_INSERT = DB_SQL("INSERT INTO users (" USER_INSERT ") "
+                                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
 static db_sql Q_USER_LOGIN =
-    DB_SQL("SELECT id, email, name, role, plan_id, password_hash, created_at FROM users "
-           "WHERE lower(email) = lower($1)");
-
-#define USER_COLS "u.id, u.email, u.name, u.role, p.code, u.created_at, u.updated_at"
+    DB_SQL("SELECT " USER_INSERT " FROM users WHERE lower(email) = lower($1)");
 static db_sql Q_USER_LIST = DB_SQL2(
     "SELECT " USER_COLS " FROM users u JOIN plans p ON p.id = u.plan_id "
     "WHERE ($1 IS NULL OR instr(lower(u.email), lower($1)) > 0) AND ($2 IS NULL OR u.id < $2) "
@@ -26,175 +37,76 @@ static db_sql Q_USER_LIST = DB_SQL2(
 static db_sql Q_USER_GET =
     DB_SQL("SELECT " USER_COLS " FROM users u JOIN plans p ON p.id = u.plan_id WHERE u.id = $1");
 static db_sql Q_USER_UPDATE =
-    DB_SQL("UPDATE users SET "
-           "role = CASE WHEN $2 THEN $3 ELSE role END, "
-           "plan_id = CASE WHEN $4 THEN (SELECT id FROM plans WHERE code = $5) ELSE plan_id END, "
-           "name = CASE WHEN $6 THEN $7 ELSE name END, "
-           "updated_at = $8 WHERE id = $1");
+    DB_SQL("UPDATE users SET name = $2, role = $3, plan_id = $4, updated_at = $5 WHERE id = $1");
 static db_sql Q_OTHER_ADMINS =
     DB_SQL("SELECT COUNT(*) FROM users WHERE role = 'admin' AND id <> $1");
-static db_sql Q_PLAN_CODE_EXISTS = DB_SQL("SELECT COUNT(*) FROM plans WHERE code = $1");
-
 static db_sql Q_USER_REHASH = DB_SQL("UPDATE users SET password_hash = $3, updated_at = $4 "
                                      "WHERE id = $1 AND password_hash = $2");
+
+static int user__row(db_stmt *s, arena *a, void *out, error *err)
+{
+    return row_read(&user_row, s, a, out, err);
+}
 
 int user_store_insert(db_conn *c, user *u, const char *password_hash, error *err)
 {
     uuid_v7(u->id);
-    u->created_at = time_now_usec();
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_USER_INSERT, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, u->id);
-    db_bind_text(s, 2, u->email);
-    db_bind_text(s, 3, u->name);
-    db_bind_text(s, 4, u->role);
-    db_bind_text(s, 5, u->plan_id);
-    db_bind_text(s, 6, password_hash);
-    db_bind_time(s, 7, u->created_at);
-    int rc = db_exec(s, &de);
-    db_reset(s);
-    if (rc != 0)
-        return db_to_error(err, &de, "email");
-    return 0;
+    u->created_at = u->updated_at = time_now_usec();
+    user row = *u;
+    row.password_hash = password_hash;
+    row_argv av;
+    return db_write(c, &Q_USER_INSERT, row_args(&user_row, &row, USER_INSERT, NULL, &av), "email",
+                    err) < 0
+               ? -1
+               : 0;
 }
 
-int user_store_find_login(db_conn *c, const char *email, user *u, char *hash, size_t hash_n,
-                          error *err)
+int user_store_find_login(db_conn *c, arena *a, const char *email, user *u, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_USER_LOGIN, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, email);
-    int rc = db_step(s, &de);
-    int bad = 0;
-    if (rc == DB_ROW) {
-        bad |= DB_COL_COPY(s, 0, u->id);
-        bad |= DB_COL_COPY(s, 1, u->email);
-        bad |= DB_COL_COPY(s, 2, u->name);
-        bad |= DB_COL_COPY(s, 3, u->role);
-        bad |= DB_COL_COPY(s, 4, u->plan_id);
-        bad |= db_col_copy(s, 5, hash, hash_n);
-        u->created_at = db_col_time(s, 6);
-    }
-    db_reset(s);
-    if (rc == DB_ERR)
-        return db_to_error(err, &de, NULL);
-    if (bad)
-        return db_col_too_long(err, "user");
-    if (rc == DB_DONE)
-        return error_set(err, ERR_NOT_FOUND, "email", "no user with that email");
-    return 0;
+    return db_one(c, &Q_USER_LOGIN, DB_ARGS(DB_TEXT(email)), user__row, a, u, err, "email",
+                  "no user with that email");
 }
 
 int user_store_replace_password_hash(db_conn *c, const char *user_id, const char *old_hash,
                                      const char *new_hash, bool *replaced, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, &Q_USER_REHASH, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, user_id);
-    db_bind_text(s, 2, old_hash);
-    db_bind_text(s, 3, new_hash);
-    db_bind_time(s, 4, time_now_usec());
-    int64_t n = 0;
-    if (db_run(s, &n, err, NULL) != 0)
+    int64_t n = db_write(
+        c, &Q_USER_REHASH,
+        DB_ARGS(DB_TEXT(user_id), DB_TEXT(old_hash), DB_TEXT(new_hash), DB_TIME(time_now_usec())),
+        NULL, err);
+    if (n < 0)
         return -1;
     *replaced = n == 1;
     return 0;
 }
 
-/* Stored text goes in through json_str with "o?": a value that is not
- * UTF-8 (older rows may hold one) is written as null, and the row is still
- * listed, as jw writes it (decisions 37 and 45). */
-static json_t *user__row(db_stmt *s)
+int user_store_admin_list(db_conn *c, arena *a, const char *email_like, const char *cursor,
+                          int limit, user **out, size_t *n, error *err)
 {
-    return json_pack("{s:s,s:o?,s:o?,s:s,s:o?,s:s,s:s}", "id", db_col_text(s, 0), "email",
-                     json_str(db_col_text(s, 1)), "name", json_str(db_col_text(s, 2)), "role",
-                     db_col_text(s, 3), "plan", json_str(db_col_text(s, 4)), "created_at",
-                     db_col_text(s, 5), "updated_at", db_col_text(s, 6));
+    return db_list(c, &Q_USER_LIST, DB_ARGS(DB_TEXT(email_like), DB_TEXT(cursor), DB_INT(limit)),
+                   user__row, a, sizeof(**out), (size_t)(limit > 0 ? limit : 1), out, n, err);
 }
 
-static int64_t count(db_conn *c, db_sql *q, const char *arg, error *err)
+int user_store_admin_get(db_conn *c, arena *a, const char *id, user *out, error *err)
 {
-    db_error de;
-    db_stmt *s = db_prepare(c, q, &de);
-    if (s == NULL)
-        return db_to_error(err, &de, NULL);
-    db_bind_text(s, 1, arg);
-    int64_t n = -1;
-    if (db_step(s, &de) == DB_ROW)
-        n = db_col_int64(s, 0);
-    db_reset(s);
-    if (n < 0)
-        return db_to_error(err, &de, NULL);
-    return n;
+    return db_one(c, &Q_USER_GET, DB_ARGS(DB_TEXT(id)), user__row, a, out, err, NULL,
+                  "no user with id '%s'", id);
 }
 
-#define PREPARE(s, c, q, err)                                                                      \
-    db_error de_;                                                                                  \
-    db_stmt *s = db_prepare(c, q, &de_);                                                           \
-    if (s == NULL)                                                                                 \
-    return db_to_error(err, &de_, NULL)
-
-int user_store_admin_list(db_conn *c, const char *email_like, const char *cursor, int limit,
-                          json_t **out, error *err)
+int user_store_admin_count_others(db_conn *c, const char *id, int64_t *n, error *err)
 {
-    PREPARE(s, c, &Q_USER_LIST, err);
-    db_bind_text(s, 1, email_like);
-    db_bind_text(s, 2, cursor);
-    db_bind_int64(s, 3, limit);
-    return json_rows_collect(s, user__row, out, err);
+    return db_int64(c, &Q_OTHER_ADMINS, DB_ARGS(DB_TEXT(id)), n, err);
 }
 
-int user_store_admin_get(db_conn *c, const char *id, json_t **out, error *err)
+int user_store_admin_update(db_conn *c, const user *u, error *err)
 {
-    PREPARE(s, c, &Q_USER_GET, err);
-    db_bind_text(s, 1, id);
-    return json_rows_one(s, user__row, "user", id, out, err);
-}
-
-int user_store_admin_update(db_conn *c, const char *id, json_t *in, error *err)
-{
-    json_t *role = json_object_get(in, "role"), *plan = json_object_get(in, "plan");
-    json_t *name = json_object_get(in, "name");
-    if (role != NULL && strcmp(json_string_value(role), "admin") != 0) {
-        int64_t others = count(c, &Q_OTHER_ADMINS, id, err);
-        if (others < 0)
-            return -1;
-        json_t *cur = NULL;
-        if (user_store_admin_get(c, id, &cur, err) != 0)
-            return -1;
-        bool was_admin = strcmp(json_string_value(json_object_get(cur, "role")), "admin") == 0;
-        json_decref(cur);
-        if (was_admin && others == 0)
-            return error_set(err, ERR_CONFLICT, "role",
-                             "this is the last administrator; promote another user first");
-    }
-    if (plan != NULL) {
-        int64_t n = count(c, &Q_PLAN_CODE_EXISTS, json_string_value(plan), err);
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            return error_set(err, ERR_INVALID, "plan", "there is no plan '%s'",
-                             json_string_value(plan));
-    }
-    PREPARE(s, c, &Q_USER_UPDATE, err);
-    db_bind_text(s, 1, id);
-    db_bind_bool(s, 2, role != NULL);
-    db_bind_text(s, 3, json_string_value(role));
-    db_bind_bool(s, 4, plan != NULL);
-    db_bind_text(s, 5, json_string_value(plan));
-    db_bind_bool(s, 6, name != NULL);
-    db_bind_text(s, 7, json_string_value(name));
-    db_bind_time(s, 8, time_now_usec());
-    int64_t changed;
-    if (db_run(s, &changed, err, NULL) != 0)
+    row_argv av;
+    int64_t changed = db_write(
+        c, &Q_USER_UPDATE, row_args(&user_row, u, "id, name, role, plan_id, updated_at", NULL, &av),
+        NULL, err);
+    if (changed < 0)
         return -1;
     if (changed == 0)
-        return error_set(err, ERR_NOT_FOUND, NULL, "no user with id '%s'", id);
+        return error_set(err, ERR_NOT_FOUND, NULL, "no user with id '%s'", u->id);
     return 0;
 }

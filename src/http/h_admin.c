@@ -2,64 +2,27 @@
  * Plans (readable by every signed-in user, managed by admins) and the admin
  * view of users: role and plan changes.
  */
-#include "domain/limits.h"
+#include "base/jsonout.h"
 #include "domain/plan_store.h"
 #include "domain/user_store.h"
 #include "http/api.h"
 #include "http/routes.h"
 #include "services/admin_service.h"
 
-#include <stdio.h>
-#include <string.h>
-
-static const api_field PLAN_FIELDS[] = {
-    {"id", API_STRING, API_READONLY, 0, 0, NULL, 0},
-    {"code", API_STRING, API_REQUIRED, 1, PLAN_CODE_MAX, NULL, 0},
-    {"name", API_STRING, API_REQUIRED, 1, PLAN_NAME_MAX, NULL, 0},
-    {"rank", API_INT, API_REQUIRED, 0, 1000000, NULL, 0},
-    {"max_channels", API_INT, API_NULLABLE, 0, 1000000, NULL, 0},
-    {"max_projects_per_month", API_INT, API_NULLABLE, 0, 100000000, NULL, 0},
-    {"max_generations_per_month", API_INT, API_NULLABLE, 0, 100000000, NULL, 0},
-    {"default_persona_id", API_UUID, API_NULLABLE, 0, 0, NULL, 0},
-    {"created_at", API_STRING, API_READONLY, 0, 0, NULL, 0},
-    {"updated_at", API_STRING, API_READONLY, 0, 0, NULL, 0},
-    {NULL, 0, 0, 0, 0, NULL, 0},
-};
-
-/* On update the code is fixed: personas.required_plan refers to it. */
-static const api_field PLAN_UPDATE_FIELDS[] = {
-    {"id", API_STRING, API_READONLY, 0, 0, NULL, 0},
-    {"code", API_STRING, API_READONLY, 0, 0, NULL, 0},
-    {"name", API_STRING, 0, 1, PLAN_NAME_MAX, NULL, 0},
-    {"rank", API_INT, 0, 0, 1000000, NULL, 0},
-    {"max_channels", API_INT, API_NULLABLE, 0, 1000000, NULL, 0},
-    {"max_projects_per_month", API_INT, API_NULLABLE, 0, 100000000, NULL, 0},
-    {"max_generations_per_month", API_INT, API_NULLABLE, 0, 100000000, NULL, 0},
-    {"default_persona_id", API_UUID, API_NULLABLE, 0, 0, NULL, 0},
-    {"created_at", API_STRING, API_READONLY, 0, 0, NULL, 0},
-    {"updated_at", API_STRING, API_READONLY, 0, 0, NULL, 0},
-    {NULL, 0, 0, 0, 0, NULL, 0},
-};
-
-static const char *const ROLES[] = {"admin", "user", NULL};
-static const api_field USER_FIELDS[] = {
-    {"id", API_STRING, API_READONLY, 0, 0, NULL, 0},
-    {"email", API_STRING, API_READONLY, 0, 0, NULL, 0},
-    {"name", API_STRING, 0, 1, USER_NAME_MAX, NULL, 0},
-    {"role", API_ENUM, 0, 0, 0, ROLES, 0},
-    {"plan", API_STRING, 0, 1, PLAN_CODE_MAX, NULL, 0},
-    {"created_at", API_STRING, API_READONLY, 0, 0, NULL, 0},
-    {"updated_at", API_STRING, API_READONLY, 0, 0, NULL, 0},
-    {NULL, 0, 0, 0, 0, NULL, 0},
-};
-
-/* Replies with the JSON a store produced, or its error. */
-static void reply(http_request *r, int status, int rc, json_t *doc, const error *e)
+static void plan_reply(http_request *r, int status, const plan *pl)
 {
-    if (rc != 0)
-        http_reply_error(r, e);
-    else
-        http_reply_json(r, status, doc);
+    http_json j;
+    http_json_begin(&j);
+    row_json_write(&j.w, &plan_row, pl);
+    http_reply_written(r, status, &j);
+}
+
+static void user_reply(http_request *r, const user *u)
+{
+    http_json j;
+    http_json_begin(&j);
+    row_json_write(&j.w, &user_row, u);
+    http_reply_written(r, 200, &j);
 }
 
 static void plans_list(http_request *r)
@@ -67,42 +30,55 @@ static void plans_list(http_request *r)
     static const char *const q[] = {NULL};
     if (api_auth(r) == NULL || !api_query_allowed(r, q))
         return;
-    json_t *items = NULL;
+    plan *rows;
+    size_t n;
     error e;
-    int rc = plan_store_list(api_conn(r), &items, &e);
-    if (rc != 0) {
+    if (plan_store_list(api_conn(r), http_arena(r), &rows, &n, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }
-    http_reply_json(r, 200, json_pack("{s:o}", "items", items));
+    http_json j;
+    http_json_begin(&j);
+    jw_obj_begin(&j.w);
+    jw_key(&j.w, "items");
+    jw_arr_begin(&j.w);
+    for (size_t i = 0; i < n; i++)
+        row_json_write(&j.w, &plan_row, &rows[i]);
+    jw_arr_end(&j.w);
+    jw_obj_end(&j.w);
+    http_reply_written(r, 200, &j);
 }
 
 static void plans_create(http_request *r)
 {
     const principal *p = api_auth_admin(r);
-    json_t *in = p ? api_body(r, PLAN_FIELDS, API_CREATE, p) : NULL;
+    json_t *in = p ? api_body_row(r, &plan_row, API_CREATE, p) : NULL;
     if (in == NULL)
         return;
-    char id[UUID_STR_LEN + 1];
+    plan pl;
     error e;
-    json_t *doc = NULL;
-    int rc = admin_service_plan_create(api_conn(r), in, id, &doc, &e);
-    if (rc == 0)
-        http_set_header(r, "Location", arena_sprintf(http_arena(r), "/api/v1/admin/plans/%s", id));
-    reply(r, 201, rc, doc, &e);
+    if (admin_service_plan_create(api_conn(r), http_arena(r), in, &pl, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_set_header(r, "Location", arena_sprintf(http_arena(r), "/api/v1/admin/plans/%s", pl.id));
+    plan_reply(r, 201, &pl);
 }
 
 static void plans_update(http_request *r)
 {
     const principal *p = api_auth_admin(r);
     const char *id = p ? api_uuid_param(r, "id", "plan") : NULL;
-    json_t *in = id ? api_body(r, PLAN_UPDATE_FIELDS, API_UPDATE, p) : NULL;
+    json_t *in = id ? api_body_row(r, &plan_row, API_UPDATE, p) : NULL;
     if (in == NULL)
         return;
+    plan pl;
     error e;
-    json_t *doc = NULL;
-    int rc = admin_service_plan_update(api_conn(r), id, in, &doc, &e);
-    reply(r, 200, rc, doc, &e);
+    if (admin_service_plan_update(api_conn(r), http_arena(r), id, in, &pl, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    plan_reply(r, 200, &pl);
 }
 
 static void users_list(http_request *r)
@@ -112,20 +88,20 @@ static void users_list(http_request *r)
     api_page pg;
     if (p == NULL || !api_query_allowed(r, q) || !api_page_read(r, &pg))
         return;
-    json_t *items = NULL;
+    user *rows;
+    size_t n;
     error e;
-    if (user_store_admin_list(api_conn(r), http_query(r, "email"), pg.cursor, pg.limit + 1, &items,
-                              &e) != 0) {
+    /* One row past the page says whether there is a next one. */
+    if (user_store_admin_list(api_conn(r), http_arena(r), http_query(r, "email"), pg.cursor,
+                              pg.limit + 1, &rows, &n, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }
-    char next[UUID_STR_LEN + 1] = "";
-    if (json_array_size(items) > (size_t)pg.limit) {
-        json_array_remove(items, (size_t)pg.limit);
-        snprintf(next, sizeof(next), "%s",
-                 json_string_value(json_object_get(json_array_get(items, pg.limit - 1), "id")));
-    }
-    api_reply_page(r, items, next[0] ? next : NULL);
+    http_json j;
+    api_page_begin(&j);
+    for (size_t i = 0; i < n && i < (size_t)pg.limit; i++)
+        row_json_write(&j.w, &user_row, &rows[i]);
+    api_page_end(r, &j, n > (size_t)pg.limit ? rows[pg.limit - 1].id : NULL);
 }
 
 static void users_get(http_request *r)
@@ -134,23 +110,29 @@ static void users_get(http_request *r)
     const char *id = p ? api_uuid_param(r, "id", "user") : NULL;
     if (id == NULL)
         return;
-    json_t *doc = NULL;
+    user u;
     error e;
-    int rc = user_store_admin_get(api_conn(r), id, &doc, &e);
-    reply(r, 200, rc, doc, &e);
+    if (user_store_admin_get(api_conn(r), http_arena(r), id, &u, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    user_reply(r, &u);
 }
 
 static void users_update(http_request *r)
 {
     const principal *p = api_auth_admin(r);
     const char *id = p ? api_uuid_param(r, "id", "user") : NULL;
-    json_t *in = id ? api_body(r, USER_FIELDS, API_UPDATE, p) : NULL;
+    json_t *in = id ? api_body_row(r, &user_row, API_UPDATE, p) : NULL;
     if (in == NULL)
         return;
+    user u;
     error e;
-    json_t *doc = NULL;
-    int rc = admin_service_user_update(api_conn(r), id, in, &doc, &e);
-    reply(r, 200, rc, doc, &e);
+    if (admin_service_user_update(api_conn(r), http_arena(r), id, in, &u, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    user_reply(r, &u);
 }
 
 const http_route admin_routes[] = {

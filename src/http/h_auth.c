@@ -9,28 +9,26 @@
 #include "http/api.h"
 #include "http/routes.h"
 #include "services/auth.h"
+#include "services/password.h"
 #include "services/script_service.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const api_field SIGNUP_FIELDS[] = {
-    {"email", API_STRING, API_REQUIRED, 3, USER_EMAIL_MAX, NULL, 0},
-    {"password", API_STRING, API_REQUIRED, 1, 1024, NULL, 0},
-    {"name", API_STRING, 0, 1, USER_NAME_MAX, NULL, 0},
-    {NULL, 0, 0, 0, 0, NULL, 0},
+/* The bodies of sign-up and log-in: inputs of an endpoint, not a row (the
+ * password is never stored as given; log-in takes any email it may look up). */
+static const row_col SIGNUP_COLS[] = {
+    ROW_FIELD("email", ROW_TEXT, ROW_CREATE | ROW_REQUIRED, USER_EMAIL_MIN, USER_EMAIL_MAX),
+    ROW_FIELD("password", ROW_TEXT, ROW_CREATE | ROW_REQUIRED, 1, PASSWORD_MAX_LEN),
+    ROW_FIELD("name", ROW_TEXT, ROW_CREATE, 1, USER_NAME_MAX),
 };
+static const row_spec SIGNUP = ROW_SPEC(char, "sign-up", SIGNUP_COLS);
 
-static const api_field LOGIN_FIELDS[] = {
-    {"email", API_STRING, API_REQUIRED, 1, USER_EMAIL_MAX, NULL, 0},
-    {"password", API_STRING, API_REQUIRED, 1, 1024, NULL, 0},
-    {NULL, 0, 0, 0, 0, NULL, 0},
+static const row_col LOGIN_COLS[] = {
+    ROW_FIELD("email", ROW_TEXT, ROW_CREATE | ROW_REQUIRED, 1, USER_EMAIL_MAX),
+    ROW_FIELD("password", ROW_TEXT, ROW_CREATE | ROW_REQUIRED, 1, PASSWORD_MAX_LEN),
 };
-
-static const api_field KEY_FIELDS[] = {
-    {"name", API_STRING, API_REQUIRED, 1, APIKEY_NAME_MAX, NULL, 0},
-    {NULL, 0, 0, 0, 0, NULL, 0},
-};
+static const row_spec LOGIN = ROW_SPEC(char, "log-in", LOGIN_COLS);
 
 /* Stored text goes in through json_str with "o?": a value that is not UTF-8
  * (none is written now, but older rows may hold one) becomes null instead
@@ -78,7 +76,7 @@ static void reply_session(http_request *r, int status, const auth_session *s)
 
 static void auth_signup_handler(http_request *r)
 {
-    json_t *in = api_body(r, SIGNUP_FIELDS, API_CREATE, NULL);
+    json_t *in = api_body_row(r, &SIGNUP, API_CREATE, NULL);
     if (in == NULL)
         return;
     user u;
@@ -88,7 +86,8 @@ static void auth_signup_handler(http_request *r)
     const char *name = json_string_value(json_object_get(in, "name"));
     if (auth_signup(api_services(r), api_conn(r), http_client_ip(r), http_header(r, "User-Agent"),
                     json_string_value(json_object_get(in, "email")), name,
-                    json_string_value(json_object_get(in, "password")), &u, &s, &retry, &e) != 0) {
+                    json_string_value(json_object_get(in, "password")), &u, &s, http_arena(r),
+                    &retry, &e) != 0) {
         if (e.kind == ERR_RATE_LIMITED)
             reply_rate_limited(r, &e, retry);
         else
@@ -100,7 +99,7 @@ static void auth_signup_handler(http_request *r)
 
 static void auth_login_handler(http_request *r)
 {
-    json_t *in = api_body(r, LOGIN_FIELDS, API_CREATE, NULL);
+    json_t *in = api_body_row(r, &LOGIN, API_CREATE, NULL);
     if (in == NULL)
         return;
     user u;
@@ -109,7 +108,8 @@ static void auth_login_handler(http_request *r)
     int retry = 0;
     if (auth_login(api_services(r), api_conn(r), http_client_ip(r), http_header(r, "User-Agent"),
                    json_string_value(json_object_get(in, "email")),
-                   json_string_value(json_object_get(in, "password")), &u, &s, &retry, &e) != 0) {
+                   json_string_value(json_object_get(in, "password")), &u, &s, http_arena(r),
+                   &retry, &e) != 0) {
         if (e.kind == ERR_RATE_LIMITED)
             reply_rate_limited(r, &e, retry);
         else
@@ -162,13 +162,6 @@ static void me_handler(http_request *r)
     http_reply_json(r, 200, me);
 }
 
-static json_t *key_json(const apikey_row *k)
-{
-    return json_pack("{s:s,s:o?,s:s,s:o,s:o,s:o}", "id", k->id, "name", json_str(k->name), "prefix",
-                     k->prefix, "created_at", api_time(k->created_at), "last_used_at",
-                     api_time(k->last_used_at), "revoked_at", api_time(k->revoked_at));
-}
-
 static void keys_list(http_request *r)
 {
     static const char *const q[] = {"limit", "cursor", NULL};
@@ -176,36 +169,44 @@ static void keys_list(http_request *r)
     api_page pg;
     if (p == NULL || !api_query_allowed(r, q) || !api_page_read(r, &pg))
         return;
-    apikey_row *rows = arena_alloc(http_arena(r), sizeof(*rows) * (size_t)(pg.limit + 1));
-    int n = 0;
+    apikey *rows;
+    size_t n;
     error e;
-    if (apikey_store_list(api_conn(r), p->user_id, pg.cursor, pg.limit, rows, &n, &e) != 0) {
+    /* One row past the page says whether there is a next one. */
+    if (apikey_store_list(api_conn(r), http_arena(r), p->user_id, pg.cursor, pg.limit + 1, &rows,
+                          &n, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }
-    json_t *items = json_array();
-    for (int i = 0; i < n && i < pg.limit; i++)
-        json_array_append_new(items, key_json(&rows[i]));
-    api_reply_page(r, items, n > pg.limit ? rows[pg.limit - 1].id : NULL);
+    http_json j;
+    api_page_begin(&j);
+    for (size_t i = 0; i < n && i < (size_t)pg.limit; i++)
+        row_json_write(&j.w, &apikey_row, &rows[i]);
+    api_page_end(r, &j, n > (size_t)pg.limit ? rows[pg.limit - 1].id : NULL);
 }
 
 static void keys_create(http_request *r)
 {
     const principal *p = api_auth_session(r);
-    json_t *in = p ? api_body(r, KEY_FIELDS, API_CREATE, p) : NULL;
+    json_t *in = p ? api_body_row(r, &apikey_row, API_CREATE, p) : NULL;
     if (in == NULL)
         return;
     auth_new_key k;
     error e;
-    if (auth_apikey_create(api_conn(r), p, json_string_value(json_object_get(in, "name")), &k,
-                           &e) != 0) {
+    if (auth_apikey_create(api_conn(r), http_arena(r), p,
+                           json_string_value(json_object_get(in, "name")), &k, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }
-    json_t *out = key_json(&k.row);
-    json_object_set_new(out, "key", json_str(k.token));
     http_set_header(r, "Location", arena_sprintf(http_arena(r), "/api/v1/api-keys/%s", k.row.id));
-    http_reply_json(r, 201, out);
+    /* The key itself, after the row: shown this once. */
+    http_json j;
+    http_json_begin(&j);
+    jw_obj_begin(&j.w);
+    row_json_members(&j.w, &apikey_row, &k.row);
+    jw_member_str(&j.w, "key", k.token);
+    jw_obj_end(&j.w);
+    http_reply_written(r, 201, &j);
 }
 
 static void keys_revoke(http_request *r)

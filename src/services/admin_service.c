@@ -1,76 +1,93 @@
 #include "services/admin_service.h"
 
-#include "domain/plan_store.h"
-#include "domain/user_store.h"
+#include "base/timeutil.h"
 
-static int admin__check_default(db_conn *c, json_t *in, error *err)
+#include <string.h>
+
+static int admin__check_default(db_conn *c, const plan *pl, error *err)
 {
-    const char *def = json_string_value(json_object_get(in, "default_persona_id"));
-    return def ? plan_store_check_default_persona(c, def, err) : 0;
+    return pl->default_persona_id ? plan_store_check_default_persona(c, pl->default_persona_id, err)
+                                  : 0;
 }
 
-/* One admin change as one write transaction: its checks, its write, and the
- * read of the row it answers with, so the answer never reports a failure
- * for a change that was committed (a read after the commit could fail). */
+/* One change of one row: its id, the checked body, the arena, the row after. */
 typedef struct admin__edit {
-    const char *id; /* NULL: create a plan, its id into new_id */
-    char *new_id;
-    json_t *in;
-    json_t **doc;
+    const char *id;
+    const json_t *in;
+    arena *a;
+    void *row;
 } admin__edit;
 
+/* The default persona's check and the insert see the same state. */
 static int admin__plan_create_body(db_conn *c, void *arg, error *err)
 {
     admin__edit *ed = arg;
-    if (admin__check_default(c, ed->in, err) != 0 ||
-        plan_store_insert(c, ed->in, ed->new_id, err) != 0)
+    return admin__check_default(c, ed->row, err) != 0 ? -1 : plan_store_insert(c, ed->row, err);
+}
+
+int admin_service_plan_create(db_conn *c, arena *a, const json_t *in, plan *out, error *err)
+{
+    memset(out, 0, sizeof(*out));
+    out->max_channels = out->max_projects_per_month = out->max_generations_per_month = -1;
+    if (row_from_json(&plan_row, out, in, PLAN_WRITABLE, a, err) != 0)
         return -1;
-    return plan_store_get(c, ed->new_id, ed->doc, err);
+    admin__edit ed = {NULL, in, a, out};
+    return db_tx(c, admin__plan_create_body, &ed, err) < 0 ? -1 : 0;
 }
 
 static int admin__plan_update_body(db_conn *c, void *arg, error *err)
 {
     admin__edit *ed = arg;
-    if (admin__check_default(c, ed->in, err) != 0 || plan_store_update(c, ed->id, ed->in, err) != 0)
+    plan *pl = ed->row;
+    if (plan_store_get(c, ed->a, ed->id, pl, err) != 0)
         return -1;
-    return plan_store_get(c, ed->id, ed->doc, err);
+    if (row_from_json(&plan_row, pl, ed->in, PLAN_WRITABLE, ed->a, err) != 0)
+        return -1;
+    if (json_object_get(ed->in, "default_persona_id") != NULL &&
+        admin__check_default(c, pl, err) != 0)
+        return -1;
+    pl->updated_at = time_now_usec();
+    return plan_store_update(c, pl, err);
 }
 
-/* The last-admin check and the write must see the same state. */
+int admin_service_plan_update(db_conn *c, arena *a, const char *id, const json_t *in, plan *out,
+                              error *err)
+{
+    admin__edit ed = {id, in, a, out};
+    return db_tx(c, admin__plan_update_body, &ed, err) < 0 ? -1 : 0;
+}
+
+/* The last-admin check and the write see the same state: one write
+ * transaction. */
 static int admin__user_update_body(db_conn *c, void *arg, error *err)
 {
     admin__edit *ed = arg;
-    if (user_store_admin_update(c, ed->id, ed->in, err) != 0)
+    user *u = ed->row;
+    if (user_store_admin_get(c, ed->a, ed->id, u, err) != 0)
         return -1;
-    return user_store_admin_get(c, ed->id, ed->doc, err);
+    bool was_admin = strcmp(u->role, "admin") == 0;
+    if (row_from_json(&user_row, u, ed->in, USER_ADMIN_WRITABLE, ed->a, err) != 0)
+        return -1;
+    if (was_admin && strcmp(u->role, "admin") != 0) {
+        int64_t others = 0;
+        if (user_store_admin_count_others(c, u->id, &others, err) != 0)
+            return -1;
+        if (others == 0)
+            return error_set(err, ERR_CONFLICT, "role",
+                             "this is the last administrator; promote another user first");
+    }
+    if (json_object_get(ed->in, "plan") != NULL &&
+        plan_store_id_by_code(c, u->plan, u->plan_id, err) != 0)
+        return err->kind == ERR_NOT_FOUND
+                   ? error_set(err, ERR_INVALID, "plan", "there is no plan '%s'", u->plan)
+                   : -1;
+    u->updated_at = time_now_usec();
+    return user_store_admin_update(c, u, err);
 }
 
-/* Runs one change; *doc is NULL unless it committed. */
-static int admin__run(db_conn *c, db_tx_fn fn, admin__edit *ed, error *err)
-{
-    *ed->doc = NULL;
-    if (db_tx(c, fn, ed, err) == 0)
-        return 0;
-    json_decref(*ed->doc);
-    *ed->doc = NULL;
-    return -1;
-}
-
-int admin_service_plan_create(db_conn *c, json_t *in, char id[UUID_STR_LEN + 1], json_t **doc,
+int admin_service_user_update(db_conn *c, arena *a, const char *id, const json_t *in, user *out,
                               error *err)
 {
-    admin__edit ed = {NULL, id, in, doc};
-    return admin__run(c, admin__plan_create_body, &ed, err);
-}
-
-int admin_service_plan_update(db_conn *c, const char *id, json_t *in, json_t **doc, error *err)
-{
-    admin__edit ed = {id, NULL, in, doc};
-    return admin__run(c, admin__plan_update_body, &ed, err);
-}
-
-int admin_service_user_update(db_conn *c, const char *id, json_t *in, json_t **doc, error *err)
-{
-    admin__edit ed = {id, NULL, in, doc};
-    return admin__run(c, admin__user_update_body, &ed, err);
+    admin__edit ed = {id, in, a, out};
+    return db_tx(c, admin__user_update_body, &ed, err) < 0 ? -1 : 0;
 }

@@ -108,7 +108,7 @@ static int auth__apikey(db_conn *c, const char *token, principal *out, error *er
 {
     char hash[TOKEN_HASH_LEN + 1];
     auth__hash(token, hash);
-    apikey_row row;
+    apikey row;
     error e;
     if (apikey_store_lookup(c, hash, &row, out, &e) != 0) {
         if (e.kind != ERR_NOT_FOUND) {
@@ -252,7 +252,7 @@ static int auth__signup_body(db_conn *c, void *arg, error *err)
 }
 
 int auth_signup(services *s, db_conn *c, const char *ip, const char *user_agent, const char *email,
-                const char *name, const char *password, user *u, auth_session *out,
+                const char *name, const char *password, user *u, auth_session *out, arena *a,
                 int *retry_after, error *err)
 {
     char bucket[300];
@@ -269,23 +269,17 @@ int auth_signup(services *s, db_conn *c, const char *ip, const char *user_agent,
         return -1;
 
     memset(u, 0, sizeof(*u));
-    if (text_copy(u->email, sizeof(u->email), email) != 0)
-        return error_set(err, ERR_INVALID, "email", "email must have at most %d characters",
-                         USER_EMAIL_MAX);
-    if (name != NULL &&
-        (utf8_chars(name) > USER_NAME_MAX || text_copy(u->name, sizeof(u->name), name) != 0))
-        return error_set(err, ERR_INVALID, "name", "name must have at most %d characters",
-                         USER_NAME_MAX);
+    u->email = email;
+    u->name = name;
     if (name == NULL) {
         /* The default name is the email's local part, which may be longer
          * than a name: keep its first USER_NAME_MAX characters whole. */
         size_t n = (size_t)(strchr(email, '@') - email), k = utf8_prefix(email, USER_NAME_MAX);
-        if (k > n)
-            k = n;
-        memcpy(u->name, email, k);
-        u->name[k] = '\0';
+        u->name = arena_strndup(a, email, k < n ? k : n);
     }
-    snprintf(u->role, sizeof(u->role), "user");
+    if (row_check(&user_row, u, "email, name", err) != 0)
+        return -1;
+    u->role = "user";
 
     auth__session_tx tx = {s, u, hash, ip, user_agent, out};
     return db_tx(c, auth__signup_body, &tx, err);
@@ -325,7 +319,8 @@ static int auth__login_body(db_conn *c, void *arg, error *err)
 }
 
 int auth_login(services *s, db_conn *c, const char *ip, const char *user_agent, const char *email,
-               const char *password, user *u, auth_session *out, int *retry_after, error *err)
+               const char *password, user *u, auth_session *out, arena *a, int *retry_after,
+               error *err)
 {
     char bucket[300];
     snprintf(bucket, sizeof(bucket), "login:ip:%s", ip);
@@ -344,13 +339,13 @@ int auth_login(services *s, db_conn *c, const char *ip, const char *user_agent, 
     if (auth__limit(s, c, account, s->login_max_attempts, retry_after, err) != 0)
         return -1;
 
-    char hash[PASSWORD_HASH_LEN + 1] = "";
     error e;
-    int found = user_store_find_login(c, email, u, hash, sizeof(hash), &e);
+    int found = user_store_find_login(c, a, email, u, &e);
     if (found != 0 && e.kind != ERR_NOT_FOUND) {
         *err = e;
         return -1;
     }
+    const char *hash = found == 0 && u->password_hash != NULL ? u->password_hash : "";
     /* An unknown email costs the same hash as a wrong password, so response
      * times do not reveal which accounts exist. */
     if (found != 0 || hash[0] == '\0') {
@@ -374,13 +369,20 @@ int auth_logout(db_conn *c, const principal *p, bool everywhere, error *err)
     return session_store_delete(c, p->user_id, p->credential_id, err);
 }
 
-int auth_apikey_create(db_conn *c, const principal *p, const char *name, auth_new_key *out,
-                       error *err)
+int auth_apikey_create(db_conn *c, arena *a, const principal *p, const char *name,
+                       auth_new_key *out, error *err)
 {
+    apikey *k = &out->row;
+    memset(k, 0, sizeof(*k));
+    k->name = arena_strdup(a, name);
+    if (row_check(&apikey_row, k, "name", err) != 0)
+        return -1;
     char hash[TOKEN_HASH_LEN + 1];
     auth__new_token(AUTH__KEY_PREFIX, out->token);
     auth__hash(out->token, hash);
-    char prefix[13];
-    snprintf(prefix, sizeof(prefix), "%.12s", out->token);
-    return apikey_store_insert(c, p->user_id, name, prefix, hash, time_now_usec(), &out->row, err);
+    k->prefix = arena_sprintf(a, "%.12s", out->token);
+    k->token_hash = arena_strdup(a, hash);
+    snprintf(k->user_id, sizeof(k->user_id), "%s", p->user_id);
+    k->created_at = time_now_usec();
+    return apikey_store_insert(c, k, err);
 }

@@ -42,16 +42,18 @@ int auth_authenticate(services *s, db_conn *c, const auth_credentials *cred, pri
                       error *err);
 
 /**
- * Creates a user on the lowest plan and a first session. ERR_CONFLICT on a
+ * Creates a user on the lowest plan and a first session (u's text in a, the
+ * name the email's local part when none is given). ERR_CONFLICT on a
  * taken email, ERR_INVALID on a bad one or a weak password, ERR_RATE_LIMITED
  * with *retry_after (seconds) when this address signs up too often.
  */
 int auth_signup(services *s, db_conn *c, const char *ip, const char *user_agent, const char *email,
-                const char *name, const char *password, user *u, auth_session *out,
+                const char *name, const char *password, user *u, auth_session *out, arena *a,
                 int *retry_after, error *err);
 /** Checks the password and opens a session; ERR_UNAUTHORIZED or ERR_RATE_LIMITED. */
 int auth_login(services *s, db_conn *c, const char *ip, const char *user_agent, const char *email,
-               const char *password, user *u, auth_session *out, int *retry_after, error *err);
+               const char *password, user *u, auth_session *out, arena *a, int *retry_after,
+               error *err);
 /**
  * Ends the caller's session, or all of them. Only a session may do either
  * (http/api_auth_session); for an API-key caller it ends nothing.
@@ -60,10 +62,11 @@ int auth_logout(db_conn *c, const principal *p, bool everywhere, error *err);
 
 typedef struct auth_new_key {
     char token[AUTH_TOKEN_LEN + 1]; /* shown once */
-    apikey_row row;
+    apikey row;                     /* its text in the caller's arena */
 } auth_new_key;
 
-int auth_apikey_create(db_conn *c, const principal *p, const char *name, auth_new_key *out,
-                       error *err);
+/** Issues an API key named name; ERR_INVALID for a name out of apikey_row's limits. */
+int auth_apikey_create(db_conn *c, arena *a, const principal *p, const char *name,
+                       auth_new_key *out, error *err);
 
 #endif
