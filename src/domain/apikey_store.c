@@ -21,7 +21,7 @@ const row_spec apikey_row = ROW_SPEC(apikey, "API key", apikey__cols);
 
 static db_sql Q_KEY_INSERT =
     DB_SQL("INSERT INTO api_keys (" APIKEY_INSERT ") VALUES ($1, $2, $3, $4, $5, $6)");
-/* The key's id goes by key_id: PRINCIPAL_COLS brings the user's as id. */
+/* The key's own columns first, read by their own small spec, then the principal's. */
 static db_sql Q_KEY_LOOKUP =
     DB_SQL("SELECT k.id AS key_id, k.last_used_at, " PRINCIPAL_COLS
            " FROM api_keys k JOIN users u ON u.id = k.user_id JOIN plans p ON p.id = u.plan_id "

@@ -1,16 +1,24 @@
 #include "domain/principal.h"
 
-#include <string.h>
+#include "domain/row.h"
+
+/* Read by the aliases PRINCIPAL_COLS gives; ROW_NULLABLE limits read NULL
+ * (unlimited) as -1. */
+static const row_col principal__cols[] = {
+    ROW_COL(principal, user_id, ROW_CHARS, 0, 0, 0),
+    ROW_COL(principal, email, ROW_CHARS, 0, 0, 0),
+    ROW_COL(principal, is_admin, ROW_BOOL, 0, 0, 0),
+    ROW_COL(principal, plan_id, ROW_CHARS, 0, 0, 0),
+    ROW_COL(principal, plan_code, ROW_CHARS, 0, 0, 0),
+    ROW_COL(principal, plan_rank, ROW_INT, 0, 0, 0),
+    ROW_COL(principal, max_channels, ROW_INT, ROW_NULLABLE, 0, 0),
+    ROW_COL(principal, max_projects_per_month, ROW_INT, ROW_NULLABLE, 0, 0),
+    ROW_COL(principal, max_generations_per_month, ROW_INT, ROW_NULLABLE, 0, 0),
+};
+static const row_spec principal__row = ROW_SPEC(principal, "principal", principal__cols);
 
 int principal_read(db_stmt *s, int at, principal *p)
 {
-    int bad = DB_COL_COPY(s, at, p->user_id) | DB_COL_COPY(s, at + 1, p->email);
-    const char *role = db_col_text(s, at + 2);
-    p->is_admin = role != NULL && strcmp(role, "admin") == 0;
-    bad |= DB_COL_COPY(s, at + 3, p->plan_id) | DB_COL_COPY(s, at + 4, p->plan_code);
-    p->plan_rank = (int)db_col_int64(s, at + 5);
-    p->max_channels = db_col_is_null(s, at + 6) ? -1 : (int)db_col_int64(s, at + 6);
-    p->max_projects_per_month = db_col_is_null(s, at + 7) ? -1 : (int)db_col_int64(s, at + 7);
-    p->max_generations_per_month = db_col_is_null(s, at + 8) ? -1 : (int)db_col_int64(s, at + 8);
-    return bad;
+    error e;
+    return row_read_at(&principal__row, s, at, PRINCIPAL_NCOLS, NULL, p, &e);
 }

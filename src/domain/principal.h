@@ -34,15 +34,18 @@ typedef struct principal {
     bool session_cookie;
 } principal;
 
-/* The columns principal_read() reads, from users u joined to plans p. */
+/* The columns principal_read() reads by these names, from users u joined to plans p. */
 #define PRINCIPAL_COLS                                                                             \
-    "u.id, u.email, u.role, p.id, p.code, p.rank, p.max_channels, p.max_projects_per_month, "      \
-    "p.max_generations_per_month"
+    "u.id AS user_id, u.email AS email, (u.role = 'admin') AS is_admin, p.id AS plan_id, "         \
+    "p.code AS plan_code, p.rank AS plan_rank, p.max_channels AS max_channels, "                   \
+    "p.max_projects_per_month AS max_projects_per_month, "                                         \
+    "p.max_generations_per_month AS max_generations_per_month"
+#define PRINCIPAL_NCOLS 9
 
 /**
  * Reads the PRINCIPAL_COLS that start at column `at` of the current row into
- * p (via and the credential are the caller's to fill); -1 when a text does
- * not fit (db_col_copy).
+ * p, by name (the rest of p is zeroed: via and the credential are the
+ * caller's to fill after); -1 when a text does not fit its buffer.
  */
 int principal_read(db_stmt *s, int at, principal *p);
 

@@ -5,7 +5,7 @@
  *  - api_auth(): the caller, from a Bearer session token, a Bearer API key, or
  *    the session cookie (state-changing cookie requests need the CSRF header).
  *  - api_conn(): a database connection borrowed for the rest of the request.
- *  - api_body(): the body as one JSON object, checked against a field table:
+ *  - api_body(): the body as one JSON object, checked against a row spec:
  *    unknown fields, fields the caller may not set, wrong types and values out
  *    of range are refused with one problem that lists every fault.
  *  - api_page(): cursor pagination on UUIDv7 ids (limit 1-100, default 20).
@@ -50,45 +50,19 @@ void api_reply_db_error(http_request *r, const db_error *de, const char *field);
 
 /* ---- input ---------------------------------------------------------------- */
 
-typedef enum api_type {
-    API_STRING, /* min/max: length in characters */
-    API_INT,    /* min/max: value */
-    API_NUMBER, /* min/max: value */
-    API_BOOL,
-    API_UUID,
-    API_ENUM,        /* values: NULL-terminated list */
-    API_STRING_LIST, /* min/max: length of each item; max_items */
-    API_OBJECT,      /* any JSON object, checked by the handler */
-} api_type;
-
-#define API_REQUIRED 0x1u /* must be present when creating */
-#define API_NULLABLE 0x2u /* JSON null is accepted (clears the value) */
-#define API_ADMIN    0x4u /* only admins may set it */
-#define API_READONLY 0x8u /* listed so the error can say "read-only", never settable */
-
-typedef struct api_field {
-    const char *name;
-    api_type type;
-    unsigned flags;
-    double min, max;
-    const char *const *values; /* API_ENUM */
-    int max_items;             /* API_STRING_LIST */
-} api_field;
-
 typedef enum api_mode { API_CREATE, API_UPDATE } api_mode;
 
 /**
- * Parses the body as one JSON object and checks it against `fields` (an
- * array ended by a {NULL} entry). In API_CREATE mode required fields must
- * be present; in API_UPDATE mode nothing is required but at least one field
- * must be. Returns the object (owned by the request: do not decref), or NULL
- * after replying 400 "malformed-json" or 422 "invalid-request" with
- * "errors": [{"field", "message"}]. p may be NULL for anonymous endpoints.
+ * Parses the body as one JSON object and checks it against spec (a table's
+ * row spec, or a spec of body fields: domain/row.h, row_check_body): only
+ * fields a client may write in this mode, of their type and within their
+ * limits; in API_CREATE mode the required ones must be present, in
+ * API_UPDATE mode at least one field must be. UUIDs are lowercased. Returns
+ * the object (owned by the request: do not decref), or NULL after replying
+ * 400 "malformed-json", 415, or 422 "invalid-request" with "errors":
+ * [{"field", "message"}]. p may be NULL for anonymous endpoints.
  */
-json_t *api_body(http_request *r, const api_field *fields, api_mode mode, const principal *p);
-/** api_body for a resource described by a row spec (domain/row.h): its
- * writable columns and body fields, their types and limits. */
-json_t *api_body_row(http_request *r, const row_spec *spec, api_mode mode, const principal *p);
+json_t *api_body(http_request *r, const row_spec *spec, api_mode mode, const principal *p);
 /** Checks that only these query parameters are present (NULL-terminated); 422 otherwise. */
 bool api_query_allowed(http_request *r, const char *const *names);
 

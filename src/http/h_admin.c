@@ -52,7 +52,7 @@ static void plans_list(http_request *r)
 static void plans_create(http_request *r)
 {
     const principal *p = api_auth_admin(r);
-    json_t *in = p ? api_body_row(r, &plan_row, API_CREATE, p) : NULL;
+    json_t *in = p ? api_body(r, &plan_row, API_CREATE, p) : NULL;
     if (in == NULL)
         return;
     plan pl;
@@ -69,7 +69,7 @@ static void plans_update(http_request *r)
 {
     const principal *p = api_auth_admin(r);
     const char *id = p ? api_uuid_param(r, "id", "plan") : NULL;
-    json_t *in = id ? api_body_row(r, &plan_row, API_UPDATE, p) : NULL;
+    json_t *in = id ? api_body(r, &plan_row, API_UPDATE, p) : NULL;
     if (in == NULL)
         return;
     plan pl;
@@ -123,7 +123,7 @@ static void users_update(http_request *r)
 {
     const principal *p = api_auth_admin(r);
     const char *id = p ? api_uuid_param(r, "id", "user") : NULL;
-    json_t *in = id ? api_body_row(r, &user_row, API_UPDATE, p) : NULL;
+    json_t *in = id ? api_body(r, &user_row, API_UPDATE, p) : NULL;
     if (in == NULL)
         return;
     user u;

@@ -76,7 +76,7 @@ static void reply_session(http_request *r, int status, const auth_session *s)
 
 static void auth_signup_handler(http_request *r)
 {
-    json_t *in = api_body_row(r, &SIGNUP, API_CREATE, NULL);
+    json_t *in = api_body(r, &SIGNUP, API_CREATE, NULL);
     if (in == NULL)
         return;
     user u;
@@ -99,7 +99,7 @@ static void auth_signup_handler(http_request *r)
 
 static void auth_login_handler(http_request *r)
 {
-    json_t *in = api_body_row(r, &LOGIN, API_CREATE, NULL);
+    json_t *in = api_body(r, &LOGIN, API_CREATE, NULL);
     if (in == NULL)
         return;
     user u;
@@ -188,7 +188,7 @@ static void keys_list(http_request *r)
 static void keys_create(http_request *r)
 {
     const principal *p = api_auth_session(r);
-    json_t *in = p ? api_body_row(r, &apikey_row, API_CREATE, p) : NULL;
+    json_t *in = p ? api_body(r, &apikey_row, API_CREATE, p) : NULL;
     if (in == NULL)
         return;
     auth_new_key k;

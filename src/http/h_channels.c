@@ -51,7 +51,7 @@ static void h_channels__input(json_t *in, channel_input *ci)
     ci->name = h_channels__opt(in, "name", NULL);
     ci->thumbnail = h_channels__opt(in, "thumbnail", &ci->set_thumbnail);
     ci->persona_id =
-        h_channels__opt(in, "persona_id", &ci->set_persona); /* api_body_row lowercased it */
+        h_channels__opt(in, "persona_id", &ci->set_persona); /* api_body lowercased it */
     json_t *ao = json_object_get(in, "auto_optimize");
     ci->set_auto_optimize = ao != NULL;
     ci->auto_optimize = json_is_true(ao);
@@ -63,7 +63,7 @@ static void h_channels__create(http_request *r)
     const principal *p;
     if (!(p = api_auth(r)) || !api_query_allowed(r, NO_QUERY))
         return;
-    json_t *in = api_body_row(r, &channel_row, API_CREATE, p);
+    json_t *in = api_body(r, &channel_row, API_CREATE, p);
     if (in == NULL)
         return;
     channel_input ci;
@@ -132,7 +132,7 @@ static void h_channels__update(http_request *r)
     if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "channel")) ||
         !api_query_allowed(r, NO_QUERY))
         return;
-    json_t *in = api_body_row(r, &channel_row, API_UPDATE, p);
+    json_t *in = api_body(r, &channel_row, API_UPDATE, p);
     if (in == NULL)
         return;
     channel_input ci;

@@ -98,7 +98,7 @@ static bool h_generation__body(http_request *r, const row_spec *fields, const pr
     http_body(r, &len);
     if (len == 0)
         return true;
-    *in = api_body_row(r, fields, API_CREATE, p);
+    *in = api_body(r, fields, API_CREATE, p);
     return *in != NULL;
 }
 

@@ -11,7 +11,6 @@
 
 #include <stdbool.h>
 
-/* The request controls of a generation, for an api_field table. */
 /** Reads the controls of a body api_body() has checked (NULL body: none). */
 void h_generation_options(const json_t *in, script_options *o);
 /**

@@ -291,7 +291,7 @@ static void h_google__import(http_request *r)
     const principal *p;
     if (!(p = api_auth(r)) || !api_query_allowed(r, NO_QUERY))
         return;
-    json_t *in = api_body_row(r, &IMPORT, API_CREATE, p);
+    json_t *in = api_body(r, &IMPORT, API_CREATE, p);
     if (in == NULL)
         return;
     json_t *list = json_object_get(in, "youtube_channel_ids");

@@ -179,7 +179,7 @@ static void persona__make(http_request *r, const row_spec *spec, persona__maker 
     const principal *who;
     if (!(who = api_auth(r)))
         return;
-    json_t *in = api_body_row(r, spec, API_CREATE, who);
+    json_t *in = api_body(r, spec, API_CREATE, who);
     db_conn *c = in ? api_conn(r) : NULL;
     if (c == NULL)
         return;
@@ -232,7 +232,7 @@ static bool persona__write_begin(http_request *r, const row_spec *spec, api_mode
     w->if_match = api_if_match(r, &bad);
     if (bad)
         return false;
-    w->in = api_body_row(r, spec, mode, w->who);
+    w->in = api_body(r, spec, mode, w->who);
     w->c = w->in ? api_conn(r) : NULL;
     return w->c != NULL;
 }

@@ -128,7 +128,7 @@ static void h_projects__create(http_request *r)
     const principal *p;
     if (!(p = api_auth(r)) || !api_query_allowed(r, NO_QUERY))
         return;
-    json_t *in = api_body_row(r, &project_row, API_CREATE, p);
+    json_t *in = api_body(r, &project_row, API_CREATE, p);
     if (in == NULL)
         return;
     project_input pi;
@@ -241,7 +241,7 @@ static void h_projects__update(http_request *r)
     const char *id;
     if (!h_projects__begin(r, &p, &id))
         return;
-    json_t *in = api_body_row(r, &project_row, API_UPDATE, p);
+    json_t *in = api_body(r, &project_row, API_UPDATE, p);
     if (in == NULL)
         return;
     project_input pi;
@@ -301,7 +301,7 @@ static void h_projects__scene_add(http_request *r)
     const char *id;
     if (!h_projects__begin(r, &p, &id))
         return;
-    json_t *in = api_body_row(r, &scene_row, API_CREATE, p);
+    json_t *in = api_body(r, &scene_row, API_CREATE, p);
     if (in == NULL)
         return;
     scene_input si;
@@ -323,7 +323,7 @@ static void h_projects__scene_update(http_request *r)
     const char *id, *scene_id;
     if (!h_projects__begin(r, &p, &id) || !(scene_id = api_uuid_param(r, "scene_id", "scene")))
         return;
-    json_t *in = api_body_row(r, &scene_row, API_UPDATE, p);
+    json_t *in = api_body(r, &scene_row, API_UPDATE, p);
     if (in == NULL)
         return;
     scene_input si;
@@ -358,7 +358,7 @@ static void h_projects__scene_reorder(http_request *r)
     const char *id;
     if (!h_projects__begin(r, &p, &id))
         return;
-    json_t *in = api_body_row(r, &REORDER, API_CREATE, p);
+    json_t *in = api_body(r, &REORDER, API_CREATE, p);
     if (in == NULL)
         return;
     size_t nids;

@@ -4,7 +4,7 @@
  * last administrator is not demoted. A change reads the row, applies the
  * body and writes it back in one write transaction, so two changes at once
  * cannot lose one another or both pass a check. Bodies have been checked
- * against plan_row / user_row (api_body_row); callers have made sure the
+ * against plan_row / user_row (api_body); callers have made sure the
  * caller is an admin. The rows answered are the rows as written, their
  * text in a.
  */
