@@ -11,7 +11,7 @@
 #
 #   bench/run.sh [--engines "postgres sqlite"] [--seconds N] [--http-threads N]
 #                [--pool N] [--wrk-threads N] [--connections N] [--scale F] [--keep]
-#                [--baseline GIT-REF]
+#                [--baseline GIT-REF] [--scenarios "personas_list …"]
 #
 # --baseline builds GIT-REF's server too and, right after each scenario,
 # loads the same database through it the same way: the report then gives
@@ -48,11 +48,13 @@ while [ $# -gt 0 ]; do
   --scale) scale=$2; shift 2 ;;
   --keep) keep=1; shift ;;
   --baseline) baseline=$2; shift 2 ;;
+  --scenarios) only=$2; shift 2 ;;
   -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
   *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 scenarios="personas_list channels_list projects_list project_get persona_update"
+[ -n "${only:-}" ] && scenarios=$only
 read_scenarios="personas_list channels_list projects_list project_get"
 
 say() { echo "bench: $*" >&2; }
@@ -216,9 +218,14 @@ measure_baseline() {
   start_server "$engine" "$url"
   wrk -t"$wrk_threads" -c"$connections" -d"${warmup}s" -s bench/load.lua "http://127.0.0.1:$port" \
     -- "$s" "$wrk_threads" >/dev/null
+  local s0 s1
+  s0=$(ticks_of "$server_pid")
   out=$(wrk -t"$wrk_threads" -c"$connections" -d"${seconds}s" -s bench/load.lua \
     "http://127.0.0.1:$port" -- "$s" "$wrk_threads")
+  s1=$(ticks_of "$server_pid")
   base=$(grep '^RESULT' <<<"$out")
+  base="$base server_ms=$(awk -v t=$((s1 - s0)) -v n="$(field requests " $base")" -v hz="$hz" \
+    'BEGIN { printf "%.3f", 1000 * t / hz / n }')"
   stop_server
   server_bin=$bin
   echo "$s $api | $base" >>"$work/$engine/baseline.txt"
@@ -384,16 +391,17 @@ report() {
     echo
     echo "Against the baseline $baseline ($base_rev), the same scenarios on the same database, each right after this build's run:"
     echo
-    echo "| scenario | this build 2xx/s | baseline 2xx/s | this / baseline | p99 ms (this, baseline) |"
-    echo "|---|---:|---:|---:|---|"
+    echo "| scenario | this build 2xx/s | baseline 2xx/s | this / baseline | p99 ms (this, baseline) | server CPU ms per request (this, baseline) |"
+    echo "|---|---:|---:|---:|---|---|"
     local b
     while read -r line; do
       s=${line%% *}
       api=${line#* }; api=${api%%|*}
       b=${line#*| }
-      printf '| %s | %.0f | %.0f | %s | %s, %s |\n' "$s" "$(ok_rps " $api")" "$(ok_rps " $b")" \
+      printf '| %s | %.0f | %.0f | %s | %s, %s | %s, %s |\n' "$s" "$(ok_rps " $api")" "$(ok_rps " $b")" \
         "$(awk -v a="$(ok_rps " $api")" -v c="$(ok_rps " $b")" 'BEGIN { if (c > 0) printf "%.2f", a / c; else print "n/a" }')" \
-        "$(field p99_ms " $api")" "$(field p99_ms " $b")"
+        "$(field p99_ms " $api")" "$(field p99_ms " $b")" \
+        "$(grep "^$s " "$dir/results.txt" | sed -n 's/.*server=\([^ ]*\).*/\1/p')" "$(field server_ms " $b")"
     done <"$dir/baseline.txt"
   fi
   line=$(grep '^rss_max_kb=' "$dir/results.txt")

@@ -3,13 +3,16 @@
 -- with no persona filter and no cursor.
 -- pgbench cannot bind an SQL NULL, so unset filters are NULL literals.
 SELECT s.id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at,
-       u.id, u.email, u.role, p.id, p.code, p.rank, p.max_channels, p.max_projects_per_month
+       u.id AS user_id, u.email AS email, (u.role = 'admin') AS is_admin, p.id AS plan_id,
+       p.code AS plan_code, p.rank AS plan_rank, p.max_channels AS max_channels,
+       p.max_projects_per_month AS max_projects_per_month,
+       p.max_generations_per_month AS max_generations_per_month
   FROM sessions s JOIN users u ON u.id = s.user_id JOIN plans p ON p.id = u.plan_id
  WHERE s.token_hash = :token_hash;
-SELECT id, user_id, account_id, youtube_channel_id, persona_id, name, thumbnail, custom_url,
-       subscriber_count, view_count, video_count, stats_updated_at, auto_optimize, created_at,
-       updated_at, uploads_playlist_id,
-       (SELECT a.status FROM accounts a WHERE a.id = channels.account_id) AS account_status
+SELECT id, youtube_channel_id, name, thumbnail, custom_url, uploads_playlist_id, persona_id,
+       auto_optimize, subscriber_count, view_count, video_count, stats_updated_at, account_id,
+       (SELECT a.status FROM accounts a WHERE a.id = channels.account_id) AS account_status,
+       created_at, updated_at, user_id
   FROM channels
  WHERE user_id = :user_id AND (NULL::uuid IS NULL OR persona_id = NULL::uuid)
    AND (NULL::uuid IS NULL OR id < NULL::uuid)

@@ -18,13 +18,17 @@ SELECT id AS persona_id FROM personas WHERE owner_id = :user_id ORDER BY id LIMI
 \endif
 \set temp random(0, 200) / 100.0
 SELECT s.id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at,
-       u.id, u.email, u.role, p.id, p.code, p.rank, p.max_channels, p.max_projects_per_month
+       u.id AS user_id, u.email AS email, (u.role = 'admin') AS is_admin, p.id AS plan_id,
+       p.code AS plan_code, p.rank AS plan_rank, p.max_channels AS max_channels,
+       p.max_projects_per_month AS max_projects_per_month,
+       p.max_generations_per_month AS max_generations_per_month
   FROM sessions s JOIN users u ON u.id = s.user_id JOIN plans p ON p.id = u.plan_id
  WHERE s.token_hash = :token_hash;
 BEGIN;
 SELECT p.id, p.type, p.owner_id, p.visibility, p.required_plan, p.name, p.description,
        p.system_instruction, p.temperature, p.top_p, p.top_k, p.language, p.voice,
-       p.is_official, p.version, p.created_at, p.updated_at, pl.rank
+       p.is_official, p.version, p.created_at, p.updated_at, p.archived_at,
+       pl.rank AS required_rank
   FROM personas p JOIN plans pl ON pl.code = p.required_plan
  WHERE p.id = :persona_id AND (p.type = 'SYSTEM' OR p.owner_id = :user_id) FOR UPDATE OF p
 \gset
