@@ -207,6 +207,61 @@ static void test_list_shows_system_own_and_public_personas_but_never_others_priv
     test_resp_free(&r);
 }
 
+/* The list is a summary: no instruction, its length in characters and its
+ * first 160 characters instead; the persona itself keeps the whole text.
+ * A locked persona's list entry withholds both, as GET withholds the text. */
+static void test_list_shows_the_instructions_length_and_preview_not_the_text(void **state)
+{
+    fx *x = *state;
+    char *long_text = test_repeat("", "é", 200);
+    json_t *in = json_pack("{s:s,s:s}", "name", "Long", "system_instruction", long_text);
+    char *body = json_dumps(in, JSON_COMPACT);
+    json_decref(in);
+    char long_id[37], short_id[37], pro[37];
+    create_as(x, x->alice, body, long_id);
+    free(body);
+    create_as(x, x->alice, "{\"name\":\"Short\",\"system_instruction\":\"Be brief.\"}", short_id);
+    create_as(x, x->admin,
+              "{\"type\":\"SYSTEM\",\"required_plan\":\"pro\",\"name\":\"Pro voice\","
+              "\"system_instruction\":\"Premium narration.\"}",
+              pro);
+
+    test_resp r = req(x, "GET", x->alice, NULL, "/api/v1/personas?limit=100");
+    test_expect(&r, 200, NULL);
+    json_t *items = json_object_get(r.json, "items");
+    size_t seen = 0;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *p = json_array_get(items, i);
+        const char *id = jstr(p, "id");
+        assert_null(json_object_get(p, "system_instruction"));
+        if (strcmp(id, long_id) == 0) {
+            char *preview = test_repeat("", "é", 160);
+            assert_int_equal(jint(p, "system_instruction_length"), 200);
+            assert_string_equal(jstr(p, "system_instruction_preview"), preview);
+            free(preview);
+            seen++;
+        } else if (strcmp(id, short_id) == 0) {
+            assert_int_equal(jint(p, "system_instruction_length"), 9);
+            assert_string_equal(jstr(p, "system_instruction_preview"), "Be brief.");
+            seen++;
+        } else if (strcmp(id, pro) == 0) {
+            assert_true(json_is_true(json_object_get(p, "locked")));
+            assert_true(json_is_null(json_object_get(p, "system_instruction_length")));
+            assert_true(json_is_null(json_object_get(p, "system_instruction_preview")));
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 3);
+    test_resp_free(&r);
+
+    r = req(x, "GET", x->alice, NULL, "/api/v1/personas/%s", long_id);
+    test_expect(&r, 200, NULL);
+    assert_string_equal(jstr(r.json, "system_instruction"), long_text);
+    assert_null(json_object_get(r.json, "system_instruction_preview"));
+    test_resp_free(&r);
+    free(long_text);
+}
+
 static void test_list_filters_by_type_visibility_language_and_mine(void **state)
 {
     fx *x = *state;
@@ -1433,8 +1488,18 @@ static void test_text_fields_of_multibyte_characters_round_trip_at_their_limits(
         test_expect(&r, 200, NULL);
         json_t *items = json_object_get(r.json, "items");
         assert_int_equal(json_array_size(items), 1);
-        for (size_t f = 0; f + 2 < nfields; f++)
-            assert_string_equal(jstr(json_array_get(items, 0), fields[f].name), values[f]);
+        json_t *item = json_array_get(items, 0);
+        for (size_t f = 0; f + 2 < nfields; f++) {
+            if (strcmp(fields[f].name, "system_instruction") != 0) {
+                assert_string_equal(jstr(item, fields[f].name), values[f]);
+                continue;
+            }
+            /* The list is a summary: the length and the first 160 characters. */
+            char *preview = test_repeat("", unit, PERSONA_PREVIEW_CHARS);
+            assert_int_equal(jint(item, "system_instruction_length"), fields[f].max);
+            assert_string_equal(jstr(item, "system_instruction_preview"), preview);
+            free(preview);
+        }
         test_resp_free(&r);
         r = req(x, "GET", x->alice, NULL, "/api/v1/personas/%s/history/1", id);
         test_expect(&r, 200, NULL);
@@ -1536,6 +1601,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         T(test_list_shows_system_own_and_public_personas_but_never_others_private),
+        T(test_list_shows_the_instructions_length_and_preview_not_the_text),
         T(test_list_filters_by_type_visibility_language_and_mine),
         T(test_list_cursor_walks_every_page_exactly_once),
         T(test_locked_flag_follows_the_callers_plan_rank),

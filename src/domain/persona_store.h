@@ -53,6 +53,11 @@ typedef struct persona {
     int64_t archived_at; /* 0: live; else when a delete archived it (records name it) */
     int64_t created_at;
     int64_t updated_at;
+    /* Filled by the list (persona_store_list) instead of system_instruction,
+     * which it leaves NULL: the instruction's length in characters and its
+     * first PERSONA_PREVIEW_CHARS characters. */
+    int64_t system_instruction_length;
+    const char *system_instruction_preview;
 } persona;
 
 /* The values of persona.type and persona.visibility (NULL-terminated). */
@@ -128,6 +133,13 @@ int persona_store_get_writable(db_conn *c, arena *a, const char *id, const char 
  * Walks what viewer_id may see, newest first, after `cursor` (an id; NULL for
  * the first page), at most `limit` rows. Archived personas are not listed.
  */
+/* The list's JSON: every member of a persona but system_instruction, in
+ * persona_row's order (the handler adds the length, the preview and
+ * "locked"). A column added to persona_row belongs here too. */
+#define PERSONA_SUMMARY_JSON                                                                       \
+    "id, type, owner_id, visibility, required_plan, name, description, temperature, top_p, "       \
+    "top_k, "                                                                                      \
+    "language, voice, is_official, version, created_at, updated_at, archived_at"
 int persona_store_list(db_conn *c, const char *viewer_id, const persona_filter *f,
                        const char *cursor, int limit, persona_visit_fn fn, void *ctx, error *err);
 /** Inserts p as given (id, version and times included). */

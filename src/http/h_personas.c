@@ -101,10 +101,23 @@ typedef struct persona__page {
     char last[UUID_STR_LEN + 1];
 } persona__page;
 
+/* A persona in the list: its summary (persona_store_list), the
+ * instruction's length and preview null when it is withheld. */
+static void persona__emit_summary(jw *w, const persona *p, const principal *who)
+{
+    bool content = persona_service_can_read_content(p, who);
+    jw_obj_begin(w);
+    row_json_names(w, &persona_row, p, PERSONA_SUMMARY_JSON);
+    jw_member_count(w, "system_instruction_length", content ? p->system_instruction_length : -1);
+    jw_member_str(w, "system_instruction_preview", content ? p->system_instruction_preview : NULL);
+    jw_member_bool(w, "locked", persona_service_is_locked(p, who));
+    jw_obj_end(w);
+}
+
 static int persona__page_add(const persona *p, void *ctx)
 {
     persona__page *pg = ctx;
-    persona__emit(&pg->out.w, p, pg->who);
+    persona__emit_summary(&pg->out.w, p, pg->who);
     snprintf(pg->last, sizeof(pg->last), "%s", p->id);
     pg->n++;
     return 0;
