@@ -598,6 +598,11 @@ static bool row__check_int(const row_col *col, double v, row__fault *f)
     return true;
 }
 
+static void row__fault_json(json_t *faults, const char *field, const char *message)
+{
+    json_array_append_new(faults, json_pack("{s:s,s:s}", "field", field, "message", message));
+}
+
 static bool row__check_json(const row_col *col, const json_t *v, json_t *faults)
 {
     row__fault f;
@@ -639,8 +644,7 @@ static bool row__check_json(const row_col *col, const json_t *v, json_t *faults)
         }
         if (col->max_items > 0 && json_array_size(v) > (size_t)col->max_items) {
             row__fail(&f, name, "must have at most %d items", col->max_items);
-            json_array_append_new(faults,
-                                  json_pack("{s:s,s:s}", "field", f.field, "message", f.message));
+            row__fault_json(faults, f.field, f.message);
         }
         size_t i;
         json_t *item;
@@ -652,8 +656,7 @@ static bool row__check_json(const row_col *col, const json_t *v, json_t *faults)
                             ? row__check_chars(col, json_string_value(item), label, &f)
                             : row__fail(&f, label, "must be a string");
             if (!good)
-                json_array_append_new(
-                    faults, json_pack("{s:s,s:s}", "field", f.field, "message", f.message));
+                row__fault_json(faults, f.field, f.message);
         }
         return true;
     }
@@ -668,14 +671,8 @@ static bool row__check_json(const row_col *col, const json_t *v, json_t *faults)
         break;
     }
     if (!ok)
-        json_array_append_new(faults,
-                              json_pack("{s:s,s:s}", "field", f.field, "message", f.message));
+        row__fault_json(faults, f.field, f.message);
     return ok;
-}
-
-static void row__fault_json(json_t *faults, const char *field, const char *message)
-{
-    json_array_append_new(faults, json_pack("{s:s,s:s}", "field", field, "message", message));
 }
 
 size_t row_check_body(const row_spec *sp, const json_t *body, row_mode mode, bool admin,

@@ -115,8 +115,9 @@ static void h_projects__input(http_request *r, json_t *in, project_input *pi)
     pi->topic = h_projects__opt(in, "topic", NULL);
     pi->title = h_projects__opt(in, "title", &pi->set_title);
     pi->description = h_projects__opt(in, "description", &pi->set_description);
-    pi->channel_id = h_projects__lower(r, h_projects__opt(in, "channel_id", &pi->set_channel));
-    pi->persona_id = h_projects__lower(r, h_projects__opt(in, "persona_id", NULL));
+    /* api_body has lowercased the ids (ROW_UUID). */
+    pi->channel_id = h_projects__opt(in, "channel_id", &pi->set_channel);
+    pi->persona_id = h_projects__opt(in, "persona_id", NULL);
     json_t *tags = json_object_get(in, "tags");
     pi->set_tags = tags != NULL;
     if (tags != NULL)
