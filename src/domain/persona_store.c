@@ -157,13 +157,14 @@ static db_sql Q_GET_WRITABLE =
             PERSONA__COLS "WHERE p.id = $1 AND (p.type = 'SYSTEM' OR p.owner_id = $2) "
                           "FOR UPDATE OF p");
 /* No cursor binds the greatest UUID, so the id condition needs no NULL case. */
-static db_sql Q_LIST = DB_SQL(
-    PERSONA__SUMMARY_COLS "WHERE " PERSONA__VISIBLE " AND p.archived_at IS NULL"
-                  " AND (CAST($3 AS TEXT) IS NULL OR p.type = CAST($3 AS TEXT))"
-                  " AND (CAST($4 AS TEXT) IS NULL OR p.visibility = CAST($4 AS TEXT))"
-                  " AND (CAST($5 AS TEXT) IS NULL OR lower(p.language) = lower(CAST($5 AS TEXT)))"
-                  " AND ($6 = 0 OR p.owner_id = $2)"
-                  " AND p.id < $1 ORDER BY p.id DESC LIMIT $7");
+static db_sql Q_LIST =
+    DB_SQL(PERSONA__SUMMARY_COLS
+           "WHERE " PERSONA__VISIBLE " AND p.archived_at IS NULL"
+           " AND (CAST($3 AS TEXT) IS NULL OR p.type = CAST($3 AS TEXT))"
+           " AND (CAST($4 AS TEXT) IS NULL OR p.visibility = CAST($4 AS TEXT))"
+           " AND (CAST($5 AS TEXT) IS NULL OR lower(p.language) = lower(CAST($5 AS TEXT)))"
+           " AND ($6 = 0 OR p.owner_id = $2)"
+           " AND p.id < $1 ORDER BY p.id DESC LIMIT $7");
 static db_sql Q_INSERT =
     DB_SQL("INSERT INTO personas (" PERSONA_SNAPSHOT ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
            "$9, $10, $11, $12, $13, $14, $15, $16, $17)");
