@@ -260,6 +260,27 @@ static void test_list_shows_the_instructions_length_and_preview_not_the_text(voi
     assert_null(json_object_get(r.json, "system_instruction_preview"));
     test_resp_free(&r);
     free(long_text);
+
+    /* The database keeps the length and preview beside the text: an edit
+     * changes them with it. */
+    r = req(x, "PATCH", x->alice, "{\"system_instruction\":\"Be brief, 🎬 always.\"}",
+            "/api/v1/personas/%s", long_id);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    r = req(x, "GET", x->alice, NULL, "/api/v1/personas?mine=true&limit=100");
+    test_expect(&r, 200, NULL);
+    items = json_object_get(r.json, "items");
+    seen = 0;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *p = json_array_get(items, i);
+        if (strcmp(jstr(p, "id"), long_id) != 0)
+            continue;
+        assert_int_equal(jint(p, "system_instruction_length"), 19);
+        assert_string_equal(jstr(p, "system_instruction_preview"), "Be brief, 🎬 always.");
+        seen++;
+    }
+    assert_int_equal(seen, 1);
+    test_resp_free(&r);
 }
 
 static void test_list_filters_by_type_visibility_language_and_mine(void **state)

@@ -1,8 +1,9 @@
 -- GET /api/v1/personas: the first page of 20, no filters.
 -- What the server runs per request (bench/run.sh checks it against
 -- pg_stat_statements): the auth lookup (session_store_lookup), then
--- persona_store_list (Q_LIST) with every filter unset (the summary is made
--- by the server from the instruction it reads).
+-- persona_store_list (Q_LIST) with every filter unset (the summary: the
+-- length and preview the database keeps beside the instruction, migration
+-- 0011, and not the instruction itself).
 -- pgbench cannot bind an SQL NULL, so unset filters are NULL literals.
 SELECT s.id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at,
        u.id AS user_id, u.email AS email, (u.role = 'admin') AS is_admin, p.id AS plan_id,
@@ -12,9 +13,9 @@ SELECT s.id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at,
   FROM sessions s JOIN users u ON u.id = s.user_id JOIN plans p ON p.id = u.plan_id
  WHERE s.token_hash = :token_hash;
 SELECT p.id, p.type, p.owner_id, p.visibility, p.required_plan, p.name, p.description,
-       p.system_instruction, p.temperature, p.top_p, p.top_k, p.language, p.voice,
-       p.is_official, p.version, p.created_at, p.updated_at, p.archived_at,
-       pl.rank AS required_rank
+       p.system_instruction_length, p.system_instruction_preview, p.temperature, p.top_p,
+       p.top_k, p.language, p.voice, p.is_official, p.version, p.created_at, p.updated_at,
+       p.archived_at, pl.rank AS required_rank
   FROM personas p JOIN plans pl ON pl.code = p.required_plan
  WHERE (p.type = 'SYSTEM' OR p.owner_id = :user_id OR p.visibility = 'PUBLIC')
    AND p.archived_at IS NULL

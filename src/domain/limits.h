@@ -32,7 +32,7 @@
 #define PERSONA_LANGUAGE_MAX    35
 #define PERSONA_VOICE_MAX       100
 #define PERSONA_REASON_MAX      500
-#define PERSONA_PREVIEW_CHARS   160       /* of the instruction, in the list */
+#define PERSONA_PREVIEW_CHARS   160       /* of the instruction, in the list (migration 0011 too) */
 #define PERSONA_TEMPERATURE_MAX 2.0       /* personas.temperature, from 0 */
 #define PERSONA_TOP_P_MAX       1.0       /* personas.top_p, from 0 */
 #define PERSONA_TOP_K_MAX       INT32_MAX /* personas.top_k, from 1: a 32-bit integer */

@@ -1,7 +1,5 @@
 #include "domain/persona_store.h"
 
-#include "base/text.h"
-
 #include "base/jsonout.h"
 #include "base/lang.h"
 
@@ -135,11 +133,17 @@ int persona_store_from_json(const json_t *snap, arena *a, persona *out, error *e
 
 /* ---- personas ------------------------------------------------------------- */
 
-#define PERSONA__COLS                                                                              \
-    "SELECT p.id, p.type, p.owner_id, p.visibility, p.required_plan, p.name, p.description, "      \
-    "p.system_instruction, p.temperature, p.top_p, p.top_k, p.language, p.voice, "                 \
-    "p.is_official, p.version, p.created_at, p.updated_at, p.archived_at, "                        \
-    "pl.rank AS required_rank FROM personas p JOIN plans pl ON pl.code = p.required_plan "
+#define PERSONA__HEAD                                                                              \
+    "SELECT p.id, p.type, p.owner_id, p.visibility, p.required_plan, p.name, p.description, "
+#define PERSONA__TAIL                                                                              \
+    "p.temperature, p.top_p, p.top_k, p.language, p.voice, p.is_official, p.version, "             \
+    "p.created_at, p.updated_at, p.archived_at, pl.rank AS required_rank "                         \
+    "FROM personas p JOIN plans pl ON pl.code = p.required_plan "
+#define PERSONA__COLS PERSONA__HEAD "p.system_instruction, " PERSONA__TAIL
+/* The list's columns: the instruction's length and preview, which the
+ * database keeps beside it (migration 0011), instead of the text. */
+#define PERSONA__SUMMARY_COLS                                                                      \
+    PERSONA__HEAD "p.system_instruction_length, p.system_instruction_preview, " PERSONA__TAIL
 
 /* What a caller may see: SYSTEM personas, their own, and PUBLIC ones. */
 #define PERSONA__VISIBLE "(p.type = 'SYSTEM' OR p.owner_id = $2 OR p.visibility = 'PUBLIC')"
@@ -153,13 +157,14 @@ static db_sql Q_GET_WRITABLE =
             PERSONA__COLS "WHERE p.id = $1 AND (p.type = 'SYSTEM' OR p.owner_id = $2) "
                           "FOR UPDATE OF p");
 /* No cursor binds the greatest UUID, so the id condition needs no NULL case. */
-static db_sql Q_LIST = DB_SQL(
-    PERSONA__COLS "WHERE " PERSONA__VISIBLE " AND p.archived_at IS NULL"
-                  " AND (CAST($3 AS TEXT) IS NULL OR p.type = CAST($3 AS TEXT))"
-                  " AND (CAST($4 AS TEXT) IS NULL OR p.visibility = CAST($4 AS TEXT))"
-                  " AND (CAST($5 AS TEXT) IS NULL OR lower(p.language) = lower(CAST($5 AS TEXT)))"
-                  " AND ($6 = 0 OR p.owner_id = $2)"
-                  " AND p.id < $1 ORDER BY p.id DESC LIMIT $7");
+static db_sql Q_LIST =
+    DB_SQL(PERSONA__SUMMARY_COLS
+           "WHERE " PERSONA__VISIBLE " AND p.archived_at IS NULL"
+           " AND (CAST($3 AS TEXT) IS NULL OR p.type = CAST($3 AS TEXT))"
+           " AND (CAST($4 AS TEXT) IS NULL OR p.visibility = CAST($4 AS TEXT))"
+           " AND (CAST($5 AS TEXT) IS NULL OR lower(p.language) = lower(CAST($5 AS TEXT)))"
+           " AND ($6 = 0 OR p.owner_id = $2)"
+           " AND p.id < $1 ORDER BY p.id DESC LIMIT $7");
 static db_sql Q_INSERT =
     DB_SQL("INSERT INTO personas (" PERSONA_SNAPSHOT ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
            "$9, $10, $11, $12, $13, $14, $15, $16, $17)");
@@ -229,8 +234,7 @@ int persona_store_get_writable(db_conn *c, arena *a, const char *id, const char 
 }
 
 /* A listing's visitor. Each row is read into an arena of its own, let go
- * once the visitor has seen it: a page of personas holds up to 100 system
- * instructions. */
+ * once the visitor has seen it, so a page of 100 costs one row's memory. */
 typedef struct persona__visit {
     persona_visit_fn fn;
     void *ctx;
@@ -244,18 +248,8 @@ static int persona__visit_row(db_stmt *s, arena *a, void *arg, error *err)
     arena_init(&row_arena, 4096);
     persona row;
     int rc = persona__row(s, &row_arena, &row, err) != 0 ? -1 : 0;
-    if (rc == 0) {
-        /* The list is a summary: the length and a preview instead of the
-         * text. Made here, not by SQL: length() and substr() would each
-         * fetch and decompress a TOASTed instruction on PostgreSQL, which
-         * measured 2.5 times slower than reading it once. */
-        const char *text = row.system_instruction ? row.system_instruction : "";
-        row.system_instruction_length = (int64_t)utf8_chars(text);
-        row.system_instruction_preview =
-            arena_strndup(&row_arena, text, utf8_prefix(text, PERSONA_PREVIEW_CHARS));
-        row.system_instruction = NULL;
+    if (rc == 0)
         rc = v->fn(&row, v->ctx) != 0 ? 1 : 0;
-    }
     arena_free(&row_arena);
     return rc;
 }

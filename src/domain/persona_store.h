@@ -55,7 +55,8 @@ typedef struct persona {
     int64_t updated_at;
     /* Filled by the list (persona_store_list) instead of system_instruction,
      * which it leaves NULL: the instruction's length in characters and its
-     * first PERSONA_PREVIEW_CHARS characters. */
+     * first PERSONA_PREVIEW_CHARS characters, which the database makes from
+     * the text whenever it is written (generated columns, migration 0011). */
     int64_t system_instruction_length;
     const char *system_instruction_preview;
 } persona;
