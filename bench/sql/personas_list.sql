@@ -1,10 +1,9 @@
 -- GET /api/v1/personas: the first page of 20, no filters.
 -- What the server runs per request (bench/run.sh checks it against
 -- pg_stat_statements): the auth lookup (session_store_lookup), then
--- persona_store_list (Q_LIST) with every filter unset (the summary: the
+-- persona_store_list's unfiltered statement (Q_LIST_ALL) (the summary: the
 -- length and preview the database keeps beside the instruction, migration
 -- 0011, and not the instruction itself).
--- pgbench cannot bind an SQL NULL, so unset filters are NULL literals.
 SELECT s.id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at,
        u.id AS user_id, u.email AS email, (u.role = 'admin') AS is_admin, p.id AS plan_id,
        p.code AS plan_code, p.rank AS plan_rank, p.max_channels AS max_channels,
@@ -19,8 +18,4 @@ SELECT p.id, p.type, p.owner_id, p.visibility, p.required_plan, p.name, p.descri
   FROM personas p JOIN plans pl ON pl.code = p.required_plan
  WHERE (p.type = 'SYSTEM' OR p.owner_id = :user_id OR p.visibility = 'PUBLIC')
    AND p.archived_at IS NULL
-   AND (CAST(NULL AS TEXT) IS NULL OR p.type = CAST(NULL AS TEXT))
-   AND (CAST(NULL AS TEXT) IS NULL OR p.visibility = CAST(NULL AS TEXT))
-   AND (CAST(NULL AS TEXT) IS NULL OR lower(p.language) = lower(CAST(NULL AS TEXT)))
-   AND (:zero = 0 OR p.owner_id = :user_id)
    AND p.id < :max_uuid ORDER BY p.id DESC LIMIT :limit;
