@@ -26,6 +26,8 @@ struct db_stmt {
     db_param params[DB_MAX_PARAMS];
     int nparams; /* highest bound index */
     bool started;
+    bool writes; /* changes the database (drv->writes): gated on one_writer drivers */
+    bool gated;  /* holds one of conn->gate_refs until it is done or reset */
 };
 
 struct db_conn {
@@ -35,7 +37,9 @@ struct db_conn {
     int ncache;
     bool in_use;
     bool in_tx;       /* inside db_begin or db_begin_write */
-    bool writing;     /* holds owner->write_gate (one_writer drivers) */
+    bool writing;     /* the transaction holds one of gate_refs (one_writer drivers) */
+    int gate_refs;    /* holds of owner->write_gate: the transaction's, and each gated
+                       * statement's outside one; locked while > 0 */
     bool rolled_back; /* a failed COMMIT was already rolled back (SQLite) */
     db_fault fault;   /* of the last statement helper's failure (db_last_fault) */
 };
@@ -48,9 +52,10 @@ struct db {
     int in_use;
     uint64_t acquires;
     uint64_t waits;
+    uint64_t busy_sleeps; /* atomic: drv->count_busy */
     pthread_mutex_t lock;
     pthread_cond_t freed;
-    pthread_mutex_t write_gate; /* one write transaction at a time (drv->one_writer) */
+    pthread_mutex_t write_gate; /* one writer at a time (drv->one_writer) */
     int faultsim_armed;         /* tests only: db_faultsim_config(); see the end of the file */
 };
 
@@ -211,6 +216,8 @@ db *db_open(const char *url, int pool_size, db_error *err)
             db_close(d);
             return NULL;
         }
+        if (d->drv->count_busy != NULL)
+            d->drv->count_busy(d->conns[i].h, &d->busy_sleeps);
     }
     return d;
 }
@@ -304,6 +311,12 @@ void db_release(db_conn *c)
         log_error("a connection came back to the pool inside a transaction; rolling back");
         db_rollback(c);
     }
+    if (c->gate_refs > 0) { /* a writing statement was never reset */
+        log_error("a connection came back to the pool with a write unfinished; resetting it");
+        for (int i = 0; i < c->ncache; i++)
+            if (c->cache[i] != NULL && c->cache[i]->gated)
+                db_reset(c->cache[i]);
+    }
     c->rolled_back = false;
     pthread_mutex_lock(&d->lock);
     assert(c->in_use);
@@ -321,6 +334,7 @@ void db_stats(db *d, db_pool_stats *out)
     out->acquires = d->acquires;
     out->waits = d->waits;
     pthread_mutex_unlock(&d->lock);
+    out->busy_sleeps = __atomic_load_n(&d->busy_sleeps, __ATOMIC_RELAXED);
 }
 
 int db_ping(db *d, db_error *err)
@@ -365,6 +379,7 @@ db_stmt *db_prepare(db_conn *c, db_sql *sql, db_error *err)
         s = xcalloc(1, sizeof(*s));
         s->conn = c;
         s->st = st;
+        s->writes = drv->one_writer && drv->writes != NULL && drv->writes(st);
         c->cache[slot] = s;
     }
     db_reset(s);
@@ -445,14 +460,50 @@ void db_bind_null(db_stmt *s, int i)
     db__param(s, i);
 }
 
+static int db__gate_take(db_conn *c, db_error *err);
+static void db__gate_drop(db_conn *c);
+
+/* A statement that writes, run outside a write transaction, holds the write
+ * gate from its first step until it is done (SQLite commits an autocommit
+ * statement then) or reset. In a transaction begun with db_begin() its first
+ * write takes the gate for the rest of the transaction, as SQLite keeps its
+ * write lock until the end (decision 71). */
+static int db__gate_statement(db_stmt *s, db_error *err)
+{
+    db_conn *c = s->conn;
+    if (c->writing)
+        return 0;
+    if (db__gate_take(c, err) != 0)
+        return DB_ERR;
+    if (c->in_tx)
+        c->writing = true;
+    else
+        s->gated = true;
+    return 0;
+}
+
+static void db__stmt_ungate(db_stmt *s)
+{
+    if (s->gated) {
+        s->gated = false;
+        db__gate_drop(s->conn);
+    }
+}
+
 int db_step(db_stmt *s, db_error *err)
 {
     const db_driver *drv = s->conn->owner->drv;
+    bool first = !s->started;
     s->started = true;
     if (__builtin_expect(__atomic_load_n(&s->conn->owner->faultsim_armed, __ATOMIC_RELAXED), 0) &&
         db__faultsim(s->conn->owner, DB_FAULTSIM_STEP, err) != 0)
         return DB_ERR;
-    return drv->step(s->conn->h, s->st, s->params, s->nparams, err);
+    if (s->writes && first && db__gate_statement(s, err) != 0)
+        return DB_ERR;
+    int rc = drv->step(s->conn->h, s->st, s->params, s->nparams, err);
+    if (rc != DB_ROW)
+        db__stmt_ungate(s);
+    return rc;
 }
 
 int db_col_count(db_stmt *s)
@@ -516,6 +567,7 @@ void db_reset(db_stmt *s)
     if (s->started)
         s->conn->owner->drv->reset(s->st);
     s->started = false;
+    db__stmt_ungate(s);
     for (int i = 0; i < s->nparams; i++)
         db__param_clear(&s->params[i]);
     s->nparams = 0;
@@ -538,11 +590,38 @@ int db_exec_script(db_conn *c, const char *sql, db_error *err)
  * busy timeout, so a stuck writer fails the same way either way. */
 #define DB_WRITE_GATE_TIMEOUT_MS 5000
 
+/* Takes one hold of the write gate for c, locking it when c had none; a
+ * connection never waits for its own hold (a write inside db_tx, or while
+ * another write of c still returns rows). */
+static int db__gate_take(db_conn *c, db_error *err)
+{
+    if (c->gate_refs > 0) {
+        c->gate_refs++;
+        return 0;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += DB_WRITE_GATE_TIMEOUT_MS / 1000;
+    if (pthread_mutex_timedlock(&c->owner->write_gate, &until) != 0)
+        return db_driver_set_error(err, DB_FAULT_BUSY, "another writer held the database for %d s",
+                                   DB_WRITE_GATE_TIMEOUT_MS / 1000);
+    c->gate_refs = 1;
+    return 0;
+}
+
+static void db__gate_drop(db_conn *c)
+{
+    assert(c->gate_refs > 0);
+    if (--c->gate_refs == 0)
+        pthread_mutex_unlock(&c->owner->write_gate);
+}
+
+/* Ends the transaction's hold of the gate, if it has one. */
 static void db__gate_open(db_conn *c)
 {
     if (c->writing) {
         c->writing = false;
-        pthread_mutex_unlock(&c->owner->write_gate);
+        db__gate_drop(c);
     }
 }
 
@@ -559,13 +638,8 @@ int db_begin_write(db_conn *c, db_error *err)
     c->rolled_back = false;
     if (c->owner->drv->one_writer) {
         assert(!c->writing);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += DB_WRITE_GATE_TIMEOUT_MS / 1000;
-        if (pthread_mutex_timedlock(&c->owner->write_gate, &until) != 0)
-            return db_driver_set_error(err, DB_FAULT_BUSY,
-                                       "another write transaction held the database for %d s",
-                                       DB_WRITE_GATE_TIMEOUT_MS / 1000);
+        if (db__gate_take(c, err) != 0)
+            return DB_ERR;
         c->writing = true;
     }
     int rc = db_exec_script(c, c->owner->drv->begin_write_sql, err);

@@ -82,6 +82,11 @@ typedef struct db_pool_stats {
     int in_use;        /* currently borrowed */
     uint64_t acquires; /* total db_acquire() calls */
     uint64_t waits;    /* acquires that had to wait for a free connection */
+    /* SQLite: times a statement of this pool slept in the busy handler
+     * because another connection held the write lock (0 on PostgreSQL).
+     * Writers of one pool queue on its write gate instead, so this counts
+     * other pools and other processes. */
+    uint64_t busy_sleeps;
 } db_pool_stats;
 
 /** Opens a pool of `pool_size` connections (at least 1) to url; NULL and err on failure. */
@@ -142,7 +147,13 @@ int db_exec(db_stmt *s, db_error *err);
 int db_exec_script(db_conn *c, const char *sql, db_error *err);
 
 /* Transactions. db_begin_write() takes the write lock up front on SQLite
- * (BEGIN IMMEDIATE) so a read-then-write transaction cannot deadlock. */
+ * (BEGIN IMMEDIATE) so a read-then-write transaction cannot deadlock.
+ * On SQLite one writer of the pool runs at a time, queued on a mutex (the
+ * write gate): a write transaction holds it from begin to end, a statement
+ * that writes outside one from its first step until it is done or reset,
+ * and a db_begin() transaction from its first write to its end. Reads never
+ * wait for it. db_exec_script() does not take it: run a script that writes
+ * inside db_begin_write(). */
 int db_begin(db_conn *c, db_error *err);
 int db_begin_write(db_conn *c, db_error *err);
 int db_commit(db_conn *c, db_error *err);

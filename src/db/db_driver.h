@@ -49,17 +49,24 @@ typedef struct db_driver {
     double (*col_double)(void *st, int i);
     int64_t (*changes)(void *h, void *st);
     void (*reset)(void *st);
+    /* NULL, or whether the statement changes the database (SQLite:
+     * !sqlite3_stmt_readonly): such a statement takes the write gate on
+     * one_writer drivers. */
+    bool (*writes)(void *st);
     int (*exec_script)(void *h, const char *sql, db_error *err);
     int (*ping)(void *h, db_error *err);
     int (*listen)(void *h, const char *channel, db_error *err);
     int (*wait_notify)(void *h, int timeout_ms, db_error *err);
+    /* NULL, or makes the connection add 1 to *counter (atomically) each
+     * time it sleeps waiting for another connection's lock. */
+    void (*count_busy)(void *h, uint64_t *counter);
     /* Text of transaction statements. */
     const char *begin_sql;
     const char *begin_write_sql;
-    /* One write transaction at a time per database (SQLite): the pool queues
-     * db_begin_write() callers on a mutex, which wakes the next one the
-     * moment the lock is free, instead of leaving them to the busy
-     * handler's sleeps. */
+    /* One writer at a time per database (SQLite): the pool queues
+     * db_begin_write() callers, and statements that write outside a write
+     * transaction, on a mutex, which wakes the next one the moment the lock
+     * is free, instead of leaving them to the busy handler's sleeps. */
     bool one_writer;
 } db_driver;
 

@@ -1,9 +1,10 @@
 /*
  * The SQLite driver. Every connection runs in WAL mode with foreign keys on
  * and a busy handler, so concurrent readers never block and a writer waits
- * for the lock (5 s at most) instead of failing at once. Placeholders are written $1, $2 …
- * in the shared SQL; SQLite treats "$1" as a named parameter, so binding maps
- * each index to the parameter named "$<index>" rather than trusting order.
+ * for the lock (5 s at most) instead of failing at once. It tells the pool
+ * which statements write (sqlite3_stmt_readonly), so they take its gate. Placeholders are written
+ * $1, $2 … in the shared SQL; SQLite treats "$1" as a named parameter, so binding maps each index
+ * to the parameter named "$<index>" rather than trusting order.
  */
 #include "base/alloc.h"
 #include "base/timeutil.h"
@@ -22,12 +23,11 @@
  * a writer that arrives just after another can sleep far longer than the
  * lock is held (writes here take well under a millisecond). This one tries
  * again after 0.1, 0.2, 0.4, 0.8, 1.6 ms and then every 2 ms, for the same
- * 5 s in all. Write transactions of one process queue on the pool's write
- * gate (db.c) and rarely get here; single-statement writes and other
- * processes do. */
-static int sqlite__busy(void *unused, int count)
+ * 5 s in all. Every writer of one pool, transaction or single statement,
+ * queues on the pool's write gate (db.c) and does not get here; other pools
+ * and other processes do. The pool counts the sleeps (db_stats). */
+static int sqlite__busy(void *counter, int count)
 {
-    (void)unused;
     /* count tries so far: they waited 100 * (2^count - 1) us while doubling,
      * then 2 ms each after the fifth. */
     int64_t waited = count <= 5 ? 100LL * ((1LL << count) - 1) : 3100 + (count - 5) * 2000LL;
@@ -35,8 +35,15 @@ static int sqlite__busy(void *unused, int count)
         return 0;
     long step_us = count < 5 ? 100L << count : 2000L;
     struct timespec ts = {0, step_us * 1000};
+    if (counter != NULL)
+        __atomic_add_fetch((uint64_t *)counter, 1, __ATOMIC_RELAXED);
     nanosleep(&ts, NULL);
     return 1;
+}
+
+static void sqlite__count_busy(void *h, uint64_t *counter)
+{
+    sqlite3_busy_handler(h, sqlite__busy, counter);
 }
 
 typedef struct sqlite__stmt {
@@ -234,6 +241,11 @@ static void sqlite__reset(void *st)
     sqlite3_clear_bindings(s->st);
 }
 
+static bool sqlite__writes(void *st)
+{
+    return !sqlite3_stmt_readonly(((sqlite__stmt *)st)->st);
+}
+
 static int sqlite__exec_script(void *h, const char *sql, db_error *err)
 {
     char *msg = NULL;
@@ -282,10 +294,12 @@ const db_driver db_driver_sqlite = {
     .col_double = sqlite__col_double,
     .changes = sqlite__changes,
     .reset = sqlite__reset,
+    .writes = sqlite__writes,
     .exec_script = sqlite__exec_script,
     .ping = sqlite__ping,
     .listen = sqlite__listen,
     .wait_notify = sqlite__wait_notify,
+    .count_busy = sqlite__count_busy,
     .begin_sql = "BEGIN",
     .begin_write_sql = "BEGIN IMMEDIATE",
     .one_writer = true,

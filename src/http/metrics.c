@@ -191,6 +191,9 @@ static void render_db(struct db *pool, buf *out)
     put_header(out, "pstudio_db_pool_waits_total", "counter",
                "Borrows that had to wait for a free connection.");
     buf_printf(out, "pstudio_db_pool_waits_total %" PRIu64 "\n", st.waits);
+    put_header(out, "pstudio_db_busy_sleeps_total", "counter",
+               "SQLite: sleeps waiting for another pool's or process's write lock.");
+    buf_printf(out, "pstudio_db_busy_sleeps_total %" PRIu64 "\n", st.busy_sleeps);
 }
 
 void http_metrics_render(http_metrics *m, struct db *pool, buf *out)
