@@ -479,12 +479,12 @@ report() {
   rss=$(sed -n 's/rss_max_kb=\([0-9]*\).*/\1/p' <<<"$line")
   hwm=$(sed -n 's/.*hwm_kb=\([0-9]*\).*/\1/p' <<<"$line")
   echo
-  printf 'Server resident memory: highest sampled VmRSS %.1f MB, peak (VmHWM) %.1f MB; target < 64 MB.\n' \
+  printf 'Server resident memory: highest sampled VmRSS %.1f MB, peak (VmHWM) %.1f MB; target < 32 MB.\n' \
     "$(awk -v k="$rss" 'BEGIN{print k/1024}')" "$(awk -v k="$hwm" 'BEGIN{print k/1024}')"
   if [ "$engine" = postgres ]; then
     echo
     echo "Targets (PostgreSQL): every read scenario at >= 60 % of its ceiling; open-loop p99 at half the"
-    echo "closed loop's 2xx/s < 10 ms for a read scenario, < 25 ms for persona_update, with no request failed; RSS < 64 MB."
+    echo "closed loop's 2xx/s < 10 ms for a read scenario, < 25 ms for persona_update, with no request failed; RSS < 32 MB."
     local o failed
     while read -r line; do
       case "$line" in rss_max_kb=*) continue ;; esac
@@ -501,7 +501,7 @@ report() {
         print out }')
       echo "- $s: $target (open-loop p99 ${p99:-?} ms, limit $([[ " $read_scenarios " == *" $s "* ]] && echo 10 || echo 25) ms)"
     done <"$dir/results.txt"
-    echo "- memory: $(awk -v k="$hwm" 'BEGIN { print (k < 65536) ? "met" : "MISSED" }')"
+    echo "- memory: $(awk -v k="$hwm" 'BEGIN { print (k < 32768) ? "met" : "MISSED" }')"
   fi
 }
 
