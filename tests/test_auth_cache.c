@@ -400,7 +400,14 @@ static void test_a_revocation_through_one_process_reaches_the_other_within_a_sec
     warm(d, &d->a, t1);
     warm(d, &d->b, t1);
     warm(d, &d->b, t2);
-    test_resp r = test_req(&d->a, "POST", "/api/v1/auth/logout", t1, NULL, NULL);
+    /* A session answered from the cache still needs its CSRF token in a cookie request. */
+    char cookie[200];
+    snprintf(cookie, sizeof(cookie), "Cookie: %s=%s", "pstudio_session", t2);
+    const char *headers[] = {cookie, NULL};
+    test_resp r = test_req(&d->b, "POST", "/api/v1/api-keys", NULL, "{\"name\":\"x\"}", headers);
+    test_expect(&r, 403, NULL);
+    test_resp_free(&r);
+    r = test_req(&d->a, "POST", "/api/v1/auth/logout", t1, NULL, NULL);
     test_expect(&r, 204, NULL);
     test_resp_free(&r);
     expect_revoked(d, &d->b, t1, still_valid, NULL, "logout");
