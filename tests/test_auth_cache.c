@@ -321,7 +321,7 @@ static bool max_channels_is_not(const test_resp *r, const char *want)
  */
 static void warm(duo *d, test_api *s, const char *token)
 {
-    for (int i = 0; i < 50; i++) {
+    for (int i = 0; i < 200; i++) {
         double before = d->pg ? metric(s, "pstudio_auth_cache_hits_total") : 0;
         test_resp r = test_req(s, "GET", "/api/v1/me", token, NULL, NULL);
         test_expect(&r, 200, NULL);
@@ -463,6 +463,14 @@ static void test_a_revocation_through_one_process_reaches_the_other_within_a_sec
     test_expect(&r, 200, NULL);
     test_resp_free(&r);
     expect_revoked(d, &d->b, t1, max_channels_is_not, "77", "plan limits change");
+
+    /* An operator deletes a user in SQL: no process's API was involved. */
+    signup(&d->a, "gone@example.com", t2);
+    warm(d, &d->b, t2);
+    db_error de;
+    if (testdb_execf(&d->t, &de, "DELETE FROM users WHERE email = $1", "s", "gone@example.com"))
+        fail_msg("delete the user: %s", de.message);
+    expect_revoked(d, &d->b, t2, still_valid, NULL, "user deleted in SQL");
 }
 
 static void test_with_the_listener_down_no_cached_answer_is_trusted(void **state)
