@@ -7,12 +7,15 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 /* How often a failing listener says so in the log: once per this many tries. */
 #define AUTH_CACHE__LOG_EVERY 50
+/* Milliseconds of unacknowledged data after which the listener's link is dropped. */
+#define AUTH_CACHE__TCP_TIMEOUT "tcp_user_timeout=2000"
 
 typedef struct auth_cache__slot {
     auth_cache_entry e;
@@ -331,7 +334,15 @@ static void *auth_cache__listen(void *arg)
 auth_cache *auth_cache_start(const char *url, int capacity, int64_t ttl_usec)
 {
     auth_cache *c = auth_cache_new(capacity, ttl_usec);
-    c->url = xstrdup(url);
+    /* A link that goes silent (the peer gone without closing it) would hold
+     * the listener's round trip for the kernel's retransmissions, many
+     * minutes of an untrusted cache: libpq's tcp_user_timeout drops the
+     * connection once sent data goes unacknowledged that long, and the
+     * listener reconnects. The URL is a URI (db_url_check). */
+    const char *opt = AUTH_CACHE__TCP_TIMEOUT;
+    size_t n = strlen(url) + strlen(opt) + 2;
+    c->url = xmalloc(n);
+    snprintf(c->url, n, "%s%c%s", url, strchr(url, '?') ? '&' : '?', opt);
     int rc = pthread_create(&c->thread, NULL, auth_cache__listen, c);
     if (rc != 0) {
         log_error("cannot start the auth cache's listener: %s", strerror(rc));
