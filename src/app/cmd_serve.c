@@ -6,6 +6,7 @@
 #include "http/http.h"
 #include "http/routes.h"
 #include "jobs/worker.h"
+#include "services/auth_cache.h"
 #include "services/services.h"
 
 #include <signal.h>
@@ -51,6 +52,10 @@ int cmd_serve(config *c)
         db_close(d);
         return status;
     }
+    /* SQLite's lookup is in-process: no cache there, revocation is immediate. */
+    if (c->auth_cache_size > 0 && db_engine_of(d) == DB_ENGINE_POSTGRES)
+        svc.auth_cache =
+            auth_cache_start(db_url(d), c->auth_cache_size, AUTH_CACHE_DEFAULT_TTL_USEC);
     size_t nroutes;
     http_route *routes = http_all_routes(&nroutes);
     http_server_config hc = {
@@ -74,6 +79,7 @@ int cmd_serve(config *c)
             app_fail("%s: %s", err.field, err.message);
         else
             app_fail("%s", err.message);
+        auth_cache_free(svc.auth_cache);
         db_close(d);
         return err.kind == ERR_CONFIG ? EXIT_USAGE : 1;
     }
@@ -100,6 +106,7 @@ int cmd_serve(config *c)
         if (jobs == NULL) {
             app_fail("PSTUDIO_DATABASE_URL: %s", err.message);
             http_server_stop(srv);
+            auth_cache_free(svc.auth_cache);
             db_close(d);
             return 1;
         }
@@ -110,6 +117,7 @@ int cmd_serve(config *c)
     log_info("received %s; finishing in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     http_server_stop(srv);
     job_pool_stop(jobs, c->shutdown_timeout_ms);
+    auth_cache_free(svc.auth_cache);
     db_close(d);
     log_info("stopped");
     return 0;

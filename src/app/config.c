@@ -69,6 +69,11 @@ static const config__spec config__specs[] = {
     {"event_streams_per_user", "PSTUDIO_EVENT_STREAMS_PER_USER", "--event-streams-per-user",
      CFG_INT, CFG_OFF(event_streams_per_user), "8", 1, 256,
      "Open /api/v1/events streams one user may hold, of the server's 256; past it, 429."},
+    {"auth_cache_size", "PSTUDIO_AUTH_CACHE_SIZE", "--auth-cache-size", CFG_INT,
+     CFG_OFF(auth_cache_size), "10000", 0, 1000000,
+     "Sessions and API keys 'serve' keeps resolved in memory on PostgreSQL, so a request "
+     "authenticates without a database round trip; revocations reach every process within 1 s "
+     "(0: off, every request asks the database; SQLite never caches)."},
     {"log_level", "PSTUDIO_LOG_LEVEL", "--log-level", CFG_LOG_LEVEL, CFG_OFF(log_level), "info", 0,
      0, "debug, info, warn or error."},
     {"auto_migrate", "PSTUDIO_AUTO_MIGRATE", "--auto-migrate", CFG_BOOL, CFG_OFF(auto_migrate),

@@ -29,6 +29,7 @@ typedef struct config {
     int max_connections_per_ip;
     int first_request_timeout_s;
     int event_streams_per_user;
+    int auth_cache_size;
     char *log_level;
     bool auto_migrate;
     bool cookie_secure;

@@ -197,6 +197,11 @@ int db_url_check(const char *url, db_error *err)
 
 db *db_open(const char *url, int pool_size, db_error *err)
 {
+    return db_open_named(url, pool_size, "pstudio", err);
+}
+
+db *db_open_named(const char *url, int pool_size, const char *app_name, db_error *err)
+{
     if (db_url_check(url, err) != 0)
         return NULL;
     if (pool_size < 1)
@@ -211,7 +216,7 @@ db *db_open(const char *url, int pool_size, db_error *err)
     pthread_mutex_init(&d->write_gate, NULL);
     for (int i = 0; i < pool_size; i++) {
         d->conns[i].owner = d;
-        d->conns[i].h = d->drv->connect(url, err);
+        d->conns[i].h = d->drv->connect(url, app_name, err);
         if (d->conns[i].h == NULL) {
             db_close(d);
             return NULL;
@@ -269,7 +274,12 @@ int db_listen(db_conn *c, const char *channel, db_error *err)
 
 int db_wait_notify(db_conn *c, int timeout_ms, db_error *err)
 {
-    return c->owner->drv->wait_notify(c->h, timeout_ms, err);
+    return c->owner->drv->wait_notify(c->h, timeout_ms, NULL, NULL, err);
+}
+
+int db_wait_notify_each(db_conn *c, int timeout_ms, db_notify_fn fn, void *arg, db_error *err)
+{
+    return c->owner->drv->wait_notify(c->h, timeout_ms, fn, arg, err);
 }
 
 db_engine db_engine_of(const db *d)

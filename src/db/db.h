@@ -91,6 +91,12 @@ typedef struct db_pool_stats {
 
 /** Opens a pool of `pool_size` connections (at least 1) to url; NULL and err on failure. */
 db *db_open(const char *url, int pool_size, db_error *err);
+/**
+ * As db_open, with the connections named app_name to the server
+ * (PostgreSQL's application_name, which pg_stat_activity shows; SQLite has
+ * no such name). db_open names them "pstudio".
+ */
+db *db_open_named(const char *url, int pool_size, const char *app_name, db_error *err);
 void db_close(db *d);
 db_engine db_engine_of(const db *d);
 const char *db_engine_name(db_engine e);
@@ -177,6 +183,14 @@ int db_listen(db_conn *c, const char *channel, db_error *err);
  * when the connection failed (the next call reconnects).
  */
 int db_wait_notify(db_conn *c, int timeout_ms, db_error *err);
+/* One notification's payload (never NULL; "" when the sender gave none). */
+typedef void (*db_notify_fn)(void *arg, const char *payload);
+/**
+ * As db_wait_notify, handing each notification's payload to fn, in the
+ * order the server sent them, before it returns. timeout_ms 0 only takes
+ * what has already arrived (e.g. during a query on the connection).
+ */
+int db_wait_notify_each(db_conn *c, int timeout_ms, db_notify_fn fn, void *arg, db_error *err);
 
 /**
  * Maps a database error onto the app's error convention and returns -1:

@@ -32,8 +32,9 @@ typedef struct db_param {
 typedef struct db_driver {
     const char *name;
     db_engine engine;
-    /* Opens one connection; returns the driver handle or NULL with err. */
-    void *(*connect)(const char *url, db_error *err);
+    /* Opens one connection, named app_name to the server where the engine
+     * keeps such a name; returns the driver handle or NULL with err. */
+    void *(*connect)(const char *url, const char *app_name, db_error *err);
     void (*disconnect)(void *h);
     /* Prepares text; returns a driver statement or NULL with err. */
     void *(*prepare)(void *h, const char *sql, int slot, db_error *err);
@@ -56,7 +57,9 @@ typedef struct db_driver {
     int (*exec_script)(void *h, const char *sql, db_error *err);
     int (*ping)(void *h, db_error *err);
     int (*listen)(void *h, const char *channel, db_error *err);
-    int (*wait_notify)(void *h, int timeout_ms, db_error *err);
+    /* Consumes every pending notification, handing each payload to fn
+     * (NULL: none is looked at), as db_wait_notify_each says. */
+    int (*wait_notify)(void *h, int timeout_ms, db_notify_fn fn, void *arg, db_error *err);
     /* NULL, or makes the connection add 1 to *counter (atomically) each
      * time it sleeps waiting for another connection's lock. */
     void (*count_busy)(void *h, uint64_t *counter);

@@ -84,10 +84,10 @@ static int pg__session_setup(pg__conn *c, db_error *err)
     return ok ? 0 : DB_ERR;
 }
 
-static void *pg__connect(const char *url, db_error *err)
+static void *pg__connect(const char *url, const char *app_name, db_error *err)
 {
     const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *vals[] = {url, "5", "pstudio", NULL};
+    const char *vals[] = {url, "5", app_name, NULL};
     pg__conn *c = xcalloc(1, sizeof(*c));
     c->pg = PQconnectdbParams(keys, vals, 1);
     if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
@@ -353,19 +353,22 @@ static int pg__listen(void *h, const char *channel, db_error *err)
     return pg__listen_on(c, err);
 }
 
-/* Drains every notification libpq has read; true when there was one. */
-static bool pg__drain_notifies(pg__conn *c)
+/* Drains every notification libpq has read, handing each payload to fn
+ * (if any); true when there was one. */
+static bool pg__drain_notifies(pg__conn *c, db_notify_fn fn, void *arg)
 {
     bool any = false;
     PGnotify *n;
     while ((n = PQnotifies(c->pg)) != NULL) {
         any = true;
+        if (fn != NULL)
+            fn(arg, n->extra ? n->extra : "");
         PQfreemem(n);
     }
     return any;
 }
 
-static int pg__wait_notify(void *h, int timeout_ms, db_error *err)
+static int pg__wait_notify(void *h, int timeout_ms, db_notify_fn fn, void *arg, db_error *err)
 {
     pg__conn *c = h;
     if (pg__ensure_connected(c, err) != 0)
@@ -373,7 +376,7 @@ static int pg__wait_notify(void *h, int timeout_ms, db_error *err)
     /* Notifications that arrived during earlier queries are already buffered. */
     if (PQconsumeInput(c->pg) == 0)
         return pg__error(c, NULL, err, "wait for notifications");
-    if (pg__drain_notifies(c))
+    if (pg__drain_notifies(c, fn, arg))
         return 1;
     struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
     int rc = poll(&pfd, 1, timeout_ms);
@@ -383,7 +386,7 @@ static int pg__wait_notify(void *h, int timeout_ms, db_error *err)
         return 0;
     if (PQconsumeInput(c->pg) == 0)
         return pg__error(c, NULL, err, "wait for notifications");
-    return pg__drain_notifies(c) ? 1 : 0;
+    return pg__drain_notifies(c, fn, arg) ? 1 : 0;
 }
 
 const db_driver db_driver_pgsql = {

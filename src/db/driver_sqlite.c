@@ -78,7 +78,7 @@ static int sqlite__error(sqlite3 *h, int rc, db_error *err, const char *what)
                                sqlite3_errmsg(h));
 }
 
-static void *sqlite__connect(const char *url, db_error *err)
+static void *sqlite__connect(const char *url, const char *app_name, db_error *err)
 {
     const char *path = url + strlen("sqlite://");
     sqlite3 *h = NULL;
@@ -269,7 +269,7 @@ static int sqlite__listen(void *h, const char *channel, db_error *err)
     return 0;
 }
 
-static int sqlite__wait_notify(void *h, int timeout_ms, db_error *err)
+static int sqlite__wait_notify(void *h, int timeout_ms, db_notify_fn fn, void *arg, db_error *err)
 {
     struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)

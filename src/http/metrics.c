@@ -2,6 +2,7 @@
 
 #include "base/alloc.h"
 #include "db/db.h"
+#include "services/auth_cache.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -207,4 +208,36 @@ void http_metrics_render(http_metrics *m, struct db *pool, buf *out)
     pthread_mutex_unlock(&m->lock);
     if (pool != NULL)
         render_db(pool, out);
+}
+
+void http_metrics_render_auth_cache(struct auth_cache *cache, buf *out)
+{
+    auth_cache_stats st = {0};
+    if (cache != NULL)
+        auth_cache_get_stats(cache, &st);
+    put_header(out, "pstudio_auth_cache_enabled", "gauge",
+               "1 when sessions and API keys are cached in memory (PostgreSQL), else 0.");
+    buf_printf(out, "pstudio_auth_cache_enabled %d\n", cache != NULL);
+    put_header(
+        out, "pstudio_auth_cache_listener_up", "gauge",
+        "1 while the cache's invalidation listener is proved healthy (entries are trusted).");
+    buf_printf(out, "pstudio_auth_cache_listener_up %d\n", st.listener_healthy);
+    put_header(out, "pstudio_auth_cache_entries", "gauge", "Credentials in the auth cache.");
+    buf_printf(out, "pstudio_auth_cache_entries %d\n", st.entries);
+    put_header(out, "pstudio_auth_cache_hits_total", "counter",
+               "Requests authenticated from the cache, without a database round trip.");
+    buf_printf(out, "pstudio_auth_cache_hits_total %" PRIu64 "\n", st.hits);
+    put_header(out, "pstudio_auth_cache_misses_total", "counter",
+               "Cache lookups that went to the database (absent, expired or untrusted).");
+    buf_printf(out, "pstudio_auth_cache_misses_total %" PRIu64 "\n", st.misses);
+    put_header(out, "pstudio_auth_cache_untrusted_total", "counter",
+               "Of the misses: lookups made while the listener was not proved healthy.");
+    buf_printf(out, "pstudio_auth_cache_untrusted_total %" PRIu64 "\n", st.untrusted);
+    put_header(out, "pstudio_auth_cache_invalidations_total", "counter",
+               "Invalidation notifications applied.");
+    buf_printf(out, "pstudio_auth_cache_invalidations_total %" PRIu64 "\n", st.invalidations);
+    put_header(out, "pstudio_auth_cache_listener_failures_total", "counter",
+               "Times the listener's connection failed and the cache was emptied.");
+    buf_printf(out, "pstudio_auth_cache_listener_failures_total %" PRIu64 "\n",
+               st.listener_failures);
 }

@@ -31,6 +31,10 @@ int http_metrics_in_flight(http_metrics *m);
 /** Appends the Prometheus text format 0.0.4 exposition; pool may be NULL. */
 void http_metrics_render(http_metrics *m, struct db *pool, buf *out);
 
+struct auth_cache;
+/** Appends the auth cache's figures (services/auth_cache.h); NULL: the cache is off. */
+void http_metrics_render_auth_cache(struct auth_cache *cache, buf *out);
+
 /** The metrics of the server serving r (implemented by server.c). */
 http_metrics *http_request_metrics(http_request *r);
 /** The server's metrics token (http_server_config), or NULL (implemented by server.c). */

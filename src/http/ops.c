@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "db/db.h"
+#include "http/api.h"
 #include "http/metrics.h"
 
 #include <sodium.h>
@@ -76,6 +77,8 @@ static void ops_metrics(http_request *r)
     buf out;
     buf_init(&out, 16 * 1024 * 1024);
     http_metrics_render(http_request_metrics(r), http_db(r), &out);
+    services *svc = api_services(r);
+    http_metrics_render_auth_cache(svc != NULL ? svc->auth_cache : NULL, &out);
     http_reply(r, 200, HTTP_METRICS_CONTENT_TYPE, buf_cstr(&out), out.len);
     buf_free(&out);
 }

@@ -6,6 +6,7 @@
 #include "base/timeutil.h"
 #include "domain/plan_store.h"
 #include "domain/rate_limit_store.h"
+#include "services/auth_cache.h"
 #include "services/password.h"
 
 #include <ctype.h>
@@ -68,61 +69,106 @@ static int auth__unauthorized(error *err, const char *why)
     return error_set(err, ERR_UNAUTHORIZED, NULL, "%s", why);
 }
 
+/*
+ * A credential read from the auth cache when it is there and trusted, else
+ * from the database (and kept in the cache for the next request). The cache
+ * is on PostgreSQL only (s->auth_cache NULL otherwise); services/auth_cache.h
+ * says why a revoked credential is never answered from it for long.
+ */
+static int auth__resolve(services *s, db_conn *c, const char *token, bool session,
+                         auth_cache_entry *e, error *err)
+{
+    auth__hash(token, e->token_hash);
+    if (s->auth_cache != NULL && auth_cache_get(s->auth_cache, e->token_hash, e) &&
+        e->who.via == (session ? PRINCIPAL_SESSION : PRINCIPAL_API_KEY)) {
+        int64_t now = time_now_usec();
+        /* The cached last_seen may be older than the row's (another process
+         * touched it): an expiry is decided by the database. */
+        if (!session || (now < e->expires_at && now - e->last_seen < s->session_idle_usec))
+            return 0;
+        auth_cache_drop(s->auth_cache, e->token_hash);
+    }
+    uint64_t seq = s->auth_cache != NULL ? auth_cache_seq(s->auth_cache) : 0;
+    error le;
+    if (session) {
+        session_row row;
+        if (session_store_lookup(c, e->token_hash, &row, &e->who, &le) != 0)
+            goto failed;
+        int64_t now = time_now_usec();
+        if (now >= row.expires_at || now - row.last_seen_at >= s->session_idle_usec) {
+            session_store_delete(c, e->who.user_id, row.id, &le);
+            return auth__unauthorized(err, "the session has expired; sign in again");
+        }
+        e->who.via = PRINCIPAL_SESSION;
+        snprintf(e->who.credential_id, sizeof(e->who.credential_id), "%s", row.id);
+        memcpy(e->csrf_token, row.csrf_token, sizeof(e->csrf_token));
+        e->expires_at = row.expires_at;
+        e->last_seen = row.last_seen_at;
+    } else {
+        apikey row;
+        if (apikey_store_lookup(c, e->token_hash, &row, &e->who, &le) != 0)
+            goto failed;
+        e->who.via = PRINCIPAL_API_KEY;
+        snprintf(e->who.credential_id, sizeof(e->who.credential_id), "%s", row.id);
+        e->csrf_token[0] = '\0';
+        e->expires_at = 0;
+        e->last_seen = row.last_used_at;
+    }
+    if (s->auth_cache != NULL)
+        auth_cache_put(s->auth_cache, seq, e);
+    return 0;
+failed:
+    if (le.kind != ERR_NOT_FOUND) {
+        *err = le;
+        return -1;
+    }
+    return auth__unauthorized(err, session ? "the session token is not valid; sign in again"
+                                           : "the API key is not valid or has been revoked");
+}
+
+/* Writes last_seen_at (last_used_at) at most once per AUTH__TOUCH_EVERY. */
+static void auth__touch(services *s, db_conn *c, const auth_cache_entry *e)
+{
+    int64_t now = time_now_usec();
+    if (now - e->last_seen < AUTH__TOUCH_EVERY)
+        return;
+    error ignored;
+    int rc = e->who.via == PRINCIPAL_SESSION
+                 ? session_store_touch(c, e->who.credential_id, now, &ignored)
+                 : apikey_store_touch(c, e->who.credential_id, now, &ignored);
+    if (rc == 0 && s->auth_cache != NULL)
+        auth_cache_touch(s->auth_cache, e->token_hash, now);
+}
+
 static int auth__session(services *s, db_conn *c, const char *token, const auth_credentials *cred,
                          bool via_cookie, principal *out, error *err)
 {
-    char hash[TOKEN_HASH_LEN + 1];
-    auth__hash(token, hash);
-    session_row row;
-    error e;
-    if (session_store_lookup(c, hash, &row, out, &e) != 0) {
-        if (e.kind != ERR_NOT_FOUND) {
-            *err = e;
-            return -1;
-        }
-        return auth__unauthorized(err, "the session token is not valid; sign in again");
-    }
-    int64_t now = time_now_usec();
-    if (now >= row.expires_at || now - row.last_seen_at >= s->session_idle_usec) {
-        session_store_delete(c, out->user_id, row.id, &e);
-        return auth__unauthorized(err, "the session has expired; sign in again");
-    }
+    auth_cache_entry e;
+    if (auth__resolve(s, c, token, true, &e, err) != 0)
+        return -1;
     if (via_cookie && cred->state_changing) {
         const char *h = cred->csrf_header;
-        size_t n = strlen(row.csrf_token);
-        if (h == NULL || strlen(h) != n || sodium_memcmp(h, row.csrf_token, n) != 0)
+        size_t n = strlen(e.csrf_token);
+        if (h == NULL || strlen(h) != n || sodium_memcmp(h, e.csrf_token, n) != 0)
             return error_set(err, ERR_FORBIDDEN, "X-CSRF-Token",
                              "a request authenticated by cookie that changes data must send the "
                              "session's CSRF token in the X-CSRF-Token header");
     }
-    if (now - row.last_seen_at >= AUTH__TOUCH_EVERY)
-        session_store_touch(c, row.id, now, &e);
-    out->via = PRINCIPAL_SESSION;
+    auth__touch(s, c, &e);
+    *out = e.who;
     out->via_cookie = via_cookie;
     out->session_cookie = via_cookie;
-    snprintf(out->credential_id, sizeof(out->credential_id), "%s", row.id);
     return 0;
 }
 
-static int auth__apikey(db_conn *c, const char *token, principal *out, error *err)
+static int auth__apikey(services *s, db_conn *c, const char *token, principal *out, error *err)
 {
-    char hash[TOKEN_HASH_LEN + 1];
-    auth__hash(token, hash);
-    apikey row;
-    error e;
-    if (apikey_store_lookup(c, hash, &row, out, &e) != 0) {
-        if (e.kind != ERR_NOT_FOUND) {
-            *err = e;
-            return -1;
-        }
-        return auth__unauthorized(err, "the API key is not valid or has been revoked");
-    }
-    int64_t now = time_now_usec();
-    if (now - row.last_used_at >= AUTH__TOUCH_EVERY)
-        apikey_store_touch(c, row.id, now, &e);
-    out->via = PRINCIPAL_API_KEY;
+    auth_cache_entry e;
+    if (auth__resolve(s, c, token, false, &e, err) != 0)
+        return -1;
+    auth__touch(s, c, &e);
+    *out = e.who;
     out->via_cookie = false;
-    snprintf(out->credential_id, sizeof(out->credential_id), "%s", row.id);
     return 0;
 }
 
@@ -140,7 +186,7 @@ int auth_authenticate(services *s, db_conn *c, const auth_credentials *cred, pri
         if (strlen(tok) != AUTH_TOKEN_LEN)
             return auth__unauthorized(err, "the bearer token is malformed");
         if (strncmp(tok, AUTH__KEY_PREFIX, 4) == 0)
-            return auth__apikey(c, tok, out, err);
+            return auth__apikey(s, c, tok, out, err);
         if (strncmp(tok, AUTH__SESSION_PREFIX, 4) == 0) {
             if (auth__session(s, c, tok, cred, false, out, err) != 0)
                 return -1;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 struct db;
+struct auth_cache;
 
 /* Google OAuth and YouTube endpoints; every URL is configurable for tests. */
 typedef struct google_settings {
@@ -32,6 +33,9 @@ typedef struct google_settings {
 
 typedef struct services {
     struct db *db;
+    /* Sessions and API keys resolved recently (services/auth_cache.h); NULL:
+     * every request is authenticated in the database (SQLite, or turned off). */
+    struct auth_cache *auth_cache;
     llm_settings llm;
     google_settings google;
     const char *data_dir;          /* media and the default key file live here */
