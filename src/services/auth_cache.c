@@ -27,13 +27,14 @@ typedef struct auth_cache__slot {
 struct auth_cache {
     pthread_mutex_t lock;
     /* Guarded by lock. */
-    auth_cache__slot *slots; /* capacity, allocated once (untouched pages cost no memory) */
+    auth_cache__slot *slots; /* capacity, allocated once; only [0, top) ever touched */
     int *buckets;            /* nbuckets chain heads */
     int nbuckets;            /* a power of two */
     int capacity;
     int count;
-    int free_head;
-    int hand; /* the next slot evicted when full: they go in turn */
+    int top;       /* slots ever used: the rest have never been written, so cost no memory */
+    int free_head; /* freed slots below top; -1: none */
+    int hand;      /* the next slot evicted when full: they go in turn */
     int64_t ttl_usec;
     uint64_t seq;     /* invalidations applied; see auth_cache_put */
     int64_t proof_at; /* monotonic usec of the listener's last proof; 0: none */
@@ -70,9 +71,7 @@ auth_cache *auth_cache_new(int capacity, int64_t ttl_usec)
     c->buckets = xcalloc((size_t)c->nbuckets, sizeof(int));
     for (int i = 0; i < c->nbuckets; i++)
         c->buckets[i] = -1;
-    for (int i = 0; i < capacity; i++)
-        c->slots[i].next = i + 1 < capacity ? i + 1 : -1;
-    c->free_head = 0;
+    c->free_head = -1;
     return c;
 }
 
@@ -101,7 +100,7 @@ static int auth_cache__find(auth_cache *c, const char *token_hash)
 
 static void auth_cache__clear(auth_cache *c)
 {
-    for (int i = 0; i < c->capacity; i++)
+    for (int i = 0; i < c->top; i++)
         if (c->slots[i].used)
             auth_cache__remove(c, i);
 }
@@ -168,14 +167,18 @@ void auth_cache_put(auth_cache *c, uint64_t seq, const auth_cache_entry *e)
     }
     int i = auth_cache__find(c, e->token_hash);
     if (i < 0) {
-        if (c->free_head < 0) {
-            while (!c->slots[c->hand].used)
+        if (c->free_head < 0 && c->top < c->capacity) {
+            i = c->top++;
+        } else {
+            if (c->free_head < 0) {
+                while (!c->slots[c->hand].used)
+                    c->hand = (c->hand + 1) % c->capacity;
+                auth_cache__remove(c, c->hand);
                 c->hand = (c->hand + 1) % c->capacity;
-            auth_cache__remove(c, c->hand);
-            c->hand = (c->hand + 1) % c->capacity;
+            }
+            i = c->free_head;
+            c->free_head = c->slots[i].next;
         }
-        i = c->free_head;
-        c->free_head = c->slots[i].next;
         unsigned b = auth_cache__hash(e->token_hash) & (unsigned)(c->nbuckets - 1);
         c->slots[i].next = c->buckets[b];
         c->buckets[b] = i;
@@ -212,7 +215,7 @@ void auth_cache_apply(auth_cache *c, const char *payload)
     pthread_mutex_lock(&c->lock);
     c->seq++;
     c->stats.invalidations++;
-    for (int i = 0; i < c->capacity; i++) {
+    for (int i = 0; i < c->top; i++) {
         if (!c->slots[i].used)
             continue;
         const principal *p = &c->slots[i].e.who;
