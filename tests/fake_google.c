@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void fake_google_lock(fake_google *fg)
 {
@@ -493,7 +494,12 @@ static void fake__reports(http_request *r)
     if (fg->analytics_last_day[0] && time_day_parse(fg->analytics_last_day, &last) && last > to)
         last = to;
     fake_google_token *t = fake__bearer(fg, r);
+    int delay_ms = fg->analytics_delay_ms;
     fake_google_unlock(fg);
+    if (delay_ms > 0) {
+        struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+    }
     if (!ok) {
         fake__api_error(r, 400, "badRequest", "Invalid query.");
         return;

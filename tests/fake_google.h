@@ -65,6 +65,7 @@ typedef struct fake_google {
     bool analytics_reversed;     /* columns in another order than the request's */
     int analytics_revision;      /* added to every day's views: Google revised its numbers */
     char analytics_last_day[16]; /* no rows after this day ("": every day asked for) */
+    int analytics_delay_ms;      /* each report answers this late (a slow Google) */
 
     /* records */
     char auth_client_id[128], auth_redirect_uri[512], auth_response_type[32], auth_scope[512],

@@ -22,11 +22,16 @@
 #include "services/google_service.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #define CLIENT_ID     "pstudio-test.apps.googleusercontent.com"
 #define CLIENT_SECRET "GOCSPX-test-client-secret-0123456789"
@@ -327,7 +332,6 @@ test_the_import_backfill_stores_what_youtube_served_to_the_unit_with_iso_weeks_r
     test_resp_free(&r);
 
     /* Every ISO week the 90 days touch, the partial first and last included. */
-    snprintf(q, sizeof(q), "?period=WEEK&from=%s&to=%s", f, t);
     char mon[11];
     day_text(time_day_monday(first), mon);
     snprintf(q, sizeof(q), "?period=WEEK&from=%s&to=%s", mon, t);
@@ -588,8 +592,8 @@ test_a_backfill_whose_chunk_fails_resumes_at_the_first_missing_chunk_without_gap
     test_resp_free(&r);
     assert_int_equal(countf(w,
                             "SELECT count(*) FROM analytics_backfills WHERE id = '%s' AND "
-                            "next_date IS NULL%s",
-                            job_id, ""),
+                            "channel_id = '%s' AND next_date IS NULL",
+                            job_id, w->channel),
                      1);
 
     /* Asking again for the same range while it is done queues a new run. */
@@ -685,6 +689,133 @@ static void test_the_checker_names_a_week_that_is_not_the_rollup_of_its_days(voi
     queue_collect(w);
     work_one(w);
     assert_int_equal(testdb_check_quiet(&w->api.t, why, sizeof(why)), 0);
+}
+
+/* ---- a real worker process, killed ---------------------------------------------------- */
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+/* `pstudio worker` on the test's database, talking to the fake Google. */
+static pid_t spawn_worker(world *w, const char *dir, const char *log)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        setenv("PSTUDIO_DATABASE_URL", w->api.t.url, 1);
+        setenv("PSTUDIO_DATA_DIR", dir, 1);
+        setenv("PSTUDIO_WORKERS", "1", 1);
+        setenv("PSTUDIO_SHUTDOWN_TIMEOUT_MS", "5000", 1);
+        setenv("PSTUDIO_SECRET_KEY", w->key, 1);
+        setenv("PSTUDIO_GOOGLE_CLIENT_ID", CLIENT_ID, 1);
+        setenv("PSTUDIO_GOOGLE_CLIENT_SECRET", CLIENT_SECRET, 1);
+        setenv("PSTUDIO_GOOGLE_REDIRECT_URI", w->urls[5], 1);
+        setenv("PSTUDIO_GOOGLE_TOKEN_URL", w->urls[1], 1);
+        setenv("PSTUDIO_GOOGLE_REVOKE_URL", w->urls[3], 1);
+        setenv("PSTUDIO_GOOGLE_USERINFO_URL", w->urls[2], 1);
+        setenv("PSTUDIO_YOUTUBE_API_URL", w->urls[4], 1);
+        setenv("PSTUDIO_YOUTUBE_ANALYTICS_URL", w->urls[6], 1);
+        execl(PSTUDIO_BIN, PSTUDIO_BIN, "worker", (char *)NULL);
+        _exit(127);
+    }
+    assert_true(pid > 0);
+    return pid;
+}
+
+/* Waits up to seconds for the query's count to reach want. */
+static bool wait_count(world *w, const char *sql, int64_t want, int seconds)
+{
+    int64_t until = time_mono_usec() + (int64_t)seconds * 1000000;
+    while (time_mono_usec() < until) {
+        if (count(w, sql) == want)
+            return true;
+        sleep_ms(20);
+    }
+    return false;
+}
+
+static void print_log(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    while (f && fgets(line, sizeof(line), f))
+        print_message("worker log: %s", line);
+    if (f)
+        fclose(f);
+}
+
+static void
+test_a_worker_killed_mid_backfill_leaves_whole_chunks_and_the_next_one_finishes_it(void **state)
+{
+    world *w = *state;
+    connect_and_import(w);
+    fake_google_lock(w->fg);
+    w->fg->analytics_delay_ms = 1500; /* time to kill the worker while it fetches a chunk */
+    fake_google_unlock(w->fg);
+    char dir[256], log[300];
+    test_tmpdir(dir, sizeof(dir));
+    snprintf(log, sizeof(log), "%s/worker.log", dir);
+
+    /* Killed with -9 once the first chunk is stored, while it fetches the
+     * second. */
+    pid_t first = spawn_worker(w, dir, log);
+    bool moved = wait_count(w,
+                            "SELECT count(*) FROM analytics_backfills WHERE next_date IS NOT NULL "
+                            "AND next_date > from_date",
+                            1, 60);
+    kill(first, SIGKILL);
+    int status = 0;
+    waitpid(first, &status, 0);
+    if (!moved)
+        print_log(log);
+    assert_true(moved);
+    expect_whole_chunks_before_the_cursor(w);
+    assert_int_equal(count(w, "SELECT count(*) FROM channel_analytics WHERE period = 'DAY'"), 30);
+    assert_int_equal(count(w, "SELECT count(*) FROM jobs WHERE kind = 'analytics.backfill' AND "
+                              "status = 'running'"),
+                     1);
+
+    /* Its lease runs out (we do not wait the 5 minutes); another worker
+     * takes the job over at the cursor and finishes it. */
+    db_error de;
+    if (testdb_execf(&w->api.t, &de,
+                     "UPDATE jobs SET lease_expires_at = $1 WHERE kind = 'analytics.backfill'", "t",
+                     time_now_usec() - 1000000) != 0)
+        fail_msg("%s", de.message);
+    fake_google_lock(w->fg);
+    w->fg->analytics_delay_ms = 0;
+    fake_google_unlock(w->fg);
+    pid_t second = spawn_worker(w, dir, log);
+    bool done = wait_count(w,
+                           "SELECT count(*) FROM jobs WHERE kind = 'analytics.backfill' AND "
+                           "status = 'done'",
+                           1, 60);
+    kill(second, SIGTERM);
+    waitpid(second, &status, 0);
+    if (!done)
+        print_log(log);
+    assert_true(done);
+    expect_whole_chunks_before_the_cursor(w);
+    assert_int_equal(count(w, "SELECT count(*) FROM channel_analytics WHERE period = 'DAY'"), 90);
+    assert_int_equal(count(w, "SELECT attempts FROM jobs WHERE kind = 'analytics.backfill'"), 2);
+    /* The first chunk was fetched by the first worker only. */
+    char first_range[24], f[11], t[11];
+    day_text(yesterday() - 89, f);
+    day_text(yesterday() - 60, t);
+    snprintf(first_range, sizeof(first_range), "%s..%s", f, t);
+    int fetched_first = 0;
+    fake_google_lock(w->fg);
+    for (int i = 0; i < w->fg->analytics_calls && i < 64; i++)
+        fetched_first += strcmp(w->fg->analytics_ranges[i], first_range) == 0;
+    fake_google_unlock(w->fg);
+    assert_int_equal(fetched_first, 1);
 }
 
 /* ---- faults ---------------------------------------------------------------------- */
@@ -1018,6 +1149,7 @@ int main(void)
         T(test_weeks_are_iso_weeks_with_view_weighted_means_and_impression_weighted_ctr),
         T(test_a_backfill_whose_chunk_fails_resumes_at_the_first_missing_chunk_without_gap_or_double_count),
         T(test_a_backfill_failing_at_any_statement_or_commit_resumes_with_no_gap_or_duplicate),
+        T(test_a_worker_killed_mid_backfill_leaves_whole_chunks_and_the_next_one_finishes_it),
         T(test_the_checker_names_a_week_that_is_not_the_rollup_of_its_days),
         T(test_quota_and_rate_limits_wait_for_their_window_and_lose_no_stored_row),
         T(test_an_expired_token_is_refreshed_once_and_invalid_grant_asks_for_reconnect),
