@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -691,13 +692,88 @@ static void test_the_checker_names_a_week_that_is_not_the_rollup_of_its_days(voi
     assert_int_equal(testdb_check_quiet(&w->api.t, why, sizeof(why)), 0);
 }
 
-/* ---- a real worker process, killed ---------------------------------------------------- */
-
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
     nanosleep(&ts, NULL);
 }
+
+/* Runs one job on a thread of its own. */
+static void *work_one_thread(void *arg)
+{
+    world *w = arg;
+    error e;
+    if (job_work_one(w->api.t.db, "test:b", &e) != 1)
+        print_message("the second writer ran no job: %s\n", e.message);
+    return NULL;
+}
+
+/* Two writers of one week at once: one holds a transaction that wrote a day
+ * and rolled its week up while a job writes other days of that week. The
+ * job's chunk locks the channel first, which waits for the writer (its day
+ * holds a key-share lock on the channel through the foreign key), so its
+ * rollup then counts that day too. Without the lock, on PostgreSQL, the
+ * job's week would miss it. */
+static void test_two_writers_of_one_week_at_once_leave_it_the_rollup_of_all_its_days(void **state)
+{
+    world *w = *state;
+    connect_and_import(w);
+    testdb_exec(&w->api.t, "DELETE FROM jobs");
+    /* A day of a week the job also writes, but that the job does not fetch
+     * itself (else it would wait on that day's row instead). */
+    int64_t y = yesterday(), d1 = y;
+    if (time_day_monday(y) != y) {
+        fake_google_lock(w->fg);
+        day_text(y - 1, w->fg->analytics_last_day);
+        fake_google_unlock(w->fg);
+    } else {
+        d1 = y - 90;
+    }
+    char uid[37];
+    db_conn *c = db_acquire(w->api.t.db);
+    {
+        db_sql q = DB_SQL("SELECT user_id FROM channels WHERE id = $1");
+        db_error de;
+        db_stmt *s = db_prepare(c, &q, &de);
+        db_bind_text(s, 1, w->channel);
+        assert_int_equal(db_step(s, &de), DB_ROW);
+        snprintf(uid, sizeof(uid), "%s", db_col_text(s, 0));
+        db_reset(s);
+    }
+    queue_collect(w);
+    db_error de;
+    error e;
+    assert_int_equal(db_begin_write(c, &de), 0);
+    char date[11];
+    day_text(d1, date);
+    analytics_row r = day_row(uid, w->channel, date, 1000, 50.0, 100);
+    bool changed;
+    assert_int_equal(analytics_store_upsert_day(c, &r, &changed, &e), 0);
+    assert_int_equal(
+        analytics_store_rollup_week(c, uid, w->channel, time_day_monday(d1), time_now_usec(), &e),
+        0);
+    pthread_t b;
+    assert_int_equal(pthread_create(&b, NULL, work_one_thread, w), 0);
+    sleep_ms(500); /* long enough for the job to reach the week, were it not waiting */
+    assert_int_equal(db_commit(c, &de), 0);
+    pthread_join(b, NULL);
+    db_release(c);
+    if (jobs_of(w, ANALYTICS_JOB_COLLECT, "done") == 0) {
+        make_due(w);
+        work_one(w);
+    }
+    assert_int_equal(jobs_of(w, ANALYTICS_JOB_COLLECT, "done"), 1);
+    char why[2048];
+    if (testdb_check_quiet(&w->api.t, why, sizeof(why)) != 0)
+        fail_msg("%s", why);
+    assert_int_equal(countf(w,
+                            "SELECT views FROM channel_analytics WHERE date = '%s' AND period = "
+                            "'DAY' AND channel_id = '%s'",
+                            date, w->channel),
+                     1000);
+}
+
+/* ---- a real worker process, killed ---------------------------------------------------- */
 
 /* `pstudio worker` on the test's database, talking to the fake Google. */
 static pid_t spawn_worker(world *w, const char *dir, const char *log)
@@ -1150,6 +1226,7 @@ int main(void)
         T(test_a_backfill_whose_chunk_fails_resumes_at_the_first_missing_chunk_without_gap_or_double_count),
         T(test_a_backfill_failing_at_any_statement_or_commit_resumes_with_no_gap_or_duplicate),
         T(test_a_worker_killed_mid_backfill_leaves_whole_chunks_and_the_next_one_finishes_it),
+        T(test_two_writers_of_one_week_at_once_leave_it_the_rollup_of_all_its_days),
         T(test_the_checker_names_a_week_that_is_not_the_rollup_of_its_days),
         T(test_quota_and_rate_limits_wait_for_their_window_and_lose_no_stored_row),
         T(test_an_expired_token_is_refreshed_once_and_invalid_grant_asks_for_reconnect),

@@ -16,7 +16,10 @@
  * their own writer.
  *
  * Every read is scoped by the owner's user_id. Callers choose the
- * transaction. Errors are the db helpers' (ERR_CONSTRAINT for a value the
+ * transaction, and serialize the writers of one channel (analytics_service
+ * locks the channel's row first): on PostgreSQL a rollup sees only the days
+ * committed before its statement, so two concurrent writers of one week
+ * would each miss the other's days. Errors are the db helpers' (ERR_CONSTRAINT for a value the
  * schema refuses, ERR_UNAVAILABLE, ERR_INTERNAL) and ERR_NOT_FOUND where
  * named.
  */

@@ -98,6 +98,7 @@ static int analytics__fetch(services *s, db_conn *c, arena *keep, arena *a, acco
 /* One chunk's writes: its days, the weeks they touch and, for a backfill,
  * the cursor (and on the last chunk the job's completion). */
 typedef struct analytics__chunk_tx {
+    arena *a;
     const analytics_row *rows;
     size_t n;
     const char *user_id;
@@ -112,6 +113,13 @@ typedef struct analytics__chunk_tx {
 static int analytics__chunk_body(db_conn *c, void *arg, error *err)
 {
     analytics__chunk_tx *tx = arg;
+    /* One writer per channel at a time: on PostgreSQL two transactions
+     * writing days of the same week would each roll the week up without the
+     * other's days. The channel's row lock makes the second wait, and its
+     * statements then see the first one's days. */
+    channel ch;
+    if (channel_store_get(c, tx->a, tx->user_id, tx->channel_id, true, NULL, &ch, err) != 0)
+        return -1;
     int64_t now = time_now_usec();
     for (size_t i = 0; i < tx->n; i++) {
         bool changed;
@@ -156,7 +164,8 @@ static int analytics__collect(services *s, db_conn *c, arena *keep, const channe
                                           "the YouTube Analytics report came back malformed (%s); "
                                           "nothing was stored",
                                           e.message);
-        analytics__chunk_tx tx = {.rows = rows,
+        analytics__chunk_tx tx = {.a = &a,
+                                  .rows = rows,
                                   .n = n,
                                   .user_id = ch->user_id,
                                   .channel_id = ch->id,
