@@ -2,14 +2,17 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/timeutil.h"
 #include "http/http.h"
 #include "providers/http_client.h"
+#include "providers/youtube_analytics.h"
 
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void fake_google_lock(fake_google *fg)
 {
@@ -438,12 +441,173 @@ static void fake__channels(http_request *r)
                          "resultsPerPage", 50, "items", items));
 }
 
+void fake_google_analytics_day(const char *date, int revision, fake_analytics_day *out)
+{
+    int64_t d = 0;
+    time_day_parse(date, &d);
+    out->views = 100 + (d % 37) * 10 + revision;
+    out->likes = out->views / 10;
+    out->comments = d % 5;
+    out->shares = d % 3;
+    out->minutes = out->views * 2;
+    out->duration = 120 + d % 60;
+    out->percentage = 30.0 + (double)(d % 20) * 1.5;
+    out->gained = d % 7;
+    out->lost = d % 2;
+}
+
+static bool fake__query_is(http_request *r, const char *name, const char *want, fake_google *fg)
+{
+    const char *v = http_query(r, name);
+    if (v != NULL && strcmp(v, want) == 0)
+        return true;
+    snprintf(fg->analytics_bad_query, sizeof(fg->analytics_bad_query), "%s=%s, expected %s", name,
+             v ? v : "(none)", want);
+    return false;
+}
+
+static json_t *fake__header(const char *name, const char *type, const char *data)
+{
+    return json_pack("{s:s,s:s,s:s}", "name", name, "columnType", type, "dataType", data);
+}
+
+/* GET /v2/reports?ids=channel==MINE&startDate&endDate&metrics&dimensions=day&sort=day */
+static void fake__reports(http_request *r)
+{
+    fake_google *fg = http_app(r);
+    fake_google_lock(fg);
+    int call = fg->analytics_calls++;
+    const char *start = http_query(r, "startDate"), *end = http_query(r, "endDate");
+    if (call < 64)
+        snprintf(fg->analytics_ranges[call], sizeof(fg->analytics_ranges[0]), "%.10s..%.10s",
+                 start ? start : "", end ? end : "");
+    int64_t from = 0, to = 0;
+    bool ok = fake__query_is(r, "ids", "channel==MINE", fg) &&
+              fake__query_is(r, "metrics", YOUTUBE_ANALYTICS_METRICS, fg) &&
+              fake__query_is(r, "dimensions", "day", fg) && fake__query_is(r, "sort", "day", fg) &&
+              time_day_parse(start, &from) && time_day_parse(end, &to) && from <= to;
+    int mode = fg->analytics_mode;
+    bool fail_now = fg->analytics_fail_at > 0 && --fg->analytics_fail_at == 0;
+    bool reversed = fg->analytics_reversed;
+    int revision = fg->analytics_revision;
+    int64_t last = to;
+    if (fg->analytics_last_day[0] && time_day_parse(fg->analytics_last_day, &last) && last > to)
+        last = to;
+    fake_google_token *t = fake__bearer(fg, r);
+    int delay_ms = fg->analytics_delay_ms;
+    fake_google_unlock(fg);
+    if (delay_ms > 0) {
+        struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (!ok) {
+        fake__api_error(r, 400, "badRequest", "Invalid query.");
+        return;
+    }
+    if (t == NULL) {
+        fake__json(r, 401,
+                   json_pack("{s:{s:i,s:s,s:[{s:s,s:s}]}}", "error", "code", 401, "message",
+                             "Request had invalid authentication credentials.", "errors", "reason",
+                             "authError", "domain", "global"));
+        return;
+    }
+    if (mode == FAKE_ANALYTICS_QUOTA) {
+        fake__api_error(r, 403, "quotaExceeded",
+                        "The request cannot be completed because you have exceeded your quota.");
+        return;
+    }
+    if (mode == FAKE_ANALYTICS_RATE_LIMITED) {
+        http_set_header(r, "Retry-After", "45");
+        fake__api_error(r, 429, "rateLimitExceeded", "Too many requests.");
+        return;
+    }
+    if (mode == FAKE_ANALYTICS_UNAVAILABLE || fail_now) {
+        fake__api_error(r, 503, "backendError", "The service is currently unavailable.");
+        return;
+    }
+    if (mode == FAKE_ANALYTICS_NOT_JSON) {
+        http_reply(r, 200, "application/json", "<html>oops</html>", 17);
+        return;
+    }
+    static const char *const metrics[] = {"views",
+                                          "likes",
+                                          "comments",
+                                          "shares",
+                                          "estimatedMinutesWatched",
+                                          "averageViewDuration",
+                                          "averageViewPercentage",
+                                          "subscribersGained",
+                                          "subscribersLost"};
+    size_t nm = sizeof(metrics) / sizeof(metrics[0]);
+    if (mode == FAKE_ANALYTICS_NO_COLUMN)
+        nm--;
+    json_t *headers = json_array();
+    if (!reversed)
+        json_array_append_new(headers, fake__header("day", "DIMENSION", "STRING"));
+    for (size_t k = 0; k < nm; k++) {
+        const char *m = metrics[reversed ? nm - 1 - k : k];
+        bool real = strcmp(m, "averageViewPercentage") == 0;
+        json_array_append_new(headers, fake__header(m, "METRIC", real ? "FLOAT" : "INTEGER"));
+    }
+    if (reversed)
+        json_array_append_new(headers, fake__header("day", "DIMENSION", "STRING"));
+    json_t *rows = json_array();
+    for (int64_t d = from; d <= last; d++) {
+        char date[TIME_DAY_STR_LEN + 1];
+        time_day_format(mode == FAKE_ANALYTICS_WRONG_DAY && d == from ? to + 1 : d, date);
+        char real_date[TIME_DAY_STR_LEN + 1];
+        time_day_format(d, real_date);
+        fake_analytics_day v;
+        fake_google_analytics_day(real_date, revision, &v);
+        json_t *vals[9] = {
+            mode == FAKE_ANALYTICS_NEGATIVE       ? json_integer(-v.views)
+            : mode == FAKE_ANALYTICS_STRING_COUNT ? json_sprintf("%lld", v.views)
+                                                  : json_integer(v.views),
+            json_integer(v.likes),
+            json_integer(v.comments),
+            json_integer(v.shares),
+            json_integer(v.minutes),
+            json_integer(v.duration),
+            json_real(v.percentage),
+            json_integer(v.gained),
+            json_integer(v.lost),
+        };
+        json_t *row = json_array();
+        if (!reversed)
+            json_array_append_new(row, json_string(date));
+        for (size_t k = 0; k < 9; k++) {
+            size_t at = reversed ? nm - 1 - k : k;
+            if (k < nm)
+                json_array_append_new(row, json_incref(vals[at]));
+        }
+        for (size_t k = 0; k < 9; k++)
+            json_decref(vals[k]);
+        if (reversed)
+            json_array_append_new(row, json_string(date));
+        if (mode == FAKE_ANALYTICS_SHORT_ROW)
+            json_array_remove(row, json_array_size(row) - 1);
+        json_array_append_new(rows, row);
+    }
+    json_t *doc =
+        json_pack("{s:s,s:o}", "kind", "youtubeAnalytics#resultTable", "columnHeaders", headers);
+    if (mode == FAKE_ANALYTICS_ROWS_OBJECT) {
+        json_decref(rows);
+        json_object_set_new(doc, "rows", json_object());
+    } else if (json_array_size(rows) > 0) {
+        json_object_set_new(doc, "rows", rows); /* absent when there is no data, as Google does */
+    } else {
+        json_decref(rows);
+    }
+    fake__json(r, 200, doc);
+}
+
 static const http_route fake__routes[] = {
     {"GET", "/o/oauth2/v2/auth", fake__authorize, "fake.authorize"},
     {"POST", "/token", fake__token_endpoint, "fake.token"},
     {"GET", "/v1/userinfo", fake__userinfo, "fake.userinfo"},
     {"POST", "/revoke", fake__revoke, "fake.revoke"},
     {"GET", "/youtube/v3/channels", fake__channels, "fake.channels"},
+    {"GET", "/v2/reports", fake__reports, "fake.reports"},
 };
 
 fake_google *fake_google_start(const char *client_id, const char *client_secret)

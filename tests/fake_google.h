@@ -6,6 +6,12 @@
  * and issues distinctive tokens, so tests can check both our requests and
  * that no token leaks anywhere.
  *
+ * It also answers the YouTube Analytics API v2 reports.query by day
+ * (GET /v2/reports), with a deterministic row per day (fake_google_analytics_day)
+ * up to analytics_last_day, and its failures: 401 for a dead token, 403
+ * quotaExceeded, 429 with Retry-After, 503, malformed bodies, and the
+ * columns in another order.
+ *
  * Identities: "alice" (two channels, one with a hidden subscriber count),
  * "bob" (one channel), "brand" (a brand account's single channel).
  * The consent page answers at once as fg->identity, or declines.
@@ -54,6 +60,12 @@ typedef struct fake_google {
     int revoke_status;       /* 0: revoke; else answer this status (a 5xx) and keep the grant */
     long expires_in;         /* of issued access tokens */
     char alice_subscribers[32];
+    int analytics_mode;          /* FAKE_ANALYTICS_*: how every report request is answered */
+    int analytics_fail_at;       /* > 0: the n-th report request from now answers 503, once */
+    bool analytics_reversed;     /* columns in another order than the request's */
+    int analytics_revision;      /* added to every day's views: Google revised its numbers */
+    char analytics_last_day[16]; /* no rows after this day ("": every day asked for) */
+    int analytics_delay_ms;      /* each report answers this late (a slow Google) */
 
     /* records */
     char auth_client_id[128], auth_redirect_uri[512], auth_response_type[32], auth_scope[512],
@@ -62,6 +74,9 @@ typedef struct fake_google {
     char tok_grant_type[32], tok_client_secret[128], tok_redirect_uri[512], tok_verifier[160],
         tok_content_type[128];
     int exchanges, refreshes, userinfos, revokes, channel_lists;
+    int analytics_calls;           /* report requests, answered or not */
+    char analytics_ranges[64][24]; /* "startDate..endDate" of the first 64 */
+    char analytics_bad_query[256]; /* why the last malformed request was refused, or "" */
     char revoked[8][128];
     char last_bearer[160];
 
@@ -70,6 +85,28 @@ typedef struct fake_google {
     fake_google_code codes[FAKE_GOOGLE_MAX_CODES];
     int ncodes;
 } fake_google;
+
+enum {
+    FAKE_ANALYTICS_OK = 0,
+    FAKE_ANALYTICS_QUOTA,        /* 403 quotaExceeded, no Retry-After */
+    FAKE_ANALYTICS_RATE_LIMITED, /* 429 with Retry-After: 45 */
+    FAKE_ANALYTICS_UNAVAILABLE,  /* 503 backendError */
+    FAKE_ANALYTICS_NOT_JSON,     /* 200 with a body that is not JSON */
+    FAKE_ANALYTICS_STRING_COUNT, /* a count sent as a string */
+    FAKE_ANALYTICS_NO_COLUMN,    /* subscribersLost missing from the headers and the rows */
+    FAKE_ANALYTICS_WRONG_DAY,    /* a row dated outside the range asked for */
+    FAKE_ANALYTICS_NEGATIVE,     /* a negative view count */
+    FAKE_ANALYTICS_ROWS_OBJECT,  /* rows is an object, not a list */
+    FAKE_ANALYTICS_SHORT_ROW,    /* a row with one value too few */
+    FAKE_ANALYTICS_MALFORMED_LAST = FAKE_ANALYTICS_SHORT_ROW,
+};
+
+/* What the fake reports for one day (revision added to views). */
+typedef struct fake_analytics_day {
+    long long views, likes, comments, shares, minutes, duration, gained, lost;
+    double percentage;
+} fake_analytics_day;
+void fake_google_analytics_day(const char *date, int revision, fake_analytics_day *out);
 
 fake_google *fake_google_start(const char *client_id, const char *client_secret);
 void fake_google_stop(fake_google *fg);

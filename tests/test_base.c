@@ -195,6 +195,69 @@ static void test_log_json_escape_escapes_quotes_backslashes_and_controls(void **
 
 /* time_format and time_parse do their own calendar arithmetic; libc's
  * gmtime_r and timegm are the reference, over 10,000 years of instants. */
+static void test_calendar_days_parse_strictly_format_back_and_know_iso_mondays(void **state)
+{
+    (void)state;
+    /* Every day from 1970 to 2100 formats as time_format's date part and parses back. */
+    for (int64_t day = 0; day < 47847; day++) {
+        char got[TIME_DAY_STR_LEN + 1], full[TIME_STR_LEN + 1];
+        time_day_format(day, got);
+        time_format(day * 86400 * 1000000, full);
+        assert_memory_equal(got, full, TIME_DAY_STR_LEN);
+        int64_t back = -1;
+        assert_true(time_day_parse(got, &back));
+        assert_int_equal(back, day);
+        assert_int_equal(time_day_of(day * 86400 * 1000000 + 86399999999LL), day);
+        int64_t mon = time_day_monday(day);
+        assert_true(mon <= day && day - mon < 7);
+        assert_int_equal((mon + 3) % 7, 0); /* 1970-01-05 was a Monday */
+    }
+    int64_t d;
+    static const char *const bad[] = {"2026-02-29", "2026-13-01", "2026-00-10", "2026-04-31",
+                                      "2026-1-01",  "26-01-01",   "2026/01/01", "2026-01-01T",
+                                      "1969-12-31", "",           "2026-01-0x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (time_day_parse(bad[i], &d))
+            fail_msg("'%s' parsed as a day", bad[i]);
+    assert_false(time_day_parse(NULL, &d));
+    assert_true(time_day_parse("2024-02-29", &d));
+    assert_true(time_day_parse("2026-11-29", &d)); /* a Sunday ends its ISO week */
+    char mon[TIME_DAY_STR_LEN + 1];
+    time_day_format(time_day_monday(d), mon);
+    assert_string_equal(mon, "2026-11-23");
+    assert_true(time_day_parse("2026-11-30", &d));
+    assert_int_equal(time_day_monday(d), d);
+}
+
+static void test_pacific_midnight_follows_us_daylight_time_across_both_changes(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"2026-12-06T23:00:00Z", "2026-12-07T08:00:00Z"}, /* PST */
+        {"2026-12-07T07:59:59Z", "2026-12-07T08:00:00Z"},
+        {"2026-12-07T08:00:00Z", "2026-12-08T08:00:00Z"},
+        {"2026-07-01T12:00:00Z", "2026-07-02T07:00:00Z"}, /* PDT */
+        {"2026-03-08T09:00:00Z", "2026-03-09T07:00:00Z"}, /* 01:00 PST, the day clocks go on */
+        {"2026-03-08T08:00:00Z", "2026-03-09T07:00:00Z"}, /* just after midnight PST */
+        {"2026-03-07T12:00:00Z", "2026-03-08T08:00:00Z"},
+        {"2026-11-01T08:30:00Z", "2026-11-02T08:00:00Z"}, /* 01:30 PDT, the day clocks go back */
+        {"2026-10-31T12:00:00Z", "2026-11-01T07:00:00Z"},
+        {"2027-03-14T12:00:00Z", "2027-03-15T07:00:00Z"}, /* 2027: March 14 and November 7 */
+        {"2027-11-07T12:00:00Z", "2027-11-08T08:00:00Z"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int64_t now, want;
+        assert_true(time_parse(cases[i][0], &now));
+        assert_true(time_parse(cases[i][1], &want));
+        int64_t got = time_next_pacific_midnight(now);
+        if (got != want) {
+            char g[TIME_STR_LEN + 1];
+            time_format(got, g);
+            fail_msg("after %s: got %s, want %s", cases[i][0], g, cases[i][1]);
+        }
+    }
+}
+
 static void test_time_calendar_matches_gmtime_and_timegm(void **state)
 {
     const int64_t lo = -62167219200LL, hi = 253402300799LL; /* 0000-01-01 .. 9999-12-31 */
@@ -752,6 +815,8 @@ int main(void)
         cmocka_unit_test(test_text_copies_whole_or_refuses_and_cuts_only_between_characters),
         cmocka_unit_test(test_log_json_escape_escapes_quotes_backslashes_and_controls),
         cmocka_unit_test(test_time_calendar_matches_gmtime_and_timegm),
+        cmocka_unit_test(test_calendar_days_parse_strictly_format_back_and_know_iso_mondays),
+        cmocka_unit_test(test_pacific_midnight_follows_us_daylight_time_across_both_changes),
         cmocka_unit_test(test_buf_reserve_keeps_content_and_respects_the_cap),
         cmocka_unit_test(test_jsonout_writes_what_json_dumps_writes),
         cmocka_unit_test(test_utf8_valid_agrees_with_jansson),

@@ -106,17 +106,18 @@ static void test_channel_analytics_rejects_a_duplicate_channel_date_period(void 
     assert_int_equal(testdb_execf(t, &de, sql,
                                   "sssss"
                                   "t",
-                                  id, c, u, "2026-11-01", "DAY", time_now_usec()),
+                                  id, c, u, "2026-11-02", "DAY", time_now_usec()),
                      0);
     uuid_v7(id);
     assert_int_equal(
-        testdb_execf(t, &de, sql, "ssssst", id, c, u, "2026-11-01", "DAY", time_now_usec()),
+        testdb_execf(t, &de, sql, "ssssst", id, c, u, "2026-11-02", "DAY", time_now_usec()),
         DB_ERR);
     assert_int_equal(de.fault, DB_FAULT_UNIQUE);
-    /* The same date in the other period is a different row. */
+    /* The same date in the other period is a different row (2026-11-02 is a
+     * Monday, so the row is the day's own week, as the checker wants it). */
     uuid_v7(id);
     assert_int_equal(
-        testdb_execf(t, &de, sql, "ssssst", id, c, u, "2026-11-01", "WEEK", time_now_usec()), 0);
+        testdb_execf(t, &de, sql, "ssssst", id, c, u, "2026-11-02", "WEEK", time_now_usec()), 0);
 }
 
 static void test_user_email_is_unique_regardless_of_case(void **state)
@@ -408,11 +409,19 @@ static void test_every_column_type_round_trips(void **state)
                                   "($1, $2, $3, '2026-02-28', 'DAY', $4, $5, $6, $6)",
                                   "sssddt", a, c, u, 41.125, 0.1, when),
                      0);
+    /* Its ISO week, as the rollup writes it: no views weigh the ratios. */
+    uuid_v7(a);
+    assert_int_equal(testdb_execf(t, &de,
+                                  "INSERT INTO channel_analytics (id, channel_id, user_id, date, "
+                                  "period, created_at, updated_at) VALUES "
+                                  "($1, $2, $3, '2026-02-23', 'WEEK', $4, $4)",
+                                  "ssst", a, c, u, when),
+                     0);
 
     db_sql q = DB_SQL("SELECT c.name, c.subscriber_count, c.auto_optimize, c.stats_updated_at, "
                       "c.thumbnail, a.access_token_enc, ca.date, ca.avg_retention, ca.avg_ctr, "
                       "c.id, p.tags FROM channels c JOIN accounts a ON a.user_id = c.user_id "
-                      "JOIN channel_analytics ca ON ca.channel_id = c.id "
+                      "JOIN channel_analytics ca ON ca.channel_id = c.id AND ca.period = 'DAY' "
                       "LEFT JOIN projects p ON p.user_id = c.user_id WHERE c.id = $1");
     db_conn *conn = db_acquire(t->db);
     db_stmt *s = db_prepare(conn, &q, &de);

@@ -85,8 +85,16 @@ static int teardown(void **state)
 static char *snapshot(world *w)
 {
     static const char *const tables[] = {
-        "personas", "persona_history", "channels", "channel_persona_assignments",
-        "projects", "scenes",          "api_keys", NULL,
+        "personas",
+        "persona_history",
+        "channels",
+        "channel_persona_assignments",
+        "projects",
+        "scenes",
+        "api_keys",
+        "channel_analytics",
+        "analytics_backfills",
+        NULL,
     };
     size_t cap = 1 << 20, len = 0;
     char *out = calloc(1, cap);
@@ -164,6 +172,8 @@ static const char *valid_body(world *w, const char *method, const char *pattern,
         snprintf(out, n, "{\"scene_ids\":[\"%s\"]}", w->scene);
         return out;
     }
+    if (strstr(pattern, "/analytics/backfill"))
+        return "{\"from\":\"2026-01-01\",\"to\":\"2026-01-31\"}";
     if (strstr(pattern, "/scenes"))
         return "{\"narration\":\"B was here\"}";
     if (strncmp(pattern, "/api/v1/personas/", 17) == 0)

@@ -29,6 +29,11 @@
  *   channel whose persona was archived lets go of it without a row, so a
  *   channel with no persona may have a latest row naming an archived one.
  *   No channel or plan default names an archived persona.
+ * - A channel's WEEK analytics rows are the rollup of its DAY rows, one per
+ *   ISO week that has days, dated its Monday: the counts summed, retention
+ *   and view duration weighted by views, CTR by impressions (reals within
+ *   a relative 1e-9). The rollup runs in the transaction that writes the
+ *   days. An analytics row or backfill belongs to its channel's user.
  */
 #include "testlib.h"
 
@@ -46,12 +51,89 @@
 #define JOB_GEN_PG         "CAST(j.payload->>'generation' AS BIGINT)"
 #define SCRIPT_KINDS       "j.kind IN ('script.generate', 'script.regenerate_scene')"
 
+/* The Monday of a DAY row's ISO week, per engine. */
+#define MONDAY_SQLITE(col) "date(" col ", 'weekday 0', '-6 days')"
+#define MONDAY_PG(col)     "CAST(date_trunc('week', " col ") AS date)"
+/* A week's numbers from its days. */
+#define WEEK_OF_DAYS(monday)                                                                       \
+    "SELECT channel_id, " monday " AS monday, sum(views) AS views, sum(likes) AS likes, "          \
+    "sum(comments) AS comments, sum(shares) AS shares, sum(watch_time_minutes) AS wt, "            \
+    "sum(subscribers_gained) AS sg, sum(subscribers_lost) AS sl, sum(impressions) AS imp, "        \
+    "sum(CASE WHEN avg_retention IS NOT NULL THEN avg_retention * views END) / "                   \
+    "NULLIF(sum(CASE WHEN avg_retention IS NOT NULL THEN views END) * 1.0, 0) AS ret, "            \
+    "sum(CASE WHEN avg_view_duration_seconds IS NOT NULL THEN avg_view_duration_seconds * views "  \
+    "END) / NULLIF(sum(CASE WHEN avg_view_duration_seconds IS NOT NULL THEN views END) * 1.0, 0) " \
+    "AS dur, sum(CASE WHEN avg_ctr IS NOT NULL THEN avg_ctr * impressions END) / "                 \
+    "NULLIF(sum(CASE WHEN avg_ctr IS NOT NULL THEN impressions END) * 1.0, 0) AS ctr "             \
+    "FROM channel_analytics WHERE period = 'DAY' GROUP BY channel_id, " monday
+/* True when two reals (either may be NULL) differ beyond rounding. */
+#define REAL_DIFFERS(a, b)                                                                         \
+    "((" a ") IS NULL) <> ((" b ") IS NULL) OR abs(" a " - " b ") > 1e-9 * (1 + abs(" b "))"
+#define WEEK_CHECK(monday, mon_of_d)                                                                \
+    "SELECT w.channel_id, w.date, w.views, x.views FROM channel_analytics w LEFT JOIN "             \
+    "(" WEEK_OF_DAYS(                                                                               \
+        monday) ") x ON x.channel_id = w.channel_id AND x.monday = w.date "                         \
+                "WHERE w.period = 'WEEK' AND (x.channel_id IS NULL OR w.views <> x.views OR "       \
+                "w.likes <> x.likes OR w.comments <> x.comments OR w.shares <> x.shares OR "        \
+                "w.subscribers_gained <> x.sg OR w.subscribers_lost <> x.sl OR "                    \
+                "(w.impressions IS NULL) <> (x.imp IS NULL) OR w.impressions <> x.imp "             \
+                "OR " REAL_DIFFERS("w.watch_time_minutes", "x.wt") " OR " REAL_DIFFERS(             \
+                    "w.avg_retention",                                                              \
+                    "x.ret") " OR " REAL_DIFFERS("w.avg_view_duration_seconds",                     \
+                                                 "x.dur") " OR " REAL_DIFFERS("w.avg_ctr",          \
+                                                                              "x.ctr") ") UNION "   \
+                                                                                       "ALL "       \
+                                                                                       "SELECT "    \
+                                                                                       "d."         \
+                                                                                       "channel_"   \
+                                                                                       "id, "       \
+                                                                                       "d.date, "   \
+                                                                                       "d.views, "  \
+                                                                                       "NULL "      \
+                                                                                       "FROM "      \
+                                                                                       "channel_"   \
+                                                                                       "analytics"  \
+                                                                                       " d WHERE "  \
+                                                                                       "d.period "  \
+                                                                                       "= 'DAY' "   \
+                                                                                       "AND NOT "   \
+                                                                                       "EXISTS "    \
+                                                                                       "(SELECT "   \
+                                                                                       "1 FROM "    \
+                                                                                       "channel_"   \
+                                                                                       "analytics"  \
+                                                                                       " w2 "       \
+                                                                                       "WHERE "     \
+                                                                                       "w2."        \
+                                                                                       "channel_"   \
+                                                                                       "id = "      \
+                                                                                       "d."         \
+                                                                                       "channel_"   \
+                                                                                       "id AND "    \
+                                                                                       "w2."        \
+                                                                                       "period = "  \
+                                                                                       "'WEEK' "    \
+                                                                                       "AND "       \
+                                                                                       "w2.date "   \
+                                                                                       "="          \
+                                                                                       " " mon_of_d \
+                                                                                       ")"
+
 typedef struct check {
     const char *invariant;
     db_sql sql; /* rows breaking it; $1 is bound to the retention cutoff when used */
 } check;
 
 static check checks[] = {
+    {"a WEEK analytics row is the rollup of its ISO week's DAY rows, and every week with days "
+     "has one (channel, date, views, views of its days)",
+     DB_SQL2(WEEK_CHECK(MONDAY_SQLITE("date"), MONDAY_SQLITE("d.date")),
+             WEEK_CHECK(MONDAY_PG("date"), MONDAY_PG("d.date")))},
+    {"an analytics row or backfill belongs to its channel's user (row, row user, channel user)",
+     DB_SQL("SELECT a.id, a.user_id, c.user_id FROM channel_analytics a JOIN channels c ON c.id = "
+            "a.channel_id WHERE a.user_id <> c.user_id UNION ALL SELECT b.id, b.user_id, "
+            "c.user_id FROM analytics_backfills b JOIN channels c ON c.id = b.channel_id WHERE "
+            "b.user_id <> c.user_id")},
     {"a persona's history is versions 1..version (persona, version, history count, min, max)",
      DB_SQL("SELECT p.id, p.version, count(h.id), min(h.version), max(h.version) "
             "FROM personas p LEFT JOIN persona_history h ON h.persona_id = p.id "

@@ -51,6 +51,7 @@ typedef struct config {
     char *google_userinfo_url;
     char *google_revoke_url;
     char *youtube_api_url;
+    char *youtube_analytics_url;
     bool youtube_publishing;
     char *secret_key;
     /* not settings: what the command line left for the subcommand */

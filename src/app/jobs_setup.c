@@ -1,5 +1,6 @@
 #include "app/app.h"
 #include "jobs/diag.h"
+#include "services/analytics_service.h"
 #include "services/google_service.h"
 #include "services/maintenance.h"
 #include "services/script_service.h"
@@ -9,8 +10,9 @@
 void app_register_jobs(services *s)
 {
     (void)s;
-    job_diag_register();             /* noop, sleep: deployment checks and the queue's tests */
-    google_service_register_jobs(s); /* YouTube stats (daily and on demand), queued imports */
-    script_service_register_jobs(s); /* script generation, scene rewrites, idempotency purge */
-    maintenance_register_jobs(s);    /* hourly: finished jobs after 7 days, expired sessions */
+    job_diag_register();                /* noop, sleep: deployment checks and the queue's tests */
+    google_service_register_jobs(s);    /* YouTube stats (daily and on demand), queued imports */
+    analytics_service_register_jobs(s); /* YouTube Analytics: daily per channel, backfills */
+    script_service_register_jobs(s);    /* script generation, scene rewrites, idempotency purge */
+    maintenance_register_jobs(s);       /* hourly: finished jobs after 7 days, expired sessions */
 }

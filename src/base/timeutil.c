@@ -163,3 +163,87 @@ bool time_parse(const char *s, int64_t *usec)
     *usec = (t - offset) * 1000000 + frac;
     return true;
 }
+
+int64_t time_day_of(int64_t usec)
+{
+    int64_t sec = usec / 1000000 - (usec % 1000000 < 0);
+    return sec / 86400 - (sec % 86400 < 0);
+}
+
+bool time_day_parse(const char *s, int64_t *day)
+{
+    if (s == NULL || strlen(s) != TIME_DAY_STR_LEN || s[4] != '-' || s[7] != '-')
+        return false;
+    int v[3] = {0, 0, 0};
+    static const int at[3] = {0, 5, 8}, len[3] = {4, 2, 2};
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < len[k]; i++) {
+            char c = s[at[k] + i];
+            if (c < '0' || c > '9')
+                return false;
+            v[k] = v[k] * 10 + (c - '0');
+        }
+    if (v[0] < 1970 || v[1] < 1 || v[1] > 12 || v[2] < 1)
+        return false;
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (v[0] % 4 == 0 && v[0] % 100 != 0) || v[0] % 400 == 0;
+    if (v[2] > mdays[v[1] - 1] + (v[1] == 2 && leap))
+        return false;
+    *day = days_from_civil(v[0], v[1], v[2]);
+    return true;
+}
+
+void time_day_format(int64_t day, char out[TIME_DAY_STR_LEN + 1])
+{
+    int64_t year;
+    int month, d;
+    civil_from_days(day, &year, &month, &d);
+    put_digits(out, year, 4);
+    out[4] = '-';
+    put_digits(out + 5, month, 2);
+    out[7] = '-';
+    put_digits(out + 8, d, 2);
+    out[10] = '\0';
+}
+
+int64_t time_day_monday(int64_t day)
+{
+    /* 1970-01-01 was a Thursday: day + 3 counts from a Monday. */
+    int64_t wd = (day + 3) % 7;
+    if (wd < 0)
+        wd += 7;
+    return day - wd;
+}
+
+/* The n-th (1-based) Sunday of a month, as a day. */
+static int64_t time__nth_sunday(int64_t year, int month, int n)
+{
+    int64_t first = days_from_civil(year, month, 1);
+    int64_t wd = (first + 4) % 7; /* 0 = Sunday; 1970-01-01 was a Thursday (4) */
+    if (wd < 0)
+        wd += 7;
+    return first + (7 - wd) % 7 + 7 * (n - 1);
+}
+
+/* The US Pacific offset from UTC at usec: daylight time from 02:00 PST on
+ * March's second Sunday (10:00 UTC) to 02:00 PDT on November's first Sunday
+ * (09:00 UTC). */
+static int64_t time__pacific_offset(int64_t usec)
+{
+    const int64_t hour = 3600LL * 1000000, dayu = 24 * hour;
+    int64_t year;
+    int month, d;
+    civil_from_days(time_day_of(usec), &year, &month, &d);
+    int64_t start = time__nth_sunday(year, 3, 2) * dayu + 10 * hour;
+    int64_t end = time__nth_sunday(year, 11, 1) * dayu + 9 * hour;
+    return usec >= start && usec < end ? -7 * hour : -8 * hour;
+}
+
+int64_t time_next_pacific_midnight(int64_t usec)
+{
+    const int64_t dayu = 24LL * 3600 * 1000000;
+    int64_t midnight = (time_day_of(usec + time__pacific_offset(usec)) + 1) * dayu;
+    /* The offset that holds at that midnight, which differs from now's on
+     * the days the clocks change. */
+    return midnight - time__pacific_offset(midnight - time__pacific_offset(usec));
+}

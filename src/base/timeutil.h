@@ -25,4 +25,24 @@ void time_format(int64_t usec, char out[TIME_STR_LEN + 1]);
  */
 bool time_parse(const char *s, int64_t *usec);
 
+/*
+ * Calendar days, for reports by date (channel analytics): a day is an
+ * int64 count of days since 1970-01-01, its text "YYYY-MM-DD".
+ */
+#define TIME_DAY_STR_LEN 10
+
+/** The day (UTC) that usec falls in. */
+int64_t time_day_of(int64_t usec);
+/** Parses exactly "YYYY-MM-DD" naming a real calendar day (years 1970-9999); false otherwise. */
+bool time_day_parse(const char *s, int64_t *day);
+/** Formats day as "YYYY-MM-DD" into out (TIME_DAY_STR_LEN + 1 bytes). */
+void time_day_format(int64_t day, char out[TIME_DAY_STR_LEN + 1]);
+/** The Monday of day's ISO week (ISO weeks run Monday to Sunday). */
+int64_t time_day_monday(int64_t day);
+/**
+ * The next midnight in the US Pacific time zone (PST/PDT, by the US rules
+ * since 2007) after usec: when Google resets the daily API quotas.
+ */
+int64_t time_next_pacific_midnight(int64_t usec);
+
 #endif

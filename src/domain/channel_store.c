@@ -104,6 +104,11 @@ static db_sql Q_UPDATE_STATS =
     DB_SQL("UPDATE channels SET subscriber_count = $4, view_count = $5, video_count = $6, "
            "stats_updated_at = $7, updated_at = $7 WHERE user_id = $1 AND account_id = $2 AND "
            "youtube_channel_id = $3");
+#define LINKED_SQL(uuid_cast)                                                                      \
+    "SELECT " CHANNEL_COLS " FROM channels WHERE account_id IN (SELECT id FROM accounts WHERE "    \
+    "status = 'active') AND ($1" uuid_cast " IS NULL OR id > $1" uuid_cast                         \
+    ") ORDER BY id LIMIT $2"
+static db_sql Q_LIST_LINKED = DB_SQL2(LINKED_SQL(""), LINKED_SQL("::uuid"));
 static db_sql Q_ASSIGN_INSERT = DB_SQL("INSERT INTO channel_persona_assignments (" ASSIGN_COLS ") "
                                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
 #define ASSIGN_LIST_SQL(uuid_cast)                                                                 \
@@ -235,4 +240,11 @@ int channel_store_update_stats(db_conn *c, const char *user_id, const char *acco
                          NULL, err);
     *changed = n > 0;
     return n < 0 ? -1 : 0;
+}
+
+int channel_store_list_linked(db_conn *c, arena *a, const char *after, int limit, channel **out,
+                              size_t *n, error *err)
+{
+    return db_list(c, &Q_LIST_LINKED, DB_ARGS(DB_TEXT(after), DB_INT(limit)), channel__row, a,
+                   sizeof(**out), (size_t)(limit > 0 ? limit : 1), out, n, err);
 }

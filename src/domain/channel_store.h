@@ -105,6 +105,13 @@ int channel_store_update_stats(db_conn *c, const char *user_id, const char *acco
                                const char *youtube_channel_id, int64_t subscribers, int64_t views,
                                int64_t videos, int64_t now, bool *changed, error *err);
 
+/**
+ * For the daily analytics sweep, across users: a page of the channels linked
+ * to an active Google account, by id, after `after` (NULL: from the first).
+ */
+int channel_store_list_linked(db_conn *c, arena *a, const char *after, int limit, channel **out,
+                              size_t *n, error *err);
+
 /** Appends a row to the assignment log (id and created_at as given). */
 int channel_store_assignment_insert(db_conn *c, const channel_assignment *as, error *err);
 /** A page of one channel's assignment log, newest first (ids below cursor). */

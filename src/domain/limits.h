@@ -63,6 +63,12 @@
 #define CHANNEL_IMPORT_MAX     50   /* YouTube channels one import names */
 #define OAUTH_STATE_MAX        512  /* the state a Google callback carries (we send 43) */
 
+/* Channel analytics (channel_analytics, analytics_backfills). */
+#define ANALYTICS_RETENTION_MAX 10000 /* avg_retention: a looping Short passes 100 % */
+#define ANALYTICS_CTR_MAX       100   /* avg_ctr, a percentage */
+#define ANALYTICS_RANGE_MAX     1096  /* days one read or backfill may span: three years */
+#define ANALYTICS_CHUNK_DAYS    30    /* days one Analytics call and one transaction hold */
+
 #define JOB_KIND_MAX     64 /* jobs.kind */
 #define USAGE_ACTION_MAX 64 /* persona_usage_logs.action */
 

@@ -32,6 +32,13 @@ static int64_t row__int(const void *row, const row_col *col)
 }
 
 /* Whether a number holds its column's NULL. */
+/* A nullable real stores NULL as a negative number, like a nullable integer
+ * (its values are never negative: ratios, durations, rates). */
+static bool row__real_is_null(const row_col *col, double v)
+{
+    return (col->flags & ROW_NULLABLE) && v < 0;
+}
+
 static bool row__int_is_null(const row_col *col, int64_t v)
 {
     if (!(col->flags & (ROW_NULLABLE | ROW_ZERO_NUL)))
@@ -99,7 +106,9 @@ static int row__read_col(const row_col *col, db_stmt *s, int i, arena *a, void *
         return 0;
     }
     case ROW_REAL:
-        *ROW__AT(row, col, double) = null ? 0 : db_col_double(s, i);
+        *ROW__AT(row, col, double) = !null                         ? db_col_double(s, i)
+                                     : (col->flags & ROW_NULLABLE) ? -1
+                                                                   : 0;
         return 0;
     case ROW_BOOL:
         *ROW__AT(row, col, bool) = !null && db_col_bool(s, i);
@@ -181,7 +190,9 @@ static db_arg row__arg(const row_col *col, const void *row, arena *a)
         return row__int_is_null(col, v) ? DB_NULL : DB_INT(v);
     }
     case ROW_REAL:
-        return DB_DOUBLE(*ROW__AT(row, col, double));
+        return row__real_is_null(col, *ROW__AT(row, col, double))
+                   ? DB_NULL
+                   : DB_DOUBLE(*ROW__AT(row, col, double));
     case ROW_BOOL:
         return DB_BOOL(*ROW__AT(row, col, bool));
     case ROW_TIME: {
@@ -259,7 +270,10 @@ static void row__json_value(jw *w, const row_col *col, const void *row)
         return;
     }
     case ROW_REAL:
-        jw_real(w, *ROW__AT(row, col, double));
+        if (row__real_is_null(col, *ROW__AT(row, col, double)))
+            jw_null(w);
+        else
+            jw_real(w, *ROW__AT(row, col, double));
         return;
     case ROW_BOOL:
         jw_bool(w, *ROW__AT(row, col, bool));
@@ -448,7 +462,9 @@ static json_t *row__value_json(const row_col *col, const void *row)
         return row__int_is_null(col, v) ? json_null() : json_integer(v);
     }
     case ROW_REAL:
-        return json_real(*ROW__AT(row, col, double));
+        return row__real_is_null(col, *ROW__AT(row, col, double))
+                   ? json_null()
+                   : json_real(*ROW__AT(row, col, double));
     case ROW_BOOL:
         return json_boolean(*ROW__AT(row, col, bool));
     case ROW_TIME: {

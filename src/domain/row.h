@@ -39,7 +39,7 @@ typedef enum row_type {
     ROW_ENUM,   /* a const char * that is one of `values` */
     ROW_INT,    /* int; min/max as values */
     ROW_INT64,  /* int64_t */
-    ROW_REAL,   /* double */
+    ROW_REAL,   /* double; nullable: a negative one is NULL */
     ROW_BOOL,   /* bool */
     ROW_TIME,   /* int64_t microseconds; RFC 3339 in JSON, 0 is null (SQL NULL with ROW_ZERO_NUL) */
     ROW_TAGS,   /* const char ** with its size_t count at off_n; stored as a JSON array of

@@ -1,12 +1,14 @@
 /*
  * /api/v1/channels: a user's YouTube channels, registered by hand until the
- * Google import exists, and the log of the personas assigned to each. Every
- * route is scoped to the caller; another user's channel is a 404.
+ * Google import exists, the log of the personas assigned to each, and their
+ * analytics by day or ISO week. Every route is scoped to the caller; another
+ * user's channel is a 404.
  */
 #include "base/jsonout.h"
 #include "domain/channel_store.h"
 #include "http/api.h"
 #include "http/routes.h"
+#include "services/analytics_service.h"
 #include "services/channel_service.h"
 
 #include <ctype.h>
@@ -15,6 +17,7 @@
 static const char *const NO_QUERY[] = {NULL};
 static const char *const LIST_QUERY[] = {"limit", "cursor", "persona_id", NULL};
 static const char *const PAGE_QUERY[] = {"limit", "cursor", NULL};
+static const char *const ANALYTICS_QUERY[] = {"from", "to", "period", NULL};
 
 static void h_channels__reply(http_request *r, int status, const channel *ch)
 {
@@ -184,6 +187,39 @@ static void h_channels__assignments(http_request *r)
     api_page_end(r, &j, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
 }
 
+static void h_channels__analytics(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "channel")) ||
+        !api_query_allowed(r, ANALYTICS_QUERY))
+        return;
+    analytics_read rd;
+    error e;
+    if (analytics_service_read(api_conn(r), http_arena(r), p, id, http_query(r, "period"),
+                               http_query(r, "from"), http_query(r, "to"), &rd, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    char from[TIME_DAY_STR_LEN + 1], to[TIME_DAY_STR_LEN + 1];
+    time_day_format(rd.from, from);
+    time_day_format(rd.to, to);
+    http_json j;
+    http_json_begin(&j);
+    jw_obj_begin(&j.w);
+    jw_member_str(&j.w, "channel_id", id);
+    jw_member_str(&j.w, "period", rd.period);
+    jw_member_str(&j.w, "from", from);
+    jw_member_str(&j.w, "to", to);
+    jw_key(&j.w, "items");
+    jw_arr_begin(&j.w);
+    for (size_t i = 0; i < rd.n; i++)
+        row_json_write(&j.w, &analytics_row_spec, &rd.rows[i]);
+    jw_arr_end(&j.w);
+    jw_obj_end(&j.w);
+    http_reply_written(r, 200, &j);
+}
+
 const http_route channels_routes[] = {
     {"POST", "/api/v1/channels", h_channels__create, "channels.create"},
     {"GET", "/api/v1/channels", h_channels__list, "channels.list"},
@@ -191,5 +227,6 @@ const http_route channels_routes[] = {
     {"PATCH", "/api/v1/channels/{id}", h_channels__update, "channels.update"},
     {"DELETE", "/api/v1/channels/{id}", h_channels__delete, "channels.delete"},
     {"GET", "/api/v1/channels/{id}/assignments", h_channels__assignments, "channels.assignments"},
+    {"GET", "/api/v1/channels/{id}/analytics", h_channels__analytics, "channels.analytics"},
 };
 const size_t channels_routes_count = sizeof(channels_routes) / sizeof(channels_routes[0]);

@@ -1,8 +1,9 @@
 /*
  * /api/v1/google/…: connecting Google accounts (the OAuth redirect and its
  * callback), listing and disconnecting them, and discovering their YouTube
- * channels; /api/v1/channels/import and /api/v1/channels/{id}/refresh-stats
- * bring those channels in and keep their stats fresh. Every route is scoped
+ * channels; /api/v1/channels/import, /api/v1/channels/{id}/refresh-stats and
+ * /api/v1/channels/{id}/analytics/backfill bring those channels in and keep
+ * their stats and analytics fresh. Every route is scoped
  * to the caller; another user's account or channel is a 404. Tokens never
  * appear in any answer.
  */
@@ -12,6 +13,7 @@
 #include "domain/limits.h"
 #include "http/api.h"
 #include "http/routes.h"
+#include "services/analytics_service.h"
 #include "services/google_service.h"
 
 #include <stdio.h>
@@ -28,6 +30,13 @@ static const row_col IMPORT_COLS[] = {
                    CHANNEL_IMPORT_MAX),
 };
 static const row_spec IMPORT = ROW_SPEC(char, "import", IMPORT_COLS);
+
+/* The body of a backfill: the days to fetch (checked as dates by the service). */
+static const row_col BACKFILL_COLS[] = {
+    ROW_FIELD("from", ROW_TEXT, ROW_CREATE | ROW_REQUIRED, 10, 10),
+    ROW_FIELD("to", ROW_TEXT, ROW_CREATE | ROW_REQUIRED, 10, 10),
+};
+static const row_spec BACKFILL = ROW_SPEC(char, "backfill", BACKFILL_COLS);
 
 /* Each google_problem has its own status and problem type. */
 static void h_google__fail(http_request *r, const google_err *ge)
@@ -355,6 +364,37 @@ static void h_google__refresh_stats(http_request *r)
     http_reply_json(r, 202, json_pack("{s:s,s:s}", "status", status, "job_id", job_id));
 }
 
+static void h_google__backfill(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "channel")) ||
+        !api_query_allowed(r, NO_QUERY))
+        return;
+    json_t *in = api_body(r, &BACKFILL, API_CREATE, p);
+    if (in == NULL)
+        return;
+    analytics_backfill b;
+    const char *status;
+    google_err ge;
+    if (analytics_service_request_backfill(api_services(r), api_conn(r), http_arena(r), p, id,
+                                           json_string_value(json_object_get(in, "from")),
+                                           json_string_value(json_object_get(in, "to")), &b,
+                                           &status, &ge) != 0) {
+        h_google__fail(r, &ge);
+        return;
+    }
+    http_json j;
+    http_json_begin(&j);
+    jw_obj_begin(&j.w);
+    jw_member_str(&j.w, "status", status);
+    jw_member_str(&j.w, "job_id", b.id);
+    jw_key(&j.w, "backfill");
+    row_json_write(&j.w, &analytics_backfill_row, &b);
+    jw_obj_end(&j.w);
+    http_reply_written(r, 202, &j);
+}
+
 const http_route google_routes[] = {
     {"GET", "/api/v1/google/connect", h_google__connect, "google.connect"},
     {"GET", "/api/v1/google/callback", h_google__callback, "google.callback"},
@@ -367,5 +407,7 @@ const http_route google_routes[] = {
     {"POST", "/api/v1/channels/import", h_google__import, "channels.import"},
     {"POST", "/api/v1/channels/{id}/refresh-stats", h_google__refresh_stats,
      "channels.refresh_stats"},
+    {"POST", "/api/v1/channels/{id}/analytics/backfill", h_google__backfill,
+     "channels.analytics_backfill"},
 };
 const size_t google_routes_count = sizeof(google_routes) / sizeof(google_routes[0]);

@@ -1,8 +1,9 @@
 /*
  * google_internal: private to services/google_service.c and
  * services/google_sync.c, the two halves of the google_service module (the
- * connect flow and tokens; discovery, import and stats). Nothing else
- * includes it.
+ * connect flow and tokens; discovery, import and stats), and of
+ * services/analytics_service.c, which fetches with the same tokens. Nothing
+ * else includes it.
  */
 #ifndef PS_SERVICES_GOOGLE_INTERNAL_H
 #define PS_SERVICES_GOOGLE_INTERNAL_H

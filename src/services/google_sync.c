@@ -13,6 +13,7 @@
 #include "domain/job_store.h"
 #include "domain/oauth_state_store.h"
 #include "jobs/worker.h"
+#include "services/analytics_service.h"
 #include "services/channel_service.h"
 #include "services/google_internal.h"
 #include "services/token_crypto.h"
@@ -161,6 +162,10 @@ static int google_sync__import_body(db_conn *c, void *arg, error *err)
     if (channel_service_import_in_tx(c, tx->a, tx->p, tx->account_id, tx->items, tx->n,
                                      tx->out->rows, &tx->out->created, err) != 0)
         return -1;
+    /* Each channel's last days of analytics, once per channel ever. */
+    for (size_t i = 0; i < tx->n; i++)
+        if (analytics_service_queue_import_backfill(c, &tx->out->rows[i], err) != 0)
+            return -1;
     return tx->j != NULL ? job_complete(c, tx->j, err) : 0;
 }
 

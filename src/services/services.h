@@ -28,7 +28,8 @@ typedef struct google_settings {
     const char *userinfo_url;
     const char *revoke_url;
     const char *youtube_api_url;
-    bool publishing; /* also ask for youtube.upload */
+    const char *youtube_analytics_url; /* the YouTube Analytics API v2 root */
+    bool publishing;                   /* also ask for youtube.upload */
 } google_settings;
 
 typedef struct services {

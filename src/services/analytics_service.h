@@ -1,0 +1,91 @@
+/*
+ * analytics_service: seed flow 4's collection, "every day each connected
+ * channel's YouTube numbers land in channel_analytics", and reading them.
+ *
+ *  - Daily: a scheduled sweep queues one collect job per channel linked to
+ *    an active Google account (unique per channel and day). It fetches from
+ *    the last stored day minus 2 (YouTube revises its last days) up to
+ *    yesterday (UTC), or the last ANALYTICS_IMPORT_DAYS days when nothing is
+ *    stored yet.
+ *  - Backfill: importing a channel queues the last ANALYTICS_IMPORT_DAYS
+ *    days once; a user may ask for any past range (at most
+ *    ANALYTICS_RANGE_MAX days). A backfill runs in chunks of
+ *    ANALYTICS_CHUNK_DAYS, each fetched, stored and its cursor moved in one
+ *    transaction (the last one with the job's completion), so a crash
+ *    resumes at the first chunk not stored, with no gap and, since rows are
+ *    upserted, no double count.
+ *  - Every chunk's DAY rows and the WEEK rows they touch commit together
+ *    (domain/analytics_store.h).
+ *  - Faults: a 401 refreshes the token once; invalid_grant marks the account
+ *    needs_reconnect; 429 waits Retry-After (or a minute); 403 quotaExceeded
+ *    waits for Google's quota reset at midnight Pacific time (or
+ *    Retry-After); 5xx, timeouts and malformed answers retry with the
+ *    queue's backoff. None of them touches rows already stored.
+ *
+ * It shares google_service's token handling (services/google_internal.h).
+ */
+#ifndef PS_SERVICES_ANALYTICS_SERVICE_H
+#define PS_SERVICES_ANALYTICS_SERVICE_H
+
+#include "base/arena.h"
+#include "db/db.h"
+#include "domain/analytics_store.h"
+#include "domain/channel_store.h"
+#include "services/google_service.h"
+#include "services/services.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Job kinds. */
+#define ANALYTICS_JOB_COLLECT     "analytics.collect"     /* {"channel_id"}: one channel's days */
+#define ANALYTICS_JOB_COLLECT_ALL "analytics.collect_all" /* daily; fans out per channel */
+#define ANALYTICS_JOB_BACKFILL                                                                     \
+    "analytics.backfill" /* {"channel_id"}; its analytics_backfills                                \
+                            row has the job's id */
+
+#define ANALYTICS_IMPORT_DAYS  90 /* backfilled on import, and the first daily run's reach */
+#define ANALYTICS_REVISED_DAYS 2  /* YouTube's last days are unfinished: fetched again */
+#define ANALYTICS_DEFAULT_DAYS 28 /* a read without from */
+
+/* A read: the period and range it covers (days), and its rows (arena). */
+typedef struct analytics_read {
+    const char *period;
+    int64_t from, to;
+    analytics_row *rows;
+    size_t n;
+} analytics_read;
+
+/**
+ * The caller's channel's rows of period ("DAY" when NULL) dated from..to
+ * (texts "YYYY-MM-DD"; to defaults to yesterday, UTC; from to the
+ * ANALYTICS_DEFAULT_DAYS days ending at to, or the twelve weeks for WEEK).
+ * ERR_NOT_FOUND for a channel that is not the caller's; ERR_INVALID naming
+ * the parameter for a bad date, period or range.
+ */
+int analytics_service_read(db_conn *c, arena *a, const principal *p, const char *channel_id,
+                           const char *period, const char *from, const char *to,
+                           analytics_read *out, error *err);
+
+/**
+ * Queues a backfill of from..to for the caller's channel, or shares the one
+ * already queued or running for that range; fills the backfill and the
+ * job's status (arena). Not the caller's channel: ERR_NOT_FOUND; bad dates:
+ * ERR_INVALID; not linked to Google: ERR_CONFLICT; an account that must
+ * reconnect: GOOGLE_PROBLEM_RECONNECT.
+ */
+int analytics_service_request_backfill(services *s, db_conn *c, arena *a, const principal *p,
+                                       const char *channel_id, const char *from, const char *to,
+                                       analytics_backfill *out, const char **status,
+                                       google_err *ge);
+
+/**
+ * Inside an import's open transaction: queues the backfill of a channel's
+ * last ANALYTICS_IMPORT_DAYS days, once per channel ever.
+ */
+int analytics_service_queue_import_backfill(db_conn *c, const channel *ch, error *err);
+
+/** Registers the job handlers and the daily sweep (app_register_jobs). */
+void analytics_service_register_jobs(services *s);
+
+#endif
