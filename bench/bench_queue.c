@@ -1,24 +1,29 @@
 /*
- * bench_queue: no-op jobs per second through the job queue, beside the
- * ceiling of the same SQL statements run in a bare loop, on the database at
- * URL (SQLite or PostgreSQL; migrated here if needed; its jobs table is
- * emptied before every run).
+ * bench_queue: how fast the job queue drains no-op jobs, one at a time as
+ * before batches, in batches, and beside the ceiling of the batched SQL
+ * statements run in a bare loop, on the database at URL (SQLite or
+ * PostgreSQL; migrated here if needed; its jobs table is emptied before
+ * every run).
  *
- *   bench_queue URL [--jobs N] [--rounds R]
+ *   bench_queue URL [--jobs N] [--rounds R] [--batch B] [--threads T]
  *
- * Each run pushes N jobs through in two timed phases with T threads
- * (T = 1, 2, 4):
- *   enqueue  T threads each enqueue N/T jobs;
- *   drain    T workers claim and complete them until none is left.
- * queue:    job_enqueue(), then a job_pool of T workers whose handler
- *           commits job_complete() in its own transaction (what a real
- *           handler with no effect does).
- * ceiling:  T threads run the job_store statements the queue runs, in the
- *           same transactions (insert + NOTIFY; the claim, inside BEGIN
- *           IMMEDIATE on SQLite; BEGIN, complete, COMMIT), with no queue
- *           logic: no registry, no wake-ups or polling, no heartbeats, no
- *           payload parsing.
- * jobs/s = N / (enqueue time + drain time); the best of R rounds of each.
+ * Each run enqueues N jobs with T threads (T = 1, 2, 4, or only --threads),
+ * then drains them with T worker threads, timed apart:
+ *   one      a job_pool with batch 1: the claim and completion statements
+ *            of the queue before batches (job_claim's one-job UPDATE; BEGIN,
+ *            complete, COMMIT from job_complete_alone), nothing deferred;
+ *   batched  a job_pool with batch B (default 16, the server's default),
+ *            claims growing 1, 2, 4 … B as the pool does;
+ *   ceiling  T threads running the batched statements the pool runs, in
+ *            the same transactions (the batch claim, inside BEGIN IMMEDIATE
+ *            on SQLite; the batch completion, in a transaction on SQLite and
+ *            alone on PostgreSQL), B jobs each time, with no queue logic: no
+ *            registry, payload parsing, handler, wake-ups or heartbeats.
+ * The handler is job_complete_alone (a handler with no effects). A pool's
+ * drain ends when every job's handler ran and every job reads 'done'.
+ * drain jobs/s = N / drain time, the best of R rounds of each; the ratios
+ * are batched / one and batched / ceiling. Enqueue rates are printed for
+ * information (job_enqueue for the pools, bare inserts for the ceiling).
  * No timing is asserted; this is not a test.
  */
 #include "base/alloc.h"
@@ -56,8 +61,14 @@ static void bq_die(const char *fmt, ...)
 typedef struct bq_run {
     const char *url;
     int threads;
-    int jobs; /* per run, a multiple of threads */
+    int jobs;  /* per run, a multiple of threads */
+    int batch; /* jobs per claim: the pool's most, the ceiling's every time */
 } bq_run;
+
+/* One run's phases, in seconds. */
+typedef struct bq_time {
+    double enqueue, drain;
+} bq_time;
 
 typedef struct bq_thread {
     const bq_run *run;
@@ -89,20 +100,32 @@ static void bq_threads(int n, void *(*fn)(void *), bq_thread *args)
 
 /* ---- the queue ------------------------------------------------------------------ */
 
-static atomic_int bq_done;
+static atomic_int bq_ran;
 
 static void bq_noop(db_conn *c, const job *j, job_result *out, void *ctx)
 {
-    db_error de;
-    out->outcome = JOB_OUTCOME_RETRY;
-    if (db_begin_write(c, &de) != 0)
-        return;
-    if (job_complete(c, j, &out->err) != 0 || db_commit(c, &de) != 0) {
-        db_rollback(c);
-        return;
-    }
-    out->outcome = JOB_OUTCOME_DONE;
-    atomic_fetch_add(&bq_done, 1);
+    job_complete_alone(c, j, out);
+    if (out->outcome == JOB_OUTCOME_DONE)
+        atomic_fetch_add(&bq_ran, 1);
+}
+
+static db_sql Q_DONE = DB_SQL("SELECT COUNT(*) FROM jobs WHERE status = 'done'");
+
+static int64_t bq_count_done(db *d)
+{
+    db_conn *c = db_acquire(d);
+    int64_t n = 0;
+    error e;
+    if (db_int64(c, &Q_DONE, DB_NOARGS, &n, &e) != 0)
+        bq_die("count: %s", e.message);
+    db_release(c);
+    return n;
+}
+
+static void bq_pause(void)
+{
+    struct timespec ts = {0, 200000};
+    nanosleep(&ts, NULL);
 }
 
 static void *bq_queue_enqueue(void *arg)
@@ -119,7 +142,7 @@ static void *bq_queue_enqueue(void *arg)
     return NULL;
 }
 
-static double bq_queue(const bq_run *r, double *enq_s, double *drain_s)
+static bq_time bq_queue(const bq_run *r, int batch)
 {
     db_error de;
     db *d = db_open(r->url, 2 * r->threads, &de);
@@ -132,21 +155,20 @@ static double bq_queue(const bq_run *r, double *enq_s, double *drain_s)
     int64_t t0 = time_mono_usec();
     bq_threads(r->threads, bq_queue_enqueue, args);
     int64_t t1 = time_mono_usec();
-    atomic_store(&bq_done, 0);
+    atomic_store(&bq_ran, 0);
     error e;
-    job_pool *p = job_pool_start(d, r->threads, "bench:1", &e);
+    job_pool *p = job_pool_start_batch(d, r->threads, batch, "bench:1", &e);
     if (p == NULL)
         bq_die("job_pool_start: %s", e.message);
-    while (atomic_load(&bq_done) < r->jobs) {
-        struct timespec ts = {0, 200000};
-        nanosleep(&ts, NULL);
-    }
+    /* Every handler ran; then the last batches' completions are written. */
+    while (atomic_load(&bq_ran) < r->jobs)
+        bq_pause();
+    while (bq_count_done(d) < r->jobs)
+        bq_pause();
     int64_t t2 = time_mono_usec();
     job_pool_stop(p, 10000);
     db_close(d);
-    *enq_s = (double)(t1 - t0) / 1e6;
-    *drain_s = (double)(t2 - t1) / 1e6;
-    return r->jobs / (*enq_s + *drain_s);
+    return (bq_time){(double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6};
 }
 
 /* ---- the ceiling: the same statements in a bare loop ------------------------------ */
@@ -170,39 +192,69 @@ static void *bq_bare_enqueue(void *arg)
     return NULL;
 }
 
+typedef struct bq_claim_tx {
+    const char *owner;
+    int64_t now;
+    const char *map;
+    int max;
+    job_store_claimed *out;
+} bq_claim_tx;
+
+static int bq_claim_body(db_conn *c, void *arg, error *err)
+{
+    bq_claim_tx *tx = arg;
+    return job_store_claim_batch(c, tx->owner, tx->now, tx->map, tx->max, tx->out, err);
+}
+
+typedef struct bq_complete_tx {
+    const char (*ids)[UUID_STR_LEN + 1];
+    int n;
+    const char *owner;
+} bq_complete_tx;
+
+static int bq_complete_body(db_conn *c, void *arg, error *err)
+{
+    bq_complete_tx *tx = arg;
+    return job_store_complete_batch(c, tx->ids, tx->n, tx->owner, time_now_usec(), err) < 0 ? -1
+                                                                                            : 0;
+}
+
 static void *bq_bare_drain(void *arg)
 {
     bq_thread *t = arg;
+    int max = t->run->batch;
     db_conn *c = db_acquire(t->d);
     bool sqlite = db_conn_engine(c) == DB_ENGINE_SQLITE;
+    job_store_claimed *cl = xcalloc((size_t)max, sizeof(*cl));
+    char(*ids)[UUID_STR_LEN + 1] = xcalloc((size_t)max, sizeof(*ids));
     for (;;) {
         int64_t now = time_now_usec();
         char exp[TIME_STR_LEN + 1], map[128], owner[80];
         time_format(now + BQ_LEASE * 1000000LL, exp);
         snprintf(map, sizeof(map), "{\"%s\":\"%s\"}", BQ_KIND, exp);
         uuid_v7(owner + snprintf(owner, sizeof(owner), "bench:1/"));
-        job_store_claimed cl = {0};
-        db_error de;
         error e;
-        if (sqlite && db_begin_write(c, &de) != 0)
-            bq_die("begin: %s", de.message);
-        int rc = job_store_claim(c, owner, now, map, &cl, &e);
-        if (sqlite && db_commit(c, &de) != 0)
-            bq_die("commit: %s", de.message);
-        free(cl.payload);
-        if (rc < 0)
+        bq_claim_tx claim = {owner, now, map, max, cl};
+        int n = sqlite ? db_tx(c, bq_claim_body, &claim, &e) : bq_claim_body(c, &claim, &e);
+        if (n < 0)
             bq_die("claim: %s", e.message);
-        if (rc == 0)
+        if (n == 0)
             break;
-        if (db_begin_write(c, &de) != 0 ||
-            job_store_complete(c, cl.id, owner, time_now_usec(), &e) != 0 || db_commit(c, &de) != 0)
-            bq_die("complete failed");
+        for (int i = 0; i < n; i++) {
+            memcpy(ids[i], cl[i].id, sizeof(ids[i]));
+            free(cl[i].payload);
+        }
+        bq_complete_tx done = {ids, n, owner};
+        if ((sqlite ? db_tx(c, bq_complete_body, &done, &e) : bq_complete_body(c, &done, &e)) != 0)
+            bq_die("complete: %s", e.message);
     }
+    free(ids);
+    free(cl);
     db_release(c);
     return NULL;
 }
 
-static double bq_ceiling(const bq_run *r, double *enq_s, double *drain_s)
+static bq_time bq_ceiling(const bq_run *r)
 {
     db_error de;
     db *d = db_open(r->url, r->threads, &de);
@@ -217,30 +269,44 @@ static double bq_ceiling(const bq_run *r, double *enq_s, double *drain_s)
     int64_t t1 = time_mono_usec();
     bq_threads(r->threads, bq_bare_drain, args);
     int64_t t2 = time_mono_usec();
+    if (bq_count_done(d) != r->jobs)
+        bq_die("the ceiling left jobs undone");
     db_close(d);
-    *enq_s = (double)(t1 - t0) / 1e6;
-    *drain_s = (double)(t2 - t1) / 1e6;
-    return r->jobs / (*enq_s + *drain_s);
+    return (bq_time){(double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6};
+}
+
+/* Keeps the run with the fastest drain. */
+static void bq_best(bq_time *best, bq_time t)
+{
+    if (best->drain == 0 || t.drain < best->drain)
+        *best = t;
 }
 
 /* ---- main -------------------------------------------------------------------------- */
 
+#define BQ_USAGE "usage: bench_queue URL [--jobs N] [--rounds R] [--batch B] [--threads T]"
+
 int main(int argc, char **argv)
 {
     const char *url = NULL;
-    int jobs = 4000, rounds = 3;
+    int jobs = 4000, rounds = 3, batch = JOB_POOL_BATCH_DEFAULT, only = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc)
             jobs = atoi(argv[++i]);
         else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
             rounds = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
+            batch = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            only = atoi(argv[++i]);
         else if (argv[i][0] != '-' && url == NULL)
             url = argv[i];
         else
-            bq_die("usage: bench_queue URL [--jobs N] [--rounds R]");
+            bq_die(BQ_USAGE);
     }
-    if (url == NULL || jobs < 4 || rounds < 1)
-        bq_die("usage: bench_queue URL [--jobs N] [--rounds R]");
+    if (url == NULL || jobs < 4 || rounds < 1 || batch < 2 || batch > JOB_POOL_BATCH_MAX ||
+        only < 0 || only > 16)
+        bq_die(BQ_USAGE " (B from 2 to %d, T from 1 to 16)", JOB_POOL_BATCH_MAX);
     jobs -= jobs % 4;
     if (sodium_init() < 0)
         bq_die("libsodium failed to initialise");
@@ -256,31 +322,27 @@ int main(int argc, char **argv)
     db_close(d);
     job_register(BQ_KIND, bq_noop, NULL, BQ_LEASE);
 
-    printf("bench_queue: %s, %d no-op jobs per run, best of %d rounds\n", engine, jobs, rounds);
-    printf("%-8s %14s %16s %7s   %s\n", "threads", "queue jobs/s", "ceiling jobs/s", "ratio",
-           "phases, jobs/s: enqueue queue|ceiling, drain queue|ceiling");
-    static const int threads[] = {1, 2, 4};
-    for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
-        bq_run r = {url, threads[t], jobs};
-        double best_q = 0, best_c = 0, qe = 0, qd = 0, ce = 0, cd = 0;
+    printf("bench_queue: %s, %d no-op jobs per run, batch %d, best of %d rounds\n", engine, jobs,
+           batch, rounds);
+    printf("%-8s %27s %9s %9s   %s\n", "threads", "drain jobs/s: one|batched|ceil", "b / one",
+           "b / ceil", "enqueue jobs/s: job_enqueue|bare insert");
+    static const int all[] = {1, 2, 4};
+    for (size_t t = 0; t < sizeof(all) / sizeof(all[0]) || (only && t == 0); t++) {
+        int threads = only ? only : all[t];
+        bq_run r = {url, threads, jobs - jobs % threads, batch};
+        bq_time one = {0}, batched = {0}, ceil = {0};
         for (int k = 0; k < rounds; k++) {
-            double e, dr;
-            double c = bq_ceiling(&r, &e, &dr);
-            if (c > best_c) {
-                best_c = c;
-                ce = e;
-                cd = dr;
-            }
-            double q = bq_queue(&r, &e, &dr);
-            if (q > best_q) {
-                best_q = q;
-                qe = e;
-                qd = dr;
-            }
+            bq_best(&ceil, bq_ceiling(&r));
+            bq_best(&one, bq_queue(&r, 1));
+            bq_best(&batched, bq_queue(&r, batch));
         }
-        printf("%-8d %14.0f %16.0f %6.0f%%   enqueue %.0f|%.0f, drain %.0f|%.0f\n", threads[t],
-               best_q, best_c, 100.0 * best_q / best_c, jobs / qe, jobs / ce, jobs / qd, jobs / cd);
+        double n = r.jobs;
+        printf("%-8d %9.0f|%8.0f|%8.0f %8.2fx %8.0f%%   %.0f|%.0f\n", threads, n / one.drain,
+               n / batched.drain, n / ceil.drain, one.drain / batched.drain,
+               100.0 * ceil.drain / batched.drain, n / batched.enqueue, n / ceil.enqueue);
         fflush(stdout);
+        if (only)
+            break;
     }
     return 0;
 }

@@ -422,6 +422,197 @@ static void test_only_kinds_registered_in_this_process_are_claimed(void **state)
     assert_int_equal(r.attempts, 0);
 }
 
+/* ---- batches ----------------------------------------------------------------------------- */
+
+/* One batch claim of up to max jobs; fails the test on error. */
+static int claim_batch(test_api *a, const char *owner, int max, job *jobs)
+{
+    db_conn *c = db_acquire(a->t.db);
+    error e;
+    int n = job__claim_batch(c, owner, max, jobs, &e);
+    db_release(c);
+    if (n < 0)
+        fail_msg("job__claim_batch: %s", e.message);
+    for (int i = 0; i < n; i++) {
+        json_decref(jobs[i].payload);
+        jobs[i].payload = NULL;
+    }
+    return n;
+}
+
+static void expire_lease(test_api *a, const char *id)
+{
+    db_error de;
+    if (testdb_execf(&a->t, &de, "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE id = $1", "s",
+                     id) != 0)
+        fail_msg("%s", de.message);
+}
+
+/* A batch is the jobs one-at-a-time claims would have taken, in their
+ * order: priority, then run_at, across every registered kind alike, due
+ * only, under one lease. A job on its last attempt is only ever a batch's
+ * first: the next claim takes it. */
+static void test_a_batch_claim_takes_the_most_urgent_jobs_of_every_kind_in_order(void **state)
+{
+    test_api *a = *state;
+    job_register("a", ok_handler, NULL, 30);
+    job_register("b", ok_handler, NULL, 30);
+    int64_t now = time_now_usec(), s = 1000000;
+    char a1[UUID_STR_LEN + 1], a2[UUID_STR_LEN + 1], a3[UUID_STR_LEN + 1], later[UUID_STR_LEN + 1],
+        b1[UUID_STR_LEN + 1], b2[UUID_STR_LEN + 1], b3[UUID_STR_LEN + 1], other[UUID_STR_LEN + 1];
+    enqueue(a, "a", NULL, &(job_options){.run_at = now - 50 * s}, a1);
+    enqueue(a, "b", NULL, &(job_options){.run_at = now - 40 * s}, b1);
+    enqueue(a, "a", NULL, &(job_options){.run_at = now - 30 * s}, a2);
+    enqueue(a, "b", NULL, &(job_options){.priority = 5, .run_at = now - s}, b2);
+    enqueue(a, "c", NULL, &(job_options){.priority = 9}, other); /* not registered here */
+    enqueue(a, "a", NULL, &(job_options){.run_at = now - 20 * s, .max_attempts = 1}, a3);
+    enqueue(a, "b", NULL, &(job_options){.run_at = now - 10 * s}, b3);
+    enqueue(a, "a", NULL, &(job_options){.priority = 9, .run_at = now + 3600 * s}, later);
+
+    job jobs[4];
+    assert_int_equal(claim_batch(a, "w:1", 3, jobs), 3);
+    const char *first[] = {b2, a1, b1};
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(jobs[i].id, first[i]);
+        assert_string_equal(jobs[i].lease_owner, jobs[0].lease_owner);
+        assert_int_equal(jobs[i].attempts, 1);
+        job_row r = row_of(a, first[i]);
+        assert_string_equal(r.status, "running");
+        assert_string_equal(r.lease_owner, jobs[0].lease_owner);
+        assert_true(r.lease_expires_at > now);
+    }
+    assert_true(strncmp(jobs[0].lease_owner, "w:1/", 4) == 0);
+    /* a3 is next in order but on its last attempt: it waits for a claim of its own. */
+    assert_int_equal(claim_batch(a, "w:2", 3, jobs), 2);
+    assert_string_equal(jobs[0].id, a2);
+    assert_string_equal(jobs[1].id, b3);
+    assert_true(strncmp(jobs[0].lease_owner, "w:2/", 4) == 0);
+    assert_string_equal(row_of(a, a3).status, "queued");
+    assert_int_equal(claim_batch(a, "w:3", 3, jobs), 1);
+    assert_string_equal(jobs[0].id, a3);
+    assert_int_equal(claim_batch(a, "w:4", 3, jobs), 0);
+    assert_string_equal(row_of(a, other).status, "queued");
+    assert_string_equal(row_of(a, later).status, "queued");
+}
+
+/* The batch completion writes only the jobs still leased to the batch: one
+ * whose lease ran out and went to another worker stays that worker's. The
+ * batch release likewise. */
+static void test_a_batch_completes_and_gives_back_only_the_jobs_still_leased_to_it(void **state)
+{
+    test_api *a = *state;
+    job_register("ok", ok_handler, NULL, 30);
+    char ids[4][UUID_STR_LEN + 1];
+    for (int i = 0; i < 4; i++)
+        enqueue(a, "ok", NULL, &(job_options){.priority = 4 - i}, ids[i]);
+    job jobs[4];
+    assert_int_equal(claim_batch(a, "w:1", 4, jobs), 4);
+    char owner[80];
+    snprintf(owner, sizeof(owner), "%s", jobs[0].lease_owner);
+    /* The second and fourth jobs' leases ran out and another worker took them. */
+    expire_lease(a, ids[1]);
+    expire_lease(a, ids[3]);
+    job taken[2];
+    assert_int_equal(claim_batch(a, "w:2", 2, taken), 2);
+    assert_string_equal(taken[0].id, ids[1]);
+    assert_string_equal(taken[1].id, ids[3]);
+
+    db_conn *c = db_acquire(a->t.db);
+    error e;
+    assert_int_equal(job__complete_batch(c, ids, 2, owner, &e), 1);
+    assert_int_equal(job__release_batch(c, ids + 2, 2, owner, &e), 1);
+    db_release(c);
+
+    job_row r = row_of(a, ids[0]);
+    assert_string_equal(r.status, "done");
+    assert_true(r.finished_at > 0);
+    assert_int_equal(r.lease_expires_at, 0);
+    r = row_of(a, ids[1]);
+    assert_string_equal(r.status, "running");
+    assert_string_equal(r.lease_owner, taken[0].lease_owner);
+    r = row_of(a, ids[2]);
+    assert_string_equal(r.status, "queued");
+    assert_int_equal(r.attempts, 0);
+    assert_string_equal(r.lease_owner, "");
+    assert_int_equal(r.lease_expires_at, 0);
+    r = row_of(a, ids[3]);
+    assert_string_equal(r.status, "running");
+    assert_int_equal(r.attempts, 2);
+    assert_string_equal(r.lease_owner, taken[1].lease_owner);
+}
+
+/* A worker that vanished with a claimed batch (killed with -9) leaves every
+ * job of it to run again once the leases expire: the ones it never started
+ * lose an attempt, never their last, so none is buried unrun. */
+static void test_a_batch_whose_worker_vanished_runs_again_and_none_is_buried(void **state)
+{
+    test_api *a = *state;
+    job_register("ok", ok_handler, NULL, 30);
+    char ids[3][UUID_STR_LEN + 1];
+    for (int i = 0; i < 3; i++)
+        enqueue(a, "ok", NULL, &(job_options){.priority = 3 - i, .max_attempts = 2}, ids[i]);
+    job jobs[3];
+    assert_int_equal(claim_batch(a, "crashed:1", 3, jobs), 3);
+    for (int i = 0; i < 3; i++)
+        expire_lease(a, ids[i]);
+    error e;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(job_work_one(a->t.db, "w:2", &e), 1);
+    for (int i = 0; i < 3; i++) {
+        job_row r = row_of(a, ids[i]);
+        assert_string_equal(r.status, "done");
+        assert_int_equal(r.attempts, 2);
+    }
+}
+
+static int deferred_calls;
+static char deferred_id[UUID_STR_LEN + 1];
+
+static bool defer_it(const job *j)
+{
+    deferred_calls++;
+    snprintf(deferred_id, sizeof(deferred_id), "%s", j->id);
+    return true;
+}
+
+/* job_complete_alone hands the completion to the thread's batch, except on
+ * a job's last attempt: a crash before the batch is written would leave
+ * that job to be buried as lost although it ran; it completes at once. */
+static void test_a_completion_joins_the_batch_unless_it_is_the_jobs_last_attempt(void **state)
+{
+    test_api *a = *state;
+    job_register("ok", ok_handler, NULL, 30);
+    char spare[UUID_STR_LEN + 1], last[UUID_STR_LEN + 1];
+    enqueue(a, "ok", NULL, &(job_options){.priority = 1}, spare);
+    enqueue(a, "ok", NULL, &(job_options){.max_attempts = 1}, last);
+    db_conn *c = db_acquire(a->t.db);
+    deferred_calls = 0;
+    job__set_thread_deferral(defer_it);
+    job j;
+    error e;
+    job_result res;
+    assert_int_equal(job_claim(c, "w:1", &j, &e), 1);
+    assert_string_equal(j.id, spare);
+    memset(&res, 0, sizeof(res));
+    job_complete_alone(c, &j, &res);
+    json_decref(j.payload);
+    assert_int_equal(res.outcome, JOB_OUTCOME_DONE);
+    assert_int_equal(deferred_calls, 1);
+    assert_string_equal(deferred_id, spare);
+    assert_string_equal(row_of(a, spare).status, "running"); /* the batch writes it */
+
+    assert_int_equal(job_claim(c, "w:1", &j, &e), 1);
+    assert_string_equal(j.id, last);
+    memset(&res, 0, sizeof(res));
+    job_complete_alone(c, &j, &res);
+    json_decref(j.payload);
+    job__set_thread_deferral(NULL);
+    db_release(c);
+    assert_int_equal(res.outcome, JOB_OUTCOME_DONE);
+    assert_int_equal(deferred_calls, 1);
+    assert_string_equal(row_of(a, last).status, "done");
+}
+
 /* ---- failures ------------------------------------------------------------------------- */
 
 static void test_a_failing_job_retries_with_growing_backoff_and_keeps_its_last_error(void **state)
@@ -863,6 +1054,134 @@ static void test_stopping_the_pool_lets_short_jobs_finish_and_gives_the_rest_bac
     assert_int_equal(r.lease_expires_at, 0);
 }
 
+/* Jobs claimed and given back unstarted: queued, the attempt uncounted, touched since enqueued. */
+static db_sql Q_COUNT_GIVEN_BACK =
+    DB_SQL("SELECT COUNT(*) FROM jobs WHERE kind = $1 AND status = 'queued' AND attempts = 0 "
+           "AND updated_at > created_at");
+static db_sql Q_COUNT_DONE_ONCE =
+    DB_SQL("SELECT COUNT(*) FROM jobs WHERE status = 'done' AND attempts = 1 AND kind = $1");
+
+/* Short jobs through pools that claim and complete in batches: each runs
+ * once and is marked done. */
+static void test_batching_workers_run_every_short_job_once(void **state)
+{
+    test_api *a = *state;
+    job_diag_register();
+    enum { N = 300 };
+    for (int i = 0; i < N; i++) {
+        char id[UUID_STR_LEN + 1];
+        enqueue(a, "noop", NULL, &(job_options){.priority = i % 3}, id);
+    }
+    db *d = open_db(a, 4);
+    error e;
+    job_pool *p = job_pool_start_batch(d, 2, 16, "pool:1", &e);
+    assert_non_null(p);
+    bool all = wait_count(a, &Q_COUNT_STATUS, "done", N, 120);
+    job_pool_stop(p, 10000);
+    db_close(d);
+    assert_true(all);
+    assert_int_equal(count_by(a, &Q_COUNT_DONE_ONCE, "noop"), N);
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM jobs WHERE status <> 'done'"), 0);
+}
+
+/* Enqueues one sleep job (most urgent) and n noop jobs in one transaction,
+ * so a worker claims them in one batch (a pool's first claim takes a whole
+ * batch). */
+static void enqueue_slow_then_short(test_api *a, int ms, int n, char *slow,
+                                    char (*quick)[UUID_STR_LEN + 1])
+{
+    db_conn *c = db_acquire(a->t.db);
+    db_error de;
+    error e;
+    assert_int_equal(db_begin_write(c, &de), 0);
+    char payload[40];
+    snprintf(payload, sizeof(payload), "{\"ms\":%d}", ms);
+    json_t *p = json_loads(payload, 0, NULL);
+    /* Due a second ago: a worker woken by the first enqueue reads its clock
+     * before it waits for this transaction, and must find them all due. */
+    int64_t due = time_now_usec() - 1000000;
+    assert_int_equal(
+        job_enqueue(c, "sleep", p, &(job_options){.priority = 5, .run_at = due}, slow, &e), 0);
+    json_decref(p);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(job_enqueue(c, "noop", NULL, &(job_options){.run_at = due}, quick[i], &e),
+                         0);
+    assert_int_equal(db_commit(c, &de), 0);
+    db_release(c);
+}
+
+/* Jobs claimed behind a long one do not wait for it: they go back to the
+ * queue and another worker runs them while it runs. */
+static void test_jobs_claimed_behind_a_long_job_go_to_another_worker(void **state)
+{
+    test_api *a = *state;
+    job_diag_register();
+    db *d = open_db(a, 4);
+    error e;
+    job_pool *p1 = job_pool_start_batch(d, 1, 16, "pool:1", &e);
+    assert_non_null(p1);
+    char slow[UUID_STR_LEN + 1], quick[3][UUID_STR_LEN + 1];
+    enqueue_slow_then_short(a, 600000, 3, slow, quick);
+    assert_true(wait_status(a, slow, "running", 30));
+    char slow_owner[80];
+    snprintf(slow_owner, sizeof(slow_owner), "%s", row_of(a, slow).lease_owner);
+    /* p1 claimed them with it, and gave them back while it runs. */
+    bool back = wait_count(a, &Q_COUNT_GIVEN_BACK, "noop", 3, 30);
+    for (int i = 0; !back && i < 3; i++) {
+        job_row q = row_of(a, quick[i]);
+        print_message("not given back: quick job %d: %s, attempt %d, lease '%s' slow '%s'\n", i,
+                      q.status, q.attempts, q.lease_owner, slow_owner);
+    }
+    assert_true(back);
+
+    job_pool *p2 = job_pool_start_batch(d, 1, 16, "pool:2", &e);
+    assert_non_null(p2);
+    bool ran = true;
+    for (int i = 0; i < 3; i++)
+        ran = ran && wait_status(a, quick[i], "done", 30);
+    job_row s = row_of(a, slow);
+    job_pool_stop(p2, 10000);
+    job_pool_stop(p1, 0);
+    db_close(d);
+    assert_true(ran);
+    assert_string_equal(s.status, "running");
+    assert_string_equal(s.lease_owner, slow_owner);
+    for (int i = 0; i < 3; i++) {
+        job_row r = row_of(a, quick[i]);
+        assert_int_equal(r.attempts, 1); /* given back uncounted, then run once */
+        assert_true(strncmp(r.lease_owner, "pool:2/", 7) == 0);
+    }
+    assert_string_equal(row_of(a, slow).status, "queued"); /* stopped: given back */
+}
+
+/* A stop lets the running job finish and gives back, uncounted, the jobs its
+ * worker claimed and did not start. */
+static void test_stopping_a_batching_pool_gives_back_the_jobs_it_did_not_start(void **state)
+{
+    test_api *a = *state;
+    job_diag_register();
+    db *d = open_db(a, 3);
+    error e;
+    job_pool *p = job_pool_start_batch(d, 1, 16, "pool:1", &e);
+    assert_non_null(p);
+    char slow[UUID_STR_LEN + 1], quick[3][UUID_STR_LEN + 1];
+    enqueue_slow_then_short(a, 3000, 3, slow, quick); /* long enough to be seen running */
+    assert_true(wait_status(a, slow, "running", 30));
+    job_pool_stop(p, 30000);
+    db_close(d);
+    job_row r = row_of(a, slow);
+    assert_string_equal(r.status, "done");
+    assert_int_equal(r.attempts, 1);
+    assert_int_equal(count_by(a, &Q_COUNT_GIVEN_BACK, "noop"), 3); /* claimed, then given back */
+    for (int i = 0; i < 3; i++) {
+        r = row_of(a, quick[i]);
+        assert_string_equal(r.status, "queued");
+        assert_int_equal(r.attempts, 0);
+        assert_string_equal(r.lease_owner, "");
+        assert_int_equal(r.lease_expires_at, 0);
+    }
+}
+
 /* ---- a real worker process, killed -------------------------------------------------------- */
 
 static pid_t spawn_worker(test_api *a, const char *dir, const char *log)
@@ -944,6 +1263,48 @@ test_a_worker_killed_mid_job_loses_its_lease_and_the_job_runs_once_elsewhere(voi
     assert_int_equal(r.attempts, 2);
     assert_string_not_equal(r.lease_owner, first_owner);
     assert_int_equal(count_by(a, &Q_COUNT_KIND, "sleep"), 1);
+}
+
+/* The same with a batch: the worker claimed a long job and short ones behind
+ * it, and was killed. Every job still runs to the end exactly once more:
+ * the short ones were given back (or their leases ran out), none is buried. */
+static void test_a_worker_killed_holding_a_batch_leaves_every_job_to_run_elsewhere(void **state)
+{
+    test_api *a = *state;
+    job_diag_register(); /* the noop jobs enqueue_slow_then_short makes */
+    char dir[256], log[300], slow[UUID_STR_LEN + 1], quick[3][UUID_STR_LEN + 1];
+    test_tmpdir(dir, sizeof(dir));
+    snprintf(log, sizeof(log), "%s/worker.log", dir);
+
+    enqueue_slow_then_short(a, 5000, 3, slow, quick);
+    pid_t first = spawn_worker(a, dir, log); /* its first claim takes them all */
+    bool running = wait_status(a, slow, "running", 30);
+    kill(first, SIGKILL);
+    assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
+    if (!running)
+        print_log(log);
+    assert_true(running);
+    if (strcmp(row_of(a, slow).status, "done") == 0)
+        fail_msg("the job finished before the worker was killed; make it sleep longer");
+
+    pid_t second = spawn_worker(a, dir, log);
+    bool done = wait_status(a, slow, "done", 60);
+    for (int i = 0; i < 3; i++)
+        done = done && wait_status(a, quick[i], "done", 60);
+    kill(second, SIGTERM);
+    int status = wait_exit(second, 30);
+    if (!done || status != 0)
+        print_log(log);
+    assert_true(done);
+    assert_int_equal(status, 0);
+    assert_int_equal(row_of(a, slow).attempts, 2);
+    for (int i = 0; i < 3; i++) {
+        job_row r = row_of(a, quick[i]);
+        assert_true(r.attempts == 1 || r.attempts == 2);
+    }
+    assert_int_equal(testdb_scalar(&a->t, "SELECT COUNT(*) FROM jobs WHERE status <> 'done' "
+                                          "AND kind IN ('noop', 'sleep')"),
+                     0);
 }
 
 /* ---- the scheduler ------------------------------------------------------------------------ */
@@ -1088,6 +1449,10 @@ int main(void)
         T(test_higher_priority_runs_first_then_the_earlier_run_at),
         T(test_a_job_due_later_is_not_claimed_early),
         T(test_only_kinds_registered_in_this_process_are_claimed),
+        T(test_a_batch_claim_takes_the_most_urgent_jobs_of_every_kind_in_order),
+        T(test_a_batch_completes_and_gives_back_only_the_jobs_still_leased_to_it),
+        T(test_a_batch_whose_worker_vanished_runs_again_and_none_is_buried),
+        T(test_a_completion_joins_the_batch_unless_it_is_the_jobs_last_attempt),
         T(test_a_failing_job_retries_with_growing_backoff_and_keeps_its_last_error),
         T(test_the_backoff_doubles_from_two_seconds_with_jitter_up_to_an_hour),
         T(test_retry_at_from_the_handler_is_the_next_run_at),
@@ -1100,7 +1465,11 @@ int main(void)
         T(test_a_job_that_dies_unhandled_calls_its_kinds_dead_callback),
         T(test_heartbeats_extend_the_lease_while_the_handler_runs),
         T(test_stopping_the_pool_lets_short_jobs_finish_and_gives_the_rest_back),
+        T(test_batching_workers_run_every_short_job_once),
+        T(test_jobs_claimed_behind_a_long_job_go_to_another_worker),
+        T(test_stopping_a_batching_pool_gives_back_the_jobs_it_did_not_start),
         T(test_a_worker_killed_mid_job_loses_its_lease_and_the_job_runs_once_elsewhere),
+        T(test_a_worker_killed_holding_a_batch_leaves_every_job_to_run_elsewhere),
         T(test_two_schedulers_enqueue_one_job_per_period),
         T(test_maintenance_prunes_old_finished_jobs_and_expired_sessions),
         T(test_maintenance_runs_as_a_scheduled_job),

@@ -102,7 +102,7 @@ int cmd_serve(config *c)
                      c->workers, c->db_pool_size);
         char owner[64];
         app_job_owner(owner, sizeof(owner));
-        jobs = job_pool_start(d, c->workers, owner, &err);
+        jobs = job_pool_start_batch(d, c->workers, c->job_batch, owner, &err);
         if (jobs == NULL) {
             app_fail("PSTUDIO_DATABASE_URL: %s", err.message);
             http_server_stop(srv);

@@ -72,7 +72,7 @@ int cmd_worker(config *c)
     char owner[64];
     app_job_owner(owner, sizeof(owner));
     error err;
-    job_pool *p = job_pool_start(d, c->workers, owner, &err);
+    job_pool *p = job_pool_start_batch(d, c->workers, c->job_batch, owner, &err);
     if (p == NULL) {
         app_fail("PSTUDIO_DATABASE_URL: %s", err.message);
         db_close(d);

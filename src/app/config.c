@@ -87,6 +87,9 @@ static const config__spec config__specs[] = {
      "Default: none, and /metrics answers loopback clients only."},
     {"workers", "PSTUDIO_WORKERS", "--workers", CFG_INT, CFG_OFF(workers), "2", 0, 64,
      "Job worker threads of 'serve' and 'worker' (0 in serve: run 'pstudio worker' instead)."},
+    {"job_batch", "PSTUDIO_JOB_BATCH", "--job-batch", CFG_INT, CFG_OFF(job_batch), "16", 1, 256,
+     "Most jobs a worker claims at once; it claims one after a slow job and doubles while jobs "
+     "stay short (1: one at a time)."},
     {"llm_provider", "PSTUDIO_LLM_PROVIDER", "--llm-provider", CFG_PROVIDER, CFG_OFF(llm_provider),
      "auto", 0, 0,
      "Script writer: offline, gemini or openai. auto: gemini or openai when its key is set, "

@@ -35,6 +35,7 @@ typedef struct config {
     bool cookie_secure;
     char *metrics_token;
     int workers;
+    int job_batch;
     char *llm_provider; /* auto | offline | gemini | openai */
     char *llm_model;
     int llm_timeout_ms;

@@ -4,6 +4,7 @@
 #include "base/text.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *const job_statuses[] = {"queued", "running", "done", "dead", NULL};
@@ -69,6 +70,35 @@ static db_sql Q_CLAIM =
             "WHERE id = (SELECT id FROM jobs WHERE " JOB__CLAIMABLE "AND $3::jsonb ? kind "
             "ORDER BY priority DESC, run_at LIMIT 1 FOR UPDATE SKIP LOCKED) " JOB__CLAIMED);
 
+/* The batch claim: the most urgent claimable job, as Q_CLAIM takes it, and
+ * up to $4 more after it in the same order, leased together under one
+ * owner. The more are never on their last attempt (attempts + 1 <
+ * max_attempts): a claimed job that is still waiting its turn when its
+ * worker is killed loses the attempt the claim counted, and that must not
+ * bury it unrun; such a job is left for the next claim, which takes it
+ * first. The rows come back in no order (RETURNING has none): the caller
+ * sorts them by priority and run_at. */
+#define JOB__CLAIMED_BATCH JOB__CLAIMED ", priority, run_at"
+static db_sql Q_CLAIM_BATCH =
+    DB_SQL2("WITH first AS (SELECT id FROM jobs INDEXED BY jobs_claim_idx WHERE " JOB__CLAIMABLE
+            "AND kind IN (SELECT key FROM json_each($3)) ORDER BY priority DESC, run_at LIMIT 1), "
+            "more AS (SELECT id FROM jobs INDEXED BY jobs_claim_idx WHERE " JOB__CLAIMABLE
+            "AND kind IN (SELECT key FROM json_each($3)) AND attempts + 1 < max_attempts "
+            "AND id NOT IN (SELECT id FROM first) ORDER BY priority DESC, run_at LIMIT $4) "
+            "UPDATE jobs SET status = 'running', lease_owner = $1, "
+            "lease_expires_at = (SELECT value FROM json_each($3) WHERE key = jobs.kind), "
+            "attempts = attempts + 1, updated_at = $2 "
+            "WHERE id IN (SELECT id FROM first UNION ALL SELECT id FROM more) " JOB__CLAIMED_BATCH,
+            "WITH first AS (SELECT id FROM jobs WHERE " JOB__CLAIMABLE "AND $3::jsonb ? kind "
+            "ORDER BY priority DESC, run_at LIMIT 1 FOR UPDATE SKIP LOCKED), "
+            "more AS (SELECT id FROM jobs WHERE " JOB__CLAIMABLE "AND $3::jsonb ? kind "
+            "AND attempts + 1 < max_attempts AND id NOT IN (SELECT id FROM first) "
+            "ORDER BY priority DESC, run_at LIMIT $4 FOR UPDATE SKIP LOCKED) "
+            "UPDATE jobs SET status = 'running', lease_owner = $1, "
+            "lease_expires_at = ($3::jsonb ->> kind)::timestamptz, "
+            "attempts = attempts + 1, updated_at = $2 "
+            "WHERE id IN (SELECT id FROM first UNION ALL SELECT id FROM more) " JOB__CLAIMED_BATCH);
+
 /* $1 id, $2 lease_owner, then the columns each transition names (job__leased). */
 #define JOB__LEASED "WHERE id = $1 AND lease_owner = $2 AND status = 'running'"
 static db_sql Q_COMPLETE = DB_SQL("UPDATE jobs SET status = 'done', lease_expires_at = NULL, "
@@ -83,6 +113,23 @@ static db_sql Q_RELEASE =
     DB_SQL("UPDATE jobs SET status = 'queued', attempts = attempts - 1, "
            "lease_owner = NULL, lease_expires_at = NULL, updated_at = $3 " JOB__LEASED);
 static db_sql Q_EXTEND = DB_SQL("UPDATE jobs SET lease_expires_at = $3 " JOB__LEASED);
+
+/* The batch forms of complete and release: $1 a JSON array of ids, all
+ * leased to $2. A job whose lease is no longer $2's is left alone. */
+#define JOB__LEASED_BATCH "AND lease_owner = $2 AND status = 'running'"
+static db_sql Q_COMPLETE_BATCH =
+    DB_SQL2("UPDATE jobs SET status = 'done', lease_expires_at = NULL, finished_at = $3, "
+            "updated_at = $3 WHERE id IN (SELECT value FROM json_each($1)) " JOB__LEASED_BATCH,
+            "UPDATE jobs SET status = 'done', lease_expires_at = NULL, finished_at = $3, "
+            "updated_at = $3 WHERE id IN (SELECT value::uuid FROM "
+            "jsonb_array_elements_text($1::jsonb)) " JOB__LEASED_BATCH);
+static db_sql Q_RELEASE_BATCH =
+    DB_SQL2("UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_owner = NULL, "
+            "lease_expires_at = NULL, updated_at = $3 "
+            "WHERE id IN (SELECT value FROM json_each($1)) " JOB__LEASED_BATCH,
+            "UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_owner = NULL, "
+            "lease_expires_at = NULL, updated_at = $3 WHERE id IN (SELECT value::uuid FROM "
+            "jsonb_array_elements_text($1::jsonb)) " JOB__LEASED_BATCH);
 
 static db_sql Q_REQUEUE = DB_SQL("UPDATE jobs SET status = 'queued', attempts = 0, run_at = $2, "
                                  "lease_owner = NULL, lease_expires_at = NULL, finished_at = NULL, "
@@ -158,6 +205,32 @@ int job_store_notify(db_conn *c, error *err)
     return db_write(c, &Q_NOTIFY, DB_NOARGS, NULL, err) < 0 ? -1 : 0;
 }
 
+/* Fills out from a claimed row (r's texts are in the reader's arena). */
+static int job__claimed(const job_record *r, job_store_claimed *out, error *err)
+{
+    if (text_copy(out->kind, sizeof(out->kind), r->kind) != 0) /* the schema holds it */
+        return db_col_too_long(err, "job kind");
+    memcpy(out->id, r->id, sizeof(out->id));
+    text_copy(out->user_id, sizeof(out->user_id), r->user_id ? r->user_id : "");
+    out->payload = xstrdup(r->payload);
+    out->attempts = r->attempts;
+    out->max_attempts = r->max_attempts;
+    out->priority = r->priority;
+    out->run_at = r->run_at;
+    return 0;
+}
+
+/* Claim order: priority first, then run_at. */
+static int job__claim_order(const void *a, const void *b)
+{
+    const job_store_claimed *x = a, *y = b;
+    if (x->priority != y->priority)
+        return x->priority > y->priority ? -1 : 1;
+    if (x->run_at != y->run_at)
+        return x->run_at < y->run_at ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
 int job_store_claim(db_conn *c, const char *lease_owner, int64_t now, const char *kinds_expiry,
                     job_store_claimed *out, error *err)
 {
@@ -167,17 +240,38 @@ int job_store_claim(db_conn *c, const char *lease_owner, int64_t now, const char
     int rc =
         db_first(c, &Q_CLAIM, DB_ARGS(DB_TEXT(lease_owner), DB_TIME(now), DB_TEXT(kinds_expiry)),
                  job__row, &a, &r, err);
-    if (rc > 0) {
-        if (text_copy(out->kind, sizeof(out->kind), r.kind) != 0) /* the schema holds it */
-            rc = db_col_too_long(err, "job kind");
-        memcpy(out->id, r.id, sizeof(out->id));
-        text_copy(out->user_id, sizeof(out->user_id), r.user_id ? r.user_id : "");
-        out->payload = xstrdup(r.payload);
-        out->attempts = r.attempts;
-        out->max_attempts = r.max_attempts;
-    }
+    if (rc > 0 && job__claimed(&r, out, err) != 0)
+        rc = -1;
     arena_free(&a);
     return rc;
+}
+
+int job_store_claim_batch(db_conn *c, const char *lease_owner, int64_t now,
+                          const char *kinds_expiry, int max, job_store_claimed *out, error *err)
+{
+    arena a;
+    arena_init(&a, 4096);
+    job_record *rows = NULL;
+    size_t n = 0;
+    int rc =
+        db_list(c, &Q_CLAIM_BATCH,
+                DB_ARGS(DB_TEXT(lease_owner), DB_TIME(now), DB_TEXT(kinds_expiry), DB_INT(max - 1)),
+                job__row, &a, sizeof(*rows), (size_t)max, &rows, &n, err);
+    int got = 0;
+    for (size_t i = 0; rc == 0 && i < n && got < max; i++) {
+        if (job__claimed(&rows[i], &out[got], err) != 0)
+            rc = -1;
+        else
+            got++;
+    }
+    arena_free(&a);
+    if (rc != 0) {
+        for (int i = 0; i < got; i++)
+            free(out[i].payload);
+        return -1;
+    }
+    qsort(out, (size_t)got, sizeof(*out), job__claim_order);
+    return got;
 }
 
 /* Runs one lease-conditioned transition of r's job, binding $1 id, $2
@@ -233,6 +327,40 @@ int job_store_extend(db_conn *c, const char *id, const char *lease_owner, int64_
     job_record r = job__at(id, lease_owner);
     r.lease_expires_at = expires_at;
     return job__leased(c, &Q_EXTEND, &r, "id, lease_owner, lease_expires_at", err);
+}
+
+/* A JSON array of n ids. */
+static char *job__id_array(const char (*ids)[UUID_STR_LEN + 1], int n)
+{
+    size_t len = (size_t)n * (UUID_STR_LEN + 3) + 3;
+    char *s = xmalloc(len), *p = s;
+    *p++ = '[';
+    for (int i = 0; i < n; i++)
+        p += snprintf(p, len - (size_t)(p - s), "%s\"%s\"", i ? "," : "", ids[i]);
+    snprintf(p, len - (size_t)(p - s), "]");
+    return s;
+}
+
+static int64_t job__batch(db_conn *c, db_sql *q, const char (*ids)[UUID_STR_LEN + 1], int n,
+                          const char *lease_owner, int64_t now, error *err)
+{
+    char *array = job__id_array(ids, n);
+    int64_t changed =
+        db_write(c, q, DB_ARGS(DB_TEXT(array), DB_TEXT(lease_owner), DB_TIME(now)), NULL, err);
+    free(array);
+    return changed;
+}
+
+int64_t job_store_complete_batch(db_conn *c, const char (*ids)[UUID_STR_LEN + 1], int n,
+                                 const char *lease_owner, int64_t now, error *err)
+{
+    return job__batch(c, &Q_COMPLETE_BATCH, ids, n, lease_owner, now, err);
+}
+
+int64_t job_store_release_batch(db_conn *c, const char (*ids)[UUID_STR_LEN + 1], int n,
+                                const char *lease_owner, int64_t now, error *err)
+{
+    return job__batch(c, &Q_RELEASE_BATCH, ids, n, lease_owner, now, err);
 }
 
 int job_store_prune_done(db_conn *c, int64_t before, int limit, int64_t *deleted, error *err)

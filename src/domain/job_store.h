@@ -72,6 +72,8 @@ typedef struct job_store_claimed {
     char user_id[UUID_STR_LEN + 1];
     int attempts; /* including the one just started */
     int max_attempts;
+    int priority;
+    int64_t run_at;
 } job_store_claimed;
 
 /**
@@ -96,6 +98,18 @@ int job_store_notify(db_conn *c, error *err);
 int job_store_claim(db_conn *c, const char *lease_owner, int64_t now, const char *kinds_expiry,
                     job_store_claimed *out, error *err);
 
+/**
+ * Leases up to max jobs at once under one lease_owner: the one
+ * job_store_claim() would lease, then the next most urgent ones that are
+ * not on their last attempt (so a worker killed before it started them
+ * costs them an attempt, never their last). Fills out[0 … return-1] in
+ * claim order (priority, then run_at); their payloads are the caller's to
+ * free. Returns how many (0: none runnable), -1 on error. Locking as for
+ * job_store_claim().
+ */
+int job_store_claim_batch(db_conn *c, const char *lease_owner, int64_t now,
+                          const char *kinds_expiry, int max, job_store_claimed *out, error *err);
+
 /* Transitions out of running, each conditioned on (id, lease_owner,
  * status 'running'); ERR_CONFLICT when the lease is no longer the caller's. */
 
@@ -113,6 +127,18 @@ int job_store_release(db_conn *c, const char *id, const char *lease_owner, int64
 /** Moves the lease expiry while the handler runs (a heartbeat). */
 int job_store_extend(db_conn *c, const char *id, const char *lease_owner, int64_t expires_at,
                      error *err);
+
+/* The batch forms, for the n jobs ids[] leased to lease_owner together: each
+ * moves only a job still running under that lease (the others were taken
+ * back or expired and may be running elsewhere). They return how many
+ * jobs moved, or -1 with err filled. */
+
+/** running → done, for jobs whose handlers had nothing to commit with it. */
+int64_t job_store_complete_batch(db_conn *c, const char (*ids)[UUID_STR_LEN + 1], int n,
+                                 const char *lease_owner, int64_t now, error *err);
+/** running → queued, lease cleared, the attempt not counted (claimed, never started). */
+int64_t job_store_release_batch(db_conn *c, const char (*ids)[UUID_STR_LEN + 1], int n,
+                                const char *lease_owner, int64_t now, error *err);
 
 /** Deletes up to limit jobs that finished ('done') before `before`, oldest
  * first; *deleted says how many. Dead jobs stay for an admin to see. */

@@ -5,6 +5,7 @@
  */
 #include "jobs/queue_private.h"
 
+#include "base/alloc.h"
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "domain/job_store.h"
@@ -194,6 +195,98 @@ static int queue__claim_body(db_conn *c, void *arg, error *err)
     return job_store_claim(c, tx->lease_owner, tx->now, tx->kinds, tx->out, err);
 }
 
+/* Copies a claimed row into j (whose lease_owner is already set); j owns
+ * the payload after, cl no longer does. */
+static void queue__fill(job *j, job_store_claimed *cl)
+{
+    memcpy(j->id, cl->id, sizeof(j->id));
+    memcpy(j->kind, cl->kind, sizeof(j->kind));
+    memcpy(j->user_id, cl->user_id, sizeof(j->user_id));
+    j->attempts = cl->attempts;
+    j->max_attempts = cl->max_attempts;
+    j->payload = json_loads(cl->payload, 0, NULL);
+    free(cl->payload);
+    cl->payload = NULL;
+}
+
+/* True when j can run; otherwise it is buried here (its last allowed
+ * attempt lost its lease, or its payload is unreadable), its kind told,
+ * and its payload freed. */
+static bool queue__runnable(db_conn *c, job *j)
+{
+    const char *why = NULL;
+    char msg[200];
+    if (j->attempts > j->max_attempts) {
+        snprintf(msg, sizeof(msg),
+                 "attempt %d of %d lost its lease: the worker running it stopped or hung",
+                 j->max_attempts, j->max_attempts);
+        why = msg;
+    } else if (!json_is_object(j->payload)) {
+        why = "the payload is not a JSON object";
+    }
+    if (why == NULL)
+        return true;
+    error e;
+    if (job_store_bury(c, j->id, j->lease_owner, why, time_now_usec(), &e) == 0) {
+        log_error("job %s (%s) is dead: %s", j->id, j->kind, why);
+        job__died(c, j, why);
+    }
+    json_decref(j->payload);
+    j->payload = NULL;
+    return false;
+}
+
+typedef struct queue__claim_batch_tx {
+    const char *lease_owner;
+    int64_t now;
+    const char *kinds;
+    int max;
+    job_store_claimed *out;
+} queue__claim_batch_tx;
+
+static int queue__claim_batch_body(db_conn *c, void *arg, error *err)
+{
+    queue__claim_batch_tx *tx = arg;
+    return job_store_claim_batch(c, tx->lease_owner, tx->now, tx->kinds, tx->max, tx->out, err);
+}
+
+int job__claim_batch(db_conn *c, const char *owner, int max, job *jobs, error *err)
+{
+    if (max <= 1)
+        return job_claim(c, owner, &jobs[0], err);
+    bool sqlite = db_conn_engine(c) == DB_ENGINE_SQLITE;
+    job_store_claimed *cl = xcalloc((size_t)max, sizeof(*cl));
+    int got = 0;
+    for (;;) {
+        char map[QUEUE__MAX_KINDS * (JOB_KIND_MAX + TIME_STR_LEN + 8) + 8];
+        int64_t now = time_now_usec();
+        if (!queue__kinds_expiry(now, map, sizeof(map)))
+            break;
+        char token[UUID_STR_LEN + 1], lease_owner[sizeof(jobs[0].lease_owner)];
+        uuid_v7(token);
+        snprintf(lease_owner, sizeof(lease_owner), "%.42s/%s", owner, token);
+        queue__claim_batch_tx tx = {lease_owner, now, map, max, cl};
+        int n = sqlite ? db_tx(c, queue__claim_batch_body, &tx, err)
+                       : queue__claim_batch_body(c, &tx, err);
+        if (n <= 0) {
+            got = n;
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            job *j = &jobs[got];
+            memset(j, 0, sizeof(*j));
+            memcpy(j->lease_owner, lease_owner, sizeof(j->lease_owner));
+            queue__fill(j, &cl[i]);
+            if (queue__runnable(c, j))
+                got++;
+        }
+        if (got > 0)
+            break;
+    }
+    free(cl);
+    return got;
+}
+
 int job_claim(db_conn *c, const char *owner, job *j, error *err)
 {
     bool sqlite = db_conn_engine(c) == DB_ENGINE_SQLITE;
@@ -217,33 +310,9 @@ int job_claim(db_conn *c, const char *owner, job *j, error *err)
             free(cl.payload);
             return rc;
         }
-        memcpy(j->id, cl.id, sizeof(j->id));
-        memcpy(j->kind, cl.kind, sizeof(j->kind));
-        memcpy(j->user_id, cl.user_id, sizeof(j->user_id));
-        j->attempts = cl.attempts;
-        j->max_attempts = cl.max_attempts;
-        j->payload = json_loads(cl.payload, 0, NULL);
-        free(cl.payload);
-
-        const char *why = NULL;
-        char msg[200];
-        if (j->attempts > j->max_attempts) {
-            snprintf(msg, sizeof(msg),
-                     "attempt %d of %d lost its lease: the worker running it stopped or hung",
-                     j->max_attempts, j->max_attempts);
-            why = msg;
-        } else if (!json_is_object(j->payload)) {
-            why = "the payload is not a JSON object";
-        }
-        if (why == NULL)
+        queue__fill(j, &cl);
+        if (queue__runnable(c, j))
             return 1;
-        error e;
-        if (job_store_bury(c, j->id, j->lease_owner, why, time_now_usec(), &e) == 0) {
-            log_error("job %s (%s) is dead: %s", j->id, j->kind, why);
-            job__died(c, j, why);
-        }
-        json_decref(j->payload);
-        j->payload = NULL;
     }
 }
 
@@ -257,8 +326,23 @@ static int job__complete_body(db_conn *c, void *j, error *err)
     return job_complete(c, j, err);
 }
 
+static _Thread_local bool (*queue__defer)(const job *j);
+
+void job__set_thread_deferral(bool (*defer)(const job *j))
+{
+    queue__defer = defer;
+}
+
 void job_complete_alone(db_conn *c, const job *j, job_result *out)
 {
+    /* On a batching pool's worker thread the completion joins the batch's,
+     * written in one statement with the others' before any of their leases
+     * can run out; never a last attempt's, which a crash before that
+     * statement would leave to be buried as lost instead of re-run. */
+    if (queue__defer != NULL && j->attempts < j->max_attempts && queue__defer(j)) {
+        out->outcome = JOB_OUTCOME_DONE;
+        return;
+    }
     bool done = db_tx(c, job__complete_body, (void *)j, &out->err) == 0;
     out->outcome = done ? JOB_OUTCOME_DONE : JOB_OUTCOME_RETRY;
 }
@@ -299,6 +383,53 @@ int job__release(db_conn *c, const char *id, const char *lease_owner, error *err
     if (db_conn_engine(c) == DB_ENGINE_POSTGRES)
         return job_store_notify(c, err);
     return 0;
+}
+
+/* Runs a batch transition: a transaction of its own on SQLite (the write
+ * gate, decision 35), one statement on PostgreSQL. */
+typedef struct queue__batch_tx {
+    int64_t (*fn)(db_conn *, const char (*)[UUID_STR_LEN + 1], int, const char *, int64_t, error *);
+    const char (*ids)[UUID_STR_LEN + 1];
+    int n;
+    const char *lease_owner;
+    int64_t now;
+} queue__batch_tx;
+
+static int queue__batch_body(db_conn *c, void *arg, error *err)
+{
+    queue__batch_tx *tx = arg;
+    int64_t changed = tx->fn(c, tx->ids, tx->n, tx->lease_owner, tx->now, err);
+    return changed < 0 ? -1 : (int)changed;
+}
+
+static int queue__batch(db_conn *c, queue__batch_tx *tx, error *err)
+{
+    if (tx->n == 0)
+        return 0;
+    if (db_conn_engine(c) == DB_ENGINE_SQLITE)
+        return db_tx(c, queue__batch_body, tx, err);
+    return queue__batch_body(c, tx, err);
+}
+
+int job__complete_batch(db_conn *c, const char (*ids)[UUID_STR_LEN + 1], int n,
+                        const char *lease_owner, error *err)
+{
+    queue__batch_tx tx = {job_store_complete_batch, ids, n, lease_owner, time_now_usec()};
+    return queue__batch(c, &tx, err);
+}
+
+int job__release_batch(db_conn *c, const char (*ids)[UUID_STR_LEN + 1], int n,
+                       const char *lease_owner, error *err)
+{
+    queue__batch_tx tx = {job_store_release_batch, ids, n, lease_owner, time_now_usec()};
+    int released = queue__batch(c, &tx, err);
+    if (released <= 0)
+        return released;
+    /* Others may take them at once. */
+    if (db_conn_engine(c) == DB_ENGINE_POSTGRES && job_store_notify(c, err) != 0)
+        return -1;
+    queue__wake_local();
+    return released;
 }
 
 int job__extend(db_conn *c, const char *id, const char *lease_owner, int lease_seconds, error *err)

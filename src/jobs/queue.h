@@ -17,7 +17,14 @@
  *    to admins and re-queueable.
  *
  * Claiming uses FOR UPDATE SKIP LOCKED on PostgreSQL (woken by LISTEN/NOTIFY)
- * and BEGIN IMMEDIATE on SQLite.
+ * and BEGIN IMMEDIATE on SQLite. A pool's workers claim short jobs in
+ * batches (worker.h): one statement leases several jobs, and the
+ * completions job_complete_alone() makes on a worker are written for the
+ * batch in one statement once its handlers returned, still only for jobs
+ * whose lease the batch holds. A worker killed with -9 before writing them
+ * leaves those jobs, like the one it was running and the ones it had not
+ * started, to run again once their leases expire: a handler must be safe to
+ * run twice, as it always had to be.
  */
 #ifndef PS_JOBS_QUEUE_H
 #define PS_JOBS_QUEUE_H
@@ -83,7 +90,11 @@ typedef struct job_result {
 /**
  * For handlers whose work is already committed (or that have none): marks j
  * done in a transaction of its own and fills out (DONE, or RETRY with the
- * reason).
+ * reason). On a batching pool's worker thread, unless this is j's last
+ * attempt, the completion is deferred instead: out is DONE at once and j is
+ * marked done with the rest of its batch, in one statement, after the
+ * handler returns (and within about 300 ms, so never after its lease ends);
+ * if the lease was lost meanwhile, j stays with whoever holds it.
  */
 void job_complete_alone(db_conn *c, const job *j, job_result *out);
 

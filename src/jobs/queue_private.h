@@ -35,6 +35,32 @@ void job__died(db_conn *c, const job *j, const char *why);
 int job__record_failure(db_conn *c, const job *j, const job_result *r, int64_t *run_at, error *err);
 /** Gives a leased job back to the queue, due now, the attempt not counted. */
 int job__release(db_conn *c, const char *id, const char *lease_owner, error *err);
+/**
+ * Leases up to max runnable jobs at once, into jobs[0 … return-1], in claim
+ * order, under one lease_owner (max 1: exactly job_claim). Every job after
+ * the first is one not on its last attempt. Jobs buried at the claim (as
+ * job_claim buries them) are not returned. Returns how many, 0 when none is
+ * runnable, -1 on error; the payloads are the caller's.
+ */
+int job__claim_batch(db_conn *c, const char *owner, int max, job *jobs, error *err);
+/**
+ * Marks done, in one statement, the n jobs ids[] leased to lease_owner
+ * whose handlers completed them with job_complete_alone; a job whose lease
+ * is gone is left alone. Returns how many were marked, or -1.
+ */
+int job__complete_batch(db_conn *c, const char (*ids)[UUID_STR_LEN + 1], int n,
+                        const char *lease_owner, error *err);
+/** Gives back, in one statement, jobs claimed but never started (queued,
+ * due as before, the attempt not counted); wakes other workers. How many, or -1. */
+int job__release_batch(db_conn *c, const char (*ids)[UUID_STR_LEN + 1], int n,
+                       const char *lease_owner, error *err);
+/**
+ * Sets, for the calling thread, what job_complete_alone() offers a job's
+ * completion to before writing it itself: defer returns true when it took
+ * the completion (to be written by job__complete_batch). NULL: none.
+ * job_complete_alone offers it only for a job not on its last attempt.
+ */
+void job__set_thread_deferral(bool (*defer)(const job *j));
 /** Heartbeat: the lease now ends lease_seconds from now. */
 int job__extend(db_conn *c, const char *id, const char *lease_owner, int lease_seconds, error *err);
 /** Delay before retrying after failed attempt number attempts (1-based), jittered. */

@@ -27,6 +27,18 @@
 #define WORKER__SCHED_US      1000000LL
 #define WORKER__CHANNEL       "pstudio_jobs"
 #define WORKER__MAX_SCHEDULES 32
+/* How long claimed jobs may wait for their turn in a batch before they are
+ * given back for others to run; the control thread looks every tick, so
+ * none waits much past this plus WORKER__TICK_MS, far inside any lease. */
+#define WORKER__HOLD_US 100000LL
+
+/* Where a claimed job of a batch stands (worker__slot.state). */
+enum {
+    WORKER__WAITING, /* claimed, not started: the control thread may give it back */
+    WORKER__RUNNING, /* its handler runs */
+    WORKER__PENDING, /* done by job_complete_alone; its completion is not yet written */
+    WORKER__SETTLED, /* nothing left to do for it here */
+};
 
 typedef struct worker__slot {
     job_pool *pool;
@@ -40,6 +52,17 @@ typedef struct worker__slot {
     int64_t next_beat; /* monotonic usec */
     /* Read by the handler's own thread through job_cancelled(). */
     atomic_bool cancelled;
+    /* The batch this worker claimed: the jobs are the worker's own; their
+     * states, the count and the claim time are guarded by pool->lock, as
+     * the control thread settles a batch held too long (worker__settle). */
+    job *jobs;      /* pool->batch of them */
+    uint8_t *state; /* per job: WORKER__WAITING … */
+    int njobs;
+    int current; /* the job whose handler runs, or -1 */
+    char batch_owner[80];
+    int64_t claimed_at; /* monotonic usec */
+    bool cut;           /* some of the batch were given back unstarted */
+    int size; /* the next claim's size: pool->batch, or 1 and doubling after a slow batch */
 } worker__slot;
 
 /* A lease to extend or give back, copied out of a slot so no database call
@@ -56,6 +79,7 @@ struct job_pool {
     db *ctl; /* owned: the control thread's one connection */
     char owner[48];
     int n;
+    int batch; /* most jobs one claim leases */
     worker__slot *slots;
     worker__lease *leases; /* n, scratch for the control thread and stop */
     pthread_t control;
@@ -137,8 +161,9 @@ bool job_cancelled(void)
     return worker__current != NULL && atomic_load(&worker__current->cancelled);
 }
 
-/* Runs j's handler on c and records its outcome; frees j's payload. */
-static void worker__execute(db_conn *c, job *j, const job__kind *k)
+/* Runs j's handler on c and records its outcome; frees j's payload.
+ * Returns the handler's outcome. */
+static job_outcome worker__execute(db_conn *c, job *j, const job__kind *k)
 {
     log_set_request_id(j->id);
     job_result res;
@@ -155,7 +180,7 @@ static void worker__execute(db_conn *c, job *j, const job__kind *k)
         log_set_request_id(NULL);
         json_decref(j->payload);
         j->payload = NULL;
-        return;
+        return res.outcome;
     }
     int64_t run_at = 0;
     error e;
@@ -182,6 +207,7 @@ static void worker__execute(db_conn *c, job *j, const job__kind *k)
     log_set_request_id(NULL);
     json_decref(j->payload);
     j->payload = NULL;
+    return res.outcome;
 }
 
 /* The kind was checked by the claim; it can only be missing if it was
@@ -193,6 +219,7 @@ static bool worker__kind(db_conn *c, job *j, job__kind *k)
     error e;
     job__release(c, j->id, j->lease_owner, &e);
     json_decref(j->payload);
+    j->payload = NULL;
     return false;
 }
 
@@ -208,32 +235,151 @@ int job_work_one(db *d, const char *owner, error *err)
     return rc;
 }
 
-static void worker__run(worker__slot *slot, db_conn *c, job *j)
+/*
+ * Writes what a batch owes: marks done, in one statement, its jobs whose
+ * completions were deferred, and gives back, in another, those not started
+ * (the running one is left alone). Called by the worker between jobs and at
+ * the batch's end, and by the control thread for a batch held past
+ * WORKER__HOLD_US, on their own connections; each job is taken under the
+ * lock, so it is settled once.
+ */
+static void worker__settle(job_pool *p, worker__slot *s, db_conn *c)
 {
-    job_pool *p = slot->pool;
-    job__kind k;
-    if (!worker__kind(c, j, &k))
-        return;
+    int n = 0, nd = 0, nw = 0;
+    char owner[sizeof(s->batch_owner)];
     pthread_mutex_lock(&p->lock);
-    if (p->draining) { /* the stop deadline passed while this claim ran: give it back */
+    for (int i = 0; i < s->njobs; i++)
+        n += s->state[i] == WORKER__PENDING || s->state[i] == WORKER__WAITING;
+    if (n == 0) {
         pthread_mutex_unlock(&p->lock);
-        error e;
-        job__release(c, j->id, j->lease_owner, &e);
-        json_decref(j->payload);
         return;
     }
-    slot->busy = true;
-    memcpy(slot->id, j->id, sizeof(slot->id));
-    memcpy(slot->lease_owner, j->lease_owner, sizeof(slot->lease_owner));
-    slot->lease_seconds = k.lease_seconds;
-    slot->next_beat = time_mono_usec() + (int64_t)k.lease_seconds * 1000000 / 3;
-    atomic_store(&slot->cancelled, false);
+    char(*done)[UUID_STR_LEN + 1] = xcalloc((size_t)n * 2, sizeof(*done));
+    char(*back)[UUID_STR_LEN + 1] = done + n;
+    for (int i = 0; i < s->njobs; i++) {
+        if (s->state[i] == WORKER__PENDING)
+            memcpy(done[nd++], s->jobs[i].id, sizeof(done[0]));
+        else if (s->state[i] == WORKER__WAITING)
+            memcpy(back[nw++], s->jobs[i].id, sizeof(back[0]));
+        else
+            continue;
+        s->state[i] = WORKER__SETTLED;
+    }
+    if (nw > 0)
+        s->cut = true;
+    memcpy(owner, s->batch_owner, sizeof(owner));
     pthread_mutex_unlock(&p->lock);
 
-    worker__execute(c, j, &k);
+    error e;
+    int rc = nd > 0 ? job__complete_batch(c, done, nd, owner, &e) : 0;
+    if (rc < 0)
+        log_warn("cannot mark %d finished jobs done (they run again once their leases expire): "
+                 "%s",
+                 nd, e.message);
+    else if (rc < nd) /* the rest were taken back from this worker */
+        log_info("%d of %d finished jobs were no longer leased to this worker", nd - rc, nd);
+    if (nw > 0 && job__release_batch(c, back, nw, owner, &e) < 0)
+        log_warn("cannot give %d unstarted jobs back to the queue (their leases will expire): %s",
+                 nw, e.message);
+    free(done);
+}
 
+/* job_complete_alone's deferral on a batching worker's thread: the running
+ * job's completion waits for the batch's statement. */
+static bool worker__defer(const job *j)
+{
+    worker__slot *s = worker__current;
+    if (s == NULL)
+        return false;
+    job_pool *p = s->pool;
+    bool taken = false;
+    pthread_mutex_lock(&p->lock);
+    int i = s->current;
+    if (i >= 0 && s->state[i] == WORKER__RUNNING && !atomic_load(&s->cancelled) &&
+        strcmp(s->jobs[i].id, j->id) == 0 && strcmp(s->jobs[i].lease_owner, j->lease_owner) == 0) {
+        s->state[i] = WORKER__PENDING;
+        taken = true;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return taken;
+}
+
+/* Runs the batch's job i (marked running by the caller). */
+static void worker__run(worker__slot *slot, db_conn *c, int i)
+{
+    job_pool *p = slot->pool;
+    job *j = &slot->jobs[i];
+    job__kind k;
+    job_outcome outcome = JOB_OUTCOME_RETRY;
+    if (worker__kind(c, j, &k)) {
+        pthread_mutex_lock(&p->lock);
+        slot->busy = true;
+        slot->current = i;
+        memcpy(slot->id, j->id, sizeof(slot->id));
+        memcpy(slot->lease_owner, j->lease_owner, sizeof(slot->lease_owner));
+        slot->lease_seconds = k.lease_seconds;
+        slot->next_beat = time_mono_usec() + (int64_t)k.lease_seconds * 1000000 / 3;
+        atomic_store(&slot->cancelled, false);
+        pthread_mutex_unlock(&p->lock);
+
+        outcome = worker__execute(c, j, &k);
+    }
     pthread_mutex_lock(&p->lock);
     slot->busy = false;
+    slot->current = -1;
+    /* A deferred completion stands only if the handler ended done. */
+    if (slot->state[i] != WORKER__PENDING || outcome != JOB_OUTCOME_DONE)
+        slot->state[i] = WORKER__SETTLED;
+    pthread_mutex_unlock(&p->lock);
+}
+
+/*
+ * Runs the n jobs just claimed, in claim order. The first runs unless the
+ * stop deadline passed during the claim; each later one only while the pool
+ * is not stopping and the batch was claimed less than WORKER__HOLD_US ago:
+ * otherwise the rest go back to the queue at once, in one statement. After a
+ * batch that took longer than that the next claim takes one job, and the
+ * claims double from there while batches stay quick.
+ */
+static void worker__run_batch(worker__slot *slot, db_conn *c, int n)
+{
+    job_pool *p = slot->pool;
+    pthread_mutex_lock(&p->lock);
+    slot->njobs = n;
+    slot->current = -1;
+    slot->cut = false;
+    slot->claimed_at = time_mono_usec();
+    memcpy(slot->batch_owner, slot->jobs[0].lease_owner, sizeof(slot->batch_owner));
+    for (int i = 0; i < n; i++)
+        slot->state[i] = WORKER__WAITING;
+    pthread_mutex_unlock(&p->lock);
+
+    for (int i = 0; i < n; i++) {
+        pthread_mutex_lock(&p->lock);
+        bool mine = slot->state[i] == WORKER__WAITING;
+        bool give_back = i == 0
+                             ? p->draining
+                             : p->stopping || time_mono_usec() - slot->claimed_at > WORKER__HOLD_US;
+        if (mine && !give_back)
+            slot->state[i] = WORKER__RUNNING;
+        pthread_mutex_unlock(&p->lock);
+        if (mine && give_back)
+            worker__settle(p, slot, c);
+        else if (mine)
+            worker__run(slot, c, i);
+    }
+    worker__settle(p, slot, c);
+
+    pthread_mutex_lock(&p->lock);
+    for (int i = 0; i < n; i++) {
+        json_decref(slot->jobs[i].payload);
+        slot->jobs[i].payload = NULL;
+    }
+    slot->njobs = 0;
+    if (slot->cut || time_mono_usec() - slot->claimed_at > WORKER__HOLD_US)
+        slot->size = 1; /* slow jobs: one at a time */
+    else if (slot->size < p->batch)
+        slot->size = slot->size * 2 < p->batch ? slot->size * 2 : p->batch;
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -242,6 +388,8 @@ static void *worker__main(void *arg)
     worker__slot *slot = arg;
     job_pool *p = slot->pool;
     worker__current = slot;
+    if (p->batch > 1)
+        job__set_thread_deferral(worker__defer);
     int failures = 0;
     for (;;) {
         /* A claim in progress counts as busy, so a stop that begins while the
@@ -256,17 +404,16 @@ static void *worker__main(void *arg)
         if (stop)
             break;
         db_conn *c = db_acquire(p->d);
-        job j;
         error err;
-        int rc = job_claim(c, p->owner, &j, &err);
-        if (rc == 1)
-            worker__run(slot, c, &j);
+        int rc = job__claim_batch(c, p->owner, slot->size, slot->jobs, &err);
+        if (rc > 0)
+            worker__run_batch(slot, c, rc);
         db_release(c);
         pthread_mutex_lock(&p->lock);
         if (--p->busy == 0)
             pthread_cond_broadcast(&p->settled);
         pthread_mutex_unlock(&p->lock);
-        if (rc == 1) {
+        if (rc > 0) {
             failures = 0;
             continue;
         }
@@ -277,6 +424,7 @@ static void *worker__main(void *arg)
             failures = 0;
         worker__idle(p, seq, WORKER__POLL_MS);
     }
+    job__set_thread_deferral(NULL);
     worker__current = NULL;
     return NULL;
 }
@@ -319,6 +467,22 @@ static void worker__heartbeat(job_pool *p, db_conn *c)
         pthread_mutex_unlock(&p->lock);
         if (same)
             log_warn("lost the lease of job %s; its handler is told to stop", l->id);
+    }
+}
+
+/* Settles the batches held past WORKER__HOLD_US behind a running job: its
+ * unstarted jobs go back for idle workers to take, and the finished ones'
+ * completions are written before their leases can run out. */
+static void worker__settle_held(job_pool *p, db_conn *c)
+{
+    int64_t now = time_mono_usec();
+    for (int i = 0; i < p->n; i++) {
+        worker__slot *s = &p->slots[i];
+        pthread_mutex_lock(&p->lock);
+        bool held = s->njobs > 1 && now - s->claimed_at > WORKER__HOLD_US;
+        pthread_mutex_unlock(&p->lock);
+        if (held)
+            worker__settle(p, s, c);
     }
 }
 
@@ -382,6 +546,7 @@ static void *worker__control(void *arg)
         if (rc == 1)
             worker__wake(p);
         worker__heartbeat(p, c);
+        worker__settle_held(p, c);
         if (time_mono_usec() >= next_sched) {
             worker__schedule_tick(p, c);
             next_sched = time_mono_usec() + WORKER__SCHED_US;
@@ -404,9 +569,19 @@ static void worker__spawn(pthread_t *t, void *(*fn)(void *), void *arg)
 
 job_pool *job_pool_start(db *d, int n, const char *owner, error *err)
 {
+    return job_pool_start_batch(d, n, JOB_POOL_BATCH_DEFAULT, owner, err);
+}
+
+job_pool *job_pool_start_batch(db *d, int n, int batch, const char *owner, error *err)
+{
     if (n < 1 || n > 1024) {
         error_set(err, ERR_INVALID, "PSTUDIO_WORKERS", "a job pool needs 1 to 1024 workers, not %d",
                   n);
+        return NULL;
+    }
+    if (batch < 1 || batch > JOB_POOL_BATCH_MAX) {
+        error_set(err, ERR_INVALID, "PSTUDIO_JOB_BATCH", "a job claim takes 1 to %d jobs, not %d",
+                  JOB_POOL_BATCH_MAX, batch);
         return NULL;
     }
     db_error de;
@@ -419,6 +594,7 @@ job_pool *job_pool_start(db *d, int n, const char *owner, error *err)
     p->d = d;
     p->ctl = ctl;
     p->n = n;
+    p->batch = batch;
     snprintf(p->owner, sizeof(p->owner), "%s", owner);
     p->slots = xcalloc((size_t)n, sizeof(*p->slots));
     p->leases = xcalloc((size_t)n, sizeof(*p->leases));
@@ -442,12 +618,16 @@ job_pool *job_pool_start(db *d, int n, const char *owner, error *err)
     for (int i = 0; i < n; i++) {
         p->slots[i].pool = p;
         p->slots[i].index = i;
+        p->slots[i].jobs = xcalloc((size_t)batch, sizeof(*p->slots[i].jobs));
+        p->slots[i].state = xcalloc((size_t)batch, sizeof(*p->slots[i].state));
+        p->slots[i].current = -1;
+        p->slots[i].size = batch;
         atomic_init(&p->slots[i].cancelled, false);
         worker__spawn(&p->slots[i].thread, worker__main, &p->slots[i]);
     }
     buf f;
     buf_init(&f, 512);
-    buf_printf(&f, "\"workers\":%d,\"owner\":\"", n);
+    buf_printf(&f, "\"workers\":%d,\"batch\":%d,\"owner\":\"", n, batch);
     log_json_escape(&f, p->owner);
     buf_puts(&f, "\"");
     log_write(LOG_INFO, buf_cstr(&f), "job workers started");
@@ -519,6 +699,10 @@ void job_pool_stop(job_pool *p, int deadline_ms)
     pthread_cond_destroy(&p->wake);
     pthread_cond_destroy(&p->settled);
     pthread_mutex_destroy(&p->lock);
+    for (int i = 0; i < p->n; i++) {
+        free(p->slots[i].jobs);
+        free(p->slots[i].state);
+    }
     free(p->slots);
     free(p->leases);
     free(p);
