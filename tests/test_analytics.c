@@ -1434,6 +1434,39 @@ static void test_an_import_that_cannot_be_used_is_refused_and_writes_nothing(voi
     assert_int_equal(count(w, "SELECT count(*) FROM channel_analytics"), 0);
 }
 
+/* A file with impressions but no CTR leaves both as stored, and says so;
+ * a header named twice is refused. */
+static void
+test_impressions_without_their_ctr_are_ignored_and_a_repeated_header_refused(void **state)
+{
+    world *w = *state;
+    make_hand_channel(w);
+    test_resp r = import_csv(w, w->ana, STUDIO_EN, "text/csv");
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    r = import_csv(w, w->ana, "Date,Views,Impressions\n2025-12-08,250,1\n", "text/csv");
+    test_expect(&r, 200, NULL);
+    assert_int_equal(int_of(r.json, "imported"), 1);
+    json_t *ign = json_object_get(r.json, "ignored_columns");
+    assert_int_equal(json_array_size(ign), 1);
+    assert_string_equal(json_string_value(json_array_get(ign, 0)), "Impressions");
+    test_resp_free(&r);
+    json_t *items = api_rows(w, "?from=2025-12-08&to=2025-12-08", &r);
+    json_t *d = day_of(items, "2025-12-08");
+    assert_int_equal(int_of(d, "views"), 250);
+    assert_int_equal(int_of(d, "impressions"), 4000);
+    assert_true(real_of(d, "avg_ctr") == 4.5);
+    test_resp_free(&r);
+    items = api_rows(w, "?period=WEEK&from=2025-12-08&to=2025-12-08", &r);
+    assert_int_equal(int_of(day_of(items, "2025-12-08"), "views"), 550);
+    test_resp_free(&r);
+
+    r = import_csv(w, w->ana, "Date,Views, views \n2025-12-08,1,2\n", "text/csv");
+    test_expect(&r, 422, "invalid-request");
+    assert_string_equal(json_string_value(json_object_get(r.json, "field")), "Views");
+    test_resp_free(&r);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1459,6 +1492,7 @@ int main(void)
         T(test_a_studio_export_in_english_is_stored_by_header_names_and_again_changes_nothing),
         T(test_a_portuguese_export_keeps_good_rows_and_reports_bad_ones_by_line),
         T(test_an_import_that_cannot_be_used_is_refused_and_writes_nothing),
+        T(test_impressions_without_their_ctr_are_ignored_and_a_repeated_header_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     fclose(quiet);
