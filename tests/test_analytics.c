@@ -1213,6 +1213,260 @@ test_reads_default_to_the_last_28_days_validate_their_query_and_are_404_for_othe
     assert_int_equal(count(w, "SELECT count(*) FROM analytics_backfills"), 1);
 }
 
+/* ---- the YouTube Studio CSV import -------------------------------------------- */
+
+/* ana's channel registered by hand (no Google at all). */
+static void make_hand_channel(world *w)
+{
+    test_resp r = test_req(
+        &w->api, "POST", "/api/v1/channels", w->ana,
+        "{\"youtube_channel_id\":\"UCstudio0000000000000001\",\"name\":\"Offline\"}", NULL);
+    test_expect(&r, 201, NULL);
+    snprintf(w->channel, sizeof(w->channel), "%s",
+             json_string_value(json_object_get(r.json, "id")));
+    test_resp_free(&r);
+}
+
+/* POSTs csv (a C string) to ana's channel's import as type. */
+static test_resp import_csv(world *w, const char *token, const char *csv, const char *type)
+{
+    char path[256], ct[128];
+    snprintf(path, sizeof(path), "/api/v1/channels/%s/analytics/import", w->channel);
+    snprintf(ct, sizeof(ct), "Content-Type: %s", type);
+    const char *const headers[] = {ct, NULL};
+    return test_req(&w->api, "POST", path, token, csv, headers);
+}
+
+static json_t *day_of(json_t *items, const char *date)
+{
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *row = json_array_get(items, i);
+        if (strcmp(json_string_value(json_object_get(row, "date")), date) == 0)
+            return row;
+    }
+    fail_msg("no row dated %s", date);
+    return NULL;
+}
+
+static int64_t int_of(json_t *o, const char *k)
+{
+    return (int64_t)json_integer_value(json_object_get(o, k));
+}
+
+static double real_of(json_t *o, const char *k)
+{
+    return json_number_value(json_object_get(o, k));
+}
+
+/* What Studio's English "Table data.csv" by date looks like: a BOM, CRLF,
+ * a Total row first, columns in Studio's order and one we do not know. */
+static const char STUDIO_EN[] =
+    "\xEF\xBB\xBF"
+    "Date,Estimated revenue (USD),Views,Watch time (hours),Subscribers,Likes,Comments added,"
+    "Shares,Average view duration,Average percentage viewed (%),Impressions,"
+    "Impressions click-through rate (%)\r\n"
+    "Total,\"1,234.50\",600,30.5,7,45,6,3,0:03:03,41.5,12000,5.0\r\n"
+    "2025-12-07,\"12,5\",100,5.0,3,10,1,1,0:03:00,40.0,2000,5.0\r\n"
+    "2025-12-08,\"no, comma\",200,10.25,-2,15,2,1,0:03:05,42.5,4000,4.5\r\n"
+    "2025-12-09,,300,15.25,6,20,3,1,1:02:03,120.5,6000,5.5\r\n";
+
+static void
+test_a_studio_export_in_english_is_stored_by_header_names_and_again_changes_nothing(void **state)
+{
+    world *w = *state;
+    make_hand_channel(w);
+    test_resp r = import_csv(w, w->ana, STUDIO_EN, "text/csv");
+    test_expect(&r, 200, NULL);
+    assert_int_equal(int_of(r.json, "imported"), 3);
+    assert_int_equal(int_of(r.json, "unchanged"), 0);
+    assert_int_equal(json_array_size(json_object_get(r.json, "rejected")), 0);
+    assert_int_equal(int_of(r.json, "total_row_line"), 2);
+    json_t *ign = json_object_get(r.json, "ignored_columns");
+    assert_int_equal(json_array_size(ign), 1);
+    assert_string_equal(json_string_value(json_array_get(ign, 0)), "Estimated revenue (USD)");
+    test_resp_free(&r);
+
+    json_t *items = api_rows(w, "?from=2025-12-07&to=2025-12-09", &r);
+    assert_int_equal(json_array_size(items), 3);
+    json_t *d = day_of(items, "2025-12-08");
+    assert_int_equal(int_of(d, "views"), 200);
+    assert_true(real_of(d, "watch_time_minutes") == 615.0);
+    assert_int_equal(int_of(d, "subscribers_gained"), 0); /* net -2 */
+    assert_int_equal(int_of(d, "subscribers_lost"), 2);
+    assert_int_equal(int_of(d, "likes"), 15);
+    assert_int_equal(int_of(d, "comments"), 2);
+    assert_int_equal(int_of(d, "shares"), 1);
+    assert_true(real_of(d, "avg_view_duration_seconds") == 185.0);
+    assert_true(real_of(d, "avg_retention") == 42.5);
+    assert_int_equal(int_of(d, "impressions"), 4000);
+    assert_true(real_of(d, "avg_ctr") == 4.5);
+    d = day_of(items, "2025-12-09");
+    assert_true(real_of(d, "avg_view_duration_seconds") == 3723.0);
+    assert_true(real_of(d, "avg_retention") == 120.5); /* a looping Short */
+    assert_int_equal(int_of(d, "subscribers_gained"), 6);
+    test_resp_free(&r);
+    /* 2025-12-07 is a Sunday: two ISO weeks, each the rollup of its days. */
+    items = api_rows(w, "?period=WEEK&from=2025-12-01&to=2025-12-14", &r);
+    assert_int_equal(json_array_size(items), 2);
+    assert_int_equal(int_of(day_of(items, "2025-12-01"), "views"), 100);
+    json_t *wk = day_of(items, "2025-12-08");
+    assert_int_equal(int_of(wk, "views"), 500);
+    assert_int_equal(int_of(wk, "impressions"), 10000);
+    assert_true(fabs(real_of(wk, "avg_ctr") - (4000 * 4.5 + 6000 * 5.5) / 10000) < 1e-9);
+    test_resp_free(&r);
+
+    /* The same file again: nothing is written, updated_at included. */
+    assert_int_equal(count(w, "SELECT count(*) FROM channel_analytics"), 5);
+    assert_int_equal(
+        count(w, "SELECT count(*) FROM channel_analytics WHERE updated_at = created_at"), 5);
+    r = import_csv(w, w->ana, STUDIO_EN, "text/csv; charset=utf-8");
+    test_expect(&r, 200, NULL);
+    assert_int_equal(int_of(r.json, "imported"), 0);
+    assert_int_equal(int_of(r.json, "unchanged"), 3);
+    test_resp_free(&r);
+    assert_int_equal(count(w, "SELECT count(*) FROM channel_analytics"), 5);
+    assert_int_equal(
+        count(w, "SELECT count(*) FROM channel_analytics WHERE updated_at = created_at"), 5);
+}
+
+/* Portuguese headers (one quoted, with doubled quotes), LF endings, gained
+ * and lost columns, no reach columns; bad rows among good ones. */
+static const char STUDIO_PT[] =
+    "Data,\"Marcações \"\"Gostei\"\"\",Visualizações,Tempo de exibição (horas),"
+    "Inscritos obtidos,Inscritos perdidos,Comentários adicionados,Compartilhamentos,"
+    "Duração média da visualização,Porcentagem média visualizada (%),Nota\n"
+    "Total,30,600,30,9,2,6,3,0:03:00,40,\n"                /* line 2 */
+    "2025-11-03,10,100,5,3,1,1,1,2:30,40,ok\n"             /* 3: good */
+    "2025-11-04,10,abc,5,3,1,1,1,2:30,40,ok\n"             /* 4: views */
+    "2025-11-31,10,100,5,3,1,1,1,2:30,40,ok\n"             /* 5: no such date */
+    "2025-11-05,10,100,5,3,1,1,1,2:30,40,\"two\nlines\"\n" /* 6-7: good */
+    "2025-11-06,10,-5,5,3,1,1,1,2:30,40,ok\n"              /* 8: negative */
+    "2025-11-07,10,100,5,3,1,1,1,2:75,40,ok\n"             /* 9: duration */
+    "2025-11-03,99,999,5,3,1,1,1,2:30,40,ok\n"             /* 10: date of line 3 */
+    "2025-11-08,10,100,5,3,1\n"                            /* 11: short */
+    "2025-11-09,10,100,5,3,1,1,1,2:30,20000,ok\n"          /* 12: past the bound */
+    "\n"
+    "2025-11-10,12,200,7.5,4,0,2,0,3:00,50,\"a, b\"\n"; /* 14: good */
+
+static void test_a_portuguese_export_keeps_good_rows_and_reports_bad_ones_by_line(void **state)
+{
+    world *w = *state;
+    make_hand_channel(w);
+    test_resp r = import_csv(w, w->ana, STUDIO_PT, "text/csv");
+    test_expect(&r, 200, NULL);
+    assert_int_equal(int_of(r.json, "imported"), 3);
+    assert_int_equal(int_of(r.json, "total_row_line"), 2);
+    json_t *ign = json_object_get(r.json, "ignored_columns");
+    assert_int_equal(json_array_size(ign), 1);
+    assert_string_equal(json_string_value(json_array_get(ign, 0)), "Nota");
+    json_t *rej = json_object_get(r.json, "rejected");
+    static const struct {
+        int line;
+        const char *words;
+    } want[] = {{4, "views"},   {5, "date"},    {8, "views"},         {9, "duration"},
+                {10, "line 3"}, {11, "fields"}, {12, "avg_retention"}};
+    if (json_array_size(rej) != sizeof(want) / sizeof(want[0]))
+        fail_msg("rejected: %s", r.body);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        json_t *x = json_array_get(rej, i);
+        const char *why = json_string_value(json_object_get(x, "reason"));
+        if (int_of(x, "line") != want[i].line || strstr(why, want[i].words) == NULL)
+            fail_msg("rejected[%zu] is line %lld \"%s\"; want line %d mentioning %s", i,
+                     (long long)int_of(x, "line"), why, want[i].line, want[i].words);
+    }
+    test_resp_free(&r);
+    json_t *items = api_rows(w, "?from=2025-11-01&to=2025-11-30", &r);
+    assert_int_equal(json_array_size(items), 3);
+    json_t *d = day_of(items, "2025-11-03");
+    assert_int_equal(int_of(d, "views"), 100); /* not line 10's 999 */
+    assert_int_equal(int_of(d, "likes"), 10);
+    assert_int_equal(int_of(d, "subscribers_gained"), 3);
+    assert_int_equal(int_of(d, "subscribers_lost"), 1);
+    assert_true(real_of(d, "avg_view_duration_seconds") == 150.0);
+    assert_true(json_is_null(json_object_get(d, "impressions")));
+    d = day_of(items, "2025-11-10");
+    assert_true(real_of(d, "watch_time_minutes") == 450.0);
+    assert_int_equal(int_of(d, "views"), 200);
+    test_resp_free(&r);
+    assert_int_equal(count(w, "SELECT count(*) FROM channel_analytics WHERE period = 'WEEK'"), 2);
+}
+
+static void test_an_import_that_cannot_be_used_is_refused_and_writes_nothing(void **state)
+{
+    world *w = *state;
+    make_hand_channel(w);
+    /* No date column: 422 naming it. */
+    test_resp r = import_csv(w, w->ana, "Views,Likes\n1,2\n", "text/csv");
+    test_expect(&r, 422, "invalid-request");
+    assert_string_equal(json_string_value(json_object_get(r.json, "field")), "Date");
+    test_resp_free(&r);
+    /* Every row bad: 422 with the report. */
+    r = import_csv(w, w->ana, "Date,Views\n2025-10-01,x\n2025-10-02,-1\n", "text/csv");
+    test_expect(&r, 422, "invalid-request");
+    json_t *rej = json_object_get(r.json, "rejected");
+    assert_int_equal(json_array_size(rej), 2);
+    assert_int_equal(int_of(json_array_get(rej, 0), "line"), 2);
+    assert_int_equal(int_of(json_array_get(rej, 1), "line"), 3);
+    test_resp_free(&r);
+    /* Malformed quoting. */
+    r = import_csv(w, w->ana, "Date,Views\n2025-10-01,\"12\n", "text/csv");
+    test_expect(&r, 422, "invalid-request");
+    test_resp_free(&r);
+    /* Not CSV. */
+    const char *ok = "Date,Views\n2025-10-01,1\n";
+    r = import_csv(w, w->ana, ok, "application/json");
+    test_expect(&r, 415, "unsupported-media-type");
+    test_resp_free(&r);
+    /* Past the cap. */
+    size_t big = ANALYTICS_IMPORT_MAX_BYTES + 1;
+    char *huge = malloc(big + 1);
+    memcpy(huge, ok, strlen(ok));
+    memset(huge + strlen(ok), '\n', big - strlen(ok));
+    huge[big] = '\0';
+    r = import_csv(w, w->ana, huge, "text/csv");
+    test_expect(&r, 413, "payload-too-large");
+    test_resp_free(&r);
+    free(huge);
+    /* Another user's channel: 404, even with a good file. */
+    r = import_csv(w, w->ben, ok, "text/csv");
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+    assert_int_equal(count(w, "SELECT count(*) FROM channel_analytics"), 0);
+}
+
+/* A file with impressions but no CTR leaves both as stored, and says so;
+ * a header named twice is refused. */
+static void
+test_impressions_without_their_ctr_are_ignored_and_a_repeated_header_refused(void **state)
+{
+    world *w = *state;
+    make_hand_channel(w);
+    test_resp r = import_csv(w, w->ana, STUDIO_EN, "text/csv");
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    r = import_csv(w, w->ana, "Date,Views,Impressions\n2025-12-08,250,1\n", "text/csv");
+    test_expect(&r, 200, NULL);
+    assert_int_equal(int_of(r.json, "imported"), 1);
+    json_t *ign = json_object_get(r.json, "ignored_columns");
+    assert_int_equal(json_array_size(ign), 1);
+    assert_string_equal(json_string_value(json_array_get(ign, 0)), "Impressions");
+    test_resp_free(&r);
+    json_t *items = api_rows(w, "?from=2025-12-08&to=2025-12-08", &r);
+    json_t *d = day_of(items, "2025-12-08");
+    assert_int_equal(int_of(d, "views"), 250);
+    assert_int_equal(int_of(d, "impressions"), 4000);
+    assert_true(real_of(d, "avg_ctr") == 4.5);
+    test_resp_free(&r);
+    items = api_rows(w, "?period=WEEK&from=2025-12-08&to=2025-12-08", &r);
+    assert_int_equal(int_of(day_of(items, "2025-12-08"), "views"), 550);
+    test_resp_free(&r);
+
+    r = import_csv(w, w->ana, "Date,Views, views \n2025-12-08,1,2\n", "text/csv");
+    test_expect(&r, 422, "invalid-request");
+    assert_string_equal(json_string_value(json_object_get(r.json, "field")), "Views");
+    test_resp_free(&r);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1235,6 +1489,10 @@ int main(void)
         T(test_the_daily_sweep_queues_one_collect_per_linked_channel_per_day),
         T(test_backfill_requests_are_validated_and_shared_while_they_run),
         T(test_reads_default_to_the_last_28_days_validate_their_query_and_are_404_for_others),
+        T(test_a_studio_export_in_english_is_stored_by_header_names_and_again_changes_nothing),
+        T(test_a_portuguese_export_keeps_good_rows_and_reports_bad_ones_by_line),
+        T(test_an_import_that_cannot_be_used_is_refused_and_writes_nothing),
+        T(test_impressions_without_their_ctr_are_ignored_and_a_repeated_header_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     fclose(quiet);

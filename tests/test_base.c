@@ -3,6 +3,7 @@
 
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/csv.h"
 #include "base/error.h"
 #include "base/jsonout.h"
 #include "base/log.h"
@@ -799,6 +800,93 @@ static void test_text_copies_whole_or_refuses_and_cuts_only_between_characters(v
     }
 }
 
+/* ---- csv ---- */
+
+static const csv_limits CSV_LIM = {100, 16, 64};
+
+static void test_csv_reads_quotes_doubled_quotes_line_breaks_bom_and_crlf(void **state)
+{
+    (void)state;
+    arena a;
+    arena_init(&a, 4096);
+    static const char in[] = "\xEF\xBB\xBF"
+                             "a,\"b,c\",\"say \"\"hi\"\"\"\r\n"
+                             "\r\n"
+                             ",\"two\r\nlines\",\n"
+                             "x\n"
+                             "last,\"\"\r";
+    csv_record *r;
+    size_t n;
+    error e;
+    assert_int_equal(csv_parse(&a, in, sizeof(in) - 1, &CSV_LIM, &r, &n, &e), 0);
+    assert_int_equal(n, 4);
+    assert_int_equal(r[0].line, 1);
+    assert_int_equal(r[0].n, 3);
+    assert_string_equal(r[0].fields[0], "a");
+    assert_string_equal(r[0].fields[1], "b,c");
+    assert_string_equal(r[0].fields[2], "say \"hi\"");
+    assert_int_equal(r[1].line, 3); /* after the blank line */
+    assert_int_equal(r[1].n, 3);
+    assert_string_equal(r[1].fields[0], "");
+    assert_string_equal(r[1].fields[1], "two\r\nlines");
+    assert_string_equal(r[1].fields[2], "");
+    assert_int_equal(r[2].line, 5); /* the quoted line break counts */
+    assert_string_equal(r[2].fields[0], "x");
+    assert_int_equal(r[3].line, 6);
+    assert_int_equal(r[3].n, 2);
+    assert_string_equal(r[3].fields[1], "");
+    /* A CR inside an unquoted field is data. */
+    assert_int_equal(csv_parse(&a, "a\rb,c", 5, &CSV_LIM, &r, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(r[0].fields[0], "a\rb");
+    /* Nothing at all: no record. */
+    assert_int_equal(csv_parse(&a, "\xEF\xBB\xBF", 3, &CSV_LIM, &r, &n, &e), 0);
+    assert_int_equal(n, 0);
+    arena_free(&a);
+}
+
+static void test_csv_refuses_bad_quoting_and_inputs_past_its_limits_naming_the_line(void **state)
+{
+    (void)state;
+    arena a;
+    arena_init(&a, 4096);
+    static const struct {
+        const char *in;
+        error_kind kind;
+        const char *line;
+    } bad[] = {
+        {"a\nb\"c\n", ERR_INVALID, "line 2:"},     /* a quote in an unquoted field */
+        {"a\n\"b\"c\n", ERR_INVALID, "line 2:"},   /* text after the closing quote */
+        {"a\n\n\"b\nc\n", ERR_INVALID, "line 3:"}, /* never closed */
+        {"a\n"
+         "0123456789012345678901234567890123456789012345678901234567890123456789\n",
+         ERR_TOO_LARGE, "line 2:"},
+        {"a\n1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17\n", ERR_TOO_LARGE, "line 2:"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        csv_record *r;
+        size_t n;
+        error e;
+        assert_int_equal(csv_parse(&a, bad[i].in, strlen(bad[i].in), &CSV_LIM, &r, &n, &e), -1);
+        assert_int_equal(e.kind, bad[i].kind);
+        if (strncmp(e.message, bad[i].line, strlen(bad[i].line)) != 0)
+            fail_msg("case %zu: \"%s\" does not start with %s", i, e.message, bad[i].line);
+    }
+    /* A NUL byte. */
+    csv_record *r;
+    size_t n;
+    error e;
+    assert_int_equal(csv_parse(&a, "a,b\0c", 5, &CSV_LIM, &r, &n, &e), -1);
+    assert_int_equal(e.kind, ERR_INVALID);
+    /* Records: exactly the limit passes, one more does not. */
+    const csv_limits three = {3, 4, 8};
+    assert_int_equal(csv_parse(&a, "a\nb\nc\n", 6, &three, &r, &n, &e), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(csv_parse(&a, "a\nb\nc\nd", 7, &three, &r, &n, &e), -1);
+    assert_int_equal(e.kind, ERR_TOO_LARGE);
+    arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -827,6 +915,8 @@ int main(void)
         cmocka_unit_test(test_jw_stops_at_the_cap_and_reports_open_containers),
         cmocka_unit_test(test_jw_writes_reals_at_the_precision_asked),
         cmocka_unit_test(test_json_plain_strings_reads_what_jansson_reads_or_refuses),
+        cmocka_unit_test(test_csv_reads_quotes_doubled_quotes_line_breaks_bom_and_crlf),
+        cmocka_unit_test(test_csv_refuses_bad_quoting_and_inputs_past_its_limits_naming_the_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -172,6 +172,8 @@ static const char *valid_body(world *w, const char *method, const char *pattern,
         snprintf(out, n, "{\"scene_ids\":[\"%s\"]}", w->scene);
         return out;
     }
+    if (strstr(pattern, "/analytics/import")) /* sent as text/csv */
+        return "Date,Views\n2025-10-01,1\n";
     if (strstr(pattern, "/analytics/backfill"))
         return "{\"from\":\"2026-01-01\",\"to\":\"2026-01-31\"}";
     if (strstr(pattern, "/scenes"))
@@ -204,7 +206,9 @@ static void test_every_route_naming_an_object_is_404_for_another_user(void **sta
         if (strstr(pat, "/diff"))
             strncat(path, "?from=1&to=1", sizeof(path) - strlen(path) - 1);
         const char *b = valid_body(w, routes[i].method, pat, body, sizeof(body));
-        test_resp r = test_req(&w->api, routes[i].method, path, w->b, b, NULL);
+        static const char *const csv[] = {"Content-Type: text/csv", NULL};
+        test_resp r = test_req(&w->api, routes[i].method, path, w->b, b,
+                               strstr(pat, "/analytics/import") ? csv : NULL);
         if (r.status != 404)
             fail_msg("%s %s by another user: expected 404, got %ld: %s", routes[i].method, path,
                      r.status, r.body);

@@ -463,8 +463,12 @@ test_resp test_req(test_api *a, const char *method, const char *path, const char
         snprintf(authz, sizeof(authz), "Authorization: Bearer %s", token);
         hl = curl_slist_append(hl, authz);
     }
+    bool own_type = false; /* a Content-Type among headers replaces the JSON one */
+    for (int i = 0; headers && headers[i]; i++)
+        own_type |= strncasecmp(headers[i], "Content-Type:", 13) == 0;
     if (body != NULL) {
-        hl = curl_slist_append(hl, "Content-Type: application/json");
+        if (!own_type)
+            hl = curl_slist_append(hl, "Content-Type: application/json");
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
     }

@@ -111,7 +111,8 @@ int test_api_setup(void **state);
 int test_api_teardown(void **state);
 /**
  * Sends method path with an optional Bearer token (NULL: none), JSON body
- * (NULL: none) and extra headers ("Name: value", NULL-terminated list or NULL).
+ * (NULL: none) and extra headers ("Name: value", NULL-terminated list or NULL);
+ * a Content-Type among them replaces application/json.
  */
 test_resp test_req(test_api *a, const char *method, const char *path, const char *token,
                    const char *body, const char *const *headers);

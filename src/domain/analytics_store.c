@@ -82,6 +82,19 @@ const row_spec analytics_backfill_row =
     "UPDATE SET " ANALYTICS_SET_DAY " WHERE " ANALYTICS_DIFF_DAY(ne)
 static db_sql Q_UPSERT_DAY = DB_SQL2(UPSERT_DAY_SQL("IS NOT"), UPSERT_DAY_SQL("IS DISTINCT FROM"));
 
+/* The same with impressions and avg_ctr, for a source that has all of them
+ * (a YouTube Studio export). */
+#define ANALYTICS_DAY_INSERT_REACH ANALYTICS_DAY_INSERT ", impressions, avg_ctr"
+#define UPSERT_DAY_REACH_SQL(ne)                                                                   \
+    "INSERT INTO channel_analytics (" ANALYTICS_DAY_INSERT_REACH ") VALUES ($1, $2, $3, $4, $5, "  \
+    "$6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (channel_id, date, " \
+    "period) DO UPDATE SET " ANALYTICS_SET_DAY ", impressions = excluded.impressions, "            \
+    "avg_ctr = excluded.avg_ctr WHERE " ANALYTICS_DIFF_DAY(                                        \
+        ne) " OR channel_analytics.impressions " ne                                                \
+            " excluded.impressions OR channel_analytics.avg_ctr " ne " excluded.avg_ctr"
+static db_sql Q_UPSERT_DAY_REACH =
+    DB_SQL2(UPSERT_DAY_REACH_SQL("IS NOT"), UPSERT_DAY_REACH_SQL("IS DISTINCT FROM"));
+
 /* A week from its days ($4 its Monday, $5 its Sunday). The weighted means
  * weigh only the days that have the value; a week whose weights sum to 0
  * has none (NULL). A week with no day is not written (HAVING). */
@@ -139,6 +152,15 @@ int analytics_store_upsert_day(db_conn *c, const analytics_row *r, bool *changed
     row_argv av;
     db_args args = row_args(&analytics_row_spec, r, ANALYTICS_DAY_INSERT, NULL, &av);
     int64_t n = db_write(c, &Q_UPSERT_DAY, args, NULL, err);
+    *changed = n > 0;
+    return n < 0 ? -1 : 0;
+}
+
+int analytics_store_upsert_day_reach(db_conn *c, const analytics_row *r, bool *changed, error *err)
+{
+    row_argv av;
+    db_args args = row_args(&analytics_row_spec, r, ANALYTICS_DAY_INSERT_REACH, NULL, &av);
+    int64_t n = db_write(c, &Q_UPSERT_DAY_REACH, args, NULL, err);
     *changed = n > 0;
     return n < 0 ? -1 : 0;
 }

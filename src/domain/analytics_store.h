@@ -85,6 +85,11 @@ extern const row_spec analytics_backfill_row;
  */
 int analytics_store_upsert_day(db_conn *c, const analytics_row *r, bool *changed, error *err);
 /**
+ * The same, and r's impressions and avg_ctr too (-1: unknown, stored NULL),
+ * for a source that reports them with the rest (a YouTube Studio export).
+ */
+int analytics_store_upsert_day_reach(db_conn *c, const analytics_row *r, bool *changed, error *err);
+/**
  * Recomputes the WEEK row of the ISO week starting on monday (a day number)
  * from its DAY rows; writes nothing when it is already equal, or when the
  * week has no DAY row.

@@ -756,6 +756,8 @@ static bool row__check_value(const row_col *col, const void *row, row__fault *f)
     }
     case ROW_REAL: {
         double v = *ROW__AT(row, col, double);
+        if (row__real_is_null(col, v)) /* NULL, as row_args binds it */
+            return true;
         if (v < col->min || v > col->max)
             return row__fail(f, col->name, "must be from %g to %g", col->min, col->max);
         return true;

@@ -1,7 +1,8 @@
 /*
  * /api/v1/channels: a user's YouTube channels, registered by hand until the
  * Google import exists, the log of the personas assigned to each, and their
- * analytics by day or ISO week. Every route is scoped to the caller; another
+ * analytics by day or ISO week, and the import of a YouTube Studio export
+ * (services/analytics_import.c). Every route is scoped to the caller; another
  * user's channel is a 404.
  */
 #include "base/jsonout.h"
@@ -13,6 +14,7 @@
 
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const NO_QUERY[] = {NULL};
 static const char *const LIST_QUERY[] = {"limit", "cursor", "persona_id", NULL};
@@ -220,6 +222,83 @@ static void h_channels__analytics(http_request *r)
     http_reply_written(r, 200, &j);
 }
 
+static void h_channels__import_report(jw *w, const analytics_import_report *rep)
+{
+    jw_key(w, "rejected");
+    jw_arr_begin(w);
+    for (size_t i = 0; i < rep->n_rejected; i++) {
+        jw_obj_begin(w);
+        jw_member_int(w, "line", (int64_t)rep->rejected[i].line);
+        jw_member_str(w, "reason", rep->rejected[i].reason);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    jw_key(w, "ignored_columns");
+    jw_arr_begin(w);
+    for (size_t i = 0; i < rep->n_ignored; i++)
+        jw_str(w, rep->ignored_columns[i]);
+    jw_arr_end(w);
+    jw_key(w, "total_row_line");
+    if (rep->total_line > 0)
+        jw_int(w, (int64_t)rep->total_line);
+    else
+        jw_null(w);
+}
+
+/* POST a YouTube Studio export (text/csv). The channel is looked up before
+ * the body is judged, so another user's channel is a 404 whatever is sent. */
+static void h_channels__import(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "channel")) ||
+        !api_query_allowed(r, NO_QUERY))
+        return;
+    channel ch;
+    error e;
+    if (channel_store_get(api_conn(r), http_arena(r), p->user_id, id, false, NULL, &ch, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    const char *ct = http_header(r, "Content-Type");
+    if (ct == NULL || strncasecmp(ct, "text/csv", 8) != 0 || (ct[8] != '\0' && ct[8] != ';')) {
+        http_reply_problem(r, 415, "unsupported-media-type", "Unsupported media type",
+                           "send the YouTube Studio export as text/csv");
+        return;
+    }
+    size_t len = 0;
+    const char *body = http_body(r, &len);
+    analytics_import_report rep;
+    if (analytics_service_import_csv(api_conn(r), http_arena(r), p, id, body, len, &rep, &e) != 0) {
+        if (e.kind != ERR_INVALID) {
+            http_reply_error(r, &e);
+            return;
+        }
+        /* The problem carries the report: which rows, which columns. */
+        json_t *doc = http_problem_json(422, "invalid-request", "Invalid request", e.message,
+                                        http_path(r), http_request_id(r));
+        if (e.field[0])
+            json_object_set_new(doc, "field", json_string(e.field));
+        json_t *rej = json_array();
+        for (size_t i = 0; i < rep.n_rejected; i++)
+            json_array_append_new(rej,
+                                  json_pack("{s:I,s:s}", "line", (json_int_t)rep.rejected[i].line,
+                                            "reason", rep.rejected[i].reason));
+        json_object_set_new(doc, "rejected", rej);
+        http_reply_problem_doc(r, 422, doc);
+        return;
+    }
+    http_json j;
+    http_json_begin(&j);
+    jw_obj_begin(&j.w);
+    jw_member_str(&j.w, "channel_id", id);
+    jw_member_int(&j.w, "imported", (int64_t)rep.imported);
+    jw_member_int(&j.w, "unchanged", (int64_t)rep.unchanged);
+    h_channels__import_report(&j.w, &rep);
+    jw_obj_end(&j.w);
+    http_reply_written(r, 200, &j);
+}
+
 const http_route channels_routes[] = {
     {"POST", "/api/v1/channels", h_channels__create, "channels.create"},
     {"GET", "/api/v1/channels", h_channels__list, "channels.list"},
@@ -228,5 +307,7 @@ const http_route channels_routes[] = {
     {"DELETE", "/api/v1/channels/{id}", h_channels__delete, "channels.delete"},
     {"GET", "/api/v1/channels/{id}/assignments", h_channels__assignments, "channels.assignments"},
     {"GET", "/api/v1/channels/{id}/analytics", h_channels__analytics, "channels.analytics"},
+    {"POST", "/api/v1/channels/{id}/analytics/import", h_channels__import,
+     "channels.analytics_import"},
 };
 const size_t channels_routes_count = sizeof(channels_routes) / sizeof(channels_routes[0]);

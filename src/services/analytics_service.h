@@ -85,6 +85,40 @@ int analytics_service_request_backfill(services *s, db_conn *c, arena *a, const 
  */
 int analytics_service_queue_import_backfill(db_conn *c, const channel *ch, error *err);
 
+/* ---- the YouTube Studio CSV import (services/analytics_import.c) ---- */
+
+#define ANALYTICS_IMPORT_MAX_BYTES (1024 * 1024) /* a CSV body */
+#define ANALYTICS_IMPORT_MAX_ROWS  4000          /* records, header included: ten years of days */
+
+typedef struct analytics_import_reject {
+    size_t line;
+    const char *reason;
+} analytics_import_reject;
+
+/* What an import did (arena). */
+typedef struct analytics_import_report {
+    size_t imported;   /* DAY rows written: new, or revised by the file */
+    size_t unchanged;  /* DAY rows that already held the file's values */
+    size_t total_line; /* the line of Studio's "Total" row, skipped; 0: none */
+    analytics_import_reject *rejected;
+    size_t n_rejected;
+    const char **ignored_columns; /* headers not understood, in file order */
+    size_t n_ignored;
+} analytics_import_report;
+
+/**
+ * Imports a YouTube Studio analytics export by date (CSV, data[0..len)) into
+ * the caller's channel: every good row is upserted as a DAY row and the
+ * weeks they touch rolled up, in one transaction; bad rows are reported
+ * with their line and reason. Not the caller's channel: ERR_NOT_FOUND; past
+ * ANALYTICS_IMPORT_MAX_BYTES or _ROWS: ERR_TOO_LARGE; malformed CSV, no
+ * date column, or no good row at all: ERR_INVALID (nothing written; the
+ * report is filled as far as it got).
+ */
+int analytics_service_import_csv(db_conn *c, arena *a, const principal *p, const char *channel_id,
+                                 const char *data, size_t len, analytics_import_report *out,
+                                 error *err);
+
 /** Registers the job handlers and the daily sweep (app_register_jobs). */
 void analytics_service_register_jobs(services *s);
 
