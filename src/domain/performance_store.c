@@ -90,21 +90,17 @@ int perf_store_by_persona(db_conn *c, arena *a, const char *user_id, const char 
     char f[TIME_DAY_STR_LEN + 1], t[TIME_DAY_STR_LEN + 1];
     time_day_format(from, f);
     time_day_format(to, t);
-    db_sql *q;
-    db_args args;
-    if (user_id == NULL && persona_id == NULL) {
-        q = &Q_ALL;
-        args = DB_ARGS(DB_TEXT(f), DB_TEXT(t));
-    } else if (user_id == NULL) {
-        q = &Q_ALL_PERSONA;
-        args = DB_ARGS(DB_TEXT(f), DB_TEXT(t), DB_TEXT(persona_id));
-    } else if (persona_id == NULL) {
-        q = &Q_USER;
-        args = DB_ARGS(DB_TEXT(f), DB_TEXT(t), DB_TEXT(user_id));
-    } else {
-        q = &Q_USER_PERSONA;
-        args = DB_ARGS(DB_TEXT(f), DB_TEXT(t), DB_TEXT(user_id), DB_TEXT(persona_id));
-    }
+    /* $1 from, $2 to, then the user and the persona that are given, in
+     * this order: one argument array for the four statements. */
+    db_arg av[4] = {DB_TEXT(f), DB_TEXT(t)};
+    int n_args = 2;
+    if (user_id != NULL)
+        av[n_args++] = DB_TEXT(user_id);
+    if (persona_id != NULL)
+        av[n_args++] = DB_TEXT(persona_id);
+    db_sql *q = user_id == NULL ? (persona_id == NULL ? &Q_ALL : &Q_ALL_PERSONA)
+                                : (persona_id == NULL ? &Q_USER : &Q_USER_PERSONA);
+    db_args args = {av, n_args};
     return db_list(c, q, args, perf__group_row, a, sizeof(**out), persona_id != NULL ? 1 : 16, out,
                    n, err);
 }

@@ -136,7 +136,8 @@ int performance_service_leaderboard(db_conn *c, arena *a, const principal *p, co
     for (size_t i = 0; i < n; i++)
         perf__persona_of(&g[i], &items[i]);
     perf__sort_metric = out->metric;
-    qsort(items, n, sizeof(*items), perf__cmp);
+    if (n > 1)
+        qsort(items, n, sizeof(*items), perf__cmp);
     out->items = items;
     out->n = n < PERF_LEADERBOARD_MAX ? n : PERF_LEADERBOARD_MAX;
     return 0;
