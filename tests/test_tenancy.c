@@ -227,8 +227,13 @@ static void test_every_route_naming_an_object_is_404_for_another_user(void **sta
 static void test_lists_never_show_another_users_objects(void **state)
 {
     world *w = *state;
-    const char *lists[] = {"/api/v1/personas", "/api/v1/personas?mine=true", "/api/v1/channels",
-                           "/api/v1/projects", "/api/v1/api-keys",           NULL};
+    const char *lists[] = {"/api/v1/personas",
+                           "/api/v1/personas?mine=true",
+                           "/api/v1/channels",
+                           "/api/v1/analytics/leaderboard",
+                           "/api/v1/projects",
+                           "/api/v1/api-keys",
+                           NULL};
     for (int i = 0; lists[i]; i++) {
         test_resp r = test_req(&w->api, "GET", lists[i], w->b, NULL, NULL);
         test_expect(&r, 200, NULL);

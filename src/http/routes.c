@@ -22,6 +22,7 @@ static const routes__group routes__groups[] = {
     G(jobs),
     G(generation),
     G(google),
+    G(performance),
 };
 
 #define ROUTES__N (sizeof(routes__groups) / sizeof(routes__groups[0]))

@@ -1,0 +1,73 @@
+/*
+ * performance_store: the raw sums behind "how does each persona perform"
+ * (issue 12, decision 77), read from channel_analytics, attributed through
+ * channel_persona_assignments, and the generation health of a persona from
+ * persona_usage_logs.
+ *
+ * Attribution: a DAY row (channel, date) belongs to the persona of the
+ * channel's latest assignment made before the end of that day (UTC): a day
+ * with a switch belongs to the persona active at its end. A day before the
+ * channel's first assignment, or whose assignment names no persona (cleared,
+ * or the persona deleted), is unattributed and counted nowhere. The unit is
+ * the channel-day; once published videos carry their YouTube id, per-video
+ * rows can take its place behind the same sums.
+ *
+ * Per persona and metric the store returns the count of channel-days that
+ * have the value, their sum and sum of squares (both engines: SQLite has no
+ * stddev), computed in one GROUP BY query; the statistics are the
+ * service's. Scope: user_id NULL reads every user's channels (admins).
+ */
+#ifndef PS_DOMAIN_PERFORMANCE_STORE_H
+#define PS_DOMAIN_PERFORMANCE_STORE_H
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "base/uuid.h"
+#include "db/db.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The per-channel-day values, in this order everywhere. */
+typedef enum perf_metric {
+    PERF_VIEWS_PER_DAY,          /* views */
+    PERF_WATCH_MINUTES_PER_VIEW, /* watch_time_minutes / views, days with views */
+    PERF_AVG_VIEW_PERCENTAGE,    /* avg_retention, days that have it */
+    PERF_CTR,                    /* avg_ctr, days that have it */
+    PERF_SUBSCRIBERS_NET,        /* subscribers_gained - subscribers_lost */
+    PERF_METRICS
+} perf_metric;
+
+typedef struct perf_sums {
+    int64_t n; /* channel-days with a value */
+    double sum, sumsq;
+} perf_sums;
+
+typedef struct perf_group {
+    char persona_id[UUID_STR_LEN + 1];
+    int64_t channel_days; /* attributed DAY rows */
+    perf_sums m[PERF_METRICS];
+} perf_group;
+
+typedef struct perf_health {
+    int64_t count, successes;
+    int64_t p50_ms, p95_ms; /* nearest rank; 0 when count is 0 */
+} perf_health;
+
+/**
+ * The sums of the DAY rows dated from..to (days) of user_id's channels
+ * (NULL: all), grouped by attributed persona; persona_id non-NULL keeps
+ * that persona's group only. Groups in no particular order (arena).
+ */
+int perf_store_by_persona(db_conn *c, arena *a, const char *user_id, const char *persona_id,
+                          int64_t from, int64_t to, perf_group **out, size_t *n, error *err);
+/**
+ * The persona's usage logs written by user_id (NULL: anyone) on days
+ * from..to: how many, how many succeeded, and the median and 95th
+ * percentile of duration_ms (each one indexed row read by rank, so memory
+ * stays bounded whatever the range holds).
+ */
+int perf_store_health(db_conn *c, const char *user_id, const char *persona_id, int64_t from,
+                      int64_t to, perf_health *out, error *err);
+
+#endif

@@ -1,0 +1,443 @@
+/*
+ * Performance by persona (issue 12, decision 77): attribution of channel
+ * days through channel_persona_assignments, the figures and their 95 %
+ * intervals against hand-computed values, tenancy, the leaderboard and
+ * generation health, through the API on a real server.
+ */
+#include "testlib.h"
+
+#include "base/timeutil.h"
+#include "base/uuid.h"
+#include "domain/analytics_store.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct world {
+    test_api api;
+    char ana[128], ben[128], root[128];
+    char ana_id[UUID_STR_LEN + 1], ben_id[UUID_STR_LEN + 1];
+    char p[UUID_STR_LEN + 1], q[UUID_STR_LEN + 1], s[UUID_STR_LEN + 1];
+    char c1[UUID_STR_LEN + 1], c2[UUID_STR_LEN + 1], c3[UUID_STR_LEN + 1], cb[UUID_STR_LEN + 1];
+} world;
+
+static void text_of(world *w, const char *sql, char *out)
+{
+    db_conn *c = db_acquire(w->api.t.db);
+    db_sql q = DB_SQL(sql);
+    db_error de;
+    db_stmt *s = db_prepare(c, &q, &de);
+    if (s == NULL)
+        fail_msg("%s", de.message);
+    if (db_step(s, &de) != DB_ROW)
+        fail_msg("no row: %s", sql);
+    snprintf(out, UUID_STR_LEN + 1, "%s", db_col_text(s, 0));
+    db_reset(s);
+    db_release(c);
+}
+
+static int64_t at(const char *rfc3339)
+{
+    int64_t t;
+    if (!time_parse(rfc3339, &t))
+        fail_msg("bad time %s", rfc3339);
+    return t;
+}
+
+/* Logs persona_id (NULL: none) on the channel at the instant given, and
+ * makes it the channel's persona: call in time order. */
+static void assign(world *w, const char *channel_id, const char *persona_id, const char *when)
+{
+    db_error de;
+    char id[UUID_STR_LEN + 1];
+    uuid_v7(id);
+    if (testdb_execf(&w->api.t, &de,
+                     "INSERT INTO channel_persona_assignments (id, channel_id, user_id, "
+                     "persona_id, source, created_at) VALUES ($1, $2, (SELECT user_id FROM "
+                     "channels WHERE id = $2), $3, 'manual', $4)",
+                     "ssst", id, channel_id, persona_id, at(when)) != 0 ||
+        testdb_execf(&w->api.t, &de, "UPDATE channels SET persona_id = $2 WHERE id = $1", "ss",
+                     channel_id, persona_id) != 0)
+        fail_msg("assign: %s", de.message);
+}
+
+/* A DAY row (retention < 0: none; ctr < 0: none) and its week's rollup, as
+ * the collector writes them. */
+static void day(world *w, const char *channel_id, const char *date, int64_t views, double wtm,
+                double retention, double ctr, int64_t gained, int64_t lost)
+{
+    analytics_row r = {0};
+    uuid_v7(r.id);
+    snprintf(r.channel_id, sizeof(r.channel_id), "%s", channel_id);
+    db_conn *c = db_acquire(w->api.t.db);
+    error e;
+    db_sql q = DB_SQL("SELECT user_id FROM channels WHERE id = $1");
+    db_error de;
+    db_stmt *s = db_prepare(c, &q, &de);
+    assert_non_null(s);
+    db_bind_text(s, 1, channel_id);
+    assert_int_equal(db_step(s, &de), DB_ROW);
+    snprintf(r.user_id, sizeof(r.user_id), "%s", db_col_text(s, 0));
+    db_reset(s);
+    snprintf(r.date, sizeof(r.date), "%s", date);
+    r.period = ANALYTICS_DAY;
+    r.views = views;
+    r.watch_time_minutes = wtm;
+    r.avg_view_duration_seconds = -1;
+    r.avg_retention = retention;
+    r.avg_ctr = -1;
+    r.impressions = -1;
+    r.subscribers_gained = gained;
+    r.subscribers_lost = lost;
+    r.created_at = r.updated_at = time_now_usec();
+    bool changed;
+    if (analytics_store_upsert_day(c, &r, &changed, &e) != 0)
+        fail_msg("upsert: %s", e.message);
+    db_release(c);
+    if (ctr >= 0 &&
+        testdb_execf(&w->api.t, &de,
+                     "UPDATE channel_analytics SET avg_ctr = $3, impressions = 1000 WHERE "
+                     "channel_id = $1 AND date = $2 AND period = 'DAY'",
+                     "ssd", channel_id, date, ctr) != 0)
+        fail_msg("ctr: %s", de.message);
+    int64_t d;
+    assert_true(time_day_parse(date, &d));
+    c = db_acquire(w->api.t.db);
+    if (analytics_store_rollup_week(c, r.user_id, channel_id, time_day_monday(d), time_now_usec(),
+                                    &e) != 0)
+        fail_msg("rollup: %s", e.message);
+    db_release(c);
+}
+
+static void usage(world *w, const char *user_id, const char *persona_id, int success,
+                  int64_t duration, const char *when)
+{
+    db_error de;
+    char id[UUID_STR_LEN + 1];
+    uuid_v7(id);
+    if (testdb_execf(&w->api.t, &de,
+                     "INSERT INTO persona_usage_logs (id, persona_id, user_id, action, success, "
+                     "duration_ms, created_at) VALUES ($1, $2, $3, 'script', $4, $5, $6)",
+                     "sssbit", id, persona_id, user_id, success, duration, at(when)) != 0)
+        fail_msg("usage: %s", de.message);
+}
+
+/*
+ * Ana: personas P and Q (hers, private) and the SYSTEM persona S.
+ *  - c1: P from 03-01 12:00, Q from 03-05 15:00 (mid-day switch);
+ *    days 03-03..03-07 with 10, 20, 30, 40, 50 views: P gets 03-03 and
+ *    03-04, Q gets 03-05 (active at its end), 03-06 and 03-07.
+ *  - c2: first assignment P at 03-04 10:00; days 03-02 and 03-03 (1000
+ *    views each) are unattributed; 03-04 (60) and 03-05 (70) are P's.
+ *  - c3: S from 03-01; 03-04 with 100 views.
+ * Ben: cb on S from 03-01; 03-04 with 1000 views.
+ */
+static int setup(void **state)
+{
+    world *w = test_calloc(1, sizeof(*w));
+    test_api_start(&w->api);
+    test_signup(&w->api, "ana@example.com", w->ana);
+    test_signup(&w->api, "ben@example.com", w->ben);
+    test_signup(&w->api, "root@example.com", w->root);
+    test_make_admin(&w->api, "root@example.com");
+    text_of(w, "SELECT id FROM users WHERE email = 'ana@example.com'", w->ana_id);
+    text_of(w, "SELECT id FROM users WHERE email = 'ben@example.com'", w->ben_id);
+    text_of(w, "SELECT id FROM personas WHERE type = 'SYSTEM' ORDER BY id LIMIT 1", w->s);
+    fixture_persona(&w->api.t, w->ana_id, w->p);
+    fixture_persona(&w->api.t, w->ana_id, w->q);
+    fixture_channel(&w->api.t, w->ana_id, "UC-c1", NULL, w->c1);
+    fixture_channel(&w->api.t, w->ana_id, "UC-c2", NULL, w->c2);
+    fixture_channel(&w->api.t, w->ana_id, "UC-c3", NULL, w->c3);
+    fixture_channel(&w->api.t, w->ben_id, "UC-cb", NULL, w->cb);
+    assign(w, w->c1, w->p, "2026-03-01T12:00:00Z");
+    assign(w, w->c3, w->s, "2026-03-01T12:00:00Z");
+    assign(w, w->cb, w->s, "2026-03-01T12:00:00Z");
+    assign(w, w->c2, w->p, "2026-03-04T10:00:00Z");
+    assign(w, w->c1, w->q, "2026-03-05T15:00:00Z");
+    /* P's days: views 10, 20, 60, 70; watch minutes per view 0.5, 1, 1.5, 2;
+     * retention 40, 50 (two days have none); CTR 5 on one day; net
+     * subscribers 2, -2, 5, 0. */
+    day(w, w->c1, "2026-03-03", 10, 5, 40, 5, 3, 1);
+    day(w, w->c1, "2026-03-04", 20, 20, 50, -1, 0, 2);
+    day(w, w->c2, "2026-03-04", 60, 90, -1, -1, 5, 0);
+    day(w, w->c2, "2026-03-05", 70, 140, -1, -1, 1, 1);
+    /* Q's days: views 30, 40, 50; CTR 8 on one day. */
+    day(w, w->c1, "2026-03-05", 30, 30, 45, 8, 0, 0);
+    day(w, w->c1, "2026-03-06", 40, 40, 45, -1, 0, 0);
+    day(w, w->c1, "2026-03-07", 50, 50, 45, -1, 0, 0);
+    /* Unattributed: before c2's first assignment. */
+    day(w, w->c2, "2026-03-02", 1000, 1000, -1, -1, 0, 0);
+    day(w, w->c2, "2026-03-03", 1000, 1000, -1, -1, 0, 0);
+    day(w, w->c3, "2026-03-04", 100, 100, -1, -1, 0, 0);
+    day(w, w->cb, "2026-03-04", 1000, 1000, -1, -1, 0, 0);
+    /* Generation: P by Ana in range 100..500 ms, one failure; one outside. */
+    usage(w, w->ana_id, w->p, 1, 300, "2026-03-02T08:00:00Z");
+    usage(w, w->ana_id, w->p, 1, 100, "2026-03-03T08:00:00Z");
+    usage(w, w->ana_id, w->p, 0, 500, "2026-03-04T08:00:00Z");
+    usage(w, w->ana_id, w->p, 1, 200, "2026-03-05T08:00:00Z");
+    usage(w, w->ana_id, w->p, 1, 400, "2026-03-07T23:59:59Z");
+    usage(w, w->ana_id, w->p, 1, 9999, "2026-03-08T00:00:00Z");
+    usage(w, w->ana_id, w->s, 1, 50, "2026-03-04T08:00:00Z");
+    usage(w, w->ben_id, w->s, 0, 70, "2026-03-04T09:00:00Z");
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    world *w = *state;
+    test_api_stop(&w->api);
+    test_free(w);
+    return 0;
+}
+
+#define RANGE "from=2026-03-01&to=2026-03-07"
+
+static json_t *get(world *w, const char *token, const char *path, test_resp *r)
+{
+    *r = test_req(&w->api, "GET", path, token, NULL, NULL);
+    test_expect(r, 200, NULL);
+    assert_non_null(r->json);
+    return r->json;
+}
+
+static json_t *perf(world *w, const char *token, const char *persona, test_resp *r)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/personas/%s/performance?" RANGE, persona);
+    return get(w, token, path, r);
+}
+
+#define NEAR(x, y) assert_true(fabs((x) - (y)) < 1e-3)
+
+/* Asserts one metric: n, mean (NaN: null) and the interval's half-width
+ * (NaN: no interval). */
+static void metric(json_t *j, const char *name, int64_t n, double mean, double half)
+{
+    json_t *m = json_object_get(json_object_get(j, "metrics"), name);
+    if (m == NULL)
+        fail_msg("no metric %s", name);
+    assert_int_equal(json_integer_value(json_object_get(m, "n")), n);
+    json_t *mu = json_object_get(m, "mean"), *ci = json_object_get(m, "ci95");
+    if (isnan(mean)) {
+        assert_true(json_is_null(mu));
+    } else {
+        NEAR(json_number_value(mu), mean);
+    }
+    if (isnan(half)) {
+        assert_true(json_is_null(ci));
+    } else {
+        assert_int_equal(json_array_size(ci), 2);
+        NEAR(json_number_value(json_array_get(ci, 0)), mean - half);
+        NEAR(json_number_value(json_array_get(ci, 1)), mean + half);
+    }
+}
+
+static int64_t days_of(json_t *j)
+{
+    return json_integer_value(json_object_get(j, "channel_days"));
+}
+
+static void test_a_channel_switched_mid_range_splits_its_days_exactly_at_the_switch(void **state)
+{
+    world *w = *state;
+    test_resp r;
+    /* Q takes c1 from the switch day on (the persona active at its end). */
+    json_t *j = perf(w, w->ana, w->q, &r);
+    assert_int_equal(days_of(j), 3);
+    metric(j, "views_per_day", 3, 40, 4.303 * 10 / sqrt(3));
+    test_resp_free(&r);
+    /* Only one day of the range: the switch day belongs to Q, the day before to P. */
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/personas/%s/performance?from=2026-03-05&to=2026-03-05",
+             w->q);
+    j = get(w, w->ana, path, &r);
+    assert_int_equal(days_of(j), 1);
+    metric(j, "views_per_day", 1, 30, NAN);
+    test_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/personas/%s/performance?from=2026-03-04&to=2026-03-04",
+             w->q);
+    j = get(w, w->ana, path, &r);
+    assert_int_equal(days_of(j), 0);
+    metric(j, "views_per_day", 0, NAN, NAN);
+    test_resp_free(&r);
+    /* An assignment made at midnight exactly owns the day it starts, not the
+     * day before: c4's 03-09 is unattributed, 03-10 is Q's. */
+    char c4[UUID_STR_LEN + 1];
+    fixture_channel(&w->api.t, w->ana_id, "UC-c4", NULL, c4);
+    assign(w, c4, w->q, "2026-03-10T00:00:00Z");
+    day(w, c4, "2026-03-09", 7, 7, -1, -1, 0, 0);
+    day(w, c4, "2026-03-10", 9, 9, -1, -1, 0, 0);
+    snprintf(path, sizeof(path), "/api/v1/personas/%s/performance?from=2026-03-09&to=2026-03-10",
+             w->q);
+    j = get(w, w->ana, path, &r);
+    assert_int_equal(days_of(j), 1);
+    metric(j, "views_per_day", 1, 9, NAN);
+    test_resp_free(&r);
+}
+
+static void
+test_figures_are_the_hand_computed_means_and_intervals_without_unattributed_days(void **state)
+{
+    world *w = *state;
+    test_resp r;
+    json_t *j = perf(w, w->ana, w->p, &r);
+    assert_string_equal(json_string_value(json_object_get(j, "from")), "2026-03-01");
+    assert_string_equal(json_string_value(json_object_get(j, "to")), "2026-03-07");
+    /* c2's two days before its first assignment count nowhere. */
+    assert_int_equal(days_of(j), 4);
+    /* views 10, 20, 60, 70: mean 40, s^2 = 2600 / 3, t(3) = 3.182 */
+    metric(j, "views_per_day", 4, 40, 3.182 * sqrt(2600.0 / 3 / 4));
+    /* 0.5, 1, 1.5, 2: mean 1.25, s^2 = 1.25 / 3 */
+    metric(j, "watch_minutes_per_view", 4, 1.25, 3.182 * sqrt(1.25 / 3 / 4));
+    /* 40, 50: mean 45, s^2 = 50, t(1) = 12.706 */
+    metric(j, "average_view_percentage", 2, 45, 12.706 * sqrt(50.0 / 2));
+    metric(j, "ctr", 1, 5, NAN);
+    /* 2, -2, 5, 0: mean 1.25, s^2 = (0.5625 + 10.5625 + 14.0625 + 1.5625) / 3 */
+    metric(j, "subscribers_net", 4, 1.25, 3.182 * sqrt(26.75 / 3 / 4));
+    test_resp_free(&r);
+}
+
+static void test_generation_health_counts_the_range_with_nearest_rank_percentiles(void **state)
+{
+    world *w = *state;
+    test_resp r;
+    json_t *g = json_object_get(perf(w, w->ana, w->p, &r), "generation");
+    assert_int_equal(json_integer_value(json_object_get(g, "count")), 5);
+    assert_int_equal(json_integer_value(json_object_get(g, "successes")), 4);
+    NEAR(json_number_value(json_object_get(g, "success_rate")), 0.8);
+    assert_int_equal(json_integer_value(json_object_get(g, "p50_duration_ms")), 300);
+    assert_int_equal(json_integer_value(json_object_get(g, "p95_duration_ms")), 500);
+    test_resp_free(&r);
+    /* S: Ana sees her own log only; the admin both. */
+    g = json_object_get(perf(w, w->ana, w->s, &r), "generation");
+    assert_int_equal(json_integer_value(json_object_get(g, "count")), 1);
+    assert_int_equal(json_integer_value(json_object_get(g, "p95_duration_ms")), 50);
+    test_resp_free(&r);
+    g = json_object_get(perf(w, w->root, w->s, &r), "generation");
+    assert_int_equal(json_integer_value(json_object_get(g, "count")), 2);
+    assert_int_equal(json_integer_value(json_object_get(g, "successes")), 1);
+    assert_int_equal(json_integer_value(json_object_get(g, "p50_duration_ms")), 50);
+    assert_int_equal(json_integer_value(json_object_get(g, "p95_duration_ms")), 70);
+    test_resp_free(&r);
+    /* No logs: nulls, not zeros. */
+    g = json_object_get(perf(w, w->ana, w->q, &r), "generation");
+    assert_int_equal(json_integer_value(json_object_get(g, "count")), 0);
+    assert_true(json_is_null(json_object_get(g, "success_rate")));
+    assert_true(json_is_null(json_object_get(g, "p50_duration_ms")));
+    test_resp_free(&r);
+}
+
+static void test_other_users_channels_never_count_and_admins_see_all(void **state)
+{
+    world *w = *state;
+    test_resp r;
+    json_t *j = perf(w, w->ana, w->s, &r);
+    assert_int_equal(days_of(j), 1);
+    metric(j, "views_per_day", 1, 100, NAN);
+    test_resp_free(&r);
+    j = perf(w, w->ben, w->s, &r);
+    assert_int_equal(days_of(j), 1);
+    metric(j, "views_per_day", 1, 1000, NAN);
+    test_resp_free(&r);
+    j = perf(w, w->root, w->s, &r);
+    assert_int_equal(days_of(j), 2);
+    metric(j, "views_per_day", 2, 550, 12.706 * 450);
+    test_resp_free(&r);
+    /* Ana's private persona is not Ben's to read. */
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/personas/%s/performance", w->p);
+    r = test_req(&w->api, "GET", path, w->ben, NULL, NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+    /* Ben's leaderboard has S alone, with his day. */
+    j = get(w, w->ben, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    json_t *items = json_object_get(j, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "persona_id")),
+                        w->s);
+    assert_null(strstr(r.body, w->p));
+    test_resp_free(&r);
+}
+
+static const char *rank_id(json_t *j, size_t i)
+{
+    json_t *it = json_array_get(json_object_get(j, "items"), i);
+    assert_int_equal(json_integer_value(json_object_get(it, "rank")), (int64_t)i + 1);
+    return json_string_value(json_object_get(it, "persona_id"));
+}
+
+static void test_the_leaderboard_ranks_by_the_chosen_metric(void **state)
+{
+    world *w = *state;
+    test_resp r;
+    /* views: S 100; P and Q 40, P on more channel-days. */
+    json_t *j = get(w, w->ana, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    assert_string_equal(json_string_value(json_object_get(j, "metric")), "views_per_day");
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 3);
+    assert_string_equal(rank_id(j, 0), w->s);
+    assert_string_equal(rank_id(j, 1), w->p);
+    assert_string_equal(rank_id(j, 2), w->q);
+    metric(json_array_get(json_object_get(j, "items"), 1), "views_per_day", 4, 40,
+           3.182 * sqrt(2600.0 / 3 / 4));
+    test_resp_free(&r);
+    /* CTR: Q 8, P 5, S none (last). */
+    j = get(w, w->ana, "/api/v1/analytics/leaderboard?" RANGE "&metric=ctr", &r);
+    assert_string_equal(rank_id(j, 0), w->q);
+    assert_string_equal(rank_id(j, 1), w->p);
+    assert_string_equal(rank_id(j, 2), w->s);
+    test_resp_free(&r);
+    /* The admin's counts Ben's day: S at 550. */
+    j = get(w, w->root, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    assert_string_equal(rank_id(j, 0), w->s);
+    assert_int_equal(days_of(json_array_get(json_object_get(j, "items"), 0)), 2);
+    test_resp_free(&r);
+}
+
+static void test_bad_metric_and_ranges_are_422(void **state)
+{
+    world *w = *state;
+    const char *bad[] = {
+        "/api/v1/analytics/leaderboard?metric=likes",
+        "/api/v1/analytics/leaderboard?from=2026-02-30",
+        "/api/v1/analytics/leaderboard?from=2026-03-08&to=2026-03-07",
+        "/api/v1/analytics/leaderboard?from=2020-01-01&to=2026-03-07",
+        NULL,
+    };
+    for (int i = 0; bad[i]; i++) {
+        test_resp r = test_req(&w->api, "GET", bad[i], w->ana, NULL, NULL);
+        test_expect(&r, 422, "invalid-request");
+        test_resp_free(&r);
+    }
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/personas/%s/performance?to=tomorrow", w->p);
+    test_resp r = test_req(&w->api, "GET", path, w->ana, NULL, NULL);
+    test_expect(&r, 422, "invalid-request");
+    test_resp_free(&r);
+    /* Defaults: the 28 days ending yesterday. */
+    r = test_req(&w->api, "GET", "/api/v1/analytics/leaderboard", w->ana, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    char want[TIME_DAY_STR_LEN + 1];
+    time_day_format(time_day_of(time_now_usec()) - 1, want);
+    assert_string_equal(json_string_value(json_object_get(r.json, "to")), want);
+    time_day_format(time_day_of(time_now_usec()) - 28, want);
+    assert_string_equal(json_string_value(json_object_get(r.json, "from")), want);
+    test_resp_free(&r);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_a_channel_switched_mid_range_splits_its_days_exactly_at_the_switch),
+        T(test_figures_are_the_hand_computed_means_and_intervals_without_unattributed_days),
+        T(test_generation_health_counts_the_range_with_nearest_rank_percentiles),
+        T(test_other_users_channels_never_count_and_admins_see_all),
+        T(test_the_leaderboard_ranks_by_the_chosen_metric),
+        T(test_bad_metric_and_ranges_are_422),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
