@@ -15,8 +15,7 @@
 #include <string.h>
 
 #define ANALYTICS_DAY_SECONDS 86400
-#define ANALYTICS_TRIES       8 /* quota waits are long; give them room */
-#define ANALYTICS_SWEEP_BATCH 200
+#define ANALYTICS_TRIES       8   /* quota waits are long; give them room */
 #define ANALYTICS_QUOTA_SLACK 300 /* seconds after the quota reset before trying again */
 
 /* Checks the caller's values of every day against the store's limits (a
@@ -475,35 +474,28 @@ typedef struct analytics__sweep_tx {
     size_t queued;
 } analytics__sweep_tx;
 
+/* The analytics sweep's page: channels linked to an active Google account. */
+static int analytics__sweep_page(db_conn *c, arena *a, const char *after, int limit,
+                                 const char *ids[], const char *user_ids[], size_t *n, error *err)
+{
+    channel *rows;
+    if (channel_store_list_linked(c, a, after, limit, &rows, n, err) != 0)
+        return -1;
+    for (size_t i = 0; i < *n; i++) {
+        ids[i] = rows[i].id;
+        user_ids[i] = rows[i].user_id;
+    }
+    return 0;
+}
+
 static int analytics__sweep_body(db_conn *c, void *arg, error *err)
 {
     analytics__sweep_tx *tx = arg;
     long long day = (long long)time_day_of(time_now_usec());
-    char after[UUID_STR_LEN + 1] = "";
-    int rc = 0;
-    while (rc == 0) {
-        arena a;
-        arena_init(&a, 16384);
-        channel *rows;
-        size_t n = 0;
-        rc = channel_store_list_linked(c, &a, after[0] ? after : NULL, ANALYTICS_SWEEP_BATCH, &rows,
-                                       &n, err);
-        for (size_t i = 0; rc == 0 && i < n; i++) {
-            char unique[160], id[UUID_STR_LEN + 1];
-            snprintf(unique, sizeof(unique), "%s:%s:d%lld", ANALYTICS_JOB_COLLECT, rows[i].id, day);
-            json_t *payload = json_pack("{s:s}", "channel_id", rows[i].id);
-            job_options o = {
-                .user_id = rows[i].user_id, .max_attempts = ANALYTICS_TRIES, .unique_key = unique};
-            rc = job_enqueue(c, ANALYTICS_JOB_COLLECT, payload, &o, id, err);
-            json_decref(payload);
-            snprintf(after, sizeof(after), "%s", rows[i].id);
-            tx->queued++;
-        }
-        arena_free(&a);
-        if (n < ANALYTICS_SWEEP_BATCH)
-            break;
-    }
-    return rc != 0 ? -1 : job_complete(c, tx->j, err);
+    if (google_service__sweep(c, ANALYTICS_JOB_COLLECT, "channel_id", ANALYTICS_TRIES, day,
+                              analytics__sweep_page, &tx->queued, err) != 0)
+        return -1;
+    return job_complete(c, tx->j, err);
 }
 
 /* The daily sweep: one collect job per linked channel, unique per channel

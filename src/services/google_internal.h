@@ -33,4 +33,20 @@ int google_service__access_token(services *s, db_conn *c, arena *a, account *acc
 int google_service__list_channels(services *s, db_conn *c, arena *a, account *acc,
                                   youtube_channel **rows, size_t *n, google_err *ge);
 
+/* One page of what a daily sweep fans out over: up to limit rows after
+ * `after` (NULL: from the start), in id order, their ids and owners in ids
+ * and user_ids (pointing into a). */
+#define GOOGLE_SWEEP_PAGE 200
+typedef int (*google_sweep_page_fn)(db_conn *c, arena *a, const char *after, int limit,
+                                    const char *ids[], const char *user_ids[], size_t *n,
+                                    error *err);
+/**
+ * A daily sweep's fan-out, on c inside the caller's transaction: one `kind`
+ * job per row page() lists, its payload {payload_key: id}, unique per row and
+ * UTC day (kind:id:dDAY), so several processes sweeping at once add nothing
+ * twice. *queued counts the rows seen.
+ */
+int google_service__sweep(db_conn *c, const char *kind, const char *payload_key, int max_attempts,
+                          long long day, google_sweep_page_fn page, size_t *queued, error *err);
+
 #endif

@@ -1,7 +1,9 @@
 /*
  * google_service, part one: the connect flow, the accounts, their tokens
- * (open, refresh, re-seal) and key rotation. Discovery, import and the stats
- * jobs are in google_sync.c; google_internal.h is what the two share.
+ * (open, refresh, re-seal), key rotation, and the fan-out the daily sweeps
+ * share (the stats one in google_sync.c, the analytics one in
+ * analytics_service.c). Discovery, import and the stats jobs are in
+ * google_sync.c; google_internal.h is what they share.
  */
 #include "services/google_service.h"
 
@@ -10,6 +12,7 @@
 #include "base/timeutil.h"
 #include "domain/limits.h"
 #include "domain/oauth_state_store.h"
+#include "jobs/queue.h"
 #include "services/google_internal.h"
 #include "services/token_crypto.h"
 
@@ -712,4 +715,33 @@ int google_service_rotate_key(services *s, db_conn *c, google_rotation *out, err
         log_info("token key rotated from version %d to %d: %zu account(s) re-sealed, %zu left",
                  out->old_version, out->new_version, out->resealed, out->failed);
     return rc;
+}
+
+int google_service__sweep(db_conn *c, const char *kind, const char *payload_key, int max_attempts,
+                          long long day, google_sweep_page_fn page, size_t *queued, error *err)
+{
+    char after[UUID_STR_LEN + 1] = "";
+    const char *ids[GOOGLE_SWEEP_PAGE], *user_ids[GOOGLE_SWEEP_PAGE];
+    int rc = 0;
+    while (rc == 0) {
+        arena a;
+        arena_init(&a, 16384);
+        size_t n = 0;
+        rc = page(c, &a, after[0] ? after : NULL, GOOGLE_SWEEP_PAGE, ids, user_ids, &n, err);
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            char unique[160], id[UUID_STR_LEN + 1];
+            snprintf(unique, sizeof(unique), "%s:%s:d%lld", kind, ids[i], day);
+            json_t *payload = json_pack("{s:s}", payload_key, ids[i]);
+            job_options o = {
+                .user_id = user_ids[i], .max_attempts = max_attempts, .unique_key = unique};
+            rc = job_enqueue(c, kind, payload, &o, id, err);
+            json_decref(payload);
+            snprintf(after, sizeof(after), "%s", ids[i]);
+            (*queued)++;
+        }
+        arena_free(&a);
+        if (n < GOOGLE_SWEEP_PAGE)
+            break;
+    }
+    return rc != 0 ? -1 : 0;
 }

@@ -23,7 +23,6 @@
 #include <string.h>
 
 #define GOOGLE_SYNC_DAY_SECONDS 86400
-#define GOOGLE_SYNC_BATCH       200
 #define GOOGLE_SYNC_TRIES       8 /* quota waits are long; give them room */
 
 static int google_sync__account(services *s, db_conn *c, arena *a, const char *user_id,
@@ -415,40 +414,30 @@ typedef struct google_sync__sweep_tx {
     size_t queued;
 } google_sync__sweep_tx;
 
+/* The stats sweep's page: accounts that have channels. */
+static int google_sync__sweep_page(db_conn *c, arena *a, const char *after, int limit,
+                                   const char *ids[], const char *user_ids[], size_t *n, error *err)
+{
+    account *rows;
+    if (account_store_list_with_channels(c, a, after, limit, &rows, n, err) != 0)
+        return -1;
+    for (size_t i = 0; i < *n; i++) {
+        ids[i] = rows[i].id;
+        user_ids[i] = rows[i].user_id;
+    }
+    return 0;
+}
+
 static int google_sync__sweep_body(db_conn *c, void *arg, error *err)
 {
     google_sync__sweep_tx *tx = arg;
     int64_t now = time_now_usec();
     long long day = (long long)(now / 1000000 / GOOGLE_SYNC_DAY_SECONDS);
-    if (oauth_state_store_prune(c, now - GOOGLE_STATE_TTL_USEC, err) != 0)
+    if (oauth_state_store_prune(c, now - GOOGLE_STATE_TTL_USEC, err) != 0 ||
+        google_service__sweep(c, GOOGLE_JOB_REFRESH_STATS, "account_id", GOOGLE_SYNC_TRIES, day,
+                              google_sync__sweep_page, &tx->queued, err) != 0)
         return -1;
-    char after[UUID_STR_LEN + 1] = "";
-    int rc = 0;
-    while (rc == 0) {
-        arena a;
-        arena_init(&a, 16384);
-        account *rows;
-        size_t n = 0;
-        rc = account_store_list_with_channels(c, &a, after[0] ? after : NULL, GOOGLE_SYNC_BATCH,
-                                              &rows, &n, err);
-        for (size_t i = 0; rc == 0 && i < n; i++) {
-            char unique[160], id[UUID_STR_LEN + 1];
-            snprintf(unique, sizeof(unique), "%s:%s:d%lld", GOOGLE_JOB_REFRESH_STATS, rows[i].id,
-                     day);
-            json_t *payload = json_pack("{s:s}", "account_id", rows[i].id);
-            job_options o = {.user_id = rows[i].user_id,
-                             .max_attempts = GOOGLE_SYNC_TRIES,
-                             .unique_key = unique};
-            rc = job_enqueue(c, GOOGLE_JOB_REFRESH_STATS, payload, &o, id, err);
-            json_decref(payload);
-            snprintf(after, sizeof(after), "%s", rows[i].id);
-            tx->queued++;
-        }
-        arena_free(&a);
-        if (n < GOOGLE_SYNC_BATCH)
-            break;
-    }
-    return rc != 0 ? -1 : job_complete(c, tx->j, err);
+    return job_complete(c, tx->j, err);
 }
 
 /* The daily sweep: one refresh job per account that has channels (unique
