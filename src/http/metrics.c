@@ -134,6 +134,14 @@ static void put_header(buf *out, const char *name, const char *type, const char 
     buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A metric without labels: its header and its one sample, the name written once. */
+static void put_metric(buf *out, const char *name, const char *type, const char *help,
+                       uint64_t value)
+{
+    put_header(out, name, type, help);
+    buf_printf(out, "%s %" PRIu64 "\n", name, value);
+}
+
 static void render_requests(http_metrics *m, buf *out)
 {
     put_header(out, "pstudio_http_requests_total", "counter",
@@ -182,19 +190,16 @@ static void render_db(struct db *pool, buf *out)
 {
     db_pool_stats st;
     db_stats(pool, &st);
-    put_header(out, "pstudio_db_pool_size", "gauge", "Connections in the database pool.");
-    buf_printf(out, "pstudio_db_pool_size %d\n", st.size);
-    put_header(out, "pstudio_db_pool_in_use", "gauge", "Pool connections currently borrowed.");
-    buf_printf(out, "pstudio_db_pool_in_use %d\n", st.in_use);
-    put_header(out, "pstudio_db_pool_acquires_total", "counter",
-               "Connections borrowed from the pool.");
-    buf_printf(out, "pstudio_db_pool_acquires_total %" PRIu64 "\n", st.acquires);
-    put_header(out, "pstudio_db_pool_waits_total", "counter",
-               "Borrows that had to wait for a free connection.");
-    buf_printf(out, "pstudio_db_pool_waits_total %" PRIu64 "\n", st.waits);
-    put_header(out, "pstudio_db_busy_sleeps_total", "counter",
-               "SQLite: sleeps waiting for another pool's or process's write lock.");
-    buf_printf(out, "pstudio_db_busy_sleeps_total %" PRIu64 "\n", st.busy_sleeps);
+    put_metric(out, "pstudio_db_pool_size", "gauge", "Connections in the database pool.", st.size);
+    put_metric(out, "pstudio_db_pool_in_use", "gauge", "Pool connections currently borrowed.",
+               st.in_use);
+    put_metric(out, "pstudio_db_pool_acquires_total", "counter",
+               "Connections borrowed from the pool.", st.acquires);
+    put_metric(out, "pstudio_db_pool_waits_total", "counter",
+               "Borrows that had to wait for a free connection.", st.waits);
+    put_metric(out, "pstudio_db_busy_sleeps_total", "counter",
+               "SQLite: sleeps waiting for another pool's or process's write lock.",
+               st.busy_sleeps);
 }
 
 void http_metrics_render(http_metrics *m, struct db *pool, buf *out)
@@ -202,9 +207,8 @@ void http_metrics_render(http_metrics *m, struct db *pool, buf *out)
     pthread_mutex_lock(&m->lock);
     render_requests(m, out);
     render_latency(m, out);
-    put_header(out, "pstudio_http_requests_in_flight", "gauge",
-               "Requests received and not yet fully answered.");
-    buf_printf(out, "pstudio_http_requests_in_flight %d\n", m->in_flight);
+    put_metric(out, "pstudio_http_requests_in_flight", "gauge",
+               "Requests received and not yet fully answered.", m->in_flight);
     pthread_mutex_unlock(&m->lock);
     if (pool != NULL)
         render_db(pool, out);
@@ -215,29 +219,25 @@ void http_metrics_render_auth_cache(struct auth_cache *cache, buf *out)
     auth_cache_stats st = {0};
     if (cache != NULL)
         auth_cache_get_stats(cache, &st);
-    put_header(out, "pstudio_auth_cache_enabled", "gauge",
-               "1 when sessions and API keys are cached in memory (PostgreSQL), else 0.");
-    buf_printf(out, "pstudio_auth_cache_enabled %d\n", cache != NULL);
-    put_header(
-        out, "pstudio_auth_cache_listener_up", "gauge",
-        "1 while the cache's invalidation listener is proved healthy (entries are trusted).");
-    buf_printf(out, "pstudio_auth_cache_listener_up %d\n", st.listener_healthy);
-    put_header(out, "pstudio_auth_cache_entries", "gauge", "Credentials in the auth cache.");
-    buf_printf(out, "pstudio_auth_cache_entries %d\n", st.entries);
-    put_header(out, "pstudio_auth_cache_hits_total", "counter",
-               "Requests authenticated from the cache, without a database round trip.");
-    buf_printf(out, "pstudio_auth_cache_hits_total %" PRIu64 "\n", st.hits);
-    put_header(out, "pstudio_auth_cache_misses_total", "counter",
-               "Cache lookups that went to the database (absent, expired or untrusted).");
-    buf_printf(out, "pstudio_auth_cache_misses_total %" PRIu64 "\n", st.misses);
-    put_header(out, "pstudio_auth_cache_untrusted_total", "counter",
-               "Of the misses: lookups made while the listener was not proved healthy.");
-    buf_printf(out, "pstudio_auth_cache_untrusted_total %" PRIu64 "\n", st.untrusted);
-    put_header(out, "pstudio_auth_cache_invalidations_total", "counter",
-               "Invalidation notifications applied.");
-    buf_printf(out, "pstudio_auth_cache_invalidations_total %" PRIu64 "\n", st.invalidations);
-    put_header(out, "pstudio_auth_cache_listener_failures_total", "counter",
-               "Times the listener's connection failed and the cache was emptied.");
-    buf_printf(out, "pstudio_auth_cache_listener_failures_total %" PRIu64 "\n",
+    put_metric(out, "pstudio_auth_cache_enabled", "gauge",
+               "1 when sessions and API keys are cached in memory (PostgreSQL), else 0.",
+               cache != NULL);
+    put_metric(out, "pstudio_auth_cache_listener_up", "gauge",
+               "1 while the cache's invalidation listener is proved healthy (entries are trusted).",
+               st.listener_healthy);
+    put_metric(out, "pstudio_auth_cache_entries", "gauge", "Credentials in the auth cache.",
+               st.entries);
+    put_metric(out, "pstudio_auth_cache_hits_total", "counter",
+               "Requests authenticated from the cache, without a database round trip.", st.hits);
+    put_metric(out, "pstudio_auth_cache_misses_total", "counter",
+               "Cache lookups that went to the database (absent, expired or untrusted).",
+               st.misses);
+    put_metric(out, "pstudio_auth_cache_untrusted_total", "counter",
+               "Of the misses: lookups made while the listener was not proved healthy.",
+               st.untrusted);
+    put_metric(out, "pstudio_auth_cache_invalidations_total", "counter",
+               "Invalidation notifications applied.", st.invalidations);
+    put_metric(out, "pstudio_auth_cache_listener_failures_total", "counter",
+               "Times the listener's connection failed and the cache was emptied.",
                st.listener_failures);
 }
