@@ -52,6 +52,21 @@ static int analytics__row_of(const char *user_id, const char *channel_id,
 
 /* ---- fetching ------------------------------------------------------------------ */
 
+typedef struct analytics__days_call {
+    services *s;
+    arena *a;
+    int64_t from, to;
+    youtube_analytics_day **rows;
+    size_t *n;
+} analytics__days_call;
+
+static int analytics__days(const char *access, void *arg, google_status *st, error *e)
+{
+    analytics__days_call *k = arg;
+    return youtube_analytics_days(k->s->google.youtube_analytics_url, access, k->from, k->to, k->a,
+                                  k->rows, k->n, st, e);
+}
+
 /* The chunk from..to from YouTube (rows in a), refreshing the token once on
  * a 401; a refresh rewrites acc in keep, which outlives the chunk. A quota
  * error without Retry-After waits for Google's reset at midnight Pacific
@@ -60,38 +75,21 @@ static int analytics__fetch(services *s, db_conn *c, arena *keep, arena *a, acco
                             int64_t from, int64_t to, youtube_analytics_day **rows, size_t *n,
                             google_err *ge)
 {
-    bool refreshed = false;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        char *access = NULL;
-        int64_t before = acc->expires_at;
-        if (google_service__access_token(s, c, keep, acc, attempt > 0, &access, ge) != 0)
-            return -1;
-        refreshed = refreshed || acc->expires_at != before;
-        google_status gs;
-        error e;
-        int rc = youtube_analytics_days(s->google.youtube_analytics_url, access, from, to, a, rows,
-                                        n, &gs, &e);
-        token_secret_free(access);
-        if (rc == 0)
-            return 0;
-        if (gs.fault == GOOGLE_UNAUTHORIZED && !refreshed)
-            continue;
-        google_service__from_status(ge, &gs, &e);
-        if (gs.fault == GOOGLE_QUOTA && gs.retry_after_s <= 0) {
-            int64_t now = time_now_usec();
-            ge->retry_after_s =
-                (long)((time_next_pacific_midnight(now) - now) / 1000000) + ANALYTICS_QUOTA_SLACK;
-            error_set(&ge->e, ERR_UNAVAILABLE, NULL,
-                      "the YouTube Analytics quota of this Persona Studio installation is used up "
-                      "until Google resets it at midnight Pacific time; trying again in %ld "
-                      "minutes",
-                      (ge->retry_after_s + 59) / 60);
-        }
-        return -1;
+    analytics__days_call k = {s, a, from, to, rows, n};
+    google_status gs;
+    if (google_service__call(s, c, keep, acc, "YouTube Analytics", analytics__days, &k, &gs, ge) ==
+        0)
+        return 0;
+    if (gs.fault == GOOGLE_QUOTA && gs.retry_after_s <= 0) {
+        int64_t now = time_now_usec();
+        ge->retry_after_s =
+            (long)((time_next_pacific_midnight(now) - now) / 1000000) + ANALYTICS_QUOTA_SLACK;
+        error_set(&ge->e, ERR_UNAVAILABLE, NULL,
+                  "the YouTube Analytics quota of this Persona Studio installation is used up "
+                  "until Google resets it at midnight Pacific time; trying again in %ld minutes",
+                  (ge->retry_after_s + 59) / 60);
     }
-    return google_service__fail(
-        ge, GOOGLE_PROBLEM_UPSTREAM, ERR_UNAVAILABLE,
-        "YouTube Analytics refused a freshly refreshed access token for this account");
+    return -1;
 }
 
 /* One chunk's writes: its days, the weeks they touch and, for a backfill,

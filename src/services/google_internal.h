@@ -29,6 +29,16 @@ int google_service__from_status(google_err *ge, const google_status *st, const e
  */
 int google_service__access_token(services *s, db_conn *c, arena *a, account *acc, bool force,
                                  char **access, google_err *ge);
+/* One call to a Google API with an access token; fills *st (and *e on failure). */
+typedef int (*google_call_fn)(const char *access, void *arg, google_status *st, error *e);
+/**
+ * Runs call with acc's access token (refreshed into a when it expires
+ * soon). A 401 refreshes the token once and calls again; any other failure
+ * is mapped by google_service__from_status, and a second 401 names api as
+ * refusing a fresh token. *last (zeroed first) gets the last call's status.
+ */
+int google_service__call(services *s, db_conn *c, arena *a, account *acc, const char *api,
+                         google_call_fn call, void *arg, google_status *last, google_err *ge);
 /** channels.list?mine=true for acc, refreshing the token once on a 401. */
 int google_service__list_channels(services *s, db_conn *c, arena *a, account *acc,
                                   youtube_channel **rows, size_t *n, google_err *ge);

@@ -592,9 +592,10 @@ int google_service__access_token(services *s, db_conn *c, arena *a, account *acc
     return rc;
 }
 
-int google_service__list_channels(services *s, db_conn *c, arena *a, account *acc,
-                                  youtube_channel **rows, size_t *n, google_err *ge)
+int google_service__call(services *s, db_conn *c, arena *a, account *acc, const char *api,
+                         google_call_fn call, void *arg, google_status *last, google_err *ge)
 {
+    memset(last, 0, sizeof(*last));
     bool refreshed = false;
     for (int attempt = 0; attempt < 2; attempt++) {
         char *access = NULL;
@@ -602,21 +603,42 @@ int google_service__list_channels(services *s, db_conn *c, arena *a, account *ac
         if (google_service__access_token(s, c, a, acc, attempt > 0, &access, ge) != 0)
             return -1;
         refreshed = refreshed || acc->expires_at != before;
-        google_status gs;
         error e;
-        int rc = youtube_channels_mine(s->google.youtube_api_url, access, a, rows, n, &gs, &e);
+        int rc = call(access, arg, last, &e);
         token_secret_free(access);
         if (rc == 0)
             return 0;
         /* A 401 means the access token died early (revoked, or clocks
          * disagree): refresh once and try again. */
-        if (gs.fault == GOOGLE_UNAUTHORIZED && !refreshed)
+        if (last->fault == GOOGLE_UNAUTHORIZED && !refreshed)
             continue;
-        return google_service__from_status(ge, &gs, &e);
+        return google_service__from_status(ge, last, &e);
     }
-    return google_service__fail(
-        ge, GOOGLE_PROBLEM_UPSTREAM, ERR_UNAVAILABLE,
-        "YouTube refused a freshly refreshed access token for this account");
+    return google_service__fail(ge, GOOGLE_PROBLEM_UPSTREAM, ERR_UNAVAILABLE,
+                                "%s refused a freshly refreshed access token for this account",
+                                api);
+}
+
+typedef struct google_service__channels_call {
+    services *s;
+    arena *a;
+    youtube_channel **rows;
+    size_t *n;
+} google_service__channels_call;
+
+static int google_service__channels_mine(const char *access, void *arg, google_status *st, error *e)
+{
+    google_service__channels_call *k = arg;
+    return youtube_channels_mine(k->s->google.youtube_api_url, access, k->a, k->rows, k->n, st, e);
+}
+
+int google_service__list_channels(services *s, db_conn *c, arena *a, account *acc,
+                                  youtube_channel **rows, size_t *n, google_err *ge)
+{
+    google_service__channels_call k = {s, a, rows, n};
+    google_status last;
+    return google_service__call(s, c, a, acc, "YouTube", google_service__channels_mine, &k, &last,
+                                ge);
 }
 
 /* ---- key rotation -------------------------------------------------------------- */
