@@ -683,6 +683,18 @@ static void test_deleting_a_persona_that_records_name_archives_it_and_keeps_them
     assert_int_equal(history_count(x, id), 2);
     assert_int_equal(
         scalar(x, "SELECT COUNT(*) FROM channels WHERE id = '%s' AND persona_id IS NULL", ch), 1);
+    /* The release is in the channel's assignment log, so the days after it
+     * are attributed to no persona. */
+    r = req(x, "GET", x->alice, NULL, "/api/v1/channels/%s/assignments", ch);
+    test_expect(&r, 200, NULL);
+    json_t *log = json_object_get(r.json, "items");
+    assert_int_equal(json_array_size(log), 1);
+    json_t *release = json_array_get(log, 0);
+    assert_true(json_is_null(json_object_get(release, "persona_id")));
+    assert_string_equal(jstr(release, "previous_persona_id"), id);
+    assert_string_equal(jstr(release, "source"), "manual");
+    assert_string_equal(jstr(release, "reason"), "persona archived");
+    test_resp_free(&r);
 
     /* Its owner still reads it and its history, marked archived; nobody
      * lists, changes or uses it. */

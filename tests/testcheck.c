@@ -25,10 +25,9 @@
  *   per attempt": a failed attempt's row is written on its own and a fault
  *   there is logged, not retried, and an admin requeue resets attempts.
  *   Nor "a scripted project has scenes": its owner may delete them all.
- * - A channel's persona is the one its latest assignment row names; a
- *   channel whose persona was archived lets go of it without a row, so a
- *   channel with no persona may have a latest row naming an archived one.
- *   No channel or plan default names an archived persona.
+ * - A channel's persona is the one its latest assignment row names (a
+ *   channel whose persona is archived lets go of it with a row naming no
+ *   persona). No channel or plan default names an archived persona.
  * - A channel's WEEK analytics rows are the rollup of its DAY rows, one per
  *   ISO week that has days, dated its Monday: the counts summed, retention
  *   and view duration weighted by views, CTR by impressions (reals within
@@ -183,9 +182,8 @@ static check checks[] = {
             "channel_persona_assignments a2 WHERE a2.channel_id = c.id ORDER BY a2.id DESC "
             "LIMIT 1) "
             "WHERE (c.persona_id IS NOT NULL AND (a.id IS NULL OR a.persona_id IS NULL OR "
-            "a.persona_id <> c.persona_id)) OR (c.persona_id IS NULL AND a.persona_id IS NOT NULL "
-            "AND NOT EXISTS (SELECT 1 FROM personas p WHERE p.id = a.persona_id AND "
-            "p.archived_at IS NOT NULL))")},
+            "a.persona_id <> c.persona_id)) OR (c.persona_id IS NULL AND a.persona_id IS NOT "
+            "NULL)")},
     {"no channel or plan default names an archived persona (channel or plan, persona)",
      DB_SQL("SELECT c.id, c.persona_id FROM channels c JOIN personas p ON p.id = c.persona_id "
             "WHERE p.archived_at IS NOT NULL UNION ALL SELECT pl.id, pl.default_persona_id FROM "

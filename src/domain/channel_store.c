@@ -3,6 +3,7 @@
 #include "domain/limits.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* The columns in the order the API writes them; user_id is the store's own.
  * A client registers a channel by its YouTube id and names it; the id stays,
@@ -73,6 +74,9 @@ const row_spec channel_assignment_row =
  * module's advisory locks; the second is the user. */
 static db_sql Q_LOCK_QUOTA =
     DB_SQL2("SELECT $1", "SELECT pg_advisory_xact_lock(7301, hashtext($1))");
+static db_sql Q_USING_PERSONA =
+    DB_SQL2("SELECT id, user_id FROM channels WHERE persona_id = $1 ORDER BY id",
+            "SELECT id, user_id FROM channels WHERE persona_id = $1 ORDER BY id FOR UPDATE");
 static db_sql Q_COUNT = DB_SQL("SELECT count(*) FROM channels WHERE user_id = $1");
 static db_sql Q_INSERT =
     DB_SQL("INSERT INTO channels (" CHANNEL_INSERT ") "
@@ -247,4 +251,24 @@ int channel_store_list_linked(db_conn *c, arena *a, const char *after, int limit
 {
     return db_list(c, &Q_LIST_LINKED, DB_ARGS(DB_TEXT(after), DB_INT(limit)), channel__row, a,
                    sizeof(**out), (size_t)(limit > 0 ? limit : 1), out, n, err);
+}
+
+static int channel__ref_row(db_stmt *s, arena *a, void *out, error *err)
+{
+    (void)a;
+    channel_ref *r = out;
+    const char *id = db_col_text(s, 0), *user_id = db_col_text(s, 1);
+    if (id == NULL || user_id == NULL || strlen(id) != UUID_STR_LEN ||
+        strlen(user_id) != UUID_STR_LEN)
+        return error_set(err, ERR_INTERNAL, NULL, "a channel id read back is not a UUID");
+    memcpy(r->id, id, UUID_STR_LEN + 1);
+    memcpy(r->user_id, user_id, UUID_STR_LEN + 1);
+    return 0;
+}
+
+int channel_store_using_persona(db_conn *c, arena *a, const char *persona_id, channel_ref **out,
+                                size_t *n, error *err)
+{
+    return db_list(c, &Q_USING_PERSONA, DB_ARGS(DB_TEXT(persona_id)), channel__ref_row, a,
+                   sizeof(**out), 16, out, n, err);
 }

@@ -112,6 +112,20 @@ int channel_store_update_stats(db_conn *c, const char *user_id, const char *acco
 int channel_store_list_linked(db_conn *c, arena *a, const char *after, int limit, channel **out,
                               size_t *n, error *err);
 
+/* A channel named by id, with its owner. */
+typedef struct channel_ref {
+    char id[UUID_STR_LEN + 1];
+    char user_id[UUID_STR_LEN + 1];
+} channel_ref;
+
+/**
+ * Every user's channels whose persona is persona_id, by id, with FOR UPDATE
+ * on PostgreSQL so none changes persona before the caller releases them
+ * (archiving a persona logs each release).
+ */
+int channel_store_using_persona(db_conn *c, arena *a, const char *persona_id, channel_ref **out,
+                                size_t *n, error *err);
+
 /** Appends a row to the assignment log (id and created_at as given). */
 int channel_store_assignment_insert(db_conn *c, const channel_assignment *as, error *err);
 /** A page of one channel's assignment log, newest first (ids below cursor). */

@@ -1,6 +1,7 @@
 #include "services/persona_service.h"
 
 #include "base/timeutil.h"
+#include "domain/channel_store.h"
 #include "domain/plan_store.h"
 #include "domain/user_store.h"
 
@@ -385,6 +386,33 @@ int persona_service_restore(db_conn *c, arena *a, const principal *who, const ch
     return db_tx(c, persona__restore_body, &ch, err);
 }
 
+/* Archives cur and lets the channels that use it go, each with a row in its
+ * assignment log, so the days after it are attributed to no persona (the
+ * performance figures and the optimizer read the log, not the channel). */
+static int persona__archive(db_conn *c, arena *a, const principal *who, const persona *cur,
+                            error *err)
+{
+    channel_ref *chans = NULL;
+    size_t n = 0;
+    int64_t now = time_now_usec();
+    if (channel_store_using_persona(c, a, cur->id, &chans, &n, err) != 0 ||
+        persona_store_archive(c, cur->id, cur->version, who->user_id, now, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        channel_assignment as = {.previous_persona_id = cur->id,
+                                 .assigned_by = who->user_id,
+                                 .source = "manual",
+                                 .reason = "persona archived",
+                                 .created_at = now};
+        uuid_v7(as.id);
+        memcpy(as.channel_id, chans[i].id, sizeof(as.channel_id));
+        memcpy(as.user_id, chans[i].user_id, sizeof(as.user_id));
+        if (channel_store_assignment_insert(c, &as, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int persona__delete_body(db_conn *c, void *arg, error *err)
 {
     persona__change *ch = arg;
@@ -399,7 +427,7 @@ static int persona__delete_body(db_conn *c, void *arg, error *err)
      * makes a concurrent insert naming it wait (its foreign key check), so
      * no record can appear between the check and the delete. */
     if (rc == 0 && referenced && cur.archived_at == 0)
-        rc = persona_store_archive(c, ch->id, cur.version, ch->who->user_id, time_now_usec(), err);
+        rc = persona__archive(c, ch->a, ch->who, &cur, err);
     else if (rc == 0 && !referenced)
         rc = persona_store_delete(c, ch->id, cur.version, ch->who->user_id, err);
     return rc;
