@@ -220,6 +220,12 @@ static void reach__job(db_conn *c, const job *j, job_result *out, void *ctx)
         error_set(&out->err, ERR_INVALID, "payload", "a reach job needs a channel_id and a user");
         return;
     }
+    if (s->google.youtube_reporting_url == NULL) {
+        out->outcome = JOB_OUTCOME_FAIL;
+        error_set(&out->err, ERR_CONFIG, NULL,
+                  "the YouTube Reporting URL is not set (PSTUDIO_YOUTUBE_REPORTING_URL)");
+        return;
+    }
     arena a;
     arena_init(&a, 16384);
     channel ch;
