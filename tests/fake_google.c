@@ -644,7 +644,7 @@ static void fake__jobs_list(http_request *r)
     fake_google_lock(fg);
     fg->job_lists++;
     fake_google_token *t = fake__bearer(fg, r);
-    bool other = fg->reporting_other_job;
+    bool other = fg->reporting_other_job, expired = fg->reporting_expired_job;
     char job[64];
     fake__copy(job, sizeof(job), fg->reporting_job_id);
     fake_google_unlock(fg);
@@ -657,8 +657,14 @@ static void fake__jobs_list(http_request *r)
     if (other && page == NULL) {
         json_array_append_new(jobs, fake__reporting_job("job-other-1", "channel_basic_a3"));
         json_object_set_new(doc, "nextPageToken", json_string("p2"));
-    } else if (job[0]) {
-        json_array_append_new(jobs, fake__reporting_job(job, "channel_reach_basic_a1"));
+    } else {
+        if (expired) { /* it makes no more reports */
+            json_t *old = fake__reporting_job("reach-job-expired", "channel_reach_basic_a1");
+            json_object_set_new(old, "expireTime", json_string("2020-01-01T00:00:00Z"));
+            json_array_append_new(jobs, old);
+        }
+        if (job[0])
+            json_array_append_new(jobs, fake__reporting_job(job, "channel_reach_basic_a1"));
     }
     if (json_array_size(jobs) > 0) /* absent when there are none, as Google does */
         json_object_set_new(doc, "jobs", jobs);

@@ -15,9 +15,10 @@
  * And the YouTube Reporting API v1: jobs.list (paged) and jobs.create,
  * jobs.reports.list (createdAfter, paged) over the reports a test adds
  * (fake_google_add_reach_report), and each report's CSV at its downloadUrl,
- * which requires the bearer token. Failures: 403 quotaExceeded, 429 with
- * Retry-After, 503, a body that is not JSON, and downloadUrls on another
- * origin.
+ * which requires the bearer token. jobs.list may also hold another report
+ * type's job (on a first page of two) and an expired reach job. Failures:
+ * 403 quotaExceeded, 429 with Retry-After, 503 (lists and downloads), a
+ * body that is not JSON, and downloadUrls on another origin.
  *
  * Identities: "alice" (two channels, one with a hidden subscriber count),
  * "bob" (one channel), "brand" (a brand account's single channel).
@@ -83,12 +84,13 @@ typedef struct fake_google {
     char analytics_last_day[16]; /* no rows after this day ("": every day asked for) */
     int analytics_delay_ms;      /* each report answers this late (a slow Google) */
 
-    int reporting_mode;        /* FAKE_REPORTING_*: how job and report lists are answered */
-    bool reporting_offsite;    /* downloadUrls name another origin (localhost, not 127.0.0.1) */
-    bool reporting_other_job;  /* jobs.list's first page holds another report type's job */
-    int reporting_page_size;   /* reports per page of jobs.reports.list; 0: 2 */
-    int media_fail_at;         /* > 0: the n-th download from now answers 503, once */
-    char reporting_job_id[64]; /* the reach job, "" until created */
+    int reporting_mode;         /* FAKE_REPORTING_*: how job and report lists are answered */
+    bool reporting_offsite;     /* downloadUrls name another origin (localhost, not 127.0.0.1) */
+    bool reporting_other_job;   /* jobs.list's first page holds another report type's job */
+    bool reporting_expired_job; /* jobs.list also holds an expired reach job */
+    int reporting_page_size;    /* reports per page of jobs.reports.list; 0: 2 */
+    int media_fail_at;          /* > 0: the n-th download from now answers 503, once */
+    char reporting_job_id[64];  /* the reach job, "" until created */
     fake_reach_report reports[FAKE_GOOGLE_MAX_REPORTS];
     int nreports;
 

@@ -308,7 +308,11 @@ test_a_report_is_summed_per_day_over_videos_and_breakdown_rows_with_an_impressio
     reach_csv(d3, NULL, 0, csv, sizeof(csv)); /* a day with no impressions of ana's */
     add_report(w, "rep-d3", d3, 0, csv);
     fake_google_lock(w->fg);
-    w->fg->reporting_other_job = true; /* our job is on the list's second page */
+    w->fg->reporting_other_job = true;   /* our job is on the list's second page */
+    w->fg->reporting_expired_job = true; /* beside one that expired: not used */
+    /* Connect asked for the scope the Reporting API needs. */
+    assert_non_null(
+        strstr(w->fg->auth_scope, "https://www.googleapis.com/auth/yt-analytics.readonly"));
     fake_google_unlock(w->fg);
 
     run_reach(w);
