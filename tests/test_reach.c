@@ -537,6 +537,20 @@ test_quota_rate_limits_outages_and_malformed_answers_wait_or_retry_and_lose_noth
     add_report(w, "rep-percent", d2, 0, bad);
     run_reach(w);
     expect_retry_with_error(w, "line 2: the click-through rate is not a ratio between 0 and 1");
+    /* A field past the CSV reader's cap (256 bytes): refused, not cut. */
+    testdb_exec(&w->api.t, "DELETE FROM jobs");
+    fake_google_lock(w->fg);
+    w->fg->nreports = 1;
+    fake_google_unlock(w->fg);
+    char video[300];
+    memset(video, 'v', sizeof(video) - 1);
+    video[sizeof(video) - 1] = '\0';
+    char longcsv[1024];
+    snprintf(longcsv, sizeof(longcsv), "%s%s,%s,%s,on_demand,subscribed,10,0.1\n", CSV_HEADER, dc,
+             ALICE_1, video);
+    add_report(w, "rep-long-field", d2, 0, longcsv);
+    run_reach(w);
+    expect_retry_with_error(w, "line 2: a field is longer than 256 bytes");
     assert_int_equal(count(w, "SELECT count(*) FROM channel_reach_reports"), 1);
     assert_int_equal(count(w, "SELECT count(*) FROM channel_reach_days"), 1);
     expect_reach(w, d1, DAY1_IMPRESSIONS, DAY1_CTR);
