@@ -601,6 +601,216 @@ static void fake__reports(http_request *r)
     fake__json(r, 200, doc);
 }
 
+/* ---- YouTube Reporting API v1 ----------------------------------------------------- */
+
+void fake_google_add_reach_report(fake_google *fg, const char *id, const char *day,
+                                  const char *create, const char *csv)
+{
+    int64_t d = 0;
+    time_day_parse(day, &d);
+    char next[TIME_DAY_STR_LEN + 1];
+    time_day_format(d + 1, next);
+    fake_google_lock(fg);
+    if (fg->nreports < FAKE_GOOGLE_MAX_REPORTS) {
+        fake_reach_report *r = &fg->reports[fg->nreports++];
+        fake__copy(r->id, sizeof(r->id), id);
+        /* Google's days start at midnight Pacific time. */
+        snprintf(r->start, sizeof(r->start), "%sT08:00:00Z", day);
+        snprintf(r->end, sizeof(r->end), "%sT08:00:00Z", next);
+        fake__copy(r->create, sizeof(r->create), create);
+        fake__copy(r->csv, sizeof(r->csv), csv);
+    }
+    fake_google_unlock(fg);
+}
+
+static void fake__unauthorized(http_request *r)
+{
+    fake__json(r, 401,
+               json_pack("{s:{s:i,s:s,s:s}}", "error", "code", 401, "message",
+                         "Request had invalid authentication credentials.", "status",
+                         "UNAUTHENTICATED"));
+}
+
+static json_t *fake__reporting_job(const char *id, const char *type)
+{
+    return json_pack("{s:s,s:s,s:s,s:s}", "id", id, "reportTypeId", type, "name",
+                     "Persona Studio reach", "createTime", "2026-01-05T10:00:00.123456Z");
+}
+
+/* GET /v1/jobs[?pageToken=p2] */
+static void fake__jobs_list(http_request *r)
+{
+    fake_google *fg = http_app(r);
+    fake_google_lock(fg);
+    fg->job_lists++;
+    fake_google_token *t = fake__bearer(fg, r);
+    bool other = fg->reporting_other_job, expired = fg->reporting_expired_job;
+    char job[64];
+    fake__copy(job, sizeof(job), fg->reporting_job_id);
+    fake_google_unlock(fg);
+    if (t == NULL) {
+        fake__unauthorized(r);
+        return;
+    }
+    const char *page = http_query(r, "pageToken");
+    json_t *doc = json_object(), *jobs = json_array();
+    if (other && page == NULL) {
+        json_array_append_new(jobs, fake__reporting_job("job-other-1", "channel_basic_a3"));
+        json_object_set_new(doc, "nextPageToken", json_string("p2"));
+    } else {
+        if (expired) { /* it makes no more reports */
+            json_t *old = fake__reporting_job("reach-job-expired", "channel_reach_basic_a1");
+            json_object_set_new(old, "expireTime", json_string("2020-01-01T00:00:00Z"));
+            json_array_append_new(jobs, old);
+        }
+        if (job[0])
+            json_array_append_new(jobs, fake__reporting_job(job, "channel_reach_basic_a1"));
+    }
+    if (json_array_size(jobs) > 0) /* absent when there are none, as Google does */
+        json_object_set_new(doc, "jobs", jobs);
+    else
+        json_decref(jobs);
+    fake__json(r, 200, doc);
+}
+
+/* POST /v1/jobs {reportTypeId, name} */
+static void fake__jobs_create(http_request *r)
+{
+    fake_google *fg = http_app(r);
+    json_t *body = json_loads(http_body(r, NULL), JSON_REJECT_DUPLICATES, NULL);
+    const char *type = json_string_value(json_object_get(body, "reportTypeId"));
+    const char *name = json_string_value(json_object_get(body, "name"));
+    fake_google_lock(fg);
+    fg->job_creates++;
+    fake_google_token *t = fake__bearer(fg, r);
+    bool exists = fg->reporting_job_id[0] != '\0';
+    bool ok = type && name && name[0] && strcmp(type, "channel_reach_basic_a1") == 0;
+    if (!ok)
+        snprintf(fg->reporting_bad, sizeof(fg->reporting_bad),
+                 "jobs.create body without "
+                 "reportTypeId "
+                 "channel_reach_basic_a1 and a name");
+    if (t != NULL && ok && !exists)
+        fake__copy(fg->reporting_job_id, sizeof(fg->reporting_job_id), "reach-job-1");
+    fake_google_unlock(fg);
+    json_decref(body);
+    if (t == NULL) {
+        fake__unauthorized(r);
+    } else if (!ok) {
+        fake__api_error(r, 400, "badRequest", "Invalid job.");
+    } else if (exists) {
+        fake__json(r, 409,
+                   json_pack("{s:{s:i,s:s,s:s}}", "error", "code", 409, "message",
+                             "Job already exists.", "status", "ALREADY_EXISTS"));
+    } else {
+        fake__json(r, 200, fake__reporting_job("reach-job-1", "channel_reach_basic_a1"));
+    }
+}
+
+/* GET /v1/jobs/{job}/reports[?createdAfter=…][&pageToken=…] */
+static void fake__reports_list(http_request *r)
+{
+    fake_google *fg = http_app(r);
+    const char *after_q = http_query(r, "createdAfter"), *page = http_query(r, "pageToken");
+    int64_t after = -1;
+    bool bad_after = after_q != NULL && !time_parse(after_q, &after);
+    int start = page ? atoi(page) : 0;
+    fake_google_lock(fg);
+    fg->report_lists++;
+    fake__copy(fg->last_created_after, sizeof(fg->last_created_after), after_q ? after_q : "");
+    fake_google_token *t = fake__bearer(fg, r);
+    int mode = fg->reporting_mode;
+    bool ours = fg->reporting_job_id[0] && strcmp(http_param(r, "job"), fg->reporting_job_id) == 0;
+    int size = fg->reporting_page_size > 0 ? fg->reporting_page_size : 2;
+    bool offsite = fg->reporting_offsite;
+    json_t *reports = json_array();
+    int matched = 0, next = -1;
+    for (int i = 0; i < fg->nreports; i++) {
+        fake_reach_report *rep = &fg->reports[i];
+        int64_t made = 0;
+        time_parse(rep->create, &made);
+        if (after >= 0 && made <= after)
+            continue;
+        if (matched++ < start)
+            continue;
+        if ((int)json_array_size(reports) == size) {
+            next = matched - 1;
+            break;
+        }
+        char url[256];
+        snprintf(url, sizeof(url), "http://%s:%d/v1/media/reach/%s?alt=media",
+                 offsite ? "localhost" : "127.0.0.1", fg->port, rep->id);
+        json_array_append_new(reports,
+                              json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "id", rep->id, "jobId",
+                                        fg->reporting_job_id, "startTime", rep->start, "endTime",
+                                        rep->end, "createTime", rep->create, "downloadUrl", url));
+    }
+    fake_google_unlock(fg);
+    if (t == NULL) {
+        json_decref(reports);
+        fake__unauthorized(r);
+        return;
+    }
+    if (bad_after || !ours) {
+        json_decref(reports);
+        fake__api_error(r, bad_after ? 400 : 404, bad_after ? "badRequest" : "notFound",
+                        bad_after ? "Invalid createdAfter." : "Job not found.");
+        return;
+    }
+    if (mode != FAKE_REPORTING_OK)
+        json_decref(reports);
+    switch (mode) {
+    case FAKE_REPORTING_QUOTA:
+        fake__api_error(r, 403, "quotaExceeded",
+                        "The request cannot be completed because you have exceeded your quota.");
+        return;
+    case FAKE_REPORTING_RATE_LIMITED:
+        http_set_header(r, "Retry-After", "45");
+        fake__api_error(r, 429, "rateLimitExceeded", "Too many requests.");
+        return;
+    case FAKE_REPORTING_UNAVAILABLE:
+        fake__api_error(r, 503, "backendError", "The service is currently unavailable.");
+        return;
+    case FAKE_REPORTING_NOT_JSON:
+        http_reply(r, 200, "application/json", "{\"reports\": [", 13);
+        return;
+    default:
+        break;
+    }
+    json_t *doc = json_object();
+    if (json_array_size(reports) > 0)
+        json_object_set_new(doc, "reports", reports);
+    else
+        json_decref(reports);
+    if (next >= 0)
+        json_object_set_new(doc, "nextPageToken", json_sprintf("%d", next));
+    fake__json(r, 200, doc);
+}
+
+/* GET /v1/media/reach/{id}?alt=media: the CSV, for the bearer token only. */
+static void fake__media(http_request *r)
+{
+    fake_google *fg = http_app(r);
+    fake_google_lock(fg);
+    fg->media_calls++;
+    fake_google_token *t = fake__bearer(fg, r);
+    bool fail_now = fg->media_fail_at > 0 && --fg->media_fail_at == 0;
+    char *csv = NULL;
+    for (int i = 0; i < fg->nreports; i++)
+        if (strcmp(fg->reports[i].id, http_param(r, "id")) == 0)
+            csv = xstrdup(fg->reports[i].csv);
+    fake_google_unlock(fg);
+    if (t == NULL)
+        fake__unauthorized(r);
+    else if (fail_now)
+        fake__api_error(r, 503, "backendError", "The service is currently unavailable.");
+    else if (csv == NULL)
+        fake__api_error(r, 404, "notFound", "No such report.");
+    else
+        http_reply(r, 200, "application/octet-stream", csv, strlen(csv));
+    free(csv);
+}
+
 static const http_route fake__routes[] = {
     {"GET", "/o/oauth2/v2/auth", fake__authorize, "fake.authorize"},
     {"POST", "/token", fake__token_endpoint, "fake.token"},
@@ -608,6 +818,10 @@ static const http_route fake__routes[] = {
     {"POST", "/revoke", fake__revoke, "fake.revoke"},
     {"GET", "/youtube/v3/channels", fake__channels, "fake.channels"},
     {"GET", "/v2/reports", fake__reports, "fake.reports"},
+    {"GET", "/v1/jobs", fake__jobs_list, "fake.jobs.list"},
+    {"POST", "/v1/jobs", fake__jobs_create, "fake.jobs.create"},
+    {"GET", "/v1/jobs/{job}/reports", fake__reports_list, "fake.jobs.reports.list"},
+    {"GET", "/v1/media/reach/{id}", fake__media, "fake.media"},
 };
 
 fake_google *fake_google_start(const char *client_id, const char *client_secret)

@@ -12,6 +12,14 @@
  * quotaExceeded, 429 with Retry-After, 503, malformed bodies, and the
  * columns in another order.
  *
+ * And the YouTube Reporting API v1: jobs.list (paged) and jobs.create,
+ * jobs.reports.list (createdAfter, paged) over the reports a test adds
+ * (fake_google_add_reach_report), and each report's CSV at its downloadUrl,
+ * which requires the bearer token. jobs.list may also hold another report
+ * type's job (on a first page of two) and an expired reach job. Failures:
+ * 403 quotaExceeded, 429 with Retry-After, 503 (lists and downloads), a
+ * body that is not JSON, and downloadUrls on another origin.
+ *
  * Identities: "alice" (two channels, one with a hidden subscriber count),
  * "bob" (one channel), "brand" (a brand account's single channel).
  * The consent page answers at once as fg->identity, or declines.
@@ -25,8 +33,17 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#define FAKE_GOOGLE_MAX_TOKENS 64
-#define FAKE_GOOGLE_MAX_CODES  32
+#define FAKE_GOOGLE_MAX_TOKENS  64
+#define FAKE_GOOGLE_MAX_CODES   32
+#define FAKE_GOOGLE_MAX_REPORTS 16
+
+/* One Reporting API report of the reach job: the day it covers, when it was
+ * made (RFC 3339), and its CSV. */
+typedef struct fake_reach_report {
+    char id[32];
+    char start[32], end[32], create[32];
+    char csv[4096];
+} fake_reach_report;
 
 typedef struct fake_google_token {
     char value[128];
@@ -67,7 +84,21 @@ typedef struct fake_google {
     char analytics_last_day[16]; /* no rows after this day ("": every day asked for) */
     int analytics_delay_ms;      /* each report answers this late (a slow Google) */
 
+    int reporting_mode;         /* FAKE_REPORTING_*: how job and report lists are answered */
+    bool reporting_offsite;     /* downloadUrls name another origin (localhost, not 127.0.0.1) */
+    bool reporting_other_job;   /* jobs.list's first page holds another report type's job */
+    bool reporting_expired_job; /* jobs.list also holds an expired reach job */
+    int reporting_page_size;    /* reports per page of jobs.reports.list; 0: 2 */
+    int media_fail_at;          /* > 0: the n-th download from now answers 503, once */
+    char reporting_job_id[64];  /* the reach job, "" until created */
+    fake_reach_report reports[FAKE_GOOGLE_MAX_REPORTS];
+    int nreports;
+
     /* records */
+    int job_lists, job_creates, report_lists, media_calls;
+    char last_created_after[48]; /* createdAfter of the last report list, "" when none */
+    char reporting_bad[160];     /* why the last malformed Reporting request was refused */
+
     char auth_client_id[128], auth_redirect_uri[512], auth_response_type[32], auth_scope[512],
         auth_state[128], auth_challenge[128], auth_challenge_method[16], auth_access_type[16],
         auth_prompt[16];
@@ -100,6 +131,18 @@ enum {
     FAKE_ANALYTICS_SHORT_ROW,    /* a row with one value too few */
     FAKE_ANALYTICS_MALFORMED_LAST = FAKE_ANALYTICS_SHORT_ROW,
 };
+
+enum {
+    FAKE_REPORTING_OK = 0,
+    FAKE_REPORTING_QUOTA,        /* report lists: 403 quotaExceeded, no Retry-After */
+    FAKE_REPORTING_RATE_LIMITED, /* report lists: 429 with Retry-After: 45 */
+    FAKE_REPORTING_UNAVAILABLE,  /* report lists: 503 backendError */
+    FAKE_REPORTING_NOT_JSON,     /* report lists: 200 with a body that is not JSON */
+};
+
+/** Adds a report of the reach job covering day ("YYYY-MM-DD"), made at create (RFC 3339). */
+void fake_google_add_reach_report(fake_google *fg, const char *id, const char *day,
+                                  const char *create, const char *csv);
 
 /* What the fake reports for one day (revision added to views). */
 typedef struct fake_analytics_day {

@@ -33,6 +33,9 @@
  *   and view duration weighted by views, CTR by impressions (reals within
  *   a relative 1e-9). The rollup runs in the transaction that writes the
  *   days. An analytics row or backfill belongs to its channel's user.
+ * - A DAY analytics row whose day has a Reporting API reach row carries its
+ *   impressions and CTR (both writers merge it in their transaction); a
+ *   reach row or folded report belongs to its channel's user.
  */
 #include "testlib.h"
 
@@ -133,6 +136,21 @@ static check checks[] = {
             "a.channel_id WHERE a.user_id <> c.user_id UNION ALL SELECT b.id, b.user_id, "
             "c.user_id FROM analytics_backfills b JOIN channels c ON c.id = b.channel_id WHERE "
             "b.user_id <> c.user_id")},
+    {"a DAY analytics row has the reach the Reporting API gave its day (channel, date, "
+     "impressions, reach impressions)",
+     DB_SQL2("SELECT a.channel_id, a.date, a.impressions, r.impressions FROM channel_analytics a "
+             "JOIN channel_reach_days r ON r.channel_id = a.channel_id AND r.date = a.date WHERE "
+             "a.period = 'DAY' AND (a.impressions IS NOT r.impressions OR " REAL_DIFFERS(
+                 "a.avg_ctr", "r.avg_ctr") ")",
+             "SELECT a.channel_id, a.date, a.impressions, r.impressions FROM channel_analytics a "
+             "JOIN channel_reach_days r ON r.channel_id = a.channel_id AND r.date = a.date WHERE "
+             "a.period = 'DAY' AND (a.impressions IS DISTINCT FROM r.impressions OR " REAL_DIFFERS(
+                 "a.avg_ctr", "r.avg_ctr") ")")},
+    {"a channel's reach and folded reports belong to its user (row, row user, channel user)",
+     DB_SQL("SELECT r.id, r.user_id, c.user_id FROM channel_reach_days r JOIN channels c ON c.id = "
+            "r.channel_id WHERE r.user_id <> c.user_id UNION ALL SELECT p.id, p.user_id, "
+            "c.user_id FROM channel_reach_reports p JOIN channels c ON c.id = p.channel_id WHERE "
+            "p.user_id <> c.user_id")},
     {"a persona's history is versions 1..version (persona, version, history count, min, max)",
      DB_SQL("SELECT p.id, p.version, count(h.id), min(h.version), max(h.version) "
             "FROM personas p LEFT JOIN persona_history h ON h.persona_id = p.id "

@@ -127,5 +127,6 @@ void app_services_from_config(const config *c, services *s)
     g->revoke_url = c->google_revoke_url;
     g->youtube_api_url = c->youtube_api_url;
     g->youtube_analytics_url = c->youtube_analytics_url;
+    g->youtube_reporting_url = c->youtube_reporting_url;
     g->publishing = c->youtube_publishing;
 }

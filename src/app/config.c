@@ -138,6 +138,10 @@ static const config__spec config__specs[] = {
     {"youtube_analytics_url", "PSTUDIO_YOUTUBE_ANALYTICS_URL", "--youtube-analytics-url", CFG_URL,
      CFG_OFF(youtube_analytics_url), "https://youtubeanalytics.googleapis.com", 0, 0,
      "Base URL of the YouTube Analytics API (v2 is under it)."},
+    {"youtube_reporting_url", "PSTUDIO_YOUTUBE_REPORTING_URL", "--youtube-reporting-url", CFG_URL,
+     CFG_OFF(youtube_reporting_url), "https://youtubereporting.googleapis.com", 0, 0,
+     "Base URL of the YouTube Reporting API (v1 is under it); reports are downloaded only from "
+     "its origin."},
     {"youtube_publishing", "PSTUDIO_YOUTUBE_PUBLISHING", "--youtube-publishing", CFG_BOOL,
      CFG_OFF(youtube_publishing), "false", 0, 0,
      "Ask Google for the youtube.upload scope (publishing)."},

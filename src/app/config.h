@@ -53,6 +53,7 @@ typedef struct config {
     char *google_revoke_url;
     char *youtube_api_url;
     char *youtube_analytics_url;
+    char *youtube_reporting_url;
     bool youtube_publishing;
     char *secret_key;
     /* not settings: what the command line left for the subcommand */

@@ -13,6 +13,7 @@ void app_register_jobs(services *s)
     job_diag_register();                /* noop, sleep: deployment checks and the queue's tests */
     google_service_register_jobs(s);    /* YouTube stats (daily and on demand), queued imports */
     analytics_service_register_jobs(s); /* YouTube Analytics: daily per channel, backfills */
+    analytics_reach_register_jobs(s);   /* YouTube Reporting: impressions and CTR per channel */
     script_service_register_jobs(s);    /* script generation, scene rewrites, idempotency purge */
     maintenance_register_jobs(s);       /* hourly: finished jobs after 7 days, expired sessions */
 }

@@ -137,6 +137,36 @@ static db_sql Q_BACKFILL_GET =
 static db_sql Q_BACKFILL_ADVANCE = DB_SQL("UPDATE analytics_backfills SET next_date = $3, "
                                           "updated_at = $4 WHERE id = $1 AND user_id = $2");
 
+/* ---- reach (the Reporting API) ---- */
+
+static db_sql Q_REACH_REPORT =
+    DB_SQL("INSERT INTO channel_reach_reports (id, channel_id, user_id, report_id, first_date, "
+           "last_date, report_created_at, folded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+           "ON CONFLICT (channel_id, report_id) DO NOTHING");
+static db_sql Q_REACH_CURSOR =
+    DB_SQL("SELECT max(report_created_at) FROM channel_reach_reports WHERE channel_id = $1");
+static db_sql Q_REACH_FOLDED =
+    DB_SQL("SELECT 1 FROM channel_reach_reports WHERE channel_id = $1 AND report_id = $2");
+/* A day's reach; an older report than the one stored never replaces it. */
+static db_sql Q_REACH_PUT =
+    DB_SQL("INSERT INTO channel_reach_days (id, channel_id, user_id, date, impressions, avg_ctr, "
+           "report_id, report_created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+           "ON CONFLICT (channel_id, date) DO UPDATE SET impressions = excluded.impressions, "
+           "avg_ctr = excluded.avg_ctr, report_id = excluded.report_id, "
+           "report_created_at = excluded.report_created_at, updated_at = excluded.updated_at "
+           "WHERE excluded.report_created_at >= channel_reach_days.report_created_at");
+#define MERGE_REACH_SQL(U, D, T, ne)                                                               \
+    "UPDATE channel_analytics SET impressions = r.impressions, avg_ctr = r.avg_ctr, "              \
+    "updated_at = $5" T " FROM channel_reach_days r WHERE r.channel_id = "                         \
+    "channel_analytics.channel_id AND r.date = channel_analytics.date AND "                        \
+    "channel_analytics.channel_id = $1" U " AND channel_analytics.user_id = $2" U " AND "          \
+    "channel_analytics.period = 'DAY' AND channel_analytics.date >= $3" D " AND "                  \
+    "channel_analytics.date <= $4" D " AND (channel_analytics.impressions " ne                     \
+    " r.impressions OR channel_analytics.avg_ctr " ne " r.avg_ctr)"
+static db_sql Q_MERGE_REACH =
+    DB_SQL2(MERGE_REACH_SQL("", "", "", "IS NOT"),
+            MERGE_REACH_SQL("::uuid", "::date", "::timestamptz", "IS DISTINCT FROM"));
+
 static int analytics__row(db_stmt *s, arena *a, void *out, error *err)
 {
     return row_read(&analytics_row_spec, s, a, out, err);
@@ -254,4 +284,85 @@ int analytics_store_backfill_advance(db_conn *c, const char *user_id, const char
     if (n == 0)
         return error_set(err, ERR_NOT_FOUND, NULL, "no analytics backfill with id %s", id);
     return n < 0 ? -1 : 0;
+}
+
+int analytics_store_reach_report(db_conn *c, const char *user_id, const char *channel_id,
+                                 const char *report_id, int64_t first_day, int64_t last_day,
+                                 int64_t created_at, int64_t now, bool *fresh, error *err)
+{
+    char id[UUID_STR_LEN + 1], f[TIME_DAY_STR_LEN + 1], l[TIME_DAY_STR_LEN + 1];
+    uuid_v7(id);
+    time_day_format(first_day, f);
+    time_day_format(last_day, l);
+    int64_t n =
+        db_write(c, &Q_REACH_REPORT,
+                 DB_ARGS(DB_TEXT(id), DB_TEXT(channel_id), DB_TEXT(user_id), DB_TEXT(report_id),
+                         DB_TEXT(f), DB_TEXT(l), DB_TIME(created_at), DB_TIME(now)),
+                 NULL, err);
+    *fresh = n > 0;
+    return n < 0 ? -1 : 0;
+}
+
+typedef struct analytics__cursor {
+    int64_t at;
+    bool found;
+} analytics__cursor;
+
+static int analytics__cursor_row(db_stmt *s, arena *a, void *out, error *err)
+{
+    (void)a;
+    (void)err;
+    analytics__cursor *k = out;
+    k->found = !db_col_is_null(s, 0);
+    k->at = k->found ? db_col_time(s, 0) : 0;
+    return 0;
+}
+
+int analytics_store_reach_cursor(db_conn *c, const char *channel_id, int64_t *created_at,
+                                 bool *found, error *err)
+{
+    analytics__cursor k = {0, false};
+    int rc = db_first(c, &Q_REACH_CURSOR, DB_ARGS(DB_TEXT(channel_id)), analytics__cursor_row, NULL,
+                      &k, err);
+    *created_at = k.at;
+    *found = k.found;
+    return rc < 0 ? -1 : 0;
+}
+
+int analytics_store_reach_folded(db_conn *c, const char *channel_id, const char *report_id,
+                                 bool *folded, error *err)
+{
+    int rc = db_first(c, &Q_REACH_FOLDED, DB_ARGS(DB_TEXT(channel_id), DB_TEXT(report_id)), NULL,
+                      NULL, NULL, err);
+    *folded = rc == 1;
+    return rc < 0 ? -1 : 0;
+}
+
+int analytics_store_reach_put(db_conn *c, const analytics_reach_day *r, int64_t now, error *err)
+{
+    char id[UUID_STR_LEN + 1], d[TIME_DAY_STR_LEN + 1];
+    uuid_v7(id);
+    time_day_format(r->day, d);
+    return db_write(c, &Q_REACH_PUT,
+                    DB_ARGS(DB_TEXT(id), DB_TEXT(r->channel_id), DB_TEXT(r->user_id), DB_TEXT(d),
+                            DB_INT(r->impressions),
+                            r->avg_ctr < 0 ? DB_NULL : DB_DOUBLE(r->avg_ctr), DB_TEXT(r->report_id),
+                            DB_TIME(r->report_created_at), DB_TIME(now)),
+                    NULL, err) < 0
+               ? -1
+               : 0;
+}
+
+int analytics_store_merge_reach(db_conn *c, const char *user_id, const char *channel_id,
+                                int64_t from, int64_t to, int64_t now, error *err)
+{
+    char f[TIME_DAY_STR_LEN + 1], t[TIME_DAY_STR_LEN + 1];
+    time_day_format(from, f);
+    time_day_format(to, t);
+    return db_write(
+               c, &Q_MERGE_REACH,
+               DB_ARGS(DB_TEXT(channel_id), DB_TEXT(user_id), DB_TEXT(f), DB_TEXT(t), DB_TIME(now)),
+               NULL, err) < 0
+               ? -1
+               : 0;
 }

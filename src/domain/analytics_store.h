@@ -15,6 +15,15 @@
  * they come from another source (the Reporting API) and are folded in by
  * their own writer.
  *
+ * Reach (impressions and their click-through rate) comes from the YouTube
+ * Reporting API by report, and is kept per channel and day in
+ * channel_reach_days, whether or not the DAY row exists yet;
+ * analytics_store_merge_reach copies it into the DAY rows that exist, and
+ * both writers (the Analytics API's days, the reports' reach) call it
+ * before rolling up the weeks. Each report folded is recorded in
+ * channel_reach_reports, so none is counted twice; a day takes the numbers
+ * of the report with the latest createTime that covered it.
+ *
  * Every read is scoped by the owner's user_id. Callers choose the
  * transaction, and serialize the writers of one channel (analytics_service
  * locks the channel's row first): on PostgreSQL a rollup sees only the days
@@ -103,6 +112,43 @@ int analytics_store_list(db_conn *c, arena *a, const char *user_id, const char *
 /** The last day the channel has a DAY row for; *found false when none. */
 int analytics_store_last_day(db_conn *c, const char *channel_id, int64_t *day, bool *found,
                              error *err);
+
+/* One day's reach from one Reporting API report. */
+typedef struct analytics_reach_day {
+    char channel_id[UUID_STR_LEN + 1];
+    char user_id[UUID_STR_LEN + 1];
+    int64_t day;
+    int64_t impressions;
+    double avg_ctr; /* percent; -1: none (no impressions) */
+    const char *report_id;
+    int64_t report_created_at; /* the report's createTime */
+} analytics_reach_day;
+
+/**
+ * Records that the report was folded into the channel, in the caller's
+ * transaction; *fresh false when it already was (then nothing is written,
+ * and the caller must not fold it again).
+ */
+int analytics_store_reach_report(db_conn *c, const char *user_id, const char *channel_id,
+                                 const char *report_id, int64_t first_day, int64_t last_day,
+                                 int64_t created_at, int64_t now, bool *fresh, error *err);
+/** The latest createTime of a report folded into the channel; *found false when none. */
+int analytics_store_reach_cursor(db_conn *c, const char *channel_id, int64_t *created_at,
+                                 bool *found, error *err);
+/** True in *folded when the channel's report was folded already. */
+int analytics_store_reach_folded(db_conn *c, const char *channel_id, const char *report_id,
+                                 bool *folded, error *err);
+/**
+ * Stores a day's reach, replacing what an older report (an earlier or
+ * equal createTime) gave that day; a newer report's numbers stay.
+ */
+int analytics_store_reach_put(db_conn *c, const analytics_reach_day *r, int64_t now, error *err);
+/**
+ * Copies the channel's stored reach into its DAY rows dated from..to (days)
+ * where they differ; days with no DAY row keep their reach until one comes.
+ */
+int analytics_store_merge_reach(db_conn *c, const char *user_id, const char *channel_id,
+                                int64_t from, int64_t to, int64_t now, error *err);
 
 /** Records a backfill; one with this id already recorded is kept as it is. */
 int analytics_store_backfill_insert(db_conn *c, const analytics_backfill *b, error *err);

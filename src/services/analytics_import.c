@@ -302,6 +302,11 @@ static int import__body(db_conn *c, void *arg, error *err)
         else
             tx->rep->unchanged++;
     }
+    /* Where the Reporting API gave a day's reach, it wins over the file's
+     * (decision 78). */
+    if (tx->n > 0 && analytics_store_merge_reach(c, tx->user_id, tx->channel_id, tx->rows[0].day,
+                                                 tx->rows[tx->n - 1].day, now, err) != 0)
+        return -1;
     for (size_t i = 0; i < tx->n; i++) { /* rows are in date order */
         int64_t mon = time_day_monday(tx->rows[i].day);
         if (mon == last_monday)

@@ -8,6 +8,7 @@
 #include "jobs/queue.h"
 #include "jobs/worker.h"
 #include "providers/youtube_analytics.h"
+#include "services/analytics_internal.h"
 #include "services/google_internal.h"
 #include "services/token_crypto.h"
 
@@ -15,7 +16,6 @@
 #include <string.h>
 
 #define ANALYTICS_DAY_SECONDS 86400
-#define ANALYTICS_TRIES       8   /* quota waits are long; give them room */
 #define ANALYTICS_QUOTA_SLACK 300 /* seconds after the quota reset before trying again */
 
 /* Checks the caller's values of every day against the store's limits (a
@@ -80,16 +80,21 @@ static int analytics__fetch(services *s, db_conn *c, arena *keep, arena *a, acco
     if (google_service__call(s, c, keep, acc, "YouTube Analytics", analytics__days, &k, &gs, ge) ==
         0)
         return 0;
-    if (gs.fault == GOOGLE_QUOTA && gs.retry_after_s <= 0) {
-        int64_t now = time_now_usec();
-        ge->retry_after_s =
-            (long)((time_next_pacific_midnight(now) - now) / 1000000) + ANALYTICS_QUOTA_SLACK;
-        error_set(&ge->e, ERR_UNAVAILABLE, NULL,
-                  "the YouTube Analytics quota of this Persona Studio installation is used up "
-                  "until Google resets it at midnight Pacific time; trying again in %ld minutes",
-                  (ge->retry_after_s + 59) / 60);
-    }
+    analytics_service__quota_wait(&gs, "YouTube Analytics", ge);
     return -1;
+}
+
+void analytics_service__quota_wait(const google_status *gs, const char *api, google_err *ge)
+{
+    if (gs->fault != GOOGLE_QUOTA || gs->retry_after_s > 0)
+        return;
+    int64_t now = time_now_usec();
+    ge->retry_after_s =
+        (long)((time_next_pacific_midnight(now) - now) / 1000000) + ANALYTICS_QUOTA_SLACK;
+    error_set(&ge->e, ERR_UNAVAILABLE, NULL,
+              "the %s quota of this Persona Studio installation is used up until Google resets "
+              "it at midnight Pacific time; trying again in %ld minutes",
+              api, (ge->retry_after_s + 59) / 60);
 }
 
 /* One chunk's writes: its days, the weeks they touch and, for a backfill,
@@ -124,6 +129,10 @@ static int analytics__chunk_body(db_conn *c, void *arg, error *err)
             return -1;
         tx->changed += changed;
     }
+    /* Reach the Reporting API gave before these days had rows (decision 78). */
+    if (analytics_store_merge_reach(c, tx->user_id, tx->channel_id, tx->from, tx->to, now, err) !=
+        0)
+        return -1;
     /* Every week the chunk overlaps, so a week split across two chunks is
      * right after each of them. */
     for (int64_t mon = time_day_monday(tx->from); mon <= tx->to; mon += 7)
@@ -181,10 +190,8 @@ static int analytics__collect(services *s, db_conn *c, arena *keep, const channe
     return 0;
 }
 
-/* The channel (the user's) and its Google account, ready to fetch with; 1
- * when the channel is no longer linked to one (nothing to fetch). */
-static int analytics__open(services *s, db_conn *c, arena *a, const char *user_id,
-                           const char *channel_id, channel *ch, account *acc, google_err *ge)
+int analytics_service__open(services *s, db_conn *c, arena *a, const char *user_id,
+                            const char *channel_id, channel *ch, account *acc, google_err *ge)
 {
     error e;
     if (channel_store_get(c, a, user_id, channel_id, false, NULL, ch, &e) != 0)
@@ -341,10 +348,7 @@ int analytics_service_request_backfill(services *s, db_conn *c, arena *a, const 
 
 /* ---- jobs ------------------------------------------------------------------------ */
 
-/* What a failed analytics job does next: wait for the quota window, give up
- * on an account that must reconnect or a channel that is gone (nothing to
- * retry), or back off. Rows already stored stay. */
-static void analytics__job_failed(db_conn *c, const job *j, const google_err *ge, job_result *out)
+void analytics_service__job_failed(db_conn *c, const job *j, const google_err *ge, job_result *out)
 {
     out->err = ge->e;
     switch (ge->problem) {
@@ -366,7 +370,7 @@ static void analytics__job_failed(db_conn *c, const job *j, const google_err *ge
     }
 }
 
-static const char *analytics__payload_id(const job *j)
+const char *analytics_service__payload_id(const job *j)
 {
     const char *v = json_string_value(json_object_get(j->payload, "channel_id"));
     return v && uuid_is_valid(v) && j->user_id[0] ? v : NULL;
@@ -375,7 +379,7 @@ static const char *analytics__payload_id(const job *j)
 static void analytics__collect_job(db_conn *c, const job *j, job_result *out, void *ctx)
 {
     services *s = ctx;
-    const char *channel_id = analytics__payload_id(j);
+    const char *channel_id = analytics_service__payload_id(j);
     if (channel_id == NULL) {
         out->outcome = JOB_OUTCOME_FAIL;
         error_set(&out->err, ERR_INVALID, "payload",
@@ -391,7 +395,7 @@ static void analytics__collect_job(db_conn *c, const job *j, job_result *out, vo
     int64_t yesterday = time_day_of(time_now_usec()) - 1, last = 0;
     bool found = false;
     size_t changed = 0;
-    int rc = analytics__open(s, c, &a, j->user_id, channel_id, &ch, &acc, &ge);
+    int rc = analytics_service__open(s, c, &a, j->user_id, channel_id, &ch, &acc, &ge);
     if (rc == 1) { /* unlinked since it was queued: nothing to collect */
         job_complete_alone(c, j, out);
         arena_free(&a);
@@ -411,7 +415,7 @@ static void analytics__collect_job(db_conn *c, const job *j, job_result *out, vo
         rc = analytics__collect(s, c, &a, &ch, &acc, from, yesterday, NULL, NULL, &changed, &ge);
     }
     if (rc != 0) {
-        analytics__job_failed(c, j, &ge, out);
+        analytics_service__job_failed(c, j, &ge, out);
     } else {
         log_info("analytics of channel %s collected: %zu day(s) new or revised", ch.id, changed);
         job_complete_alone(c, j, out);
@@ -422,7 +426,7 @@ static void analytics__collect_job(db_conn *c, const job *j, job_result *out, vo
 static void analytics__backfill_job(db_conn *c, const job *j, job_result *out, void *ctx)
 {
     services *s = ctx;
-    const char *channel_id = analytics__payload_id(j);
+    const char *channel_id = analytics_service__payload_id(j);
     if (channel_id == NULL) {
         out->outcome = JOB_OUTCOME_FAIL;
         error_set(&out->err, ERR_INVALID, "payload",
@@ -448,14 +452,14 @@ static void analytics__backfill_job(db_conn *c, const job *j, job_result *out, v
         rc = google_service__fail(&ge, GOOGLE_PROBLEM_NONE, ERR_INTERNAL,
                                   "the backfill %s holds no readable range", b.id);
     if (rc == 0 && !done) {
-        rc = analytics__open(s, c, &a, j->user_id, channel_id, &ch, &acc, &ge);
+        rc = analytics_service__open(s, c, &a, j->user_id, channel_id, &ch, &acc, &ge);
         done = rc == 1; /* unlinked since it was queued: nothing to fetch */
         rc = rc == 1 ? 0 : rc;
     }
     if (rc == 0 && !done)
         rc = analytics__collect(s, c, &a, &ch, &acc, next, to, b.id, j, &changed, &ge);
     if (rc != 0)
-        analytics__job_failed(c, j, &ge, out);
+        analytics_service__job_failed(c, j, &ge, out);
     else if (done)
         job_complete_alone(c, j, out);
     else
@@ -492,6 +496,13 @@ static int analytics__sweep_body(db_conn *c, void *arg, error *err)
     long long day = (long long)time_day_of(time_now_usec());
     if (google_service__sweep(c, ANALYTICS_JOB_COLLECT, "channel_id", ANALYTICS_TRIES, day,
                               analytics__sweep_page, &tx->queued, err) != 0)
+        return -1;
+    /* The Reporting API's reach on the same sweep, as its own job per
+     * channel: its faults and retries stay apart from the days' (decision
+     * 78). */
+    size_t reach = 0;
+    if (google_service__sweep(c, ANALYTICS_JOB_REACH, "channel_id", ANALYTICS_TRIES, day,
+                              analytics__sweep_page, &reach, err) != 0)
         return -1;
     return job_complete(c, tx->j, err);
 }

@@ -16,6 +16,8 @@
  *    upserted, no double count.
  *  - Every chunk's DAY rows and the WEEK rows they touch commit together
  *    (domain/analytics_store.h).
+ *  - Reach: impressions and CTR come from the Reporting API in their own
+ *    job (analytics.reach, below), queued by the same sweep.
  *  - Faults: a 401 refreshes the token once; invalid_grant marks the account
  *    needs_reconnect; 429 waits Retry-After (or a minute); 403 quotaExceeded
  *    waits for Google's quota reset at midnight Pacific time (or
@@ -43,6 +45,9 @@
 #define ANALYTICS_JOB_BACKFILL                                                                     \
     "analytics.backfill" /* {"channel_id"}; its analytics_backfills                                \
                             row has the job's id */
+
+#define ANALYTICS_JOB_REACH                                                                        \
+    "analytics.reach" /* {"channel_id"}: impressions and CTR from the Reporting API */
 
 #define ANALYTICS_IMPORT_DAYS  90 /* backfilled on import, and the first daily run's reach */
 #define ANALYTICS_REVISED_DAYS 2  /* YouTube's last days are unfinished: fetched again */
@@ -121,5 +126,18 @@ int analytics_service_import_csv(db_conn *c, arena *a, const principal *p, const
 
 /** Registers the job handlers and the daily sweep (app_register_jobs). */
 void analytics_service_register_jobs(services *s);
+
+/* ---- reach from the YouTube Reporting API (services/analytics_reach.c) ---- */
+
+/**
+ * Registers the analytics.reach handler (app_register_jobs); the daily
+ * sweep above queues one per linked channel. A run finds the channel's
+ * channel_reach_basic_a1 reporting job (creating it the first time), lists
+ * the reports made since the last one folded, and folds each new one in its
+ * own transaction: its days' reach stored, merged into the DAY rows that
+ * exist, the weeks rolled up, the report recorded so it is never counted
+ * twice (decision 78).
+ */
+void analytics_reach_register_jobs(services *s);
 
 #endif

@@ -29,6 +29,8 @@ typedef struct google_settings {
     const char *revoke_url;
     const char *youtube_api_url;
     const char *youtube_analytics_url; /* the YouTube Analytics API v2 root */
+    const char *youtube_reporting_url; /* the YouTube Reporting API v1 root; the only origin a
+                                          report is downloaded from */
     bool publishing;                   /* also ask for youtube.upload */
 } google_settings;
 
