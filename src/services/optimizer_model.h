@@ -1,0 +1,138 @@
+/*
+ * optimizer_model: the optimization loop's decision (issue 13), pure: no
+ * database, no clock, no I/O, no global state. The daily optimizer job, the
+ * suggestions endpoint and bench/bench_optimizer.c's simulator all call
+ * opt_decide, so the simulator measures the code that runs in production.
+ *
+ * Unit of evidence: the channel-day (a DAY row of channel_analytics,
+ * attributed to a persona as performance_store does). Each day gives one
+ * value of the channel's objective, on the model's scale (opt_objective_value:
+ * log for the positive objectives, identity for subscribers net).
+ *
+ * Pooling: a persona's days on the owner's other channels and on other
+ * users' channels of the same language are summarised as deviations from
+ * their own channel's mean over the window (so a big channel does not make a
+ * persona look good), and enter this channel's prior for that persona,
+ * centred on this channel's mean; the owner's pool counts more than the
+ * global one. The weights are settings.
+ *
+ * Randomness (Thompson sampling) comes from the caller's opt_rng, seeded by
+ * the caller (the job seeds it from the channel id and the day, so a re-run
+ * decides the same).
+ */
+#ifndef PS_SERVICES_OPTIMIZER_MODEL_H
+#define PS_SERVICES_OPTIMIZER_MODEL_H
+
+#include "base/uuid.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum opt_objective {
+    OPT_OBJ_WATCH_PER_IMPRESSION, /* watch minutes / impressions (default) */
+    OPT_OBJ_VIEWS_PER_DAY,        /* views */
+    OPT_OBJ_AVG_VIEW_PERCENTAGE,  /* avg_retention */
+    OPT_OBJ_SUBSCRIBERS_NET,      /* subscribers gained - lost */
+    OPT_OBJECTIVES
+} opt_objective;
+
+/* One channel-day's figures as the model reads them; a negative value is
+ * "not known" where the column is nullable. */
+typedef struct opt_day {
+    double views, watch_minutes;
+    double impressions;   /* < 0: unknown */
+    double avg_retention; /* < 0: unknown */
+    double subscribers_net;
+} opt_day;
+
+/* Sufficient statistics of a sample of values on the model's scale. */
+typedef struct opt_stats {
+    int64_t n;
+    double sum, sumsq;
+} opt_stats;
+
+typedef struct opt_candidate {
+    char persona_id[UUID_STR_LEN + 1];
+    opt_stats channel; /* this channel's days under the persona (model scale) */
+    opt_stats owner;   /* the owner's other channels: deviations from each channel's mean */
+    opt_stats global;  /* other users' channels, same language: deviations likewise */
+    int64_t generations, failures; /* persona_usage_logs in the window (failures: not success) */
+    bool usable; /* the owner may use it now (visibility, plan, not archived/locked) */
+} opt_candidate;
+
+typedef struct opt_settings {
+    opt_objective objective;
+    int64_t min_evidence_days; /* channel-days, on the channel, of both the current and the
+                                  proposed persona before a switch or a suggestion */
+    double switch_probability; /* P(proposed beats current) needed to switch (auto) or suggest */
+    int64_t cooldown_days;     /* days between two switches (auto) */
+    double explore_budget;     /* share of the channel's days that may go to exploration */
+    double owner_weight;       /* at most this many pseudo-days from the owner's pool */
+    double global_weight;      /* at most this many pseudo-days from the global pool */
+    double failure_penalty;    /* the objective is scaled by (1 - penalty * failure rate) */
+    int draws;                 /* Monte Carlo draws for probabilities */
+} opt_settings;
+
+/* The defaults the product ships with. */
+void opt_settings_default(opt_settings *out);
+
+/* The channel's situation on the day of the decision. */
+typedef struct opt_state {
+    size_t current;             /* index of the active persona in the candidates; SIZE_MAX: none */
+    int64_t channel_days;       /* channel-days observed on this channel (all personas) */
+    double channel_mean;        /* their mean on the model's scale (0 when none) */
+    int64_t days_since_switch;  /* since the last assignment; INT64_MAX: never */
+    int64_t days_explored;      /* of channel_days, how many were exploration */
+    bool auto_mode;             /* false: suggest only (never OPT_EXPLORE) */
+} opt_state;
+
+typedef struct opt_posterior {
+    double mean;         /* posterior mean of the objective, model scale, after penalty */
+    double lo95, hi95;   /* 95 % credible interval of the mean */
+    int64_t days;        /* the channel's own days behind it */
+    double p_best;       /* probability it is the best candidate */
+} opt_posterior;
+
+typedef enum opt_action {
+    OPT_STAY,    /* keep the current persona */
+    OPT_SWITCH,  /* exploit: switch to target, the best with enough evidence */
+    OPT_EXPLORE, /* auto mode only: try target, an under-tested persona */
+} opt_action;
+
+typedef struct opt_decision {
+    opt_action action;
+    size_t best;            /* the candidate with the highest posterior mean; SIZE_MAX: none */
+    size_t target;          /* SWITCH/EXPLORE: the persona to move to; else SIZE_MAX */
+    double p_beats_current; /* P(best > current); 0 when no current */
+    double uplift;          /* expected relative uplift of best over current, natural scale */
+    const char *why;        /* a static English phrase: why this action, or why none */
+} opt_decision;
+
+typedef struct opt_rng {
+    uint64_t s[4];
+} opt_rng;
+
+void opt_rng_seed(opt_rng *r, uint64_t seed);
+uint64_t opt_rng_next(opt_rng *r);
+
+/**
+ * The day's value of the objective on the model's scale, or false when the
+ * day does not have it (no impressions for OPT_OBJ_WATCH_PER_IMPRESSION, no
+ * retention for the percentage).
+ */
+bool opt_objective_value(opt_objective o, const opt_day *d, double *out);
+
+void opt_stats_add(opt_stats *s, double y);
+
+/**
+ * Decide for one channel. post (n entries) receives each candidate's
+ * posterior. Candidates are the personas the owner may use, plus the
+ * current one (which may be unusable now: it is then never a target).
+ * Returns 0, or -1 when the inputs are inconsistent (n == 0, current out of
+ * range, bad settings).
+ */
+int opt_decide(const opt_settings *s, const opt_candidate *c, size_t n, const opt_state *st,
+               opt_rng *rng, opt_posterior *post, opt_decision *out);
+
+#endif
