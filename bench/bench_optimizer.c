@@ -300,32 +300,22 @@ static void pools_build(pools *pl, const world *w, const policy *p)
     memset(pl->ulang, 0, nu * LANGUAGES * ALL_PERSONAS * sizeof(opt_stats));
     memset(pl->lang, 0, LANGUAGES * ALL_PERSONAS * sizeof(opt_stats));
     for (int c = 0; c < w->channels; c++) {
-        int ran = 0;
+        /* the model's own helper, as the job uses it */
+        opt_stats days[MAX_PERSONAS], dev[MAX_PERSONAS];
         for (int k = 0; k < w->np[c]; k++)
-            ran += p->days[c][k].n > 0;
-        if (ran < 2) /* one persona only: its days say nothing of persona effects */
-            continue;
-        double means = 0; /* the sum of the channel's persona means */
-        for (int k = 0; k < w->np[c]; k++)
-            if (p->days[c][k].n > 0)
-                means += mean_of(&p->days[c][k]);
+            days[k] = (opt_stats){
+                .n = p->days[c][k].n, .sum = p->days[c][k].s1, .sumsq = p->days[c][k].s2};
+        opt_channel_contrasts(days, (size_t)w->np[c], dev);
         int u = w->user_of[c], l = w->lang_of[c];
         for (int k = 0; k < w->np[c]; k++) {
-            const raw *d = &p->days[c][k];
-            if (d->n == 0)
+            if (dev[k].n == 0)
                 continue;
-            /* m: the mean of the other personas' means on the channel;
-             * sum (y - m) and sum (y - m)^2 from the raw sums */
-            double m = (means - mean_of(d)) / (double)(ran - 1);
-            opt_stats dev = {.n = d->n,
-                             .sum = d->s1 - (double)d->n * m,
-                             .sumsq = d->s2 - 2 * m * d->s1 + (double)d->n * m * m};
             int g = w->persona[c][k];
-            pl->chan[(size_t)c * ALL_PERSONAS + (size_t)g] = dev;
-            stats_plus(&pl->user[(size_t)u * ALL_PERSONAS + (size_t)g], &dev, 1);
+            pl->chan[(size_t)c * ALL_PERSONAS + (size_t)g] = dev[k];
+            stats_plus(&pl->user[(size_t)u * ALL_PERSONAS + (size_t)g], &dev[k], 1);
             stats_plus(&pl->ulang[((size_t)u * LANGUAGES + (size_t)l) * ALL_PERSONAS + (size_t)g],
-                       &dev, 1);
-            stats_plus(&pl->lang[(size_t)l * ALL_PERSONAS + (size_t)g], &dev, 1);
+                       &dev[k], 1);
+            stats_plus(&pl->lang[(size_t)l * ALL_PERSONAS + (size_t)g], &dev[k], 1);
         }
     }
 }
