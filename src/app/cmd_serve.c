@@ -6,6 +6,7 @@
 #include "http/http.h"
 #include "http/routes.h"
 #include "jobs/worker.h"
+#include "providers/media_store.h"
 #include "services/auth_cache.h"
 #include "services/services.h"
 
@@ -49,6 +50,10 @@ int cmd_serve(config *c)
     app_services_from_config(c, &svc);
     svc.db = d;
     if ((status = app_check_token_key(&svc)) != 0) {
+        db_close(d);
+        return status;
+    }
+    if ((status = app_open_media(&svc)) != 0) {
         db_close(d);
         return status;
     }
@@ -118,6 +123,7 @@ int cmd_serve(config *c)
     http_server_stop(srv);
     job_pool_stop(jobs, c->shutdown_timeout_ms);
     auth_cache_free(svc.auth_cache);
+    media_store_free(svc.media);
     db_close(d);
     log_info("stopped");
     return 0;

@@ -47,6 +47,8 @@
 #define PROJECT_SCENES_MAX      200
 #define SCENE_NARRATION_MAX     10000
 #define SCENE_VISUAL_MAX        5000
+#define SCENE_AUDIO_ERROR_MAX   1000 /* characters of a failed narration's reason */
+#define SCENE_AUDIO_PATH_MAX    128  /* a media name (providers/media_store.h) */
 
 /* The controls of one generation, kept on the project (see script_service). */
 #define SCRIPT_SCENES_MIN       1
