@@ -618,6 +618,76 @@ static void test_an_ffmpeg_that_hangs_is_killed_and_the_attempt_retried(void **s
     assert_string_equal(names, ""); /* both temporaries discarded */
 }
 
+static void test_the_personas_rate_and_pitch_reach_the_narrator(void **state)
+{
+    world *w = *state;
+    /* Out of espeak-ng's range: refused before anything is stored. */
+    const char *bad[] = {"\"voice_rate\":79", "\"voice_rate\":451", "\"voice_pitch\":101",
+                         "\"voice_pitch\":-2", NULL};
+    for (int i = 0; bad[i]; i++) {
+        char body[300];
+        snprintf(body, sizeof(body),
+                 "{\"name\":\"Slow\",\"system_instruction\":\"Explain.\",\"language\":"
+                 "\"en-US\",%s}",
+                 bad[i]);
+        test_resp r = test_req(&w->api, "POST", "/api/v1/personas", w->tok, body, NULL);
+        test_expect(&r, 422, NULL);
+        test_resp_free(&r);
+    }
+    test_resp r = test_req(&w->api, "POST", "/api/v1/personas", w->tok,
+                           "{\"name\":\"Slow\",\"system_instruction\":\"Explain.\","
+                           "\"language\":\"en-US\",\"voice_rate\":90,\"voice_pitch\":20}",
+                           NULL);
+    test_expect(&r, 201, NULL);
+    char persona[37];
+    snprintf(persona, sizeof(persona), "%s", str(r.json, "id"));
+    assert_int_equal(json_integer_value(json_object_get(r.json, "voice_rate")), 90);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "voice_pitch")), 20);
+    test_resp_free(&r);
+
+    char body[300], id[37];
+    snprintf(body, sizeof(body), "{\"topic\":\"Tides\",\"persona_id\":\"%s\",\"target_scenes\":1}",
+             persona);
+    r = test_req(&w->api, "POST", "/api/v1/projects", w->tok, body, NULL);
+    test_expect(&r, 202, NULL);
+    snprintf(id, sizeof(id), "%s", str(r.json, "id"));
+    test_resp_free(&r);
+    start_pool(w);
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    while (testdb_scalar(&w->api.t, "SELECT count(*) FROM projects WHERE status = 'scripted'") ==
+           0) {
+        if (time_mono_usec() > until)
+            fail_msg("never scripted");
+        sleep_ms(25);
+    }
+    test_resp_free((test_resp[]){ask_media(w, id, 202)});
+    r = wait_audio(w, id, "COMPLETED");
+    json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+    int64_t slow = json_integer_value(json_object_get(sc, "duration_ms"));
+    char sid[37], path[200];
+    snprintf(sid, sizeof(sid), "%s", str(sc, "id"));
+    test_resp_free(&r);
+
+    /* The same words at 300 words a minute take about 90/300 of the time. */
+    snprintf(path, sizeof(path), "/api/v1/personas/%s", persona);
+    r = test_req(&w->api, "PATCH", path, w->tok, "{\"voice_rate\":300}", NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s/audio", id, sid);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    r = wait_audio(w, id, "COMPLETED");
+    sc = json_array_get(json_object_get(r.json, "items"), 0);
+    char stem[160];
+    stem_of(sc, stem, sizeof(stem));
+    assert_non_null(strstr(stem, "-a2"));
+    int64_t fast = json_integer_value(json_object_get(sc, "duration_ms"));
+    check_scene_files(w, id, sc);
+    test_resp_free(&r);
+    assert_true(fast * 2 < slow);
+}
+
 /* ---- the media route ------------------------------------------------------------------------ */
 
 /* A project with one narrated scene; its id and the stem of its files. */
@@ -1036,6 +1106,7 @@ int main(void)
         T(test_editing_a_narration_makes_its_audio_stale_and_it_is_made_again),
         T(test_failures_end_failed_with_a_reason_and_can_be_asked_again),
         T(test_an_ffmpeg_that_hangs_is_killed_and_the_attempt_retried),
+        T(test_the_personas_rate_and_pitch_reach_the_narrator),
         T(test_media_are_served_with_ranges_etags_and_types),
         T(test_media_paths_cannot_leave_the_project),
         T(test_media_go_with_their_project_and_the_sweep_takes_what_is_left),

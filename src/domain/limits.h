@@ -31,6 +31,9 @@
 #define PERSONA_LANGUAGE_MIN    2
 #define PERSONA_LANGUAGE_MAX    35
 #define PERSONA_VOICE_MAX       100
+#define PERSONA_VOICE_RATE_MIN  80 /* words per minute: espeak-ng's bounds */
+#define PERSONA_VOICE_RATE_MAX  450
+#define PERSONA_VOICE_PITCH_MAX 100
 #define PERSONA_REASON_MAX      500
 #define PERSONA_PREVIEW_CHARS   160       /* of the instruction, in the list (migration 0011 too) */
 #define PERSONA_TEMPERATURE_MAX 2.0       /* personas.temperature, from 0 */

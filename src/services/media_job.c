@@ -184,6 +184,8 @@ static void media__voice(media__task *t, tts_request *rq)
         persona_store_get_visible(t->c, t->a, pr.persona_id, t->j->user_id, &ps, &e) == 0) {
         rq->language = ps.language;
         rq->voice = ps.voice;
+        rq->rate = ps.voice_rate > 0 ? (int)ps.voice_rate : 0;
+        rq->pitch = (int)ps.voice_pitch;
     }
     /* The persona's voice speaks its own language; a project in another
      * one gets that language's voice. */
