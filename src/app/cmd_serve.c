@@ -85,6 +85,7 @@ int cmd_serve(config *c)
         else
             app_fail("%s", err.message);
         auth_cache_free(svc.auth_cache);
+        media_store_free(svc.media);
         db_close(d);
         return err.kind == ERR_CONFIG ? EXIT_USAGE : 1;
     }
@@ -112,6 +113,7 @@ int cmd_serve(config *c)
             app_fail("PSTUDIO_DATABASE_URL: %s", err.message);
             http_server_stop(srv);
             auth_cache_free(svc.auth_cache);
+            media_store_free(svc.media);
             db_close(d);
             return 1;
         }

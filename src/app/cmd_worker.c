@@ -80,6 +80,7 @@ int cmd_worker(config *c)
     job_pool *p = job_pool_start_batch(d, c->workers, c->job_batch, owner, &err);
     if (p == NULL) {
         app_fail("PSTUDIO_DATABASE_URL: %s", err.message);
+        media_store_free(svc.media);
         db_close(d);
         return 1;
     }
