@@ -1006,8 +1006,8 @@ test_a_worker_killed_mid_job_leaves_nothing_half_written_and_the_retry_finishes(
     FILE *f = fopen(script, "w");
     fprintf(f,
             "#!/bin/sh\nfor last; do :; done\nprintf 'OggS-half' > \"$last\"\n"
-            "echo $$ > %s\nexec sleep 60\n",
-            pidfile);
+            "echo $$ > %s.tmp && mv %s.tmp %s\nexec sleep 60\n",
+            pidfile, pidfile, pidfile);
     fclose(f);
     chmod(script, 0700);
     test_resp_free((test_resp[]){ask_media(w, id, 202)});
@@ -1018,14 +1018,15 @@ test_a_worker_killed_mid_job_leaves_nothing_half_written_and_the_retry_finishes(
         sleep_ms(20);
     if (access(pidfile, F_OK) != 0)
         print_log(log);
-    sleep_ms(50); /* the pid is written after the half file */
-    size_t len;
+    size_t len; /* the pid file appears whole (mv), after the half-written output */
     char *pid_text = slurp(pidfile, &len);
     assert_non_null(pid_text);
+    pid_t encoder = (pid_t)atoi(pid_text);
+    free(pid_text);
+    assert_true(encoder > 1);
     kill(first, SIGKILL);
     assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
-    kill((pid_t)atoi(pid_text), SIGKILL); /* the orphaned encoder */
-    free(pid_text);
+    kill(encoder, SIGKILL); /* the orphaned encoder */
 
     test_resp r = scenes_of(w, id);
     json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
