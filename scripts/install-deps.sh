@@ -5,9 +5,11 @@
 #   scripts/install-deps.sh test     also what the test suite needs (PostgreSQL server, cmocka)
 set -euo pipefail
 
+# libespeak-ng-dev: offline narration (its C API; espeak-ng-data comes with it).
+# ffmpeg: encodes narration to Opus (and its ffprobe checks files in the tests).
 build_pkgs=(gcc make cmake pkg-config libc6-dev
             libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev
-            libcurl4-openssl-dev)
+            libcurl4-openssl-dev libespeak-ng-dev ffmpeg)
 test_pkgs=(libcmocka-dev postgresql curl)
 
 want=("${build_pkgs[@]}")

@@ -1206,7 +1206,8 @@ static void test_diff_lists_exactly_the_changed_fields(void **state)
 /* ---- export / import -------------------------------------------------------------- */
 
 /* The export is the format and the preset columns in their order, reals
- * as short as they read back, a missing voice as null: byte for byte. */
+ * as short as they read back, a missing voice (and its rate and pitch) as
+ * null: byte for byte. */
 static void test_export_writes_the_preset_byte_for_byte(void **state)
 {
     fx *x = *state;
@@ -1219,7 +1220,7 @@ static void test_export_writes_the_preset_byte_for_byte(void **state)
                         "\"required_plan\":\"free\",\"name\":\"Exact\",\"description\":\"\","
                         "\"system_instruction\":\"You explain science calmly.\","
                         "\"temperature\":0.7,\"top_p\":0.95,\"top_k\":12,\"language\":\"en\","
-                        "\"voice\":null}");
+                        "\"voice\":null,\"voice_rate\":null,\"voice_pitch\":null}");
     test_resp_free(&r);
 }
 

@@ -10,6 +10,7 @@
 #include "base/timeutil.h"
 #include "base/uuid.h"
 #include "http/routes.h"
+#include "providers/media_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,10 @@ typedef struct world {
     test_api api;
     char a[128], b[128]; /* tokens */
     char persona[40], channel[40], project[40], scene[40], key[40], account[40];
+    char dir[256]; /* A's media */
 } world;
+
+#define MEDIA_NAME "scene-a-a1.srt"
 
 static const char *id_of(test_resp *r)
 {
@@ -60,6 +64,25 @@ static int setup(void **state)
     create(w, path, "{\"narration\":\"A's words\",\"visual_description\":\"A's picture\"}",
            w->scene);
     create(w, "/api/v1/api-keys", "{\"name\":\"A's key\"}", w->key);
+    /* A media file of A's project, so that only ownership stands between
+     * B and it. */
+    test_tmpdir(w->dir, sizeof(w->dir));
+    error e;
+    w->api.svc.media = media_store_local(w->dir, &e);
+    if (w->api.svc.media == NULL)
+        fail_msg("media_store_local: %s", e.message);
+    char a_id[40] = "";
+    db_sql q = DB_SQL("SELECT id FROM users WHERE email = 'a@example.com'");
+    db_conn *c = db_acquire(w->api.t.db);
+    db_error qe;
+    db_stmt *st = db_prepare(c, &q, &qe);
+    if (st != NULL && db_step(st, &qe) == DB_ROW)
+        snprintf(a_id, sizeof(a_id), "%s", db_col_text(st, 0));
+    if (st != NULL)
+        db_reset(st);
+    db_release(c);
+    if (media_store_put(w->api.svc.media, a_id, w->project, MEDIA_NAME, "A's words", 9, &e) != 0)
+        fail_msg("media_store_put: %s", e.message);
     /* A Google account needs Google to connect; A's row is written directly. */
     uuid_v7(w->account);
     db_error de;
@@ -76,6 +99,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     world *w = *state;
+    media_store_free(w->api.svc.media);
     test_api_stop(&w->api);
     test_free(w);
     return 0;
@@ -136,6 +160,8 @@ static bool aim(world *w, const char *pattern, char *out, size_t n)
         const char *v = NULL;
         if (strcmp(name, "scene_id") == 0)
             v = w->scene;
+        else if (strcmp(name, "name") == 0)
+            v = MEDIA_NAME; /* a file A's project has */
         else if (strcmp(name, "version") == 0)
             v = "1";
         else if (strcmp(name, "id") == 0) {

@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "db/migrate.h"
+#include "providers/media_store.h"
 #include "services/token_crypto.h"
 
 #include <errno.h>
@@ -88,6 +89,18 @@ int app_check_token_key(const services *s)
     return e.kind == ERR_CONFIG ? EXIT_USAGE : 1;
 }
 
+int app_open_media(services *s)
+{
+    char root[4096];
+    snprintf(root, sizeof(root), "%s/media", s->data_dir);
+    error e;
+    s->media = media_store_local(root, &e);
+    if (s->media != NULL)
+        return 0;
+    app_fail("%s: %s", e.field[0] ? e.field : "PSTUDIO_DATA_DIR", e.message);
+    return EXIT_USAGE;
+}
+
 void app_services_from_config(const config *c, services *s)
 {
     services_defaults(s);
@@ -95,6 +108,8 @@ void app_services_from_config(const config *c, services *s)
     s->event_streams_per_user = c->event_streams_per_user;
     s->data_dir = c->data_dir;
     s->secret_key_b64 = c->secret_key;
+    s->ffmpeg = c->ffmpeg;
+    s->media_timeout_ms = c->media_timeout_ms;
 
     llm_settings *l = &s->llm;
     l->provider = c->llm_provider;

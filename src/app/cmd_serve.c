@@ -6,6 +6,7 @@
 #include "http/http.h"
 #include "http/routes.h"
 #include "jobs/worker.h"
+#include "providers/media_store.h"
 #include "services/auth_cache.h"
 #include "services/services.h"
 
@@ -52,6 +53,10 @@ int cmd_serve(config *c)
         db_close(d);
         return status;
     }
+    if ((status = app_open_media(&svc)) != 0) {
+        db_close(d);
+        return status;
+    }
     /* SQLite's lookup is in-process: no cache there, revocation is immediate. */
     if (c->auth_cache_size > 0 && db_engine_of(d) == DB_ENGINE_POSTGRES)
         svc.auth_cache =
@@ -80,6 +85,7 @@ int cmd_serve(config *c)
         else
             app_fail("%s", err.message);
         auth_cache_free(svc.auth_cache);
+        media_store_free(svc.media);
         db_close(d);
         return err.kind == ERR_CONFIG ? EXIT_USAGE : 1;
     }
@@ -107,6 +113,7 @@ int cmd_serve(config *c)
             app_fail("PSTUDIO_DATABASE_URL: %s", err.message);
             http_server_stop(srv);
             auth_cache_free(svc.auth_cache);
+            media_store_free(svc.media);
             db_close(d);
             return 1;
         }
@@ -118,6 +125,7 @@ int cmd_serve(config *c)
     http_server_stop(srv);
     job_pool_stop(jobs, c->shutdown_timeout_ms);
     auth_cache_free(svc.auth_cache);
+    media_store_free(svc.media);
     db_close(d);
     log_info("stopped");
     return 0;

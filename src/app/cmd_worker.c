@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "jobs/worker.h"
+#include "providers/media_store.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -67,6 +68,10 @@ int cmd_worker(config *c)
         db_close(d);
         return status;
     }
+    if ((status = app_open_media(&svc)) != 0) {
+        db_close(d);
+        return status;
+    }
     app_register_jobs(&svc);
 
     char owner[64];
@@ -75,6 +80,7 @@ int cmd_worker(config *c)
     job_pool *p = job_pool_start_batch(d, c->workers, c->job_batch, owner, &err);
     if (p == NULL) {
         app_fail("PSTUDIO_DATABASE_URL: %s", err.message);
+        media_store_free(svc.media);
         db_close(d);
         return 1;
     }
@@ -90,6 +96,7 @@ int cmd_worker(config *c)
     log_info("received %s; letting running jobs finish (up to %d ms)",
              sig == SIGTERM ? "SIGTERM" : "SIGINT", c->shutdown_timeout_ms);
     job_pool_stop(p, c->shutdown_timeout_ms);
+    media_store_free(svc.media);
     db_close(d);
     log_info("stopped");
     return 0;

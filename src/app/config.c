@@ -111,6 +111,12 @@ static const config__spec config__specs[] = {
     {"openai_send_top_k", "PSTUDIO_OPENAI_SEND_TOP_K", "--openai-send-top-k", CFG_BOOL,
      CFG_OFF(openai_send_top_k), "false", 0, 0,
      "Send top_k to the OpenAI-compatible backend (vLLM, llama.cpp and Ollama take it)."},
+    {"ffmpeg", "PSTUDIO_FFMPEG", "--ffmpeg", CFG_STRING, CFG_OFF(ffmpeg), "ffmpeg", 0, 0,
+     "The ffmpeg program that encodes narration (Opus in Ogg); a name looked up on PATH, or a "
+     "path."},
+    {"media_timeout_ms", "PSTUDIO_MEDIA_TIMEOUT_MS", "--media-timeout-ms", CFG_INT,
+     CFG_OFF(media_timeout_ms), "120000", 1000, 3600000,
+     "Longest one ffmpeg run may take before it is killed and the job retried."},
     {"google_client_id", "PSTUDIO_GOOGLE_CLIENT_ID", "--google-client-id", CFG_STRING,
      CFG_OFF(google_client_id), NULL, 0, 0, "OAuth client id for Google connect."},
     {"google_client_secret", "PSTUDIO_GOOGLE_CLIENT_SECRET", NULL, CFG_SECRET,

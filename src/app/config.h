@@ -44,6 +44,8 @@ typedef struct config {
     char *openai_base_url;
     char *openai_api_key;
     bool openai_send_top_k;
+    char *ffmpeg;
+    int media_timeout_ms;
     char *google_client_id;
     char *google_client_secret;
     char *google_redirect_uri;

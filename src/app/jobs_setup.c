@@ -3,6 +3,7 @@
 #include "services/analytics_service.h"
 #include "services/google_service.h"
 #include "services/maintenance.h"
+#include "services/media_service.h"
 #include "services/script_service.h"
 
 /* Every job kind's handler is registered here, once, before workers start;
@@ -15,5 +16,6 @@ void app_register_jobs(services *s)
     analytics_service_register_jobs(s); /* YouTube Analytics: daily per channel, backfills */
     analytics_reach_register_jobs(s);   /* YouTube Reporting: impressions and CTR per channel */
     script_service_register_jobs(s);    /* script generation, scene rewrites, idempotency purge */
-    maintenance_register_jobs(s);       /* hourly: finished jobs after 7 days, expired sessions */
+    media_service_register_jobs(s); /* scene narration; hourly sweep of deleted projects' files */
+    maintenance_register_jobs(s);   /* hourly: finished jobs after 7 days, expired sessions */
 }

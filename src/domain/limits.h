@@ -31,6 +31,9 @@
 #define PERSONA_LANGUAGE_MIN    2
 #define PERSONA_LANGUAGE_MAX    35
 #define PERSONA_VOICE_MAX       100
+#define PERSONA_VOICE_RATE_MIN  80 /* words per minute: espeak-ng's bounds */
+#define PERSONA_VOICE_RATE_MAX  450
+#define PERSONA_VOICE_PITCH_MAX 100
 #define PERSONA_REASON_MAX      500
 #define PERSONA_PREVIEW_CHARS   160       /* of the instruction, in the list (migration 0011 too) */
 #define PERSONA_TEMPERATURE_MAX 2.0       /* personas.temperature, from 0 */
@@ -47,6 +50,8 @@
 #define PROJECT_SCENES_MAX      200
 #define SCENE_NARRATION_MAX     10000
 #define SCENE_VISUAL_MAX        5000
+#define SCENE_AUDIO_ERROR_MAX   1000 /* characters of a failed narration's reason */
+#define SCENE_AUDIO_PATH_MAX    128  /* a media name (providers/media_store.h) */
 
 /* The controls of one generation, kept on the project (see script_service). */
 #define SCRIPT_SCENES_MIN       1

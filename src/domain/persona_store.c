@@ -35,6 +35,10 @@ const char *const persona_visibilities[] = {"PRIVATE", "PUBLIC", NULL};
                 PERSONA_LANGUAGE_MAX),                                                             \
         ROW_COL(persona, voice, ROW_TEXT, ROW_WRITE | ROW_NULLABLE | ROW_EMPTY_NUL, 1,             \
                 PERSONA_VOICE_MAX),                                                                \
+        ROW_COL(persona, voice_rate, ROW_INT64, ROW_WRITE | ROW_NULLABLE, PERSONA_VOICE_RATE_MIN,  \
+                PERSONA_VOICE_RATE_MAX),                                                           \
+        ROW_COL(persona, voice_pitch, ROW_INT64, ROW_WRITE | ROW_NULLABLE, 0,                      \
+                PERSONA_VOICE_PITCH_MAX),                                                          \
         ROW_COL(persona, is_official, ROW_BOOL, official_flags, 0, 0),                             \
         ROW_COL(persona, version, ROW_INT64, 0, 0, 0),                                             \
         ROW_COL(persona, created_at, ROW_TIME, 0, 0, 0),                                           \
@@ -83,6 +87,7 @@ void persona_store_defaults(persona *p)
     p->top_p = 0.95;
     p->top_k = 40;
     p->language = "en";
+    p->voice_rate = p->voice_pitch = -1;
     p->version = 1;
 }
 
@@ -99,7 +104,7 @@ int persona_store_check(const persona *p, error *err)
         return error_set(err, ERR_INVALID, "owner_id", "a CUSTOM persona needs an owner");
     if (row_check(&persona_row, p,
                   "required_plan, name, description, system_instruction, temperature, top_p, "
-                  "top_k, voice",
+                  "top_k, voice, voice_rate, voice_pitch",
                   err) != 0)
         return -1;
     size_t lang = p->language ? strlen(p->language) : 0;
@@ -136,7 +141,8 @@ int persona_store_from_json(const json_t *snap, arena *a, persona *out, error *e
 #define PERSONA__HEAD                                                                              \
     "SELECT p.id, p.type, p.owner_id, p.visibility, p.required_plan, p.name, p.description, "
 #define PERSONA__TAIL                                                                              \
-    "p.temperature, p.top_p, p.top_k, p.language, p.voice, p.is_official, p.version, "             \
+    "p.temperature, p.top_p, p.top_k, p.language, p.voice, p.voice_rate, p.voice_pitch, "          \
+    "p.is_official, p.version, "                                                                   \
     "p.created_at, p.updated_at, p.archived_at, pl.rank AS required_rank "                         \
     "FROM personas p JOIN plans pl ON pl.code = p.required_plan "
 #define PERSONA__COLS PERSONA__HEAD "p.system_instruction, " PERSONA__TAIL
@@ -175,15 +181,16 @@ static db_sql Q_LIST_ALL =
                                  " AND p.id < $1 ORDER BY p.id DESC LIMIT $3");
 static db_sql Q_INSERT =
     DB_SQL("INSERT INTO personas (" PERSONA_SNAPSHOT ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-           "$9, $10, $11, $12, $13, $14, $15, $16, $17)");
-/* The content, version and updated_at ($1 … $13, bound from the row), then
+           "$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)");
+/* The content, version and updated_at ($1 … $15, bound from the row), then
  * the row's id, the version it must still be at and the writer. */
 #define PERSONA__UPDATE PERSONA_CONTENT ", version, updated_at, id"
 static db_sql Q_UPDATE =
     DB_SQL("UPDATE personas SET visibility = $1, required_plan = $2, name = $3, description = $4, "
            "system_instruction = $5, temperature = $6, top_p = $7, top_k = $8, language = $9, "
-           "voice = $10, is_official = $11, version = $12, updated_at = $13 "
-           "WHERE id = $14 AND version = $15 AND (type = 'SYSTEM' OR owner_id = $16)");
+           "voice = $10, voice_rate = $11, voice_pitch = $12, is_official = $13, version = $14, "
+           "updated_at = $15 WHERE id = $16 AND version = $17 AND "
+           "(type = 'SYSTEM' OR owner_id = $18)");
 /* Anything of record that names the persona (each has an index on persona_id). */
 static db_sql Q_REFERENCED =
     DB_SQL("SELECT CASE WHEN EXISTS (SELECT 1 FROM projects WHERE persona_id = $1) "

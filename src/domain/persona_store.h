@@ -48,6 +48,8 @@ typedef struct persona {
     int64_t top_k;      /* >= 1 */
     const char *language;
     const char *voice;   /* NULL for none */
+    int64_t voice_rate;  /* words per minute, PERSONA_VOICE_RATE_MIN-MAX; -1: the narrator's own */
+    int64_t voice_pitch; /* 0-PERSONA_VOICE_PITCH_MAX, 50 is neutral; -1: the narrator's own */
     bool is_official;    /* SYSTEM only */
     int64_t version;     /* >= 1, bumped by every change */
     int64_t archived_at; /* 0: live; else when a delete archived it (records name it) */
@@ -73,7 +75,7 @@ extern const row_spec persona_preset_row;
 /* Groups of columns of persona_row (for row_json_names, row_from_json, row_diff). */
 #define PERSONA_PRESET                                                                             \
     "visibility, required_plan, name, description, system_instruction, temperature, top_p, "       \
-    "top_k, language, voice"
+    "top_k, language, voice, voice_rate, voice_pitch"
 /* What an edit or a restore may change. */
 #define PERSONA_CONTENT PERSONA_PRESET ", is_official"
 /* A version kept in persona_history, and the columns of an insert. */
@@ -140,7 +142,8 @@ int persona_store_get_writable(db_conn *c, arena *a, const char *id, const char 
 #define PERSONA_SUMMARY_JSON                                                                       \
     "id, type, owner_id, visibility, required_plan, name, description, temperature, top_p, "       \
     "top_k, "                                                                                      \
-    "language, voice, is_official, version, created_at, updated_at, archived_at"
+    "language, voice, voice_rate, voice_pitch, is_official, version, created_at, updated_at, "     \
+    "archived_at"
 int persona_store_list(db_conn *c, const char *viewer_id, const persona_filter *f,
                        const char *cursor, int limit, persona_visit_fn fn, void *ctx, error *err);
 /** Inserts p as given (id, version and times included). */

@@ -17,6 +17,9 @@ static const row_col scene__cols[] = {
     ROW_ENUM_COL(scene, image_status, 0, scene_media_statuses),
     ROW_ENUM_COL(scene, audio_status, 0, scene_media_statuses),
     ROW_COL(scene, duration_ms, ROW_INT64, ROW_NULLABLE, 0, 0),
+    ROW_COL(scene, audio_generation, ROW_INT64, 0, 0, 0),
+    ROW_COL(scene, audio_path, ROW_TEXT, ROW_NULLABLE, 0, SCENE_AUDIO_PATH_MAX),
+    ROW_COL(scene, audio_error, ROW_TEXT, ROW_NULLABLE, 0, SCENE_AUDIO_ERROR_MAX),
     ROW_COL(scene, created_at, ROW_TIME, 0, 0, 0),
     ROW_COL(scene, updated_at, ROW_TIME, 0, 0, 0),
     ROW_COL(scene, project_id, ROW_CHARS, ROW_PRIVATE, 0, 0),
@@ -26,7 +29,7 @@ const row_spec scene_row = ROW_SPEC(scene, "scene", scene__cols);
 
 #define SCENE_COLS                                                                                 \
     "id, position, narration, visual_description, image_status, audio_status, duration_ms, "       \
-    "created_at, updated_at, project_id, user_id"
+    "audio_generation, audio_path, audio_error, created_at, updated_at, project_id, user_id"
 #define SCENE_INSERT                                                                               \
     "id, project_id, user_id, position, narration, visual_description, image_status, "             \
     "audio_status, created_at, updated_at"
@@ -46,6 +49,17 @@ static db_sql Q_UPDATE =
            "updated_at = $6 WHERE id = $1 AND project_id = $2 AND user_id = $3");
 static db_sql Q_SET_POSITION = DB_SQL("UPDATE scenes SET position = $4, updated_at = $5 "
                                       "WHERE id = $1 AND project_id = $2 AND user_id = $3");
+static db_sql Q_AUDIO_REQUEST = DB_SQL(
+    "UPDATE scenes SET audio_generation = audio_generation + 1, audio_status = 'PENDING', "
+    "audio_error = NULL, updated_at = $4 WHERE id = $1 AND project_id = $2 AND user_id = $3");
+static db_sql Q_AUDIO_GENERATION = DB_SQL(
+    "SELECT audio_generation FROM scenes WHERE id = $1 AND project_id = $2 AND user_id = $3");
+/* A NULL path or duration keeps the one the scene has. */
+static db_sql Q_AUDIO_SET =
+    DB_SQL("UPDATE scenes SET audio_status = $5, audio_error = $6, "
+           "audio_path = COALESCE($7, audio_path), duration_ms = COALESCE($8, duration_ms), "
+           "updated_at = $9 WHERE id = $1 AND project_id = $2 AND user_id = $3 AND "
+           "audio_generation = $4");
 static db_sql Q_DELETE =
     DB_SQL("DELETE FROM scenes WHERE id = $1 AND project_id = $2 AND user_id = $3");
 
@@ -131,4 +145,34 @@ int scene_store_delete(db_conn *c, const char *user_id, const char *project_id, 
         return error_set(err, ERR_NOT_FOUND, NULL, "no scene with id %s", id ? id : "(none)");
     return scene__write_one(c, &Q_DELETE,
                             DB_ARGS(DB_TEXT(id), DB_TEXT(project_id), DB_TEXT(user_id)), id, err);
+}
+
+int scene_store_audio_request(db_conn *c, const char *user_id, const char *project_id,
+                              const char *id, int64_t now, int64_t *generation, error *err)
+{
+    if (id == NULL || !uuid_is_valid(id))
+        return error_set(err, ERR_NOT_FOUND, NULL, "no scene with id %s", id ? id : "(none)");
+    db_args key = DB_ARGS(DB_TEXT(id), DB_TEXT(project_id), DB_TEXT(user_id), DB_TIME(now));
+    if (scene__write_one(c, &Q_AUDIO_REQUEST, key, id, err) != 0)
+        return -1;
+    return db_int64(c, &Q_AUDIO_GENERATION,
+                    DB_ARGS(DB_TEXT(id), DB_TEXT(project_id), DB_TEXT(user_id)), generation, err);
+}
+
+int scene_store_audio_set(db_conn *c, const char *user_id, const char *project_id, const char *id,
+                          int64_t generation, const scene_audio_state *st, int64_t now,
+                          bool *matched, error *err)
+{
+    *matched = false;
+    int64_t changed =
+        db_write(c, &Q_AUDIO_SET,
+                 DB_ARGS(DB_TEXT(id), DB_TEXT(project_id), DB_TEXT(user_id), DB_INT(generation),
+                         DB_TEXT(st->status), st->error ? DB_TEXT(st->error) : DB_NULL,
+                         st->path ? DB_TEXT(st->path) : DB_NULL,
+                         st->duration_ms >= 0 ? DB_INT(st->duration_ms) : DB_NULL, DB_TIME(now)),
+                 NULL, err);
+    if (changed < 0)
+        return -1;
+    *matched = changed > 0;
+    return 0;
 }

@@ -14,6 +14,7 @@
 #include "db/db.h"
 #include "domain/row.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,11 @@ typedef struct scene {
     const char *image_status; /* PENDING | PROCESSING | COMPLETED | FAILED */
     const char *audio_status; /* the same */
     int64_t duration_ms;      /* -1: unknown until the audio exists */
+    /* How many times audio was asked for (0: never); a media.audio job
+     * carries the number it was queued for and writes only while it holds. */
+    int64_t audio_generation;
+    const char *audio_path;  /* the Ogg/Opus narration's media name; NULL: none yet */
+    const char *audio_error; /* why audio_status is FAILED; NULL otherwise */
     int64_t created_at;
     int64_t updated_at;
 } scene;
@@ -55,6 +61,31 @@ int scene_store_update(db_conn *c, const scene *sc, error *err);
 /** Moves one scene to position. */
 int scene_store_set_position(db_conn *c, const char *user_id, const char *project_id,
                              const char *id, int position, int64_t now, error *err);
+/**
+ * Asks for the scene's audio again: audio_generation + 1, audio_status
+ * PENDING, no error; the new number into *generation. ERR_NOT_FOUND when
+ * there is no such scene.
+ */
+int scene_store_audio_request(db_conn *c, const char *user_id, const char *project_id,
+                              const char *id, int64_t now, int64_t *generation, error *err);
+
+/* What an audio job writes on its scene. */
+typedef struct scene_audio_state {
+    const char *status;  /* PROCESSING | COMPLETED | FAILED | PENDING */
+    const char *error;   /* FAILED: why; else NULL */
+    const char *path;    /* COMPLETED: the media name; else unchanged */
+    int64_t duration_ms; /* COMPLETED: the narration's length; else unchanged */
+} scene_audio_state;
+
+/**
+ * Writes st on the scene while its audio_generation is still generation;
+ * *matched says whether it was (a newer request, or a deleted scene,
+ * leaves it false and nothing written).
+ */
+int scene_store_audio_set(db_conn *c, const char *user_id, const char *project_id, const char *id,
+                          int64_t generation, const scene_audio_state *st, int64_t now,
+                          bool *matched, error *err);
+
 /** Deletes one scene; ERR_NOT_FOUND when there is none. */
 int scene_store_delete(db_conn *c, const char *user_id, const char *project_id, const char *id,
                        error *err);

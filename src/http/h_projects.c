@@ -3,6 +3,7 @@
  * persona that writes it, and the ordered scenes of its script. Every route
  * is scoped to the caller; another user's project or scene is a 404.
  */
+#include "http/h_projects.h"
 #include "base/jsonout.h"
 #include "domain/limits.h"
 #include "domain/project_store.h"
@@ -13,6 +14,7 @@
 #include "services/script_service.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The body of a reorder: every scene id of the project, in the new order. */
@@ -37,7 +39,32 @@ static const char *h_projects__lower(http_request *r, const char *v)
     return s;
 }
 
-static void h_projects__scene_write(jw *w, const scene *sc)
+/* Where the files of a scene's finished narration are served: the Ogg named
+ * by the scene, and the WAV, subtitles and timings beside it. */
+static void h_projects__audio_write(jw *w, const scene *sc)
+{
+    jw_key(w, "audio");
+    const char *dot = sc->audio_path ? strrchr(sc->audio_path, '.') : NULL;
+    if (dot == NULL || strcmp(sc->audio_status, "COMPLETED") != 0) {
+        jw_null(w);
+        return;
+    }
+    static const struct {
+        const char *key, *ext;
+    } files[] = {
+        {"ogg", ".ogg"}, {"wav", ".wav"}, {"srt", ".srt"}, {"vtt", ".vtt"}, {"timings", ".json"}};
+    int stem = (int)(dot - sc->audio_path);
+    char url[256];
+    jw_obj_begin(w);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(url, sizeof(url), "/api/v1/projects/%s/media/%.*s%s", sc->project_id, stem,
+                 sc->audio_path, files[i].ext);
+        jw_member_str(w, files[i].key, url);
+    }
+    jw_obj_end(w);
+}
+
+void h_projects_scene_write(jw *w, const scene *sc)
 {
     jw_obj_begin(w);
     jw_member_str(w, "id", sc->id);
@@ -47,6 +74,8 @@ static void h_projects__scene_write(jw *w, const scene *sc)
     jw_member_str(w, "image_status", sc->image_status);
     jw_member_str(w, "audio_status", sc->audio_status);
     jw_member_count(w, "duration_ms", sc->duration_ms);
+    jw_member_str(w, "audio_error", sc->audio_error);
+    h_projects__audio_write(w, sc);
     jw_member_time(w, "created_at", sc->created_at);
     jw_member_time(w, "updated_at", sc->updated_at);
     jw_obj_end(w);
@@ -56,7 +85,7 @@ static void h_projects__scenes_write(jw *w, const scene *rows, size_t n)
 {
     jw_arr_begin(w);
     for (size_t i = 0; i < n; i++)
-        h_projects__scene_write(w, &rows[i]);
+        h_projects_scene_write(w, &rows[i]);
     jw_arr_end(w);
 }
 
@@ -72,7 +101,7 @@ static void h_projects__scene_reply(http_request *r, int status, const scene *sc
 {
     http_json j;
     http_json_begin(&j);
-    h_projects__scene_write(&j.w, sc);
+    h_projects_scene_write(&j.w, sc);
     http_reply_written(r, status, &j);
 }
 
@@ -263,7 +292,7 @@ static void h_projects__delete(http_request *r)
     if (!h_projects__begin(r, &p, &id))
         return;
     error e;
-    if (project_service_delete(api_conn(r), p, id, &e) != 0) {
+    if (project_service_delete(api_services(r), api_conn(r), p, id, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }

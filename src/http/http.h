@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct db;
 
@@ -128,6 +129,14 @@ void http_reply(http_request *r, int status, const char *content_type, const cha
                 size_t len);
 /** Replies with body dumped compactly; steals the reference. NULL body gives a 500. */
 void http_reply_json(http_request *r, int status, json_t *body);
+
+/**
+ * Replies with len bytes of the open file fd from offset, read as they are
+ * sent (nothing is copied into memory); the server closes fd, also when
+ * the reply is dropped.
+ */
+void http_reply_fd(http_request *r, int status, const char *content_type, int fd, uint64_t offset,
+                   uint64_t len);
 
 /* A JSON reply written field by field with base/jsonout.h's jw, without a
  * tree: http_json_begin, jw calls on .w, then http_reply_written, which

@@ -880,6 +880,19 @@ void http_reply(http_request *r, int status, const char *content_type, const cha
     reply_check(r);
 }
 
+void http_reply_fd(http_request *r, int status, const char *content_type, int fd, uint64_t offset,
+                   uint64_t len)
+{
+    if (!reply_begin(r, &status, content_type)) {
+        close(fd);
+        return;
+    }
+    r->reply_len = (size_t)len;
+    /* MHD reads the file as it sends (sendfile where it can) and closes fd. */
+    r->response = MHD_create_response_from_fd_at_offset64(len, fd, offset);
+    reply_check(r);
+}
+
 /* The largest JSON response: far above any page the API serves. */
 #define JSON_REPLY_CAP (64u << 20)
 /* Room made at once: most responses fit, and a page grows by few copies. */

@@ -2,6 +2,7 @@
 
 #include "base/timeutil.h"
 #include "domain/channel_store.h"
+#include "services/media_service.h"
 #include "services/persona_access.h"
 
 #include <stdio.h>
@@ -198,11 +199,15 @@ int project_service_update(db_conn *c, arena *a, const principal *p, const char 
     return db_tx(c, project__update_body, &e, err);
 }
 
-int project_service_delete(db_conn *c, const principal *p, const char *id, error *err)
+int project_service_delete(services *s, db_conn *c, const principal *p, const char *id, error *err)
 {
     if (id == NULL || !uuid_is_valid(id))
         return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s", id ? id : "(none)");
-    return project_store_delete(c, p->user_id, id, err);
+    if (project_store_delete(c, p->user_id, id, err) != 0)
+        return -1;
+    /* The row is gone for good (autocommit): now its files. */
+    media_service_project_deleted(s, p->user_id, id);
+    return 0;
 }
 
 /* ---- scenes --------------------------------------------------------------- */
@@ -311,12 +316,22 @@ static int project__scene_update(db_conn *c, project__scene_op *op, error *err)
     scene *sc = op->one;
     if (scene_store_get(c, op->a, op->p->user_id, op->project_id, op->scene_id, sc, err) != 0)
         return -1;
+    scene before = *sc;
     if (op->in->narration != NULL)
         sc->narration = op->in->narration;
     if (op->in->visual_description != NULL)
         sc->visual_description = op->in->visual_description;
     sc->updated_at = op->now;
-    return scene_store_update(c, sc, err);
+    if (scene_store_update(c, sc, err) != 0)
+        return -1;
+    if (strcmp(before.narration, sc->narration) == 0)
+        return 0;
+    /* New words make the audio stale: re-queued, and shown as such. */
+    return media_service_narration_changed(c, &before, err) != 0 ||
+                   scene_store_get(c, op->a, op->p->user_id, op->project_id, op->scene_id, sc,
+                                   err) != 0
+               ? -1
+               : 0;
 }
 
 int project_service_scene_update(db_conn *c, arena *a, const principal *p, const char *project_id,

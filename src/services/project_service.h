@@ -20,7 +20,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-
 /* What a create or update asks for. On update, unset members stay as they are. */
 typedef struct project_input {
     const char *topic; /* required on create; NULL: unchanged */
@@ -65,8 +64,8 @@ int project_service_list(db_conn *c, arena *a, const principal *p, const project
                          const char *cursor, int limit, project **out, size_t *n, error *err);
 int project_service_update(db_conn *c, arena *a, const principal *p, const char *id,
                            const project_input *in, project *out, error *err);
-/** Deletes the project and its scenes. */
-int project_service_delete(db_conn *c, const principal *p, const char *id, error *err);
+/** Deletes the project and its scenes, then its media files (media_service). */
+int project_service_delete(services *s, db_conn *c, const principal *p, const char *id, error *err);
 
 /** The project's scenes in order. */
 int project_service_scenes(db_conn *c, arena *a, const principal *p, const char *project_id,

@@ -23,6 +23,7 @@
 #include "domain/usage_store.h"
 #include "jobs/worker.h"
 #include "providers/llm.h"
+#include "services/media_service.h"
 #include "services/persona_access.h"
 #include "services/script_prompt.h"
 
@@ -338,10 +339,13 @@ static int script__save_in_tx(script__task *t, const script_answer *ans, error *
                 "Rewriting a scene failed: the scene was deleted before its new version was ready",
                 now, &matched, err);
         }
+        scene before = sc;
         sc.visual_description = ans->visual[0];
         sc.narration = ans->narration[0];
         sc.updated_at = now;
         if (scene_store_update(t->c, &sc, err) != 0 ||
+            (strcmp(before.narration, sc.narration) != 0 &&
+             media_service_narration_changed(t->c, &before, err) != 0) ||
             project_store_set_progress(t->c, uid, t->project_id, t->generation, "scripted", NULL,
                                        now, &matched, err) != 0)
             return -1;

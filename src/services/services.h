@@ -17,6 +17,7 @@
 
 struct db;
 struct auth_cache;
+struct media_store;
 
 /* Google OAuth and YouTube endpoints; every URL is configurable for tests. */
 typedef struct google_settings {
@@ -41,7 +42,12 @@ typedef struct services {
     struct auth_cache *auth_cache;
     llm_settings llm;
     google_settings google;
-    const char *data_dir;          /* media and the default key file live here */
+    const char *data_dir; /* media and the default key file live here */
+    /* Where media files are kept (providers/media_store.h), owned by the
+     * app; NULL: media cannot be produced or served (503). */
+    struct media_store *media;
+    const char *ffmpeg;            /* the program, by name or path */
+    int media_timeout_ms;          /* one ffmpeg run at most */
     const char *secret_key_b64;    /* PSTUDIO_SECRET_KEY, or NULL to use <data_dir>/secret.key */
     int64_t session_idle_usec;     /* a session unused this long expires */
     int64_t session_absolute_usec; /* a session older than this expires regardless */

@@ -1,0 +1,14 @@
+/*
+ * h_projects: what other handler files share of the projects resource: a
+ * scene as the API shows it.
+ */
+#ifndef PS_HTTP_H_PROJECTS_H
+#define PS_HTTP_H_PROJECTS_H
+
+#include "base/jsonout.h"
+#include "domain/scene_store.h"
+
+/** Writes one scene as the scenes routes answer it. */
+void h_projects_scene_write(jw *w, const scene *sc);
+
+#endif

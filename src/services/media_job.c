@@ -1,0 +1,511 @@
+/*
+ * The job side of narration: one attempt at a scene's audio (see
+ * media_service.h for the whole contract). Synthesis and encoding run with
+ * no transaction open; every file is written atomically before the one
+ * transaction that records the result and completes the job.
+ */
+#include "services/media_service.h"
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/jsonout.h"
+#include "base/log.h"
+#include "base/subtitle.h"
+#include "base/timeutil.h"
+#include "domain/limits.h"
+#include "domain/persona_store.h"
+#include "domain/project_store.h"
+#include "jobs/worker.h"
+#include "providers/ffmpeg.h"
+#include "providers/tts.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "WAV samples are written in host order, which must be little-endian"
+#endif
+
+/* A cue holds at most this many words or bytes of text: two lines of a
+ * subtitle at the usual 42 characters. */
+#define MEDIA__CUE_WORDS 12
+#define MEDIA__CUE_BYTES 84
+/* How far back older generations' files are looked for and removed. */
+#define MEDIA__OLD_GENERATIONS 64
+
+static const char *const media__exts[] = {".wav", ".ogg", ".srt", ".vtt", ".json", NULL};
+
+typedef struct media__task {
+    services *s;
+    db_conn *c;
+    arena *a;
+    const job *j;
+    const char *project_id;
+    const char *scene_id;
+    int64_t generation;
+    scene sc;
+    char stem[96]; /* scene-<id>-a<generation> */
+} media__task;
+
+static int media__payload(media__task *t, error *err)
+{
+    json_t *p = t->j->payload;
+    json_t *gen = json_object_get(p, "generation");
+    t->project_id = json_string_value(json_object_get(p, "project_id"));
+    t->scene_id = json_string_value(json_object_get(p, "scene_id"));
+    if (t->project_id == NULL || t->scene_id == NULL || !json_is_integer(gen) ||
+        t->j->user_id[0] == '\0' || !uuid_is_valid(t->project_id) || !uuid_is_valid(t->scene_id))
+        return error_set(err, ERR_INVALID, "payload",
+                         "a %s job needs project_id, scene_id, generation and a user", t->j->kind);
+    t->generation = json_integer_value(gen);
+    snprintf(t->stem, sizeof(t->stem), "scene-%s-a%lld", t->scene_id, (long long)t->generation);
+    return 0;
+}
+
+/* ---- writing the scene's state ---------------------------------------------------------- */
+
+typedef struct media__state_tx {
+    media__task *t;
+    scene_audio_state st;
+    bool complete; /* also complete the job */
+    bool matched;
+} media__state_tx;
+
+static int media__state_body(db_conn *c, void *arg, error *err)
+{
+    media__state_tx *tx = arg;
+    media__task *t = tx->t;
+    if (scene_store_audio_set(c, t->j->user_id, t->project_id, t->scene_id, t->generation, &tx->st,
+                              time_now_usec(), &tx->matched, err) != 0)
+        return -1;
+    return tx->complete ? job_complete(c, t->j, err) : 0;
+}
+
+static int media__set_state(media__task *t, const scene_audio_state *st, bool complete,
+                            bool *matched, error *err)
+{
+    media__state_tx tx = {.t = t, .st = *st, .complete = complete};
+    int rc = db_tx(t->c, media__state_body, &tx, err);
+    if (matched != NULL)
+        *matched = tx.matched;
+    return rc < 0 ? -1 : 0;
+}
+
+/* The reason as the scene keeps it: at most SCENE_AUDIO_ERROR_MAX bytes
+ * (so as many characters at most), cut on a character boundary. */
+static const char *media__reason(arena *a, const char *why)
+{
+    size_t n = strlen(why);
+    if (n <= SCENE_AUDIO_ERROR_MAX)
+        return arena_strdup(a, why);
+    n = SCENE_AUDIO_ERROR_MAX;
+    while (n > 0 && ((unsigned char)why[n] & 0xC0) == 0x80)
+        n--;
+    char *s = arena_alloc(a, n + 1);
+    memcpy(s, why, n);
+    s[n] = '\0';
+    return s;
+}
+
+static void media__retry(job_result *out, const error *e)
+{
+    out->outcome = JOB_OUTCOME_RETRY;
+    out->err = *e;
+}
+
+/* Ends the scene's audio as FAILED with why, and the job with it. */
+static void media__fail(media__task *t, job_result *out, const char *why)
+{
+    error e;
+    scene_audio_state st = {
+        .status = "FAILED", .error = media__reason(t->a, why), .duration_ms = -1};
+    if (media__set_state(t, &st, false, NULL, &e) != 0) {
+        media__retry(out, &e);
+        return;
+    }
+    out->outcome = JOB_OUTCOME_FAIL;
+    error_set(&out->err, ERR_INVALID, NULL, "narration of scene %s failed: %s", t->scene_id, why);
+}
+
+/* A transient failure: retried, or the scene FAILED on the last attempt. */
+static void media__transient(media__task *t, job_result *out, const char *why)
+{
+    if (t->j->attempts >= t->j->max_attempts) {
+        char reason[700];
+        snprintf(reason, sizeof(reason), "gave up after %d attempts; the last one failed: %s",
+                 t->j->attempts, why);
+        media__fail(t, out, reason);
+        return;
+    }
+    error e;
+    scene_audio_state st = {.status = "PENDING", .duration_ms = -1};
+    if (media__set_state(t, &st, false, NULL, &e) != 0) {
+        media__retry(out, &e);
+        return;
+    }
+    out->outcome = JOB_OUTCOME_RETRY;
+    error_set(&out->err, ERR_UNAVAILABLE, NULL, "%s", why);
+}
+
+static int media__complete_body(db_conn *c, void *j, error *err)
+{
+    return job_complete(c, j, err);
+}
+
+static void media__complete_only(media__task *t, job_result *out)
+{
+    error e;
+    if (db_tx(t->c, media__complete_body, (void *)t->j, &e) < 0) {
+        media__retry(out, &e);
+        return;
+    }
+    out->outcome = JOB_OUTCOME_DONE;
+}
+
+/* ---- what to say and how ------------------------------------------------------------------ */
+
+/* Language, voice, rate and pitch: the project's language, else the
+ * persona's; the persona's voice settings. A persona deleted since leaves
+ * the defaults, which still narrate. */
+static void media__voice(media__task *t, tts_request *rq)
+{
+    project pr;
+    error e;
+    rq->language = "en";
+    rq->pitch = -1;
+    if (project_store_get(t->c, t->a, t->j->user_id, t->project_id, &pr, &e) != 0)
+        return;
+    persona ps;
+    if (pr.persona_id != NULL &&
+        persona_store_get_visible(t->c, t->a, pr.persona_id, t->j->user_id, &ps, &e) == 0) {
+        rq->language = ps.language;
+        rq->voice = ps.voice;
+        rq->rate = ps.voice_rate > 0 ? (int)ps.voice_rate : 0;
+        rq->pitch = (int)ps.voice_pitch;
+    }
+    /* The persona's voice speaks its own language; a project in another
+     * one gets that language's voice. */
+    if (pr.language != NULL && strcasecmp(pr.language, rq->language) != 0) {
+        rq->language = pr.language;
+        rq->voice = NULL;
+    }
+}
+
+/* ---- the files ------------------------------------------------------------------------------ */
+
+/* The cue text from one word to another: the narration between them, with
+ * the punctuation that ends the last word, on one line. */
+static const char *media__cue_text(arena *a, const char *text, const tts_word *first,
+                                   const tts_word *last)
+{
+    size_t from = first->offset, to = last->offset + last->len, n = strlen(text);
+    while (from > 0 && text[from - 1] != ' ' && text[from - 1] != '\n' && text[from - 1] != '\t' &&
+           text[from - 1] != '\r')
+        from--;
+    while (to < n && text[to] != ' ' && text[to] != '\n' && text[to] != '\t' && text[to] != '\r')
+        to++;
+    char *s = arena_alloc(a, to - from + 1);
+    size_t k = 0;
+    bool space = false;
+    for (size_t i = from; i < to; i++) {
+        char ch = text[i];
+        bool ws = ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r';
+        if (ws) {
+            space = k > 0;
+            continue;
+        }
+        if (space)
+            s[k++] = ' ';
+        space = false;
+        s[k++] = ch;
+    }
+    s[k] = '\0';
+    /* "-->" would end a cue's timing line early in a reader. */
+    for (char *arrow; (arrow = strstr(s, "-->")) != NULL;)
+        arrow[2] = ' ';
+    return s;
+}
+
+/* Cues from the words: a new one at each sentence, and when one would pass
+ * MEDIA__CUE_WORDS words or MEDIA__CUE_BYTES bytes. A cue lasts until the
+ * next begins, the last until the audio ends. */
+static subtitle_cue *media__cues(arena *a, const char *text, const tts_result *r, size_t *ncues)
+{
+    subtitle_cue *cues = arena_alloc(a, (r->nwords ? r->nwords : 1) * sizeof(*cues));
+    size_t n = 0, first = 0;
+    int64_t end_ms = tts_result_duration_ms(r);
+    for (size_t i = 0; i <= r->nwords; i++) {
+        bool split = i == r->nwords;
+        if (!split && i > first) {
+            const tts_word *w = &r->words[i];
+            size_t bytes = w->offset + w->len - r->words[first].offset;
+            split = w->sentence || i - first >= MEDIA__CUE_WORDS || bytes > MEDIA__CUE_BYTES;
+        }
+        if (!split || i == first)
+            continue;
+        subtitle_cue *c = &cues[n++];
+        c->start_ms = r->words[first].start_ms;
+        c->end_ms = i < r->nwords ? r->words[i].start_ms : end_ms;
+        if (c->end_ms <= c->start_ms)
+            c->end_ms = c->start_ms + 1;
+        c->text = media__cue_text(a, text, &r->words[first], &r->words[i - 1]);
+        first = i;
+    }
+    *ncues = n;
+    return cues;
+}
+
+static int media__put_text(media__task *t, const char *ext, const buf *b, error *err)
+{
+    char name[MEDIA_NAME_MAX + 1];
+    snprintf(name, sizeof(name), "%s%s", t->stem, ext);
+    return media_store_put(t->s->media, t->j->user_id, t->project_id, name, b->data ? b->data : "",
+                           b->len, err);
+}
+
+static int media__write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w <= 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The WAV and its Opus encoding: both temporaries until ffmpeg succeeded,
+ * then committed, the WAV first. */
+static int media__audio_files(media__task *t, const tts_result *r, error *err)
+{
+    media_store *ms = t->s->media;
+    const char *uid = t->j->user_id;
+    char wav_name[MEDIA_NAME_MAX + 1], ogg_name[MEDIA_NAME_MAX + 1];
+    snprintf(wav_name, sizeof(wav_name), "%s.wav", t->stem);
+    snprintf(ogg_name, sizeof(ogg_name), "%s.ogg", t->stem);
+    media_temp wav, ogg;
+    if (media_store_temp(ms, uid, t->project_id, wav_name, &wav, err) != 0)
+        return -1;
+    if (media_store_temp(ms, uid, t->project_id, ogg_name, &ogg, err) != 0) {
+        media_store_discard(ms, &wav);
+        return -1;
+    }
+    uint8_t head[WAV_HEADER_LEN];
+    wav_header(head, r->sample_rate, 1, r->nsamples);
+    int fd = open(wav.path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+    int rc = fd < 0 || media__write_all(fd, head, sizeof(head)) != 0 ||
+                     media__write_all(fd, r->samples, r->nsamples * sizeof(*r->samples)) != 0
+                 ? error_set(err, ERR_UNAVAILABLE, NULL, "writing the narration's WAV failed")
+                 : 0;
+    if (fd >= 0)
+        close(fd);
+    const char *args[] = {"-nostdin", "-hide_banner", "-loglevel", "error", "-y",     "-f",
+                          "wav",      "-i",           wav.path,    "-vn",   "-c:a",   "libopus",
+                          "-b:a",     "48k",          "-f",        "ogg",   ogg.path, NULL};
+    if (rc == 0)
+        rc = ffmpeg_run(t->s->ffmpeg, args, t->s->media_timeout_ms, err);
+    if (rc != 0) {
+        media_store_discard(ms, &wav);
+        media_store_discard(ms, &ogg);
+        return -1;
+    }
+    if (media_store_commit(ms, &wav, err) != 0) {
+        media_store_discard(ms, &ogg);
+        return -1;
+    }
+    return media_store_commit(ms, &ogg, err);
+}
+
+/* Subtitles and timings, each written whole. */
+static int media__text_files(media__task *t, const tts_result *r, error *err)
+{
+    size_t ncues;
+    subtitle_cue *cues = media__cues(t->a, t->sc.narration, r, &ncues);
+    buf b;
+    buf_init(&b, 16u << 20);
+    int rc = subtitle_write_srt(&b, cues, ncues) != 0 || media__put_text(t, ".srt", &b, err) != 0;
+    buf_reset(&b);
+    rc = rc || subtitle_write_vtt(&b, cues, ncues) != 0 || media__put_text(t, ".vtt", &b, err) != 0;
+    buf_reset(&b);
+    if (!rc) {
+        jw w;
+        jw_init(&w, &b);
+        jw_obj_begin(&w);
+        jw_member_int(&w, "duration_ms", tts_result_duration_ms(r));
+        jw_member_int(&w, "sample_rate", r->sample_rate);
+        jw_member_str(&w, "voice", r->voice);
+        jw_key(&w, "words");
+        jw_arr_begin(&w);
+        for (size_t i = 0; i < r->nwords; i++) {
+            jw_obj_begin(&w);
+            jw_member_int(&w, "start_ms", r->words[i].start_ms);
+            char *word = arena_alloc(t->a, r->words[i].len + 1);
+            memcpy(word, t->sc.narration + r->words[i].offset, r->words[i].len);
+            word[r->words[i].len] = '\0';
+            jw_member_str(&w, "text", word);
+            jw_member_bool(&w, "sentence", r->words[i].sentence);
+            jw_obj_end(&w);
+        }
+        jw_arr_end(&w);
+        jw_key(&w, "cues");
+        jw_arr_begin(&w);
+        for (size_t i = 0; i < ncues; i++) {
+            jw_obj_begin(&w);
+            jw_member_int(&w, "start_ms", cues[i].start_ms);
+            jw_member_int(&w, "end_ms", cues[i].end_ms);
+            jw_member_str(&w, "text", cues[i].text);
+            jw_obj_end(&w);
+        }
+        jw_arr_end(&w);
+        jw_obj_end(&w);
+        rc = jw_error(&w) != BUF_OK || media__put_text(t, ".json", &b, err) != 0;
+    }
+    buf_free(&b);
+    if (rc && err->kind == ERR_NONE)
+        error_set(err, ERR_INTERNAL, NULL, "the subtitles of the narration could not be written");
+    return rc ? -1 : 0;
+}
+
+/* Removes the files of one generation of the scene (best effort). */
+static void media__remove_generation(media__task *t, int64_t generation)
+{
+    for (size_t i = 0; media__exts[i] != NULL; i++) {
+        char name[MEDIA_NAME_MAX + 1];
+        snprintf(name, sizeof(name), "scene-%s-a%lld%s", t->scene_id, (long long)generation,
+                 media__exts[i]);
+        error e;
+        if (media_store_remove(t->s->media, t->j->user_id, t->project_id, name, &e) != 0)
+            log_warn("media: %s not removed: %s", name, e.message);
+    }
+}
+
+/* ---- one attempt --------------------------------------------------------------------------------
+ */
+
+static void media__run(media__task *t, job_result *out)
+{
+    error e;
+    if (media__payload(t, &out->err) != 0) {
+        out->outcome = JOB_OUTCOME_FAIL;
+        return;
+    }
+    if (scene_store_get(t->c, t->a, t->j->user_id, t->project_id, t->scene_id, &t->sc, &e) != 0) {
+        if (e.kind == ERR_NOT_FOUND)
+            media__complete_only(t, out); /* the scene or its project is gone */
+        else
+            media__retry(out, &e);
+        return;
+    }
+    bool matched = false;
+    scene_audio_state processing = {.status = "PROCESSING", .duration_ms = -1};
+    if (t->sc.audio_generation == t->generation &&
+        media__set_state(t, &processing, false, &matched, &e) != 0) {
+        media__retry(out, &e);
+        return;
+    }
+    if (!matched) { /* asked for again since: that request's job does the work */
+        media__complete_only(t, out);
+        return;
+    }
+    if (t->s->media == NULL) {
+        media__fail(t, out, "media storage is not configured on the worker");
+        return;
+    }
+
+    tts_request rq = {.text = t->sc.narration};
+    media__voice(t, &rq);
+    tts_result r;
+    tts_espeak_synthesize(&rq, &r);
+    if (r.outcome == TTS_PERMANENT) {
+        media__fail(t, out, r.message);
+    } else if (r.outcome == TTS_TRANSIENT) {
+        media__transient(t, out, r.message);
+    } else if (media__audio_files(t, &r, &e) != 0 || media__text_files(t, &r, &e) != 0) {
+        if (e.kind == ERR_CONFIG)
+            media__fail(t, out, e.message);
+        else
+            media__transient(t, out, e.message);
+    } else {
+        char path[MEDIA_NAME_MAX + 1];
+        snprintf(path, sizeof(path), "%s.ogg", t->stem);
+        scene_audio_state done = {
+            .status = "COMPLETED", .path = path, .duration_ms = tts_result_duration_ms(&r)};
+        if (media__set_state(t, &done, true, &matched, &e) != 0) {
+            media__retry(out, &e); /* a lost lease or a fault: nothing recorded */
+        } else {
+            out->outcome = JOB_OUTCOME_DONE;
+            /* Files of older requests are no longer named by the scene; this
+             * request's are not either when it was overtaken meanwhile. */
+            if (!matched)
+                media__remove_generation(t, t->generation);
+            for (int64_t g = t->generation - 1;
+                 matched && g >= 1 && g >= t->generation - MEDIA__OLD_GENERATIONS; g--)
+                media__remove_generation(t, g);
+        }
+    }
+    tts_result_free(&r);
+}
+
+/* A job that died without its handler deciding (its last attempt lost the
+ * lease): the scene would stay PROCESSING for good. */
+static void media__dead(db_conn *c, const job *j, const char *why, void *ctx)
+{
+    if (strcmp(j->kind, MEDIA_JOB_AUDIO) != 0 || !json_is_object(j->payload))
+        return;
+    arena a;
+    arena_init(&a, 1024);
+    media__task t = {.s = ctx, .c = c, .a = &a, .j = j};
+    error e;
+    scene_audio_state st = {.status = "FAILED", .duration_ms = -1};
+    if (media__payload(&t, &e) == 0) {
+        st.error = media__reason(&a, why);
+        if (media__set_state(&t, &st, false, NULL, &e) != 0)
+            log_error("job %s died and its scene could not be marked failed: %s", j->id, e.message);
+    }
+    arena_free(&a);
+}
+
+static void media__sweep_job(services *s, db_conn *c, const job *j, job_result *out)
+{
+    int removed = 0;
+    error e;
+    if (media_service_sweep(s, c, &removed, &e) != 0) {
+        media__retry(out, &e);
+        return;
+    }
+    if (removed > 0)
+        log_info("media sweep: removed the files of %d deleted project%s", removed,
+                 removed == 1 ? "" : "s");
+    job_complete_alone(c, j, out);
+}
+
+void media_service_job(db_conn *c, const job *j, job_result *out, void *ctx)
+{
+    memset(out, 0, sizeof(*out));
+    services *s = ctx;
+    if (strcmp(j->kind, MEDIA_JOB_SWEEP) == 0) {
+        media__sweep_job(s, c, j, out);
+        return;
+    }
+    arena a;
+    arena_init(&a, 16 * 1024);
+    media__task t = {.s = s, .c = c, .a = &a, .j = j};
+    media__run(&t, out);
+    arena_free(&a);
+}
+
+void media_service_register_jobs(services *s)
+{
+    /* One lease covers a synthesis (milliseconds) and an ffmpeg run. */
+    int lease = (s->media_timeout_ms > 0 ? s->media_timeout_ms : 120000) / 1000 + 60;
+    job_register(MEDIA_JOB_AUDIO, media_service_job, s, lease);
+    job_on_dead(MEDIA_JOB_AUDIO, media__dead);
+    job_register(MEDIA_JOB_SWEEP, media_service_job, s, 300);
+    job_schedule(MEDIA_JOB_SWEEP, 3600, "{}");
+}

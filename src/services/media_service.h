@@ -1,0 +1,85 @@
+/*
+ * media_service: a scene's narration, from request to files, and the
+ * project's media as the owner reads them.
+ *
+ * Audio is asked for explicitly (decision 89): POST …/media queues every
+ * scene whose audio was never asked for or failed, POST …/scenes/{sid}/audio
+ * one scene again. Each request bumps the scene's audio_generation, sets
+ * audio_status PENDING and enqueues a media.audio job in the same
+ * transaction. Editing the narration of a scene whose audio was asked for
+ * marks it stale the same way (PENDING, re-queued).
+ *
+ * The job (PENDING -> PROCESSING -> COMPLETED | FAILED with the reason)
+ * synthesises with no transaction open, writes the files atomically
+ * through the media store (WAV, Opus in Ogg by the ffmpeg program, SRT,
+ * WebVTT, word timings as JSON), all under the stem
+ * scene-<scene id>-a<generation>, and then records the result and the
+ * job's completion in one transaction, only while the scene is still at
+ * the generation the job was queued for. A worker killed mid-job leaves at
+ * most invisible temporaries and complete files of that stem; the job runs
+ * again once its lease expires and writes them afresh.
+ *
+ * A project's files are deleted with it (after the row's delete commits);
+ * what a crash or a user's deletion (the database cascades, files cannot)
+ * leaves behind, the hourly media.sweep removes: every project directory
+ * whose project no longer exists.
+ */
+#ifndef PS_SERVICES_MEDIA_SERVICE_H
+#define PS_SERVICES_MEDIA_SERVICE_H
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "db/db.h"
+#include "domain/scene_store.h"
+#include "jobs/queue.h"
+#include "providers/media_store.h"
+#include "services/services.h"
+
+#include <stddef.h>
+
+#define MEDIA_JOB_AUDIO "media.audio"
+#define MEDIA_JOB_SWEEP "media.sweep"
+
+/**
+ * Queues audio for every scene of the project that never had it asked for,
+ * or whose audio failed; returns all scenes. ERR_CONFLICT (field "scenes")
+ * when the project has no scenes yet.
+ */
+int media_service_generate(db_conn *c, arena *a, const principal *p, const char *project_id,
+                           scene **out, size_t *n, error *err);
+/** Queues the scene's audio again, whatever its status; returns the scene. */
+int media_service_scene_audio(db_conn *c, arena *a, const principal *p, const char *project_id,
+                              const char *scene_id, scene *out, error *err);
+/**
+ * Inside the caller's open transaction: the narration of before (the
+ * scene as it was) changed, so its audio, when it was ever asked for, is
+ * stale: back to PENDING and queued again.
+ */
+int media_service_narration_changed(db_conn *c, const scene *before, error *err);
+
+/**
+ * Opens the project's media file name for its owner. ERR_NOT_FOUND when
+ * the project is not the caller's or there is no such file; ERR_INVALID
+ * (field "path") for a name that could not be one; ERR_UNAVAILABLE when
+ * no media store is configured.
+ */
+int media_service_open(services *s, db_conn *c, arena *a, const principal *p,
+                       const char *project_id, const char *name, media_file *out, error *err);
+/** The Content-Type of a media name, by its extension. */
+const char *media_service_content_type(const char *name);
+
+/** After a project's row was deleted: removes its files (a failure is logged; the sweep retries).
+ */
+void media_service_project_deleted(services *s, const char *user_id, const char *project_id);
+/**
+ * Removes the files of every project the database no longer has; *removed
+ * counts them. Run hourly by media.sweep; exposed for tests.
+ */
+int media_service_sweep(services *s, db_conn *c, int *removed, error *err);
+
+/** The job handler of MEDIA_JOB_AUDIO and MEDIA_JOB_SWEEP; ctx is the services. */
+void media_service_job(db_conn *c, const job *j, job_result *out, void *ctx);
+/** Registers the job kinds above with s as their context. */
+void media_service_register_jobs(services *s);
+
+#endif

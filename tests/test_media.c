@@ -1,0 +1,1118 @@
+/*
+ * Scene narration end to end, on both engines: a scripted project asks
+ * for its media (202), an in-test worker pool synthesises every scene with
+ * espeak-ng and encodes it with the real ffmpeg program, and the files are
+ * checked as a player would: the WAV's header and length, the Opus file
+ * through ffprobe, word timings in order and inside the audio, SRT and
+ * WebVTT well formed and equal to the timings. Then: editing a narration
+ * makes its audio stale and a new one replaces it; failures end FAILED with
+ * a reason; the media route serves ranges, ETags and types to the owner
+ * and refuses every way out of the project's directory; deleting a project
+ * (or its user) deletes its files; and a `pstudio worker` killed with -9
+ * mid-encoding leaves nothing half-written visible, after which the job
+ * runs again and finishes.
+ */
+#include "testlib.h"
+
+#include "base/subtitle.h"
+#include "base/timeutil.h"
+#include "jobs/queue.h"
+#include "jobs/worker.h"
+#include "providers/media_store.h"
+#include "services/media_service.h"
+#include "services/script_service.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAST   "2000-01-01T00:00:00.000000Z"
+#define WAIT_S 60
+
+typedef struct world {
+    test_api api;
+    db *wdb;
+    job_pool *pool;
+    char dir[256];   /* the data directory */
+    char media[300]; /* <dir>/media */
+    char tok[128], tok_b[128];
+    char ana[40]; /* ana's user id */
+} world;
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void start_pool(world *w)
+{
+    if (w->pool != NULL)
+        return;
+    error e;
+    w->pool = job_pool_start(w->wdb, 2, "test:media", &e);
+    if (w->pool == NULL)
+        fail_msg("job_pool_start: %s", e.message);
+}
+
+static void stop_pool(world *w)
+{
+    if (w->pool != NULL)
+        job_pool_stop(w->pool, 5000);
+    w->pool = NULL;
+}
+
+static void text_of(world *w, char *out, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void text_of(world *w, char *out, size_t n, const char *fmt, ...)
+{
+    char sql[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    db_sql q = DB_SQL(sql);
+    db_conn *c = db_acquire(w->api.t.db);
+    db_error de;
+    db_stmt *s = db_prepare(c, &q, &de);
+    if (s == NULL)
+        fail_msg("%s: %s", sql, de.message);
+    out[0] = '\0';
+    if (db_step(s, &de) == DB_ROW && db_col_text(s, 0) != NULL)
+        snprintf(out, n, "%s", db_col_text(s, 0));
+    db_reset(s);
+    db_release(c);
+}
+
+static void exec(world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void exec(world *w, const char *fmt, ...)
+{
+    char sql[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    testdb_exec(&w->api.t, sql);
+}
+
+static int setup(void **state)
+{
+    world *w = test_calloc(1, sizeof(*w));
+    test_api_start(&w->api);
+    job_unregister_all();
+    job_unschedule_all();
+    test_tmpdir(w->dir, sizeof(w->dir));
+    snprintf(w->media, sizeof(w->media), "%s/media", w->dir);
+    w->api.svc.data_dir = w->dir;
+    error e;
+    w->api.svc.media = media_store_local(w->media, &e);
+    if (w->api.svc.media == NULL)
+        fail_msg("media_store_local: %s", e.message);
+    script_service_register_jobs(&w->api.svc);
+    media_service_register_jobs(&w->api.svc);
+    job_unschedule_all(); /* the hourly purge and sweep would only add noise */
+    db_error de;
+    w->wdb = db_open(w->api.t.url, 3, &de);
+    if (w->wdb == NULL)
+        fail_msg("db_open: %s", de.message);
+    test_signup(&w->api, "ana@example.com", w->tok);
+    test_signup(&w->api, "bob@example.com", w->tok_b);
+    test_set_plan(&w->api, "ana@example.com", "pro");
+    text_of(w, w->ana, sizeof(w->ana), "SELECT id FROM users WHERE email = 'ana@example.com'");
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    world *w = *state;
+    stop_pool(w);
+    db_close(w->wdb);
+    media_store_free(w->api.svc.media);
+    test_api_stop(&w->api);
+    job_unregister_all();
+    job_unschedule_all();
+    test_free(w);
+    return 0;
+}
+
+/* ---- helpers ----------------------------------------------------------------------- */
+
+/* A project written by the offline writer in language with n scenes; its id into id. */
+static void scripted_project(world *w, const char *language, int n, char id[37])
+{
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"topic\":\"Why is the sky blue?\",\"language\":\"%s\",\"target_scenes\":%d}",
+             language, n);
+    test_resp r = test_req(&w->api, "POST", "/api/v1/projects", w->tok, body, NULL);
+    test_expect(&r, 202, NULL);
+    snprintf(id, 37, "%s", json_string_value(json_object_get(r.json, "id")));
+    test_resp_free(&r);
+    start_pool(w);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/projects/%s", id);
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    for (;;) {
+        r = test_req(&w->api, "GET", path, w->tok, NULL, NULL);
+        const char *st = json_string_value(json_object_get(r.json, "status"));
+        bool done = st != NULL && strcmp(st, "scripted") == 0;
+        if (!done && time_mono_usec() > until)
+            fail_msg("project %s never scripted: %s", id, r.body);
+        test_resp_free(&r);
+        if (done)
+            return;
+        sleep_ms(25);
+    }
+}
+
+static test_resp scenes_of(world *w, const char *id)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes", id);
+    test_resp r = test_req(&w->api, "GET", path, w->tok, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    return r;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : "";
+}
+
+/* Polls the scenes until every one's audio_status is want; returns them. */
+static test_resp wait_audio(world *w, const char *id, const char *want)
+{
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    for (;;) {
+        test_resp r = scenes_of(w, id);
+        json_t *items = json_object_get(r.json, "items");
+        bool all = json_array_size(items) > 0;
+        for (size_t i = 0; i < json_array_size(items); i++)
+            all = all && strcmp(str(json_array_get(items, i), "audio_status"), want) == 0;
+        if (all)
+            return r;
+        if (time_mono_usec() > until)
+            fail_msg("the scenes of %s never all reached %s: %s", id, want, r.body);
+        test_resp_free(&r);
+        sleep_ms(25);
+    }
+}
+
+static test_resp ask_media(world *w, const char *id, long want)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/media", id);
+    test_resp r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, want, NULL);
+    return r;
+}
+
+/* The file's bytes (malloc'd, NUL-terminated) and length; NULL when absent. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *data = malloc((size_t)n + 1);
+    size_t got = fread(data, 1, (size_t)n, f);
+    fclose(f);
+    data[got] = '\0';
+    *len = got;
+    return data;
+}
+
+static void media_path(world *w, const char *project_id, const char *name, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%s/%s/%s", w->media, w->ana, project_id, name);
+}
+
+/* The stem of a scene's audio files, from its audio_path. */
+static void stem_of(json_t *sc, char *out, size_t n)
+{
+    const char *p = json_string_value(json_object_get(sc, "audio_path"));
+    if (p == NULL) { /* the API shows URLs; the stem is the last segment less .ogg */
+        const char *url = json_string_value(json_object_get(json_object_get(sc, "audio"), "ogg"));
+        assert_non_null(url);
+        p = strrchr(url, '/') + 1;
+    }
+    snprintf(out, n, "%.*s", (int)(strlen(p) - 4), p);
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Checks a PCM WAV file's header against its size; its length in ms. */
+static int64_t wav_ms(const char *path)
+{
+    size_t len;
+    unsigned char *d = (unsigned char *)slurp(path, &len);
+    if (d == NULL)
+        fail_msg("no WAV at %s", path);
+    assert_true(len > WAV_HEADER_LEN);
+    assert_memory_equal(d, "RIFF", 4);
+    assert_memory_equal(d + 8, "WAVEfmt ", 8);
+    assert_int_equal(d[20] | d[21] << 8, 1);  /* PCM */
+    assert_int_equal(d[22] | d[23] << 8, 1);  /* mono */
+    assert_int_equal(d[34] | d[35] << 8, 16); /* bits */
+    uint32_t rate = le32(d + 24), data = le32(d + 40);
+    assert_memory_equal(d + 36, "data", 4);
+    assert_int_equal(le32(d + 4), len - 8);
+    assert_int_equal(data, len - WAV_HEADER_LEN);
+    assert_true(rate >= 8000);
+    free(d);
+    return (int64_t)data / 2 * 1000 / rate;
+}
+
+/* ffprobe's view of a file: its format name and duration in ms. */
+static int64_t probe_ms(const char *path, const char *want_format, const char *want_codec)
+{
+    const char *argv[] = {"/usr/bin/ffprobe",
+                          "-v",
+                          "error",
+                          "-show_entries",
+                          "format=format_name,duration:stream=codec_name",
+                          "-of",
+                          "default=nw=1",
+                          path,
+                          NULL};
+    char out[2048];
+    int rc = test_run(argv, NULL, NULL, out, sizeof(out));
+    if (rc != 0)
+        fail_msg("ffprobe %s: %d: %s", path, rc, out);
+    char fmt[64];
+    snprintf(fmt, sizeof(fmt), "format_name=%s", want_format);
+    if (strstr(out, fmt) == NULL)
+        fail_msg("%s is not %s: %s", path, want_format, out);
+    snprintf(fmt, sizeof(fmt), "codec_name=%s", want_codec);
+    if (strstr(out, fmt) == NULL)
+        fail_msg("%s is not %s: %s", path, want_codec, out);
+    const char *d = strstr(out, "duration=");
+    assert_non_null(d);
+    return (int64_t)(strtod(d + 9, NULL) * 1000.0 + 0.5);
+}
+
+/* "HH:MM:SS,mmm" (sep ',' or '.') to ms; -1 when malformed. */
+static int64_t cue_time(const char *s, char sep)
+{
+    int h, m, sec, ms;
+    char c1, c2, c3;
+    if (sscanf(s, "%2d%c%2d%c%2d%c%3d", &h, &c1, &m, &c2, &sec, &c3, &ms) != 7 || c1 != ':' ||
+        c2 != ':' || c3 != sep || m > 59 || sec > 59)
+        return -1;
+    return ((int64_t)h * 3600 + m * 60 + sec) * 1000 + ms;
+}
+
+/* Checks subtitle text (SRT or WebVTT) cue by cue against the timings' cues. */
+static void check_subtitles(const char *text, bool vtt, json_t *cues, int64_t duration_ms)
+{
+    const char *p = text;
+    char sep = vtt ? '.' : ',';
+    if (vtt) {
+        assert_true(strncmp(p, "WEBVTT\n\n", 8) == 0);
+        p += 8;
+    }
+    size_t n = json_array_size(cues);
+    assert_true(n >= 1);
+    int64_t prev = -1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *c = json_array_get(cues, i);
+        if (!vtt) {
+            char num[24];
+            snprintf(num, sizeof(num), "%zu\n", i + 1);
+            assert_true(strncmp(p, num, strlen(num)) == 0);
+            p += strlen(num);
+        }
+        int64_t a = cue_time(p, sep);
+        assert_true(strncmp(p + 12, " --> ", 5) == 0);
+        int64_t b = cue_time(p + 17, sep);
+        assert_true(a >= 0 && b > a);
+        assert_true(a >= prev);
+        assert_true(b <= duration_ms);
+        assert_int_equal(a, json_integer_value(json_object_get(c, "start_ms")));
+        assert_int_equal(b, json_integer_value(json_object_get(c, "end_ms")));
+        prev = a;
+        p += 29;
+        assert_int_equal(*p++, '\n');
+        const char *end = strchr(p, '\n');
+        assert_non_null(end);
+        assert_true(end > p); /* a cue has text */
+        assert_true(strncmp(p, str(c, "text"), (size_t)(end - p)) == 0);
+        assert_true(strstr(p, "-->") == NULL || strstr(p, "-->") > end);
+        p = end + 1;
+        assert_int_equal(*p++, '\n');
+    }
+    assert_int_equal(*p, '\0');
+}
+
+/* Every file of a scene's narration, checked against each other. */
+static void check_scene_files(world *w, const char *project_id, json_t *sc)
+{
+    char stem[160], path[600];
+    stem_of(sc, stem, sizeof(stem));
+    int64_t duration = json_integer_value(json_object_get(sc, "duration_ms"));
+    assert_true(duration > 500);
+
+    snprintf(path, sizeof(path), "%s/%s/%s/%s.wav", w->media, w->ana, project_id, stem);
+    int64_t wav = wav_ms(path);
+    assert_true(llabs(wav - duration) <= 1);
+    assert_true(llabs(probe_ms(path, "wav", "pcm_s16le") - duration) <= 20);
+    snprintf(path, sizeof(path), "%s/%s/%s/%s.ogg", w->media, w->ana, project_id, stem);
+    /* Opus adds a few ms of pre-skip and padding, never more. */
+    assert_true(llabs(probe_ms(path, "ogg", "opus") - duration) <= 100);
+
+    snprintf(path, sizeof(path), "%s/%s/%s/%s.json", w->media, w->ana, project_id, stem);
+    size_t len;
+    char *text = slurp(path, &len);
+    assert_non_null(text);
+    json_error_t je;
+    json_t *t = json_loads(text, 0, &je);
+    free(text);
+    assert_non_null(t);
+    assert_int_equal(json_integer_value(json_object_get(t, "duration_ms")), duration);
+    json_t *words = json_object_get(t, "words");
+    assert_true(json_array_size(words) >= 3);
+    int64_t prev = 0;
+    for (size_t i = 0; i < json_array_size(words); i++) {
+        json_t *wd = json_array_get(words, i);
+        int64_t at = json_integer_value(json_object_get(wd, "start_ms"));
+        assert_true(at >= prev);
+        assert_true(at < duration);
+        assert_true(strlen(str(wd, "text")) > 0);
+        assert_non_null(strstr(str(sc, "narration"), str(wd, "text")));
+        prev = at;
+    }
+    json_t *cues = json_object_get(t, "cues");
+    snprintf(path, sizeof(path), "%s/%s/%s/%s.srt", w->media, w->ana, project_id, stem);
+    text = slurp(path, &len);
+    assert_non_null(text);
+    check_subtitles(text, false, cues, duration);
+    free(text);
+    snprintf(path, sizeof(path), "%s/%s/%s/%s.vtt", w->media, w->ana, project_id, stem);
+    text = slurp(path, &len);
+    assert_non_null(text);
+    check_subtitles(text, true, cues, duration);
+    free(text);
+    json_decref(t);
+}
+
+/* The names in the project's directory, joined by spaces ("" when none). */
+static void listing(world *w, const char *project_id, char *out, size_t n)
+{
+    char path[600];
+    media_path(w, project_id, "", path, sizeof(path));
+    out[0] = '\0';
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+            strncat(out, de->d_name, n - strlen(out) - 1);
+            strncat(out, " ", n - strlen(out) - 1);
+        }
+    closedir(d);
+}
+
+/* ---- narration ----------------------------------------------------------------------------- */
+
+static void test_every_scene_is_narrated_as_wav_opus_timings_and_subtitles(void **state)
+{
+    world *w = *state;
+    const char *languages[] = {"pt-BR", "en-US"};
+    for (int l = 0; l < 2; l++) {
+        char id[37];
+        scripted_project(w, languages[l], 3, id);
+        test_resp r = ask_media(w, id, 202);
+        json_t *items = json_object_get(r.json, "items");
+        assert_int_equal(json_array_size(items), 3);
+        for (size_t i = 0; i < 3; i++) /* queued, or already taken by the pool */
+            assert_true(strcmp(str(json_array_get(items, i), "audio_status"), "COMPLETED") != 0);
+        test_resp_free(&r);
+        r = wait_audio(w, id, "COMPLETED");
+        items = json_object_get(r.json, "items");
+        for (size_t i = 0; i < json_array_size(items); i++) {
+            json_t *sc = json_array_get(items, i);
+            assert_true(json_is_null(json_object_get(sc, "audio_error")));
+            check_scene_files(w, id, sc);
+        }
+        /* The voice speaks the project's language. */
+        char stem[160], path[600];
+        stem_of(json_array_get(items, 0), stem, sizeof(stem));
+        snprintf(path, sizeof(path), "%s/%s/%s/%s.json", w->media, w->ana, id, stem);
+        size_t len;
+        char *text = slurp(path, &len);
+        assert_non_null(strstr(text, l == 0 ? "\"voice\":\"pt-br\"" : "\"voice\":\"en-us\""));
+        free(text);
+        test_resp_free(&r);
+        /* Asking again queues nothing: every scene is done. */
+        r = ask_media(w, id, 202);
+        items = json_object_get(r.json, "items");
+        for (size_t i = 0; i < json_array_size(items); i++)
+            assert_string_equal(str(json_array_get(items, i), "audio_status"), "COMPLETED");
+        test_resp_free(&r);
+    }
+    assert_int_equal(testdb_scalar(&w->api.t, "SELECT count(*) FROM jobs WHERE kind = "
+                                              "'media.audio'"),
+                     6);
+}
+
+static void test_a_project_without_scenes_cannot_ask_for_media(void **state)
+{
+    world *w = *state;
+    test_resp r = test_req(&w->api, "POST", "/api/v1/projects", w->tok,
+                           "{\"topic\":\"Empty\",\"generate\":false}", NULL);
+    test_expect(&r, 201, NULL);
+    char id[37];
+    snprintf(id, sizeof(id), "%s", str(r.json, "id"));
+    test_resp_free(&r);
+    r = ask_media(w, id, 409);
+    assert_string_equal(str(r.json, "field"), "scenes");
+    test_resp_free(&r);
+}
+
+static void test_editing_a_narration_makes_its_audio_stale_and_it_is_made_again(void **state)
+{
+    world *w = *state;
+    char id[37];
+    scripted_project(w, "en-US", 2, id);
+    test_resp_free((test_resp[]){ask_media(w, id, 202)});
+    test_resp r = wait_audio(w, id, "COMPLETED");
+    json_t *first = json_array_get(json_object_get(r.json, "items"), 0);
+    char sid[37], old_stem[160];
+    snprintf(sid, sizeof(sid), "%s", str(first, "id"));
+    stem_of(first, old_stem, sizeof(old_stem));
+    assert_non_null(strstr(old_stem, "-a1"));
+    test_resp_free(&r);
+
+    /* A new picture leaves the audio alone. */
+    char path[160];
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s", id, sid);
+    r = test_req(&w->api, "PATCH", path, w->tok, "{\"visual_description\":\"A new picture\"}",
+                 NULL);
+    test_expect(&r, 200, NULL);
+    assert_string_equal(str(r.json, "audio_status"), "COMPLETED");
+    test_resp_free(&r);
+
+    /* New words make it stale at once, and it is made again. */
+    r = test_req(&w->api, "PATCH", path, w->tok,
+                 "{\"narration\":\"Light scatters. Blue light scatters the most, so the sky "
+                 "looks blue.\"}",
+                 NULL);
+    test_expect(&r, 200, NULL);
+    assert_true(strcmp(str(r.json, "audio_status"), "COMPLETED") != 0);
+    test_resp_free(&r);
+    r = wait_audio(w, id, "COMPLETED");
+    json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+    char stem[160];
+    stem_of(sc, stem, sizeof(stem));
+    assert_non_null(strstr(stem, "-a2"));
+    check_scene_files(w, id, sc);
+    test_resp_free(&r);
+    /* The stale files are gone. */
+    char file[600], name[200];
+    snprintf(name, sizeof(name), "%s.ogg", old_stem);
+    media_path(w, id, name, file, sizeof(file));
+    assert_int_equal(access(file, F_OK), -1);
+
+    /* One scene's audio, asked for again. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s/audio", id, sid);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    assert_string_equal(str(r.json, "id"), sid);
+    assert_true(json_is_null(json_object_get(r.json, "audio")) ||
+                strcmp(str(r.json, "audio_status"), "COMPLETED") != 0);
+    test_resp_free(&r);
+    r = wait_audio(w, id, "COMPLETED");
+    stem_of(json_array_get(json_object_get(r.json, "items"), 0), stem, sizeof(stem));
+    assert_non_null(strstr(stem, "-a3"));
+    test_resp_free(&r);
+}
+
+static void test_failures_end_failed_with_a_reason_and_can_be_asked_again(void **state)
+{
+    world *w = *state;
+    char id[37];
+    scripted_project(w, "en-US", 1, id);
+    /* A language espeak-ng does not speak can never succeed. */
+    exec(w, "UPDATE projects SET language = 'zz' WHERE id = '%s'", id);
+    test_resp_free((test_resp[]){ask_media(w, id, 202)});
+    test_resp r = wait_audio(w, id, "FAILED");
+    json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_non_null(strstr(str(sc, "audio_error"), "no voice for the language \"zz\""));
+    assert_true(json_is_null(json_object_get(sc, "audio")));
+    test_resp_free(&r);
+
+    /* ffmpeg missing: a configuration fault, said as such. */
+    exec(w, "UPDATE projects SET language = 'en-US' WHERE id = '%s'", id);
+    w->api.svc.ffmpeg = "/nonexistent/ffmpeg";
+    r = ask_media(w, id, 202); /* FAILED scenes are asked for again */
+    assert_string_equal(str(json_array_get(json_object_get(r.json, "items"), 0), "audio_status"),
+                        "PENDING");
+    test_resp_free(&r);
+    r = wait_audio(w, id, "FAILED");
+    sc = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_non_null(strstr(str(sc, "audio_error"), "PSTUDIO_FFMPEG"));
+    test_resp_free(&r);
+    char names[2048];
+    listing(w, id, names, sizeof(names));
+    assert_null(strstr(names, ".ogg ")); /* nothing visible; no temporary left either */
+    assert_null(strstr(names, ".tmp-"));
+
+    w->api.svc.ffmpeg = "ffmpeg";
+    test_resp_free((test_resp[]){ask_media(w, id, 202)});
+    r = wait_audio(w, id, "COMPLETED");
+    check_scene_files(w, id, json_array_get(json_object_get(r.json, "items"), 0));
+    test_resp_free(&r);
+}
+
+static void test_an_ffmpeg_that_hangs_is_killed_and_the_attempt_retried(void **state)
+{
+    world *w = *state;
+    char id[37];
+    scripted_project(w, "en-US", 1, id);
+    char script[400];
+    snprintf(script, sizeof(script), "%s/hang.sh", w->dir);
+    FILE *f = fopen(script, "w");
+    fputs("#!/bin/sh\nexec sleep 30\n", f);
+    fclose(f);
+    chmod(script, 0700);
+    w->api.svc.ffmpeg = script;
+    w->api.svc.media_timeout_ms = 300;
+    test_resp_free((test_resp[]){ask_media(w, id, 202)});
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    while (testdb_scalar(&w->api.t, "SELECT count(*) FROM jobs WHERE kind = 'media.audio' AND "
+                                    "attempts >= 1 AND status = 'queued'") == 0) {
+        if (time_mono_usec() > until)
+            fail_msg("the hanging attempt was never given up");
+        sleep_ms(25);
+    }
+    stop_pool(w);
+    char last_error[600];
+    text_of(w, last_error, sizeof(last_error),
+            "SELECT last_error FROM jobs WHERE kind = 'media.audio'");
+    assert_non_null(strstr(last_error, "did not finish within 300 ms"));
+    test_resp r = scenes_of(w, id);
+    assert_string_equal(str(json_array_get(json_object_get(r.json, "items"), 0), "audio_status"),
+                        "PENDING");
+    test_resp_free(&r);
+    char names[2048];
+    listing(w, id, names, sizeof(names));
+    assert_string_equal(names, ""); /* both temporaries discarded */
+}
+
+static void test_the_personas_rate_and_pitch_reach_the_narrator(void **state)
+{
+    world *w = *state;
+    /* Out of espeak-ng's range: refused before anything is stored. */
+    const char *bad[] = {"\"voice_rate\":79", "\"voice_rate\":451", "\"voice_pitch\":101",
+                         "\"voice_pitch\":-2", NULL};
+    for (int i = 0; bad[i]; i++) {
+        char body[300];
+        snprintf(body, sizeof(body),
+                 "{\"name\":\"Slow\",\"system_instruction\":\"Explain.\",\"language\":"
+                 "\"en-US\",%s}",
+                 bad[i]);
+        test_resp r = test_req(&w->api, "POST", "/api/v1/personas", w->tok, body, NULL);
+        test_expect(&r, 422, NULL);
+        test_resp_free(&r);
+    }
+    test_resp r = test_req(&w->api, "POST", "/api/v1/personas", w->tok,
+                           "{\"name\":\"Slow\",\"system_instruction\":\"Explain.\","
+                           "\"language\":\"en-US\",\"voice_rate\":90,\"voice_pitch\":20}",
+                           NULL);
+    test_expect(&r, 201, NULL);
+    char persona[37];
+    snprintf(persona, sizeof(persona), "%s", str(r.json, "id"));
+    assert_int_equal(json_integer_value(json_object_get(r.json, "voice_rate")), 90);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "voice_pitch")), 20);
+    test_resp_free(&r);
+
+    char body[300], id[37];
+    snprintf(body, sizeof(body), "{\"topic\":\"Tides\",\"persona_id\":\"%s\",\"target_scenes\":1}",
+             persona);
+    r = test_req(&w->api, "POST", "/api/v1/projects", w->tok, body, NULL);
+    test_expect(&r, 202, NULL);
+    snprintf(id, sizeof(id), "%s", str(r.json, "id"));
+    test_resp_free(&r);
+    start_pool(w);
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    while (testdb_scalar(&w->api.t, "SELECT count(*) FROM projects WHERE status = 'scripted'") ==
+           0) {
+        if (time_mono_usec() > until)
+            fail_msg("never scripted");
+        sleep_ms(25);
+    }
+    test_resp_free((test_resp[]){ask_media(w, id, 202)});
+    r = wait_audio(w, id, "COMPLETED");
+    json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+    int64_t slow = json_integer_value(json_object_get(sc, "duration_ms"));
+    char sid[37], path[200];
+    snprintf(sid, sizeof(sid), "%s", str(sc, "id"));
+    test_resp_free(&r);
+
+    /* The same words at 300 words a minute take about 90/300 of the time. */
+    snprintf(path, sizeof(path), "/api/v1/personas/%s", persona);
+    r = test_req(&w->api, "PATCH", path, w->tok, "{\"voice_rate\":300}", NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s/audio", id, sid);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    r = wait_audio(w, id, "COMPLETED");
+    sc = json_array_get(json_object_get(r.json, "items"), 0);
+    char stem[160];
+    stem_of(sc, stem, sizeof(stem));
+    assert_non_null(strstr(stem, "-a2"));
+    int64_t fast = json_integer_value(json_object_get(sc, "duration_ms"));
+    check_scene_files(w, id, sc);
+    test_resp_free(&r);
+    assert_true(fast * 2 < slow);
+}
+
+/* ---- the media route ------------------------------------------------------------------------ */
+
+/* A project with one narrated scene; its id and the stem of its files. */
+static void narrated(world *w, char id[37], char *stem, size_t n)
+{
+    scripted_project(w, "en-US", 1, id);
+    test_resp_free((test_resp[]){ask_media(w, id, 202)});
+    test_resp r = wait_audio(w, id, "COMPLETED");
+    stem_of(json_array_get(json_object_get(r.json, "items"), 0), stem, n);
+    test_resp_free(&r);
+}
+
+static test_resp get_media(world *w, const char *tok, const char *id, const char *name,
+                           const char *const *headers)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/media/%s", id, name);
+    return test_req(&w->api, "GET", path, tok, NULL, headers);
+}
+
+static void test_media_are_served_with_ranges_etags_and_types(void **state)
+{
+    world *w = *state;
+    char id[37], stem[160], name[200], file[600], h[200];
+    narrated(w, id, stem, sizeof(stem));
+    snprintf(name, sizeof(name), "%s.srt", stem);
+    media_path(w, id, name, file, sizeof(file));
+    size_t size;
+    char *whole = slurp(file, &size);
+    assert_true(size > 40);
+
+    test_resp r = get_media(w, w->tok, id, name, NULL);
+    test_expect(&r, 200, NULL);
+    assert_string_equal(r.body, whole);
+    assert_true(test_resp_header(&r, "Content-Type", h, sizeof(h)));
+    assert_string_equal(h, "application/x-subrip");
+    assert_true(test_resp_header(&r, "Accept-Ranges", h, sizeof(h)));
+    assert_string_equal(h, "bytes");
+    char etag[100];
+    assert_true(test_resp_header(&r, "ETag", etag, sizeof(etag)));
+    assert_int_equal(etag[0], '"');
+    test_resp_free(&r);
+
+    /* If-None-Match with the tag: 304, no body; another tag: the file. */
+    char inm[160];
+    snprintf(inm, sizeof(inm), "If-None-Match: \"x\", %s", etag);
+    r = get_media(w, w->tok, id, name, (const char *const[]){inm, NULL});
+    test_expect(&r, 304, NULL);
+    assert_string_equal(r.body, "");
+    test_resp_free(&r);
+    r = get_media(w, w->tok, id, name, (const char *const[]){"If-None-Match: \"other\"", NULL});
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+
+    /* Single ranges: 206 with the bytes and their Content-Range. */
+    struct {
+        const char *range;
+        size_t from, len;
+    } cases[] = {{"bytes=0-9", 0, 10},
+                 {"bytes=5-", 5, size - 5},
+                 {"bytes=-7", size - 7, 7},
+                 {"bytes=3-100000", 3, size - 3}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char hdr[64], want[64];
+        snprintf(hdr, sizeof(hdr), "Range: %s", cases[i].range);
+        r = get_media(w, w->tok, id, name, (const char *const[]){hdr, NULL});
+        test_expect(&r, 206, NULL);
+        assert_int_equal(strlen(r.body), cases[i].len);
+        assert_memory_equal(r.body, whole + cases[i].from, cases[i].len);
+        assert_true(test_resp_header(&r, "Content-Range", h, sizeof(h)));
+        snprintf(want, sizeof(want), "bytes %zu-%zu/%zu", cases[i].from,
+                 cases[i].from + cases[i].len - 1, size);
+        assert_string_equal(h, want);
+        test_resp_free(&r);
+    }
+    /* Past the end: 416 saying the size. */
+    char hdr[64], want[64];
+    snprintf(hdr, sizeof(hdr), "Range: bytes=%zu-", size);
+    r = get_media(w, w->tok, id, name, (const char *const[]){hdr, NULL});
+    test_expect(&r, 416, "range-not-satisfiable");
+    assert_true(test_resp_header(&r, "Content-Range", h, sizeof(h)));
+    snprintf(want, sizeof(want), "bytes */%zu", size);
+    assert_string_equal(h, want);
+    test_resp_free(&r);
+    /* Several ranges, or a stale If-Range: the whole file. */
+    r = get_media(w, w->tok, id, name, (const char *const[]){"Range: bytes=0-1,4-5", NULL});
+    test_expect(&r, 200, NULL);
+    assert_string_equal(r.body, whole);
+    test_resp_free(&r);
+    r = get_media(w, w->tok, id, name,
+                  (const char *const[]){"Range: bytes=0-1", "If-Range: \"stale\"", NULL});
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    free(whole);
+
+    /* The other files, with their types and whole lengths. */
+    const char *types[][2] = {{".ogg", "audio/ogg"},
+                              {".wav", "audio/wav"},
+                              {".vtt", "text/vtt; charset=utf-8"},
+                              {".json", "application/json"}};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(name, sizeof(name), "%s%s", stem, types[i][0]);
+        media_path(w, id, name, file, sizeof(file));
+        struct stat st;
+        assert_int_equal(stat(file, &st), 0);
+        r = get_media(w, w->tok, id, name, NULL);
+        test_expect(&r, 200, NULL);
+        assert_true(test_resp_header(&r, "Content-Type", h, sizeof(h)));
+        assert_string_equal(h, types[i][1]);
+        assert_true(test_resp_header(&r, "Content-Length", h, sizeof(h)));
+        assert_int_equal(strtoll(h, NULL, 10), st.st_size);
+        test_resp_free(&r);
+    }
+    /* Another user: 404, as if there were nothing; no name: 404 too. */
+    snprintf(name, sizeof(name), "%s.ogg", stem);
+    r = get_media(w, w->tok_b, id, name, NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+    r = get_media(w, w->tok, id, "scene-none.ogg", NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+}
+
+/* GET path sent byte for byte over a socket (curl would normalize its dot
+ * segments); the whole answer, malloc'd. */
+static char *raw_get(world *w, const char *path, const char *tok)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)w->api.port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    char req[1024];
+    int n = snprintf(req, sizeof(req),
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                     "Connection: close\r\n\r\n",
+                     path, tok);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    size_t cap = 1 << 16, len = 0;
+    char *out = calloc(1, cap);
+    ssize_t got;
+    while (len + 1 < cap && (got = read(fd, out + len, cap - len - 1)) > 0)
+        len += (size_t)got;
+    close(fd);
+    return out;
+}
+
+static void test_media_paths_cannot_leave_the_project(void **state)
+{
+    world *w = *state;
+    char id[37], stem[160];
+    narrated(w, id, stem, sizeof(stem));
+    /* A secret beside the project's directory, and links to it inside. */
+    char secret[600], link[600];
+    snprintf(secret, sizeof(secret), "%s/%s/secret.txt", w->media, w->ana);
+    FILE *f = fopen(secret, "w");
+    fputs("TOP-SECRET-CONTENT", f);
+    fclose(f);
+    media_path(w, id, "link.srt", link, sizeof(link));
+    assert_int_equal(symlink(secret, link), 0);
+    media_path(w, id, "passwd.srt", link, sizeof(link));
+    assert_int_equal(symlink("/etc/passwd", link), 0);
+    media_path(w, id, ".tmp-x-half.ogg", link, sizeof(link));
+    f = fopen(link, "w");
+    fputs("HALF-WRITTEN", f);
+    fclose(f);
+
+    const char *refused[] = {"..%2Fsecret.txt",
+                             "%2E%2E%2Fsecret.txt",
+                             "%2e%2e",
+                             ".%2e",
+                             "%2Fetc%2Fpasswd",
+                             "a%00.srt",
+                             "%2E%2E%2F%2E%2E%2F%2E%2E%2Fpstudio.db",
+                             ".tmp-x-half.ogg",
+                             "x%5C..%5Csecret.txt",
+                             NULL};
+    for (int i = 0; refused[i]; i++) {
+        test_resp r = get_media(w, w->tok, id, refused[i], NULL);
+        if (r.status != 400 && r.status != 404)
+            fail_msg("%s: expected a refusal, got %ld: %s", refused[i], r.status, r.body);
+        assert_null(strstr(r.body, "TOP-SECRET-CONTENT"));
+        assert_null(strstr(r.body, "HALF-WRITTEN"));
+        assert_null(strstr(r.body, "root:"));
+        /* An encoded '/' matches no route at all (404) and the server
+         * refuses %00 in any path (400 bad-request); every other name
+         * reaches the check and is refused as a media path. */
+        if (strstr(refused[i], "%00") != NULL)
+            test_expect(&r, 400, "bad-request");
+        else if (strstr(refused[i], "%2F") == NULL)
+            test_expect(&r, 400, "invalid-media-path");
+        test_resp_free(&r);
+    }
+    /* Unencoded dot segments, as a client that does not normalize sends them. */
+    const char *raw[] = {"..", "../secret.txt", "../../../pstudio.db", "./../secret.txt", NULL};
+    for (int i = 0; raw[i]; i++) {
+        char path[300];
+        snprintf(path, sizeof(path), "/api/v1/projects/%s/media/%s", id, raw[i]);
+        char *answer = raw_get(w, path, w->tok);
+        if (strncmp(answer, "HTTP/1.1 400", 12) != 0 && strncmp(answer, "HTTP/1.1 404", 12) != 0)
+            fail_msg("%s: expected a refusal, got: %.200s", path, answer);
+        assert_null(strstr(answer, "TOP-SECRET-CONTENT"));
+        free(answer);
+    }
+    /* A link planted in the directory is never followed. */
+    const char *links[] = {"link.srt", "passwd.srt", NULL};
+    for (int i = 0; links[i]; i++) {
+        test_resp r = get_media(w, w->tok, id, links[i], NULL);
+        test_expect(&r, 404, "not-found");
+        test_resp_free(&r);
+    }
+}
+
+/* ---- deleting ----------------------------------------------------------------------------------
+ */
+
+static void test_media_go_with_their_project_and_the_sweep_takes_what_is_left(void **state)
+{
+    world *w = *state;
+    char id[37], keep[37], stem[160], dir[600];
+    narrated(w, id, stem, sizeof(stem));
+    narrated(w, keep, stem, sizeof(stem));
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/projects/%s", id);
+    test_resp r = test_req(&w->api, "DELETE", path, w->tok, NULL, NULL);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    media_path(w, id, "", dir, sizeof(dir));
+    assert_int_equal(access(dir, F_OK), -1);
+    media_path(w, keep, "", dir, sizeof(dir));
+    assert_int_equal(access(dir, F_OK), 0);
+
+    /* Files the database no longer knows: a project deleted while its job
+     * wrote, and a user deleted in the database (whose rows cascade). */
+    error e;
+    char orphan[37];
+    uuid_v7(orphan);
+    assert_int_equal(media_store_put(w->api.svc.media, w->ana, orphan, "x.wav", "RIFF", 4, &e), 0);
+    int removed = -1;
+    db_conn *c = db_acquire(w->api.t.db);
+    assert_int_equal(media_service_sweep(&w->api.svc, c, &removed, &e), 0);
+    assert_int_equal(removed, 1);
+    media_path(w, orphan, "", dir, sizeof(dir));
+    assert_int_equal(access(dir, F_OK), -1);
+    media_path(w, keep, "", dir, sizeof(dir));
+    assert_int_equal(access(dir, F_OK), 0);
+
+    stop_pool(w);
+    exec(w, "DELETE FROM users WHERE id = '%s'", w->ana);
+    assert_int_equal(media_service_sweep(&w->api.svc, c, &removed, &e), 0);
+    assert_int_equal(removed, 1);
+    snprintf(dir, sizeof(dir), "%s/%s", w->media, w->ana);
+    assert_int_equal(access(dir, F_OK), -1);
+    db_release(c);
+}
+
+/* ---- a real worker process, killed mid-job ------------------------------------------------------
+ */
+
+static pid_t spawn_worker(world *w, const char *ffmpeg, const char *log)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        setenv("PSTUDIO_DATABASE_URL", w->api.t.url, 1);
+        setenv("PSTUDIO_DATA_DIR", w->dir, 1);
+        setenv("PSTUDIO_WORKERS", "1", 1);
+        setenv("PSTUDIO_SHUTDOWN_TIMEOUT_MS", "5000", 1);
+        setenv("PSTUDIO_FFMPEG", ffmpeg, 1);
+        execl(PSTUDIO_BIN, PSTUDIO_BIN, "worker", (char *)NULL);
+        _exit(127);
+    }
+    assert_true(pid > 0);
+    return pid;
+}
+
+static int wait_exit(pid_t pid, int seconds)
+{
+    int64_t until = time_mono_usec() + (int64_t)seconds * 1000000;
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (time_mono_usec() > until) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        sleep_ms(20);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void print_log(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    while (f && fgets(line, sizeof(line), f))
+        print_message("worker log: %s", line);
+    if (f)
+        fclose(f);
+}
+
+static void
+test_a_worker_killed_mid_job_leaves_nothing_half_written_and_the_retry_finishes(void **state)
+{
+    world *w = *state;
+    char id[37], log[300], script[300], pidfile[300];
+    scripted_project(w, "pt-BR", 1, id);
+    stop_pool(w); /* from here on, only the worker processes run jobs */
+    snprintf(log, sizeof(log), "%s/worker.log", w->dir);
+    snprintf(pidfile, sizeof(pidfile), "%s/ffmpeg.pid", w->dir);
+    snprintf(script, sizeof(script), "%s/slow-ffmpeg.sh", w->dir);
+    /* An encoder that writes part of its output and then stalls. */
+    FILE *f = fopen(script, "w");
+    fprintf(f,
+            "#!/bin/sh\nfor last; do :; done\nprintf 'OggS-half' > \"$last\"\n"
+            "echo $$ > %s.tmp && mv %s.tmp %s\nexec sleep 60\n",
+            pidfile, pidfile, pidfile);
+    fclose(f);
+    chmod(script, 0700);
+    test_resp_free((test_resp[]){ask_media(w, id, 202)});
+
+    pid_t first = spawn_worker(w, script, log);
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    while (access(pidfile, F_OK) != 0 && time_mono_usec() < until)
+        sleep_ms(20);
+    if (access(pidfile, F_OK) != 0)
+        print_log(log);
+    size_t len; /* the pid file appears whole (mv), after the half-written output */
+    char *pid_text = slurp(pidfile, &len);
+    assert_non_null(pid_text);
+    pid_t encoder = (pid_t)atoi(pid_text);
+    free(pid_text);
+    assert_true(encoder > 1);
+    kill(first, SIGKILL);
+    assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
+    kill(encoder, SIGKILL); /* the orphaned encoder */
+
+    test_resp r = scenes_of(w, id);
+    json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_string_equal(str(sc, "audio_status"), "PROCESSING");
+    assert_true(json_is_null(json_object_get(sc, "audio")));
+    char stem[160], name[200];
+    snprintf(stem, sizeof(stem), "scene-%s-a1", str(sc, "id"));
+    test_resp_free(&r);
+    /* Only temporaries: nothing under a name a reader could ask for. */
+    char names[2048];
+    listing(w, id, names, sizeof(names));
+    assert_true(strlen(names) > 0);
+    for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
+        if (strncmp(tok, ".tmp-", 5) != 0)
+            fail_msg("a visible file after the kill: %s", tok);
+    snprintf(name, sizeof(name), "%s.ogg", stem);
+    r = get_media(w, w->tok, id, name, NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+
+    /* The dead worker's lease runs out; another worker does the job. */
+    exec(w, "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE kind = 'media.audio'");
+    pid_t second = spawn_worker(w, "ffmpeg", log);
+    r = wait_audio(w, id, "COMPLETED");
+    kill(second, SIGTERM);
+    int status = wait_exit(second, 30);
+    if (status != 0)
+        print_log(log);
+    assert_int_equal(status, 0);
+    sc = json_array_get(json_object_get(r.json, "items"), 0);
+    check_scene_files(w, id, sc);
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&w->api.t, "SELECT attempts FROM jobs WHERE kind = "
+                                              "'media.audio'"),
+                     2);
+    r = get_media(w, w->tok, id, name, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+}
+
+/* ---- pure parts
+ * ------------------------------------------------------------------------------------ */
+
+static void test_subtitles_and_names_are_written_and_checked_exactly(void **state)
+{
+    (void)state;
+    subtitle_cue cues[] = {{0, 1500, "Olá, mundo."}, {1500, 3723004, "Segunda frase."}};
+    buf b;
+    buf_init(&b, 4096);
+    assert_int_equal(subtitle_write_srt(&b, cues, 2), 0);
+    assert_string_equal(buf_cstr(&b), "1\n00:00:00,000 --> 00:00:01,500\nOlá, mundo.\n\n"
+                                      "2\n00:00:01,500 --> 01:02:03,004\nSegunda frase.\n\n");
+    buf_reset(&b);
+    assert_int_equal(subtitle_write_vtt(&b, cues, 2), 0);
+    assert_string_equal(buf_cstr(&b), "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nOlá, mundo.\n\n"
+                                      "00:00:01.500 --> 01:02:03.004\nSegunda frase.\n\n");
+    buf_free(&b);
+    assert_true(media_name_valid("scene-01a2-a1.ogg"));
+    const char *bad[] = {"", ".", "..", ".tmp-x.ogg", "a/b", "a\\b", "a b", "a%2e", NULL};
+    for (int i = 0; bad[i]; i++)
+        assert_false(media_name_valid(bad[i]));
+    char longest[MEDIA_NAME_MAX + 2];
+    memset(longest, 'a', sizeof(longest));
+    longest[MEDIA_NAME_MAX] = '\0';
+    assert_true(media_name_valid(longest));
+    longest[MEDIA_NAME_MAX] = 'a';
+    longest[MEDIA_NAME_MAX + 1] = '\0';
+    assert_false(media_name_valid(longest));
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_every_scene_is_narrated_as_wav_opus_timings_and_subtitles),
+        T(test_a_project_without_scenes_cannot_ask_for_media),
+        T(test_editing_a_narration_makes_its_audio_stale_and_it_is_made_again),
+        T(test_failures_end_failed_with_a_reason_and_can_be_asked_again),
+        T(test_an_ffmpeg_that_hangs_is_killed_and_the_attempt_retried),
+        T(test_the_personas_rate_and_pitch_reach_the_narrator),
+        T(test_media_are_served_with_ranges_etags_and_types),
+        T(test_media_paths_cannot_leave_the_project),
+        T(test_media_go_with_their_project_and_the_sweep_takes_what_is_left),
+        T(test_a_worker_killed_mid_job_leaves_nothing_half_written_and_the_retry_finishes),
+        cmocka_unit_test(test_subtitles_and_names_are_written_and_checked_exactly),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
