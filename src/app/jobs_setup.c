@@ -3,6 +3,7 @@
 #include "services/analytics_service.h"
 #include "services/google_service.h"
 #include "services/maintenance.h"
+#include "services/optimizer_service.h"
 #include "services/script_service.h"
 
 /* Every job kind's handler is registered here, once, before workers start;
@@ -13,6 +14,7 @@ void app_register_jobs(services *s)
     job_diag_register();                /* noop, sleep: deployment checks and the queue's tests */
     google_service_register_jobs(s);    /* YouTube stats (daily and on demand), queued imports */
     analytics_service_register_jobs(s); /* YouTube Analytics: daily per channel, backfills */
+    optimizer_service_register_jobs(s); /* daily per channel in auto mode, after analytics */
     script_service_register_jobs(s);    /* script generation, scene rewrites, idempotency purge */
     maintenance_register_jobs(s);       /* hourly: finished jobs after 7 days, expired sessions */
 }

@@ -11,4 +11,6 @@ void services_defaults(services *s)
     s->login_max_attempts = 10;
     s->login_window_usec = (int64_t)15 * 60 * 1000000;
     s->event_streams_per_user = 8;
+    s->optimizer_min_evidence_days = 14; /* the config's defaults (app/config.c) */
+    s->optimizer_cooldown_days = 7;
 }
