@@ -19,6 +19,25 @@
  * Randomness (Thompson sampling) comes from the caller's opt_rng, seeded by
  * the caller (the job seeds it from the channel id and the day, so a re-run
  * decides the same).
+ *
+ * The pooled sums, exactly (bench_optimizer computes them this way, and so
+ * must the job's SQL): over the window, take every attributed channel-day
+ * whose day has a value of the objective (opt_objective_value true); for each
+ * channel, its mean m_c is the mean of those values over all its personas'
+ * days; a day of persona p on channel c contributes d = y - m_c to p's
+ * owner stats (n += 1, sum += d, sumsq += d*d) when c is another channel of
+ * the same owner, or to p's global stats when c belongs to another user and
+ * has the same language. The channel being decided never contributes to its
+ * own pools. opt_state.channel_days and channel_mean count the same days of
+ * the channel itself.
+ *
+ * Moves (docs/decisions.md 82-84): OPT_SWITCH is the exploit move, gated by
+ * the evidence minimum on both sides, the probability threshold and (in
+ * auto mode) the cooldown; OPT_EXPLORE starts a trial of an under-tested
+ * persona, gated by the exploration budget; OPT_RETURN ends a trial that did
+ * not win, back to the persona the trial left ("home"). Only OPT_SWITCH and
+ * the owner's own assignments restart the cooldown; trial days are the
+ * exploration days.
  */
 #ifndef PS_SERVICES_OPTIMIZER_MODEL_H
 #define PS_SERVICES_OPTIMIZER_MODEL_H
@@ -72,6 +91,8 @@ typedef struct opt_settings {
     double global_weight;      /* at most this many pseudo-days from the global pool */
     double failure_penalty;    /* the objective is scaled by (1 - penalty * failure rate) */
     int draws;                 /* Monte Carlo draws for probabilities */
+    int64_t explore_window;    /* the budget counts at least this many days, so a young
+                                  channel may explore: explored <= budget * max(days, window) */
 } opt_settings;
 
 /* The defaults the product ships with. */
@@ -79,33 +100,45 @@ void opt_settings_default(opt_settings *out);
 
 /* The channel's situation on the day of the decision. */
 typedef struct opt_state {
-    size_t current;             /* index of the active persona in the candidates; SIZE_MAX: none */
-    int64_t channel_days;       /* channel-days observed on this channel (all personas) */
-    double channel_mean;        /* their mean on the model's scale (0 when none) */
-    int64_t days_since_switch;  /* since the last assignment; INT64_MAX: never */
-    int64_t days_explored;      /* of channel_days, how many were exploration */
-    bool auto_mode;             /* false: suggest only (never OPT_EXPLORE) */
+    size_t current;            /* index of the active persona in the candidates; SIZE_MAX: none */
+    int64_t channel_days;      /* channel-days observed on this channel (all personas) */
+    double channel_mean;       /* their mean on the model's scale (0 when none) */
+    int64_t days_since_switch; /* since the last assignment made by the owner or by an
+                                  OPT_SWITCH (not by EXPLORE/RETURN); INT64_MAX: never */
+    int64_t days_explored;     /* of channel_days, how many were exploration (days whose
+                                  persona was set by an OPT_EXPLORE, trial days) */
+    bool auto_mode;            /* false: suggest only (never OPT_EXPLORE/OPT_RETURN) */
+    bool in_trial;             /* the latest assignment was an OPT_EXPLORE: current is on
+                                  trial and home is the persona it left */
+    size_t home;               /* in_trial: index of the persona before the trial, SIZE_MAX
+                                  when it is not among the candidates; else ignored */
 } opt_state;
 
 typedef struct opt_posterior {
-    double mean;         /* posterior mean of the objective, model scale, after penalty */
-    double lo95, hi95;   /* 95 % credible interval of the mean */
-    int64_t days;        /* the channel's own days behind it */
-    double p_best;       /* probability it is the best candidate */
+    double mean;       /* posterior mean of the objective, model scale, after penalty */
+    double lo95, hi95; /* 95 % credible interval of the mean */
+    int64_t days;      /* the channel's own days behind it */
+    double p_best;     /* probability it is the best candidate */
 } opt_posterior;
 
 typedef enum opt_action {
     OPT_STAY,    /* keep the current persona */
-    OPT_SWITCH,  /* exploit: switch to target, the best with enough evidence */
-    OPT_EXPLORE, /* auto mode only: try target, an under-tested persona */
+    OPT_SWITCH,  /* exploit: switch to target, the best with enough evidence (suggest mode:
+                    suggest it). During a trial target may be current: the trial won and
+                    is adopted (a switch from home, on record, with no persona change) */
+    OPT_EXPLORE, /* auto mode only: try target, an under-tested persona (a trial) */
+    OPT_RETURN,  /* auto mode only: the trial ends without a win; back to target, home */
 } opt_action;
 
 typedef struct opt_decision {
     opt_action action;
-    size_t best;            /* the candidate with the highest posterior mean; SIZE_MAX: none */
-    size_t target;          /* SWITCH/EXPLORE: the persona to move to; else SIZE_MAX */
-    double p_beats_current; /* P(best > current); 0 when no current */
-    double uplift;          /* expected relative uplift of best over current, natural scale */
+    size_t best;            /* the usable candidate with the highest posterior mean among those
+                               with the evidence minimum on the channel; SIZE_MAX: none */
+    size_t target;          /* SWITCH/EXPLORE/RETURN: the persona to move to; else SIZE_MAX */
+    double p_beats_current; /* P(best > current), current being home during a trial; 0 when
+                               there is no current or best is current */
+    double uplift;          /* relative uplift of best over current on the natural scale,
+                               from the posterior means: exp(diff) - 1 on the log scale */
     const char *why;        /* a static English phrase: why this action, or why none */
 } opt_decision;
 
@@ -125,12 +158,19 @@ bool opt_objective_value(opt_objective o, const opt_day *d, double *out);
 
 void opt_stats_add(opt_stats *s, double y);
 
+/* Whether the objective is modelled on the log scale (all but subscribers net). */
+bool opt_objective_is_log(opt_objective o);
+
+/* A stable lower-case name: "stay", "switch", "explore", "return". */
+const char *opt_action_name(opt_action a);
+
 /**
  * Decide for one channel. post (n entries) receives each candidate's
  * posterior. Candidates are the personas the owner may use, plus the
  * current one (which may be unusable now: it is then never a target).
- * Returns 0, or -1 when the inputs are inconsistent (n == 0, current out of
- * range, bad settings).
+ * Returns 0, or -1 when the inputs are inconsistent (n == 0, current or home
+ * out of range, a trial without a current persona, bad settings, negative or
+ * non-finite sums, failures > generations); out is then untouched.
  */
 int opt_decide(const opt_settings *s, const opt_candidate *c, size_t n, const opt_state *st,
                opt_rng *rng, opt_posterior *post, opt_decision *out);
