@@ -12,6 +12,7 @@
 #include "base/uuid.h"
 #include "domain/analytics_store.h"
 #include "jobs/queue.h"
+#include "jobs/worker.h"
 #include "services/optimizer_service.h"
 
 #include <stdio.h>
@@ -57,9 +58,8 @@ static int64_t count1(world *w, const char *sql, const char *arg)
 static void make_persona(world *w, const char *tok, const char *name, const char *extra, char *out)
 {
     char body[512];
-    snprintf(body, sizeof(body),
-             "{\"name\":\"%s\",\"system_instruction\":\"Speak as %s.\"%s%s}", name, name,
-             extra ? "," : "", extra ? extra : "");
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"system_instruction\":\"Speak as %s.\"%s%s}",
+             name, name, extra ? "," : "", extra ? extra : "");
     test_resp r = test_req(&w->api, "POST", "/api/v1/personas", tok, body, NULL);
     test_expect(&r, 201, NULL);
     snprintf(out, UUID_STR_LEN + 1, "%s", json_string_value(json_object_get(r.json, "id")));
@@ -108,6 +108,11 @@ static void days(world *w, int64_t from, int64_t to, int64_t views, double watch
         if (analytics_store_upsert_day_reach(c, &r, &changed, &e) != 0)
             fail_msg("day: %s", e.message);
     }
+    for (int64_t m = time_day_monday(from); m <= to; m += 7) {
+        error e;
+        if (analytics_store_rollup_week(c, w->uid, w->channel, m, time_now_usec(), &e) != 0)
+            fail_msg("week: %s", e.message);
+    }
     db_release(c);
 }
 
@@ -119,10 +124,9 @@ static int setup(void **state)
     test_signup(&w->api, "ben@example.com", w->other);
     scalar_text(w, w->uid, sizeof(w->uid), "SELECT id FROM users WHERE email = $1",
                 "ana@example.com");
-    /* The starter personas stay out of these channels' choice, so the data
-     * alone decide; test_suggestions_offer_only_personas_the_owner_may_use
-     * covers archived ones. */
-    testdb_exec(&w->api.t, "UPDATE personas SET archived_at = created_at WHERE type = 'SYSTEM'");
+    /* The starter personas stay out of Ana's choice (above her plan), so
+     * the data alone decide. */
+    testdb_exec(&w->api.t, "UPDATE personas SET required_plan = 'pro' WHERE type = 'SYSTEM'");
     make_persona(w, w->tok, "Good", NULL, w->good);
     make_persona(w, w->tok, "Poor", NULL, w->poor);
     test_resp r = test_req(&w->api, "POST", "/api/v1/channels", w->tok,
@@ -176,8 +180,8 @@ static optimizer_run run(world *w)
     arena_init(&a, 4096);
     optimizer_run out;
     error e;
-    if (optimizer_service_run_channel(&w->api.svc, c, &a, w->uid, w->channel, w->today, &out,
-                                      &e) != 0)
+    if (optimizer_service_run_channel(&w->api.svc, c, &a, w->uid, w->channel, w->today, &out, &e) !=
+        0)
         fail_msg("run: %s", e.message);
     static char why[400], status[32];
     snprintf(why, sizeof(why), "%s", out.why ? out.why : "");
@@ -494,8 +498,8 @@ static void test_suggestions_offer_only_personas_the_owner_may_use(void **state)
     make_persona(w, w->other, "Ben's own", "\"visibility\":\"PRIVATE\"", private_other);
     make_persona(w, w->other, "Pro only", "\"visibility\":\"PUBLIC\"", pro);
     db_error de;
-    if (testdb_execf(&w->api.t, &de, "UPDATE personas SET required_plan = 'pro' WHERE id = $1",
-                     "s", pro) != 0)
+    if (testdb_execf(&w->api.t, &de, "UPDATE personas SET required_plan = 'pro' WHERE id = $1", "s",
+                     pro) != 0)
         fail_msg("%s", de.message);
     make_persona(w, w->tok, "Archived", NULL, archived);
     /* Each unusable persona has the best figures on the channel. */
@@ -505,8 +509,8 @@ static void test_suggestions_offer_only_personas_the_owner_may_use(void **state)
     days(w, t - 70, t - 51, 1000, 9000.0);
     assign_at(w, archived, t - 50);
     days(w, t - 50, t - 31, 1000, 9000.0);
-    testdb_execf(&w->api.t, &de, "UPDATE personas SET archived_at = created_at WHERE id = $1",
-                 "s", archived);
+    testdb_execf(&w->api.t, &de, "UPDATE personas SET archived_at = created_at WHERE id = $1", "s",
+                 archived);
     assign_at(w, w->good, t - 30);
     days(w, t - 30, t - 16, 1000, 4000.0);
     assign_at(w, w->poor, t - 15);
@@ -541,8 +545,7 @@ static void test_patch_sets_mode_and_objective_and_checks_them(void **state)
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/channels/%s", w->channel);
     test_resp r = test_req(&w->api, "GET", path, w->tok, NULL, NULL);
-    assert_string_equal(json_string_value(json_object_get(r.json, "optimization_mode")),
-                        "suggest");
+    assert_string_equal(json_string_value(json_object_get(r.json, "optimization_mode")), "suggest");
     assert_string_equal(json_string_value(json_object_get(r.json, "objective")),
                         "watch_per_impression");
     test_resp_free(&r);
@@ -555,8 +558,7 @@ static void test_patch_sets_mode_and_objective_and_checks_them(void **state)
     assert_string_equal(json_string_value(json_object_get(r.json, "optimization_mode")), "auto");
     test_resp_free(&r);
     r = test_req(&w->api, "PATCH", path, w->tok, "{\"auto_optimize\":false}", NULL);
-    assert_string_equal(json_string_value(json_object_get(r.json, "optimization_mode")),
-                        "suggest");
+    assert_string_equal(json_string_value(json_object_get(r.json, "optimization_mode")), "suggest");
     test_resp_free(&r);
     const char *bad[] = {"{\"optimization_mode\":\"sometimes\"}", "{\"objective\":\"likes\"}",
                          "{\"optimization_mode\":\"off\",\"auto_optimize\":true}",
@@ -593,16 +595,19 @@ static void test_another_users_suggestion_and_assignment_are_404(void **state)
     snprintf(ben_channel, sizeof(ben_channel), "%s",
              json_string_value(json_object_get(r.json, "id")));
     test_resp_free(&r);
-    const char *fmt[] = {"/api/v1/channels/%s/suggestions/%s/accept",
-                         "/api/v1/channels/%s/suggestions/%s/dismiss",
-                         "/api/v1/channels/%s/assignments/%s/revert", NULL};
-    for (int i = 0; fmt[i]; i++) {
+    const char *tail[] = {"suggestions/%s/accept", "suggestions/%s/dismiss",
+                          "assignments/%s/revert", NULL};
+    const char *what[] = {"suggestions", "suggestions", "assignments"};
+    const char *verb[] = {"accept", "dismiss", "revert"};
+    for (int i = 0; tail[i]; i++) {
         const char *id = i < 2 ? sid : aid;
-        snprintf(path, sizeof(path), fmt[i], ben_channel, id);
+        snprintf(path, sizeof(path), "/api/v1/channels/%s/%s/%s/%s", ben_channel, what[i], id,
+                 verb[i]);
         r = test_req(&w->api, "POST", path, w->other, NULL, NULL);
         test_expect(&r, 404, "not-found");
         test_resp_free(&r);
-        snprintf(path, sizeof(path), fmt[i], w->channel, id);
+        snprintf(path, sizeof(path), "/api/v1/channels/%s/%s/%s/%s", w->channel, what[i], id,
+                 verb[i]);
         r = test_req(&w->api, "POST", path, w->other, NULL, NULL);
         test_expect(&r, 404, "not-found");
         test_resp_free(&r);
@@ -611,8 +616,9 @@ static void test_another_users_suggestion_and_assignment_are_404(void **state)
     r = test_req(&w->api, "GET", path, w->other, NULL, NULL);
     test_expect(&r, 404, "not-found");
     test_resp_free(&r);
-    assert_int_equal(count1(w, "SELECT count(*) FROM optimizer_suggestions WHERE state = 'open' "
-                               "AND id = $1",
+    assert_int_equal(count1(w,
+                            "SELECT count(*) FROM optimizer_suggestions WHERE state = 'open' "
+                            "AND id = $1",
                             sid),
                      1);
 }

@@ -8,8 +8,8 @@
 const char *const channel_optimization_modes[] = {"off", "suggest", "auto", NULL};
 const char *const channel_objectives[] = {"watch_per_impression", "views_per_day",
                                           "avg_view_percentage", "subscribers_net", NULL};
-static const char *const channel__optimizer_statuses[] = {"waiting",  "stayed", "switched",
-                                                          "explored", "paused", NULL};
+static const char *const channel__optimizer_statuses[] = {
+    "waiting", "stayed", "switched", "explored", "returned", "paused", NULL};
 
 /* The columns in the order the API writes them; user_id is the store's own.
  * A client registers a channel by its YouTube id and names it; the id stays,

@@ -73,6 +73,12 @@ static db_sql Q_POOL_DAYS =
            "d.channel_id <> $3 AND (c.user_id = $4 OR (SELECT p.language FROM personas p "
            "WHERE p.id = c.persona_id) = $5)",
            "d.channel_id, d.date");
+#define OPT__SWITCH_SQL(X)                                                                         \
+    "SELECT created_at FROM channel_persona_assignments a WHERE a.channel_id = $1 AND NOT "        \
+    "(a.source = 'optimizer' AND COALESCE(" X ", '') IN ('explore', 'return')) "                   \
+    "ORDER BY a.created_at DESC, a.id DESC LIMIT 1"
+static db_sql Q_LAST_SWITCH = DB_SQL2(OPT__SWITCH_SQL("json_extract(a.evidence, '$.action')"),
+                                      OPT__SWITCH_SQL("a.evidence ->> 'action'"));
 static db_sql Q_LAST_DAY = DB_SQL("SELECT max(date) FROM channel_analytics WHERE channel_id = $1 "
                                   "AND period = 'DAY'");
 static db_sql Q_USAGE = DB_SQL("SELECT count(*), count(CASE WHEN success THEN NULL ELSE 1 END) "
@@ -197,6 +203,24 @@ int optimizer_store_pool_days(db_conn *c, const char *owner_id, const char *chan
         c, &Q_POOL_DAYS,
         DB_ARGS(DB_TEXT(f), DB_TEXT(t), DB_TEXT(channel_id), DB_TEXT(owner_id), DB_TEXT(language)),
         opt__day_row, NULL, &st, err);
+}
+
+static int opt__time_row(db_stmt *s, arena *a, void *out, error *err)
+{
+    (void)a;
+    (void)err;
+    *(int64_t *)out = db_col_time(s, 0);
+    return 0;
+}
+
+int optimizer_store_last_switch(db_conn *c, const char *channel_id, int64_t *at, bool *found,
+                                error *err)
+{
+    *at = 0;
+    int rc =
+        db_first(c, &Q_LAST_SWITCH, DB_ARGS(DB_TEXT(channel_id)), opt__time_row, NULL, at, err);
+    *found = rc == 1;
+    return rc < 0 ? -1 : 0;
 }
 
 static int opt__last_row(db_stmt *s, arena *a, void *out, error *err)

@@ -97,6 +97,13 @@ int optimizer_store_channel_days(db_conn *c, const char *channel_id, int64_t fro
 int optimizer_store_pool_days(db_conn *c, const char *owner_id, const char *channel_id,
                               const char *language, int64_t from, int64_t to, optimizer_day_fn fn,
                               void *ctx, error *err);
+/**
+ * When the channel's latest assignment that restarts the cooldown was made:
+ * the owner's, or an optimizer's switch (not an exploration's trial or its
+ * return); *found false when there is none.
+ */
+int optimizer_store_last_switch(db_conn *c, const char *channel_id, int64_t *at, bool *found,
+                                error *err);
 /** The channel's latest DAY row's date; *found false when it has none. */
 int optimizer_store_last_day(db_conn *c, const char *channel_id, int64_t *day, bool *found,
                              error *err);

@@ -127,13 +127,27 @@ static int opt__pool_day(const optimizer_day *d, void *ctx, error *err)
     }
     opt_day f = opt__figures(d);
     double y;
-    if (!opt_objective_value(p->o, &f, &y))
+    /* Attributed days with a value only, for the mean as for the persona
+     * (optimizer_model.h, "the pooled sums, exactly"). */
+    if (d->persona_id[0] == '\0' || !opt_objective_value(p->o, &f, &y))
         return 0;
     opt_stats_add(&p->total, y);
     size_t i = opt__find(p->c, p->n, d->persona_id);
     if (i != SIZE_MAX)
         opt_stats_add(&p->per[i], y);
     return 0;
+}
+
+/* Whether an assignment was an optimizer's exploration (its evidence's action). */
+static bool opt__explored(const channel_assignment *as)
+{
+    if (strcmp(as->source, "optimizer") != 0 || as->evidence == NULL)
+        return false;
+    json_t *doc = json_loads(as->evidence, 0, NULL);
+    const char *action = json_string_value(json_object_get(doc, "action"));
+    bool yes = action != NULL && strcmp(action, "explore") == 0;
+    json_decref(doc);
+    return yes;
 }
 
 /* The candidates, the channel's figures, the pools and the state, for
@@ -190,7 +204,7 @@ static int opt__gather(services *s, db_conn *c, arena *a, const channel *ch, int
     for (size_t i = 0; i < days.n; i++) {
         opt_day f = opt__figures(&days.rows[i]);
         double y;
-        if (!opt_objective_value(v->set.objective, &f, &y))
+        if (days.rows[i].persona_id[0] == '\0' || !opt_objective_value(v->set.objective, &f, &y))
             continue;
         opt_stats_add(&all, y);
         v->st.days_explored += days.rows[i].explored;
@@ -225,12 +239,22 @@ static int opt__gather(services *s, db_conn *c, arena *a, const channel *ch, int
                                   &v->cands[i].failures, err) != 0)
             return -1;
 
-    channel_assignment last;
+    /* The cooldown runs from the owner's last change or the optimizer's
+     * last switch; a trial is on when the latest assignment explored. */
+    int64_t switched_at = 0;
     bool found = false;
+    if (optimizer_store_last_switch(c, ch->id, &switched_at, &found, err) != 0)
+        return -1;
+    v->st.days_since_switch = found ? today - time_day_of(switched_at) : INT64_MAX;
+    v->st.auto_mode = auto_mode;
+    v->st.home = SIZE_MAX;
+    channel_assignment last;
     if (channel_store_assignment_latest(c, a, ch->id, &last, &found, err) != 0)
         return -1;
-    v->st.days_since_switch = found ? today - time_day_of(last.created_at) : INT64_MAX;
-    v->st.auto_mode = auto_mode;
+    if (auto_mode && found && v->st.current != SIZE_MAX && opt__explored(&last)) {
+        v->st.in_trial = true;
+        v->st.home = opt__find(v->cands, v->n, last.previous_persona_id);
+    }
 
     /* Thompson draws seeded from the channel and the day: a re-run decides
      * the same (FNV-1a of the id, mixed with the day). */
@@ -243,19 +267,6 @@ static int opt__gather(services *s, db_conn *c, arena *a, const channel *ch, int
     if (opt_decide(&v->set, v->cands, v->n, &v->st, &rng, v->post, &v->d) != 0)
         return error_set(err, ERR_INTERNAL, NULL, "the optimizer's model refused its inputs");
     return 0;
-}
-
-static const char *opt__action_name(opt_action a, bool auto_mode)
-{
-    switch (a) {
-    case OPT_SWITCH:
-        return auto_mode ? "switch" : "suggest";
-    case OPT_EXPLORE:
-        return "explore";
-    case OPT_STAY:
-        break;
-    }
-    return "stay";
 }
 
 /* A number JSON can carry (the model's figures may be infinite). */
@@ -291,8 +302,8 @@ static const char *opt__evidence(arena *a, const optimizer_view *v)
     json_t *doc = json_pack(
         "{s:s, s:s, s:s, s:s?, s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "objective", v->ch.objective,
         "objective_used", v->objective_used ? v->objective_used : v->ch.objective, "action",
-        opt__action_name(v->d.action, v->st.auto_mode), "best_persona_id", best, "from", from, "to",
-        to, "min_evidence_days", (json_int_t)v->set.min_evidence_days, "channel_days",
+        opt_action_name(v->d.action), "best_persona_id", best, "from", from, "to", to,
+        "min_evidence_days", (json_int_t)v->set.min_evidence_days, "channel_days",
         (json_int_t)v->st.channel_days, "days_explored", (json_int_t)v->st.days_explored,
         "days_since_switch",
         (json_int_t)(v->st.days_since_switch == INT64_MAX ? -1 : v->st.days_since_switch),
@@ -622,8 +633,10 @@ static int opt__run_decide(opt__run_tx *t, db_conn *c, channel *ch, error *err)
         return 0;
     }
     out->why = opt__why(a, "%s", v.d.why ? v.d.why : "");
-    if ((v.d.action != OPT_SWITCH && v.d.action != OPT_EXPLORE) || v.d.target == SIZE_MAX ||
-        v.d.target == v.st.current) {
+    /* A SWITCH whose target is current adopts a trial that won: on record,
+     * with no persona change. */
+    if (v.d.action == OPT_STAY || v.d.target == SIZE_MAX ||
+        (v.d.target == v.st.current && v.d.action != OPT_SWITCH)) {
         out->status = "stayed";
         return 0;
     }
@@ -649,7 +662,9 @@ static int opt__run_decide(opt__run_tx *t, db_conn *c, channel *ch, error *err)
     if (opt__assign(c, ch, target, version, NULL, "optimizer", reason[0] ? reason : NULL,
                     opt__evidence(a, &v), NULL, time_now_usec(), &as, err) != 0)
         return -1;
-    out->status = v.d.action == OPT_EXPLORE ? "explored" : "switched";
+    out->status = v.d.action == OPT_EXPLORE  ? "explored"
+                  : v.d.action == OPT_RETURN ? "returned"
+                                             : "switched";
     out->switched = true;
     memcpy(out->assignment_id, as.id, sizeof(as.id));
     return 0;

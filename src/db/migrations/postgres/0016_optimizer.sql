@@ -12,7 +12,7 @@ ALTER TABLE channels
     ADD COLUMN optimizer_paused_at timestamptz,
     ADD COLUMN optimizer_status text
         CHECK (optimizer_status IS NULL OR optimizer_status IN ('waiting', 'stayed', 'switched',
-                                                                'explored', 'paused')),
+                                                                'explored', 'returned', 'paused')),
     ADD COLUMN optimizer_why text CHECK (optimizer_why IS NULL OR length(optimizer_why) <= 300),
     ADD COLUMN optimizer_checked_at timestamptz;
 UPDATE channels SET optimization_mode = 'auto' WHERE auto_optimize;

@@ -11,7 +11,7 @@ ALTER TABLE channels ADD COLUMN objective TEXT NOT NULL DEFAULT 'watch_per_impre
 ALTER TABLE channels ADD COLUMN optimizer_paused_at TEXT;
 ALTER TABLE channels ADD COLUMN optimizer_status TEXT
     CHECK (optimizer_status IS NULL OR optimizer_status IN ('waiting', 'stayed', 'switched',
-                                                            'explored', 'paused'));
+                                                            'explored', 'returned', 'paused'));
 ALTER TABLE channels ADD COLUMN optimizer_why TEXT
     CHECK (optimizer_why IS NULL OR length(optimizer_why) <= 300);
 ALTER TABLE channels ADD COLUMN optimizer_checked_at TEXT;
