@@ -11,9 +11,20 @@
 #include "http/routes.h"
 #include "services/optimizer_service.h"
 
+#include <math.h>
 #include <string.h>
 
 static const char *const NO_QUERY[] = {NULL};
+
+/* A figure of the model, null when it is not a finite number. */
+static void h_optimizer__real(jw *w, const char *key, double v)
+{
+    jw_key(w, key);
+    if (isfinite(v))
+        jw_real(w, v);
+    else
+        jw_null(w);
+}
 
 static void h_optimizer__suggestions(http_request *r)
 {
@@ -68,14 +79,10 @@ static void h_optimizer__suggestions(http_request *r)
         jw_member_int(&j.w, "failures", v.cands[i].failures);
         jw_member_bool(&j.w, "usable", v.cands[i].usable);
         jw_member_bool(&j.w, "current", i == v.st.current);
-        jw_key(&j.w, "mean");
-        jw_real(&j.w, v.post[i].mean);
-        jw_key(&j.w, "lo95");
-        jw_real(&j.w, v.post[i].lo95);
-        jw_key(&j.w, "hi95");
-        jw_real(&j.w, v.post[i].hi95);
-        jw_key(&j.w, "p_best");
-        jw_real(&j.w, v.post[i].p_best);
+        h_optimizer__real(&j.w, "mean", v.post[i].mean);
+        h_optimizer__real(&j.w, "lo95", v.post[i].lo95);
+        h_optimizer__real(&j.w, "hi95", v.post[i].hi95);
+        h_optimizer__real(&j.w, "p_best", v.post[i].p_best);
         jw_obj_end(&j.w);
     }
     jw_arr_end(&j.w);

@@ -344,8 +344,7 @@ static int opt__offer_body(db_conn *c, void *arg, error *err)
     if (optimizer_store_suggestion_find(c, o->a, v->ch.id, to->persona_id, current, "dismissed",
                                         &old, &found, err) != 0)
         return -1;
-    if (found && old.decided_at >= 0 &&
-        !optimizer_service_material(old.proposed_days + old.current_days, pd + cd)) {
+    if (found && !optimizer_service_material(old.proposed_days + old.current_days, pd + cd)) {
         v->why = "you dismissed this proposal; it comes back once the evidence has changed "
                  "materially (decision 87)";
         return 0;
@@ -365,7 +364,7 @@ static int opt__offer_body(db_conn *c, void *arg, error *err)
     sg->persona_id = to->persona_id;
     sg->current_persona_id = current;
     sg->objective = v->objective_used;
-    sg->p_beats_current = v->d.p_beats_current;
+    sg->p_beats_current = isfinite(v->d.p_beats_current) ? v->d.p_beats_current : 0.0;
     sg->uplift = isfinite(v->d.uplift) ? v->d.uplift : 0.0;
     sg->proposed_days = pd;
     sg->current_days = cd;
