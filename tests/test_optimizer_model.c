@@ -67,22 +67,25 @@ static void test_posterior_matches_the_hand_computed_normal_inverse_gamma(void *
     assert_int_equal(opt_decide(&s, c, 2, &st, &rng, post, &d), 0);
 
     /* Reference variance: (2 + 2) / (2 + 1) = 4/3, so beta0 = 4/3 (alpha0 = 2).
-     * A: owner pseudo-days min(20, 14) = 14, global min(3, 7) = 3, base 1:
-     *   kappa0 = 18, m0 = 1.6 + (14 * 0.5 + 3 * -0.1) / 18 = 1.972222;
-     *   kappa = 21, m = (18 * 1.972222 + 6) / 21 = 1.976190;
-     *   alpha = 3.5, beta = 4/3 + 1 + 18 * 3 * (2 - 1.972222)^2 / 42 = 2.334325;
-     *   half width t(7) * sqrt(beta / (alpha * kappa)) = 2.365 * 0.178212 = 0.421472;
+     * A's pooled effect: owner pseudo-days min(20, 14) = 14, global
+     *   min(3, 7) = 3, base 1: kappa0 = 18, (14 * 0.5 + 3 * -0.1) / 18 = 0.372222.
+     * The channel's level: its mean net of the pooled effects of its days,
+     *   1.6 - (3 * 0.372222 + 2 * 0) / 5 = 1.376667.
+     * A: m0 = 1.376667 + 0.372222 = 1.748889; kappa = 21,
+     *   m = (18 * 1.748889 + 6) / 21 = 1.784762; alpha = 3.5,
+     *   beta = 4/3 + 1 + 18 * 3 * (2 - 1.748889)^2 / 42 = 2.414406;
+     *   half width t(7) * sqrt(beta / (alpha * kappa)) = 2.365 * 0.181243 = 0.428640;
      *   failure rate 0.2, penalty 0.5: log(0.9) = -0.105361 on every figure. */
-    assert_float_equal(post[0].mean, 1.976190 - 0.105361, 1e-5);
-    assert_float_equal(post[0].lo95, 1.976190 - 0.421472 - 0.105361, 1e-5);
-    assert_float_equal(post[0].hi95, 1.976190 + 0.421472 - 0.105361, 1e-5);
+    assert_float_equal(post[0].mean, 1.784762 - 0.105361, 1e-5);
+    assert_float_equal(post[0].lo95, 1.784762 - 0.428640 - 0.105361, 1e-5);
+    assert_float_equal(post[0].hi95, 1.784762 + 0.428640 - 0.105361, 1e-5);
     assert_int_equal(post[0].days, 3);
-    /* B: kappa0 = 1 at 1.6; kappa = 3, m = (1.6 + 2) / 3 = 1.2; alpha = 3;
-     *   beta = 4/3 + 1 + 1 * 2 * 0.36 / 6 = 2.453333;
-     *   half width t(6) * sqrt(2.453333 / 9) = 2.447 * 0.522103 = 1.277587. */
-    assert_float_equal(post[1].mean, 1.2, 1e-6);
-    assert_float_equal(post[1].lo95, 1.2 - 1.277587, 1e-5);
-    assert_float_equal(post[1].hi95, 1.2 + 1.277587, 1e-5);
+    /* B: kappa0 = 1 at the level; kappa = 3, m = (1.376667 + 2) / 3 = 1.125556;
+     *   alpha = 3, beta = 4/3 + 1 + 1 * 2 * (1 - 1.376667)^2 / 6 = 2.380626;
+     *   half width t(6) * sqrt(2.380626 / 9) = 2.447 * 0.514309 = 1.258515. */
+    assert_float_equal(post[1].mean, 1.125556, 1e-5);
+    assert_float_equal(post[1].lo95, 1.125556 - 1.258515, 1e-5);
+    assert_float_equal(post[1].hi95, 1.125556 + 1.258515, 1e-5);
     assert_float_equal(post[0].p_best + post[1].p_best, 1.0, 1e-9);
     assert_true(post[0].p_best > post[1].p_best);
 }
@@ -479,6 +482,16 @@ static void test_objective_values_at_their_edges(void **state)
     bad.views = INFINITY;
     assert_false(opt_objective_value(OPT_OBJ_VIEWS_PER_DAY, &bad, &v));
     assert_false(opt_objective_value(OPT_OBJECTIVES, &d, &v));
+
+    /* Without impressions or retention the job falls back to views per day,
+     * which every day has, and names it. */
+    assert_int_equal(opt_objective_fallback(OPT_OBJ_WATCH_PER_IMPRESSION), OPT_OBJ_VIEWS_PER_DAY);
+    assert_int_equal(opt_objective_fallback(OPT_OBJ_AVG_VIEW_PERCENTAGE), OPT_OBJ_VIEWS_PER_DAY);
+    assert_int_equal(opt_objective_fallback(OPT_OBJ_SUBSCRIBERS_NET), OPT_OBJ_SUBSCRIBERS_NET);
+    assert_string_equal(opt_objective_name(OPT_OBJ_WATCH_PER_IMPRESSION),
+                        "watch_minutes_per_impression");
+    assert_null(opt_objective_name(OPT_OBJECTIVES));
+    assert_string_equal(opt_action_name(OPT_RETURN), "return");
 }
 
 static void test_decide_refuses_inconsistent_inputs(void **state)

@@ -27,11 +27,11 @@ void opt_settings_default(opt_settings *out)
     out->min_evidence_days = 5;
     out->switch_probability = 0.9;
     out->cooldown_days = 7;
-    out->explore_budget = 0.25;
+    out->explore_budget = 0.4;
     out->owner_weight = 14;
     out->global_weight = 7;
     out->failure_penalty = 0.5;
-    out->draws = 2000;
+    out->draws = 1000;
     out->explore_window = 28;
 }
 
@@ -76,17 +76,33 @@ static double opt__uniform(opt_rng *r)
     return ((double)(opt_rng_next(r) >> 11) + 0.5) * 0x1.0p-53;
 }
 
-static double opt__normal(opt_rng *r)
+/* Normal and Gamma draws from the caller's generator; Box-Muller gives two
+ * normals per pair of uniforms and the second is kept for the next call. */
+typedef struct opt__sampler {
+    opt_rng *rng;
+    double spare;
+    bool has_spare;
+} opt__sampler;
+
+static double opt__normal(opt__sampler *r)
 {
-    double u = opt__uniform(r), v = opt__uniform(r);
-    return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
+    if (r->has_spare) {
+        r->has_spare = false;
+        return r->spare;
+    }
+    double radius = sqrt(-2.0 * log(opt__uniform(r->rng))),
+           angle = 2.0 * M_PI * opt__uniform(r->rng);
+    r->spare = radius * sin(angle);
+    r->has_spare = true;
+    return radius * cos(angle);
 }
 
-/* Gamma(shape, 1) by Marsaglia and Tsang; shape < 1 through shape + 1. */
-static double opt__gamma(opt_rng *r, double shape)
+/* Gamma(shape, 1) by Marsaglia and Tsang, with their squeeze; shape < 1
+ * through shape + 1. */
+static double opt__gamma(opt__sampler *r, double shape)
 {
     if (shape < 1.0)
-        return opt__gamma(r, shape + 1.0) * pow(opt__uniform(r), 1.0 / shape);
+        return opt__gamma(r, shape + 1.0) * pow(opt__uniform(r->rng), 1.0 / shape);
     double d = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
     for (;;) {
         double x, v;
@@ -95,7 +111,9 @@ static double opt__gamma(opt_rng *r, double shape)
             v = 1.0 + c * x;
         } while (v <= 0);
         v = v * v * v;
-        double u = opt__uniform(r);
+        double u = opt__uniform(r->rng);
+        if (u < 1.0 - 0.0331 * x * x * x * x)
+            return d * v;
         if (log(u) < 0.5 * x * x + d - d * v + d * log(v))
             return d * v;
     }
@@ -106,6 +124,21 @@ static double opt__gamma(opt_rng *r, double shape)
 bool opt_objective_is_log(opt_objective o)
 {
     return o != OPT_OBJ_SUBSCRIBERS_NET;
+}
+
+const char *opt_objective_name(opt_objective o)
+{
+    static const char *const names[OPT_OBJECTIVES] = {"watch_minutes_per_impression",
+                                                      "views_per_day", "average_view_percentage",
+                                                      "subscribers_net"};
+    return (int)o >= 0 && o < OPT_OBJECTIVES ? names[o] : NULL;
+}
+
+opt_objective opt_objective_fallback(opt_objective o)
+{
+    return o == OPT_OBJ_WATCH_PER_IMPRESSION || o == OPT_OBJ_AVG_VIEW_PERCENTAGE
+               ? OPT_OBJ_VIEWS_PER_DAY
+               : o;
 }
 
 const char *opt_action_name(opt_action a)
@@ -215,16 +248,40 @@ static double opt__ref_var(const opt_candidate *c, size_t n)
     return OPT_DEFAULT_VAR;
 }
 
-/* The prior from the pools, then the channel's own days. The owner's and the
- * global pool each count as their days, capped at their weight, at their
- * mean deviation; the base pseudo-day sits at deviation 0. */
-static void opt__posterior(const opt_settings *s, const opt_candidate *c, double channel_mean,
-                           double ref_var, opt__nig *out)
+/* The pooled effect of a persona: the owner's and the global pool each
+ * count as their days, capped at their weight, at their mean deviation; the
+ * base pseudo-day sits at deviation 0. *k0 receives the prior's pseudo-days. */
+static double opt__pooled_effect(const opt_settings *s, const opt_candidate *c, double *k0)
 {
     double ko = fmin((double)c->owner.n, s->owner_weight);
     double kg = fmin((double)c->global.n, s->global_weight);
-    double k0 = OPT_BASE_DAYS + ko + kg;
-    double m0 = channel_mean + (ko * opt__mean_of(&c->owner) + kg * opt__mean_of(&c->global)) / k0;
+    *k0 = OPT_BASE_DAYS + ko + kg;
+    return (ko * opt__mean_of(&c->owner) + kg * opt__mean_of(&c->global)) / *k0;
+}
+
+/* The channel's own level, net of the pooled effects of the personas its
+ * days were under: a channel that ran a strong persona has a high mean, and
+ * the prior of a persona it never ran must not inherit that strength. Days
+ * of personas not among the candidates count with effect 0. */
+static double opt__channel_level(const opt_settings *s, const opt_candidate *c, size_t n,
+                                 const opt_state *st)
+{
+    if (st->channel_days <= 0)
+        return st->channel_mean;
+    double lift = 0, k0;
+    for (size_t i = 0; i < n; i++)
+        if (c[i].channel.n > 0)
+            lift += (double)c[i].channel.n * opt__pooled_effect(s, &c[i], &k0);
+    return st->channel_mean - lift / (double)st->channel_days;
+}
+
+/* The prior, centred on the channel's level plus the persona's pooled
+ * effect, then the channel's own days under the persona. */
+static void opt__posterior(const opt_settings *s, const opt_candidate *c, double level,
+                           double ref_var, opt__nig *out)
+{
+    double k0;
+    double m0 = level + opt__pooled_effect(s, c, &k0);
     double b0 = (OPT_ALPHA0 - 1.0) * ref_var;
 
     double n = (double)c->channel.n, ybar = opt__mean_of(&c->channel);
@@ -262,7 +319,7 @@ static double opt__t975(double nu)
            (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * nu * nu * nu);
 }
 
-static double opt__draw(opt_rng *r, const opt__nig *p)
+static double opt__draw(opt__sampler *r, const opt__nig *p)
 {
     double var = p->beta / opt__gamma(r, p->alpha);
     return p->m + sqrt(var / p->kappa) * opt__normal(r);
@@ -322,7 +379,7 @@ typedef struct opt__ctx {
     size_t n;
     const opt_state *st;
     size_t ref; /* what a move is weighed against: current, or home during a trial */
-    opt_rng *rng;
+    opt__sampler rng;
     opt__nig *nig;
     opt_posterior *post;
 } opt__ctx;
@@ -353,7 +410,7 @@ static void opt__probabilities(opt__ctx *x, size_t ref, double *beats, double *d
         for (size_t i = 0; i < n; i++) {
             if (!opt__eligible(x, i))
                 continue;
-            draw[i] = opt__penalise(x->s, &x->nig[i], opt__draw(x->rng, &x->nig[i]));
+            draw[i] = opt__penalise(x->s, &x->nig[i], opt__draw(&x->rng, &x->nig[i]));
             if (win == SIZE_MAX || draw[i] > draw[win])
                 win = i;
         }
@@ -379,7 +436,7 @@ static size_t opt__thompson(opt__ctx *x)
     for (size_t i = 0; i < x->n; i++) {
         if (!opt__eligible(x, i))
             continue;
-        double v = opt__penalise(x->s, &x->nig[i], opt__draw(x->rng, &x->nig[i]));
+        double v = opt__penalise(x->s, &x->nig[i], opt__draw(&x->rng, &x->nig[i]));
         if (win == SIZE_MAX || v > best) {
             win = i;
             best = v;
@@ -526,11 +583,12 @@ int opt_decide(const opt_settings *s, const opt_candidate *c, size_t n, const op
         return -1;
     opt__nig *nig = xcalloc(n, sizeof(*nig));
     double *beats = xcalloc(n, sizeof(*beats)), *draw = xcalloc(n, sizeof(*draw));
-    opt__ctx x = {.s = s, .c = c, .n = n, .st = st, .rng = rng, .nig = nig, .post = post};
+    opt__ctx x = {.s = s, .c = c, .n = n, .st = st, .rng = {.rng = rng}, .nig = nig, .post = post};
 
     double ref_var = opt__ref_var(c, n);
+    double level = opt__channel_level(s, c, n, st);
     for (size_t i = 0; i < n; i++) {
-        opt__posterior(s, &c[i], st->channel_mean, ref_var, &nig[i]);
+        opt__posterior(s, &c[i], level, ref_var, &nig[i]);
         double half =
             opt__t975(2.0 * nig[i].alpha) * sqrt(nig[i].beta / (nig[i].alpha * nig[i].kappa));
         post[i].mean = opt__penalise(s, &nig[i], nig[i].m);

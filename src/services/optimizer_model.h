@@ -10,26 +10,31 @@
  * log for the positive objectives, identity for subscribers net).
  *
  * Pooling: a persona's days on the owner's other channels and on other
- * users' channels of the same language are summarised as deviations from
- * their own channel's mean over the window (so a big channel does not make a
- * persona look good), and enter this channel's prior for that persona,
- * centred on this channel's mean; the owner's pool counts more than the
- * global one. The weights are settings.
+ * users' channels of the same language are summarised as contrasts within
+ * their own channel (so a big channel does not make a persona look good),
+ * and shift this channel's prior for that persona from the channel's own
+ * level; the owner's pool counts more than the global one. The weights are
+ * settings.
  *
  * Randomness (Thompson sampling) comes from the caller's opt_rng, seeded by
  * the caller (the job seeds it from the channel id and the day, so a re-run
  * decides the same).
  *
  * The pooled sums, exactly (bench_optimizer computes them this way, and so
- * must the job's SQL): over the window, take every attributed channel-day
- * whose day has a value of the objective (opt_objective_value true); for each
- * channel, its mean m_c is the mean of those values over all its personas'
- * days; a day of persona p on channel c contributes d = y - m_c to p's
- * owner stats (n += 1, sum += d, sumsq += d*d) when c is another channel of
- * the same owner, or to p's global stats when c belongs to another user and
- * has the same language. The channel being decided never contributes to its
- * own pools. opt_state.channel_days and channel_mean count the same days of
- * the channel itself.
+ * must the job's SQL). Over the window, take every attributed channel-day
+ * whose day has a value of the objective (opt_objective_value true). A
+ * channel contributes only if at least two personas have such days on it
+ * (one persona alone says nothing about persona effects). On such a channel
+ * c, let ybar_cq be the mean of persona q's values and K_c the number of its
+ * personas; persona p's reference is the mean of the OTHER personas' means,
+ * o_cp = (sum over q of ybar_cq - ybar_cp) / (K_c - 1), and each of p's days
+ * contributes d = y - o_cp to p's owner stats (n += 1, sum += d, sumsq +=
+ * d*d) when c is another channel of the same owner, or to p's global stats
+ * when c belongs to another user and has the same language. From per
+ * (channel, persona) n, S1 = sum y, S2 = sum y^2: sum d = S1 - n o and
+ * sum d^2 = S2 - 2 o S1 + n o^2. The channel being decided never contributes
+ * to its own pools. opt_state.channel_days and channel_mean count the
+ * channel's own days with a value (all personas); days_explored likewise.
  *
  * Moves (docs/decisions.md 82-84): OPT_SWITCH is the exploit move, gated by
  * the evidence minimum on both sides, the probability threshold and (in
@@ -160,6 +165,15 @@ void opt_stats_add(opt_stats *s, double y);
 
 /* Whether the objective is modelled on the log scale (all but subscribers net). */
 bool opt_objective_is_log(opt_objective o);
+
+/* A stable name: "watch_minutes_per_impression", "views_per_day",
+ * "average_view_percentage", "subscribers_net"; NULL when out of range. */
+const char *opt_objective_name(opt_objective o);
+
+/* The objective to use instead when a channel has no day with this one in
+ * the window (no impressions, no retention reported): views per day, which
+ * every DAY row has. The job names both in its evidence. */
+opt_objective opt_objective_fallback(opt_objective o);
 
 /* A stable lower-case name: "stay", "switch", "explore", "return". */
 const char *opt_action_name(opt_action a);
