@@ -68,31 +68,39 @@ static void make_persona(world *w, const char *tok, const char *name, const char
 
 /* Logs persona_id on the channel at the start of `day` (days since the
  * epoch) and makes it the channel's persona: call in time order. */
-static void assign_at(world *w, const char *persona_id, int64_t day)
+static void assign_on(world *w, const char *channel_id, const char *persona_id, int64_t day)
 {
     db_error de;
     char id[UUID_STR_LEN + 1];
     uuid_v7(id);
     if (testdb_execf(&w->api.t, &de,
                      "INSERT INTO channel_persona_assignments (id, channel_id, user_id, "
-                     "persona_id, persona_version, source, created_at) VALUES ($1, $2, $3, $4, "
-                     "1, 'manual', $5)",
-                     "sssst", id, w->channel, w->uid, persona_id, day * USEC_PER_DAY) != 0 ||
+                     "persona_id, persona_version, source, created_at) VALUES ($1, $2, (SELECT "
+                     "user_id FROM channels WHERE id = $2), $3, 1, 'manual', $4)",
+                     "ssst", id, channel_id, persona_id, day * USEC_PER_DAY) != 0 ||
         testdb_execf(&w->api.t, &de, "UPDATE channels SET persona_id = $2 WHERE id = $1", "ss",
-                     w->channel, persona_id) != 0)
+                     channel_id, persona_id) != 0)
         fail_msg("assign: %s", de.message);
+}
+
+static void assign_at(world *w, const char *persona_id, int64_t day)
+{
+    assign_on(w, w->channel, persona_id, day);
 }
 
 /* DAY rows from..to (days) for the channel, with impressions, through the
  * store (the WEEK rollups with them). */
-static void days(world *w, int64_t from, int64_t to, int64_t views, double watch_minutes)
+static void days_on(world *w, const char *channel_id, int64_t from, int64_t to, int64_t views,
+                    double watch_minutes)
 {
+    char user[UUID_STR_LEN + 1];
+    scalar_text(w, user, sizeof(user), "SELECT user_id FROM channels WHERE id = $1", channel_id);
     db_conn *c = db_acquire(w->api.t.db);
     for (int64_t d = from; d <= to; d++) {
         analytics_row r = {0};
         uuid_v7(r.id);
-        snprintf(r.channel_id, sizeof(r.channel_id), "%s", w->channel);
-        snprintf(r.user_id, sizeof(r.user_id), "%s", w->uid);
+        snprintf(r.channel_id, sizeof(r.channel_id), "%s", channel_id);
+        snprintf(r.user_id, sizeof(r.user_id), "%s", user);
         time_day_format(d, r.date);
         r.period = ANALYTICS_DAY;
         /* A little spread, so the variance is not zero. */
@@ -110,10 +118,25 @@ static void days(world *w, int64_t from, int64_t to, int64_t views, double watch
     }
     for (int64_t m = time_day_monday(from); m <= to; m += 7) {
         error e;
-        if (analytics_store_rollup_week(c, w->uid, w->channel, m, time_now_usec(), &e) != 0)
+        if (analytics_store_rollup_week(c, user, channel_id, m, time_now_usec(), &e) != 0)
             fail_msg("week: %s", e.message);
     }
     db_release(c);
+}
+
+static void days(world *w, int64_t from, int64_t to, int64_t views, double watch_minutes)
+{
+    days_on(w, w->channel, from, to, views, watch_minutes);
+}
+
+static void new_channel(world *w, const char *tok, const char *yt, char *out)
+{
+    char body[128];
+    snprintf(body, sizeof(body), "{\"youtube_channel_id\":\"%s\",\"name\":\"%s\"}", yt, yt);
+    test_resp r = test_req(&w->api, "POST", "/api/v1/channels", tok, body, NULL);
+    test_expect(&r, 201, NULL);
+    snprintf(out, UUID_STR_LEN + 1, "%s", json_string_value(json_object_get(r.json, "id")));
+    test_resp_free(&r);
 }
 
 static int setup(void **state)
@@ -558,7 +581,7 @@ static void test_patch_sets_mode_and_objective_and_checks_them(void **state)
     test_resp r = test_req(&w->api, "GET", path, w->tok, NULL, NULL);
     assert_string_equal(json_string_value(json_object_get(r.json, "optimization_mode")), "suggest");
     assert_string_equal(json_string_value(json_object_get(r.json, "objective")),
-                        "watch_per_impression");
+                        "watch_minutes_per_impression");
     test_resp_free(&r);
     r = test_req(&w->api, "PATCH", path, w->tok, "{\"objective\":\"views_per_day\"}", NULL);
     test_expect(&r, 200, NULL);
@@ -634,6 +657,70 @@ static void test_another_users_suggestion_and_assignment_are_404(void **state)
                      1);
 }
 
+/* The evidence's pools: the owner's other channels and other users'
+ * channels in the same language count a candidate's days where the channel
+ * had two personas or more; one persona alone, or another language, adds
+ * nothing. */
+static void test_pools_count_the_days_the_model_contract_names(void **state)
+{
+    world *w = *state;
+    int64_t t = w->today;
+    test_set_plan(&w->api, "ana@example.com", "creator");
+    test_set_plan(&w->api, "ben@example.com", "creator");
+    history(w, 30);
+    char a2[UUID_STR_LEN + 1], a3[UUID_STR_LEN + 1], b1[UUID_STR_LEN + 1], b2[UUID_STR_LEN + 1];
+    char bens[UUID_STR_LEN + 1], pt[UUID_STR_LEN + 1];
+    new_channel(w, w->tok, "UCa2", a2);
+    new_channel(w, w->tok, "UCa3", a3);
+    new_channel(w, w->other, "UCb1", b1);
+    new_channel(w, w->other, "UCb2", b2);
+    make_persona(w, w->other, "Ben's", NULL, bens);
+    make_persona(w, w->other, "Ben's pt", "\"language\":\"pt-BR\"", pt);
+    /* Ana's second channel: Good 10 days, Poor 10 days. */
+    assign_on(w, a2, w->good, t - 20);
+    days_on(w, a2, t - 20, t - 11, 500, 1500.0);
+    assign_on(w, a2, w->poor, t - 10);
+    days_on(w, a2, t - 10, t - 1, 500, 600.0);
+    /* Ana's third: Good alone. */
+    assign_on(w, a3, w->good, t - 12);
+    days_on(w, a3, t - 12, t - 1, 500, 1500.0);
+    /* Ben's, in English: Good 8 days, then his own persona. */
+    assign_on(w, b1, w->good, t - 16);
+    days_on(w, b1, t - 16, t - 9, 500, 1500.0);
+    assign_on(w, b1, bens, t - 8);
+    days_on(w, b1, t - 8, t - 1, 500, 900.0);
+    /* Ben's, in Portuguese: Good and Poor, not counted. */
+    assign_on(w, b2, w->good, t - 10);
+    days_on(w, b2, t - 10, t - 6, 500, 1500.0);
+    assign_on(w, b2, w->poor, t - 5);
+    days_on(w, b2, t - 5, t - 4, 500, 900.0);
+    assign_on(w, b2, pt, t - 3);
+    days_on(w, b2, t - 3, t - 1, 500, 900.0);
+    test_resp r = get_suggestions(w);
+    test_expect(&r, 200, NULL);
+    json_t *ps = json_object_get(r.json, "personas");
+    size_t i;
+    json_t *p;
+    int seen = 0;
+    json_array_foreach(ps, i, p)
+    {
+        const char *id = json_string_value(json_object_get(p, "persona_id"));
+        int64_t owner = json_integer_value(json_object_get(p, "owner_days"));
+        int64_t global = json_integer_value(json_object_get(p, "global_days"));
+        if (strcmp(id, w->good) == 0) {
+            assert_int_equal(owner, 10);
+            assert_int_equal(global, 8);
+            seen++;
+        } else if (strcmp(id, w->poor) == 0) {
+            assert_int_equal(owner, 10);
+            assert_int_equal(global, 0);
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 2);
+    test_resp_free(&r);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -650,6 +737,7 @@ int main(void)
         T(test_suggestions_offer_only_personas_the_owner_may_use),
         T(test_patch_sets_mode_and_objective_and_checks_them),
         T(test_another_users_suggestion_and_assignment_are_404),
+        T(test_pools_count_the_days_the_model_contract_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,8 +6,8 @@
 #include <string.h>
 
 const char *const channel_optimization_modes[] = {"off", "suggest", "auto", NULL};
-const char *const channel_objectives[] = {"watch_per_impression", "views_per_day",
-                                          "avg_view_percentage", "subscribers_net", NULL};
+const char *const channel_objectives[] = {"watch_minutes_per_impression", "views_per_day",
+                                          "average_view_percentage", "subscribers_net", NULL};
 static const char *const channel__optimizer_statuses[] = {
     "waiting", "stayed", "switched", "explored", "returned", "paused", NULL};
 

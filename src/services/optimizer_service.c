@@ -30,12 +30,12 @@ bool optimizer_service_material(int64_t dismissed_days, int64_t now_days)
     return now_days - dismissed_days >= need;
 }
 
-/* The channel's objective as the model's enum; channel_objectives is in
- * opt_objective's order. */
+/* The channel's objective as the model's enum: the stored names are the
+ * model's (opt_objective_name). */
 static opt_objective opt__objective(const char *name)
 {
-    for (int i = 0; i < OPT_OBJECTIVES && channel_objectives[i] != NULL; i++)
-        if (name != NULL && strcmp(name, channel_objectives[i]) == 0)
+    for (int i = 0; i < OPT_OBJECTIVES; i++)
+        if (name != NULL && strcmp(name, opt_objective_name((opt_objective)i)) == 0)
             return (opt_objective)i;
     return OPT_OBJ_WATCH_PER_IMPRESSION;
 }
@@ -84,8 +84,18 @@ static int opt__keep_day(const optimizer_day *d, void *ctx, error *err)
     return 0;
 }
 
-/* The pool's fold: per channel, each candidate's sums and the channel's,
- * turned into deviations from the channel's mean when the channel ends. */
+/* The pool's fold (optimizer_model.h, "the pooled sums, exactly"): per
+ * channel, every persona's sums on it; when the channel ends, a channel with
+ * two personas or more gives each candidate's days as contrasts with the
+ * mean of the other personas' means. A channel holds at most one persona a
+ * day, so the window bounds the personas per channel. */
+#define OPT__POOL_PERSONAS (OPTIMIZER_WINDOW_DAYS + 1)
+
+typedef struct opt__pool_persona {
+    char persona_id[UUID_STR_LEN + 1];
+    opt_stats s;
+} opt__pool_persona;
+
 typedef struct opt__pool {
     opt_objective o;
     const char *owner_id;
@@ -93,32 +103,33 @@ typedef struct opt__pool {
     size_t n;
     char channel_id[UUID_STR_LEN + 1];
     bool owners;
-    opt_stats total;
-    opt_stats *per; /* n */
+    opt__pool_persona per[OPT__POOL_PERSONAS];
+    size_t k;
 } opt__pool;
 
 static void opt__pool_fold(opt__pool *p)
 {
-    if (p->channel_id[0] == '\0' || p->total.n == 0)
-        goto reset;
-    double mean = p->total.sum / (double)p->total.n;
-    for (size_t i = 0; i < p->n; i++) {
-        const opt_stats *s = &p->per[i];
-        if (s->n == 0)
-            continue;
-        opt_stats *to = p->owners ? &p->c[i].owner : &p->c[i].global;
-        to->n += s->n;
-        to->sum += s->sum - (double)s->n * mean;
-        to->sumsq += s->sumsq - 2.0 * mean * s->sum + (double)s->n * mean * mean;
+    if (p->k >= 2) {
+        double means = 0;
+        for (size_t q = 0; q < p->k; q++)
+            means += p->per[q].s.sum / (double)p->per[q].s.n;
+        for (size_t q = 0; q < p->k; q++) {
+            size_t i = opt__find(p->c, p->n, p->per[q].persona_id);
+            if (i == SIZE_MAX)
+                continue;
+            const opt_stats *st = &p->per[q].s;
+            double o = (means - st->sum / (double)st->n) / (double)(p->k - 1);
+            opt_stats *to = p->owners ? &p->c[i].owner : &p->c[i].global;
+            to->n += st->n;
+            to->sum += st->sum - (double)st->n * o;
+            to->sumsq += st->sumsq - 2.0 * o * st->sum + (double)st->n * o * o;
+        }
     }
-reset:
-    memset(&p->total, 0, sizeof(p->total));
-    memset(p->per, 0, p->n * sizeof(*p->per));
+    p->k = 0;
 }
 
 static int opt__pool_day(const optimizer_day *d, void *ctx, error *err)
 {
-    (void)err;
     opt__pool *p = ctx;
     if (strcmp(p->channel_id, d->channel_id) != 0) {
         opt__pool_fold(p);
@@ -127,14 +138,20 @@ static int opt__pool_day(const optimizer_day *d, void *ctx, error *err)
     }
     opt_day f = opt__figures(d);
     double y;
-    /* Attributed days with a value only, for the mean as for the persona
-     * (optimizer_model.h, "the pooled sums, exactly"). */
     if (d->persona_id[0] == '\0' || !opt_objective_value(p->o, &f, &y))
         return 0;
-    opt_stats_add(&p->total, y);
-    size_t i = opt__find(p->c, p->n, d->persona_id);
-    if (i != SIZE_MAX)
-        opt_stats_add(&p->per[i], y);
+    size_t q = 0;
+    while (q < p->k && strcmp(p->per[q].persona_id, d->persona_id) != 0)
+        q++;
+    if (q == p->k) {
+        if (p->k == OPT__POOL_PERSONAS)
+            return error_set(err, ERR_INTERNAL, NULL,
+                             "channel %s has more personas in the window than days", d->channel_id);
+        memcpy(p->per[q].persona_id, d->persona_id, sizeof(p->per[q].persona_id));
+        memset(&p->per[q].s, 0, sizeof(p->per[q].s));
+        p->k++;
+    }
+    opt_stats_add(&p->per[q].s, y);
     return 0;
 }
 
@@ -186,8 +203,9 @@ static int opt__gather(services *s, db_conn *c, arena *a, const channel *ch, int
     if (v->n == 0)
         return 0;
 
-    /* The channel's days; the objective falls back to views per day when
-     * fewer than half of them carry impressions (decision 86). */
+    /* The channel's days; an objective no day of the window has (no
+     * impressions, no retention) falls back to the model's choice
+     * (opt_objective_fallback, decision 86). */
     opt__days days = {NULL, 0, 0, a};
     if (optimizer_store_channel_days(c, ch->id, v->from, v->to, opt__keep_day, &days, err) != 0)
         return -1;
@@ -197,9 +215,9 @@ static int opt__gather(services *s, db_conn *c, arena *a, const channel *ch, int
         double y;
         have += opt_objective_value(v->set.objective, &f, &y);
     }
-    if (v->set.objective == OPT_OBJ_WATCH_PER_IMPRESSION && days.n > 0 && 2 * have < days.n)
-        v->set.objective = OPT_OBJ_VIEWS_PER_DAY;
-    v->objective_used = channel_objectives[v->set.objective];
+    if (days.n > 0 && have == 0)
+        v->set.objective = opt_objective_fallback(v->set.objective);
+    v->objective_used = opt_objective_name(v->set.objective);
     opt_stats all = {0, 0, 0};
     for (size_t i = 0; i < days.n; i++) {
         opt_day f = opt__figures(&days.rows[i]);
@@ -220,18 +238,15 @@ static int opt__gather(services *s, db_conn *c, arena *a, const channel *ch, int
     char lang[PERSONA_LANGUAGE_MAX + 1] = "";
     if (optimizer_store_persona_language(c, ch->persona_id, lang, sizeof(lang), err) != 0)
         return -1;
-    opt__pool pool = {v->set.objective,
-                      ch->user_id,
-                      v->cands,
-                      v->n,
-                      "",
-                      false,
-                      {0, 0, 0},
-                      arena_calloc(a, v->n * sizeof(opt_stats))};
-    if (optimizer_store_pool_days(c, ch->user_id, ch->id, lang, v->from, v->to, opt__pool_day,
-                                  &pool, err) != 0)
+    opt__pool *pool = arena_calloc(a, sizeof(*pool));
+    pool->o = v->set.objective;
+    pool->owner_id = ch->user_id;
+    pool->c = v->cands;
+    pool->n = v->n;
+    if (optimizer_store_pool_days(c, ch->user_id, ch->id, lang, v->from, v->to, opt__pool_day, pool,
+                                  err) != 0)
         return -1;
-    opt__pool_fold(&pool);
+    opt__pool_fold(pool);
 
     for (size_t i = 0; i < v->n; i++)
         if (optimizer_store_usage(c, v->cands[i].persona_id, v->from * OPT__USEC_PER_DAY,

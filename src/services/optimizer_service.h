@@ -6,7 +6,8 @@
  *    use now, plus the current one), each with its channel-days on the
  *    channel over the last OPTIMIZER_WINDOW_DAYS, its days on the owner's
  *    other channels and on other users' channels of the same language as
- *    deviations from each channel's mean, and its generations and failures
+ *    contrasts with the other personas on each such channel
+ *    (optimizer_model.h), and its generations and failures
  *    (persona_usage_logs). Gathered in one pass over each stream.
  *  - Suggestions: GET computes the decision in suggest mode; past the
  *    evidence minimum it keeps the proposal as an open suggestion (one row

@@ -6,8 +6,8 @@
 ALTER TABLE channels
     ADD COLUMN optimization_mode text NOT NULL DEFAULT 'suggest'
         CHECK (optimization_mode IN ('off', 'suggest', 'auto')),
-    ADD COLUMN objective text NOT NULL DEFAULT 'watch_per_impression'
-        CHECK (objective IN ('watch_per_impression', 'views_per_day', 'avg_view_percentage',
+    ADD COLUMN objective text NOT NULL DEFAULT 'watch_minutes_per_impression'
+        CHECK (objective IN ('watch_minutes_per_impression', 'views_per_day', 'average_view_percentage',
                              'subscribers_net')),
     ADD COLUMN optimizer_paused_at timestamptz,
     ADD COLUMN optimizer_status text

@@ -5,8 +5,8 @@
 -- decided or why it waited.
 ALTER TABLE channels ADD COLUMN optimization_mode TEXT NOT NULL DEFAULT 'suggest'
     CHECK (optimization_mode IN ('off', 'suggest', 'auto'));
-ALTER TABLE channels ADD COLUMN objective TEXT NOT NULL DEFAULT 'watch_per_impression'
-    CHECK (objective IN ('watch_per_impression', 'views_per_day', 'avg_view_percentage',
+ALTER TABLE channels ADD COLUMN objective TEXT NOT NULL DEFAULT 'watch_minutes_per_impression'
+    CHECK (objective IN ('watch_minutes_per_impression', 'views_per_day', 'average_view_percentage',
                          'subscribers_net'));
 ALTER TABLE channels ADD COLUMN optimizer_paused_at TEXT;
 ALTER TABLE channels ADD COLUMN optimizer_status TEXT
