@@ -34,6 +34,7 @@
  *   and view duration weighted by views, CTR by impressions (reals within
  *   a relative 1e-9). The rollup runs in the transaction that writes the
  *   days. An analytics row or backfill belongs to its channel's user.
+ * - An optimizer suggestion belongs to its channel's user.
  */
 #include "testlib.h"
 
@@ -186,6 +187,9 @@ static check checks[] = {
             "a.persona_id <> c.persona_id)) OR (c.persona_id IS NULL AND a.persona_id IS NOT NULL "
             "AND NOT EXISTS (SELECT 1 FROM personas p WHERE p.id = a.persona_id AND "
             "p.archived_at IS NOT NULL))")},
+    {"an optimizer suggestion belongs to its channel's user (suggestion, its user, channel user)",
+     DB_SQL("SELECT s.id, s.user_id, c.user_id FROM optimizer_suggestions s JOIN channels c ON "
+            "c.id = s.channel_id WHERE s.user_id <> c.user_id")},
     {"no channel or plan default names an archived persona (channel or plan, persona)",
      DB_SQL("SELECT c.id, c.persona_id FROM channels c JOIN personas p ON p.id = c.persona_id "
             "WHERE p.archived_at IS NOT NULL UNION ALL SELECT pl.id, pl.default_persona_id FROM "
