@@ -28,6 +28,7 @@ typedef struct world {
     char good[UUID_STR_LEN + 1], poor[UUID_STR_LEN + 1]; /* the owner's personas */
     char channel[UUID_STR_LEN + 1];
     int64_t today;
+    bool no_reach; /* days() writes no impressions or CTR */
 } world;
 
 static void scalar_text(world *w, char *out, size_t n, const char *sql, const char *arg)
@@ -108,8 +109,8 @@ static void days_on(world *w, const char *channel_id, int64_t from, int64_t to, 
         r.watch_time_minutes = watch_minutes * (1.0 + 0.03 * (double)(d % 5));
         r.avg_view_duration_seconds = -1;
         r.avg_retention = -1;
-        r.avg_ctr = 5.0;
-        r.impressions = 10000;
+        r.avg_ctr = w->no_reach ? -1 : 5.0;
+        r.impressions = w->no_reach ? -1 : 10000;
         r.created_at = r.updated_at = time_now_usec();
         bool changed;
         error e;
@@ -721,6 +722,31 @@ static void test_pools_count_the_days_the_model_contract_names(void **state)
     test_resp_free(&r);
 }
 
+/* Without impressions the default objective cannot be computed: the figures
+ * fall back to views per day, and the answer says so. */
+static void test_missing_impressions_name_the_objective_used_instead(void **state)
+{
+    world *w = *state;
+    w->no_reach = true;
+    int64_t t = w->today;
+    assign_at(w, w->good, t - 60);
+    days(w, t - 60, t - 31, 3000, 1000.0); /* more views, same watch time */
+    assign_at(w, w->poor, t - 30);
+    days(w, t - 30, t - 1, 1000, 1000.0);
+    test_resp r = get_suggestions(w);
+    test_expect(&r, 200, NULL);
+    assert_string_equal(json_string_value(json_object_get(r.json, "objective")),
+                        "watch_minutes_per_impression");
+    assert_string_equal(json_string_value(json_object_get(r.json, "objective_used")),
+                        "views_per_day");
+    json_t *s = json_object_get(r.json, "suggestion");
+    if (!json_is_object(s))
+        fail_msg("no suggestion: %s", r.body);
+    assert_string_equal(json_string_value(json_object_get(s, "persona_id")), w->good);
+    assert_string_equal(json_string_value(json_object_get(s, "objective")), "views_per_day");
+    test_resp_free(&r);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -738,6 +764,7 @@ int main(void)
         T(test_patch_sets_mode_and_objective_and_checks_them),
         T(test_another_users_suggestion_and_assignment_are_404),
         T(test_pools_count_the_days_the_model_contract_names),
+        T(test_missing_impressions_name_the_objective_used_instead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
