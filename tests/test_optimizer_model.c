@@ -494,6 +494,33 @@ static void test_objective_values_at_their_edges(void **state)
     assert_string_equal(opt_action_name(OPT_RETURN), "return");
 }
 
+static void test_channel_contrasts_are_against_the_other_personas_means(void **state)
+{
+    /* Persona 0: days 1, 3 (mean 2); persona 1: none; persona 2: day 5;
+     * persona 3: days 0, 0, 3 (mean 1). Means of the others: for 0,
+     * (5 + 1) / 2 = 3; for 2, (2 + 1) / 2 = 1.5; for 3, (2 + 5) / 2 = 3.5. */
+    const double a[] = {1, 3}, c[] = {5}, d[] = {0, 0, 3};
+    opt_stats days[4] = {stats_of(a, 2), {0}, stats_of(c, 1), stats_of(d, 3)};
+    opt_stats out[4];
+    opt_channel_contrasts(days, 4, out);
+    assert_int_equal(out[0].n, 2);
+    assert_float_equal(out[0].sum, (1 - 3) + (3 - 3), 1e-12);
+    assert_float_equal(out[0].sumsq, 4 + 0, 1e-12);
+    assert_int_equal(out[1].n, 0);
+    assert_float_equal(out[1].sum, 0, 0);
+    assert_int_equal(out[2].n, 1);
+    assert_float_equal(out[2].sum, 3.5, 1e-12);
+    assert_float_equal(out[2].sumsq, 12.25, 1e-12);
+    assert_int_equal(out[3].n, 3);
+    assert_float_equal(out[3].sum, -3.5 - 3.5 - 0.5, 1e-12);
+    assert_float_equal(out[3].sumsq, 12.25 + 12.25 + 0.25, 1e-12);
+    /* One persona alone on a channel says nothing. */
+    opt_stats alone[2] = {stats_of(a, 2), {0}};
+    opt_channel_contrasts(alone, 2, out);
+    assert_int_equal(out[0].n, 0);
+    assert_float_equal(out[0].sumsq, 0, 0);
+}
+
 static void test_decide_refuses_inconsistent_inputs(void **state)
 {
     opt_settings s;
@@ -555,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_the_same_seed_decides_the_same),
         cmocka_unit_test(test_a_trial_is_adopted_when_it_wins_and_ended_when_it_loses),
         cmocka_unit_test(test_objective_values_at_their_edges),
+        cmocka_unit_test(test_channel_contrasts_are_against_the_other_personas_means),
         cmocka_unit_test(test_decide_refuses_inconsistent_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

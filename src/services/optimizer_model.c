@@ -199,6 +199,29 @@ void opt_stats_add(opt_stats *s, double y)
     s->sumsq += y * y;
 }
 
+void opt_channel_contrasts(const opt_stats *days, size_t k, opt_stats *out)
+{
+    double means = 0;
+    size_t ran = 0;
+    for (size_t i = 0; i < k; i++) {
+        memset(&out[i], 0, sizeof(out[i]));
+        if (days[i].n > 0) {
+            means += days[i].sum / (double)days[i].n;
+            ran++;
+        }
+    }
+    if (ran < 2)
+        return;
+    for (size_t i = 0; i < k; i++) {
+        const opt_stats *d = &days[i];
+        if (d->n == 0)
+            continue;
+        double n = (double)d->n, o = (means - d->sum / n) / (double)(ran - 1);
+        double sumsq = d->sumsq - 2.0 * o * d->sum + n * o * o;
+        out[i] = (opt_stats){.n = d->n, .sum = d->sum - n * o, .sumsq = sumsq > 0 ? sumsq : 0};
+    }
+}
+
 /* ---- the posterior --------------------------------------------------------- */
 
 /* Normal-Inverse-Gamma: sigma^2 ~ IG(alpha, beta), mu | sigma^2 ~

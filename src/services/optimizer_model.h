@@ -32,9 +32,10 @@
  * d*d) when c is another channel of the same owner, or to p's global stats
  * when c belongs to another user and has the same language. From per
  * (channel, persona) n, S1 = sum y, S2 = sum y^2: sum d = S1 - n o and
- * sum d^2 = S2 - 2 o S1 + n o^2. The channel being decided never contributes
- * to its own pools. opt_state.channel_days and channel_mean count the
- * channel's own days with a value (all personas); days_explored likewise.
+ * sum d^2 = S2 - 2 o S1 + n o^2, which opt_channel_contrasts computes from
+ * a GROUP BY (channel, persona) of count, sum and sum of squares. The channel being decided never
+ * contributes to its own pools. opt_state.channel_days and channel_mean count the channel's own
+ * days with a value (all personas); days_explored likewise.
  *
  * Moves (docs/decisions.md 82-84): OPT_SWITCH is the exploit move, gated by
  * the evidence minimum on both sides, the probability threshold and (in
@@ -162,6 +163,17 @@ uint64_t opt_rng_next(opt_rng *r);
 bool opt_objective_value(opt_objective o, const opt_day *d, double *out);
 
 void opt_stats_add(opt_stats *s, double y);
+
+/**
+ * One other channel's share of the pools: days[i] holds persona i's days on
+ * that channel (n, sum, sumsq of values on the model's scale), k personas;
+ * out[i] receives persona i's contrasts, d = y - (mean of the other
+ * personas' means), as the header's first comment defines them. A persona
+ * without days, or a channel with fewer than two personas with days, gives
+ * empty stats. The job adds out[i] to the owner or the global pool of
+ * persona i; bench_optimizer does the same, so both pool alike.
+ */
+void opt_channel_contrasts(const opt_stats *days, size_t k, opt_stats *out);
 
 /* Whether the objective is modelled on the log scale (all but subscribers net). */
 bool opt_objective_is_log(opt_objective o);
