@@ -85,10 +85,11 @@ static int opt__keep_day(const optimizer_day *d, void *ctx, error *err)
 }
 
 /* The pool's fold (optimizer_model.h, "the pooled sums, exactly"): per
- * channel, every persona's sums on it; when the channel ends, a channel with
- * two personas or more gives each candidate's days as contrasts with the
- * mean of the other personas' means. A channel holds at most one persona a
- * day, so the window bounds the personas per channel. */
+ * channel, every persona's sums on it; when the channel ends,
+ * opt_channel_contrasts (the simulator's own) turns them into each
+ * persona's contrasts, which go to the candidates' owner or global pool. A
+ * channel holds at most one persona a day, so the window bounds the
+ * personas per channel. */
 #define OPT__POOL_PERSONAS (OPTIMIZER_WINDOW_DAYS + 1)
 
 typedef struct opt__pool_persona {
@@ -109,21 +110,18 @@ typedef struct opt__pool {
 
 static void opt__pool_fold(opt__pool *p)
 {
-    if (p->k >= 2) {
-        double means = 0;
-        for (size_t q = 0; q < p->k; q++)
-            means += p->per[q].s.sum / (double)p->per[q].s.n;
-        for (size_t q = 0; q < p->k; q++) {
-            size_t i = opt__find(p->c, p->n, p->per[q].persona_id);
-            if (i == SIZE_MAX)
-                continue;
-            const opt_stats *st = &p->per[q].s;
-            double o = (means - st->sum / (double)st->n) / (double)(p->k - 1);
-            opt_stats *to = p->owners ? &p->c[i].owner : &p->c[i].global;
-            to->n += st->n;
-            to->sum += st->sum - (double)st->n * o;
-            to->sumsq += st->sumsq - 2.0 * o * st->sum + (double)st->n * o * o;
-        }
+    opt_stats days[OPT__POOL_PERSONAS], out[OPT__POOL_PERSONAS];
+    for (size_t q = 0; q < p->k; q++)
+        days[q] = p->per[q].s;
+    opt_channel_contrasts(days, p->k, out);
+    for (size_t q = 0; q < p->k; q++) {
+        size_t i = opt__find(p->c, p->n, p->per[q].persona_id);
+        if (i == SIZE_MAX || out[q].n == 0)
+            continue;
+        opt_stats *to = p->owners ? &p->c[i].owner : &p->c[i].global;
+        to->n += out[q].n;
+        to->sum += out[q].sum;
+        to->sumsq += out[q].sumsq;
     }
     p->k = 0;
 }
