@@ -21,6 +21,7 @@ typedef struct world {
     char a[128], b[128]; /* tokens */
     char persona[40], channel[40], project[40], scene[40], key[40], account[40];
     char dir[256]; /* A's media */
+    char suggestion[40], assignment[40];
 } world;
 
 #define MEDIA_NAME "scene-a-a1.srt"
@@ -92,6 +93,29 @@ static int setup(void **state)
                      "'a@example.com'), 'google', 'g-a', 'a@example.com', $2, $2)",
                      "st", w->account, time_now_usec()) != 0)
         fail_msg("account: %s", de.message);
+    /* A's channel's assignment (logged when it was created with a persona)
+     * and a suggestion for it, written directly: the optimizer needs weeks
+     * of analytics to make one. */
+    db_conn *c = db_acquire(w->api.t.db);
+    db_sql q = DB_SQL("SELECT id FROM channel_persona_assignments WHERE channel_id = $1");
+    db_stmt *s = db_prepare(c, &q, &de);
+    if (s == NULL)
+        fail_msg("%s", de.message);
+    db_bind_text(s, 1, w->channel);
+    if (db_step(s, &de) != DB_ROW)
+        fail_msg("A's channel has no assignment");
+    snprintf(w->assignment, sizeof(w->assignment), "%s", db_col_text(s, 0));
+    db_reset(s);
+    db_release(c);
+    uuid_v7(w->suggestion);
+    if (testdb_execf(&w->api.t, &de,
+                     "INSERT INTO optimizer_suggestions (id, channel_id, user_id, persona_id, "
+                     "current_persona_id, objective, p_beats_current, uplift, proposed_days, "
+                     "current_days, evidence, state, created_at) VALUES ($1, $2, (SELECT id FROM "
+                     "users WHERE email = 'a@example.com'), $3, $3, 'views_per_day', 0.95, 0.2, "
+                     "14, 14, '{}', 'open', $4)",
+                     "ssst", w->suggestion, w->channel, w->persona, time_now_usec()) != 0)
+        fail_msg("suggestion: %s", de.message);
     *state = w;
     return 0;
 }
@@ -118,6 +142,7 @@ static char *snapshot(world *w)
         "api_keys",
         "channel_analytics",
         "analytics_backfills",
+        "optimizer_suggestions",
         NULL,
     };
     size_t cap = 1 << 20, len = 0;
@@ -162,6 +187,10 @@ static bool aim(world *w, const char *pattern, char *out, size_t n)
             v = w->scene;
         else if (strcmp(name, "name") == 0)
             v = MEDIA_NAME; /* a file A's project has */
+        else if (strcmp(name, "sid") == 0)
+            v = w->suggestion;
+        else if (strcmp(name, "aid") == 0)
+            v = w->assignment;
         else if (strcmp(name, "version") == 0)
             v = "1";
         else if (strcmp(name, "id") == 0) {

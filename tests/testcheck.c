@@ -36,6 +36,7 @@
  * - A DAY analytics row whose day has a Reporting API reach row carries its
  *   impressions and CTR (both writers merge it in their transaction); a
  *   reach row or folded report belongs to its channel's user.
+ * - An optimizer suggestion belongs to its channel's user.
  */
 #include "testlib.h"
 
@@ -202,6 +203,9 @@ static check checks[] = {
             "WHERE (c.persona_id IS NOT NULL AND (a.id IS NULL OR a.persona_id IS NULL OR "
             "a.persona_id <> c.persona_id)) OR (c.persona_id IS NULL AND a.persona_id IS NOT "
             "NULL)")},
+    {"an optimizer suggestion belongs to its channel's user (suggestion, its user, channel user)",
+     DB_SQL("SELECT s.id, s.user_id, c.user_id FROM optimizer_suggestions s JOIN channels c ON "
+            "c.id = s.channel_id WHERE s.user_id <> c.user_id")},
     {"no channel or plan default names an archived persona (channel or plan, persona)",
      DB_SQL("SELECT c.id, c.persona_id FROM channels c JOIN personas p ON p.id = c.persona_id "
             "WHERE p.archived_at IS NOT NULL UNION ALL SELECT pl.id, pl.default_persona_id FROM "

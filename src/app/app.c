@@ -144,4 +144,6 @@ void app_services_from_config(const config *c, services *s)
     g->youtube_analytics_url = c->youtube_analytics_url;
     g->youtube_reporting_url = c->youtube_reporting_url;
     g->publishing = c->youtube_publishing;
+    s->optimizer_min_evidence_days = c->optimizer_min_evidence_days;
+    s->optimizer_cooldown_days = c->optimizer_cooldown_days;
 }

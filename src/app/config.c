@@ -151,6 +151,14 @@ static const config__spec config__specs[] = {
     {"youtube_publishing", "PSTUDIO_YOUTUBE_PUBLISHING", "--youtube-publishing", CFG_BOOL,
      CFG_OFF(youtube_publishing), "false", 0, 0,
      "Ask Google for the youtube.upload scope (publishing)."},
+    {"optimizer_min_evidence_days", "PSTUDIO_OPTIMIZER_MIN_EVIDENCE_DAYS",
+     "--optimizer-min-evidence-days", CFG_INT, CFG_OFF(optimizer_min_evidence_days), "14", 1, 90,
+     "Channel-days the current and the proposed persona each need on a channel before the "
+     "optimizer suggests or makes a switch."},
+    {"optimizer_cooldown_days", "PSTUDIO_OPTIMIZER_COOLDOWN_DAYS", "--optimizer-cooldown-days",
+     CFG_INT, CFG_OFF(optimizer_cooldown_days), "7", 1, 90,
+     "Days the optimizer leaves between two switches of a channel in auto mode, counted from "
+     "the channel's last assignment."},
     {"secret_key", "PSTUDIO_SECRET_KEY", NULL, CFG_SECRET, CFG_OFF(secret_key), NULL, 0, 0,
      "Key that encrypts OAuth tokens at rest: 32 bytes in base64 (secret; or "
      "PSTUDIO_SECRET_KEY_FILE). Default: <data_dir>/secret.key, created with mode 0600."},

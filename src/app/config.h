@@ -58,6 +58,8 @@ typedef struct config {
     char *youtube_reporting_url;
     bool youtube_publishing;
     char *secret_key;
+    int optimizer_min_evidence_days;
+    int optimizer_cooldown_days;
     /* not settings: what the command line left for the subcommand */
     int argc;
     char **argv;

@@ -4,6 +4,7 @@
 #include "services/google_service.h"
 #include "services/maintenance.h"
 #include "services/media_service.h"
+#include "services/optimizer_service.h"
 #include "services/script_service.h"
 
 /* Every job kind's handler is registered here, once, before workers start;
@@ -15,6 +16,7 @@ void app_register_jobs(services *s)
     google_service_register_jobs(s);    /* YouTube stats (daily and on demand), queued imports */
     analytics_service_register_jobs(s); /* YouTube Analytics: daily per channel, backfills */
     analytics_reach_register_jobs(s);   /* YouTube Reporting: impressions and CTR per channel */
+    optimizer_service_register_jobs(s); /* daily per channel in auto mode, after analytics */
     script_service_register_jobs(s);    /* script generation, scene rewrites, idempotency purge */
     media_service_register_jobs(s); /* scene narration; hourly sweep of deleted projects' files */
     maintenance_register_jobs(s);   /* hourly: finished jobs after 7 days, expired sessions */

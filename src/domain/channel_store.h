@@ -32,11 +32,22 @@ typedef struct channel {
     int64_t subscriber_count;        /* -1: unknown (the three counts alike) */
     int64_t view_count;
     int64_t video_count;
-    int64_t stats_updated_at; /* 0: never */
-    bool auto_optimize;
+    int64_t stats_updated_at;      /* 0: never */
+    bool auto_optimize;            /* the legacy alias: always optimization_mode == "auto" */
+    const char *optimization_mode; /* "off" | "suggest" | "auto" (channel_optimization_modes) */
+    const char *objective;         /* one of channel_objectives */
+    int64_t optimizer_paused_at;   /* 0: not paused; else when a revert paused auto mode */
+    const char *optimizer_status;  /* read-only: the last optimizer run's outcome, NULL: none */
+    const char *optimizer_why;     /* read-only: its reason, for a person */
+    int64_t optimizer_checked_at;  /* read-only: when it ran, 0: never */
     int64_t created_at;
     int64_t updated_at;
 } channel;
+
+/* The values of channels.optimization_mode and channels.objective, in the
+ * order of opt_objective for the objectives. NULL-terminated. */
+extern const char *const channel_optimization_modes[];
+extern const char *const channel_objectives[];
 
 typedef struct channel_assignment {
     char id[UUID_STR_LEN + 1];
@@ -48,6 +59,8 @@ typedef struct channel_assignment {
     const char *assigned_by;         /* NULL: the user was deleted, or the optimizer */
     const char *source;              /* "manual" | "optimizer" */
     const char *reason;              /* NULL when none was given */
+    const char *evidence;            /* JSON text: the optimizer's evidence, NULL for none */
+    const char *suggestion_id;       /* the accepted suggestion this switch applied, or NULL */
     int64_t created_at;
 } channel_assignment;
 
@@ -83,7 +96,11 @@ int channel_store_get(db_conn *c, arena *a, const char *user_id, const char *id,
  */
 int channel_store_list(db_conn *c, arena *a, const char *user_id, const char *persona_id,
                        const char *cursor, int limit, channel **out, size_t *n, error *err);
-/** Writes name, thumbnail, persona_id, auto_optimize and updated_at of the user's channel. */
+/**
+ * Writes name, thumbnail, persona_id, optimization_mode (and auto_optimize
+ * from it), objective, optimizer_paused_at and updated_at of the user's
+ * channel.
+ */
 int channel_store_update(db_conn *c, const channel *ch, error *err);
 /** Deletes the user's channel; ERR_NOT_FOUND when there is none. */
 int channel_store_delete(db_conn *c, const char *user_id, const char *id, error *err);
@@ -125,6 +142,15 @@ typedef struct channel_ref {
  */
 int channel_store_using_persona(db_conn *c, arena *a, const char *persona_id, channel_ref **out,
                                 size_t *n, error *err);
+/**
+ * For the optimizer's daily sweep, across users: a page of the channels in
+ * auto mode, by id, after `after` (NULL: from the first).
+ */
+int channel_store_list_auto(db_conn *c, arena *a, const char *after, int limit, channel **out,
+                            size_t *n, error *err);
+/** Records the optimizer's last run on the user's channel (status, why, at). */
+int channel_store_set_optimizer_status(db_conn *c, const char *user_id, const char *id,
+                                       const char *status, const char *why, int64_t at, error *err);
 
 /** Appends a row to the assignment log (id and created_at as given). */
 int channel_store_assignment_insert(db_conn *c, const channel_assignment *as, error *err);
@@ -132,5 +158,11 @@ int channel_store_assignment_insert(db_conn *c, const channel_assignment *as, er
 int channel_store_assignment_list(db_conn *c, arena *a, const char *user_id, const char *channel_id,
                                   const char *cursor, int limit, channel_assignment **out,
                                   size_t *n, error *err);
+/** One assignment of the user's channel; ERR_NOT_FOUND ("no assignment with id …"). */
+int channel_store_assignment_get(db_conn *c, arena *a, const char *user_id, const char *channel_id,
+                                 const char *id, channel_assignment *out, error *err);
+/** The channel's latest assignment; *found false when it has none. */
+int channel_store_assignment_latest(db_conn *c, arena *a, const char *channel_id,
+                                    channel_assignment *out, bool *found, error *err);
 
 #endif

@@ -61,12 +61,13 @@
 #define SCRIPT_INSTRUCTIONS_MAX 2000
 
 /* Channels and their Google accounts. */
-#define CHANNEL_YOUTUBE_ID_MAX 64   /* channels.youtube_channel_id */
-#define CHANNEL_NAME_MAX       200  /* channels.name */
-#define CHANNEL_THUMBNAIL_MAX  2048 /* channels.thumbnail */
-#define CHANNEL_REASON_MAX     1000 /* channel_persona_assignments.reason */
-#define CHANNEL_IMPORT_MAX     50   /* YouTube channels one import names */
-#define OAUTH_STATE_MAX        512  /* the state a Google callback carries (we send 43) */
+#define CHANNEL_YOUTUBE_ID_MAX    64   /* channels.youtube_channel_id */
+#define CHANNEL_NAME_MAX          200  /* channels.name */
+#define CHANNEL_THUMBNAIL_MAX     2048 /* channels.thumbnail */
+#define CHANNEL_REASON_MAX        1000 /* channel_persona_assignments.reason */
+#define CHANNEL_OPTIMIZER_WHY_MAX 300  /* channels.optimizer_why */
+#define CHANNEL_IMPORT_MAX        50   /* YouTube channels one import names */
+#define OAUTH_STATE_MAX           512  /* the state a Google callback carries (we send 43) */
 
 /* Channel analytics (channel_analytics, analytics_backfills). */
 #define ANALYTICS_RETENTION_MAX 10000 /* avg_retention: a looping Short passes 100 % */

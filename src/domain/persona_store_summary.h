@@ -26,4 +26,13 @@
 int persona_store_summary_visible(db_conn *c, arena *a, const char *user_id, const char *persona_id,
                                   persona *out, bool *found, error *err);
 
+/**
+ * The ids of the personas user_id may use with a plan of rank plan_rank
+ * (visible as above, not archived, required rank within the plan), by id,
+ * at most max of them, into ids (max entries).
+ */
+int persona_store_summary_usable_ids(db_conn *c, const char *user_id, int plan_rank,
+                                     char (*ids)[UUID_STR_LEN + 1], size_t max, size_t *n,
+                                     error *err);
+
 #endif

@@ -61,6 +61,8 @@ static void h_channels__input(json_t *in, channel_input *ci)
     ci->set_auto_optimize = ao != NULL;
     ci->auto_optimize = json_is_true(ao);
     ci->assignment_reason = h_channels__opt(in, "assignment_reason", NULL);
+    ci->optimization_mode = h_channels__opt(in, "optimization_mode", NULL);
+    ci->objective = h_channels__opt(in, "objective", NULL);
 }
 
 static void h_channels__create(http_request *r)

@@ -24,6 +24,7 @@ static const routes__group routes__groups[] = {
     G(google),
     G(performance),
     G(media),
+    G(optimizer),
 };
 
 #define ROUTES__N (sizeof(routes__groups) / sizeof(routes__groups[0]))

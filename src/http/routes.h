@@ -22,6 +22,7 @@ HTTP_ROUTE_GROUP(generation);
 HTTP_ROUTE_GROUP(google);
 HTTP_ROUTE_GROUP(performance);
 HTTP_ROUTE_GROUP(media);
+HTTP_ROUTE_GROUP(optimizer);
 
 /** A new array (caller frees) of every route of the service, ops routes included. */
 http_route *http_all_routes(size_t *n);

@@ -67,6 +67,19 @@ static int channel__check_reason(const channel_input *in, error *err)
     return 0;
 }
 
+/* auto_optimize is optimization_mode's legacy alias: both in one request
+ * must agree. The values themselves were checked against the row spec. */
+static int channel__check_mode(const channel_input *in, error *err)
+{
+    if (in->optimization_mode == NULL || !in->set_auto_optimize)
+        return 0;
+    if (in->auto_optimize != (strcmp(in->optimization_mode, "auto") == 0))
+        return error_set(err, ERR_INVALID, "auto_optimize",
+                         "auto_optimize is the old name of optimization_mode = auto; send "
+                         "optimization_mode alone");
+    return 0;
+}
+
 /* A create or an update of one channel, as one write transaction (db_tx). */
 typedef struct channel__edit {
     arena *a;
@@ -157,7 +170,13 @@ int channel_service_create(db_conn *c, arena *a, const principal *p, const chann
     uuid_v7(ch.id);
     snprintf(ch.user_id, sizeof(ch.user_id), "%s", p->user_id);
     ch.persona_id = in->set_persona ? in->persona_id : NULL;
-    ch.auto_optimize = in->set_auto_optimize && in->auto_optimize;
+    if (channel__check_mode(in, err) != 0)
+        return -1;
+    ch.optimization_mode = in->optimization_mode                        ? in->optimization_mode
+                           : in->set_auto_optimize && in->auto_optimize ? "auto"
+                                                                        : "suggest";
+    ch.objective = in->objective ? in->objective : channel_objectives[0];
+    ch.auto_optimize = strcmp(ch.optimization_mode, "auto") == 0;
     ch.subscriber_count = ch.view_count = ch.video_count = -1; /* until the first stats sync */
     ch.created_at = ch.updated_at = time_now_usec();
 
@@ -203,8 +222,18 @@ static int channel__update_in_tx(db_conn *c, arena *a, const principal *p, const
         ch.thumbnail = in->thumbnail;
     if (in->set_persona)
         ch.persona_id = in->persona_id;
-    if (in->set_auto_optimize)
-        ch.auto_optimize = in->auto_optimize;
+    if (in->set_auto_optimize && !in->auto_optimize && strcmp(ch.optimization_mode, "auto") == 0)
+        ch.optimization_mode = "suggest";
+    else if (in->set_auto_optimize && in->auto_optimize)
+        ch.optimization_mode = "auto";
+    if (in->optimization_mode != NULL) {
+        ch.optimization_mode = in->optimization_mode;
+        ch.optimizer_paused_at = 0; /* the user set the mode again: a revert's pause ends */
+    } else if (in->set_auto_optimize && in->auto_optimize)
+        ch.optimizer_paused_at = 0;
+    if (in->objective != NULL)
+        ch.objective = in->objective;
+    ch.auto_optimize = strcmp(ch.optimization_mode, "auto") == 0;
     ch.updated_at = time_now_usec();
     if (channel_store_update(c, &ch, err) != 0)
         return -1;
@@ -227,7 +256,7 @@ int channel_service_update(db_conn *c, arena *a, const principal *p, const char 
     channel named = {.name = in->name};
     if (row_check(&channel_row, &named, "name", err) != 0 ||
         (in->set_thumbnail && channel__check_thumbnail(in->thumbnail, err) != 0) ||
-        channel__check_reason(in, err) != 0)
+        channel__check_reason(in, err) != 0 || channel__check_mode(in, err) != 0)
         return -1;
     /* A malformed id names no channel; do not let it reach a uuid column. */
     if (id == NULL || !uuid_is_valid(id))

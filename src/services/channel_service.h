@@ -29,8 +29,10 @@ typedef struct channel_input {
     const char *thumbnail; /* NULL clears */
     bool set_persona;
     const char *persona_id; /* NULL clears */
-    bool set_auto_optimize;
+    bool set_auto_optimize; /* the legacy alias of optimization_mode (decision 85) */
     bool auto_optimize;
+    const char *optimization_mode; /* NULL: unchanged; setting it ends a revert's pause */
+    const char *objective;         /* NULL: unchanged */
     const char *assignment_reason; /* only with set_persona; may be NULL */
 } channel_input;
 

@@ -75,3 +75,14 @@ int persona_access_plan_default(db_conn *c, const principal *p, char id_out[UUID
     }
     return 0;
 }
+
+int persona_access_list_usable_now(db_conn *c, const char *user_id, char (*ids)[UUID_STR_LEN + 1],
+                                   size_t max, size_t *n, error *err)
+{
+    char code[UTF8_BUF(PLAN_CODE_MAX)];
+    int rank = 0;
+    *n = 0;
+    if (plan_store_of_user(c, user_id, code, &rank, err) != 0)
+        return -1;
+    return persona_store_summary_usable_ids(c, user_id, rank, ids, max, n, err);
+}

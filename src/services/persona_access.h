@@ -47,4 +47,11 @@ int persona_access_check_choice(db_conn *c, const principal *p, const char *pers
 int persona_access_plan_default(db_conn *c, const principal *p, char id_out[UUID_STR_LEN + 1],
                                 int *version_out, error *err);
 
+/**
+ * The ids of every persona user_id may use now (with the plan they have
+ * now), by the same rule, at most max, into ids.
+ */
+int persona_access_list_usable_now(db_conn *c, const char *user_id, char (*ids)[UUID_STR_LEN + 1],
+                                   size_t max, size_t *n, error *err);
+
 #endif

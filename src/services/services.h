@@ -55,6 +55,9 @@ typedef struct services {
     int login_max_attempts;        /* per account and per IP, per window */
     int event_streams_per_user;    /* open /api/v1/events streams one user may hold */
     int64_t login_window_usec;
+    int optimizer_min_evidence_days; /* channel-days of both personas before a suggestion or switch
+                                      */
+    int optimizer_cooldown_days;     /* days between two switches in auto mode */
 } services;
 
 /** Sensible defaults for every field but db. */
