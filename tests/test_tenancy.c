@@ -96,9 +96,9 @@ static int setup(void **state)
     /* A's channel's assignment (logged when it was created with a persona)
      * and a suggestion for it, written directly: the optimizer needs weeks
      * of analytics to make one. */
-    db_conn *c = db_acquire(w->api.t.db);
-    db_sql q = DB_SQL("SELECT id FROM channel_persona_assignments WHERE channel_id = $1");
-    db_stmt *s = db_prepare(c, &q, &de);
+    c = db_acquire(w->api.t.db);
+    db_sql q_assign = DB_SQL("SELECT id FROM channel_persona_assignments WHERE channel_id = $1");
+    db_stmt *s = db_prepare(c, &q_assign, &de);
     if (s == NULL)
         fail_msg("%s", de.message);
     db_bind_text(s, 1, w->channel);
