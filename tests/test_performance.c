@@ -396,6 +396,123 @@ static void test_the_leaderboard_ranks_by_the_chosen_metric(void **state)
     test_resp_free(&r);
 }
 
+static json_t *item_of(json_t *j, const char *persona_id)
+{
+    json_t *items = json_object_get(j, "items");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *it = json_array_get(items, i);
+        if (strcmp(json_string_value(json_object_get(it, "persona_id")), persona_id) == 0)
+            return it;
+    }
+    fail_msg("persona %s is not on the leaderboard", persona_id);
+    return NULL;
+}
+
+static void health(json_t *item, int64_t count, int64_t successes, int64_t p50, int64_t p95)
+{
+    json_t *g = json_object_get(item, "generation");
+    assert_non_null(g);
+    assert_int_equal(json_integer_value(json_object_get(g, "count")), count);
+    assert_int_equal(json_integer_value(json_object_get(g, "successes")), successes);
+    NEAR(json_number_value(json_object_get(g, "success_rate")), (double)successes / (double)count);
+    assert_int_equal(json_integer_value(json_object_get(g, "p50_duration_ms")), p50);
+    assert_int_equal(json_integer_value(json_object_get(g, "p95_duration_ms")), p95);
+}
+
+static const char *name_of(world *w, const char *persona_id, char *out)
+{
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT name FROM personas WHERE id = '%s'", persona_id);
+    db_conn *c = db_acquire(w->api.t.db);
+    db_sql q = DB_SQL(sql);
+    db_error de;
+    db_stmt *s = db_prepare(c, &q, &de);
+    if (s == NULL || db_step(s, &de) != DB_ROW)
+        fail_msg("no persona %s", persona_id);
+    snprintf(out, 128, "%s", db_col_text(s, 0));
+    db_reset(s);
+    db_release(c);
+    return out;
+}
+
+static void test_the_leaderboard_names_visible_personas_with_their_generation_health(void **state)
+{
+    world *w = *state;
+    test_resp r;
+    char pname[128], sname[128];
+    name_of(w, w->p, pname);
+    name_of(w, w->s, sname);
+    json_t *j = get(w, w->ana, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    /* Ana's own logs: P's five in range (one failed; 9999 ms is after it). */
+    json_t *it = item_of(j, w->p);
+    assert_string_equal(json_string_value(json_object_get(it, "name")), pname);
+    health(it, 5, 4, 300, 500);
+    it = item_of(j, w->s);
+    assert_string_equal(json_string_value(json_object_get(it, "name")), sname);
+    health(it, 1, 1, 50, 50);
+    /* Q has channel-days but no logs: nulls, not zeros. */
+    json_t *g = json_object_get(item_of(j, w->q), "generation");
+    assert_int_equal(json_integer_value(json_object_get(g, "count")), 0);
+    assert_true(json_is_null(json_object_get(g, "success_rate")));
+    assert_true(json_is_null(json_object_get(g, "p95_duration_ms")));
+    test_resp_free(&r);
+    /* Ben sees his own log of S only, never Ana's. */
+    j = get(w, w->ben, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    health(item_of(j, w->s), 1, 0, 70, 70);
+    test_resp_free(&r);
+    /* The admin: everyone's logs. */
+    j = get(w, w->root, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    health(item_of(j, w->s), 2, 1, 50, 70);
+    health(item_of(j, w->p), 5, 4, 300, 500);
+    test_resp_free(&r);
+}
+
+/* Ana's private P on a channel of Ben's (it was public when he chose it):
+ * his figures and logs count for P on his board, but P's name is not his
+ * to read, exactly as GET /personas/{id} answers 404. */
+static void test_a_persona_the_caller_cannot_see_is_listed_by_id_with_no_name(void **state)
+{
+    world *w = *state;
+    char cb2[UUID_STR_LEN + 1], pname[128];
+    name_of(w, w->p, pname);
+    fixture_channel(&w->api.t, w->ben_id, "UC-cb2", NULL, cb2);
+    assign(w, cb2, w->p, "2026-03-01T00:00:00Z");
+    day(w, cb2, "2026-03-06", 5000, 5000, -1, -1, 0, 0);
+    usage(w, w->ben_id, w->p, 1, 1234, "2026-03-06T10:00:00Z");
+    test_resp r;
+    json_t *j = get(w, w->ben, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    json_t *it = item_of(j, w->p);
+    assert_true(json_is_null(json_object_get(it, "name")));
+    assert_null(strstr(r.body, pname));
+    assert_int_equal(days_of(it), 1);
+    metric(it, "views_per_day", 1, 5000, NAN);
+    health(it, 1, 1, 1234, 1234);
+    test_resp_free(&r);
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/personas/%s", w->p);
+    r = test_req(&w->api, "GET", path, w->ben, NULL, NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+    /* Ana's board is untouched by Ben's channel and log, and names P. */
+    j = get(w, w->ana, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    it = item_of(j, w->p);
+    assert_string_equal(json_string_value(json_object_get(it, "name")), pname);
+    assert_int_equal(days_of(it), 4);
+    health(it, 5, 4, 300, 500);
+    test_resp_free(&r);
+    /* The admin counts both channels; a private persona of another user is
+     * no more visible to an admin than to anyone (GET /personas/{id}). */
+    j = get(w, w->root, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    it = item_of(j, w->p);
+    assert_int_equal(days_of(it), 5);
+    health(it, 6, 5, 300, 1234);
+    assert_true(json_is_null(json_object_get(it, "name")));
+    test_resp_free(&r);
+    r = test_req(&w->api, "GET", path, w->root, NULL, NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+}
+
 static void test_bad_metric_and_ranges_are_422(void **state)
 {
     world *w = *state;
@@ -437,6 +554,8 @@ int main(void)
         T(test_generation_health_counts_the_range_with_nearest_rank_percentiles),
         T(test_other_users_channels_never_count_and_admins_see_all),
         T(test_the_leaderboard_ranks_by_the_chosen_metric),
+        T(test_the_leaderboard_names_visible_personas_with_their_generation_health),
+        T(test_a_persona_the_caller_cannot_see_is_listed_by_id_with_no_name),
         T(test_bad_metric_and_ranges_are_422),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -132,13 +132,33 @@ int performance_service_leaderboard(db_conn *c, arena *a, const principal *p, co
     if (perf_store_by_persona(c, a, p->is_admin ? NULL : p->user_id, NULL, out->from, out->to, &g,
                               &n, err) != 0)
         return -1;
-    perf_persona *items = n > 0 ? arena_alloc(a, n * sizeof(*items)) : NULL;
+    perf_persona *ranked = n > 0 ? arena_alloc(a, n * sizeof(*ranked)) : NULL;
     for (size_t i = 0; i < n; i++)
-        perf__persona_of(&g[i], &items[i]);
+        perf__persona_of(&g[i], &ranked[i]);
     perf__sort_metric = out->metric;
     if (n > 1)
-        qsort(items, n, sizeof(*items), perf__cmp);
-    out->items = items;
+        qsort(ranked, n, sizeof(*ranked), perf__cmp);
     out->n = n < PERF_LEADERBOARD_MAX ? n : PERF_LEADERBOARD_MAX;
+    out->items = out->n > 0 ? arena_alloc(a, out->n * sizeof(*out->items)) : NULL;
+    const char *scope = p->is_admin ? NULL : p->user_id;
+    for (size_t i = 0; i < out->n; i++) {
+        perf_board_item *it = &out->items[i];
+        memset(it, 0, sizeof(*it));
+        it->persona = ranked[i];
+        /* The name only where GET /personas/{id} would answer: a persona
+         * made private since its channel-days were counted stays an id. */
+        persona ps;
+        error e;
+        if (persona_service_get_visible(c, a, p, it->persona.persona_id, &ps, &e) == 0)
+            it->name = ps.name;
+        else if (e.kind != ERR_NOT_FOUND) {
+            if (err != NULL)
+                *err = e;
+            return -1;
+        }
+        if (perf_store_health(c, scope, it->persona.persona_id, out->from, out->to, &it->health,
+                              err) != 0)
+            return -1;
+    }
     return 0;
 }

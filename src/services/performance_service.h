@@ -44,10 +44,19 @@ typedef struct perf_report {
     perf_health health;
 } perf_report;
 
+/* A leaderboard row: the figures, the persona's name when the caller may
+ * see the persona (as GET /personas/{id}; NULL otherwise, so a private
+ * persona's name never leaks), and its generation health on the same scope. */
+typedef struct perf_board_item {
+    perf_persona persona;
+    const char *name; /* arena, or NULL */
+    perf_health health;
+} perf_board_item;
+
 typedef struct perf_board {
     int64_t from, to;
     perf_metric metric;
-    perf_persona *items; /* ranked, at most PERF_LEADERBOARD_MAX (arena) */
+    perf_board_item *items; /* ranked, at most PERF_LEADERBOARD_MAX (arena) */
     size_t n;
 } perf_board;
 
@@ -63,7 +72,8 @@ int performance_service_persona(db_conn *c, arena *a, const principal *p, const 
 /**
  * The personas ranked by metric (NULL: views_per_day; an unknown name is
  * ERR_INVALID, field "metric"), highest mean first, personas without a
- * value for it last.
+ * value for it last; each listed one with its name (when visible) and its
+ * generation health over the same range and scope.
  */
 int performance_service_leaderboard(db_conn *c, arena *a, const principal *p, const char *from,
                                     const char *to, const char *metric, perf_board *out,
