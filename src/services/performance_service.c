@@ -1,7 +1,10 @@
 #include "services/performance_service.h"
 
+#include "base/log.h"
 #include "base/timeutil.h"
 #include "domain/limits.h"
+#include "jobs/queue.h"
+#include "jobs/worker.h"
 #include "services/persona_service.h"
 
 #include <math.h>
@@ -161,4 +164,39 @@ int performance_service_leaderboard(db_conn *c, arena *a, const principal *p, co
             return -1;
     }
     return 0;
+}
+
+int performance_service_rollup(db_conn *c, int64_t *dates, error *err)
+{
+    *dates = 0;
+    for (;;) {
+        int done;
+        if (perf_store_rollup(c, PERF_ROLLUP_BATCH, &done, err) != 0)
+            return -1;
+        *dates += done;
+        if (done < PERF_ROLLUP_BATCH)
+            return 0;
+    }
+}
+
+static void perf__rollup_job(db_conn *c, const job *j, job_result *out, void *ctx)
+{
+    (void)ctx;
+    memset(out, 0, sizeof(*out));
+    int64_t dates;
+    if (performance_service_rollup(c, &dates, &out->err) != 0) {
+        out->outcome = JOB_OUTCOME_RETRY;
+        return;
+    }
+    /* Each date committed with its mark cleared; completing the job is its
+     * own step, and a lost completion only means the next run does less. */
+    job_complete_alone(c, j, out);
+    if (out->outcome == JOB_OUTCOME_DONE && dates > 0)
+        log_info("performance: rolled up %lld dates", (long long)dates);
+}
+
+void performance_register_jobs(void)
+{
+    job_register(PERF_JOB_ROLLUP, perf__rollup_job, NULL, 600);
+    job_schedule(PERF_JOB_ROLLUP, PERF_ROLLUP_PERIOD_SECONDS, "{}");
 }

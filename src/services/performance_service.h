@@ -22,6 +22,14 @@
 #define PERF_DEFAULT_DAYS    28
 #define PERF_LEADERBOARD_MAX 50 /* personas a leaderboard lists */
 
+/* The roll-up job (decision 81): every PERF_ROLLUP_PERIOD_SECONDS, once
+ * across every process, it recomputes every dirty date, PERF_ROLLUP_BATCH
+ * at a time. Reads are exact whether it has run or not; it only keeps them
+ * cheap. */
+#define PERF_JOB_ROLLUP            "performance.rollup"
+#define PERF_ROLLUP_PERIOD_SECONDS 300
+#define PERF_ROLLUP_BATCH          32
+
 /* The API names of the metrics, by perf_metric. */
 extern const char *const perf_metric_names[PERF_METRICS];
 
@@ -78,5 +86,10 @@ int performance_service_persona(db_conn *c, arena *a, const principal *p, const 
 int performance_service_leaderboard(db_conn *c, arena *a, const principal *p, const char *from,
                                     const char *to, const char *metric, perf_board *out,
                                     error *err);
+
+/** Recomputes every dirty date's roll-ups; *dates says how many were done. */
+int performance_service_rollup(db_conn *c, int64_t *dates, error *err);
+/** Registers performance.rollup and its schedule. */
+void performance_register_jobs(void);
 
 #endif
