@@ -513,6 +513,20 @@ static void test_a_persona_the_caller_cannot_see_is_listed_by_id_with_no_name(vo
     r = test_req(&w->api, "GET", path, w->root, NULL, NULL);
     test_expect(&r, 404, "not-found");
     test_resp_free(&r);
+    /* Archived (deleted while in use): its owner still reads it, so her
+     * board still names it; Ben's still does not. */
+    r = test_req(&w->api, "DELETE", path, w->ana, NULL, NULL);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    r = test_req(&w->api, "GET", path, w->ana, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    j = get(w, w->ana, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    assert_string_equal(json_string_value(json_object_get(item_of(j, w->p), "name")), pname);
+    test_resp_free(&r);
+    j = get(w, w->ben, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    assert_true(json_is_null(json_object_get(item_of(j, w->p), "name")));
+    test_resp_free(&r);
 }
 
 static void test_bad_metric_and_ranges_are_422(void **state)

@@ -16,5 +16,5 @@ void app_register_jobs(services *s)
     analytics_service_register_jobs(s); /* YouTube Analytics: daily per channel, backfills */
     script_service_register_jobs(s);    /* script generation, scene rewrites, idempotency purge */
     maintenance_register_jobs(s);       /* hourly: finished jobs after 7 days, expired sessions */
-    performance_register_jobs();        /* every 5 minutes: the dirty dates' persona roll-ups */
+    performance_register_jobs();        /* every minute: the dirty dates' persona roll-ups */
 }

@@ -86,6 +86,15 @@ int perf_store_by_persona_raw(db_conn *c, arena *a, const char *user_id, const c
  */
 int perf_store_health(db_conn *c, const char *user_id, const char *persona_id, int64_t from,
                       int64_t to, perf_health *out, error *err);
+/**
+ * perf_store_health for each of the n personas of ids, into out[i], in a
+ * few statements whatever n: a user's from one ranking of their logs of the
+ * range; every user's from the histograms, the personas with few logs
+ * ranked together from their raw rows, the others read by rank inside
+ * their buckets.
+ */
+int perf_store_health_many(db_conn *c, const char *user_id, const char *const *ids, size_t n,
+                           int64_t from, int64_t to, perf_health *out, error *err);
 /** The same from the raw rows alone, whatever the scope. */
 int perf_store_health_raw(db_conn *c, const char *user_id, const char *persona_id, int64_t from,
                           int64_t to, perf_health *out, error *err);

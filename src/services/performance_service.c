@@ -3,6 +3,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "domain/limits.h"
+#include "domain/persona_store.h"
 #include "jobs/queue.h"
 #include "jobs/worker.h"
 #include "services/persona_service.h"
@@ -143,25 +144,25 @@ int performance_service_leaderboard(db_conn *c, arena *a, const principal *p, co
         qsort(ranked, n, sizeof(*ranked), perf__cmp);
     out->n = n < PERF_LEADERBOARD_MAX ? n : PERF_LEADERBOARD_MAX;
     out->items = out->n > 0 ? arena_alloc(a, out->n * sizeof(*out->items)) : NULL;
-    const char *scope = p->is_admin ? NULL : p->user_id;
+    /* Names and health of the listed personas only, each in a few
+     * statements for the whole board. A name only where GET /personas/{id}
+     * would answer: a persona made private since its channel-days were
+     * counted stays an id. */
+    const char **ids = arena_alloc(a, (out->n + 1) * sizeof(*ids));
+    const char **names = arena_alloc(a, (out->n + 1) * sizeof(*names));
+    perf_health *health = arena_alloc(a, (out->n + 1) * sizeof(*health));
     for (size_t i = 0; i < out->n; i++) {
-        perf_board_item *it = &out->items[i];
-        memset(it, 0, sizeof(*it));
-        it->persona = ranked[i];
-        /* The name only where GET /personas/{id} would answer: a persona
-         * made private since its channel-days were counted stays an id. */
-        persona ps;
-        error e;
-        if (persona_service_get_visible(c, a, p, it->persona.persona_id, &ps, &e) == 0)
-            it->name = ps.name;
-        else if (e.kind != ERR_NOT_FOUND) {
-            if (err != NULL)
-                *err = e;
-            return -1;
-        }
-        if (perf_store_health(c, scope, it->persona.persona_id, out->from, out->to, &it->health,
-                              err) != 0)
-            return -1;
+        memset(&out->items[i], 0, sizeof(out->items[i]));
+        out->items[i].persona = ranked[i];
+        ids[i] = out->items[i].persona.persona_id;
+    }
+    if (persona_store_names_visible(c, a, p->user_id, p->is_admin, ids, out->n, names, err) != 0 ||
+        perf_store_health_many(c, p->is_admin ? NULL : p->user_id, ids, out->n, out->from, out->to,
+                               health, err) != 0)
+        return -1;
+    for (size_t i = 0; i < out->n; i++) {
+        out->items[i].name = names[i];
+        out->items[i].health = health[i];
     }
     return 0;
 }

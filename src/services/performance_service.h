@@ -27,7 +27,7 @@
  * at a time. Reads are exact whether it has run or not; it only keeps them
  * cheap. */
 #define PERF_JOB_ROLLUP            "performance.rollup"
-#define PERF_ROLLUP_PERIOD_SECONDS 300
+#define PERF_ROLLUP_PERIOD_SECONDS 60
 #define PERF_ROLLUP_BATCH          32
 
 /* The API names of the metrics, by perf_metric. */

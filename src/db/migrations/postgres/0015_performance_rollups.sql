@@ -52,8 +52,17 @@ CREATE TABLE perf_dirty_days (
 
 -- The raw reads a dirty date needs: its DAY rows, its usage logs, and a
 -- rank inside one histogram bucket of a persona's logs.
-CREATE INDEX channel_analytics_day_date_idx ON channel_analytics (date) WHERE period = 'DAY';
-CREATE INDEX persona_usage_logs_created_at_idx ON persona_usage_logs (created_at);
+-- The DAY rows by date serve only the statements that also say
+-- views >= 0 (always true, by the CHECK): the dirty dates' reads and the
+-- recompute. A read of a user's range must not be drawn to it: PostgreSQL's
+-- generic plan guesses that a date range keeps 0.5 % of the rows, and read
+-- every channel's month through it (30 ms instead of 2).
+CREATE INDEX channel_analytics_day_date_idx ON channel_analytics (date)
+    WHERE period = 'DAY' AND views >= 0;
+-- Usage logs by UTC date, as an expression only the recompute and the
+-- dirty dates' reads write: a plain index on created_at drew PostgreSQL's
+-- plans for a persona's logs of a range to it (every log of the range read).
+CREATE INDEX persona_usage_logs_day_idx ON persona_usage_logs (((created_at AT TIME ZONE 'UTC')::date));
 CREATE INDEX persona_usage_logs_persona_id_duration_idx
     ON persona_usage_logs (persona_id, duration_ms, created_at);
 -- A user's own logs of one persona (the health of a user's reads).
