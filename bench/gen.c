@@ -4,6 +4,11 @@
  * benchmark: 100 personas (~5 KB instructions), 500 persona_history rows,
  * 10K channels, 100K projects (~2 KB each) with 6 scenes each, 300K
  * channel_analytics DAY rows and 500K persona_usage_logs, owned by ~1000 users.
+ * Every channel has a persona assignment from before the analytics range (a
+ * few only from inside it, so their first days are unattributed), and a
+ * third of them switch persona once at an instant inside the range: the
+ * persona-performance benchmark (perf.sh) reads them as the service does.
+ * Usage logs name the persona of their project, so each persona has its own.
  *
  * One of the users is the benchmark's caller, a heavy user on the pro plan
  * with 64 custom personas (one per load connection, so concurrent updates
@@ -26,6 +31,7 @@
 #include "db/migrate.h"
 #include "domain/session_store.h"
 #include "services/password.h"
+#include "services/performance_service.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -53,6 +59,8 @@
 #define GEN_CHUNK              200 /* projects whose scenes are written together */
 #define GEN_FLUSHES_PER_TX     100 /* statements per transaction */
 #define GEN_DAY_USEC           (86400LL * 1000000LL)
+#define GEN_SWITCH_ONE_IN      3  /* channels that switch persona inside the range */
+#define GEN_LATE_ONE_IN        25 /* channels first assigned inside the range */
 
 /* ---- failure ---------------------------------------------------------------- */
 
@@ -323,7 +331,7 @@ typedef struct gen_user {
 typedef struct gen_channel {
     char id[UUID_STR_LEN + 1];
     int user;    /* index into users */
-    int persona; /* index into personas */
+    int persona; /* index into personas: the current one */
 } gen_channel;
 
 typedef struct gen_persona {
@@ -713,6 +721,67 @@ static void gen_analytics(gen_ctx *g)
     gen_batch_finish(&b);
 }
 
+/* Another persona the channel's owner could have picked before its current one. */
+static int gen_other_persona(const gen_ctx *g, int user, int current)
+{
+    for (;;) {
+        int p = gen_pick_persona(g, user);
+        if (p != current)
+            return p;
+    }
+}
+
+/*
+ * The channels' assignment log, as manual assignments write it: the first
+ * one long before the analytics range (one channel in GEN_LATE_ONE_IN only
+ * inside it, so its first days belong to no persona), and for one channel in
+ * GEN_SWITCH_ONE_IN a switch from another persona to the current one at a
+ * random instant inside the range (the day of the switch belongs to the
+ * persona active at its end). A separate random stream, so the rows of the
+ * other tables stay what they were before this table was filled.
+ */
+static void gen_assignments(gen_ctx *g)
+{
+    uint64_t saved = gen_rng_state;
+    gen_rng_state ^= 0x5bd1e9955bd1e995ULL;
+    gen_batch b;
+    gen_batch_init(&b, g->c, "channel_persona_assignments",
+                   "id, channel_id, user_id, persona_id, persona_version, previous_persona_id, "
+                   "assigned_by, source, reason, created_at");
+    int64_t range_start = g->now - GEN_ANALYTICS_DAYS * GEN_DAY_USEC;
+    for (int i = 0; i < g->nchannels; i++) {
+        const gen_channel *ch = &g->channels[i];
+        bool switches = gen_rand() % GEN_SWITCH_ONE_IN == 0;
+        bool late = gen_rand() % GEN_LATE_ONE_IN == 0;
+        int first = switches ? gen_other_persona(g, ch->user, ch->persona) : ch->persona;
+        int64_t t_first = late ? range_start + gen_range(1, GEN_ANALYTICS_DAYS / 2) * GEN_DAY_USEC -
+                                     gen_range(0, 86399) * 1000000LL
+                               : range_start - gen_range(1, 300) * GEN_DAY_USEC;
+        int64_t t_switch = (late ? t_first : range_start) +
+                           gen_range(1, g->now - 2 * GEN_DAY_USEC - (late ? t_first : range_start));
+        const char *user_id = g->users[ch->user].id;
+        for (int k = 0; k < (switches ? 2 : 1); k++) {
+            int persona = k == 0 ? first : ch->persona;
+            int64_t t = k == 0 ? t_first : t_switch;
+            char id[UUID_STR_LEN + 1];
+            gen_uuid_at(t, id);
+            gen_text_val(&b, id);
+            gen_text_val(&b, ch->id);
+            gen_text_val(&b, user_id);
+            gen_text_val(&b, g->personas[persona].id);
+            gen_int_val(&b, 1);
+            gen_text_val(&b, k == 0 ? NULL : g->personas[first].id);
+            gen_text_val(&b, user_id);
+            gen_text_val(&b, "manual");
+            gen_text_val(&b, k == 0 ? NULL : "trying another voice");
+            gen_time_val(&b, t);
+            gen_row_end(&b);
+        }
+    }
+    gen_batch_finish(&b);
+    gen_rng_state = saved;
+}
+
 static void gen_usage_logs(gen_ctx *g)
 {
     static const char *const errors[] = {"provider_timeout", "invalid_json", "quota_exceeded"};
@@ -883,12 +952,22 @@ int main(int argc, char **argv)
     gen_step("projects and scenes", &t0);
     gen_analytics(&g);
     gen_step("channel_analytics", &t0);
+    gen_assignments(&g);
+    gen_step("persona assignments", &t0);
     gen_usage_logs(&g);
     gen_step("persona_usage_logs", &t0);
     char token[64], hash[TOKEN_HASH_LEN + 1];
     gen_session(&g, token, hash);
     if (db_commit(g.c, &de) != 0)
         gen_die("cannot commit: %s", de.message);
+    /* The load marked every date it wrote; the roll-up job would have
+     * recomputed them within minutes (decision 81). */
+    int64_t dates;
+    if (performance_service_rollup(g.c, &dates, &err) != 0)
+        gen_die("cannot roll up: %s", err.message);
+    char what[64];
+    snprintf(what, sizeof(what), "persona roll-ups (%lld dates)", (long long)dates);
+    gen_step(what, &t0);
 
     /* PostgreSQL's autovacuum would analyze these tables soon after a bulk
      * load; doing it now keeps it from starting in the middle of a run. */
@@ -899,9 +978,15 @@ int main(int argc, char **argv)
         gen_die("cannot run %s: %s", finish, de.message);
     gen_step(finish, &t0);
 
-    static const char *const tables[] = {
-        "users",    "personas", "persona_history",   "channels",
-        "projects", "scenes",   "channel_analytics", "persona_usage_logs"};
+    static const char *const tables[] = {"users",
+                                         "personas",
+                                         "persona_history",
+                                         "channels",
+                                         "projects",
+                                         "scenes",
+                                         "channel_analytics",
+                                         "persona_usage_logs",
+                                         "channel_persona_assignments"};
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
         fprintf(stderr, "bench_gen: %-20s %8lld rows\n", tables[i],
                 (long long)gen_count(g.c, tables[i]));

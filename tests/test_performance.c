@@ -9,6 +9,8 @@
 #include "base/timeutil.h"
 #include "base/uuid.h"
 #include "domain/analytics_store.h"
+#include "domain/performance_store.h"
+#include "services/performance_service.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -396,6 +398,137 @@ static void test_the_leaderboard_ranks_by_the_chosen_metric(void **state)
     test_resp_free(&r);
 }
 
+static json_t *item_of(json_t *j, const char *persona_id)
+{
+    json_t *items = json_object_get(j, "items");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *it = json_array_get(items, i);
+        if (strcmp(json_string_value(json_object_get(it, "persona_id")), persona_id) == 0)
+            return it;
+    }
+    fail_msg("persona %s is not on the leaderboard", persona_id);
+    return NULL;
+}
+
+static void health(json_t *item, int64_t count, int64_t successes, int64_t p50, int64_t p95)
+{
+    json_t *g = json_object_get(item, "generation");
+    assert_non_null(g);
+    assert_int_equal(json_integer_value(json_object_get(g, "count")), count);
+    assert_int_equal(json_integer_value(json_object_get(g, "successes")), successes);
+    NEAR(json_number_value(json_object_get(g, "success_rate")), (double)successes / (double)count);
+    assert_int_equal(json_integer_value(json_object_get(g, "p50_duration_ms")), p50);
+    assert_int_equal(json_integer_value(json_object_get(g, "p95_duration_ms")), p95);
+}
+
+static const char *name_of(world *w, const char *persona_id, char *out)
+{
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT name FROM personas WHERE id = '%s'", persona_id);
+    db_conn *c = db_acquire(w->api.t.db);
+    db_sql q = DB_SQL(sql);
+    db_error de;
+    db_stmt *s = db_prepare(c, &q, &de);
+    if (s == NULL || db_step(s, &de) != DB_ROW)
+        fail_msg("no persona %s", persona_id);
+    snprintf(out, 128, "%s", db_col_text(s, 0));
+    db_reset(s);
+    db_release(c);
+    return out;
+}
+
+static void test_the_leaderboard_names_visible_personas_with_their_generation_health(void **state)
+{
+    world *w = *state;
+    test_resp r;
+    char pname[128], sname[128];
+    name_of(w, w->p, pname);
+    name_of(w, w->s, sname);
+    json_t *j = get(w, w->ana, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    /* Ana's own logs: P's five in range (one failed; 9999 ms is after it). */
+    json_t *it = item_of(j, w->p);
+    assert_string_equal(json_string_value(json_object_get(it, "name")), pname);
+    health(it, 5, 4, 300, 500);
+    it = item_of(j, w->s);
+    assert_string_equal(json_string_value(json_object_get(it, "name")), sname);
+    health(it, 1, 1, 50, 50);
+    /* Q has channel-days but no logs: nulls, not zeros. */
+    json_t *g = json_object_get(item_of(j, w->q), "generation");
+    assert_int_equal(json_integer_value(json_object_get(g, "count")), 0);
+    assert_true(json_is_null(json_object_get(g, "success_rate")));
+    assert_true(json_is_null(json_object_get(g, "p95_duration_ms")));
+    test_resp_free(&r);
+    /* Ben sees his own log of S only, never Ana's. */
+    j = get(w, w->ben, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    health(item_of(j, w->s), 1, 0, 70, 70);
+    test_resp_free(&r);
+    /* The admin: everyone's logs. */
+    j = get(w, w->root, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    health(item_of(j, w->s), 2, 1, 50, 70);
+    health(item_of(j, w->p), 5, 4, 300, 500);
+    test_resp_free(&r);
+}
+
+/* Ana's private P on a channel of Ben's (it was public when he chose it):
+ * his figures and logs count for P on his board, but P's name is not his
+ * to read, exactly as GET /personas/{id} answers 404. */
+static void test_a_persona_the_caller_cannot_see_is_listed_by_id_with_no_name(void **state)
+{
+    world *w = *state;
+    char cb2[UUID_STR_LEN + 1], pname[128];
+    name_of(w, w->p, pname);
+    fixture_channel(&w->api.t, w->ben_id, "UC-cb2", NULL, cb2);
+    assign(w, cb2, w->p, "2026-03-01T00:00:00Z");
+    day(w, cb2, "2026-03-06", 5000, 5000, -1, -1, 0, 0);
+    usage(w, w->ben_id, w->p, 1, 1234, "2026-03-06T10:00:00Z");
+    test_resp r;
+    json_t *j = get(w, w->ben, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    json_t *it = item_of(j, w->p);
+    assert_true(json_is_null(json_object_get(it, "name")));
+    assert_null(strstr(r.body, pname));
+    assert_int_equal(days_of(it), 1);
+    metric(it, "views_per_day", 1, 5000, NAN);
+    health(it, 1, 1, 1234, 1234);
+    test_resp_free(&r);
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/personas/%s", w->p);
+    r = test_req(&w->api, "GET", path, w->ben, NULL, NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+    /* Ana's board is untouched by Ben's channel and log, and names P. */
+    j = get(w, w->ana, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    it = item_of(j, w->p);
+    assert_string_equal(json_string_value(json_object_get(it, "name")), pname);
+    assert_int_equal(days_of(it), 4);
+    health(it, 5, 4, 300, 500);
+    test_resp_free(&r);
+    /* The admin counts both channels; a private persona of another user is
+     * no more visible to an admin than to anyone (GET /personas/{id}). */
+    j = get(w, w->root, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    it = item_of(j, w->p);
+    assert_int_equal(days_of(it), 5);
+    health(it, 6, 5, 300, 1234);
+    assert_true(json_is_null(json_object_get(it, "name")));
+    test_resp_free(&r);
+    r = test_req(&w->api, "GET", path, w->root, NULL, NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+    /* Archived (deleted while in use): its owner still reads it, so her
+     * board still names it; Ben's still does not. */
+    r = test_req(&w->api, "DELETE", path, w->ana, NULL, NULL);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    r = test_req(&w->api, "GET", path, w->ana, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    j = get(w, w->ana, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    assert_string_equal(json_string_value(json_object_get(item_of(j, w->p), "name")), pname);
+    test_resp_free(&r);
+    j = get(w, w->ben, "/api/v1/analytics/leaderboard?" RANGE, &r);
+    assert_true(json_is_null(json_object_get(item_of(j, w->p), "name")));
+    test_resp_free(&r);
+}
+
 static void test_bad_metric_and_ranges_are_422(void **state)
 {
     world *w = *state;
@@ -427,6 +560,197 @@ static void test_bad_metric_and_ranges_are_422(void **state)
     test_resp_free(&r);
 }
 
+/* ---- the roll-ups (decision 81) ------------------------------------------------ */
+
+static int64_t count_of(world *w, const char *sql)
+{
+    db_conn *c = db_acquire(w->api.t.db);
+    db_sql q = DB_SQL(sql);
+    int64_t n;
+    error e;
+    if (db_int64(c, &q, DB_NOARGS, &n, &e) != 0)
+        fail_msg("%s: %s", sql, e.message);
+    db_release(c);
+    return n;
+}
+
+/* Runs the job's work until no date is dirty; how many dates it did. */
+static int64_t rollup(world *w)
+{
+    db_conn *c = db_acquire(w->api.t.db);
+    int64_t dates;
+    error e;
+    if (performance_service_rollup(c, &dates, &e) != 0)
+        fail_msg("rollup: %s", e.message);
+    db_release(c);
+    assert_int_equal(count_of(w, "SELECT count(*) FROM perf_dirty_days"), 0);
+    return dates;
+}
+
+static int by_id(const void *x, const void *y)
+{
+    return strcmp(((const perf_group *)x)->persona_id, ((const perf_group *)y)->persona_id);
+}
+
+static void same_sum(double got, double want)
+{
+    if (fabs(got - want) > 1e-9 * (fabs(want) > 1 ? fabs(want) : 1))
+        fail_msg("rolled-up sum %.17g, raw %.17g", got, want);
+}
+
+/* Every user's figures, through the roll-ups, equal the raw computation:
+ * counts exactly, sums to rounding (they are added in another order), the
+ * generation health exactly; per persona and for the whole board, over
+ * from..to. Returns how many personas had figures. */
+static size_t same_as_raw(world *w, const char *from, const char *to)
+{
+    int64_t f, t;
+    assert_true(time_day_parse(from, &f));
+    assert_true(time_day_parse(to, &t));
+    db_conn *c = db_acquire(w->api.t.db);
+    arena a;
+    arena_init(&a, 1 << 14);
+    perf_group *got, *want;
+    size_t n_got, n_want;
+    error e;
+    if (perf_store_by_persona(c, &a, NULL, NULL, f, t, &got, &n_got, &e) != 0 ||
+        perf_store_by_persona_raw(c, &a, NULL, NULL, f, t, &want, &n_want, &e) != 0)
+        fail_msg("read: %s", e.message);
+    assert_int_equal(n_got, n_want);
+    qsort(got, n_got, sizeof(*got), by_id);
+    qsort(want, n_want, sizeof(*want), by_id);
+    for (size_t i = 0; i < n_want; i++) {
+        assert_string_equal(got[i].persona_id, want[i].persona_id);
+        assert_int_equal(got[i].channel_days, want[i].channel_days);
+        for (int m = 0; m < PERF_METRICS; m++) {
+            assert_int_equal(got[i].m[m].n, want[i].m[m].n);
+            same_sum(got[i].m[m].sum, want[i].m[m].sum);
+            same_sum(got[i].m[m].sumsq, want[i].m[m].sumsq);
+        }
+        perf_group *one;
+        size_t n_one;
+        if (perf_store_by_persona(c, &a, NULL, want[i].persona_id, f, t, &one, &n_one, &e) != 0)
+            fail_msg("read: %s", e.message);
+        assert_int_equal(n_one, 1);
+        assert_int_equal(one->channel_days, want[i].channel_days);
+        same_sum(one->m[PERF_VIEWS_PER_DAY].sum, want[i].m[PERF_VIEWS_PER_DAY].sum);
+    }
+    const char *personas[] = {w->p, w->q, w->s};
+    for (int i = 0; i < 3; i++) {
+        perf_health hg, hw;
+        if (perf_store_health(c, NULL, personas[i], f, t, &hg, &e) != 0 ||
+            perf_store_health_raw(c, NULL, personas[i], f, t, &hw, &e) != 0)
+            fail_msg("health: %s", e.message);
+        assert_int_equal(hg.count, hw.count);
+        assert_int_equal(hg.successes, hw.successes);
+        assert_int_equal(hg.p50_ms, hw.p50_ms);
+        assert_int_equal(hg.p95_ms, hw.p95_ms);
+    }
+    arena_free(&a);
+    db_release(c);
+    return n_want;
+}
+
+/* Checks the figures while the dates are dirty (raw rows read for them),
+ * then after the job (roll-ups read), over the fixture's range and one day. */
+static void check_both_ways(world *w)
+{
+    assert_true(same_as_raw(w, "2026-03-01", "2026-03-10") > 0);
+    same_as_raw(w, "2026-03-05", "2026-03-05");
+    rollup(w);
+    assert_true(same_as_raw(w, "2026-03-01", "2026-03-10") > 0);
+    same_as_raw(w, "2026-03-05", "2026-03-05");
+}
+
+static void test_rolled_up_figures_equal_the_raw_computation_after_every_kind_of_write(void **state)
+{
+    world *w = *state;
+    /* The fixture's writes marked their dates: nothing is rolled up yet. */
+    assert_true(count_of(w, "SELECT count(*) FROM perf_dirty_days") > 0);
+    assert_int_equal(count_of(w, "SELECT count(*) FROM perf_persona_days"), 0);
+    check_both_ways(w);
+    /* The job wrote roll-ups: the reads below use them. */
+    assert_true(count_of(w, "SELECT count(*) FROM perf_persona_days") > 0);
+    assert_true(count_of(w, "SELECT count(*) FROM perf_health_days") > 0);
+    assert_int_equal(rollup(w), 0);
+
+    /* A daily upsert of a new day, and one of a day already rolled up. */
+    day(w, w->c3, "2026-03-06", 120, 150, 33, 4, 2, 0);
+    day(w, w->c2, "2026-03-05", 70, 140, -1, -1, 1, 1); /* the same values: no change */
+    check_both_ways(w);
+    /* A revision from Google overwrites a rolled-up day. */
+    day(w, w->c1, "2026-03-04", 25, 30, 55, 6, 1, 0);
+    assert_true(count_of(w, "SELECT count(*) FROM perf_dirty_days WHERE date = '2026-03-04'") == 1);
+    check_both_ways(w);
+    /* A switch: c3 goes from S to Q mid-day on 03-06. */
+    assign(w, w->c3, w->q, "2026-03-06T09:30:00Z");
+    check_both_ways(w);
+    /* A late, back-dated assignment (the API writes none; an operator or a
+     * repair could): c2 was on S from 03-02, which makes its two
+     * unattributed days S's, days rolled up long ago. Its UUIDv7 carries
+     * its time, so it sorts before the later assignments as ids do. */
+    db_error de;
+    char id[UUID_STR_LEN + 1], ms[16];
+    uuid_v7(id);
+    snprintf(ms, sizeof(ms), "%012llx", (unsigned long long)(at("2026-03-02T00:00:00Z") / 1000));
+    memcpy(id, ms, 8);
+    memcpy(id + 9, ms + 8, 4);
+    if (testdb_execf(&w->api.t, &de,
+                     "INSERT INTO channel_persona_assignments (id, channel_id, user_id, "
+                     "persona_id, source, created_at) VALUES ($1, $2, $3, $4, 'manual', $5)",
+                     "sssst", id, w->c2, w->ana_id, w->s, at("2026-03-02T00:00:00Z")) != 0)
+        fail_msg("late assignment: %s", de.message);
+    check_both_ways(w);
+    /* The Studio CSV import over rolled-up days: a revision and a new day. */
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/channels/%s/analytics/import", w->c3);
+    const char *const headers[] = {"Content-Type: text/csv", NULL};
+    test_resp r = test_req(&w->api, "POST", path, w->ana,
+                           "Date,Views,Watch time (hours),Average percentage viewed (%),"
+                           "Impressions,Impressions click-through rate (%)\n"
+                           "2026-03-04,400,10.5,41.5,9000,3.5\n"
+                           "2026-03-07,90,2.25,50.0,1000,9.0\n",
+                           headers);
+    test_expect(&r, 200, NULL);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "imported")), 2);
+    test_resp_free(&r);
+    check_both_ways(w);
+    /* Usage logs on a rolled-up day, many durations in one bucket and
+     * beyond: the percentiles stay exact. */
+    for (int i = 0; i < 40; i++)
+        usage(w, i % 3 ? w->ana_id : w->ben_id, w->s, i % 7 != 0, 1000 + 3 * i + (i % 5) * 200,
+              "2026-03-05T12:00:00Z");
+    check_both_ways(w);
+    /* A user's deletion takes his channels, days and logs with it. */
+    if (testdb_execf(&w->api.t, &de, "DELETE FROM users WHERE id = $1", "s", w->ben_id) != 0)
+        fail_msg("delete: %s", de.message);
+    check_both_ways(w);
+    /* A persona's deletion: its assignments name no persona, its days count nowhere. */
+    if (testdb_execf(&w->api.t, &de, "DELETE FROM personas WHERE id = $1", "s", w->q) != 0)
+        fail_msg("delete: %s", de.message);
+    check_both_ways(w);
+}
+
+static void test_duration_buckets_are_ordered_and_narrower_than_a_64th(void **state)
+{
+    (void)state;
+    int prev = -1;
+    for (int64_t ms = 0; ms < 2000000; ms += ms < 5000 ? 1 : 997) {
+        int key = perf_hist_key(ms);
+        assert_true(key >= prev && key < PERF_HIST_KEYS);
+        prev = key;
+        int64_t lo, hi;
+        perf_hist_bounds(key, &lo, &hi);
+        assert_true(lo <= ms && ms <= hi);
+        assert_true((hi - lo) * 64 <= lo);
+        if (ms < 128)
+            assert_true(lo == ms && hi == ms);
+    }
+    int64_t lo, hi;
+    perf_hist_bounds(perf_hist_key(INT32_MAX), &lo, &hi);
+    assert_true(lo <= INT32_MAX && INT32_MAX <= hi);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -437,7 +761,11 @@ int main(void)
         T(test_generation_health_counts_the_range_with_nearest_rank_percentiles),
         T(test_other_users_channels_never_count_and_admins_see_all),
         T(test_the_leaderboard_ranks_by_the_chosen_metric),
+        T(test_the_leaderboard_names_visible_personas_with_their_generation_health),
+        T(test_a_persona_the_caller_cannot_see_is_listed_by_id_with_no_name),
         T(test_bad_metric_and_ranges_are_422),
+        T(test_rolled_up_figures_equal_the_raw_computation_after_every_kind_of_write),
+        cmocka_unit_test(test_duration_buckets_are_ordered_and_narrower_than_a_64th),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include "services/maintenance.h"
 #include "services/media_service.h"
 #include "services/optimizer_service.h"
+#include "services/performance_service.h"
 #include "services/script_service.h"
 
 /* Every job kind's handler is registered here, once, before workers start;
@@ -20,4 +21,5 @@ void app_register_jobs(services *s)
     script_service_register_jobs(s);    /* script generation, scene rewrites, idempotency purge */
     media_service_register_jobs(s); /* scene narration; hourly sweep of deleted projects' files */
     maintenance_register_jobs(s);   /* hourly: finished jobs after 7 days, expired sessions */
+    performance_register_jobs();    /* every minute: the dirty dates' persona roll-ups */
 }

@@ -162,6 +162,17 @@ static db_sql Q_GET_WRITABLE =
     DB_SQL2(PERSONA__COLS "WHERE p.id = $1 AND (p.type = 'SYSTEM' OR p.owner_id = $2)",
             PERSONA__COLS "WHERE p.id = $1 AND (p.type = 'SYSTEM' OR p.owner_id = $2) "
                           "FOR UPDATE OF p");
+/* The names GET /personas/{id} would show viewer $2 among the ids of the
+ * JSON array $1: visible and live (Q_GET_VISIBLE's rule), or archived and
+ * the viewer's to write, an admin's ($3 = 1) for a SYSTEM one
+ * (persona_service_get_visible). */
+#define PERSONA__NAMES(IDS)                                                                        \
+    "SELECT p.id, p.name FROM personas p WHERE p.id IN (" IDS ") AND ((" PERSONA__VISIBLE          \
+    " AND p.archived_at IS NULL) OR (p.archived_at IS NOT NULL AND ((p.type <> 'SYSTEM' AND "      \
+    "p.owner_id = $2) OR (p.type = 'SYSTEM' AND $3 = 1))))"
+static db_sql Q_NAMES_VISIBLE =
+    DB_SQL2(PERSONA__NAMES("SELECT value FROM json_each($1)"),
+            PERSONA__NAMES("SELECT value::uuid FROM json_array_elements_text($1::json)"));
 /* No cursor binds the greatest UUID, so the id condition needs no NULL case. */
 static db_sql Q_LIST =
     DB_SQL(PERSONA__SUMMARY_COLS
@@ -500,4 +511,44 @@ int persona_store_history_get(db_conn *c, arena *a, const char *persona_id, cons
                              (long long)version, persona_id);
     }
     return 0;
+}
+
+typedef struct persona__names {
+    const char *const *ids;
+    const char **names;
+    size_t n;
+} persona__names;
+
+static int persona__name_row(db_stmt *s, arena *a, void *out, error *err)
+{
+    (void)err;
+    persona__names *pn = out;
+    const char *id = db_col_text(s, 0), *name = db_col_text(s, 1);
+    for (size_t i = 0; id != NULL && name != NULL && i < pn->n; i++)
+        if (strcmp(pn->ids[i], id) == 0)
+            pn->names[i] = arena_strdup(a, name);
+    return 0;
+}
+
+int persona_store_names_visible(db_conn *c, arena *a, const char *viewer_id, bool viewer_admin,
+                                const char *const *ids, size_t n, const char **names, error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        names[i] = NULL;
+    if (n == 0)
+        return 0;
+    /* The ids are UUIDs read back from the database: no escaping needed. */
+    char *list = arena_alloc(a, n * (UUID_STR_LEN + 3) + 3), *w = list;
+    *w++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(ids[i]) != UUID_STR_LEN)
+            return error_set(err, ERR_INTERNAL, NULL, "a persona id is not a UUID");
+        w += sprintf(w, "%s\"%s\"", i > 0 ? "," : "", ids[i]);
+    }
+    *w++ = ']';
+    *w = '\0';
+    persona__names pn = {ids, names, n};
+    return db_each(c, &Q_NAMES_VISIBLE,
+                   DB_ARGS(DB_TEXT(list), DB_TEXT(viewer_id), DB_INT(viewer_admin ? 1 : 0)),
+                   persona__name_row, a, &pn, err);
 }

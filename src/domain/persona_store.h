@@ -126,6 +126,14 @@ int persona_store_from_json(const json_t *snap, arena *a, persona *out, error *e
 int persona_store_get_visible(db_conn *c, arena *a, const char *id, const char *viewer_id,
                               persona *out, error *err);
 /**
+ * The names of the personas among ids (n of them) that viewer_id could read
+ * with GET /personas/{id} (persona_store_get_visible's rule, or archived and
+ * the viewer's to write: the owner's, an admin's for a SYSTEM one), in one
+ * statement: names[i] (arena) or NULL.
+ */
+int persona_store_names_visible(db_conn *c, arena *a, const char *viewer_id, bool viewer_admin,
+                                const char *const *ids, size_t n, const char **names, error *err);
+/**
  * The persona with this id if it is SYSTEM or owned by user_id: the rows a
  * write may touch (whether a SYSTEM one may be changed is the service's
  * call), archived ones included. ERR_NOT_FOUND otherwise.

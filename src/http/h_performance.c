@@ -46,6 +46,32 @@ static void h_perf__persona(jw *w, const perf_persona *ps)
     jw_obj_end(w);
 }
 
+/* "generation": count, successes, success_rate and the nearest-rank
+ * p50/p95 of duration_ms; the rate and the percentiles are null without logs. */
+static void h_perf__health(jw *w, const perf_health *h)
+{
+    jw_key(w, "generation");
+    jw_obj_begin(w);
+    jw_member_int(w, "count", h->count);
+    jw_member_int(w, "successes", h->successes);
+    jw_key(w, "success_rate");
+    if (h->count > 0)
+        jw_real(w, (double)h->successes / (double)h->count);
+    else
+        jw_null(w);
+    jw_key(w, "p50_duration_ms");
+    if (h->count > 0)
+        jw_int(w, h->p50_ms);
+    else
+        jw_null(w);
+    jw_key(w, "p95_duration_ms");
+    if (h->count > 0)
+        jw_int(w, h->p95_ms);
+    else
+        jw_null(w);
+    jw_obj_end(w);
+}
+
 static void h_perf__range(jw *w, int64_t from, int64_t to)
 {
     char f[TIME_DAY_STR_LEN + 1], t[TIME_DAY_STR_LEN + 1];
@@ -74,26 +100,7 @@ static void h_perf__persona_get(http_request *r)
     jw_obj_begin(&j.w);
     h_perf__range(&j.w, rep.from, rep.to);
     h_perf__persona(&j.w, &rep.persona);
-    jw_key(&j.w, "generation");
-    jw_obj_begin(&j.w);
-    jw_member_int(&j.w, "count", rep.health.count);
-    jw_member_int(&j.w, "successes", rep.health.successes);
-    jw_key(&j.w, "success_rate");
-    if (rep.health.count > 0)
-        jw_real(&j.w, (double)rep.health.successes / (double)rep.health.count);
-    else
-        jw_null(&j.w);
-    jw_key(&j.w, "p50_duration_ms");
-    if (rep.health.count > 0)
-        jw_int(&j.w, rep.health.p50_ms);
-    else
-        jw_null(&j.w);
-    jw_key(&j.w, "p95_duration_ms");
-    if (rep.health.count > 0)
-        jw_int(&j.w, rep.health.p95_ms);
-    else
-        jw_null(&j.w);
-    jw_obj_end(&j.w);
+    h_perf__health(&j.w, &rep.health);
     jw_obj_end(&j.w);
     http_reply_written(r, 200, &j);
 }
@@ -120,8 +127,15 @@ static void h_perf__leaderboard(http_request *r)
     jw_arr_begin(&j.w);
     for (size_t i = 0; i < b.n; i++) {
         jw_obj_begin(&j.w);
+        const perf_board_item *it = &b.items[i];
         jw_member_int(&j.w, "rank", (int64_t)i + 1);
-        h_perf__persona(&j.w, &b.items[i]);
+        h_perf__persona(&j.w, &it->persona);
+        jw_key(&j.w, "name");
+        if (it->name != NULL)
+            jw_str(&j.w, it->name);
+        else
+            jw_null(&j.w);
+        h_perf__health(&j.w, &it->health);
         jw_obj_end(&j.w);
     }
     jw_arr_end(&j.w);

@@ -1,7 +1,11 @@
 #include "services/performance_service.h"
 
+#include "base/log.h"
 #include "base/timeutil.h"
 #include "domain/limits.h"
+#include "domain/persona_store.h"
+#include "jobs/queue.h"
+#include "jobs/worker.h"
 #include "services/persona_service.h"
 
 #include <math.h>
@@ -132,13 +136,68 @@ int performance_service_leaderboard(db_conn *c, arena *a, const principal *p, co
     if (perf_store_by_persona(c, a, p->is_admin ? NULL : p->user_id, NULL, out->from, out->to, &g,
                               &n, err) != 0)
         return -1;
-    perf_persona *items = n > 0 ? arena_alloc(a, n * sizeof(*items)) : NULL;
+    perf_persona *ranked = n > 0 ? arena_alloc(a, n * sizeof(*ranked)) : NULL;
     for (size_t i = 0; i < n; i++)
-        perf__persona_of(&g[i], &items[i]);
+        perf__persona_of(&g[i], &ranked[i]);
     perf__sort_metric = out->metric;
     if (n > 1)
-        qsort(items, n, sizeof(*items), perf__cmp);
-    out->items = items;
+        qsort(ranked, n, sizeof(*ranked), perf__cmp);
     out->n = n < PERF_LEADERBOARD_MAX ? n : PERF_LEADERBOARD_MAX;
+    out->items = out->n > 0 ? arena_alloc(a, out->n * sizeof(*out->items)) : NULL;
+    /* Names and health of the listed personas only, each in a few
+     * statements for the whole board. A name only where GET /personas/{id}
+     * would answer: a persona made private since its channel-days were
+     * counted stays an id. */
+    const char **ids = arena_alloc(a, (out->n + 1) * sizeof(*ids));
+    const char **names = arena_alloc(a, (out->n + 1) * sizeof(*names));
+    perf_health *health = arena_alloc(a, (out->n + 1) * sizeof(*health));
+    for (size_t i = 0; i < out->n; i++) {
+        memset(&out->items[i], 0, sizeof(out->items[i]));
+        out->items[i].persona = ranked[i];
+        ids[i] = out->items[i].persona.persona_id;
+    }
+    if (persona_store_names_visible(c, a, p->user_id, p->is_admin, ids, out->n, names, err) != 0 ||
+        perf_store_health_many(c, p->is_admin ? NULL : p->user_id, ids, out->n, out->from, out->to,
+                               health, err) != 0)
+        return -1;
+    for (size_t i = 0; i < out->n; i++) {
+        out->items[i].name = names[i];
+        out->items[i].health = health[i];
+    }
     return 0;
+}
+
+int performance_service_rollup(db_conn *c, int64_t *dates, error *err)
+{
+    *dates = 0;
+    for (;;) {
+        int done;
+        if (perf_store_rollup(c, PERF_ROLLUP_BATCH, &done, err) != 0)
+            return -1;
+        *dates += done;
+        if (done < PERF_ROLLUP_BATCH)
+            return 0;
+    }
+}
+
+static void perf__rollup_job(db_conn *c, const job *j, job_result *out, void *ctx)
+{
+    (void)ctx;
+    memset(out, 0, sizeof(*out));
+    int64_t dates;
+    if (performance_service_rollup(c, &dates, &out->err) != 0) {
+        out->outcome = JOB_OUTCOME_RETRY;
+        return;
+    }
+    /* Each date committed with its mark cleared; completing the job is its
+     * own step, and a lost completion only means the next run does less. */
+    job_complete_alone(c, j, out);
+    if (out->outcome == JOB_OUTCOME_DONE && dates > 0)
+        log_info("performance: rolled up %lld dates", (long long)dates);
+}
+
+void performance_register_jobs(void)
+{
+    job_register(PERF_JOB_ROLLUP, perf__rollup_job, NULL, 600);
+    job_schedule(PERF_JOB_ROLLUP, PERF_ROLLUP_PERIOD_SECONDS, "{}");
 }

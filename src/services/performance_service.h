@@ -22,6 +22,14 @@
 #define PERF_DEFAULT_DAYS    28
 #define PERF_LEADERBOARD_MAX 50 /* personas a leaderboard lists */
 
+/* The roll-up job (decision 81): every PERF_ROLLUP_PERIOD_SECONDS, once
+ * across every process, it recomputes every dirty date, PERF_ROLLUP_BATCH
+ * at a time. Reads are exact whether it has run or not; it only keeps them
+ * cheap. */
+#define PERF_JOB_ROLLUP            "performance.rollup"
+#define PERF_ROLLUP_PERIOD_SECONDS 60
+#define PERF_ROLLUP_BATCH          32
+
 /* The API names of the metrics, by perf_metric. */
 extern const char *const perf_metric_names[PERF_METRICS];
 
@@ -44,10 +52,19 @@ typedef struct perf_report {
     perf_health health;
 } perf_report;
 
+/* A leaderboard row: the figures, the persona's name when the caller may
+ * see the persona (as GET /personas/{id}; NULL otherwise, so a private
+ * persona's name never leaks), and its generation health on the same scope. */
+typedef struct perf_board_item {
+    perf_persona persona;
+    const char *name; /* arena, or NULL */
+    perf_health health;
+} perf_board_item;
+
 typedef struct perf_board {
     int64_t from, to;
     perf_metric metric;
-    perf_persona *items; /* ranked, at most PERF_LEADERBOARD_MAX (arena) */
+    perf_board_item *items; /* ranked, at most PERF_LEADERBOARD_MAX (arena) */
     size_t n;
 } perf_board;
 
@@ -63,10 +80,16 @@ int performance_service_persona(db_conn *c, arena *a, const principal *p, const 
 /**
  * The personas ranked by metric (NULL: views_per_day; an unknown name is
  * ERR_INVALID, field "metric"), highest mean first, personas without a
- * value for it last.
+ * value for it last; each listed one with its name (when visible) and its
+ * generation health over the same range and scope.
  */
 int performance_service_leaderboard(db_conn *c, arena *a, const principal *p, const char *from,
                                     const char *to, const char *metric, perf_board *out,
                                     error *err);
+
+/** Recomputes every dirty date's roll-ups; *dates says how many were done. */
+int performance_service_rollup(db_conn *c, int64_t *dates, error *err);
+/** Registers performance.rollup and its schedule. */
+void performance_register_jobs(void);
 
 #endif
