@@ -23,6 +23,7 @@ static const routes__group routes__groups[] = {
     G(generation),
     G(google),
     G(performance),
+    G(web),
 };
 
 #define ROUTES__N (sizeof(routes__groups) / sizeof(routes__groups[0]))
