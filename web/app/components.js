@@ -1,7 +1,7 @@
 // Small pieces every screen uses: labelled fields, the error box that shows
 // a problem's detail (as text), loading state, and a hook that loads data.
 import { html, useState, useEffect, useCallback } from './ui.js';
-import { t } from './i18n.js';
+import { t, fmtNumber } from './i18n.js';
 
 let nextId = 0;
 const uid = (p) => `${p}-${++nextId}`;
@@ -65,4 +65,9 @@ export function useAction() {
     try { return await fn(); } catch (e) { setError(e); return undefined; } finally { setBusy(false); }
   };
   return { busy, error, run, setError };
+}
+
+// A subscriber count as YouTube gives it: null when the channel hides it.
+export function subscribers(n) {
+  return n === null || n === undefined ? t('channels.subscribersHidden') : t('channels.subscribers', { count: n, n: fmtNumber(n) });
 }

@@ -33,6 +33,7 @@ export default {
   channels: {
     title: 'Channels', none: 'No channels yet. Import them from a connected Google account.', importMore: 'Import channels from Google',
     subscribers_one: '{{n}} subscriber', subscribers_other: '{{n}} subscribers',
+    subscribersHidden: 'subscriber count hidden',
     subscribersLabel: 'Subscribers', views: 'Views', videos: 'Videos', statsUpdated: 'Stats updated',
     refresh: 'Refresh stats', refreshQueued: 'Refresh queued.',
     needsReconnect: 'This channel’s Google account needs reconnecting.',

@@ -32,6 +32,7 @@ export default {
   channels: {
     title: 'Canais', none: 'Nenhum canal ainda. Importe-os de uma conta Google conectada.', importMore: 'Importar canais do Google',
     subscribers_one: '{{n}} inscrito', subscribers_other: '{{n}} inscritos',
+    subscribersHidden: 'número de inscritos oculto',
     subscribersLabel: 'Inscritos', views: 'Visualizações', videos: 'Vídeos', statsUpdated: 'Estatísticas atualizadas',
     refresh: 'Atualizar estatísticas', refreshQueued: 'Atualização na fila.',
     needsReconnect: 'A conta Google deste canal precisa ser reconectada.',

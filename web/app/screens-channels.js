@@ -5,7 +5,7 @@
 import { html, useState } from './ui.js';
 import { t, fmtNumber, fmtDate } from './i18n.js';
 import { get, patch, post, listAll } from './api.js';
-import { Field, ErrorBox, Loading, useAction, useLoad } from './components.js';
+import { Field, ErrorBox, Loading, useAction, useLoad, subscribers } from './components.js';
 
 // The hosts YouTube serves channel pictures from, as the page's
 // Content-Security-Policy (img-src) allows them; another address is not shown.
@@ -39,7 +39,7 @@ export function Channels() {
           <a href=${'#/channels/' + c.id}><strong>${c.name}</strong></a>
           ${c.account_status === 'needs_reconnect' ? html`<span class="badge badge-failed">${t('google.status.needs_reconnect')}</span>` : null}
         </div>
-        <p class="muted">${t('channels.subscribers', { count: c.subscriber_count ?? 0, n: fmtNumber(c.subscriber_count) })} · ${t('channels.persona')}: ${personaName(state.data.personas, c.persona_id)}</p>
+        <p class="muted">${subscribers(c.subscriber_count)} · ${t('channels.persona')}: ${personaName(state.data.personas, c.persona_id)}</p>
       </li>`)}</ul>`)}<//>
   </section>`;
 }

@@ -2,9 +2,9 @@
 // has a reconnect button), connecting another, and discovering and importing
 // an account's YouTube channels.
 import { html, useState } from './ui.js';
-import { t, fmtNumber, fmtDate } from './i18n.js';
+import { t, fmtDate } from './i18n.js';
 import { get, post, del } from './api.js';
-import { ErrorBox, Loading, useAction, useLoad } from './components.js';
+import { ErrorBox, Loading, useAction, useLoad, subscribers } from './components.js';
 import { navigate } from './nav.js';
 
 // The API answers the consent page's address; the browser goes there and
@@ -40,7 +40,7 @@ function Discover({ account }) {
             <input type="checkbox" disabled=${c.imported} checked=${c.imported || chosen.has(c.youtube_channel_id)}
               onChange=${() => toggle(c.youtube_channel_id)} />
             <span>${c.name}</span>
-            <span class="muted">${' '}${c.custom_url || c.youtube_channel_id} · ${t('channels.subscribers', { count: c.subscriber_count ?? 0, n: fmtNumber(c.subscriber_count) })}</span>
+            <span class="muted">${' '}${c.custom_url || c.youtube_channel_id} · ${subscribers(c.subscriber_count)}</span>
             ${c.imported ? html`${' '}<a href=${'#/channels/' + c.channel_id}>${t('google.imported')}</a>` : null}
           </label>
         </li>`)}
