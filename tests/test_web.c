@@ -121,10 +121,16 @@ static void test_nothing_outside_the_embedded_files_is_served(void **state)
 {
     test_api *a = *state;
     static const char *const paths[] = {
-        "/app/nope.js",          "/app/..%2Findex.html",    "/app/%2E%2E",
-        "/app/.hidden",          "/vendor/preact/nope.mjs", "/vendor/%2E%2E/index.html",
-        "/vendor/preact/..%2F..%2Findex.html",              "/index.html",
-        "/app/main.js%00",       "/vendor/VERSIONS.txt",
+        "/app/nope.js",
+        "/app/..%2Findex.html",
+        "/app/%2E%2E",
+        "/app/.hidden",
+        "/vendor/preact/nope.mjs",
+        "/vendor/%2E%2E/index.html",
+        "/vendor/preact/..%2F..%2Findex.html",
+        "/index.html",
+        "/app/main.js%00",
+        "/vendor/VERSIONS.txt",
     };
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         test_resp r = test_req(a, "GET", paths[i], NULL, NULL, NULL);
@@ -174,9 +180,13 @@ static void test_the_dashboards_code_never_writes_markup_or_stores_tokens(void *
         if (strncmp(f->path, "/app/", 5) != 0)
             continue;
         app_files++;
-        static const char *const banned[] = {"innerHTML", "outerHTML", "insertAdjacentHTML",
-                                             "document.write", "dangerouslySetInnerHTML",
-                                             "sessionStorage", "eval("};
+        static const char *const banned[] = {"innerHTML",
+                                             "outerHTML",
+                                             "insertAdjacentHTML",
+                                             "document.write",
+                                             "dangerouslySetInnerHTML",
+                                             "sessionStorage",
+                                             "eval("};
         for (size_t b = 0; b < sizeof(banned) / sizeof(banned[0]); b++)
             if (strstr(f->data, banned[b]) != NULL)
                 fail_msg("%s uses %s", f->path, banned[b]);
