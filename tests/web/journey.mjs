@@ -234,6 +234,14 @@ async function journey(browser, lang, email) {
     check(await page.getByLabel(T('personas.temperature')).inputValue() === '0.6', 'version 1 restored as version 3');
   });
 
+  await step(`${lang}: the account counts this month's project and generations`, async () => {
+    await page.getByRole('link', { name: T('nav.account') }).click();
+    const row = (k) => page.getByRole('row', { name: new RegExp('^' + T(k)) });
+    await row('account.projects').getByRole('cell').first().filter({ hasText: /^1$/ }).waitFor();
+    // The project's script and the scene rewrite: two generations.
+    check((await row('account.generations').getByRole('cell').first().textContent()) === '2', 'two generations counted');
+  });
+
   await step(`${lang}: sign out`, async () => {
     await page.getByRole('button', { name: T('nav.signout') }).click();
     await page.getByRole('heading', { name: T('auth.signinTitle') }).waitFor();

@@ -14,7 +14,7 @@ export default {
   account: {
     title: 'Your account', signedInAs: 'Signed in as', plan: 'Plan', usageCaption: 'Plan limits and usage',
     limit: 'Limit', used: 'Used', max: 'Allowed', channels: 'Channels',
-    generations: 'Script generations this month', projects: 'Projects per month', unlimited: 'Unlimited',
+    generations: 'Script generations this month', projects: 'Projects this month', unlimited: 'Unlimited',
     monthNote: 'Months are calendar months in UTC. A generation counts when it is queued, whatever its outcome.',
   },
   google: {

@@ -13,7 +13,7 @@ export default {
   account: {
     title: 'Sua conta', signedInAs: 'Conectado como', plan: 'Plano', usageCaption: 'Limites e uso do plano',
     limit: 'Limite', used: 'Usado', max: 'Permitido', channels: 'Canais',
-    generations: 'Gerações de roteiro neste mês', projects: 'Projetos por mês', unlimited: 'Ilimitado',
+    generations: 'Gerações de roteiro neste mês', projects: 'Projetos neste mês', unlimited: 'Ilimitado',
     monthNote: 'Os meses são meses do calendário em UTC. Uma geração conta quando entra na fila, qualquer que seja o resultado.',
   },
   google: {

@@ -84,7 +84,8 @@ function App() {
         <${SignIn} mode=${route.segs[0] === 'signup' ? 'signup' : 'signin'} onSignedIn=${refreshMe} />
       </main>`;
   }
-  const m = match(route.segs);
+  // Signed in, the sign-in and sign-up addresses lead to the account.
+  const m = ['signin', 'signup'].includes(route.segs[0]) ? match([]) : match(route.segs);
   const current = route.segs[0] || '';
   return html`<a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); mainRef.current.focus(); }}>${t('nav.skip')}</a>
     <header class="top">

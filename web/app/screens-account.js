@@ -1,6 +1,6 @@
 // Signing in and up, and the account screen: the plan, its limits and this
 // month's usage.
-import { html, useState } from './ui.js';
+import { html, useState, useEffect } from './ui.js';
 import { t, fmtNumber } from './i18n.js';
 import { post, get } from './api.js';
 import { Field, ErrorBox, useAction, useLoad, Loading } from './components.js';
@@ -43,10 +43,25 @@ function Limit({ label, used, max }) {
     <td>${max === null || max === undefined ? t('account.unlimited') : fmtNumber(max)}</td></tr>`;
 }
 
-export function Account({ me }) {
+export function Account({ me, refreshMe }) {
+  // The usage shown is this visit's, not the sign-in's.
+  useEffect(() => { refreshMe(); }, []);
   const counts = useLoad(async () => {
     const ch = await get('/channels?limit=100');
-    return { channels: ch.items.length };
+    // Projects created since the 1st of this month (UTC), newest first:
+    // paging stops at the first older one.
+    const now = new Date();
+    const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
+    let projects = 0;
+    let cursor = null;
+    for (;;) {
+      const page = await get('/projects?limit=100' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+      const recent = page.items.filter((p) => p.created_at >= monthStart).length;
+      projects += recent;
+      cursor = page.next_cursor;
+      if (!cursor || recent < page.items.length) break;
+    }
+    return { channels: ch.items.length, projects };
   }, []);
   const plan = me.plan || {};
   return html`<section>
@@ -60,7 +75,7 @@ export function Account({ me }) {
         <tbody>
           <${Limit} label=${t('account.channels')} used=${counts.data.channels} max=${plan.max_channels} />
           <${Limit} label=${t('account.generations')} used=${me.usage ? me.usage.generations_this_month : undefined} max=${plan.max_generations_per_month} />
-          <${Limit} label=${t('account.projects')} max=${plan.max_projects_per_month} />
+          <${Limit} label=${t('account.projects')} used=${counts.data.projects} max=${plan.max_projects_per_month} />
         </tbody>
       </table>`}
     <//>
