@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages Persona Studio needs, and only those that
 # are missing, so running it again is quick and changes nothing.
 #   scripts/install-deps.sh          build and run
-#   scripts/install-deps.sh test     also what the test suite needs (PostgreSQL server, cmocka)
+#   scripts/install-deps.sh test     also what the test suite needs (PostgreSQL server, cmocka,
+#                                    Chromium and Node.js for the dashboard's browser test)
 set -euo pipefail
 
 # libespeak-ng-dev: offline narration (its C API; espeak-ng-data comes with it).
@@ -10,12 +11,18 @@ set -euo pipefail
 build_pkgs=(gcc make cmake pkg-config libc6-dev
             libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev
             libcurl4-openssl-dev libespeak-ng-dev ffmpeg)
-test_pkgs=(libcmocka-dev postgresql curl)
+test_pkgs=(libcmocka-dev postgresql curl chromium)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "test" ] && want+=("${test_pkgs[@]}")
 
 missing=()
+# Node.js (20 or later, for playwright-core) with npm: any install will do,
+# Debian's or another vendor's package, so look for the commands.
+if [ "${1:-}" = "test" ] && ! { command -v node && command -v npm; } >/dev/null; then
+  missing+=(nodejs npm)
+fi
+
 for p in "${want[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$status" = "install ok installed" ] || missing+=("$p")

@@ -251,7 +251,10 @@ static void test_every_route_naming_an_object_is_404_for_another_user(void **sta
     int tried = 0;
     for (size_t i = 0; i < n; i++) {
         const char *pat = routes[i].pattern;
-        if (strchr(pat, '{') == NULL || strncmp(pat, "/api/v1/admin/", 14) == 0)
+        /* Outside /api/ are the dashboard's files: the same for everyone,
+         * named by file, never by an object of a user (tests/test_web.c). */
+        if (strchr(pat, '{') == NULL || strncmp(pat, "/api/v1/admin/", 14) == 0 ||
+            strncmp(pat, "/api/", 5) != 0)
             continue;
         char path[512], body[256];
         if (!aim(w, pat, path, sizeof(path)))

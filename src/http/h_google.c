@@ -201,8 +201,9 @@ static void h_google__callback(http_request *r)
     http_reply(r, 303, NULL, NULL, 0);
 }
 
-/* Where the browser lands after a successful connect, until the dashboard
- * exists. Static, so it needs no session and shows nothing of anyone's. */
+/* Where the browser lands after a successful connect; it links back to the
+ * dashboard's Google screen. Static, so it needs no session and shows
+ * nothing of anyone's. */
 static void h_google__connected(http_request *r)
 {
     static const char page[] =
@@ -212,6 +213,8 @@ static void h_google__connected(http_request *r)
         "<p>Persona Studio can now read this account's YouTube channels. You can close this "
         "tab: <code>GET /api/v1/google/accounts</code> lists the account, and "
         "<code>GET /api/v1/google/accounts/{id}/channels</code> its channels to import.</p>\n"
+        "<p><a href=\"/#/google?connected=1\">Back to the Persona Studio dashboard</a>, "
+        "to import this account's channels.</p>\n"
         "</body></html>\n";
     http_set_header(r, "Content-Security-Policy",
                     "default-src 'none'; base-uri 'none'; form-action 'none'; "

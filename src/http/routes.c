@@ -25,6 +25,7 @@ static const routes__group routes__groups[] = {
     G(performance),
     G(media),
     G(optimizer),
+    G(web),
 };
 
 #define ROUTES__N (sizeof(routes__groups) / sizeof(routes__groups[0]))

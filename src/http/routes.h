@@ -23,6 +23,7 @@ HTTP_ROUTE_GROUP(google);
 HTTP_ROUTE_GROUP(performance);
 HTTP_ROUTE_GROUP(media);
 HTTP_ROUTE_GROUP(optimizer);
+HTTP_ROUTE_GROUP(web);
 
 /** A new array (caller frees) of every route of the service, ops routes included. */
 http_route *http_all_routes(size_t *n);

@@ -1,0 +1,322 @@
+// The dashboard's browser test: headless Chromium (playwright-core) against
+// the real server tests/web_journey.c started. One person's journey in
+// English and the same in Brazilian Portuguese: sign up, connect Google (the
+// fake), import a channel, create a persona, create a project and watch it
+// reach "scripted" live, edit and rewrite a scene, compare and restore a
+// persona version. Then a second user, who must see none of it, and the
+// screens at phone width. axe-core runs on every screen (no serious or
+// critical violation passes); a CSP violation, a page error or a console
+// error fails the run. Screenshots go to PSTUDIO_WEB_ARTIFACTS.
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import en from '../../web/app/locale-en.js';
+import ptBR from '../../web/app/locale-pt-BR.js';
+
+const BASE = process.env.PSTUDIO_WEB_BASE;
+const OUT = process.env.PSTUDIO_WEB_ARTIFACTS;
+const require = createRequire(resolve(process.env.PSTUDIO_WEB_NODE_MODULES) + '/');
+const { chromium } = require('playwright-core');
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const PASSWORD = 'a long passphrase for tests';
+const TIMEOUT = 20000;
+
+let passed = 0;
+let failed = 0;
+function check(cond, what) {
+  if (!cond) throw new Error('check failed: ' + what);
+}
+
+// The messages the dashboard itself shows, so the test reads the same words.
+function msg(dict, key, vars = {}) {
+  let v = key.split('.').reduce((o, k) => (o ? o[k] : undefined), dict);
+  if (v === undefined) throw new Error('no message ' + key);
+  for (const [k, x] of Object.entries(vars)) v = v.replaceAll(`{{${k}}}`, String(x));
+  return v;
+}
+
+async function watch(page, problems) {
+  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  page.on('console', (m) => {
+    // The browser logs every failed load: the 401 of asking who is signed in
+    // while no one is, and the 404s the test asks for on purpose.
+    if (m.type() === 'error' && !/status of (401|404)/.test(m.text())) problems.push('console: ' + m.text());
+  });
+  await page.exposeFunction('__cspViolation', (d) => problems.push('CSP violation: ' + d));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => window.__cspViolation(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+}
+
+// axe-core, evaluated through the DevTools protocol (not a <script>, which
+// the page's CSP would rightly refuse); serious and critical violations fail.
+async function axe(page, name) {
+  await page.evaluate(AXE);
+  const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  if (bad.length) {
+    const text = bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`).join('\n  ');
+    throw new Error(`axe on ${name}:\n  ${text}`);
+  }
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true });
+}
+
+async function screen(page, name) {
+  await axe(page, name);
+  await shot(page, name);
+}
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+  }
+}
+
+async function journey(browser, lang, email) {
+  const M = lang === 'en' ? en : ptBR;
+  const T = (k, v) => msg(M, k, v);
+  const suffix = lang === 'en' ? 'en' : 'pt-BR';
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+  ctx.setDefaultTimeout(TIMEOUT);
+  const page = await ctx.newPage();
+  const problems = [];
+  await watch(page, problems);
+  const ids = {};
+
+  await step(`${lang}: sign up`, async () => {
+    await page.goto(BASE + '/#/signup');
+    if (lang !== 'en') {
+      await page.getByLabel(msg(en, 'nav.language')).selectOption('pt-BR');
+    }
+    await page.getByRole('heading', { name: T('auth.signupTitle') }).waitFor();
+    await screen(page, `signup-${suffix}`);
+    await page.getByLabel(T('auth.email')).fill(email);
+    await page.getByLabel(T('auth.password')).fill(PASSWORD);
+    await page.getByRole('button', { name: T('auth.signup') }).click();
+    await page.getByRole('heading', { name: T('account.title') }).waitFor();
+    await page.locator('main').getByText(email).waitFor();
+    const stored = await page.evaluate(() => Object.keys(localStorage));
+    check(stored.every((k) => k === 'pstudio.lang'), 'localStorage holds only the language: ' + stored);
+    const cookies = await ctx.cookies();
+    const session = cookies.find((c) => c.name === 'pstudio_session');
+    check(session && session.httpOnly && session.sameSite === 'Lax', 'the session cookie is HttpOnly, SameSite=Lax');
+    await screen(page, `account-${suffix}`);
+  });
+
+  await step(`${lang}: connect Google and import a channel`, async () => {
+    await page.getByRole('link', { name: T('nav.google') }).click();
+    await page.getByRole('heading', { name: T('google.title') }).waitFor();
+    await page.getByRole('button', { name: T('google.connect') }).click();
+    // The fake consents at once; Google's redirect lands on /google/connected.
+    await page.waitForURL(/\/google\/connected$/);
+    await page.getByRole('link', { name: /Persona Studio dashboard/ }).click();
+    await page.getByText(T('google.connected')).waitFor();
+    await page.getByText(T('google.status.active')).first().waitFor();
+    await page.getByRole('button', { name: T('google.discover') }).first().click();
+    const first = page.locator('.discover input[type=checkbox]').first();
+    await first.check();
+    await page.getByRole('button', { name: T('google.import_one', { count: 1 }) }).click();
+    await page.getByText(T('google.importDone')).waitFor();
+    await screen(page, `google-${suffix}`);
+    await page.getByRole('link', { name: T('nav.channels') }).first().click();
+    await page.getByRole('heading', { name: T('channels.title') }).waitFor();
+    await page.locator('.card a').first().waitFor();
+    await screen(page, `channels-${suffix}`);
+  });
+
+  const personaName = lang === 'en' ? 'Calm <b>narrator</b>' : 'Narradora <i>calma</i>';
+  await step(`${lang}: create a persona and change it`, async () => {
+    await page.getByRole('link', { name: T('nav.personas') }).click();
+    await page.getByRole('heading', { name: T('personas.systemTitle') }).waitFor();
+    check(await page.getByText(T('personas.needsPlan', { plan: 'pro' })).first().isVisible()
+      || await page.getByText(T('personas.needsPlan', { plan: 'creator' })).first().isVisible(),
+    'a locked persona names the plan it needs');
+    await screen(page, `personas-${suffix}`);
+    await page.getByRole('link', { name: T('personas.new') }).click();
+    await page.getByLabel(T('personas.name')).fill(personaName);
+    await page.getByLabel(T('personas.instruction')).fill('You explain science calmly, in short sentences.');
+    await page.getByLabel(T('personas.temperature')).fill('0.6');
+    await page.getByLabel(T('personas.language'), { exact: true }).fill(lang === 'en' ? 'en' : 'pt-BR');
+    await page.getByRole('button', { name: T('personas.create') }).click();
+    // The name is markup-like on purpose: it must come back as text.
+    await page.getByRole('heading', { name: personaName }).waitFor();
+    ids.persona = page.url().split('/').pop();
+    await page.getByLabel(T('personas.temperature')).fill('1.1');
+    await page.getByLabel(T('personas.changeReason')).fill('livelier');
+    await page.getByRole('button', { name: T('personas.save') }).click();
+    await page.getByText(T('personas.saved', { version: 2 })).waitFor();
+    await screen(page, `persona-editor-${suffix}`);
+  });
+
+  await step(`${lang}: assign the persona to the channel`, async () => {
+    await page.getByRole('link', { name: T('nav.channels') }).click();
+    await page.locator('.card a').first().click();
+    await page.getByRole('heading', { name: T('channels.timeline') }).waitFor();
+    ids.channel = page.url().split('/').pop();
+    await page.getByLabel(T('channels.changePersona')).selectOption({ label: personaName });
+    await page.getByLabel(T('channels.reason')).fill('first persona');
+    await page.getByRole('button', { name: T('channels.assign') }).click();
+    await page.locator('.timeline li', { hasText: 'first persona' }).waitFor();
+    await screen(page, `channel-${suffix}`);
+  });
+
+  await step(`${lang}: create a project and watch it reach scripted live`, async () => {
+    const streams = [];
+    page.on('request', (r) => { if (r.url().endsWith('/api/v1/events')) streams.push(r.url()); });
+    let loads = 0;
+    page.on('load', () => loads++);
+    await page.getByRole('link', { name: T('nav.projects') }).click();
+    await page.getByRole('link', { name: T('projects.new') }).click();
+    await page.getByLabel(T('projects.topic')).fill(lang === 'en' ? 'Why is the sky dark at night?' : 'Por que o céu é escuro à noite?');
+    await page.getByLabel(T('projects.channel')).selectOption(ids.channel);
+    await page.getByLabel(T('projects.scenes'), { exact: true }).fill('3');
+    if (lang !== 'en') await page.getByLabel(T('projects.language'), { exact: true }).fill('pt-BR');
+    await screen(page, `project-new-${suffix}`);
+    await page.getByRole('button', { name: T('projects.create') }).click();
+    await page.waitForURL(/#\/projects\/[0-9a-f-]{36}$/);
+    ids.project = page.url().split('/').pop();
+    // No reload: the status changes through the events stream.
+    await page.locator('.progress .badge', { hasText: T('status.scripted') }).waitFor({ timeout: 30000 });
+    await page.getByRole('heading', { name: T('projects.scene', { n: 3 }) }).waitFor();
+    check(streams.length >= 1, 'the dashboard listens on /api/v1/events');
+    check(loads === 0, 'the status changed with no page load');
+    await screen(page, `project-${suffix}`);
+  });
+
+  await step(`${lang}: edit a narration and rewrite a scene`, async () => {
+    const edited = lang === 'en' ? 'The night sky is dark because the universe is young <script>.' : 'O céu noturno é escuro porque o universo é jovem <script>.';
+    const n1 = page.getByLabel(T('projects.narration', { n: 1 }));
+    await n1.fill(edited);
+    const [saved] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/scenes/')),
+      page.getByRole('button', { name: T('projects.saveNarration') }).first().click()]);
+    check(saved.status() === 200, 'the narration is saved');
+    await page.getByRole('button', { name: T('projects.saveNarration') }).first().waitFor({ state: 'attached' });
+    await page.waitForFunction(() => document.querySelector('.scene button').disabled);
+    // The rewrite is a job: the dashboard hears it end on the events stream
+    // and reads the project again, with scene 2 rewritten (a newer updated_at).
+    const label2 = T('projects.narration', { n: 2 });
+    const reread = page.waitForResponse(async (r) => {
+      if (r.request().method() !== 'GET' || !r.url().endsWith('/projects/' + ids.project)) return false;
+      const p = await r.json();
+      return p.status === 'scripted' && p.scenes[1].updated_at > p.scenes[0].updated_at;
+    }, { timeout: 30000 });
+    await page.getByRole('button', { name: T('projects.regenerateScene') }).nth(1).click();
+    const rewritten = (await (await reread).json()).scenes[1].narration;
+    await page.waitForFunction(([label, text]) => {
+      const el = [...document.querySelectorAll('textarea')].find((x) => x.labels[0] && x.labels[0].textContent === label);
+      return el && el.value === text && !el.disabled;
+    }, [label2, rewritten]);
+    await page.locator('.progress .badge', { hasText: T('status.scripted') }).waitFor();
+    check(await page.getByLabel(T('projects.narration', { n: 1 })).inputValue() === edited, 'the edited narration stays');
+    await screen(page, `scenes-${suffix}`);
+  });
+
+  await step(`${lang}: compare and restore a persona version`, async () => {
+    await page.goto(`${BASE}/#/personas/${ids.persona}`);
+    await page.getByRole('heading', { name: T('personas.history') }).waitFor();
+    await page.getByRole('button', { name: T('personas.compare', { version: 2 }) }).click();
+    const diff = page.locator('table.diff');
+    await diff.waitFor();
+    check(await diff.locator('th[scope=row]', { hasText: 'temperature' }).count() === 1, 'the diff shows the temperature change');
+    await screen(page, `persona-diff-${suffix}`);
+    await page.getByRole('button', { name: T('personas.restore') }).click();
+    await page.locator('.history strong', { hasText: 'v3' }).waitFor();
+    check(await page.getByLabel(T('personas.temperature')).inputValue() === '0.6', 'version 1 restored as version 3');
+  });
+
+  await step(`${lang}: the account counts this month's project and generations`, async () => {
+    await page.getByRole('link', { name: T('nav.account') }).click();
+    const row = (k) => page.getByRole('row', { name: new RegExp('^' + T(k)) });
+    await row('account.projects').getByRole('cell').first().filter({ hasText: /^1$/ }).waitFor();
+    // The project's script and the scene rewrite: two generations.
+    check((await row('account.generations').getByRole('cell').first().textContent()) === '2', 'two generations counted');
+  });
+
+  await step(`${lang}: sign out`, async () => {
+    await page.getByRole('button', { name: T('nav.signout') }).click();
+    await page.getByRole('heading', { name: T('auth.signinTitle') }).waitFor();
+    await screen(page, `signin-${suffix}`);
+  });
+
+  if (problems.length) {
+    failed++;
+    console.log(`FAIL ${lang}: the page reported problems:\n  ${problems.join('\n  ')}`);
+  }
+  await ctx.close();
+  return ids;
+}
+
+async function stranger(browser, owned) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+  ctx.setDefaultTimeout(TIMEOUT);
+  const page = await ctx.newPage();
+  const T = (k, v) => msg(en, k, v);
+  await step('a second user sees none of the first user\'s data', async () => {
+    await page.goto(BASE + '/#/signup');
+    await page.getByLabel(T('auth.email')).fill('stranger@example.com');
+    await page.getByLabel(T('auth.password')).fill(PASSWORD);
+    await page.getByRole('button', { name: T('auth.signup') }).click();
+    await page.getByRole('heading', { name: T('account.title') }).waitFor();
+    await page.goto(BASE + '/#/channels');
+    await page.getByText(T('channels.none')).waitFor();
+    await page.goto(BASE + '/#/projects');
+    await page.getByText(T('projects.none')).waitFor();
+    await page.goto(BASE + '/#/personas');
+    await page.getByText(T('personas.noneYours')).waitFor();
+    await page.goto(BASE + '/#/google');
+    await page.getByText(T('google.none')).waitFor();
+    for (const path of [`projects/${owned.project}`, `channels/${owned.channel}`, `personas/${owned.persona}`]) {
+      await page.goto(`${BASE}/#/${path}`);
+      await page.getByRole('alert').waitFor();
+      check((await page.getByRole('alert').textContent()).includes('Not found'), `${path} is a 404 for another user`);
+    }
+  });
+  await ctx.close();
+}
+
+async function phone(browser) {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'pt-BR', isMobile: true, hasTouch: true });
+  ctx.setDefaultTimeout(TIMEOUT);
+  const page = await ctx.newPage();
+  const T = (k, v) => msg(ptBR, k, v);
+  await step('phone width (390 px): no sideways scrolling', async () => {
+    await page.goto(BASE + '/#/signin');
+    await page.getByLabel(T('auth.email')).fill('stranger@example.com');
+    await page.getByLabel(T('auth.password')).fill(PASSWORD);
+    await page.getByRole('button', { name: T('auth.signin') }).click();
+    await page.getByRole('heading', { name: T('account.title') }).waitFor();
+    for (const [path, heading] of [['', 'account.title'], ['personas', 'personas.systemTitle'], ['projects/new', 'projects.new']]) {
+      await page.goto(`${BASE}/#/${path}`);
+      await page.getByRole('heading', { name: T(heading) }).waitFor();
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+      check(wide <= 390, `#/${path} is ${wide} px wide at 390 px`);
+      await screen(page, `phone-${path.replace('/', '-') || 'account'}`);
+    }
+  });
+  await ctx.close();
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.PSTUDIO_CHROMIUM,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+});
+try {
+  const owned = await journey(browser, 'en', 'you@example.com');
+  await journey(browser, 'pt-BR', 'voce@example.com');
+  await stranger(browser, owned);
+  await phone(browser);
+} finally {
+  await browser.close();
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

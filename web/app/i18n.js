@@ -1,0 +1,51 @@
+// Languages: i18next holds the messages (web/app/locale-*.js) and their
+// plural forms; dates and numbers go through the platform's Intl. The chosen
+// language is the one thing kept in localStorage (a UI preference).
+import i18next from '/vendor/i18next/i18next.js';
+import en from './locale-en.js';
+import ptBR from './locale-pt-BR.js';
+
+export const LANGUAGES = [
+  { code: 'en', name: 'English' },
+  { code: 'pt-BR', name: 'Português (Brasil)' },
+];
+const PREF = 'pstudio.lang';
+
+function initial() {
+  const saved = localStorage.getItem(PREF);
+  if (LANGUAGES.some((l) => l.code === saved)) return saved;
+  return (navigator.language || '').toLowerCase().startsWith('pt') ? 'pt-BR' : 'en';
+}
+
+export async function initI18n() {
+  await i18next.init({
+    lng: initial(),
+    fallbackLng: 'en',
+    resources: { en: { translation: en }, 'pt-BR': { translation: ptBR } },
+    // The views render every string as text, never as markup.
+    interpolation: { escapeValue: false },
+    returnNull: false,
+  });
+  document.documentElement.lang = i18next.language;
+}
+
+export async function setLanguage(code) {
+  localStorage.setItem(PREF, code);
+  await i18next.changeLanguage(code);
+  document.documentElement.lang = code;
+}
+
+export const t = (key, opts) => i18next.t(key, opts);
+export const lang = () => i18next.language;
+
+export function fmtNumber(n) {
+  return n === null || n === undefined ? '—' : new Intl.NumberFormat(lang()).format(n);
+}
+export function fmtDecimal(n, digits = 2) {
+  return n === null || n === undefined ? '—'
+    : new Intl.NumberFormat(lang(), { maximumFractionDigits: digits }).format(n);
+}
+export function fmtDate(iso) {
+  if (!iso) return '—';
+  return new Intl.DateTimeFormat(lang(), { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+}

@@ -1,0 +1,135 @@
+// Projects: the list, a new project (topic, channel, persona, length or scene
+// count, language, instructions) and one project with live progress over the
+// events stream and the scene board (edit narration, rewrite one scene).
+// Extension point: image and audio players and the final video go in Scene
+// and ProjectDetail once media lands.
+import { html, useState, useEffect } from './ui.js';
+import { t, fmtDate } from './i18n.js';
+import { get, post, patch, listAll, watchProjects } from './api.js';
+import { Field, ErrorBox, Loading, StatusBadge, useAction, useLoad } from './components.js';
+import { navigate } from './nav.js';
+
+const BUSY = new Set(['queued', 'generating']);
+
+export function Projects() {
+  const state = useLoad(() => listAll('/projects', 200), []);
+  useEffect(() => watchProjects((ev) => {
+    if (state.data) state.setData(state.data.map((p) => (p.id === ev.id ? { ...p, status: ev.status, error: ev.error } : p)));
+  }), [state.data]);
+  return html`<section>
+    <h1>${t('projects.title')}</h1>
+    <p><a class="button" href="#/projects/new">${t('projects.new')}</a></p>
+    <${Loading} state=${state}>${() => (state.data.length === 0 ? html`<p class="muted">${t('projects.none')}</p>`
+    : html`<ul class="plain cards">${state.data.map((p) => html`<li class="card" key=${p.id}>
+        <div class="row"><a href=${'#/projects/' + p.id}><strong>${p.title || p.topic}</strong></a><${StatusBadge} status=${p.status} /></div>
+        <p class="muted">${fmtDate(p.created_at)}</p></li>`)}</ul>`)}<//>
+  </section>`;
+}
+
+export function NewProject({ query }) {
+  const opts = useLoad(async () => {
+    const [channels, personas] = await Promise.all([listAll('/channels'), listAll('/personas')]);
+    return { channels, personas: personas.filter((p) => !p.locked) };
+  }, []);
+  const [f, setF] = useState({ topic: '', channel_id: query.get('channel') || '', persona_id: '', lengthBy: 'scenes', target_scenes: 6, target_seconds: 60, language: '', instructions: '' });
+  const set = (k) => (e) => setF({ ...f, [k]: e.target.value });
+  const act = useAction();
+  const submit = (e) => {
+    e.preventDefault();
+    act.run(async () => {
+      const body = { topic: f.topic };
+      if (f.channel_id) body.channel_id = f.channel_id;
+      if (f.persona_id) body.persona_id = f.persona_id;
+      if (f.lengthBy === 'scenes') body.target_scenes = Number(f.target_scenes);
+      else body.target_seconds = Number(f.target_seconds);
+      if (f.language.trim()) body.language = f.language.trim();
+      if (f.instructions.trim()) body.instructions = f.instructions.trim();
+      const p = await post('/projects', body, { 'Idempotency-Key': crypto.randomUUID() });
+      navigate('projects/' + p.id);
+    });
+  };
+  return html`<section>
+    <p><a href="#/projects">← ${t('projects.title')}</a></p>
+    <h1>${t('projects.new')}</h1>
+    <${Loading} state=${opts}>${() => html`<form onSubmit=${submit}>
+      <${Field} label=${t('projects.topic')} required maxlength="500" value=${f.topic} onInput=${set('topic')} hint=${t('projects.topicHint')} />
+      <div class="grid3">
+        <${Field} kind="select" label=${t('projects.channel')} value=${f.channel_id} onChange=${set('channel_id')}>
+          <option value="">${t('projects.noChannel')}</option>
+          ${opts.data.channels.map((c) => html`<option value=${c.id}>${c.name}</option>`)}
+        <//>
+        <${Field} kind="select" label=${t('projects.persona')} value=${f.persona_id} onChange=${set('persona_id')} hint=${t('projects.personaHint')}>
+          <option value="">${t('projects.channelPersona')}</option>
+          ${opts.data.personas.map((p) => html`<option value=${p.id}>${p.name} (${p.language})</option>`)}
+        <//>
+        <${Field} label=${t('projects.language')} maxlength="35" placeholder="pt-BR" value=${f.language} onInput=${set('language')} hint=${t('projects.languageHint')} />
+      </div>
+      <fieldset class="grid3">
+        <legend>${t('projects.length')}</legend>
+        <label class="check"><input type="radio" name="lengthBy" value="scenes" checked=${f.lengthBy === 'scenes'} onChange=${set('lengthBy')} /> ${t('projects.byScenes')}</label>
+        <label class="check"><input type="radio" name="lengthBy" value="seconds" checked=${f.lengthBy === 'seconds'} onChange=${set('lengthBy')} /> ${t('projects.bySeconds')}</label>
+        ${f.lengthBy === 'scenes'
+    ? html`<${Field} label=${t('projects.scenes')} type="number" min="1" max="30" value=${f.target_scenes} onInput=${set('target_scenes')} />`
+    : html`<${Field} label=${t('projects.seconds')} type="number" min="15" max="1800" value=${f.target_seconds} onInput=${set('target_seconds')} />`}
+      </fieldset>
+      <${Field} kind="textarea" rows="3" label=${t('projects.instructions')} maxlength="2000" value=${f.instructions} onInput=${set('instructions')} />
+      <${ErrorBox} error=${act.error} />
+      <button type="submit" disabled=${act.busy}>${t('projects.create')}</button>
+    </form>`}<//>
+  </section>`;
+}
+
+function Scene({ project, scene, locked, onChanged }) {
+  const [text, setText] = useState(null);
+  const act = useAction();
+  const base = `/projects/${encodeURIComponent(project.id)}/scenes/${encodeURIComponent(scene.id)}`;
+  const save = () => act.run(async () => { await patch(base, { narration: text }); setText(null); onChanged(); });
+  const regenerate = () => act.run(async () => { await post(base + '/regenerate', {}); onChanged(); });
+  return html`<li class="card scene">
+    <h3>${t('projects.scene', { n: scene.position + 1 })}</h3>
+    <p class="visual"><span class="muted">${t('projects.visual')}: </span>${scene.visual_description}</p>
+    <${Field} kind="textarea" rows="4" label=${t('projects.narration', { n: scene.position + 1 })} value=${text ?? scene.narration}
+      disabled=${locked} onInput=${(e) => setText(e.target.value)} />
+    <${ErrorBox} error=${act.error} />
+    <div class="actions">
+      <button type="button" disabled=${locked || act.busy || text === null || text === scene.narration} onClick=${save}>${t('projects.saveNarration')}</button>
+      <button type="button" class="secondary" disabled=${locked || act.busy} onClick=${regenerate}>${t('projects.regenerateScene')}</button>
+    </div>
+  </li>`;
+}
+
+export function ProjectDetail({ id }) {
+  const state = useLoad(() => get(`/projects/${encodeURIComponent(id)}`), [id]);
+  const [live, setLive] = useState(null);
+  useEffect(() => watchProjects((ev) => {
+    if (ev.id !== id) return;
+    setLive(ev);
+    // A finished step brings new scenes: read the project again.
+    if (!BUSY.has(ev.status)) state.reload();
+  }), [id]);
+  // Fresh data from the server supersedes what the stream said before it.
+  useEffect(() => setLive(null), [state.data]);
+  const act = useAction();
+  return html`<${Loading} state=${state}>${() => {
+    const p = state.data;
+    const status = live ? live.status : p.status;
+    const error = live ? live.error : p.error;
+    const locked = BUSY.has(status);
+    const regenerateAll = () => act.run(async () => { await post(`/projects/${encodeURIComponent(id)}/generate`, {}); state.reload(); });
+    return html`<section>
+      <p><a href="#/projects">← ${t('projects.title')}</a></p>
+      <h1>${p.title || p.topic}</h1>
+      <p aria-live="polite" class="progress">${t('projects.status')}: <${StatusBadge} status=${status} />
+        ${locked ? html`<span class="muted">${' '}${t('projects.working')}</span>` : null}</p>
+      ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+      <p class="muted">${t('projects.topic')}: ${p.topic}${p.language ? ' · ' + p.language : ''} · ${fmtDate(p.created_at)}</p>
+      ${p.description ? html`<p>${p.description}</p>` : null}
+      ${p.tags && p.tags.length ? html`<ul class="tags">${p.tags.map((tag) => html`<li>${tag}</li>`)}</ul>` : null}
+      <${ErrorBox} error=${act.error} />
+      <p><button type="button" class="secondary" disabled=${locked || act.busy} onClick=${regenerateAll}>${t('projects.regenerateAll')}</button></p>
+      <h2>${t('projects.scenes')}</h2>
+      ${(p.scenes || []).length === 0 ? html`<p class="muted">${locked ? t('projects.writing') : t('projects.noScenes')}</p>`
+    : html`<ol class="plain board">${p.scenes.map((s) => html`<${Scene} key=${s.id + s.updated_at} project=${p} scene=${s} locked=${locked} onChanged=${state.reload} />`)}</ol>`}
+    </section>`;
+  }}<//>`;
+}
