@@ -152,7 +152,7 @@ static const config__spec config__specs[] = {
      CFG_OFF(youtube_publishing), "false", 0, 0,
      "Ask Google for the youtube.upload scope (publishing)."},
     {"optimizer_min_evidence_days", "PSTUDIO_OPTIMIZER_MIN_EVIDENCE_DAYS",
-     "--optimizer-min-evidence-days", CFG_INT, CFG_OFF(optimizer_min_evidence_days), "14", 1, 90,
+     "--optimizer-min-evidence-days", CFG_INT, CFG_OFF(optimizer_min_evidence_days), "5", 1, 90,
      "Channel-days the current and the proposed persona each need on a channel before the "
      "optimizer suggests or makes a switch."},
     {"optimizer_cooldown_days", "PSTUDIO_OPTIMIZER_COOLDOWN_DAYS", "--optimizer-cooldown-days",
