@@ -26,9 +26,8 @@
 #define WEB_CSP                                                                                    \
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "                \
     "img-src 'self' https://yt3.ggpht.com https://yt3.googleusercontent.com "                      \
-    "https://i.ytimg.com; media-src 'self'; font-src 'self'; base-uri 'none'; "                     \
-    "form-action 'self'; "                                                                         \
-    "frame-ancestors 'none'"
+    "https://i.ytimg.com; media-src 'self'; font-src 'self'; base-uri 'none'; "                    \
+    "form-action 'self'; frame-ancestors 'none'"
 
 static int h_web__cmp(const void *key, const void *elem)
 {

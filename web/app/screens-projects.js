@@ -16,7 +16,12 @@ const AUDIO_BUSY = new Set(['PENDING', 'PROCESSING']);
 const POLL_MS = 1500;
 const POLL_MAX = 400;
 
-const mediaUrl = (project, name) => `/api/v1/projects/${encodeURIComponent(project.id)}/media/${encodeURIComponent(name)}`;
+// A scene's audio names its files by their address on the media route; a
+// bare file name is put on that route too.
+function mediaUrl(project, file) {
+  const route = `/api/v1/projects/${encodeURIComponent(project.id)}/media/`;
+  return file.startsWith(route) ? file : route + encodeURIComponent(file.split('/').pop());
+}
 
 function Audio({ project, scene }) {
   const a = scene.audio;
