@@ -18,7 +18,7 @@ cp "$root/web/package.json" "$root/web/package-lock.json" "$tmp/"
 nm="$tmp/node_modules"
 out="$root/web/vendor"
 rm -rf "$out"
-mkdir -p "$out/preact" "$out/htm" "$out/i18next"
+mkdir -p "$out/preact" "$out/htm" "$out/i18next" "$out/uplot"
 
 cp "$nm/preact/dist/preact.mjs" "$nm/preact/LICENSE" "$out/preact/"
 n=$(grep -o 'from"preact"' "$nm/preact/hooks/dist/hooks.mjs" | wc -l)
@@ -29,9 +29,13 @@ fi
 sed 's|from"preact"|from"./preact.mjs"|' "$nm/preact/hooks/dist/hooks.mjs" >"$out/preact/hooks.mjs"
 cp "$nm/htm/dist/htm.mjs" "$nm/htm/LICENSE" "$out/htm/"
 cp "$nm/i18next/dist/esm/i18next.js" "$nm/i18next/LICENSE" "$out/i18next/"
+# uPlot (the channel's analytics chart): its module and its stylesheet, which
+# index.html links (the CSP allows style-src 'self' files; uPlot sizes its
+# elements through el.style, which a CSP does not restrict).
+cp "$nm/uplot/dist/uPlot.esm.js" "$nm/uplot/dist/uPlot.min.css" "$nm/uplot/LICENSE" "$out/uplot/"
 # No source maps: they name files that are not served.
 sed -i '/^\/\/# sourceMappingURL=/d' "$out"/*/*.mjs "$out"/*/*.js
-for p in preact htm i18next; do
+for p in preact htm i18next uplot; do
     v=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$nm/$p/package.json")
     echo "$p $v" >>"$out/VERSIONS.txt"
 done

@@ -37,9 +37,14 @@ static void test_the_page_is_served_at_the_root_with_a_strict_policy(void **stat
     assert_non_null(strstr(csp, "script-src 'self';"));
     assert_non_null(strstr(csp, "style-src 'self';"));
     assert_non_null(strstr(csp, "frame-ancestors 'none'"));
+    /* The scene board plays narration from the media route (decision 96). */
+    assert_non_null(strstr(csp, "media-src 'self';"));
     assert_null(strstr(csp, "unsafe-inline"));
     assert_null(strstr(csp, "unsafe-eval"));
     assert_non_null(strstr(r.body, "<script type=\"module\" src=\"/app/main.js\"></script>"));
+    /* The chart's stylesheet is a file, not inline style (decision 95). */
+    assert_non_null(
+        strstr(r.body, "<link rel=\"stylesheet\" href=\"/vendor/uplot/uPlot.min.css\">"));
     test_resp_free(&r);
 }
 

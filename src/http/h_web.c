@@ -21,12 +21,13 @@
 /* script-src and style-src 'self' only: the page applies styles by class
  * (and the CSSOM, which CSP does not govern), never by a style attribute.
  * connect-src 'self' covers fetch and the events stream. img-src names the
- * hosts YouTube serves channel thumbnails from. */
+ * hosts YouTube serves channel thumbnails from; media-src 'self' lets the
+ * scene board play its narration from the media route. */
 #define WEB_CSP                                                                                    \
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "                \
     "img-src 'self' https://yt3.ggpht.com https://yt3.googleusercontent.com "                      \
-    "https://i.ytimg.com; font-src 'self'; base-uri 'none'; form-action 'self'; "                  \
-    "frame-ancestors 'none'"
+    "https://i.ytimg.com; media-src 'self'; font-src 'self'; base-uri 'none'; "                    \
+    "form-action 'self'; frame-ancestors 'none'"
 
 static int h_web__cmp(const void *key, const void *elem)
 {

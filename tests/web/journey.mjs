@@ -2,9 +2,12 @@
 // the real server tests/web_journey.c started. One person's journey in
 // English and the same in Brazilian Portuguese: sign up, connect Google (the
 // fake), import a channel, create a persona, create a project and watch it
-// reach "scripted" live, edit and rewrite a scene, compare and restore a
-// persona version. Then a second user, who must see none of it, and the
-// screens at phone width. axe-core runs on every screen (no serious or
+// reach "scripted" live, edit and rewrite a scene, narrate it and play the
+// audio, compare and restore a persona version; on the channel, import a
+// Studio CSV (its bad row shown by line) and see the chart, switch the
+// optimizer's mode; the persona leaderboard and a persona's performance.
+// Then a second user, who must see none of it, and the screens at phone
+// width. axe-core runs on every screen (no serious or
 // critical violation passes); a CSP violation, a page error or a console
 // error fails the run. Screenshots go to PSTUDIO_WEB_ARTIFACTS.
 import { createRequire } from 'node:module';
@@ -58,6 +61,18 @@ async function axe(page, name) {
     const text = bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`).join('\n  ');
     throw new Error(`axe on ${name}:\n  ${text}`);
   }
+}
+
+// A small YouTube Studio export ("Table data.csv"): the last four days, a
+// row Studio never writes (line 4), and Studio's Total row.
+function studioCsv() {
+  const day = (n) => new Date(Date.now() - n * 86400000).toISOString().slice(0, 10);
+  return ['Date,Views,Watch time (hours),Likes,Subscribers',
+    'Total,1000,50.5,40,7',
+    `${day(4)},210,10.5,8,1`,
+    `${day(3)},not a number,9.0,7,2`,
+    `${day(2)},260,12.25,11,2`,
+    `${day(1)},300,15.0,12,2`].join('\n') + '\n';
 }
 
 async function shot(page, name) {
@@ -169,6 +184,49 @@ async function journey(browser, lang, email) {
     await screen(page, `channel-${suffix}`);
   });
 
+  await step(`${lang}: import a Studio CSV and see the chart`, async () => {
+    await page.getByLabel(T('analytics.csvFile')).setInputFiles({ name: 'Table data.csv', mimeType: 'text/csv', buffer: Buffer.from(studioCsv()) });
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/analytics/import')),
+      page.getByRole('button', { name: T('analytics.import') }).click()]);
+    check(res.status() === 200, 'the import is answered 200, not ' + res.status());
+    const rejected = page.locator('table.rejected');
+    await rejected.waitFor();
+    check((await rejected.locator('tbody tr').count()) === 1, 'one row is refused');
+    check((await rejected.locator('tbody td').first().textContent()) === '4', 'the refused row is named by its line, 4');
+    await page.locator('.chart canvas').first().waitFor();
+    await page.getByLabel(T('analytics.metricLabel')).selectOption('watch_time_minutes');
+    await page.locator('.chart[aria-label^="' + T('analytics.metric.watch_time_minutes') + '"]').waitFor();
+    await page.getByLabel(T('analytics.period')).selectOption('WEEK');
+    await page.locator('.chart canvas').first().waitFor();
+    await page.getByLabel(T('analytics.period')).selectOption('DAY');
+    await page.locator('.chart canvas').first().waitFor();
+    await screen(page, `channel-analytics-${suffix}`);
+  });
+
+  await step(`${lang}: the optimizer panel changes mode`, async () => {
+    await page.getByRole('heading', { name: T('optimizer.title') }).waitFor();
+    await page.getByTestId('optimizer-why').or(page.locator('.suggestion')).first().waitFor();
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().endsWith('/channels/' + ids.channel)),
+      page.getByLabel(T('optimizer.mode')).selectOption('auto')]);
+    check(res.status() === 200, 'the mode change is answered 200');
+    check((await res.json()).optimization_mode === 'auto', 'the channel is in auto mode');
+    await page.getByText(T('optimizer.modeHint.auto')).waitFor();
+    await page.getByLabel(T('optimizer.objective')).selectOption('views_per_day');
+    await page.waitForFunction((label) => {
+      const sel = [...document.querySelectorAll('select')].find((x) => x.labels[0] && x.labels[0].textContent === label);
+      return sel && sel.value === 'views_per_day' && !sel.disabled;
+    }, T('optimizer.objective'));
+    await screen(page, `channel-optimizer-${suffix}`);
+    // The channel's screen at phone width: nothing wider than the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(wide <= 390, `the channel's screen is ${wide} px wide at 390 px`);
+    await shot(page, `phone-channel-${suffix}`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
   await step(`${lang}: create a project and watch it reach scripted live`, async () => {
     const streams = [];
     page.on('request', (r) => { if (r.url().endsWith('/api/v1/events')) streams.push(r.url()); });
@@ -219,6 +277,45 @@ async function journey(browser, lang, email) {
     await page.locator('.progress .badge', { hasText: T('status.scripted') }).waitFor();
     check(await page.getByLabel(T('projects.narration', { n: 1 })).inputValue() === edited, 'the edited narration stays');
     await screen(page, `scenes-${suffix}`);
+  });
+
+  await step(`${lang}: narrate the project and play a scene`, async () => {
+    await page.getByRole('button', { name: T('projects.narrate'), exact: true }).click();
+    await page.locator('.scene .badge', { hasText: new RegExp('^' + T('audio.COMPLETED') + '$') }).nth(2).waitFor({ timeout: 60000 });
+    check(await page.locator('.scene audio').count() === 3, 'each scene has its player');
+    const audio = page.locator('.scene audio').first();
+    const src = await audio.locator('source').first().getAttribute('src');
+    check(src.startsWith(`/api/v1/projects/${ids.project}/media/`), 'the audio comes from the media route: ' + src);
+    check(await audio.locator('track[kind=subtitles]').count() === 1, 'the subtitles are a track');
+    // The browser reads the audio's metadata from the media route (same
+    // origin, the session cookie, media-src 'self').
+    await page.waitForFunction(() => {
+      const a = document.querySelector('.scene audio');
+      return a && a.readyState >= 1 && a.duration > 0;
+    });
+    await screen(page, `narration-${suffix}`);
+    // One scene narrated again: its status leaves COMPLETED, then returns.
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/audio')),
+      page.getByRole('button', { name: T('projects.narrateScene') }).nth(1).click()]);
+    check(res.status() === 202, 'narrating one scene again is accepted');
+    await page.waitForFunction((done) => {
+      const b = [...document.querySelectorAll('.scene .audio-status .badge')];
+      return b.length === 3 && b.every((x) => x.textContent === done) && !document.querySelector('main [role=status]');
+    }, T('audio.COMPLETED'), { timeout: 60000 });
+  });
+
+  await step(`${lang}: the leaderboard and a persona's performance`, async () => {
+    await page.getByRole('link', { name: T('nav.analytics') }).click();
+    await page.getByRole('heading', { name: T('analytics.leaderboard') }).waitFor();
+    await page.locator('table.leaderboard').or(page.getByTestId('leaderboard-empty')).first().waitFor();
+    await page.getByLabel(T('analytics.rankBy')).selectOption('watch_minutes_per_view');
+    await page.locator('table.leaderboard').or(page.getByTestId('leaderboard-empty')).first().waitFor();
+    await screen(page, `leaderboard-${suffix}`);
+    await page.goto(`${BASE}/#/analytics/personas/${ids.persona}`);
+    await page.getByRole('heading', { name: T('analytics.health') }).waitFor();
+    check(await page.getByRole('row', { name: new RegExp('^' + T('analytics.pmetric.views_per_day')) }).count() === 1, 'the performance table has views per day');
+    await screen(page, `persona-performance-${suffix}`);
   });
 
   await step(`${lang}: compare and restore a persona version`, async () => {
@@ -275,7 +372,7 @@ async function stranger(browser, owned) {
     await page.getByText(T('personas.noneYours')).waitFor();
     await page.goto(BASE + '/#/google');
     await page.getByText(T('google.none')).waitFor();
-    for (const path of [`projects/${owned.project}`, `channels/${owned.channel}`, `personas/${owned.persona}`]) {
+    for (const path of [`projects/${owned.project}`, `channels/${owned.channel}`, `personas/${owned.persona}`, `analytics/personas/${owned.persona}`]) {
       await page.goto(`${BASE}/#/${path}`);
       await page.getByRole('alert').waitFor();
       check((await page.getByRole('alert').textContent()).includes('Not found'), `${path} is a 404 for another user`);
@@ -295,7 +392,7 @@ async function phone(browser) {
     await page.getByLabel(T('auth.password')).fill(PASSWORD);
     await page.getByRole('button', { name: T('auth.signin') }).click();
     await page.getByRole('heading', { name: T('account.title') }).waitFor();
-    for (const [path, heading] of [['', 'account.title'], ['personas', 'personas.systemTitle'], ['projects/new', 'projects.new']]) {
+    for (const [path, heading] of [['', 'account.title'], ['personas', 'personas.systemTitle'], ['projects/new', 'projects.new'], ['analytics', 'analytics.leaderboard']]) {
       await page.goto(`${BASE}/#/${path}`);
       await page.getByRole('heading', { name: T(heading) }).waitFor();
       const wide = await page.evaluate(() => document.documentElement.scrollWidth);

@@ -19,11 +19,15 @@ function csrfToken() {
   return '';
 }
 
+// A body that is a Blob (a chosen file) goes as it is, with its type given
+// in headers; anything else goes as JSON.
 export async function api(method, path, body, headers = {}) {
   const h = { Accept: 'application/json', ...headers };
   if (method !== 'GET' && method !== 'HEAD') h['X-CSRF-Token'] = csrfToken();
   let payload;
-  if (body !== undefined) {
+  if (body instanceof Blob) {
+    payload = body;
+  } else if (body !== undefined) {
     h['Content-Type'] = 'application/json';
     payload = JSON.stringify(body);
   }
@@ -42,6 +46,7 @@ export const get = (p) => api('GET', p);
 export const post = (p, b, h) => api('POST', p, b === undefined ? {} : b, h);
 export const patch = (p, b, h) => api('PATCH', p, b, h);
 export const del = (p) => api('DELETE', p);
+export const upload = (p, blob, type) => api('POST', p, blob, { 'Content-Type': type });
 
 // Pages through a listing ({items, next_cursor}) up to max items.
 export async function listAll(path, max = 500) {

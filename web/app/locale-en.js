@@ -3,7 +3,7 @@
 export default {
   common: { loading: 'Loading…', error: 'Something went wrong', notFound: 'Nothing here' },
   nav: {
-    main: 'Main', skip: 'Skip to content', account: 'Account', google: 'Google', channels: 'Channels',
+    main: 'Main', skip: 'Skip to content', account: 'Account', google: 'Google', channels: 'Channels', analytics: 'Analytics',
     personas: 'Personas', projects: 'Projects', language: 'Language', signout: 'Sign out',
   },
   auth: {
@@ -72,7 +72,59 @@ export default {
     noScenes: 'No scenes.', regenerateAll: 'Rewrite the whole script',
     scene: 'Scene {{n}}', visual: 'Visual', narration: 'Narration of scene {{n}}',
     saveNarration: 'Save narration', regenerateScene: 'Rewrite this scene',
+    narrate: 'Narrate', narrating: 'Narrating; this page updates by itself.', narrateScene: 'Narrate this scene again',
+    audio: 'Audio', audioOf: 'Narration of scene {{n}}', subtitles: 'Subtitles', duration: '{{s}} s', vtt: 'Subtitles (VTT)', srt: 'Subtitles (SRT)',
   },
+  analytics: {
+    channelTitle: 'Analytics', period: 'Period', day: 'By day', week: 'By week (Monday)', metricLabel: 'Metric',
+    from: 'From', to: 'To', range: '{{from}} to {{to}}', none: 'No analytics for these dates yet. Import a YouTube Studio export below, or wait for the daily collection.',
+    chartLabel: '{{metric}} from {{from}} to {{to}}', showTable: 'Show the numbers as a table', date: 'Date',
+    metric: {
+      views: 'Views', watch_time_minutes: 'Watch time (minutes)', avg_view_duration_seconds: 'Average view duration (seconds)',
+      avg_retention: 'Average percentage viewed', avg_ctr: 'Impressions click-through rate (%)', impressions: 'Impressions',
+      likes: 'Likes', comments: 'Comments', shares: 'Shares', subscribers_gained: 'Subscribers gained', subscribers_lost: 'Subscribers lost',
+    },
+    importTitle: 'Import a YouTube Studio export', csvFile: 'Studio CSV file (“Table data.csv”)',
+    csvHint: 'Studio › Analytics › Advanced mode › by date › Export › CSV. English or Portuguese headers; at most 1 MiB.',
+    csvTooLarge: 'The file is larger than 1 MiB.', import: 'Import CSV',
+    imported: '{{imported}} days imported, {{unchanged}} unchanged.', ignored: 'Columns ignored',
+    rejected_one: '{{count}} row refused', rejected_other: '{{count}} rows refused', line: 'Line', reason: 'Why',
+    backfillTitle: 'Fetch past days from YouTube', backfill: 'Backfill', backfillQueued: 'Backfill {{status}}; the chart fills in as it runs.',
+    job: { queued: 'queued', running: 'running' },
+    leaderboard: 'Persona leaderboard', leaderboardIntro: 'Personas ranked by a metric’s mean over the channel-days they ran on your channels, with its 95 % interval and the persona’s generation health.',
+    rankBy: 'Rank by', noLeaders: 'No persona has channel-days from {{from}} to {{to}} yet.', health: 'Generation health',
+    privatePersona: 'private persona {{id}}…',
+    pmetric: {
+      views_per_day: 'Views per day', watch_minutes_per_view: 'Watch minutes per view', average_view_percentage: 'Average percentage viewed',
+      ctr: 'Click-through rate (%)', subscribers_net: 'Net subscribers per day',
+    },
+    generations_one: '{{count}} generation', generations_other: '{{count}} generations',
+    channelDays_one: '{{count}} channel-day', channelDays_other: '{{count}} channel-days',
+    performance: 'Performance', successRate: 'Success rate', generationsLabel: 'Generations', personaSettings: 'Persona settings',
+  },
+  optimizer: {
+    title: 'Optimizer', mode: 'Mode', modes: { off: 'Off', suggest: 'Suggest', auto: 'Automatic' },
+    modeHint: {
+      off: 'The optimizer does nothing on this channel.', suggest: 'The optimizer suggests a better persona; you decide.',
+      auto: 'The optimizer switches the persona by itself, at most once per cooldown, and logs its evidence.',
+    },
+    objective: 'Objective', objectives: {
+      watch_minutes_per_impression: 'Watch minutes per impression', views_per_day: 'Views per day',
+      average_view_percentage: 'Average percentage viewed', subscribers_net: 'Net subscribers per day',
+    },
+    objectiveUsed: 'No day of the window has this objective’s figure; the figures are in {{objective}}.',
+    status: 'Last run', statuses: {
+      waiting: 'Waiting', stayed: 'Stayed', switched: 'Switched', explored: 'Trying a persona', returned: 'Returned', paused: 'Paused',
+    },
+    paused: 'Paused since {{date}} by a revert; choose a mode to resume.',
+    suggestion: 'Suggestion', proposed: 'Proposed persona', pBeats: 'P(beats current)', uplift: 'Expected uplift',
+    days: 'Channel-days', daysValue: '{{proposed}} proposed · {{current}} current',
+    accept: 'Accept', dismiss: 'Dismiss', noSuggestion: 'No suggestion',
+    candidates: 'Evidence from {{from}} to {{to}} ({{objective}})', channelDays: 'Channel-days', mean: 'Mean',
+    interval: '95 % interval', pBest: 'P(best)', current: 'current',
+    evidence: 'Evidence', accepted: 'accepted suggestion', revert: 'Revert',
+  },
+  audio: { PENDING: 'Not narrated', PROCESSING: 'Narrating', COMPLETED: 'Narrated', FAILED: 'Failed' },
   status: {
     draft: 'Draft', queued: 'Queued', generating: 'Writing', scripted: 'Scripted', producing: 'Producing',
     ready: 'Ready', failed: 'Failed',

@@ -2,7 +2,7 @@
 export default {
   common: { loading: 'Carregando…', error: 'Algo deu errado', notFound: 'Nada aqui' },
   nav: {
-    main: 'Principal', skip: 'Ir para o conteúdo', account: 'Conta', google: 'Google', channels: 'Canais',
+    main: 'Principal', skip: 'Ir para o conteúdo', account: 'Conta', google: 'Google', channels: 'Canais', analytics: 'Análises',
     personas: 'Personas', projects: 'Projetos', language: 'Idioma', signout: 'Sair',
   },
   auth: {
@@ -71,7 +71,59 @@ export default {
     noScenes: 'Nenhuma cena.', regenerateAll: 'Reescrever o roteiro inteiro',
     scene: 'Cena {{n}}', visual: 'Visual', narration: 'Narração da cena {{n}}',
     saveNarration: 'Salvar narração', regenerateScene: 'Reescrever esta cena',
+    narrate: 'Narrar', narrating: 'Narrando; esta página se atualiza sozinha.', narrateScene: 'Narrar esta cena de novo',
+    audio: 'Áudio', audioOf: 'Narração da cena {{n}}', subtitles: 'Legendas', duration: '{{s}} s', vtt: 'Legendas (VTT)', srt: 'Legendas (SRT)',
   },
+  analytics: {
+    channelTitle: 'Análises', period: 'Período', day: 'Por dia', week: 'Por semana (segunda-feira)', metricLabel: 'Métrica',
+    from: 'De', to: 'Até', range: '{{from}} a {{to}}', none: 'Ainda não há análises nessas datas. Importe uma exportação do YouTube Studio abaixo ou aguarde a coleta diária.',
+    chartLabel: '{{metric}} de {{from}} a {{to}}', showTable: 'Mostrar os números em uma tabela', date: 'Data',
+    metric: {
+      views: 'Visualizações', watch_time_minutes: 'Tempo de exibição (minutos)', avg_view_duration_seconds: 'Duração média da visualização (segundos)',
+      avg_retention: 'Porcentagem média visualizada', avg_ctr: 'Taxa de cliques das impressões (%)', impressions: 'Impressões',
+      likes: 'Marcações “Gostei”', comments: 'Comentários', shares: 'Compartilhamentos', subscribers_gained: 'Inscritos ganhos', subscribers_lost: 'Inscritos perdidos',
+    },
+    importTitle: 'Importar uma exportação do YouTube Studio', csvFile: 'Arquivo CSV do Studio (“Dados da tabela.csv”)',
+    csvHint: 'Studio › Análises › Modo avançado › por data › Exportar › CSV. Cabeçalhos em português ou inglês; no máximo 1 MiB.',
+    csvTooLarge: 'O arquivo tem mais de 1 MiB.', import: 'Importar CSV',
+    imported: '{{imported}} dias importados, {{unchanged}} sem mudança.', ignored: 'Colunas ignoradas',
+    rejected_one: '{{count}} linha recusada', rejected_other: '{{count}} linhas recusadas', line: 'Linha', reason: 'Motivo',
+    backfillTitle: 'Buscar dias passados no YouTube', backfill: 'Preencher', backfillQueued: 'Preenchimento {{status}}; o gráfico se completa enquanto ele roda.',
+    job: { queued: 'na fila', running: 'em andamento' },
+    leaderboard: 'Ranking de personas', leaderboardIntro: 'Personas ordenadas pela média de uma métrica nos dias de canal em que atuaram nos seus canais, com o intervalo de 95 % e a saúde das gerações da persona.',
+    rankBy: 'Ordenar por', noLeaders: 'Nenhuma persona tem dias de canal de {{from}} a {{to}} ainda.', health: 'Saúde das gerações',
+    privatePersona: 'persona privada {{id}}…',
+    pmetric: {
+      views_per_day: 'Visualizações por dia', watch_minutes_per_view: 'Minutos assistidos por visualização', average_view_percentage: 'Porcentagem média visualizada',
+      ctr: 'Taxa de cliques (%)', subscribers_net: 'Saldo de inscritos por dia',
+    },
+    generations_one: '{{count}} geração', generations_other: '{{count}} gerações',
+    channelDays_one: '{{count}} dia de canal', channelDays_other: '{{count}} dias de canal',
+    performance: 'Desempenho', successRate: 'Taxa de sucesso', generationsLabel: 'Gerações', personaSettings: 'Configurações da persona',
+  },
+  optimizer: {
+    title: 'Otimizador', mode: 'Modo', modes: { off: 'Desligado', suggest: 'Sugerir', auto: 'Automático' },
+    modeHint: {
+      off: 'O otimizador não faz nada neste canal.', suggest: 'O otimizador sugere uma persona melhor; você decide.',
+      auto: 'O otimizador troca a persona sozinho, no máximo uma vez por intervalo de espera, e registra as evidências.',
+    },
+    objective: 'Objetivo', objectives: {
+      watch_minutes_per_impression: 'Minutos assistidos por impressão', views_per_day: 'Visualizações por dia',
+      average_view_percentage: 'Porcentagem média visualizada', subscribers_net: 'Saldo de inscritos por dia',
+    },
+    objectiveUsed: 'Nenhum dia da janela tem o valor deste objetivo; os números estão em {{objective}}.',
+    status: 'Última execução', statuses: {
+      waiting: 'Aguardando', stayed: 'Manteve', switched: 'Trocou', explored: 'Testando uma persona', returned: 'Voltou', paused: 'Pausado',
+    },
+    paused: 'Pausado desde {{date}} por uma reversão; escolha um modo para retomar.',
+    suggestion: 'Sugestão', proposed: 'Persona proposta', pBeats: 'P(supera a atual)', uplift: 'Ganho esperado',
+    days: 'Dias de canal', daysValue: '{{proposed}} da proposta · {{current}} da atual',
+    accept: 'Aceitar', dismiss: 'Dispensar', noSuggestion: 'Nenhuma sugestão',
+    candidates: 'Evidências de {{from}} a {{to}} ({{objective}})', channelDays: 'Dias de canal', mean: 'Média',
+    interval: 'Intervalo de 95 %', pBest: 'P(melhor)', current: 'atual',
+    evidence: 'Evidências', accepted: 'sugestão aceita', revert: 'Reverter',
+  },
+  audio: { PENDING: 'Sem narração', PROCESSING: 'Narrando', COMPLETED: 'Narrado', FAILED: 'Falhou' },
   status: {
     draft: 'Rascunho', queued: 'Na fila', generating: 'Escrevendo', scripted: 'Roteirizado', producing: 'Produzindo',
     ready: 'Pronto', failed: 'Falhou',

@@ -10,9 +10,10 @@ import { Google } from './screens-google.js';
 import { Channels, ChannelDetail } from './screens-channels.js';
 import { Personas, PersonaEditor } from './screens-personas.js';
 import { Projects, NewProject, ProjectDetail } from './screens-projects.js';
+import { Leaderboard, PersonaPerformance } from './screens-analytics.js';
 
-// Routes: a pattern of literal segments and :params, and its screen. Later
-// milestones add theirs here (analytics, leaderboard, suggestions, media).
+// Routes: a pattern of literal segments and :params, and its screen. A
+// channel's analytics and optimizer are in its own screen (channels/:id).
 const ROUTES = [
   ['', Account],
   ['google', Google],
@@ -24,6 +25,8 @@ const ROUTES = [
   ['projects', Projects],
   ['projects/new', NewProject],
   ['projects/:id', ProjectDetail],
+  ['analytics', Leaderboard],
+  ['analytics/personas/:id', PersonaPerformance],
 ];
 
 function parseHash() {
@@ -46,7 +49,7 @@ function match(segs) {
 
 
 const NAV = [['', 'nav.account'], ['google', 'nav.google'], ['channels', 'nav.channels'],
-  ['personas', 'nav.personas'], ['projects', 'nav.projects']];
+  ['personas', 'nav.personas'], ['projects', 'nav.projects'], ['analytics', 'nav.analytics']];
 
 function App() {
   const [me, setMe] = useState(undefined); // undefined: asking; null: signed out

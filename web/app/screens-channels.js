@@ -1,11 +1,12 @@
 // Channels: the list, and one channel with its stats, its persona (which can
-// be changed, with a reason) and the timeline of who set which persona when.
-// Extension point: analytics charts and optimizer suggestions go in
-// ChannelDetail below the timeline once those APIs land.
+// be changed, with a reason), the timeline of who set which persona when
+// (with the optimizer's evidence, and Revert on its latest switch), the
+// optimizer's panel and the analytics chart (screens-analytics.js).
 import { html, useState } from './ui.js';
 import { t, fmtNumber, fmtDate } from './i18n.js';
 import { get, patch, post, listAll } from './api.js';
 import { Field, ErrorBox, Loading, useAction, useLoad, subscribers } from './components.js';
+import { ChannelAnalytics, OptimizerPanel, AssignmentEvidence } from './screens-analytics.js';
 
 // The hosts YouTube serves channel pictures from, as the page's
 // Content-Security-Policy (img-src) allows them; another address is not shown.
@@ -59,10 +60,17 @@ export function ChannelDetail({ id }) {
   const [reason, setReason] = useState('');
   const act = useAction();
   const refresh = useAction();
+  const revert = useAction();
   const [queued, setQueued] = useState(false);
 
   return html`<${Loading} state=${state}>${() => {
     const { channel: c, personas, assignments } = state.data;
+    // Only the channel's latest assignment can be reverted.
+    const latest = assignments.reduce((m, a) => (!m || a.created_at > m.created_at || (a.created_at === m.created_at && a.id > m.id) ? a : m), null);
+    const undo = (a) => revert.run(async () => {
+      await post(`/channels/${encodeURIComponent(id)}/assignments/${encodeURIComponent(a.id)}/revert`);
+      state.reload();
+    });
     const chosen = personaId ?? (c.persona_id || '');
     const save = (e) => {
       e.preventDefault();
@@ -109,8 +117,15 @@ export function ChannelDetail({ id }) {
       <ol class="timeline">${assignments.map((a) => html`<li key=${a.id}>
         <time datetime=${a.created_at}>${fmtDate(a.created_at)}</time>
         <span>${' '}${personaName(personas, a.persona_id)}${a.persona_version ? ` (v${a.persona_version})` : ''}</span>
-        <span class="muted">${' '}· ${t('channels.source.' + a.source)}${a.reason ? ' · ' + a.reason : ''}</span>
+        <span class="muted">${' '}· ${t('channels.source.' + a.source)}${a.suggestion_id ? ' · ' + t('optimizer.accepted') : ''}${a.reason ? ' · ' + a.reason : ''}</span>
+        ${a.source === 'optimizer' && a === latest ? html`${' '}<button type="button" class="secondary small" disabled=${revert.busy}
+          onClick=${() => undo(a)}>${t('optimizer.revert')}</button>` : null}
+        <${AssignmentEvidence} a=${a} personas=${personas} />
       </li>`)}</ol>`}
+      <${ErrorBox} error=${revert.error} />
+
+      <${OptimizerPanel} channel=${c} personas=${personas} onChanged=${state.reload} />
+      <${ChannelAnalytics} channel=${c} />
     </section>`;
   }}<//>`;
 }

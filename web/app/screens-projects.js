@@ -1,15 +1,42 @@
 // Projects: the list, a new project (topic, channel, persona, length or scene
 // count, language, instructions) and one project with live progress over the
-// events stream and the scene board (edit narration, rewrite one scene).
-// Extension point: image and audio players and the final video go in Scene
-// and ProjectDetail once media lands.
+// events stream and the scene board (edit narration, rewrite one scene,
+// narrate: each scene's audio status, its player with subtitles, and narrate
+// one scene again). Extension point: images and the final video go in Scene
+// and ProjectDetail once they land.
 import { html, useState, useEffect } from './ui.js';
-import { t, fmtDate } from './i18n.js';
+import { t, fmtDate, fmtDecimal } from './i18n.js';
 import { get, post, patch, listAll, watchProjects } from './api.js';
 import { Field, ErrorBox, Loading, StatusBadge, useAction, useLoad } from './components.js';
 import { navigate } from './nav.js';
 
 const BUSY = new Set(['queued', 'generating']);
+// Audio on its way: the media jobs send no events, so the board asks again.
+const AUDIO_BUSY = new Set(['PENDING', 'PROCESSING']);
+const POLL_MS = 1500;
+const POLL_MAX = 400;
+
+// A scene's audio names its files by their address on the media route; a
+// bare file name is put on that route too.
+function mediaUrl(project, file) {
+  const route = `/api/v1/projects/${encodeURIComponent(project.id)}/media/`;
+  return file.startsWith(route) ? file : route + encodeURIComponent(file.split('/').pop());
+}
+
+function Audio({ project, scene }) {
+  const a = scene.audio;
+  const lang = project.language || document.documentElement.lang;
+  return html`<div class="audio">
+    <audio controls preload="metadata" aria-label=${t('projects.audioOf', { n: scene.position + 1 })}>
+      ${a.ogg ? html`<source src=${mediaUrl(project, a.ogg)} type="audio/ogg" />` : null}
+      ${a.wav ? html`<source src=${mediaUrl(project, a.wav)} type="audio/wav" />` : null}
+      ${a.vtt ? html`<track kind="subtitles" default src=${mediaUrl(project, a.vtt)} srclang=${lang} label=${t('projects.subtitles')} />` : null}
+    </audio>
+    <p class="muted">${scene.duration_ms !== null ? t('projects.duration', { s: fmtDecimal(scene.duration_ms / 1000, 1) }) : ''}
+      ${a.vtt ? html`${' · '}<a href=${mediaUrl(project, a.vtt)} download>${t('projects.vtt')}</a>` : null}
+      ${a.srt ? html`${' · '}<a href=${mediaUrl(project, a.srt)} download>${t('projects.srt')}</a>` : null}</p>
+  </div>`;
+}
 
 export function Projects() {
   const state = useLoad(() => listAll('/projects', 200), []);
@@ -79,12 +106,14 @@ export function NewProject({ query }) {
   </section>`;
 }
 
-function Scene({ project, scene, locked, onChanged }) {
+function Scene({ project, scene, locked, onChanged, onNarrate }) {
   const [text, setText] = useState(null);
   const act = useAction();
   const base = `/projects/${encodeURIComponent(project.id)}/scenes/${encodeURIComponent(scene.id)}`;
   const save = () => act.run(async () => { await patch(base, { narration: text }); setText(null); onChanged(); });
   const regenerate = () => act.run(async () => { await post(base + '/regenerate', {}); onChanged(); });
+  const narrate = () => act.run(async () => { await post(base + '/audio', {}); onNarrate(); });
+  const audioBusy = scene.audio_status === 'PROCESSING';
   return html`<li class="card scene">
     <h3>${t('projects.scene', { n: scene.position + 1 })}</h3>
     <p class="visual"><span class="muted">${t('projects.visual')}: </span>${scene.visual_description}</p>
@@ -94,7 +123,11 @@ function Scene({ project, scene, locked, onChanged }) {
     <div class="actions">
       <button type="button" disabled=${locked || act.busy || text === null || text === scene.narration} onClick=${save}>${t('projects.saveNarration')}</button>
       <button type="button" class="secondary" disabled=${locked || act.busy} onClick=${regenerate}>${t('projects.regenerateScene')}</button>
+      <button type="button" class="secondary" disabled=${locked || act.busy || audioBusy || !scene.narration} onClick=${narrate}>${t('projects.narrateScene')}</button>
     </div>
+    <p class="audio-status">${t('projects.audio')}: <span class=${'badge badge-' + scene.audio_status}>${t('audio.' + scene.audio_status)}</span>
+      ${scene.audio_status === 'FAILED' && scene.audio_error ? html`<span class="error">${' '}${scene.audio_error}</span>` : null}</p>
+    ${scene.audio_status === 'COMPLETED' && scene.audio ? html`<${Audio} key=${scene.audio.ogg || scene.audio.wav} project=${project} scene=${scene} />` : null}
   </li>`;
 }
 
@@ -110,12 +143,25 @@ export function ProjectDetail({ id }) {
   // Fresh data from the server supersedes what the stream said before it.
   useEffect(() => setLive(null), [state.data]);
   const act = useAction();
+  // Narration asked for (or already on its way): ask again until no scene's
+  // audio is pending or processing.
+  const [polls, setPolls] = useState(0);
+  const [watching, setWatching] = useState(false);
+  const scenes = (state.data && state.data.scenes) || [];
+  const audioPending = scenes.some((s) => s.audio_status === 'PROCESSING' || (watching && AUDIO_BUSY.has(s.audio_status)));
+  useEffect(() => {
+    if (!audioPending || polls >= POLL_MAX) return undefined;
+    const timer = setTimeout(() => { setPolls(polls + 1); state.reload(); }, POLL_MS);
+    return () => clearTimeout(timer);
+  }, [state.data, audioPending]);
+  const startWatching = () => { setPolls(0); setWatching(true); state.reload(); };
   return html`<${Loading} state=${state}>${() => {
     const p = state.data;
     const status = live ? live.status : p.status;
     const error = live ? live.error : p.error;
     const locked = BUSY.has(status);
     const regenerateAll = () => act.run(async () => { await post(`/projects/${encodeURIComponent(id)}/generate`, {}); state.reload(); });
+    const narrateAll = () => act.run(async () => { await post(`/projects/${encodeURIComponent(id)}/media`, {}); startWatching(); });
     return html`<section>
       <p><a href="#/projects">← ${t('projects.title')}</a></p>
       <h1>${p.title || p.topic}</h1>
@@ -126,10 +172,14 @@ export function ProjectDetail({ id }) {
       ${p.description ? html`<p>${p.description}</p>` : null}
       ${p.tags && p.tags.length ? html`<ul class="tags">${p.tags.map((tag) => html`<li>${tag}</li>`)}</ul>` : null}
       <${ErrorBox} error=${act.error} />
-      <p><button type="button" class="secondary" disabled=${locked || act.busy} onClick=${regenerateAll}>${t('projects.regenerateAll')}</button></p>
+      <div class="actions">
+        <button type="button" class="secondary" disabled=${locked || act.busy} onClick=${regenerateAll}>${t('projects.regenerateAll')}</button>
+        ${(p.scenes || []).length ? html`<button type="button" disabled=${locked || act.busy} onClick=${narrateAll}>${t('projects.narrate')}</button>` : null}
+      </div>
+      ${audioPending ? html`<p class="muted" role="status">${t('projects.narrating')}</p>` : null}
       <h2>${t('projects.scenes')}</h2>
       ${(p.scenes || []).length === 0 ? html`<p class="muted">${locked ? t('projects.writing') : t('projects.noScenes')}</p>`
-    : html`<ol class="plain board">${p.scenes.map((s) => html`<${Scene} key=${s.id + s.updated_at} project=${p} scene=${s} locked=${locked} onChanged=${state.reload} />`)}</ol>`}
+    : html`<ol class="plain board">${p.scenes.map((s) => html`<${Scene} key=${s.id + s.updated_at} project=${p} scene=${s} locked=${locked} onChanged=${state.reload} onNarrate=${startWatching} />`)}</ol>`}
     </section>`;
   }}<//>`;
 }

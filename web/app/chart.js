@@ -1,0 +1,33 @@
+// A line chart of one series over dates, drawn by uPlot on a canvas. The
+// canvas says nothing to a screen reader, so the figure carries a label and
+// the screen shows the same numbers in a table beside it. uPlot styles its
+// elements through the CSSOM (el.style), which the page's CSP allows; its
+// stylesheet is linked from index.html.
+import { html, useEffect, useRef } from './ui.js';
+import uPlot from '/vendor/uplot/uPlot.esm.js';
+
+const HEIGHT = 240;
+
+// dates: 'YYYY-MM-DD' strings (UTC days); values: numbers or null (a gap).
+export function LineChart({ label, dates, values }) {
+  const box = useRef(null);
+  useEffect(() => {
+    const el = box.current;
+    const xs = dates.map((d) => Date.parse(d + 'T00:00:00Z') / 1000);
+    const width = () => Math.max(240, el.clientWidth);
+    const plot = new uPlot({
+      width: width(),
+      height: HEIGHT,
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+      legend: { show: false },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true } },
+      series: [{}, { label, stroke: '#1f5fbf', width: 2, fill: 'rgba(31, 95, 191, 0.12)', points: { show: xs.length < 40 } }],
+      axes: [{}, { size: 60 }],
+    }, [xs, values], el);
+    const onResize = () => plot.setSize({ width: width(), height: HEIGHT });
+    addEventListener('resize', onResize);
+    return () => { removeEventListener('resize', onResize); plot.destroy(); };
+  }, [label, dates.join(','), values.join(',')]);
+  return html`<figure class="chart" role="img" aria-label=${label}><div ref=${box} class="chart-box"></div></figure>`;
+}
