@@ -123,8 +123,8 @@ static void test_portuguese_and_emoji_have_glyphs_and_an_unassigned_codepoint_ha
         /* The control: U+10FFFD (private use, plane 16) is in no font, so
          * the count does see missing glyphs. */
         assert_int_equal(card_unknown_glyphs(families[i], "\xf4\x8f\xbf\xbd", &e), 1);
-        assert_int_equal(card_unknown_glyphs(families[i], "a \xf4\x8f\xbf\xbd b \xf4\x8f\xbf\xbd", &e),
-                         2);
+        assert_int_equal(
+            card_unknown_glyphs(families[i], "a \xf4\x8f\xbf\xbd b \xf4\x8f\xbf\xbd", &e), 2);
         assert_int_equal(card_unknown_glyphs(families[i], "ção ã é ô", &e), 0);
         assert_int_equal(card_unknown_glyphs(families[i], "AÇÃO, coração, pôr-do-sol, à beça", &e),
                          0);
@@ -213,8 +213,7 @@ static void *render_thread(void *arg)
         card_result res;
         error e;
         buf_init(&b, CARD_PNG_MAX);
-        if (card_render_png(&rq, &b, &res, &e) != 0 || res.unknown_glyphs != 0 ||
-            b.len < 100) {
+        if (card_render_png(&rq, &b, &res, &e) != 0 || res.unknown_glyphs != 0 || b.len < 100) {
             buf_free(&b);
             return (void *)1;
         }
