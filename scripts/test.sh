@@ -16,6 +16,8 @@ if [ "${SANITIZE:-0}" = 1 ]; then
   flags=(-DPSTUDIO_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  # fontconfig's process-lifetime caches (tests/lsan.supp says why).
+  export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/lsan.supp}
 else
   build=build
   flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)

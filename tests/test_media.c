@@ -14,6 +14,8 @@
  */
 #include "testlib.h"
 
+#include <cairo.h>
+
 #include "base/subtitle.h"
 #include "base/timeutil.h"
 #include "jobs/queue.h"
@@ -414,7 +416,15 @@ static void check_scene_files(world *w, const char *project_id, json_t *sc)
 }
 
 /* The names in the project's directory, joined by spaces ("" when none). */
+static void listing_but(world *w, const char *project_id, const char *skip_ext, char *out,
+                        size_t n);
 static void listing(world *w, const char *project_id, char *out, size_t n)
+{
+    listing_but(w, project_id, NULL, out, n);
+}
+
+/* The listing without the names ending in skip_ext (NULL: none skipped). */
+static void listing_but(world *w, const char *project_id, const char *skip_ext, char *out, size_t n)
 {
     char path[600];
     media_path(w, project_id, "", path, sizeof(path));
@@ -425,6 +435,10 @@ static void listing(world *w, const char *project_id, char *out, size_t n)
     struct dirent *de;
     while ((de = readdir(d)) != NULL)
         if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+            size_t len = strlen(de->d_name);
+            if (skip_ext != NULL && len >= strlen(skip_ext) &&
+                strcmp(de->d_name + len - strlen(skip_ext), skip_ext) == 0)
+                continue;
             strncat(out, de->d_name, n - strlen(out) - 1);
             strncat(out, " ", n - strlen(out) - 1);
         }
@@ -614,8 +628,9 @@ static void test_an_ffmpeg_that_hangs_is_killed_and_the_attempt_retried(void **s
                         "PENDING");
     test_resp_free(&r);
     char names[2048];
-    listing(w, id, names, sizeof(names));
-    assert_string_equal(names, ""); /* both temporaries discarded */
+    /* Both temporaries discarded; the scene's image (no ffmpeg) is whole. */
+    listing_but(w, id, ".png", names, sizeof(names));
+    assert_string_equal(names, "");
 }
 
 static void test_the_personas_rate_and_pitch_reach_the_narrator(void **state)
@@ -1035,9 +1050,10 @@ test_a_worker_killed_mid_job_leaves_nothing_half_written_and_the_retry_finishes(
     char stem[160], name[200];
     snprintf(stem, sizeof(stem), "scene-%s-a1", str(sc, "id"));
     test_resp_free(&r);
-    /* Only temporaries: nothing under a name a reader could ask for. */
+    /* Only temporaries: nothing under a name a reader could ask for (the
+     * scene's image, its own job, may be done: its PNGs are whole). */
     char names[2048];
-    listing(w, id, names, sizeof(names));
+    listing_but(w, id, ".png", names, sizeof(names));
     assert_true(strlen(names) > 0);
     for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
         if (strncmp(tok, ".tmp-", 5) != 0)
@@ -1099,6 +1115,241 @@ static void test_subtitles_and_names_are_written_and_checked_exactly(void **stat
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* ---- images ---------------------------------------------------------------------------------- */
+
+/* Polls the scenes until every one's image_status is want; returns them. */
+static test_resp wait_image(world *w, const char *id, const char *want)
+{
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    for (;;) {
+        test_resp r = scenes_of(w, id);
+        json_t *items = json_object_get(r.json, "items");
+        bool all = json_array_size(items) > 0;
+        for (size_t i = 0; i < json_array_size(items); i++)
+            all = all && strcmp(str(json_array_get(items, i), "image_status"), want) == 0;
+        if (all)
+            return r;
+        if (time_mono_usec() > until)
+            fail_msg("the images of %s never all reached %s: %s", id, want, r.body);
+        test_resp_free(&r);
+        sleep_ms(25);
+    }
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The media name at the end of one of a scene's image URLs. */
+static const char *image_name(json_t *sc, const char *which)
+{
+    const char *url = json_string_value(json_object_get(json_object_get(sc, "image"), which));
+    assert_non_null(url);
+    const char *slash = strrchr(url, '/');
+    assert_non_null(slash);
+    return slash + 1;
+}
+
+/* The scene's image in one format: served over HTTP to its owner as
+ * image/png, byte for byte the stored file, a PNG whose IHDR says w x h and
+ * which libpng (through cairo) decodes at that size. */
+static void check_image(world *w, const char *id, json_t *sc, const char *which, uint32_t width,
+                        uint32_t height)
+{
+    const char *name = image_name(sc, which);
+    char file[600];
+    media_path(w, id, name, file, sizeof(file));
+    size_t len;
+    unsigned char *png = (unsigned char *)slurp(file, &len);
+    assert_non_null(png);
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    assert_true(len > 100);
+    assert_memory_equal(png, sig, 8);
+    assert_int_equal(be32(png + 8), 13);
+    assert_memory_equal(png + 12, "IHDR", 4);
+    assert_int_equal(be32(png + 16), width);
+    assert_int_equal(be32(png + 20), height);
+    assert_memory_equal(png + len - 8, "IEND", 4);
+    cairo_surface_t *sf = cairo_image_surface_create_from_png(file);
+    assert_int_equal(cairo_surface_status(sf), CAIRO_STATUS_SUCCESS);
+    assert_int_equal(cairo_image_surface_get_width(sf), (int)width);
+    assert_int_equal(cairo_image_surface_get_height(sf), (int)height);
+    cairo_surface_destroy(sf);
+
+    test_resp r = get_media(w, w->tok, id, name, NULL);
+    test_expect(&r, 200, NULL);
+    assert_non_null(strcasestr(r.headers, "Content-Type: image/png"));
+    char cl[64];
+    snprintf(cl, sizeof(cl), "Content-Length: %zu\r", len);
+    assert_non_null(strcasestr(r.headers, cl));
+    assert_memory_equal(r.body, png, len);
+    test_resp_free(&r);
+    free(png);
+}
+
+static void test_every_scene_gets_a_card_in_both_sizes_with_its_narration(void **state)
+{
+    world *w = *state;
+    char id[37];
+    scripted_project(w, "pt-BR", 2, id);
+    /* Accents and an emoji in what the card shows. */
+    test_resp r = scenes_of(w, id);
+    char sid[37], path[160];
+    snprintf(sid, sizeof(sid), "%s",
+             str(json_array_get(json_object_get(r.json, "items"), 0), "id"));
+    test_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s", id, sid);
+    r = test_req(&w->api, "PATCH", path, w->tok,
+                 "{\"visual_description\":\"Ação: o pôr-do-sol sobre o mar, gaivotas 🐦 e um "
+                 "farol; ção ã é ô\"}",
+                 NULL);
+    test_expect(&r, 200, NULL);
+    assert_true(json_is_null(json_object_get(r.json, "image")));
+    test_resp_free(&r);
+
+    r = ask_media(w, id, 202);
+    json_t *items = json_object_get(r.json, "items");
+    for (size_t i = 0; i < json_array_size(items); i++)
+        assert_true(strcmp(str(json_array_get(items, i), "image_status"), "COMPLETED") != 0);
+    test_resp_free(&r);
+    r = wait_image(w, id, "COMPLETED");
+    items = json_object_get(r.json, "items");
+    assert_int_equal(json_array_size(items), 2);
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *sc = json_array_get(items, i);
+        assert_true(json_is_null(json_object_get(sc, "image_error")));
+        assert_non_null(strstr(image_name(sc, "landscape"), "-i1.png"));
+        check_image(w, id, sc, "landscape", 1920, 1080);
+        check_image(w, id, sc, "portrait", 1080, 1920);
+    }
+    test_resp_free(&r);
+    /* Asking again queues no image: every scene has one. */
+    test_resp_free((test_resp[]){wait_audio(w, id, "COMPLETED")});
+    r = ask_media(w, id, 202);
+    items = json_object_get(r.json, "items");
+    for (size_t i = 0; i < json_array_size(items); i++)
+        assert_string_equal(str(json_array_get(items, i), "image_status"), "COMPLETED");
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&w->api.t, "SELECT count(*) FROM jobs WHERE kind = "
+                                              "'media.image'"),
+                     2);
+}
+
+static void
+test_editing_a_visual_description_makes_its_image_stale_and_it_is_made_again(void **state)
+{
+    world *w = *state;
+    char id[37];
+    scripted_project(w, "en-US", 1, id);
+    test_resp_free((test_resp[]){ask_media(w, id, 202)});
+    test_resp r = wait_image(w, id, "COMPLETED");
+    json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+    char sid[37], old_name[200], path[160], file[600];
+    snprintf(sid, sizeof(sid), "%s", str(sc, "id"));
+    snprintf(old_name, sizeof(old_name), "%s", image_name(sc, "landscape"));
+    assert_non_null(strstr(old_name, "-i1.png"));
+    test_resp_free(&r);
+    test_resp_free((test_resp[]){wait_audio(w, id, "COMPLETED")});
+
+    /* New words leave the image alone. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s", id, sid);
+    r = test_req(&w->api, "PATCH", path, w->tok, "{\"narration\":\"Other words entirely.\"}", NULL);
+    test_expect(&r, 200, NULL);
+    assert_string_equal(str(r.json, "image_status"), "COMPLETED");
+    test_resp_free(&r);
+
+    /* A new picture makes it stale at once, and it is drawn again. */
+    r = test_req(&w->api, "PATCH", path, w->tok,
+                 "{\"visual_description\":\"A lighthouse at dusk, seen from the sea\"}", NULL);
+    test_expect(&r, 200, NULL);
+    assert_true(strcmp(str(r.json, "image_status"), "COMPLETED") != 0);
+    assert_true(json_is_null(json_object_get(r.json, "image")) ||
+                strcmp(str(r.json, "image_status"), "COMPLETED") != 0);
+    test_resp_free(&r);
+    r = wait_image(w, id, "COMPLETED");
+    sc = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_non_null(strstr(image_name(sc, "landscape"), "-i2.png"));
+    check_image(w, id, sc, "landscape", 1920, 1080);
+    test_resp_free(&r);
+    /* The stale files are gone. */
+    media_path(w, id, old_name, file, sizeof(file));
+    assert_int_equal(access(file, F_OK), -1);
+
+    /* One scene's image, asked for again. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s/image", id, sid);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    assert_string_equal(str(r.json, "id"), sid);
+    test_resp_free(&r);
+    r = wait_image(w, id, "COMPLETED");
+    sc = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_non_null(strstr(image_name(sc, "portrait"), "-i3-portrait.png"));
+    check_image(w, id, sc, "portrait", 1080, 1920);
+    test_resp_free(&r);
+
+    /* A job of an overtaken generation writes nothing: asked twice in a
+     * row, only the last number is ever recorded. */
+    exec(w, "UPDATE scenes SET image_status = 'FAILED' WHERE id = '%s'", sid);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    r = wait_image(w, id, "COMPLETED");
+    sc = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_non_null(strstr(image_name(sc, "landscape"), "-i5.png"));
+    test_resp_free(&r);
+    /* The overtaken job may still be drawing: wait until it has ended. */
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    while (testdb_scalar(&w->api.t, "SELECT count(*) FROM jobs WHERE kind = 'media.image' AND "
+                                    "status IN ('queued', 'running')") != 0) {
+        if (time_mono_usec() > until)
+            fail_msg("the image jobs never ended");
+        sleep_ms(25);
+    }
+    snprintf(old_name, sizeof(old_name), "scene-%s-i4.png", sid);
+    media_path(w, id, old_name, file, sizeof(file));
+    assert_int_equal(access(file, F_OK), -1);
+}
+
+static void test_another_users_images_are_not_found(void **state)
+{
+    world *w = *state;
+    char id[37];
+    scripted_project(w, "en-US", 1, id);
+    test_resp_free((test_resp[]){ask_media(w, id, 202)});
+    test_resp r = wait_image(w, id, "COMPLETED");
+    json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+    char sid[37], name[200], path[200];
+    snprintf(sid, sizeof(sid), "%s", str(sc, "id"));
+    snprintf(name, sizeof(name), "%s", image_name(sc, "landscape"));
+    test_resp_free(&r);
+    /* Bob can neither read A's image nor ask for it again. */
+    r = get_media(w, w->tok_b, id, name, NULL);
+    test_expect(&r, 404, NULL);
+    assert_null(strstr(r.body, "PNG"));
+    test_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s/image", id, sid);
+    r = test_req(&w->api, "POST", path, w->tok_b, NULL, NULL);
+    test_expect(&r, 404, NULL);
+    test_resp_free(&r);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    /* Bob's request changed nothing: the owner's was the second. */
+    assert_int_equal(testdb_scalar(&w->api.t, "SELECT count(*) FROM jobs WHERE kind = "
+                                              "'media.image'"),
+                     2);
+    /* A scene with nothing to draw is refused. */
+    exec(w, "UPDATE scenes SET visual_description = '', narration = '' WHERE id = '%s'", sid);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 409, NULL);
+    assert_string_equal(str(r.json, "field"), "visual_description");
+    test_resp_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1112,6 +1363,9 @@ int main(void)
         T(test_media_paths_cannot_leave_the_project),
         T(test_media_go_with_their_project_and_the_sweep_takes_what_is_left),
         T(test_a_worker_killed_mid_job_leaves_nothing_half_written_and_the_retry_finishes),
+        T(test_every_scene_gets_a_card_in_both_sizes_with_its_narration),
+        T(test_editing_a_visual_description_makes_its_image_stale_and_it_is_made_again),
+        T(test_another_users_images_are_not_found),
         cmocka_unit_test(test_subtitles_and_names_are_written_and_checked_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,9 @@ static const row_col scene__cols[] = {
     ROW_COL(scene, audio_generation, ROW_INT64, 0, 0, 0),
     ROW_COL(scene, audio_path, ROW_TEXT, ROW_NULLABLE, 0, SCENE_AUDIO_PATH_MAX),
     ROW_COL(scene, audio_error, ROW_TEXT, ROW_NULLABLE, 0, SCENE_AUDIO_ERROR_MAX),
+    ROW_COL(scene, image_generation, ROW_INT64, 0, 0, 0),
+    ROW_COL(scene, image_path, ROW_TEXT, ROW_NULLABLE, 0, SCENE_AUDIO_PATH_MAX),
+    ROW_COL(scene, image_error, ROW_TEXT, ROW_NULLABLE, 0, SCENE_AUDIO_ERROR_MAX),
     ROW_COL(scene, created_at, ROW_TIME, 0, 0, 0),
     ROW_COL(scene, updated_at, ROW_TIME, 0, 0, 0),
     ROW_COL(scene, project_id, ROW_CHARS, ROW_PRIVATE, 0, 0),
@@ -29,7 +32,8 @@ const row_spec scene_row = ROW_SPEC(scene, "scene", scene__cols);
 
 #define SCENE_COLS                                                                                 \
     "id, position, narration, visual_description, image_status, audio_status, duration_ms, "       \
-    "audio_generation, audio_path, audio_error, created_at, updated_at, project_id, user_id"
+    "audio_generation, audio_path, audio_error, image_generation, image_path, image_error, "       \
+    "created_at, updated_at, project_id, user_id"
 #define SCENE_INSERT                                                                               \
     "id, project_id, user_id, position, narration, visual_description, image_status, "             \
     "audio_status, created_at, updated_at"
@@ -60,6 +64,16 @@ static db_sql Q_AUDIO_SET =
            "audio_path = COALESCE($7, audio_path), duration_ms = COALESCE($8, duration_ms), "
            "updated_at = $9 WHERE id = $1 AND project_id = $2 AND user_id = $3 AND "
            "audio_generation = $4");
+static db_sql Q_IMAGE_REQUEST = DB_SQL(
+    "UPDATE scenes SET image_generation = image_generation + 1, image_status = 'PENDING', "
+    "image_error = NULL, updated_at = $4 WHERE id = $1 AND project_id = $2 AND user_id = $3");
+static db_sql Q_IMAGE_GENERATION = DB_SQL(
+    "SELECT image_generation FROM scenes WHERE id = $1 AND project_id = $2 AND user_id = $3");
+/* A NULL path keeps the one the scene has. */
+static db_sql Q_IMAGE_SET =
+    DB_SQL("UPDATE scenes SET image_status = $5, image_error = $6, "
+           "image_path = COALESCE($7, image_path), updated_at = $8 WHERE id = $1 AND "
+           "project_id = $2 AND user_id = $3 AND image_generation = $4");
 static db_sql Q_DELETE =
     DB_SQL("DELETE FROM scenes WHERE id = $1 AND project_id = $2 AND user_id = $3");
 
@@ -170,6 +184,35 @@ int scene_store_audio_set(db_conn *c, const char *user_id, const char *project_i
                          DB_TEXT(st->status), st->error ? DB_TEXT(st->error) : DB_NULL,
                          st->path ? DB_TEXT(st->path) : DB_NULL,
                          st->duration_ms >= 0 ? DB_INT(st->duration_ms) : DB_NULL, DB_TIME(now)),
+                 NULL, err);
+    if (changed < 0)
+        return -1;
+    *matched = changed > 0;
+    return 0;
+}
+
+int scene_store_image_request(db_conn *c, const char *user_id, const char *project_id,
+                              const char *id, int64_t now, int64_t *generation, error *err)
+{
+    if (id == NULL || !uuid_is_valid(id))
+        return error_set(err, ERR_NOT_FOUND, NULL, "no scene with id %s", id ? id : "(none)");
+    db_args key = DB_ARGS(DB_TEXT(id), DB_TEXT(project_id), DB_TEXT(user_id), DB_TIME(now));
+    if (scene__write_one(c, &Q_IMAGE_REQUEST, key, id, err) != 0)
+        return -1;
+    return db_int64(c, &Q_IMAGE_GENERATION,
+                    DB_ARGS(DB_TEXT(id), DB_TEXT(project_id), DB_TEXT(user_id)), generation, err);
+}
+
+int scene_store_image_set(db_conn *c, const char *user_id, const char *project_id, const char *id,
+                          int64_t generation, const scene_image_state *st, int64_t now,
+                          bool *matched, error *err)
+{
+    *matched = false;
+    int64_t changed =
+        db_write(c, &Q_IMAGE_SET,
+                 DB_ARGS(DB_TEXT(id), DB_TEXT(project_id), DB_TEXT(user_id), DB_INT(generation),
+                         DB_TEXT(st->status), st->error ? DB_TEXT(st->error) : DB_NULL,
+                         st->path ? DB_TEXT(st->path) : DB_NULL, DB_TIME(now)),
                  NULL, err);
     if (changed < 0)
         return -1;

@@ -33,6 +33,10 @@ typedef struct scene {
     int64_t audio_generation;
     const char *audio_path;  /* the Ogg/Opus narration's media name; NULL: none yet */
     const char *audio_error; /* why audio_status is FAILED; NULL otherwise */
+    /* The same for the image (media.image jobs). */
+    int64_t image_generation;
+    const char *image_path;  /* the landscape PNG's media name; NULL: none yet */
+    const char *image_error; /* why image_status is FAILED; NULL otherwise */
     int64_t created_at;
     int64_t updated_at;
 } scene;
@@ -84,6 +88,22 @@ typedef struct scene_audio_state {
  */
 int scene_store_audio_set(db_conn *c, const char *user_id, const char *project_id, const char *id,
                           int64_t generation, const scene_audio_state *st, int64_t now,
+                          bool *matched, error *err);
+
+/** The image's scene_store_audio_request: image_generation + 1, image_status PENDING. */
+int scene_store_image_request(db_conn *c, const char *user_id, const char *project_id,
+                              const char *id, int64_t now, int64_t *generation, error *err);
+
+/* What an image job writes on its scene. */
+typedef struct scene_image_state {
+    const char *status; /* PROCESSING | COMPLETED | FAILED | PENDING */
+    const char *error;  /* FAILED: why; else NULL */
+    const char *path;   /* COMPLETED: the landscape PNG's media name; else unchanged */
+} scene_image_state;
+
+/** The image's scene_store_audio_set: writes st only at generation (*matched). */
+int scene_store_image_set(db_conn *c, const char *user_id, const char *project_id, const char *id,
+                          int64_t generation, const scene_image_state *st, int64_t now,
                           bool *matched, error *err);
 
 /** Deletes one scene; ERR_NOT_FOUND when there is none. */

@@ -1,6 +1,6 @@
 /*
- * A project's media: asking for its narration (every scene, or one again)
- * and reading its files. Files are served to the project's owner only
+ * A project's media: asking for its narration and images (every scene, or
+ * one scene's again) and reading its files. Files are served to the project's owner only
  * (another user's project is a 404 like any other), with single byte
  * ranges (206, or 416 past the end), a strong ETag from the file's identity
  * (If-None-Match: 304) and the Content-Type of its extension. The name is
@@ -59,6 +59,25 @@ static void h_media__scene_audio(http_request *r)
     scene sc;
     error e;
     if (media_service_scene_audio(api_conn(r), http_arena(r), p, id, scene_id, &sc, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_json j;
+    http_json_begin(&j);
+    h_projects_scene_write(&j.w, &sc);
+    http_reply_written(r, 202, &j);
+}
+
+static void h_media__scene_image(http_request *r)
+{
+    const principal *p;
+    const char *id, *scene_id;
+    if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "project")) ||
+        !(scene_id = api_uuid_param(r, "scene_id", "scene")) || !api_query_allowed(r, NO_QUERY))
+        return;
+    scene sc;
+    error e;
+    if (media_service_scene_image(api_conn(r), http_arena(r), p, id, scene_id, &sc, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }
@@ -207,5 +226,6 @@ const http_route media_routes[] = {
     {"POST", "/api/v1/projects/{id}/media", h_media__generate, "media.generate"},
     {"GET", "/api/v1/projects/{id}/media/{name}", h_media__get, "media.get"},
     {"POST", "/api/v1/projects/{id}/scenes/{scene_id}/audio", h_media__scene_audio, "scenes.audio"},
+    {"POST", "/api/v1/projects/{id}/scenes/{scene_id}/image", h_media__scene_image, "scenes.image"},
 };
 const size_t media_routes_count = sizeof(media_routes) / sizeof(media_routes[0]);

@@ -64,6 +64,28 @@ static void h_projects__audio_write(jw *w, const scene *sc)
     jw_obj_end(w);
 }
 
+/* Where a scene's finished image is served: the landscape PNG the scene
+ * names and the portrait one beside it. */
+static void h_projects__image_write(jw *w, const scene *sc)
+{
+    jw_key(w, "image");
+    const char *dot = sc->image_path ? strrchr(sc->image_path, '.') : NULL;
+    if (dot == NULL || strcmp(sc->image_status, "COMPLETED") != 0) {
+        jw_null(w);
+        return;
+    }
+    int stem = (int)(dot - sc->image_path);
+    char url[256];
+    jw_obj_begin(w);
+    snprintf(url, sizeof(url), "/api/v1/projects/%s/media/%.*s.png", sc->project_id, stem,
+             sc->image_path);
+    jw_member_str(w, "landscape", url);
+    snprintf(url, sizeof(url), "/api/v1/projects/%s/media/%.*s-portrait.png", sc->project_id, stem,
+             sc->image_path);
+    jw_member_str(w, "portrait", url);
+    jw_obj_end(w);
+}
+
 void h_projects_scene_write(jw *w, const scene *sc)
 {
     jw_obj_begin(w);
@@ -76,6 +98,8 @@ void h_projects_scene_write(jw *w, const scene *sc)
     jw_member_count(w, "duration_ms", sc->duration_ms);
     jw_member_str(w, "audio_error", sc->audio_error);
     h_projects__audio_write(w, sc);
+    jw_member_str(w, "image_error", sc->image_error);
+    h_projects__image_write(w, sc);
     jw_member_time(w, "created_at", sc->created_at);
     jw_member_time(w, "updated_at", sc->updated_at);
     jw_obj_end(w);

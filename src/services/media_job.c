@@ -506,6 +506,10 @@ void media_service_register_jobs(services *s)
     int lease = (s->media_timeout_ms > 0 ? s->media_timeout_ms : 120000) / 1000 + 60;
     job_register(MEDIA_JOB_AUDIO, media_service_job, s, lease);
     job_on_dead(MEDIA_JOB_AUDIO, media__dead);
+    /* A card draws in tens of milliseconds; the lease covers a long wait
+     * for the renderer's lock too. */
+    job_register(MEDIA_JOB_IMAGE, media_image_job, s, 120);
+    job_on_dead(MEDIA_JOB_IMAGE, media_image_dead);
     job_register(MEDIA_JOB_SWEEP, media_service_job, s, 300);
     job_schedule(MEDIA_JOB_SWEEP, 3600, "{}");
 }

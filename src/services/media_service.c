@@ -35,6 +35,24 @@ static int media__request(db_conn *c, const char *user_id, const char *project_i
     return rc;
 }
 
+/* The same for the scene's image (decision 99). */
+static int media__image_request(db_conn *c, const char *user_id, const char *project_id,
+                                const char *scene_id, int64_t now, error *err)
+{
+    int64_t gen;
+    if (scene_store_image_request(c, user_id, project_id, scene_id, now, &gen, err) != 0)
+        return -1;
+    json_t *payload = json_pack("{s:s, s:s, s:I}", "project_id", project_id, "scene_id", scene_id,
+                                "generation", (json_int_t)gen);
+    char key[128];
+    snprintf(key, sizeof(key), "%s:%s:%lld", MEDIA_JOB_IMAGE, scene_id, (long long)gen);
+    job_options jo = {.user_id = user_id, .max_attempts = 5, .unique_key = key};
+    char id[UUID_STR_LEN + 1];
+    int rc = job_enqueue(c, MEDIA_JOB_IMAGE, payload, &jo, id, err);
+    json_decref(payload);
+    return rc;
+}
+
 typedef struct media__op {
     arena *a;
     const principal *p;
@@ -60,6 +78,9 @@ static int media__generate_body(db_conn *c, void *arg, error *err)
         scene *sc = &(*op->list)[i];
         bool wanted = sc->audio_generation == 0 || strcmp(sc->audio_status, "FAILED") == 0;
         if (wanted && media__request(c, uid, op->project_id, sc->id, now, err) != 0)
+            return -1;
+        wanted = sc->image_generation == 0 || strcmp(sc->image_status, "FAILED") == 0;
+        if (wanted && media__image_request(c, uid, op->project_id, sc->id, now, err) != 0)
             return -1;
     }
     /* The list as it is now, statuses included. */
@@ -96,6 +117,40 @@ int media_service_scene_audio(db_conn *c, arena *a, const principal *p, const ch
                          project_id ? project_id : "(none)");
     media__op op = {.a = a, .p = p, .project_id = project_id, .scene_id = scene_id, .one = out};
     return db_tx(c, media__scene_body, &op, err) < 0 ? -1 : 0;
+}
+
+static int media__image_body(db_conn *c, void *arg, error *err)
+{
+    media__op *op = arg;
+    const char *uid = op->p->user_id;
+    if (project_store_lock(c, uid, op->project_id, err) != 0 ||
+        scene_store_get(c, op->a, uid, op->project_id, op->scene_id, op->one, err) != 0)
+        return -1;
+    if ((op->one->visual_description == NULL || op->one->visual_description[0] == '\0') &&
+        (op->one->narration == NULL || op->one->narration[0] == '\0'))
+        return error_set(err, ERR_CONFLICT, "visual_description",
+                         "the scene has no visual description to draw: write it first");
+    if (media__image_request(c, uid, op->project_id, op->scene_id, time_now_usec(), err) != 0)
+        return -1;
+    return scene_store_get(c, op->a, uid, op->project_id, op->scene_id, op->one, err);
+}
+
+int media_service_scene_image(db_conn *c, arena *a, const principal *p, const char *project_id,
+                              const char *scene_id, scene *out, error *err)
+{
+    if (project_id == NULL || !uuid_is_valid(project_id))
+        return error_set(err, ERR_NOT_FOUND, NULL, "no project with id %s",
+                         project_id ? project_id : "(none)");
+    media__op op = {.a = a, .p = p, .project_id = project_id, .scene_id = scene_id, .one = out};
+    return db_tx(c, media__image_body, &op, err) < 0 ? -1 : 0;
+}
+
+int media_service_visual_changed(db_conn *c, const scene *before, error *err)
+{
+    if (before->image_generation == 0)
+        return 0; /* never asked for: it is made when it is */
+    return media__image_request(c, before->user_id, before->project_id, before->id, time_now_usec(),
+                                err);
 }
 
 int media_service_narration_changed(db_conn *c, const scene *before, error *err)

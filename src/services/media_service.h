@@ -19,6 +19,13 @@
  * most invisible temporaries and complete files of that stem; the job runs
  * again once its lease expires and writes them afresh.
  *
+ * Images (decision 99) work the same way with image_generation and a
+ * media.image job, queued by the same POST …/media and one scene's by
+ * POST …/scenes/{sid}/image; editing the visual description makes the image
+ * stale. The job draws the offline card (providers/card.h, decision 98) at
+ * 1920x1080 and 1080x1920: scene-<scene id>-i<generation>.png and
+ * …-portrait.png.
+ *
  * A project's files are deleted with it (after the row's delete commits);
  * what a crash or a user's deletion (the database cascades, files cannot)
  * leaves behind, the hourly media.sweep removes: every project directory
@@ -39,10 +46,11 @@
 
 #define MEDIA_JOB_AUDIO "media.audio"
 #define MEDIA_JOB_SWEEP "media.sweep"
+#define MEDIA_JOB_IMAGE "media.image"
 
 /**
- * Queues audio for every scene of the project that never had it asked for,
- * or whose audio failed; returns all scenes. ERR_CONFLICT (field "scenes")
+ * Queues audio, and an image, for every scene of the project that never had
+ * it asked for, or whose audio (image) failed; returns all scenes. ERR_CONFLICT (field "scenes")
  * when the project has no scenes yet.
  */
 int media_service_generate(db_conn *c, arena *a, const principal *p, const char *project_id,
@@ -50,6 +58,18 @@ int media_service_generate(db_conn *c, arena *a, const principal *p, const char 
 /** Queues the scene's audio again, whatever its status; returns the scene. */
 int media_service_scene_audio(db_conn *c, arena *a, const principal *p, const char *project_id,
                               const char *scene_id, scene *out, error *err);
+/**
+ * Queues the scene's image again, whatever its status; returns the scene.
+ * ERR_CONFLICT when it has neither a visual description nor a narration.
+ */
+int media_service_scene_image(db_conn *c, arena *a, const principal *p, const char *project_id,
+                              const char *scene_id, scene *out, error *err);
+/**
+ * Inside the caller's open transaction: the visual description of before
+ * changed, so its image, when it was ever asked for, is stale: back to
+ * PENDING and queued again.
+ */
+int media_service_visual_changed(db_conn *c, const scene *before, error *err);
 /**
  * Inside the caller's open transaction: the narration of before (the
  * scene as it was) changed, so its audio, when it was ever asked for, is
@@ -79,6 +99,10 @@ int media_service_sweep(services *s, db_conn *c, int *removed, error *err);
 
 /** The job handler of MEDIA_JOB_AUDIO and MEDIA_JOB_SWEEP; ctx is the services. */
 void media_service_job(db_conn *c, const job *j, job_result *out, void *ctx);
+/** The job handler of MEDIA_JOB_IMAGE (media_image_job.c); ctx is the services. */
+void media_image_job(db_conn *c, const job *j, job_result *out, void *ctx);
+/** What a dead MEDIA_JOB_IMAGE leaves: its scene FAILED with why. */
+void media_image_dead(db_conn *c, const job *j, const char *why, void *ctx);
 /** Registers the job kinds above with s as their context. */
 void media_service_register_jobs(services *s);
 

@@ -324,10 +324,14 @@ static int project__scene_update(db_conn *c, project__scene_op *op, error *err)
     sc->updated_at = op->now;
     if (scene_store_update(c, sc, err) != 0)
         return -1;
-    if (strcmp(before.narration, sc->narration) == 0)
+    bool words = strcmp(before.narration, sc->narration) != 0;
+    bool picture = strcmp(before.visual_description, sc->visual_description) != 0;
+    if (!words && !picture)
         return 0;
-    /* New words make the audio stale: re-queued, and shown as such. */
-    return media_service_narration_changed(c, &before, err) != 0 ||
+    /* New words make the audio stale, a new picture the image: re-queued,
+     * and shown as such. */
+    return (words && media_service_narration_changed(c, &before, err) != 0) ||
+                   (picture && media_service_visual_changed(c, &before, err) != 0) ||
                    scene_store_get(c, op->a, op->p->user_id, op->project_id, op->scene_id, sc,
                                    err) != 0
                ? -1

@@ -346,6 +346,8 @@ static int script__save_in_tx(script__task *t, const script_answer *ans, error *
         if (scene_store_update(t->c, &sc, err) != 0 ||
             (strcmp(before.narration, sc.narration) != 0 &&
              media_service_narration_changed(t->c, &before, err) != 0) ||
+            (strcmp(before.visual_description, sc.visual_description) != 0 &&
+             media_service_visual_changed(t->c, &before, err) != 0) ||
             project_store_set_progress(t->c, uid, t->project_id, t->generation, "scripted", NULL,
                                        now, &matched, err) != 0)
             return -1;
