@@ -421,11 +421,15 @@ static void media__run(media__task *t, job_result *out)
     tts_request rq = {.text = t->sc.narration};
     media__voice(t, &rq);
     tts_result r;
-    tts_espeak_synthesize(&rq, &r);
+    tts_synthesize(&t->s->tts, &rq, &r);
     if (r.outcome == TTS_PERMANENT) {
         media__fail(t, out, r.message);
     } else if (r.outcome == TTS_TRANSIENT) {
         media__transient(t, out, r.message);
+        if (out->outcome == JOB_OUTCOME_RETRY && r.retry_after_s >= 0) {
+            out->outcome = JOB_OUTCOME_RETRY_AT;
+            out->retry_at = time_now_usec() + (int64_t)r.retry_after_s * 1000000;
+        }
     } else if (media__audio_files(t, &r, &e) != 0 || media__text_files(t, &r, &e) != 0) {
         if (e.kind == ERR_CONFIG)
             media__fail(t, out, e.message);
