@@ -1165,6 +1165,8 @@ static void test_http_narrators_make_the_same_files_with_their_timings(void **st
                              (json_int_t)n * 300);
             assert_int_equal(json_integer_value(json_object_get(t, "sample_rate")),
                              FAKE_TTS_RATE);
+            assert_true(json_is_boolean(json_object_get(t, "approximate")));
+            assert_int_equal(json_is_true(json_object_get(t, "approximate")), p == 1);
             if (p == 0) /* Google: each word where its mark was */
                 for (size_t k = 0; k < n; k++)
                     assert_int_equal(json_integer_value(

@@ -340,6 +340,7 @@ static int media__text_files(media__task *t, const tts_result *r, error *err)
         jw_member_int(&w, "duration_ms", tts_result_duration_ms(r));
         jw_member_int(&w, "sample_rate", r->sample_rate);
         jw_member_str(&w, "voice", r->voice);
+        jw_member_bool(&w, "approximate", r->approximate);
         jw_key(&w, "words");
         jw_arr_begin(&w);
         for (size_t i = 0; i < r->nwords; i++) {
