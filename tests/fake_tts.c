@@ -153,7 +153,7 @@ static bool fake__failure(http_request *r, fake_tts *f, fake_tts_mode m, bool go
     case FAKE_TTS_401_ECHO: {
         char msg[400];
         fake_tts_lock(f);
-        const char *key = google ? f->goog_key
+        const char *key = google                         ? f->goog_key
                           : strlen(f->authorization) > 7 ? f->authorization + 7
                                                          : "";
         snprintf(msg, sizeof(msg), "Incorrect API key provided: %s. Check it.", key);
@@ -204,7 +204,8 @@ static void fake__google(http_request *r)
     int mpw;
     fake_tts_mode m = fake__receive(r, f, &body, &mpw);
     if (!fake__failure(r, f, m, true)) {
-        const char *ssml = json_string_value(json_object_get(json_object_get(body, "input"), "ssml"));
+        const char *ssml =
+            json_string_value(json_object_get(json_object_get(body, "input"), "ssml"));
         json_t *tps = json_array();
         int marks = 0;
         for (const char *p = ssml ? ssml : ""; (p = strstr(p, "<mark name=\"")) != NULL;) {
@@ -214,10 +215,10 @@ static void fake__google(http_request *r)
                 break;
             char name[64];
             snprintf(name, sizeof(name), "%.*s", (int)(q - p), p);
-            json_array_append_new(tps, json_pack("{s:s,s:f}", "markName",
-                                                 m == FAKE_TTS_BAD_MARKS && marks == 1 ? "zz9"
-                                                                                       : name,
-                                                 "timeSeconds", marks * mpw / 1000.0));
+            json_array_append_new(tps,
+                                  json_pack("{s:s,s:f}", "markName",
+                                            m == FAKE_TTS_BAD_MARKS && marks == 1 ? "zz9" : name,
+                                            "timeSeconds", marks * mpw / 1000.0));
             marks++;
         }
         size_t len;

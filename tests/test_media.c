@@ -1104,8 +1104,8 @@ static void test_subtitles_and_names_are_written_and_checked_exactly(void **stat
     assert_false(media_name_valid(longest));
 }
 
-
-/* ---- the HTTP narrators ----------------------------------------------------------------------- */
+/* ---- the HTTP narrators -----------------------------------------------------------------------
+ */
 
 #define TTS_OPENAI_KEY "sk-test-media-OPENAIKEY-0123456789"
 #define TTS_GOOGLE_KEY "AIza-test-media-GOOGLEKEY-0123456"
@@ -1163,15 +1163,14 @@ static void test_http_narrators_make_the_same_files_with_their_timings(void **st
                              (json_int_t)n * 300);
             assert_int_equal(json_integer_value(json_object_get(sc, "duration_ms")),
                              (json_int_t)n * 300);
-            assert_int_equal(json_integer_value(json_object_get(t, "sample_rate")),
-                             FAKE_TTS_RATE);
+            assert_int_equal(json_integer_value(json_object_get(t, "sample_rate")), FAKE_TTS_RATE);
             assert_true(json_is_boolean(json_object_get(t, "approximate")));
             assert_int_equal(json_is_true(json_object_get(t, "approximate")), p == 1);
             if (p == 0) /* Google: each word where its mark was */
                 for (size_t k = 0; k < n; k++)
-                    assert_int_equal(json_integer_value(
-                                         json_object_get(json_array_get(words, k), "start_ms")),
-                                     (json_int_t)k * 300);
+                    assert_int_equal(
+                        json_integer_value(json_object_get(json_array_get(words, k), "start_ms")),
+                        (json_int_t)k * 300);
             else
                 assert_string_equal(str(t, "voice"), "alloy");
             json_decref(t);

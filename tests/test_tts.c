@@ -65,9 +65,9 @@ static const char *path_of(world *w)
 /* The words the narrators find in TEXT: 11, sentences starting at 0, 4, 8 and 9. */
 static void check_words(const tts_result *r)
 {
-    static const char *const words[] = {"The",    "sky",     "is", "blue.", "Light", "scatters",
-                                        "in",     "the",     "air!", "Why?", "Because", "of",
-                                        "\"Rayleigh\"."};
+    static const char *const words[] = {"The",      "sky", "is",           "blue.", "Light",
+                                        "scatters", "in",  "the",          "air!",  "Why?",
+                                        "Because",  "of",  "\"Rayleigh\"."};
     assert_int_equal(r->nwords, sizeof(words) / sizeof(words[0]));
     for (size_t i = 0; i < r->nwords; i++) {
         assert_int_equal(r->words[i].len, strlen(words[i]));
@@ -267,9 +267,9 @@ static void test_the_wav_reader_takes_pcm_and_refuses_the_rest(void **state)
         size_t at;
         uint8_t v;
         const char *says;
-    } bad[] = {{10, 0, 'R', "not a WAV"},         {52, 0, 'X', "not a WAV"},
+    } bad[] = {{10, 0, 'R', "not a WAV"},           {52, 0, 'X', "not a WAV"},
                {36, 0, 'R', "no audio data chunk"}, {44, 0, 'R', "holds no audio"},
-               {52, 34, 8, "not 16-bit mono PCM"}, {52, 25, 0, "not 16-bit mono PCM"}};
+               {52, 34, 8, "not 16-bit mono PCM"},  {52, 25, 0, "not 16-bit mono PCM"}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         uint8_t c[64];
         memcpy(c, d, sizeof(c));

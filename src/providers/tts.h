@@ -61,7 +61,7 @@ typedef struct tts_result {
     size_t nsamples;
     tts_word *words; /* owned; in order of start_ms */
     size_t nwords;
-    char voice[64]; /* the voice that spoke */
+    char voice[64];     /* the voice that spoke */
     long retry_after_s; /* TTS_TRANSIENT: the provider's Retry-After; -1 when none */
     bool approximate;   /* word times are estimated from text length, not measured */
 } tts_result;

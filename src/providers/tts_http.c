@@ -35,7 +35,7 @@
 #include <string.h>
 
 __attribute__((format(printf, 3, 4))) static void tts__fail(tts_result *out, tts_outcome o,
-                                                             const char *fmt, ...)
+                                                            const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -231,16 +231,16 @@ void tts_openai_synthesize(const tts_settings *s, const tts_request *rq, tts_res
         tts__fail(out, TTS_PERMANENT, "the scene has no narration to speak%s", "");
         return;
     }
-    const char *voice = rq->voice && rq->voice[0] && strlen(rq->voice) < 48 &&
-                                !strchr(rq->voice, '-')
-                            ? rq->voice
-                            : s->openai_voice ? s->openai_voice : "alloy";
+    const char *voice =
+        rq->voice && rq->voice[0] && strlen(rq->voice) < 48 && !strchr(rq->voice, '-') ? rq->voice
+        : s->openai_voice ? s->openai_voice
+                          : "alloy";
     /* espeak's words per minute, 175 its normal, as OpenAI's 0.25-4 speed. */
     double speed = rq->rate > 0 ? rq->rate / 175.0 : 1.0;
     speed = speed < 0.25 ? 0.25 : speed > 4.0 ? 4.0 : speed;
-    json_t *b = json_pack("{s:s,s:s,s:s,s:s,s:f}", "model",
-                          s->openai_model ? s->openai_model : "tts-1", "input", rq->text, "voice",
-                          voice, "response_format", "wav", "speed", speed);
+    json_t *b =
+        json_pack("{s:s,s:s,s:s,s:s,s:f}", "model", s->openai_model ? s->openai_model : "tts-1",
+                  "input", rq->text, "voice", voice, "response_format", "wav", "speed", speed);
     char *body = json_dumps(b, JSON_COMPACT);
     json_decref(b);
     char auth[1024] = "";
@@ -263,7 +263,8 @@ void tts_openai_synthesize(const tts_settings *s, const tts_request *rq, tts_res
     tts__settle(out);
 }
 
-/* ---- google ----------------------------------------------------------------------------------- */
+/* ---- google -----------------------------------------------------------------------------------
+ */
 
 /* Google's voice names are language-region-kind-letter ("pt-BR-Wavenet-A");
  * espeak's ("pt-br") and OpenAI's ("alloy") are not. */
