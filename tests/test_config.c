@@ -24,6 +24,9 @@ static const char *const all_env[] = {
     "PSTUDIO_GEMINI_API_KEY",
     "PSTUDIO_GEMINI_API_KEY_FILE",
     "PSTUDIO_SECRET_KEY",
+    "PSTUDIO_TTS_PROVIDER",
+    "PSTUDIO_GOOGLE_TTS_API_KEY",
+    "PSTUDIO_GOOGLE_TTS_API_KEY_FILE",
 };
 
 static int clean_env(void **state)
@@ -195,6 +198,27 @@ static void test_secrets_have_no_flag_and_can_come_from_a_file(void **state)
     unsetenv("PSTUDIO_GEMINI_API_KEY_FILE");
     setenv("PSTUDIO_LLM_PROVIDER", "claude", 1);
     expect_config_error(0, none, "PSTUDIO_LLM_PROVIDER", "auto, offline, gemini or openai");
+    unsetenv("PSTUDIO_LLM_PROVIDER");
+
+    /* The narrator: one of three, offline unless said; its Google key a secret too. */
+    assert_int_equal(config_load(&c, 0, none, &e), 0);
+    assert_string_equal(c.tts_provider, "offline");
+    assert_null(c.tts_google_api_key);
+    config_free(&c);
+    setenv("PSTUDIO_TTS_PROVIDER", "espeak", 1);
+    expect_config_error(0, none, "PSTUDIO_TTS_PROVIDER", "offline, openai or google");
+    setenv("PSTUDIO_TTS_PROVIDER", "google", 1);
+    write_file(path, "AIza-tts-secret\n");
+    setenv("PSTUDIO_GOOGLE_TTS_API_KEY_FILE", path, 1);
+    assert_int_equal(config_load(&c, 0, none, &e), 0);
+    assert_string_equal(c.tts_provider, "google");
+    assert_string_equal(c.tts_google_api_key, "AIza-tts-secret");
+    config_free(&c);
+    char a2[] = "--tts-google-api-key", a3[] = "k";
+    char *flag[] = {a2, a3, NULL};
+    assert_int_equal(config_load(&c, 2, flag, &e), 0); /* no such flag: left for the subcommand */
+    assert_int_equal(c.argc, 2);
+    config_free(&c);
 }
 
 /* The README's configuration table is this table: a setting added to the code

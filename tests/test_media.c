@@ -10,12 +10,17 @@
  * and refuses every way out of the project's directory; deleting a project
  * (or its user) deletes its files; and a `pstudio worker` killed with -9
  * mid-encoding leaves nothing half-written visible, after which the job
- * runs again and finishes.
+ * runs again and finishes. The HTTP narrators (OpenAI-compatible and Google,
+ * against tests/fake_tts.c) make the same files, Google's words timed by
+ * its marks; a 429 is retried after its Retry-After, a refused key and a
+ * malformed answer end FAILED with a reason that, like the logs, never
+ * holds the key.
  */
 #include "testlib.h"
 
-#include <cairo.h>
+#include "fake_tts.h"
 
+#include "base/log.h"
 #include "base/subtitle.h"
 #include "base/timeutil.h"
 #include "jobs/queue.h"
@@ -25,6 +30,7 @@
 #include "services/script_service.h"
 
 #include <arpa/inet.h>
+#include <cairo.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -1113,6 +1119,155 @@ static void test_subtitles_and_names_are_written_and_checked_exactly(void **stat
     assert_false(media_name_valid(longest));
 }
 
+/* ---- the HTTP narrators -----------------------------------------------------------------------
+ */
+
+#define TTS_OPENAI_KEY "sk-test-media-OPENAIKEY-0123456789"
+#define TTS_GOOGLE_KEY "AIza-test-media-GOOGLEKEY-0123456"
+
+static void use_fake_narrator(world *w, fake_tts *f, const char *provider)
+{
+    w->api.svc.tts = (tts_settings){.provider = provider,
+                                    .timeout_ms = 10000,
+                                    .openai_base_url = f->base_url,
+                                    .openai_api_key = TTS_OPENAI_KEY,
+                                    .openai_model = "tts-1",
+                                    .openai_voice = "alloy",
+                                    .google_base_url = f->base_url,
+                                    .google_api_key = TTS_GOOGLE_KEY};
+}
+
+/* The timings file of a scene, parsed. */
+static json_t *timings_of(world *w, const char *project_id, json_t *sc)
+{
+    char stem[160], path[600];
+    stem_of(sc, stem, sizeof(stem));
+    snprintf(path, sizeof(path), "%s/%s/%s/%s.json", w->media, w->ana, project_id, stem);
+    size_t len;
+    char *text = slurp(path, &len);
+    assert_non_null(text);
+    json_t *t = json_loads(text, 0, NULL);
+    free(text);
+    assert_non_null(t);
+    return t;
+}
+
+static void test_http_narrators_make_the_same_files_with_their_timings(void **state)
+{
+    world *w = *state;
+    fake_tts f;
+    fake_tts_start(&f);
+    const char *providers[] = {"google", "openai"};
+    for (int p = 0; p < 2; p++) {
+        use_fake_narrator(w, &f, providers[p]);
+        char id[37];
+        scripted_project(w, "en-US", 2, id);
+        int calls = fake_tts_calls(&f);
+        test_resp_free((test_resp[]){ask_media(w, id, 202)});
+        test_resp r = wait_audio(w, id, "COMPLETED");
+        assert_int_equal(fake_tts_calls(&f), calls + 2);
+        json_t *items = json_object_get(r.json, "items");
+        for (size_t i = 0; i < json_array_size(items); i++) {
+            json_t *sc = json_array_get(items, i);
+            check_scene_files(w, id, sc); /* WAV, Opus (ffprobe), subtitles, word order */
+            json_t *t = timings_of(w, id, sc);
+            json_t *words = json_object_get(t, "words");
+            size_t n = json_array_size(words);
+            /* The fake speaks 300 ms a word: the audio is as long as that. */
+            assert_int_equal(json_integer_value(json_object_get(t, "duration_ms")),
+                             (json_int_t)n * 300);
+            assert_int_equal(json_integer_value(json_object_get(sc, "duration_ms")),
+                             (json_int_t)n * 300);
+            assert_int_equal(json_integer_value(json_object_get(t, "sample_rate")), FAKE_TTS_RATE);
+            assert_true(json_is_boolean(json_object_get(t, "approximate")));
+            assert_int_equal(json_is_true(json_object_get(t, "approximate")), p == 1);
+            if (p == 0) /* Google: each word where its mark was */
+                for (size_t k = 0; k < n; k++)
+                    assert_int_equal(
+                        json_integer_value(json_object_get(json_array_get(words, k), "start_ms")),
+                        (json_int_t)k * 300);
+            else
+                assert_string_equal(str(t, "voice"), "alloy");
+            json_decref(t);
+        }
+        test_resp_free(&r);
+    }
+    fake_tts_stop(&f);
+}
+
+static void test_http_narrator_failures_retry_or_fail_and_never_show_the_key(void **state)
+{
+    world *w = *state;
+    fake_tts f;
+    fake_tts_start(&f);
+    char logpath[300];
+    snprintf(logpath, sizeof(logpath), "%s/log.jsonl", w->dir);
+    FILE *log = fopen(logpath, "w");
+    assert_non_null(log);
+    log_init(LOG_DEBUG, log);
+
+    /* 429 with Retry-After 1: the job waits and the next attempt succeeds. */
+    use_fake_narrator(w, &f, "google");
+    fake_tts_lock(&f);
+    f.retry_after = "1";
+    fake_tts_push(&f, FAKE_TTS_429);
+    fake_tts_unlock(&f);
+    char id[37];
+    scripted_project(w, "en-US", 1, id);
+    test_resp_free((test_resp[]){ask_media(w, id, 202)});
+    test_resp r = wait_audio(w, id, "COMPLETED");
+    check_scene_files(w, id, json_array_get(json_object_get(r.json, "items"), 0));
+    test_resp_free(&r);
+    assert_int_equal(fake_tts_calls(&f), 2);
+    assert_int_equal(testdb_scalar(&w->api.t, "SELECT attempts FROM jobs WHERE kind = "
+                                              "'media.audio'"),
+                     2);
+
+    /* A refused key: FAILED at once, with a reason that does not quote it. */
+    const char *providers[] = {"google", "openai"};
+    for (int p = 0; p < 2; p++) {
+        use_fake_narrator(w, &f, providers[p]);
+        fake_tts_lock(&f);
+        fake_tts_push(&f, FAKE_TTS_401_ECHO);
+        fake_tts_unlock(&f);
+        scripted_project(w, "en-US", 1, id);
+        test_resp_free((test_resp[]){ask_media(w, id, 202)});
+        r = wait_audio(w, id, "FAILED");
+        json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+        assert_non_null(strstr(str(sc, "audio_error"), "refused the API key (HTTP 401)"));
+        assert_null(strstr(r.body, "KEY-0123"));
+        test_resp_free(&r);
+    }
+
+    /* A malformed answer: FAILED with the reason, and no file of it visible. */
+    use_fake_narrator(w, &f, "google");
+    fake_tts_lock(&f);
+    fake_tts_push(&f, FAKE_TTS_BAD_BASE64);
+    fake_tts_unlock(&f);
+    scripted_project(w, "en-US", 1, id);
+    test_resp_free((test_resp[]){ask_media(w, id, 202)});
+    r = wait_audio(w, id, "FAILED");
+    assert_non_null(strstr(str(json_array_get(json_object_get(r.json, "items"), 0), "audio_error"),
+                           "not valid base64"));
+    test_resp_free(&r);
+    char names[2048];
+    listing(w, id, names, sizeof(names));
+    assert_null(strstr(names, ".wav"));
+    assert_null(strstr(names, ".ogg"));
+    assert_null(strstr(names, ".tmp-"));
+
+    stop_pool(w);
+    log_init(LOG_INFO, NULL);
+    fclose(log);
+    size_t len;
+    char *logs = slurp(logpath, &len);
+    assert_non_null(logs);
+    assert_non_null(strstr(logs, "refused the API key")); /* the failure was logged... */
+    assert_null(strstr(logs, "KEY-0123"));                /* ...and neither key with it */
+    free(logs);
+    fake_tts_stop(&f);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 /* ---- images ---------------------------------------------------------------------------------- */
@@ -1366,6 +1521,8 @@ int main(void)
         T(test_every_scene_gets_a_card_in_both_sizes_with_its_narration),
         T(test_editing_a_visual_description_makes_its_image_stale_and_it_is_made_again),
         T(test_another_users_images_are_not_found),
+        T(test_http_narrators_make_the_same_files_with_their_timings),
+        T(test_http_narrator_failures_retry_or_fail_and_never_show_the_key),
         cmocka_unit_test(test_subtitles_and_names_are_written_and_checked_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -127,6 +127,17 @@ void app_services_from_config(const config *c, services *s)
     l->openai_api_key = c->openai_api_key;
     l->openai_send_top_k = c->openai_send_top_k;
 
+    tts_settings *t = &s->tts;
+    t->provider = c->tts_provider;
+    t->timeout_ms = c->tts_timeout_ms;
+    t->openai_base_url = c->tts_openai_base_url ? c->tts_openai_base_url : c->openai_base_url;
+    t->openai_api_key = c->openai_api_key;
+    t->openai_model = c->tts_openai_model;
+    t->openai_voice = c->tts_openai_voice;
+    t->google_base_url = c->tts_google_base_url;
+    t->google_api_key = c->tts_google_api_key;
+    t->google_voice = c->tts_google_voice;
+
     google_settings *g = &s->google;
     g->client_id = c->google_client_id;
     g->client_secret = c->google_client_secret;

@@ -20,6 +20,7 @@ typedef enum config__type {
     CFG_URL,      /* an http:// or https:// URL */
     CFG_SECRET,   /* never a flag; also read from the file named by <ENV>_FILE */
     CFG_PROVIDER, /* auto | offline | gemini | openai */
+    CFG_TTS,      /* offline | openai | google */
 } config__type;
 
 typedef struct config__spec {
@@ -117,6 +118,31 @@ static const config__spec config__specs[] = {
     {"media_timeout_ms", "PSTUDIO_MEDIA_TIMEOUT_MS", "--media-timeout-ms", CFG_INT,
      CFG_OFF(media_timeout_ms), "120000", 1000, 3600000,
      "Longest one ffmpeg run may take before it is killed and the job retried."},
+    {"tts_provider", "PSTUDIO_TTS_PROVIDER", "--tts-provider", CFG_TTS, CFG_OFF(tts_provider),
+     "offline", 0, 0,
+     "Narrator: offline (espeak-ng), openai (POST /v1/audio/speech, key PSTUDIO_OPENAI_API_KEY) "
+     "or google (Cloud Text-to-Speech v1beta1, key PSTUDIO_GOOGLE_TTS_API_KEY)."},
+    {"tts_timeout_ms", "PSTUDIO_TTS_TIMEOUT_MS", "--tts-timeout-ms", CFG_INT,
+     CFG_OFF(tts_timeout_ms), "60000", 1000, 600000,
+     "Longest one HTTP narration call may take; past it the job is retried."},
+    {"tts_openai_base_url", "PSTUDIO_TTS_OPENAI_BASE_URL", "--tts-openai-base-url", CFG_URL,
+     CFG_OFF(tts_openai_base_url), NULL, 0, 0,
+     "Base URL of the OpenAI-compatible speech API. Default: PSTUDIO_OPENAI_BASE_URL."},
+    {"tts_openai_model", "PSTUDIO_TTS_OPENAI_MODEL", "--tts-openai-model", CFG_STRING,
+     CFG_OFF(tts_openai_model), "tts-1", 0, 0, "Speech model of the openai narrator."},
+    {"tts_openai_voice", "PSTUDIO_TTS_OPENAI_VOICE", "--tts-openai-voice", CFG_STRING,
+     CFG_OFF(tts_openai_voice), "alloy", 0, 0,
+     "Voice of the openai narrator when the persona names none of its voices."},
+    {"tts_google_base_url", "PSTUDIO_TTS_GOOGLE_BASE_URL", "--tts-google-base-url", CFG_URL,
+     CFG_OFF(tts_google_base_url), "https://texttospeech.googleapis.com", 0, 0,
+     "Base URL of Google Cloud Text-to-Speech."},
+    {"tts_google_api_key", "PSTUDIO_GOOGLE_TTS_API_KEY", NULL, CFG_SECRET,
+     CFG_OFF(tts_google_api_key), NULL, 0, 0,
+     "API key for Google Cloud Text-to-Speech (secret; or PSTUDIO_GOOGLE_TTS_API_KEY_FILE)."},
+    {"tts_google_voice", "PSTUDIO_TTS_GOOGLE_VOICE", "--tts-google-voice", CFG_STRING,
+     CFG_OFF(tts_google_voice), NULL, 0, 0,
+     "Google voice name (e.g. en-US-Neural2-C) when the persona names none. Default: Google's "
+     "choice for the language."},
     {"google_client_id", "PSTUDIO_GOOGLE_CLIENT_ID", "--google-client-id", CFG_STRING,
      CFG_OFF(google_client_id), NULL, 0, 0, "OAuth client id for Google connect."},
     {"google_client_secret", "PSTUDIO_GOOGLE_CLIENT_SECRET", NULL, CFG_SECRET,
@@ -247,6 +273,14 @@ static int config__set(config *c, const config__spec *sp, const char *value, con
             strcmp(value, "openai"))
             return error_set(err, ERR_CONFIG, sp->env,
                              "%s (from %s) is '%.64s'; it must be auto, offline, gemini or openai",
+                             sp->env, from, value);
+        free(*(char **)field);
+        *(char **)field = xstrdup(value);
+        return 0;
+    case CFG_TTS:
+        if (strcmp(value, "offline") && strcmp(value, "openai") && strcmp(value, "google"))
+            return error_set(err, ERR_CONFIG, sp->env,
+                             "%s (from %s) is '%.64s'; it must be offline, openai or google",
                              sp->env, from, value);
         free(*(char **)field);
         *(char **)field = xstrdup(value);

@@ -46,6 +46,14 @@ typedef struct config {
     bool openai_send_top_k;
     char *ffmpeg;
     int media_timeout_ms;
+    char *tts_provider; /* offline | openai | google */
+    int tts_timeout_ms;
+    char *tts_openai_base_url;
+    char *tts_openai_model;
+    char *tts_openai_voice;
+    char *tts_google_base_url;
+    char *tts_google_api_key;
+    char *tts_google_voice;
     char *google_client_id;
     char *google_client_secret;
     char *google_redirect_uri;

@@ -5,8 +5,11 @@
  * which words start a sentence), from which the media service writes the
  * audio files and the subtitles.
  *
- * The one driver today is "espeak" (libespeak-ng through its C API,
- * offline). espeak-ng keeps its state in globals and is not thread-safe, so
+ * Three drivers: "offline" (libespeak-ng through its C API), "openai"
+ * (an OpenAI-compatible POST /v1/audio/speech) and "google" (Cloud
+ * Text-to-Speech v1beta1 text:synthesize with SSML marks); tts_synthesize()
+ * picks one from tts_settings (docs/decisions.md, decision 97). The offline
+ * one is libespeak-ng. espeak-ng keeps its state in globals and is not thread-safe, so
  * the driver initialises it once per process and runs one synthesis at a
  * time behind a process-wide mutex (docs/decisions.md, decision 90);
  * callers on other threads wait their turn, which costs little as a scene
@@ -58,8 +61,36 @@ typedef struct tts_result {
     size_t nsamples;
     tts_word *words; /* owned; in order of start_ms */
     size_t nwords;
-    char voice[64]; /* the voice that spoke */
+    char voice[64];     /* the voice that spoke */
+    long retry_after_s; /* TTS_TRANSIENT: the provider's Retry-After; -1 when none */
+    bool approximate;   /* word times are estimated from text length, not measured */
 } tts_result;
+
+/* Which narrator and how to reach it; the app fills it from its
+ * configuration and the strings outlive every call. */
+typedef struct tts_settings {
+    const char *provider; /* "offline" | "openai" | "google"; NULL: offline */
+    int timeout_ms;       /* one HTTP call at most */
+    const char *openai_base_url;
+    const char *openai_api_key; /* secret: never logged or returned */
+    const char *openai_model;
+    const char *openai_voice; /* used when the persona's voice is not one of its own */
+    const char *google_base_url;
+    const char *google_api_key; /* secret */
+    const char *google_voice;   /* a voice name such as en-US-Neural2-C; NULL: by language */
+} tts_settings;
+
+/* The largest audio answer accepted from an HTTP narrator. */
+#define TTS_MAX_RESPONSE (64u * 1024 * 1024)
+
+/** Synthesises rq with the narrator s names (NULL: offline); out is always filled. */
+void tts_synthesize(const tts_settings *s, const tts_request *rq, tts_result *out);
+/** The HTTP narrators; out is always filled. */
+void tts_openai_synthesize(const tts_settings *s, const tts_request *rq, tts_result *out);
+void tts_google_synthesize(const tts_settings *s, const tts_request *rq, tts_result *out);
+/** Reads a 16-bit mono PCM WAV into out's samples and rate; -1 with out's
+ * outcome and message set when it is not one. */
+int tts_wav_read(const uint8_t *data, size_t len, tts_result *out);
 
 /** Synthesises rq with the offline espeak-ng driver; out is always filled. */
 void tts_espeak_synthesize(const tts_request *rq, tts_result *out);

@@ -202,6 +202,7 @@ static int tts__set_voice(const tts_request *rq, tts_result *out)
 void tts_espeak_synthesize(const tts_request *rq, tts_result *out)
 {
     memset(out, 0, sizeof(*out));
+    out->retry_after_s = -1;
     pthread_once(&tts__once, tts__init);
     if (tts__rate <= 0) {
         out->outcome = TTS_PERMANENT;

@@ -340,6 +340,7 @@ static int media__text_files(media__task *t, const tts_result *r, error *err)
         jw_member_int(&w, "duration_ms", tts_result_duration_ms(r));
         jw_member_int(&w, "sample_rate", r->sample_rate);
         jw_member_str(&w, "voice", r->voice);
+        jw_member_bool(&w, "approximate", r->approximate);
         jw_key(&w, "words");
         jw_arr_begin(&w);
         for (size_t i = 0; i < r->nwords; i++) {
@@ -421,11 +422,15 @@ static void media__run(media__task *t, job_result *out)
     tts_request rq = {.text = t->sc.narration};
     media__voice(t, &rq);
     tts_result r;
-    tts_espeak_synthesize(&rq, &r);
+    tts_synthesize(&t->s->tts, &rq, &r);
     if (r.outcome == TTS_PERMANENT) {
         media__fail(t, out, r.message);
     } else if (r.outcome == TTS_TRANSIENT) {
         media__transient(t, out, r.message);
+        if (out->outcome == JOB_OUTCOME_RETRY && r.retry_after_s >= 0) {
+            out->outcome = JOB_OUTCOME_RETRY_AT;
+            out->retry_at = time_now_usec() + (int64_t)r.retry_after_s * 1000000;
+        }
     } else if (media__audio_files(t, &r, &e) != 0 || media__text_files(t, &r, &e) != 0) {
         if (e.kind == ERR_CONFIG)
             media__fail(t, out, e.message);

@@ -11,6 +11,7 @@
 
 #include "domain/principal.h"
 #include "providers/llm_settings.h"
+#include "providers/tts.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,6 +42,7 @@ typedef struct services {
      * every request is authenticated in the database (SQLite, or turned off). */
     struct auth_cache *auth_cache;
     llm_settings llm;
+    tts_settings tts; /* the narrator; zeroed: offline */
     google_settings google;
     const char *data_dir; /* media and the default key file live here */
     /* Where media files are kept (providers/media_store.h), owned by the
