@@ -5,6 +5,7 @@
  * transaction that records the result and completes the job, and only
  * while the scene is still at the generation the job was queued for.
  */
+#include "services/media_job_common.h"
 #include "services/media_service.h"
 
 #include "base/buf.h"
@@ -27,26 +28,13 @@ typedef struct image__task {
     db_conn *c;
     arena *a;
     const job *j;
-    const char *project_id;
-    const char *scene_id;
-    int64_t generation;
+    media_job_scene js; /* project_id, scene_id, generation, stem */
     scene sc;
-    char stem[96]; /* scene-<id>-i<generation> */
 } image__task;
 
 static int image__payload(image__task *t, error *err)
 {
-    json_t *p = t->j->payload;
-    json_t *gen = json_object_get(p, "generation");
-    t->project_id = json_string_value(json_object_get(p, "project_id"));
-    t->scene_id = json_string_value(json_object_get(p, "scene_id"));
-    if (t->project_id == NULL || t->scene_id == NULL || !json_is_integer(gen) ||
-        t->j->user_id[0] == '\0' || !uuid_is_valid(t->project_id) || !uuid_is_valid(t->scene_id))
-        return error_set(err, ERR_INVALID, "payload",
-                         "a %s job needs project_id, scene_id, generation and a user", t->j->kind);
-    t->generation = json_integer_value(gen);
-    snprintf(t->stem, sizeof(t->stem), "scene-%s-i%lld", t->scene_id, (long long)t->generation);
-    return 0;
+    return media_job_scene_of(t->j, 'i', &t->js, err);
 }
 
 /* ---- writing the scene's state ---------------------------------------------------------- */
@@ -62,8 +50,8 @@ static int image__state_body(db_conn *c, void *arg, error *err)
 {
     image__state_tx *tx = arg;
     image__task *t = tx->t;
-    if (scene_store_image_set(c, t->j->user_id, t->project_id, t->scene_id, t->generation, &tx->st,
-                              time_now_usec(), &tx->matched, err) != 0)
+    if (scene_store_image_set(c, t->j->user_id, t->js.project_id, t->js.scene_id, t->js.generation,
+                              &tx->st, time_now_usec(), &tx->matched, err) != 0)
         return -1;
     return tx->complete ? job_complete(c, t->j, err) : 0;
 }
@@ -78,22 +66,6 @@ static int image__set_state(image__task *t, const scene_image_state *st, bool co
     return rc < 0 ? -1 : 0;
 }
 
-/* The reason as the scene keeps it: at most SCENE_AUDIO_ERROR_MAX bytes,
- * cut on a character boundary. */
-static const char *image__reason(arena *a, const char *why)
-{
-    size_t n = strlen(why);
-    if (n > SCENE_AUDIO_ERROR_MAX) {
-        n = SCENE_AUDIO_ERROR_MAX;
-        while (n > 0 && ((unsigned char)why[n] & 0xC0) == 0x80)
-            n--;
-    }
-    char *s = arena_alloc(a, n + 1);
-    memcpy(s, why, n);
-    s[n] = '\0';
-    return s;
-}
-
 static void image__retry(job_result *out, const error *e)
 {
     out->outcome = JOB_OUTCOME_RETRY;
@@ -104,13 +76,14 @@ static void image__retry(job_result *out, const error *e)
 static void image__fail(image__task *t, job_result *out, const char *why)
 {
     error e;
-    scene_image_state st = {.status = "FAILED", .error = image__reason(t->a, why)};
+    scene_image_state st = {.status = "FAILED", .error = media_job_reason(t->a, why)};
     if (image__set_state(t, &st, false, NULL, &e) != 0) {
         image__retry(out, &e);
         return;
     }
     out->outcome = JOB_OUTCOME_FAIL;
-    error_set(&out->err, ERR_INVALID, NULL, "the image of scene %s failed: %s", t->scene_id, why);
+    error_set(&out->err, ERR_INVALID, NULL, "the image of scene %s failed: %s", t->js.scene_id,
+              why);
 }
 
 /* A transient failure: retried, or the scene FAILED on the last attempt. */
@@ -133,15 +106,10 @@ static void image__transient(image__task *t, job_result *out, const char *why)
     error_set(&out->err, ERR_UNAVAILABLE, NULL, "%s", why);
 }
 
-static int image__complete_body(db_conn *c, void *j, error *err)
-{
-    return job_complete(c, j, err);
-}
-
 static void image__complete_only(image__task *t, job_result *out)
 {
     error e;
-    if (db_tx(t->c, image__complete_body, (void *)t->j, &e) < 0) {
+    if (media_job_complete_only(t->c, t->j, &e) != 0) {
         image__retry(out, &e);
         return;
     }
@@ -163,14 +131,14 @@ static void image__request(image__task *t, card_request *rq)
     rq->scene_number = t->sc.position + 1;
     project pr;
     error e;
-    if (project_store_get(t->c, t->a, t->j->user_id, t->project_id, &pr, &e) != 0)
+    if (project_store_get(t->c, t->a, t->j->user_id, t->js.project_id, &pr, &e) != 0)
         return;
     rq->title = pr.title;
     rq->style_seed = pr.persona_id;
     if (pr.language != NULL && strncasecmp(pr.language, "pt", 2) == 0)
         rq->label_scene = "Cena";
     int64_t n;
-    if (scene_store_count(t->c, t->j->user_id, t->project_id, &n, &e) == 0 && n > 0 &&
+    if (scene_store_count(t->c, t->j->user_id, t->js.project_id, &n, &e) == 0 && n > 0 &&
         n <= PROJECT_SCENES_MAX)
         rq->scene_count = (int)n;
 }
@@ -192,12 +160,12 @@ static int image__files(image__task *t, const card_request *base, error *err)
         card_result res;
         int rc = card_render_png(&rq, &b, &res, err);
         if (rc == 0 && res.unknown_glyphs > 0)
-            log_warn("media: scene %s: %d character%s no installed font can draw", t->scene_id,
+            log_warn("media: scene %s: %d character%s no installed font can draw", t->js.scene_id,
                      res.unknown_glyphs, res.unknown_glyphs == 1 ? "" : "s");
         char name[MEDIA_NAME_MAX + 1];
-        snprintf(name, sizeof(name), "%s%s", t->stem, formats[i].suffix);
+        snprintf(name, sizeof(name), "%s%s", t->js.stem, formats[i].suffix);
         if (rc == 0)
-            rc = media_store_put(t->s->media, t->j->user_id, t->project_id, name, b.data, b.len,
+            rc = media_store_put(t->s->media, t->j->user_id, t->js.project_id, name, b.data, b.len,
                                  err);
         buf_free(&b);
         if (rc != 0)
@@ -212,10 +180,10 @@ static void image__remove_generation(image__task *t, int64_t generation)
     static const char *const suffixes[] = {".png", "-portrait.png"};
     for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
         char name[MEDIA_NAME_MAX + 1];
-        snprintf(name, sizeof(name), "scene-%s-i%lld%s", t->scene_id, (long long)generation,
+        snprintf(name, sizeof(name), "scene-%s-i%lld%s", t->js.scene_id, (long long)generation,
                  suffixes[i]);
         error e;
-        if (media_store_remove(t->s->media, t->j->user_id, t->project_id, name, &e) != 0)
+        if (media_store_remove(t->s->media, t->j->user_id, t->js.project_id, name, &e) != 0)
             log_warn("media: %s not removed: %s", name, e.message);
     }
 }
@@ -230,7 +198,8 @@ static void image__run(image__task *t, job_result *out)
         out->outcome = JOB_OUTCOME_FAIL;
         return;
     }
-    if (scene_store_get(t->c, t->a, t->j->user_id, t->project_id, t->scene_id, &t->sc, &e) != 0) {
+    if (scene_store_get(t->c, t->a, t->j->user_id, t->js.project_id, t->js.scene_id, &t->sc, &e) !=
+        0) {
         if (e.kind == ERR_NOT_FOUND)
             image__complete_only(t, out); /* the scene or its project is gone */
         else
@@ -239,7 +208,7 @@ static void image__run(image__task *t, job_result *out)
     }
     bool matched = false;
     scene_image_state processing = {.status = "PROCESSING"};
-    if (t->sc.image_generation == t->generation &&
+    if (t->sc.image_generation == t->js.generation &&
         image__set_state(t, &processing, false, &matched, &e) != 0) {
         image__retry(out, &e);
         return;
@@ -262,7 +231,7 @@ static void image__run(image__task *t, job_result *out)
         return;
     }
     char path[MEDIA_NAME_MAX + 1];
-    snprintf(path, sizeof(path), "%s.png", t->stem);
+    snprintf(path, sizeof(path), "%s.png", t->js.stem);
     scene_image_state done = {.status = "COMPLETED", .path = path};
     if (image__set_state(t, &done, true, &matched, &e) != 0) {
         image__retry(out, &e); /* a lost lease or a fault: nothing recorded */
@@ -270,9 +239,9 @@ static void image__run(image__task *t, job_result *out)
     }
     out->outcome = JOB_OUTCOME_DONE;
     if (!matched)
-        image__remove_generation(t, t->generation);
-    for (int64_t g = t->generation - 1;
-         matched && g >= 1 && g >= t->generation - IMAGE__OLD_GENERATIONS; g--)
+        image__remove_generation(t, t->js.generation);
+    for (int64_t g = t->js.generation - 1;
+         matched && g >= 1 && g >= t->js.generation - IMAGE__OLD_GENERATIONS; g--)
         image__remove_generation(t, g);
 }
 
@@ -297,7 +266,7 @@ void media_image_dead(db_conn *c, const job *j, const char *why, void *ctx)
     image__task t = {.s = ctx, .c = c, .a = &a, .j = j};
     error e;
     if (image__payload(&t, &e) == 0) {
-        scene_image_state st = {.status = "FAILED", .error = image__reason(&a, why)};
+        scene_image_state st = {.status = "FAILED", .error = media_job_reason(&a, why)};
         if (image__set_state(&t, &st, false, NULL, &e) != 0)
             log_error("job %s died and its scene could not be marked failed: %s", j->id, e.message);
     }

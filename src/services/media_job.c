@@ -4,6 +4,7 @@
  * no transaction open; every file is written atomically before the one
  * transaction that records the result and completes the job.
  */
+#include "services/media_job_common.h"
 #include "services/media_service.h"
 
 #include "base/alloc.h"
@@ -44,26 +45,13 @@ typedef struct media__task {
     db_conn *c;
     arena *a;
     const job *j;
-    const char *project_id;
-    const char *scene_id;
-    int64_t generation;
+    media_job_scene js; /* project_id, scene_id, generation, stem */
     scene sc;
-    char stem[96]; /* scene-<id>-a<generation> */
 } media__task;
 
 static int media__payload(media__task *t, error *err)
 {
-    json_t *p = t->j->payload;
-    json_t *gen = json_object_get(p, "generation");
-    t->project_id = json_string_value(json_object_get(p, "project_id"));
-    t->scene_id = json_string_value(json_object_get(p, "scene_id"));
-    if (t->project_id == NULL || t->scene_id == NULL || !json_is_integer(gen) ||
-        t->j->user_id[0] == '\0' || !uuid_is_valid(t->project_id) || !uuid_is_valid(t->scene_id))
-        return error_set(err, ERR_INVALID, "payload",
-                         "a %s job needs project_id, scene_id, generation and a user", t->j->kind);
-    t->generation = json_integer_value(gen);
-    snprintf(t->stem, sizeof(t->stem), "scene-%s-a%lld", t->scene_id, (long long)t->generation);
-    return 0;
+    return media_job_scene_of(t->j, 'a', &t->js, err);
 }
 
 /* ---- writing the scene's state ---------------------------------------------------------- */
@@ -79,8 +67,8 @@ static int media__state_body(db_conn *c, void *arg, error *err)
 {
     media__state_tx *tx = arg;
     media__task *t = tx->t;
-    if (scene_store_audio_set(c, t->j->user_id, t->project_id, t->scene_id, t->generation, &tx->st,
-                              time_now_usec(), &tx->matched, err) != 0)
+    if (scene_store_audio_set(c, t->j->user_id, t->js.project_id, t->js.scene_id, t->js.generation,
+                              &tx->st, time_now_usec(), &tx->matched, err) != 0)
         return -1;
     return tx->complete ? job_complete(c, t->j, err) : 0;
 }
@@ -95,22 +83,6 @@ static int media__set_state(media__task *t, const scene_audio_state *st, bool co
     return rc < 0 ? -1 : 0;
 }
 
-/* The reason as the scene keeps it: at most SCENE_AUDIO_ERROR_MAX bytes
- * (so as many characters at most), cut on a character boundary. */
-static const char *media__reason(arena *a, const char *why)
-{
-    size_t n = strlen(why);
-    if (n <= SCENE_AUDIO_ERROR_MAX)
-        return arena_strdup(a, why);
-    n = SCENE_AUDIO_ERROR_MAX;
-    while (n > 0 && ((unsigned char)why[n] & 0xC0) == 0x80)
-        n--;
-    char *s = arena_alloc(a, n + 1);
-    memcpy(s, why, n);
-    s[n] = '\0';
-    return s;
-}
-
 static void media__retry(job_result *out, const error *e)
 {
     out->outcome = JOB_OUTCOME_RETRY;
@@ -122,13 +94,14 @@ static void media__fail(media__task *t, job_result *out, const char *why)
 {
     error e;
     scene_audio_state st = {
-        .status = "FAILED", .error = media__reason(t->a, why), .duration_ms = -1};
+        .status = "FAILED", .error = media_job_reason(t->a, why), .duration_ms = -1};
     if (media__set_state(t, &st, false, NULL, &e) != 0) {
         media__retry(out, &e);
         return;
     }
     out->outcome = JOB_OUTCOME_FAIL;
-    error_set(&out->err, ERR_INVALID, NULL, "narration of scene %s failed: %s", t->scene_id, why);
+    error_set(&out->err, ERR_INVALID, NULL, "narration of scene %s failed: %s", t->js.scene_id,
+              why);
 }
 
 /* A transient failure: retried, or the scene FAILED on the last attempt. */
@@ -151,15 +124,10 @@ static void media__transient(media__task *t, job_result *out, const char *why)
     error_set(&out->err, ERR_UNAVAILABLE, NULL, "%s", why);
 }
 
-static int media__complete_body(db_conn *c, void *j, error *err)
-{
-    return job_complete(c, j, err);
-}
-
 static void media__complete_only(media__task *t, job_result *out)
 {
     error e;
-    if (db_tx(t->c, media__complete_body, (void *)t->j, &e) < 0) {
+    if (media_job_complete_only(t->c, t->j, &e) != 0) {
         media__retry(out, &e);
         return;
     }
@@ -177,7 +145,7 @@ static void media__voice(media__task *t, tts_request *rq)
     error e;
     rq->language = "en";
     rq->pitch = -1;
-    if (project_store_get(t->c, t->a, t->j->user_id, t->project_id, &pr, &e) != 0)
+    if (project_store_get(t->c, t->a, t->j->user_id, t->js.project_id, &pr, &e) != 0)
         return;
     persona ps;
     if (pr.persona_id != NULL &&
@@ -262,9 +230,9 @@ static subtitle_cue *media__cues(arena *a, const char *text, const tts_result *r
 static int media__put_text(media__task *t, const char *ext, const buf *b, error *err)
 {
     char name[MEDIA_NAME_MAX + 1];
-    snprintf(name, sizeof(name), "%s%s", t->stem, ext);
-    return media_store_put(t->s->media, t->j->user_id, t->project_id, name, b->data ? b->data : "",
-                           b->len, err);
+    snprintf(name, sizeof(name), "%s%s", t->js.stem, ext);
+    return media_store_put(t->s->media, t->j->user_id, t->js.project_id, name,
+                           b->data ? b->data : "", b->len, err);
 }
 
 static int media__write_all(int fd, const void *data, size_t len)
@@ -287,12 +255,12 @@ static int media__audio_files(media__task *t, const tts_result *r, error *err)
     media_store *ms = t->s->media;
     const char *uid = t->j->user_id;
     char wav_name[MEDIA_NAME_MAX + 1], ogg_name[MEDIA_NAME_MAX + 1];
-    snprintf(wav_name, sizeof(wav_name), "%s.wav", t->stem);
-    snprintf(ogg_name, sizeof(ogg_name), "%s.ogg", t->stem);
+    snprintf(wav_name, sizeof(wav_name), "%s.wav", t->js.stem);
+    snprintf(ogg_name, sizeof(ogg_name), "%s.ogg", t->js.stem);
     media_temp wav, ogg;
-    if (media_store_temp(ms, uid, t->project_id, wav_name, &wav, err) != 0)
+    if (media_store_temp(ms, uid, t->js.project_id, wav_name, &wav, err) != 0)
         return -1;
-    if (media_store_temp(ms, uid, t->project_id, ogg_name, &ogg, err) != 0) {
+    if (media_store_temp(ms, uid, t->js.project_id, ogg_name, &ogg, err) != 0) {
         media_store_discard(ms, &wav);
         return -1;
     }
@@ -378,10 +346,10 @@ static void media__remove_generation(media__task *t, int64_t generation)
 {
     for (size_t i = 0; media__exts[i] != NULL; i++) {
         char name[MEDIA_NAME_MAX + 1];
-        snprintf(name, sizeof(name), "scene-%s-a%lld%s", t->scene_id, (long long)generation,
+        snprintf(name, sizeof(name), "scene-%s-a%lld%s", t->js.scene_id, (long long)generation,
                  media__exts[i]);
         error e;
-        if (media_store_remove(t->s->media, t->j->user_id, t->project_id, name, &e) != 0)
+        if (media_store_remove(t->s->media, t->j->user_id, t->js.project_id, name, &e) != 0)
             log_warn("media: %s not removed: %s", name, e.message);
     }
 }
@@ -396,7 +364,8 @@ static void media__run(media__task *t, job_result *out)
         out->outcome = JOB_OUTCOME_FAIL;
         return;
     }
-    if (scene_store_get(t->c, t->a, t->j->user_id, t->project_id, t->scene_id, &t->sc, &e) != 0) {
+    if (scene_store_get(t->c, t->a, t->j->user_id, t->js.project_id, t->js.scene_id, &t->sc, &e) !=
+        0) {
         if (e.kind == ERR_NOT_FOUND)
             media__complete_only(t, out); /* the scene or its project is gone */
         else
@@ -405,7 +374,7 @@ static void media__run(media__task *t, job_result *out)
     }
     bool matched = false;
     scene_audio_state processing = {.status = "PROCESSING", .duration_ms = -1};
-    if (t->sc.audio_generation == t->generation &&
+    if (t->sc.audio_generation == t->js.generation &&
         media__set_state(t, &processing, false, &matched, &e) != 0) {
         media__retry(out, &e);
         return;
@@ -438,7 +407,7 @@ static void media__run(media__task *t, job_result *out)
             media__transient(t, out, e.message);
     } else {
         char path[MEDIA_NAME_MAX + 1];
-        snprintf(path, sizeof(path), "%s.ogg", t->stem);
+        snprintf(path, sizeof(path), "%s.ogg", t->js.stem);
         scene_audio_state done = {
             .status = "COMPLETED", .path = path, .duration_ms = tts_result_duration_ms(&r)};
         if (media__set_state(t, &done, true, &matched, &e) != 0) {
@@ -448,9 +417,9 @@ static void media__run(media__task *t, job_result *out)
             /* Files of older requests are no longer named by the scene; this
              * request's are not either when it was overtaken meanwhile. */
             if (!matched)
-                media__remove_generation(t, t->generation);
-            for (int64_t g = t->generation - 1;
-                 matched && g >= 1 && g >= t->generation - MEDIA__OLD_GENERATIONS; g--)
+                media__remove_generation(t, t->js.generation);
+            for (int64_t g = t->js.generation - 1;
+                 matched && g >= 1 && g >= t->js.generation - MEDIA__OLD_GENERATIONS; g--)
                 media__remove_generation(t, g);
         }
     }
@@ -469,7 +438,7 @@ static void media__dead(db_conn *c, const job *j, const char *why, void *ctx)
     error e;
     scene_audio_state st = {.status = "FAILED", .duration_ms = -1};
     if (media__payload(&t, &e) == 0) {
-        st.error = media__reason(&a, why);
+        st.error = media_job_reason(&a, why);
         if (media__set_state(&t, &st, false, NULL, &e) != 0)
             log_error("job %s died and its scene could not be marked failed: %s", j->id, e.message);
     }
