@@ -3,11 +3,15 @@
 // English and the same in Brazilian Portuguese: sign up, connect Google (the
 // fake), import a channel, create a persona, create a project and watch it
 // reach "scripted" live, edit and rewrite a scene, narrate it and play the
-// audio, compare and restore a persona version; on the channel, import a
-// Studio CSV (its bad row shown by line) and see the chart, switch the
-// optimizer's mode; the persona leaderboard and a persona's performance.
-// Then a second user, who must see none of it, and the screens at phone
-// width. axe-core runs on every screen (no serious or
+// audio, see each scene's image and make one again, compare and restore a
+// persona version, export it as a preset and import it; on the channel,
+// import a Studio CSV (its bad row shown by line) and see the chart, switch
+// the optimizer's mode; the persona leaderboard and a persona's performance.
+// Then two accounts with a seeded history (decision 113): the optimizer's
+// real suggestion dismissed, its automatic switch reverted and Google access
+// revoked then reconnected (English), or the suggestion accepted
+// (Portuguese), and a backfill; a second user, who must see none of it, and
+// the screens at phone width. axe-core runs on every screen (no serious or
 // critical violation passes); a CSP violation, a page error or a console
 // error fails the run. Screenshots go to PSTUDIO_WEB_ARTIFACTS.
 import { createRequire } from 'node:module';
@@ -152,15 +156,20 @@ async function step(name, fn) {
   }
 }
 
-async function journey(browser, lang, email) {
+// A browser context at desktop size, in one of the dashboard's languages,
+// with the page's problems collected.
+async function session(browser, lang) {
   const M = lang === 'en' ? en : ptBR;
-  const T = (k, v) => msg(M, k, v);
-  const suffix = lang === 'en' ? 'en' : 'pt-BR';
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
   ctx.setDefaultTimeout(TIMEOUT);
   const page = await ctx.newPage();
   const problems = [];
   await watch(page, problems);
+  return { M, T: (k, v) => msg(M, k, v), suffix: lang === 'en' ? 'en' : 'pt-BR', ctx, page, problems };
+}
+
+async function journey(browser, lang, email) {
+  const { T, suffix, ctx, page, problems } = await session(browser, lang);
   const ids = {};
 
   await step(`${lang}: sign up`, async () => {
@@ -429,6 +438,42 @@ async function journey(browser, lang, email) {
     check(await page.getByLabel(T('personas.temperature')).inputValue() === '0.6', 'version 1 restored as version 3');
   });
 
+  await step(`${lang}: export the persona as a preset and import it`, async () => {
+    await page.goto(`${BASE}/#/personas/${ids.persona}`);
+    await page.getByRole('heading', { name: T('personas.history') }).waitFor();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: T('personas.export') }).click()]);
+    const file = await download.path();
+    const preset = JSON.parse(readFileSync(file, 'utf8'));
+    const source = (await api(page, 'GET', `/personas/${ids.persona}`)).body;
+    check(preset.name === source.name && preset.system_instruction === source.system_instruction, 'the preset carries the persona');
+    await page.getByRole('navigation').getByRole('link', { name: T('nav.personas'), exact: true }).click();
+    await page.getByText(T('personas.importTitle')).click();
+    await page.getByLabel(T('personas.presetFile')).setInputFiles(file);
+    await page.waitForFunction((label) => {
+      const el = [...document.querySelectorAll('textarea')].find((x) => x.labels[0] && x.labels[0].textContent === label);
+      return el && el.value.length > 0;
+    }, T('personas.presetText'));
+    await screen(page, `persona-import-${suffix}`);
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/personas/import')),
+      page.getByRole('button', { name: T('personas.import') }).click()]);
+    check(res.status() === 201, 'the import is answered 201, not ' + res.status());
+    const created = await res.json();
+    await page.waitForURL(new RegExp(`#/personas/${created.id}$`));
+    await page.getByRole('heading', { name: source.name }).waitFor();
+    check(created.id !== ids.persona && created.type === 'CUSTOM', 'the import is a new persona of ours');
+    const copy = (await api(page, 'GET', `/personas/${created.id}`)).body;
+    check(copy.system_instruction === source.system_instruction && copy.temperature === source.temperature, 'the imported persona has the preset\'s settings');
+    // A preset that is not JSON is refused in the page, named as such.
+    await page.getByRole('navigation').getByRole('link', { name: T('nav.personas'), exact: true }).click();
+    await page.getByText(T('personas.importTitle')).click();
+    await page.getByLabel(T('personas.presetText')).fill('{not json');
+    await page.getByRole('button', { name: T('personas.import') }).click();
+    await page.getByRole('alert').filter({ hasText: T('personas.presetNotJson') }).waitFor();
+  });
+
   await step(`${lang}: the account counts this month's project and generations`, async () => {
     await page.getByRole('link', { name: T('nav.account') }).click();
     const row = (k) => page.getByRole('row', { name: new RegExp('^' + T(k)) });
@@ -459,14 +504,7 @@ async function journey(browser, lang, email) {
 // switch is reverted; in Portuguese it is accepted. Each click is checked
 // through the API. Then Backfill, on days before the import's 90.
 async function optimizer(browser, lang, email) {
-  const M = lang === 'en' ? en : ptBR;
-  const T = (k, v) => msg(M, k, v);
-  const suffix = lang === 'en' ? 'en' : 'pt-BR';
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-  ctx.setDefaultTimeout(TIMEOUT);
-  const page = await ctx.newPage();
-  const problems = [];
-  await watch(page, problems);
+  const { M, T, suffix, ctx, page, problems } = await session(browser, lang);
   let channel;
   const best = lang === 'en' ? 'Storyteller' : 'Contadora';
   const current = lang === 'en' ? 'Lecturer' : 'Palestrante';

@@ -128,6 +128,7 @@ export function PersonaEditor({ id, me }) {
   const [reason, setReason] = useState('');
   const [saved, setSaved] = useState(false);
   const act = useAction();
+  const exporting = useAction();
   return html`<${Loading} state=${state}>${() => {
     const p = state.data;
     const canEdit = isNew || (p.type === 'CUSTOM' && p.owner_id === me.id && !p.archived_at);
@@ -151,7 +152,7 @@ export function PersonaEditor({ id, me }) {
         setSaved(true);
       });
     };
-    const exportPreset = async () => {
+    const exportPreset = () => exporting.run(async () => {
       const preset = await get(`/personas/${encodeURIComponent(id)}/export`);
       const url = URL.createObjectURL(new Blob([JSON.stringify(preset, null, 2)], { type: 'application/json' }));
       const a = document.createElement('a');
@@ -159,7 +160,7 @@ export function PersonaEditor({ id, me }) {
       a.download = (p.name.replace(/[^\w-]+/g, '-') || 'persona') + '.json';
       a.click();
       setTimeout(() => URL.revokeObjectURL(url), 1000);
-    };
+    });
     return html`<section>
       <p><a href="#/personas">← ${t('personas.title')}</a></p>
       <h1>${isNew ? t('personas.new') : p.name}</h1>
@@ -193,7 +194,8 @@ export function PersonaEditor({ id, me }) {
           <button type="submit" disabled=${act.busy}>${isNew ? t('personas.create') : t('personas.save')}</button>
         </fieldset>
       </form>
-      ${p ? html`<p><button type="button" class="secondary" onClick=${exportPreset}>${t('personas.export')}</button>
+      ${p ? html`<${ErrorBox} error=${exporting.error} />` : null}
+      ${p ? html`<p><button type="button" class="secondary" disabled=${exporting.busy} onClick=${exportPreset}>${t('personas.export')}</button>
         <span class="muted">${' '}${t('personas.sampling', { temperature: fmtDecimal(p.temperature), top_p: fmtDecimal(p.top_p), top_k: p.top_k })}</span></p>` : null}
       ${p ? html`<${Usage} persona=${p} me=${me} />` : null}
       ${p ? html`<${History} persona=${p} canEdit=${canEdit} onRestored=${(np) => { state.setData(np); setForm(null); }} />` : null}
