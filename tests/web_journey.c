@@ -13,8 +13,30 @@
  * address), PSTUDIO_WEB_NODE_MODULES and PSTUDIO_WEB_ARTIFACTS (where
  * screenshots go). Exits with the script's status; the server's log is
  * ARTIFACTS/serve.log. Everything it started is stopped before it exits.
+ *
+ * The journey also runs this program as its seeder (PSTUDIO_WEB_SEEDER),
+ * for what a browser cannot do on a new account, as tests/test_optimizer.c
+ * does it:
+ *   web_journey seed-history CHANNEL BEST CURRENT
+ *     logs BEST on the channel 60 days ago and CURRENT 30 days ago (backdated
+ *     assignments by hand), so the Studio CSV the journey then imports
+ *     through the API is attributed to both;
+ *   web_journey run-optimizer CHANNEL
+ *     queues the channel's optimizer.run job now, rather than an hour after
+ *     the daily sweep; the server's worker runs it.
+ * Both write to PSTUDIO_DATABASE_URL (the launcher's SQLite database).
+ * And SIGUSR1 to the launcher (the journey's parent) is the person revoking
+ * the app's access at Google: every token the fake issued stops working, so
+ * the server's next call gets 401, its refresh invalid_grant, and the account
+ * needs_reconnect until it is connected again.
  */
 #include "fake_google.h"
+
+#include "base/timeutil.h"
+#include "base/uuid.h"
+#include "db/db.h"
+#include "jobs/queue.h"
+#include "services/optimizer_service.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -87,11 +109,34 @@ static pid_t spawn(const char *const argv[], const char *log)
     return pid;
 }
 
+static volatile sig_atomic_t revoke_asked;
+static fake_google *revoke_fake;
+
+static void on_revoke(int sig)
+{
+    (void)sig;
+    revoke_asked = 1;
+}
+
+/* Every token the fake issued, access and refresh, stops being valid. */
+static void revoke_all(void)
+{
+    fake_google_lock(revoke_fake);
+    for (int i = 0; i < revoke_fake->ntokens; i++)
+        revoke_fake->tokens[i].valid = false;
+    fake_google_unlock(revoke_fake);
+    fprintf(stderr, "web_journey: every Google token revoked, as asked\n");
+}
+
 static int wait_status(pid_t pid)
 {
     int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        if (revoke_asked && revoke_fake != NULL) {
+            revoke_asked = 0;
+            revoke_all();
+        }
+    }
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -126,8 +171,123 @@ static bool wait_ready(int port, pid_t serve)
     return ok;
 }
 
+/* ---- the seeder ------------------------------------------------------------ */
+
+#define USEC_PER_DAY INT64_C(86400000000)
+
+static db_conn *seed_open(db **d)
+{
+    db_error de;
+    const char *url = getenv("PSTUDIO_DATABASE_URL");
+    *d = url ? db_open(url, 1, &de) : NULL;
+    if (*d == NULL) {
+        fprintf(stderr, "web_journey seeder: cannot open %s: %s\n", url ? url : "(unset)",
+                url ? de.message : "PSTUDIO_DATABASE_URL");
+        exit(1);
+    }
+    return db_acquire(*d);
+}
+
+static void seed_close(db *d, db_conn *c)
+{
+    db_release(c);
+    db_close(d);
+}
+
+/* One statement with text parameters and, at $n, the time t (0: none). */
+static void seed_exec(db_conn *c, const char *sql, const char *const *args, int nargs, int t_at,
+                      int64_t t)
+{
+    db_sql q = DB_SQL(sql);
+    db_error de;
+    db_stmt *st = db_prepare(c, &q, &de);
+    if (st == NULL) {
+        fprintf(stderr, "web_journey seeder: %s\n", de.message);
+        exit(1);
+    }
+    for (int i = 0; i < nargs; i++)
+        db_bind_text(st, i + 1, args[i]);
+    if (t_at > 0)
+        db_bind_time(st, t_at, t);
+    int rc = db_exec(st, &de);
+    int64_t n = db_changes(st);
+    db_reset(st);
+    if (rc != 0 || n != 1) {
+        fprintf(stderr, "web_journey seeder: %s changed %lld rows: %s\n", sql, (long long)n,
+                rc != 0 ? de.message : "expected one");
+        exit(1);
+    }
+}
+
+/* persona on the channel from the start of `day`, by its owner, by hand. */
+static void seed_assign(db_conn *c, const char *channel_id, const char *persona_id, int64_t day)
+{
+    char id[UUID_STR_LEN + 1];
+    uuid_v7(id);
+    const char *args[] = {id, channel_id, persona_id};
+    seed_exec(c,
+              "INSERT INTO channel_persona_assignments (id, channel_id, user_id, persona_id, "
+              "persona_version, previous_persona_id, assigned_by, source, reason, created_at) "
+              "SELECT $1, $2, ch.user_id, $3, 1, ch.persona_id, ch.user_id, 'manual', "
+              "'seeded history', $4 FROM channels ch WHERE ch.id = $2",
+              args, 3, 4, day * USEC_PER_DAY);
+    seed_exec(c, "UPDATE channels SET persona_id = $2 WHERE id = $1",
+              (const char *[]){channel_id, persona_id}, 2, 0, 0);
+}
+
+static int seed_main(int argc, char **argv)
+{
+    db *d;
+    if (argc == 5 && strcmp(argv[1], "seed-history") == 0) {
+        db_conn *c = seed_open(&d);
+        int64_t today = time_day_of(time_now_usec());
+        seed_assign(c, argv[2], argv[3], today - 60);
+        seed_assign(c, argv[2], argv[4], today - 30);
+        seed_close(d, c);
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "run-optimizer") == 0) {
+        db_conn *c = seed_open(&d);
+        char user[UUID_STR_LEN + 1] = "", key[128], id[UUID_STR_LEN + 1];
+        db_sql q = DB_SQL("SELECT user_id FROM channels WHERE id = $1");
+        db_error de;
+        db_stmt *st = db_prepare(c, &q, &de);
+        if (st == NULL) {
+            fprintf(stderr, "web_journey seeder: %s\n", de.message);
+            return 1;
+        }
+        db_bind_text(st, 1, argv[2]);
+        if (db_step(st, &de) == DB_ROW)
+            db_col_copy(st, 0, user, sizeof(user));
+        db_reset(st);
+        if (user[0] == '\0') {
+            fprintf(stderr, "web_journey seeder: no channel %s\n", argv[2]);
+            return 1;
+        }
+        snprintf(key, sizeof(key), "%s:%s:journey", OPTIMIZER_JOB_RUN, argv[2]);
+        json_t *payload = json_pack("{s:s}", "channel_id", argv[2]);
+        job_options o = {.user_id = user, .unique_key = key};
+        error e;
+        int rc = job_enqueue(c, OPTIMIZER_JOB_RUN, payload, &o, id, &e);
+        json_decref(payload);
+        seed_close(d, c);
+        if (rc != 0) {
+            fprintf(stderr, "web_journey seeder: cannot queue %s: %s\n", OPTIMIZER_JOB_RUN,
+                    e.message);
+            return 1;
+        }
+        printf("%s\n", id);
+        return 0;
+    }
+    fprintf(stderr, "usage: web_journey seed-history CHANNEL BEST CURRENT | run-optimizer "
+                    "CHANNEL\n");
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && (strcmp(argv[1], "seed-history") == 0 || strcmp(argv[1], "run-optimizer") == 0))
+        return seed_main(argc, argv);
     if (argc != 4) {
         fprintf(stderr, "usage: web_journey SCRIPT NODE_MODULES ARTIFACTS\n");
         return 2;
@@ -141,6 +301,15 @@ int main(int argc, char **argv)
         perror("web_journey: mkdtemp");
         return 1;
     }
+
+    char self[1024];
+    ssize_t sn = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (sn <= 0) {
+        perror("web_journey: /proc/self/exe");
+        return 1;
+    }
+    self[sn] = '\0';
+    set("PSTUDIO_WEB_SEEDER", "%s", self);
 
     fake_google *fg = fake_google_start(CLIENT_ID, CLIENT_SECRET);
     int fp = fg->port, port = free_port();
@@ -190,7 +359,13 @@ int main(int argc, char **argv)
     set("PSTUDIO_WEB_NODE_MODULES", "%s", modules);
     set("PSTUDIO_WEB_ARTIFACTS", "%s", artifacts);
     const char *node[] = {"node", script, NULL};
+    revoke_fake = fg;
+    struct sigaction sa = {.sa_handler = on_revoke}; /* no SA_RESTART: waitpid returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
     rc = wait_status(spawn(node, NULL));
+    signal(SIGUSR1, SIG_IGN);
+    revoke_fake = NULL;
 
     kill(serve, SIGTERM);
     int src = wait_status(serve);

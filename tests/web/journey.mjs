@@ -3,15 +3,20 @@
 // English and the same in Brazilian Portuguese: sign up, connect Google (the
 // fake), import a channel, create a persona, create a project and watch it
 // reach "scripted" live, edit and rewrite a scene, narrate it and play the
-// audio, compare and restore a persona version; on the channel, import a
-// Studio CSV (its bad row shown by line) and see the chart, switch the
-// optimizer's mode; the persona leaderboard and a persona's performance.
-// Then a second user, who must see none of it, and the screens at phone
-// width. axe-core runs on every screen (no serious or
+// audio, see each scene's image and make one again, compare and restore a
+// persona version, export it as a preset and import it; on the channel,
+// import a Studio CSV (its bad row shown by line) and see the chart, switch
+// the optimizer's mode; the persona leaderboard and a persona's performance.
+// Then two accounts with a seeded history (decision 113): the optimizer's
+// real suggestion dismissed, its automatic switch reverted and Google access
+// revoked then reconnected (English), or the suggestion accepted
+// (Portuguese), and a backfill; a second user, who must see none of it, and
+// the screens at phone width. axe-core runs on every screen (no serious or
 // critical violation passes); a CSP violation, a page error or a console
 // error fails the run. Screenshots go to PSTUDIO_WEB_ARTIFACTS.
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import en from '../../web/app/locale-en.js';
 import ptBR from '../../web/app/locale-pt-BR.js';
@@ -75,6 +80,61 @@ function studioCsv() {
     `${day(1)},300,15.0,12,2`].join('\n') + '\n';
 }
 
+// The date n days before today (UTC), as the API writes dates.
+const daysAgo = (n) => new Date(Date.now() - n * 86400000).toISOString().slice(0, 10);
+
+// Sixty days of a channel's Studio export for the optimizer: 1000-odd views a
+// day while the better persona ran (60 to 31 days ago), 300-odd since.
+function historyCsv() {
+  const rows = ['Date,Views,Watch time (hours)'];
+  for (let n = 60; n >= 1; n--) {
+    const views = (n > 30 ? 1000 : 300) + (n % 5) * 15;
+    rows.push(`${daysAgo(n)},${views},${(views * 2 / 60).toFixed(2)}`);
+  }
+  return rows.join('\n') + '\n';
+}
+
+// The API as the signed-in page would call it (the context's cookies, the
+// CSRF header), for setting up and for checking what a click did, from the
+// test's side, so its refusals are not the page's console errors. A string
+// body goes as CSV.
+async function api(page, method, path, body) {
+  const cookies = await page.context().cookies();
+  const csrf = (cookies.find((c) => c.name === 'pstudio_csrf') || {}).value || '';
+  const headers = { Accept: 'application/json' };
+  if (method !== 'GET') headers['X-CSRF-Token'] = csrf;
+  if (body !== undefined) headers['Content-Type'] = typeof body === 'string' ? 'text/csv' : 'application/json';
+  const r = await page.request.fetch(BASE + '/api/v1' + path, {
+    method, headers, data: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
+  });
+  const text = await r.text();
+  return { status: r.status(), body: text ? JSON.parse(text) : null };
+}
+
+// Asks fn until it answers something truthy, every 250 ms, for at most ms.
+async function until(what, fn, ms = TIMEOUT) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('timed out waiting for ' + what);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+// The launcher as the seeder (tests/web_journey.c): what a browser cannot do.
+function seeder(...args) {
+  return execFileSync(process.env.PSTUDIO_WEB_SEEDER, args, { encoding: 'utf8' }).trim();
+}
+
+async function phoneFits(page, name) {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(wide <= 390, `${name} is ${wide} px wide at 390 px`);
+  await shot(page, `phone-${name}`);
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
 async function shot(page, name) {
   await page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true });
 }
@@ -96,15 +156,20 @@ async function step(name, fn) {
   }
 }
 
-async function journey(browser, lang, email) {
+// A browser context at desktop size, in one of the dashboard's languages,
+// with the page's problems collected.
+async function session(browser, lang) {
   const M = lang === 'en' ? en : ptBR;
-  const T = (k, v) => msg(M, k, v);
-  const suffix = lang === 'en' ? 'en' : 'pt-BR';
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
   ctx.setDefaultTimeout(TIMEOUT);
   const page = await ctx.newPage();
   const problems = [];
   await watch(page, problems);
+  return { M, T: (k, v) => msg(M, k, v), suffix: lang === 'en' ? 'en' : 'pt-BR', ctx, page, problems };
+}
+
+async function journey(browser, lang, email) {
+  const { T, suffix, ctx, page, problems } = await session(browser, lang);
   const ids = {};
 
   await step(`${lang}: sign up`, async () => {
@@ -142,10 +207,12 @@ async function journey(browser, lang, email) {
     await page.getByRole('button', { name: T('google.import_one', { count: 1 }) }).click();
     await page.getByText(T('google.importDone')).waitFor();
     await screen(page, `google-${suffix}`);
+    await phoneFits(page, `google-${suffix}`);
     await page.getByRole('link', { name: T('nav.channels') }).first().click();
     await page.getByRole('heading', { name: T('channels.title') }).waitFor();
     await page.locator('.card a').first().waitFor();
     await screen(page, `channels-${suffix}`);
+    await phoneFits(page, `channels-${suffix}`);
   });
 
   const personaName = lang === 'en' ? 'Calm <b>narrator</b>' : 'Narradora <i>calma</i>';
@@ -170,6 +237,7 @@ async function journey(browser, lang, email) {
     await page.getByRole('button', { name: T('personas.save') }).click();
     await page.getByText(T('personas.saved', { version: 2 })).waitFor();
     await screen(page, `persona-editor-${suffix}`);
+    await phoneFits(page, `persona-editor-${suffix}`);
   });
 
   await step(`${lang}: assign the persona to the channel`, async () => {
@@ -259,7 +327,7 @@ async function journey(browser, lang, email) {
       page.getByRole('button', { name: T('projects.saveNarration') }).first().click()]);
     check(saved.status() === 200, 'the narration is saved');
     await page.getByRole('button', { name: T('projects.saveNarration') }).first().waitFor({ state: 'attached' });
-    await page.waitForFunction(() => document.querySelector('.scene button').disabled);
+    await page.waitForFunction(() => document.querySelector('.scene .actions button').disabled);
     // The rewrite is a job: the dashboard hears it end on the events stream
     // and reads the project again, with scene 2 rewritten (a newer updated_at).
     const label2 = T('projects.narration', { n: 2 });
@@ -305,6 +373,36 @@ async function journey(browser, lang, email) {
     }, T('audio.COMPLETED'), { timeout: 60000 });
   });
 
+  await step(`${lang}: each scene's image, and one made again`, async () => {
+    await page.waitForFunction((made) => {
+      const b = [...document.querySelectorAll('.scene .image-status .badge')];
+      return b.length === 3 && b.every((x) => x.textContent === made);
+    }, T('image.COMPLETED'), { timeout: 60000 });
+    const imgs = page.locator('.scene img.still');
+    check(await imgs.count() === 3, 'each scene shows its image');
+    // The browser loaded each landscape PNG from the media route.
+    await page.waitForFunction(() => [...document.querySelectorAll('.scene img.still')].every((i) => i.complete && i.naturalWidth === 1920 && i.naturalHeight === 1080));
+    const before = (await api(page, 'GET', `/projects/${ids.project}`)).body;
+    const first = before.scenes[0];
+    check(await imgs.first().getAttribute('src') === first.image.landscape, 'the image is the scene\'s landscape PNG on the media route');
+    check(first.image.landscape.startsWith(`/api/v1/projects/${ids.project}/media/`), 'the media route serves it');
+    check(await imgs.first().getAttribute('alt') === (first.visual_description || first.narration), 'the alt text is the visual description');
+    await screen(page, `scene-images-${suffix}`);
+    await phoneFits(page, `scene-images-${suffix}`);
+    const old = before.scenes[1].image.landscape;
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/image')),
+      page.getByRole('button', { name: T('projects.drawSceneOf', { n: 2 }) }).click()]);
+    check(res.status() === 202, 'making one scene\'s image again is accepted, not ' + res.status());
+    // A new generation is a new file; the board shows it once it is made.
+    const made = await until('scene 2\'s new image', async () => {
+      const sc = (await api(page, 'GET', `/projects/${ids.project}`)).body.scenes[1];
+      return sc.image_status === 'COMPLETED' && sc.image.landscape !== old ? sc.image.landscape : null;
+    }, 60000);
+    await page.locator(`.scene img.still[src="${made}"]`).waitFor();
+    await page.waitForFunction(() => !document.querySelector('main [role=status]'));
+  });
+
   await step(`${lang}: the leaderboard and a persona's performance`, async () => {
     await page.getByRole('link', { name: T('nav.analytics') }).click();
     await page.getByRole('heading', { name: T('analytics.leaderboard') }).waitFor();
@@ -312,23 +410,68 @@ async function journey(browser, lang, email) {
     await page.getByLabel(T('analytics.rankBy')).selectOption('watch_minutes_per_view');
     await page.locator('table.leaderboard').or(page.getByTestId('leaderboard-empty')).first().waitFor();
     await screen(page, `leaderboard-${suffix}`);
+    await phoneFits(page, `leaderboard-${suffix}`);
     await page.goto(`${BASE}/#/analytics/personas/${ids.persona}`);
     await page.getByRole('heading', { name: T('analytics.health') }).waitFor();
     check(await page.getByRole('row', { name: new RegExp('^' + T('analytics.pmetric.views_per_day')) }).count() === 1, 'the performance table has views per day');
     await screen(page, `persona-performance-${suffix}`);
+    await phoneFits(page, `persona-performance-${suffix}`);
   });
 
   await step(`${lang}: compare and restore a persona version`, async () => {
     await page.goto(`${BASE}/#/personas/${ids.persona}`);
     await page.getByRole('heading', { name: T('personas.history') }).waitFor();
+    // Its usage: the project's script and the scene rewrite were written by
+    // this persona (the channel's), as the API counts them.
+    const usage = (await api(page, 'GET', `/personas/${ids.persona}/usage`)).body;
+    check(usage.attempts === 2, 'the API counts two generations, not ' + usage.attempts);
+    await page.locator('.stat', { hasText: T('personas.attempts') }).locator('dd', { hasText: /^2$/ }).waitFor();
+    check(await page.getByRole('link', { name: T('personas.performanceLink') }).getAttribute('href') === `#/analytics/personas/${ids.persona}`, 'the editor links to the persona\'s performance');
     await page.getByRole('button', { name: T('personas.compare', { version: 2 }) }).click();
     const diff = page.locator('table.diff');
     await diff.waitFor();
     check(await diff.locator('th[scope=row]', { hasText: 'temperature' }).count() === 1, 'the diff shows the temperature change');
     await screen(page, `persona-diff-${suffix}`);
+    await phoneFits(page, `persona-diff-${suffix}`);
     await page.getByRole('button', { name: T('personas.restore') }).click();
     await page.locator('.history strong', { hasText: 'v3' }).waitFor();
     check(await page.getByLabel(T('personas.temperature')).inputValue() === '0.6', 'version 1 restored as version 3');
+  });
+
+  await step(`${lang}: export the persona as a preset and import it`, async () => {
+    await page.goto(`${BASE}/#/personas/${ids.persona}`);
+    await page.getByRole('heading', { name: T('personas.history') }).waitFor();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: T('personas.export') }).click()]);
+    const file = await download.path();
+    const preset = JSON.parse(readFileSync(file, 'utf8'));
+    const source = (await api(page, 'GET', `/personas/${ids.persona}`)).body;
+    check(preset.name === source.name && preset.system_instruction === source.system_instruction, 'the preset carries the persona');
+    await page.getByRole('navigation').getByRole('link', { name: T('nav.personas'), exact: true }).click();
+    await page.getByText(T('personas.importTitle')).click();
+    await page.getByLabel(T('personas.presetFile')).setInputFiles(file);
+    await page.waitForFunction((label) => {
+      const el = [...document.querySelectorAll('textarea')].find((x) => x.labels[0] && x.labels[0].textContent === label);
+      return el && el.value.length > 0;
+    }, T('personas.presetText'));
+    await screen(page, `persona-import-${suffix}`);
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/personas/import')),
+      page.getByRole('button', { name: T('personas.import') }).click()]);
+    check(res.status() === 201, 'the import is answered 201, not ' + res.status());
+    const created = await res.json();
+    await page.waitForURL(new RegExp(`#/personas/${created.id}$`));
+    await page.getByRole('heading', { name: source.name }).waitFor();
+    check(created.id !== ids.persona && created.type === 'CUSTOM', 'the import is a new persona of ours');
+    const copy = (await api(page, 'GET', `/personas/${created.id}`)).body;
+    check(copy.system_instruction === source.system_instruction && copy.temperature === source.temperature, 'the imported persona has the preset\'s settings');
+    // A preset that is not JSON is refused in the page, named as such.
+    await page.getByRole('navigation').getByRole('link', { name: T('nav.personas'), exact: true }).click();
+    await page.getByText(T('personas.importTitle')).click();
+    await page.getByLabel(T('personas.presetText')).fill('{not json');
+    await page.getByRole('button', { name: T('personas.import') }).click();
+    await page.getByRole('alert').filter({ hasText: T('personas.presetNotJson') }).waitFor();
   });
 
   await step(`${lang}: the account counts this month's project and generations`, async () => {
@@ -351,6 +494,178 @@ async function journey(browser, lang, email) {
   }
   await ctx.close();
   return ids;
+}
+
+// The optimizer with a history: a new account imports its channel, gets two
+// personas with 30 days each (the assignments backdated by the seeder, the
+// days imported as a Studio CSV through the API), and the optimizer's real
+// suggestion is on the channel's screen. In English it is dismissed, the
+// channel goes to automatic mode, the real optimizer job switches it and the
+// switch is reverted; in Portuguese it is accepted. Each click is checked
+// through the API. Then Backfill, on days before the import's 90.
+async function optimizer(browser, lang, email) {
+  const { M, T, suffix, ctx, page, problems } = await session(browser, lang);
+  let channel;
+  const best = lang === 'en' ? 'Storyteller' : 'Contadora';
+  const current = lang === 'en' ? 'Lecturer' : 'Palestrante';
+  const ids = {};
+
+  await step(`${lang}: optimizer: an account with a channel and two personas with history`, async () => {
+    await page.goto(BASE + '/#/signup');
+    if (lang !== 'en') await page.getByLabel(msg(en, 'nav.language')).selectOption('pt-BR');
+    await page.getByLabel(T('auth.email')).fill(email);
+    await page.getByLabel(T('auth.password')).fill(PASSWORD);
+    await page.getByRole('button', { name: T('auth.signup') }).click();
+    await page.getByRole('heading', { name: T('account.title') }).waitFor();
+    await page.getByRole('link', { name: T('nav.google') }).click();
+    await page.getByRole('button', { name: T('google.connect') }).click();
+    await page.waitForURL(/\/google\/connected$/);
+    await page.getByRole('link', { name: /Persona Studio dashboard/ }).click();
+    await page.getByRole('button', { name: T('google.discover') }).first().click();
+    await page.locator('.discover input[type=checkbox]').first().check();
+    await page.getByRole('button', { name: T('google.import_one', { count: 1 }) }).click();
+    await page.getByText(T('google.importDone')).waitFor();
+    channel = (await api(page, 'GET', '/channels')).body.items[0].id;
+    for (const [k, name] of [['best', best], ['current', current]]) {
+      const r = await api(page, 'POST', '/personas', { name, system_instruction: `Speak as ${name}.`, language: 'en' });
+      check(r.status === 201, 'persona created: ' + r.status);
+      ids[k] = r.body.id;
+    }
+    // Importing the channel backfills its last 90 days from the fake Google:
+    // wait for all of them, so they do not land over the CSV's.
+    await until('the import\'s 90-day backfill', async () => {
+      const r = await api(page, 'GET', `/channels/${channel}/analytics?period=DAY&from=${daysAgo(90)}&to=${daysAgo(1)}`);
+      return r.status === 200 && r.body.items.length === 90;
+    }, 60000);
+    seeder('seed-history', channel, ids.best, ids.current);
+    const imp = await api(page, 'POST', `/channels/${channel}/analytics/import`, historyCsv());
+    check(imp.status === 200 && imp.body.rejected.length === 0, 'the 60-day history is imported: ' + JSON.stringify(imp.body));
+  });
+
+  await step(`${lang}: optimizer: the suggestion and its evidence`, async () => {
+    await page.goto(`${BASE}/#/channels/${channel}`);
+    const card = page.locator('.suggestion');
+    await card.waitFor();
+    check(await card.getByText(best, { exact: true }).count() === 1, 'the suggestion proposes the better persona');
+    // Personas with no day anywhere show no figures, only "no data yet".
+    const bestRow = page.getByRole('row', { name: new RegExp('^' + best) });
+    await bestRow.waitFor();
+    check(await bestRow.getByText(T('optimizer.noData')).count() === 0, 'the persona with days shows its figures');
+    const empty = await page.locator('td', { hasText: T('optimizer.noData') }).count();
+    const cand = (await api(page, 'GET', `/channels/${channel}/suggestions`)).body;
+    const none = cand.personas.filter((x) => x.channel_days + x.owner_days + x.global_days === 0).length;
+    check(empty === none, `"no data yet" on each candidate without days (${empty} shown, ${none} in the API)`);
+    ids.suggestion = cand.suggestion.id;
+    check(cand.suggestion.persona_id === ids.best, 'the API proposes the same persona');
+    await screen(page, `channel-suggestion-${suffix}`);
+    await phoneFits(page, `channel-suggestion-${suffix}`);
+  });
+
+  if (lang === 'en') {
+    await step(`${lang}: optimizer: dismiss, an automatic switch, and revert it`, async () => {
+      const [res] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/dismiss')),
+        page.getByRole('button', { name: T('optimizer.dismiss') }).click()]);
+      check(res.status() === 200, 'the dismissal is answered 200, not ' + res.status());
+      await page.getByTestId('optimizer-why').waitFor();
+      const after = (await api(page, 'GET', `/channels/${channel}/suggestions`)).body;
+      check(after.suggestion === null, 'no suggestion is offered after the dismissal');
+      check((await api(page, 'GET', `/channels/${channel}`)).body.persona_id === ids.current, 'dismissing leaves the persona');
+      await page.getByLabel(T('optimizer.mode')).selectOption('auto');
+      await page.getByText(T('optimizer.modeHint.auto')).waitFor();
+      check((await api(page, 'GET', `/channels/${channel}`)).body.optimization_mode === 'auto', 'the channel is in auto mode');
+      // The daily job's run for this channel, queued now; the server runs it.
+      seeder('run-optimizer', channel);
+      const sw = await until('the optimizer\'s switch', async () => {
+        const items = (await api(page, 'GET', `/channels/${channel}/assignments`)).body.items;
+        return items.find((a) => a.source === 'optimizer');
+      }, 30000);
+      check(sw.persona_id === ids.best && sw.evidence, 'the optimizer switched to the better persona, with its evidence');
+      await page.reload();
+      const row = page.locator('.timeline li', { hasText: T('channels.source.optimizer') });
+      await row.waitFor();
+      await screen(page, `channel-switch-${suffix}`);
+      const [rv] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/revert')),
+        row.getByRole('button', { name: T('optimizer.revert') }).click()]);
+      check(rv.status() === 200 || rv.status() === 201, 'the revert is answered 2xx, not ' + rv.status());
+      const [pre, post] = M.optimizer.paused.split('{{date}}').map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+      await page.getByText(new RegExp(pre + '.+' + post)).waitFor();
+      const ch = (await api(page, 'GET', `/channels/${channel}`)).body;
+      check(ch.persona_id === ids.current, 'the revert restored the previous persona');
+      const sg = (await api(page, 'GET', `/channels/${channel}/suggestions`)).body;
+      check(sg.optimizer.paused_at, 'the revert paused automatic mode');
+      check(await page.getByRole('button', { name: T('optimizer.revert') }).count() === 0, 'the revert is not offered again');
+    });
+  } else {
+    await step(`${lang}: optimizer: accept the suggestion`, async () => {
+      const [res] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/accept')),
+        page.getByRole('button', { name: T('optimizer.accept') }).click()]);
+      check(res.status() === 200 || res.status() === 201, 'the acceptance is answered 2xx, not ' + res.status());
+      await page.locator('.timeline li', { hasText: T('optimizer.accepted') }).waitFor();
+      const ch = (await api(page, 'GET', `/channels/${channel}`)).body;
+      check(ch.persona_id === ids.best, 'accepting switched the channel to the proposed persona');
+      const items = (await api(page, 'GET', `/channels/${channel}/assignments`)).body.items;
+      check(items.some((a) => a.suggestion_id === ids.suggestion && a.persona_id === ids.best), 'the assignment names the suggestion');
+      await screen(page, `channel-accepted-${suffix}`);
+    });
+  }
+
+  await step(`${lang}: optimizer: backfill days before the import's`, async () => {
+    const from = daysAgo(120);
+    const to = daysAgo(100);
+    const none = (await api(page, 'GET', `/channels/${channel}/analytics?period=DAY&from=${from}&to=${to}`)).body.items.length;
+    check(none === 0, 'no days that old before the backfill');
+    const form = page.locator('form', { has: page.getByRole('button', { name: T('analytics.backfill') }) });
+    await form.getByLabel(T('analytics.from')).fill(from);
+    await form.getByLabel(T('analytics.to')).fill(to);
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/analytics/backfill')),
+      form.getByRole('button', { name: T('analytics.backfill') }).click()]);
+    check(res.status() === 202, 'the backfill is queued: ' + res.status());
+    await form.getByRole('status').waitFor();
+    await until('the backfilled days', async () => {
+      const r = await api(page, 'GET', `/channels/${channel}/analytics?period=DAY&from=${from}&to=${to}`);
+      return r.body.items.length === 21;
+    }, 60000);
+    await screen(page, `channel-backfill-${suffix}`);
+  });
+
+  if (lang === 'en') {
+    await step(`${lang}: Google access revoked, the account needs reconnecting, and Reconnect`, async () => {
+      const account = (await api(page, 'GET', '/google/accounts')).body.items[0];
+      check(account.status === 'active', 'the account starts active');
+      // The person revokes the app at Google (the launcher's fake forgets
+      // every token); the next call to Google finds out.
+      process.kill(process.ppid, 'SIGUSR1');
+      await until('the account to need reconnecting', async () => {
+        await api(page, 'GET', `/google/accounts/${account.id}/channels`);
+        return (await api(page, 'GET', '/google/accounts')).body.items[0].status === 'needs_reconnect';
+      });
+      await page.goto(`${BASE}/#/channels`);
+      await page.locator('.card .badge', { hasText: T('google.status.needs_reconnect') }).waitFor();
+      await page.locator('.card a').first().click();
+      await page.getByRole('alert').filter({ hasText: T('channels.needsReconnect') }).waitFor();
+      await page.goto(`${BASE}/#/google`);
+      await page.getByText(T('google.reconnectWhy')).waitFor();
+      check(await page.getByRole('button', { name: T('google.discover') }).count() === 0, 'no discovery while the account needs reconnecting');
+      await screen(page, `google-reconnect-${suffix}`);
+      await page.getByRole('button', { name: T('google.reconnect') }).click();
+      await page.waitForURL(/\/google\/connected$/);
+      await page.getByRole('link', { name: /Persona Studio dashboard/ }).click();
+      await page.getByText(T('google.status.active')).first().waitFor();
+      const again = (await api(page, 'GET', '/google/accounts')).body.items;
+      check(again.length === 1 && again[0].id === account.id && again[0].status === 'active', 'the same account is active again');
+      check((await api(page, 'GET', `/google/accounts/${account.id}/channels`)).status === 200, 'Google answers again');
+    });
+  }
+
+  if (problems.length) {
+    failed++;
+    console.log(`FAIL ${lang} optimizer: the page reported problems:\n  ${problems.join('\n  ')}`);
+  }
+  await ctx.close();
 }
 
 async function stranger(browser, owned) {
@@ -410,6 +725,8 @@ const browser = await chromium.launch({
 try {
   const owned = await journey(browser, 'en', 'you@example.com');
   await journey(browser, 'pt-BR', 'voce@example.com');
+  await optimizer(browser, 'en', 'optimizer@example.com');
+  await optimizer(browser, 'pt-BR', 'otimizador@example.com');
   await stranger(browser, owned);
   await phone(browser);
 } finally {

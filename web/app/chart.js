@@ -5,8 +5,14 @@
 // stylesheet is linked from index.html.
 import { html, useEffect, useRef } from './ui.js';
 import uPlot from '/vendor/uplot/uPlot.esm.js';
+import { lang, fmtNumber } from './i18n.js';
 
 const HEIGHT = 240;
+
+function dayTicks(splits) {
+  const f = new Intl.DateTimeFormat(lang(), { day: 'numeric', month: 'short', timeZone: 'UTC' });
+  return splits.map((s) => f.format(new Date(s * 1000)));
+}
 
 // dates: 'YYYY-MM-DD' strings (UTC days); values: numbers or null (a gap).
 export function LineChart({ label, dates, values }) {
@@ -23,7 +29,8 @@ export function LineChart({ label, dates, values }) {
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true } },
       series: [{}, { label, stroke: '#1f5fbf', width: 2, fill: 'rgba(31, 95, 191, 0.12)', points: { show: xs.length < 40 } }],
-      axes: [{}, { size: 60 }],
+      // Ticks in the page's language: day and month of UTC days, and numbers.
+      axes: [{ values: (u, splits) => dayTicks(splits) }, { size: 60, values: (u, splits) => splits.map(fmtNumber) }],
     }, [xs, values], el);
     const onResize = () => plot.setSize({ width: width(), height: HEIGHT });
     addEventListener('resize', onResize);

@@ -45,6 +45,17 @@ export function fmtDecimal(n, digits = 2) {
   return n === null || n === undefined ? '—'
     : new Intl.NumberFormat(lang(), { maximumFractionDigits: digits }).format(n);
 }
+export function fmtPercent(x) {
+  return x === null || x === undefined ? '—'
+    : new Intl.NumberFormat(lang(), { style: 'percent', maximumFractionDigits: 1 }).format(x);
+}
+// A calendar day as the API writes it (YYYY-MM-DD, a UTC day), in the
+// page's language; anything else is shown as it came.
+export function fmtDay(ymd) {
+  if (!ymd) return '—';
+  const d = new Date(ymd + 'T00:00:00Z');
+  return Number.isNaN(d.getTime()) ? ymd : new Intl.DateTimeFormat(lang(), { dateStyle: 'medium', timeZone: 'UTC' }).format(d);
+}
 export function fmtDate(iso) {
   if (!iso) return '—';
   return new Intl.DateTimeFormat(lang(), { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));

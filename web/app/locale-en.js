@@ -43,6 +43,8 @@ export default {
     source: { manual: 'set by hand', optimizer: 'set by the optimizer' },
   },
   personas: {
+    usageTitle: 'Usage and performance', attempts: 'Generations', tokens: 'Tokens in / out',
+    usagePeriod: 'Your generations with this persona from {{since}} to {{until}}.', performanceLink: 'Performance figures',
     title: 'Personas', new: 'New persona', yours: 'Your personas', noneYours: 'You have no personas of your own yet.',
     systemTitle: 'Starter personas', system: 'Starter', custom: 'Custom', needsPlan: 'Needs the {{plan}} plan',
     importTitle: 'Import a preset', presetFile: 'Preset file (JSON)', presetText: 'Or paste the preset', import: 'Import preset',
@@ -72,8 +74,10 @@ export default {
     noScenes: 'No scenes.', regenerateAll: 'Rewrite the whole script',
     scene: 'Scene {{n}}', visual: 'Visual', narration: 'Narration of scene {{n}}',
     saveNarration: 'Save narration', regenerateScene: 'Rewrite this scene',
-    narrate: 'Narrate', narrating: 'Narrating; this page updates by itself.', narrateScene: 'Narrate this scene again',
+    narrate: 'Narrate and make images', narrating: 'Narrating; this page updates by itself.', narrateScene: 'Narrate this scene again',
     audio: 'Audio', audioOf: 'Narration of scene {{n}}', subtitles: 'Subtitles', duration: '{{s}} s', vtt: 'Subtitles (VTT)', srt: 'Subtitles (SRT)',
+    image: 'Image', imageOf: 'Image of scene {{n}}', portrait: 'Portrait (9:16)', drawScene: 'Regenerate image', drawSceneOf: 'Regenerate image (scene {{n}})',
+    drawing: 'Making images; this page updates by itself.',
   },
   analytics: {
     channelTitle: 'Analytics', period: 'Period', day: 'By day', week: 'By week (Monday)', metricLabel: 'Metric',
@@ -103,7 +107,7 @@ export default {
     performance: 'Performance', successRate: 'Success rate', generationsLabel: 'Generations', personaSettings: 'Persona settings',
   },
   optimizer: {
-    title: 'Optimizer', mode: 'Mode', modes: { off: 'Off', suggest: 'Suggest', auto: 'Automatic' },
+    noData: 'no data yet', title: 'Optimizer', mode: 'Mode', modes: { off: 'Off', suggest: 'Suggest', auto: 'Automatic' },
     modeHint: {
       off: 'The optimizer does nothing on this channel.', suggest: 'The optimizer suggests a better persona; you decide.',
       auto: 'The optimizer switches the persona by itself, at most once per cooldown, and logs its evidence.',
@@ -124,6 +128,7 @@ export default {
     interval: '95 % interval', pBest: 'P(best)', current: 'current',
     evidence: 'Evidence', accepted: 'accepted suggestion', revert: 'Revert',
   },
+  image: { PENDING: 'Not made', PROCESSING: 'Making', COMPLETED: 'Made', FAILED: 'Failed' },
   audio: { PENDING: 'Not narrated', PROCESSING: 'Narrating', COMPLETED: 'Narrated', FAILED: 'Failed' },
   status: {
     draft: 'Draft', queued: 'Queued', generating: 'Writing', scripted: 'Scripted', producing: 'Producing',

@@ -42,6 +42,8 @@ export default {
     source: { manual: 'definida à mão', optimizer: 'definida pelo otimizador' },
   },
   personas: {
+    usageTitle: 'Uso e desempenho', attempts: 'Gerações', tokens: 'Tokens de entrada / saída',
+    usagePeriod: 'Suas gerações com esta persona de {{since}} a {{until}}.', performanceLink: 'Números de desempenho',
     title: 'Personas', new: 'Nova persona', yours: 'Suas personas', noneYours: 'Você ainda não tem personas próprias.',
     systemTitle: 'Personas iniciais', system: 'Inicial', custom: 'Personalizada', needsPlan: 'Requer o plano {{plan}}',
     importTitle: 'Importar um preset', presetFile: 'Arquivo do preset (JSON)', presetText: 'Ou cole o preset', import: 'Importar preset',
@@ -71,8 +73,10 @@ export default {
     noScenes: 'Nenhuma cena.', regenerateAll: 'Reescrever o roteiro inteiro',
     scene: 'Cena {{n}}', visual: 'Visual', narration: 'Narração da cena {{n}}',
     saveNarration: 'Salvar narração', regenerateScene: 'Reescrever esta cena',
-    narrate: 'Narrar', narrating: 'Narrando; esta página se atualiza sozinha.', narrateScene: 'Narrar esta cena de novo',
+    narrate: 'Narrar e gerar imagens', narrating: 'Narrando; esta página se atualiza sozinha.', narrateScene: 'Narrar esta cena de novo',
     audio: 'Áudio', audioOf: 'Narração da cena {{n}}', subtitles: 'Legendas', duration: '{{s}} s', vtt: 'Legendas (VTT)', srt: 'Legendas (SRT)',
+    image: 'Imagem', imageOf: 'Imagem da cena {{n}}', portrait: 'Retrato (9:16)', drawScene: 'Gerar a imagem de novo', drawSceneOf: 'Gerar a imagem de novo (cena {{n}})',
+    drawing: 'Gerando imagens; esta página se atualiza sozinha.',
   },
   analytics: {
     channelTitle: 'Análises', period: 'Período', day: 'Por dia', week: 'Por semana (segunda-feira)', metricLabel: 'Métrica',
@@ -102,7 +106,7 @@ export default {
     performance: 'Desempenho', successRate: 'Taxa de sucesso', generationsLabel: 'Gerações', personaSettings: 'Configurações da persona',
   },
   optimizer: {
-    title: 'Otimizador', mode: 'Modo', modes: { off: 'Desligado', suggest: 'Sugerir', auto: 'Automático' },
+    noData: 'sem dados ainda', title: 'Otimizador', mode: 'Modo', modes: { off: 'Desligado', suggest: 'Sugerir', auto: 'Automático' },
     modeHint: {
       off: 'O otimizador não faz nada neste canal.', suggest: 'O otimizador sugere uma persona melhor; você decide.',
       auto: 'O otimizador troca a persona sozinho, no máximo uma vez por intervalo de espera, e registra as evidências.',
@@ -123,6 +127,7 @@ export default {
     interval: 'Intervalo de 95 %', pBest: 'P(melhor)', current: 'atual',
     evidence: 'Evidências', accepted: 'sugestão aceita', revert: 'Reverter',
   },
+  image: { PENDING: 'Não gerada', PROCESSING: 'Gerando', COMPLETED: 'Gerada', FAILED: 'Falhou' },
   audio: { PENDING: 'Sem narração', PROCESSING: 'Narrando', COMPLETED: 'Narrado', FAILED: 'Falhou' },
   status: {
     draft: 'Rascunho', queued: 'Na fila', generating: 'Escrevendo', scripted: 'Roteirizado', producing: 'Produzindo',

@@ -3,7 +3,7 @@
 // persona leaderboard (#/analytics) and one persona's performance
 // (#/analytics/personas/<id>).
 import { html, useState } from './ui.js';
-import { t, fmtNumber, fmtDecimal, fmtDate } from './i18n.js';
+import { t, fmtNumber, fmtDecimal, fmtDate, fmtDay, fmtPercent } from './i18n.js';
 import { get, patch, post, upload } from './api.js';
 import { Field, ErrorBox, Loading, useAction, useLoad } from './components.js';
 import { LineChart } from './chart.js';
@@ -19,7 +19,8 @@ const MODES = ['off', 'suggest', 'auto'];
 const CSV_MAX = 1 << 20;
 
 const enc = encodeURIComponent;
-const pct = (x) => (x === null || x === undefined ? '—' : new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 1 }).format(x));
+// Percentages in the page's language, not the browser's.
+const pct = fmtPercent;
 const shortId = (id) => id.slice(0, 8);
 
 function personaLabel(personas, id) {
@@ -32,7 +33,7 @@ function AnalyticsTable({ rows, metric }) {
   return html`<details class="data-table"><summary>${t('analytics.showTable')}</summary>
     <table><caption class="sr-only">${t('analytics.metric.' + metric)}</caption>
       <thead><tr><th scope="col">${t('analytics.date')}</th><th scope="col">${t('analytics.metric.' + metric)}</th></tr></thead>
-      <tbody>${rows.map((r) => html`<tr key=${r.date}><td>${r.date}</td><td>${fmtDecimal(r[metric])}</td></tr>`)}</tbody>
+      <tbody>${rows.map((r) => html`<tr key=${r.date}><td><time datetime=${r.date}>${fmtDay(r.date)}</time></td><td>${fmtDecimal(r[metric])}</td></tr>`)}</tbody>
     </table></details>`;
 }
 
@@ -116,9 +117,9 @@ export function ChannelAnalytics({ channel }) {
     </div>
     <${Loading} state=${state}>${() => {
       const rows = state.data.items;
-      return html`<p class="muted">${t('analytics.range', { from: state.data.from, to: state.data.to })}</p>
+      return html`<p class="muted">${t('analytics.range', { from: fmtDay(state.data.from), to: fmtDay(state.data.to) })}</p>
         ${rows.length === 0 ? html`<p class="muted" data-testid="no-analytics">${t('analytics.none')}</p>` : html`
-        <${LineChart} label=${t('analytics.chartLabel', { metric: t('analytics.metric.' + metric), from: state.data.from, to: state.data.to })}
+        <${LineChart} label=${t('analytics.chartLabel', { metric: t('analytics.metric.' + metric), from: fmtDay(state.data.from), to: fmtDay(state.data.to) })}
           dates=${rows.map((r) => r.date)} values=${rows.map((r) => r[metric])} />
         <${AnalyticsTable} rows=${rows} metric=${metric} />`}`;
     }}<//>
@@ -140,24 +141,33 @@ function Evidence({ personas, s }) {
   </dl>`;
 }
 
+// A candidate with no day anywhere (on this channel, the owner's other
+// channels or the shared pool) has only the model's prior (mean 0, ±1.96 on
+// the log scale): that is shown as "no data yet", not as figures.
+const hasData = (p) => (p.channel_days || 0) + (p.owner_days || 0) + (p.global_days || 0) > 0;
+
 function Candidates({ personas, ev }) {
   if (!ev || !Array.isArray(ev.personas) || ev.personas.length === 0) return null;
   const objective = ev.objective_used || ev.objective;
   return html`<div class="scroll"><table>
-    <caption>${t('optimizer.candidates', { from: ev.from, to: ev.to, objective: t('optimizer.objectives.' + objective, { defaultValue: objective }) })}</caption>
+    <caption>${t('optimizer.candidates', { from: fmtDay(ev.from), to: fmtDay(ev.to), objective: t('optimizer.objectives.' + objective, { defaultValue: objective }) })}</caption>
     <thead><tr><th scope="col">${t('channels.persona')}</th><th scope="col">${t('optimizer.channelDays')}</th><th scope="col">${t('optimizer.mean')}</th>
       <th scope="col">${t('optimizer.interval')}</th><th scope="col">${t('optimizer.pBest')}</th></tr></thead>
     <tbody>${ev.personas.map((p) => html`<tr key=${p.persona_id}>
       <td>${personaLabel(personas, p.persona_id)}${p.current ? ` (${t('optimizer.current')})` : ''}</td>
-      <td>${fmtNumber(p.channel_days)}</td><td>${fmtDecimal(p.mean, 3)}</td>
-      <td>${p.lo95 === null || p.lo95 === undefined ? '—' : `${fmtDecimal(p.lo95, 3)} – ${fmtDecimal(p.hi95, 3)}`}</td>
+      <td>${fmtNumber(p.channel_days)}</td>
+      ${hasData(p) ? html`<td>${fmtDecimal(p.mean, 3)}</td>
+      <td>${p.lo95 === null || p.lo95 === undefined ? '—' : `${fmtDecimal(p.lo95, 3)} – ${fmtDecimal(p.hi95, 3)}`}</td>`
+    : html`<td colspan="2" class="muted">${t('optimizer.noData')}</td>`}
       <td>${pct(p.p_best)}</td></tr>`)}</tbody></table></div>`;
 }
 
 // The optimizer on one channel: its mode and objective, why it waits, the
 // open suggestion with its evidence, and every candidate's figures.
+// It reads the suggestions again whenever the channel changes (a persona
+// switched, a revert's pause), not only when its own selects change.
 export function OptimizerPanel({ channel, personas, onChanged }) {
-  const state = useLoad(() => get(`/channels/${enc(channel.id)}/suggestions`), [channel.id, channel.optimization_mode, channel.objective]);
+  const state = useLoad(() => get(`/channels/${enc(channel.id)}/suggestions`), [channel.id, channel.updated_at, channel.persona_id, channel.optimization_mode, channel.objective, channel.optimizer_paused_at]);
   const set = useAction();
   const decide = useAction();
   const change = (k) => (e) => set.run(async () => { await patch(`/channels/${enc(channel.id)}`, { [k]: e.target.value }); onChanged(); });
@@ -226,9 +236,9 @@ export function Leaderboard() {
     <//>
     <${Loading} state=${state}>${() => {
       const d = state.data;
-      if (d.items.length === 0) return html`<p class="muted" data-testid="leaderboard-empty">${t('analytics.noLeaders', { from: d.from, to: d.to })}</p>`;
+      if (d.items.length === 0) return html`<p class="muted" data-testid="leaderboard-empty">${t('analytics.noLeaders', { from: fmtDay(d.from), to: fmtDay(d.to) })}</p>`;
       return html`<div class="scroll"><table class="leaderboard">
-        <caption>${t('analytics.range', { from: d.from, to: d.to })}</caption>
+        <caption>${t('analytics.range', { from: fmtDay(d.from), to: fmtDay(d.to) })}</caption>
         <thead><tr><th scope="col">#</th><th scope="col">${t('channels.persona')}</th><th scope="col">${t('analytics.pmetric.' + metric)}</th>
           <th scope="col">${t('optimizer.interval')}</th><th scope="col">${t('optimizer.channelDays')}</th><th scope="col">${t('analytics.health')}</th></tr></thead>
         <tbody>${d.items.map((p) => {
@@ -254,7 +264,7 @@ export function PersonaPerformance({ id }) {
     return html`<section>
       <p><a href="#/analytics">← ${t('analytics.leaderboard')}</a></p>
       <h1>${persona.name}</h1>
-      <p class="muted">${t('analytics.range', { from: perf.from, to: perf.to })} · ${t('analytics.channelDays', { count: perf.channel_days })}</p>
+      <p class="muted">${t('analytics.range', { from: fmtDay(perf.from), to: fmtDay(perf.to) })} · ${t('analytics.channelDays', { count: perf.channel_days })}</p>
       <div class="scroll"><table>
         <caption>${t('analytics.performance')}</caption>
         <thead><tr><th scope="col">${t('analytics.metricLabel')}</th><th scope="col">${t('optimizer.mean')}</th><th scope="col">${t('optimizer.interval')}</th><th scope="col">${t('optimizer.channelDays')}</th></tr></thead>

@@ -1,9 +1,10 @@
 // Personas: the library (system and custom; a locked one names the plan it
 // needs), the editor with the sampling settings explained, the version
-// history with a side-by-side diff and restore, and preset export/import.
-// Extension point: usage and performance figures go in PersonaEditor's aside.
+// history with a side-by-side diff and restore, preset export/import, and
+// the persona's usage (its owner's last 30 days of generations) with a link
+// to its performance.
 import { html, useState } from './ui.js';
-import { t, fmtDate, fmtDecimal } from './i18n.js';
+import { t, fmtDate, fmtDecimal, fmtNumber, fmtPercent } from './i18n.js';
 import { get, post, patch, listAll } from './api.js';
 import { Field, ErrorBox, Loading, useAction, useLoad } from './components.js';
 import { navigate } from './nav.js';
@@ -99,6 +100,27 @@ function History({ persona, canEdit, onRestored }) {
   </section>`;
 }
 
+// GET …/usage answers a persona's owner (and admins, for system personas);
+// anyone else sees only the link to its performance.
+function Usage({ persona, me }) {
+  const mine = persona.owner_id === me.id || (me.role === 'admin' && persona.type === 'SYSTEM');
+  const usage = useLoad(() => (mine ? get(`/personas/${encodeURIComponent(persona.id)}/usage`) : Promise.resolve(null)), [persona.id, mine]);
+  return html`<section aria-labelledby="usage-h">
+    <h2 id="usage-h">${t('personas.usageTitle')}</h2>
+    ${mine ? html`<${Loading} state=${usage}>${() => {
+      const u = usage.data;
+      return html`<dl class="stats">
+        <div class="stat"><dt>${t('personas.attempts')}</dt><dd>${fmtNumber(u.attempts)}</dd></div>
+        <div class="stat"><dt>${t('analytics.successRate')}</dt><dd>${fmtPercent(u.success_rate)}</dd></div>
+        <div class="stat"><dt>p50 / p95</dt><dd>${u.duration_ms.p50 === null ? '—' : `${fmtNumber(u.duration_ms.p50)} / ${fmtNumber(u.duration_ms.p95)} ms`}</dd></div>
+        <div class="stat"><dt>${t('personas.tokens')}</dt><dd>${fmtNumber(u.tokens_in)} / ${fmtNumber(u.tokens_out)}</dd></div>
+      </dl>
+      <p class="muted">${t('personas.usagePeriod', { since: fmtDate(u.since), until: fmtDate(u.until) })}</p>`;
+    }}<//>` : null}
+    <p><a href=${'#/analytics/personas/' + persona.id}>${t('personas.performanceLink')}</a></p>
+  </section>`;
+}
+
 export function PersonaEditor({ id, me }) {
   const isNew = !id;
   const state = useLoad(() => (isNew ? Promise.resolve(null) : get(`/personas/${encodeURIComponent(id)}`)), [id]);
@@ -106,6 +128,7 @@ export function PersonaEditor({ id, me }) {
   const [reason, setReason] = useState('');
   const [saved, setSaved] = useState(false);
   const act = useAction();
+  const exporting = useAction();
   return html`<${Loading} state=${state}>${() => {
     const p = state.data;
     const canEdit = isNew || (p.type === 'CUSTOM' && p.owner_id === me.id && !p.archived_at);
@@ -129,7 +152,7 @@ export function PersonaEditor({ id, me }) {
         setSaved(true);
       });
     };
-    const exportPreset = async () => {
+    const exportPreset = () => exporting.run(async () => {
       const preset = await get(`/personas/${encodeURIComponent(id)}/export`);
       const url = URL.createObjectURL(new Blob([JSON.stringify(preset, null, 2)], { type: 'application/json' }));
       const a = document.createElement('a');
@@ -137,7 +160,7 @@ export function PersonaEditor({ id, me }) {
       a.download = (p.name.replace(/[^\w-]+/g, '-') || 'persona') + '.json';
       a.click();
       setTimeout(() => URL.revokeObjectURL(url), 1000);
-    };
+    });
     return html`<section>
       <p><a href="#/personas">← ${t('personas.title')}</a></p>
       <h1>${isNew ? t('personas.new') : p.name}</h1>
@@ -171,8 +194,10 @@ export function PersonaEditor({ id, me }) {
           <button type="submit" disabled=${act.busy}>${isNew ? t('personas.create') : t('personas.save')}</button>
         </fieldset>
       </form>
-      ${p ? html`<p><button type="button" class="secondary" onClick=${exportPreset}>${t('personas.export')}</button>
+      ${p ? html`<${ErrorBox} error=${exporting.error} />` : null}
+      ${p ? html`<p><button type="button" class="secondary" disabled=${exporting.busy} onClick=${exportPreset}>${t('personas.export')}</button>
         <span class="muted">${' '}${t('personas.sampling', { temperature: fmtDecimal(p.temperature), top_p: fmtDecimal(p.top_p), top_k: p.top_k })}</span></p>` : null}
+      ${p ? html`<${Usage} persona=${p} me=${me} />` : null}
       ${p ? html`<${History} persona=${p} canEdit=${canEdit} onRestored=${(np) => { state.setData(np); setForm(null); }} />` : null}
     </section>`;
   }}<//>`;

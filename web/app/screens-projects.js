@@ -2,8 +2,8 @@
 // count, language, instructions) and one project with live progress over the
 // events stream and the scene board (edit narration, rewrite one scene,
 // narrate: each scene's audio status, its player with subtitles, and narrate
-// one scene again). Extension point: images and the final video go in Scene
-// and ProjectDetail once they land.
+// one scene again; each scene's image with its status, and draw one again).
+// Extension point: the final video goes in ProjectDetail once it lands.
 import { html, useState, useEffect } from './ui.js';
 import { t, fmtDate, fmtDecimal } from './i18n.js';
 import { get, post, patch, listAll, watchProjects } from './api.js';
@@ -11,8 +11,9 @@ import { Field, ErrorBox, Loading, StatusBadge, useAction, useLoad } from './com
 import { navigate } from './nav.js';
 
 const BUSY = new Set(['queued', 'generating']);
-// Audio on its way: the media jobs send no events, so the board asks again.
-const AUDIO_BUSY = new Set(['PENDING', 'PROCESSING']);
+// Audio or an image on its way: the media jobs send no events, so the board
+// asks again.
+const MEDIA_BUSY = new Set(['PENDING', 'PROCESSING']);
 const POLL_MS = 1500;
 const POLL_MAX = 400;
 
@@ -35,6 +36,31 @@ function Audio({ project, scene }) {
     <p class="muted">${scene.duration_ms !== null ? t('projects.duration', { s: fmtDecimal(scene.duration_ms / 1000, 1) }) : ''}
       ${a.vtt ? html`${' · '}<a href=${mediaUrl(project, a.vtt)} download>${t('projects.vtt')}</a>` : null}
       ${a.srt ? html`${' · '}<a href=${mediaUrl(project, a.srt)} download>${t('projects.srt')}</a>` : null}</p>
+  </div>`;
+}
+
+// A scene's image: the landscape PNG as a thumbnail (linked to itself, with
+// the portrait one beside it), its status and error, and drawing it again.
+// The alt text is the visual description the card is drawn from.
+function SceneImage({ project, scene, locked, onDraw }) {
+  const act = useAction();
+  const img = scene.image;
+  const n = scene.position + 1;
+  const draw = () => act.run(async () => {
+    await post(`/projects/${encodeURIComponent(project.id)}/scenes/${encodeURIComponent(scene.id)}/image`, {});
+    onDraw();
+  });
+  const done = scene.image_status === 'COMPLETED' && img && img.landscape;
+  return html`<div class="scene-image">
+    ${done ? html`<a href=${mediaUrl(project, img.landscape)} key=${img.landscape}>
+      <img class="still" src=${mediaUrl(project, img.landscape)} width="320" height="180" loading="lazy"
+        alt=${scene.visual_description || scene.narration || t('projects.imageOf', { n })} /></a>` : null}
+    <p class="image-status">${t('projects.image')}: <span class=${'badge badge-' + scene.image_status}>${t('image.' + scene.image_status)}</span>
+      ${scene.image_status === 'FAILED' && scene.image_error ? html`<span class="error">${' '}${scene.image_error}</span>` : null}
+      ${done && img.portrait ? html`${' · '}<a href=${mediaUrl(project, img.portrait)}>${t('projects.portrait')}</a>` : null}</p>
+    <${ErrorBox} error=${act.error} />
+    <button type="button" class="secondary" disabled=${locked || act.busy || scene.image_status === 'PROCESSING'}
+      aria-label=${t('projects.drawSceneOf', { n })} onClick=${draw}>${t('projects.drawScene')}</button>
   </div>`;
 }
 
@@ -106,7 +132,7 @@ export function NewProject({ query }) {
   </section>`;
 }
 
-function Scene({ project, scene, locked, onChanged, onNarrate }) {
+function Scene({ project, scene, locked, onChanged, onNarrate, onDraw }) {
   const [text, setText] = useState(null);
   const act = useAction();
   const base = `/projects/${encodeURIComponent(project.id)}/scenes/${encodeURIComponent(scene.id)}`;
@@ -116,6 +142,7 @@ function Scene({ project, scene, locked, onChanged, onNarrate }) {
   const audioBusy = scene.audio_status === 'PROCESSING';
   return html`<li class="card scene">
     <h3>${t('projects.scene', { n: scene.position + 1 })}</h3>
+    <${SceneImage} project=${project} scene=${scene} locked=${locked} onDraw=${onDraw} />
     <p class="visual"><span class="muted">${t('projects.visual')}: </span>${scene.visual_description}</p>
     <${Field} kind="textarea" rows="4" label=${t('projects.narration', { n: scene.position + 1 })} value=${text ?? scene.narration}
       disabled=${locked} onInput=${(e) => setText(e.target.value)} />
@@ -143,25 +170,29 @@ export function ProjectDetail({ id }) {
   // Fresh data from the server supersedes what the stream said before it.
   useEffect(() => setLive(null), [state.data]);
   const act = useAction();
-  // Narration asked for (or already on its way): ask again until no scene's
-  // audio is pending or processing.
+  // Narration or images asked for (or already on their way): ask again until
+  // no scene's audio or image is pending or processing.
   const [polls, setPolls] = useState(0);
-  const [watching, setWatching] = useState(false);
+  const [watching, setWatching] = useState({ audio: false, image: false });
   const scenes = (state.data && state.data.scenes) || [];
-  const audioPending = scenes.some((s) => s.audio_status === 'PROCESSING' || (watching && AUDIO_BUSY.has(s.audio_status)));
+  const busy = (kind) => scenes.some((s) => s[kind + '_status'] === 'PROCESSING' || (watching[kind] && MEDIA_BUSY.has(s[kind + '_status'])));
+  const audioPending = busy('audio');
+  const mediaPending = audioPending || busy('image');
   useEffect(() => {
-    if (!audioPending || polls >= POLL_MAX) return undefined;
+    if (!mediaPending || polls >= POLL_MAX) return undefined;
     const timer = setTimeout(() => { setPolls(polls + 1); state.reload(); }, POLL_MS);
     return () => clearTimeout(timer);
-  }, [state.data, audioPending]);
-  const startWatching = () => { setPolls(0); setWatching(true); state.reload(); };
+  }, [state.data, mediaPending]);
+  const watch = (kinds) => { setPolls(0); setWatching({ ...watching, ...kinds }); state.reload(); };
+  const startWatching = () => watch({ audio: true });
+  const startDrawing = () => watch({ image: true });
   return html`<${Loading} state=${state}>${() => {
     const p = state.data;
     const status = live ? live.status : p.status;
     const error = live ? live.error : p.error;
     const locked = BUSY.has(status);
     const regenerateAll = () => act.run(async () => { await post(`/projects/${encodeURIComponent(id)}/generate`, {}); state.reload(); });
-    const narrateAll = () => act.run(async () => { await post(`/projects/${encodeURIComponent(id)}/media`, {}); startWatching(); });
+    const narrateAll = () => act.run(async () => { await post(`/projects/${encodeURIComponent(id)}/media`, {}); watch({ audio: true, image: true }); });
     return html`<section>
       <p><a href="#/projects">← ${t('projects.title')}</a></p>
       <h1>${p.title || p.topic}</h1>
@@ -176,10 +207,10 @@ export function ProjectDetail({ id }) {
         <button type="button" class="secondary" disabled=${locked || act.busy} onClick=${regenerateAll}>${t('projects.regenerateAll')}</button>
         ${(p.scenes || []).length ? html`<button type="button" disabled=${locked || act.busy} onClick=${narrateAll}>${t('projects.narrate')}</button>` : null}
       </div>
-      ${audioPending ? html`<p class="muted" role="status">${t('projects.narrating')}</p>` : null}
+      ${mediaPending ? html`<p class="muted" role="status">${audioPending ? t('projects.narrating') : t('projects.drawing')}</p>` : null}
       <h2>${t('projects.scenes')}</h2>
       ${(p.scenes || []).length === 0 ? html`<p class="muted">${locked ? t('projects.writing') : t('projects.noScenes')}</p>`
-    : html`<ol class="plain board">${p.scenes.map((s) => html`<${Scene} key=${s.id + s.updated_at} project=${p} scene=${s} locked=${locked} onChanged=${state.reload} onNarrate=${startWatching} />`)}</ol>`}
+    : html`<ol class="plain board">${p.scenes.map((s) => html`<${Scene} key=${s.id + s.updated_at} project=${p} scene=${s} locked=${locked} onChanged=${state.reload} onNarrate=${startWatching} onDraw=${startDrawing} />`)}</ol>`}
     </section>`;
   }}<//>`;
 }
