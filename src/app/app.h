@@ -33,9 +33,10 @@ db *app_open_db(const config *c, int pool_size, bool migrate, int *status);
 void app_services_from_config(const config *c, services *s);
 /**
  * Loads the key that encrypts stored Google tokens (creating <data_dir>/secret.key
- * on the first run) and checks it against the database: 0, or EXIT_USAGE after
- * a one-line message naming the setting or file and the fix. serve and worker
- * call it before they start work, like every other setting's check.
+ * on the first run) and checks it against the database, storing its check
+ * value when the database has none yet: 0, or EXIT_USAGE after a one-line
+ * message naming the setting or file and the fix. serve, worker and admin
+ * rotate-key call it before they start work, like every other setting's check.
  */
 int app_check_token_key(const services *s);
 /** Registers every job handler (jobs_setup.c); called by serve and worker. */
