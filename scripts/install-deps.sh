@@ -15,7 +15,7 @@ build_pkgs=(gcc make cmake pkg-config libc6-dev
             libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev
             libcurl4-openssl-dev libespeak-ng-dev ffmpeg
             libcairo2-dev libpango1.0-dev fonts-dejavu-core fonts-noto-core fonts-noto-color-emoji)
-test_pkgs=(libcmocka-dev postgresql curl chromium)
+test_pkgs=(libcmocka-dev postgresql curl chromium faketime nginx-light)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "test" ] && want+=("${test_pkgs[@]}")

@@ -39,6 +39,13 @@ void app_services_from_config(const config *c, services *s);
  * rotate-key call it before they start work, like every other setting's check.
  */
 int app_check_token_key(const services *s);
+/**
+ * Compares this machine's clock with PostgreSQL's (three round trips, the
+ * shortest kept) and logs the offset; a warning naming
+ * PSTUDIO_CLOCK_SKEW_WARN_MS when it is surely larger than warn_ms. Never
+ * fails the start: a reading that fails is logged. SQLite: nothing to do.
+ */
+void app_check_clock(db *d, int warn_ms);
 /** Registers every job handler (jobs_setup.c); called by serve and worker. */
 void app_register_jobs(services *s);
 /**
