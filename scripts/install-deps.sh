@@ -3,7 +3,9 @@
 # are missing, so running it again is quick and changes nothing.
 #   scripts/install-deps.sh          build and run
 #   scripts/install-deps.sh test     also what the test suite needs (PostgreSQL server, cmocka,
-#                                    Chromium and Node.js for the dashboard's browser test)
+#                                    Chromium and Node.js for the dashboard's browser test,
+#                                    faketime for the clock check, nginx-light for the
+#                                    deployment test)
 set -euo pipefail
 
 # libespeak-ng-dev: offline narration (its C API; espeak-ng-data comes with it).

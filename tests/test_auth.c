@@ -428,10 +428,8 @@ static void start_behind_proxies(test_api *a, test_api *b, const char *trusted)
     *b = *a;
     size_t n = 0;
     http_route *routes = http_all_routes(&n);
-    http_server_config cfg = {.bind_addr = "127.0.0.1",
-                              .db = a->t.db,
-                              .app = &a->svc,
-                              .trusted_proxies = trusted};
+    http_server_config cfg = {
+        .bind_addr = "127.0.0.1", .db = a->t.db, .app = &a->svc, .trusted_proxies = trusted};
     error e;
     b->srv = http_server_start(&cfg, routes, n, &e);
     free(routes);
@@ -464,8 +462,8 @@ static int logins_until_limited(test_api *a, const char *xff, int most)
  * address the proxy forwarded, so two clients behind one proxy do not share
  * a bucket; from a peer that is not trusted the header is ignored, so a
  * client cannot escape the limit by inventing addresses. */
-static void test_the_login_limiter_keys_on_the_forwarded_address_only_from_a_trusted_peer(
-    void **state)
+static void
+test_the_login_limiter_keys_on_the_forwarded_address_only_from_a_trusted_peer(void **state)
 {
     test_api *a = *state;
     a->svc.login_max_attempts = 2; /* 3 × 2 = 6 log-ins per address */

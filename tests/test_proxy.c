@@ -136,8 +136,7 @@ static void test_x_forwarded_for_yields_the_right_most_untrusted_address(void **
     http_proxies p;
     parse_ok("10.0.0.0/8,fd00::/8", NULL, &p);
     /* A client's forged entries sit left of what the proxies appended. */
-    assert_string_equal(client_of(&p, "10.0.0.1", "1.1.1.1, 203.0.113.7, 10.0.0.9"),
-                        "203.0.113.7");
+    assert_string_equal(client_of(&p, "10.0.0.1", "1.1.1.1, 203.0.113.7, 10.0.0.9"), "203.0.113.7");
     assert_string_equal(client_of(&p, "10.0.0.1", "203.0.113.7,10.0.0.9,fd00::2"), "203.0.113.7");
     /* Junk left of the client is the client's own and is not read. */
     assert_string_equal(client_of(&p, "10.0.0.1", "<script>, ,,, 203.0.113.7"), "203.0.113.7");
@@ -267,10 +266,10 @@ static void test_a_malformed_forwarded_leaves_the_peer(void **state)
         "for=\"[2001:db8::1]:http\"",
         "for=\"[2001:db8::1]:99999\"",
         "for=203.0.113.7:80",
-        "for=\"203.0.113.7",                        /* unclosed quote */
-        "for=\"1.2.3.4\", for=\"203.0.113.7",       /* a stray quote swallows the rest */
+        "for=\"203.0.113.7",                  /* unclosed quote */
+        "for=\"1.2.3.4\", for=\"203.0.113.7", /* a stray quote swallows the rest */
         "for=\"203.0.113.7\"x",
-        "for=203.0.113.7;for=198.51.100.1",         /* for twice in one element */
+        "for=203.0.113.7;for=198.51.100.1", /* for twice in one element */
         "for = 203.0.113.7",
         "for=\"203.0.113.7\x01\"",
         "for=\"203.0.113.7\\\x01\"",

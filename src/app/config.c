@@ -18,11 +18,11 @@ typedef enum config__type {
     CFG_BOOL,
     CFG_LOG_LEVEL,
     CFG_DB_URL,
-    CFG_URL,      /* an http:// or https:// URL */
-    CFG_SECRET,   /* never a flag; also read from the file named by <ENV>_FILE */
-    CFG_PROVIDER, /* auto | offline | gemini | openai */
-    CFG_TTS,      /* offline | openai | google */
-    CFG_CIDRS,    /* comma-separated CIDRs (http/proxy.h) */
+    CFG_URL,          /* an http:// or https:// URL */
+    CFG_SECRET,       /* never a flag; also read from the file named by <ENV>_FILE */
+    CFG_PROVIDER,     /* auto | offline | gemini | openai */
+    CFG_TTS,          /* offline | openai | google */
+    CFG_CIDRS,        /* comma-separated CIDRs (http/proxy.h) */
     CFG_PROXY_HEADER, /* x-forwarded-for | forwarded */
 } config__type;
 

@@ -803,8 +803,9 @@ int db_int64(db_conn *c, db_sql *q, db_args args, int64_t *out, error *err)
 }
 
 /* clock_timestamp(), not now(): now() is the start of the transaction. */
-static db_sql Q_NOW = DB_SQL2("SELECT CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
-                              "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint");
+static db_sql Q_NOW =
+    DB_SQL2("SELECT CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
+            "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint");
 
 int db_now_usec(db_conn *c, int64_t *out, error *err)
 {

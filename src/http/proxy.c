@@ -371,7 +371,8 @@ bool http_proxies_client(const http_proxies *p, const http_ip *peer, const char 
     if (strlen(value) > HTTP_PROXY_HEADER_MAX)
         return false;
     proxy__hops h = {0};
-    bool ok = p->header == HTTP_PROXY_FORWARDED ? proxy__forwarded(value, &h) : proxy__xff(value, &h);
+    bool ok =
+        p->header == HTTP_PROXY_FORWARDED ? proxy__forwarded(value, &h) : proxy__xff(value, &h);
     if (!ok || h.n == 0)
         return false;
     /* From the right: skip trusted proxies; the first other address is the
