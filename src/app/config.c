@@ -295,17 +295,12 @@ static int config__set(config *c, const config__spec *sp, const char *value, con
         free(*(char **)field);
         *(char **)field = xstrdup(value);
         return 0;
-    case CFG_CIDRS: {
-        http_proxies probe;
-        if (http_proxies_parse(value, NULL, &probe, err) != 0)
-            return -1;
-        free(*(char **)field);
-        *(char **)field = xstrdup(value);
-        return 0;
-    }
+    case CFG_CIDRS:
     case CFG_PROXY_HEADER: {
+        /* The server parses them again; this makes every command refuse them. */
         http_proxies probe;
-        if (http_proxies_parse(NULL, value, &probe, err) != 0)
+        bool cidrs = sp->type == CFG_CIDRS;
+        if (http_proxies_parse(cidrs ? value : NULL, cidrs ? NULL : value, &probe, err) != 0)
             return -1;
         free(*(char **)field);
         *(char **)field = xstrdup(value);

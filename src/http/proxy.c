@@ -67,6 +67,21 @@ static bool proxy__ows(char ch)
     return ch == ' ' || ch == '\t';
 }
 
+/* The next item of a comma-separated list at *s, blanks trimmed, as
+ * [*b, *e); moves *s past its comma. False when it was the last. */
+static bool proxy__next_item(const char **s, const char **b, const char **e)
+{
+    const char *comma = strchr(*s, ',');
+    *b = *s;
+    *e = comma ? comma : *s + strlen(*s);
+    while (*b < *e && proxy__ows(**b))
+        (*b)++;
+    while (*e > *b && proxy__ows((*e)[-1]))
+        (*e)--;
+    *s = comma ? comma + 1 : *e;
+    return comma != NULL;
+}
+
 static int proxy__bad(error *err, const char *entry, size_t len, const char *why)
 {
     return error_set(err, ERR_CONFIG, "PSTUDIO_TRUSTED_PROXIES",
@@ -130,13 +145,8 @@ int http_proxies_parse(const char *spec, const char *header_name, http_proxies *
     if (*p == '\0')
         return 0;
     for (;;) {
-        const char *comma = strchr(p, ',');
-        const char *end = comma ? comma : p + strlen(p);
-        const char *b = p, *e = end;
-        while (b < e && proxy__ows(*b))
-            b++;
-        while (e > b && proxy__ows(e[-1]))
-            e--;
+        const char *b, *e;
+        bool more = proxy__next_item(&p, &b, &e);
         if (b == e)
             return error_set(err, ERR_CONFIG, "PSTUDIO_TRUSTED_PROXIES",
                              "PSTUDIO_TRUSTED_PROXIES has an empty entry (two commas in a row, "
@@ -149,9 +159,8 @@ int http_proxies_parse(const char *spec, const char *header_name, http_proxies *
         if (proxy__parse_cidr(b, (size_t)(e - b), &out->v[out->n], err) != 0)
             return -1;
         out->n++;
-        if (comma == NULL)
+        if (!more)
             return 0;
-        p = comma + 1;
     }
 }
 
@@ -245,18 +254,12 @@ static void proxy__hop(proxy__hops *h, bool ok, const http_ip *ip)
 static bool proxy__xff(const char *s, proxy__hops *h)
 {
     for (;;) {
-        const char *comma = strchr(s, ',');
-        const char *end = comma ? comma : s + strlen(s);
-        const char *b = s, *e = end;
-        while (b < e && proxy__ows(*b))
-            b++;
-        while (e > b && proxy__ows(e[-1]))
-            e--;
+        const char *b, *e;
+        bool more = proxy__next_item(&s, &b, &e);
         http_ip ip;
         proxy__hop(h, b < e && proxy__node(b, (size_t)(e - b), false, &ip), &ip);
-        if (comma == NULL)
+        if (!more)
             return true;
-        s = comma + 1;
     }
 }
 
