@@ -3,7 +3,9 @@
 # are missing, so running it again is quick and changes nothing.
 #   scripts/install-deps.sh          build and run
 #   scripts/install-deps.sh test     also what the test suite needs (PostgreSQL server, cmocka,
-#                                    Chromium and Node.js for the dashboard's browser test)
+#                                    Chromium and Node.js for the dashboard's browser test,
+#                                    faketime for the clock check, nginx-light for the
+#                                    deployment test)
 set -euo pipefail
 
 # libespeak-ng-dev: offline narration (its C API; espeak-ng-data comes with it).
@@ -15,7 +17,7 @@ build_pkgs=(gcc make cmake pkg-config libc6-dev
             libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev
             libcurl4-openssl-dev libespeak-ng-dev ffmpeg
             libcairo2-dev libpango1.0-dev fonts-dejavu-core fonts-noto-core fonts-noto-color-emoji)
-test_pkgs=(libcmocka-dev postgresql curl chromium)
+test_pkgs=(libcmocka-dev postgresql curl chromium faketime nginx-light)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "test" ] && want+=("${test_pkgs[@]}")

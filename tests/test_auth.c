@@ -421,6 +421,83 @@ static void test_login_is_rate_limited_per_account_across_server_processes(void 
     test_resp_free(&r);
 }
 
+/* A second server on the test's database and services, with these proxy
+ * settings; its port goes into b. */
+static void start_behind_proxies(test_api *a, test_api *b, const char *trusted)
+{
+    *b = *a;
+    size_t n = 0;
+    http_route *routes = http_all_routes(&n);
+    http_server_config cfg = {
+        .bind_addr = "127.0.0.1", .db = a->t.db, .app = &a->svc, .trusted_proxies = trusted};
+    error e;
+    b->srv = http_server_start(&cfg, routes, n, &e);
+    free(routes);
+    if (b->srv == NULL)
+        fail_msg("http_server_start: %s", e.message);
+    b->port = http_server_port(b->srv);
+}
+
+/* Log-ins of unknown accounts (each its own account bucket) until the
+ * per-address limit answers 429; returns how many got 401 first. */
+static int logins_until_limited(test_api *a, const char *xff, int most)
+{
+    char header[128], body[128];
+    snprintf(header, sizeof(header), "X-Forwarded-For: %s", xff);
+    const char *headers[] = {header, NULL};
+    for (int i = 0; i < most; i++) {
+        snprintf(body, sizeof(body), "{\"email\":\"nobody%d-%s@example.com\",\"password\":\"x\"}",
+                 i, xff);
+        test_resp r = test_req(a, "POST", "/api/v1/auth/login", NULL, body, headers);
+        long status = r.status;
+        test_resp_free(&r);
+        if (status == 429)
+            return i;
+        assert_int_equal(status, 401);
+    }
+    return most;
+}
+
+/* Issue 19: behind a trusted proxy the per-address log-in limit keys on the
+ * address the proxy forwarded, so two clients behind one proxy do not share
+ * a bucket; from a peer that is not trusted the header is ignored, so a
+ * client cannot escape the limit by inventing addresses. */
+static void
+test_the_login_limiter_keys_on_the_forwarded_address_only_from_a_trusted_peer(void **state)
+{
+    test_api *a = *state;
+    a->svc.login_max_attempts = 2; /* 3 × 2 = 6 log-ins per address */
+    int per_ip = a->svc.login_max_attempts * 3;
+
+    test_api proxied;
+    start_behind_proxies(a, &proxied, "127.0.0.0/8,::1");
+    assert_int_equal(logins_until_limited(&proxied, "203.0.113.7", per_ip + 1), per_ip);
+    /* Another client behind the same proxy has a bucket of its own. */
+    assert_int_equal(logins_until_limited(&proxied, "198.51.100.9", 1), 1);
+    /* A forged left-hand entry does not move the client out of its bucket:
+     * the proxy appended the real address on the right. */
+    assert_int_equal(logins_until_limited(&proxied, "192.0.2.1, 203.0.113.7", 1), 0);
+    http_server_stop(proxied.srv);
+
+    /* A server that trusts some other network reads no header: every
+     * invented address lands in the loopback peer's bucket. */
+    test_api direct;
+    start_behind_proxies(a, &direct, "10.0.0.0/8");
+    char xff[64];
+    int allowed = 0;
+    for (int i = 0; i < per_ip + 1; i++) {
+        snprintf(xff, sizeof(xff), "192.0.2.%d", i + 1);
+        int got = logins_until_limited(&direct, xff, 1);
+        allowed += got;
+        if (got == 0)
+            break;
+    }
+    assert_int_equal(allowed, per_ip);
+    http_server_stop(direct.srv);
+    /* ...and so does the default server, which trusts no proxy. */
+    assert_int_equal(logins_until_limited(a, "203.0.113.99", 1), 0);
+}
+
 /* The request body for a JSON object built by json_pack; free() it. */
 static char *body_of(json_t *doc)
 {
@@ -644,6 +721,7 @@ int main(void)
         T(test_an_api_key_cannot_manage_credentials_but_can_revoke_itself),
         T(test_a_login_rehashes_a_password_stored_with_older_parameters),
         T(test_login_is_rate_limited_per_account_across_server_processes),
+        T(test_the_login_limiter_keys_on_the_forwarded_address_only_from_a_trusted_peer),
         T(test_api_key_names_of_multibyte_characters_round_trip_whole),
         T(test_signup_names_of_multibyte_characters_round_trip_to_admin_views),
         T(test_an_email_of_254_multibyte_characters_signs_up_and_logs_in),

@@ -183,7 +183,7 @@ static void test_a_key_other_than_the_one_the_tokens_were_sealed_with_exits_2(vo
     const char *env[] = {c->env_url, c->env_dir, "PSTUDIO_PORT=0", NULL};
     assert_int_equal(run_guarded(env, "serve"), 2);
     expect_in_output("PSTUDIO_SECRET_KEY");
-    expect_in_output("not the one the stored Google tokens were encrypted with");
+    expect_in_output("not the one this database's Google tokens are sealed with");
     assert_int_equal(run_guarded(env, "worker"), 2);
     expect_in_output("restore the original key");
 }
@@ -287,8 +287,61 @@ static void test_admin_user_create_keeps_a_long_multibyte_name_whole(void **stat
     free(name);
 }
 
-/* serve, for real: start the binary on a free port, read the port from its
- * JSON start-up line, fetch /healthz and /readyz over loopback, then SIGTERM. */
+/* Starts `pstudio serve` with the test's database and data directory plus
+ * `extra` (NULL-terminated, may be NULL) and returns the port from its JSON
+ * start-up line, 0 when it exited instead; *log is its stderr, and what it
+ * wrote up to that line is in `out`. */
+static int serve_start(cli *c, const char *const extra[], pid_t *pid, FILE **log)
+{
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    *pid = fork();
+    if (*pid == 0) {
+        dup2(pipefd[1], 2);
+        close(pipefd[0]);
+        putenv(c->env_url);
+        putenv(c->env_dir);
+        putenv((char *)"PSTUDIO_PORT=0");
+        for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+            putenv((char *)extra[i]);
+        execl(PSTUDIO_BIN, PSTUDIO_BIN, "serve", (char *)NULL);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    *log = fdopen(pipefd[0], "r");
+    char line[4096];
+    int port = 0;
+    out[0] = '\0';
+    while (port == 0 && fgets(line, sizeof(line), *log) != NULL) {
+        strncat(out, line, sizeof(out) - strlen(out) - 1);
+        char *p = strstr(line, "\"port\":");
+        if (p != NULL && strstr(line, "listening") != NULL)
+            port = atoi(p + 7);
+    }
+    return port;
+}
+
+/* SIGTERMs a serve_start()ed server, drains its log and checks it stopped
+ * cleanly: exit status 0 after its "stopped" line. */
+static void serve_stop(pid_t pid, FILE *log)
+{
+    kill(pid, SIGTERM);
+    char line[4096];
+    bool stopped_line = false;
+    /* Drain the log so the server never blocks writing it. */
+    while (fgets(line, sizeof(line), log) != NULL)
+        if (strstr(line, "\"msg\":\"stopped\""))
+            stopped_line = true;
+    fclose(log);
+    int wstatus = 0;
+    waitpid(pid, &wstatus, 0);
+    assert_true(WIFEXITED(wstatus));
+    assert_int_equal(WEXITSTATUS(wstatus), 0);
+    assert_true(stopped_line);
+}
+
+/* serve, for real: start the binary on a free port, fetch /healthz and
+ * /readyz over loopback, then SIGTERM. */
 static size_t collect(char *p, size_t size, size_t n, void *ud)
 {
     strncat(ud, p, size * n < 1000 ? size * n : 1000);
@@ -298,28 +351,14 @@ static size_t collect(char *p, size_t size, size_t n, void *ud)
 static void test_serve_answers_on_loopback_and_stops_cleanly_on_sigterm(void **state)
 {
     cli *c = *state;
-    int pipefd[2];
-    assert_int_equal(pipe(pipefd), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(pipefd[1], 2);
-        close(pipefd[0]);
-        putenv(c->env_url);
-        putenv(c->env_dir);
-        putenv((char *)"PSTUDIO_PORT=0");
-        execl(PSTUDIO_BIN, PSTUDIO_BIN, "serve", (char *)NULL);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    FILE *log = fdopen(pipefd[0], "r");
-    char line[4096];
-    int port = 0;
-    while (port == 0 && fgets(line, sizeof(line), log) != NULL) {
-        char *p = strstr(line, "\"port\":");
-        if (p != NULL && strstr(line, "listening") != NULL)
-            port = atoi(p + 7);
-    }
+    pid_t pid;
+    FILE *log;
+    int port = serve_start(c, NULL, &pid, &log);
     assert_true(port > 0);
+    /* On PostgreSQL the clocks were compared: same machine, no warning. */
+    if (strcmp(test_engine(), "postgres") == 0)
+        expect_in_output("clock agrees with the database's");
+    assert_null(strstr(out, "PSTUDIO_CLOCK_SKEW_WARN_MS"));
     /* The first start made the token key, readable by its owner only. */
     char key[400];
     struct stat st;
@@ -346,19 +385,69 @@ static void test_serve_answers_on_loopback_and_stops_cleanly_on_sigterm(void **s
     assert_int_equal(status, 404);
     assert_non_null(strstr(body, "/problems/not-found"));
     curl_easy_cleanup(h);
+    serve_stop(pid, log);
+}
 
-    kill(pid, SIGTERM);
-    int wstatus = 0;
-    /* Drain the log so the server never blocks writing it. */
-    bool stopped_line = false;
-    while (fgets(line, sizeof(line), log) != NULL)
-        if (strstr(line, "\"msg\":\"stopped\""))
-            stopped_line = true;
-    fclose(log);
-    waitpid(pid, &wstatus, 0);
-    assert_true(WIFEXITED(wstatus));
-    assert_int_equal(WEXITSTATUS(wstatus), 0);
-    assert_true(stopped_line);
+#define KEY_A "PSTUDIO_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+#define KEY_B "PSTUDIO_SECRET_KEY=ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
+
+/* Issue 19: the first process on an empty database stores the key's check
+ * value, so a node started later with another key is refused at once (exit
+ * 2, naming the setting) even though no Google token exists yet to fail. */
+static void test_a_restart_with_another_key_exits_2_before_any_token_exists(void **state)
+{
+    cli *c = *state;
+    const char *a[] = {KEY_A, NULL};
+    pid_t pid;
+    FILE *log;
+    assert_true(serve_start(c, a, &pid, &log) > 0);
+    serve_stop(pid, log);
+
+    const char *b[] = {c->env_url, c->env_dir, "PSTUDIO_PORT=0", KEY_B, NULL};
+    assert_int_equal(run_guarded(b, "serve"), 2);
+    expect_in_output("PSTUDIO_SECRET_KEY");
+    expect_in_output("every serve, worker and admin process must be given the same key");
+    assert_null(strstr(out, "listening"));
+    assert_int_equal(run_guarded(b, "worker"), 2);
+    expect_in_output("PSTUDIO_SECRET_KEY");
+    assert_int_equal(RUN(b, NULL, "admin", "rotate-key"), 2);
+    expect_in_output("PSTUDIO_SECRET_KEY");
+
+    /* Rotation under the right key keeps the check right for both keys. */
+    const char *env_a[] = {c->env_url, c->env_dir, KEY_A, NULL};
+    assert_int_equal(RUN(env_a, NULL, "admin", "rotate-key"), 0);
+    expect_in_output("token key version 1 -> 2");
+    assert_int_equal(run_guarded(b, "serve"), 2);
+    expect_in_output("key version 2");
+    assert_true(serve_start(c, a, &pid, &log) > 0);
+    serve_stop(pid, log);
+}
+
+/* Issue 19, time: a process whose clock is 30 s ahead of PostgreSQL's
+ * (libfaketime, preloaded into the real binary) warns at start, naming the
+ * setting, and still starts. SQLite has no other clock to compare. */
+#define FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+static void test_a_clock_far_from_the_database_s_is_warned_about_at_start(void **state)
+{
+    cli *c = *state;
+    if (access(FAKETIME_LIB, R_OK) != 0)
+        fail_msg("%s is missing: scripts/install-deps.sh test installs faketime", FAKETIME_LIB);
+    const char *ahead[] = {"LD_PRELOAD=" FAKETIME_LIB, "FAKETIME=+30s",
+                           "FAKETIME_DONT_FAKE_MONOTONIC=1",
+                           /* an ASan build wants its runtime first; this one is not */
+                           "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0", NULL};
+    pid_t pid;
+    FILE *log;
+    assert_true(serve_start(c, ahead, &pid, &log) > 0);
+    if (strcmp(test_engine(), "postgres") == 0) {
+        expect_in_output("PSTUDIO_CLOCK_SKEW_WARN_MS=1000");
+        expect_in_output("ahead of the database's");
+        expect_in_output("\"clock_skew_ms\":-");
+    } else {
+        assert_null(strstr(out, "clock"));
+    }
+    serve_stop(pid, log);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -380,6 +469,8 @@ int main(void)
         T(test_admin_user_create_reads_the_password_from_stdin_and_hashes_it),
         T(test_admin_user_create_keeps_a_long_multibyte_name_whole),
         T(test_serve_answers_on_loopback_and_stops_cleanly_on_sigterm),
+        T(test_a_restart_with_another_key_exits_2_before_any_token_exists),
+        T(test_a_clock_far_from_the_database_s_is_warned_about_at_start),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -1,12 +1,14 @@
 #include "app/app.h"
 
 #include "base/log.h"
+#include "base/timeutil.h"
 #include "db/migrate.h"
 #include "providers/media_store.h"
 #include "services/token_crypto.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -87,6 +89,47 @@ int app_check_token_key(const services *s)
         return 0;
     app_fail("%s: %s", e.field[0] ? e.field : "PSTUDIO_SECRET_KEY", e.message);
     return e.kind == ERR_CONFIG ? EXIT_USAGE : 1;
+}
+
+void app_check_clock(db *d, int warn_ms)
+{
+    /* SQLite lives on this machine and reads this clock: nothing to compare. */
+    if (db_engine_of(d) != DB_ENGINE_POSTGRES)
+        return;
+    db_conn *c = db_acquire(d);
+    int64_t best_rtt = INT64_MAX, skew = 0;
+    error e;
+    /* Three round trips; the shortest bounds the error best. */
+    for (int i = 0; i < 3; i++) {
+        int64_t db_now, t0 = time_now_usec();
+        if (db_now_usec(c, &db_now, &e) != 0) {
+            db_release(c);
+            log_warn("could not read the database's clock to compare it with this machine's: %s",
+                     e.message);
+            return;
+        }
+        int64_t t1 = time_now_usec();
+        if (t1 - t0 < best_rtt) {
+            best_rtt = t1 - t0;
+            skew = db_now - (t0 + (t1 - t0) / 2);
+        }
+    }
+    db_release(c);
+    /* The true offset lies within half the round trip of the estimate. */
+    int64_t mag = skew < 0 ? -skew : skew;
+    int64_t least = mag - best_rtt / 2;
+    char fields[160];
+    snprintf(fields, sizeof(fields), "\"clock_skew_ms\":%.1f,\"uncertainty_ms\":%.1f",
+             (double)skew / 1000.0, (double)best_rtt / 2000.0);
+    if (least > (int64_t)warn_ms * 1000)
+        log_write(LOG_WARN, fields,
+                  "this machine's clock is %.1f s %s the database's (more than "
+                  "PSTUDIO_CLOCK_SKEW_WARN_MS=%d): job leases, sessions, rate-limit windows and "
+                  "event streams assume clocks within a second; synchronise it (chrony, "
+                  "systemd-timesyncd)",
+                  (double)mag / 1e6, skew > 0 ? "behind" : "ahead of", warn_ms);
+    else
+        log_write(LOG_INFO, fields, "clock agrees with the database's");
 }
 
 int app_open_media(services *s)

@@ -33,11 +33,19 @@ db *app_open_db(const config *c, int pool_size, bool migrate, int *status);
 void app_services_from_config(const config *c, services *s);
 /**
  * Loads the key that encrypts stored Google tokens (creating <data_dir>/secret.key
- * on the first run) and checks it against the database: 0, or EXIT_USAGE after
- * a one-line message naming the setting or file and the fix. serve and worker
- * call it before they start work, like every other setting's check.
+ * on the first run) and checks it against the database, storing its check
+ * value when the database has none yet: 0, or EXIT_USAGE after a one-line
+ * message naming the setting or file and the fix. serve, worker and admin
+ * rotate-key call it before they start work, like every other setting's check.
  */
 int app_check_token_key(const services *s);
+/**
+ * Compares this machine's clock with PostgreSQL's (three round trips, the
+ * shortest kept) and logs the offset; a warning naming
+ * PSTUDIO_CLOCK_SKEW_WARN_MS when it is surely larger than warn_ms. Never
+ * fails the start: a reading that fails is logged. SQLite: nothing to do.
+ */
+void app_check_clock(db *d, int warn_ms);
 /** Registers every job handler (jobs_setup.c); called by serve and worker. */
 void app_register_jobs(services *s);
 /**

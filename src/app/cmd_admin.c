@@ -150,6 +150,12 @@ static int cmd_admin__rotate_key(config *c, int argi)
     services s;
     app_services_from_config(c, &s);
     s.db = d;
+    /* The same start-up check as serve and worker: a wrong key stops here,
+     * naming the setting, before any account is touched. */
+    if ((status = app_check_token_key(&s)) != 0) {
+        db_close(d);
+        return status;
+    }
     db_conn *conn = db_acquire(d);
     google_rotation rot;
     error err;

@@ -53,6 +53,7 @@ int cmd_serve(config *c)
         db_close(d);
         return status;
     }
+    app_check_clock(d, c->clock_skew_warn_ms);
     if ((status = app_open_media(&svc)) != 0) {
         db_close(d);
         return status;
@@ -73,6 +74,8 @@ int cmd_serve(config *c)
         .first_request_timeout_s = c->first_request_timeout_s,
         .hsts = c->cookie_secure,
         .metrics_token = c->metrics_token,
+        .trusted_proxies = c->trusted_proxies,
+        .proxy_header = c->proxy_header,
         .db = d,
         .app = &svc,
     };

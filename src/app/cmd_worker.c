@@ -68,6 +68,7 @@ int cmd_worker(config *c)
         db_close(d);
         return status;
     }
+    app_check_clock(d, c->clock_skew_warn_ms);
     if ((status = app_open_media(&svc)) != 0) {
         db_close(d);
         return status;

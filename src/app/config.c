@@ -2,6 +2,7 @@
 
 #include "base/alloc.h"
 #include "db/db.h"
+#include "http/proxy.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -17,10 +18,12 @@ typedef enum config__type {
     CFG_BOOL,
     CFG_LOG_LEVEL,
     CFG_DB_URL,
-    CFG_URL,      /* an http:// or https:// URL */
-    CFG_SECRET,   /* never a flag; also read from the file named by <ENV>_FILE */
-    CFG_PROVIDER, /* auto | offline | gemini | openai */
-    CFG_TTS,      /* offline | openai | google */
+    CFG_URL,          /* an http:// or https:// URL */
+    CFG_SECRET,       /* never a flag; also read from the file named by <ENV>_FILE */
+    CFG_PROVIDER,     /* auto | offline | gemini | openai */
+    CFG_TTS,          /* offline | openai | google */
+    CFG_CIDRS,        /* comma-separated CIDRs (http/proxy.h) */
+    CFG_PROXY_HEADER, /* x-forwarded-for | forwarded */
 } config__type;
 
 typedef struct config__spec {
@@ -63,6 +66,21 @@ static const config__spec config__specs[] = {
      CFG_INT, CFG_OFF(max_connections_per_ip), "128", 0, 1024,
      "Open connections one client address may hold, of the server's 1024 (0: no limit). Behind "
      "a reverse proxy every connection comes from the proxy: raise it or set 0."},
+    {"trusted_proxies", "PSTUDIO_TRUSTED_PROXIES", "--trusted-proxies", CFG_CIDRS,
+     CFG_OFF(trusted_proxies), NULL, 0, 0,
+     "Comma-separated CIDRs or addresses of the reverse proxies in front of 'serve' (IPv4 and "
+     "IPv6, e.g. 127.0.0.1,10.0.0.0/8). Only from those peers is the right-most untrusted "
+     "address of the proxy header taken as the client, for the log-in limiter and the logs. "
+     "Default: none, the TCP peer is the client."},
+    {"proxy_header", "PSTUDIO_PROXY_HEADER", "--proxy-header", CFG_PROXY_HEADER,
+     CFG_OFF(proxy_header), "x-forwarded-for", 0, 0,
+     "The header the trusted proxies append the client's address to: x-forwarded-for or "
+     "forwarded (RFC 7239). Only that one is read: a client can send the other."},
+    {"clock_skew_warn_ms", "PSTUDIO_CLOCK_SKEW_WARN_MS", "--clock-skew-warn-ms", CFG_INT,
+     CFG_OFF(clock_skew_warn_ms), "1000", 1, 3600000,
+     "At start, 'serve' and 'worker' compare their clock with PostgreSQL's and log a warning "
+     "when they differ by more than this (job leases, sessions and event streams assume "
+     "clocks within a second)."},
     {"first_request_timeout_s", "PSTUDIO_FIRST_REQUEST_TIMEOUT_S", "--first-request-timeout-s",
      CFG_INT, CFG_OFF(first_request_timeout_s), "10", 1, 30,
      "Seconds a new connection may stay silent before its first request is in; then it is "
@@ -277,6 +295,17 @@ static int config__set(config *c, const config__spec *sp, const char *value, con
         free(*(char **)field);
         *(char **)field = xstrdup(value);
         return 0;
+    case CFG_CIDRS:
+    case CFG_PROXY_HEADER: {
+        /* The server parses them again; this makes every command refuse them. */
+        http_proxies probe;
+        bool cidrs = sp->type == CFG_CIDRS;
+        if (http_proxies_parse(cidrs ? value : NULL, cidrs ? NULL : value, &probe, err) != 0)
+            return -1;
+        free(*(char **)field);
+        *(char **)field = xstrdup(value);
+        return 0;
+    }
     case CFG_TTS:
         if (strcmp(value, "offline") && strcmp(value, "openai") && strcmp(value, "google"))
             return error_set(err, ERR_CONFIG, sp->env,

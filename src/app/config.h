@@ -28,6 +28,9 @@ typedef struct config {
     int shutdown_timeout_ms;
     int max_connections_per_ip;
     int first_request_timeout_s;
+    char *trusted_proxies;
+    char *proxy_header;
+    int clock_skew_warn_ms;
     int event_streams_per_user;
     int auth_cache_size;
     char *log_level;

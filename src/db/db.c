@@ -802,6 +802,16 @@ int db_int64(db_conn *c, db_sql *q, db_args args, int64_t *out, error *err)
     return db_first(c, q, args, db_row_int64, NULL, out, err) < 0 ? -1 : 0;
 }
 
+/* clock_timestamp(), not now(): now() is the start of the transaction. */
+static db_sql Q_NOW =
+    DB_SQL2("SELECT CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
+            "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint");
+
+int db_now_usec(db_conn *c, int64_t *out, error *err)
+{
+    return db_int64(c, &Q_NOW, DB_NOARGS, out, err);
+}
+
 int db_each(db_conn *c, db_sql *q, db_args args, db_row_fn read, arena *a, void *out, error *err)
 {
     db_stmt *s = db__start(c, q, args, err);

@@ -300,6 +300,11 @@ int db_first(db_conn *c, db_sql *q, db_args args, db_row_fn read, arena *a, void
 int db_row_int64(db_stmt *s, arena *a, void *out, error *err);
 /** Column 0 of the first row as an int64 into *out (0 when no row or NULL): counts. 0 or -1. */
 int db_int64(db_conn *c, db_sql *q, db_args args, int64_t *out, error *err);
+/**
+ * The database server's clock, in microseconds since the epoch (SQLite: this
+ * machine's, since the file has no server). For the start-up skew check.
+ */
+int db_now_usec(db_conn *c, int64_t *out, error *err);
 /** Calls read for each row, in order, with out as given. 0, or -1 with err filled. */
 int db_each(db_conn *c, db_sql *q, db_args args, db_row_fn read, arena *a, void *out, error *err);
 /**

@@ -54,6 +54,11 @@ typedef struct http_server_config {
     /* /metrics: NULL serves it to loopback peers only; otherwise to requests
      * with "Authorization: Bearer <token>", from any address. Not copied. */
     const char *metrics_token;
+    /* PSTUDIO_TRUSTED_PROXIES (comma-separated CIDRs; NULL or "": none) and
+     * PSTUDIO_PROXY_HEADER ("x-forwarded-for", the default, or "forwarded"):
+     * see http/proxy.h. A bad list fails the start with ERR_CONFIG. */
+    const char *trusted_proxies;
+    const char *proxy_header;
     struct db *db; /* may be NULL (tests); /readyz then reports not ready */
     void *app;     /* opaque, handed to handlers via http_app() */
 } http_server_config;
@@ -93,9 +98,18 @@ const char *http_param(http_request *r, const char *name);
 const char *http_query(http_request *r, const char *name);
 /** The name of the i-th query parameter, or NULL past the last (for allow-lists). */
 const char *http_query_name(http_request *r, size_t i);
-/** The peer address as text ("127.0.0.1", "::1"). Proxies are not trusted. */
+/**
+ * The client's address as text ("127.0.0.1", "::1"): the TCP peer, or,
+ * when the peer is one of the trusted proxies, the right-most untrusted
+ * address of the forwarding header (http/proxy.h). What the log-in limiter
+ * and the access log key on.
+ */
 const char *http_client_ip(http_request *r);
-/** Whether the peer is a loopback address: see http_addr_is_loopback. */
+/** http_client_ip into the caller's buffer (at least 46 bytes); returns out. */
+const char *http_client_ip_into(http_request *r, char *out, size_t n);
+/** Whether http_client_ip came from a trusted proxy's header. */
+bool http_client_forwarded(http_request *r);
+/** Whether the client (as http_client_ip) is a loopback address. */
 bool http_client_is_loopback(http_request *r);
 struct sockaddr;
 /** True for 127.0.0.0/8, ::1 and IPv4-mapped 127.0.0.0/8; false for NULL. */

@@ -22,6 +22,7 @@
 #include "base/timeutil.h"
 #include "base/uuid.h"
 #include "http/metrics.h"
+#include "http/proxy.h"
 #include "http/router.h"
 #include "http/stream.h"
 
@@ -66,6 +67,7 @@ struct http_server {
     http_router *router;
     http_metrics *metrics;
     http_streams *streams; /* http_reply_stream's parked connections */
+    http_proxies proxies;  /* PSTUDIO_TRUSTED_PROXIES; n == 0: the peer is the client */
     int port;
     /* Stopping: set once by http_server_stop; requests that begin after it
      * are answered 503. `active` counts the requests whose handlers may
@@ -112,6 +114,11 @@ struct http_request {
     reply_header *headers;
     bool headers_added; /* to r->response, which a refused queue attempt keeps */
     bool queued;
+    /* Who sent it (request_client): the TCP peer, or the address a trusted
+     * proxy forwarded; resolved on first use. */
+    bool client_known;
+    bool client_forwarded;
+    http_ip peer, client;
 };
 
 static bool valid_request_id(const char *s)
@@ -494,6 +501,14 @@ static void access_log(http_request *r, double seconds, bool aborted)
                                                     : path);
     buf_puts(&f, "\",\"route\":\"");
     log_json_escape(&f, route);
+    char client[INET6_ADDRSTRLEN];
+    buf_puts(&f, "\",\"client\":\"");
+    buf_puts(&f, http_client_ip_into(r, client, sizeof(client)));
+    if (r->client_forwarded) {
+        char peer[INET6_ADDRSTRLEN];
+        http_ip_format(&r->peer, peer, sizeof(peer));
+        buf_printf(&f, "\",\"peer\":\"%s", peer);
+    }
     buf_printf(&f, "\",\"status\":%d,\"duration_ms\":%.3f,\"bytes\":%zu%s", r->status,
                seconds * 1000.0, r->reply_len, aborted ? ",\"aborted\":true" : "");
     log_set_request_id(r->request_id[0] ? r->request_id : NULL);
@@ -629,6 +644,9 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
                   c.bind_addr);
         return NULL;
     }
+    http_proxies proxies;
+    if (http_proxies_parse(c.trusted_proxies, c.proxy_header, &proxies, err) != 0)
+        return NULL;
     char where[128];
     snprintf(where, sizeof(where), v6 ? "[%s]:%d" : "%s:%d", c.bind_addr, c.port);
     if (check_bind((struct sockaddr *)&ss, sslen, where, err) != 0)
@@ -636,6 +654,7 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
 
     http_server *s = xcalloc(1, sizeof(*s));
     s->cfg = c;
+    s->proxies = proxies;
     s->routes = xmalloc((nroutes ? nroutes : 1) * sizeof(http_route));
     if (nroutes)
         memcpy(s->routes, routes, nroutes * sizeof(http_route));
@@ -742,20 +761,82 @@ const char *http_query_name(http_request *r, size_t i)
     return i < r->query.n ? r->query.names[i] : NULL;
 }
 
-const char *http_client_ip(http_request *r)
+/* Appends every value of the header `name` (X-Forwarded-For may come in
+ * several lines, which proxies treat as one list), joined by ", ". */
+typedef struct forwarded_join {
+    const char *name;
+    buf *out;
+} forwarded_join;
+
+static enum MHD_Result join_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
+    (void)kind;
+    forwarded_join *j = cls;
+    if (key == NULL || value == NULL || strcasecmp(key, j->name) != 0)
+        return MHD_YES;
+    if (j->out->len > 0)
+        buf_puts(j->out, ", ");
+    buf_puts(j->out, value);
+    /* Past the cap the whole header is ignored; stop reading it. */
+    return j->out->len > HTTP_PROXY_HEADER_MAX ? MHD_NO : MHD_YES;
+}
+
+static void request_client(http_request *r)
+{
+    if (r->client_known)
+        return;
+    r->client_known = true;
+    memset(&r->peer, 0, sizeof(r->peer));
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci == NULL || ci->client_addr == NULL)
-        return "unknown";
-    char *out = arena_alloc(&r->arena, INET6_ADDRSTRLEN);
-    const struct sockaddr *sa = ci->client_addr;
-    const void *addr = sa->sa_family == AF_INET6
-                           ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
-                           : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
-    if (inet_ntop(sa->sa_family, addr, out, INET6_ADDRSTRLEN) == NULL)
-        return "unknown";
+    const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+    if (sa != NULL && sa->sa_family == AF_INET) {
+        r->peer.family = AF_INET;
+        memcpy(r->peer.a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else if (sa != NULL && sa->sa_family == AF_INET6) {
+        char text[INET6_ADDRSTRLEN];
+        const void *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        /* Through text, so an IPv4-mapped peer folds to IPv4 like the header's. */
+        if (inet_ntop(AF_INET6, a6, text, sizeof(text)) == NULL ||
+            !http_ip_parse(text, strlen(text), &r->peer))
+            r->peer.family = 0;
+    }
+    r->client = r->peer;
+    const http_proxies *p = &r->srv->proxies;
+    if (r->peer.family == 0 || p->n == 0 || !http_proxies_trust(p, &r->peer))
+        return;
+    buf joined;
+    buf_init(&joined, 256);
+    forwarded_join j = {p->header == HTTP_PROXY_FORWARDED ? "Forwarded" : "X-Forwarded-For",
+                        &joined};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, join_header, &j);
+    if (joined.len > 0 && joined.len <= HTTP_PROXY_HEADER_MAX)
+        r->client_forwarded = http_proxies_client(p, &r->peer, buf_cstr(&joined), &r->client);
+    buf_free(&joined);
+}
+
+const char *http_client_ip_into(http_request *r, char *out, size_t n)
+{
+    request_client(r);
+    if (r->client.family == 0) {
+        snprintf(out, n, "unknown");
+        return out;
+    }
+    http_ip_format(&r->client, out, n);
     return out;
+}
+
+const char *http_client_ip(http_request *r)
+{
+    char *out = arena_alloc(&r->arena, INET6_ADDRSTRLEN);
+    return http_client_ip_into(r, out, INET6_ADDRSTRLEN);
+}
+
+bool http_client_forwarded(http_request *r)
+{
+    request_client(r);
+    return r->client_forwarded;
 }
 
 bool http_addr_is_loopback(const struct sockaddr *sa)
@@ -770,11 +851,16 @@ bool http_addr_is_loopback(const struct sockaddr *sa)
     return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
 }
 
+/* The client, not the peer: behind a trusted proxy on this host the peer is
+ * always loopback, and /metrics must not open to everyone the proxy serves. */
 bool http_client_is_loopback(http_request *r)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    return ci != NULL && http_addr_is_loopback(ci->client_addr);
+    request_client(r);
+    const http_ip *c = &r->client;
+    if (c->family == AF_INET)
+        return c->a[0] == 127;
+    static const unsigned char one[16] = {[15] = 1};
+    return c->family == AF_INET6 && memcmp(c->a, one, 16) == 0;
 }
 
 const char *http_header(http_request *r, const char *name)

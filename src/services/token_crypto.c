@@ -163,8 +163,10 @@ static void token__check_value(const token_keyring *k, int version, char out[65]
 static int token__wrong_master(const token_keyring *k, int version, error *err)
 {
     return error_set(err, ERR_CONFIG, "PSTUDIO_SECRET_KEY",
-                     "the token key from %s is not the one the stored Google tokens were "
-                     "encrypted with (key version %d); restore the original key",
+                     "the token key from %s is not the one this database's Google tokens are "
+                     "sealed with (key version %d, stored by the first process that started on "
+                     "it); every serve, worker and admin process must be given the same key: "
+                     "restore the original key",
                      k->source, version);
 }
 
@@ -194,14 +196,10 @@ int token_keyring_check(const services *s, db_conn *c, error *err)
         token_keyring_wipe(&k);
         return -1;
     }
+    /* On an empty database this stores version 1's check value, so the
+     * first process to start fixes the key for every later one. */
     int version = 0;
-    char stored[65], mine[65];
-    int rc = token_key_store_current(c, &version, stored, err);
-    if (rc == 0 && version > 0) {
-        token__check_value(&k, version, mine);
-        if (sodium_memcmp(stored, mine, 64) != 0)
-            rc = token__wrong_master(&k, version, err);
-    }
+    int rc = token_crypto_current_version(c, &k, &version, err);
     token_keyring_wipe(&k);
     return rc;
 }

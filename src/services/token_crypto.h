@@ -56,12 +56,15 @@ typedef struct token_sealed {
 int token_keyring_load(const services *s, token_keyring *k, error *err);
 void token_keyring_wipe(token_keyring *k);
 /**
- * What serve and worker run at start, so that a key problem stops them
- * there instead of failing the first Google call: loads the key (creating
- * the file on the first run) and, when the database already lists key
- * versions, checks that it is the key they were made with. Writes nothing
- * to the database. ERR_CONFIG naming PSTUDIO_SECRET_KEY or the file, as
- * token_keyring_load and token_crypto_current_version do.
+ * What serve, worker and the admin commands that touch tokens run at start,
+ * so that a key problem stops them there instead of failing the first
+ * Google call: loads the key (creating the file on the first run) and
+ * checks it against the check value of the newest key version. On a
+ * database with no version yet it stores version 1's check value first
+ * (token_crypto_current_version), so a process started later with another
+ * key is refused even before any token exists. ERR_CONFIG naming
+ * PSTUDIO_SECRET_KEY or the file, as token_keyring_load and
+ * token_crypto_current_version do.
  */
 int token_keyring_check(const services *s, db_conn *c, error *err);
 
