@@ -958,6 +958,116 @@ static void test_media_go_with_their_project_and_the_sweep_takes_what_is_left(vo
     db_release(c);
 }
 
+/* ---- files of deleted scenes
+ * ---------------------------------------------------------------------
+ */
+
+static test_resp wait_image(world *w, const char *id, const char *want);
+
+/* How many files of the project are named for the scene (scene-<sid>-…). */
+static int scene_files(world *w, const char *project_id, const char *sid)
+{
+    char names[8192], prefix[64];
+    listing_but(w, project_id, NULL, names, sizeof(names));
+    snprintf(prefix, sizeof(prefix), "scene-%s-", sid);
+    int n = 0;
+    for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
+        n += strncmp(tok, prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+/* Narration and image of every scene of the project, COMPLETED; the scene ids into ids. */
+static size_t media_done(world *w, const char *id, char ids[][37], size_t max)
+{
+    test_resp_free((test_resp[]){ask_media(w, id, 202)});
+    test_resp_free((test_resp[]){wait_image(w, id, "COMPLETED")});
+    test_resp r = wait_audio(w, id, "COMPLETED");
+    json_t *items = json_object_get(r.json, "items");
+    size_t n = json_array_size(items) < max ? json_array_size(items) : max;
+    for (size_t i = 0; i < n; i++)
+        snprintf(ids[i], 37, "%s", str(json_array_get(items, i), "id"));
+    test_resp_free(&r);
+    return n;
+}
+
+static void
+test_the_files_of_deleted_and_replaced_scenes_go_and_the_sweep_heals_a_crash(void **state)
+{
+    world *w = *state;
+    char id[37], ids[3][37], path[200];
+    scripted_project(w, "en-US", 3, id);
+    assert_int_equal(media_done(w, id, ids, 3), 3);
+    for (int i = 0; i < 3; i++) /* wav, ogg, srt, vtt, json and two PNGs */
+        assert_int_equal(scene_files(w, id, ids[i]), 7);
+
+    /* A deleted scene's files go with it; the others stay. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s", id, ids[1]);
+    test_resp r = test_req(&w->api, "DELETE", path, w->tok, NULL, NULL);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    assert_int_equal(scene_files(w, id, ids[1]), 0);
+    assert_int_equal(scene_files(w, id, ids[0]), 7);
+    assert_int_equal(scene_files(w, id, ids[2]), 7);
+    /* Another user's delete is a 404 and removes nothing. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s", id, ids[0]);
+    r = test_req(&w->api, "DELETE", path, w->tok_b, NULL, NULL);
+    test_expect(&r, 404, NULL);
+    test_resp_free(&r);
+    assert_int_equal(scene_files(w, id, ids[0]), 7);
+
+    /* A whole new script replaces the scenes: the old ones' files go once
+     * it has committed. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/generate", id);
+    r = test_req(&w->api, "POST", path, w->tok, "{}", NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    char still[64];
+    for (;;) { /* scripted again once the old scene rows are gone */
+        text_of(w, still, sizeof(still), "SELECT count(*) FROM scenes WHERE id IN ('%s', '%s')",
+                ids[0], ids[2]);
+        char status[32];
+        text_of(w, status, sizeof(status), "SELECT status FROM projects WHERE id = '%s'", id);
+        if (strcmp(still, "0") == 0 && strcmp(status, "scripted") == 0)
+            break;
+        if (time_mono_usec() > until)
+            fail_msg("the script was never rewritten");
+        sleep_ms(25);
+    }
+    /* The job removes them right after its commit: wait for it to end. */
+    until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    while (testdb_scalar(&w->api.t, "SELECT count(*) FROM jobs WHERE kind LIKE 'script%%' AND "
+                                    "status IN ('queued', 'running')") != 0) {
+        if (time_mono_usec() > until)
+            fail_msg("the script job never ended");
+        sleep_ms(25);
+    }
+    assert_int_equal(scene_files(w, id, ids[0]), 0);
+    assert_int_equal(scene_files(w, id, ids[2]), 0);
+
+    /* A crash between a delete's commit and the files' removal: the sweep
+     * takes them, and leaves the live scenes' files and the rest alone. */
+    char now[3][37];
+    size_t n = media_done(w, id, now, 3);
+    assert_true(n >= 2);
+    stop_pool(w);
+    exec(w, "DELETE FROM scenes WHERE id = '%s' AND position = %zu", now[n - 1], n - 1);
+    error e;
+    assert_int_equal(media_store_put(w->api.svc.media, w->ana, id, "notes.txt", "keep", 4, &e), 0);
+    assert_int_equal(scene_files(w, id, now[n - 1]), 7);
+    int removed = -1;
+    db_conn *c = db_acquire(w->api.t.db);
+    assert_int_equal(media_service_sweep(&w->api.svc, c, &removed, &e), 0);
+    db_release(c);
+    assert_int_equal(removed, 0); /* no project was gone */
+    assert_int_equal(scene_files(w, id, now[n - 1]), 0);
+    for (size_t i = 0; i + 1 < n; i++)
+        assert_int_equal(scene_files(w, id, now[i]), 7);
+    char file[600];
+    media_path(w, id, "notes.txt", file, sizeof(file));
+    assert_int_equal(access(file, F_OK), 0);
+}
+
 /* ---- a real worker process, killed mid-job ------------------------------------------------------
  */
 
@@ -1511,6 +1621,7 @@ int main(void)
         T(test_media_are_served_with_ranges_etags_and_types),
         T(test_media_paths_cannot_leave_the_project),
         T(test_media_go_with_their_project_and_the_sweep_takes_what_is_left),
+        T(test_the_files_of_deleted_and_replaced_scenes_go_and_the_sweep_heals_a_crash),
         T(test_a_worker_killed_mid_job_leaves_nothing_half_written_and_the_retry_finishes),
         T(test_every_scene_gets_a_card_in_both_sizes_with_its_narration),
         T(test_editing_a_visual_description_makes_its_image_stale_and_it_is_made_again),
