@@ -8,9 +8,10 @@
  * makes its audio stale and a new one replaces it; failures end FAILED with
  * a reason; the media route serves ranges, ETags and types to the owner
  * and refuses every way out of the project's directory; deleting a project
- * (or its user) deletes its files; and a `pstudio worker` killed with -9
- * mid-encoding leaves nothing half-written visible, after which the job
- * runs again and finishes. The HTTP narrators (OpenAI-compatible and Google,
+ * (or its user) deletes its files, a deleted or replaced scene's files go
+ * too; and a `pstudio worker` killed with -9 mid-encoding, or mid-card,
+ * leaves nothing half-written visible, after which the job runs again and
+ * finishes. The HTTP narrators (OpenAI-compatible and Google,
  * against tests/fake_tts.c) make the same files, Google's words timed by
  * its marks; a 429 is retried after its Retry-After, a refused key and a
  * malformed answer end FAILED with a reason that, like the logs, never
@@ -1071,10 +1072,15 @@ test_the_files_of_deleted_and_replaced_scenes_go_and_the_sweep_heals_a_crash(voi
 /* ---- a real worker process, killed mid-job ------------------------------------------------------
  */
 
-static pid_t spawn_worker(world *w, const char *ffmpeg, const char *log)
+/* A `pstudio worker` on the test's database and data directory; env_name,
+ * when not NULL, is set to env_value in its environment too. */
+static pid_t spawn_worker_with(world *w, const char *ffmpeg, const char *log, const char *env_name,
+                               const char *env_value)
 {
     pid_t pid = fork();
     if (pid == 0) {
+        if (env_name != NULL)
+            setenv(env_name, env_value, 1);
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (fd >= 0) {
             dup2(fd, 1);
@@ -1090,6 +1096,11 @@ static pid_t spawn_worker(world *w, const char *ffmpeg, const char *log)
     }
     assert_true(pid > 0);
     return pid;
+}
+
+static pid_t spawn_worker(world *w, const char *ffmpeg, const char *log)
+{
+    return spawn_worker_with(w, ffmpeg, log, NULL, NULL);
 }
 
 static int wait_exit(pid_t pid, int seconds)
@@ -1609,6 +1620,90 @@ static void test_another_users_images_are_not_found(void **state)
     test_resp_free(&r);
 }
 
+/*
+ * A worker killed mid image job. The card renderer reads fontconfig's
+ * configuration the first time it draws; the worker is started with
+ * FONTCONFIG_FILE naming a FIFO, so its first card waits, inside the
+ * renderer and with the scene PROCESSING, until something writes there.
+ * The test knows the worker is waiting when it can open the FIFO for
+ * writing without blocking (a reader has it open): no sleep, no timing.
+ */
+static void
+test_a_worker_killed_mid_image_leaves_no_png_visible_and_the_retry_draws_both(void **state)
+{
+    world *w = *state;
+    char id[37], sid[37], log[300], fifo[300], path[200];
+    scripted_project(w, "pt-BR", 1, id);
+    stop_pool(w); /* from here on, only the worker processes run jobs */
+    test_resp r = scenes_of(w, id);
+    snprintf(sid, sizeof(sid), "%s",
+             str(json_array_get(json_object_get(r.json, "items"), 0), "id"));
+    test_resp_free(&r);
+    snprintf(log, sizeof(log), "%s/worker.log", w->dir);
+    snprintf(fifo, sizeof(fifo), "%s/fonts.conf", w->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s/image", id, sid);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL); /* the image alone */
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+
+    pid_t first = spawn_worker_with(w, "ffmpeg", log, "FONTCONFIG_FILE", fifo);
+    int hold = -1;
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    while ((hold = open(fifo, O_WRONLY | O_NONBLOCK)) < 0 && time_mono_usec() < until)
+        sleep_ms(20);
+    if (hold < 0)
+        print_log(log);
+    assert_true(hold >= 0); /* the renderer is reading its fonts' configuration */
+    r = scenes_of(w, id);
+    assert_string_equal(str(json_array_get(json_object_get(r.json, "items"), 0), "image_status"),
+                        "PROCESSING");
+    test_resp_free(&r);
+    kill(first, SIGKILL);
+    assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
+    close(hold);
+
+    /* Nothing under a name a reader could ask for; the scene still
+     * PROCESSING, naming no image. */
+    r = scenes_of(w, id);
+    json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_string_equal(str(sc, "image_status"), "PROCESSING");
+    assert_true(json_is_null(json_object_get(sc, "image")));
+    test_resp_free(&r);
+    char names[2048];
+    listing_but(w, id, NULL, names, sizeof(names));
+    for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
+        if (strncmp(tok, ".tmp-", 5) != 0)
+            fail_msg("a visible file after the kill: %s", tok);
+    char name[200];
+    snprintf(name, sizeof(name), "scene-%s-i1.png", sid);
+    r = get_media(w, w->tok, id, name, NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+
+    /* The dead worker's lease runs out; another worker draws both sizes. */
+    exec(w, "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE kind = 'media.image'");
+    pid_t second = spawn_worker(w, "ffmpeg", log);
+    r = wait_image(w, id, "COMPLETED");
+    kill(second, SIGTERM);
+    int status = wait_exit(second, 30);
+    if (status != 0)
+        print_log(log);
+    assert_int_equal(status, 0);
+    sc = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_string_equal(image_name(sc, "landscape"), name);
+    check_image(w, id, sc, "landscape", 1920, 1080);
+    check_image(w, id, sc, "portrait", 1080, 1920);
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&w->api.t, "SELECT attempts FROM jobs WHERE kind = "
+                                              "'media.image'"),
+                     2);
+    /* Bob cannot read it. */
+    r = get_media(w, w->tok_b, id, name, NULL);
+    test_expect(&r, 404, NULL);
+    test_resp_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1626,6 +1721,7 @@ int main(void)
         T(test_every_scene_gets_a_card_in_both_sizes_with_its_narration),
         T(test_editing_a_visual_description_makes_its_image_stale_and_it_is_made_again),
         T(test_another_users_images_are_not_found),
+        T(test_a_worker_killed_mid_image_leaves_no_png_visible_and_the_retry_draws_both),
         T(test_http_narrators_make_the_same_files_with_their_timings),
         T(test_http_narrator_failures_retry_or_fail_and_never_show_the_key),
         cmocka_unit_test(test_subtitles_and_names_are_written_and_checked_exactly),
