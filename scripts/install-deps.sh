@@ -10,12 +10,13 @@ set -euo pipefail
 
 # libespeak-ng-dev: offline narration (its C API; espeak-ng-data comes with it).
 # ffmpeg: encodes narration to Opus (and its ffprobe checks files in the tests).
-# libcairo2-dev, libpango1.0-dev: the offline scene card (decision 98), with
+# libcairo2-dev, libpango1.0-dev: the offline scene card (decision 98; libpng-dev
+# encodes it, decision 109), with
 # its fonts: DejaVu and Noto for Latin (Portuguese accents included) and
 # Noto Color Emoji, which fontconfig falls back to for emoji.
 build_pkgs=(gcc make cmake pkg-config libc6-dev
             libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev
-            libcurl4-openssl-dev libespeak-ng-dev ffmpeg
+            libcurl4-openssl-dev libespeak-ng-dev ffmpeg libpng-dev
             libcairo2-dev libpango1.0-dev fonts-dejavu-core fonts-noto-core fonts-noto-color-emoji)
 test_pkgs=(libcmocka-dev postgresql curl chromium faketime nginx-light)
 

@@ -8,9 +8,10 @@
  * makes its audio stale and a new one replaces it; failures end FAILED with
  * a reason; the media route serves ranges, ETags and types to the owner
  * and refuses every way out of the project's directory; deleting a project
- * (or its user) deletes its files; and a `pstudio worker` killed with -9
- * mid-encoding leaves nothing half-written visible, after which the job
- * runs again and finishes. The HTTP narrators (OpenAI-compatible and Google,
+ * (or its user) deletes its files, a deleted or replaced scene's files go
+ * too; and a `pstudio worker` killed with -9 mid-encoding, or mid-card,
+ * leaves nothing half-written visible, after which the job runs again and
+ * finishes. The HTTP narrators (OpenAI-compatible and Google,
  * against tests/fake_tts.c) make the same files, Google's words timed by
  * its marks; a 429 is retried after its Retry-After, a refused key and a
  * malformed answer end FAILED with a reason that, like the logs, never
@@ -958,13 +959,128 @@ static void test_media_go_with_their_project_and_the_sweep_takes_what_is_left(vo
     db_release(c);
 }
 
+/* ---- files of deleted scenes
+ * ---------------------------------------------------------------------
+ */
+
+static test_resp wait_image(world *w, const char *id, const char *want);
+
+/* How many files of the project are named for the scene (scene-<sid>-…). */
+static int scene_files(world *w, const char *project_id, const char *sid)
+{
+    char names[8192], prefix[64];
+    listing_but(w, project_id, NULL, names, sizeof(names));
+    snprintf(prefix, sizeof(prefix), "scene-%s-", sid);
+    int n = 0;
+    for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
+        n += strncmp(tok, prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+/* Narration and image of every scene of the project, COMPLETED; the scene ids into ids. */
+static size_t media_done(world *w, const char *id, char ids[][37], size_t max)
+{
+    test_resp_free((test_resp[]){ask_media(w, id, 202)});
+    test_resp_free((test_resp[]){wait_image(w, id, "COMPLETED")});
+    test_resp r = wait_audio(w, id, "COMPLETED");
+    json_t *items = json_object_get(r.json, "items");
+    size_t n = json_array_size(items) < max ? json_array_size(items) : max;
+    for (size_t i = 0; i < n; i++)
+        snprintf(ids[i], 37, "%s", str(json_array_get(items, i), "id"));
+    test_resp_free(&r);
+    return n;
+}
+
+static void
+test_the_files_of_deleted_and_replaced_scenes_go_and_the_sweep_heals_a_crash(void **state)
+{
+    world *w = *state;
+    char id[37], ids[3][37], path[200];
+    scripted_project(w, "en-US", 3, id);
+    assert_int_equal(media_done(w, id, ids, 3), 3);
+    for (int i = 0; i < 3; i++) /* wav, ogg, srt, vtt, json and two PNGs */
+        assert_int_equal(scene_files(w, id, ids[i]), 7);
+
+    /* A deleted scene's files go with it; the others stay. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s", id, ids[1]);
+    test_resp r = test_req(&w->api, "DELETE", path, w->tok, NULL, NULL);
+    test_expect(&r, 204, NULL);
+    test_resp_free(&r);
+    assert_int_equal(scene_files(w, id, ids[1]), 0);
+    assert_int_equal(scene_files(w, id, ids[0]), 7);
+    assert_int_equal(scene_files(w, id, ids[2]), 7);
+    /* Another user's delete is a 404 and removes nothing. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s", id, ids[0]);
+    r = test_req(&w->api, "DELETE", path, w->tok_b, NULL, NULL);
+    test_expect(&r, 404, NULL);
+    test_resp_free(&r);
+    assert_int_equal(scene_files(w, id, ids[0]), 7);
+
+    /* A whole new script replaces the scenes: the old ones' files go once
+     * it has committed. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/generate", id);
+    r = test_req(&w->api, "POST", path, w->tok, "{}", NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    char still[64];
+    for (;;) { /* scripted again once the old scene rows are gone */
+        text_of(w, still, sizeof(still), "SELECT count(*) FROM scenes WHERE id IN ('%s', '%s')",
+                ids[0], ids[2]);
+        char status[32];
+        text_of(w, status, sizeof(status), "SELECT status FROM projects WHERE id = '%s'", id);
+        if (strcmp(still, "0") == 0 && strcmp(status, "scripted") == 0)
+            break;
+        if (time_mono_usec() > until)
+            fail_msg("the script was never rewritten");
+        sleep_ms(25);
+    }
+    /* The job removes them right after its commit: wait for it to end. */
+    until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    while (testdb_scalar(&w->api.t, "SELECT count(*) FROM jobs WHERE kind LIKE 'script%%' AND "
+                                    "status IN ('queued', 'running')") != 0) {
+        if (time_mono_usec() > until)
+            fail_msg("the script job never ended");
+        sleep_ms(25);
+    }
+    assert_int_equal(scene_files(w, id, ids[0]), 0);
+    assert_int_equal(scene_files(w, id, ids[2]), 0);
+
+    /* A crash between a delete's commit and the files' removal: the sweep
+     * takes them, and leaves the live scenes' files and the rest alone. */
+    char now[3][37];
+    size_t n = media_done(w, id, now, 3);
+    assert_true(n >= 2);
+    stop_pool(w);
+    exec(w, "DELETE FROM scenes WHERE id = '%s' AND position = %zu", now[n - 1], n - 1);
+    error e;
+    assert_int_equal(media_store_put(w->api.svc.media, w->ana, id, "notes.txt", "keep", 4, &e), 0);
+    assert_int_equal(scene_files(w, id, now[n - 1]), 7);
+    int removed = -1;
+    db_conn *c = db_acquire(w->api.t.db);
+    assert_int_equal(media_service_sweep(&w->api.svc, c, &removed, &e), 0);
+    db_release(c);
+    assert_int_equal(removed, 0); /* no project was gone */
+    assert_int_equal(scene_files(w, id, now[n - 1]), 0);
+    for (size_t i = 0; i + 1 < n; i++)
+        assert_int_equal(scene_files(w, id, now[i]), 7);
+    char file[600];
+    media_path(w, id, "notes.txt", file, sizeof(file));
+    assert_int_equal(access(file, F_OK), 0);
+}
+
 /* ---- a real worker process, killed mid-job ------------------------------------------------------
  */
 
-static pid_t spawn_worker(world *w, const char *ffmpeg, const char *log)
+/* A `pstudio worker` on the test's database and data directory; env_name,
+ * when not NULL, is set to env_value in its environment too. */
+static pid_t spawn_worker_with(world *w, const char *ffmpeg, const char *log, const char *env_name,
+                               const char *env_value)
 {
     pid_t pid = fork();
     if (pid == 0) {
+        if (env_name != NULL)
+            setenv(env_name, env_value, 1);
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (fd >= 0) {
             dup2(fd, 1);
@@ -980,6 +1096,11 @@ static pid_t spawn_worker(world *w, const char *ffmpeg, const char *log)
     }
     assert_true(pid > 0);
     return pid;
+}
+
+static pid_t spawn_worker(world *w, const char *ffmpeg, const char *log)
+{
+    return spawn_worker_with(w, ffmpeg, log, NULL, NULL);
 }
 
 static int wait_exit(pid_t pid, int seconds)
@@ -1499,6 +1620,90 @@ static void test_another_users_images_are_not_found(void **state)
     test_resp_free(&r);
 }
 
+/*
+ * A worker killed mid image job. The card renderer reads fontconfig's
+ * configuration the first time it draws; the worker is started with
+ * FONTCONFIG_FILE naming a FIFO, so its first card waits, inside the
+ * renderer and with the scene PROCESSING, until something writes there.
+ * The test knows the worker is waiting when it can open the FIFO for
+ * writing without blocking (a reader has it open): no sleep, no timing.
+ */
+static void
+test_a_worker_killed_mid_image_leaves_no_png_visible_and_the_retry_draws_both(void **state)
+{
+    world *w = *state;
+    char id[37], sid[37], log[300], fifo[300], path[200];
+    scripted_project(w, "pt-BR", 1, id);
+    stop_pool(w); /* from here on, only the worker processes run jobs */
+    test_resp r = scenes_of(w, id);
+    snprintf(sid, sizeof(sid), "%s",
+             str(json_array_get(json_object_get(r.json, "items"), 0), "id"));
+    test_resp_free(&r);
+    snprintf(log, sizeof(log), "%s/worker.log", w->dir);
+    snprintf(fifo, sizeof(fifo), "%s/fonts.conf", w->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s/image", id, sid);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL); /* the image alone */
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+
+    pid_t first = spawn_worker_with(w, "ffmpeg", log, "FONTCONFIG_FILE", fifo);
+    int hold = -1;
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    while ((hold = open(fifo, O_WRONLY | O_NONBLOCK)) < 0 && time_mono_usec() < until)
+        sleep_ms(20);
+    if (hold < 0)
+        print_log(log);
+    assert_true(hold >= 0); /* the renderer is reading its fonts' configuration */
+    r = scenes_of(w, id);
+    assert_string_equal(str(json_array_get(json_object_get(r.json, "items"), 0), "image_status"),
+                        "PROCESSING");
+    test_resp_free(&r);
+    kill(first, SIGKILL);
+    assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
+    close(hold);
+
+    /* Nothing under a name a reader could ask for; the scene still
+     * PROCESSING, naming no image. */
+    r = scenes_of(w, id);
+    json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_string_equal(str(sc, "image_status"), "PROCESSING");
+    assert_true(json_is_null(json_object_get(sc, "image")));
+    test_resp_free(&r);
+    char names[2048];
+    listing_but(w, id, NULL, names, sizeof(names));
+    for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
+        if (strncmp(tok, ".tmp-", 5) != 0)
+            fail_msg("a visible file after the kill: %s", tok);
+    char name[200];
+    snprintf(name, sizeof(name), "scene-%s-i1.png", sid);
+    r = get_media(w, w->tok, id, name, NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+
+    /* The dead worker's lease runs out; another worker draws both sizes. */
+    exec(w, "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE kind = 'media.image'");
+    pid_t second = spawn_worker(w, "ffmpeg", log);
+    r = wait_image(w, id, "COMPLETED");
+    kill(second, SIGTERM);
+    int status = wait_exit(second, 30);
+    if (status != 0)
+        print_log(log);
+    assert_int_equal(status, 0);
+    sc = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_string_equal(image_name(sc, "landscape"), name);
+    check_image(w, id, sc, "landscape", 1920, 1080);
+    check_image(w, id, sc, "portrait", 1080, 1920);
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&w->api.t, "SELECT attempts FROM jobs WHERE kind = "
+                                              "'media.image'"),
+                     2);
+    /* Bob cannot read it. */
+    r = get_media(w, w->tok_b, id, name, NULL);
+    test_expect(&r, 404, NULL);
+    test_resp_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1511,10 +1716,12 @@ int main(void)
         T(test_media_are_served_with_ranges_etags_and_types),
         T(test_media_paths_cannot_leave_the_project),
         T(test_media_go_with_their_project_and_the_sweep_takes_what_is_left),
+        T(test_the_files_of_deleted_and_replaced_scenes_go_and_the_sweep_heals_a_crash),
         T(test_a_worker_killed_mid_job_leaves_nothing_half_written_and_the_retry_finishes),
         T(test_every_scene_gets_a_card_in_both_sizes_with_its_narration),
         T(test_editing_a_visual_description_makes_its_image_stale_and_it_is_made_again),
         T(test_another_users_images_are_not_found),
+        T(test_a_worker_killed_mid_image_leaves_no_png_visible_and_the_retry_draws_both),
         T(test_http_narrators_make_the_same_files_with_their_timings),
         T(test_http_narrator_failures_retry_or_fail_and_never_show_the_key),
         cmocka_unit_test(test_subtitles_and_names_are_written_and_checked_exactly),

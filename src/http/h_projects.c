@@ -399,7 +399,7 @@ static void h_projects__scene_delete(http_request *r)
     if (!h_projects__begin(r, &p, &id) || !(scene_id = api_uuid_param(r, "scene_id", "scene")))
         return;
     error e;
-    if (project_service_scene_delete(api_conn(r), p, id, scene_id, &e) != 0) {
+    if (project_service_scene_delete(api_services(r), api_conn(r), p, id, scene_id, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }

@@ -8,8 +8,9 @@
  *
  * Pango's font map and fontconfig's configuration are shared process
  * state that is not safe to use from several threads at once, so every
- * render runs under one process-wide mutex (decision 98); a card renders
- * in tens of milliseconds, so waiting workers lose little.
+ * render's drawing runs under one process-wide mutex (decision 98); its PNG
+ * is encoded after the mutex is released (decision 109). A card draws in
+ * about ten milliseconds, so waiting workers lose little.
  */
 #ifndef PS_PROVIDERS_CARD_H
 #define PS_PROVIDERS_CARD_H

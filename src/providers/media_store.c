@@ -68,6 +68,12 @@ int media_store_remove_project(media_store *ms, const char *user_id, const char 
     return ms->vt->remove_project(ms, user_id, project_id, err);
 }
 
+int media_store_list(media_store *ms, const char *user_id, const char *project_id,
+                     void (*fn)(const char *name, void *ctx), void *ctx, error *err)
+{
+    return ms->vt->list(ms, user_id, project_id, fn, ctx, err);
+}
+
 int media_store_list_projects(media_store *ms,
                               void (*fn)(const char *user_id, const char *project_id, void *ctx),
                               void *ctx, error *err)
@@ -345,6 +351,28 @@ static int local__remove_project(media_store *ms, const char *user_id, const cha
     return rc;
 }
 
+static int local__list(media_store *ms, const char *user_id, const char *project_id,
+                       void (*fn)(const char *name, void *ctx), void *ctx, error *err)
+{
+    local_store *ls = (local_store *)ms;
+    if (local__check(user_id, project_id, NULL, err) != 0)
+        return -1;
+    int dfd = local__project_dir(ls, user_id, project_id, false, err);
+    if (dfd < 0)
+        return err->kind == ERR_NOT_FOUND ? 0 : -1;
+    DIR *d = fdopendir(dfd);
+    if (d == NULL) {
+        close(dfd);
+        return local__io(err, "listing", project_id);
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            fn(de->d_name, ctx);
+    closedir(d);
+    return 0;
+}
+
 static int local__list_projects(media_store *ms,
                                 void (*fn)(const char *user_id, const char *project_id, void *ctx),
                                 void *ctx, error *err)
@@ -394,6 +422,7 @@ static const media_store_vt local__vt = {
     .open = local__open,
     .remove = local__remove,
     .remove_project = local__remove_project,
+    .list = local__list,
     .list_projects = local__list_projects,
     .free = local__free,
 };

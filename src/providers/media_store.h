@@ -63,6 +63,8 @@ typedef struct media_store_vt {
     int (*remove)(media_store *ms, const char *user_id, const char *project_id, const char *name,
                   error *err);
     int (*remove_project)(media_store *ms, const char *user_id, const char *project_id, error *err);
+    int (*list)(media_store *ms, const char *user_id, const char *project_id,
+                void (*fn)(const char *name, void *ctx), void *ctx, error *err);
     int (*list_projects)(media_store *ms,
                          void (*fn)(const char *user_id, const char *project_id, void *ctx),
                          void *ctx, error *err);
@@ -104,6 +106,12 @@ int media_store_remove(media_store *ms, const char *user_id, const char *project
 /** Deletes everything of the project (temporaries included); none is not an error. */
 int media_store_remove_project(media_store *ms, const char *user_id, const char *project_id,
                                error *err);
+/**
+ * Calls fn with the name of every file of the project, temporaries
+ * (names starting with '.') included; a project with no files is none.
+ */
+int media_store_list(media_store *ms, const char *user_id, const char *project_id,
+                     void (*fn)(const char *name, void *ctx), void *ctx, error *err);
 /** Calls fn for every project directory the store holds (the sweep's input). */
 int media_store_list_projects(media_store *ms,
                               void (*fn)(const char *user_id, const char *project_id, void *ctx),

@@ -273,9 +273,12 @@ static int media__audio_files(media__task *t, const tts_result *r, error *err)
                  : 0;
     if (fd >= 0)
         close(fd);
-    const char *args[] = {"-nostdin", "-hide_banner", "-loglevel", "error", "-y",     "-f",
-                          "wav",      "-i",           wav.path,    "-vn",   "-c:a",   "libopus",
-                          "-b:a",     "48k",          "-f",        "ogg",   ogg.path, NULL};
+    /* Complexity 5 of libopus's 0-10 (ffmpeg's default is 10): a fifth of
+     * the encoding CPU for speech at 48 kb/s (decision 109). */
+    const char *args[] = {"-nostdin", "-hide_banner", "-loglevel", "error",  "-y",
+                          "-f",       "wav",          "-i",        wav.path, "-vn",
+                          "-c:a",     "libopus",      "-b:a",      "48k",    "-compression_level",
+                          "5",        "-f",           "ogg",       ogg.path, NULL};
     if (rc == 0)
         rc = ffmpeg_run(t->s->ffmpeg, args, t->s->media_timeout_ms, err);
     if (rc != 0) {

@@ -217,11 +217,91 @@ void media_service_project_deleted(services *s, const char *user_id, const char 
                  e.message);
 }
 
+/* The scene id in a media name scene-<uuid>-…, into id; false for any other name. */
+static bool media__scene_of(const char *name, char id[UUID_STR_LEN + 1])
+{
+    if (strncmp(name, "scene-", 6) != 0 || strlen(name) < 6 + UUID_STR_LEN + 1 ||
+        name[6 + UUID_STR_LEN] != '-')
+        return false;
+    memcpy(id, name + 6, UUID_STR_LEN);
+    id[UUID_STR_LEN] = '\0';
+    return uuid_is_valid(id);
+}
+
+typedef struct media__names {
+    arena *a;
+    const char **v;
+    size_t n, cap;
+} media__names;
+
+static void media__collect(const char *name, void *ctx)
+{
+    media__names *l = ctx;
+    char id[UUID_STR_LEN + 1];
+    if (!media__scene_of(name, id))
+        return; /* temporaries and files of the project itself stay */
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        const char **v = arena_alloc(l->a, cap * sizeof(*v));
+        if (l->n)
+            memcpy(v, l->v, l->n * sizeof(*v));
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = arena_strdup(l->a, name);
+}
+
+int media_service_prune_scenes(services *s, db_conn *c, const char *user_id, const char *project_id,
+                               int *removed, error *err)
+{
+    if (removed != NULL)
+        *removed = 0;
+    if (s->media == NULL)
+        return 0;
+    arena a;
+    arena_init(&a, 8192);
+    media__names files = {.a = &a};
+    scene *scenes = NULL;
+    size_t nscenes = 0;
+    int rc = media_store_list(s->media, user_id, project_id, media__collect, &files, err);
+    /* Read after the listing: any scene a listed file is named for was
+     * made before the file, so absent now means deleted. */
+    if (rc == 0 && files.n > 0)
+        rc = scene_store_list(c, &a, user_id, project_id, &scenes, &nscenes, err);
+    for (size_t i = 0; rc == 0 && i < files.n; i++) {
+        char id[UUID_STR_LEN + 1];
+        media__scene_of(files.v[i], id);
+        bool live = false;
+        for (size_t k = 0; k < nscenes && !live; k++)
+            live = strcmp(scenes[k].id, id) == 0;
+        if (live)
+            continue;
+        error e;
+        if (media_store_remove(s->media, user_id, project_id, files.v[i], &e) != 0)
+            log_warn("media of a deleted scene not removed (the sweep will retry): %s: %s",
+                     files.v[i], e.message);
+        else if (removed != NULL)
+            (*removed)++;
+    }
+    arena_free(&a);
+    return rc;
+}
+
+void media_service_scenes_deleted(services *s, db_conn *c, const char *user_id,
+                                  const char *project_id)
+{
+    error e;
+    if (media_service_prune_scenes(s, c, user_id, project_id, NULL, &e) != 0)
+        log_warn("media of deleted scenes of project %s not removed (the sweep will retry): %s",
+                 project_id, e.message);
+}
+
 typedef struct media__sweep {
     services *s;
     db_conn *c;
     arena a;
     int removed;
+    int scene_files; /* files of deleted scenes in live projects */
     int failed;
     error err;
 } media__sweep;
@@ -233,8 +313,13 @@ static void media__sweep_one(const char *user_id, const char *project_id, void *
     error e;
     if (sw->failed)
         return;
-    if (project_store_get(sw->c, &sw->a, user_id, project_id, &pr, &e) == 0)
+    if (project_store_get(sw->c, &sw->a, user_id, project_id, &pr, &e) == 0) {
+        int n = 0;
+        if (media_service_prune_scenes(sw->s, sw->c, user_id, project_id, &n, &e) != 0)
+            log_warn("media sweep: project %s: %s", project_id, e.message);
+        sw->scene_files += n;
         return;
+    }
     if (e.kind != ERR_NOT_FOUND) {
         sw->failed = 1;
         sw->err = e;
@@ -260,5 +345,8 @@ int media_service_sweep(services *s, db_conn *c, int *removed, error *err)
         rc = -1;
     }
     *removed = sw.removed;
+    if (sw.scene_files > 0)
+        log_info("media sweep: removed %d file%s of deleted scenes", sw.scene_files,
+                 sw.scene_files == 1 ? "" : "s");
     return rc;
 }

@@ -26,10 +26,14 @@
  * 1920x1080 and 1080x1920: scene-<scene id>-i<generation>.png and
  * …-portrait.png.
  *
- * A project's files are deleted with it (after the row's delete commits);
- * what a crash or a user's deletion (the database cascades, files cannot)
- * leaves behind, the hourly media.sweep removes: every project directory
- * whose project no longer exists.
+ * A project's files are deleted with it (after the row's delete commits),
+ * and a scene's with the scene: after a scene's delete, or a whole-script
+ * rewrite that replaces the scenes, commits, every file named for a scene
+ * the project no longer has goes (decision 110). What a crash between the
+ * commit and the removal, or a user's deletion (the database cascades,
+ * files cannot), leaves behind, the hourly media.sweep removes: every
+ * project directory whose project no longer exists, and in the others the
+ * files of scenes that no longer exist.
  */
 #ifndef PS_SERVICES_MEDIA_SERVICE_H
 #define PS_SERVICES_MEDIA_SERVICE_H
@@ -92,8 +96,23 @@ const char *media_service_content_type(const char *name);
  */
 void media_service_project_deleted(services *s, const char *user_id, const char *project_id);
 /**
- * Removes the files of every project the database no longer has; *removed
- * counts them. Run hourly by media.sweep; exposed for tests.
+ * After a transaction that deleted scenes of the project committed: removes
+ * every file named for a scene (scene-<id>-…) whose scene the project no
+ * longer has; *removed (may be NULL) counts the files. The files are listed
+ * before the scenes are read, so a scene made meanwhile is never taken for
+ * a deleted one. ERR_UNAVAILABLE from the store, or the database's error;
+ * 0 with nothing to do when no media store is configured.
+ */
+int media_service_prune_scenes(services *s, db_conn *c, const char *user_id, const char *project_id,
+                               int *removed, error *err);
+/** The same, its failure logged rather than returned (the sweep retries): for the delete paths. */
+void media_service_scenes_deleted(services *s, db_conn *c, const char *user_id,
+                                  const char *project_id);
+/**
+ * Removes the files of every project the database no longer has, and in
+ * the projects it has, the files of scenes it no longer has (as
+ * media_service_prune_scenes); *removed counts the projects. Run hourly by
+ * media.sweep; exposed for tests.
  */
 int media_service_sweep(services *s, db_conn *c, int *removed, error *err);
 

@@ -359,14 +359,17 @@ static int project__scene_delete(db_conn *c, project__scene_op *op, error *err)
     return scene_store_shift(c, uid, op->project_id, sc.position + 1, -1, op->now, err);
 }
 
-int project_service_scene_delete(db_conn *c, const principal *p, const char *project_id,
-                                 const char *scene_id, error *err)
+int project_service_scene_delete(services *s, db_conn *c, const principal *p,
+                                 const char *project_id, const char *scene_id, error *err)
 {
     arena a;
     arena_init(&a, 4096);
     project__scene_op op = {.a = &a, .p = p, .project_id = project_id, .scene_id = scene_id};
     int rc = project__scene_tx(c, &op, project__scene_delete, err);
     arena_free(&a);
+    /* The row is gone for good: now its files (decision 110). */
+    if (rc == 0)
+        media_service_scenes_deleted(s, c, p->user_id, project_id);
     return rc;
 }
 

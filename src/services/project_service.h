@@ -79,9 +79,13 @@ int project_service_scene_add(db_conn *c, arena *a, const principal *p, const ch
 int project_service_scene_update(db_conn *c, arena *a, const principal *p, const char *project_id,
                                  const char *scene_id, const scene_input *in, scene *out,
                                  error *err);
-/** Deletes a scene; later scenes move up to close the gap. */
-int project_service_scene_delete(db_conn *c, const principal *p, const char *project_id,
-                                 const char *scene_id, error *err);
+/**
+ * Deletes a scene; later scenes move up to close the gap. Once that has
+ * committed, the scene's media files go (a failure is logged; the sweep
+ * retries).
+ */
+int project_service_scene_delete(services *s, db_conn *c, const principal *p,
+                                 const char *project_id, const char *scene_id, error *err);
 /**
  * Puts the project's scenes in the order of ids, which must name each of
  * them exactly once (ERR_INVALID, field "scene_ids", otherwise). Returns the

@@ -385,6 +385,10 @@ static void script__succeeded(script__task *t, job_result *out, const llm_result
     script__success_tx tx = {t, res, ans, duration_ms};
     if (db_tx(t->c, script__succeeded_body, &tx, &e) == 0) {
         out->outcome = JOB_OUTCOME_DONE;
+        /* A whole script replaced the scenes: the old ones' files go, now
+         * that the replacement has committed (decision 110). */
+        if (!t->scene_mode)
+            media_service_scenes_deleted(t->s, t->c, t->j->user_id, t->project_id);
         return;
     }
     /* Nothing was written (a lost lease, a database fault): the job runs
