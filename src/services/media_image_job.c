@@ -12,13 +12,18 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "domain/limits.h"
+#include "domain/persona_store.h"
 #include "domain/project_store.h"
 #include "jobs/worker.h"
 #include "providers/card.h"
+#include "providers/ffmpeg.h"
+#include "providers/image.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* ---- the card ------------------------------------------------------------------------------ */
 
@@ -93,9 +98,191 @@ static int image__set_state(db_conn *c, const job *j, const media_job_scene *js,
                                  time_now_usec(), matched, err);
 }
 
-/* Draws the card in both formats and writes them. */
+/* ---- an image model ------------------------------------------------------------------------ */
+
+/* Appends at most max bytes of s, cut on a character boundary. */
+static void image__append_cut(buf *b, const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    buf_append(b, s, n);
+}
+
+/* The prompt (decision 106): the scene's visual description (its narration
+ * when it has none), then the look of the project's persona, taken from
+ * its name and description (a persona has no visual-style field), and the
+ * frame's shape; no lettering, since the video adds its own subtitles. */
+static const char *image__prompt(media_job_task *t, bool portrait)
+{
+    const char *what = t->sc.visual_description != NULL && t->sc.visual_description[0] != '\0'
+                           ? t->sc.visual_description
+                           : t->sc.narration;
+    const char *name = NULL, *desc = NULL;
+    project pr;
+    persona ps;
+    error e;
+    if (project_store_get(t->c, t->a, t->j->user_id, t->js.project_id, &pr, &e) == 0 &&
+        pr.persona_id != NULL &&
+        persona_store_get_visible(t->c, t->a, pr.persona_id, t->j->user_id, &ps, &e) == 0) {
+        name = ps.name;
+        desc = ps.description != NULL && ps.description[0] != '\0' ? ps.description : NULL;
+    }
+    buf b;
+    buf_init(&b, 64u << 10);
+    image__append_cut(&b, what ? what : "", IMAGE_PROMPT_MAX / 2);
+    if (name != NULL) {
+        buf_puts(&b, "\n\nVisual style: the look of the video channel persona \"");
+        image__append_cut(&b, name, 80);
+        buf_puts(&b, "\"");
+        if (desc != NULL) {
+            buf_puts(&b, ", described as: ");
+            image__append_cut(&b, desc, 600);
+        }
+    }
+    buf_printf(&b,
+               "\n\nOne %s frame of a narrated video. No text, captions, letters, logos or "
+               "watermarks in the image.",
+               portrait ? "vertical 9:16" : "horizontal 16:9");
+    const char *s = arena_strdup(t->a, buf_cstr(&b));
+    buf_free(&b);
+    return s;
+}
+
+static int image__write_file(const char *path, const uint8_t *data, size_t len, error *err)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+    size_t done = 0;
+    while (fd >= 0 && done < len) {
+        ssize_t w = write(fd, data + done, len - done);
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    if (fd >= 0)
+        close(fd);
+    return done == len && fd >= 0
+               ? 0
+               : error_set(err, ERR_UNAVAILABLE, NULL, "writing the model's image failed");
+}
+
+/* Checks the file at path is a PNG of exactly w x h. */
+static int image__check_png(const char *path, int w, int h, error *err)
+{
+    uint8_t head[64];
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, head, sizeof(head)) : -1;
+    if (fd >= 0)
+        close(fd);
+    const char *mime;
+    int gw, gh;
+    if (n <= 0 || image_probe(head, (size_t)n, &mime, &gw, &gh) != 0 ||
+        strcmp(mime, "image/png") != 0 || gw != w || gh != h)
+        return error_set(err, ERR_UNAVAILABLE, NULL,
+                         "ffmpeg did not make a %dx%d PNG of the model's image", w, h);
+    return 0;
+}
+
+/* Scales img to cover w x h and crops the middle (ffmpeg), into the
+ * committed file name: written whole or not at all. */
+static int image__fit(media_job_task *t, const image_result *img, const char *name, int w, int h,
+                      error *err)
+{
+    media_store *ms = t->s->media;
+    const char *uid = t->j->user_id;
+    char src_name[MEDIA_NAME_MAX + 1];
+    snprintf(src_name, sizeof(src_name), "%s-src", name);
+    media_temp src, dst;
+    if (media_store_temp(ms, uid, t->js.project_id, src_name, &src, err) != 0)
+        return -1;
+    if (media_store_temp(ms, uid, t->js.project_id, name, &dst, err) != 0) {
+        media_store_discard(ms, &src);
+        return -1;
+    }
+    char vf[160];
+    snprintf(vf, sizeof(vf),
+             "scale=%d:%d:force_original_aspect_ratio=increase:flags=lanczos,crop=%d:%d,setsar=1",
+             w, h, w, h);
+    const char *args[] = {"-nostdin",
+                          "-hide_banner",
+                          "-loglevel",
+                          "error",
+                          "-y",
+                          "-f",
+                          strcmp(img->mime, "image/png") == 0 ? "png_pipe" : "jpeg_pipe",
+                          "-i",
+                          src.path,
+                          "-vf",
+                          vf,
+                          "-frames:v",
+                          "1",
+                          "-pix_fmt",
+                          "rgb24",
+                          "-c:v",
+                          "png",
+                          "-f",
+                          "image2",
+                          dst.path,
+                          NULL};
+    int rc = image__write_file(src.path, img->data, img->len, err);
+    if (rc == 0)
+        rc = ffmpeg_run(t->s->ffmpeg, args, t->s->media_timeout_ms, err);
+    if (rc == 0)
+        rc = image__check_png(dst.path, w, h, err);
+    media_store_discard(ms, &src);
+    if (rc != 0) {
+        media_store_discard(ms, &dst);
+        return -1;
+    }
+    return media_store_commit(ms, &dst, err);
+}
+
+/* Asks the image model for both shapes, portrait first, and fits each to
+ * its exact size; the landscape, the name the scene records, is last. */
+static void image__from_model(media_job_task *t, media_job_product *out)
+{
+    static const struct {
+        bool portrait;
+        const char *suffix;
+        int w, h;
+    } shapes[] = {{true, "-portrait.png", CARD_SHORT_SIDE, CARD_LONG_SIDE},
+                  {false, ".png", CARD_LONG_SIDE, CARD_SHORT_SIDE}};
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        image_request rq = {.prompt = image__prompt(t, shapes[i].portrait),
+                            .portrait = shapes[i].portrait};
+        image_result img;
+        image_generate(&t->s->image, &rq, &img);
+        if (img.outcome != IMAGE_OK) {
+            media_job_product_fail(
+                out, img.outcome == IMAGE_PERMANENT ? MEDIA_PERMANENT : MEDIA_TRANSIENT, "%s",
+                img.message);
+            out->retry_after_s = img.retry_after_s;
+            return;
+        }
+        char name[MEDIA_NAME_MAX + 1];
+        snprintf(name, sizeof(name), "%s%s", t->js.stem, shapes[i].suffix);
+        error e;
+        int rc = image__fit(t, &img, name, shapes[i].w, shapes[i].h, &e);
+        image_result_free(&img);
+        if (rc != 0) {
+            media_job_product_fail(out, e.kind == ERR_CONFIG ? MEDIA_PERMANENT : MEDIA_TRANSIENT,
+                                   "%s", e.message);
+            return;
+        }
+    }
+    snprintf(out->path, sizeof(out->path), "%s.png", t->js.stem);
+}
+
+/* The card (offline) or the configured image model, in both formats. */
 static void image__produce(media_job_task *t, media_job_product *out)
 {
+    if (!image_offline(&t->s->image)) {
+        image__from_model(t, out);
+        return;
+    }
     error e;
     card_request rq;
     image__request(t, &rq);

@@ -329,8 +329,13 @@ void media_service_register_jobs(services *s)
     job_register(MEDIA_JOB_AUDIO, media_service_job, s, lease);
     job_on_dead(MEDIA_JOB_AUDIO, media__dead);
     /* A card draws in tens of milliseconds; the lease covers a long wait
-     * for the renderer's lock too. */
-    job_register(MEDIA_JOB_IMAGE, media_image_job, s, 120);
+     * for the renderer's lock too. An image model is called twice (both
+     * shapes), each answer fitted by one ffmpeg run. */
+    int image_lease = 120;
+    if (!image_offline(&s->image))
+        image_lease = 2 * ((s->image.timeout_ms > 0 ? s->image.timeout_ms : 180000) / 1000) +
+                      2 * ((s->media_timeout_ms > 0 ? s->media_timeout_ms : 120000) / 1000) + 60;
+    job_register(MEDIA_JOB_IMAGE, media_image_job, s, image_lease);
     job_on_dead(MEDIA_JOB_IMAGE, media_image_dead);
     job_register(MEDIA_JOB_SWEEP, media_service_job, s, 300);
     job_schedule(MEDIA_JOB_SWEEP, 3600, "{}");
