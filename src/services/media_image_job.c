@@ -1,9 +1,10 @@
 /*
  * The job side of scene images: one attempt at a scene's image (decision
- * 99), shaped like the narration's (media_job.c). The card is drawn with
- * no transaction open; both PNGs are written atomically before the one
- * transaction that records the result and completes the job, and only
- * while the scene is still at the generation the job was queued for.
+ * 99), run by the skeleton in media_job_common.c. The card is drawn, or the
+ * image model asked (decision 105), with no transaction open; both PNGs
+ * are written atomically before the one transaction that records the
+ * result and completes the job, and only while the scene is still at the
+ * generation the job was queued for.
  */
 #include "services/media_job_common.h"
 #include "services/media_service.h"
