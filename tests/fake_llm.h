@@ -7,15 +7,13 @@
  * asks for), or one of the failures below. Answers are taken from a queue
  * of modes, then from the default mode.
  *
- * Fields below the lock are shared with the server threads: read and change
- * them between fake_llm_lock() and fake_llm_unlock().
+ * The server, its queue and its record are a fake_server (tests/fake_server.h):
+ * read and change them between fake_server_lock(&f->s) and fake_server_unlock().
  */
 #ifndef PS_TESTS_FAKE_LLM_H
 #define PS_TESTS_FAKE_LLM_H
 
-#include <jansson.h>
-#include <pthread.h>
-#include <stdbool.h>
+#include "fake_server.h"
 
 typedef enum fake_llm_mode {
     FAKE_OK,         /* a script fitting the request's schema */
@@ -34,38 +32,12 @@ typedef enum fake_llm_mode {
     FAKE_GARBLED,    /* 200, the body is not the provider's JSON at all */
 } fake_llm_mode;
 
-#define FAKE_LLM_QUEUE 16
-
 typedef struct fake_llm {
-    pthread_mutex_t lock;
-    struct http_server *srv;
-    int port;
-    char base_url[64]; /* http://127.0.0.1:<port> */
-
-    /* behaviour */
-    fake_llm_mode mode; /* when the queue is empty */
-    fake_llm_mode queue[FAKE_LLM_QUEUE];
-    int nqueue;
-    int stall_ms;
-    bool stopping; /* ends a stall early at shutdown */
-
-    /* what it received */
-    int calls;
-    char path[256];
-    char goog_key[256];      /* x-goog-api-key, "" when absent */
-    char authorization[256]; /* Authorization, "" when absent */
-    json_t *body;            /* the last request body (owned) */
+    fake_server s; /* the server, its queue of fake_llm_mode and what it received */
 } fake_llm;
 
 /** Starts the fake on a free loopback port. */
 void fake_llm_start(fake_llm *f);
 void fake_llm_stop(fake_llm *f);
-void fake_llm_lock(fake_llm *f);
-void fake_llm_unlock(fake_llm *f);
-/** Queues the answers of the next calls, in order (under the lock). */
-void fake_llm_push(fake_llm *f, fake_llm_mode m);
-/** A new reference to the last body received (NULL before the first call). */
-json_t *fake_llm_last_body(fake_llm *f);
-int fake_llm_calls(fake_llm *f);
 
 #endif

@@ -9,15 +9,13 @@
  * known; mark i is at i * ms_per_word. It records what it received and
  * answers from a queue of modes, then the default mode.
  *
- * Fields below the lock are shared with the server threads: change them
- * between fake_tts_lock() and fake_tts_unlock().
+ * The server, its queue and its record are a fake_server (tests/fake_server.h):
+ * change them between fake_server_lock(&f->s) and fake_server_unlock().
  */
 #ifndef PS_TESTS_FAKE_TTS_H
 #define PS_TESTS_FAKE_TTS_H
 
-#include <jansson.h>
-#include <pthread.h>
-#include <stdbool.h>
+#include "fake_server.h"
 
 typedef enum fake_tts_mode {
     FAKE_TTS_OK,
@@ -29,40 +27,20 @@ typedef enum fake_tts_mode {
     FAKE_TTS_BAD_BASE64, /* 200, google: audioContent is not base64 */
     FAKE_TTS_BAD_MARKS,  /* 200, google: a timepoint names a mark never sent */
     FAKE_TTS_STEREO,     /* 200, the WAV is 8-bit stereo */
+    FAKE_TTS_COMPRESSED, /* 200, openai: the bytes of compressed as compressed_type */
 } fake_tts_mode;
 
-#define FAKE_TTS_QUEUE 16
-#define FAKE_TTS_RATE  24000
+#define FAKE_TTS_RATE 24000
 
 typedef struct fake_tts {
-    pthread_mutex_t lock;
-    struct http_server *srv;
-    int port;
-    char base_url[64]; /* http://127.0.0.1:<port> */
-
-    fake_tts_mode mode;
-    fake_tts_mode queue[FAKE_TTS_QUEUE];
-    int nqueue;
+    fake_server s; /* the server, its queue of fake_tts_mode and what it received */
     int ms_per_word;
-    int stall_ms;
-    const char *retry_after; /* the Retry-After of FAKE_TTS_429 */
-    bool stopping;
-
-    int calls;
-    char path[256];
-    char goog_key[256];
-    char authorization[256];
-    json_t *body; /* the last request body (owned) */
+    const char *compressed; /* FAKE_TTS_COMPRESSED's answer (not owned) */
+    size_t compressed_len;
+    const char *compressed_type;
 } fake_tts;
 
 void fake_tts_start(fake_tts *f);
 void fake_tts_stop(fake_tts *f);
-void fake_tts_lock(fake_tts *f);
-void fake_tts_unlock(fake_tts *f);
-/** Queues the answers of the next calls, in order (under the lock). */
-void fake_tts_push(fake_tts *f, fake_tts_mode m);
-/** A new reference to the last body received (NULL before the first call). */
-json_t *fake_tts_last_body(fake_tts *f);
-int fake_tts_calls(fake_tts *f);
 
 #endif

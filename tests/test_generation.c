@@ -73,7 +73,7 @@ static void use_gemini(world *w, int timeout_ms)
     l->provider = "gemini";
     l->model = "gemini-test";
     l->timeout_ms = timeout_ms;
-    l->gemini_base_url = w->fake.base_url;
+    l->gemini_base_url = w->fake.s.base_url;
     l->gemini_api_key = KEY;
 }
 
@@ -253,9 +253,9 @@ static void usage_rows(world *w, const char *project_id, char rows[][160], int m
 
 static void push(world *w, fake_llm_mode m)
 {
-    fake_llm_lock(&w->fake);
-    fake_llm_push(&w->fake, m);
-    fake_llm_unlock(&w->fake);
+    fake_server_lock(&w->fake.s);
+    fake_server_push(&w->fake.s, m);
+    fake_server_unlock(&w->fake.s);
 }
 
 /* A persona of ana's with distinctive sampling values; returns its id. */
@@ -371,7 +371,7 @@ static void test_gemini_writes_the_script_with_the_personas_settings(void **stat
     assert_int_equal(json_array_size(json_object_get(r.json, "scenes")), 3);
     test_resp_free(&r);
 
-    json_t *b = fake_llm_last_body(&w->fake);
+    json_t *b = fake_server_last_body(&w->fake.s);
     const json_t *gc = json_object_get(b, "generationConfig");
     assert_true(json_number_value(json_object_get(gc, "temperature")) == 0.35);
     assert_true(json_number_value(json_object_get(gc, "topP")) == 0.8);
@@ -387,9 +387,9 @@ static void test_gemini_writes_the_script_with_the_personas_settings(void **stat
     assert_non_null(strstr(prompt, "pt-BR"));
     assert_non_null(strstr(prompt, "Mention Olbers."));
     json_decref(b);
-    fake_llm_lock(&w->fake);
-    assert_string_equal(w->fake.goog_key, KEY);
-    fake_llm_unlock(&w->fake);
+    fake_server_lock(&w->fake.s);
+    assert_string_equal(w->fake.s.goog_key, KEY);
+    fake_server_unlock(&w->fake.s);
 
     char rows[4][160];
     int n;
@@ -453,9 +453,9 @@ static void test_transient_failures_retry_and_then_succeed_with_a_row_per_attemp
 {
     world *w = *state;
     use_gemini(w, 400);
-    fake_llm_lock(&w->fake);
-    w->fake.stall_ms = 3000;
-    fake_llm_unlock(&w->fake);
+    fake_server_lock(&w->fake.s);
+    w->fake.s.stall_ms = 3000;
+    fake_server_unlock(&w->fake.s);
     push(w, FAKE_429);
     push(w, FAKE_500);
     push(w, FAKE_STALL);
@@ -766,7 +766,7 @@ static void test_one_scene_is_rewritten_in_place_with_its_neighbours_as_context(
     assert_string_equal(json_string_value(json_object_get(json_array_get(scenes, 0), "narration")),
                         first_text);
     test_resp_free(&r);
-    json_t *b = fake_llm_last_body(&w->fake);
+    json_t *b = fake_server_last_body(&w->fake.s);
     const char *prompt = json_string_value(json_object_get(
         json_array_get(json_object_get(json_array_get(json_object_get(b, "contents"), 0), "parts"),
                        0),
@@ -902,7 +902,7 @@ static void test_a_persona_above_the_plan_is_refused_when_queued_and_when_run(vo
     snprintf(path, sizeof(path), "/api/v1/projects/%s/generate", id);
     snprintf(scene_path, sizeof(scene_path), "/api/v1/projects/%s/scenes/%s/regenerate", id,
              scene_id);
-    int calls = fake_llm_calls(&w->fake);
+    int calls = fake_server_calls(&w->fake.s);
     int64_t rows = count(w, "SELECT count(*) FROM persona_usage_logs");
 
     /* The plan drops: the project keeps its persona, which is now locked. */
@@ -955,7 +955,7 @@ static void test_a_persona_above_the_plan_is_refused_when_queued_and_when_run(vo
                    "Rewriting a scene failed: persona 'Mysteries & Unexplained' needs");
     test_resp_free(&r);
     wait_attempts(w, id, 1);
-    assert_int_equal(fake_llm_calls(&w->fake), calls);
+    assert_int_equal(fake_server_calls(&w->fake.s), calls);
     assert_int_equal(count(w, "SELECT count(*) FROM persona_usage_logs"), rows);
 }
 
@@ -1667,7 +1667,7 @@ static pid_t spawn_worker(world *w, const char *dir, const char *log)
         setenv("PSTUDIO_LLM_PROVIDER", "gemini", 1);
         setenv("PSTUDIO_LLM_MODEL", "gemini-test", 1);
         setenv("PSTUDIO_LLM_TIMEOUT_MS", "20000", 1);
-        setenv("PSTUDIO_GEMINI_BASE_URL", w->fake.base_url, 1);
+        setenv("PSTUDIO_GEMINI_BASE_URL", w->fake.s.base_url, 1);
         setenv("PSTUDIO_GEMINI_API_KEY", KEY, 1);
         execl(PSTUDIO_BIN, PSTUDIO_BIN, "worker", (char *)NULL);
         _exit(127);
@@ -1707,20 +1707,20 @@ static void test_a_worker_killed_mid_generation_leaves_exactly_one_set_of_scenes
     char dir[256], log[300], id[37];
     test_tmpdir(dir, sizeof(dir));
     snprintf(log, sizeof(log), "%s/worker.log", dir);
-    fake_llm_lock(&w->fake);
-    w->fake.stall_ms = 20000;
-    fake_llm_push(&w->fake, FAKE_STALL); /* the first worker hangs in the call */
-    fake_llm_push(&w->fake, FAKE_OK);
-    fake_llm_unlock(&w->fake);
+    fake_server_lock(&w->fake.s);
+    w->fake.s.stall_ms = 20000;
+    fake_server_push(&w->fake.s, FAKE_STALL); /* the first worker hangs in the call */
+    fake_server_push(&w->fake.s, FAKE_OK);
+    fake_server_unlock(&w->fake.s);
     create(w, w->tok, "{\"topic\":\"Why is the night sky dark?\",\"target_scenes\":4}", 202, id);
 
     pid_t first = spawn_worker(w, dir, log);
     int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
-    while (fake_llm_calls(&w->fake) < 1 && time_mono_usec() < until)
+    while (fake_server_calls(&w->fake.s) < 1 && time_mono_usec() < until)
         sleep_ms(20);
-    if (fake_llm_calls(&w->fake) < 1)
+    if (fake_server_calls(&w->fake.s) < 1)
         print_log(log);
-    assert_int_equal(fake_llm_calls(&w->fake), 1);
+    assert_int_equal(fake_server_calls(&w->fake.s), 1);
     kill(first, SIGKILL);
     assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
     char st[32];
@@ -1744,7 +1744,7 @@ static void test_a_worker_killed_mid_generation_leaves_exactly_one_set_of_scenes
         print_log(log);
     assert_int_equal(status, 0);
 
-    assert_int_equal(fake_llm_calls(&w->fake), 2);
+    assert_int_equal(fake_server_calls(&w->fake.s), 2);
     assert_int_equal(count(w, "SELECT count(*) FROM scenes WHERE project_id = '%s'", id), 4);
     assert_int_equal(
         count(w, "SELECT count(DISTINCT position) FROM scenes WHERE project_id = '%s'", id), 4);

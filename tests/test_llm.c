@@ -86,7 +86,7 @@ static llm_settings gemini_settings(world *w, int timeout_ms)
     llm_settings s = {.provider = "gemini",
                       .model = "gemini-test",
                       .timeout_ms = timeout_ms,
-                      .gemini_base_url = w->fake.base_url,
+                      .gemini_base_url = w->fake.s.base_url,
                       .gemini_api_key = GEMINI_KEY};
     return s;
 }
@@ -96,7 +96,7 @@ static llm_settings openai_settings(world *w, int timeout_ms, bool top_k)
     llm_settings s = {.provider = "openai",
                       .model = "local-model",
                       .timeout_ms = timeout_ms,
-                      .openai_base_url = w->fake.base_url,
+                      .openai_base_url = w->fake.s.base_url,
                       .openai_api_key = OPENAI_KEY,
                       .openai_send_top_k = top_k};
     return s;
@@ -105,9 +105,9 @@ static llm_settings openai_settings(world *w, int timeout_ms, bool top_k)
 /* Runs one request through a provider made from s, the fake answering m. */
 static void run(world *w, const llm_settings *s, fake_llm_mode m, llm_result *res)
 {
-    fake_llm_lock(&w->fake);
-    fake_llm_push(&w->fake, m);
-    fake_llm_unlock(&w->fake);
+    fake_server_lock(&w->fake.s);
+    fake_server_push(&w->fake.s, m);
+    fake_server_unlock(&w->fake.s);
     error e;
     llm *model = llm_new(s, &e);
     if (model == NULL)
@@ -137,12 +137,12 @@ static void test_gemini_request_carries_persona_sampling_schema_and_key_header(v
     assert_int_equal(res.outcome, LLM_OK);
     llm_result_free(&res);
 
-    fake_llm_lock(&w->fake);
-    assert_string_equal(w->fake.path, "/v1beta/models/gemini-test:generateContent");
-    assert_string_equal(w->fake.goog_key, GEMINI_KEY);
-    assert_string_equal(w->fake.authorization, "");
-    fake_llm_unlock(&w->fake);
-    json_t *b = fake_llm_last_body(&w->fake);
+    fake_server_lock(&w->fake.s);
+    assert_string_equal(w->fake.s.path, "/v1beta/models/gemini-test:generateContent");
+    assert_string_equal(w->fake.s.goog_key, GEMINI_KEY);
+    assert_string_equal(w->fake.s.authorization, "");
+    fake_server_unlock(&w->fake.s);
+    json_t *b = fake_server_last_body(&w->fake.s);
     const char *sys = json_string_value(json_object_get(
         json_array_get(json_object_get(json_object_get(b, "systemInstruction"), "parts"), 0),
         "text"));
@@ -249,9 +249,9 @@ static void test_gemini_failures_map_to_retry_later_retry_or_give_up(void **stat
 static void test_gemini_stalled_connection_times_out_as_a_transient_failure(void **state)
 {
     world *w = *state;
-    fake_llm_lock(&w->fake);
-    w->fake.stall_ms = 3000;
-    fake_llm_unlock(&w->fake);
+    fake_server_lock(&w->fake.s);
+    w->fake.s.stall_ms = 3000;
+    fake_server_unlock(&w->fake.s);
     llm_settings s = gemini_settings(w, 300);
     llm_result res;
     run(w, &s, FAKE_STALL, &res);
@@ -276,12 +276,12 @@ static void test_openai_request_carries_messages_sampling_strict_schema_and_bear
     assert_int_equal(res.tokens_out, 222);
     llm_result_free(&res);
 
-    fake_llm_lock(&w->fake);
-    assert_string_equal(w->fake.path, "/v1/chat/completions");
-    assert_string_equal(w->fake.authorization, "Bearer " OPENAI_KEY);
-    assert_string_equal(w->fake.goog_key, "");
-    fake_llm_unlock(&w->fake);
-    json_t *b = fake_llm_last_body(&w->fake);
+    fake_server_lock(&w->fake.s);
+    assert_string_equal(w->fake.s.path, "/v1/chat/completions");
+    assert_string_equal(w->fake.s.authorization, "Bearer " OPENAI_KEY);
+    assert_string_equal(w->fake.s.goog_key, "");
+    fake_server_unlock(&w->fake.s);
+    json_t *b = fake_server_last_body(&w->fake.s);
     assert_string_equal(json_string_value(json_object_get(b, "model")), "local-model");
     const json_t *msgs = json_object_get(b, "messages");
     assert_int_equal(json_array_size(msgs), 2);
@@ -323,7 +323,7 @@ static void test_openai_sends_top_k_only_when_the_backend_takes_it(void **state)
     run(w, &s, FAKE_OK, &res);
     assert_int_equal(res.outcome, LLM_OK);
     llm_result_free(&res);
-    json_t *b = fake_llm_last_body(&w->fake);
+    json_t *b = fake_server_last_body(&w->fake.s);
     assert_true(num(b, "top_k", NULL) == 33);
     json_decref(b);
 }
@@ -348,9 +348,9 @@ static void test_openai_failures_map_to_retry_later_retry_or_give_up(void **stat
 static void test_openai_stalled_connection_times_out_as_a_transient_failure(void **state)
 {
     world *w = *state;
-    fake_llm_lock(&w->fake);
-    w->fake.stall_ms = 3000;
-    fake_llm_unlock(&w->fake);
+    fake_server_lock(&w->fake.s);
+    w->fake.s.stall_ms = 3000;
+    fake_server_unlock(&w->fake.s);
     llm_settings s = openai_settings(w, 300, false);
     llm_result res;
     run(w, &s, FAKE_STALL, &res);
@@ -579,7 +579,7 @@ static void test_no_request_or_offline_draft_asks_for_text_on_screen(void **stat
             llm_result res;
             run(w, &s, FAKE_OK, &res);
             llm_result_free(&res);
-            json_t *b = fake_llm_last_body(&w->fake);
+            json_t *b = fake_server_last_body(&w->fake.s);
             char *text = json_dumps(b, 0);
             assert_non_null(strstr(text, "what the viewer sees"));
             assert_asks_for_no_text(prov ? "the openai request" : "the gemini request", text);
@@ -664,7 +664,7 @@ static void test_http_client_caps_the_response_and_reports_refused_connections(v
 {
     world *w = *state;
     char url[128];
-    snprintf(url, sizeof(url), "%s/v1/chat/completions", w->fake.base_url);
+    snprintf(url, sizeof(url), "%s/v1/chat/completions", w->fake.s.base_url);
     http_client_req rq = {.method = "POST",
                           .url = url,
                           .body = "{}",

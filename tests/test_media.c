@@ -19,6 +19,7 @@
  */
 #include "testlib.h"
 
+#include "fake_image.h"
 #include "fake_tts.h"
 
 #include "base/log.h"
@@ -1244,11 +1245,11 @@ static void use_fake_narrator(world *w, fake_tts *f, const char *provider)
 {
     w->api.svc.tts = (tts_settings){.provider = provider,
                                     .timeout_ms = 10000,
-                                    .openai_base_url = f->base_url,
+                                    .openai_base_url = f->s.base_url,
                                     .openai_api_key = TTS_OPENAI_KEY,
                                     .openai_model = "tts-1",
                                     .openai_voice = "alloy",
-                                    .google_base_url = f->base_url,
+                                    .google_base_url = f->s.base_url,
                                     .google_api_key = TTS_GOOGLE_KEY};
 }
 
@@ -1277,10 +1278,10 @@ static void test_http_narrators_make_the_same_files_with_their_timings(void **st
         use_fake_narrator(w, &f, providers[p]);
         char id[37];
         scripted_project(w, "en-US", 2, id);
-        int calls = fake_tts_calls(&f);
+        int calls = fake_server_calls(&f.s);
         test_resp_free((test_resp[]){ask_media(w, id, 202)});
         test_resp r = wait_audio(w, id, "COMPLETED");
-        assert_int_equal(fake_tts_calls(&f), calls + 2);
+        assert_int_equal(fake_server_calls(&f.s), calls + 2);
         json_t *items = json_object_get(r.json, "items");
         for (size_t i = 0; i < json_array_size(items); i++) {
             json_t *sc = json_array_get(items, i);
@@ -1323,17 +1324,17 @@ static void test_http_narrator_failures_retry_or_fail_and_never_show_the_key(voi
 
     /* 429 with Retry-After 1: the job waits and the next attempt succeeds. */
     use_fake_narrator(w, &f, "google");
-    fake_tts_lock(&f);
-    f.retry_after = "1";
-    fake_tts_push(&f, FAKE_TTS_429);
-    fake_tts_unlock(&f);
+    fake_server_lock(&f.s);
+    f.s.retry_after = "1";
+    fake_server_push(&f.s, FAKE_TTS_429);
+    fake_server_unlock(&f.s);
     char id[37];
     scripted_project(w, "en-US", 1, id);
     test_resp_free((test_resp[]){ask_media(w, id, 202)});
     test_resp r = wait_audio(w, id, "COMPLETED");
     check_scene_files(w, id, json_array_get(json_object_get(r.json, "items"), 0));
     test_resp_free(&r);
-    assert_int_equal(fake_tts_calls(&f), 2);
+    assert_int_equal(fake_server_calls(&f.s), 2);
     assert_int_equal(testdb_scalar(&w->api.t, "SELECT attempts FROM jobs WHERE kind = "
                                               "'media.audio'"),
                      2);
@@ -1342,9 +1343,9 @@ static void test_http_narrator_failures_retry_or_fail_and_never_show_the_key(voi
     const char *providers[] = {"google", "openai"};
     for (int p = 0; p < 2; p++) {
         use_fake_narrator(w, &f, providers[p]);
-        fake_tts_lock(&f);
-        fake_tts_push(&f, FAKE_TTS_401_ECHO);
-        fake_tts_unlock(&f);
+        fake_server_lock(&f.s);
+        fake_server_push(&f.s, FAKE_TTS_401_ECHO);
+        fake_server_unlock(&f.s);
         scripted_project(w, "en-US", 1, id);
         test_resp_free((test_resp[]){ask_media(w, id, 202)});
         r = wait_audio(w, id, "FAILED");
@@ -1356,9 +1357,9 @@ static void test_http_narrator_failures_retry_or_fail_and_never_show_the_key(voi
 
     /* A malformed answer: FAILED with the reason, and no file of it visible. */
     use_fake_narrator(w, &f, "google");
-    fake_tts_lock(&f);
-    fake_tts_push(&f, FAKE_TTS_BAD_BASE64);
-    fake_tts_unlock(&f);
+    fake_server_lock(&f.s);
+    fake_server_push(&f.s, FAKE_TTS_BAD_BASE64);
+    fake_server_unlock(&f.s);
     scripted_project(w, "en-US", 1, id);
     test_resp_free((test_resp[]){ask_media(w, id, 202)});
     r = wait_audio(w, id, "FAILED");
@@ -1704,6 +1705,203 @@ test_a_worker_killed_mid_image_leaves_no_png_visible_and_the_retry_draws_both(vo
     test_resp_free(&r);
 }
 
+/* ---- the HTTP image models ------------------------------------------------------------------- */
+
+#define IMG_GEMINI_KEY "AIza-test-image-GEMINIKEY-0123456"
+#define IMG_OPENAI_KEY "sk-test-image-OPENAIKEY-0123456789"
+
+static void use_fake_image_model(world *w, fake_image *f, const char *provider)
+{
+    w->api.svc.image = (image_settings){.provider = provider,
+                                        .timeout_ms = 10000,
+                                        .gemini_base_url = f->s.base_url,
+                                        .gemini_api_key = IMG_GEMINI_KEY,
+                                        .gemini_model = "gemini-image-test",
+                                        .openai_base_url = f->s.base_url,
+                                        .openai_api_key = IMG_OPENAI_KEY,
+                                        .openai_model = "dall-e-3"};
+}
+
+/* A one-scene project of a persona with a look, its visual description set. */
+static void styled_project(world *w, char id[37])
+{
+    test_resp r = test_req(&w->api, "POST", "/api/v1/personas", w->tok,
+                           "{\"name\":\"Noir Narrator\",\"system_instruction\":\"Explain.\","
+                           "\"description\":\"grainy black-and-white film noir\","
+                           "\"language\":\"en-US\"}",
+                           NULL);
+    test_expect(&r, 201, NULL);
+    char persona[37];
+    snprintf(persona, sizeof(persona), "%s", str(r.json, "id"));
+    test_resp_free(&r);
+    scripted_project(w, "en-US", 1, id);
+    exec(w, "UPDATE projects SET persona_id = '%s' WHERE id = '%s'", persona, id);
+    exec(w,
+         "UPDATE scenes SET visual_description = 'A lighthouse in a storm, ção' WHERE "
+         "project_id = '%s'",
+         id);
+}
+
+/* The last error the image jobs recorded. */
+static const char *str_of_job_error(world *w)
+{
+    static char why[600];
+    text_of(w, why, sizeof(why),
+            "SELECT last_error FROM jobs WHERE kind = 'media.image' AND last_error IS NOT NULL "
+            "ORDER BY created_at DESC LIMIT 1");
+    return why;
+}
+
+/* Asks for the project's media and waits for its image to reach want. */
+static test_resp image_of(world *w, const char *id, const char *want)
+{
+    test_resp_free((test_resp[]){ask_media(w, id, 202)});
+    return wait_image(w, id, want);
+}
+
+static void test_image_models_make_both_sizes_from_a_styled_prompt(void **state)
+{
+    world *w = *state;
+    fake_image f;
+    fake_image_start(&f);
+    const char *providers[] = {"gemini", "openai"};
+    for (int p = 0; p < 2; p++) {
+        use_fake_image_model(w, &f, providers[p]);
+        for (int jpeg = 0; jpeg < 2; jpeg++) {
+            char id[37];
+            styled_project(w, id);
+            int calls = fake_server_calls(&f.s);
+            fake_server_lock(&f.s);
+            /* Both shapes are asked for; the model's JPEG is made a PNG. */
+            fake_server_push(&f.s, jpeg ? FAKE_IMAGE_JPEG : FAKE_IMAGE_OK);
+            fake_server_push(&f.s, jpeg ? FAKE_IMAGE_JPEG : FAKE_IMAGE_OK);
+            fake_server_unlock(&f.s);
+            test_resp r = image_of(w, id, "COMPLETED");
+            assert_int_equal(fake_server_calls(&f.s), calls + 2);
+            json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+            check_image(w, id, sc, "landscape", 1920, 1080);
+            check_image(w, id, sc, "portrait", 1080, 1920);
+            test_resp_free(&r);
+        }
+        /* The last request (the landscape) as the provider documents it. */
+        json_t *b = fake_server_last_body(&f.s);
+        const char *prompt;
+        fake_server_lock(&f.s);
+        if (p == 0) {
+            assert_string_equal(f.s.path, "/v1beta/models/gemini-image-test:generateContent");
+            assert_string_equal(f.s.goog_key, IMG_GEMINI_KEY);
+            assert_string_equal(f.s.authorization, "");
+            json_t *gc = json_object_get(b, "generationConfig");
+            json_t *mods = json_object_get(gc, "responseModalities");
+            assert_int_equal(json_array_size(mods), 2);
+            assert_string_equal(json_string_value(json_array_get(mods, 1)), "IMAGE");
+            assert_string_equal(str(json_object_get(gc, "imageConfig"), "aspectRatio"), "16:9");
+            prompt = str(
+                json_array_get(
+                    json_object_get(json_array_get(json_object_get(b, "contents"), 0), "parts"), 0),
+                "text");
+        } else {
+            assert_string_equal(f.s.path, "/v1/images/generations");
+            assert_string_equal(f.s.authorization, "Bearer " IMG_OPENAI_KEY);
+            assert_string_equal(f.s.goog_key, "");
+            assert_string_equal(str(b, "model"), "dall-e-3");
+            assert_string_equal(str(b, "size"), "1792x1024");
+            assert_string_equal(str(b, "response_format"), "b64_json");
+            assert_int_equal(json_integer_value(json_object_get(b, "n")), 1);
+            prompt = str(b, "prompt");
+        }
+        fake_server_unlock(&f.s);
+        assert_non_null(strstr(prompt, "A lighthouse in a storm, ção"));
+        assert_non_null(strstr(prompt, "Noir Narrator"));
+        assert_non_null(strstr(prompt, "grainy black-and-white film noir"));
+        assert_non_null(strstr(prompt, "16:9"));
+        json_decref(b);
+    }
+    fake_image_stop(&f);
+}
+
+static void test_image_model_failures_fail_or_retry_and_never_show_the_key(void **state)
+{
+    world *w = *state;
+    fake_image f;
+    fake_image_start(&f);
+    static const struct {
+        const char *provider;
+        fake_image_mode mode;
+        const char *reason; /* FAILED at once with this in image_error */
+    } refused[] = {
+        {"gemini", FAKE_IMAGE_REFUSED, "refused the prompt (blockReason PROHIBITED_CONTENT)"},
+        {"gemini", FAKE_IMAGE_SAFETY, "made no image (finishReason IMAGE_SAFETY)"},
+        {"gemini", FAKE_IMAGE_TEXT_ONLY, "made no image: I can't make that picture"},
+        {"gemini", FAKE_IMAGE_401_ECHO, "refused the API key (HTTP 401)"},
+        {"gemini", FAKE_IMAGE_WRONG_MIME, "said to be image/png but is image/jpeg"},
+        {"gemini", FAKE_IMAGE_BAD_BASE64, "not valid base64"},
+        {"gemini", FAKE_IMAGE_GIANT, "neither a PNG nor a JPEG of at most 8192x8192"},
+        {"openai", FAKE_IMAGE_REFUSED,
+         "refused the prompt: Your request was rejected as a result of our safety system."},
+        {"openai", FAKE_IMAGE_401_ECHO, "refused the API key (HTTP 401)"},
+        {"openai", FAKE_IMAGE_NOT_IMAGE, "neither a PNG nor a JPEG"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        use_fake_image_model(w, &f, refused[i].provider);
+        char id[37];
+        styled_project(w, id);
+        int calls = fake_server_calls(&f.s);
+        fake_server_lock(&f.s);
+        fake_server_push(&f.s, refused[i].mode);
+        fake_server_unlock(&f.s);
+        test_resp r = image_of(w, id, "FAILED");
+        json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+        if (strstr(str(sc, "image_error"), refused[i].reason) == NULL)
+            fail_msg("case %zu: image_error is \"%s\"", i, str(sc, "image_error"));
+        assert_null(strstr(r.body, "KEY-0123"));
+        assert_true(json_is_null(json_object_get(sc, "image")));
+        test_resp_free(&r);
+        assert_int_equal(fake_server_calls(&f.s), calls + 1);          /* not retried */
+        test_resp_free((test_resp[]){wait_audio(w, id, "COMPLETED")}); /* its files settle */
+        char names[2048];
+        listing_but(w, id, NULL, names, sizeof(names));
+        assert_null(strstr(names, ".png"));
+        assert_null(strstr(names, ".tmp-"));
+    }
+
+    /* 429 with Retry-After 1, a 500 and a body that is not JSON: retried,
+     * and the next attempts succeed. */
+    use_fake_image_model(w, &f, "gemini");
+    fake_server_lock(&f.s);
+    f.s.retry_after = "1";
+    fake_server_push(&f.s, FAKE_IMAGE_429);
+    fake_server_push(&f.s, FAKE_IMAGE_500);
+    fake_server_push(&f.s, FAKE_IMAGE_MALFORMED);
+    fake_server_unlock(&f.s);
+    char id[37];
+    styled_project(w, id);
+    int calls = fake_server_calls(&f.s);
+    test_resp r = image_of(w, id, "COMPLETED");
+    check_image(w, id, json_array_get(json_object_get(r.json, "items"), 0), "landscape", 1920,
+                1080);
+    test_resp_free(&r);
+    assert_int_equal(fake_server_calls(&f.s), calls + 5);
+    assert_int_equal(testdb_scalar(&w->api.t, "SELECT max(attempts) FROM jobs WHERE kind = "
+                                              "'media.image'"),
+                     4);
+
+    /* A model that does not answer in time: the attempt is retried. */
+    w->api.svc.image.timeout_ms = 300;
+    fake_server_lock(&f.s);
+    f.s.stall_ms = 1500;
+    fake_server_push(&f.s, FAKE_IMAGE_STALL);
+    fake_server_unlock(&f.s);
+    styled_project(w, id);
+    calls = fake_server_calls(&f.s);
+    r = image_of(w, id, "COMPLETED");
+    test_resp_free(&r);
+    assert_int_equal(fake_server_calls(&f.s), calls + 3);
+    assert_non_null(strstr(str_of_job_error(w), "could not be reached"));
+    stop_pool(w);
+    fake_image_stop(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1724,6 +1922,8 @@ int main(void)
         T(test_a_worker_killed_mid_image_leaves_no_png_visible_and_the_retry_draws_both),
         T(test_http_narrators_make_the_same_files_with_their_timings),
         T(test_http_narrator_failures_retry_or_fail_and_never_show_the_key),
+        T(test_image_models_make_both_sizes_from_a_styled_prompt),
+        T(test_image_model_failures_fail_or_retry_and_never_show_the_key),
         cmocka_unit_test(test_subtitles_and_names_are_written_and_checked_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

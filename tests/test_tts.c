@@ -14,11 +14,13 @@
 
 #include "fake_tts.h"
 
+#include "providers/ffmpeg.h"
 #include "providers/tts.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define OPENAI_KEY "sk-test-TTS-0123456789abcdefghijk"
 #define GOOGLE_KEY "AIzaSyTTS-TESTKEY-0123456789abcd"
@@ -35,11 +37,11 @@ static int setup(void **state)
     fake_tts_start(&w->fake);
     w->s = (tts_settings){.provider = "openai",
                           .timeout_ms = 10000,
-                          .openai_base_url = w->fake.base_url,
+                          .openai_base_url = w->fake.s.base_url,
                           .openai_api_key = OPENAI_KEY,
                           .openai_model = "tts-1",
                           .openai_voice = "alloy",
-                          .google_base_url = w->fake.base_url,
+                          .google_base_url = w->fake.s.base_url,
                           .google_api_key = GOOGLE_KEY};
     *state = w;
     return 0;
@@ -56,9 +58,9 @@ static int teardown(void **state)
 static const char *path_of(world *w)
 {
     static char p[256];
-    fake_tts_lock(&w->fake);
-    snprintf(p, sizeof(p), "%s", w->fake.path);
-    fake_tts_unlock(&w->fake);
+    fake_server_lock(&w->fake.s);
+    snprintf(p, sizeof(p), "%s", w->fake.s.path);
+    fake_server_unlock(&w->fake.s);
     return p;
 }
 
@@ -88,7 +90,7 @@ static void test_openai_sends_its_wire_format_and_spreads_the_words_over_the_aud
     tts_synthesize(&w->s, &rq, &r);
     assert_int_equal(r.outcome, TTS_OK);
     assert_string_equal(path_of(w), "/v1/audio/speech");
-    json_t *b = fake_tts_last_body(&w->fake);
+    json_t *b = fake_server_last_body(&w->fake.s);
     assert_string_equal(json_string_value(json_object_get(b, "model")), "tts-1");
     assert_string_equal(json_string_value(json_object_get(b, "input")), TEXT);
     assert_string_equal(json_string_value(json_object_get(b, "voice")), "nova");
@@ -96,10 +98,10 @@ static void test_openai_sends_its_wire_format_and_spreads_the_words_over_the_aud
     assert_true(json_real_value(json_object_get(b, "speed")) == 2.0); /* 350 wpm of espeak's 175 */
     assert_int_equal(json_object_size(b), 5);
     json_decref(b);
-    fake_tts_lock(&w->fake);
-    assert_string_equal(w->fake.authorization, "Bearer " OPENAI_KEY);
-    assert_string_equal(w->fake.goog_key, "");
-    fake_tts_unlock(&w->fake);
+    fake_server_lock(&w->fake.s);
+    assert_string_equal(w->fake.s.authorization, "Bearer " OPENAI_KEY);
+    assert_string_equal(w->fake.s.goog_key, "");
+    fake_server_unlock(&w->fake.s);
 
     /* A streamed WAV (sizes 0xFFFFFFFF) read to its end: 13 words of 300 ms. */
     assert_int_equal(r.sample_rate, FAKE_TTS_RATE);
@@ -117,7 +119,7 @@ static void test_openai_sends_its_wire_format_and_spreads_the_words_over_the_aud
     rq.rate = 0;
     tts_synthesize(&w->s, &rq, &r);
     assert_int_equal(r.outcome, TTS_OK);
-    b = fake_tts_last_body(&w->fake);
+    b = fake_server_last_body(&w->fake.s);
     assert_string_equal(json_string_value(json_object_get(b, "voice")), "alloy");
     assert_true(json_real_value(json_object_get(b, "speed")) == 1.0);
     json_decref(b);
@@ -134,11 +136,11 @@ static void test_google_sends_ssml_marks_and_times_every_word_from_them(void **s
     tts_synthesize(&w->s, &rq, &r);
     assert_int_equal(r.outcome, TTS_OK);
     assert_string_equal(path_of(w), "/v1beta1/text:synthesize");
-    fake_tts_lock(&w->fake);
-    assert_string_equal(w->fake.goog_key, GOOGLE_KEY);
-    assert_string_equal(w->fake.authorization, "");
-    fake_tts_unlock(&w->fake);
-    json_t *b = fake_tts_last_body(&w->fake);
+    fake_server_lock(&w->fake.s);
+    assert_string_equal(w->fake.s.goog_key, GOOGLE_KEY);
+    assert_string_equal(w->fake.s.authorization, "");
+    fake_server_unlock(&w->fake.s);
+    json_t *b = fake_server_last_body(&w->fake.s);
     assert_string_equal(json_string_value(json_object_get(json_object_get(b, "input"), "ssml")),
                         "<speak><mark name=\"w0\"/>Sol <mark name=\"w1\"/>&amp; <mark "
                         "name=\"w2\"/>chuva <mark name=\"w3\"/>&lt;agora&gt;. <mark "
@@ -166,7 +168,7 @@ static void test_google_sends_ssml_marks_and_times_every_word_from_them(void **s
     rq.voice = "pt-br";
     tts_synthesize(&w->s, &rq, &r);
     assert_int_equal(r.outcome, TTS_OK);
-    b = fake_tts_last_body(&w->fake);
+    b = fake_server_last_body(&w->fake.s);
     assert_null(json_object_get(json_object_get(b, "voice"), "name"));
     json_decref(b);
     assert_string_equal(r.voice, "pt-BR");
@@ -202,9 +204,9 @@ static void test_every_failure_is_transient_or_permanent_with_a_reason_and_no_ke
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
             if (cases[i].google_only && p == 0)
                 continue;
-            fake_tts_lock(&w->fake);
-            fake_tts_push(&w->fake, cases[i].mode);
-            fake_tts_unlock(&w->fake);
+            fake_server_lock(&w->fake.s);
+            fake_server_push(&w->fake.s, cases[i].mode);
+            fake_server_unlock(&w->fake.s);
             tts_request rq = {.text = TEXT, .language = "en-US"};
             tts_result r;
             tts_synthesize(&w->s, &rq, &r);
@@ -239,6 +241,89 @@ static void test_every_failure_is_transient_or_permanent_with_a_reason_and_no_ke
 }
 
 /* The WAV reader on hand-made files. */
+/* A sine of ms at 44.1 kHz stereo, encoded by ffmpeg with codec into format;
+ * its bytes (malloc'd). */
+static char *encoded_sine(const char *codec, const char *format, int ms, size_t *len)
+{
+    char dir[] = "/tmp/pstudio-test-tts-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128], src[96], dur[32];
+    snprintf(path, sizeof(path), "%s/sine", dir);
+    snprintf(src, sizeof(src), "sine=frequency=440:sample_rate=44100:duration=%d.%03d", ms / 1000,
+             ms % 1000);
+    snprintf(dur, sizeof(dur), "%d.%03d", ms / 1000, ms % 1000);
+    const char *args[] = {
+        "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", src, "-ac",
+        "2",        "-c:a",         codec,       "-t",    dur,  "-f", format,  path, NULL};
+    error e;
+    if (ffmpeg_run("ffmpeg", args, 30000, &e) != 0)
+        fail_msg("encoding a sine: %s", e.message);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *d = malloc(1u << 20);
+    *len = fread(d, 1, 1u << 20, f);
+    fclose(f);
+    unlink(path);
+    rmdir(dir);
+    assert_true(*len > 100);
+    return d;
+}
+
+/* Some OpenAI-compatible servers answer MP3 or Opus whatever response_format
+ * says: the narrator decodes it to 16-bit mono PCM and times the words over it. */
+static void test_openai_mp3_and_opus_answers_are_decoded_to_pcm(void **state)
+{
+    world *w = *state;
+    static const struct {
+        const char *codec, *format, *content_type;
+    } forms[] = {{"libmp3lame", "mp3", "audio/mpeg"},
+                 {"libopus", "ogg", "application/octet-stream"}, /* known by its magic bytes */
+                 {"libmp3lame", "mp3", "audio/wav"}};            /* a type that lies */
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        size_t len;
+        char *audio = encoded_sine(forms[i].codec, forms[i].format, 2000, &len);
+        fake_server_lock(&w->fake.s);
+        w->fake.compressed = audio;
+        w->fake.compressed_len = len;
+        w->fake.compressed_type = forms[i].content_type;
+        fake_server_push(&w->fake.s, FAKE_TTS_COMPRESSED);
+        fake_server_unlock(&w->fake.s);
+        tts_request rq = {.text = TEXT, .language = "en-US"};
+        tts_result r;
+        tts_synthesize(&w->s, &rq, &r);
+        if (r.outcome != TTS_OK)
+            fail_msg("%s: %s", forms[i].codec, r.message);
+        assert_int_equal(r.sample_rate, 24000);
+        /* Two seconds, give or take the encoder's padding. */
+        int64_t ms = tts_result_duration_ms(&r);
+        if (ms < 1950 || ms > 2150)
+            fail_msg("%s: %lld ms of audio", forms[i].codec, (long long)ms);
+        /* It is the sine (lavfi draws it at 1/8 of full scale, 4096; the
+         * downmix to mono lowers it a little): not silence, not clipped. */
+        int peak = 0;
+        for (size_t k = 0; k < r.nsamples; k++)
+            peak = abs(r.samples[k]) > peak ? abs(r.samples[k]) : peak;
+        assert_true(peak > 1500 && peak < 6000);
+        check_words(&r);
+        assert_true(r.approximate);
+        tts_result_free(&r);
+        free(audio);
+    }
+    /* Bytes that claim to be MP3 and are not: refused with the reason. */
+    fake_server_lock(&w->fake.s);
+    w->fake.compressed = "ID3\x04\x00\x00\x00\x00\x00\x00 and then nothing";
+    w->fake.compressed_len = 26;
+    w->fake.compressed_type = "audio/mpeg";
+    fake_server_push(&w->fake.s, FAKE_TTS_COMPRESSED);
+    fake_server_unlock(&w->fake.s);
+    tts_request rq = {.text = TEXT, .language = "en-US"};
+    tts_result r;
+    tts_synthesize(&w->s, &rq, &r);
+    assert_int_equal(r.outcome, TTS_PERMANENT);
+    assert_non_null(strstr(r.message, "is not a WAV and could not be decoded"));
+    assert_null(r.samples);
+}
+
 static void test_the_wav_reader_takes_pcm_and_refuses_the_rest(void **state)
 {
     (void)state;
@@ -293,6 +378,7 @@ int main(void)
         T(test_openai_sends_its_wire_format_and_spreads_the_words_over_the_audio),
         T(test_google_sends_ssml_marks_and_times_every_word_from_them),
         T(test_every_failure_is_transient_or_permanent_with_a_reason_and_no_key),
+        T(test_openai_mp3_and_opus_answers_are_decoded_to_pcm),
         cmocka_unit_test(test_the_wav_reader_takes_pcm_and_refuses_the_rest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -180,6 +180,18 @@ void app_services_from_config(const config *c, services *s)
     t->google_base_url = c->tts_google_base_url;
     t->google_api_key = c->tts_google_api_key;
     t->google_voice = c->tts_google_voice;
+    t->ffmpeg = c->ffmpeg;
+    t->ffmpeg_timeout_ms = c->media_timeout_ms;
+
+    image_settings *im = &s->image;
+    im->provider = c->image_provider;
+    im->timeout_ms = c->image_timeout_ms;
+    im->gemini_base_url = c->image_gemini_base_url ? c->image_gemini_base_url : c->gemini_base_url;
+    im->gemini_api_key = c->image_gemini_api_key ? c->image_gemini_api_key : c->gemini_api_key;
+    im->gemini_model = c->image_gemini_model;
+    im->openai_base_url = c->image_openai_base_url ? c->image_openai_base_url : c->openai_base_url;
+    im->openai_api_key = c->image_openai_api_key ? c->image_openai_api_key : c->openai_api_key;
+    im->openai_model = c->image_openai_model;
 
     google_settings *g = &s->google;
     g->client_id = c->google_client_id;

@@ -22,6 +22,7 @@ typedef enum config__type {
     CFG_SECRET,       /* never a flag; also read from the file named by <ENV>_FILE */
     CFG_PROVIDER,     /* auto | offline | gemini | openai */
     CFG_TTS,          /* offline | openai | google */
+    CFG_IMAGE,        /* offline | gemini | openai */
     CFG_CIDRS,        /* comma-separated CIDRs (http/proxy.h) */
     CFG_PROXY_HEADER, /* x-forwarded-for | forwarded */
 } config__type;
@@ -161,6 +162,34 @@ static const config__spec config__specs[] = {
      CFG_OFF(tts_google_voice), NULL, 0, 0,
      "Google voice name (e.g. en-US-Neural2-C) when the persona names none. Default: Google's "
      "choice for the language."},
+    {"image_provider", "PSTUDIO_IMAGE_PROVIDER", "--image-provider", CFG_IMAGE,
+     CFG_OFF(image_provider), "offline", 0, 0,
+     "Scene images: offline (a card drawn with cairo), gemini (generateContent with an image "
+     "model, key PSTUDIO_IMAGE_GEMINI_API_KEY or PSTUDIO_GEMINI_API_KEY) or openai "
+     "(POST /v1/images/generations, key PSTUDIO_IMAGE_OPENAI_API_KEY or PSTUDIO_OPENAI_API_KEY)."},
+    {"image_timeout_ms", "PSTUDIO_IMAGE_TIMEOUT_MS", "--image-timeout-ms", CFG_INT,
+     CFG_OFF(image_timeout_ms), "180000", 1000, 600000,
+     "Longest one HTTP image call may take; past it the job is retried."},
+    {"image_gemini_base_url", "PSTUDIO_IMAGE_GEMINI_BASE_URL", "--image-gemini-base-url", CFG_URL,
+     CFG_OFF(image_gemini_base_url), NULL, 0, 0,
+     "Base URL of the Gemini API for images. Default: PSTUDIO_GEMINI_BASE_URL."},
+    {"image_gemini_model", "PSTUDIO_IMAGE_GEMINI_MODEL", "--image-gemini-model", CFG_STRING,
+     CFG_OFF(image_gemini_model), "gemini-2.5-flash-image", 0, 0,
+     "Gemini image model (answers images through generateContent)."},
+    {"image_gemini_api_key", "PSTUDIO_IMAGE_GEMINI_API_KEY", NULL, CFG_SECRET,
+     CFG_OFF(image_gemini_api_key), NULL, 0, 0,
+     "Gemini API key for images (secret; or PSTUDIO_IMAGE_GEMINI_API_KEY_FILE). Default: "
+     "PSTUDIO_GEMINI_API_KEY."},
+    {"image_openai_base_url", "PSTUDIO_IMAGE_OPENAI_BASE_URL", "--image-openai-base-url", CFG_URL,
+     CFG_OFF(image_openai_base_url), NULL, 0, 0,
+     "Base URL of the OpenAI-compatible images API. Default: PSTUDIO_OPENAI_BASE_URL."},
+    {"image_openai_model", "PSTUDIO_IMAGE_OPENAI_MODEL", "--image-openai-model", CFG_STRING,
+     CFG_OFF(image_openai_model), "dall-e-3", 0, 0,
+     "Image model of the openai provider (dall-e-3: 1792x1024; gpt-image-*: 1536x1024)."},
+    {"image_openai_api_key", "PSTUDIO_IMAGE_OPENAI_API_KEY", NULL, CFG_SECRET,
+     CFG_OFF(image_openai_api_key), NULL, 0, 0,
+     "Key for the OpenAI-compatible images API (secret; or PSTUDIO_IMAGE_OPENAI_API_KEY_FILE). "
+     "Default: PSTUDIO_OPENAI_API_KEY."},
     {"google_client_id", "PSTUDIO_GOOGLE_CLIENT_ID", "--google-client-id", CFG_STRING,
      CFG_OFF(google_client_id), NULL, 0, 0, "OAuth client id for Google connect."},
     {"google_client_secret", "PSTUDIO_GOOGLE_CLIENT_SECRET", NULL, CFG_SECRET,
@@ -310,6 +339,14 @@ static int config__set(config *c, const config__spec *sp, const char *value, con
         if (strcmp(value, "offline") && strcmp(value, "openai") && strcmp(value, "google"))
             return error_set(err, ERR_CONFIG, sp->env,
                              "%s (from %s) is '%.64s'; it must be offline, openai or google",
+                             sp->env, from, value);
+        free(*(char **)field);
+        *(char **)field = xstrdup(value);
+        return 0;
+    case CFG_IMAGE:
+        if (strcmp(value, "offline") && strcmp(value, "gemini") && strcmp(value, "openai"))
+            return error_set(err, ERR_CONFIG, sp->env,
+                             "%s (from %s) is '%.64s'; it must be offline, gemini or openai",
                              sp->env, from, value);
         free(*(char **)field);
         *(char **)field = xstrdup(value);

@@ -57,6 +57,14 @@ typedef struct config {
     char *tts_google_base_url;
     char *tts_google_api_key;
     char *tts_google_voice;
+    char *image_provider; /* offline | gemini | openai */
+    int image_timeout_ms;
+    char *image_gemini_base_url;
+    char *image_gemini_model;
+    char *image_gemini_api_key;
+    char *image_openai_base_url;
+    char *image_openai_model;
+    char *image_openai_api_key;
     char *google_client_id;
     char *google_client_secret;
     char *google_redirect_uri;

@@ -281,3 +281,18 @@ int http_client_urlencode(const char *s, char *out, size_t n)
     out[k] = '\0';
     return 1;
 }
+
+int http_client_post_json(const char *url, const char *key_header, const char *body,
+                          long timeout_ms, size_t max_response, http_client_resp *out, error *err)
+{
+    const char *headers[3] = {"Content-Type: application/json", key_header, NULL};
+    http_client_req req = {.method = "POST",
+                           .url = url,
+                           .headers = headers,
+                           .body = body,
+                           .body_len = strlen(body),
+                           .connect_timeout_ms = timeout_ms < 10000 ? timeout_ms : 10000,
+                           .timeout_ms = timeout_ms,
+                           .max_response = max_response};
+    return http_client_do(&req, out, err);
+}

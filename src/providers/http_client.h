@@ -36,6 +36,12 @@ typedef struct http_client_resp {
 /** Performs the request; 0 with *out filled (any status), -1 with err on transport failure. */
 int http_client_do(const http_client_req *rq, http_client_resp *out, error *err);
 void http_client_resp_free(http_client_resp *r);
+/**
+ * POSTs body as JSON to url with one more header line (an API key; NULL:
+ * none), connecting for at most 10 s of timeout_ms; as http_client_do.
+ */
+int http_client_post_json(const char *url, const char *key_header, const char *body,
+                          long timeout_ms, size_t max_response, http_client_resp *out, error *err);
 /** URL-encodes s into out (for form bodies and query strings); false when out is too small. */
 int http_client_urlencode(const char *s, char *out, size_t n);
 

@@ -78,6 +78,10 @@ typedef struct tts_settings {
     const char *google_base_url;
     const char *google_api_key; /* secret */
     const char *google_voice;   /* a voice name such as en-US-Neural2-C; NULL: by language */
+    /* Decodes an openai answer that is not a WAV (MP3, Opus, …): the program
+     * (NULL: "ffmpeg") and the longest one run may take (0: 60 s). */
+    const char *ffmpeg;
+    int ffmpeg_timeout_ms;
 } tts_settings;
 
 /* The largest audio answer accepted from an HTTP narrator. */

@@ -2,7 +2,10 @@
  * The HTTP narrators, behind the same interface as espeak-ng.
  *
  * openai: POST {base}/v1/audio/speech with model, input, voice, speed and
- * response_format "wav"; the answer is the audio itself. It says nothing of
+ * response_format "wav"; the answer is the audio itself. Some compatible
+ * servers ignore response_format and answer MP3, Opus, AAC or FLAC: such an
+ * answer (by its magic bytes, else its Content-Type) is decoded to 16-bit
+ * mono PCM at 24 kHz by the ffmpeg program (decision 107). It says nothing of
  * timing, so word start times are spread over the measured duration in
  * proportion to their place in the text (approximate; decision 97).
  *
@@ -22,17 +25,22 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "providers/ffmpeg.h"
 #include "providers/http_client.h"
 
 #include <jansson.h>
 #include <sodium.h>
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 __attribute__((format(printf, 3, 4))) static void tts__fail(tts_result *out, tts_outcome o,
                                                             const char *fmt, ...)
@@ -144,6 +152,119 @@ static void tts__spread(const char *text, tts_result *out)
     out->approximate = true;
 }
 
+/* ---- compressed answers ------------------------------------------------------------------------
+ */
+
+/* The sample rate a compressed answer is decoded at (OpenAI's own). */
+#define TTS__DECODE_RATE 24000
+
+/* MP3 (an ID3 tag or a frame sync), Ogg (Opus or Vorbis), FLAC or AAC
+ * (ADTS), by magic bytes, or by Content-Type when they say nothing. */
+static bool tts__compressed(const uint8_t *d, size_t n, const char *ctype)
+{
+    if (n >= 4 && memcmp(d, "RIFF", 4) == 0)
+        return false;
+    if (n >= 4 && (memcmp(d, "ID3", 3) == 0 || memcmp(d, "OggS", 4) == 0 ||
+                   memcmp(d, "fLaC", 4) == 0 || (d[0] == 0xFF && (d[1] & 0xE0) == 0xE0)))
+        return true;
+    static const char *const types[] = {"audio/mpeg", "audio/mp3",  "audio/ogg", "audio/opus",
+                                        "audio/aac",  "audio/flac", NULL};
+    for (size_t i = 0; ctype != NULL && types[i] != NULL; i++)
+        if (strncasecmp(ctype, types[i], strlen(types[i])) == 0)
+            return true;
+    return false;
+}
+
+static int tts__write_file(const char *path, const uint8_t *d, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, d + done, n - done);
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    close(fd);
+    return done == n ? 0 : -1;
+}
+
+/* Reads at most max bytes of path; NULL when it cannot or it is longer. */
+static uint8_t *tts__read_file(const char *path, size_t max, size_t *n)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size <= 0 || (size_t)st.st_size > max) {
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    uint8_t *d = xmalloc((size_t)st.st_size);
+    ssize_t got = read(fd, d, (size_t)st.st_size);
+    close(fd);
+    if (got != st.st_size) {
+        free(d);
+        return NULL;
+    }
+    *n = (size_t)got;
+    return d;
+}
+
+/* Decodes a compressed answer to a 16-bit mono PCM WAV with the ffmpeg
+ * program, through two files in a private temporary directory (decision
+ * 107). 0 with *wav (owned) and *n; -1 with out failed: permanent when
+ * ffmpeg cannot decode it, transient when it could not run to the end. */
+static int tts__to_wav(const tts_settings *s, const uint8_t *d, size_t n, uint8_t **wav,
+                       size_t *wlen, tts_result *out)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[512], in[600], res[600];
+    snprintf(dir, sizeof(dir), "%s/pstudio-tts-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (mkdtemp(dir) == NULL) {
+        tts__fail(out, TTS_TRANSIENT,
+                  "the %s narrator's audio could not be decoded: no "
+                  "temporary directory",
+                  out->voice);
+        return -1;
+    }
+    snprintf(in, sizeof(in), "%s/answer", dir);
+    snprintf(res, sizeof(res), "%s/audio.wav", dir);
+    char rate[16], secs[16];
+    snprintf(rate, sizeof(rate), "%d", TTS__DECODE_RATE);
+    snprintf(secs, sizeof(secs), "%d", TTS_MAX_SECONDS + 1);
+    const char *args[] = {"-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i",  in,
+                          "-vn",      "-t",           secs,        "-ac",   "1",  "-ar", rate,
+                          "-c:a",     "pcm_s16le",    "-f",        "wav",   res,  NULL};
+    error e;
+    int rc = -1;
+    if (tts__write_file(in, d, n) != 0) {
+        tts__fail(out, TTS_TRANSIENT,
+                  "the %s narrator's audio could not be decoded: writing "
+                  "it failed",
+                  out->voice);
+    } else if (ffmpeg_run(s->ffmpeg ? s->ffmpeg : "ffmpeg", args,
+                          s->ffmpeg_timeout_ms > 0 ? s->ffmpeg_timeout_ms : 60000, &e) != 0) {
+        /* ffmpeg ran and refused the bytes: they are no audio it knows. */
+        bool refused = e.kind == ERR_UNAVAILABLE && strstr(e.message, "exited with status") != NULL;
+        tts__fail(out, refused ? TTS_PERMANENT : TTS_TRANSIENT,
+                  "the %s narrator's audio is not a WAV and could not be decoded: %.300s",
+                  out->voice, e.message);
+    } else if ((*wav =
+                    tts__read_file(res, (size_t)TTS__DECODE_RATE * 2 * (TTS_MAX_SECONDS + 1) + 4096,
+                                   wlen)) == NULL) {
+        tts__fail(out, TTS_PERMANENT, "the %s narrator's decoded audio is missing or too long",
+                  out->voice);
+    } else {
+        rc = 0;
+    }
+    unlink(in);
+    unlink(res);
+    rmdir(dir);
+    return rc;
+}
+
 /* ---- the call -------------------------------------------------------------------------------- */
 
 static void tts__status(const char *who, const http_client_resp *r, tts_result *out)
@@ -192,17 +313,9 @@ static int tts__post(const tts_settings *s, const char *who, const char *path,
         blen--;
     char url[2048];
     snprintf(url, sizeof(url), "%.*s%s", (int)blen, base, path);
-    const char *headers[3] = {"Content-Type: application/json", auth_header, NULL};
-    http_client_req req = {.method = "POST",
-                           .url = url,
-                           .headers = headers,
-                           .body = body,
-                           .body_len = strlen(body),
-                           .connect_timeout_ms = s->timeout_ms < 10000 ? s->timeout_ms : 10000,
-                           .timeout_ms = s->timeout_ms,
-                           .max_response = TTS_MAX_RESPONSE};
     error e;
-    if (http_client_do(&req, resp, &e) != 0) {
+    if (http_client_post_json(url, auth_header, body, s->timeout_ms, TTS_MAX_RESPONSE, resp, &e) !=
+        0) {
         out->outcome = e.kind == ERR_TOO_LARGE ? TTS_PERMANENT : TTS_TRANSIENT;
         snprintf(out->message, sizeof(out->message), "the %s narrator could not be reached: %.400s",
                  who, e.message);
@@ -254,11 +367,22 @@ void tts_openai_synthesize(const tts_settings *s, const tts_request *rq, tts_res
         tts__settle(out);
         return;
     }
-    if (tts_wav_read((const uint8_t *)resp.body.data, resp.body.len, out) == 0) {
+    const uint8_t *audio = (const uint8_t *)resp.body.data;
+    uint8_t *converted = NULL;
+    size_t alen = resp.body.len;
+    if (tts__compressed(audio, alen, resp.content_type)) {
+        /* A compatible server that ignored response_format "wav". */
+        if (tts__to_wav(s, audio, alen, &converted, &alen, out) == 0)
+            audio = converted;
+        else
+            alen = 0;
+    }
+    if (alen > 0 && tts_wav_read(audio, alen, out) == 0) {
         tts__split(rq->text, out);
         tts__spread(rq->text, out);
         snprintf(out->voice, sizeof(out->voice), "%s", voice);
     }
+    free(converted);
     http_client_resp_free(&resp);
     tts__settle(out);
 }

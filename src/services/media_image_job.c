@@ -1,9 +1,10 @@
 /*
  * The job side of scene images: one attempt at a scene's image (decision
- * 99), shaped like the narration's (media_job.c). The card is drawn with
- * no transaction open; both PNGs are written atomically before the one
- * transaction that records the result and completes the job, and only
- * while the scene is still at the generation the job was queued for.
+ * 99), run by the skeleton in media_job_common.c. The card is drawn, or the
+ * image model asked (decision 105), with no transaction open; both PNGs
+ * are written atomically before the one transaction that records the
+ * result and completes the job, and only while the scene is still at the
+ * generation the job was queued for.
  */
 #include "services/media_job_common.h"
 #include "services/media_service.h"
@@ -12,109 +13,18 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "domain/limits.h"
+#include "domain/persona_store.h"
 #include "domain/project_store.h"
 #include "jobs/worker.h"
 #include "providers/card.h"
+#include "providers/ffmpeg.h"
+#include "providers/image.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-/* How far back older generations' files are looked for and removed. */
-#define IMAGE__OLD_GENERATIONS 64
-
-typedef struct image__task {
-    services *s;
-    db_conn *c;
-    arena *a;
-    const job *j;
-    media_job_scene js; /* project_id, scene_id, generation, stem */
-    scene sc;
-} image__task;
-
-static int image__payload(image__task *t, error *err)
-{
-    return media_job_scene_of(t->j, 'i', &t->js, err);
-}
-
-/* ---- writing the scene's state ---------------------------------------------------------- */
-
-typedef struct image__state_tx {
-    image__task *t;
-    scene_image_state st;
-    bool complete; /* also complete the job */
-    bool matched;
-} image__state_tx;
-
-static int image__state_body(db_conn *c, void *arg, error *err)
-{
-    image__state_tx *tx = arg;
-    image__task *t = tx->t;
-    if (scene_store_image_set(c, t->j->user_id, t->js.project_id, t->js.scene_id, t->js.generation,
-                              &tx->st, time_now_usec(), &tx->matched, err) != 0)
-        return -1;
-    return tx->complete ? job_complete(c, t->j, err) : 0;
-}
-
-static int image__set_state(image__task *t, const scene_image_state *st, bool complete,
-                            bool *matched, error *err)
-{
-    image__state_tx tx = {.t = t, .st = *st, .complete = complete};
-    int rc = db_tx(t->c, image__state_body, &tx, err);
-    if (matched != NULL)
-        *matched = tx.matched;
-    return rc < 0 ? -1 : 0;
-}
-
-static void image__retry(job_result *out, const error *e)
-{
-    out->outcome = JOB_OUTCOME_RETRY;
-    out->err = *e;
-}
-
-/* Ends the scene's image as FAILED with why, and the job with it. */
-static void image__fail(image__task *t, job_result *out, const char *why)
-{
-    error e;
-    scene_image_state st = {.status = "FAILED", .error = media_job_reason(t->a, why)};
-    if (image__set_state(t, &st, false, NULL, &e) != 0) {
-        image__retry(out, &e);
-        return;
-    }
-    out->outcome = JOB_OUTCOME_FAIL;
-    error_set(&out->err, ERR_INVALID, NULL, "the image of scene %s failed: %s", t->js.scene_id,
-              why);
-}
-
-/* A transient failure: retried, or the scene FAILED on the last attempt. */
-static void image__transient(image__task *t, job_result *out, const char *why)
-{
-    if (t->j->attempts >= t->j->max_attempts) {
-        char reason[700];
-        snprintf(reason, sizeof(reason), "gave up after %d attempts; the last one failed: %s",
-                 t->j->attempts, why);
-        image__fail(t, out, reason);
-        return;
-    }
-    error e;
-    scene_image_state st = {.status = "PENDING"};
-    if (image__set_state(t, &st, false, NULL, &e) != 0) {
-        image__retry(out, &e);
-        return;
-    }
-    out->outcome = JOB_OUTCOME_RETRY;
-    error_set(&out->err, ERR_UNAVAILABLE, NULL, "%s", why);
-}
-
-static void image__complete_only(image__task *t, job_result *out)
-{
-    error e;
-    if (media_job_complete_only(t->c, t->j, &e) != 0) {
-        image__retry(out, &e);
-        return;
-    }
-    out->outcome = JOB_OUTCOME_DONE;
-}
+#include <unistd.h>
 
 /* ---- the card ------------------------------------------------------------------------------ */
 
@@ -122,7 +32,7 @@ static void image__complete_only(image__task *t, job_result *out)
  * project's count, its visual description (its narration when it has
  * none), in the look of the project's persona and the word for "Scene" in
  * the project's language. A project gone since leaves the scene alone. */
-static void image__request(image__task *t, card_request *rq)
+static void image__request(media_job_task *t, card_request *rq)
 {
     memset(rq, 0, sizeof(*rq));
     rq->text = t->sc.visual_description != NULL && t->sc.visual_description[0] != '\0'
@@ -146,7 +56,7 @@ static void image__request(image__task *t, card_request *rq)
 /* Both formats, each written whole (the store writes a temporary and
  * renames it): the portrait first, so the landscape, the name the scene
  * records, is there last. */
-static int image__files(image__task *t, const card_request *base, error *err)
+static int image__files(media_job_task *t, const card_request *base, error *err)
 {
     static const struct {
         card_format f;
@@ -174,101 +84,234 @@ static int image__files(image__task *t, const card_request *base, error *err)
     return 0;
 }
 
-/* Removes the files of one generation of the scene's image (best effort). */
-static void image__remove_generation(image__task *t, int64_t generation)
+static const char *const image__suffixes[] = {".png", "-portrait.png", NULL};
+
+static int64_t image__generation(const scene *sc)
 {
-    static const char *const suffixes[] = {".png", "-portrait.png"};
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        char name[MEDIA_NAME_MAX + 1];
-        snprintf(name, sizeof(name), "scene-%s-i%lld%s", t->js.scene_id, (long long)generation,
-                 suffixes[i]);
-        error e;
-        if (media_store_remove(t->s->media, t->j->user_id, t->js.project_id, name, &e) != 0)
-            log_warn("media: %s not removed: %s", name, e.message);
-    }
+    return sc->image_generation;
 }
 
-/* ---- one attempt ------------------------------------------------------------------------------
- */
-
-static void image__run(image__task *t, job_result *out)
+static int image__set_state(db_conn *c, const job *j, const media_job_scene *js,
+                            const media_job_state *st, bool *matched, error *err)
 {
+    scene_image_state is = {.status = st->status, .error = st->error, .path = st->path};
+    return scene_store_image_set(c, j->user_id, js->project_id, js->scene_id, js->generation, &is,
+                                 time_now_usec(), matched, err);
+}
+
+/* ---- an image model ------------------------------------------------------------------------ */
+
+/* Appends at most max bytes of s, cut on a character boundary. */
+static void image__append_cut(buf *b, const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    buf_append(b, s, n);
+}
+
+/* The prompt (decision 106): the scene's visual description (its narration
+ * when it has none), then the look of the project's persona, taken from
+ * its name and description (a persona has no visual-style field), and the
+ * frame's shape; no lettering, since the video adds its own subtitles. */
+static const char *image__prompt(media_job_task *t, bool portrait)
+{
+    const char *what = t->sc.visual_description != NULL && t->sc.visual_description[0] != '\0'
+                           ? t->sc.visual_description
+                           : t->sc.narration;
+    const char *name = NULL, *desc = NULL;
+    project pr;
+    persona ps;
     error e;
-    if (image__payload(t, &out->err) != 0) {
-        out->outcome = JOB_OUTCOME_FAIL;
+    if (project_store_get(t->c, t->a, t->j->user_id, t->js.project_id, &pr, &e) == 0 &&
+        pr.persona_id != NULL &&
+        persona_store_get_visible(t->c, t->a, pr.persona_id, t->j->user_id, &ps, &e) == 0) {
+        name = ps.name;
+        desc = ps.description != NULL && ps.description[0] != '\0' ? ps.description : NULL;
+    }
+    buf b;
+    buf_init(&b, 64u << 10);
+    image__append_cut(&b, what ? what : "", IMAGE_PROMPT_MAX / 2);
+    if (name != NULL) {
+        buf_puts(&b, "\n\nVisual style: the look of the video channel persona \"");
+        image__append_cut(&b, name, 80);
+        buf_puts(&b, "\"");
+        if (desc != NULL) {
+            buf_puts(&b, ", described as: ");
+            image__append_cut(&b, desc, 600);
+        }
+    }
+    buf_printf(&b,
+               "\n\nOne %s frame of a narrated video. No text, captions, letters, logos or "
+               "watermarks in the image.",
+               portrait ? "vertical 9:16" : "horizontal 16:9");
+    const char *s = arena_strdup(t->a, buf_cstr(&b));
+    buf_free(&b);
+    return s;
+}
+
+static int image__write_file(const char *path, const uint8_t *data, size_t len, error *err)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+    size_t done = 0;
+    while (fd >= 0 && done < len) {
+        ssize_t w = write(fd, data + done, len - done);
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    if (fd >= 0)
+        close(fd);
+    return done == len && fd >= 0
+               ? 0
+               : error_set(err, ERR_UNAVAILABLE, NULL, "writing the model's image failed");
+}
+
+/* Checks the file at path is a PNG of exactly w x h. */
+static int image__check_png(const char *path, int w, int h, error *err)
+{
+    uint8_t head[64];
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, head, sizeof(head)) : -1;
+    if (fd >= 0)
+        close(fd);
+    const char *mime;
+    int gw, gh;
+    if (n <= 0 || image_probe(head, (size_t)n, &mime, &gw, &gh) != 0 ||
+        strcmp(mime, "image/png") != 0 || gw != w || gh != h)
+        return error_set(err, ERR_UNAVAILABLE, NULL,
+                         "ffmpeg did not make a %dx%d PNG of the model's image", w, h);
+    return 0;
+}
+
+/* Scales img to cover w x h and crops the middle (ffmpeg), into the
+ * committed file name: written whole or not at all. */
+static int image__fit(media_job_task *t, const image_result *img, const char *name, int w, int h,
+                      error *err)
+{
+    media_store *ms = t->s->media;
+    const char *uid = t->j->user_id;
+    char src_name[MEDIA_NAME_MAX + 1];
+    snprintf(src_name, sizeof(src_name), "%s-src", name);
+    media_temp src, dst;
+    if (media_store_temp(ms, uid, t->js.project_id, src_name, &src, err) != 0)
+        return -1;
+    if (media_store_temp(ms, uid, t->js.project_id, name, &dst, err) != 0) {
+        media_store_discard(ms, &src);
+        return -1;
+    }
+    char vf[160];
+    snprintf(vf, sizeof(vf),
+             "scale=%d:%d:force_original_aspect_ratio=increase:flags=lanczos,crop=%d:%d,setsar=1",
+             w, h, w, h);
+    const char *args[] = {"-nostdin",
+                          "-hide_banner",
+                          "-loglevel",
+                          "error",
+                          "-y",
+                          "-f",
+                          strcmp(img->mime, "image/png") == 0 ? "png_pipe" : "jpeg_pipe",
+                          "-i",
+                          src.path,
+                          "-vf",
+                          vf,
+                          "-frames:v",
+                          "1",
+                          "-pix_fmt",
+                          "rgb24",
+                          "-c:v",
+                          "png",
+                          "-f",
+                          "image2",
+                          dst.path,
+                          NULL};
+    int rc = image__write_file(src.path, img->data, img->len, err);
+    if (rc == 0)
+        rc = ffmpeg_run(t->s->ffmpeg, args, t->s->media_timeout_ms, err);
+    if (rc == 0)
+        rc = image__check_png(dst.path, w, h, err);
+    media_store_discard(ms, &src);
+    if (rc != 0) {
+        media_store_discard(ms, &dst);
+        return -1;
+    }
+    return media_store_commit(ms, &dst, err);
+}
+
+/* Asks the image model for both shapes, portrait first, and fits each to
+ * its exact size; the landscape, the name the scene records, is last. */
+static void image__from_model(media_job_task *t, media_job_product *out)
+{
+    static const struct {
+        bool portrait;
+        const char *suffix;
+        int w, h;
+    } shapes[] = {{true, "-portrait.png", CARD_SHORT_SIDE, CARD_LONG_SIDE},
+                  {false, ".png", CARD_LONG_SIDE, CARD_SHORT_SIDE}};
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        image_request rq = {.prompt = image__prompt(t, shapes[i].portrait),
+                            .portrait = shapes[i].portrait};
+        image_result img;
+        image_generate(&t->s->image, &rq, &img);
+        if (img.outcome != IMAGE_OK) {
+            media_job_product_fail(
+                out, img.outcome == IMAGE_PERMANENT ? MEDIA_PERMANENT : MEDIA_TRANSIENT, "%s",
+                img.message);
+            out->retry_after_s = img.retry_after_s;
+            return;
+        }
+        char name[MEDIA_NAME_MAX + 1];
+        snprintf(name, sizeof(name), "%s%s", t->js.stem, shapes[i].suffix);
+        error e;
+        int rc = image__fit(t, &img, name, shapes[i].w, shapes[i].h, &e);
+        image_result_free(&img);
+        if (rc != 0) {
+            media_job_product_fail(out, e.kind == ERR_CONFIG ? MEDIA_PERMANENT : MEDIA_TRANSIENT,
+                                   "%s", e.message);
+            return;
+        }
+    }
+    snprintf(out->path, sizeof(out->path), "%s.png", t->js.stem);
+}
+
+/* The card (offline) or the configured image model, in both formats. */
+static void image__produce(media_job_task *t, media_job_product *out)
+{
+    if (!image_offline(&t->s->image)) {
+        image__from_model(t, out);
         return;
     }
-    if (scene_store_get(t->c, t->a, t->j->user_id, t->js.project_id, t->js.scene_id, &t->sc, &e) !=
-        0) {
-        if (e.kind == ERR_NOT_FOUND)
-            image__complete_only(t, out); /* the scene or its project is gone */
-        else
-            image__retry(out, &e);
-        return;
-    }
-    bool matched = false;
-    scene_image_state processing = {.status = "PROCESSING"};
-    if (t->sc.image_generation == t->js.generation &&
-        image__set_state(t, &processing, false, &matched, &e) != 0) {
-        image__retry(out, &e);
-        return;
-    }
-    if (!matched) { /* asked for again since: that request's job does the work */
-        image__complete_only(t, out);
-        return;
-    }
-    if (t->s->media == NULL) {
-        image__fail(t, out, "media storage is not configured on the worker");
-        return;
-    }
+    error e;
     card_request rq;
     image__request(t, &rq);
     if (image__files(t, &rq, &e) != 0) {
-        if (e.kind == ERR_CONFIG || e.kind == ERR_INVALID)
-            image__fail(t, out, e.message);
-        else
-            image__transient(t, out, e.message);
+        media_job_product_fail(
+            out, e.kind == ERR_CONFIG || e.kind == ERR_INVALID ? MEDIA_PERMANENT : MEDIA_TRANSIENT,
+            "%s", e.message);
         return;
     }
-    char path[MEDIA_NAME_MAX + 1];
-    snprintf(path, sizeof(path), "%s.png", t->js.stem);
-    scene_image_state done = {.status = "COMPLETED", .path = path};
-    if (image__set_state(t, &done, true, &matched, &e) != 0) {
-        image__retry(out, &e); /* a lost lease or a fault: nothing recorded */
-        return;
-    }
-    out->outcome = JOB_OUTCOME_DONE;
-    if (!matched)
-        image__remove_generation(t, t->js.generation);
-    for (int64_t g = t->js.generation - 1;
-         matched && g >= 1 && g >= t->js.generation - IMAGE__OLD_GENERATIONS; g--)
-        image__remove_generation(t, g);
+    snprintf(out->path, sizeof(out->path), "%s.png", t->js.stem);
 }
+
+static const media_job_kind image__kind = {
+    .job_kind = MEDIA_JOB_IMAGE,
+    .tag = 'i',
+    .what = "the image",
+    .suffixes = image__suffixes,
+    .generation = image__generation,
+    .set_state = image__set_state,
+    .produce = image__produce,
+};
 
 void media_image_job(db_conn *c, const job *j, job_result *out, void *ctx)
 {
-    memset(out, 0, sizeof(*out));
-    arena a;
-    arena_init(&a, 16 * 1024);
-    image__task t = {.s = ctx, .c = c, .a = &a, .j = j};
-    image__run(&t, out);
-    arena_free(&a);
+    media_job_handle(&image__kind, c, j, out, ctx);
 }
 
-/* A job that died without its handler deciding (its last attempt lost the
- * lease): the scene would stay PROCESSING for good. */
 void media_image_dead(db_conn *c, const job *j, const char *why, void *ctx)
 {
-    if (strcmp(j->kind, MEDIA_JOB_IMAGE) != 0 || !json_is_object(j->payload))
-        return;
-    arena a;
-    arena_init(&a, 1024);
-    image__task t = {.s = ctx, .c = c, .a = &a, .j = j};
-    error e;
-    if (image__payload(&t, &e) == 0) {
-        scene_image_state st = {.status = "FAILED", .error = media_job_reason(&a, why)};
-        if (image__set_state(&t, &st, false, NULL, &e) != 0)
-            log_error("job %s died and its scene could not be marked failed: %s", j->id, e.message);
-    }
-    arena_free(&a);
+    media_job_dead(&image__kind, c, j, why, ctx);
 }

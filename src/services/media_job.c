@@ -35,111 +35,14 @@
  * subtitle at the usual 42 characters. */
 #define MEDIA__CUE_WORDS 12
 #define MEDIA__CUE_BYTES 84
-/* How far back older generations' files are looked for and removed. */
-#define MEDIA__OLD_GENERATIONS 64
-
 static const char *const media__exts[] = {".wav", ".ogg", ".srt", ".vtt", ".json", NULL};
-
-typedef struct media__task {
-    services *s;
-    db_conn *c;
-    arena *a;
-    const job *j;
-    media_job_scene js; /* project_id, scene_id, generation, stem */
-    scene sc;
-} media__task;
-
-static int media__payload(media__task *t, error *err)
-{
-    return media_job_scene_of(t->j, 'a', &t->js, err);
-}
-
-/* ---- writing the scene's state ---------------------------------------------------------- */
-
-typedef struct media__state_tx {
-    media__task *t;
-    scene_audio_state st;
-    bool complete; /* also complete the job */
-    bool matched;
-} media__state_tx;
-
-static int media__state_body(db_conn *c, void *arg, error *err)
-{
-    media__state_tx *tx = arg;
-    media__task *t = tx->t;
-    if (scene_store_audio_set(c, t->j->user_id, t->js.project_id, t->js.scene_id, t->js.generation,
-                              &tx->st, time_now_usec(), &tx->matched, err) != 0)
-        return -1;
-    return tx->complete ? job_complete(c, t->j, err) : 0;
-}
-
-static int media__set_state(media__task *t, const scene_audio_state *st, bool complete,
-                            bool *matched, error *err)
-{
-    media__state_tx tx = {.t = t, .st = *st, .complete = complete};
-    int rc = db_tx(t->c, media__state_body, &tx, err);
-    if (matched != NULL)
-        *matched = tx.matched;
-    return rc < 0 ? -1 : 0;
-}
-
-static void media__retry(job_result *out, const error *e)
-{
-    out->outcome = JOB_OUTCOME_RETRY;
-    out->err = *e;
-}
-
-/* Ends the scene's audio as FAILED with why, and the job with it. */
-static void media__fail(media__task *t, job_result *out, const char *why)
-{
-    error e;
-    scene_audio_state st = {
-        .status = "FAILED", .error = media_job_reason(t->a, why), .duration_ms = -1};
-    if (media__set_state(t, &st, false, NULL, &e) != 0) {
-        media__retry(out, &e);
-        return;
-    }
-    out->outcome = JOB_OUTCOME_FAIL;
-    error_set(&out->err, ERR_INVALID, NULL, "narration of scene %s failed: %s", t->js.scene_id,
-              why);
-}
-
-/* A transient failure: retried, or the scene FAILED on the last attempt. */
-static void media__transient(media__task *t, job_result *out, const char *why)
-{
-    if (t->j->attempts >= t->j->max_attempts) {
-        char reason[700];
-        snprintf(reason, sizeof(reason), "gave up after %d attempts; the last one failed: %s",
-                 t->j->attempts, why);
-        media__fail(t, out, reason);
-        return;
-    }
-    error e;
-    scene_audio_state st = {.status = "PENDING", .duration_ms = -1};
-    if (media__set_state(t, &st, false, NULL, &e) != 0) {
-        media__retry(out, &e);
-        return;
-    }
-    out->outcome = JOB_OUTCOME_RETRY;
-    error_set(&out->err, ERR_UNAVAILABLE, NULL, "%s", why);
-}
-
-static void media__complete_only(media__task *t, job_result *out)
-{
-    error e;
-    if (media_job_complete_only(t->c, t->j, &e) != 0) {
-        media__retry(out, &e);
-        return;
-    }
-    out->outcome = JOB_OUTCOME_DONE;
-}
 
 /* ---- what to say and how ------------------------------------------------------------------ */
 
 /* Language, voice, rate and pitch: the project's language, else the
  * persona's; the persona's voice settings. A persona deleted since leaves
  * the defaults, which still narrate. */
-static void media__voice(media__task *t, tts_request *rq)
+static void media__voice(media_job_task *t, tts_request *rq)
 {
     project pr;
     error e;
@@ -227,7 +130,7 @@ static subtitle_cue *media__cues(arena *a, const char *text, const tts_result *r
     return cues;
 }
 
-static int media__put_text(media__task *t, const char *ext, const buf *b, error *err)
+static int media__put_text(media_job_task *t, const char *ext, const buf *b, error *err)
 {
     char name[MEDIA_NAME_MAX + 1];
     snprintf(name, sizeof(name), "%s%s", t->js.stem, ext);
@@ -250,7 +153,7 @@ static int media__write_all(int fd, const void *data, size_t len)
 
 /* The WAV and its Opus encoding: both temporaries until ffmpeg succeeded,
  * then committed, the WAV first. */
-static int media__audio_files(media__task *t, const tts_result *r, error *err)
+static int media__audio_files(media_job_task *t, const tts_result *r, error *err)
 {
     media_store *ms = t->s->media;
     const char *uid = t->j->user_id;
@@ -294,7 +197,7 @@ static int media__audio_files(media__task *t, const tts_result *r, error *err)
 }
 
 /* Subtitles and timings, each written whole. */
-static int media__text_files(media__task *t, const tts_result *r, error *err)
+static int media__text_files(media_job_task *t, const tts_result *r, error *err)
 {
     size_t ncues;
     subtitle_cue *cues = media__cues(t->a, t->sc.narration, r, &ncues);
@@ -344,108 +247,56 @@ static int media__text_files(media__task *t, const tts_result *r, error *err)
     return rc ? -1 : 0;
 }
 
-/* Removes the files of one generation of the scene (best effort). */
-static void media__remove_generation(media__task *t, int64_t generation)
+static int64_t media__generation(const scene *sc)
 {
-    for (size_t i = 0; media__exts[i] != NULL; i++) {
-        char name[MEDIA_NAME_MAX + 1];
-        snprintf(name, sizeof(name), "scene-%s-a%lld%s", t->js.scene_id, (long long)generation,
-                 media__exts[i]);
-        error e;
-        if (media_store_remove(t->s->media, t->j->user_id, t->js.project_id, name, &e) != 0)
-            log_warn("media: %s not removed: %s", name, e.message);
-    }
+    return sc->audio_generation;
 }
 
-/* ---- one attempt --------------------------------------------------------------------------------
- */
+static int media__set_state(db_conn *c, const job *j, const media_job_scene *js,
+                            const media_job_state *st, bool *matched, error *err)
+{
+    scene_audio_state as = {
+        .status = st->status, .error = st->error, .path = st->path, .duration_ms = st->duration_ms};
+    return scene_store_audio_set(c, j->user_id, js->project_id, js->scene_id, js->generation, &as,
+                                 time_now_usec(), matched, err);
+}
 
-static void media__run(media__task *t, job_result *out)
+/* Synthesises the narration and writes its files. */
+static void media__produce(media_job_task *t, media_job_product *out)
 {
     error e;
-    if (media__payload(t, &out->err) != 0) {
-        out->outcome = JOB_OUTCOME_FAIL;
-        return;
-    }
-    if (scene_store_get(t->c, t->a, t->j->user_id, t->js.project_id, t->js.scene_id, &t->sc, &e) !=
-        0) {
-        if (e.kind == ERR_NOT_FOUND)
-            media__complete_only(t, out); /* the scene or its project is gone */
-        else
-            media__retry(out, &e);
-        return;
-    }
-    bool matched = false;
-    scene_audio_state processing = {.status = "PROCESSING", .duration_ms = -1};
-    if (t->sc.audio_generation == t->js.generation &&
-        media__set_state(t, &processing, false, &matched, &e) != 0) {
-        media__retry(out, &e);
-        return;
-    }
-    if (!matched) { /* asked for again since: that request's job does the work */
-        media__complete_only(t, out);
-        return;
-    }
-    if (t->s->media == NULL) {
-        media__fail(t, out, "media storage is not configured on the worker");
-        return;
-    }
-
     tts_request rq = {.text = t->sc.narration};
     media__voice(t, &rq);
     tts_result r;
     tts_synthesize(&t->s->tts, &rq, &r);
     if (r.outcome == TTS_PERMANENT) {
-        media__fail(t, out, r.message);
+        media_job_product_fail(out, MEDIA_PERMANENT, "%s", r.message);
     } else if (r.outcome == TTS_TRANSIENT) {
-        media__transient(t, out, r.message);
-        if (out->outcome == JOB_OUTCOME_RETRY && r.retry_after_s >= 0) {
-            out->outcome = JOB_OUTCOME_RETRY_AT;
-            out->retry_at = time_now_usec() + (int64_t)r.retry_after_s * 1000000;
-        }
+        media_job_product_fail(out, MEDIA_TRANSIENT, "%s", r.message);
+        out->retry_after_s = r.retry_after_s;
     } else if (media__audio_files(t, &r, &e) != 0 || media__text_files(t, &r, &e) != 0) {
-        if (e.kind == ERR_CONFIG)
-            media__fail(t, out, e.message);
-        else
-            media__transient(t, out, e.message);
+        media_job_product_fail(out, e.kind == ERR_CONFIG ? MEDIA_PERMANENT : MEDIA_TRANSIENT, "%s",
+                               e.message);
     } else {
-        char path[MEDIA_NAME_MAX + 1];
-        snprintf(path, sizeof(path), "%s.ogg", t->js.stem);
-        scene_audio_state done = {
-            .status = "COMPLETED", .path = path, .duration_ms = tts_result_duration_ms(&r)};
-        if (media__set_state(t, &done, true, &matched, &e) != 0) {
-            media__retry(out, &e); /* a lost lease or a fault: nothing recorded */
-        } else {
-            out->outcome = JOB_OUTCOME_DONE;
-            /* Files of older requests are no longer named by the scene; this
-             * request's are not either when it was overtaken meanwhile. */
-            if (!matched)
-                media__remove_generation(t, t->js.generation);
-            for (int64_t g = t->js.generation - 1;
-                 matched && g >= 1 && g >= t->js.generation - MEDIA__OLD_GENERATIONS; g--)
-                media__remove_generation(t, g);
-        }
+        snprintf(out->path, sizeof(out->path), "%s.ogg", t->js.stem);
+        out->duration_ms = tts_result_duration_ms(&r);
     }
     tts_result_free(&r);
 }
 
-/* A job that died without its handler deciding (its last attempt lost the
- * lease): the scene would stay PROCESSING for good. */
+static const media_job_kind media__kind = {
+    .job_kind = MEDIA_JOB_AUDIO,
+    .tag = 'a',
+    .what = "narration",
+    .suffixes = media__exts,
+    .generation = media__generation,
+    .set_state = media__set_state,
+    .produce = media__produce,
+};
+
 static void media__dead(db_conn *c, const job *j, const char *why, void *ctx)
 {
-    if (strcmp(j->kind, MEDIA_JOB_AUDIO) != 0 || !json_is_object(j->payload))
-        return;
-    arena a;
-    arena_init(&a, 1024);
-    media__task t = {.s = ctx, .c = c, .a = &a, .j = j};
-    error e;
-    scene_audio_state st = {.status = "FAILED", .duration_ms = -1};
-    if (media__payload(&t, &e) == 0) {
-        st.error = media_job_reason(&a, why);
-        if (media__set_state(&t, &st, false, NULL, &e) != 0)
-            log_error("job %s died and its scene could not be marked failed: %s", j->id, e.message);
-    }
-    arena_free(&a);
+    media_job_dead(&media__kind, c, j, why, ctx);
 }
 
 static void media__sweep_job(services *s, db_conn *c, const job *j, job_result *out)
@@ -453,7 +304,8 @@ static void media__sweep_job(services *s, db_conn *c, const job *j, job_result *
     int removed = 0;
     error e;
     if (media_service_sweep(s, c, &removed, &e) != 0) {
-        media__retry(out, &e);
+        out->outcome = JOB_OUTCOME_RETRY;
+        out->err = e;
         return;
     }
     if (removed > 0)
@@ -470,11 +322,7 @@ void media_service_job(db_conn *c, const job *j, job_result *out, void *ctx)
         media__sweep_job(s, c, j, out);
         return;
     }
-    arena a;
-    arena_init(&a, 16 * 1024);
-    media__task t = {.s = s, .c = c, .a = &a, .j = j};
-    media__run(&t, out);
-    arena_free(&a);
+    media_job_handle(&media__kind, c, j, out, ctx);
 }
 
 void media_service_register_jobs(services *s)
@@ -484,8 +332,13 @@ void media_service_register_jobs(services *s)
     job_register(MEDIA_JOB_AUDIO, media_service_job, s, lease);
     job_on_dead(MEDIA_JOB_AUDIO, media__dead);
     /* A card draws in tens of milliseconds; the lease covers a long wait
-     * for the renderer's lock too. */
-    job_register(MEDIA_JOB_IMAGE, media_image_job, s, 120);
+     * for the renderer's lock too. An image model is called twice (both
+     * shapes), each answer fitted by one ffmpeg run. */
+    int image_lease = 120;
+    if (!image_offline(&s->image))
+        image_lease = 2 * ((s->image.timeout_ms > 0 ? s->image.timeout_ms : 180000) / 1000) +
+                      2 * ((s->media_timeout_ms > 0 ? s->media_timeout_ms : 120000) / 1000) + 60;
+    job_register(MEDIA_JOB_IMAGE, media_image_job, s, image_lease);
     job_on_dead(MEDIA_JOB_IMAGE, media_image_dead);
     job_register(MEDIA_JOB_SWEEP, media_service_job, s, 300);
     job_schedule(MEDIA_JOB_SWEEP, 3600, "{}");

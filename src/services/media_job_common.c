@@ -1,8 +1,13 @@
 #include "services/media_job_common.h"
 
+#include "base/log.h"
+#include "base/timeutil.h"
 #include "base/uuid.h"
 #include "domain/limits.h"
+#include "jobs/worker.h"
+#include "providers/media_store.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,4 +49,202 @@ static int media_job__complete_body(db_conn *c, void *j, error *err)
 int media_job_complete_only(db_conn *c, const job *j, error *err)
 {
     return db_tx(c, media_job__complete_body, (void *)j, err) < 0 ? -1 : 0;
+}
+
+void media_job_product_fail(media_job_product *p, media_job_outcome o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    p->outcome = o;
+    vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+    va_end(ap);
+}
+
+/* ---- writing the scene's state ---------------------------------------------------------- */
+
+/* How far back older generations' files are looked for and removed. */
+#define MEDIA_JOB__OLD_GENERATIONS 64
+
+typedef struct media_job__state_tx {
+    media_job_task *t;
+    media_job_state st;
+    bool complete; /* also complete the job */
+    bool matched;
+} media_job__state_tx;
+
+static int media_job__state_body(db_conn *c, void *arg, error *err)
+{
+    media_job__state_tx *tx = arg;
+    media_job_task *t = tx->t;
+    if (t->kind->set_state(c, t->j, &t->js, &tx->st, &tx->matched, err) != 0)
+        return -1;
+    return tx->complete ? job_complete(c, t->j, err) : 0;
+}
+
+static int media_job__set_state(media_job_task *t, const media_job_state *st, bool complete,
+                                bool *matched, error *err)
+{
+    media_job__state_tx tx = {.t = t, .st = *st, .complete = complete};
+    int rc = db_tx(t->c, media_job__state_body, &tx, err);
+    if (matched != NULL)
+        *matched = tx.matched;
+    return rc < 0 ? -1 : 0;
+}
+
+static void media_job__retry(job_result *out, const error *e)
+{
+    out->outcome = JOB_OUTCOME_RETRY;
+    out->err = *e;
+}
+
+/* Ends the scene's media as FAILED with why, and the job with it. */
+static void media_job__fail(media_job_task *t, job_result *out, const char *why)
+{
+    error e;
+    media_job_state st = {
+        .status = "FAILED", .error = media_job_reason(t->a, why), .duration_ms = -1};
+    if (media_job__set_state(t, &st, false, NULL, &e) != 0) {
+        media_job__retry(out, &e);
+        return;
+    }
+    out->outcome = JOB_OUTCOME_FAIL;
+    error_set(&out->err, ERR_INVALID, NULL, "%s of scene %s failed: %s", t->kind->what,
+              t->js.scene_id, why);
+}
+
+/* A transient failure: retried (at retry_after_s when >= 0), or the scene
+ * FAILED on the last attempt. */
+static void media_job__transient(media_job_task *t, job_result *out, const char *why,
+                                 long retry_after_s)
+{
+    if (t->j->attempts >= t->j->max_attempts) {
+        char reason[700];
+        snprintf(reason, sizeof(reason), "gave up after %d attempts; the last one failed: %s",
+                 t->j->attempts, why);
+        media_job__fail(t, out, reason);
+        return;
+    }
+    error e;
+    media_job_state st = {.status = "PENDING", .duration_ms = -1};
+    if (media_job__set_state(t, &st, false, NULL, &e) != 0) {
+        media_job__retry(out, &e);
+        return;
+    }
+    out->outcome = JOB_OUTCOME_RETRY;
+    error_set(&out->err, ERR_UNAVAILABLE, NULL, "%s", why);
+    if (retry_after_s >= 0) {
+        out->outcome = JOB_OUTCOME_RETRY_AT;
+        out->retry_at = time_now_usec() + (int64_t)retry_after_s * 1000000;
+    }
+}
+
+static void media_job__complete_only(media_job_task *t, job_result *out)
+{
+    error e;
+    if (media_job_complete_only(t->c, t->j, &e) != 0) {
+        media_job__retry(out, &e);
+        return;
+    }
+    out->outcome = JOB_OUTCOME_DONE;
+}
+
+/* Removes the files of one generation of the scene's media (best effort). */
+static void media_job__remove_generation(media_job_task *t, int64_t generation)
+{
+    for (size_t i = 0; t->kind->suffixes[i] != NULL; i++) {
+        char name[MEDIA_NAME_MAX + 1];
+        snprintf(name, sizeof(name), "scene-%s-%c%lld%s", t->js.scene_id, t->kind->tag,
+                 (long long)generation, t->kind->suffixes[i]);
+        error e;
+        if (media_store_remove(t->s->media, t->j->user_id, t->js.project_id, name, &e) != 0)
+            log_warn("media: %s not removed: %s", name, e.message);
+    }
+}
+
+/* ---- one attempt ------------------------------------------------------------------------------
+ */
+
+static void media_job__run(media_job_task *t, job_result *out)
+{
+    error e;
+    if (media_job_scene_of(t->j, t->kind->tag, &t->js, &out->err) != 0) {
+        out->outcome = JOB_OUTCOME_FAIL;
+        return;
+    }
+    if (scene_store_get(t->c, t->a, t->j->user_id, t->js.project_id, t->js.scene_id, &t->sc, &e) !=
+        0) {
+        if (e.kind == ERR_NOT_FOUND)
+            media_job__complete_only(t, out); /* the scene or its project is gone */
+        else
+            media_job__retry(out, &e);
+        return;
+    }
+    bool matched = false;
+    media_job_state processing = {.status = "PROCESSING", .duration_ms = -1};
+    if (t->kind->generation(&t->sc) == t->js.generation &&
+        media_job__set_state(t, &processing, false, &matched, &e) != 0) {
+        media_job__retry(out, &e);
+        return;
+    }
+    if (!matched) { /* asked for again since: that request's job does the work */
+        media_job__complete_only(t, out);
+        return;
+    }
+    if (t->s->media == NULL) {
+        media_job__fail(t, out, "media storage is not configured on the worker");
+        return;
+    }
+
+    media_job_product p = {.outcome = MEDIA_PRODUCED, .retry_after_s = -1, .duration_ms = -1};
+    t->kind->produce(t, &p);
+    if (p.outcome == MEDIA_PERMANENT) {
+        media_job__fail(t, out, p.reason);
+        return;
+    }
+    if (p.outcome == MEDIA_TRANSIENT) {
+        media_job__transient(t, out, p.reason, p.retry_after_s);
+        return;
+    }
+    media_job_state done = {.status = "COMPLETED", .path = p.path, .duration_ms = p.duration_ms};
+    if (media_job__set_state(t, &done, true, &matched, &e) != 0) {
+        media_job__retry(out, &e); /* a lost lease or a fault: nothing recorded */
+        return;
+    }
+    out->outcome = JOB_OUTCOME_DONE;
+    /* Files of older requests are no longer named by the scene; this
+     * request's are not either when it was overtaken meanwhile. */
+    if (!matched)
+        media_job__remove_generation(t, t->js.generation);
+    for (int64_t g = t->js.generation - 1;
+         matched && g >= 1 && g >= t->js.generation - MEDIA_JOB__OLD_GENERATIONS; g--)
+        media_job__remove_generation(t, g);
+}
+
+void media_job_handle(const media_job_kind *k, db_conn *c, const job *j, job_result *out, void *ctx)
+{
+    memset(out, 0, sizeof(*out));
+    arena a;
+    arena_init(&a, 16 * 1024);
+    media_job_task t = {.s = ctx, .c = c, .a = &a, .j = j, .kind = k};
+    media_job__run(&t, out);
+    arena_free(&a);
+}
+
+/* A job that died without its handler deciding (its last attempt lost the
+ * lease): the scene would stay PROCESSING for good. */
+void media_job_dead(const media_job_kind *k, db_conn *c, const job *j, const char *why, void *ctx)
+{
+    if (strcmp(j->kind, k->job_kind) != 0 || !json_is_object(j->payload))
+        return;
+    arena a;
+    arena_init(&a, 1024);
+    media_job_task t = {.s = ctx, .c = c, .a = &a, .j = j, .kind = k};
+    error e;
+    if (media_job_scene_of(j, k->tag, &t.js, &e) == 0) {
+        media_job_state st = {
+            .status = "FAILED", .error = media_job_reason(&a, why), .duration_ms = -1};
+        if (media_job__set_state(&t, &st, false, NULL, &e) != 0)
+            log_error("job %s died and its scene could not be marked failed: %s", j->id, e.message);
+    }
+    arena_free(&a);
 }

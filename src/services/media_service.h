@@ -22,9 +22,10 @@
  * Images (decision 99) work the same way with image_generation and a
  * media.image job, queued by the same POST …/media and one scene's by
  * POST …/scenes/{sid}/image; editing the visual description makes the image
- * stale. The job draws the offline card (providers/card.h, decision 98) at
- * 1920x1080 and 1080x1920: scene-<scene id>-i<generation>.png and
- * …-portrait.png.
+ * stale. The job draws the offline card (providers/card.h, decision 98),
+ * or asks the configured image model (providers/image.h, decision 105) and
+ * fits its answer with ffmpeg, at 1920x1080 and 1080x1920:
+ * scene-<scene id>-i<generation>.png and …-portrait.png.
  *
  * A project's files are deleted with it (after the row's delete commits),
  * and a scene's with the scene: after a scene's delete, or a whole-script

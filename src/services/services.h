@@ -10,6 +10,7 @@
 #define PS_SERVICES_SERVICES_H
 
 #include "domain/principal.h"
+#include "providers/image.h"
 #include "providers/llm_settings.h"
 #include "providers/tts.h"
 
@@ -42,7 +43,8 @@ typedef struct services {
      * every request is authenticated in the database (SQLite, or turned off). */
     struct auth_cache *auth_cache;
     llm_settings llm;
-    tts_settings tts; /* the narrator; zeroed: offline */
+    tts_settings tts;     /* the narrator; zeroed: offline */
+    image_settings image; /* the scene-image model; zeroed: offline (the card) */
     google_settings google;
     const char *data_dir; /* media and the default key file live here */
     /* Where media files are kept (providers/media_store.h), owned by the
