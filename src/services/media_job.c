@@ -6,6 +6,7 @@
  */
 #include "services/media_job_common.h"
 #include "services/media_service.h"
+#include "services/render_service.h"
 
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -484,6 +485,7 @@ void media_service_register_jobs(services *s)
      * for the renderer's lock too. */
     job_register(MEDIA_JOB_IMAGE, media_image_job, s, 120);
     job_on_dead(MEDIA_JOB_IMAGE, media_image_dead);
+    render_service_register_jobs(s); /* the video, media.video */
     job_register(MEDIA_JOB_SWEEP, media_service_job, s, 300);
     job_schedule(MEDIA_JOB_SWEEP, 3600, "{}");
 }
