@@ -1506,7 +1506,8 @@ static void test_another_users_images_are_not_found(void **state)
     test_resp_free(&r);
 }
 
-/* ---- the video ------------------------------------------------------------------------------------
+/* ---- the video
+ * ------------------------------------------------------------------------------------
  */
 
 /* The progress a render reported, as the job wrote it on the project. */
@@ -1640,8 +1641,8 @@ static void check_soft_subtitles(world *w, const char *id, json_t *scenes)
 {
     char file[600];
     media_path(w, id, "video.mp4", file, sizeof(file));
-    const char *argv[] = {"/usr/bin/ffmpeg", "-v", "error", "-i", file, "-map", "0:s:0",
-                          "-f",              "srt", "-",   NULL};
+    const char *argv[] = {"/usr/bin/ffmpeg", "-v", "error", "-i", file, "-map",
+                          "0:s:0",           "-f", "srt",   "-",  NULL};
     static char out[65536];
     int rc = test_run(argv, NULL, NULL, out, sizeof(out));
     if (rc != 0)
@@ -1695,8 +1696,8 @@ static void test_a_project_is_rendered_in_both_aspects_with_progress(void **stat
     /* Options are checked; then one render, asked twice while it runs. */
     test_resp_free((test_resp[]){ask_render(w, w->tok, id, "{\"aspect\":\"4:3\"}", 422)});
     test_resp_free((test_resp[]){ask_render(w, w->tok, id, "{\"speed\":2}", 422)});
-    r = ask_render(w, w->tok, id, "{\"aspect\":\"16:9\",\"subtitles\":\"soft\",\"music\":\"ambient\"}",
-                   202);
+    r = ask_render(w, w->tok, id,
+                   "{\"aspect\":\"16:9\",\"subtitles\":\"soft\",\"music\":\"ambient\"}", 202);
     assert_string_equal(str(r.json, "render_status"), "rendering");
     assert_string_equal(str(r.json, "render_aspect"), "16:9");
     test_resp_free(&r);

@@ -55,8 +55,8 @@ const row_spec project_row = ROW_SPEC(project, "project", project__cols);
     "id, topic, status, channel_id, persona_id, persona_version, title, description, tags, "       \
     "language, target_scenes, target_seconds, instructions, error, created_at, updated_at, "       \
     "user_id, generation, render_status, render_progress, render_error, render_aspect, "           \
-    "render_subtitles, render_music, render_duration_ms, rendered_at, render_generation, "         \
-    PROJECT_MEDIA_READY
+    "render_subtitles, render_music, render_duration_ms, rendered_at, "                            \
+    "render_generation, " PROJECT_MEDIA_READY
 /* Computed rather than stored (decision 100): every scene's audio and image
  * COMPLETED, and at least one scene. */
 #define PROJECT_MEDIA_READY                                                                        \
@@ -308,15 +308,14 @@ int project_store_render_request(db_conn *c, const char *user_id, const char *id
 }
 
 int project_store_render_set(db_conn *c, const char *user_id, const char *id, int64_t generation,
-                             const project_render_state *st, int64_t now, bool *matched,
-                             error *err)
+                             const project_render_state *st, int64_t now, bool *matched, error *err)
 {
-    int64_t changed = db_write(
-        c, &Q_RENDER_SET,
-        DB_ARGS(DB_TEXT(id), DB_TEXT(user_id), DB_INT(generation), DB_TEXT(st->status),
-                DB_INT(st->progress), DB_TEXT(st->error), DB_INT(st->duration_ms),
-                st->rendered_at > 0 ? DB_TIME(st->rendered_at) : DB_NULL, DB_TIME(now)),
-        NULL, err);
+    int64_t changed =
+        db_write(c, &Q_RENDER_SET,
+                 DB_ARGS(DB_TEXT(id), DB_TEXT(user_id), DB_INT(generation), DB_TEXT(st->status),
+                         DB_INT(st->progress), DB_TEXT(st->error), DB_INT(st->duration_ms),
+                         st->rendered_at > 0 ? DB_TIME(st->rendered_at) : DB_NULL, DB_TIME(now)),
+                 NULL, err);
     *matched = changed > 0;
     return changed < 0 ? -1 : 0;
 }

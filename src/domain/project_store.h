@@ -60,9 +60,9 @@ typedef struct project {
 
 /* What a render job writes on its project (project_store_render_set). */
 typedef struct project_render_state {
-    const char *status; /* "rendering", "rendered" or "failed" */
-    int progress;       /* per mille */
-    const char *error;  /* NULL: cleared */
+    const char *status;  /* "rendering", "rendered" or "failed" */
+    int progress;        /* per mille */
+    const char *error;   /* NULL: cleared */
     int64_t duration_ms; /* < 0: unchanged */
     int64_t rendered_at; /* 0: unchanged */
 } project_render_state;
@@ -71,7 +71,7 @@ typedef struct project_render_state {
 typedef struct project_change {
     char id[UUID_STR_LEN + 1];
     const char *status;
-    const char *error; /* NULL when none */
+    const char *error;         /* NULL when none */
     const char *render_status; /* NULL when none */
     int render_progress;       /* per mille */
     int64_t updated_at;

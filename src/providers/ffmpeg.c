@@ -7,10 +7,10 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -183,7 +183,8 @@ static int ffmpeg__run(const char *program, const char *const *args, int timeout
     size_t ntail = 0;
     int64_t deadline = time_mono_usec() + (int64_t)timeout_ms * 1000;
     bool timed_out = false;
-    struct pollfd p[2] = {{.fd = errpipe[0], .events = POLLIN}, {.fd = outpipe[0], .events = POLLIN}};
+    struct pollfd p[2] = {{.fd = errpipe[0], .events = POLLIN},
+                          {.fd = outpipe[0], .events = POLLIN}};
     int open_fds = pg != NULL ? 2 : 1;
     while (open_fds > 0 && !(pg != NULL && pg->stop)) {
         int64_t left_ms = (deadline - time_mono_usec()) / 1000;

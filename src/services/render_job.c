@@ -29,15 +29,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define RENDER__FPS          30
-#define RENDER__FADE_MS      500  /* a cross-fade between two scenes, at most */
-#define RENDER__ZOOM         0.08 /* how far the slow zoom goes over a scene */
-#define RENDER__PRESET       "veryfast"
-#define RENDER__CRF          "23"
-#define RENDER__FILE_MAX     ((int64_t)1 << 30) /* one input file, at most */
-#define RENDER__CUES_MAX     ((int64_t)16 << 20) /* a scene's timings JSON, at most */
-#define RENDER__PROGRESS_USEC 1000000 /* progress is written at most this often */
-#define RENDER__LEASE_S      300 /* renewed by the worker's heartbeats while it runs */
+#define RENDER__FPS           30
+#define RENDER__FADE_MS       500  /* a cross-fade between two scenes, at most */
+#define RENDER__ZOOM          0.08 /* how far the slow zoom goes over a scene */
+#define RENDER__PRESET        "veryfast"
+#define RENDER__CRF           "23"
+#define RENDER__FILE_MAX      ((int64_t)1 << 30)  /* one input file, at most */
+#define RENDER__CUES_MAX      ((int64_t)16 << 20) /* a scene's timings JSON, at most */
+#define RENDER__PROGRESS_USEC 1000000             /* progress is written at most this often */
+#define RENDER__LEASE_S       300 /* renewed by the worker's heartbeats while it runs */
 
 typedef struct render__task {
     services *s;
@@ -246,7 +246,8 @@ static const char *render__sibling(render__task *t, const char *path, const char
 }
 
 /* Appends to b; *bad once anything did not fit. */
-static void render__printf(buf *b, bool *bad, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void render__printf(buf *b, bool *bad, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void render__printf(buf *b, bool *bad, const char *fmt, ...)
 {
     va_list ap;
@@ -323,7 +324,7 @@ static void render__ass_time(buf *b, bool *bad, int64_t ms)
 {
     int64_t cs = ms / 10;
     render__printf(b, bad, "%lld:%02lld:%02lld.%02lld", (long long)(cs / 360000),
-               (long long)(cs / 6000 % 60), (long long)(cs / 100 % 60), (long long)(cs % 100));
+                   (long long)(cs / 6000 % 60), (long long)(cs / 100 % 60), (long long)(cs % 100));
 }
 
 /* Burned subtitles as an ASS script whose canvas is the video's, so sizes
@@ -331,16 +332,17 @@ static void render__ass_time(buf *b, bool *bad, int64_t ms)
 static void render__ass(buf *b, bool *bad, const subtitle_cue *cues, size_t n, int w, int h)
 {
     int size = (w < h ? w : h) / 18, margin = w / 12;
-    render__printf(b, bad,
-               "[Script Info]\nScriptType: v4.00+\nPlayResX: %d\nPlayResY: %d\nWrapStyle: 0\n"
-               "ScaledBorderAndShadow: yes\n\n[V4+ Styles]\n"
-               "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
-               "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, "
-               "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n"
-               "Style: Default,DejaVu Sans,%d,&H00FFFFFF,&H00FFFFFF,&H00000000,&H80000000,-1,0,0,"
-               "0,100,100,0,0,1,%d,1,2,%d,%d,%d,1\n\n[Events]\n"
-               "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n",
-               w, h, size, size / 12 + 1, margin, margin, h / 14);
+    render__printf(
+        b, bad,
+        "[Script Info]\nScriptType: v4.00+\nPlayResX: %d\nPlayResY: %d\nWrapStyle: 0\n"
+        "ScaledBorderAndShadow: yes\n\n[V4+ Styles]\n"
+        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
+        "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, "
+        "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n"
+        "Style: Default,DejaVu Sans,%d,&H00FFFFFF,&H00FFFFFF,&H00000000,&H80000000,-1,0,0,"
+        "0,100,100,0,0,1,%d,1,2,%d,%d,%d,1\n\n[Events]\n"
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n",
+        w, h, size, size / 12 + 1, margin, margin, h / 14);
     for (size_t i = 0; i < n; i++) {
         render__printf(b, bad, "%s", "Dialogue: 0,");
         render__ass_time(b, bad, cues[i].start_ms);
@@ -386,8 +388,7 @@ static int render__subtitles(render__task *t, int w, int h, const char **path, e
     else
         bad = subtitle_write_srt(&b, cues, n) != 0;
     *path = render__path(t, burn ? "subtitles.ass" : "subtitles.srt");
-    int rc = bad
-                 ? error_set(err, ERR_TOO_LARGE, NULL, "the project's subtitles are too long")
+    int rc = bad ? error_set(err, ERR_TOO_LARGE, NULL, "the project's subtitles are too long")
                  : render__write_file(*path, &b, err);
     buf_free(&b);
     return rc;
@@ -406,7 +407,8 @@ static const char *render__language(const char *bcp47)
     return "und";
 }
 
-/* ---- the ffmpeg command ------------------------------------------------------------------------ */
+/* ---- the ffmpeg command ------------------------------------------------------------------------
+ */
 
 typedef struct render__args {
     arena *a;
@@ -442,17 +444,17 @@ static void render__scene_video(buf *g, bool *bad, size_t i, int64_t len_ms, int
     if (frames < 1)
         frames = 1;
     render__printf(g, bad,
-               "[%zu:v]scale=%d:%d:force_original_aspect_ratio=increase,crop=%d:%d,setsar=1,",
-               2 * i, w, h, w, h);
+                   "[%zu:v]scale=%d:%d:force_original_aspect_ratio=increase,crop=%d:%d,setsar=1,",
+                   2 * i, w, h, w, h);
     if (i % 2 == 0)
         render__printf(g, bad,
-                   "zoompan=z='1+%.3f*on/%ld':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'",
-                   RENDER__ZOOM, frames);
+                       "zoompan=z='1+%.3f*on/%ld':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'",
+                       RENDER__ZOOM, frames);
     else
         render__printf(g, bad, "zoompan=z='%.3f':x='(iw-iw/zoom)*on/%ld':y='ih/2-(ih/zoom/2)'",
-                   1 + RENDER__ZOOM, frames);
-    render__printf(g, bad, ":d=%ld:s=%dx%d:fps=%d,format=yuv420p,setpts=PTS-STARTPTS[v%zu];", frames, w, h,
-               RENDER__FPS, i);
+                       1 + RENDER__ZOOM, frames);
+    render__printf(g, bad, ":d=%ld:s=%dx%d:fps=%d,format=yuv420p,setpts=PTS-STARTPTS[v%zu];",
+                   frames, w, h, RENDER__FPS, i);
 }
 
 /*
@@ -476,8 +478,8 @@ static void render__graph(render__task *t, buf *g, bool *bad, int w, int h, cons
     for (size_t i = 1; i < t->n; i++) {
         start += t->sc[i - 1].duration_ms;
         const char *next = arena_sprintf(t->a, "x%zu", i);
-        render__printf(g, bad, "[%s][v%zu]xfade=transition=fade:duration=%.3f:offset=%.3f[%s];", last, i,
-                   (double)fade / 1000.0, (double)start / 1000.0, next);
+        render__printf(g, bad, "[%s][v%zu]xfade=transition=fade:duration=%.3f:offset=%.3f[%s];",
+                       last, i, (double)fade / 1000.0, (double)start / 1000.0, next);
         last = next;
     }
     if (ass[0] != '\0')
@@ -486,10 +488,11 @@ static void render__graph(render__task *t, buf *g, bool *bad, int w, int h, cons
         render__printf(g, bad, "[%s]null[vout];", last);
 
     for (size_t i = 0; i < t->n; i++)
-        render__printf(g, bad,
-                   "[%zu:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,apad,"
-                   "atrim=end_sample=%lld,asetpts=N/SR/TB[a%zu];",
-                   2 * i + 1, (long long)(t->sc[i].duration_ms * 48), i);
+        render__printf(
+            g, bad,
+            "[%zu:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,apad,"
+            "atrim=end_sample=%lld,asetpts=N/SR/TB[a%zu];",
+            2 * i + 1, (long long)(t->sc[i].duration_ms * 48), i);
     for (size_t i = 0; i < t->n; i++)
         render__printf(g, bad, "[a%zu]", i);
     render__printf(g, bad, "concat=n=%zu:v=0:a=1[voice]", t->n);
@@ -501,20 +504,22 @@ static void render__graph(render__task *t, buf *g, bool *bad, int w, int h, cons
      * faded in and out, ducked under the voice by a sidechain compressor. */
     double total = (double)t->total_ms / 1000.0;
     double out = total > 3.0 ? total - 2.0 : total / 2;
-    render__printf(g, bad,
-               ";anoisesrc=color=brown:sample_rate=48000:amplitude=0.6:duration=%.3f,"
-               "lowpass=f=320,aformat=sample_fmts=fltp:channel_layouts=stereo[noise]"
-               ";sine=frequency=110:sample_rate=48000:duration=%.3f,volume=0.25,"
-               "aformat=sample_fmts=fltp:channel_layouts=stereo[drone]"
-               ";[noise][drone]amix=inputs=2:normalize=0,volume=0.18,afade=t=in:d=1.5,"
-               "afade=t=out:st=%.3f:d=2[bed]"
-               ";[voice]asplit=2[vmain][vkey]"
-               ";[bed][vkey]sidechaincompress=threshold=0.02:ratio=10:attack=15:release=350[duck]"
-               ";[vmain][duck]amix=inputs=2:duration=first:normalize=0[aout]",
-               total, total, out);
+    render__printf(
+        g, bad,
+        ";anoisesrc=color=brown:sample_rate=48000:amplitude=0.6:duration=%.3f,"
+        "lowpass=f=320,aformat=sample_fmts=fltp:channel_layouts=stereo[noise]"
+        ";sine=frequency=110:sample_rate=48000:duration=%.3f,volume=0.25,"
+        "aformat=sample_fmts=fltp:channel_layouts=stereo[drone]"
+        ";[noise][drone]amix=inputs=2:normalize=0,volume=0.18,afade=t=in:d=1.5,"
+        "afade=t=out:st=%.3f:d=2[bed]"
+        ";[voice]asplit=2[vmain][vkey]"
+        ";[bed][vkey]sidechaincompress=threshold=0.02:ratio=10:attack=15:release=350[duck]"
+        ";[vmain][duck]amix=inputs=2:duration=first:normalize=0[aout]",
+        total, total, out);
 }
 
-/* ---- progress ------------------------------------------------------------------------------------ */
+/* ---- progress
+ * ------------------------------------------------------------------------------------ */
 
 /* ffmpeg's out_time: written on the project at most once a second, and only
  * forward; a project that moved on (or a lost lease) stops the run. */
@@ -548,7 +553,8 @@ static int render__progress(int64_t out_us, void *ctx)
     return 0;
 }
 
-/* ---- the files ---------------------------------------------------------------------------------- */
+/* ---- the files ----------------------------------------------------------------------------------
+ */
 
 /* Copies every scene's picture (of the aspect) and WAV into the scratch directory. */
 static int render__inputs(render__task *t, error *err)
@@ -580,8 +586,8 @@ static int render__video(render__task *t, int w, int h, error *err)
         return error_set(err, ERR_TOO_LARGE, NULL, "the render's filter graph is too large");
     }
     render__args x = {.a = t->a};
-    static const char *const head[] = {"-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-                                       "-progress", "pipe:1",      "-nostats",  NULL};
+    static const char *const head[] = {"-nostdin",  "-hide_banner", "-loglevel", "error", "-y",
+                                       "-progress", "pipe:1",       "-nostats",  NULL};
     render__args_of(&x, head);
     for (size_t i = 0; i < t->n; i++) {
         render__arg(&x, "-i");
@@ -608,10 +614,9 @@ static int render__video(render__task *t, int w, int h, error *err)
         render__arg(&x, arena_sprintf(t->a, "language=%s", render__language(t->pr.language)));
     }
     static const char *const enc[] = {
-        "-c:v",      "libx264", "-preset", RENDER__PRESET, "-crf",       RENDER__CRF,
-        "-pix_fmt",  "yuv420p", "-r",      "30",           "-c:a",       "aac",
-        "-b:a",      "160k",    "-ar",     "48000",        "-movflags",  "+faststart",
-        "-f",        "mp4",     NULL};
+        "-c:v",    "libx264", "-preset",   RENDER__PRESET, "-crf", RENDER__CRF, "-pix_fmt",
+        "yuv420p", "-r",      "30",        "-c:a",         "aac",  "-b:a",      "160k",
+        "-ar",     "48000",   "-movflags", "+faststart",   "-f",   "mp4",       NULL};
     render__args_of(&x, enc);
     render__arg(&x, t->video.path);
     return ffmpeg_run_progress(t->s->ffmpeg, x.v, t->s->render_timeout_ms, render__progress, t,
@@ -625,9 +630,25 @@ static int render__thumbnail(render__task *t, error *err)
                                       "crop=720:1280"
                                     : "scale=1280:720:force_original_aspect_ratio=increase,"
                                       "crop=1280:720";
-    const char *args[] = {"-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i",
-                          render__path(t, "scene-000.png"), "-vf", scale, "-frames:v", "1",
-                          "-update", "1", "-c:v", "png", "-f", "image2", t->thumb.path, NULL};
+    const char *args[] = {"-nostdin",
+                          "-hide_banner",
+                          "-loglevel",
+                          "error",
+                          "-y",
+                          "-i",
+                          render__path(t, "scene-000.png"),
+                          "-vf",
+                          scale,
+                          "-frames:v",
+                          "1",
+                          "-update",
+                          "1",
+                          "-c:v",
+                          "png",
+                          "-f",
+                          "image2",
+                          t->thumb.path,
+                          NULL};
     return ffmpeg_run(t->s->ffmpeg, args, t->s->media_timeout_ms, err);
 }
 
@@ -640,7 +661,8 @@ static void render__discard(render__task *t)
     t->have_video = t->have_thumb = false;
 }
 
-/* ---- committing -------------------------------------------------------------------------------- */
+/* ---- committing --------------------------------------------------------------------------------
+ */
 
 typedef struct render__commit_tx {
     render__task *t;
@@ -681,7 +703,8 @@ static int render__commit_body(db_conn *c, void *arg, error *err)
     return job_complete(c, t->j, err);
 }
 
-/* ---- one attempt --------------------------------------------------------------------------------- */
+/* ---- one attempt
+ * --------------------------------------------------------------------------------- */
 
 static int render__payload(const job *j, const char **project_id, int64_t *generation, error *err)
 {

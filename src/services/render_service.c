@@ -78,8 +78,7 @@ static int render__ready(const scene *sc, size_t n, error *err)
         rc = error_set(err, ERR_CONFLICT, "scenes",
                        "the media of %d scene%s %s not ready: %s; ask for them (POST …/media) and "
                        "render once every scene's audio and image is COMPLETED",
-                       missing, missing == 1 ? "" : "s", missing == 1 ? "is" : "are",
-                       buf_cstr(&b));
+                       missing, missing == 1 ? "" : "s", missing == 1 ? "is" : "are", buf_cstr(&b));
     buf_free(&b);
     return rc;
 }
