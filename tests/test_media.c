@@ -36,6 +36,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -187,13 +188,19 @@ static void scripted_project(world *w, const char *language, int n, char id[37])
     }
 }
 
-static test_resp scenes_of(world *w, const char *id)
+/* GET /api/v1/projects/{id}<tail> as the owner, 200. */
+static test_resp project_get(world *w, const char *id, const char *tail)
 {
-    char path[128];
-    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes", id);
+    char path[160];
+    snprintf(path, sizeof(path), "/api/v1/projects/%s%s", id, tail);
     test_resp r = test_req(&w->api, "GET", path, w->tok, NULL, NULL);
     test_expect(&r, 200, NULL);
     return r;
+}
+
+static test_resp scenes_of(world *w, const char *id)
+{
+    return project_get(w, id, "/scenes");
 }
 
 static const char *str(json_t *o, const char *key)
@@ -1902,6 +1909,352 @@ static void test_image_model_failures_fail_or_retry_and_never_show_the_key(void 
     fake_image_stop(&f);
 }
 
+/* ---- the video
+ * ------------------------------------------------------------------------------------
+ */
+
+/* The progress a render reported, as the job wrote it on the project. */
+typedef struct progress_log {
+    pthread_mutex_t lock;
+    int values[4096];
+    int n;
+} progress_log;
+
+static void record_progress(const char *project_id, int permille, void *ctx)
+{
+    (void)project_id;
+    progress_log *pl = ctx;
+    pthread_mutex_lock(&pl->lock);
+    if (pl->n < (int)(sizeof(pl->values) / sizeof(pl->values[0])))
+        pl->values[pl->n++] = permille;
+    pthread_mutex_unlock(&pl->lock);
+}
+
+/* A project with n narrated and drawn scenes, every one COMPLETED. */
+static test_resp media_ready_project(world *w, const char *language, int n, char id[37])
+{
+    scripted_project(w, language, n, id);
+    test_resp_free((test_resp[]){ask_media(w, id, 202)});
+    test_resp_free((test_resp[]){wait_image(w, id, "COMPLETED")});
+    return wait_audio(w, id, "COMPLETED");
+}
+
+static test_resp ask_render(world *w, const char *tok, const char *id, const char *body, long want)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/render", id);
+    test_resp r = test_req(&w->api, "POST", path, tok, body, NULL);
+    test_expect(&r, want, NULL);
+    return r;
+}
+
+static test_resp project_of(world *w, const char *id)
+{
+    return project_get(w, id, "");
+}
+
+/* Polls the project until its render_status is want (the JSON's null: ""). */
+static test_resp wait_render(world *w, const char *id, const char *want)
+{
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 4 * 1000000;
+    for (;;) {
+        test_resp r = project_of(w, id);
+        if (strcmp(str(r.json, "render_status"), want) == 0)
+            return r;
+        if (time_mono_usec() > until)
+            fail_msg("the render of %s never reached %s: %s", id, want, r.body);
+        test_resp_free(&r);
+        sleep_ms(50);
+    }
+}
+
+/* The sum of the scenes' narration lengths. */
+static int64_t narration_ms(json_t *scenes)
+{
+    int64_t total = 0;
+    for (size_t i = 0; i < json_array_size(scenes); i++)
+        total += json_integer_value(json_object_get(json_array_get(scenes, i), "duration_ms"));
+    return total;
+}
+
+/* The order of the MP4's top-level boxes: moov must come before mdat. */
+static void check_faststart(const char *path)
+{
+    size_t len;
+    unsigned char *d = (unsigned char *)slurp(path, &len);
+    assert_non_null(d);
+    long moov = -1, mdat = -1;
+    for (size_t at = 0; at + 8 <= len;) {
+        uint64_t size = be32(d + at);
+        if (size == 1 && at + 16 <= len)
+            size = (uint64_t)be32(d + at + 8) << 32 | be32(d + at + 12);
+        if (memcmp(d + at + 4, "moov", 4) == 0)
+            moov = (long)at;
+        if (memcmp(d + at + 4, "mdat", 4) == 0)
+            mdat = (long)at;
+        if (size < 8)
+            break;
+        at += size;
+    }
+    free(d);
+    assert_true(moov >= 0 && mdat >= 0);
+    if (moov > mdat)
+        fail_msg("moov at %ld after mdat at %ld: not +faststart", moov, mdat);
+}
+
+/* ffprobe's streams of the video: codecs, size and the container's duration. */
+static void check_video(world *w, const char *id, int width, int height, bool soft_subtitles,
+                        int64_t want_ms)
+{
+    char file[600];
+    media_path(w, id, "video.mp4", file, sizeof(file));
+    const char *argv[] = {"/usr/bin/ffprobe",
+                          "-v",
+                          "error",
+                          "-show_entries",
+                          "format=format_name,duration:stream=codec_type,codec_name,width,height",
+                          "-of",
+                          "default=nw=1",
+                          file,
+                          NULL};
+    char out[4096];
+    int rc = test_run(argv, NULL, NULL, out, sizeof(out));
+    if (rc != 0)
+        fail_msg("ffprobe %s: %d: %s", file, rc, out);
+    assert_non_null(strstr(out, "format_name=mov,mp4"));
+    assert_non_null(strstr(out, "codec_name=h264"));
+    assert_non_null(strstr(out, "codec_name=aac"));
+    char size[64];
+    snprintf(size, sizeof(size), "width=%d\nheight=%d", width, height);
+    if (strstr(out, size) == NULL)
+        fail_msg("the video is not %dx%d: %s", width, height, out);
+    if (soft_subtitles != (strstr(out, "codec_name=mov_text") != NULL))
+        fail_msg("subtitle track %s expected: %s", soft_subtitles ? "a" : "no", out);
+    const char *d = strstr(out, "duration=");
+    assert_non_null(d);
+    int64_t ms = (int64_t)(strtod(d + 9, NULL) * 1000.0 + 0.5);
+    if (llabs(ms - want_ms) * 100 > want_ms)
+        fail_msg("the video lasts %lld ms, the narrations %lld ms", (long long)ms,
+                 (long long)want_ms);
+    check_faststart(file);
+}
+
+/* The soft track's cues: the first one of each scene starts with its narration. */
+static void check_soft_subtitles(world *w, const char *id, json_t *scenes)
+{
+    char file[600];
+    media_path(w, id, "video.mp4", file, sizeof(file));
+    const char *argv[] = {"/usr/bin/ffmpeg", "-v", "error", "-i", file, "-map",
+                          "0:s:0",           "-f", "srt",   "-",  NULL};
+    static char out[65536];
+    int rc = test_run(argv, NULL, NULL, out, sizeof(out));
+    if (rc != 0)
+        fail_msg("ffmpeg extracting the subtitles: %d: %s", rc, out);
+    int64_t start = 0;
+    for (size_t i = 0; i < json_array_size(scenes); i++) {
+        json_t *sc = json_array_get(scenes, i);
+        json_t *t = timings_of(w, id, sc);
+        json_t *first = json_array_get(json_object_get(t, "cues"), 0);
+        int64_t at = start + json_integer_value(json_object_get(first, "start_ms"));
+        char stamp[64];
+        snprintf(stamp, sizeof(stamp), "%02lld:%02lld:%02lld,%03lld --> ",
+                 (long long)(at / 3600000), (long long)(at / 60000 % 60),
+                 (long long)(at / 1000 % 60), (long long)(at % 1000));
+        if (strstr(out, stamp) == NULL)
+            fail_msg("no cue at %s for scene %zu: %s", stamp, i + 1, out);
+        assert_non_null(strstr(out, json_string_value(json_object_get(first, "text"))));
+        json_decref(t);
+        start += json_integer_value(json_object_get(sc, "duration_ms"));
+    }
+}
+
+static void check_png_size(world *w, const char *id, const char *name, uint32_t width,
+                           uint32_t height)
+{
+    char file[600];
+    media_path(w, id, name, file, sizeof(file));
+    cairo_surface_t *sf = cairo_image_surface_create_from_png(file);
+    assert_int_equal(cairo_surface_status(sf), CAIRO_STATUS_SUCCESS);
+    assert_int_equal(cairo_image_surface_get_width(sf), (int)width);
+    assert_int_equal(cairo_image_surface_get_height(sf), (int)height);
+    cairo_surface_destroy(sf);
+}
+
+static void test_a_project_is_rendered_in_both_aspects_with_progress(void **state)
+{
+    world *w = *state;
+    char id[37];
+    progress_log pl = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    w->api.svc.render_observer = record_progress;
+    w->api.svc.render_observer_ctx = &pl;
+    test_resp r = media_ready_project(w, "pt-BR", 3, id);
+    int64_t want_ms = narration_ms(json_object_get(r.json, "items"));
+    test_resp_free(&r);
+    r = project_of(w, id);
+    assert_true(json_is_true(json_object_get(r.json, "media_ready")));
+    assert_true(json_is_null(json_object_get(r.json, "render_status")));
+    assert_true(json_is_null(json_object_get(r.json, "video")));
+    test_resp_free(&r);
+
+    /* Options are checked; then one render, asked twice while it runs. */
+    test_resp_free((test_resp[]){ask_render(w, w->tok, id, "{\"aspect\":\"4:3\"}", 422)});
+    test_resp_free((test_resp[]){ask_render(w, w->tok, id, "{\"speed\":2}", 422)});
+    r = ask_render(w, w->tok, id,
+                   "{\"aspect\":\"16:9\",\"subtitles\":\"soft\",\"music\":\"ambient\"}", 202);
+    assert_string_equal(str(r.json, "render_status"), "rendering");
+    assert_string_equal(str(r.json, "render_aspect"), "16:9");
+    test_resp_free(&r);
+    r = ask_render(w, w->tok, id, "{\"aspect\":\"9:16\"}", 202);
+    assert_string_equal(str(r.json, "render_aspect"), "16:9"); /* the running one answers */
+    test_resp_free(&r);
+    r = wait_render(w, id, "rendered");
+    assert_int_equal(json_integer_value(json_object_get(r.json, "render_progress")), 1000);
+    assert_true(json_is_null(json_object_get(r.json, "render_error")));
+    json_t *video = json_object_get(r.json, "video");
+    char url[200];
+    snprintf(url, sizeof(url), "/api/v1/projects/%s/media/video.mp4", id);
+    assert_string_equal(str(video, "mp4"), url);
+    snprintf(url, sizeof(url), "/api/v1/projects/%s/media/thumbnail.png", id);
+    assert_string_equal(str(video, "thumbnail"), url);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "render_duration_ms")), want_ms);
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&w->api.t, "SELECT count(*) FROM jobs WHERE kind = "
+                                              "'media.video'"),
+                     1);
+
+    /* Progress was reported before the end, and only forward. */
+    pthread_mutex_lock(&pl.lock);
+    assert_true(pl.n >= 2);
+    assert_true(pl.values[0] > 0 && pl.values[0] < 1000);
+    for (int i = 1; i < pl.n; i++)
+        assert_true(pl.values[i] > pl.values[i - 1]);
+    assert_int_equal(pl.values[pl.n - 1], 1000);
+    pl.n = 0;
+    pthread_mutex_unlock(&pl.lock);
+
+    r = scenes_of(w, id);
+    check_video(w, id, 1920, 1080, true, want_ms);
+    check_soft_subtitles(w, id, json_object_get(r.json, "items"));
+    test_resp_free(&r);
+    check_png_size(w, id, "thumbnail.png", 1280, 720);
+    r = get_media(w, w->tok, id, "video.mp4", NULL);
+    test_expect(&r, 200, NULL);
+    assert_non_null(strcasestr(r.headers, "Content-Type: video/mp4"));
+    test_resp_free(&r);
+    /* Another user: neither the render nor the files. */
+    test_resp_free((test_resp[]){ask_render(w, w->tok_b, id, NULL, 404)});
+    r = get_media(w, w->tok_b, id, "video.mp4", NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+
+    /* Shorts, subtitles burned in, no music. */
+    r = ask_render(w, w->tok, id, "{\"aspect\":\"9:16\",\"subtitles\":\"burn\",\"music\":\"none\"}",
+                   202);
+    test_resp_free(&r);
+    test_resp_free((test_resp[]){wait_render(w, id, "rendered")});
+    check_video(w, id, 1080, 1920, false, want_ms);
+    check_png_size(w, id, "thumbnail.png", 720, 1280);
+    w->api.svc.render_observer = NULL;
+
+    /* Editing a scene makes the video stale; the last one is still served. */
+    r = scenes_of(w, id);
+    char path[200];
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s", id,
+             str(json_array_get(json_object_get(r.json, "items"), 1), "id"));
+    test_resp_free(&r);
+    r = test_req(&w->api, "PATCH", path, w->tok, "{\"narration\":\"Uma frase nova.\"}", NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    r = project_of(w, id);
+    assert_string_equal(str(r.json, "render_status"), "stale");
+    assert_false(json_is_true(json_object_get(r.json, "media_ready")));
+    assert_true(json_is_object(json_object_get(r.json, "video")));
+    test_resp_free(&r);
+    /* Its narration is on its way again: not ready, and the 409 says which scene. */
+    r = ask_render(w, w->tok, id, NULL, 409);
+    assert_string_equal(str(r.json, "field"), "scenes");
+    assert_non_null(strstr(str(r.json, "detail"), "scene 2 (audio"));
+    test_resp_free(&r);
+}
+
+static void test_a_project_without_ready_media_cannot_be_rendered(void **state)
+{
+    world *w = *state;
+    char id[37];
+    scripted_project(w, "en", 2, id);
+    test_resp r = ask_render(w, w->tok, id, NULL, 409);
+    assert_string_equal(str(r.json, "field"), "scenes");
+    assert_non_null(strstr(str(r.json, "detail"), "scene 1 (audio PENDING, image PENDING)"));
+    assert_non_null(strstr(str(r.json, "detail"), "scene 2 (audio PENDING, image PENDING)"));
+    test_resp_free(&r);
+    r = project_of(w, id);
+    assert_false(json_is_true(json_object_get(r.json, "media_ready")));
+    assert_true(json_is_null(json_object_get(r.json, "render_status")));
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&w->api.t, "SELECT count(*) FROM jobs WHERE kind = "
+                                              "'media.video'"),
+                     0);
+    test_resp_free((test_resp[]){ask_render(w, w->tok_b, id, "{}", 404)});
+}
+
+/* The project's render_progress, read straight from the database. */
+static int64_t render_progress(world *w, const char *id)
+{
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT render_progress FROM projects WHERE id = '%s'", id);
+    return testdb_scalar(&w->api.t, sql);
+}
+
+static void test_a_worker_killed_mid_render_leaves_no_video_and_the_retry_finishes(void **state)
+{
+    world *w = *state;
+    char id[37], log[300];
+    test_resp r = media_ready_project(w, "en", 3, id);
+    int64_t want_ms = narration_ms(json_object_get(r.json, "items"));
+    test_resp_free(&r);
+    stop_pool(w); /* from here on, only the worker processes run jobs */
+    snprintf(log, sizeof(log), "%s/render-worker.log", w->dir);
+    test_resp_free((test_resp[]){ask_render(w, w->tok, id, "{\"music\":\"ambient\"}", 202)});
+
+    pid_t first = spawn_worker(w, "ffmpeg", log);
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    while (render_progress(w, id) == 0 && time_mono_usec() < until)
+        sleep_ms(10);
+    if (render_progress(w, id) == 0)
+        print_log(log);
+    assert_true(render_progress(w, id) > 0);
+    kill(first, SIGKILL); /* its ffmpeg dies on its next progress write (EPIPE) */
+    assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
+
+    r = project_of(w, id);
+    assert_string_equal(str(r.json, "render_status"), "rendering");
+    assert_true(json_is_null(json_object_get(r.json, "video")));
+    test_resp_free(&r);
+    r = get_media(w, w->tok, id, "video.mp4", NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+    char names[4096];
+    listing_but(w, id, NULL, names, sizeof(names));
+    for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
+        if (strncmp(tok, "scene-", 6) != 0 && strncmp(tok, ".tmp-", 5) != 0)
+            fail_msg("a visible file after the kill: %s", tok);
+
+    exec(w, "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE kind = 'media.video'");
+    pid_t second = spawn_worker(w, "ffmpeg", log);
+    r = wait_render(w, id, "rendered");
+    test_resp_free(&r);
+    kill(second, SIGTERM);
+    int status = wait_exit(second, 60);
+    if (status != 0)
+        print_log(log);
+    assert_int_equal(status, 0);
+    check_video(w, id, 1920, 1080, true, want_ms);
+    check_png_size(w, id, "thumbnail.png", 1280, 720);
+    assert_int_equal(testdb_scalar(&w->api.t, "SELECT attempts FROM jobs WHERE kind = "
+                                              "'media.video'"),
+                     2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1924,7 +2277,17 @@ int main(void)
         T(test_http_narrator_failures_retry_or_fail_and_never_show_the_key),
         T(test_image_models_make_both_sizes_from_a_styled_prompt),
         T(test_image_model_failures_fail_or_retry_and_never_show_the_key),
+        T(test_a_project_is_rendered_in_both_aspects_with_progress),
+        T(test_a_project_without_ready_media_cannot_be_rendered),
+        T(test_a_worker_killed_mid_render_leaves_no_video_and_the_retry_finishes),
         cmocka_unit_test(test_subtitles_and_names_are_written_and_checked_exactly),
     };
+    /* ctest runs the video's tests (minutes of ffmpeg) as test_media_render
+     * with PSTUDIO_TEST_FILTER, and the rest with PSTUDIO_TEST_SKIP, so each
+     * stays within its timeout and the two can run in parallel. */
+    if (getenv("PSTUDIO_TEST_FILTER") != NULL)
+        cmocka_set_test_filter(getenv("PSTUDIO_TEST_FILTER"));
+    if (getenv("PSTUDIO_TEST_SKIP") != NULL)
+        cmocka_set_skip_filter(getenv("PSTUDIO_TEST_SKIP"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -229,6 +229,8 @@ static const char *valid_body(world *w, const char *method, const char *pattern,
     }
     if (strstr(pattern, "/analytics/import")) /* sent as text/csv */
         return "Date,Views\n2025-10-01,1\n";
+    if (strstr(pattern, "/render"))
+        return "{\"aspect\":\"9:16\",\"subtitles\":\"burn\",\"music\":\"ambient\"}";
     if (strstr(pattern, "/analytics/backfill"))
         return "{\"from\":\"2026-01-01\",\"to\":\"2026-01-31\"}";
     if (strstr(pattern, "/scenes"))

@@ -153,6 +153,7 @@ void app_services_from_config(const config *c, services *s)
     s->secret_key_b64 = c->secret_key;
     s->ffmpeg = c->ffmpeg;
     s->media_timeout_ms = c->media_timeout_ms;
+    s->render_timeout_ms = c->render_timeout_ms;
 
     llm_settings *l = &s->llm;
     l->provider = c->llm_provider;

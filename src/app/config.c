@@ -137,6 +137,10 @@ static const config__spec config__specs[] = {
     {"media_timeout_ms", "PSTUDIO_MEDIA_TIMEOUT_MS", "--media-timeout-ms", CFG_INT,
      CFG_OFF(media_timeout_ms), "120000", 1000, 3600000,
      "Longest one ffmpeg run may take before it is killed and the job retried."},
+    {"render_timeout_ms", "PSTUDIO_RENDER_TIMEOUT_MS", "--render-timeout-ms", CFG_INT,
+     CFG_OFF(render_timeout_ms), "1800000", 10000, 21600000,
+     "Longest one video render (its ffmpeg run) may take before it is killed and the job "
+     "retried."},
     {"tts_provider", "PSTUDIO_TTS_PROVIDER", "--tts-provider", CFG_TTS, CFG_OFF(tts_provider),
      "offline", 0, 0,
      "Narrator: offline (espeak-ng), openai (POST /v1/audio/speech, key PSTUDIO_OPENAI_API_KEY) "

@@ -49,6 +49,7 @@ typedef struct config {
     bool openai_send_top_k;
     char *ffmpeg;
     int media_timeout_ms;
+    int render_timeout_ms;
     char *tts_provider; /* offline | openai | google */
     int tts_timeout_ms;
     char *tts_openai_base_url;

@@ -35,6 +35,16 @@ static const row_col project__cols[] = {
     ROW_COL(project, updated_at, ROW_TIME, 0, 0, 0),
     ROW_COL(project, user_id, ROW_CHARS, ROW_PRIVATE, 0, 0),
     ROW_COL(project, generation, ROW_INT64, ROW_PRIVATE, 0, 0),
+    ROW_COL(project, media_ready, ROW_BOOL, 0, 0, 0),
+    ROW_COL(project, render_status, ROW_TEXT, ROW_NULLABLE, 0, 0),
+    ROW_COL(project, render_progress, ROW_INT, 0, 0, 1000),
+    ROW_COL(project, render_error, ROW_TEXT, ROW_NULLABLE, 0, 0),
+    ROW_COL(project, render_aspect, ROW_TEXT, ROW_NULLABLE, 0, 0),
+    ROW_COL(project, render_subtitles, ROW_TEXT, ROW_NULLABLE, 0, 0),
+    ROW_COL(project, render_music, ROW_TEXT, ROW_NULLABLE, 0, 0),
+    ROW_COL(project, render_duration_ms, ROW_INT64, ROW_NULLABLE, 0, 0),
+    ROW_COL(project, rendered_at, ROW_TIME, 0, 0, 0),
+    ROW_COL(project, render_generation, ROW_INT64, ROW_PRIVATE, 0, 0),
     /* A create may leave the project a draft; the scenes are answered with it. */
     ROW_FIELD("generate", ROW_BOOL, ROW_CREATE, 0, 0),
     ROW_FIELD("scenes", ROW_OBJECT, 0, 0, 0),
@@ -44,7 +54,15 @@ const row_spec project_row = ROW_SPEC(project, "project", project__cols);
 #define PROJECT_COLS                                                                               \
     "id, topic, status, channel_id, persona_id, persona_version, title, description, tags, "       \
     "language, target_scenes, target_seconds, instructions, error, created_at, updated_at, "       \
-    "user_id, generation"
+    "user_id, generation, render_status, render_progress, render_error, render_aspect, "           \
+    "render_subtitles, render_music, render_duration_ms, rendered_at, "                            \
+    "render_generation, " PROJECT_MEDIA_READY
+/* Computed rather than stored (decision 100): every scene's audio and image
+ * COMPLETED, and at least one scene. */
+#define PROJECT_MEDIA_READY                                                                        \
+    "(EXISTS (SELECT 1 FROM scenes s WHERE s.project_id = projects.id) AND NOT EXISTS "            \
+    "(SELECT 1 FROM scenes s WHERE s.project_id = projects.id AND (s.audio_status <> "             \
+    "'COMPLETED' OR s.image_status <> 'COMPLETED'))) AS media_ready"
 #define PROJECT_INSERT                                                                             \
     "id, user_id, channel_id, persona_id, persona_version, topic, status, title, description, "    \
     "tags, created_at, updated_at, language, target_scenes, target_seconds, instructions"
@@ -97,8 +115,19 @@ static db_sql Q_SAVE_SCRIPT =
            "status = $8, error = NULL, updated_at = $9 "
            "WHERE id = $1 AND user_id = $2 AND generation = $3");
 static db_sql Q_CHANGES =
-    DB_SQL("SELECT id, status, error, updated_at FROM projects WHERE user_id = $1 AND "
-           "updated_at >= $2 ORDER BY updated_at, id LIMIT $3");
+    DB_SQL("SELECT id, status, error, render_status, render_progress, updated_at FROM projects "
+           "WHERE user_id = $1 AND updated_at >= $2 ORDER BY updated_at, id LIMIT $3");
+static db_sql Q_RENDER_REQUEST =
+    DB_SQL("UPDATE projects SET render_status = 'rendering', render_progress = 0, "
+           "render_error = NULL, render_generation = render_generation + 1, render_aspect = $3, "
+           "render_subtitles = $4, render_music = $5, updated_at = $6 "
+           "WHERE id = $1 AND user_id = $2 RETURNING render_generation");
+static db_sql Q_RENDER_SET =
+    DB_SQL("UPDATE projects SET render_status = $4, render_progress = $5, render_error = $6, "
+           "render_duration_ms = CASE WHEN $7 < 0 THEN render_duration_ms ELSE $7 END, "
+           "rendered_at = COALESCE($8, rendered_at), updated_at = $9 "
+           "WHERE id = $1 AND user_id = $2 AND render_generation = $3 "
+           "AND render_status = 'rendering'");
 
 static int project__row(db_stmt *s, arena *a, void *out, error *err)
 {
@@ -268,10 +297,35 @@ int project_store_save_script(db_conn *c, arena *a, const project *pr, int64_t g
     return changed < 0 ? -1 : 0;
 }
 
+int project_store_render_request(db_conn *c, const char *user_id, const char *id,
+                                 const char *aspect, const char *subtitles, const char *music,
+                                 int64_t now, int64_t *generation, error *err)
+{
+    return db_one(c, &Q_RENDER_REQUEST,
+                  DB_ARGS(DB_TEXT(id), DB_TEXT(user_id), DB_TEXT(aspect), DB_TEXT(subtitles),
+                          DB_TEXT(music), DB_TIME(now)),
+                  db_row_int64, NULL, generation, err, NULL, "no project with id %s", id);
+}
+
+int project_store_render_set(db_conn *c, const char *user_id, const char *id, int64_t generation,
+                             const project_render_state *st, int64_t now, bool *matched, error *err)
+{
+    int64_t changed =
+        db_write(c, &Q_RENDER_SET,
+                 DB_ARGS(DB_TEXT(id), DB_TEXT(user_id), DB_INT(generation), DB_TEXT(st->status),
+                         DB_INT(st->progress), DB_TEXT(st->error), DB_INT(st->duration_ms),
+                         st->rendered_at > 0 ? DB_TIME(st->rendered_at) : DB_NULL, DB_TIME(now)),
+                 NULL, err);
+    *matched = changed > 0;
+    return changed < 0 ? -1 : 0;
+}
+
 static const row_col project__change_cols[] = {
     ROW_COL(project_change, id, ROW_CHARS, 0, 0, 0),
     ROW_COL(project_change, status, ROW_TEXT, 0, 0, 0),
     ROW_COL(project_change, error, ROW_TEXT, 0, 0, 0),
+    ROW_COL(project_change, render_status, ROW_TEXT, 0, 0, 0),
+    ROW_COL(project_change, render_progress, ROW_INT, 0, 0, 0),
     ROW_COL(project_change, updated_at, ROW_TIME, 0, 0, 0),
 };
 static const row_spec project__change_row_spec =

@@ -43,13 +43,37 @@ typedef struct project {
     const char *instructions; /* NULL: none */
     int64_t created_at;
     int64_t updated_at;
+    /* The video (decision 100): NULL, "rendering", "rendered", "failed" or
+     * "stale"; progress per mille; the last request's options; the length
+     * and time of the last committed video.mp4 (-1 / 0 when none). */
+    const char *render_status;
+    int render_progress;
+    const char *render_error;
+    const char *render_aspect;    /* "16:9" or "9:16"; NULL before the first request */
+    const char *render_subtitles; /* "burn", "soft" or "none" */
+    const char *render_music;     /* "none" or "ambient" */
+    int64_t render_duration_ms;
+    int64_t rendered_at;
+    int64_t render_generation; /* bumped by each request and each change of the scenes */
+    bool media_ready;          /* computed: scenes exist, every audio and image COMPLETED */
 } project;
+
+/* What a render job writes on its project (project_store_render_set). */
+typedef struct project_render_state {
+    const char *status;  /* "rendering", "rendered" or "failed" */
+    int progress;        /* per mille */
+    const char *error;   /* NULL: cleared */
+    int64_t duration_ms; /* < 0: unchanged */
+    int64_t rendered_at; /* 0: unchanged */
+} project_render_state;
 
 /* A project's progress, as the event stream reports it. */
 typedef struct project_change {
     char id[UUID_STR_LEN + 1];
     const char *status;
-    const char *error; /* NULL when none */
+    const char *error;         /* NULL when none */
+    const char *render_status; /* NULL when none */
+    int render_progress;       /* per mille */
     int64_t updated_at;
 } project_change;
 
@@ -123,6 +147,25 @@ int project_store_set_progress(db_conn *c, const char *user_id, const char *id, 
  */
 int project_store_save_script(db_conn *c, arena *a, const project *pr, int64_t generation,
                               bool *matched, error *err);
+/* ---- the video (render_service) ---- */
+
+/**
+ * Requests a render with the given options: render_status "rendering",
+ * progress 0, error cleared, render_generation bumped (*generation is the
+ * new number). ERR_NOT_FOUND when there is no such project.
+ */
+int project_store_render_request(db_conn *c, const char *user_id, const char *id,
+                                 const char *aspect, const char *subtitles, const char *music,
+                                 int64_t now, int64_t *generation, error *err);
+/**
+ * Writes st while the project is at `generation` and still "rendering";
+ * *matched is false (nothing changes) otherwise, or when it is gone. Bumps
+ * updated_at, so the event stream reports it.
+ */
+int project_store_render_set(db_conn *c, const char *user_id, const char *id, int64_t generation,
+                             const project_render_state *st, int64_t now, bool *matched,
+                             error *err);
+
 /**
  * The user's projects changed at or after since (usec), oldest change
  * first, at most limit.

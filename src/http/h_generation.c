@@ -300,9 +300,11 @@ static void events__prune(events_ctx *ev)
 
 static void events__emit(events_ctx *ev, buf *out, const project_change *ch)
 {
-    json_t *data = json_pack("{s:s,s:s,s:o,s:o}", "id", ch->id, "status", ch->status, "error",
-                             ch->error ? json_str(ch->error) : json_null(), "updated_at",
-                             api_time(ch->updated_at));
+    json_t *data =
+        json_pack("{s:s,s:s,s:o,s:o,s:i,s:o}", "id", ch->id, "status", ch->status, "error",
+                  ch->error ? json_str(ch->error) : json_null(), "render_status",
+                  ch->render_status ? json_str(ch->render_status) : json_null(), "render_progress",
+                  ch->render_progress, "updated_at", api_time(ch->updated_at));
     buf_printf(out, "id: %lld\nevent: project\ndata: ", (long long)ch->updated_at);
     jsonout_value(out, data);
     buf_puts(out, "\n\n");

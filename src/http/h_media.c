@@ -12,6 +12,7 @@
 #include "http/h_projects.h"
 #include "http/routes.h"
 #include "services/media_service.h"
+#include "services/render_service.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -222,8 +223,50 @@ static void h_media__get(http_request *r)
     http_reply_fd(r, 200, type, f.fd, 0, size);
 }
 
+/* ---- the video ------------------------------------------------------------------------- */
+
+/* The body of POST …/render, every member optional. */
+static const row_col RENDER_COLS[] = {
+    ROW_ENUM_FIELD("aspect", ROW_CREATE, render_aspects),
+    ROW_ENUM_FIELD("subtitles", ROW_CREATE, render_subtitles),
+    ROW_ENUM_FIELD("music", ROW_CREATE, render_musics),
+};
+static const row_spec RENDER = ROW_SPEC(char, "render", RENDER_COLS);
+
+static void h_media__render(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "project")) ||
+        !api_query_allowed(r, NO_QUERY))
+        return;
+    size_t len = 0;
+    http_body(r, &len);
+    json_t *in = NULL;
+    if (len > 0 && (in = api_body(r, &RENDER, API_CREATE, p)) == NULL)
+        return;
+    render_options o = {
+        .aspect = json_string_value(json_object_get(in, "aspect")),
+        .subtitles = json_string_value(json_object_get(in, "subtitles")),
+        .music = json_string_value(json_object_get(in, "music")),
+    };
+    project pr;
+    bool started;
+    error e;
+    if (render_service_request(api_conn(r), http_arena(r), p, id, &o, &pr, &started, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    http_set_header(r, "Location", arena_sprintf(http_arena(r), "/api/v1/projects/%s", id));
+    http_json j;
+    http_json_begin(&j);
+    h_projects_project_write(&j.w, &pr);
+    http_reply_written(r, 202, &j);
+}
+
 const http_route media_routes[] = {
     {"POST", "/api/v1/projects/{id}/media", h_media__generate, "media.generate"},
+    {"POST", "/api/v1/projects/{id}/render", h_media__render, "projects.render"},
     {"GET", "/api/v1/projects/{id}/media/{name}", h_media__get, "media.get"},
     {"POST", "/api/v1/projects/{id}/scenes/{scene_id}/audio", h_media__scene_audio, "scenes.audio"},
     {"POST", "/api/v1/projects/{id}/scenes/{scene_id}/image", h_media__scene_image, "scenes.image"},

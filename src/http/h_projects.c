@@ -105,6 +105,38 @@ void h_projects_scene_write(jw *w, const scene *sc)
     jw_obj_end(w);
 }
 
+/* Where the project's video and thumbnail are served once one was rendered
+ * (decision 100): fixed names, written atomically, so a stale or failed
+ * render still serves the last video made. */
+static void h_projects__video_write(jw *w, const project *pr)
+{
+    jw_key(w, "video");
+    if (pr->rendered_at == 0) {
+        jw_null(w);
+        return;
+    }
+    char url[160];
+    jw_obj_begin(w);
+    snprintf(url, sizeof(url), "/api/v1/projects/%s/media/video.mp4", pr->id);
+    jw_member_str(w, "mp4", url);
+    snprintf(url, sizeof(url), "/api/v1/projects/%s/media/thumbnail.png", pr->id);
+    jw_member_str(w, "thumbnail", url);
+    jw_obj_end(w);
+}
+
+void h_projects_members_write(jw *w, const project *pr)
+{
+    row_json_members(w, &project_row, pr);
+    h_projects__video_write(w, pr);
+}
+
+void h_projects_project_write(jw *w, const project *pr)
+{
+    jw_obj_begin(w);
+    h_projects_members_write(w, pr);
+    jw_obj_end(w);
+}
+
 static void h_projects__scenes_write(jw *w, const scene *rows, size_t n)
 {
     jw_arr_begin(w);
@@ -117,7 +149,7 @@ static void h_projects__reply(http_request *r, int status, const project *pr)
 {
     http_json j;
     http_json_begin(&j);
-    row_json_write(&j.w, &project_row, pr);
+    h_projects_project_write(&j.w, pr);
     http_reply_written(r, status, &j);
 }
 
@@ -254,7 +286,7 @@ static void h_projects__list(http_request *r)
     http_json j;
     api_page_begin(&j);
     for (size_t i = 0; i < n; i++)
-        row_json_write(&j.w, &project_row, &rows[i]);
+        h_projects_project_write(&j.w, &rows[i]);
     api_page_end(r, &j, n == (size_t)pg.limit ? rows[n - 1].id : NULL);
 }
 
@@ -282,7 +314,7 @@ static void h_projects__get(http_request *r)
     http_json j;
     http_json_begin(&j);
     jw_obj_begin(&j.w);
-    row_json_members(&j.w, &project_row, &pr);
+    h_projects_members_write(&j.w, &pr);
     jw_key(&j.w, "scenes");
     h_projects__scenes_write(&j.w, scenes, n);
     jw_obj_end(&j.w);

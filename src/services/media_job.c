@@ -6,6 +6,7 @@
  */
 #include "services/media_job_common.h"
 #include "services/media_service.h"
+#include "services/render_service.h"
 
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -340,6 +341,7 @@ void media_service_register_jobs(services *s)
                       2 * ((s->media_timeout_ms > 0 ? s->media_timeout_ms : 120000) / 1000) + 60;
     job_register(MEDIA_JOB_IMAGE, media_image_job, s, image_lease);
     job_on_dead(MEDIA_JOB_IMAGE, media_image_dead);
+    render_service_register_jobs(s); /* the video, media.video */
     job_register(MEDIA_JOB_SWEEP, media_service_job, s, 300);
     job_schedule(MEDIA_JOB_SWEEP, 3600, "{}");
 }

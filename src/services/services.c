@@ -13,6 +13,7 @@ void services_defaults(services *s)
     s->event_streams_per_user = 8;
     s->ffmpeg = "ffmpeg";
     s->media_timeout_ms = 120000;
+    s->render_timeout_ms = 1800000;
     s->optimizer_min_evidence_days = 5; /* the config's defaults (app/config.c) */
     s->optimizer_cooldown_days = 7;
 }

@@ -52,6 +52,11 @@ typedef struct services {
     struct media_store *media;
     const char *ffmpeg;            /* the program, by name or path */
     int media_timeout_ms;          /* one ffmpeg run at most */
+    int render_timeout_ms;         /* one video render (its ffmpeg run) at most */
+    /* Tests watch a render's progress through this (NULL: nobody does);
+     * called after each progress write, per mille of the video. */
+    void (*render_observer)(const char *project_id, int permille, void *ctx);
+    void *render_observer_ctx;
     const char *secret_key_b64;    /* PSTUDIO_SECRET_KEY, or NULL to use <data_dir>/secret.key */
     int64_t session_idle_usec;     /* a session unused this long expires */
     int64_t session_absolute_usec; /* a session older than this expires regardless */

@@ -129,6 +129,16 @@ export default {
     evidence: 'Evidence', accepted: 'accepted suggestion', revert: 'Revert',
   },
   image: { PENDING: 'Not made', PROCESSING: 'Making', COMPLETED: 'Made', FAILED: 'Failed' },
+  render: {
+    title: 'Video', aspect: 'Format', subtitles: 'Subtitles', music: 'Music',
+    aspectValue: { landscape: 'Landscape 16:9 (1920×1080)', portrait: 'Shorts 9:16 (1080×1920)' },
+    subtitlesValue: { soft: 'As a track', burn: 'Burned in', none: 'None' },
+    musicValue: { none: 'None', ambient: 'Ambient' },
+    render: 'Render video', notReady: 'Every scene needs its narration and image before the video can be rendered.',
+    state: 'Video', progress: 'Render progress', percent: '{{p}} %', player: 'The project\'s video',
+    download: 'Download the video', thumbnail: 'Thumbnail',
+    status: { none: 'Not rendered', rendering: 'Rendering', rendered: 'Rendered', failed: 'Failed', stale: 'Out of date: the scenes changed' },
+  },
   audio: { PENDING: 'Not narrated', PROCESSING: 'Narrating', COMPLETED: 'Narrated', FAILED: 'Failed' },
   status: {
     draft: 'Draft', queued: 'Queued', generating: 'Writing', scripted: 'Scripted', producing: 'Producing',

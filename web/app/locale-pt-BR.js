@@ -128,6 +128,16 @@ export default {
     evidence: 'Evidências', accepted: 'sugestão aceita', revert: 'Reverter',
   },
   image: { PENDING: 'Não gerada', PROCESSING: 'Gerando', COMPLETED: 'Gerada', FAILED: 'Falhou' },
+  render: {
+    title: 'Vídeo', aspect: 'Formato', subtitles: 'Legendas', music: 'Música',
+    aspectValue: { landscape: 'Paisagem 16:9 (1920×1080)', portrait: 'Shorts 9:16 (1080×1920)' },
+    subtitlesValue: { soft: 'Como faixa', burn: 'Gravadas na imagem', none: 'Nenhuma' },
+    musicValue: { none: 'Nenhuma', ambient: 'Ambiente' },
+    render: 'Renderizar vídeo', notReady: 'Cada cena precisa de narração e imagem antes de renderizar o vídeo.',
+    state: 'Vídeo', progress: 'Progresso da renderização', percent: '{{p}} %', player: 'O vídeo do projeto',
+    download: 'Baixar o vídeo', thumbnail: 'Miniatura',
+    status: { none: 'Não renderizado', rendering: 'Renderizando', rendered: 'Renderizado', failed: 'Falhou', stale: 'Desatualizado: as cenas mudaram' },
+  },
   audio: { PENDING: 'Sem narração', PROCESSING: 'Narrando', COMPLETED: 'Narrado', FAILED: 'Falhou' },
   status: {
     draft: 'Rascunho', queued: 'Na fila', generating: 'Escrevendo', scripted: 'Roteirizado', producing: 'Produzindo',
