@@ -1488,8 +1488,14 @@ static void test_every_scene_gets_a_card_in_both_sizes_with_its_narration(void *
 
     r = ask_media(w, id, 202);
     json_t *items = json_object_get(r.json, "items");
-    for (size_t i = 0; i < json_array_size(items); i++)
+    for (size_t i = 0; i < json_array_size(items); i++) {
         assert_true(strcmp(str(json_array_get(items, i), "image_status"), "COMPLETED") != 0);
+        /* Asked for once: the scene JSON counts it (queued, not "never"). */
+        assert_int_equal(
+            json_integer_value(json_object_get(json_array_get(items, i), "image_generation")), 1);
+        assert_int_equal(
+            json_integer_value(json_object_get(json_array_get(items, i), "audio_generation")), 1);
+    }
     test_resp_free(&r);
     r = wait_image(w, id, "COMPLETED");
     items = json_object_get(r.json, "items");
@@ -1548,6 +1554,8 @@ test_editing_a_visual_description_makes_its_image_stale_and_it_is_made_again(voi
     r = wait_image(w, id, "COMPLETED");
     sc = json_array_get(json_object_get(r.json, "items"), 0);
     assert_non_null(strstr(image_name(sc, "landscape"), "-i2.png"));
+    assert_int_equal(json_integer_value(json_object_get(sc, "image_generation")), 2);
+    assert_int_equal(json_integer_value(json_object_get(sc, "audio_generation")), 2);
     check_image(w, id, sc, "landscape", 1920, 1080);
     test_resp_free(&r);
     /* The stale files are gone. */

@@ -15,6 +15,7 @@
 #include "jobs/worker.h"
 #include "services/optimizer_service.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -747,6 +748,91 @@ static void test_missing_impressions_name_the_objective_used_instead(void **stat
     test_resp_free(&r);
 }
 
+/* Checks a candidate's figures in the objective's units against the model's:
+ * typical = map(mean), and the interval's ends the same way. */
+static void expect_units(json_t *p, const char *scale)
+{
+    double mean = json_real_value(json_object_get(p, "mean"));
+    double lo = json_real_value(json_object_get(p, "lo95"));
+    double hi = json_real_value(json_object_get(p, "hi95"));
+    double typ = json_real_value(json_object_get(p, "typical"));
+    double tlo = json_real_value(json_object_get(p, "typical_lo95"));
+    double thi = json_real_value(json_object_get(p, "typical_hi95"));
+    assert_true(json_is_real(json_object_get(p, "typical")));
+    bool log_scale = strcmp(scale, "log") == 0;
+    assert_true(fabs(typ - (log_scale ? expm1(mean) : mean)) <= 1e-9 * fmax(1.0, fabs(typ)));
+    assert_true(fabs(tlo - (log_scale ? expm1(lo) : lo)) <= 1e-9 * fmax(1.0, fabs(tlo)));
+    assert_true(fabs(thi - (log_scale ? expm1(hi) : hi)) <= 1e-9 * fmax(1.0, fabs(thi)));
+    assert_true(tlo < typ && typ < thi);
+}
+
+/* Views per day are modelled as log(1 + views): the answer says so and
+ * gives each candidate's figures back in views per day as well (about 1,000
+ * a day here); subscribers net is linear, its figures the same in both. The
+ * evidence kept with a suggestion carries the same figures. */
+static void test_suggestions_give_figures_in_the_objectives_units(void **state)
+{
+    world *w = *state;
+    history(w, 30);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/channels/%s", w->channel);
+    test_resp r =
+        test_req(&w->api, "PATCH", path, w->tok, "{\"objective\":\"views_per_day\"}", NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    r = get_suggestions(w);
+    test_expect(&r, 200, NULL);
+    assert_string_equal(json_string_value(json_object_get(r.json, "objective_used")),
+                        "views_per_day");
+    assert_string_equal(json_string_value(json_object_get(r.json, "objective_scale")), "log");
+    json_t *ps = json_object_get(r.json, "personas");
+    size_t i;
+    json_t *p;
+    int seen = 0;
+    json_array_foreach(ps, i, p)
+    {
+        const char *id = json_string_value(json_object_get(p, "persona_id"));
+        if (strcmp(id, w->good) != 0 && strcmp(id, w->poor) != 0)
+            continue;
+        expect_units(p, "log");
+        /* days() writes 1,000, 1,050 or 1,100 views a day. */
+        double typ = json_real_value(json_object_get(p, "typical"));
+        assert_true(typ > 900.0 && typ < 1200.0);
+        seen++;
+    }
+    assert_int_equal(seen, 2);
+    json_t *sg = json_object_get(r.json, "suggestion");
+    if (json_is_object(sg)) {
+        json_t *ev = json_object_get(sg, "evidence");
+        assert_string_equal(json_string_value(json_object_get(ev, "objective_scale")), "log");
+        json_array_foreach(json_object_get(ev, "personas"), i, p)
+        {
+            if (json_integer_value(json_object_get(p, "channel_days")) > 0)
+                expect_units(p, "log");
+        }
+    }
+    test_resp_free(&r);
+
+    r = test_req(&w->api, "PATCH", path, w->tok, "{\"objective\":\"subscribers_net\"}", NULL);
+    test_expect(&r, 200, NULL);
+    test_resp_free(&r);
+    r = get_suggestions(w);
+    test_expect(&r, 200, NULL);
+    assert_string_equal(json_string_value(json_object_get(r.json, "objective_used")),
+                        "subscribers_net");
+    assert_string_equal(json_string_value(json_object_get(r.json, "objective_scale")), "linear");
+    seen = 0;
+    json_array_foreach(json_object_get(r.json, "personas"), i, p)
+    {
+        if (json_integer_value(json_object_get(p, "channel_days")) == 0)
+            continue;
+        expect_units(p, "linear");
+        seen++;
+    }
+    assert_int_equal(seen, 2);
+    test_resp_free(&r);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -765,6 +851,7 @@ int main(void)
         T(test_another_users_suggestion_and_assignment_are_404),
         T(test_pools_count_the_days_the_model_contract_names),
         T(test_missing_impressions_name_the_objective_used_instead),
+        T(test_suggestions_give_figures_in_the_objectives_units),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -200,6 +200,10 @@ static void test_project_create_read_update_delete_round_trip(void **state)
     assert_string_equal(json_string_value(json_object_get(sc, "id")), scene);
     assert_string_equal(json_string_value(json_object_get(sc, "image_status")), "PENDING");
     assert_string_equal(json_string_value(json_object_get(sc, "audio_status")), "PENDING");
+    /* Never asked for: both generations 0 (PENDING, not queued). */
+    assert_true(json_is_integer(json_object_get(sc, "image_generation")));
+    assert_int_equal(json_integer_value(json_object_get(sc, "image_generation")), 0);
+    assert_int_equal(json_integer_value(json_object_get(sc, "audio_generation")), 0);
     assert_true(json_is_null(json_object_get(sc, "duration_ms")));
     test_resp_free(&r);
     /* A scene may start with only one of its texts. */

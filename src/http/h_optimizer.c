@@ -50,6 +50,7 @@ static void h_optimizer__suggestions(http_request *r)
     jw_member_str(&j.w, "optimization_mode", v.ch.optimization_mode);
     jw_member_str(&j.w, "objective", v.ch.objective);
     jw_member_str(&j.w, "objective_used", v.objective_used ? v.objective_used : v.ch.objective);
+    jw_member_str(&j.w, "objective_scale", opt_objective_scale(v.set.objective));
     jw_member_str(&j.w, "current_persona_id", v.ch.persona_id);
     jw_member_int(&j.w, "min_evidence_days", v.set.min_evidence_days);
     jw_member_str(&j.w, "from", from);
@@ -83,6 +84,11 @@ static void h_optimizer__suggestions(http_request *r)
         h_optimizer__real(&j.w, "lo95", v.post[i].lo95);
         h_optimizer__real(&j.w, "hi95", v.post[i].hi95);
         h_optimizer__real(&j.w, "p_best", v.post[i].p_best);
+        h_optimizer__real(&j.w, "typical", opt_objective_units(v.set.objective, v.post[i].mean));
+        h_optimizer__real(&j.w, "typical_lo95",
+                          opt_objective_units(v.set.objective, v.post[i].lo95));
+        h_optimizer__real(&j.w, "typical_hi95",
+                          opt_objective_units(v.set.objective, v.post[i].hi95));
         jw_obj_end(&j.w);
     }
     jw_arr_end(&j.w);

@@ -95,6 +95,8 @@ void h_projects_scene_write(jw *w, const scene *sc)
     jw_member_str(w, "visual_description", sc->visual_description);
     jw_member_str(w, "image_status", sc->image_status);
     jw_member_str(w, "audio_status", sc->audio_status);
+    jw_member_int(w, "image_generation", sc->image_generation);
+    jw_member_int(w, "audio_generation", sc->audio_generation);
     jw_member_count(w, "duration_ms", sc->duration_ms);
     jw_member_str(w, "audio_error", sc->audio_error);
     h_projects__audio_write(w, sc);

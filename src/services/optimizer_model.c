@@ -126,6 +126,24 @@ bool opt_objective_is_log(opt_objective o)
     return o != OPT_OBJ_SUBSCRIBERS_NET;
 }
 
+double opt_objective_units(opt_objective o, double model_value)
+{
+    switch (o) {
+    case OPT_OBJ_WATCH_PER_IMPRESSION:
+        return exp(model_value);
+    case OPT_OBJ_VIEWS_PER_DAY:
+    case OPT_OBJ_AVG_VIEW_PERCENTAGE:
+        return expm1(model_value);
+    default:
+        return model_value;
+    }
+}
+
+const char *opt_objective_scale(opt_objective o)
+{
+    return opt_objective_is_log(o) ? "log" : "linear";
+}
+
 const char *opt_objective_name(opt_objective o)
 {
     static const char *const names[OPT_OBJECTIVES] = {"watch_minutes_per_impression",

@@ -178,6 +178,20 @@ void opt_channel_contrasts(const opt_stats *days, size_t k, opt_stats *out);
 /* Whether the objective is modelled on the log scale (all but subscribers net). */
 bool opt_objective_is_log(opt_objective o);
 
+/**
+ * A figure of the model (a mean or an interval's end, on the scale of
+ * opt_objective_value) in the objective's own units, by that transform's
+ * inverse: exp for watch minutes per impression (as (minutes + 1) /
+ * (impressions + 1)), exp - 1 for views per day and the average view
+ * percentage, the figure itself for subscribers net. On a log scale the
+ * mean maps to the typical (geometric) day, not the arithmetic mean; the
+ * map is increasing, so an interval maps end to end.
+ */
+double opt_objective_units(opt_objective o, double model_value);
+
+/* "log" or "linear": the scale of the model's figures for the objective. */
+const char *opt_objective_scale(opt_objective o);
+
 /* A stable name: "watch_minutes_per_impression", "views_per_day",
  * "average_view_percentage", "subscribers_net"; NULL when out of range. */
 const char *opt_objective_name(opt_objective o);

@@ -309,6 +309,12 @@ static const char *opt__evidence(arena *a, const optimizer_view *v)
         json_object_set_new(o, "lo95", opt__real(po->lo95));
         json_object_set_new(o, "hi95", opt__real(po->hi95));
         json_object_set_new(o, "p_best", opt__real(po->p_best));
+        json_object_set_new(o, "typical",
+                            opt__real(opt_objective_units(v->set.objective, po->mean)));
+        json_object_set_new(o, "typical_lo95",
+                            opt__real(opt_objective_units(v->set.objective, po->lo95)));
+        json_object_set_new(o, "typical_hi95",
+                            opt__real(opt_objective_units(v->set.objective, po->hi95)));
         json_array_append_new(personas, o);
     }
     const char *best = v->d.best != SIZE_MAX ? v->cands[v->d.best].persona_id : NULL;
@@ -321,6 +327,7 @@ static const char *opt__evidence(arena *a, const optimizer_view *v)
         "days_since_switch",
         (json_int_t)(v->st.days_since_switch == INT64_MAX ? -1 : v->st.days_since_switch),
         "personas", personas);
+    json_object_set_new(doc, "objective_scale", json_string(opt_objective_scale(v->set.objective)));
     json_object_set_new(doc, "p_beats_current", opt__real(v->d.p_beats_current));
     json_object_set_new(doc, "uplift", opt__real(v->d.uplift));
     json_object_set_new(doc, "why", json_string(v->d.why ? v->d.why : ""));

@@ -189,6 +189,11 @@ async function journey(browser, lang, email) {
     const cookies = await ctx.cookies();
     const session = cookies.find((c) => c.name === 'pstudio_session');
     check(session && session.httpOnly && session.sameSite === 'Lax', 'the session cookie is HttpOnly, SameSite=Lax');
+    // The plan by its name from GET /plans, not its code.
+    const me = (await api(page, 'GET', '/me')).body;
+    const plan = (await api(page, 'GET', '/plans')).body.items.find((x) => x.id === me.plan.id);
+    check(plan && plan.name !== plan.code, 'the plan has a name other than its code');
+    await page.locator('h2 .plan', { hasText: new RegExp('^' + plan.name + '$') }).waitFor();
     await screen(page, `account-${suffix}`);
   });
 
@@ -315,6 +320,16 @@ async function journey(browser, lang, email) {
     await page.getByRole('heading', { name: T('projects.scene', { n: 3 }) }).waitFor();
     check(streams.length >= 1, 'the dashboard listens on /api/v1/events');
     check(loads === 0, 'the status changed with no page load');
+    // Nothing asked for yet: each scene's image and narration say so, not
+    // "queued", as the API's generations (0) and statuses (PENDING) do.
+    const fresh = (await api(page, 'GET', `/projects/${ids.project}`)).body.scenes;
+    check(fresh.every((x) => x.image_generation === 0 && x.image_status === 'PENDING' && x.audio_generation === 0 && x.audio_status === 'PENDING'),
+      'the API reports no image or narration asked for: ' + JSON.stringify(fresh.map((x) => [x.image_generation, x.audio_generation])));
+    await page.waitForFunction(([img, aud]) => {
+      const i = [...document.querySelectorAll('.scene .image-status .badge')];
+      const a = [...document.querySelectorAll('.scene .audio-status .badge')];
+      return i.length === 3 && a.length === 3 && i.every((x) => x.textContent === img) && a.every((x) => x.textContent === aud);
+    }, [T('image.NOT_ASKED'), T('audio.NOT_ASKED')]);
     await screen(page, `project-${suffix}`);
   });
 
@@ -371,6 +386,9 @@ async function journey(browser, lang, email) {
       const b = [...document.querySelectorAll('.scene .audio-status .badge')];
       return b.length === 3 && b.every((x) => x.textContent === done) && !document.querySelector('main [role=status]');
     }, T('audio.COMPLETED'), { timeout: 60000 });
+    const asked = (await api(page, 'GET', `/projects/${ids.project}`)).body.scenes;
+    check(asked.every((x) => x.image_generation >= 1) && asked[1].audio_generation === 2 && asked[0].audio_generation === 1,
+      'narrating asked for each image once and scene 2\'s narration twice: ' + JSON.stringify(asked.map((x) => [x.image_generation, x.audio_generation])));
   });
 
   await step(`${lang}: each scene's image, and one made again`, async () => {
@@ -555,6 +573,20 @@ async function optimizer(browser, lang, email) {
     const cand = (await api(page, 'GET', `/channels/${channel}/suggestions`)).body;
     const none = cand.personas.filter((x) => x.channel_days + x.owner_days + x.global_days === 0).length;
     check(empty === none, `"no data yet" on each candidate without days (${empty} shown, ${none} in the API)`);
+    // The figures are in the objective's units (views a day, about 1,000
+    // for the better persona's first 30 days), in the page's language, not
+    // the model's log (decision 130).
+    const back = { views_per_day: Math.expm1, average_view_percentage: Math.expm1, watch_minutes_per_impression: Math.exp, subscribers_net: (x) => x }[cand.objective_used];
+    check(back && cand.objective_scale === (cand.objective_used === 'subscribers_net' ? 'linear' : 'log'), 'the objective\'s scale is named: ' + cand.objective_used);
+    const fig = cand.personas.find((x) => x.persona_id === ids.best);
+    check(Math.abs(fig.typical - back(fig.mean)) <= 1e-6 * Math.max(1, Math.abs(fig.typical)),
+      'the better persona\'s typical day is its mean back in the objective\'s units: ' + JSON.stringify(fig));
+    if (cand.objective_used === 'views_per_day') check(fig.typical > 500 && fig.typical < 2000, 'about 1,000 views a day: ' + fig.typical);
+    const est = (n) => new Intl.NumberFormat(lang, Math.abs(n) >= 100 ? { maximumFractionDigits: 0 } : { maximumSignificantDigits: 3 }).format(n);
+    const cells = await bestRow.getByRole('cell').allTextContents();
+    check(cells.includes(est(fig.typical)) && cells.includes(`${est(fig.typical_lo95)} – ${est(fig.typical_hi95)}`),
+      `the row shows ${est(fig.typical)} and ${est(fig.typical_lo95)} – ${est(fig.typical_hi95)}: ${JSON.stringify(cells)}`);
+    await page.getByRole('columnheader', { name: T('optimizer.typical') }).first().waitFor();
     ids.suggestion = cand.suggestion.id;
     check(cand.suggestion.persona_id === ids.best, 'the API proposes the same persona');
     await screen(page, `channel-suggestion-${suffix}`);

@@ -45,6 +45,13 @@ export function fmtDecimal(n, digits = 2) {
   return n === null || n === undefined ? '—'
     : new Intl.NumberFormat(lang(), { maximumFractionDigits: digits }).format(n);
 }
+// An estimate in an objective's own units (views a day, minutes per
+// impression): whole numbers from 100 on, three significant digits below.
+export function fmtEstimate(n) {
+  if (n === null || n === undefined) return '—';
+  const opts = Math.abs(n) >= 100 ? { maximumFractionDigits: 0 } : { maximumSignificantDigits: 3 };
+  return new Intl.NumberFormat(lang(), opts).format(n);
+}
 export function fmtPercent(x) {
   return x === null || x === undefined ? '—'
     : new Intl.NumberFormat(lang(), { style: 'percent', maximumFractionDigits: 1 }).format(x);

@@ -124,11 +124,11 @@ export default {
     suggestion: 'Suggestion', proposed: 'Proposed persona', pBeats: 'P(beats current)', uplift: 'Expected uplift',
     days: 'Channel-days', daysValue: '{{proposed}} proposed · {{current}} current',
     accept: 'Accept', dismiss: 'Dismiss', noSuggestion: 'No suggestion',
-    candidates: 'Evidence from {{from}} to {{to}} ({{objective}})', channelDays: 'Channel-days', mean: 'Mean',
+    candidates: 'Evidence from {{from}} to {{to}} ({{objective}})', typical: 'Typical day', modelScale: 'on the model’s log scale', channelDays: 'Channel-days', mean: 'Mean',
     interval: '95 % interval', pBest: 'P(best)', current: 'current',
     evidence: 'Evidence', accepted: 'accepted suggestion', revert: 'Revert',
   },
-  image: { PENDING: 'Not made', PROCESSING: 'Making', COMPLETED: 'Made', FAILED: 'Failed' },
+  image: { NOT_ASKED: 'Not asked for yet', QUEUED: 'Queued', PENDING: 'Not made', PROCESSING: 'Making', COMPLETED: 'Made', FAILED: 'Failed' },
   render: {
     title: 'Video', aspect: 'Format', subtitles: 'Subtitles', music: 'Music',
     aspectValue: { landscape: 'Landscape 16:9 (1920×1080)', portrait: 'Shorts 9:16 (1080×1920)' },
@@ -139,7 +139,7 @@ export default {
     download: 'Download the video', thumbnail: 'Thumbnail',
     status: { none: 'Not rendered', rendering: 'Rendering', rendered: 'Rendered', failed: 'Failed', stale: 'Out of date: the scenes changed' },
   },
-  audio: { PENDING: 'Not narrated', PROCESSING: 'Narrating', COMPLETED: 'Narrated', FAILED: 'Failed' },
+  audio: { NOT_ASKED: 'Not asked for yet', QUEUED: 'Queued', PENDING: 'Not narrated', PROCESSING: 'Narrating', COMPLETED: 'Narrated', FAILED: 'Failed' },
   status: {
     draft: 'Draft', queued: 'Queued', generating: 'Writing', scripted: 'Scripted', producing: 'Producing',
     ready: 'Ready', failed: 'Failed',

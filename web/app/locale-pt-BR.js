@@ -123,11 +123,11 @@ export default {
     suggestion: 'Sugestão', proposed: 'Persona proposta', pBeats: 'P(supera a atual)', uplift: 'Ganho esperado',
     days: 'Dias de canal', daysValue: '{{proposed}} da proposta · {{current}} da atual',
     accept: 'Aceitar', dismiss: 'Dispensar', noSuggestion: 'Nenhuma sugestão',
-    candidates: 'Evidências de {{from}} a {{to}} ({{objective}})', channelDays: 'Dias de canal', mean: 'Média',
+    candidates: 'Evidências de {{from}} a {{to}} ({{objective}})', typical: 'Dia típico', modelScale: 'na escala logarítmica do modelo', channelDays: 'Dias de canal', mean: 'Média',
     interval: 'Intervalo de 95 %', pBest: 'P(melhor)', current: 'atual',
     evidence: 'Evidências', accepted: 'sugestão aceita', revert: 'Reverter',
   },
-  image: { PENDING: 'Não gerada', PROCESSING: 'Gerando', COMPLETED: 'Gerada', FAILED: 'Falhou' },
+  image: { NOT_ASKED: 'Ainda não pedida', QUEUED: 'Na fila', PENDING: 'Não gerada', PROCESSING: 'Gerando', COMPLETED: 'Gerada', FAILED: 'Falhou' },
   render: {
     title: 'Vídeo', aspect: 'Formato', subtitles: 'Legendas', music: 'Música',
     aspectValue: { landscape: 'Paisagem 16:9 (1920×1080)', portrait: 'Shorts 9:16 (1080×1920)' },
@@ -138,7 +138,7 @@ export default {
     download: 'Baixar o vídeo', thumbnail: 'Miniatura',
     status: { none: 'Não renderizado', rendering: 'Renderizando', rendered: 'Renderizado', failed: 'Falhou', stale: 'Desatualizado: as cenas mudaram' },
   },
-  audio: { PENDING: 'Sem narração', PROCESSING: 'Narrando', COMPLETED: 'Narrado', FAILED: 'Falhou' },
+  audio: { NOT_ASKED: 'Ainda não pedido', QUEUED: 'Na fila', PENDING: 'Sem narração', PROCESSING: 'Narrando', COMPLETED: 'Narrado', FAILED: 'Falhou' },
   status: {
     draft: 'Rascunho', queued: 'Na fila', generating: 'Escrevendo', scripted: 'Roteirizado', producing: 'Produzindo',
     ready: 'Pronto', failed: 'Falhou',

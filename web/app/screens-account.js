@@ -43,6 +43,14 @@ function Limit({ label, used, max }) {
     <td>${max === null || max === undefined ? t('account.unlimited') : fmtNumber(max)}</td></tr>`;
 }
 
+// The plan's name from GET /plans (the account's own answer has only its
+// code), the code while it loads or when the plan is not listed.
+function PlanName({ plan }) {
+  const plans = useLoad(() => get('/plans'), []);
+  const found = plans.data && plans.data.items.find((x) => x.id === plan.id);
+  return html`<span class="plan" data-plan=${plan.code}>${found ? found.name : plan.code}</span>`;
+}
+
 export function Account({ me, refreshMe }) {
   // The usage shown is this visit's, not the sign-in's.
   useEffect(() => { refreshMe(); }, []);
@@ -67,7 +75,7 @@ export function Account({ me, refreshMe }) {
   return html`<section>
     <h1>${t('account.title')}</h1>
     <p>${t('account.signedInAs')} <strong>${me.email}</strong></p>
-    <h2>${t('account.plan')}: <span class="plan">${plan.code}</span></h2>
+    <h2>${t('account.plan')}: <${PlanName} plan=${plan} /></h2>
     <${Loading} state=${counts}>${() => html`
       <table class="limits">
         <caption class="sr-only">${t('account.usageCaption')}</caption>

@@ -3,7 +3,7 @@
 // persona leaderboard (#/analytics) and one persona's performance
 // (#/analytics/personas/<id>).
 import { html, useState } from './ui.js';
-import { t, fmtNumber, fmtDecimal, fmtDate, fmtDay, fmtPercent } from './i18n.js';
+import { t, fmtNumber, fmtDecimal, fmtDate, fmtDay, fmtPercent, fmtEstimate } from './i18n.js';
 import { get, patch, post, upload } from './api.js';
 import { Field, ErrorBox, Loading, useAction, useLoad } from './components.js';
 import { LineChart } from './chart.js';
@@ -146,18 +146,30 @@ function Evidence({ personas, s }) {
 // the log scale): that is shown as "no data yet", not as figures.
 const hasData = (p) => (p.channel_days || 0) + (p.owner_days || 0) + (p.global_days || 0) > 0;
 
+// A candidate's estimate and interval in the objective's own units (the
+// API's typical, typical_lo95, typical_hi95: exp(mean) - 1 views a day and
+// so on, decision 130). Evidence kept before those fields existed has only
+// the model's scale, shown as it was, with the scale named in the caption.
+const inUnits = (ev) => ev.personas.every((p) => p.typical !== undefined);
+function Estimate({ p, units }) {
+  const [mid, lo, hi] = units ? [p.typical, p.typical_lo95, p.typical_hi95] : [p.mean, p.lo95, p.hi95];
+  const f = units ? fmtEstimate : (x) => fmtDecimal(x, 3);
+  return html`<td>${f(mid)}</td>
+    <td>${lo === null || lo === undefined ? '—' : `${f(lo)} – ${f(hi)}`}</td>`;
+}
+
 function Candidates({ personas, ev }) {
   if (!ev || !Array.isArray(ev.personas) || ev.personas.length === 0) return null;
   const objective = ev.objective_used || ev.objective;
-  return html`<div class="scroll"><table>
-    <caption>${t('optimizer.candidates', { from: fmtDay(ev.from), to: fmtDay(ev.to), objective: t('optimizer.objectives.' + objective, { defaultValue: objective }) })}</caption>
-    <thead><tr><th scope="col">${t('channels.persona')}</th><th scope="col">${t('optimizer.channelDays')}</th><th scope="col">${t('optimizer.mean')}</th>
+  const units = inUnits(ev);
+  return html`<div class="scroll"><table class="candidates">
+    <caption>${t('optimizer.candidates', { from: fmtDay(ev.from), to: fmtDay(ev.to), objective: t('optimizer.objectives.' + objective, { defaultValue: objective }) })}${units || objective === 'subscribers_net' ? '' : ` · ${t('optimizer.modelScale')}`}</caption>
+    <thead><tr><th scope="col">${t('channels.persona')}</th><th scope="col">${t('optimizer.channelDays')}</th><th scope="col">${units ? t('optimizer.typical') : t('optimizer.mean')}</th>
       <th scope="col">${t('optimizer.interval')}</th><th scope="col">${t('optimizer.pBest')}</th></tr></thead>
     <tbody>${ev.personas.map((p) => html`<tr key=${p.persona_id}>
       <td>${personaLabel(personas, p.persona_id)}${p.current ? ` (${t('optimizer.current')})` : ''}</td>
       <td>${fmtNumber(p.channel_days)}</td>
-      ${hasData(p) ? html`<td>${fmtDecimal(p.mean, 3)}</td>
-      <td>${p.lo95 === null || p.lo95 === undefined ? '—' : `${fmtDecimal(p.lo95, 3)} – ${fmtDecimal(p.hi95, 3)}`}</td>`
+      ${hasData(p) ? html`<${Estimate} p=${p} units=${units} />`
     : html`<td colspan="2" class="muted">${t('optimizer.noData')}</td>`}
       <td>${pct(p.p_best)}</td></tr>`)}</tbody></table></div>`;
 }

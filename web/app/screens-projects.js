@@ -39,6 +39,15 @@ function Audio({ project, scene }) {
   </div>`;
 }
 
+// The words for a scene's image or narration status: PENDING is "not asked
+// for yet" while its generation is 0 (never requested) and "queued" after
+// (asked for, its job not started); an older answer without the generation
+// keeps the plain PENDING words.
+function MediaBadge({ kind, status, generation }) {
+  const key = status !== 'PENDING' || generation === undefined ? status : generation > 0 ? 'QUEUED' : 'NOT_ASKED';
+  return html`<span class=${'badge badge-' + status} data-state=${key}>${t(kind + '.' + key)}</span>`;
+}
+
 // A scene's image: the landscape PNG as a thumbnail (linked to itself, with
 // the portrait one beside it), its status and error, and drawing it again.
 // The alt text is the visual description the card is drawn from.
@@ -55,7 +64,7 @@ function SceneImage({ project, scene, locked, onDraw }) {
     ${done ? html`<a href=${mediaUrl(project, img.landscape)} key=${img.landscape}>
       <img class="still" src=${mediaUrl(project, img.landscape)} width="320" height="180" loading="lazy"
         alt=${scene.visual_description || scene.narration || t('projects.imageOf', { n })} /></a>` : null}
-    <p class="image-status">${t('projects.image')}: <span class=${'badge badge-' + scene.image_status}>${t('image.' + scene.image_status)}</span>
+    <p class="image-status">${t('projects.image')}: <${MediaBadge} kind="image" status=${scene.image_status} generation=${scene.image_generation} />
       ${scene.image_status === 'FAILED' && scene.image_error ? html`<span class="error">${' '}${scene.image_error}</span>` : null}
       ${done && img.portrait ? html`${' · '}<a href=${mediaUrl(project, img.portrait)}>${t('projects.portrait')}</a>` : null}</p>
     <${ErrorBox} error=${act.error} />
@@ -152,7 +161,7 @@ function Scene({ project, scene, locked, onChanged, onNarrate, onDraw }) {
       <button type="button" class="secondary" disabled=${locked || act.busy} onClick=${regenerate}>${t('projects.regenerateScene')}</button>
       <button type="button" class="secondary" disabled=${locked || act.busy || audioBusy || !scene.narration} onClick=${narrate}>${t('projects.narrateScene')}</button>
     </div>
-    <p class="audio-status">${t('projects.audio')}: <span class=${'badge badge-' + scene.audio_status}>${t('audio.' + scene.audio_status)}</span>
+    <p class="audio-status">${t('projects.audio')}: <${MediaBadge} kind="audio" status=${scene.audio_status} generation=${scene.audio_generation} />
       ${scene.audio_status === 'FAILED' && scene.audio_error ? html`<span class="error">${' '}${scene.audio_error}</span>` : null}</p>
     ${scene.audio_status === 'COMPLETED' && scene.audio ? html`<${Audio} key=${scene.audio.ogg || scene.audio.wav} project=${project} scene=${scene} />` : null}
   </li>`;
