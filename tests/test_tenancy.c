@@ -231,6 +231,8 @@ static const char *valid_body(world *w, const char *method, const char *pattern,
         return "Date,Views\n2025-10-01,1\n";
     if (strstr(pattern, "/analytics/backfill"))
         return "{\"from\":\"2026-01-01\",\"to\":\"2026-01-31\"}";
+    if (strstr(pattern, "/publish"))
+        return "{\"privacy_status\":\"private\",\"made_for_kids\":false}";
     if (strstr(pattern, "/scenes"))
         return "{\"narration\":\"B was here\"}";
     if (strncmp(pattern, "/api/v1/personas/", 17) == 0)
