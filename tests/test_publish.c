@@ -296,6 +296,33 @@ static void work_one(world *w)
         fail_msg("expected a job to run (%d): %s", rc, rc < 0 ? e.message : "none runnable");
 }
 
+#define PUBLIC_BODY "{\"privacy_status\":\"public\",\"made_for_kids\":false}"
+
+/* ana publishes her project publicly; the request is accepted. */
+static void publish_ok(world *w)
+{
+    test_resp r = publish(w, w->ana, w->project, PUBLIC_BODY);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+}
+
+/* A counter of the fake upload server, read under its lock. */
+static int fake_count(world *w, const int *counter)
+{
+    fake_upload_lock(w->fu);
+    int v = *counter;
+    fake_upload_unlock(w->fu);
+    return v;
+}
+
+/* Sets one of the fake's behaviour flags under its lock. */
+static void fake_arm(world *w, bool *flag)
+{
+    fake_upload_lock(w->fu);
+    *flag = true;
+    fake_upload_unlock(w->fu);
+}
+
 /* Exactly one session and one video at the fake, holding the project's
  * video byte for byte. */
 static void expect_one_video_of_the_file(world *w)
@@ -395,9 +422,7 @@ static void test_the_metadata_carries_the_audience_and_ai_disclosures(void **sta
     assert_string_equal(str(sn, "categoryId"), "27");
     json_decref(meta);
     /* The default, and its reason: generated narration and imagery. */
-    fake_upload_lock(w->fu);
-    int thumbs = w->fu->thumbnails;
-    fake_upload_unlock(w->fu);
+    int thumbs = fake_count(w, &w->fu->thumbnails);
     assert_int_equal(thumbs, 0); /* no thumbnail.png: none sent */
     json_t *pb = get_publication(w);
     assert_string_equal(str(pb, "thumbnail_status"), "none");
@@ -408,18 +433,12 @@ static void test_a_connection_dropped_mid_chunk_resumes_from_the_sessions_offset
 {
     world *w = *state;
     ready_project(w, false);
-    fake_upload_lock(w->fu);
-    w->fu->drop_next_chunk = true; /* the first chunk: half of it arrives */
-    fake_upload_unlock(w->fu);
-    test_resp r =
-        publish(w, w->ana, w->project, "{\"privacy_status\":\"public\",\"made_for_kids\":false}");
-    test_expect(&r, 202, NULL);
-    test_resp_free(&r);
+    fake_arm(w, &w->fu->drop_next_chunk);
+    publish_ok(w);
     work_one(w);
     expect_one_video_of_the_file(w);
-    fake_upload_lock(w->fu);
-    int queries = w->fu->queries, chunks = w->fu->chunks;
-    fake_upload_unlock(w->fu);
+    int queries = fake_count(w, &w->fu->queries);
+    int chunks = fake_count(w, &w->fu->chunks);
     assert_int_equal(queries, 1);
     /* The cut chunk, then the rest from the session's offset (0: it kept no
      * whole unit of a 128 KiB half). */
@@ -431,18 +450,11 @@ static void test_a_dropped_connection_resumes_at_an_offset_inside_a_chunk(void *
     world *w = *state;
     w->api.svc.google.upload_chunk_bytes = 4 * CHUNK; /* half a chunk is two whole units */
     ready_project(w, false);
-    fake_upload_lock(w->fu);
-    w->fu->drop_next_chunk = true;
-    fake_upload_unlock(w->fu);
-    test_resp r =
-        publish(w, w->ana, w->project, "{\"privacy_status\":\"public\",\"made_for_kids\":false}");
-    test_expect(&r, 202, NULL);
-    test_resp_free(&r);
+    fake_arm(w, &w->fu->drop_next_chunk);
+    publish_ok(w);
     work_one(w);
     expect_one_video_of_the_file(w);
-    fake_upload_lock(w->fu);
-    int queries = w->fu->queries;
-    fake_upload_unlock(w->fu);
+    int queries = fake_count(w, &w->fu->queries);
     assert_int_equal(queries, 1);
 }
 
@@ -450,18 +462,11 @@ static void test_a_503_asks_the_session_and_resumes(void **state)
 {
     world *w = *state;
     ready_project(w, false);
-    fake_upload_lock(w->fu);
-    w->fu->fail_next_chunk = true;
-    fake_upload_unlock(w->fu);
-    test_resp r =
-        publish(w, w->ana, w->project, "{\"privacy_status\":\"public\",\"made_for_kids\":false}");
-    test_expect(&r, 202, NULL);
-    test_resp_free(&r);
+    fake_arm(w, &w->fu->fail_next_chunk);
+    publish_ok(w);
     work_one(w);
     expect_one_video_of_the_file(w);
-    fake_upload_lock(w->fu);
-    int queries = w->fu->queries;
-    fake_upload_unlock(w->fu);
+    int queries = fake_count(w, &w->fu->queries);
     assert_int_equal(queries, 1);
 }
 
@@ -469,10 +474,7 @@ static void test_an_expired_access_token_is_refreshed_and_the_upload_goes_on(voi
 {
     world *w = *state;
     ready_project(w, false);
-    test_resp r =
-        publish(w, w->ana, w->project, "{\"privacy_status\":\"public\",\"made_for_kids\":false}");
-    test_expect(&r, 202, NULL);
-    test_resp_free(&r);
+    publish_ok(w);
     fake_google_expire_access_tokens(w->fg);
     fake_google_lock(w->fg);
     int before = w->fg->refreshes;
@@ -483,9 +485,7 @@ static void test_an_expired_access_token_is_refreshed_and_the_upload_goes_on(voi
     int after = w->fg->refreshes;
     fake_google_unlock(w->fg);
     assert_int_equal(after, before + 1);
-    fake_upload_lock(w->fu);
-    int refused = w->fu->unauthorized;
-    fake_upload_unlock(w->fu);
+    int refused = fake_count(w, &w->fu->unauthorized);
     assert_int_equal(refused, 1);
 }
 
@@ -539,10 +539,7 @@ static void test_a_worker_killed_mid_upload_is_resumed_into_one_video(void **sta
     fake_upload_lock(w->fu);
     w->fu->stall_at = 2 * CHUNK; /* the third chunk hangs until the worker is dead */
     fake_upload_unlock(w->fu);
-    test_resp r =
-        publish(w, w->ana, w->project, "{\"privacy_status\":\"public\",\"made_for_kids\":false}");
-    test_expect(&r, 202, NULL);
-    test_resp_free(&r);
+    publish_ok(w);
     char log[320];
     snprintf(log, sizeof(log), "%s/worker.log", w->dir);
     pid_t worker = spawn_worker(w, log);
@@ -581,9 +578,8 @@ static void test_a_worker_killed_mid_upload_is_resumed_into_one_video(void **sta
         fail_msg("%s", de.message);
     work_one(w);
     expect_one_video_of_the_file(w);
-    fake_upload_lock(w->fu);
-    int starts = w->fu->starts, queries = w->fu->queries;
-    fake_upload_unlock(w->fu);
+    int starts = fake_count(w, &w->fu->starts);
+    int queries = fake_count(w, &w->fu->queries);
     assert_int_equal(starts, 1);
     assert_int_equal(queries, 1);
     assert_int_equal(count(w, "SELECT attempts FROM jobs WHERE kind = 'youtube.publish'"), 2);
@@ -594,10 +590,7 @@ test_a_retry_after_the_last_chunk_finds_the_video_instead_of_making_another(void
 {
     world *w = *state;
     ready_project(w, false);
-    test_resp r =
-        publish(w, w->ana, w->project, "{\"privacy_status\":\"public\",\"made_for_kids\":false}");
-    test_expect(&r, 202, NULL);
-    test_resp_free(&r);
+    publish_ok(w);
     work_one(w);
     /* As if the worker died after YouTube made the video but before the
      * publication said so: the job runs again on the stored session. */
@@ -607,9 +600,7 @@ test_a_retry_after_the_last_chunk_finds_the_video_instead_of_making_another(void
                            "'youtube.publish'");
     work_one(w);
     expect_one_video_of_the_file(w);
-    fake_upload_lock(w->fu);
-    int starts = w->fu->starts;
-    fake_upload_unlock(w->fu);
+    int starts = fake_count(w, &w->fu->starts);
     assert_int_equal(starts, 1);
 }
 
@@ -620,10 +611,7 @@ static void test_quota_exceeded_waits_for_the_next_pacific_midnight(void **state
     fake_upload_lock(w->fu);
     w->fu->start_mode = 1;
     fake_upload_unlock(w->fu);
-    test_resp r =
-        publish(w, w->ana, w->project, "{\"privacy_status\":\"public\",\"made_for_kids\":false}");
-    test_expect(&r, 202, NULL);
-    test_resp_free(&r);
+    publish_ok(w);
     work_one(w);
     json_t *pb = get_publication(w);
     assert_string_equal(str(pb, "status"), "waiting");
@@ -640,9 +628,7 @@ static void test_quota_exceeded_waits_for_the_next_pacific_midnight(void **state
                      reset) != 0)
         fail_msg("%s", de.message);
     assert_int_equal(count(w, "SELECT count(*) FROM jobs WHERE kind = 'youtube.publish'"), 0);
-    fake_upload_lock(w->fu);
-    int sessions = w->fu->nsessions;
-    fake_upload_unlock(w->fu);
+    int sessions = fake_count(w, &w->fu->nsessions);
     assert_int_equal(sessions, 0);
 }
 
@@ -653,10 +639,7 @@ static void test_upload_limit_exceeded_is_reported_and_not_retried(void **state)
     fake_upload_lock(w->fu);
     w->fu->start_mode = 2;
     fake_upload_unlock(w->fu);
-    test_resp r =
-        publish(w, w->ana, w->project, "{\"privacy_status\":\"public\",\"made_for_kids\":false}");
-    test_expect(&r, 202, NULL);
-    test_resp_free(&r);
+    publish_ok(w);
     work_one(w);
     json_t *pb = get_publication(w);
     assert_string_equal(str(pb, "status"), "failed");
@@ -665,15 +648,13 @@ static void test_upload_limit_exceeded_is_reported_and_not_retried(void **state)
     assert_int_equal(count(w, "SELECT count(*) FROM jobs WHERE kind = 'youtube.publish' AND "
                               "status = 'queued'"),
                      0);
-    fake_upload_lock(w->fu);
-    int starts = w->fu->starts;
-    fake_upload_unlock(w->fu);
+    int starts = fake_count(w, &w->fu->starts);
     assert_int_equal(starts, 1);
     /* The user may ask again once the limit has passed. */
     fake_upload_lock(w->fu);
     w->fu->start_mode = 0;
     fake_upload_unlock(w->fu);
-    r = publish(w, w->ana, w->project, "{\"privacy_status\":\"public\",\"made_for_kids\":false}");
+    test_resp r = publish(w, w->ana, w->project, PUBLIC_BODY);
     test_expect(&r, 202, NULL);
     test_resp_free(&r);
     work_one(w);
@@ -684,11 +665,10 @@ static void test_another_user_cannot_publish_or_read_a_publication(void **state)
 {
     world *w = *state;
     ready_project(w, false);
-    test_resp r =
-        publish(w, w->ben, w->project, "{\"privacy_status\":\"public\",\"made_for_kids\":false}");
+    test_resp r = publish(w, w->ben, w->project, PUBLIC_BODY);
     test_expect(&r, 404, "not-found");
     test_resp_free(&r);
-    r = publish(w, w->ana, w->project, "{\"privacy_status\":\"public\",\"made_for_kids\":false}");
+    r = publish(w, w->ana, w->project, PUBLIC_BODY);
     test_expect(&r, 202, NULL);
     test_resp_free(&r);
     char path[128];
@@ -742,7 +722,7 @@ static void test_bad_requests_are_problems_naming_what_is_wrong(void **state)
 
     /* Publishing off: the setting is named. */
     w->api.svc.google.publishing = false;
-    r = publish(w, w->ana, w->project, "{\"privacy_status\":\"public\",\"made_for_kids\":false}");
+    r = publish(w, w->ana, w->project, PUBLIC_BODY);
     test_expect(&r, 409, "publishing-disabled");
     assert_non_null(strstr(r.body, "PSTUDIO_YOUTUBE_PUBLISHING"));
     test_resp_free(&r);
@@ -751,7 +731,7 @@ static void test_bad_requests_are_problems_naming_what_is_wrong(void **state)
     /* A grant without youtube.upload: the scope is named. */
     testdb_exec(&w->api.t, "UPDATE accounts SET scopes = 'openid email "
                            "https://www.googleapis.com/auth/youtube.readonly'");
-    r = publish(w, w->ana, w->project, "{\"privacy_status\":\"public\",\"made_for_kids\":false}");
+    r = publish(w, w->ana, w->project, PUBLIC_BODY);
     test_expect(&r, 409, "google-scope-missing");
     assert_non_null(strstr(r.body, "youtube.upload"));
     test_resp_free(&r);
@@ -761,16 +741,16 @@ static void test_bad_requests_are_problems_naming_what_is_wrong(void **state)
     fixture_project(&w->api.t, w->ana_id, w->channel, NULL, other);
     testdb_exec(&w->api.t, "UPDATE accounts SET scopes = 'openid email "
                            "https://www.googleapis.com/auth/youtube.upload'");
-    r = publish(w, w->ana, other, "{\"privacy_status\":\"public\",\"made_for_kids\":false}");
+    r = publish(w, w->ana, other, PUBLIC_BODY);
     test_expect(&r, 409, NULL);
     assert_non_null(strstr(r.body, "video"));
     test_resp_free(&r);
 
     /* Once on its way, not twice. */
-    r = publish(w, w->ana, w->project, "{\"privacy_status\":\"public\",\"made_for_kids\":false}");
+    r = publish(w, w->ana, w->project, PUBLIC_BODY);
     test_expect(&r, 202, NULL);
     test_resp_free(&r);
-    r = publish(w, w->ana, w->project, "{\"privacy_status\":\"public\",\"made_for_kids\":false}");
+    r = publish(w, w->ana, w->project, PUBLIC_BODY);
     test_expect(&r, 409, NULL);
     test_resp_free(&r);
     assert_int_equal(count(w, "SELECT count(*) FROM jobs WHERE kind = 'youtube.publish'"), 1);
@@ -780,14 +760,11 @@ static void test_deleting_the_project_deletes_its_publication(void **state)
 {
     world *w = *state;
     ready_project(w, false);
-    test_resp r =
-        publish(w, w->ana, w->project, "{\"privacy_status\":\"public\",\"made_for_kids\":false}");
-    test_expect(&r, 202, NULL);
-    test_resp_free(&r);
+    publish_ok(w);
     work_one(w);
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/projects/%s", w->project);
-    r = test_req(&w->api, "DELETE", path, w->ana, NULL, NULL);
+    test_resp r = test_req(&w->api, "DELETE", path, w->ana, NULL, NULL);
     test_expect(&r, 204, NULL);
     test_resp_free(&r);
     assert_int_equal(count(w, "SELECT count(*) FROM project_publications"), 0);

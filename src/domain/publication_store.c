@@ -48,22 +48,9 @@ const row_spec publication_row = ROW_SPEC(publication, "publication", publicatio
 
 static db_sql Q_PUB_GET = DB_SQL("SELECT " PUB_COLS " FROM project_publications "
                                  "WHERE user_id = $1 AND project_id = $2");
-static db_sql Q_PUB_PUT = DB_SQL2(
+static db_sql Q_PUB_PUT = DB_SQL(
     "INSERT INTO project_publications (" PUB_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
     "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) "
-    "ON CONFLICT (project_id) DO UPDATE SET channel_id = excluded.channel_id, "
-    "status = excluded.status, privacy_status = excluded.privacy_status, "
-    "publish_at = excluded.publish_at, made_for_kids = excluded.made_for_kids, "
-    "contains_synthetic_media = excluded.contains_synthetic_media, title = excluded.title, "
-    "description = excluded.description, tags = excluded.tags, "
-    "category_id = excluded.category_id, default_language = excluded.default_language, "
-    "session_uri = excluded.session_uri, bytes_total = excluded.bytes_total, "
-    "bytes_sent = excluded.bytes_sent, youtube_video_id = excluded.youtube_video_id, "
-    "thumbnail_status = excluded.thumbnail_status, error = excluded.error, "
-    "job_id = excluded.job_id, updated_at = excluded.updated_at, "
-    "published_at = excluded.published_at WHERE project_publications.user_id = excluded.user_id",
-    "INSERT INTO project_publications (" PUB_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-    "$10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) "
     "ON CONFLICT (project_id) DO UPDATE SET channel_id = excluded.channel_id, "
     "status = excluded.status, privacy_status = excluded.privacy_status, "
     "publish_at = excluded.publish_at, made_for_kids = excluded.made_for_kids, "
@@ -79,11 +66,6 @@ static db_sql Q_PUB_SAVE = DB_SQL(
     "UPDATE project_publications SET status = $1, session_uri = $2, bytes_total = $3, "
     "bytes_sent = $4, youtube_video_id = $5, thumbnail_status = $6, error = $7, updated_at = $8, "
     "published_at = $9 WHERE project_id = $10 AND user_id = $11");
-static db_sql Q_PUB_VIDEOS =
-    DB_SQL("SELECT pp.youtube_video_id, pp.project_id, p.persona_id FROM project_publications pp "
-           "JOIN projects p ON p.id = pp.project_id WHERE pp.channel_id = $1 AND "
-           "pp.status = 'published' ORDER BY pp.published_at, pp.project_id LIMIT $2");
-
 static int publication__row(db_stmt *s, arena *a, void *out, error *err)
 {
     return row_read(&publication_row, s, a, out, err);
@@ -118,21 +100,4 @@ int publication_store_save(db_conn *c, const publication *pb, error *err)
     if (n == 0)
         return error_set(err, ERR_NOT_FOUND, "project", "the project is gone");
     return 0;
-}
-
-static int publication__video(db_stmt *s, arena *a, void *out, error *err)
-{
-    (void)err;
-    publication_video *pv = out;
-    pv->youtube_video_id = arena_strdup(a, db_col_text(s, 0));
-    pv->project_id = arena_strdup(a, db_col_text(s, 1));
-    pv->persona_id = db_col_is_null(s, 2) ? NULL : arena_strdup(a, db_col_text(s, 2));
-    return 0;
-}
-
-int publication_store_videos(db_conn *c, arena *a, const char *channel_id, int limit,
-                             publication_video **out, size_t *n, error *err)
-{
-    return db_list(c, &Q_PUB_VIDEOS, DB_ARGS(DB_TEXT(channel_id), DB_INT(limit)),
-                   publication__video, a, sizeof(publication_video), (size_t)limit, out, n, err);
 }

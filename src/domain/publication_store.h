@@ -66,15 +66,4 @@ int publication_store_put(db_conn *c, arena *a, const publication *pb, error *er
  */
 int publication_store_save(db_conn *c, const publication *pb, error *err);
 
-/* A published video of a channel, and who made it. */
-typedef struct publication_video {
-    const char *youtube_video_id;
-    const char *project_id;
-    const char *persona_id; /* the project's persona; NULL when unknown */
-} publication_video;
-
-/** The channel's published videos (at most limit), oldest first. */
-int publication_store_videos(db_conn *c, arena *a, const char *channel_id, int limit,
-                             publication_video **out, size_t *n, error *err);
-
 #endif

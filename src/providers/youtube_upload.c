@@ -10,9 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define YOUTUBE_UPLOAD_CONNECT_MS 10000L
 #define YOUTUBE_UPLOAD_TIMEOUT_MS 300000L /* one chunk of several MiB on a slow link */
-#define YOUTUBE_UPLOAD_MAX_REPLY  (1024 * 1024)
 
 char *youtube_upload_resource(const youtube_upload_meta *m)
 {
@@ -55,29 +53,13 @@ static bool youtube_upload__same_origin(const char *upload_url, const char *sess
            strncmp(upload_url, session_uri, n) == 0;
 }
 
+/* Every upload request: the body may be binary, and a chunk may take long. */
 static int youtube_upload__send(const char *method, const char *url, const char *const *headers,
                                 const void *body, size_t len, http_client_resp *resp,
                                 google_status *st, error *err)
 {
-    http_client_req rq = {
-        .method = method,
-        .url = url,
-        .headers = headers,
-        .body = body ? body : "",
-        .body_len = len,
-        .connect_timeout_ms = YOUTUBE_UPLOAD_CONNECT_MS,
-        .timeout_ms = YOUTUBE_UPLOAD_TIMEOUT_MS,
-        .max_response = YOUTUBE_UPLOAD_MAX_REPLY,
-    };
-    st->fault = GOOGLE_OK;
-    st->retry_after_s = -1;
-    st->reason[0] = '\0';
-    if (http_client_do(&rq, resp, err) != 0) {
-        st->fault = GOOGLE_UNAVAILABLE;
-        return -1;
-    }
-    st->retry_after_s = resp->retry_after_s;
-    return 0;
+    return google_oauth_send_bytes(method, url, headers, body ? body : "", len,
+                                   YOUTUBE_UPLOAD_TIMEOUT_MS, resp, st, err);
 }
 
 static char *youtube_upload__bearer(const char *access, size_t *n)

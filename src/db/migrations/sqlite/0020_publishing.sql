@@ -1,6 +1,6 @@
--- Publishing to YouTube and per-video analytics (issue 16, decisions
--- 115-119). One publication per project: what was asked for (privacy,
--- schedule, the audience and AI disclosures, the metadata as sent), and
+-- Publishing to YouTube (issue 16, decisions 115-117). One publication per
+-- project: what was asked for (privacy, schedule, the audience and AI
+-- disclosures, the metadata as sent), and
 -- where its resumable upload stands. session_uri is the upload session
 -- YouTube handed out, kept so a worker killed mid-upload resumes it on
 -- retry instead of starting a second video; bytes_sent is the offset the
@@ -39,31 +39,3 @@ CREATE INDEX project_publications_user_id_idx ON project_publications (user_id);
 CREATE INDEX project_publications_channel_id_idx ON project_publications (channel_id);
 CREATE UNIQUE INDEX project_publications_video_idx ON project_publications (youtube_video_id)
     WHERE youtube_video_id IS NOT NULL;
-
--- Per-video DAY rows from the Analytics API (dimensions=day,video), kept
--- like channel_analytics: they go with their channel (CASCADE, as the
--- seed has channel_analytics go), and keep the persona and project that
--- made the video while those exist (SET NULL, as projects keep theirs).
-CREATE TABLE video_analytics (
-    id                        TEXT PRIMARY KEY CHECK (length(id) = 36),
-    channel_id                TEXT NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
-    user_id                   TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    project_id                TEXT REFERENCES projects (id) ON DELETE SET NULL,
-    persona_id                TEXT REFERENCES personas (id) ON DELETE SET NULL,
-    youtube_video_id          TEXT NOT NULL CHECK (length(youtube_video_id) BETWEEN 1 AND 64),
-    date                      TEXT NOT NULL CHECK (date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
-    views                     INTEGER NOT NULL DEFAULT 0 CHECK (views >= 0),
-    likes                     INTEGER NOT NULL DEFAULT 0 CHECK (likes >= 0),
-    comments                  INTEGER NOT NULL DEFAULT 0 CHECK (comments >= 0),
-    shares                    INTEGER NOT NULL DEFAULT 0 CHECK (shares >= 0),
-    watch_time_minutes        REAL NOT NULL DEFAULT 0 CHECK (watch_time_minutes >= 0),
-    avg_view_duration_seconds REAL CHECK (avg_view_duration_seconds IS NULL OR avg_view_duration_seconds >= 0),
-    avg_retention             REAL CHECK (avg_retention IS NULL OR (avg_retention >= 0 AND avg_retention <= 10000)),
-    created_at                TEXT NOT NULL,
-    updated_at                TEXT NOT NULL,
-    UNIQUE (channel_id, youtube_video_id, date)
-);
-CREATE INDEX video_analytics_channel_id_date_idx ON video_analytics (channel_id, date);
-CREATE INDEX video_analytics_persona_id_date_idx ON video_analytics (persona_id, date);
-CREATE INDEX video_analytics_project_id_idx ON video_analytics (project_id);
-CREATE INDEX video_analytics_user_id_idx ON video_analytics (user_id);
