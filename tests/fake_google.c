@@ -133,6 +133,15 @@ static fake_google_token *fake__token(fake_google *fg, const char *value, bool r
     return NULL;
 }
 
+bool fake_google_access_valid(fake_google *fg, const char *value)
+{
+    fake_google_lock(fg);
+    fake_google_token *t = fake__token(fg, value, false);
+    bool ok = t != NULL && t->valid;
+    fake_google_unlock(fg);
+    return ok;
+}
+
 void fake_google_expire_access_tokens(fake_google *fg)
 {
     fake_google_lock(fg);

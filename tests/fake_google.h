@@ -155,6 +155,8 @@ fake_google *fake_google_start(const char *client_id, const char *client_secret)
 void fake_google_stop(fake_google *fg);
 void fake_google_lock(fake_google *fg);
 void fake_google_unlock(fake_google *fg);
+/** True when value is an access token the fake issued and still honours. */
+bool fake_google_access_valid(fake_google *fg, const char *value);
 /** Marks every access token issued so far invalid (YouTube will answer 401). */
 void fake_google_expire_access_tokens(fake_google *fg);
 

@@ -233,6 +233,8 @@ static const char *valid_body(world *w, const char *method, const char *pattern,
         return "{\"aspect\":\"9:16\",\"subtitles\":\"burn\",\"music\":\"ambient\"}";
     if (strstr(pattern, "/analytics/backfill"))
         return "{\"from\":\"2026-01-01\",\"to\":\"2026-01-31\"}";
+    if (strstr(pattern, "/publish"))
+        return "{\"privacy_status\":\"private\",\"made_for_kids\":false}";
     if (strstr(pattern, "/scenes"))
         return "{\"narration\":\"B was here\"}";
     if (strncmp(pattern, "/api/v1/personas/", 17) == 0)

@@ -211,6 +211,8 @@ void app_services_from_config(const config *c, services *s)
     g->youtube_analytics_url = c->youtube_analytics_url;
     g->youtube_reporting_url = c->youtube_reporting_url;
     g->publishing = c->youtube_publishing;
+    g->youtube_upload_url = c->youtube_upload_url;
+    g->upload_chunk_bytes = (int64_t)(c->youtube_upload_chunk_kib / 256) * 256 * 1024;
     s->optimizer_min_evidence_days = c->optimizer_min_evidence_days;
     s->optimizer_cooldown_days = c->optimizer_cooldown_days;
 }

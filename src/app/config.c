@@ -227,7 +227,15 @@ static const config__spec config__specs[] = {
      "its origin."},
     {"youtube_publishing", "PSTUDIO_YOUTUBE_PUBLISHING", "--youtube-publishing", CFG_BOOL,
      CFG_OFF(youtube_publishing), "false", 0, 0,
-     "Ask Google for the youtube.upload scope (publishing)."},
+     "Publish finished videos to YouTube: asks Google for the youtube.upload scope and "
+     "enables POST /api/v1/projects/{id}/publish."},
+    {"youtube_upload_url", "PSTUDIO_YOUTUBE_UPLOAD_URL", "--youtube-upload-url", CFG_URL,
+     CFG_OFF(youtube_upload_url), "https://www.googleapis.com/upload", 0, 0,
+     "Base URL of YouTube's media uploads (videos.insert and thumbnails.set are under it)."},
+    {"youtube_upload_chunk_kib", "PSTUDIO_YOUTUBE_UPLOAD_CHUNK_KIB", "--youtube-upload-chunk-kib",
+     CFG_INT, CFG_OFF(youtube_upload_chunk_kib), "8192", 256, 262144,
+     "Bytes of video sent per resumable upload request, in KiB; rounded down to a multiple of "
+     "256 KiB as YouTube requires."},
     {"optimizer_min_evidence_days", "PSTUDIO_OPTIMIZER_MIN_EVIDENCE_DAYS",
      "--optimizer-min-evidence-days", CFG_INT, CFG_OFF(optimizer_min_evidence_days), "5", 1, 90,
      "Channel-days the current and the proposed persona each need on a channel before the "

@@ -77,6 +77,8 @@ typedef struct config {
     char *youtube_analytics_url;
     char *youtube_reporting_url;
     bool youtube_publishing;
+    char *youtube_upload_url;
+    int youtube_upload_chunk_kib;
     char *secret_key;
     int optimizer_min_evidence_days;
     int optimizer_cooldown_days;

@@ -8,6 +8,7 @@
  * appear in any answer.
  */
 #include "base/jsonout.h"
+#include "base/timeutil.h"
 #include "domain/account_store.h"
 #include "domain/channel_store.h"
 #include "domain/limits.h"
@@ -15,6 +16,7 @@
 #include "http/routes.h"
 #include "services/analytics_service.h"
 #include "services/google_service.h"
+#include "services/publish_service.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -71,6 +73,13 @@ static void h_google__fail(http_request *r, const google_err *ge)
     }
     case GOOGLE_PROBLEM_UPSTREAM:
         status = 502, slug = "google-unavailable", title = "Google did not answer usefully";
+        break;
+    case GOOGLE_PROBLEM_PUBLISHING_OFF:
+        status = 409, slug = "publishing-disabled", title = "Publishing to YouTube is turned off";
+        break;
+    case GOOGLE_PROBLEM_SCOPE:
+        status = 409, slug = "google-scope-missing",
+        title = "The Google account did not grant what this needs";
         break;
     default:
         http_reply_error(r, &ge->e);
@@ -398,6 +407,83 @@ static void h_google__backfill(http_request *r)
     http_reply_written(r, 202, &j);
 }
 
+/* A publication: its row, and where the video is once it exists. */
+static void h_google__publication_reply(http_request *r, int status, const publication *pb)
+{
+    http_json j;
+    http_json_begin(&j);
+    jw_obj_begin(&j.w);
+    row_json_members(&j.w, &publication_row, pb);
+    jw_member_str(&j.w, "url",
+                  pb->youtube_video_id == NULL
+                      ? NULL
+                      : arena_sprintf(http_arena(r), "https://www.youtube.com/watch?v=%s",
+                                      pb->youtube_video_id));
+    jw_obj_end(&j.w);
+    http_reply_written(r, status, &j);
+}
+
+static void h_google__publish(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "project")) ||
+        !api_query_allowed(r, NO_QUERY))
+        return;
+    json_t *in = api_body(r, &publication_row, API_CREATE, p);
+    if (in == NULL)
+        return;
+    publish_request rq = {
+        .privacy_status = json_string_value(json_object_get(in, "privacy_status")),
+        .made_for_kids = json_is_true(json_object_get(in, "made_for_kids")),
+        .title = json_string_value(json_object_get(in, "title")),
+        .description = json_string_value(json_object_get(in, "description")),
+        .category_id = json_string_value(json_object_get(in, "category_id")),
+    };
+    json_t *v = json_object_get(in, "contains_synthetic_media");
+    rq.synthetic_set = json_is_boolean(v);
+    rq.contains_synthetic_media = json_is_true(v);
+    const char *at = json_string_value(json_object_get(in, "publish_at"));
+    if (at != NULL && !time_parse(at, &rq.publish_at)) {
+        http_reply_problem(r, 422, "invalid-request", "Invalid publish_at",
+                           "publish_at must be an RFC 3339 date-time");
+        return;
+    }
+    json_t *tags = json_object_get(in, "tags");
+    if (json_is_array(tags)) {
+        rq.tags_set = true;
+        rq.ntags = json_array_size(tags);
+        const char **list = arena_alloc(http_arena(r), sizeof(*list) * (rq.ntags + 1));
+        for (size_t i = 0; i < rq.ntags; i++)
+            list[i] = json_string_value(json_array_get(tags, i));
+        rq.tags = list;
+    }
+    publication pb;
+    google_err ge;
+    if (publish_service_request(api_services(r), api_conn(r), http_arena(r), p, id, &rq, &pb,
+                                &ge) != 0) {
+        h_google__fail(r, &ge);
+        return;
+    }
+    h_google__publication_reply(r, 202, &pb);
+}
+
+static void h_google__publication(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "project")) ||
+        !api_query_allowed(r, NO_QUERY))
+        return;
+    publication pb;
+    error e;
+    if (publish_service_get(api_conn(r), http_arena(r), p, id, &pb, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    h_google__publication_reply(r, 200, &pb);
+}
+
 const http_route google_routes[] = {
     {"GET", "/api/v1/google/connect", h_google__connect, "google.connect"},
     {"GET", "/api/v1/google/callback", h_google__callback, "google.callback"},
@@ -412,5 +498,7 @@ const http_route google_routes[] = {
      "channels.refresh_stats"},
     {"POST", "/api/v1/channels/{id}/analytics/backfill", h_google__backfill,
      "channels.analytics_backfill"},
+    {"POST", "/api/v1/projects/{id}/publish", h_google__publish, "projects.publish"},
+    {"GET", "/api/v1/projects/{id}/publish", h_google__publication, "projects.publication"},
 };
 const size_t google_routes_count = sizeof(google_routes) / sizeof(google_routes[0]);

@@ -56,17 +56,18 @@ int google_oauth_authorize_url(const google_oauth_client *g, const char *redirec
     return 0;
 }
 
-int google_oauth_send(const char *method, const char *url, const char *const *headers,
-                      const char *body, http_client_resp *resp, google_status *st, error *err)
+int google_oauth_send_bytes(const char *method, const char *url, const char *const *headers,
+                            const void *body, size_t len, long timeout_ms, http_client_resp *resp,
+                            google_status *st, error *err)
 {
     http_client_req rq = {
         .method = method,
         .url = url,
         .headers = headers,
         .body = body,
-        .body_len = body ? strlen(body) : 0,
+        .body_len = body ? len : 0,
         .connect_timeout_ms = GOOGLE_CONNECT_MS,
-        .timeout_ms = GOOGLE_TIMEOUT_MS,
+        .timeout_ms = timeout_ms > 0 ? timeout_ms : GOOGLE_TIMEOUT_MS,
         .max_response = GOOGLE_MAX_RESPONSE,
     };
     st->fault = GOOGLE_OK;
@@ -78,6 +79,13 @@ int google_oauth_send(const char *method, const char *url, const char *const *he
     }
     st->retry_after_s = resp->retry_after_s;
     return 0;
+}
+
+int google_oauth_send(const char *method, const char *url, const char *const *headers,
+                      const char *body, http_client_resp *resp, google_status *st, error *err)
+{
+    return google_oauth_send_bytes(method, url, headers, body, body ? strlen(body) : 0, 0, resp, st,
+                                   err);
 }
 
 /* Keeps only an identifier-like code: Google's reasons are [A-Za-z_.]; anything

@@ -106,5 +106,12 @@ int google_oauth_fail(const http_client_resp *r, const char *what, google_status
 /** Sends a request with the bounded timeouts and size cap every Google call uses. */
 int google_oauth_send(const char *method, const char *url, const char *const *headers,
                       const char *body, http_client_resp *resp, google_status *st, error *err);
+/**
+ * google_oauth_send with a body of len bytes (binary: media uploads) and a
+ * whole-call timeout of timeout_ms (0: the usual one).
+ */
+int google_oauth_send_bytes(const char *method, const char *url, const char *const *headers,
+                            const void *body, size_t len, long timeout_ms, http_client_resp *resp,
+                            google_status *st, error *err);
 
 #endif

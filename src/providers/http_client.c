@@ -94,6 +94,8 @@ static size_t http_client__on_header(char *data, size_t size, size_t nmemb, void
     /* A new status line (after a 1xx) starts a new set of headers. */
     if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         r->content_type[0] = '\0';
+        r->location[0] = '\0';
+        r->range[0] = '\0';
         r->retry_after_s = -1;
         return n;
     }
@@ -105,6 +107,14 @@ static size_t http_client__on_header(char *data, size_t size, size_t nmemb, void
     size_t value_len = n - name_len - 1;
     if (name_len == 12 && strncasecmp(data, "Content-Type", 12) == 0) {
         http_client__header_value(value, value_len, r->content_type, sizeof(r->content_type));
+    } else if (name_len == 8 && strncasecmp(data, "Location", 8) == 0) {
+        /* A longer one is dropped rather than cut: a cut URL would name
+         * another resource. */
+        if (value_len < sizeof(r->location))
+            http_client__header_value(value, value_len, r->location, sizeof(r->location));
+    } else if (name_len == 5 && strncasecmp(data, "Range", 5) == 0) {
+        if (value_len < sizeof(r->range))
+            http_client__header_value(value, value_len, r->range, sizeof(r->range));
     } else if (name_len == 11 && strncasecmp(data, "Retry-After", 11) == 0) {
         char v[128];
         http_client__header_value(value, value_len, v, sizeof(v));

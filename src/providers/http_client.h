@@ -30,7 +30,9 @@ typedef struct http_client_resp {
     long status;
     buf body; /* NUL-terminated */
     char content_type[128];
-    long retry_after_s; /* from Retry-After (seconds form), -1 when absent */
+    long retry_after_s;  /* from Retry-After (seconds form), -1 when absent */
+    char location[2048]; /* Location ("" when absent or longer): a resumable upload's session */
+    char range[64];      /* Range ("" when absent): how much of an upload the server holds */
 } http_client_resp;
 
 /** Performs the request; 0 with *out filled (any status), -1 with err on transport failure. */

@@ -28,10 +28,5 @@ int analytics_service__open(services *s, db_conn *c, arena *a, const char *user_
 void analytics_service__job_failed(db_conn *c, const job *j, const google_err *ge, job_result *out);
 /** A job's channel_id, or NULL when the payload or the job's user is unusable. */
 const char *analytics_service__payload_id(const job *j);
-/**
- * After a failed Google call: a quota error without Retry-After waits for
- * Google's reset at midnight Pacific time (plus a little), said in ge.
- */
-void analytics_service__quota_wait(const google_status *gs, const char *api, google_err *ge);
 
 #endif

@@ -106,7 +106,7 @@ static int reach__call(services *s, db_conn *c, arena *keep, account *acc, googl
     google_status gs;
     if (google_service__call(s, c, keep, acc, REACH_API, fn, arg, &gs, ge) == 0)
         return 0;
-    analytics_service__quota_wait(&gs, REACH_API, ge);
+    google_service__quota_wait(&gs, REACH_API, ge);
     return -1;
 }
 

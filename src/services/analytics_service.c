@@ -16,7 +16,6 @@
 #include <string.h>
 
 #define ANALYTICS_DAY_SECONDS 86400
-#define ANALYTICS_QUOTA_SLACK 300 /* seconds after the quota reset before trying again */
 
 /* Checks the caller's values of every day against the store's limits (a
  * percentage past its bound, say) before anything is written: one bad
@@ -80,21 +79,8 @@ static int analytics__fetch(services *s, db_conn *c, arena *keep, arena *a, acco
     if (google_service__call(s, c, keep, acc, "YouTube Analytics", analytics__days, &k, &gs, ge) ==
         0)
         return 0;
-    analytics_service__quota_wait(&gs, "YouTube Analytics", ge);
+    google_service__quota_wait(&gs, "YouTube Analytics", ge);
     return -1;
-}
-
-void analytics_service__quota_wait(const google_status *gs, const char *api, google_err *ge)
-{
-    if (gs->fault != GOOGLE_QUOTA || gs->retry_after_s > 0)
-        return;
-    int64_t now = time_now_usec();
-    ge->retry_after_s =
-        (long)((time_next_pacific_midnight(now) - now) / 1000000) + ANALYTICS_QUOTA_SLACK;
-    error_set(&ge->e, ERR_UNAVAILABLE, NULL,
-              "the %s quota of this Persona Studio installation is used up until Google resets "
-              "it at midnight Pacific time; trying again in %ld minutes",
-              api, (ge->retry_after_s + 59) / 60);
 }
 
 /* One chunk's writes: its days, the weeks they touch and, for a backfill,

@@ -39,6 +39,13 @@ typedef int (*google_call_fn)(const char *access, void *arg, google_status *st, 
  */
 int google_service__call(services *s, db_conn *c, arena *a, account *acc, const char *api,
                          google_call_fn call, void *arg, google_status *last, google_err *ge);
+#define GOOGLE_QUOTA_SLACK_S 300 /* seconds after Google's quota reset before trying again */
+/**
+ * After a failed Google call: a quota error without Retry-After waits for
+ * Google's reset at midnight Pacific time (plus GOOGLE_QUOTA_SLACK_S), said
+ * in ge (its retry_after_s and message).
+ */
+void google_service__quota_wait(const google_status *gs, const char *api, google_err *ge);
 /** channels.list?mine=true for acc, refreshing the token once on a 401. */
 int google_service__list_channels(services *s, db_conn *c, arena *a, account *acc,
                                   youtube_channel **rows, size_t *n, google_err *ge);

@@ -767,3 +767,16 @@ int google_service__sweep(db_conn *c, const char *kind, const char *payload_key,
     }
     return rc != 0 ? -1 : 0;
 }
+
+void google_service__quota_wait(const google_status *gs, const char *api, google_err *ge)
+{
+    if (gs->fault != GOOGLE_QUOTA || gs->retry_after_s > 0)
+        return;
+    int64_t now = time_now_usec();
+    ge->retry_after_s =
+        (long)((time_next_pacific_midnight(now) - now) / 1000000) + GOOGLE_QUOTA_SLACK_S;
+    error_set(&ge->e, ERR_UNAVAILABLE, NULL,
+              "the %s quota of this Persona Studio installation is used up until Google resets "
+              "it at midnight Pacific time; trying again in %ld minutes",
+              api, (ge->retry_after_s + 59) / 60);
+}

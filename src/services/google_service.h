@@ -58,6 +58,8 @@ typedef enum google_problem {
     GOOGLE_PROBLEM_RECONNECT,      /* the account must be connected again */
     GOOGLE_PROBLEM_QUOTA,          /* YouTube quota or rate limit: retry_after_s */
     GOOGLE_PROBLEM_UPSTREAM,       /* Google did not answer, or not usefully */
+    GOOGLE_PROBLEM_PUBLISHING_OFF, /* PSTUDIO_YOUTUBE_PUBLISHING is not true: 409 naming it */
+    GOOGLE_PROBLEM_SCOPE,          /* the account's grant lacks a scope the work needs: 409 */
 } google_problem;
 
 typedef struct google_err {

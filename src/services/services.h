@@ -34,7 +34,9 @@ typedef struct google_settings {
     const char *youtube_analytics_url; /* the YouTube Analytics API v2 root */
     const char *youtube_reporting_url; /* the YouTube Reporting API v1 root; the only origin a
                                           report is downloaded from */
-    bool publishing;                   /* also ask for youtube.upload */
+    bool publishing;                   /* also ask for youtube.upload, and allow publishing */
+    const char *youtube_upload_url;    /* media uploads' root: {it}/youtube/v3/videos */
+    int64_t upload_chunk_bytes;        /* per resumable PUT; a multiple of 256 KiB */
 } google_settings;
 
 typedef struct services {
