@@ -85,6 +85,13 @@ static void put_media(world *w, const char *project_id, bool thumbnail)
         fail_msg("ffmpeg: %s", out);
     if (media_store_commit(w->api.svc.media, &t, &e) != 0)
         fail_msg("media_store_commit: %s", e.message);
+    /* What the render job records when it commits its files. */
+    db_error de;
+    if (testdb_execf(&w->api.t, &de,
+                     "UPDATE projects SET render_status = 'rendered', render_progress = 1000, "
+                     "rendered_at = $1 WHERE id = $2",
+                     "ts", time_now_usec(), project_id) != 0)
+        fail_msg("marking the project rendered: %s", de.message);
     media_file f;
     assert_int_equal(
         media_store_open(w->api.svc.media, w->ana_id, project_id, PUBLISH_VIDEO_NAME, &f, &e), 0);
@@ -743,8 +750,16 @@ static void test_bad_requests_are_problems_naming_what_is_wrong(void **state)
                            "https://www.googleapis.com/auth/youtube.upload'");
     r = publish(w, w->ana, other, PUBLIC_BODY);
     test_expect(&r, 409, NULL);
-    assert_non_null(strstr(r.body, "video"));
+    assert_non_null(strstr(r.body, "render_status"));
     test_resp_free(&r);
+    /* A video whose scenes changed since it was rendered is not published. */
+    testdb_exec(&w->api.t, "UPDATE projects SET render_status = 'stale'");
+    r = publish(w, w->ana, w->project, PUBLIC_BODY);
+    test_expect(&r, 409, NULL);
+    assert_non_null(strstr(r.body, "stale"));
+    test_resp_free(&r);
+    testdb_exec(&w->api.t, "UPDATE projects SET render_status = 'rendered' WHERE rendered_at "
+                           "IS NOT NULL");
 
     /* Once on its way, not twice. */
     r = publish(w, w->ana, w->project, PUBLIC_BODY);

@@ -197,6 +197,15 @@ static int publish__request_body(db_conn *c, void *arg, error *err)
                                     "operator sets PSTUDIO_YOUTUBE_PUBLISHING=true to allow it");
     if (publish__open(c, tx->a, tx->p->user_id, pr.channel_id, &ch, &acc, ge) != 0)
         return -1;
+    /* The video must be the scenes' current one: a stale or failed render
+     * still has an older video.mp4 in the store. */
+    if (pr.render_status == NULL || strcmp(pr.render_status, "rendered") != 0) {
+        char msg[200];
+        snprintf(msg, sizeof(msg),
+                 "the project's video is not rendered (render status: %s); render it first",
+                 pr.render_status != NULL ? pr.render_status : "none");
+        return publish__refuse(ge, ERR_CONFLICT, "render_status", msg);
+    }
     if (publish_service__ready(tx->s, tx->p->user_id, pr.id, &video, err) != 0)
         return google_service__plain(ge, err);
     close(video.fd);
