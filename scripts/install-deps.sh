@@ -3,7 +3,8 @@
 # are missing, so running it again is quick and changes nothing.
 #   scripts/install-deps.sh          build and run
 #   scripts/install-deps.sh test     also what the test suite needs (PostgreSQL server, cmocka,
-#                                    Chromium and Node.js for the dashboard's browser test)
+#                                    Chromium and Node.js for the dashboard's browser test
+#                                    and the S3-protocol server of the media store's test)
 set -euo pipefail
 
 # libespeak-ng-dev: offline narration (its C API; espeak-ng-data comes with it).
@@ -11,9 +12,10 @@ set -euo pipefail
 # libcairo2-dev, libpango1.0-dev: the offline scene card (decision 98), with
 # its fonts: DejaVu and Noto for Latin (Portuguese accents included) and
 # Noto Color Emoji, which fontconfig falls back to for emoji.
+# libexpat1-dev: the XML answers of the S3 media store (decision 125).
 build_pkgs=(gcc make cmake pkg-config libc6-dev
             libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev
-            libcurl4-openssl-dev libespeak-ng-dev ffmpeg
+            libcurl4-openssl-dev libexpat1-dev libespeak-ng-dev ffmpeg
             libcairo2-dev libpango1.0-dev fonts-dejavu-core fonts-noto-core fonts-noto-color-emoji)
 test_pkgs=(libcmocka-dev postgresql curl chromium)
 

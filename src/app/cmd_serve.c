@@ -53,7 +53,7 @@ int cmd_serve(config *c)
         db_close(d);
         return status;
     }
-    if ((status = app_open_media(&svc)) != 0) {
+    if ((status = app_open_media(&svc, c)) != 0) {
         db_close(d);
         return status;
     }

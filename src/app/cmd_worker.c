@@ -68,7 +68,7 @@ int cmd_worker(config *c)
         db_close(d);
         return status;
     }
-    if ((status = app_open_media(&svc)) != 0) {
+    if ((status = app_open_media(&svc, c)) != 0) {
         db_close(d);
         return status;
     }

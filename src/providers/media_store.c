@@ -75,6 +75,14 @@ int media_store_list_projects(media_store *ms,
     return ms->vt->list_projects(ms, fn, ctx, err);
 }
 
+int media_store_presign(media_store *ms, const char *user_id, const char *project_id,
+                        const char *name, const char *content_type, char *url, size_t n, error *err)
+{
+    if (ms->vt->presign == NULL)
+        return 0;
+    return ms->vt->presign(ms, user_id, project_id, name, content_type, url, n, err);
+}
+
 void media_store_free(media_store *ms)
 {
     if (ms != NULL)
