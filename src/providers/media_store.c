@@ -103,7 +103,7 @@ static int local__io(error *err, const char *what, const char *name)
                      name ? name : "", strerror(errno));
 }
 
-static int local__check(const char *user_id, const char *project_id, const char *name, error *err)
+int media_store_check(const char *user_id, const char *project_id, const char *name, error *err)
 {
     if (user_id == NULL || !uuid_is_valid(user_id) || project_id == NULL ||
         !uuid_is_valid(project_id))
@@ -158,7 +158,7 @@ static int local__temp(media_store *ms, const char *user_id, const char *project
 {
     local_store *ls = (local_store *)ms;
     memset(out, 0, sizeof(*out));
-    if (local__check(user_id, project_id, name, err) != 0)
+    if (media_store_check(user_id, project_id, name, err) != 0)
         return -1;
     int dfd = local__project_dir(ls, user_id, project_id, true, err);
     if (dfd < 0)
@@ -179,7 +179,7 @@ static int local__temp(media_store *ms, const char *user_id, const char *project
     return 0;
 }
 
-static void local__discard(media_store *ms, media_temp *t)
+void media_store_unlink_temp(media_store *ms, media_temp *t)
 {
     (void)ms;
     if (t->path[0])
@@ -195,7 +195,7 @@ static int local__commit(media_store *ms, media_temp *t, error *err)
         local__io(err, "syncing", t->name);
         if (fd >= 0)
             close(fd);
-        local__discard(ms, t);
+        media_store_unlink_temp(ms, t);
         return -1;
     }
     close(fd);
@@ -203,7 +203,7 @@ static int local__commit(media_store *ms, media_temp *t, error *err)
     snprintf(final, sizeof(final), "%s/%s", t->dir, t->name);
     if (rename(t->path, final) != 0) {
         local__io(err, "renaming into place", t->name);
-        local__discard(ms, t);
+        media_store_unlink_temp(ms, t);
         return -1;
     }
     t->path[0] = '\0';
@@ -227,7 +227,7 @@ static int local__put(media_store *ms, const char *user_id, const char *project_
     int fd = open(t.path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         local__io(err, "opening", name);
-        local__discard(ms, &t);
+        media_store_unlink_temp(ms, &t);
         return -1;
     }
     const char *p = data;
@@ -239,7 +239,7 @@ static int local__put(media_store *ms, const char *user_id, const char *project_
         if (w <= 0) {
             local__io(err, "writing", name);
             close(fd);
-            local__discard(ms, &t);
+            media_store_unlink_temp(ms, &t);
             return -1;
         }
         p += w;
@@ -255,7 +255,7 @@ static int local__open(media_store *ms, const char *user_id, const char *project
     local_store *ls = (local_store *)ms;
     memset(out, 0, sizeof(*out));
     out->fd = -1;
-    if (local__check(user_id, project_id, name, err) != 0)
+    if (media_store_check(user_id, project_id, name, err) != 0)
         return -1;
     int dfd = local__project_dir(ls, user_id, project_id, false, err);
     if (dfd < 0)
@@ -285,7 +285,7 @@ static int local__remove(media_store *ms, const char *user_id, const char *proje
                          const char *name, error *err)
 {
     local_store *ls = (local_store *)ms;
-    if (local__check(user_id, project_id, name, err) != 0)
+    if (media_store_check(user_id, project_id, name, err) != 0)
         return -1;
     int dfd = local__project_dir(ls, user_id, project_id, false, err);
     if (dfd < 0)
@@ -332,7 +332,7 @@ static int local__remove_project(media_store *ms, const char *user_id, const cha
                                  error *err)
 {
     local_store *ls = (local_store *)ms;
-    if (local__check(user_id, project_id, NULL, err) != 0)
+    if (media_store_check(user_id, project_id, NULL, err) != 0)
         return -1;
     int ufd = local__subdir(ls->root_fd, user_id, false, err);
     if (ufd < 0)
@@ -398,7 +398,7 @@ static const media_store_vt local__vt = {
     .put = local__put,
     .temp = local__temp,
     .commit = local__commit,
-    .discard = local__discard,
+    .discard = media_store_unlink_temp,
     .open = local__open,
     .remove = local__remove,
     .remove_project = local__remove_project,

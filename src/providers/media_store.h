@@ -82,6 +82,10 @@ struct media_store {
 
 /** True when name is a valid media name (see above). */
 bool media_name_valid(const char *name);
+/** For stores: the check of ids and name (name may be NULL) every function makes. */
+int media_store_check(const char *user_id, const char *project_id, const char *name, error *err);
+/** For stores whose temporaries are local files: deletes t's file (their discard). */
+void media_store_unlink_temp(media_store *ms, media_temp *t);
 
 /**
  * The local store under root (created, mode 0750, when missing). NULL and

@@ -102,19 +102,6 @@ static void s3__hmac(const unsigned char *key, size_t key_len, const char *msg, 
     crypto_auth_hmacsha256_final(&st, out);
 }
 
-static int s3__check(const char *user_id, const char *project_id, const char *name, error *err)
-{
-    if (user_id == NULL || !uuid_is_valid(user_id) || project_id == NULL ||
-        !uuid_is_valid(project_id))
-        return error_set(err, ERR_INVALID, "path", "media belong to a user and a project id");
-    if (name != NULL && !media_name_valid(name))
-        return error_set(err, ERR_INVALID, "path",
-                         "a media name is 1-%d characters of letters, digits, '.', '_' and '-', "
-                         "not starting with '.' and with no '/'",
-                         MEDIA_NAME_MAX);
-    return 0;
-}
-
 /* The object key; every character is unreserved or '/', so it needs no
  * percent-encoding in a URL or a canonical request. */
 static void s3__key(const s3_store *s, const char *user_id, const char *project_id,
@@ -450,7 +437,7 @@ static int s3__put(media_store *ms, const char *user_id, const char *project_id,
                    const void *data, size_t len, error *err)
 {
     s3_store *s = (s3_store *)ms;
-    if (s3__check(user_id, project_id, name, err) != 0)
+    if (media_store_check(user_id, project_id, name, err) != 0)
         return -1;
     char key[S3_KEY_MAX];
     s3__key(s, user_id, project_id, name, key);
@@ -462,7 +449,7 @@ static int s3__temp(media_store *ms, const char *user_id, const char *project_id
 {
     s3_store *s = (s3_store *)ms;
     memset(out, 0, sizeof(*out));
-    if (s3__check(user_id, project_id, name, err) != 0)
+    if (media_store_check(user_id, project_id, name, err) != 0)
         return -1;
     char rnd[UUID_STR_LEN + 1];
     uuid_v7(rnd);
@@ -482,21 +469,13 @@ static int s3__temp(media_store *ms, const char *user_id, const char *project_id
     return 0;
 }
 
-static void s3__discard(media_store *ms, media_temp *t)
-{
-    (void)ms;
-    if (t->path[0])
-        unlink(t->path);
-    t->path[0] = '\0';
-}
-
 static int s3__commit(media_store *ms, media_temp *t, error *err)
 {
     s3_store *s = (s3_store *)ms;
     char user_id[UUID_STR_LEN + 1], project_id[UUID_STR_LEN + 1];
     if (sscanf(t->dir, "%36[^/]/%36s", user_id, project_id) != 2 ||
-        s3__check(user_id, project_id, t->name, err) != 0) {
-        s3__discard(ms, t);
+        media_store_check(user_id, project_id, t->name, err) != 0) {
+        media_store_unlink_temp(ms, t);
         return error_set(err, ERR_INVALID, "path", "not a temporary file of this store");
     }
     int fd = open(t->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -505,7 +484,7 @@ static int s3__commit(media_store *ms, media_temp *t, error *err)
         int e = errno;
         if (fd >= 0)
             close(fd);
-        s3__discard(ms, t);
+        media_store_unlink_temp(ms, t);
         return error_set(err, ERR_UNAVAILABLE, NULL,
                          "media storage: opening the spool file of %s failed: %s", t->name,
                          strerror(e));
@@ -524,7 +503,7 @@ static int s3__commit(media_store *ms, media_temp *t, error *err)
         free(data);
     }
     close(fd);
-    s3__discard(ms, t);
+    media_store_unlink_temp(ms, t);
     return rc;
 }
 
@@ -690,8 +669,8 @@ static int s3__download(s3_store *s, const char *key, const char *etag, int64_t 
     return fd;
 }
 
-/* HEAD of key: ERR_NOT_FOUND when there is no such object. */
-static int s3__head(s3_store *s, const char *key, http_client_resp *r, error *err)
+/* HEAD of key (the media name): ERR_NOT_FOUND when there is no such object. */
+static int s3__head(s3_store *s, const char *key, const char *name, http_client_resp *r, error *err)
 {
     /* The cap applies to a HEAD's Content-Length too: any size may be asked about. */
     s3__call c = {.method = "HEAD", .max_response = (size_t)1 << 50};
@@ -700,7 +679,7 @@ static int s3__head(s3_store *s, const char *key, http_client_resp *r, error *er
         return -1;
     if (r->status == 200 && r->content_length >= 0)
         return 0;
-    int rc = r->status == 404 ? error_set(err, ERR_NOT_FOUND, "path", "no such media")
+    int rc = r->status == 404 ? error_set(err, ERR_NOT_FOUND, "path", "no media named %s", name)
              : r->status == 200
                  ? error_set(err, ERR_UNAVAILABLE, NULL,
                              "media storage: the S3 server gave no Content-Length for an object")
@@ -715,11 +694,8 @@ static int s3__open_once(s3_store *s, const char *user_id, const char *project_i
     char key[S3_KEY_MAX];
     s3__key(s, user_id, project_id, name, key);
     http_client_resp h;
-    if (s3__head(s, key, &h, err) != 0) {
-        if (err->kind == ERR_NOT_FOUND)
-            error_set(err, ERR_NOT_FOUND, "path", "no media named %s", name);
+    if (s3__head(s, key, name, &h, err) != 0)
         return -1;
-    }
     int64_t size = h.content_length;
     char etag[256], last_modified[64];
     snprintf(etag, sizeof(etag), "%s", h.etag);
@@ -771,7 +747,7 @@ static int s3__open(media_store *ms, const char *user_id, const char *project_id
     s3_store *s = (s3_store *)ms;
     memset(out, 0, sizeof(*out));
     out->fd = -1;
-    if (s3__check(user_id, project_id, name, err) != 0)
+    if (media_store_check(user_id, project_id, name, err) != 0)
         return -1;
     /* A write between the HEAD and the GET fails the GET's If-Match: once more. */
     int rc = s3__open_once(s, user_id, project_id, name, out, err);
@@ -802,7 +778,7 @@ static int s3__remove(media_store *ms, const char *user_id, const char *project_
                       const char *name, error *err)
 {
     s3_store *s = (s3_store *)ms;
-    if (s3__check(user_id, project_id, name, err) != 0)
+    if (media_store_check(user_id, project_id, name, err) != 0)
         return -1;
     char key[S3_KEY_MAX], pstem[20], fstem[40];
     s3__key(s, user_id, project_id, name, key);
@@ -889,7 +865,7 @@ static int s3__remove_project(media_store *ms, const char *user_id, const char *
                               error *err)
 {
     s3_store *s = (s3_store *)ms;
-    if (s3__check(user_id, project_id, NULL, err) != 0)
+    if (media_store_check(user_id, project_id, NULL, err) != 0)
         return -1;
     char prefix[S3_KEY_MAX], pstem[20], fstem[40];
     s3__key(s, user_id, project_id, NULL, prefix);
@@ -1080,16 +1056,13 @@ static int s3__presign(media_store *ms, const char *user_id, const char *project
     s3_store *s = (s3_store *)ms;
     if (!s->presigned)
         return 0;
-    if (s3__check(user_id, project_id, name, err) != 0)
+    if (media_store_check(user_id, project_id, name, err) != 0)
         return -1;
     char key[S3_KEY_MAX];
     s3__key(s, user_id, project_id, name, key);
     http_client_resp h;
-    if (s3__head(s, key, &h, err) != 0) {
-        if (err->kind == ERR_NOT_FOUND)
-            error_set(err, ERR_NOT_FOUND, "path", "no media named %s", name);
+    if (s3__head(s, key, name, &h, err) != 0)
         return -1;
-    }
     http_client_resp_free(&h);
     char q[400] = "", enc[300], base[S3_URL_MAX];
     if (content_type != NULL && http_client_urlencode(content_type, enc, sizeof(enc)))
@@ -1113,7 +1086,7 @@ static const media_store_vt s3__vt = {
     .put = s3__put,
     .temp = s3__temp,
     .commit = s3__commit,
-    .discard = s3__discard,
+    .discard = media_store_unlink_temp,
     .open = s3__open,
     .remove = s3__remove,
     .remove_project = s3__remove_project,
