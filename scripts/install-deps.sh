@@ -3,7 +3,8 @@
 # are missing, so running it again is quick and changes nothing.
 #   scripts/install-deps.sh          build and run
 #   scripts/install-deps.sh test     also what the test suite needs (PostgreSQL server, cmocka,
-#                                    Chromium and Node.js for the dashboard's browser test,
+#                                    Chromium and Node.js for the dashboard's browser test
+#                                    and the S3-protocol server of the media store's test,
 #                                    faketime for the clock check, nginx-light for the
 #                                    deployment test)
 set -euo pipefail
@@ -14,9 +15,13 @@ set -euo pipefail
 # encodes it, decision 109), with
 # its fonts: DejaVu and Noto for Latin (Portuguese accents included) and
 # Noto Color Emoji, which fontconfig falls back to for emoji.
+# libexpat1-dev: the XML answers of the S3 media store (decision 125).
 build_pkgs=(gcc make cmake pkg-config libc6-dev
             libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev
-            libcurl4-openssl-dev libespeak-ng-dev ffmpeg libpng-dev
+#                                    Chromium and Node.js for the dashboard's browser test
+#                                    and the S3-protocol server of the media store's test,
+#                                    faketime for the clock check, nginx-light for the
+#                                    deployment test)
             libcairo2-dev libpango1.0-dev fonts-dejavu-core fonts-noto-core fonts-noto-color-emoji)
 test_pkgs=(libcmocka-dev postgresql curl chromium faketime nginx-light)
 

@@ -27,6 +27,10 @@ static const char *const all_env[] = {
     "PSTUDIO_TTS_PROVIDER",
     "PSTUDIO_GOOGLE_TTS_API_KEY",
     "PSTUDIO_GOOGLE_TTS_API_KEY_FILE",
+    "PSTUDIO_MEDIA_STORE",
+    "PSTUDIO_S3_SERVE",
+    "PSTUDIO_S3_SECRET_ACCESS_KEY",
+    "PSTUDIO_S3_SECRET_ACCESS_KEY_FILE",
 };
 
 static int clean_env(void **state)
@@ -142,6 +146,44 @@ static void test_bad_values_name_the_setting(void **state)
     expect_config_error(1, argv2, "PSTUDIO_PORT", "needs a value");
 }
 
+/* The media store: local unless said, s3 with its settings; the secret key
+ * has no flag and may come from a file. */
+static void test_media_store_settings(void **state)
+{
+    char *none[] = {NULL};
+    config c;
+    error e;
+    assert_int_equal(config_load(&c, 0, none, &e), 0);
+    assert_string_equal(c.media_store, "local");
+    assert_string_equal(c.s3_serve, "stream");
+    assert_string_equal(c.s3_prefix, "media");
+    assert_int_equal(c.s3_part_size_mb, 8);
+    assert_null(c.s3_secret_access_key);
+    config_free(&c);
+    setenv("PSTUDIO_MEDIA_STORE", "nfs", 1);
+    expect_config_error(0, none, "PSTUDIO_MEDIA_STORE", "one of local|s3");
+    setenv("PSTUDIO_MEDIA_STORE", "s", 1);
+    expect_config_error(0, none, "PSTUDIO_MEDIA_STORE", "one of local|s3");
+    setenv("PSTUDIO_MEDIA_STORE", "s3", 1);
+    setenv("PSTUDIO_S3_SERVE", "redirect", 1);
+    expect_config_error(0, none, "PSTUDIO_S3_SERVE", "one of stream|presigned");
+    setenv("PSTUDIO_S3_SERVE", "presigned", 1);
+    char dir[256], path[300];
+    test_tmpdir(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/s3", dir);
+    write_file(path, "wJalrXUtnFEMI/K7MDENG\n");
+    setenv("PSTUDIO_S3_SECRET_ACCESS_KEY_FILE", path, 1);
+    char a0[] = "--s3-part-size-mb", a1[] = "4";
+    char *argv[] = {a0, a1, NULL};
+    expect_config_error(2, argv, "PSTUDIO_S3_PART_SIZE_MB", "5 to 4096");
+    assert_int_equal(config_load(&c, 0, none, &e), 0);
+    assert_string_equal(c.media_store, "s3");
+    assert_string_equal(c.s3_serve, "presigned");
+    assert_string_equal(c.s3_secret_access_key, "wJalrXUtnFEMI/K7MDENG");
+    config_free(&c);
+    (void)state;
+}
+
 static void test_database_url_with_password_is_refused_as_a_flag(void **state)
 {
     char a0[] = "--database-url", a1[] = "postgres://app:secret@db.internal/pstudio";
@@ -249,6 +291,7 @@ int main(void)
         cmocka_unit_test_setup(test_flag_beats_environment_beats_file_beats_default, clean_env),
         cmocka_unit_test_setup(test_flag_accepts_the_equals_form, clean_env),
         cmocka_unit_test_setup(test_bad_values_name_the_setting, clean_env),
+        cmocka_unit_test_setup_teardown(test_media_store_settings, clean_env, clean_env),
         cmocka_unit_test_setup(test_database_url_with_password_is_refused_as_a_flag, clean_env),
         cmocka_unit_test_setup(test_config_file_errors_name_the_line, clean_env),
         cmocka_unit_test_setup(test_secrets_have_no_flag_and_can_come_from_a_file, clean_env),

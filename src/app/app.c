@@ -132,12 +132,32 @@ void app_check_clock(db *d, int warn_ms)
         log_write(LOG_INFO, fields, "clock agrees with the database's");
 }
 
-int app_open_media(services *s)
+int app_open_media(services *s, const config *c)
 {
     char root[4096];
-    snprintf(root, sizeof(root), "%s/media", s->data_dir);
     error e;
-    s->media = media_store_local(root, &e);
+    if (strcmp(c->media_store, "s3") == 0) {
+        snprintf(root, sizeof(root), "%s/s3-spool", s->data_dir);
+        media_s3_settings set = {
+            .endpoint = c->s3_endpoint,
+            .bucket = c->s3_bucket,
+            .region = c->s3_region,
+            .access_key_id = c->s3_access_key_id,
+            .secret_key = c->s3_secret_access_key,
+            .path_style = c->s3_path_style,
+            .prefix = c->s3_prefix,
+            .presigned = strcmp(c->s3_serve, "presigned") == 0,
+            .presign_expiry_s = c->s3_presign_expiry_s,
+            .part_size = (int64_t)c->s3_part_size_mb * 1024 * 1024,
+            .cache_bytes = (int64_t)c->s3_cache_mb * 1024 * 1024,
+            .spool_dir = root,
+            .timeout_ms = c->s3_timeout_ms,
+        };
+        s->media = media_store_s3(&set, &e);
+    } else {
+        snprintf(root, sizeof(root), "%s/media", s->data_dir);
+        s->media = media_store_local(root, &e);
+    }
     if (s->media != NULL)
         return 0;
     app_fail("%s: %s", e.field[0] ? e.field : "PSTUDIO_DATA_DIR", e.message);

@@ -49,10 +49,11 @@ void app_check_clock(db *d, int warn_ms);
 /** Registers every job handler (jobs_setup.c); called by serve and worker. */
 void app_register_jobs(services *s);
 /**
- * Opens the media store, <data_dir>/media, into s->media (released with
- * media_store_free): 0, or EXIT_USAGE after saying why.
+ * Opens the media store PSTUDIO_MEDIA_STORE names (<data_dir>/media, or the
+ * S3 bucket with its spool in <data_dir>/s3-spool) into s->media (released
+ * with media_store_free): 0, or EXIT_USAGE after saying why.
  */
-int app_open_media(services *s);
+int app_open_media(services *s, const config *c);
 /** Names this process in job leases: "host:pid" (cmd_worker.c). */
 void app_job_owner(char *out, size_t n);
 /** Prints "pstudio: <message>" on stderr. */

@@ -69,7 +69,7 @@ int cmd_worker(config *c)
         return status;
     }
     app_check_clock(d, c->clock_skew_warn_ms);
-    if ((status = app_open_media(&svc)) != 0) {
+    if ((status = app_open_media(&svc, c)) != 0) {
         db_close(d);
         return status;
     }

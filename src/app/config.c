@@ -25,6 +25,7 @@ typedef enum config__type {
     CFG_IMAGE,        /* offline | gemini | openai */
     CFG_CIDRS,        /* comma-separated CIDRs (http/proxy.h) */
     CFG_PROXY_HEADER, /* x-forwarded-for | forwarded */
+    CFG_CHOICE,       /* one of the words config__choices() gives */
 } config__type;
 
 typedef struct config__spec {
@@ -141,6 +142,44 @@ static const config__spec config__specs[] = {
      CFG_OFF(render_timeout_ms), "1800000", 10000, 21600000,
      "Longest one video render (its ffmpeg run) may take before it is killed and the job "
      "retried."},
+    {"media_store", "PSTUDIO_MEDIA_STORE", "--media-store", CFG_CHOICE, CFG_OFF(media_store),
+     "local", 0, 0,
+     "Where media files live: local (<data_dir>/media) or s3 (an S3-compatible bucket, the "
+     "PSTUDIO_S3_* settings; every serve and worker process must use the same)."},
+    {"s3_endpoint", "PSTUDIO_S3_ENDPOINT", "--s3-endpoint", CFG_URL, CFG_OFF(s3_endpoint), NULL, 0,
+     0,
+     "The S3 service's URL, scheme and host only (https://s3.eu-west-1.amazonaws.com, "
+     "http://127.0.0.1:9000 for MinIO)."},
+    {"s3_bucket", "PSTUDIO_S3_BUCKET", "--s3-bucket", CFG_STRING, CFG_OFF(s3_bucket), NULL, 0, 0,
+     "The bucket media go to (it must exist)."},
+    {"s3_region", "PSTUDIO_S3_REGION", "--s3-region", CFG_STRING, CFG_OFF(s3_region), "us-east-1",
+     0, 0, "The region requests are signed for (AWS Signature V4)."},
+    {"s3_access_key_id", "PSTUDIO_S3_ACCESS_KEY_ID", "--s3-access-key-id", CFG_STRING,
+     CFG_OFF(s3_access_key_id), NULL, 0, 0, "The access key id requests are signed with."},
+    {"s3_secret_access_key", "PSTUDIO_S3_SECRET_ACCESS_KEY", NULL, CFG_SECRET,
+     CFG_OFF(s3_secret_access_key), NULL, 0, 0,
+     "Its secret key (secret; or PSTUDIO_S3_SECRET_ACCESS_KEY_FILE)."},
+    {"s3_path_style", "PSTUDIO_S3_PATH_STYLE", "--s3-path-style", CFG_BOOL, CFG_OFF(s3_path_style),
+     "false", 0, 0,
+     "Address objects as <endpoint>/<bucket>/<key> (MinIO, Ceph, most local servers) instead "
+     "of <bucket>.<host>/<key>."},
+    {"s3_prefix", "PSTUDIO_S3_PREFIX", "--s3-prefix", CFG_STRING, CFG_OFF(s3_prefix), "media", 0, 0,
+     "Key prefix of every object: <prefix>/<user>/<project>/<name>."},
+    {"s3_serve", "PSTUDIO_S3_SERVE", "--s3-serve", CFG_CHOICE, CFG_OFF(s3_serve), "stream", 0, 0,
+     "How the owner gets a file: stream (through the server, from a local copy, Range and ETag "
+     "kept) or presigned (a 302 to a short-lived presigned S3 URL)."},
+    {"s3_presign_expiry_s", "PSTUDIO_S3_PRESIGN_EXPIRY_S", "--s3-presign-expiry-s", CFG_INT,
+     CFG_OFF(s3_presign_expiry_s), "300", 10, 604800,
+     "How long a presigned URL stays valid, in seconds."},
+    {"s3_part_size_mb", "PSTUDIO_S3_PART_SIZE_MB", "--s3-part-size-mb", CFG_INT,
+     CFG_OFF(s3_part_size_mb), "8", 5, 4096,
+     "Files larger than this go up as a multipart upload in parts of this size (MiB)."},
+    {"s3_cache_mb", "PSTUDIO_S3_CACHE_MB", "--s3-cache-mb", CFG_INT, CFG_OFF(s3_cache_mb), "2048",
+     0, 1048576,
+     "Local copies of read objects kept in <data_dir>/s3-spool for the next read, in MiB "
+     "(least recently read go first; 0: none kept)."},
+    {"s3_timeout_ms", "PSTUDIO_S3_TIMEOUT_MS", "--s3-timeout-ms", CFG_INT, CFG_OFF(s3_timeout_ms),
+     "300000", 1000, 3600000, "Longest one S3 request (an upload part, a download) may take."},
     {"tts_provider", "PSTUDIO_TTS_PROVIDER", "--tts-provider", CFG_TTS, CFG_OFF(tts_provider),
      "offline", 0, 0,
      "Narrator: offline (espeak-ng), openai (POST /v1/audio/speech, key PSTUDIO_OPENAI_API_KEY) "
@@ -267,6 +306,16 @@ static const char *config__source_name(config__source s, const config__spec *sp)
     }
 }
 
+/* The words a CFG_CHOICE setting takes, separated by '|'. */
+static const char *config__choices(const config__spec *sp)
+{
+    if (sp->offset == CFG_OFF(media_store))
+        return "local|s3";
+    if (sp->offset == CFG_OFF(s3_serve))
+        return "stream|presigned";
+    return "";
+}
+
 /* Sets one setting from text, validating it. The previous value is replaced. */
 static int config__set(config *c, const config__spec *sp, const char *value, config__source src,
                        error *err)
@@ -363,6 +412,20 @@ static int config__set(config *c, const config__spec *sp, const char *value, con
         free(*(char **)field);
         *(char **)field = xstrdup(value);
         return 0;
+    case CFG_CHOICE: {
+        size_t n = strlen(value);
+        const char *choices = config__choices(sp);
+        const char *w = choices;
+        while (w != NULL && !(strncmp(w, value, n) == 0 && (w[n] == '|' || w[n] == '\0')))
+            w = strchr(w, '|') ? strchr(w, '|') + 1 : NULL;
+        if (n == 0 || w == NULL)
+            return error_set(err, ERR_CONFIG, sp->env,
+                             "%s (from %s) is '%.64s'; it must be one of %s", sp->env, from, value,
+                             choices);
+        free(*(char **)field);
+        *(char **)field = xstrdup(value);
+        return 0;
+    }
     case CFG_LOG_LEVEL:
         if (strcmp(value, "debug") && strcmp(value, "info") && strcmp(value, "warn") &&
             strcmp(value, "error"))

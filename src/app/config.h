@@ -50,6 +50,19 @@ typedef struct config {
     char *ffmpeg;
     int media_timeout_ms;
     int render_timeout_ms;
+    char *media_store; /* local | s3 */
+    char *s3_endpoint;
+    char *s3_bucket;
+    char *s3_region;
+    char *s3_access_key_id;
+    char *s3_secret_access_key;
+    bool s3_path_style;
+    char *s3_prefix;
+    char *s3_serve; /* stream | presigned */
+    int s3_presign_expiry_s;
+    int s3_part_size_mb;
+    int s3_cache_mb;
+    int s3_timeout_ms;
     char *tts_provider; /* offline | openai | google */
     int tts_timeout_ms;
     char *tts_openai_base_url;

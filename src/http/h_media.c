@@ -6,7 +6,8 @@
  * (If-None-Match: 304) and the Content-Type of its extension. The name is
  * one path segment checked by the media service: '..', '/', a leading '.'
  * and NUL are refused (400), whether sent plainly or percent-encoded, and
- * the store never follows a symbolic link.
+ * the store never follows a symbolic link. A store that serves by redirect
+ * (S3 in presigned mode) answers 302 to a short-lived presigned URL instead.
  */
 #include "http/api.h"
 #include "http/h_projects.h"
@@ -21,6 +22,8 @@
 #include <unistd.h>
 
 static const char *const NO_QUERY[] = {NULL};
+
+#define MEDIA_REDIRECT_MAX 8192
 
 /* ---- asking for narration ------------------------------------------------------------ */
 
@@ -175,14 +178,24 @@ static void h_media__get(http_request *r)
     const char *name = http_param(r, "name");
     media_file f;
     error e;
-    if (media_service_open(api_services(r), api_conn(r), http_arena(r), p, id, name, &f, &e) != 0) {
+    arena *a = http_arena(r);
+    char *url = arena_alloc(a, MEDIA_REDIRECT_MAX);
+    int got = media_service_fetch(api_services(r), api_conn(r), a, p, id, name, &f, url,
+                                  MEDIA_REDIRECT_MAX, &e);
+    if (got < 0) {
         if (e.kind == ERR_INVALID)
             http_reply_problem(r, 400, "invalid-media-path", "Invalid media path", e.message);
         else
             http_reply_error(r, &e);
         return;
     }
-    arena *a = http_arena(r);
+    if (got == 1) {
+        /* Presigned (decision 127): the URL is the credential, so no cache keeps it. */
+        http_set_header(r, "Location", url);
+        http_set_header(r, "Cache-Control", "no-store");
+        http_reply(r, 302, NULL, NULL, 0);
+        return;
+    }
     uint64_t size = (uint64_t)f.size;
     const char *etag = arena_sprintf(a, "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 "\"", size,
                                      (uint64_t)f.mtime_ns, f.identity);

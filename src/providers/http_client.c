@@ -35,13 +35,29 @@ static void http_client__global_init(void)
 
 typedef struct http_client__sink {
     http_client_resp *resp;
+    const http_client_req *rq;
     bool too_big;
+    bool sink_failed;
+    size_t cap;
+    size_t seen;
 } http_client__sink;
 
 static size_t http_client__on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     http_client__sink *s = ud;
     size_t n = size * nmemb;
+    if (s->rq->sink != NULL) {
+        s->seen += n;
+        if (s->seen > s->cap) {
+            s->too_big = true;
+            return 0;
+        }
+        if (!s->rq->sink(data, n, s->rq->sink_ctx)) {
+            s->sink_failed = true;
+            return 0;
+        }
+        return n;
+    }
     if (buf_append(&s->resp->body, data, n) != BUF_OK) {
         s->too_big = true;
         return 0; /* any short count aborts the transfer with CURLE_WRITE_ERROR */
@@ -97,6 +113,8 @@ static size_t http_client__on_header(char *data, size_t size, size_t nmemb, void
         r->location[0] = '\0';
         r->range[0] = '\0';
         r->retry_after_s = -1;
+        r->etag[0] = '\0';
+        r->last_modified[0] = '\0';
         return n;
     }
     const char *colon = memchr(data, ':', n);
@@ -119,6 +137,10 @@ static size_t http_client__on_header(char *data, size_t size, size_t nmemb, void
         char v[128];
         http_client__header_value(value, value_len, v, sizeof(v));
         r->retry_after_s = http_client__retry_after(v);
+    } else if (name_len == 4 && strncasecmp(data, "ETag", 4) == 0) {
+        http_client__header_value(value, value_len, r->etag, sizeof(r->etag));
+    } else if (name_len == 13 && strncasecmp(data, "Last-Modified", 13) == 0) {
+        http_client__header_value(value, value_len, r->last_modified, sizeof(r->last_modified));
     }
     return n;
 }
@@ -149,10 +171,14 @@ static void http_client__host(const char *url, char out[HTTP_CLIENT_HOST_LEN])
  * host and what happened; a timeout also names the setting at fault
  * ("timeout_ms") so callers can tell it from a refused connection. */
 static int http_client__fail(CURL *h, CURLcode rc, const http_client_req *rq, long connect_ms,
-                             long timeout_ms, size_t cap, bool too_big, error *err)
+                             long timeout_ms, size_t cap, const http_client__sink *sink, error *err)
 {
     char host[HTTP_CLIENT_HOST_LEN];
     http_client__host(rq->url, host);
+    bool too_big = sink->too_big;
+    if (sink->sink_failed)
+        return error_set(err, ERR_UNAVAILABLE, NULL,
+                         "the response from %s could not be stored locally", host);
     if (too_big || rc == CURLE_FILESIZE_EXCEEDED)
         return error_set(err, ERR_TOO_LARGE, NULL,
                          "the response from %s is larger than the limit of %zu bytes", host, cap);
@@ -195,6 +221,7 @@ int http_client_do(const http_client_req *rq, http_client_resp *out, error *err)
 {
     memset(out, 0, sizeof(*out));
     out->retry_after_s = -1;
+    out->content_length = -1;
     size_t cap = rq->max_response ? rq->max_response : HTTP_CLIENT_MAX_RESPONSE;
     buf_init(&out->body, cap);
     long connect_ms = rq->connect_timeout_ms > 0 ? rq->connect_timeout_ms : HTTP_CLIENT_CONNECT_MS;
@@ -208,12 +235,15 @@ int http_client_do(const http_client_req *rq, http_client_resp *out, error *err)
         return error_set(err, ERR_INTERNAL, NULL, "libcurl could not create a handle");
 
     struct curl_slist *headers = NULL;
-    /* No "Expect: 100-continue" round trip: every peer here answers at once. */
-    headers = curl_slist_append(headers, "Expect:");
+    /* No "Expect: 100-continue" round trip: every peer here answers at once.
+     * Except under SigV4: libcurl 7.88 signs the empty "Expect:" it then
+     * leaves out, so the signature could never match (S3 speaks 100-continue). */
+    if (rq->aws_sigv4 == NULL)
+        headers = curl_slist_append(headers, "Expect:");
     for (const char *const *hv = rq->headers; hv && *hv; hv++)
         headers = curl_slist_append(headers, *hv);
 
-    http_client__sink sink = {.resp = out, .too_big = false};
+    http_client__sink sink = {.resp = out, .rq = rq, .cap = cap};
     curl_easy_setopt(h, CURLOPT_URL, rq->url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* timeouts must not use SIGALRM in threads */
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
@@ -228,6 +258,13 @@ int http_client_do(const http_client_req *rq, http_client_resp *out, error *err)
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, http_client__on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, out);
+    if (rq->aws_sigv4 != NULL) {
+        curl_easy_setopt(h, CURLOPT_AWS_SIGV4, rq->aws_sigv4);
+        curl_easy_setopt(h, CURLOPT_USERNAME, rq->aws_key ? rq->aws_key : "");
+        curl_easy_setopt(h, CURLOPT_PASSWORD, rq->aws_secret ? rq->aws_secret : "");
+        /* Objects come as stored: no Accept-Encoding for a server to act on. */
+        curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
+    }
 
     bool has_body = rq->body != NULL;
     if (strcmp(rq->method, "GET") == 0 && !has_body) {
@@ -245,11 +282,14 @@ int http_client_do(const http_client_req *rq, http_client_resp *out, error *err)
     CURLcode rc = curl_easy_perform(h);
     int result = 0;
     if (rc != CURLE_OK) {
-        result = http_client__fail(h, rc, rq, connect_ms, timeout_ms, cap, sink.too_big, err);
+        result = http_client__fail(h, rc, rq, connect_ms, timeout_ms, cap, &sink, err);
         buf_free(&out->body); /* nothing to read, nothing to free */
         out->status = 0;
     } else {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+        curl_off_t cl = -1;
+        if (curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK)
+            out->content_length = (int64_t)cl;
         if (out->body.data == NULL)
             buf_append(&out->body, "", 0); /* always NUL-terminated, even when empty */
     }

@@ -13,7 +13,9 @@
 #include "base/buf.h"
 #include "base/error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct http_client_req {
     const char *method; /* "GET", "POST", … */
@@ -24,6 +26,16 @@ typedef struct http_client_req {
     long connect_timeout_ms; /* 0: 10 s */
     long timeout_ms;         /* 0: 60 s; the whole call */
     size_t max_response;     /* 0: 8 MiB; larger is ERR_TOO_LARGE */
+    /* AWS Signature V4 by libcurl (CURLOPT_AWS_SIGV4, e.g. "aws:amz:us-east-1:s3")
+     * with aws_key and aws_secret; NULL: unsigned. The caller sends the
+     * x-amz-content-sha256 header itself (libcurl 7.88 does not). */
+    const char *aws_sigv4;
+    const char *aws_key;
+    const char *aws_secret;
+    /* When set, the body goes to sink instead of resp.body (a download to a
+     * file); returning false stops the transfer as a failure. */
+    bool (*sink)(const char *data, size_t n, void *ctx);
+    void *sink_ctx;
 } http_client_req;
 
 typedef struct http_client_resp {
@@ -33,6 +45,9 @@ typedef struct http_client_resp {
     long retry_after_s;  /* from Retry-After (seconds form), -1 when absent */
     char location[2048]; /* Location ("" when absent or longer): a resumable upload's session */
     char range[64];      /* Range ("" when absent): how much of an upload the server holds */
+    char etag[256];      /* the ETag header as sent, "" when absent */
+    char last_modified[64];
+    int64_t content_length; /* -1 when unknown */
 } http_client_resp;
 
 /** Performs the request; 0 with *out filled (any status), -1 with err on transport failure. */

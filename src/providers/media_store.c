@@ -81,6 +81,14 @@ int media_store_list_projects(media_store *ms,
     return ms->vt->list_projects(ms, fn, ctx, err);
 }
 
+int media_store_presign(media_store *ms, const char *user_id, const char *project_id,
+                        const char *name, const char *content_type, char *url, size_t n, error *err)
+{
+    if (ms->vt->presign == NULL)
+        return 0;
+    return ms->vt->presign(ms, user_id, project_id, name, content_type, url, n, err);
+}
+
 void media_store_free(media_store *ms)
 {
     if (ms != NULL)
@@ -101,7 +109,7 @@ static int local__io(error *err, const char *what, const char *name)
                      name ? name : "", strerror(errno));
 }
 
-static int local__check(const char *user_id, const char *project_id, const char *name, error *err)
+int media_store_check(const char *user_id, const char *project_id, const char *name, error *err)
 {
     if (user_id == NULL || !uuid_is_valid(user_id) || project_id == NULL ||
         !uuid_is_valid(project_id))
@@ -156,7 +164,7 @@ static int local__temp(media_store *ms, const char *user_id, const char *project
 {
     local_store *ls = (local_store *)ms;
     memset(out, 0, sizeof(*out));
-    if (local__check(user_id, project_id, name, err) != 0)
+    if (media_store_check(user_id, project_id, name, err) != 0)
         return -1;
     int dfd = local__project_dir(ls, user_id, project_id, true, err);
     if (dfd < 0)
@@ -177,7 +185,7 @@ static int local__temp(media_store *ms, const char *user_id, const char *project
     return 0;
 }
 
-static void local__discard(media_store *ms, media_temp *t)
+void media_store_unlink_temp(media_store *ms, media_temp *t)
 {
     (void)ms;
     if (t->path[0])
@@ -193,7 +201,7 @@ static int local__commit(media_store *ms, media_temp *t, error *err)
         local__io(err, "syncing", t->name);
         if (fd >= 0)
             close(fd);
-        local__discard(ms, t);
+        media_store_unlink_temp(ms, t);
         return -1;
     }
     close(fd);
@@ -201,7 +209,7 @@ static int local__commit(media_store *ms, media_temp *t, error *err)
     snprintf(final, sizeof(final), "%s/%s", t->dir, t->name);
     if (rename(t->path, final) != 0) {
         local__io(err, "renaming into place", t->name);
-        local__discard(ms, t);
+        media_store_unlink_temp(ms, t);
         return -1;
     }
     t->path[0] = '\0';
@@ -225,7 +233,7 @@ static int local__put(media_store *ms, const char *user_id, const char *project_
     int fd = open(t.path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         local__io(err, "opening", name);
-        local__discard(ms, &t);
+        media_store_unlink_temp(ms, &t);
         return -1;
     }
     const char *p = data;
@@ -237,7 +245,7 @@ static int local__put(media_store *ms, const char *user_id, const char *project_
         if (w <= 0) {
             local__io(err, "writing", name);
             close(fd);
-            local__discard(ms, &t);
+            media_store_unlink_temp(ms, &t);
             return -1;
         }
         p += w;
@@ -253,7 +261,7 @@ static int local__open(media_store *ms, const char *user_id, const char *project
     local_store *ls = (local_store *)ms;
     memset(out, 0, sizeof(*out));
     out->fd = -1;
-    if (local__check(user_id, project_id, name, err) != 0)
+    if (media_store_check(user_id, project_id, name, err) != 0)
         return -1;
     int dfd = local__project_dir(ls, user_id, project_id, false, err);
     if (dfd < 0)
@@ -283,7 +291,7 @@ static int local__remove(media_store *ms, const char *user_id, const char *proje
                          const char *name, error *err)
 {
     local_store *ls = (local_store *)ms;
-    if (local__check(user_id, project_id, name, err) != 0)
+    if (media_store_check(user_id, project_id, name, err) != 0)
         return -1;
     int dfd = local__project_dir(ls, user_id, project_id, false, err);
     if (dfd < 0)
@@ -330,7 +338,7 @@ static int local__remove_project(media_store *ms, const char *user_id, const cha
                                  error *err)
 {
     local_store *ls = (local_store *)ms;
-    if (local__check(user_id, project_id, NULL, err) != 0)
+    if (media_store_check(user_id, project_id, NULL, err) != 0)
         return -1;
     int ufd = local__subdir(ls->root_fd, user_id, false, err);
     if (ufd < 0)
@@ -418,7 +426,7 @@ static const media_store_vt local__vt = {
     .put = local__put,
     .temp = local__temp,
     .commit = local__commit,
-    .discard = local__discard,
+    .discard = media_store_unlink_temp,
     .open = local__open,
     .remove = local__remove,
     .remove_project = local__remove_project,

@@ -20,6 +20,10 @@
  * ERR_INVALID (a bad name or id), ERR_UNAVAILABLE (an I/O failure, with
  * the errno text in the message).
  *
+ * The S3 store (media_store_s3.c) keeps the same names as objects
+ * <prefix>/<user_id>/<project_id>/<name> in a bucket of any S3-compatible
+ * service; its extra errors are in media_store_s3()'s comment.
+ *
  * The store owns nothing of the caller's; media_store_free() releases it.
  * Every function is safe to call from several threads at once.
  */
@@ -68,6 +72,9 @@ typedef struct media_store_vt {
     int (*list_projects)(media_store *ms,
                          void (*fn)(const char *user_id, const char *project_id, void *ctx),
                          void *ctx, error *err);
+    /* NULL: the store serves through open() only. */
+    int (*presign)(media_store *ms, const char *user_id, const char *project_id, const char *name,
+                   const char *content_type, char *url, size_t n, error *err);
     void (*free)(media_store *ms);
 } media_store_vt;
 
@@ -77,12 +84,68 @@ struct media_store {
 
 /** True when name is a valid media name (see above). */
 bool media_name_valid(const char *name);
+/** For stores: the check of ids and name (name may be NULL) every function makes. */
+int media_store_check(const char *user_id, const char *project_id, const char *name, error *err);
+/** For stores whose temporaries are local files: deletes t's file (their discard). */
+void media_store_unlink_temp(media_store *ms, media_temp *t);
 
 /**
  * The local store under root (created, mode 0750, when missing). NULL and
  * ERR_CONFIG (field "PSTUDIO_DATA_DIR") when it cannot be created.
  */
 media_store *media_store_local(const char *root, error *err);
+
+/* Where an S3-compatible bucket is and how to speak to it (config.c's
+ * PSTUDIO_S3_* settings). The strings are the caller's and must outlive the store. */
+typedef struct media_s3_settings {
+    const char *endpoint; /* http(s)://host[:port], no path */
+    const char *bucket;   /* 3-63 of [a-z0-9.-] */
+    const char *region;   /* the signing region, e.g. us-east-1 */
+    const char *access_key_id;
+    const char *secret_key;
+    bool path_style;       /* <endpoint>/<bucket>/<key> instead of <bucket>.<host>/<key> */
+    const char *prefix;    /* "" or segments of [A-Za-z0-9._-] joined by '/' */
+    bool presigned;        /* the owner is redirected to a presigned GET URL */
+    int presign_expiry_s;  /* 1-604800 */
+    int64_t part_size;     /* multipart upload past this size, in parts of it (>= 5 MiB) */
+    int64_t cache_bytes;   /* local copies kept for reading (0: one per open, unlinked) */
+    const char *spool_dir; /* local directory for temporaries and copies (created) */
+    long timeout_ms;       /* one request at most */
+} media_s3_settings;
+
+/**
+ * The S3 store. Every request is signed with AWS Signature V4 by libcurl.
+ * put and commit upload (a single PUT up to part_size, a multipart upload
+ * past it, aborted on failure); temp is a spool file under spool_dir; open
+ * copies the object (checked by its ETag) into spool_dir and returns that
+ * copy, kept up to cache_bytes for the next open; remove_project lists and
+ * deletes. Errors, besides the local store's: a refused signature or key
+ * (403) or a missing bucket is ERR_CONFIG naming the PSTUDIO_S3_* setting;
+ * 5xx, 429, timeouts, unreadable XML and local spool failures are
+ * ERR_UNAVAILABLE. NULL and ERR_CONFIG when a setting is unusable.
+ */
+media_store *media_store_s3(const media_s3_settings *s, error *err);
+
+/**
+ * A presigned GET URL for name, valid for the store's presign_expiry_s,
+ * into url: 1 when the store serves by redirect (url filled), 0 when the
+ * caller should stream through open() (the local store, or S3 in stream
+ * mode), -1 with err (ERR_NOT_FOUND when there is no such object).
+ * content_type (may be NULL) is what S3 is asked to answer with.
+ */
+int media_store_presign(media_store *ms, const char *user_id, const char *project_id,
+                        const char *name, const char *content_type, char *url, size_t n,
+                        error *err);
+
+/**
+ * The SigV4 query-string signature (AWS4-HMAC-SHA256, UNSIGNED-PAYLOAD,
+ * SignedHeaders=host) of a GET of url at unix time now: url with the
+ * X-Amz-* parameters appended, into out; false when out is too small or
+ * url is not absolute. url's own query (if any) must already be in
+ * canonical order and encoding. Exposed for the tests.
+ */
+bool media_s3_presign_url(const char *url, const char *region, const char *access_key_id,
+                          const char *secret_key, int64_t now, int expiry_s, char *out, size_t n);
 
 /** Writes data as name, atomically (replacing any file of that name). */
 int media_store_put(media_store *ms, const char *user_id, const char *project_id, const char *name,

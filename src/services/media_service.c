@@ -165,6 +165,13 @@ int media_service_narration_changed(db_conn *c, const scene *before, error *err)
 int media_service_open(services *s, db_conn *c, arena *a, const principal *p,
                        const char *project_id, const char *name, media_file *out, error *err)
 {
+    return media_service_fetch(s, c, a, p, project_id, name, out, NULL, 0, err);
+}
+
+int media_service_fetch(services *s, db_conn *c, arena *a, const principal *p,
+                        const char *project_id, const char *name, media_file *out, char *redirect,
+                        size_t redirect_n, error *err)
+{
     out->fd = -1;
     project pr;
     if (project_id == NULL || !uuid_is_valid(project_id))
@@ -179,6 +186,12 @@ int media_service_open(services *s, db_conn *c, arena *a, const principal *p,
                          MEDIA_NAME_MAX);
     if (s->media == NULL)
         return error_set(err, ERR_UNAVAILABLE, NULL, "media storage is not configured");
+    if (redirect != NULL) {
+        int rc = media_store_presign(s->media, p->user_id, project_id, name,
+                                     media_service_content_type(name), redirect, redirect_n, err);
+        if (rc != 0)
+            return rc;
+    }
     return media_store_open(s->media, p->user_id, project_id, name, out, err);
 }
 

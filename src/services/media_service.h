@@ -90,6 +90,14 @@ int media_service_narration_changed(db_conn *c, const scene *before, error *err)
  */
 int media_service_open(services *s, db_conn *c, arena *a, const principal *p,
                        const char *project_id, const char *name, media_file *out, error *err);
+/**
+ * Like media_service_open, but when the store serves files by redirect
+ * (S3 in presigned mode) returns 1 with a short-lived URL of the file in
+ * redirect instead of opening it (out->fd stays -1).
+ */
+int media_service_fetch(services *s, db_conn *c, arena *a, const principal *p,
+                        const char *project_id, const char *name, media_file *out, char *redirect,
+                        size_t redirect_n, error *err);
 /** The Content-Type of a media name, by its extension. */
 const char *media_service_content_type(const char *name);
 
