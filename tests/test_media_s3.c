@@ -396,6 +396,21 @@ static bool seen_has(const seen *s, const char *id)
     return false;
 }
 
+/* Collects the names media_store_list gives as "[a][b]…", in any order:
+ * the test looks each one up. */
+typedef struct names_seen {
+    char all[512];
+    int n;
+} names_seen;
+
+static void note_name(const char *name, void *ctx)
+{
+    names_seen *ns = ctx;
+    ns->n++;
+    size_t len = strlen(ns->all);
+    snprintf(ns->all + len, sizeof(ns->all) - len, "[%s]", name);
+}
+
 static void test_deleting_a_project_removes_its_objects_and_the_sweep_the_rest(void **state)
 {
     world *w = *state;
@@ -414,6 +429,16 @@ static void test_deleting_a_project_removes_its_objects_and_the_sweep_the_rest(v
         fail_msg("list_projects: %s", e.message);
     assert_int_equal(s.n, 2);
     assert_true(seen_has(&s, gone) && seen_has(&s, keep));
+    /* A project's names, as the media service's prune of deleted scenes reads them. */
+    names_seen ns = {.n = 0};
+    if (media_store_list(w->api.svc.media, w->ana, keep, note_name, &ns, &e) != 0)
+        fail_msg("list: %s", e.message);
+    assert_int_equal(ns.n, 4);
+    for (int i = 0; i < 4; i++) {
+        char want[64];
+        snprintf(want, sizeof(want), "[%s]", names[i]);
+        assert_non_null(strstr(ns.all, want));
+    }
 
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/projects/%s", gone);

@@ -889,6 +889,35 @@ static int s3__remove_project(media_store *ms, const char *user_id, const char *
     return 0;
 }
 
+/* The project's file names (the media service's prune reads them): the
+ * keys under its prefix, page by page with the continuation token. */
+static int s3__list_names(media_store *ms, const char *user_id, const char *project_id,
+                          void (*fn)(const char *name, void *ctx), void *ctx, error *err)
+{
+    s3_store *s = (s3_store *)ms;
+    if (media_store_check(user_id, project_id, NULL, err) != 0)
+        return -1;
+    char prefix[S3_KEY_MAX];
+    s3__key(s, user_id, project_id, NULL, prefix);
+    size_t plen = strlen(prefix);
+    char token[sizeof(((s3__page *)0)->next)] = "";
+    for (int pages = 0; pages < 100000; pages++) {
+        s3__page p;
+        if (s3__list(s, prefix, false, token[0] ? token : NULL, NULL, &p, err) != 0)
+            return -1;
+        for (size_t i = 0; i < p.n; i++)
+            if (strncmp(p.items[i], prefix, plen) == 0 && strchr(p.items[i] + plen, '/') == NULL &&
+                p.items[i][plen] != '\0')
+                fn(p.items[i] + plen, ctx);
+        bool more = p.truncated;
+        snprintf(token, sizeof(token), "%s", p.next);
+        s3__page_free(&p);
+        if (!more)
+            return 0;
+    }
+    return 0;
+}
+
 /* The segment of a common prefix after base: "<base><seg>/" → seg, when a uuid. */
 static bool s3__segment(const char *common, const char *base, char seg[UUID_STR_LEN + 1])
 {
@@ -1090,6 +1119,7 @@ static const media_store_vt s3__vt = {
     .open = s3__open,
     .remove = s3__remove,
     .remove_project = s3__remove_project,
+    .list = s3__list_names,
     .list_projects = s3__list_projects,
     .presign = s3__presign,
     .free = s3__free,
