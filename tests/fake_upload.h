@@ -40,7 +40,7 @@ typedef struct fake_upload_session {
     unsigned char *data; /* total bytes; the first held are what arrived */
     char video_id[16];   /* "" until finished */
     char metadata[4096]; /* the video resource the session was started with */
-    char content_type[64];
+    char content_type[128];
 } fake_upload_session;
 
 typedef struct fake_upload {

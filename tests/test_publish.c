@@ -376,7 +376,7 @@ static void test_a_clean_upload_sends_the_video_in_256k_chunks_then_the_thumbnai
     int chunks = w->fu->chunks, queries = w->fu->queries, thumbs = w->fu->thumbnails;
     char thumb_video[16];
     snprintf(thumb_video, sizeof(thumb_video), "%s", w->fu->thumbnail_video);
-    char type[64];
+    char type[sizeof(w->fu->sessions[0].content_type)];
     snprintf(type, sizeof(type), "%s", w->fu->sessions[0].content_type);
     fake_upload_unlock(w->fu);
     assert_int_equal(chunks, (int)((w->video_size + CHUNK - 1) / CHUNK));

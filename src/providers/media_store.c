@@ -363,7 +363,7 @@ static int local__list(media_store *ms, const char *user_id, const char *project
                        void (*fn)(const char *name, void *ctx), void *ctx, error *err)
 {
     local_store *ls = (local_store *)ms;
-    if (local__check(user_id, project_id, NULL, err) != 0)
+    if (media_store_check(user_id, project_id, NULL, err) != 0)
         return -1;
     int dfd = local__project_dir(ls, user_id, project_id, false, err);
     if (dfd < 0)
