@@ -20,9 +20,6 @@ typedef enum config__type {
     CFG_DB_URL,
     CFG_URL,          /* an http:// or https:// URL */
     CFG_SECRET,       /* never a flag; also read from the file named by <ENV>_FILE */
-    CFG_PROVIDER,     /* auto | offline | gemini | openai */
-    CFG_TTS,          /* offline | openai | google */
-    CFG_IMAGE,        /* offline | gemini | openai */
     CFG_CIDRS,        /* comma-separated CIDRs (http/proxy.h) */
     CFG_PROXY_HEADER, /* x-forwarded-for | forwarded */
     CFG_CHOICE,       /* one of the words config__choices() gives */
@@ -111,7 +108,7 @@ static const config__spec config__specs[] = {
     {"job_batch", "PSTUDIO_JOB_BATCH", "--job-batch", CFG_INT, CFG_OFF(job_batch), "16", 1, 256,
      "Most jobs a worker claims at once; it claims one after a slow job and doubles while jobs "
      "stay short (1: one at a time)."},
-    {"llm_provider", "PSTUDIO_LLM_PROVIDER", "--llm-provider", CFG_PROVIDER, CFG_OFF(llm_provider),
+    {"llm_provider", "PSTUDIO_LLM_PROVIDER", "--llm-provider", CFG_CHOICE, CFG_OFF(llm_provider),
      "auto", 0, 0,
      "Script writer: offline, gemini or openai. auto: gemini or openai when its key is set, "
      "else offline."},
@@ -180,7 +177,7 @@ static const config__spec config__specs[] = {
      "(least recently read go first; 0: none kept)."},
     {"s3_timeout_ms", "PSTUDIO_S3_TIMEOUT_MS", "--s3-timeout-ms", CFG_INT, CFG_OFF(s3_timeout_ms),
      "300000", 1000, 3600000, "Longest one S3 request (an upload part, a download) may take."},
-    {"tts_provider", "PSTUDIO_TTS_PROVIDER", "--tts-provider", CFG_TTS, CFG_OFF(tts_provider),
+    {"tts_provider", "PSTUDIO_TTS_PROVIDER", "--tts-provider", CFG_CHOICE, CFG_OFF(tts_provider),
      "offline", 0, 0,
      "Narrator: offline (espeak-ng), openai (POST /v1/audio/speech, key PSTUDIO_OPENAI_API_KEY) "
      "or google (Cloud Text-to-Speech v1beta1, key PSTUDIO_GOOGLE_TTS_API_KEY)."},
@@ -205,7 +202,7 @@ static const config__spec config__specs[] = {
      CFG_OFF(tts_google_voice), NULL, 0, 0,
      "Google voice name (e.g. en-US-Neural2-C) when the persona names none. Default: Google's "
      "choice for the language."},
-    {"image_provider", "PSTUDIO_IMAGE_PROVIDER", "--image-provider", CFG_IMAGE,
+    {"image_provider", "PSTUDIO_IMAGE_PROVIDER", "--image-provider", CFG_CHOICE,
      CFG_OFF(image_provider), "offline", 0, 0,
      "Scene images: offline (a card drawn with cairo), gemini (generateContent with an image "
      "model, key PSTUDIO_IMAGE_GEMINI_API_KEY or PSTUDIO_GEMINI_API_KEY) or openai "
@@ -309,11 +306,35 @@ static const char *config__source_name(config__source s, const config__spec *sp)
 /* The words a CFG_CHOICE setting takes, separated by '|'. */
 static const char *config__choices(const config__spec *sp)
 {
+    if (sp->offset == CFG_OFF(llm_provider))
+        return "auto|offline|gemini|openai";
+    if (sp->offset == CFG_OFF(tts_provider))
+        return "offline|openai|google";
+    if (sp->offset == CFG_OFF(image_provider))
+        return "offline|gemini|openai";
     if (sp->offset == CFG_OFF(media_store))
         return "local|s3";
     if (sp->offset == CFG_OFF(s3_serve))
         return "stream|presigned";
     return "";
+}
+
+/* The words of a CFG_CHOICE setting as a reader says them: "a, b or c". */
+static void config__choices_text(const char *choices, char *out, size_t size)
+{
+    size_t k = 0;
+    const char *last = strrchr(choices, '|');
+    for (const char *p = choices; *p != '\0' && k + 5 < size; p++) {
+        if (*p != '|') {
+            out[k++] = *p;
+            continue;
+        }
+        const char *sep = p == last ? " or " : ", ";
+        size_t n = strlen(sep);
+        memcpy(out + k, sep, n);
+        k += n;
+    }
+    out[k] = '\0';
 }
 
 /* Sets one setting from text, validating it. The previous value is replaced. */
@@ -376,15 +397,6 @@ static int config__set(config *c, const config__spec *sp, const char *value, con
         free(*(char **)field);
         *(char **)field = xstrdup(value);
         return 0;
-    case CFG_PROVIDER:
-        if (strcmp(value, "auto") && strcmp(value, "offline") && strcmp(value, "gemini") &&
-            strcmp(value, "openai"))
-            return error_set(err, ERR_CONFIG, sp->env,
-                             "%s (from %s) is '%.64s'; it must be auto, offline, gemini or openai",
-                             sp->env, from, value);
-        free(*(char **)field);
-        *(char **)field = xstrdup(value);
-        return 0;
     case CFG_CIDRS:
     case CFG_PROXY_HEADER: {
         /* The server parses them again; this makes every command refuse them. */
@@ -396,32 +408,18 @@ static int config__set(config *c, const config__spec *sp, const char *value, con
         *(char **)field = xstrdup(value);
         return 0;
     }
-    case CFG_TTS:
-        if (strcmp(value, "offline") && strcmp(value, "openai") && strcmp(value, "google"))
-            return error_set(err, ERR_CONFIG, sp->env,
-                             "%s (from %s) is '%.64s'; it must be offline, openai or google",
-                             sp->env, from, value);
-        free(*(char **)field);
-        *(char **)field = xstrdup(value);
-        return 0;
-    case CFG_IMAGE:
-        if (strcmp(value, "offline") && strcmp(value, "gemini") && strcmp(value, "openai"))
-            return error_set(err, ERR_CONFIG, sp->env,
-                             "%s (from %s) is '%.64s'; it must be offline, gemini or openai",
-                             sp->env, from, value);
-        free(*(char **)field);
-        *(char **)field = xstrdup(value);
-        return 0;
     case CFG_CHOICE: {
         size_t n = strlen(value);
         const char *choices = config__choices(sp);
         const char *w = choices;
         while (w != NULL && !(strncmp(w, value, n) == 0 && (w[n] == '|' || w[n] == '\0')))
             w = strchr(w, '|') ? strchr(w, '|') + 1 : NULL;
-        if (n == 0 || w == NULL)
-            return error_set(err, ERR_CONFIG, sp->env,
-                             "%s (from %s) is '%.64s'; it must be one of %s", sp->env, from, value,
-                             choices);
+        if (n == 0 || w == NULL) {
+            char words[128];
+            config__choices_text(choices, words, sizeof(words));
+            return error_set(err, ERR_CONFIG, sp->env, "%s (from %s) is '%.64s'; it must be %s",
+                             sp->env, from, value, words);
+        }
         free(*(char **)field);
         *(char **)field = xstrdup(value);
         return 0;
