@@ -18,6 +18,7 @@ const char *const audit_actions[] = {
     "persona.deleted",
     "persona.restored",
     "channel.persona_switched",
+    "admin.user_created",
     "admin.user_updated",
     "admin.plan_created",
     "admin.plan_updated",
