@@ -382,7 +382,7 @@ static int auth__login_body(db_conn *c, void *arg, error *err)
 }
 
 /*
- * A refused log-in that reached the password check (decision 148). It
+ * A refused log-in that reached the password check (decision 149). It
  * changes nothing, so it is a write of its own; its failure is logged, not
  * answered: the caller gets the 401 it would have got. Attempts the limiter
  * refused are not recorded (the limiter bounds how fast this table grows
