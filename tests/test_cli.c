@@ -237,6 +237,12 @@ static void test_admin_user_create_reads_the_password_from_stdin_and_hashes_it(v
     assert_int_equal(testdb_scalar(&c->t, "SELECT COUNT(*) FROM users WHERE password_hash LIKE "
                                           "'%horse%'"),
                      0);
+    /* On the new user's trail, by the system, without the password (issue 17). */
+    assert_int_equal(testdb_scalar(&c->t, "SELECT COUNT(*) FROM audit_events e JOIN users u ON "
+                                          "u.id = e.subject_user_id WHERE e.action = "
+                                          "'admin.user_created' AND e.actor_kind = 'system' AND "
+                                          "e.actor_user_id IS NULL AND e.client_ip IS NULL"),
+                     1);
     /* The same address in another case is the same user. */
     assert_int_equal(
         RUN(env, "another password\n", "admin", "user", "create", "--email", "root@example.com"),
@@ -254,6 +260,7 @@ static void test_admin_user_create_reads_the_password_from_stdin_and_hashes_it(v
                      2);
     expect_in_output("no plan 'platinum'");
     assert_int_equal(testdb_scalar(&c->t, "SELECT COUNT(*) FROM users"), 1);
+    assert_int_equal(testdb_scalar(&c->t, "SELECT COUNT(*) FROM audit_events"), 1);
 }
 
 /* The command line counts a name's limit in characters like the API: a name

@@ -31,6 +31,7 @@ static const char *const all_env[] = {
     "PSTUDIO_S3_SERVE",
     "PSTUDIO_S3_SECRET_ACCESS_KEY",
     "PSTUDIO_S3_SECRET_ACCESS_KEY_FILE",
+    "PSTUDIO_AUDIT_RETENTION_DAYS",
 };
 
 static int clean_env(void **state)
@@ -60,6 +61,7 @@ static void test_defaults_apply_with_no_file_env_or_flags(void **state)
     assert_string_equal(c.log_level, "info");
     assert_true(c.auto_migrate);
     assert_int_equal(c.max_body_bytes, 1048576);
+    assert_int_equal(c.audit_retention_days, 365);
     /* The default database is SQLite inside the data directory, as an absolute path. */
     assert_true(strncmp(c.database_url, "sqlite:///", 10) == 0);
     assert_non_null(strstr(c.database_url, "/data/pstudio.db"));
@@ -138,6 +140,13 @@ static void test_bad_values_name_the_setting(void **state)
     setenv("PSTUDIO_DATABASE_URL", "sqlite://relative.db", 1);
     expect_config_error(0, none, "PSTUDIO_DATABASE_URL", "absolute");
     unsetenv("PSTUDIO_DATABASE_URL");
+    /* The audit trail's retention: whole days, at least one, at most a century. */
+    const char *retention[] = {"0", "-5", "36501", "30d"};
+    for (size_t i = 0; i < sizeof(retention) / sizeof(retention[0]); i++) {
+        setenv("PSTUDIO_AUDIT_RETENTION_DAYS", retention[i], 1);
+        expect_config_error(0, none, "PSTUDIO_AUDIT_RETENTION_DAYS", retention[i]);
+    }
+    unsetenv("PSTUDIO_AUDIT_RETENTION_DAYS");
     char a0[] = "--max-body-bytes", a1[] = "10";
     char *argv[] = {a0, a1, NULL};
     expect_config_error(2, argv, "PSTUDIO_MAX_BODY_BYTES", "--max-body-bytes");

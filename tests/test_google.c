@@ -317,6 +317,8 @@ static char *table_text(world *w, const char *table, size_t *n)
         snprintf(text, sizeof(text), "%s",
                  strcmp(table, "accounts") == 0
                      ? "SELECT quote(access_token_enc) || quote(refresh_token_enc) FROM accounts"
+                 : strcmp(table, "audit_events") == 0
+                     ? "SELECT object_type || '|' || object_id || '|' || detail FROM audit_events"
                      : "SELECT quote(code_verifier_enc) FROM oauth_states");
     db_sql q = DB_SQL(text);
     db_conn *c = db_acquire(w->api.t.db);
@@ -884,6 +886,11 @@ static void test_key_rotation_reseals_every_account_and_keeps_them_working(void 
     assert_non_null(strstr(out, "2 -> 3"));
     assert_int_equal(count(w, "SELECT count(*) FROM accounts WHERE key_version = 3"), 2);
     assert_int_equal(count(w, "SELECT max(version) FROM token_keys"), 3);
+    /* Each rotation is the system's act on nobody's trail (issue 17). */
+    assert_int_equal(count(w, "SELECT count(*) FROM audit_events WHERE action = "
+                              "'token_key.rotated' AND actor_kind = 'system' AND "
+                              "subject_user_id IS NULL AND object_id IN ('2', '3')"),
+                     2);
     for (int i = 0; i < 2; i++) {
         r = discover(w, i ? w->ben : w->ana, i ? bob : alice);
         test_expect(&r, 200, NULL);
@@ -1437,6 +1444,25 @@ test_disconnecting_revokes_the_grant_deletes_the_account_and_keeps_its_channels(
     r = test_req(&w->api, "GET", path, w->ana, NULL, NULL);
     test_expect(&r, 404, "not-found");
     test_resp_free(&r);
+
+    /* The trail has the connection and the disconnection (issue 17), not
+     * the two refused ones, and no token. */
+    char q[256];
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM audit_events WHERE object_id = '%s' AND actor_kind = 'user' "
+             "AND client_ip = '127.0.0.1' AND action IN ('google.connected', "
+             "'google.disconnected')",
+             alice);
+    assert_int_equal(count(w, q), 2);
+    assert_int_equal(count(w, "SELECT count(*) FROM audit_events WHERE action = "
+                              "'google.disconnected'"),
+                     1);
+    size_t n;
+    char *events = table_text(w, "audit_events", &n);
+    assert_null(strstr(events, "1//0g-refresh-alice"));
+    assert_null(strstr(events, "ya29"));
+    assert_non_null(strstr(events, "google_account"));
+    free(events);
 }
 
 static void test_another_users_account_or_channel_is_404_everywhere(void **state)

@@ -760,6 +760,13 @@ static void test_a_job_past_max_attempts_is_dead_and_an_admin_can_requeue_it(voi
     resp = test_req(a, "POST", path, admin, NULL, NULL);
     test_expect(&resp, 409, "conflict");
     test_resp_free(&resp);
+    /* One event: the admin's requeue, not the refused one (issue 17). */
+    char q[256];
+    snprintf(q, sizeof(q),
+             "SELECT COUNT(*) FROM audit_events WHERE action = 'admin.job_requeued' AND "
+             "object_id = '%s' AND actor_kind = 'admin' AND subject_user_id IS NULL",
+             id);
+    assert_int_equal(testdb_scalar(&a->t, q), 1);
     resp = test_req(a, "POST", "/api/v1/admin/jobs/01936f4e-0000-7000-8000-000000000001/requeue",
                     admin, NULL, NULL);
     test_expect(&resp, 404, "not-found");

@@ -274,6 +274,20 @@ static void test_a_switch_writes_exactly_one_assignment_row_with_its_evidence(vo
     assert_string_equal(json_string_value(json_object_get(first, "source")), "optimizer");
     assert_true(json_is_object(json_object_get(first, "evidence")));
     test_resp_free(&r);
+    /* The owner's audit trail has the switch as the system's (issue 17). */
+    r = test_req(&w->api, "GET", "/api/v1/audit?action=channel.persona_switched", w->tok, NULL,
+                 NULL);
+    test_expect(&r, 200, NULL);
+    json_t *event = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_non_null(event);
+    assert_string_equal(json_string_value(json_object_get(event, "actor_kind")), "system");
+    assert_true(json_is_null(json_object_get(event, "actor_user_id")));
+    assert_true(json_is_null(json_object_get(event, "client_ip")));
+    assert_string_equal(json_string_value(json_object_get(event, "object_id")), w->channel);
+    json_t *d = json_object_get(event, "detail");
+    assert_string_equal(json_string_value(json_object_get(d, "source")), "optimizer");
+    assert_string_equal(json_string_value(json_object_get(d, "to")), w->good);
+    test_resp_free(&r);
 }
 
 static void test_the_daily_run_is_idempotent(void **state)
@@ -476,6 +490,17 @@ static void test_suggestion_accept_is_a_manual_switch_citing_it(void **state)
     test_resp_free(&r);
     r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
     test_expect(&r, 409, NULL);
+    test_resp_free(&r);
+    /* One event, the owner's manual switch citing the suggestion (issue 17). */
+    r = test_req(&w->api, "GET", "/api/v1/audit?action=channel.persona_switched", w->tok, NULL,
+                 NULL);
+    test_expect(&r, 200, NULL);
+    json_t *ev = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(ev, "actor_kind")), "user");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(ev, "detail"), "suggestion_id")), sid);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(ev, "detail"), "source")),
+                        "manual");
     test_resp_free(&r);
 }
 

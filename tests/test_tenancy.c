@@ -316,6 +316,48 @@ static void test_lists_never_show_another_users_objects(void **state)
     test_resp_free(&r);
 }
 
+/* Issue 17: A's trail (sign-up, persona switch, key) is never in B's, B
+ * cannot ask for it by user, and the admin view of it is 403 to B. */
+static void test_another_users_audit_trail_is_never_visible(void **state)
+{
+    world *w = *state;
+    test_resp r = test_req(&w->api, "GET", "/api/v1/me", w->a, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    char a_id[40];
+    snprintf(a_id, sizeof(a_id), "%s", id_of(&r));
+    test_resp_free(&r);
+    r = test_req(&w->api, "GET", "/api/v1/audit", w->a, NULL, NULL);
+    test_expect(&r, 200, NULL);
+    assert_non_null(strstr(r.body, w->channel)); /* A sees their own */
+    assert_non_null(strstr(r.body, w->key));
+    test_resp_free(&r);
+
+    const char *paths[] = {"/api/v1/audit", "/api/v1/audit?action=apikey.",
+                           "/api/v1/audit?action=channel.", "/api/v1/audit?limit=100", NULL};
+    for (int i = 0; paths[i]; i++) {
+        r = test_req(&w->api, "GET", paths[i], w->b, NULL, NULL);
+        test_expect(&r, 200, NULL);
+        const char *ids[] = {a_id, w->persona, w->channel, w->key, w->account, NULL};
+        for (int k = 0; ids[k]; k++)
+            if (strstr(r.body, ids[k]))
+                fail_msg("GET %s by B shows A's %s", paths[i], ids[k]);
+        test_resp_free(&r);
+    }
+    char path[160];
+    snprintf(path, sizeof(path), "/api/v1/audit?user_id=%s", a_id);
+    r = test_req(&w->api, "GET", path, w->b, NULL, NULL);
+    test_expect(&r, 422, "invalid-request");
+    test_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/admin/audit?user_id=%s", a_id);
+    const char *admin[] = {"/api/v1/admin/audit", path, NULL};
+    for (int i = 0; admin[i]; i++) {
+        r = test_req(&w->api, "GET", admin[i], w->b, NULL, NULL);
+        test_expect(&r, 403, "forbidden");
+        assert_null(strstr(r.body, a_id));
+        test_resp_free(&r);
+    }
+}
+
 static void test_another_users_objects_cannot_be_referenced_in_a_body(void **state)
 {
     world *w = *state;
@@ -349,6 +391,7 @@ int main(void)
         T(test_every_route_naming_an_object_is_404_for_another_user),
         T(test_lists_never_show_another_users_objects),
         T(test_another_users_objects_cannot_be_referenced_in_a_body),
+        T(test_another_users_audit_trail_is_never_visible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

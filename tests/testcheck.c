@@ -37,6 +37,9 @@
  *   impressions and CTR (both writers merge it in their transaction); a
  *   reach row or folded report belongs to its channel's user.
  * - An optimizer suggestion belongs to its channel's user.
+ * - The audit trail: a user (or their API key) acting is on their own
+ *   trail; acting on anyone else's is an administrator's act (actor_kind
+ *   admin). An event made with an API key names a key of its actor.
  */
 #include "testlib.h"
 
@@ -206,6 +209,15 @@ static check checks[] = {
     {"an optimizer suggestion belongs to its channel's user (suggestion, its user, channel user)",
      DB_SQL("SELECT s.id, s.user_id, c.user_id FROM optimizer_suggestions s JOIN channels c ON "
             "c.id = s.channel_id WHERE s.user_id <> c.user_id")},
+    {"a user's or API key's audit event is on the actor's own trail (event, kind, actor, "
+     "subject)",
+     DB_SQL("SELECT id, actor_kind, actor_user_id, subject_user_id FROM audit_events WHERE "
+            "actor_kind IN ('user', 'api_key') AND (subject_user_id IS NULL OR "
+            "subject_user_id <> actor_user_id)")},
+    {"an audit event made with an API key names a key of its actor (event, key, actor)",
+     DB_SQL("SELECT e.id, e.actor_api_key_id, e.actor_user_id FROM audit_events e WHERE "
+            "e.actor_api_key_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE "
+            "k.id = e.actor_api_key_id AND k.user_id = e.actor_user_id)")},
     {"no channel or plan default names an archived persona (channel or plan, persona)",
      DB_SQL("SELECT c.id, c.persona_id FROM channels c JOIN personas p ON p.id = c.persona_id "
             "WHERE p.archived_at IS NOT NULL UNION ALL SELECT pl.id, pl.default_persona_id FROM "

@@ -235,4 +235,5 @@ void app_services_from_config(const config *c, services *s)
     g->upload_chunk_bytes = (int64_t)(c->youtube_upload_chunk_kib / 256) * 256 * 1024;
     s->optimizer_min_evidence_days = c->optimizer_min_evidence_days;
     s->optimizer_cooldown_days = c->optimizer_cooldown_days;
+    s->audit_retention_days = c->audit_retention_days;
 }

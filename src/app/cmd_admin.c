@@ -3,6 +3,7 @@
 #include "base/text.h"
 #include "domain/plan_store.h"
 #include "domain/user_store.h"
+#include "services/audit.h"
 #include "services/google_service.h"
 #include "services/password.h"
 
@@ -50,6 +51,32 @@ static int cmd_admin__read_password(char *out, size_t n)
         return -2; /* longer than the buffer */
     out[len] = '\0';
     return 0;
+}
+
+/* The plan, the user and its event, one transaction: the command line is
+ * the system acting, on the new user's trail. */
+typedef struct cmd_admin__create_tx {
+    user *u;
+    const char *plan_code; /* NULL: the lowest plan */
+    const char *hash;
+} cmd_admin__create_tx;
+
+static int cmd_admin__create_body(db_conn *conn, void *arg, error *err)
+{
+    cmd_admin__create_tx *tx = arg;
+    user *u = tx->u;
+    int rc = tx->plan_code ? plan_store_id_by_code(conn, tx->plan_code, u->plan_id, err)
+                           : plan_store_lowest(conn, u->plan_id, err);
+    if (rc != 0 || user_store_insert(conn, u, tx->hash, err) != 0)
+        return -1;
+    return audit_record(conn,
+                        &(audit_entry){.action = "admin.user_created",
+                                       .subject = u->id,
+                                       .object_type = "user",
+                                       .object_id = u->id,
+                                       .detail = json_pack("{s:s,s:o}", "role", u->role, "plan",
+                                                           audit_text(tx->plan_code))},
+                        err);
 }
 
 static int cmd_admin__user_create(config *c, int argi)
@@ -118,10 +145,8 @@ static int cmd_admin__user_create(config *c, int argi)
     if (d == NULL)
         return status;
     db_conn *conn = db_acquire(d);
-    int rc = plan_code ? plan_store_id_by_code(conn, plan_code, u.plan_id, &err)
-                       : plan_store_lowest(conn, u.plan_id, &err);
-    if (rc == 0)
-        rc = user_store_insert(conn, &u, hash, &err);
+    cmd_admin__create_tx tx = {&u, plan_code, hash};
+    int rc = db_tx(conn, cmd_admin__create_body, &tx, &err);
     db_release(conn);
     db_close(d);
     if (rc != 0) {

@@ -2,6 +2,7 @@
 
 #include "base/alloc.h"
 #include "db/db.h"
+#include "domain/limits.h"
 #include "http/proxy.h"
 
 #include <errno.h>
@@ -280,6 +281,9 @@ static const config__spec config__specs[] = {
      CFG_INT, CFG_OFF(optimizer_cooldown_days), "7", 1, 90,
      "Days the optimizer leaves between two switches of a channel in auto mode, counted from "
      "the channel's last assignment."},
+    {"audit_retention_days", "PSTUDIO_AUDIT_RETENTION_DAYS", "--audit-retention-days", CFG_INT,
+     CFG_OFF(audit_retention_days), "365", 1, AUDIT_RETENTION_MAX,
+     "Days the audit trail keeps an event; the hourly maintenance job deletes older ones."},
     {"secret_key", "PSTUDIO_SECRET_KEY", NULL, CFG_SECRET, CFG_OFF(secret_key), NULL, 0, 0,
      "Key that encrypts OAuth tokens at rest: 32 bytes in base64 (secret; or "
      "PSTUDIO_SECRET_KEY_FILE). Default: <data_dir>/secret.key, created with mode 0600."},

@@ -95,6 +95,7 @@ typedef struct config {
     char *secret_key;
     int optimizer_min_evidence_days;
     int optimizer_cooldown_days;
+    int audit_retention_days;
     /* not settings: what the command line left for the subcommand */
     int argc;
     char **argv;

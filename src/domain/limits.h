@@ -78,6 +78,13 @@
 #define JOB_KIND_MAX     64 /* jobs.kind */
 #define USAGE_ACTION_MAX 64 /* persona_usage_logs.action */
 
+/* The audit trail (audit_events; migration 0021 holds the same numbers). */
+#define AUDIT_ACTION_MAX      64    /* audit_events.action */
+#define AUDIT_OBJECT_TYPE_MAX 32    /* audit_events.object_type */
+#define AUDIT_OBJECT_ID_MAX   64    /* audit_events.object_id */
+#define AUDIT_DETAIL_MAX      2000  /* bytes of the compact detail JSON (the schema allows more) */
+#define AUDIT_RETENTION_MAX   36500 /* days PSTUDIO_AUDIT_RETENTION_DAYS may name: a century */
+
 #define SESSION_CSRF_MAX       64  /* sessions.csrf_token */
 #define SESSION_USER_AGENT_MAX 512 /* sessions.user_agent */
 #define RATE_LIMIT_BUCKET_MAX  300 /* rate_limits.bucket */

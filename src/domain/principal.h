@@ -32,6 +32,11 @@ typedef struct principal {
     /* The request carried this session's cookie, alone or beside the same
      * token as Bearer: the browser that sent it is signed in as the caller. */
     bool session_cookie;
+    /* The client's address for this request (http_client_ip: behind trusted
+     * proxies, the forwarded one), filled by the HTTP layer after the
+     * credential is resolved; "" outside a request. The audit trail records
+     * it. */
+    char client_ip[46];
 } principal;
 
 /* The columns principal_read() reads by these names, from users u joined to plans p. */

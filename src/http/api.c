@@ -85,6 +85,7 @@ const principal *api_auth(http_request *r)
         http_reply_error(r, &e);
         return NULL;
     }
+    http_client_ip_into(r, p->client_ip, sizeof(p->client_ip));
     l->who = p;
     return p;
 }
@@ -284,6 +285,21 @@ bool api_page_read(http_request *r, api_page *pg)
         return false;
     }
     json_decref(faults);
+    return true;
+}
+
+bool api_time_param(http_request *r, const char *name, int64_t *out)
+{
+    const char *v = http_query(r, name);
+    if (v == NULL)
+        return true;
+    if (!time_parse(v, out)) {
+        error e;
+        error_set(&e, ERR_INVALID, name,
+                  "%s must be an RFC 3339 date-time such as 2026-01-31T00:00:00Z", name);
+        http_reply_error(r, &e);
+        return false;
+    }
     return true;
 }
 

@@ -78,6 +78,11 @@ typedef struct api_page {
 
 /** Reads ?limit= and ?cursor=; false after a 422. */
 bool api_page_read(http_request *r, api_page *pg);
+/**
+ * Reads the optional RFC 3339 query parameter name into *out (left as it
+ * is when absent); false after a 422 naming it.
+ */
+bool api_time_param(http_request *r, const char *name, int64_t *out);
 /** Replies 200 {"items": items, "next_cursor": next or null}; steals items. */
 void api_reply_page(http_request *r, json_t *items, const char *next_cursor);
 /* The same page written row by row: api_page_begin opens {"items":[, the

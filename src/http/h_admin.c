@@ -57,7 +57,7 @@ static void plans_create(http_request *r)
         return;
     plan pl;
     error e;
-    if (admin_service_plan_create(api_conn(r), http_arena(r), in, &pl, &e) != 0) {
+    if (admin_service_plan_create(api_conn(r), http_arena(r), p, in, &pl, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }
@@ -74,7 +74,7 @@ static void plans_update(http_request *r)
         return;
     plan pl;
     error e;
-    if (admin_service_plan_update(api_conn(r), http_arena(r), id, in, &pl, &e) != 0) {
+    if (admin_service_plan_update(api_conn(r), http_arena(r), p, id, in, &pl, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }
@@ -128,7 +128,7 @@ static void users_update(http_request *r)
         return;
     user u;
     error e;
-    if (admin_service_user_update(api_conn(r), http_arena(r), id, in, &u, &e) != 0) {
+    if (admin_service_user_update(api_conn(r), http_arena(r), p, id, in, &u, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }

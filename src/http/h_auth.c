@@ -222,7 +222,7 @@ static void keys_revoke(http_request *r)
         return;
     }
     error e;
-    if (apikey_store_revoke(api_conn(r), p->user_id, id, time_now_usec(), &e) != 0) {
+    if (auth_apikey_revoke(api_conn(r), p, id, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }

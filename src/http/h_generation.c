@@ -160,22 +160,6 @@ static void h_generation__regenerate_scene(http_request *r)
 
 /* ---- usage ----------------------------------------------------------------------- */
 
-/* Reads an optional RFC 3339 query parameter; false after a 422. */
-static bool h_generation__time(http_request *r, const char *name, int64_t *out)
-{
-    const char *v = http_query(r, name);
-    if (v == NULL)
-        return true;
-    if (!time_parse(v, out)) {
-        error e;
-        error_set(&e, ERR_INVALID, name,
-                  "%s must be an RFC 3339 date-time such as 2026-01-31T00:00:00Z", name);
-        http_reply_error(r, &e);
-        return false;
-    }
-    return true;
-}
-
 /* One set of attempts: its action (one action's only), its counts from
  * the spec, then the rate and the percentiles, null with no attempt. */
 static void h_generation__stats(jw *w, const usage_stats *st)
@@ -211,7 +195,7 @@ static void h_generation__usage(http_request *r)
         !api_query_allowed(r, USAGE_QUERY))
         return;
     int64_t until = time_now_usec(), since = 0;
-    if (!h_generation__time(r, "until", &until) || !h_generation__time(r, "since", &since))
+    if (!api_time_param(r, "until", &until) || !api_time_param(r, "since", &since))
         return;
     if (http_query(r, "since") == NULL)
         since = until - (int64_t)USAGE_DEFAULT_DAYS * 86400 * 1000000;

@@ -6,6 +6,7 @@
 #include "http/api.h"
 #include "http/routes.h"
 #include "jobs/queue.h"
+#include "services/admin_service.h"
 
 #include <string.h>
 
@@ -62,11 +63,9 @@ static void jobs_requeue(http_request *r)
     const char *id = p ? api_uuid_param(r, "id", "job") : NULL;
     if (id == NULL)
         return;
-    db_conn *c = api_conn(r);
     error e;
     job_record row;
-    if (job_requeue(c, http_arena(r), id, &e) != 0 ||
-        job_get(c, http_arena(r), id, &row, &e) != 0) {
+    if (admin_service_job_requeue(api_conn(r), http_arena(r), p, id, &row, &e) != 0) {
         http_reply_error(r, &e);
         return;
     }

@@ -16,6 +16,7 @@ static const routes__group routes__groups[] = {
     {http_ops_routes, &http_ops_routes_count},
     G(auth),
     G(admin),
+    G(audit),
     G(personas),
     G(channels),
     G(projects),

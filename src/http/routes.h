@@ -14,6 +14,7 @@
 
 HTTP_ROUTE_GROUP(auth);
 HTTP_ROUTE_GROUP(admin);
+HTTP_ROUTE_GROUP(audit);
 HTTP_ROUTE_GROUP(personas);
 HTTP_ROUTE_GROUP(channels);
 HTTP_ROUTE_GROUP(projects);

@@ -6,6 +6,7 @@
 #include "base/timeutil.h"
 #include "domain/plan_store.h"
 #include "domain/rate_limit_store.h"
+#include "services/audit.h"
 #include "services/auth_cache.h"
 #include "services/password.h"
 
@@ -294,7 +295,14 @@ static int auth__signup_body(db_conn *c, void *arg, error *err)
             error_set(err, ERR_CONFLICT, "email", "an account with this email already exists");
         return -1;
     }
-    return 0;
+    return audit_record(c,
+                        &(audit_entry){.action = "auth.signup",
+                                       .by = &tx->out->who,
+                                       .ip = tx->ip,
+                                       .subject = tx->u->id,
+                                       .object_type = "session",
+                                       .object_id = tx->out->row.id},
+                        err);
 }
 
 int auth_signup(services *s, db_conn *c, const char *ip, const char *user_agent, const char *email,
@@ -361,7 +369,39 @@ static void auth__dummy_init(void)
 static int auth__login_body(db_conn *c, void *arg, error *err)
 {
     auth__session_tx *tx = arg;
-    return auth__open_session(tx->s, c, tx->u->id, tx->ip, tx->user_agent, tx->out, err);
+    if (auth__open_session(tx->s, c, tx->u->id, tx->ip, tx->user_agent, tx->out, err) != 0)
+        return -1;
+    return audit_record(c,
+                        &(audit_entry){.action = "auth.login",
+                                       .by = &tx->out->who,
+                                       .ip = tx->ip,
+                                       .subject = tx->u->id,
+                                       .object_type = "session",
+                                       .object_id = tx->out->row.id},
+                        err);
+}
+
+/*
+ * A refused log-in that reached the password check (decision 149). It
+ * changes nothing, so it is a write of its own; its failure is logged, not
+ * answered: the caller gets the 401 it would have got. Attempts the limiter
+ * refused are not recorded (the limiter bounds how fast this table grows
+ * per address). An unknown email is recorded on nobody's trail and without
+ * the address typed, which may be a mistyped password or someone else's
+ * email; only administrators see it.
+ */
+static void auth__login_failed(db_conn *c, const char *ip, const user *u, const char *reason)
+{
+    error e;
+    if (audit_record(c,
+                     &(audit_entry){.action = "auth.login_failed",
+                                    .ip = ip,
+                                    .subject = u ? u->id : NULL,
+                                    .object_type = u ? "user" : NULL,
+                                    .object_id = u ? u->id : NULL,
+                                    .detail = json_pack("{s:s}", "reason", reason)},
+                     &e) != 0)
+        log_warn("could not record a failed log-in: %s", e.message);
 }
 
 int auth_login(services *s, db_conn *c, const char *ip, const char *user_agent, const char *email,
@@ -397,22 +437,70 @@ int auth_login(services *s, db_conn *c, const char *ip, const char *user_agent, 
     if (found != 0 || hash[0] == '\0') {
         pthread_once(&auth__dummy_once, auth__dummy_init);
         password_verify(password, auth__dummy);
+        auth__login_failed(c, ip, found == 0 ? u : NULL,
+                           found == 0 ? "no_password" : "unknown_email");
         return auth__unauthorized(err, "wrong email or password");
     }
-    if (!password_verify(password, hash))
+    if (!password_verify(password, hash)) {
+        auth__login_failed(c, ip, u, "wrong_password");
         return auth__unauthorized(err, "wrong email or password");
+    }
     auth__rehash(c, u->id, password, hash);
     auth__session_tx tx = {s, u, NULL, ip, user_agent, out};
     return db_tx(c, auth__login_body, &tx, err);
 }
 
+typedef struct auth__logout_tx {
+    const principal *p;
+    bool everywhere;
+} auth__logout_tx;
+
+static int auth__logout_body(db_conn *c, void *arg, error *err)
+{
+    auth__logout_tx *tx = arg;
+    const principal *p = tx->p;
+    if (session_store_delete(c, p->user_id, tx->everywhere ? NULL : p->credential_id, err) != 0)
+        return -1;
+    return audit_record(c,
+                        &(audit_entry){.action = "auth.logout",
+                                       .by = p,
+                                       .subject = p->user_id,
+                                       .object_type = tx->everywhere ? NULL : "session",
+                                       .object_id = tx->everywhere ? NULL : p->credential_id,
+                                       .detail = json_pack("{s:b}", "everywhere", tx->everywhere)},
+                        err);
+}
+
 int auth_logout(db_conn *c, const principal *p, bool everywhere, error *err)
 {
-    if (everywhere)
-        return session_store_delete(c, p->user_id, NULL, err);
-    if (p->via != PRINCIPAL_SESSION)
+    if (!everywhere && p->via != PRINCIPAL_SESSION)
         return 0;
-    return session_store_delete(c, p->user_id, p->credential_id, err);
+    auth__logout_tx tx = {p, everywhere};
+    return db_tx(c, auth__logout_body, &tx, err);
+}
+
+/* An API key's creation or revocation with its event, one transaction. */
+typedef struct auth__key_tx {
+    const principal *p;
+    apikey *k;      /* create */
+    const char *id; /* revoke */
+} auth__key_tx;
+
+static int auth__apikey_create_body(db_conn *c, void *arg, error *err)
+{
+    auth__key_tx *tx = arg;
+    if (apikey_store_insert(c, tx->k, err) != 0)
+        return -1;
+    /* The name and the id; never the key, nor its hash or prefix. */
+    return audit_record(
+        c,
+        &(audit_entry){.action = "apikey.created",
+                       .by = tx->p,
+                       .subject = tx->p->user_id,
+                       .object_type = "api_key",
+                       .object_id = tx->k->id,
+                       .detail = json_pack("{s:o}", "name", audit_text(tx->k->name))},
+        err);
 }
 
 int auth_apikey_create(db_conn *c, arena *a, const principal *p, const char *name,
@@ -430,5 +518,29 @@ int auth_apikey_create(db_conn *c, arena *a, const principal *p, const char *nam
     k->token_hash = arena_strdup(a, hash);
     snprintf(k->user_id, sizeof(k->user_id), "%s", p->user_id);
     k->created_at = time_now_usec();
-    return apikey_store_insert(c, k, err);
+    auth__key_tx tx = {p, k, NULL};
+    return db_tx(c, auth__apikey_create_body, &tx, err);
+}
+
+static int auth__apikey_revoke_body(db_conn *c, void *arg, error *err)
+{
+    auth__key_tx *tx = arg;
+    const principal *p = tx->p;
+    if (apikey_store_revoke(c, p->user_id, tx->id, time_now_usec(), err) != 0)
+        return -1;
+    bool self = p->via == PRINCIPAL_API_KEY && strcmp(p->credential_id, tx->id) == 0;
+    return audit_record(c,
+                        &(audit_entry){.action = "apikey.revoked",
+                                       .by = p,
+                                       .subject = p->user_id,
+                                       .object_type = "api_key",
+                                       .object_id = tx->id,
+                                       .detail = json_pack("{s:b}", "self", self)},
+                        err);
+}
+
+int auth_apikey_revoke(db_conn *c, const principal *p, const char *id, error *err)
+{
+    auth__key_tx tx = {p, NULL, id};
+    return db_tx(c, auth__apikey_revoke_body, &tx, err);
 }

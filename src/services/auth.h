@@ -59,6 +59,8 @@ int auth_login(services *s, db_conn *c, const char *ip, const char *user_agent, 
  * (http/api_auth_session); for an API-key caller it ends nothing.
  */
 int auth_logout(db_conn *c, const principal *p, bool everywhere, error *err);
+/* Sign-up, log-in (and refused log-ins), log-out and API key changes are
+ * recorded in the audit trail (services/audit.h) in their transactions. */
 
 typedef struct auth_new_key {
     char token[AUTH_TOKEN_LEN + 1]; /* shown once */
@@ -68,5 +70,7 @@ typedef struct auth_new_key {
 /** Issues an API key named name; ERR_INVALID for a name out of apikey_row's limits. */
 int auth_apikey_create(db_conn *c, arena *a, const principal *p, const char *name,
                        auth_new_key *out, error *err);
+/** Revokes the caller's key id; ERR_NOT_FOUND when it is not theirs or already revoked. */
+int auth_apikey_revoke(db_conn *c, const principal *p, const char *id, error *err);
 
 #endif

@@ -3,6 +3,7 @@
 #include "base/text.h"
 #include "base/timeutil.h"
 #include "domain/limits.h"
+#include "services/audit.h"
 #include "services/persona_access.h"
 
 #include <stdio.h>
@@ -105,7 +106,9 @@ static int channel__log_assignment(db_conn *c, const principal *p, const channel
     as.source = "manual";
     as.reason = reason;
     as.created_at = ch->updated_at;
-    return channel_store_assignment_insert(c, &as, err);
+    if (channel_store_assignment_insert(c, &as, err) != 0)
+        return -1;
+    return audit_persona_switch(c, p, &as, err);
 }
 
 /* Checks that `adding` more channels fit the plan; call with the quota lock held. */

@@ -13,6 +13,7 @@
 #include "domain/limits.h"
 #include "domain/oauth_state_store.h"
 #include "jobs/queue.h"
+#include "services/audit.h"
 #include "services/google_internal.h"
 #include "services/token_crypto.h"
 
@@ -334,6 +335,18 @@ static int google__store_account_body(db_conn *c, void *arg, error *err)
     acc.refresh_enc_len = tx->refresh.len;
     if ((exists ? account_store_update(c, &acc, err) : account_store_insert(c, &acc, err)) != 0)
         return -1;
+    /* Which Google account and what it allows; never a token. */
+    if (audit_record(c,
+                     &(audit_entry){.action = "google.connected",
+                                    .by = tx->p,
+                                    .subject = acc.user_id,
+                                    .object_type = "google_account",
+                                    .object_id = acc.id,
+                                    .detail = json_pack(
+                                        "{s:o,s:o,s:b}", "email", audit_text(acc.email), "scopes",
+                                        audit_text(acc.scopes), "reconnected", exists)},
+                     err) != 0)
+        return -1;
     acc.access_enc = acc.refresh_enc = NULL; /* freed by the caller; never handed out */
     acc.access_enc_len = acc.refresh_enc_len = 0;
     tx->acc = acc;
@@ -439,6 +452,28 @@ int google_service_account(db_conn *c, arena *a, const principal *p, const char 
     return account_store_get(c, a, p->user_id, id, out, err);
 }
 
+/* The account's delete and its event, one transaction. */
+typedef struct google__disconnect_tx {
+    const principal *p;
+    const account *acc;
+} google__disconnect_tx;
+
+static int google__disconnect_body(db_conn *c, void *arg, error *err)
+{
+    google__disconnect_tx *tx = arg;
+    if (account_store_delete(c, tx->p->user_id, tx->acc->id, err) != 0)
+        return -1;
+    return audit_record(
+        c,
+        &(audit_entry){.action = "google.disconnected",
+                       .by = tx->p,
+                       .subject = tx->p->user_id,
+                       .object_type = "google_account",
+                       .object_id = tx->acc->id,
+                       .detail = json_pack("{s:o}", "email", audit_text(tx->acc->email))},
+        err);
+}
+
 int google_service_disconnect(services *s, db_conn *c, arena *a, const principal *p, const char *id,
                               google_err *ge)
 {
@@ -477,7 +512,8 @@ int google_service_disconnect(services *s, db_conn *c, arena *a, const principal
         }
         token_keyring_wipe(&k);
     }
-    if (account_store_delete(c, p->user_id, acc.id, &e) != 0)
+    google__disconnect_tx tx = {p, &acc};
+    if (db_tx(c, google__disconnect_body, &tx, &e) != 0)
         return google_service__plain(ge, &e);
     return 0;
 }
@@ -679,17 +715,43 @@ static int google__reseal(db_conn *c, const token_keyring *k, const account *acc
     return rc;
 }
 
+/* The new key version and its event, one transaction: the command line is
+ * the system acting, on nobody's trail. The accounts are re-sealed after,
+ * one at a time, each its own change. */
+typedef struct google__rotate_tx {
+    const token_keyring *k;
+    int version;
+} google__rotate_tx;
+
+static int google__rotate_body(db_conn *c, void *arg, error *err)
+{
+    google__rotate_tx *tx = arg;
+    if (token_crypto_new_version(c, tx->k, &tx->version, err) != 0)
+        return -1;
+    char id[16];
+    snprintf(id, sizeof(id), "%d", tx->version);
+    return audit_record(
+        c,
+        &(audit_entry){.action = "token_key.rotated",
+                       .object_type = "token_key",
+                       .object_id = id,
+                       .detail = json_pack("{s:i,s:i}", "from_version", tx->version - 1,
+                                           "to_version", tx->version)},
+        err);
+}
+
 int google_service_rotate_key(services *s, db_conn *c, google_rotation *out, error *err)
 {
     memset(out, 0, sizeof(*out));
     token_keyring k;
     if (token_keyring_load(s, &k, err) != 0)
         return -1;
-    int version;
-    if (token_crypto_new_version(c, &k, &version, err) != 0) {
+    google__rotate_tx tx = {&k, 0};
+    if (db_tx(c, google__rotate_body, &tx, err) != 0) {
         token_keyring_wipe(&k);
         return -1;
     }
+    int version = tx.version;
     out->old_version = version - 1;
     out->new_version = version;
     /* Passes until one moves nothing: a refresh that sealed under the old

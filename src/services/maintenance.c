@@ -2,10 +2,12 @@
 
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "domain/audit_store.h"
 #include "domain/job_store.h"
 #include "domain/session_store.h"
 #include "jobs/queue.h"
 #include "jobs/worker.h"
+#include "services/audit.h"
 
 #include <string.h>
 
@@ -23,6 +25,12 @@ static int maintenance__sessions(services *s, db_conn *c, int64_t now, int64_t *
 {
     return session_store_prune_expired(c, now, now - s->session_idle_usec, MAINTENANCE_BATCH,
                                        deleted, err);
+}
+
+static int maintenance__audit(services *s, db_conn *c, int64_t now, int64_t *deleted, error *err)
+{
+    return audit_store_prune(c, now - audit_retention_usec(s->audit_retention_days),
+                             MAINTENANCE_BATCH, deleted, err);
 }
 
 /* One batch of a prune, the body of its own write transaction. */
@@ -58,7 +66,8 @@ int maintenance_prune(services *s, db_conn *c, int64_t now, maintenance_report *
 {
     memset(out, 0, sizeof(*out));
     if (maintenance__drain(s, c, now, maintenance__jobs, &out->jobs, err) != 0 ||
-        maintenance__drain(s, c, now, maintenance__sessions, &out->sessions, err) != 0)
+        maintenance__drain(s, c, now, maintenance__sessions, &out->sessions, err) != 0 ||
+        maintenance__drain(s, c, now, maintenance__audit, &out->audit_events, err) != 0)
         return -1;
     return 0;
 }
@@ -76,9 +85,10 @@ static void maintenance__job(db_conn *c, const job *j, job_result *out, void *ct
     job_complete_alone(c, j, out);
     if (out->outcome != JOB_OUTCOME_DONE)
         return;
-    if (rep.jobs > 0 || rep.sessions > 0)
-        log_info("maintenance: deleted %lld finished jobs and %lld expired sessions",
-                 (long long)rep.jobs, (long long)rep.sessions);
+    if (rep.jobs > 0 || rep.sessions > 0 || rep.audit_events > 0)
+        log_info("maintenance: deleted %lld finished jobs, %lld expired sessions and %lld audit "
+                 "events past retention",
+                 (long long)rep.jobs, (long long)rep.sessions, (long long)rep.audit_events);
 }
 
 void maintenance_register_jobs(services *s)

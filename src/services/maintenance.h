@@ -6,7 +6,9 @@
  *   - jobs that finished ('done') more than MAINTENANCE_JOB_RETENTION ago;
  *     dead jobs stay until an admin requeues or deletes them;
  *   - sessions past their absolute expiry or idle for longer than the idle
- *     timeout (neither can be used again; see auth.c).
+ *     timeout (neither can be used again; see auth.c);
+ *   - audit events older than the retention (PSTUDIO_AUDIT_RETENTION_DAYS,
+ *     services.audit_retention_days): the only delete of that trail.
  *
  * Idempotency keys (script_service, hourly) and login rate-limit windows
  * (auth, on every attempt) and OAuth states (google_service) are pruned
@@ -27,8 +29,9 @@
 #define MAINTENANCE_PERIOD_SECONDS 3600
 
 typedef struct maintenance_report {
-    int64_t jobs;     /* finished jobs deleted */
-    int64_t sessions; /* expired sessions deleted */
+    int64_t jobs;         /* finished jobs deleted */
+    int64_t sessions;     /* expired sessions deleted */
+    int64_t audit_events; /* audit events past retention deleted */
 } maintenance_report;
 
 /** Runs one pass at now: every batch until none is left. */

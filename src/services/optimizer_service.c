@@ -7,6 +7,7 @@
 #include "domain/plan_store.h"
 #include "jobs/queue.h"
 #include "jobs/worker.h"
+#include "services/audit.h"
 #include "services/persona_access.h"
 
 #include <jansson.h>
@@ -421,8 +422,8 @@ int optimizer_service_suggestions(services *s, db_conn *c, arena *a, const princ
 }
 
 /* A persona change of the caller's channel, with its log row. */
-static int opt__assign(db_conn *c, channel *ch, const char *persona_id, int version,
-                       const char *assigned_by, const char *source, const char *reason,
+static int opt__assign(db_conn *c, const principal *by, channel *ch, const char *persona_id,
+                       int version, const char *assigned_by, const char *source, const char *reason,
                        const char *evidence, const char *suggestion_id, int64_t now,
                        channel_assignment *as, error *err)
 {
@@ -444,7 +445,9 @@ static int opt__assign(db_conn *c, channel *ch, const char *persona_id, int vers
     as->evidence = evidence;
     as->suggestion_id = suggestion_id;
     as->created_at = now;
-    return channel_store_assignment_insert(c, as, err);
+    if (channel_store_assignment_insert(c, as, err) != 0)
+        return -1;
+    return audit_persona_switch(c, by, as, err);
 }
 
 typedef struct opt__act {
@@ -475,7 +478,7 @@ static int opt__accept_body(db_conn *c, void *arg, error *err)
         return -1;
     int64_t now = time_now_usec();
     const char *reason = arena_sprintf(x->a, "accepted suggestion %s", x->sg->id);
-    if (opt__assign(c, x->ch, x->sg->persona_id, version, x->p->user_id, "manual", reason,
+    if (opt__assign(c, x->p, x->ch, x->sg->persona_id, version, x->p->user_id, "manual", reason,
                     x->sg->evidence, x->sg->id, now, x->as, err) != 0)
         return -1;
     if (optimizer_store_suggestion_decide(c, x->p->user_id, x->sg->id, "accepted", now, err) != 0)
@@ -565,8 +568,8 @@ static int opt__revert_body(db_conn *c, void *arg, error *err)
     if (pause)
         x->ch->optimizer_paused_at = now;
     const char *reason = arena_sprintf(x->a, "reverted assignment %s", target.id);
-    if (opt__assign(c, x->ch, restore, version, x->p->user_id, "manual", reason, NULL, NULL, now,
-                    x->as, err) != 0)
+    if (opt__assign(c, x->p, x->ch, restore, version, x->p->user_id, "manual", reason, NULL, NULL,
+                    now, x->as, err) != 0)
         return -1;
     if (pause) {
         x->ch->optimizer_status = "paused";
@@ -678,7 +681,7 @@ static int opt__run_decide(opt__run_tx *t, db_conn *c, channel *ch, error *err)
         return -1;
     channel_assignment as;
     const char *reason = arena_strndup(a, out->why, utf8_prefix(out->why, CHANNEL_REASON_MAX));
-    if (opt__assign(c, ch, target, version, NULL, "optimizer", reason[0] ? reason : NULL,
+    if (opt__assign(c, NULL, ch, target, version, NULL, "optimizer", reason[0] ? reason : NULL,
                     opt__evidence(a, &v), NULL, time_now_usec(), &as, err) != 0)
         return -1;
     out->status = v.d.action == OPT_EXPLORE  ? "explored"

@@ -4,6 +4,7 @@
 #include "domain/channel_store.h"
 #include "domain/plan_store.h"
 #include "domain/user_store.h"
+#include "services/audit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,6 +344,24 @@ int persona_service_update(db_conn *c, arena *a, const principal *who, const cha
     return db_tx(c, persona__update_body, &ch, err);
 }
 
+/* A persona's restore or delete on its owner's trail (a SYSTEM persona's is
+ * nobody's: an administrator's act on the shared library). */
+static int persona__event(db_conn *c, const principal *who, const char *action, const persona *cur,
+                          json_t *detail, error *err)
+{
+    const char *owner = cur->owner_id[0] ? cur->owner_id : NULL;
+    return audit_record(
+        c,
+        &(audit_entry){.action = action,
+                       .by = who,
+                       .as_admin = owner == NULL || strcmp(owner, who->user_id) != 0,
+                       .subject = owner,
+                       .object_type = "persona",
+                       .object_id = cur->id,
+                       .detail = detail},
+        err);
+}
+
 static int persona__restore_body(db_conn *c, void *arg, error *err)
 {
     persona__change *ch = arg;
@@ -369,6 +388,12 @@ static int persona__restore_body(db_conn *c, void *arg, error *err)
         rc = persona__write_version(c, ch->who, &cur, ch->out, ch->reason ? ch->reason : why, err);
     }
     json_decref(snap);
+    if (rc == 0)
+        rc = persona__event(c, ch->who, "persona.restored", &cur,
+                            json_pack("{s:o,s:I,s:I}", "name", audit_text(cur.name), "from_version",
+                                      (json_int_t)ch->version, "new_version",
+                                      (json_int_t)ch->out->version),
+                            err);
     return rc;
 }
 
@@ -407,7 +432,8 @@ static int persona__archive(db_conn *c, arena *a, const principal *who, const pe
         uuid_v7(as.id);
         memcpy(as.channel_id, chans[i].id, sizeof(as.channel_id));
         memcpy(as.user_id, chans[i].user_id, sizeof(as.user_id));
-        if (channel_store_assignment_insert(c, &as, err) != 0)
+        if (channel_store_assignment_insert(c, &as, err) != 0 ||
+            audit_persona_switch(c, who, &as, err) != 0)
             return -1;
     }
     return 0;
@@ -426,11 +452,16 @@ static int persona__delete_body(db_conn *c, void *arg, error *err)
      * deletes it once nothing names it any more. The row lock taken above
      * makes a concurrent insert naming it wait (its foreign key check), so
      * no record can appear between the check and the delete. */
-    if (rc == 0 && referenced && cur.archived_at == 0)
+    bool archive = referenced && cur.archived_at == 0;
+    if (rc == 0 && archive)
         rc = persona__archive(c, ch->a, ch->who, &cur, err);
     else if (rc == 0 && !referenced)
         rc = persona_store_delete(c, ch->id, cur.version, ch->who->user_id, err);
-    return rc;
+    if (rc != 0 || (referenced && !archive))
+        return rc; /* an archived persona still named: nothing changed */
+    return persona__event(c, ch->who, "persona.deleted", &cur,
+                          json_pack("{s:o,s:b}", "name", audit_text(cur.name), "archived", archive),
+                          err);
 }
 
 int persona_service_delete(db_conn *c, arena *a, const principal *who, const char *id,

@@ -16,5 +16,6 @@ void services_defaults(services *s)
     s->render_timeout_ms = 1800000;
     s->optimizer_min_evidence_days = 5; /* the config's defaults (app/config.c) */
     s->optimizer_cooldown_days = 7;
+    s->audit_retention_days = 365;
     s->google.upload_chunk_bytes = (int64_t)8 * 1024 * 1024;
 }

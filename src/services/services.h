@@ -52,9 +52,9 @@ typedef struct services {
     /* Where media files are kept (providers/media_store.h), owned by the
      * app; NULL: media cannot be produced or served (503). */
     struct media_store *media;
-    const char *ffmpeg;            /* the program, by name or path */
-    int media_timeout_ms;          /* one ffmpeg run at most */
-    int render_timeout_ms;         /* one video render (its ffmpeg run) at most */
+    const char *ffmpeg;    /* the program, by name or path */
+    int media_timeout_ms;  /* one ffmpeg run at most */
+    int render_timeout_ms; /* one video render (its ffmpeg run) at most */
     /* Tests watch a render's progress through this (NULL: nobody does);
      * called after each progress write, per mille of the video. */
     void (*render_observer)(const char *project_id, int permille, void *ctx);
@@ -69,6 +69,7 @@ typedef struct services {
     int optimizer_min_evidence_days; /* channel-days of both personas before a suggestion or switch
                                       */
     int optimizer_cooldown_days;     /* days between two switches in auto mode */
+    int audit_retention_days;        /* the audit trail keeps an event this long */
 } services;
 
 /** Sensible defaults for every field but db. */
