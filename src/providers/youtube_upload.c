@@ -137,9 +137,8 @@ static bool youtube_upload__range(const char *v, int64_t total, int64_t *held)
     return true;
 }
 
-/* Reads a session's answer (to a chunk or a query) into out. */
-static int youtube_upload__answer(http_client_resp *resp, int64_t total, youtube_upload_state *out,
-                                  google_status *st, error *err)
+int youtube_upload__answer(const http_client_resp *resp, int64_t total, youtube_upload_state *out,
+                           google_status *st, error *err)
 {
     memset(out, 0, sizeof(*out));
     if (resp->status == 308) {
