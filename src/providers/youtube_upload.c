@@ -131,7 +131,9 @@ static bool youtube_upload__range(const char *v, int64_t total, int64_t *held)
         return false;
     char *end = NULL;
     long long last = strtoll(v + 8, &end, 10);
-    if (end == v + 8 || *end != '\0' || last < 0 || last + 1 > total)
+    /* last >= total, not last + 1 > total: "bytes=0-9223372036854775807"
+     * must be refused, not overflow (found by fuzz/youtube_upload.c). */
+    if (end == v + 8 || *end != '\0' || last < 0 || last >= total)
         return false;
     *held = (int64_t)last + 1;
     return true;
