@@ -18,8 +18,8 @@
 #include "fake_upload.h"
 #include "jobs/queue.h"
 #include "jobs/worker.h"
-#include "providers/youtube_upload.h"
 #include "providers/media_store.h"
+#include "providers/youtube_upload.h"
 #include "services/google_service.h"
 #include "services/publish_service.h"
 
