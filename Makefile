@@ -2,10 +2,11 @@
 #   make run               install what is missing, build, migrate, serve (SQLite, offline)
 #   make test              the whole suite on SQLite and PostgreSQL
 #   make test SANITIZE=1   the same under ASan + UBSan
+#   make fuzz              the libFuzzer targets in build-fuzz/ (clang; docs/fuzzing.md)
 SANITIZE ?= 0
 export SANITIZE
 
-.PHONY: all deps build run test format clean
+.PHONY: all deps build run test fuzz format clean
 
 all: build
 
@@ -23,8 +24,13 @@ run: build
 test:
 	@scripts/test.sh
 
+fuzz:
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF \
+		-DPSTUDIO_BENCH=OFF -DPSTUDIO_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j$$(nproc)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -223,6 +223,30 @@ static void test_config_file_errors_name_the_line(void **state)
     expect_config_error(0, none, "PSTUDIO_CONFIG", "cannot read config file");
 }
 
+/* config_load_text reads a buffer as the file is read (fuzz/config.c uses
+ * it): the same checks, the same messages, and nothing from the environment. */
+static void test_a_config_text_is_read_like_the_file_and_alone(void **state)
+{
+    setenv("PSTUDIO_PORT", "7000", 1);
+    static const char text[] = "# settings\nport = 9001\n\tlog_level=debug\r\n";
+    config c;
+    error err;
+    assert_int_equal(config_load_text(&c, text, strlen(text), "t.conf", &err), 0);
+    assert_int_equal(c.port, 9001);
+    assert_string_equal(c.log_level, "debug");
+    assert_string_equal(c.data_dir, "./data");
+    config_free(&c);
+    static const char bad[] = "port = 9001\ncolour = blue\n";
+    assert_int_equal(config_load_text(&c, bad, strlen(bad), "t.conf", &err), -1);
+    assert_string_equal(err.field, "PSTUDIO_CONFIG");
+    assert_non_null(strstr(err.message, "t.conf:2: unknown setting 'colour'"));
+    config_free(&c);
+    assert_int_equal(config_load_text(&c, "", 0, "t.conf", &err), 0);
+    assert_int_equal(c.port, 8080);
+    config_free(&c);
+    unsetenv("PSTUDIO_PORT");
+}
+
 static void test_secrets_have_no_flag_and_can_come_from_a_file(void **state)
 {
     char a0[] = "--gemini-api-key", a1[] = "k";
@@ -303,6 +327,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_media_store_settings, clean_env, clean_env),
         cmocka_unit_test_setup(test_database_url_with_password_is_refused_as_a_flag, clean_env),
         cmocka_unit_test_setup(test_config_file_errors_name_the_line, clean_env),
+        cmocka_unit_test_setup(test_a_config_text_is_read_like_the_file_and_alone, clean_env),
         cmocka_unit_test_setup(test_secrets_have_no_flag_and_can_come_from_a_file, clean_env),
         cmocka_unit_test(test_readme_lists_every_setting_exactly_as_the_code_defines_it),
     };

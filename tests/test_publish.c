@@ -19,6 +19,7 @@
 #include "jobs/queue.h"
 #include "jobs/worker.h"
 #include "providers/media_store.h"
+#include "providers/youtube_upload.h"
 #include "services/google_service.h"
 #include "services/publish_service.h"
 
@@ -785,6 +786,38 @@ static void test_deleting_the_project_deletes_its_publication(void **state)
     assert_int_equal(count(w, "SELECT count(*) FROM project_publications"), 0);
 }
 
+/* Found by fuzz/youtube_upload.c: the last byte's index at INT64_MAX made
+ * "last + 1" overflow (UBSan) instead of being refused as past the total. */
+static void test_a_range_past_any_total_is_refused_without_overflow(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *range;
+        int rc;
+        int64_t held;
+    } cases[] = {
+        {"bytes=0-9223372036854775807", -1, 0},
+        {"bytes=0-99999999999999999999", -1, 0},
+        {"bytes=0-999", -1, 0},
+        {"bytes=0-998", 0, 999},
+        {"", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        http_client_resp resp;
+        memset(&resp, 0, sizeof(resp));
+        resp.status = 308;
+        snprintf(resp.range, sizeof(resp.range), "%s", cases[i].range);
+        youtube_upload_state out;
+        google_status st = {0};
+        error err;
+        assert_int_equal(youtube_upload__answer(&resp, 999, &out, &st, &err), cases[i].rc);
+        if (cases[i].rc == 0)
+            assert_int_equal(out.offset, cases[i].held);
+        else
+            assert_int_equal(st.fault, GOOGLE_REJECTED);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -803,6 +836,7 @@ int main(void)
         T(test_bad_requests_are_problems_naming_what_is_wrong),
         T(test_deleting_the_project_deletes_its_publication),
 #undef T
+        cmocka_unit_test(test_a_range_past_any_total_is_refused_without_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

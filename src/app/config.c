@@ -469,14 +469,9 @@ static char *config__trim(char *s)
     return s;
 }
 
-/* Reads 'name = value' lines. Values set by the environment or a flag win,
- * so the file is read first and everything else applied over it. */
-static int config__read_file(config *c, const char *path, error *err)
+/* Reads 'name = value' lines from f, named path in messages. */
+static int config__read_stream(config *c, FILE *f, const char *path, error *err)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return error_set(err, ERR_CONFIG, "PSTUDIO_CONFIG",
-                         "PSTUDIO_CONFIG: cannot read config file %s: %s", path, strerror(errno));
     char line[4096];
     int lineno = 0;
     int rc = 0;
@@ -508,6 +503,40 @@ static int config__read_file(config *c, const char *path, error *err)
         }
         rc = config__set(c, sp, value, SRC_FILE, err);
     }
+    return rc;
+}
+
+/* Reads the config file. Values set by the environment or a flag win, so
+ * the file is read first and everything else applied over it. */
+static int config__read_file(config *c, const char *path, error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return error_set(err, ERR_CONFIG, "PSTUDIO_CONFIG",
+                         "PSTUDIO_CONFIG: cannot read config file %s: %s", path, strerror(errno));
+    int rc = config__read_stream(c, f, path, err);
+    fclose(f);
+    return rc;
+}
+
+static void config__defaults(config *c)
+{
+    for (size_t i = 0; i < CONFIG__N; i++)
+        if (config__specs[i].def != NULL)
+            config__set(c, &config__specs[i], config__specs[i].def, SRC_DEFAULT, NULL);
+}
+
+int config_load_text(config *c, const char *text, size_t len, const char *name, error *err)
+{
+    memset(c, 0, sizeof(*c));
+    config__defaults(c);
+    if (len == 0) /* fmemopen refuses an empty buffer */
+        return 0;
+    FILE *f = fmemopen((void *)text, len, "r");
+    if (f == NULL)
+        return error_set(err, ERR_CONFIG, "PSTUDIO_CONFIG", "PSTUDIO_CONFIG: cannot read %s: %s",
+                         name, strerror(errno));
+    int rc = config__read_stream(c, f, name, err);
     fclose(f);
     return rc;
 }
@@ -556,9 +585,7 @@ int config_load(config *c, int argc, char **argv, error *err)
 {
     memset(c, 0, sizeof(*c));
     c->argv = xcalloc((size_t)argc + 1, sizeof(char *));
-    for (size_t i = 0; i < CONFIG__N; i++)
-        if (config__specs[i].def != NULL)
-            config__set(c, &config__specs[i], config__specs[i].def, SRC_DEFAULT, NULL);
+    config__defaults(c);
 
     /* Pass 1: collect flags (so --config is known before the file is read). */
     const config__spec *flag_spec[256];

@@ -108,6 +108,12 @@ typedef struct config {
  * value returns -1 with err->field naming the PSTUDIO_* variable.
  */
 int config_load(config *c, int argc, char **argv, error *err);
+/**
+ * Fills c from the defaults and text[0..len) read as a config file (named
+ * `name` in messages), nothing else: no environment, no flags, no files.
+ * For fuzz/ and tests; free c with config_free whatever it returns.
+ */
+int config_load_text(config *c, const char *text, size_t len, const char *name, error *err);
 void config_free(config *c);
 /** Prints the settings table (flag, variable, default, meaning) for --help. */
 void config_print_help(FILE *out);

@@ -30,7 +30,7 @@ void buf_reserve(buf *b, size_t n);
 int buf_append(buf *b, const void *p, size_t n);
 int buf_puts(buf *b, const char *s);
 int buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int buf_vprintf(buf *b, const char *fmt, va_list ap);
+int buf_vprintf(buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /** Returns the content as a C string ("" when empty); valid until the next append. */
 const char *buf_cstr(const buf *b);
 

@@ -176,26 +176,11 @@ static void google__wipe_resp(http_client_resp *r)
     google__wipe_buf(&r->body);
 }
 
-/* POSTs a form to the token endpoint and reads the documented answer:
- * {access_token, expires_in, refresh_token?, scope?, token_type}. */
-static int google__token_call(const google_oauth_client *g, const char *form, const char *what,
-                              google_tokens *out, google_status *st, error *err)
+int google_oauth_read_tokens(const char *body, const char *what, google_tokens *out,
+                             google_status *st, error *err)
 {
     memset(out, 0, sizeof(*out));
-    static const char *const headers[] = {"Content-Type: application/x-www-form-urlencoded",
-                                          "Accept: application/json", NULL};
-    http_client_resp resp;
-    if (google_oauth_send("POST", g->token_url, headers, form, &resp, st, err) != 0) {
-        google__wipe_resp(&resp);
-        return -1;
-    }
-    if (resp.status < 200 || resp.status > 299) {
-        google_oauth_fail(&resp, what, st, err);
-        google__wipe_resp(&resp);
-        return -1;
-    }
-    json_t *doc = json_loads(buf_cstr(&resp.body), 0, NULL);
-    google__wipe_resp(&resp);
+    json_t *doc = json_loads(body, 0, NULL);
     json_t *access = json_object_get(doc, "access_token");
     json_t *refresh = json_object_get(doc, "refresh_token");
     json_t *scope = json_object_get(doc, "scope");
@@ -224,6 +209,29 @@ static int google__token_call(const google_oauth_client *g, const char *form, co
             sodium_memzero((char *)json_string_value(v), json_string_length(v));
     }
     json_decref(doc);
+    return rc;
+}
+
+/* POSTs a form to the token endpoint and reads the documented answer:
+ * {access_token, expires_in, refresh_token?, scope?, token_type}. */
+static int google__token_call(const google_oauth_client *g, const char *form, const char *what,
+                              google_tokens *out, google_status *st, error *err)
+{
+    memset(out, 0, sizeof(*out));
+    static const char *const headers[] = {"Content-Type: application/x-www-form-urlencoded",
+                                          "Accept: application/json", NULL};
+    http_client_resp resp;
+    if (google_oauth_send("POST", g->token_url, headers, form, &resp, st, err) != 0) {
+        google__wipe_resp(&resp);
+        return -1;
+    }
+    if (resp.status < 200 || resp.status > 299) {
+        google_oauth_fail(&resp, what, st, err);
+        google__wipe_resp(&resp);
+        return -1;
+    }
+    int rc = google_oauth_read_tokens(buf_cstr(&resp.body), what, out, st, err);
+    google__wipe_resp(&resp);
     return rc;
 }
 
@@ -283,26 +291,11 @@ static void google__free_secret(char *s)
     free(s);
 }
 
-int google_oauth_userinfo(const google_oauth_client *g, const char *access_token,
-                          google_identity *out, google_status *st, error *err)
+int google_oauth_read_identity(const char *body, google_identity *out, google_status *st,
+                               error *err)
 {
     memset(out, 0, sizeof(*out));
-    char *bearer = google__bearer(access_token);
-    const char *const headers[] = {bearer, "Accept: application/json", NULL};
-    http_client_resp resp;
-    int rc = google_oauth_send("GET", g->userinfo_url, headers, NULL, &resp, st, err);
-    google__free_secret(bearer);
-    if (rc != 0) {
-        http_client_resp_free(&resp);
-        return -1;
-    }
-    if (resp.status < 200 || resp.status > 299) {
-        google_oauth_fail(&resp, "reading the Google account's identity", st, err);
-        http_client_resp_free(&resp);
-        return -1;
-    }
-    json_t *doc = json_loads(buf_cstr(&resp.body), 0, NULL);
-    http_client_resp_free(&resp);
+    json_t *doc = json_loads(body, 0, NULL);
     json_t *sub = json_object_get(doc, "sub");
     json_t *email = json_object_get(doc, "email");
     json_t *verified = json_object_get(doc, "email_verified");
@@ -322,6 +315,29 @@ int google_oauth_userinfo(const google_oauth_client *g, const char *access_token
         (json_is_string(verified) && strcmp(json_string_value(verified), "true") == 0);
     json_decref(doc);
     return 0;
+}
+
+int google_oauth_userinfo(const google_oauth_client *g, const char *access_token,
+                          google_identity *out, google_status *st, error *err)
+{
+    memset(out, 0, sizeof(*out));
+    char *bearer = google__bearer(access_token);
+    const char *const headers[] = {bearer, "Accept: application/json", NULL};
+    http_client_resp resp;
+    int rc = google_oauth_send("GET", g->userinfo_url, headers, NULL, &resp, st, err);
+    google__free_secret(bearer);
+    if (rc != 0) {
+        http_client_resp_free(&resp);
+        return -1;
+    }
+    if (resp.status < 200 || resp.status > 299) {
+        google_oauth_fail(&resp, "reading the Google account's identity", st, err);
+        http_client_resp_free(&resp);
+        return -1;
+    }
+    rc = google_oauth_read_identity(buf_cstr(&resp.body), out, st, err);
+    http_client_resp_free(&resp);
+    return rc;
 }
 
 int google_oauth_revoke(const google_oauth_client *g, const char *token, google_status *st,

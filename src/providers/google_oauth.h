@@ -103,6 +103,18 @@ void google_tokens_free(google_tokens *t);
  * Google's reason code. Returns -1.
  */
 int google_oauth_fail(const http_client_resp *r, const char *what, google_status *st, error *err);
+/**
+ * Reads a 2xx answer's body (NUL-terminated): the token endpoint's
+ * {access_token, expires_in, refresh_token?, scope?} into out (free with
+ * google_tokens_free), or userinfo's {sub, email?, email_verified?}. -1 with
+ * st->fault GOOGLE_REJECTED and err set when a required member is missing
+ * or of the wrong type; out is then zeroed. Apart from the calls so that
+ * fuzz/ can drive the parsing without a server.
+ */
+int google_oauth_read_tokens(const char *body, const char *what, google_tokens *out,
+                             google_status *st, error *err);
+int google_oauth_read_identity(const char *body, google_identity *out, google_status *st,
+                               error *err);
 /** Sends a request with the bounded timeouts and size cap every Google call uses. */
 int google_oauth_send(const char *method, const char *url, const char *const *headers,
                       const char *body, http_client_resp *resp, google_status *st, error *err);

@@ -84,4 +84,9 @@ void image_generate(const image_settings *s, const image_request *rq, image_resu
 int image_probe(const uint8_t *data, size_t len, const char **mime, int *width, int *height);
 void image_result_free(image_result *r);
 
+/* Seams for fuzz/: a 2xx answer's body (NUL-terminated) into out, as
+ * image_generate reads it; the image is decoded and probed. */
+void image__gemini_read(const char *body, image_result *out);
+void image__openai_read(const char *body, image_result *out);
+
 #endif

@@ -300,6 +300,16 @@ static void image__gemini_answer(json_t *doc, image_result *out)
     }
 }
 
+void image__gemini_read(const char *body, image_result *out)
+{
+    json_t *doc = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(doc))
+        image__set(out, IMAGE_TRANSIENT, "the gemini image model's answer is not JSON");
+    else
+        image__gemini_answer(doc, out);
+    json_decref(doc);
+}
+
 static void image__gemini(const image_settings *s, const image_request *rq, image_result *out)
 {
     const char *model = s->gemini_model ? s->gemini_model : "gemini-2.5-flash-image";
@@ -326,17 +336,24 @@ static void image__gemini(const image_settings *s, const image_request *rq, imag
     free(body);
     if (rc != 0)
         return;
-    json_t *doc = json_loads(buf_cstr(&resp.body), JSON_REJECT_DUPLICATES, NULL);
-    if (!json_is_object(doc))
-        image__set(out, IMAGE_TRANSIENT, "the gemini image model's answer is not JSON");
-    else
-        image__gemini_answer(doc, out);
-    json_decref(doc);
+    image__gemini_read(buf_cstr(&resp.body), out);
     http_client_resp_free(&resp);
 }
 
 /* ---- openai ------------------------------------------------------------------------------------
  */
+
+void image__openai_read(const char *body, image_result *out)
+{
+    json_t *doc = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
+    const char *b64 = json_string_value(
+        json_object_get(json_array_get(json_object_get(doc, "data"), 0), "b64_json"));
+    if (b64 == NULL)
+        image__set(out, IMAGE_TRANSIENT, "the openai image model's answer has no data[0].b64_json");
+    else
+        image__take("openai", b64, NULL, out);
+    json_decref(doc);
+}
 
 static void image__openai(const image_settings *s, const image_request *rq, image_result *out)
 {
@@ -372,14 +389,7 @@ static void image__openai(const image_settings *s, const image_request *rq, imag
     free(body);
     if (rc != 0)
         return;
-    json_t *doc = json_loads(buf_cstr(&resp.body), JSON_REJECT_DUPLICATES, NULL);
-    const char *b64 = json_string_value(
-        json_object_get(json_array_get(json_object_get(doc, "data"), 0), "b64_json"));
-    if (b64 == NULL)
-        image__set(out, IMAGE_TRANSIENT, "the openai image model's answer has no data[0].b64_json");
-    else
-        image__take("openai", b64, NULL, out);
-    json_decref(doc);
+    image__openai_read(buf_cstr(&resp.body), out);
     http_client_resp_free(&resp);
 }
 

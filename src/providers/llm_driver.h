@@ -38,6 +38,13 @@ struct http_client_resp;
  */
 void llm__status_failed(const llm *m, llm_result *out, const struct http_client_resp *resp,
                         const char *key);
+/**
+ * Reads a 2xx answer's body (NUL-terminated): Gemini's generateContent or an
+ * OpenAI-compatible chat completion. Fills out like generate does after the
+ * transport; a seam of its own so fuzz/ can drive the parsing alone.
+ */
+void llm__gemini_answer(llm_result *out, const char *body);
+void llm__openai_answer(llm_result *out, const char *body);
 /** Parses the model's text as JSON into out->json, or fails with malformed_json. */
 int llm__parse_answer(llm_result *out, const char *text);
 

@@ -138,6 +138,17 @@ static void gemini__read(llm_result *out, const json_t *doc)
     buf_free(&text);
 }
 
+void llm__gemini_answer(llm_result *out, const char *body)
+{
+    json_t *doc = json_loads(body, 0, NULL);
+    if (!json_is_object(doc))
+        llm__fail(out, LLM_TRANSIENT, "malformed_response",
+                  "the gemini provider answered with something that is not its JSON format");
+    else
+        gemini__read(out, doc);
+    json_decref(doc);
+}
+
 static void gemini__generate(const llm *m, const llm_request *rq, llm_result *out)
 {
     const char *base = m->s.gemini_base_url;
@@ -185,13 +196,7 @@ static void gemini__generate(const llm *m, const llm_request *rq, llm_result *ou
         http_client_resp_free(&resp);
         return;
     }
-    json_t *doc = json_loads(buf_cstr(&resp.body), 0, NULL);
-    if (!json_is_object(doc))
-        llm__fail(out, LLM_TRANSIENT, "malformed_response",
-                  "the gemini provider answered with something that is not its JSON format");
-    else
-        gemini__read(out, doc);
-    json_decref(doc);
+    llm__gemini_answer(out, buf_cstr(&resp.body));
     http_client_resp_free(&resp);
 }
 

@@ -138,6 +138,17 @@ static void openai__read(llm_result *out, const json_t *doc)
         out->outcome = LLM_OK;
 }
 
+void llm__openai_answer(llm_result *out, const char *body)
+{
+    json_t *doc = json_loads(body, 0, NULL);
+    if (!json_is_object(doc))
+        llm__fail(out, LLM_TRANSIENT, "malformed_response",
+                  "the openai provider answered with something that is not its JSON format");
+    else
+        openai__read(out, doc);
+    json_decref(doc);
+}
+
 static void openai__generate(const llm *m, const llm_request *rq, llm_result *out)
 {
     const char *base = m->s.openai_base_url;
@@ -181,13 +192,7 @@ static void openai__generate(const llm *m, const llm_request *rq, llm_result *ou
         http_client_resp_free(&resp);
         return;
     }
-    json_t *doc = json_loads(buf_cstr(&resp.body), 0, NULL);
-    if (!json_is_object(doc))
-        llm__fail(out, LLM_TRANSIENT, "malformed_response",
-                  "the openai provider answered with something that is not its JSON format");
-    else
-        openai__read(out, doc);
-    json_decref(doc);
+    llm__openai_answer(out, buf_cstr(&resp.body));
     http_client_resp_free(&resp);
 }
 

@@ -14,7 +14,7 @@
  * version is never used because its name carries the ETag. An fd handed
  * out stays valid when its copy is evicted or the object deleted.
  *
- * XML answers (lists, multipart ids, errors) are read with expat, capped
+ * XML answers (lists, multipart ids, errors) are read by s3_xml.c, capped
  * at 8 MiB like every http_client answer.
  */
 #include "providers/media_store.h"
@@ -23,11 +23,11 @@
 #include "base/buf.h"
 #include "base/uuid.h"
 #include "providers/http_client.h"
+#include "providers/s3_xml.h"
 
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
-#include <expat.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -122,84 +122,6 @@ static void s3__url(const s3_store *s, const char *key, const char *query, char 
                  query ? query : "");
 }
 
-/* ---- XML answers ----------------------------------------------------------------------- */
-
-/* Calls on_text(parent, name, text) at the end of every element, with the
- * element's own text (capped at 4 KiB). */
-typedef struct s3__xml {
-    void (*on_text)(void *ctx, const char *parent, const char *name, const char *text);
-    void *ctx;
-    char stack[8][64];
-    int depth;
-    char text[4096];
-    size_t text_len;
-} s3__xml;
-
-static void XMLCALL s3__xml_start(void *ud, const XML_Char *name, const XML_Char **attrs)
-{
-    (void)attrs;
-    s3__xml *x = ud;
-    if (x->depth < 8)
-        snprintf(x->stack[x->depth], sizeof(x->stack[0]), "%s", name);
-    x->depth++;
-    x->text_len = 0;
-    x->text[0] = '\0';
-}
-
-static void XMLCALL s3__xml_end(void *ud, const XML_Char *name)
-{
-    s3__xml *x = ud;
-    const char *parent = x->depth >= 2 && x->depth - 2 < 8 ? x->stack[x->depth - 2] : "";
-    x->on_text(x->ctx, parent, name, x->text);
-    x->depth--;
-    x->text_len = 0;
-    x->text[0] = '\0';
-}
-
-static void XMLCALL s3__xml_chars(void *ud, const XML_Char *s, int len)
-{
-    s3__xml *x = ud;
-    size_t n = (size_t)len;
-    if (x->text_len + n >= sizeof(x->text))
-        n = sizeof(x->text) - 1 - x->text_len;
-    memcpy(x->text + x->text_len, s, n);
-    x->text_len += n;
-    x->text[x->text_len] = '\0';
-}
-
-/* Parses body; false when it is not well-formed XML. */
-static bool s3__xml_parse(const char *body, size_t len,
-                          void (*on_text)(void *, const char *, const char *, const char *),
-                          void *ctx)
-{
-    XML_Parser p = XML_ParserCreate("UTF-8");
-    if (p == NULL)
-        return false;
-    s3__xml x = {.on_text = on_text, .ctx = ctx};
-    XML_SetUserData(p, &x);
-    XML_SetElementHandler(p, s3__xml_start, s3__xml_end);
-    XML_SetCharacterDataHandler(p, s3__xml_chars);
-    bool ok = XML_Parse(p, body, (int)len, 1) == XML_STATUS_OK;
-    XML_ParserFree(p);
-    return ok;
-}
-
-typedef struct s3__err_body {
-    char code[96];
-    char message[256];
-} s3__err_body;
-
-static void s3__on_error_text(void *ctx, const char *parent, const char *name, const char *text)
-{
-    s3__err_body *e = ctx;
-    if (strcmp(parent, "Error") != 0)
-        return;
-    if (strcmp(name, "Code") == 0)
-        snprintf(e->code, sizeof(e->code), "%s", text);
-    else if (strcmp(name, "Message") == 0)
-        snprintf(e->message, sizeof(e->message), "%s", text);
-}
-
 /* ---- requests -------------------------------------------------------------------------- */
 
 typedef struct s3__call {
@@ -253,9 +175,9 @@ static int s3__send(s3_store *s, const s3__call *c, http_client_resp *out, error
 static int s3__status_error(const s3_store *s, const char *what, const http_client_resp *r,
                             error *err)
 {
-    s3__err_body eb = {.code = ""};
+    s3_xml_error eb = {.code = ""};
     if (r->body.data != NULL && r->body.len > 0)
-        s3__xml_parse(r->body.data, r->body.len, s3__on_error_text, &eb);
+        s3_xml_read_error(r->body.data, r->body.len, &eb);
     const char *code = eb.code[0] ? eb.code : "no error code";
     if (r->status == 403 && strcmp(eb.code, "InvalidAccessKeyId") == 0)
         return error_set(err, ERR_CONFIG, "PSTUDIO_S3_ACCESS_KEY_ID",
@@ -298,23 +220,9 @@ static int s3__put_object(s3_store *s, const char *key, const char *data, size_t
     return rc;
 }
 
-typedef struct s3__upload_id {
-    char id[1024];
-    bool error_seen;
-} s3__upload_id;
-
-static void s3__on_upload_text(void *ctx, const char *parent, const char *name, const char *text)
-{
-    s3__upload_id *u = ctx;
-    if (strcmp(parent, "InitiateMultipartUploadResult") == 0 && strcmp(name, "UploadId") == 0)
-        snprintf(u->id, sizeof(u->id), "%s", text);
-    if (strcmp(name, "Error") == 0)
-        u->error_seen = true;
-}
-
 static void s3__abort_upload(s3_store *s, const char *key, const char *upload_id)
 {
-    char enc[3 * sizeof(((s3__upload_id *)0)->id)], q[sizeof(enc) + 16];
+    char enc[3 * sizeof(((s3_xml_upload *)0)->id)], q[sizeof(enc) + 16];
     if (!http_client_urlencode(upload_id, enc, sizeof(enc)))
         return;
     snprintf(q, sizeof(q), "uploadId=%s", enc);
@@ -358,13 +266,13 @@ static int s3__multipart(s3_store *s, const char *key, int fd, int64_t size, con
     http_client_resp r;
     if (s3__send(s, &c, &r, err) != 0)
         return -1;
-    s3__upload_id u = {.error_seen = false};
+    s3_xml_upload u = {.error_seen = false};
     if (r.status != 200) {
         s3__status_error(s, "starting a multipart upload", &r, err);
         http_client_resp_free(&r);
         return -1;
     }
-    bool ok = s3__xml_parse(r.body.data, r.body.len, s3__on_upload_text, &u);
+    bool ok = s3_xml_read_upload(r.body.data, r.body.len, &u);
     http_client_resp_free(&r);
     if (!ok || u.id[0] == '\0')
         return error_set(err, ERR_UNAVAILABLE, NULL,
@@ -416,8 +324,8 @@ static int s3__multipart(s3_store *s, const char *key, int fd, int64_t size, con
             rc = -1;
         } else {
             /* S3 may answer 200 and still fail the completion in the body. */
-            s3__upload_id result = {.error_seen = false};
-            bool readable = s3__xml_parse(r.body.data, r.body.len, s3__on_upload_text, &result);
+            s3_xml_upload result = {.error_seen = false};
+            bool readable = s3_xml_read_upload(r.body.data, r.body.len, &result);
             if (r.status != 200 || result.error_seen)
                 rc = s3__status_error(s, "completing a multipart upload", &r, err);
             else if (!readable)
@@ -787,47 +695,11 @@ static int s3__remove(media_store *ms, const char *user_id, const char *project_
     return s3__delete_key(s, key, err);
 }
 
-/* One page of ListObjectsV2: keys and common prefixes. */
-typedef struct s3__page {
-    char **items; /* keys, or common prefixes when delimited */
-    size_t n, cap;
-    bool delimited;
-    bool truncated;
-    char next[1024];
-} s3__page;
-
-static void s3__on_list_text(void *ctx, const char *parent, const char *name, const char *text)
-{
-    s3__page *p = ctx;
-    bool item = p->delimited ? strcmp(parent, "CommonPrefixes") == 0 && strcmp(name, "Prefix") == 0
-                             : strcmp(parent, "Contents") == 0 && strcmp(name, "Key") == 0;
-    if (item) {
-        if (p->n == p->cap) {
-            p->cap = p->cap ? p->cap * 2 : 64;
-            p->items = xrealloc(p->items, p->cap * sizeof(char *));
-        }
-        p->items[p->n++] = xstrdup(text);
-    } else if (strcmp(parent, "ListBucketResult") == 0 && strcmp(name, "IsTruncated") == 0) {
-        p->truncated = strcmp(text, "true") == 0;
-    } else if (strcmp(parent, "ListBucketResult") == 0 &&
-               strcmp(name, "NextContinuationToken") == 0) {
-        snprintf(p->next, sizeof(p->next), "%s", text);
-    }
-}
-
-static void s3__page_free(s3__page *p)
-{
-    for (size_t i = 0; i < p->n; i++)
-        free(p->items[i]);
-    free(p->items);
-    memset(p, 0, sizeof(*p));
-}
-
 /* Lists prefix (with "/" as delimiter when delimited), one page after
  * token (NULL: the first), from after start_after (NULL: the start). The parameters are in
  * canonical (sorted) order, because libcurl 7.88 signs the query as it is written. */
 static int s3__list(s3_store *s, const char *prefix, bool delimited, const char *token,
-                    const char *start_after, s3__page *out, error *err)
+                    const char *start_after, s3_xml_page *out, error *err)
 {
     memset(out, 0, sizeof(*out));
     out->delimited = delimited;
@@ -848,7 +720,7 @@ static int s3__list(s3_store *s, const char *prefix, bool delimited, const char 
     int rc = 0;
     if (r.status != 200)
         rc = s3__status_error(s, "listing objects", &r, err);
-    else if (!s3__xml_parse(r.body.data, r.body.len, s3__on_list_text, out))
+    else if (!s3_xml_read_list(r.body.data, r.body.len, out))
         rc = error_set(err, ERR_UNAVAILABLE, NULL,
                        "media storage: the S3 server's object list is not readable XML");
     else if (out->truncated && out->next[0] == '\0')
@@ -857,7 +729,7 @@ static int s3__list(s3_store *s, const char *prefix, bool delimited, const char 
                        "continuation token");
     http_client_resp_free(&r);
     if (rc != 0)
-        s3__page_free(out);
+        s3_xml_page_free(out);
     return rc;
 }
 
@@ -874,7 +746,7 @@ static int s3__remove_project(media_store *ms, const char *user_id, const char *
     /* Deleting as it lists: each page is listed from the start again, so a
      * page never skips a key the deletions moved forward. */
     for (int pages = 0; pages < 100000; pages++) {
-        s3__page p;
+        s3_xml_page p;
         if (s3__list(s, prefix, false, NULL, NULL, &p, err) != 0)
             return -1;
         int rc = 0;
@@ -882,7 +754,7 @@ static int s3__remove_project(media_store *ms, const char *user_id, const char *
             if (strncmp(p.items[i], prefix, strlen(prefix)) == 0)
                 rc = s3__delete_key(s, p.items[i], err);
         bool more = p.truncated && p.n > 0;
-        s3__page_free(&p);
+        s3_xml_page_free(&p);
         if (rc != 0 || !more)
             return rc;
     }
@@ -900,9 +772,9 @@ static int s3__list_names(media_store *ms, const char *user_id, const char *proj
     char prefix[S3_KEY_MAX];
     s3__key(s, user_id, project_id, NULL, prefix);
     size_t plen = strlen(prefix);
-    char token[sizeof(((s3__page *)0)->next)] = "";
+    char token[sizeof(((s3_xml_page *)0)->next)] = "";
     for (int pages = 0; pages < 100000; pages++) {
-        s3__page p;
+        s3_xml_page p;
         if (s3__list(s, prefix, false, token[0] ? token : NULL, NULL, &p, err) != 0)
             return -1;
         for (size_t i = 0; i < p.n; i++)
@@ -911,7 +783,7 @@ static int s3__list_names(media_store *ms, const char *user_id, const char *proj
                 fn(p.items[i] + plen, ctx);
         bool more = p.truncated;
         snprintf(token, sizeof(token), "%s", p.next);
-        s3__page_free(&p);
+        s3_xml_page_free(&p);
         if (!more)
             return 0;
     }
@@ -936,14 +808,14 @@ static int s3__each_prefix(s3_store *s, const char *base,
 {
     char token[1024] = "";
     do {
-        s3__page p;
+        s3_xml_page p;
         if (s3__list(s, base, true, token[0] ? token : NULL, NULL, &p, err) != 0)
             return -1;
         int rc = 0;
         for (size_t i = 0; rc == 0 && i < p.n; i++)
             rc = each(s, p.items[i], ctx);
         snprintf(token, sizeof(token), "%s", p.truncated ? p.next : "");
-        s3__page_free(&p);
+        s3_xml_page_free(&p);
         if (rc != 0)
             return rc;
     } while (token[0]);
@@ -982,7 +854,7 @@ static int s3__list_projects(media_store *ms,
     char after[S3_KEY_MAX] = "";
     size_t plen = strlen(s->prefix);
     for (;;) {
-        s3__page p;
+        s3_xml_page p;
         if (s3__list(s, s->prefix, false, NULL, after[0] ? after : NULL, &p, err) != 0)
             return -1;
         bool more = p.truncated && p.n > 0;
@@ -1007,7 +879,7 @@ static int s3__list_projects(media_store *ms,
             snprintf(w.user_base, sizeof(w.user_base), "%s%s/", s->prefix, w.user_id);
             rc = s3__each_prefix(s, w.user_base, s3__each_project, &w, err);
         }
-        s3__page_free(&p);
+        s3_xml_page_free(&p);
         if (rc != 0 || !more)
             return rc;
     }

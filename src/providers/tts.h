@@ -102,4 +102,15 @@ void tts_espeak_synthesize(const tts_request *rq, tts_result *out);
 int64_t tts_result_duration_ms(const tts_result *r);
 void tts_result_free(tts_result *r);
 
+/* Private to tts_http.c, and seams for fuzz/. */
+/** Appends text's words (runs of non-space, sentence starts marked) to out->words. */
+void tts__split(const char *text, tts_result *out);
+/**
+ * Reads Google's text:synthesize answer (NUL-terminated body) to a request
+ * made for text, whose words out already holds: the base64 WAV in
+ * audioContent, the words timed from timepoints[{markName "wN",
+ * timeSeconds}] (spread when none came). On success out->voice is label.
+ */
+void tts__google_answer(const char *text, const char *label, const char *body, tts_result *out);
+
 #endif

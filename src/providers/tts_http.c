@@ -116,7 +116,7 @@ int tts_wav_read(const uint8_t *data, size_t len, tts_result *out)
 
 /* The words of the text: runs of non-space; a word after one ending in
  * . ! ? or an ellipsis starts a sentence. */
-static void tts__split(const char *text, tts_result *out)
+void tts__split(const char *text, tts_result *out)
 {
     size_t len = strlen(text), cap = 0;
     bool sentence = true;
@@ -473,6 +473,37 @@ static int tts__timepoints(const json_t *tps, tts_result *out)
     return 0;
 }
 
+void tts__google_answer(const char *text, const char *label, const char *body, tts_result *out)
+{
+    json_t *doc = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
+    const char *b64 = json_string_value(json_object_get(doc, "audioContent"));
+    json_t *tps = json_object_get(doc, "timepoints");
+    if (!json_is_object(doc) || b64 == NULL || (tps != NULL && !json_is_array(tps))) {
+        tts__fail(out, TTS_PERMANENT,
+                  "the google narrator answered with something that is not its JSON format "
+                  "(audioContent and timepoints)%s",
+                  "");
+    } else {
+        size_t blen = strlen(b64), alen = 0;
+        uint8_t *audio = xmalloc(blen / 4 * 3 + 3);
+        if (sodium_base642bin(audio, blen / 4 * 3 + 3, b64, blen, NULL, &alen, NULL,
+                              sodium_base64_VARIANT_ORIGINAL) != 0) {
+            tts__fail(out, TTS_PERMANENT,
+                      "the google narrator's audioContent is not valid base64%s", "");
+        } else if (tts_wav_read(audio, alen, out) == 0 && tps != NULL &&
+                   tts__timepoints(tps, out) != 0) {
+            tts__fail(out, TTS_PERMANENT,
+                      "the google narrator's timepoints do not match the marks sent%s", "");
+        } else if (out->outcome == TTS_OK && tps == NULL) {
+            tts__spread(text, out); /* no marks came back: estimate */
+        }
+        if (out->outcome == TTS_OK)
+            snprintf(out->voice, sizeof(out->voice), "%s", label);
+        free(audio);
+    }
+    json_decref(doc);
+}
+
 void tts_google_synthesize(const tts_settings *s, const tts_request *rq, tts_result *out)
 {
     memset(out, 0, sizeof(*out));
@@ -510,33 +541,7 @@ void tts_google_synthesize(const tts_settings *s, const tts_request *rq, tts_res
         tts__settle(out);
         return;
     }
-    json_t *doc = json_loads(buf_cstr(&resp.body), JSON_REJECT_DUPLICATES, NULL);
-    const char *b64 = json_string_value(json_object_get(doc, "audioContent"));
-    json_t *tps = json_object_get(doc, "timepoints");
-    if (!json_is_object(doc) || b64 == NULL || (tps != NULL && !json_is_array(tps))) {
-        tts__fail(out, TTS_PERMANENT,
-                  "the google narrator answered with something that is not its JSON format "
-                  "(audioContent and timepoints)%s",
-                  "");
-    } else {
-        size_t blen = strlen(b64), alen = 0;
-        uint8_t *audio = xmalloc(blen / 4 * 3 + 3);
-        if (sodium_base642bin(audio, blen / 4 * 3 + 3, b64, blen, NULL, &alen, NULL,
-                              sodium_base64_VARIANT_ORIGINAL) != 0) {
-            tts__fail(out, TTS_PERMANENT,
-                      "the google narrator's audioContent is not valid base64%s", "");
-        } else if (tts_wav_read(audio, alen, out) == 0 && tps != NULL &&
-                   tts__timepoints(tps, out) != 0) {
-            tts__fail(out, TTS_PERMANENT,
-                      "the google narrator's timepoints do not match the marks sent%s", "");
-        } else if (out->outcome == TTS_OK && tps == NULL) {
-            tts__spread(rq->text, out); /* no marks came back: estimate */
-        }
-        if (out->outcome == TTS_OK)
-            snprintf(out->voice, sizeof(out->voice), "%s", name ? name : lang);
-        free(audio);
-    }
-    json_decref(doc);
+    tts__google_answer(rq->text, name ? name : lang, buf_cstr(&resp.body), out);
     http_client_resp_free(&resp);
     tts__settle(out);
 }

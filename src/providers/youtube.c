@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define YOUTUBE_MAX_PAGES    10 /* 500 channels: far more than one grant covers */
-#define YOUTUBE_PAGE_SIZE    50 /* the API's maximum */
-#define YOUTUBE_MAX_CHANNELS (YOUTUBE_MAX_PAGES * YOUTUBE_PAGE_SIZE)
+#define YOUTUBE_MAX_PAGES 10 /* 500 channels: far more than one grant covers */
+#define YOUTUBE_PAGE_SIZE 50 /* the API's maximum */
+_Static_assert(YOUTUBE_MAX_CHANNELS == YOUTUBE_MAX_PAGES * YOUTUBE_PAGE_SIZE,
+               "a listing keeps every row of its pages");
 
 static const char *youtube__str(arena *a, json_t *v)
 {
@@ -74,6 +75,30 @@ static bool youtube__read(arena *a, json_t *item, youtube_channel *ch)
     return true;
 }
 
+int youtube__read_page(const char *body, arena *a, youtube_channel *rows, size_t *n,
+                       const char **next, google_status *st, error *err)
+{
+    *next = NULL;
+    json_t *doc = json_loads(body, 0, NULL);
+    json_t *items = json_object_get(doc, "items");
+    if (!json_is_object(doc) || (items != NULL && !json_is_array(items))) {
+        json_decref(doc);
+        st->fault = GOOGLE_REJECTED;
+        return error_set(err, ERR_UNAVAILABLE, NULL,
+                         "the YouTube channel list came back in an unexpected shape");
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(items, i, item)
+    {
+        if (*n < YOUTUBE_MAX_CHANNELS && youtube__read(a, item, &rows[*n]))
+            (*n)++;
+    }
+    *next = youtube__str(a, json_object_get(doc, "nextPageToken"));
+    json_decref(doc);
+    return 0;
+}
+
 /* One page of channels.list; *next is the nextPageToken (arena) or NULL. */
 static int youtube__page(const char *base_url, const char *bearer, const char *page_token, arena *a,
                          youtube_channel *rows, size_t *n, const char **next, google_status *st,
@@ -99,25 +124,9 @@ static int youtube__page(const char *base_url, const char *bearer, const char *p
         http_client_resp_free(&resp);
         return -1;
     }
-    json_t *doc = json_loads(buf_cstr(&resp.body), 0, NULL);
+    int rc = youtube__read_page(buf_cstr(&resp.body), a, rows, n, next, st, err);
     http_client_resp_free(&resp);
-    json_t *items = json_object_get(doc, "items");
-    if (!json_is_object(doc) || (items != NULL && !json_is_array(items))) {
-        json_decref(doc);
-        st->fault = GOOGLE_REJECTED;
-        return error_set(err, ERR_UNAVAILABLE, NULL,
-                         "the YouTube channel list came back in an unexpected shape");
-    }
-    size_t i;
-    json_t *item;
-    json_array_foreach(items, i, item)
-    {
-        if (*n < YOUTUBE_MAX_CHANNELS && youtube__read(a, item, &rows[*n]))
-            (*n)++;
-    }
-    *next = youtube__str(a, json_object_get(doc, "nextPageToken"));
-    json_decref(doc);
-    return 0;
+    return rc;
 }
 
 int youtube_channels_mine(const char *base_url, const char *access_token, arena *a,

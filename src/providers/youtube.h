@@ -39,4 +39,15 @@ typedef struct youtube_channel {
 int youtube_channels_mine(const char *base_url, const char *access_token, arena *a,
                           youtube_channel **out, size_t *n, google_status *st, error *err);
 
+/* The page reader on its own, for fuzz/. */
+#define YOUTUBE_MAX_CHANNELS 500 /* rows a listing keeps at most: 10 pages of 50 */
+/**
+ * Reads one channels.list answer (NUL-terminated body) into rows, appending
+ * from *n while *n < YOUTUBE_MAX_CHANNELS; items without an id or a title are
+ * skipped. *next is the nextPageToken (in a) or NULL. -1 with st->fault
+ * GOOGLE_REJECTED when the body is not an object with an items list.
+ */
+int youtube__read_page(const char *body, arena *a, youtube_channel *rows, size_t *n,
+                       const char **next, google_status *st, error *err);
+
 #endif

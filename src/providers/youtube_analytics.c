@@ -124,8 +124,8 @@ static bool ya__row(json_t *row, const int at[YA_NCOLS], size_t ncols, int64_t f
     return true;
 }
 
-static int ya__parse(const char *body, int64_t from, int64_t to, arena *a,
-                     youtube_analytics_day **out, size_t *n, google_status *st, error *err)
+int youtube_analytics__parse(const char *body, int64_t from, int64_t to, arena *a,
+                             youtube_analytics_day **out, size_t *n, google_status *st, error *err)
 {
     json_t *doc = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_object(doc)) {
@@ -180,7 +180,7 @@ int youtube_analytics_days(const char *base_url, const char *access_token, int64
     if (rc == 0 && (resp.status < 200 || resp.status > 299))
         rc = google_oauth_fail(&resp, "the YouTube Analytics report", st, err);
     else if (rc == 0)
-        rc = ya__parse(buf_cstr(&resp.body), from, to, a, out, n, st, err);
+        rc = youtube_analytics__parse(buf_cstr(&resp.body), from, to, a, out, n, st, err);
     http_client_resp_free(&resp);
     return rc;
 }

@@ -49,5 +49,13 @@ typedef struct youtube_analytics_day {
 int youtube_analytics_days(const char *base_url, const char *access_token, int64_t from, int64_t to,
                            arena *a, youtube_analytics_day **out, size_t *n, google_status *st,
                            error *err);
+/**
+ * Reads a reports.query answer (NUL-terminated body) for the days from..to
+ * (from <= to) into *out (in a): every column named once, at most one row
+ * per day, in order, inside the range, with valid metrics; -1 with
+ * st->fault GOOGLE_REJECTED otherwise. The call's parsing half, for fuzz/.
+ */
+int youtube_analytics__parse(const char *body, int64_t from, int64_t to, arena *a,
+                             youtube_analytics_day **out, size_t *n, google_status *st, error *err);
 
 #endif

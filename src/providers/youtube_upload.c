@@ -131,15 +131,16 @@ static bool youtube_upload__range(const char *v, int64_t total, int64_t *held)
         return false;
     char *end = NULL;
     long long last = strtoll(v + 8, &end, 10);
-    if (end == v + 8 || *end != '\0' || last < 0 || last + 1 > total)
+    /* last >= total, not last + 1 > total: "bytes=0-9223372036854775807"
+     * must be refused, not overflow (found by fuzz/youtube_upload.c). */
+    if (end == v + 8 || *end != '\0' || last < 0 || last >= total)
         return false;
     *held = (int64_t)last + 1;
     return true;
 }
 
-/* Reads a session's answer (to a chunk or a query) into out. */
-static int youtube_upload__answer(http_client_resp *resp, int64_t total, youtube_upload_state *out,
-                                  google_status *st, error *err)
+int youtube_upload__answer(const http_client_resp *resp, int64_t total, youtube_upload_state *out,
+                           google_status *st, error *err)
 {
     memset(out, 0, sizeof(*out));
     if (resp->status == 308) {

@@ -75,5 +75,13 @@ int youtube_upload_query(const char *upload_url, const char *session_uri, const 
 int youtube_thumbnail_set(const char *upload_url, const char *access, const char *video_id,
                           const void *data, size_t len, const char *content_type, google_status *st,
                           error *err);
+/**
+ * Reads a session's answer to a chunk or a query into out: 308 with its
+ * Range (how much is held, at most total), 200/201 with the video's id, 404
+ * or 410 (gone), anything else classified by google_oauth_fail. The calls'
+ * parsing half, for fuzz/.
+ */
+int youtube_upload__answer(const http_client_resp *resp, int64_t total, youtube_upload_state *out,
+                           google_status *st, error *err);
 
 #endif

@@ -5,11 +5,11 @@
  * in README ("Importing a YouTube Studio export"); decision 76 says why the
  * rules are what they are.
  */
+#include "services/analytics_import.h"
 #include "base/csv.h"
 #include "base/text.h"
 #include "base/timeutil.h"
 #include "domain/limits.h"
-#include "services/analytics_service.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -160,11 +160,7 @@ static void import__reject(import__ctx *x, size_t line, const char *fmt, ...)
     va_end(ap);
 }
 
-typedef struct import__row {
-    analytics_row r;
-    int64_t day;
-    size_t line;
-} import__row;
+typedef struct analytics_import__row import__row;
 
 /* One record into *out; false (and the record rejected) on a bad value. */
 static bool import__record(import__ctx *x, const csv_record *rec, const int *at, bool reach,
@@ -318,14 +314,12 @@ static int import__body(db_conn *c, void *arg, error *err)
     return 0;
 }
 
-int analytics_service_import_csv(db_conn *c, arena *a, const principal *p, const char *channel_id,
-                                 const char *data, size_t len, analytics_import_report *out,
-                                 error *err)
+int analytics_import__parse(arena *a, const char *user_id, const char *channel_id, const char *data,
+                            size_t len, analytics_import_report *out,
+                            analytics_import__rows *rows_r, error *err)
 {
     memset(out, 0, sizeof(*out));
-    channel ch;
-    if (channel_store_get(c, a, p->user_id, channel_id, false, NULL, &ch, err) != 0)
-        return -1;
+    memset(rows_r, 0, sizeof(*rows_r));
     if (len > ANALYTICS_IMPORT_MAX_BYTES)
         return error_set(err, ERR_TOO_LARGE, NULL, "a CSV import holds at most %d bytes",
                          ANALYTICS_IMPORT_MAX_BYTES);
@@ -387,8 +381,8 @@ int analytics_service_import_csv(db_conn *c, arena *a, const principal *p, const
         }
         import__row *r = &rows[n];
         uuid_v7(r->r.id);
-        snprintf(r->r.channel_id, sizeof(r->r.channel_id), "%s", ch.id);
-        snprintf(r->r.user_id, sizeof(r->r.user_id), "%s", p->user_id);
+        snprintf(r->r.channel_id, sizeof(r->r.channel_id), "%s", channel_id);
+        snprintf(r->r.user_id, sizeof(r->r.user_id), "%s", user_id);
         r->r.period = ANALYTICS_DAY;
         r->r.created_at = r->r.updated_at = time_now_usec();
         if (import__record(&x, rec, at, reach, today, r))
@@ -411,6 +405,23 @@ int analytics_service_import_csv(db_conn *c, arena *a, const principal *p, const
         return error_set(err, ERR_INVALID, NULL,
                          out->n_rejected > 0 ? "every row was rejected; nothing was imported"
                                              : "the CSV has no row of data");
-    import__tx tx = {a, p->user_id, ch.id, rows, kept, reach, out};
+    rows_r->rows = rows;
+    rows_r->n = kept;
+    rows_r->reach = reach;
+    return 0;
+}
+
+int analytics_service_import_csv(db_conn *c, arena *a, const principal *p, const char *channel_id,
+                                 const char *data, size_t len, analytics_import_report *out,
+                                 error *err)
+{
+    memset(out, 0, sizeof(*out));
+    channel ch;
+    if (channel_store_get(c, a, p->user_id, channel_id, false, NULL, &ch, err) != 0)
+        return -1;
+    analytics_import__rows rows;
+    if (analytics_import__parse(a, p->user_id, ch.id, data, len, out, &rows, err) != 0)
+        return -1;
+    import__tx tx = {a, p->user_id, ch.id, rows.rows, rows.n, rows.reach, out};
     return db_tx(c, import__body, &tx, err);
 }

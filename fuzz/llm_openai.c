@@ -1,0 +1,8 @@
+/* OpenAI-compatible chat completion answers and error bodies (llm_common.h). */
+#include "llm_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_llm_run(&llm__openai, llm__openai_answer, data, size);
+    return 0;
+}
