@@ -513,24 +513,7 @@ static int backup__restore_pg(const config *c, int fd, const char *from, const b
                  text, m->tool_version, atoi(m->tool_version));
         return EXIT_USAGE;
     }
-    long relations = 0, others = 0;
-    if (db_backup_pg_target(c->database_url, &relations, &others, &de) != 0) {
-        app_fail("PSTUDIO_DATABASE_URL: %s", de.message);
-        return de.fault == DB_FAULT_CONNECTION ? EXIT_USAGE : 1;
-    }
-    if (others > 0) {
-        app_fail("admin restore: %ld pstudio connection(s) to the target database are open; stop "
-                 "every 'pstudio serve' and 'pstudio worker' using it first",
-                 others);
-        return EXIT_USAGE;
-    }
-    if (relations > 0 && !clean) {
-        app_fail("admin restore: the target database already holds %ld tables, views or "
-                 "sequences; restore into an empty database, or give --clean to drop the "
-                 "schema public first",
-                 relations);
-        return EXIT_USAGE;
-    }
+    /* The file first: a damaged one is refused whatever the target. */
     char base[4100], archive[4200];
     snprintf(base, sizeof(base), "%s/.restore", c->data_dir);
     if (app_prepare_data_dir(c->data_dir) != 0)
@@ -540,9 +523,24 @@ static int backup__restore_pg(const config *c, int fd, const char *from, const b
     int rc = backup__extract(fd, from, m, archive);
     if (rc != 0)
         return rc;
+    long relations = 0, others = 0;
     if (db_backup_pg_check_archive(&tools, archive, &de) != 0) {
         app_fail("admin restore: the database part of %s: %s; nothing was changed", from,
                  de.message);
+        rc = EXIT_USAGE;
+    } else if (db_backup_pg_target(c->database_url, &relations, &others, &de) != 0) {
+        app_fail("PSTUDIO_DATABASE_URL: %s", de.message);
+        rc = de.fault == DB_FAULT_CONNECTION ? EXIT_USAGE : 1;
+    } else if (others > 0) {
+        app_fail("admin restore: %ld pstudio connection(s) to the target database are open; stop "
+                 "every 'pstudio serve' and 'pstudio worker' using it first",
+                 others);
+        rc = EXIT_USAGE;
+    } else if (relations > 0 && !clean) {
+        app_fail("admin restore: the target database already holds %ld tables, views or "
+                 "sequences; restore into an empty database, or give --clean to drop the "
+                 "schema public first",
+                 relations);
         rc = EXIT_USAGE;
     } else if (clean && relations > 0 && db_backup_pg_clear(c->database_url, &de) != 0) {
         app_fail("admin restore: %s", de.message);
