@@ -296,6 +296,17 @@ static void servers_forget(pid_t pid)
             servers[i] = 0;
 }
 
+/* Reads a server's log to its end (the server closing it), then closes it. */
+static void *log_drain(void *arg)
+{
+    FILE *log = arg;
+    char line[4096];
+    while (fgets(line, sizeof(line), log) != NULL)
+        ;
+    fclose(log);
+    return NULL;
+}
+
 /* Starts `pstudio serve` on s with extra settings; returns its port. */
 static int serve_start(site *s, const char *const extra[], pid_t *pid, FILE **log)
 {
@@ -332,16 +343,17 @@ static int serve_start(site *s, const char *const extra[], pid_t *pid, FILE **lo
     }
     if (port == 0)
         fail_msg("serve did not start:\n%s", out);
+    /* Its log is read on, so the server never blocks writing a full pipe. */
+    pthread_t drain;
+    pthread_create(&drain, NULL, log_drain, *log);
+    pthread_detach(drain);
     return port;
 }
 
 static void serve_stop(pid_t pid, FILE *log)
 {
+    (void)log; /* closed by its drain thread */
     kill(pid, SIGTERM);
-    char line[4096];
-    while (fgets(line, sizeof(line), log) != NULL)
-        ;
-    fclose(log);
     int wstatus = 0;
     waitpid(pid, &wstatus, 0);
     servers_forget(pid);
