@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "db/db_backup.h"
 #include "db/migrate.h"
 #include "providers/media_store.h"
 #include "services/token_crypto.h"
@@ -27,7 +28,7 @@ void app_fail(const char *fmt, ...)
 /* Creates the data directory when missing and proves it writable by creating
  * and removing a file, so a read-only mount fails at start with a message
  * that names the setting, not later inside SQLite. */
-static int app__prepare_data_dir(const char *dir)
+int app_prepare_data_dir(const char *dir)
 {
     if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
         app_fail("PSTUDIO_DATA_DIR: cannot create the data directory %s: %s", dir, strerror(errno));
@@ -49,7 +50,7 @@ static int app__prepare_data_dir(const char *dir)
 db *app_open_db(const config *c, int pool_size, bool migrate, int *status)
 {
     *status = EXIT_USAGE;
-    if (app__prepare_data_dir(c->data_dir) != 0)
+    if (app_prepare_data_dir(c->data_dir) != 0)
         return NULL;
     db_error de;
     db *d = db_open(c->database_url, pool_size, &de);
@@ -77,6 +78,22 @@ db *app_open_db(const config *c, int pool_size, bool migrate, int *status)
     }
     *status = 0;
     return d;
+}
+
+int app_hold_database(const config *c)
+{
+    if (db_backup_sqlite_path(c->database_url) == NULL)
+        return 0;
+    if (app_prepare_data_dir(c->data_dir) != 0)
+        return EXIT_USAGE;
+    /* Held until the process exits: the descriptor is deliberately kept. */
+    static int held = -1;
+    db_error de;
+    if (held < 0 && db_backup_sqlite_hold(c->database_url, false, &held, &de) != 0) {
+        app_fail("PSTUDIO_DATABASE_URL: %s", de.message);
+        return EXIT_USAGE;
+    }
+    return 0;
 }
 
 int app_check_token_key(const services *s)

@@ -17,6 +17,11 @@ int cmd_serve(config *c);
 int cmd_migrate(config *c);
 int cmd_admin(config *c);
 int cmd_worker(config *c);
+/* admin backup and admin restore (cmd_backup.c), given the arguments after the word. */
+int cmd_admin_backup(config *c, int argi);
+int cmd_admin_restore(config *c, int argi);
+/** What backup and restore do and refuse, for the admin --help text. */
+void cmd_backup_usage(FILE *out);
 
 /**
  * Shared start-up: prepares the data directory (for SQLite), opens the
@@ -24,6 +29,18 @@ int cmd_worker(config *c);
  * returns NULL with *status set on failure.
  */
 db *app_open_db(const config *c, int pool_size, bool migrate, int *status);
+/**
+ * Creates the data directory when missing and proves it writable: 0, or -1
+ * after a one-line message naming PSTUDIO_DATA_DIR.
+ */
+int app_prepare_data_dir(const char *dir);
+/**
+ * serve and worker on SQLite: holds a shared lock on the database file for
+ * the life of the process, so 'admin restore' can tell that a server uses
+ * it and refuse (db_backup.h). 0, or EXIT_USAGE after a message (a restore
+ * is replacing the file). Nothing to do on PostgreSQL.
+ */
+int app_hold_database(const config *c);
 /**
  * Fills s from c: the database is set by the caller. Resolves the LLM
  * provider "auto" (gemini or openai when its key is set, else offline) and

@@ -16,6 +16,8 @@
 static const char cmd_admin__usage[] =
     "Usage: pstudio admin user create --email EMAIL [--name NAME] [--plan CODE] [--admin]\n"
     "       pstudio admin rotate-key\n"
+    "       pstudio admin backup --to FILE\n"
+    "       pstudio admin restore --from FILE [--clean]\n"
     "\n"
     "user create: creates a user. The password is read from standard input (one\n"
     "line), never from the command line: echo \"$PASSWORD\" | pstudio admin user create --email …\n"
@@ -25,7 +27,14 @@ static const char cmd_admin__usage[] =
     "tokens and re-encrypts every account's tokens under it, one account at a\n"
     "time, while servers keep running. The master key (PSTUDIO_SECRET_KEY or\n"
     "<data_dir>/secret.key) stays the same. Exits 1 when some account's tokens\n"
-    "could not be decrypted (they are listed and left as they were).\n";
+    "could not be decrypted (they are listed and left as they were).\n"
+    "\n";
+
+static void cmd_admin__help(void)
+{
+    fputs(cmd_admin__usage, stdout);
+    cmd_backup_usage(stdout);
+}
 
 /* Reads one line from stdin, prompting without echo on a terminal. */
 static int cmd_admin__read_password(char *out, size_t n)
@@ -98,7 +107,7 @@ static int cmd_admin__user_create(config *c, int argi)
         } else if (strcmp(a, "--admin") == 0) {
             admin = true;
         } else if (strcmp(a, "--help") == 0) {
-            fputs(cmd_admin__usage, stdout);
+            cmd_admin__help();
             return 0;
         } else if (strcmp(a, "--password") == 0 || strncmp(a, "--password=", 11) == 0) {
             app_fail("admin user create: passwords are read from standard input, never from the "
@@ -162,7 +171,7 @@ static int cmd_admin__rotate_key(config *c, int argi)
 {
     for (int i = argi; i < c->argc; i++) {
         if (strcmp(c->argv[i], "--help") == 0) {
-            fputs(cmd_admin__usage, stdout);
+            cmd_admin__help();
             return 0;
         }
         app_fail("admin rotate-key: unexpected argument '%s'", c->argv[i]);
@@ -210,8 +219,12 @@ int cmd_admin(config *c)
         return cmd_admin__user_create(c, 2);
     if (c->argc >= 1 && strcmp(c->argv[0], "rotate-key") == 0)
         return cmd_admin__rotate_key(c, 1);
+    if (c->argc >= 1 && strcmp(c->argv[0], "backup") == 0)
+        return cmd_admin_backup(c, 1);
+    if (c->argc >= 1 && strcmp(c->argv[0], "restore") == 0)
+        return cmd_admin_restore(c, 1);
     if (c->argc >= 1 && strcmp(c->argv[c->argc - 1], "--help") == 0) {
-        fputs(cmd_admin__usage, stdout);
+        cmd_admin__help();
         return 0;
     }
     app_fail("admin: unknown or missing subcommand; try 'pstudio admin --help'");

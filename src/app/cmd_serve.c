@@ -42,6 +42,8 @@ int cmd_serve(config *c)
     signal(SIGPIPE, SIG_IGN);
 
     int status;
+    if ((status = app_hold_database(c)) != 0)
+        return status;
     db *d = app_open_db(c, c->db_pool_size, c->auto_migrate, &status);
     if (d == NULL)
         return status;

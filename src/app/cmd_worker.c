@@ -57,6 +57,8 @@ int cmd_worker(config *c)
      * side queries so a full pool cannot stall them. */
     int pool = c->db_pool_size > c->workers ? c->db_pool_size : c->workers + 1;
     int status;
+    if ((status = app_hold_database(c)) != 0)
+        return status;
     db *d = app_open_db(c, pool, false, &status);
     if (d == NULL)
         return status;

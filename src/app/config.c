@@ -140,6 +140,11 @@ static const config__spec config__specs[] = {
      CFG_OFF(render_timeout_ms), "1800000", 10000, 21600000,
      "Longest one video render (its ffmpeg run) may take before it is killed and the job "
      "retried."},
+    {"pg_bin_dir", "PSTUDIO_PG_BIN_DIR", "--pg-bin-dir", CFG_STRING, CFG_OFF(pg_bin_dir), NULL, 0,
+     0,
+     "Directory of the pg_dump and pg_restore programs 'admin backup' and 'admin restore' run "
+     "on PostgreSQL (e.g. /usr/lib/postgresql/16/bin for a newer server). Default: found on "
+     "PATH."},
     {"media_store", "PSTUDIO_MEDIA_STORE", "--media-store", CFG_CHOICE, CFG_OFF(media_store),
      "local", 0, 0,
      "Where media files live: local (<data_dir>/media) or s3 (an S3-compatible bucket, the "

@@ -50,6 +50,7 @@ typedef struct config {
     char *ffmpeg;
     int media_timeout_ms;
     int render_timeout_ms;
+    char *pg_bin_dir;
     char *media_store; /* local | s3 */
     char *s3_endpoint;
     char *s3_bucket;

@@ -133,6 +133,11 @@ fail:
 
 int migrate_apply(db *d, int *applied, db_error *err)
 {
+    return migrate_apply_to(d, migrate_latest(db_engine_of(d)), applied, err);
+}
+
+int migrate_apply_to(db *d, int target, int *applied, db_error *err)
+{
     db_engine engine = db_engine_of(d);
     int latest = migrate_latest(engine);
     int current = 0;
@@ -146,7 +151,7 @@ int migrate_apply(db *d, int *applied, db_error *err)
      * somewhere is still picked up there. migrate__step skips recorded ones. */
     db_conn *c = db_acquire(d);
     int rc = 0;
-    for (int v = 1; v <= latest && rc == 0; v++) {
+    for (int v = 1; v <= target && v <= latest && rc == 0; v++) {
         for (int i = 0; i < migrations_count; i++) {
             const migration *m = &migrations_all[i];
             if (m->engine != engine || m->version != v)

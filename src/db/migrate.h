@@ -32,6 +32,11 @@ int migrate_current(db *d, int *version, db_error *err);
  * naming both versions) when the database is newer than the binary.
  */
 int migrate_apply(db *d, int *applied, db_error *err);
+/**
+ * As migrate_apply, stopping after version target: how the tests make a
+ * database of an older schema (a backup from an older pstudio).
+ */
+int migrate_apply_to(db *d, int target, int *applied, db_error *err);
 /** Fails unless the database is exactly at migrate_latest() (serve uses it). */
 int migrate_check_current(db *d, db_error *err);
 

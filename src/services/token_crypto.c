@@ -204,6 +204,36 @@ int token_keyring_check(const services *s, db_conn *c, error *err)
     return rc;
 }
 
+int token_keyring_matches(const services *s, int version, const char *check, error *err)
+{
+    if (s->secret_key_b64 == NULL && s->data_dir != NULL) {
+        char path[sizeof(((token_keyring *)0)->source)];
+        snprintf(path, sizeof(path), "%s/secret.key", s->data_dir);
+        if (access(path, F_OK) != 0)
+            return error_set(err, ERR_CONFIG, "PSTUDIO_SECRET_KEY",
+                             "the backup's Google tokens are sealed with a key (version %d) and "
+                             "none is configured: set PSTUDIO_SECRET_KEY, or put the original "
+                             "secret.key in %s, before restoring",
+                             version, s->data_dir);
+    }
+    token_keyring k;
+    if (token_keyring_load(s, &k, err) != 0) {
+        token_keyring_wipe(&k);
+        return -1;
+    }
+    char mine[65];
+    token__check_value(&k, version, mine);
+    int same = strlen(check) == 64 && sodium_memcmp(check, mine, 64) == 0;
+    token_keyring_wipe(&k);
+    if (same)
+        return 0;
+    return error_set(err, ERR_CONFIG, "PSTUDIO_SECRET_KEY",
+                     "the key from %s is not the one the backup's Google tokens are sealed with "
+                     "(key version %d): give the restore the key the backup was made with, in "
+                     "PSTUDIO_SECRET_KEY or as <data_dir>/secret.key",
+                     k.source, version);
+}
+
 int token_crypto_new_version(db_conn *c, const token_keyring *k, int *version, error *err)
 {
     int current;

@@ -67,6 +67,14 @@ void token_keyring_wipe(token_keyring *k);
  * token_crypto_current_version do.
  */
 int token_keyring_check(const services *s, db_conn *c, error *err);
+/**
+ * Whether the configured master key derives `check` (a token_keys check
+ * value) for version: 0 when it does. ERR_CONFIG naming PSTUDIO_SECRET_KEY
+ * when it does not, or when there is no key at all: unlike
+ * token_keyring_load this never creates <data_dir>/secret.key. For
+ * restoring a backup, whose tokens only the key it was made with can open.
+ */
+int token_keyring_matches(const services *s, int version, const char *check, error *err);
 
 /**
  * The current key version (the highest in token_keys), creating version 1 on
