@@ -215,8 +215,8 @@ export function ProjectDetail({ id }) {
       <h2>${t('projects.scenes')}</h2>
       ${(p.scenes || []).length === 0 ? html`<p class="muted">${locked ? t('projects.writing') : t('projects.noScenes')}</p>`
     : html`<ol class="plain board">${p.scenes.map((s) => html`<${Scene} key=${s.id + s.updated_at} project=${p} scene=${s} locked=${locked} onChanged=${state.reload} onNarrate=${startWatching} onDraw=${startDrawing} />`)}</ol>`}
-      ${(p.scenes || []).length ? html`<${RenderPanel} project=${p} live=${live} onChanged=${state.reload} />
-        <${PublishPanel} project=${p} onChanged=${state.reload} />` : null}
+      ${(p.scenes || []).length ? html`<${RenderPanel} key=${'render-' + p.id} project=${p} live=${live} onChanged=${state.reload} />
+        <${PublishPanel} key=${'publish-' + p.id} project=${p} onChanged=${state.reload} />` : null}
     </section>`;
   }}<//>`;
 }
