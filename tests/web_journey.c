@@ -23,14 +23,26 @@
  *     through the API is attributed to both;
  *   web_journey run-optimizer CHANNEL
  *     queues the channel's optimizer.run job now, rather than an hour after
- *     the daily sweep; the server's worker runs it.
- * Both write to PSTUDIO_DATABASE_URL (the launcher's SQLite database).
+ *     the daily sweep; the server's worker runs it;
+ *   web_journey lose-media PROJECT NAME
+ *     removes the file NAME from the project's media (the local store under
+ *     PSTUDIO_DATA_DIR), as a lost disk would, so the next render fails for
+ *     a missing input.
+ * They work on PSTUDIO_DATABASE_URL (the launcher's SQLite database).
  * And SIGUSR1 to the launcher (the journey's parent) is the person revoking
  * the app's access at Google: every token the fake issued stops working, so
  * the server's next call gets 401, its refresh invalid_grant, and the account
  * needs_reconnect until it is connected again.
+ *
+ * Publishing is on (PSTUDIO_YOUTUBE_PUBLISHING=true, so connecting Google
+ * asks for youtube.upload and the fake grants it), against the fake upload
+ * server of tests/fake_upload.c in 256 KiB chunks. SIGUSR2 toggles that
+ * server's refusal of new uploads with uploadLimitExceeded (the channel's
+ * limit, which a person cannot lift from the dashboard), and then writes
+ * "on" or "off" to ARTIFACTS/upload-limit.
  */
 #include "fake_google.h"
+#include "fake_upload.h"
 
 #include "base/timeutil.h"
 #include "base/uuid.h"
@@ -109,13 +121,40 @@ static pid_t spawn(const char *const argv[], const char *log)
     return pid;
 }
 
-static volatile sig_atomic_t revoke_asked;
+static volatile sig_atomic_t revoke_asked, limit_asked;
 static fake_google *revoke_fake;
+static fake_upload *limit_fake;
 
 static void on_revoke(int sig)
 {
     (void)sig;
     revoke_asked = 1;
+}
+
+static void on_limit(int sig)
+{
+    (void)sig;
+    limit_asked = 1;
+}
+
+static char limit_file[1100];
+
+/* New uploads are refused with uploadLimitExceeded, or taken again; then
+ * ARTIFACTS/upload-limit says which ("on" or "off"), so the journey knows
+ * the fake changed before it publishes. */
+static void toggle_limit(void)
+{
+    fake_upload_lock(limit_fake);
+    limit_fake->start_mode = limit_fake->start_mode == 2 ? 0 : 2;
+    bool on = limit_fake->start_mode == 2;
+    fake_upload_unlock(limit_fake);
+    fprintf(stderr, "web_journey: new uploads are %s, as asked\n",
+            on ? "refused with uploadLimitExceeded" : "taken");
+    FILE *f = fopen(limit_file, "w");
+    if (f != NULL) {
+        fputs(on ? "on\n" : "off\n", f);
+        fclose(f);
+    }
 }
 
 /* Every token the fake issued, access and refresh, stops being valid. */
@@ -135,6 +174,10 @@ static int wait_status(pid_t pid)
         if (revoke_asked && revoke_fake != NULL) {
             revoke_asked = 0;
             revoke_all();
+        }
+        if (limit_asked && limit_fake != NULL) {
+            limit_asked = 0;
+            toggle_limit();
         }
     }
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -279,14 +322,43 @@ static int seed_main(int argc, char **argv)
         printf("%s\n", id);
         return 0;
     }
+    if (argc == 4 && strcmp(argv[1], "lose-media") == 0) {
+        const char *name = argv[3], *root = getenv("PSTUDIO_DATA_DIR");
+        if (root == NULL || name[0] == '.' || strchr(name, '/') != NULL) {
+            fprintf(stderr, "web_journey seeder: no PSTUDIO_DATA_DIR, or %s is no file name\n",
+                    name);
+            return 1;
+        }
+        db_conn *c = seed_open(&d);
+        char user[UUID_STR_LEN + 1] = "";
+        db_sql q = DB_SQL("SELECT user_id FROM projects WHERE id = $1");
+        db_error de;
+        db_stmt *st = db_prepare(c, &q, &de);
+        if (st != NULL) {
+            db_bind_text(st, 1, argv[2]);
+            if (db_step(st, &de) == DB_ROW)
+                db_col_copy(st, 0, user, sizeof(user));
+            db_reset(st);
+        }
+        seed_close(d, c);
+        char path[2048];
+        snprintf(path, sizeof(path), "%s/media/%s/%s/%s", root, user, argv[2], name);
+        if (user[0] == '\0' || unlink(path) != 0) {
+            fprintf(stderr, "web_journey seeder: cannot remove %s: %s\n", path,
+                    user[0] == '\0' ? "no such project" : strerror(errno));
+            return 1;
+        }
+        return 0;
+    }
     fprintf(stderr, "usage: web_journey seed-history CHANNEL BEST CURRENT | run-optimizer "
-                    "CHANNEL\n");
+                    "CHANNEL | lose-media PROJECT NAME\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && (strcmp(argv[1], "seed-history") == 0 || strcmp(argv[1], "run-optimizer") == 0))
+    if (argc > 1 && (strcmp(argv[1], "seed-history") == 0 ||
+                     strcmp(argv[1], "run-optimizer") == 0 || strcmp(argv[1], "lose-media") == 0))
         return seed_main(argc, argv);
     if (argc != 4) {
         fprintf(stderr, "usage: web_journey SCRIPT NODE_MODULES ARTIFACTS\n");
@@ -312,6 +384,7 @@ int main(int argc, char **argv)
     set("PSTUDIO_WEB_SEEDER", "%s", self);
 
     fake_google *fg = fake_google_start(CLIENT_ID, CLIENT_SECRET);
+    fake_upload *fu = fake_upload_start(fg);
     int fp = fg->port, port = free_port();
     unsigned char raw[32];
     char key[64];
@@ -334,6 +407,9 @@ int main(int argc, char **argv)
     set("PSTUDIO_GOOGLE_REVOKE_URL", "http://127.0.0.1:%d/revoke", fp);
     set("PSTUDIO_YOUTUBE_API_URL", "http://127.0.0.1:%d/youtube/v3", fp);
     set("PSTUDIO_YOUTUBE_ANALYTICS_URL", "http://127.0.0.1:%d", fp);
+    set("PSTUDIO_YOUTUBE_PUBLISHING", "true");
+    set("PSTUDIO_YOUTUBE_UPLOAD_URL", "http://127.0.0.1:%d/upload", fu->port);
+    set("PSTUDIO_YOUTUBE_UPLOAD_CHUNK_KIB", "256");
 
     char log[1024];
     snprintf(log, sizeof(log), "%s/serve.log", artifacts);
@@ -342,6 +418,7 @@ int main(int argc, char **argv)
     int rc = wait_status(spawn(migrate, log));
     if (rc != 0) {
         fprintf(stderr, "web_journey: pstudio migrate exited %d (see %s)\n", rc, log);
+        fake_upload_stop(fu);
         fake_google_stop(fg);
         return 1;
     }
@@ -351,6 +428,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "web_journey: pstudio serve did not become ready (see %s)\n", log);
         kill(serve, SIGTERM);
         wait_status(serve);
+        fake_upload_stop(fu);
         fake_google_stop(fg);
         return 1;
     }
@@ -360,15 +438,23 @@ int main(int argc, char **argv)
     set("PSTUDIO_WEB_ARTIFACTS", "%s", artifacts);
     const char *node[] = {"node", script, NULL};
     revoke_fake = fg;
+    limit_fake = fu;
+    snprintf(limit_file, sizeof(limit_file), "%s/upload-limit", artifacts);
+    unlink(limit_file);
     struct sigaction sa = {.sa_handler = on_revoke}; /* no SA_RESTART: waitpid returns EINTR */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = on_limit;
+    sigaction(SIGUSR2, &sa, NULL);
     rc = wait_status(spawn(node, NULL));
     signal(SIGUSR1, SIG_IGN);
+    signal(SIGUSR2, SIG_IGN);
     revoke_fake = NULL;
+    limit_fake = NULL;
 
     kill(serve, SIGTERM);
     int src = wait_status(serve);
+    fake_upload_stop(fu);
     fake_google_stop(fg);
     const char *rm[] = {"rm", "-rf", dir, NULL};
     wait_status(spawn(rm, NULL));

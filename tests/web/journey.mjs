@@ -3,7 +3,10 @@
 // English and the same in Brazilian Portuguese: sign up, connect Google (the
 // fake), import a channel, create a persona, create a project and watch it
 // reach "scripted" live, edit and rewrite a scene, narrate it and play the
-// audio, see each scene's image and make one again, compare and restore a
+// audio, see each scene's image and make one again, render the video live
+// and play it, publish it to the fake upload server (after the channel's
+// upload limit in English, scheduled in Portuguese), see the video go out
+// of date and (English) a render fail for a lost file, compare and restore a
 // persona version, export it as a preset and import it; on the channel,
 // import a Studio CSV (its bad row shown by line) and see the chart, switch
 // the optimizer's mode; the persona leaderboard and a persona's performance.
@@ -15,7 +18,7 @@
 // critical violation passes); a CSP violation, a page error or a console
 // error fails the run. Screenshots go to PSTUDIO_WEB_ARTIFACTS.
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import en from '../../web/app/locale-en.js';
@@ -47,8 +50,9 @@ async function watch(page, problems) {
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
   page.on('console', (m) => {
     // The browser logs every failed load: the 401 of asking who is signed in
-    // while no one is, and the 404s the test asks for on purpose.
-    if (m.type() === 'error' && !/status of (401|404)/.test(m.text())) problems.push('console: ' + m.text());
+    // while no one is, the 404s the test asks for on purpose (and of a
+    // project never published), and the 409 of publishing before the render.
+    if (m.type() === 'error' && !/status of (401|404|409)/.test(m.text())) problems.push('console: ' + m.text());
   });
   await page.exposeFunction('__cspViolation', (d) => problems.push('CSP violation: ' + d));
   await page.addInitScript(() => {
@@ -137,6 +141,26 @@ async function phoneFits(page, name) {
 
 async function shot(page, name) {
   await page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true });
+}
+
+// One panel alone, for the README's pictures.
+async function panelShot(locator, name) {
+  await locator.screenshot({ path: `${OUT}/${name}.png` });
+}
+
+// The launcher's fake upload server refuses new uploads with
+// uploadLimitExceeded (on) or takes them (off): SIGUSR2 toggles it, and the
+// launcher writes which to OUT/upload-limit.
+async function uploadLimit(state) {
+  process.kill(process.ppid, 'SIGUSR2');
+  await until('the upload limit ' + state, async () => existsSync(`${OUT}/upload-limit`) && readFileSync(`${OUT}/upload-limit`, 'utf8').trim() === state);
+}
+
+// A datetime-local value (the browser's local time) n hours from now.
+function localIn(hours) {
+  const d = new Date(Date.now() + hours * 3600000);
+  const z = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${z(d.getMonth() + 1)}-${z(d.getDate())}T${z(d.getHours())}:${z(d.getMinutes())}`;
 }
 
 async function screen(page, name) {
@@ -420,6 +444,192 @@ async function journey(browser, lang, email) {
     await page.locator(`.scene img.still[src="${made}"]`).waitFor();
     await page.waitForFunction(() => !document.querySelector('main [role=status]'));
   });
+
+  const description = lang === 'en' ? 'Why the sky is dark at night, in three scenes.' : 'Por que o céu é escuro à noite, em três cenas.';
+  await step(`${lang}: render the video, watched live, and play it`, async () => {
+    let loads = 0;
+    const onLoad = () => loads++;
+    page.on('load', onLoad);
+    const panel = page.locator('section.render');
+    const pub = page.locator('section.publish');
+    await pub.getByRole('heading', { name: T('publish.title') }).waitFor();
+    await pub.getByLabel(T('publish.kidsNo')).check();
+    // YouTube refuses < and > in a description (the offline writer's may
+    // have them): the page says so and asks nothing.
+    let asked = 0;
+    const onRequest = (r) => { if (r.url().endsWith('/publish') && r.method() === 'POST') asked++; };
+    page.on('request', onRequest);
+    await pub.getByLabel(T('publish.description')).fill(description + ' <b>');
+    await pub.getByRole('button', { name: T('publish.publish'), exact: true }).click();
+    await pub.getByRole('alert').filter({ hasText: T('publish.noAngles') }).waitFor();
+    page.off('request', onRequest);
+    check(asked === 0, 'nothing was sent with < in the description');
+    await pub.getByLabel(T('publish.description')).fill(description);
+    // Publishing before the render is refused, and the page says why.
+    const [refused] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/publish')),
+      pub.getByRole('button', { name: T('publish.publish'), exact: true }).click()]);
+    check(refused.status() === 409, 'publishing before the render is refused with 409, not ' + refused.status());
+    await pub.getByRole('alert').filter({ hasText: T('publish.problem.notRendered') }).waitFor();
+    // The progress the events stream brings, as the page shows it.
+    await page.evaluate(() => {
+      window.__renderSeen = { progress: [], states: [] };
+      new MutationObserver(() => {
+        const p = document.querySelector('.render progress');
+        if (p) window.__renderSeen.progress.push(Number(p.value));
+        const b = document.querySelector('.render .render-state .badge');
+        if (b) window.__renderSeen.states.push(b.textContent);
+      }).observe(document.querySelector('.render'), { subtree: true, childList: true, attributes: true, characterData: true });
+    });
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/render')),
+      panel.getByRole('button', { name: T('render.render') }).click()]);
+    check(res.status() === 202, 'the render is accepted, not ' + res.status());
+    await panel.locator('.render-state .badge', { hasText: new RegExp('^' + T('render.status.rendered') + '$') }).waitFor({ timeout: 240000 });
+    const seen = await page.evaluate(() => window.__renderSeen);
+    check(seen.states.includes(T('render.status.rendering')), 'the panel showed the render running: ' + JSON.stringify(seen.states.slice(0, 5)));
+    check(seen.progress.some((v) => v > 0 && v < 1000), 'the panel showed progress from the events stream: ' + JSON.stringify(seen.progress.slice(-5)));
+    check(loads === 0, 'the render finished on the page with no page load');
+    page.off('load', onLoad);
+    const p = (await api(page, 'GET', `/projects/${ids.project}`)).body;
+    check(p.render_status === 'rendered' && p.video && p.video.mp4 === `/api/v1/projects/${ids.project}/media/video.mp4`, 'the API has the video: ' + JSON.stringify(p.video));
+    const video = panel.locator('video');
+    check(await video.locator('source').getAttribute('src') === p.video.mp4, 'the player plays the API\'s video.mp4');
+    // The browser reads the video's metadata from the media route and can
+    // play it (H.264 and AAC in MP4, moov first): play() resolves, muted.
+    await page.waitForFunction(() => {
+      const v = document.querySelector('.render video');
+      return v && v.readyState >= 1 && v.duration > 0;
+    }, null, { timeout: 30000 });
+    const duration = await video.evaluate((v) => v.duration);
+    check(Math.abs(duration * 1000 - p.render_duration_ms) < 500, `the player's duration ${duration} s is the render's ${p.render_duration_ms} ms`);
+    await video.evaluate(async (v) => { v.muted = true; await v.play(); v.pause(); });
+    await page.waitForFunction(() => document.querySelector('.render video').readyState >= 2);
+    // The thumbnail, YouTube's size, from the media route.
+    await page.waitForFunction(() => {
+      const i = document.querySelector('.render .thumbnail img');
+      return i && i.complete && i.naturalWidth === 1280 && i.naturalHeight === 720;
+    });
+    check(await panel.locator('.thumbnail img').getAttribute('src') === p.video.thumbnail, 'the thumbnail is the API\'s thumbnail.png');
+    await video.scrollIntoViewIfNeeded();
+    await screen(page, `render-${suffix}`);
+    await panelShot(panel, `render-panel-${suffix}`);
+  });
+
+  await step(`${lang}: publish to YouTube and see the video's link`, async () => {
+    const pub = page.locator('section.publish');
+    const title = lang === 'en' ? 'Why the night sky is dark' : 'Por que o céu noturno é escuro';
+    const tags = lang === 'en' ? ['astronomy', 'night sky'] : ['astronomia', 'céu noturno'];
+    // The refusal for the missing video went with the render.
+    await pub.getByRole('alert').filter({ hasText: T('publish.problem.notRendered') }).waitFor({ state: 'detached' });
+    await pub.getByLabel(T('publish.videoTitle')).fill(title);
+    await pub.getByLabel(T('publish.tags')).fill(tags.join(', '));
+    check(await pub.getByLabel(T('publish.synthetic')).isChecked(), 'the AI disclosure starts on');
+    check(await pub.getByLabel(T('publish.kidsNo')).isChecked(), 'made for kids is as chosen');
+    const publish = async (name) => {
+      const [r] = await Promise.all([
+        page.waitForResponse((x) => x.request().method() === 'POST' && x.url().endsWith('/publish')),
+        pub.getByRole('button', { name, exact: true }).click()]);
+      check(r.status() === 202, `the publication is queued, not ${r.status()}: ${await r.text()}`);
+    };
+    let at = null;
+    if (lang === 'en') {
+      // The channel's upload limit: the publication fails with the reason,
+      // and the form offers to publish again.
+      await uploadLimit('on');
+      await publish(T('publish.publish'));
+      await pub.locator('.badge', { hasText: new RegExp('^' + T('publish.status.failed') + '$') }).waitFor({ timeout: 60000 });
+      await pub.getByRole('alert').filter({ hasText: T('publish.uploadLimit') }).waitFor();
+      check((await pub.getByRole('alert').textContent()).includes('uploadLimitExceeded'), 'the API\'s reason is shown');
+      await axe(page, `publish-failed-${suffix}`);
+      await panelShot(pub, `publish-failed-${suffix}`);
+      await uploadLimit('off');
+      await publish(T('publish.publishAgain'));
+    } else {
+      // Scheduled: YouTube requires private, so the page sets it and says why.
+      const local = localIn(26);
+      at = new Date(local).getTime();
+      await pub.getByLabel(T('publish.publishAt')).fill(local);
+      await pub.getByText(T('publish.scheduledPrivate')).waitFor();
+      check(await pub.getByLabel(T('publish.privacy')).isDisabled(), 'privacy is fixed while scheduled');
+      check(await pub.getByLabel(T('publish.privacy')).inputValue() === 'private', 'a scheduled video is private');
+      await axe(page, `publish-form-${suffix}`);
+      await panelShot(pub, `publish-form-${suffix}`);
+      await publish(T('publish.publish'));
+    }
+    await pub.locator('.badge', { hasText: new RegExp('^' + T('publish.status.published') + '$') }).waitFor({ timeout: 60000 });
+    const pb = (await api(page, 'GET', `/projects/${ids.project}/publish`)).body;
+    check(pb.status === 'published' && /^[A-Za-z0-9_-]+$/.test(pb.youtube_video_id || ''), 'the API has the video id: ' + JSON.stringify(pb));
+    check(pb.title === title && pb.description === description && JSON.stringify(pb.tags) === JSON.stringify(tags),
+      'the form\'s title, description and tags went out: ' + JSON.stringify([pb.title, pb.description, pb.tags]));
+    check(pb.made_for_kids === false && pb.contains_synthetic_media === true, 'the declarations went out as chosen');
+    check(pb.bytes_sent === pb.bytes_total && pb.bytes_total > 0, 'every byte was sent');
+    if (at !== null) {
+      check(pb.privacy_status === 'private' && pb.publish_at && Math.abs(Date.parse(pb.publish_at) - at) < 60000, 'scheduled, private: ' + JSON.stringify([pb.privacy_status, pb.publish_at]));
+      await pub.locator('dd', { hasText: /\d/ }).first().waitFor();
+    } else {
+      check(pb.privacy_status === 'private' && pb.publish_at === null, 'private, not scheduled');
+    }
+    const link = pub.getByRole('link', { name: pb.url });
+    check(await link.getAttribute('href') === pb.url && pb.url === 'https://www.youtube.com/watch?v=' + pb.youtube_video_id, 'the link is the video\'s: ' + pb.url);
+    await pub.getByText(pb.youtube_video_id, { exact: true }).waitFor();
+    // The title and tags were kept on the project.
+    const proj = (await api(page, 'GET', `/projects/${ids.project}`)).body;
+    check(proj.title === title && proj.description === description && JSON.stringify(proj.tags) === JSON.stringify(tags),
+      'the project keeps the edited title, description and tags: ' + JSON.stringify([proj.title, proj.description, proj.tags]));
+    await screen(page, `publish-${suffix}`);
+    await panelShot(pub, `publish-panel-${suffix}`);
+    await phoneFits(page, `publish-${suffix}`);
+  });
+
+  await step(`${lang}: a changed scene makes the video out of date`, async () => {
+    const panel = page.locator('section.render');
+    const n3 = page.getByRole('textbox', { name: T('projects.narration', { n: 3 }) });
+    await n3.fill((await n3.inputValue()) + ' ' + (lang === 'en' ? 'And that is all.' : 'E é isso.'));
+    const [saved] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/scenes/')),
+      page.getByRole('button', { name: T('projects.saveNarration') }).nth(2).click()]);
+    check(saved.status() === 200, 'the narration is saved');
+    await panel.locator('.render-state .badge', { hasText: T('render.status.stale') }).waitFor();
+    await panel.getByText(T('render.staleWhy')).waitFor();
+    await panel.getByRole('button', { name: T('render.again') }).waitFor();
+    check(await panel.locator('video').count() === 1, 'the previous video stays in the player');
+    check((await api(page, 'GET', `/projects/${ids.project}`)).body.render_status === 'stale', 'the API says stale');
+    await axe(page, `render-stale-${suffix}`);
+    await panelShot(panel, `render-stale-${suffix}`);
+  });
+
+  if (lang === 'en') {
+    await step(`${lang}: a render that fails says why, and can be asked for again`, async () => {
+      const panel = page.locator('section.render');
+      // Scene 3 narrated again: every scene is ready, so Render again is offered.
+      await page.getByRole('button', { name: T('projects.narrateScene') }).nth(2).click();
+      await page.waitForFunction((done) => {
+        const b = [...document.querySelectorAll('.scene .audio-status .badge')];
+        return b.length === 3 && b.every((x) => x.textContent === done) && !document.querySelector('.render .actions button').disabled;
+      }, T('audio.COMPLETED'), { timeout: 60000 });
+      const again = panel.getByRole('button', { name: T('render.again') });
+      // Scene 1's WAV is lost from the store: the render fails for a missing
+      // input, with the reason.
+      const before = (await api(page, 'GET', `/projects/${ids.project}`)).body;
+      seeder('lose-media', ids.project, before.scenes[0].audio.wav.split('/').pop());
+      const [res] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/render')),
+        again.click()]);
+      check(res.status() === 202, 'rendering again is accepted, not ' + res.status());
+      await panel.locator('.render-state .badge', { hasText: new RegExp('^' + T('render.status.failed') + '$') }).waitFor({ timeout: 120000 });
+      const p = (await api(page, 'GET', `/projects/${ids.project}`)).body;
+      check(p.render_status === 'failed' && p.render_error, 'the API says failed, with a reason: ' + p.render_error);
+      const alert = panel.getByRole('alert');
+      await alert.filter({ hasText: T('render.failedWhy') }).waitFor();
+      check((await alert.textContent()).includes(p.render_error), 'the panel shows the API\'s reason');
+      await again.waitFor();
+      check(!(await again.isDisabled()), 'rendering again is offered');
+      check(await panel.locator('video').count() === 1, 'the previous video stays in the player');
+      await axe(page, `render-failed-${suffix}`);
+      await panelShot(panel, `render-failed-${suffix}`);
+    });
+  }
 
   await step(`${lang}: the leaderboard and a persona's performance`, async () => {
     await page.getByRole('link', { name: T('nav.analytics') }).click();
@@ -719,6 +929,18 @@ async function stranger(browser, owned) {
     await page.getByText(T('personas.noneYours')).waitFor();
     await page.goto(BASE + '/#/google');
     await page.getByText(T('google.none')).waitFor();
+    // The first user's video and publication are not there either.
+    for (const [method, path] of [['GET', `/projects/${owned.project}/publish`], ['POST', `/projects/${owned.project}/publish`],
+      ['POST', `/projects/${owned.project}/render`], ['GET', `/projects/${owned.project}/media/video.mp4`],
+      ['GET', `/projects/${owned.project}/media/thumbnail.png`]]) {
+      const body = method === 'POST' ? (path.endsWith('/publish') ? { privacy_status: 'private', made_for_kids: false } : {}) : undefined;
+      const r = await page.request.fetch(BASE + '/api/v1' + path, {
+        method,
+        headers: { Accept: 'application/json', 'Content-Type': 'application/json', 'X-CSRF-Token': ((await page.context().cookies()).find((c) => c.name === 'pstudio_csrf') || {}).value || '' },
+        data: body === undefined ? undefined : JSON.stringify(body),
+      });
+      check(r.status() === 404, `${method} ${path} is a 404 for another user, not ${r.status()}`);
+    }
     for (const path of [`projects/${owned.project}`, `channels/${owned.channel}`, `personas/${owned.persona}`, `analytics/personas/${owned.persona}`]) {
       await page.goto(`${BASE}/#/${path}`);
       await page.getByRole('alert').waitFor();

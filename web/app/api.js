@@ -48,6 +48,13 @@ export const patch = (p, b, h) => api('PATCH', p, b, h);
 export const del = (p) => api('DELETE', p);
 export const upload = (p, blob, type) => api('POST', p, blob, { 'Content-Type': type });
 
+// A project's media file by its address on the media route: the API names
+// files by that address, and a bare file name is put on that route too.
+export function mediaUrl(project, file) {
+  const route = `/api/v1/projects/${encodeURIComponent(project.id)}/media/`;
+  return file.startsWith(route) ? file : route + encodeURIComponent(file.split('/').pop());
+}
+
 // Pages through a listing ({items, next_cursor}) up to max items.
 export async function listAll(path, max = 500) {
   const items = [];

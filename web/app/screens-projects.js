@@ -3,10 +3,11 @@
 // events stream and the scene board (edit narration, rewrite one scene,
 // narrate: each scene's audio status, its player with subtitles, and narrate
 // one scene again; each scene's image with its status, and draw one again),
-// and the video's render panel (RenderPanel).
+// and the video's render and publish panels (screens-video.js).
 import { html, useState, useEffect } from './ui.js';
 import { t, fmtDate, fmtDecimal } from './i18n.js';
-import { get, post, patch, listAll, watchProjects } from './api.js';
+import { get, post, patch, listAll, watchProjects, mediaUrl } from './api.js';
+import { RenderPanel, PublishPanel } from './screens-video.js';
 import { Field, ErrorBox, Loading, StatusBadge, useAction, useLoad } from './components.js';
 import { navigate } from './nav.js';
 
@@ -16,13 +17,6 @@ const BUSY = new Set(['queued', 'generating']);
 const MEDIA_BUSY = new Set(['PENDING', 'PROCESSING']);
 const POLL_MS = 1500;
 const POLL_MAX = 400;
-
-// A scene's audio names its files by their address on the media route; a
-// bare file name is put on that route too.
-function mediaUrl(project, file) {
-  const route = `/api/v1/projects/${encodeURIComponent(project.id)}/media/`;
-  return file.startsWith(route) ? file : route + encodeURIComponent(file.split('/').pop());
-}
 
 function Audio({ project, scene }) {
   const a = scene.audio;
@@ -167,54 +161,6 @@ function Scene({ project, scene, locked, onChanged, onNarrate, onDraw }) {
   </li>`;
 }
 
-// The video (decision 100): options, Render, progress from the events
-// stream, and the player with its thumbnail once one was made. Its own
-// component, so the scene board can change beside it.
-const RENDER_OPTIONS = { aspect: ['16:9', '9:16'], subtitles: ['soft', 'burn', 'none'], music: ['none', 'ambient'] };
-// i18next reads ':' in a key as a namespace: the aspects have names of their own.
-const RENDER_LABEL = { '16:9': 'landscape', '9:16': 'portrait' };
-
-function RenderPanel({ project, live, onChanged }) {
-  const act = useAction();
-  const [opts, setOpts] = useState(() => ({
-    aspect: project.render_aspect || '16:9',
-    subtitles: project.render_subtitles || 'soft',
-    music: project.render_music || 'none',
-  }));
-  const status = live && live.render_status !== undefined ? live.render_status : project.render_status;
-  const progress = live && live.render_progress !== undefined ? live.render_progress : project.render_progress;
-  const rendering = status === 'rendering';
-  const render = () => act.run(async () => {
-    await post(`/projects/${encodeURIComponent(project.id)}/render`, opts);
-    onChanged();
-  });
-  const video = project.video;
-  return html`<section class="card render" aria-labelledby="render-title">
-    <h2 id="render-title">${t('render.title')}</h2>
-    <div class="row">${Object.keys(RENDER_OPTIONS).map((k) => html`<${Field} kind="select" key=${k} label=${t('render.' + k)}
-      value=${opts[k]} disabled=${rendering || act.busy} onChange=${(e) => setOpts({ ...opts, [k]: e.target.value })}>
-      ${RENDER_OPTIONS[k].map((v) => html`<option value=${v}>${t('render.' + k + 'Value.' + (RENDER_LABEL[v] || v))}</option>`)}<//>`)}</div>
-    <${ErrorBox} error=${act.error} />
-    <div class="actions">
-      <button type="button" disabled=${!project.media_ready || rendering || act.busy} onClick=${render}>${t('render.render')}</button>
-    </div>
-    ${!project.media_ready ? html`<p class="muted">${t('render.notReady')}</p>` : null}
-    <p aria-live="polite">${t('render.state')}: <span class=${'badge badge-render-' + (status || 'none')}>${t('render.status.' + (status || 'none'))}</span></p>
-    ${rendering ? html`<p><progress max="1000" value=${progress || 0} aria-label=${t('render.progress')}></progress>
-      ${' '}${t('render.percent', { p: fmtDecimal((progress || 0) / 10, 1) })}</p>` : null}
-    ${status === 'failed' && project.render_error ? html`<p class="error" role="alert">${project.render_error}</p>` : null}
-    ${video ? html`<div class="video">
-      <video key=${project.rendered_at} controls preload="metadata" poster=${mediaUrl(project, video.thumbnail)}
-        aria-label=${t('render.player')} class=${project.render_aspect === '9:16' ? 'portrait' : 'landscape'}>
-        <source src=${mediaUrl(project, video.mp4)} type="video/mp4" />
-      </video>
-      <p class="muted">${project.render_duration_ms !== null ? t('projects.duration', { s: fmtDecimal(project.render_duration_ms / 1000, 1) }) : ''}
-        ${' · '}<a href=${mediaUrl(project, video.mp4)} download>${t('render.download')}</a>
-        ${' · '}<a href=${mediaUrl(project, video.thumbnail)} download>${t('render.thumbnail')}</a></p>
-    </div>` : null}
-  </section>`;
-}
-
 export function ProjectDetail({ id }) {
   const state = useLoad(() => get(`/projects/${encodeURIComponent(id)}`), [id]);
   const [live, setLive] = useState(null);
@@ -269,7 +215,8 @@ export function ProjectDetail({ id }) {
       <h2>${t('projects.scenes')}</h2>
       ${(p.scenes || []).length === 0 ? html`<p class="muted">${locked ? t('projects.writing') : t('projects.noScenes')}</p>`
     : html`<ol class="plain board">${p.scenes.map((s) => html`<${Scene} key=${s.id + s.updated_at} project=${p} scene=${s} locked=${locked} onChanged=${state.reload} onNarrate=${startWatching} onDraw=${startDrawing} />`)}</ol>`}
-      ${(p.scenes || []).length ? html`<${RenderPanel} project=${p} live=${live} onChanged=${state.reload} />` : null}
+      ${(p.scenes || []).length ? html`<${RenderPanel} key=${'render-' + p.id} project=${p} live=${live} onChanged=${state.reload} />
+        <${PublishPanel} key=${'publish-' + p.id} project=${p} onChanged=${state.reload} />` : null}
     </section>`;
   }}<//>`;
 }
