@@ -1,17 +1,19 @@
 /*
  * Scene narration end to end, on both engines: a scripted project asks
  * for its media (202), an in-test worker pool synthesises every scene with
- * espeak-ng and encodes it with the real ffmpeg program, and the files are
- * checked as a player would: the WAV's header and length, the Opus file
- * through ffprobe, word timings in order and inside the audio, SRT and
- * WebVTT well formed and equal to the timings. Then: editing a narration
- * makes its audio stale and a new one replaces it; failures end FAILED with
- * a reason; the media route serves ranges, ETags and types to the owner
- * and refuses every way out of the project's directory; deleting a project
- * (or its user) deletes its files, a deleted or replaced scene's files go
- * too; and a `pstudio worker` killed with -9 mid-encoding, or mid-card,
- * leaves nothing half-written visible, after which the job runs again and
- * finishes. The HTTP narrators (OpenAI-compatible and Google,
+ * espeak-ng and encodes it as Opus in process (libopusenc), and the files
+ * are checked as a player would: the WAV's header and length, the Opus file
+ * through ffprobe and decoded by ffmpeg to the WAV's length, word timings in
+ * order and inside the audio, SRT and WebVTT well formed and equal to the
+ * timings. Then: editing a narration makes its audio stale and a new one
+ * replaces it; failures end FAILED with a reason (a missing or hanging
+ * ffmpeg on the one narration path that still runs it, an HTTP narrator's
+ * MP3 to decode); the media route serves ranges, ETags and types to the
+ * owner and refuses every way out of the project's directory; deleting a
+ * project (or its user) deletes its files, a deleted or replaced scene's
+ * files go too; and a `pstudio worker` killed with -9 mid-decoding, or
+ * mid-card, leaves nothing half-written visible, after which the job runs
+ * again and finishes. The HTTP narrators (OpenAI-compatible and Google,
  * against tests/fake_tts.c) make the same files, Google's words timed by
  * its marks; a 429 is retried after its Retry-After, a refused key and a
  * malformed answer end FAILED with a reason that, like the logs, never
