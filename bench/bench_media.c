@@ -10,14 +10,15 @@
  *
  * So the figure is explained, the same scenes' stages are then run in this
  * process, one at a time, each as the job runs it: espeak-ng's synthesis,
- * the WAV written and ffmpeg's Opus encode (and ffmpeg on an empty WAV: its
- * fixed cost, spawn and start-up), the card at each size, and each PNG's
+ * the WAV written and the Opus encoded in process by libopusenc (decision
+ * 133; before it, ffmpeg's encode cost 66-97 ms a scene just to start), the
+ * card at each size, and each PNG's
  * atomic write (temporary, fsync, rename, directory fsync). With the job
  * rows' finish times (read from the server's database) this says what the
  * wall time was spent on. Nothing is asserted: it prints figures.
  *
  *   bench_media --base http://127.0.0.1:PORT --db DATABASE_URL [--scenes N]
- *               [--runs N] [--language en-US] [--ffmpeg PROGRAM] [--poll-ms N]
+ *               [--runs N] [--language en-US] [--poll-ms N]
  */
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -25,8 +26,8 @@
 #include "base/timeutil.h"
 #include "db/db.h"
 #include "providers/card.h"
-#include "providers/ffmpeg.h"
 #include "providers/media_store.h"
+#include "providers/oggopus.h"
 #include "providers/tts.h"
 
 #include <curl/curl.h>
@@ -36,7 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -272,8 +273,7 @@ static void bench_job_times(db *d, const bench_run *r)
 
 typedef struct bench_stages {
     double synth_ms, wav_ms, encode_ms, card_land_ms, card_port_ms, put_ms;
-    double ffmpeg_fixed_ms;
-    size_t png_bytes;
+    size_t png_bytes, ogg_bytes;
 } bench_stages;
 
 static void bench_write_file(const char *path, const void *data, size_t len)
@@ -284,32 +284,24 @@ static void bench_write_file(const char *path, const void *data, size_t len)
     close(fd);
 }
 
-/* CPU ms of the children this process waited for. */
-static double bench_children_cpu_ms(void)
+/* The Opus as the narration job encodes it, PCM in, Ogg Opus out: the
+ * CPU it used; its size into *bytes. */
+static double bench_encode(const tts_result *tr, const char *ogg, size_t *bytes)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_CHILDREN, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
-}
-
-/* ffmpeg as the narration job runs it, WAV in, Opus in Ogg out: the CPU it
- * used (its own, and ours for the spawn and the wait). */
-static double bench_encode(const char *ffmpeg, const char *wav, const char *ogg)
-{
-    const char *args[] = {"-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-                          "-f",       "wav",          "-i",        wav,     "-vn",
-                          "-c:a",     "libopus",      "-b:a",      "48k",   "-compression_level",
-                          "5",        "-f",           "ogg",       ogg,     NULL};
+    bench_write_file(ogg, "", 0); /* the job's temporary exists before it is written */
     error e;
-    double c0 = bench_children_cpu_ms(), t0 = bench_thread_cpu_ms();
-    if (ffmpeg_run(ffmpeg, args, 120000, &e) != 0)
-        bench_die("ffmpeg: %s", e.message);
-    return bench_children_cpu_ms() - c0 + bench_thread_cpu_ms() - t0;
+    double t0 = bench_thread_cpu_ms();
+    if (oggopus_write_file(ogg, tr->samples, tr->nsamples, tr->sample_rate, &e) != 0)
+        bench_die("opus: %s", e.message);
+    double ms = bench_thread_cpu_ms() - t0;
+    struct stat sb;
+    if (stat(ogg, &sb) == 0)
+        *bytes += (size_t)sb.st_size;
+    return ms;
 }
 
-static void bench_stages_run(const bench_run *r, const char *language, const char *ffmpeg,
-                             const char *dir, bench_stages *st)
+static void bench_stages_run(const bench_run *r, const char *language, const char *dir,
+                             bench_stages *st)
 {
     memset(st, 0, sizeof(*st));
     error e;
@@ -322,12 +314,7 @@ static void bench_stages_run(const bench_run *r, const char *language, const cha
     const char *pid = "01900000-0000-7000-8000-000000000002";
     snprintf(wav, sizeof(wav), "%s/scene.wav", dir);
     snprintf(ogg, sizeof(ogg), "%s/scene.ogg", dir);
-
-    /* ffmpeg's fixed cost: an empty WAV. */
     uint8_t head[WAV_HEADER_LEN];
-    wav_header(head, 22050, 1, 0);
-    bench_write_file(wav, head, sizeof(head));
-    st->ffmpeg_fixed_ms = bench_encode(ffmpeg, wav, ogg);
 
     for (int i = 0; i < r->nscenes; i++) {
         tts_request rq = {.text = r->sc[i].narration, .language = language, .pitch = -1};
@@ -345,7 +332,7 @@ static void bench_stages_run(const bench_run *r, const char *language, const cha
             bench_die("writing the WAV failed");
         close(fd);
         st->wav_ms += bench_thread_cpu_ms() - t0;
-        st->encode_ms += bench_encode(ffmpeg, wav, ogg);
+        st->encode_ms += bench_encode(&tr, ogg, &st->ogg_bytes);
         tts_result_free(&tr);
 
         static const card_format formats[] = {CARD_PORTRAIT, CARD_LANDSCAPE};
@@ -389,7 +376,7 @@ static int bench_cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    const char *base = NULL, *url = NULL, *language = "en-US", *ffmpeg = "ffmpeg";
+    const char *base = NULL, *url = NULL, *language = "en-US";
     int scenes = 10, runs = 3, poll_ms = 10;
     long server_pid = 0;
     for (int i = 1; i < argc; i++) {
@@ -403,15 +390,13 @@ int main(int argc, char **argv)
             runs = atoi(argv[++i]);
         else if (i + 1 < argc && strcmp(argv[i], "--language") == 0)
             language = argv[++i];
-        else if (i + 1 < argc && strcmp(argv[i], "--ffmpeg") == 0)
-            ffmpeg = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--poll-ms") == 0)
             poll_ms = atoi(argv[++i]);
         else if (i + 1 < argc && strcmp(argv[i], "--server-pid") == 0)
             server_pid = atol(argv[++i]);
         else
             bench_die("usage: bench_media --base URL --db DATABASE_URL [--scenes N] [--runs N] "
-                      "[--language L] [--ffmpeg PROGRAM] [--poll-ms N] [--server-pid PID]");
+                      "[--language L] [--poll-ms N] [--server-pid PID]");
     }
     if (base == NULL || url == NULL)
         bench_die("--base and --db are needed (bench/media.sh passes them)");
@@ -452,7 +437,7 @@ int main(int argc, char **argv)
     if (mkdtemp(dir) == NULL)
         bench_die("mkdtemp failed");
     bench_stages st;
-    bench_stages_run(m, language, ffmpeg, dir, &st);
+    bench_stages_run(m, language, dir, &st);
     rmdir(dir);
 
     int n = m->nscenes;
@@ -466,7 +451,7 @@ int main(int argc, char **argv)
            m->narration_s, rtf, rtf <= 0.01 ? "met" : "MISSED");
     printf("               script phase %.0f ms, media phase %.0f ms\n", m->script_ms, m->media_ms);
     if (m->server_cpu_ms >= 0)
-        printf("               server CPU (its ffmpeg children included) %.0f ms: %.2f of %ld "
+        printf("               server CPU (any children included) %.0f ms: %.2f of %ld "
                "cores busy over the wall time\n",
                m->server_cpu_ms, m->server_cpu_ms / m->wall_ms, sysconf(_SC_NPROCESSORS_ONLN));
     printf("  stages one at a time in this process, CPU ms (per scene, for %d scenes, share of "
@@ -476,14 +461,13 @@ int main(int argc, char **argv)
     printf("    %-40s %7.1f ms %8.1f ms %6.1f %%\n", label, (v) / n, (v), 100.0 * (v) / m->wall_ms)
     STAGE("espeak-ng synthesis", st.synth_ms);
     STAGE("WAV write", st.wav_ms);
-    STAGE("ffmpeg Opus encode (one process)", st.encode_ms);
-    printf("      of which ffmpeg's fixed cost (an empty WAV): %.1f ms a run\n",
-           st.ffmpeg_fixed_ms);
+    STAGE("Opus encode (libopusenc, in process)", st.encode_ms);
     STAGE("card 1080x1920 (portrait)", st.card_port_ms);
     STAGE("card 1920x1080 (landscape)", st.card_land_ms);
     STAGE("PNG writes (wall: temp, fsync, rename)", st.put_ms);
     STAGE("sum of the stages", stages);
-    printf("    PNGs: %.0f KB a scene\n", (double)st.png_bytes / 1024.0 / n);
+    printf("    PNGs: %.0f KB a scene; Opus: %.1f KB a scene\n", (double)st.png_bytes / 1024.0 / n,
+           (double)st.ogg_bytes / 1024.0 / n);
     printf("  what a wall time at the target would be: %.0f ms for this narration\n",
            m->narration_s * 10.0);
 

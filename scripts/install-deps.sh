@@ -10,7 +10,9 @@
 set -euo pipefail
 
 # libespeak-ng-dev: offline narration (its C API; espeak-ng-data comes with it).
-# ffmpeg: encodes narration to Opus (and its ffprobe checks files in the tests).
+# libopusenc-dev: encodes narration as Opus in Ogg, in process (decision 133).
+# ffmpeg: renders the video, fits model images, decodes compressed narrator
+# answers (and its ffprobe checks files in the tests).
 # libcairo2-dev, libpango1.0-dev: the offline scene card (decision 98; libpng-dev
 # encodes it, decision 109), with
 # its fonts: DejaVu and Noto for Latin (Portuguese accents included) and
@@ -18,10 +20,7 @@ set -euo pipefail
 # libexpat1-dev: the XML answers of the S3 media store (decision 125).
 build_pkgs=(gcc make cmake pkg-config libc6-dev
             libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev
-#                                    Chromium and Node.js for the dashboard's browser test
-#                                    and the S3-protocol server of the media store's test,
-#                                    faketime for the clock check, nginx-light for the
-#                                    deployment test)
+            libcurl4-openssl-dev libexpat1-dev libespeak-ng-dev libopusenc-dev ffmpeg libpng-dev
             libcairo2-dev libpango1.0-dev fonts-dejavu-core fonts-noto-core fonts-noto-color-emoji)
 test_pkgs=(libcmocka-dev postgresql curl chromium faketime nginx-light)
 

@@ -1,17 +1,19 @@
 /*
  * Scene narration end to end, on both engines: a scripted project asks
  * for its media (202), an in-test worker pool synthesises every scene with
- * espeak-ng and encodes it with the real ffmpeg program, and the files are
- * checked as a player would: the WAV's header and length, the Opus file
- * through ffprobe, word timings in order and inside the audio, SRT and
- * WebVTT well formed and equal to the timings. Then: editing a narration
- * makes its audio stale and a new one replaces it; failures end FAILED with
- * a reason; the media route serves ranges, ETags and types to the owner
- * and refuses every way out of the project's directory; deleting a project
- * (or its user) deletes its files, a deleted or replaced scene's files go
- * too; and a `pstudio worker` killed with -9 mid-encoding, or mid-card,
- * leaves nothing half-written visible, after which the job runs again and
- * finishes. The HTTP narrators (OpenAI-compatible and Google,
+ * espeak-ng and encodes it as Opus in process (libopusenc), and the files
+ * are checked as a player would: the WAV's header and length, the Opus file
+ * through ffprobe and decoded by ffmpeg to the WAV's length, word timings in
+ * order and inside the audio, SRT and WebVTT well formed and equal to the
+ * timings. Then: editing a narration makes its audio stale and a new one
+ * replaces it; failures end FAILED with a reason (a missing or hanging
+ * ffmpeg on the one narration path that still runs it, an HTTP narrator's
+ * MP3 to decode); the media route serves ranges, ETags and types to the
+ * owner and refuses every way out of the project's directory; deleting a
+ * project (or its user) deletes its files, a deleted or replaced scene's
+ * files go too; and a `pstudio worker` killed with -9 mid-decoding, or
+ * mid-card, leaves nothing half-written visible, after which the job runs
+ * again and finishes. The HTTP narrators (OpenAI-compatible and Google,
  * against tests/fake_tts.c) make the same files, Google's words timed by
  * its marks; a 429 is retried after its Retry-After, a refused key and a
  * malformed answer end FAILED with a reason that, like the logs, never
@@ -28,13 +30,16 @@
 #include "jobs/queue.h"
 #include "jobs/worker.h"
 #include "providers/media_store.h"
+#include "providers/oggopus.h"
 #include "services/media_service.h"
 #include "services/script_service.h"
 
 #include <arpa/inet.h>
 #include <cairo.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -160,6 +165,73 @@ static int teardown(void **state)
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
+/* The file's bytes (malloc'd, NUL-terminated) and length; NULL when absent. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *data = malloc((size_t)n + 1);
+    size_t got = fread(data, 1, (size_t)n, f);
+    fclose(f);
+    data[got] = '\0';
+    *len = got;
+    return data;
+}
+
+#define TTS_OPENAI_KEY "sk-test-media-OPENAIKEY-0123456789"
+#define TTS_GOOGLE_KEY "AIza-test-media-GOOGLEKEY-0123456"
+
+static void use_fake_narrator(world *w, fake_tts *f, const char *provider)
+{
+    w->api.svc.tts = (tts_settings){.provider = provider,
+                                    .timeout_ms = 10000,
+                                    .openai_base_url = f->s.base_url,
+                                    .openai_api_key = TTS_OPENAI_KEY,
+                                    .openai_model = "tts-1",
+                                    .openai_voice = "alloy",
+                                    .google_base_url = f->s.base_url,
+                                    .google_api_key = TTS_GOOGLE_KEY};
+}
+
+/* A tone of ms as MP3 (libmp3lame), as an OpenAI-compatible server that
+ * ignores response_format answers; its bytes (malloc'd). */
+static char *mp3_tone(world *w, int ms, size_t *len)
+{
+    char path[400], src[96];
+    snprintf(path, sizeof(path), "%s/tone.mp3", w->dir);
+    snprintf(src, sizeof(src), "sine=frequency=330:sample_rate=24000:duration=%d.%03d", ms / 1000,
+             ms % 1000);
+    const char *argv[] = {
+        "/usr/bin/ffmpeg", "-nostdin", "-v",  "error", "-y",  "-f", "lavfi", "-i", src, "-c:a",
+        "libmp3lame",      "-b:a",     "64k", "-f",    "mp3", path, NULL};
+    char out[2048];
+    int rc = test_run(argv, NULL, NULL, out, sizeof(out));
+    if (rc != 0)
+        fail_msg("ffmpeg making an MP3: %d: %s", rc, out);
+    char *d = slurp(path, len);
+    assert_non_null(d);
+    unlink(path);
+    return d;
+}
+
+/* The OpenAI-compatible fake answering every call with mp3 (len bytes), so
+ * the narration job decodes it with the ffmpeg program (decision 107): the
+ * job of the narration that still runs ffmpeg since decision 133. */
+static void use_mp3_narrator(world *w, fake_tts *f, const char *mp3, size_t len)
+{
+    use_fake_narrator(w, f, "openai");
+    fake_server_lock(&f->s);
+    f->compressed = mp3;
+    f->compressed_len = len;
+    f->compressed_type = "audio/mpeg";
+    f->s.mode = FAKE_TTS_COMPRESSED;
+    fake_server_unlock(&f->s);
+}
+
 /* A project written by the offline writer in language with n scenes; its id into id. */
 static void scripted_project(world *w, const char *language, int n, char id[37])
 {
@@ -237,23 +309,6 @@ static test_resp ask_media(world *w, const char *id, long want)
     return r;
 }
 
-/* The file's bytes (malloc'd, NUL-terminated) and length; NULL when absent. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *data = malloc((size_t)n + 1);
-    size_t got = fread(data, 1, (size_t)n, f);
-    fclose(f);
-    data[got] = '\0';
-    *len = got;
-    return data;
-}
-
 static void media_path(world *w, const char *project_id, const char *name, char *out, size_t n)
 {
     snprintf(out, n, "%s/%s/%s/%s", w->media, w->ana, project_id, name);
@@ -326,6 +381,51 @@ static int64_t probe_ms(const char *path, const char *want_format, const char *w
     return (int64_t)(strtod(d + 9, NULL) * 1000.0 + 0.5);
 }
 
+/* An Ogg Opus file as a player sees it: one mono Opus stream at 48 kHz,
+ * as Opus always decodes (ffprobe), whose decoding lasts the WAV's ms to
+ * within 2 ms (the resampled length rounds up to a whole 48 kHz sample).
+ * The length is counted from the decoded samples: ffprobe's duration of an
+ * Ogg Opus file includes the pre-skip (6.5 ms), which a player drops. */
+static void check_opus(const char *path, int64_t wav_ms_)
+{
+    const char *argv[] = {"/usr/bin/ffprobe",
+                          "-v",
+                          "error",
+                          "-show_entries",
+                          "format=format_name:stream=codec_name,sample_rate,channels",
+                          "-of",
+                          "default=nw=1",
+                          path,
+                          NULL};
+    char out[2048];
+    int rc = test_run(argv, NULL, NULL, out, sizeof(out));
+    if (rc != 0)
+        fail_msg("ffprobe %s: %d: %s", path, rc, out);
+    const char *want[] = {"format_name=ogg\n", "codec_name=opus\n", "sample_rate=48000\n",
+                          "channels=1\n", NULL};
+    for (int i = 0; want[i]; i++)
+        if (strstr(out, want[i]) == NULL)
+            fail_msg("%s: no %s in %s", path, want[i], out);
+    const char *tmp = getenv("TMPDIR");
+    char raw[300];
+    snprintf(raw, sizeof(raw), "%s/pstudio-opus-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    int fd = mkstemp(raw);
+    assert_true(fd >= 0);
+    close(fd);
+    const char *decode[] = {"/usr/bin/ffmpeg", "-nostdin", "-v", "error", "-y", "-i", path, "-f",
+                            "s16le",           raw,        NULL};
+    rc = test_run(decode, NULL, NULL, out, sizeof(out));
+    struct stat st;
+    int st_rc = stat(raw, &st);
+    unlink(raw);
+    if (rc != 0 || st_rc != 0)
+        fail_msg("decoding %s: %d: %s", path, rc, out);
+    int64_t ms = (int64_t)st.st_size / 2 * 1000 / 48000;
+    if (llabs(ms - wav_ms_) > 2)
+        fail_msg("%s decodes to %lld ms, its WAV lasts %lld ms", path, (long long)ms,
+                 (long long)wav_ms_);
+}
+
 /* "HH:MM:SS,mmm" (sep ',' or '.') to ms; -1 when malformed. */
 static int64_t cue_time(const char *s, char sep)
 {
@@ -392,8 +492,7 @@ static void check_scene_files(world *w, const char *project_id, json_t *sc)
     assert_true(llabs(wav - duration) <= 1);
     assert_true(llabs(probe_ms(path, "wav", "pcm_s16le") - duration) <= 20);
     snprintf(path, sizeof(path), "%s/%s/%s/%s.ogg", w->media, w->ana, project_id, stem);
-    /* Opus adds a few ms of pre-skip and padding, never more. */
-    assert_true(llabs(probe_ms(path, "ogg", "opus") - duration) <= 100);
+    check_opus(path, wav);
 
     snprintf(path, sizeof(path), "%s/%s/%s/%s.json", w->media, w->ana, project_id, stem);
     size_t len;
@@ -582,9 +681,15 @@ static void test_failures_end_failed_with_a_reason_and_can_be_asked_again(void *
     assert_true(json_is_null(json_object_get(sc, "audio")));
     test_resp_free(&r);
 
-    /* ffmpeg missing: a configuration fault, said as such. */
+    /* ffmpeg missing where narration still needs it (an HTTP narrator's
+     * MP3 to decode): a configuration fault, said as such, at once. */
+    fake_tts f;
+    fake_tts_start(&f);
+    size_t mp3_len;
+    char *mp3 = mp3_tone(w, 3000, &mp3_len);
+    use_mp3_narrator(w, &f, mp3, mp3_len);
+    w->api.svc.tts.ffmpeg = "/nonexistent/ffmpeg";
     exec(w, "UPDATE projects SET language = 'en-US' WHERE id = '%s'", id);
-    w->api.svc.ffmpeg = "/nonexistent/ffmpeg";
     r = ask_media(w, id, 202); /* FAILED scenes are asked for again */
     assert_string_equal(str(json_array_get(json_object_get(r.json, "items"), 0), "audio_status"),
                         "PENDING");
@@ -593,32 +698,51 @@ static void test_failures_end_failed_with_a_reason_and_can_be_asked_again(void *
     sc = json_array_get(json_object_get(r.json, "items"), 0);
     assert_non_null(strstr(str(sc, "audio_error"), "PSTUDIO_FFMPEG"));
     test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&w->api.t, "SELECT max(attempts) FROM jobs WHERE kind = "
+                                              "'media.audio'"),
+                     1);
     char names[2048];
     /* The scene's image job may be writing its card meanwhile: its files are not ours. */
     listing_but(w, id, ".png", names, sizeof(names));
     assert_null(strstr(names, ".ogg ")); /* nothing visible; no temporary left either */
     assert_null(strstr(names, ".tmp-"));
 
-    w->api.svc.ffmpeg = "ffmpeg";
+    w->api.svc.tts.ffmpeg = "ffmpeg";
     test_resp_free((test_resp[]){ask_media(w, id, 202)});
     r = wait_audio(w, id, "COMPLETED");
-    check_scene_files(w, id, json_array_get(json_object_get(r.json, "items"), 0));
+    sc = json_array_get(json_object_get(r.json, "items"), 0);
+    /* The MP3's three seconds, give or take its encoder's padding. */
+    int64_t ms = json_integer_value(json_object_get(sc, "duration_ms"));
+    if (ms < 2950 || ms > 3150)
+        fail_msg("the decoded narration lasts %lld ms", (long long)ms);
+    check_scene_files(w, id, sc);
     test_resp_free(&r);
+    stop_pool(w);
+    fake_tts_stop(&f);
+    free(mp3);
 }
 
+/* An ffmpeg that never ends, on the narration job's one ffmpeg run left
+ * (decoding an HTTP narrator's MP3): killed at the media timeout, and the
+ * attempt retried with nothing of it left behind. */
 static void test_an_ffmpeg_that_hangs_is_killed_and_the_attempt_retried(void **state)
 {
     world *w = *state;
     char id[37];
     scripted_project(w, "en-US", 1, id);
+    fake_tts f;
+    fake_tts_start(&f);
+    size_t mp3_len;
+    char *mp3 = mp3_tone(w, 3000, &mp3_len);
+    use_mp3_narrator(w, &f, mp3, mp3_len);
     char script[400];
     snprintf(script, sizeof(script), "%s/hang.sh", w->dir);
-    FILE *f = fopen(script, "w");
-    fputs("#!/bin/sh\nexec sleep 30\n", f);
-    fclose(f);
+    FILE *fp = fopen(script, "w");
+    fputs("#!/bin/sh\nexec sleep 30\n", fp);
+    fclose(fp);
     chmod(script, 0700);
-    w->api.svc.ffmpeg = script;
-    w->api.svc.media_timeout_ms = 300;
+    w->api.svc.tts.ffmpeg = script;
+    w->api.svc.tts.ffmpeg_timeout_ms = 300;
     test_resp_free((test_resp[]){ask_media(w, id, 202)});
     int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
     while (testdb_scalar(&w->api.t, "SELECT count(*) FROM jobs WHERE kind = 'media.audio' AND "
@@ -637,9 +761,11 @@ static void test_an_ffmpeg_that_hangs_is_killed_and_the_attempt_retried(void **s
                         "PENDING");
     test_resp_free(&r);
     char names[2048];
-    /* Both temporaries discarded; the scene's image (no ffmpeg) is whole. */
+    /* Nothing of the narration; the scene's image (no ffmpeg) is whole. */
     listing_but(w, id, ".png", names, sizeof(names));
     assert_string_equal(names, "");
+    fake_tts_stop(&f);
+    free(mp3);
 }
 
 static void test_the_personas_rate_and_pitch_reach_the_narrator(void **state)
@@ -1079,15 +1205,20 @@ test_the_files_of_deleted_and_replaced_scenes_go_and_the_sweep_heals_a_crash(voi
 /* ---- a real worker process, killed mid-job ------------------------------------------------------
  */
 
-/* A `pstudio worker` on the test's database and data directory; env_name,
- * when not NULL, is set to env_value in its environment too. */
-static pid_t spawn_worker_with(world *w, const char *ffmpeg, const char *log, const char *env_name,
-                               const char *env_value)
+/* A `pstudio worker` on the test's database and data directory; env, when
+ * not NULL, is a NULL-terminated list of "NAME=value" set in its
+ * environment too. */
+static pid_t spawn_worker_with(world *w, const char *ffmpeg, const char *log,
+                               const char *const *env)
 {
     pid_t pid = fork();
     if (pid == 0) {
-        if (env_name != NULL)
-            setenv(env_name, env_value, 1);
+        for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
+            const char *eq = strchr(env[i], '=');
+            char name[64];
+            snprintf(name, sizeof(name), "%.*s", (int)(eq - env[i]), env[i]);
+            setenv(name, eq + 1, 1);
+        }
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (fd >= 0) {
             dup2(fd, 1);
@@ -1107,7 +1238,7 @@ static pid_t spawn_worker_with(world *w, const char *ffmpeg, const char *log, co
 
 static pid_t spawn_worker(world *w, const char *ffmpeg, const char *log)
 {
-    return spawn_worker_with(w, ffmpeg, log, NULL, NULL);
+    return spawn_worker_with(w, ffmpeg, log, NULL);
 }
 
 static int wait_exit(pid_t pid, int seconds)
@@ -1135,27 +1266,74 @@ static void print_log(const char *path)
         fclose(f);
 }
 
+/* A `pstudio worker` narrating through the fake OpenAI-compatible narrator
+ * at base_url (which answers MP3), its temporary files under tmpdir. */
+static pid_t spawn_mp3_worker(world *w, const char *ffmpeg, const char *log, const char *base_url,
+                              const char *tmpdir)
+{
+    char url[300], tmp[400];
+    snprintf(url, sizeof(url), "PSTUDIO_TTS_OPENAI_BASE_URL=%s", base_url);
+    snprintf(tmp, sizeof(tmp), "TMPDIR=%s", tmpdir);
+    const char *env[] = {"PSTUDIO_TTS_PROVIDER=openai",
+                         "PSTUDIO_LLM_PROVIDER=offline",
+                         "PSTUDIO_OPENAI_API_KEY=" TTS_OPENAI_KEY,
+                         url,
+                         tmp,
+                         NULL};
+    return spawn_worker_with(w, ffmpeg, log, env);
+}
+
+/* The one file of the first pstudio-tts-* directory under dir (the HTTP
+ * narrator's private decoding directory), into out; false when none. */
+static bool decoding_file(const char *dir, const char *file, char *out, size_t n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    bool found = false;
+    while (d != NULL && !found && (de = readdir(d)) != NULL)
+        if (strncmp(de->d_name, "pstudio-tts-", 12) == 0) {
+            snprintf(out, n, "%s/%s/%s", dir, de->d_name, file);
+            found = true;
+        }
+    if (d != NULL)
+        closedir(d);
+    return found;
+}
+
+/* The narration job's one child program since decision 133 is the ffmpeg
+ * that decodes an HTTP narrator's MP3: a worker killed with -9 while that
+ * ffmpeg has written half its output leaves nothing of the narration
+ * visible, and another worker finishes the job. (The Opus file is encoded
+ * in process into the store's temporary, committed by rename like every
+ * media file.) */
 static void
 test_a_worker_killed_mid_job_leaves_nothing_half_written_and_the_retry_finishes(void **state)
 {
     world *w = *state;
-    char id[37], log[300], script[300], pidfile[300];
+    char id[37], log[300], script[300], pidfile[300], tmpdir[300];
     scripted_project(w, "pt-BR", 1, id);
     stop_pool(w); /* from here on, only the worker processes run jobs */
+    fake_tts f;
+    fake_tts_start(&f);
+    size_t mp3_len;
+    char *mp3 = mp3_tone(w, 3000, &mp3_len);
+    use_mp3_narrator(w, &f, mp3, mp3_len);
     snprintf(log, sizeof(log), "%s/worker.log", w->dir);
     snprintf(pidfile, sizeof(pidfile), "%s/ffmpeg.pid", w->dir);
     snprintf(script, sizeof(script), "%s/slow-ffmpeg.sh", w->dir);
-    /* An encoder that writes part of its output and then stalls. */
-    FILE *f = fopen(script, "w");
-    fprintf(f,
-            "#!/bin/sh\nfor last; do :; done\nprintf 'OggS-half' > \"$last\"\n"
+    snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", w->dir);
+    assert_int_equal(mkdir(tmpdir, 0700), 0);
+    /* A decoder that writes part of its output and then stalls. */
+    FILE *fp = fopen(script, "w");
+    fprintf(fp,
+            "#!/bin/sh\nfor last; do :; done\nprintf 'RIFF-half' > \"$last\"\n"
             "echo $$ > %s.tmp && mv %s.tmp %s\nexec sleep 60\n",
             pidfile, pidfile, pidfile);
-    fclose(f);
+    fclose(fp);
     chmod(script, 0700);
     test_resp_free((test_resp[]){ask_media(w, id, 202)});
 
-    pid_t first = spawn_worker(w, script, log);
+    pid_t first = spawn_mp3_worker(w, script, log, f.s.base_url, tmpdir);
     int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
     while (access(pidfile, F_OK) != 0 && time_mono_usec() < until)
         sleep_ms(20);
@@ -1164,13 +1342,23 @@ test_a_worker_killed_mid_job_leaves_nothing_half_written_and_the_retry_finishes(
     size_t len; /* the pid file appears whole (mv), after the half-written output */
     char *pid_text = slurp(pidfile, &len);
     assert_non_null(pid_text);
-    pid_t encoder = (pid_t)atoi(pid_text);
+    pid_t decoder = (pid_t)atoi(pid_text);
     free(pid_text);
-    assert_true(encoder > 1);
+    assert_true(decoder > 1);
     kill(first, SIGKILL);
     assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
-    kill(encoder, SIGKILL); /* the orphaned encoder */
+    kill(decoder, SIGKILL); /* the orphaned decoder */
 
+    /* The half-written decoding is in the dead worker's private directory... */
+    char half[700];
+    assert_true(decoding_file(tmpdir, "audio.wav", half, sizeof(half)));
+    char *text = slurp(half, &len);
+    assert_non_null(text);
+    assert_string_equal(text, "RIFF-half");
+    free(text);
+    /* ...and nothing of the narration is in the project's: no name a
+     * reader could ask for (the scene's image, its own job, may be done:
+     * its PNGs are whole). */
     test_resp r = scenes_of(w, id);
     json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
     assert_string_equal(str(sc, "audio_status"), "PROCESSING");
@@ -1178,11 +1366,8 @@ test_a_worker_killed_mid_job_leaves_nothing_half_written_and_the_retry_finishes(
     char stem[160], name[200];
     snprintf(stem, sizeof(stem), "scene-%s-a1", str(sc, "id"));
     test_resp_free(&r);
-    /* Only temporaries: nothing under a name a reader could ask for (the
-     * scene's image, its own job, may be done: its PNGs are whole). */
     char names[2048];
     listing_but(w, id, ".png", names, sizeof(names));
-    assert_true(strlen(names) > 0);
     for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
         if (strncmp(tok, ".tmp-", 5) != 0)
             fail_msg("a visible file after the kill: %s", tok);
@@ -1193,7 +1378,7 @@ test_a_worker_killed_mid_job_leaves_nothing_half_written_and_the_retry_finishes(
 
     /* The dead worker's lease runs out; another worker does the job. */
     exec(w, "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE kind = 'media.audio'");
-    pid_t second = spawn_worker(w, "ffmpeg", log);
+    pid_t second = spawn_mp3_worker(w, "ffmpeg", log, f.s.base_url, tmpdir);
     r = wait_audio(w, id, "COMPLETED");
     kill(second, SIGTERM);
     int status = wait_exit(second, 30);
@@ -1209,10 +1394,72 @@ test_a_worker_killed_mid_job_leaves_nothing_half_written_and_the_retry_finishes(
     r = get_media(w, w->tok, id, name, NULL);
     test_expect(&r, 200, NULL);
     test_resp_free(&r);
+    fake_tts_stop(&f);
+    free(mp3);
 }
 
 /* ---- pure parts
  * ------------------------------------------------------------------------------------ */
+
+/* The in-process encoder on its own: a tone at espeak-ng's 22,050 Hz
+ * becomes a mono 48 kHz Ogg Opus file of the same length and loudness;
+ * what it cannot do (a rate out of range, a full disk, a link planted
+ * where its file should be, no file) is an error saying so. */
+static void test_the_opus_encoder_keeps_length_and_level_and_says_why_it_fails(void **state)
+{
+    (void)state;
+    char dir[256], path[300], link[300], target[300];
+    test_tmpdir(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/tone.ogg", dir);
+    const int rate = 22050;
+    const size_t n = (size_t)rate * 3 / 2; /* 1.5 s */
+    int16_t *pcm = malloc(n * sizeof(*pcm));
+    for (size_t i = 0; i < n; i++) /* 440 Hz at a quarter of full scale: -12 dBFS */
+        pcm[i] = (int16_t)(8192.0 * sin(2.0 * M_PI * 440.0 * (double)i / rate));
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    error e;
+    if (oggopus_write_file(path, pcm, n, rate, &e) != 0)
+        fail_msg("oggopus_write_file: %s", e.message);
+    check_opus(path, 1500);
+    const char *argv[] = {"/usr/bin/ffmpeg", "-nostdin", "-hide_banner", "-i", path, "-af",
+                          "volumedetect",    "-f",       "null",         "-",  NULL};
+    char out[8192];
+    int rc = test_run(argv, NULL, NULL, out, sizeof(out));
+    if (rc != 0)
+        fail_msg("ffmpeg volumedetect: %d: %s", rc, out);
+    const char *peak = strstr(out, "max_volume: ");
+    assert_non_null(peak);
+    double peak_db = strtod(peak + 12, NULL);
+    if (peak_db < -14.0 || peak_db > -10.0)
+        fail_msg("the tone came back at %.1f dB, not about -12", peak_db);
+
+    assert_int_equal(oggopus_write_file(path, pcm, n, 7000, &e), -1);
+    assert_int_equal(e.kind, ERR_INVALID);
+    assert_non_null(strstr(e.message, "7000 Hz"));
+    assert_int_equal(oggopus_write_file("/dev/full", pcm, n, rate, &e), -1);
+    assert_int_equal(e.kind, ERR_UNAVAILABLE);
+    assert_non_null(strstr(e.message, strerror(ENOSPC)));
+    snprintf(target, sizeof(target), "%s/elsewhere", dir);
+    snprintf(link, sizeof(link), "%s/linked.ogg", dir);
+    fd = open(target, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "keep", 4), 4);
+    close(fd);
+    assert_int_equal(symlink(target, link), 0);
+    assert_int_equal(oggopus_write_file(link, pcm, n, rate, &e), -1);
+    assert_int_equal(e.kind, ERR_UNAVAILABLE);
+    size_t len;
+    char *kept = slurp(target, &len);
+    assert_string_equal(kept, "keep"); /* the link was not followed */
+    free(kept);
+    snprintf(link, sizeof(link), "%s/absent.ogg", dir);
+    assert_int_equal(oggopus_write_file(link, pcm, n, rate, &e), -1);
+    assert_int_equal(e.kind, ERR_UNAVAILABLE);
+    assert_non_null(strstr(e.message, "opening the narration's Opus file failed"));
+    free(pcm);
+}
 
 static void test_subtitles_and_names_are_written_and_checked_exactly(void **state)
 {
@@ -1243,21 +1490,6 @@ static void test_subtitles_and_names_are_written_and_checked_exactly(void **stat
 
 /* ---- the HTTP narrators -----------------------------------------------------------------------
  */
-
-#define TTS_OPENAI_KEY "sk-test-media-OPENAIKEY-0123456789"
-#define TTS_GOOGLE_KEY "AIza-test-media-GOOGLEKEY-0123456"
-
-static void use_fake_narrator(world *w, fake_tts *f, const char *provider)
-{
-    w->api.svc.tts = (tts_settings){.provider = provider,
-                                    .timeout_ms = 10000,
-                                    .openai_base_url = f->s.base_url,
-                                    .openai_api_key = TTS_OPENAI_KEY,
-                                    .openai_model = "tts-1",
-                                    .openai_voice = "alloy",
-                                    .google_base_url = f->s.base_url,
-                                    .google_api_key = TTS_GOOGLE_KEY};
-}
 
 /* The timings file of a scene, parsed. */
 static json_t *timings_of(world *w, const char *project_id, json_t *sc)
@@ -1662,7 +1894,9 @@ test_a_worker_killed_mid_image_leaves_no_png_visible_and_the_retry_draws_both(vo
     test_expect(&r, 202, NULL);
     test_resp_free(&r);
 
-    pid_t first = spawn_worker_with(w, "ffmpeg", log, "FONTCONFIG_FILE", fifo);
+    char fontconfig[400];
+    snprintf(fontconfig, sizeof(fontconfig), "FONTCONFIG_FILE=%s", fifo);
+    pid_t first = spawn_worker_with(w, "ffmpeg", log, (const char *[]){fontconfig, NULL});
     int hold = -1;
     int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
     while ((hold = open(fifo, O_WRONLY | O_NONBLOCK)) < 0 && time_mono_usec() < until)
@@ -2288,6 +2522,7 @@ int main(void)
         T(test_a_project_without_ready_media_cannot_be_rendered),
         T(test_a_worker_killed_mid_render_leaves_no_video_and_the_retry_finishes),
         cmocka_unit_test(test_subtitles_and_names_are_written_and_checked_exactly),
+        cmocka_unit_test(test_the_opus_encoder_keeps_length_and_level_and_says_why_it_fails),
     };
     /* ctest runs the video's tests (minutes of ffmpeg) as test_media_render
      * with PSTUDIO_TEST_FILTER, and the rest with PSTUDIO_TEST_SKIP, so each

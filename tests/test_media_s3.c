@@ -14,11 +14,15 @@
  */
 #include "testlib.h"
 
+#include "base/timeutil.h"
 #include "base/uuid.h"
 #include "db/db.h"
+#include "jobs/queue.h"
+#include "jobs/worker.h"
 #include "providers/http_client.h"
 #include "providers/media_store.h"
 #include "services/media_service.h"
+#include "services/script_service.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -32,6 +36,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BUCKET    "pstudio-media"
@@ -187,7 +192,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static void project(world *w, char *id)
+static void new_project(world *w, char *id)
 {
     fixture_project(&w->api.t, w->ana, NULL, NULL, id);
 }
@@ -253,7 +258,7 @@ static void test_files_are_served_from_the_bucket_with_ranges_and_etags(void **s
 {
     world *w = *state;
     char id[37], h[200], etag[100];
-    project(w, id);
+    new_project(w, id);
     const char *text = "1\n00:00:00,000 --> 00:00:01,500\nOlá, mundo\n";
     error e;
     put(w, id, "s1.srt", text, strlen(text));
@@ -326,7 +331,7 @@ static void test_a_large_file_goes_up_in_parts_and_reads_back_whole(void **state
 {
     world *w = *state;
     char id[37], h[200];
-    project(w, id);
+    new_project(w, id);
     size_t size = 2 * PART_SIZE + 12345; /* three parts, the last one short */
     char *data = pattern(size, 3);
     media_temp t;
@@ -415,8 +420,8 @@ static void test_deleting_a_project_removes_its_objects_and_the_sweep_the_rest(v
 {
     world *w = *state;
     char gone[37], keep[37];
-    project(w, gone);
-    project(w, keep);
+    new_project(w, gone);
+    new_project(w, keep);
     error e;
     const char *names[] = {"a.wav", "a.ogg", "a.json", "b.png"};
     for (int i = 0; i < 4; i++) {
@@ -476,7 +481,7 @@ static void test_a_wrong_secret_or_key_is_a_configuration_error_naming_it(void *
 {
     world *w = *state;
     char id[37];
-    project(w, id);
+    new_project(w, id);
     error e;
     put(w, id, "ok.srt", "1", 1);
 
@@ -519,7 +524,7 @@ static void test_an_unreachable_server_is_unavailable(void **state)
 {
     world *w = *state;
     char id[37];
-    project(w, id);
+    new_project(w, id);
     /* A port nothing listens on: bound, then closed. */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -573,7 +578,7 @@ static void test_presigned_mode_redirects_to_a_url_the_server_accepts(void **sta
 {
     world *w = *state;
     char id[37], loc[8192], h[200];
-    project(w, id);
+    new_project(w, id);
     w->set.presigned = true;
     use_store(w);
     const char *text = "WEBVTT\n\n00:00.000 --> 00:01.000\nOi\n";
@@ -620,6 +625,122 @@ static void test_presigned_mode_redirects_to_a_url_the_server_accepts(void **sta
     test_resp_free(&r);
 }
 
+static void count_hidden(const char *name, void *ctx)
+{
+    if (name[0] == '.')
+        ++*(int *)ctx;
+}
+
+/* The narration job writes its WAV and its Opus (encoded in process into
+ * the store's temporary, decision 133) through the S3 store like the local
+ * one: the scene completes, and the Opus object read back from the bucket
+ * is a mono 48 kHz Ogg Opus file. */
+static void test_a_scene_is_narrated_into_the_bucket_with_its_opus_whole(void **state)
+{
+    world *w = *state;
+    job_unregister_all();
+    job_unschedule_all();
+    script_service_register_jobs(&w->api.svc);
+    media_service_register_jobs(&w->api.svc);
+    job_unschedule_all();
+    db_error de;
+    db *wdb = db_open(w->api.t.url, 3, &de);
+    if (wdb == NULL)
+        fail_msg("db_open: %s", de.message);
+    error e;
+    job_pool *pool = job_pool_start(wdb, 2, "test:s3", &e);
+    if (pool == NULL)
+        fail_msg("job_pool_start: %s", e.message);
+    test_resp r = test_req(&w->api, "POST", "/api/v1/projects", w->tok,
+                           "{\"topic\":\"Why is the sky blue?\",\"language\":\"en-US\","
+                           "\"target_scenes\":1}",
+                           NULL);
+    test_expect(&r, 202, NULL);
+    char id[37], path[200];
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(r.json, "id")));
+    test_resp_free(&r);
+    /* Scripted, then the media asked for, then the narration done. */
+    const char *steps[] = {"scripted", "media", "COMPLETED"};
+    for (int step = 0; step < 3; step++) {
+        if (step == 1) {
+            snprintf(path, sizeof(path), "/api/v1/projects/%s/media", id);
+            r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+            test_expect(&r, 202, NULL);
+            test_resp_free(&r);
+            continue;
+        }
+        snprintf(path, sizeof(path), "/api/v1/projects/%s%s", id, step == 0 ? "" : "/scenes");
+        int64_t until = time_mono_usec() + 60 * 1000000LL;
+        for (;;) {
+            r = test_req(&w->api, "GET", path, w->tok, NULL, NULL);
+            json_t *o = step == 0 ? r.json : json_array_get(json_object_get(r.json, "items"), 0);
+            const char *st =
+                json_string_value(json_object_get(o, step == 0 ? "status" : "audio_status"));
+            if (st != NULL && strcmp(st, steps[step]) == 0)
+                break;
+            if (st != NULL && strcmp(st, "FAILED") == 0)
+                fail_msg("the narration failed: %s", r.body);
+            if (time_mono_usec() > until)
+                fail_msg("never %s: %s", steps[step], r.body);
+            test_resp_free(&r);
+            struct timespec ts = {0, 25000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (step == 2)
+            break;
+        test_resp_free(&r);
+    }
+    json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+    char ogg[200];
+    const char *url = json_string_value(json_object_get(json_object_get(sc, "audio"), "ogg"));
+    snprintf(ogg, sizeof(ogg), "%s", url ? url : "");
+    const char *slash = strrchr(ogg, '/');
+    char name[200];
+    snprintf(name, sizeof(name), "%s", slash ? slash + 1 : ogg);
+    test_resp_free(&r);
+    job_pool_stop(pool, 5000);
+    db_close(wdb);
+    assert_non_null(strstr(name, ".ogg"));
+
+    /* The object, as the bucket holds it, copied out and probed. */
+    media_file f;
+    if (media_store_open(w->api.svc.media, w->ana, id, name, &f, &e) != 0)
+        fail_msg("open %s: %s", name, e.message);
+    assert_true(f.size > 1000);
+    char *d = malloc((size_t)f.size);
+    assert_int_equal(pread(f.fd, d, (size_t)f.size, 0), (ssize_t)f.size);
+    close(f.fd);
+    assert_memory_equal(d, "OggS", 4);
+    char copy[700];
+    snprintf(copy, sizeof(copy), "%s/copy.ogg", w->dir);
+    int fd = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_int_equal(write(fd, d, (size_t)f.size), (ssize_t)f.size);
+    close(fd);
+    free(d);
+    const char *argv[] = {"/usr/bin/ffprobe",
+                          "-v",
+                          "error",
+                          "-show_entries",
+                          "stream=codec_name,sample_rate,channels",
+                          "-of",
+                          "default=nw=1",
+                          copy,
+                          NULL};
+    char out[1024];
+    assert_int_equal(test_run(argv, NULL, NULL, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "codec_name=opus\n"));
+    assert_non_null(strstr(out, "sample_rate=48000\n"));
+    assert_non_null(strstr(out, "channels=1\n"));
+    /* Its WAV went up beside it; no temporary went up at all. */
+    char wav[200];
+    snprintf(wav, sizeof(wav), "%.*s.wav", (int)(strlen(name) - 4), name);
+    assert_true(exists(w, id, wav));
+    int hidden = 0;
+    assert_int_equal(media_store_list(w->api.svc.media, w->ana, id, count_hidden, &hidden, &e), 0);
+    assert_int_equal(hidden, 0);
+    job_unregister_all();
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -632,6 +753,7 @@ int main(void)
         T(test_an_unreachable_server_is_unavailable),
         T(test_settings_are_checked_when_the_store_opens),
         T(test_presigned_mode_redirects_to_a_url_the_server_accepts),
+        T(test_a_scene_is_narrated_into_the_bucket_with_its_opus_whole),
     };
     return cmocka_run_group_tests(tests, s3_start, s3_stop);
 }

@@ -131,8 +131,8 @@ static const config__spec config__specs[] = {
      CFG_OFF(openai_send_top_k), "false", 0, 0,
      "Send top_k to the OpenAI-compatible backend (vLLM, llama.cpp and Ollama take it)."},
     {"ffmpeg", "PSTUDIO_FFMPEG", "--ffmpeg", CFG_STRING, CFG_OFF(ffmpeg), "ffmpeg", 0, 0,
-     "The ffmpeg program that encodes narration (Opus in Ogg); a name looked up on PATH, or a "
-     "path."},
+     "The ffmpeg program that renders the video, fits model images and decodes compressed "
+     "narrator answers; a name looked up on PATH, or a path."},
     {"media_timeout_ms", "PSTUDIO_MEDIA_TIMEOUT_MS", "--media-timeout-ms", CFG_INT,
      CFG_OFF(media_timeout_ms), "120000", 1000, 3600000,
      "Longest one ffmpeg run may take before it is killed and the job retried."},

@@ -215,7 +215,8 @@ static uint8_t *tts__read_file(const char *path, size_t max, size_t *n)
 /* Decodes a compressed answer to a 16-bit mono PCM WAV with the ffmpeg
  * program, through two files in a private temporary directory (decision
  * 107). 0 with *wav (owned) and *n; -1 with out failed: permanent when
- * ffmpeg cannot decode it, transient when it could not run to the end. */
+ * ffmpeg cannot decode it or cannot be run at all, transient when it could
+ * not run to the end. */
 static int tts__to_wav(const tts_settings *s, const uint8_t *d, size_t n, uint8_t **wav,
                        size_t *wlen, tts_result *out)
 {
@@ -246,8 +247,11 @@ static int tts__to_wav(const tts_settings *s, const uint8_t *d, size_t n, uint8_
                   out->voice);
     } else if (ffmpeg_run(s->ffmpeg ? s->ffmpeg : "ffmpeg", args,
                           s->ffmpeg_timeout_ms > 0 ? s->ffmpeg_timeout_ms : 60000, &e) != 0) {
-        /* ffmpeg ran and refused the bytes: they are no audio it knows. */
-        bool refused = e.kind == ERR_UNAVAILABLE && strstr(e.message, "exited with status") != NULL;
+        /* ffmpeg ran and refused the bytes: they are no audio it knows. A
+         * program that cannot be run is the configuration's fault: no retry
+         * helps either (decision 133). */
+        bool refused = e.kind == ERR_CONFIG || (e.kind == ERR_UNAVAILABLE &&
+                                                strstr(e.message, "exited with status") != NULL);
         tts__fail(out, refused ? TTS_PERMANENT : TTS_TRANSIENT,
                   "the %s narrator's audio is not a WAV and could not be decoded: %.300s",
                   out->voice, e.message);

@@ -18,7 +18,7 @@
 #include "domain/persona_store.h"
 #include "domain/project_store.h"
 #include "jobs/worker.h"
-#include "providers/ffmpeg.h"
+#include "providers/oggopus.h"
 #include "providers/tts.h"
 
 #include <fcntl.h>
@@ -152,8 +152,8 @@ static int media__write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-/* The WAV and its Opus encoding: both temporaries until ffmpeg succeeded,
- * then committed, the WAV first. */
+/* The WAV and its Opus encoding (in process, decision 133): both
+ * temporaries until both are whole, then committed, the WAV first. */
 static int media__audio_files(media_job_task *t, const tts_result *r, error *err)
 {
     media_store *ms = t->s->media;
@@ -177,14 +177,8 @@ static int media__audio_files(media_job_task *t, const tts_result *r, error *err
                  : 0;
     if (fd >= 0)
         close(fd);
-    /* Complexity 5 of libopus's 0-10 (ffmpeg's default is 10): a fifth of
-     * the encoding CPU for speech at 48 kb/s (decision 109). */
-    const char *args[] = {"-nostdin", "-hide_banner", "-loglevel", "error",  "-y",
-                          "-f",       "wav",          "-i",        wav.path, "-vn",
-                          "-c:a",     "libopus",      "-b:a",      "48k",    "-compression_level",
-                          "5",        "-f",           "ogg",       ogg.path, NULL};
     if (rc == 0)
-        rc = ffmpeg_run(t->s->ffmpeg, args, t->s->media_timeout_ms, err);
+        rc = oggopus_write_file(ogg.path, r->samples, r->nsamples, r->sample_rate, err);
     if (rc != 0) {
         media_store_discard(ms, &wav);
         media_store_discard(ms, &ogg);
@@ -328,7 +322,9 @@ void media_service_job(db_conn *c, const job *j, job_result *out, void *ctx)
 
 void media_service_register_jobs(services *s)
 {
-    /* One lease covers a synthesis (milliseconds) and an ffmpeg run. */
+    /* One lease covers a synthesis (milliseconds), or an HTTP narrator's
+     * call and the ffmpeg run that decodes a compressed answer, and the
+     * encoding (milliseconds). */
     int lease = (s->media_timeout_ms > 0 ? s->media_timeout_ms : 120000) / 1000 + 60;
     job_register(MEDIA_JOB_AUDIO, media_service_job, s, lease);
     job_on_dead(MEDIA_JOB_AUDIO, media__dead);

@@ -11,8 +11,8 @@
  *
  * The job (PENDING -> PROCESSING -> COMPLETED | FAILED with the reason)
  * synthesises with no transaction open, writes the files atomically
- * through the media store (WAV, Opus in Ogg by the ffmpeg program, SRT,
- * WebVTT, word timings as JSON), all under the stem
+ * through the media store (WAV, Opus in Ogg encoded in process by
+ * libopusenc, SRT, WebVTT, word timings as JSON), all under the stem
  * scene-<scene id>-a<generation>, and then records the result and the
  * job's completion in one transaction, only while the scene is still at
  * the generation the job was queued for. A worker killed mid-job leaves at
