@@ -266,9 +266,32 @@ static size_t snap_count(const snap *s, const char *table)
     return 0;
 }
 
+static bool snap__listed(const char *const *names, const char *name)
+{
+    for (size_t i = 0; names != NULL && names[i] != NULL; i++)
+        if (strcmp(names[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Whether b's table u has a row whose first column (every table's key
+ * comes first) equals row's. */
+static bool snap__has_key(const snap *b, int u, const char *row)
+{
+    size_t k = strcspn(row, "\x1f");
+    for (size_t i = 0; i < b->nrows[u]; i++)
+        if (strncmp(b->rows[u][i], row, k) == 0 && b->rows[u][i][k] == '\x1f')
+            return true;
+    return false;
+}
+
 /* Every table of a is in b, and every row of each is in b's, identical;
- * with `exact`, b has nothing more either. */
-static void snap_expect_within(const snap *a, const snap *b, bool exact)
+ * with `exact`, b has nothing more either. A row of a table named in
+ * `updated` (a NULL-ended list) may instead differ from b's row of the
+ * same key: the writer updates those rows after inserting them (a project
+ * gains its scene), so a copy taken in between holds the earlier row. */
+static void snap_expect_within_but(const snap *a, const snap *b, bool exact,
+                                   const char *const *updated)
 {
     if (exact)
         assert_int_equal(a->n, b->n);
@@ -279,12 +302,18 @@ static void snap_expect_within(const snap *a, const snap *b, bool exact)
         if (u == b->n)
             fail_msg("table %s is missing", a->name[t]);
         for (size_t i = 0; i < a->nrows[t]; i++)
-            if (bsearch(&a->rows[t][i], b->rows[u], b->nrows[u], sizeof(char *), snap__cmp) == NULL)
+            if (bsearch(&a->rows[t][i], b->rows[u], b->nrows[u], sizeof(char *), snap__cmp) == NULL &&
+                !(snap__listed(updated, a->name[t]) && snap__has_key(b, u, a->rows[t][i])))
                 fail_msg("a row of %s is not in the other database, or differs: %s", a->name[t],
                          a->rows[t][i]);
         if (exact && a->nrows[t] != b->nrows[u])
             fail_msg("table %s has %zu rows and %zu", a->name[t], a->nrows[t], b->nrows[u]);
     }
+}
+
+static void snap_expect_within(const snap *a, const snap *b, bool exact)
+{
+    snap_expect_within_but(a, b, exact, NULL);
 }
 
 /* ---- a server and a writer over HTTP ---------------------------------------- */
@@ -556,12 +585,15 @@ static void test_a_backup_taken_while_a_server_writes_restores_rows_the_source_h
     expect_in_output("restored the");
     expect_schema_latest(&x->dst);
 
-    /* Every row the backup holds is in the source, unchanged (the writer
-     * only adds), and it holds at least what was there before it began. */
+    /* Every row the backup holds is in the source, unchanged, and it holds
+     * at least what was there before the writer began. The writer only
+     * adds, except that adding a scene updates its project, and a
+     * session's last use is rewritten once a minute: those rows need only
+     * be there by key. */
     snap a, b;
     snap_take(x->dst.t.url, &a);
     snap_take(x->src.t.url, &b);
-    snap_expect_within(&a, &b, false);
+    snap_expect_within_but(&a, &b, false, (const char *const[]){"projects", "sessions", NULL});
     assert_true(snap_count(&a, "personas") >= 3 + 1 + 5);
     assert_true(snap_count(&a, "scenes") >= 4 + 5);
     assert_true(snap_count(&a, "channels") == 1);
