@@ -197,16 +197,18 @@ static int ya__query(const char *base_url, const char *access_token, int64_t fro
                      google_status *st, error *err)
 {
     char f[TIME_DAY_STR_LEN + 1], t[TIME_DAY_STR_LEN + 1], metrics[256], dims[64];
-    char filt[YOUTUBE_ANALYTICS_VIDEOS_MAX * (YOUTUBE_ANALYTICS_VIDEO_ID_MAX + 3) + 32] = "";
+    /* Every byte of a filter may take three when encoded. */
+    char filt[3 * YOUTUBE_ANALYTICS_VIDEOS_MAX * (YOUTUBE_ANALYTICS_VIDEO_ID_MAX + 1) + 32] = "";
     time_day_format(from, f);
     time_day_format(to, t);
     http_client_urlencode(YOUTUBE_ANALYTICS_METRICS, metrics, sizeof(metrics));
     http_client_urlencode(dimensions, dims, sizeof(dims));
     if (filters != NULL) {
         strcpy(filt, "&filters=");
-        http_client_urlencode(filters, filt + 9, sizeof(filt) - 9);
+        if (!http_client_urlencode(filters, filt + 9, sizeof(filt) - 9))
+            return error_set(err, ERR_INTERNAL, NULL, "a YouTube Analytics filter is too long");
     }
-    char url[8192];
+    char url[sizeof(filt) + 1024];
     if (snprintf(url, sizeof(url),
                  "%s/v2/reports?ids=channel%%3D%%3DMINE&startDate=%s&endDate=%s&metrics=%s"
                  "&dimensions=%s%s&sort=day",
