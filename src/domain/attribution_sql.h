@@ -50,7 +50,8 @@
     "(CASE WHEN r.sw IS NULL THEN CAST(r.watch_time_minutes AS double precision) WHEN "            \
     "r.watch_time_minutes > r.sw THEN r.watch_time_minutes - r.sw ELSE 0 END)"
 
-/* A video's part of its channel-day. */
+/* A video's part of its channel-day, driven by the video rows of the range
+ * (few, and none on most channels) so no plan scans the DAY rows for them. */
 #define ATTR__VIDEO_PART(DF)                                                                       \
     "SELECT d.channel_id, d.user_id, d.date, v.persona_id, 0 AS explored, 1 AS video, "            \
     "CAST(v.views AS double precision) AS views, "                                                 \
@@ -62,9 +63,9 @@
     "CASE WHEN v.avg_retention IS NOT NULL THEN CAST(v.views AS double precision) END AS ret_v, "  \
     "d.avg_ctr AS ctr, "                                                                           \
     "CAST(v.subscribers_gained - v.subscribers_lost AS double precision) AS net "                  \
-    "FROM channel_analytics d JOIN video_analytics v ON v.channel_id = d.channel_id AND "          \
-    "v.date = d.date AND v.persona_id IS NOT NULL "                                                \
-    "WHERE d.period = 'DAY' AND d.date >= $1 AND d.date <= $2" DF
+    "FROM video_analytics v JOIN channel_analytics d ON d.channel_id = v.channel_id AND "          \
+    "d.date = v.date AND d.period = 'DAY' WHERE v.persona_id IS NOT NULL AND v.date >= $1 AND "    \
+    "v.date <= $2 AND d.date >= $1 AND d.date <= $2" DF
 
 /* The channel-day with its assignment and its videos' sums. */
 #define ATTR__DAY(E, X, DF)                                                                        \
