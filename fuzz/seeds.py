@@ -146,17 +146,28 @@ put("youtube_channels", "two", json.dumps({"kind": "youtube#channelListResponse"
 put("youtube_channels", "empty", '{"kind":"youtube#channelListResponse","pageInfo":{"totalResults":0,"resultsPerPage":50}}')
 put("youtube_channels", "ints", '{"items":[{"id":"UC1","snippet":{"title":"t"},"statistics":{"viewCount":5,"subscriberCount":-3,"videoCount":"99999999999999999999"}}]}')
 
-# ---- YouTube Analytics result table (first byte: days in the range - 1) ------------------------
+# ---- YouTube Analytics result table (first byte: days in the range - 1; second: videos asked for,
+# ---- 0 for the channel's report by day, else the first n of fuzz/youtube_analytics.c's list) ---
 names = ["day", "views", "likes", "comments", "shares", "estimatedMinutesWatched",
          "averageViewDuration", "averageViewPercentage", "subscribersGained", "subscribersLost"]
 hdr = [{"name": n, "columnType": "DIMENSION" if n == "day" else "METRIC",
         "dataType": "STRING" if n == "day" else ("FLOAT" if n == "averageViewPercentage" else "INTEGER")} for n in names]
 rows = [["2024-05-%02d" % (d + 1), 100 + d, 10, 1, 2, 300, 180, 41.5, 3, 1] for d in range(3)]
-put("youtube_analytics", "three-days", bytes([6]) + json.dumps({"kind": "youtubeAnalytics#resultTable",
+put("youtube_analytics", "three-days", bytes([6, 0]) + json.dumps({"kind": "youtubeAnalytics#resultTable",
     "columnHeaders": hdr, "rows": rows}).encode())
-put("youtube_analytics", "no-rows", bytes([0]) + json.dumps({"kind": "youtubeAnalytics#resultTable", "columnHeaders": hdr}).encode())
-put("youtube_analytics", "reversed", bytes([2]) + json.dumps({"columnHeaders": hdr[::-1],
+put("youtube_analytics", "no-rows", bytes([0, 0]) + json.dumps({"kind": "youtubeAnalytics#resultTable", "columnHeaders": hdr}).encode())
+put("youtube_analytics", "reversed", bytes([2, 0]) + json.dumps({"columnHeaders": hdr[::-1],
     "rows": [r[::-1] for r in rows[:2]]}).encode())
+
+vhdr = hdr[:1] + [{"name": "video", "columnType": "DIMENSION", "dataType": "STRING"}] + hdr[1:]
+vrows = [["2024-05-%02d" % (d + 1), v, 100 + d, 10, 1, 2, 300, 180, 41.5, 3, 1]
+         for d in range(3) for v in ("dQw4w9WgXcQ", "a-b_c1234")]
+put("youtube_analytics", "by-video", bytes([6, 3]) + json.dumps({"kind": "youtubeAnalytics#resultTable",
+    "columnHeaders": vhdr, "rows": vrows}).encode())
+put("youtube_analytics", "by-video-twice", bytes([6, 2]) + json.dumps({"columnHeaders": vhdr,
+    "rows": [vrows[0], vrows[0]]}).encode())
+put("youtube_analytics", "by-video-unasked", bytes([6, 1]) + json.dumps({"columnHeaders": vhdr,
+    "rows": [vrows[1]]}).encode())
 
 # ---- YouTube Reporting CSV (first byte: days the report covers - 1) ----------------------------
 put("youtube_reporting", "week", bytes([6]) + (

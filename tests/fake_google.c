@@ -7,6 +7,7 @@
 #include "providers/http_client.h"
 #include "providers/youtube_analytics.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -465,6 +466,57 @@ void fake_google_analytics_day(const char *date, int revision, fake_analytics_da
     out->lost = d % 2;
 }
 
+void fake_google_video_day(const char *date, int revision, const fake_video *v,
+                           fake_analytics_day *out)
+{
+    fake_analytics_day ch;
+    fake_google_analytics_day(date, revision, &ch);
+    memset(out, 0, sizeof(*out));
+    out->views = ch.views * v->share_pct / 100;
+    out->likes = out->views / 10;
+    out->comments = ch.comments > 0 ? 1 : 0;
+    out->minutes = out->views * v->minutes_per_view;
+    out->duration = 60 * v->minutes_per_view;
+    out->percentage = v->percentage;
+    out->gained = ch.gained / 2;
+}
+
+void fake_google_add_video(fake_google *fg, const char *id, int share_pct, int minutes_per_view,
+                           double percentage)
+{
+    if (fg->nvideos >= FAKE_GOOGLE_MAX_VIDEOS)
+        return;
+    fake_video *v = &fg->videos[fg->nvideos++];
+    snprintf(v->id, sizeof(v->id), "%s", id);
+    v->share_pct = share_pct;
+    v->minutes_per_view = minutes_per_view;
+    v->percentage = percentage;
+}
+
+/* filters=video==ID1,ID2,… as the real API takes it: 1 to 500 ids of
+ * letters, digits, '-' and '_'. The ids split into ids[] (at most max). */
+static int fake__video_filter(const char *f, char ids[][16], int max)
+{
+    if (f == NULL || strncmp(f, "video==", 7) != 0)
+        return -1;
+    int n = 0;
+    const char *p = f + 7;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len > 64 || n >= 500)
+            return -1;
+        for (size_t i = 0; i < len; i++)
+            if (!isalnum((unsigned char)p[i]) && p[i] != '-' && p[i] != '_')
+                return -1;
+        if (n < max)
+            snprintf(ids[n], 16, "%.*s", (int)(len < 15 ? len : 15), p);
+        n++;
+        if (p[len] == '\0')
+            return n;
+        p += len + 1;
+    }
+}
+
 static bool fake__query_is(http_request *r, const char *name, const char *want, fake_google *fg)
 {
     const char *v = http_query(r, name);
@@ -480,7 +532,87 @@ static json_t *fake__header(const char *name, const char *type, const char *data
     return json_pack("{s:s,s:s,s:s}", "name", name, "columnType", type, "dataType", data);
 }
 
-/* GET /v2/reports?ids=channel==MINE&startDate&endDate&metrics&dimensions=day&sort=day */
+static const char *const fake__metrics[] = {"views",
+                                            "likes",
+                                            "comments",
+                                            "shares",
+                                            "estimatedMinutesWatched",
+                                            "averageViewDuration",
+                                            "averageViewPercentage",
+                                            "subscribersGained",
+                                            "subscribersLost"};
+
+/* The report by day and video: per day, a row for each video asked for that
+ * the fake knows, in the order asked (the columns reversed on request). */
+static void fake__video_reports(http_request *r, int64_t from, int64_t last, char asked[][16],
+                                int nasked, const fake_video *known, int nknown, int revision,
+                                bool reversed, int mode)
+{
+    json_t *headers = json_array();
+    if (!reversed) {
+        json_array_append_new(headers, fake__header("day", "DIMENSION", "STRING"));
+        if (mode != FAKE_VIDEO_NO_COLUMN)
+            json_array_append_new(headers, fake__header("video", "DIMENSION", "STRING"));
+    }
+    for (size_t k = 0; k < 9; k++) {
+        const char *m = fake__metrics[reversed ? 8 - k : k];
+        bool real = strcmp(m, "averageViewPercentage") == 0;
+        json_array_append_new(headers, fake__header(m, "METRIC", real ? "FLOAT" : "INTEGER"));
+    }
+    if (reversed) {
+        if (mode != FAKE_VIDEO_NO_COLUMN)
+            json_array_append_new(headers, fake__header("video", "DIMENSION", "STRING"));
+        json_array_append_new(headers, fake__header("day", "DIMENSION", "STRING"));
+    }
+    json_t *rows = json_array();
+    for (int64_t d = from; d <= last; d++) {
+        char date[TIME_DAY_STR_LEN + 1];
+        time_day_format(d, date);
+        for (int i = 0; i < nasked; i++) {
+            const fake_video *v = NULL;
+            for (int k = 0; k < nknown; k++)
+                if (strcmp(known[k].id, asked[i]) == 0)
+                    v = &known[k];
+            if (v == NULL)
+                continue;
+            fake_analytics_day x;
+            fake_google_video_day(date, revision, v, &x);
+            json_t *vals[9] = {
+                json_integer(x.views),   json_integer(x.likes),   json_integer(x.comments),
+                json_integer(x.shares),  json_integer(x.minutes), json_integer(x.duration),
+                json_real(x.percentage), json_integer(x.gained),  json_integer(x.lost)};
+            const char *vid = mode == FAKE_VIDEO_UNASKED ? "notAskedFor" : v->id;
+            json_t *row = json_array();
+            if (!reversed) {
+                json_array_append_new(row, json_string(date));
+                if (mode != FAKE_VIDEO_NO_COLUMN)
+                    json_array_append_new(row, json_string(vid));
+            }
+            for (size_t k = 0; k < 9; k++)
+                json_array_append_new(row, json_incref(vals[reversed ? 8 - k : k]));
+            for (size_t k = 0; k < 9; k++)
+                json_decref(vals[k]);
+            if (reversed) {
+                if (mode != FAKE_VIDEO_NO_COLUMN)
+                    json_array_append_new(row, json_string(vid));
+                json_array_append_new(row, json_string(date));
+            }
+            if (mode == FAKE_VIDEO_TWICE)
+                json_array_append(rows, row);
+            json_array_append_new(rows, row);
+        }
+    }
+    json_t *doc =
+        json_pack("{s:s,s:o}", "kind", "youtubeAnalytics#resultTable", "columnHeaders", headers);
+    if (json_array_size(rows) > 0)
+        json_object_set_new(doc, "rows", rows);
+    else
+        json_decref(rows);
+    fake__json(r, 200, doc);
+}
+
+/* GET /v2/reports?ids=channel==MINE&startDate&endDate&metrics&dimensions=day&sort=day, or
+ * dimensions=day,video with filters=video==ID1,ID2,… */
 static void fake__reports(http_request *r)
 {
     fake_google *fg = http_app(r);
@@ -491,10 +623,31 @@ static void fake__reports(http_request *r)
         snprintf(fg->analytics_ranges[call], sizeof(fg->analytics_ranges[0]), "%.10s..%.10s",
                  start ? start : "", end ? end : "");
     int64_t from = 0, to = 0;
+    const char *dims = http_query(r, "dimensions");
+    bool by_video = dims != NULL && strcmp(dims, "day,video") == 0;
+    char asked[64][16];
+    int nasked = 0;
+    if (by_video) {
+        fg->video_calls++;
+        nasked = fake__video_filter(http_query(r, "filters"), asked, 64);
+        if (nasked > fg->video_ids_max)
+            fg->video_ids_max = nasked;
+        if (nasked < 0)
+            snprintf(fg->analytics_bad_query, sizeof(fg->analytics_bad_query),
+                     "filters=%s, expected video==ID1,ID2,... with 1 to 500 ids",
+                     http_query(r, "filters") ? http_query(r, "filters") : "(none)");
+    }
     bool ok = fake__query_is(r, "ids", "channel==MINE", fg) &&
               fake__query_is(r, "metrics", YOUTUBE_ANALYTICS_METRICS, fg) &&
-              fake__query_is(r, "dimensions", "day", fg) && fake__query_is(r, "sort", "day", fg) &&
-              time_day_parse(start, &from) && time_day_parse(end, &to) && from <= to;
+              (by_video ? nasked > 0 : fake__query_is(r, "dimensions", "day", fg)) &&
+              fake__query_is(r, "sort", "day", fg) && time_day_parse(start, &from) &&
+              time_day_parse(end, &to) && from <= to;
+    int video_mode = fg->analytics_video_mode;
+    if (by_video && video_mode == FAKE_VIDEO_EXPIRED)
+        fg->analytics_video_mode = FAKE_VIDEO_OK;
+    fake_video known[FAKE_GOOGLE_MAX_VIDEOS];
+    int nknown = fg->nvideos;
+    memcpy(known, fg->videos, sizeof(known));
     int mode = fg->analytics_mode;
     bool fail_now = fg->analytics_fail_at > 0 && --fg->analytics_fail_at == 0;
     bool reversed = fg->analytics_reversed;
@@ -513,7 +666,7 @@ static void fake__reports(http_request *r)
         fake__api_error(r, 400, "badRequest", "Invalid query.");
         return;
     }
-    if (t == NULL) {
+    if (t == NULL || (by_video && video_mode == FAKE_VIDEO_EXPIRED)) {
         fake__json(r, 401,
                    json_pack("{s:{s:i,s:s,s:[{s:s,s:s}]}}", "error", "code", 401, "message",
                              "Request had invalid authentication credentials.", "errors", "reason",
@@ -525,7 +678,8 @@ static void fake__reports(http_request *r)
                         "The request cannot be completed because you have exceeded your quota.");
         return;
     }
-    if (mode == FAKE_ANALYTICS_RATE_LIMITED) {
+    if (mode == FAKE_ANALYTICS_RATE_LIMITED ||
+        (by_video && video_mode == FAKE_VIDEO_RATE_LIMITED)) {
         http_set_header(r, "Retry-After", "45");
         fake__api_error(r, 429, "rateLimitExceeded", "Too many requests.");
         return;
@@ -538,16 +692,13 @@ static void fake__reports(http_request *r)
         http_reply(r, 200, "application/json", "<html>oops</html>", 17);
         return;
     }
-    static const char *const metrics[] = {"views",
-                                          "likes",
-                                          "comments",
-                                          "shares",
-                                          "estimatedMinutesWatched",
-                                          "averageViewDuration",
-                                          "averageViewPercentage",
-                                          "subscribersGained",
-                                          "subscribersLost"};
-    size_t nm = sizeof(metrics) / sizeof(metrics[0]);
+    if (by_video) {
+        fake__video_reports(r, from, last, asked, nasked < 64 ? nasked : 64, known, nknown,
+                            revision, reversed, video_mode);
+        return;
+    }
+    const char *const *metrics = fake__metrics;
+    size_t nm = 9;
     if (mode == FAKE_ANALYTICS_NO_COLUMN)
         nm--;
     json_t *headers = json_array();

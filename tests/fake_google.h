@@ -10,7 +10,11 @@
  * (GET /v2/reports), with a deterministic row per day (fake_google_analytics_day)
  * up to analytics_last_day, and its failures: 401 for a dead token, 403
  * quotaExceeded, 429 with Retry-After, 503, malformed bodies, and the
- * columns in another order.
+ * columns in another order. By day and video (dimensions=day,video) it
+ * answers only with a filters=video==ID1,ID2,… of 1 to 500 well-formed ids
+ * (else 400, as the real API refuses a video report it cannot bound), a row
+ * per day and listed video the test declared (fake_google_add_video), each
+ * a share of the channel's day; ids it does not know have no rows.
  *
  * And the YouTube Reporting API v1: jobs.list (paged) and jobs.create,
  * jobs.reports.list (createdAfter, paged) over the reports a test adds
@@ -44,6 +48,18 @@ typedef struct fake_reach_report {
     char start[32], end[32], create[32];
     char csv[4096];
 } fake_reach_report;
+
+#define FAKE_GOOGLE_MAX_VIDEOS 8
+
+/* A video the fake has numbers for: share_pct percent of the channel's
+ * views each day, watched minutes_per_view minutes a view, with the given
+ * average view percentage. */
+typedef struct fake_video {
+    char id[16];
+    int share_pct;
+    int minutes_per_view;
+    double percentage;
+} fake_video;
 
 typedef struct fake_google_token {
     char value[128];
@@ -83,6 +99,9 @@ typedef struct fake_google {
     int analytics_revision;      /* added to every day's views: Google revised its numbers */
     char analytics_last_day[16]; /* no rows after this day ("": every day asked for) */
     int analytics_delay_ms;      /* each report answers this late (a slow Google) */
+    int analytics_video_mode;    /* FAKE_VIDEO_*: how reports by video are answered */
+    fake_video videos[FAKE_GOOGLE_MAX_VIDEOS];
+    int nvideos;
 
     int reporting_mode;         /* FAKE_REPORTING_*: how job and report lists are answered */
     bool reporting_offsite;     /* downloadUrls name another origin (localhost, not 127.0.0.1) */
@@ -108,6 +127,8 @@ typedef struct fake_google {
     int analytics_calls;           /* report requests, answered or not */
     char analytics_ranges[64][24]; /* "startDate..endDate" of the first 64 */
     char analytics_bad_query[256]; /* why the last malformed request was refused, or "" */
+    int video_calls;               /* report requests by video, answered or not */
+    int video_ids_max;             /* the most ids one of them named */
     char revoked[8][128];
     char last_bearer[160];
 
@@ -132,6 +153,16 @@ enum {
     FAKE_ANALYTICS_MALFORMED_LAST = FAKE_ANALYTICS_SHORT_ROW,
 };
 
+/* Reports by video only; the channel's reports follow analytics_mode. */
+enum {
+    FAKE_VIDEO_OK = 0,
+    FAKE_VIDEO_TWICE,        /* a video comes twice on one day */
+    FAKE_VIDEO_UNASKED,      /* a row names a video that was not asked for */
+    FAKE_VIDEO_NO_COLUMN,    /* the video column is missing */
+    FAKE_VIDEO_RATE_LIMITED, /* 429 with Retry-After: 45 */
+    FAKE_VIDEO_EXPIRED,      /* 401 once, as for a token that just expired; then OK */
+};
+
 enum {
     FAKE_REPORTING_OK = 0,
     FAKE_REPORTING_QUOTA,        /* report lists: 403 quotaExceeded, no Retry-After */
@@ -150,6 +181,12 @@ typedef struct fake_analytics_day {
     double percentage;
 } fake_analytics_day;
 void fake_google_analytics_day(const char *date, int revision, fake_analytics_day *out);
+/** What the fake reports for video v on one day (its share of the channel's). */
+void fake_google_video_day(const char *date, int revision, const fake_video *v,
+                           fake_analytics_day *out);
+/** Declares a video the fake has numbers for (under the lock or before use). */
+void fake_google_add_video(fake_google *fg, const char *id, int share_pct, int minutes_per_view,
+                           double percentage);
 
 fake_google *fake_google_start(const char *client_id, const char *client_secret);
 void fake_google_stop(fake_google *fg);

@@ -339,6 +339,37 @@ static void test_a_dropped_postgres_connection_is_reestablished(void **state)
     assert_int_equal(testdb_scalar(t, "SELECT COUNT(*) FROM kv"), 2);
 }
 
+/* Decisions 4 and 154: every session, a reconnected one too, runs in UTC
+ * and without JIT. */
+static void pg_settings_are(db_conn *c)
+{
+    db_sql q = DB_SQL("SELECT current_setting('TimeZone'), current_setting('jit')");
+    db_error de;
+    db_stmt *s = db_prepare(c, &q, &de);
+    assert_non_null(s);
+    assert_int_equal(db_step(s, &de), DB_ROW);
+    assert_string_equal(db_col_text(s, 0), "UTC");
+    assert_string_equal(db_col_text(s, 1), "off");
+    db_reset(s);
+}
+
+static void test_postgres_sessions_run_in_utc_without_jit_after_a_reconnect_too(void **state)
+{
+    testdb *t = *state;
+    if (strcmp(test_engine(), "postgres") != 0)
+        skip(); /* session settings are PostgreSQL's */
+    db_conn *c = db_acquire(t->db);
+    pg_settings_are(c);
+    db_sql kill = DB_SQL("SELECT pg_terminate_backend(pg_backend_pid())");
+    db_error de;
+    db_stmt *s = db_prepare(c, &kill, &de);
+    assert_non_null(s);
+    assert_int_equal(db_step(s, &de), DB_ERR);
+    db_reset(s);
+    pg_settings_are(c);
+    db_release(c);
+}
+
 /* ---- Statement helpers (db_one, db_first, db_each, db_list, db_write, db_tx) ---- */
 
 static db_sql Q_LIST_KV = DB_SQL("SELECT k, v, n FROM kv ORDER BY k");
@@ -715,6 +746,7 @@ int main(void)
         T(test_a_failed_commit_ends_the_transaction_and_frees_the_writer_slot),
         T(test_a_connection_released_mid_transaction_is_rolled_back),
         T(test_a_dropped_postgres_connection_is_reestablished),
+        T(test_postgres_sessions_run_in_utc_without_jit_after_a_reconnect_too),
         T(test_db_one_reads_the_row_or_names_what_was_not_found),
         T(test_db_list_collects_every_row_past_its_first_capacity),
         T(test_a_row_that_does_not_fit_is_an_error_not_a_cut_value),

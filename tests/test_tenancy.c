@@ -142,6 +142,7 @@ static char *snapshot(world *w)
         "api_keys",
         "channel_analytics",
         "analytics_backfills",
+        "video_analytics",
         "optimizer_suggestions",
         NULL,
     };

@@ -206,6 +206,11 @@ static check checks[] = {
             "WHERE (c.persona_id IS NOT NULL AND (a.id IS NULL OR a.persona_id IS NULL OR "
             "a.persona_id <> c.persona_id)) OR (c.persona_id IS NULL AND a.persona_id IS NOT "
             "NULL)")},
+    {"a video's analytics name its project's channel, user and persona (row, project)",
+     DB_SQL("SELECT v.id, j.id FROM video_analytics v JOIN projects j ON j.id = v.project_id "
+            "WHERE v.user_id <> j.user_id OR j.channel_id IS NULL OR v.channel_id <> j.channel_id "
+            "OR (v.persona_id IS NULL) <> (j.persona_id IS NULL) OR v.persona_id <> j.persona_id "
+            "OR v.persona_version <> j.persona_version")},
     {"an optimizer suggestion belongs to its channel's user (suggestion, its user, channel user)",
      DB_SQL("SELECT s.id, s.user_id, c.user_id FROM optimizer_suggestions s JOIN channels c ON "
             "c.id = s.channel_id WHERE s.user_id <> c.user_id")},

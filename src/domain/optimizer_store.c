@@ -1,6 +1,7 @@
 #include "domain/optimizer_store.h"
 
 #include "base/timeutil.h"
+#include "domain/attribution_sql.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -46,33 +47,30 @@ static db_sql Q_SUGG_DECIDE =
 static db_sql Q_SUGG_STATE =
     DB_SQL("SELECT state FROM optimizer_suggestions WHERE id = $1 AND user_id = $2");
 
-/* A DAY row with its attributed persona, as performance_store attributes
- * it: the latest assignment made before the end of the day (E: the day's
- * end as the engine compares it with created_at; ties on the instant go to
- * the greater id). X: whether that assignment was an exploration. */
-#define OPT__DAY_SQL(E, X, FROM, WHERE, ORDER)                                                     \
-    "SELECT d.channel_id, d.user_id, a.persona_id, CASE WHEN a.source = 'optimizer' AND " X        \
-    " THEN 1 ELSE 0 END, d.date, d.views, d.watch_time_minutes, d.impressions, "                   \
-    "d.avg_retention, d.subscribers_gained - d.subscribers_lost "                                  \
-    "FROM channel_analytics d " FROM " LEFT JOIN channel_persona_assignments a ON a.id = ("        \
-    "SELECT x.id FROM channel_persona_assignments x WHERE x.channel_id = d.channel_id "            \
-    "AND x.created_at < " E " ORDER BY x.created_at DESC, x.id DESC LIMIT 1) "                     \
-    "WHERE d.period = 'DAY' AND d.date >= $1 AND d.date <= $2 AND " WHERE " ORDER BY " ORDER
+/* The attributed units of the DAY rows (attribution_sql.h, decision 140),
+ * exactly as performance_store reads them: a channel-day split between its
+ * videos' personas and the persona assigned that day (E: the day's end as
+ * the engine compares it with created_at; ties on the instant go to the
+ * greater id). X: whether that assignment was an exploration. Unattributed
+ * units come too, with a NULL persona. */
+#define OPT__DAY_SQL(E, X, WHERE, ORDER)                                                           \
+    "SELECT d.channel_id, d.user_id, d.persona_id, d.explored, d.date, d.views, "                  \
+    "d.watch_time_minutes, d.impressions, d.avg_retention, d.net "                                 \
+    "FROM " ATTR_UNITS_SQL(E, X, WHERE) " d ORDER BY " ORDER
 #define OPT__E_SQLITE "date(d.date, '+1 day')"
 #define OPT__E_PG     "((d.date + 1)::timestamp AT TIME ZONE 'UTC')"
 #define OPT__X_SQLITE "json_extract(a.evidence, '$.action') = 'explore'"
 #define OPT__X_PG     "a.evidence ->> 'action' = 'explore'"
-#define OPT__Q(FROM, WHERE, ORDER)                                                                 \
-    DB_SQL2(OPT__DAY_SQL(OPT__E_SQLITE, OPT__X_SQLITE, FROM, WHERE, ORDER),                        \
-            OPT__DAY_SQL(OPT__E_PG, OPT__X_PG, FROM, WHERE, ORDER))
-static db_sql Q_CHANNEL_DAYS = OPT__Q("", "d.channel_id = $3", "d.date");
+#define OPT__Q(WHERE, ORDER)                                                                       \
+    DB_SQL2(OPT__DAY_SQL(OPT__E_SQLITE, OPT__X_SQLITE, WHERE, ORDER),                              \
+            OPT__DAY_SQL(OPT__E_PG, OPT__X_PG, WHERE, ORDER))
+static db_sql Q_CHANNEL_DAYS = OPT__Q(" AND d.channel_id = $3", "d.date, d.persona_id");
 /* The pool: the owner's other channels, and other users' channels whose
  * persona speaks the language (a channel has no language of its own). */
 static db_sql Q_POOL_DAYS =
-    OPT__Q("JOIN channels c ON c.id = d.channel_id",
-           "d.channel_id <> $3 AND (c.user_id = $4 OR (SELECT p.language FROM personas p "
-           "WHERE p.id = c.persona_id) = $5)",
-           "d.channel_id, d.date");
+    OPT__Q(" AND d.channel_id <> $3 AND d.channel_id IN (SELECT c.id FROM channels c WHERE "
+           "c.user_id = $4 OR (SELECT p.language FROM personas p WHERE p.id = c.persona_id) = $5)",
+           "d.channel_id, d.date, d.persona_id");
 #define OPT__SWITCH_SQL(X)                                                                         \
     "SELECT created_at FROM channel_persona_assignments a WHERE a.channel_id = $1 AND NOT "        \
     "(a.source = 'optimizer' AND COALESCE(" X ", '') IN ('explore', 'return')) "                   \

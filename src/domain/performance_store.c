@@ -2,6 +2,7 @@
 
 #include "base/alloc.h"
 #include "base/timeutil.h"
+#include "domain/attribution_sql.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,54 +14,35 @@
  * than two reads by rank each. */
 #define PERF__SMALL 256
 
-/* One channel-day's values as doubles (R: the engine's cast), the day's end
- * as the engine compares it with created_at (E), and the filters. The
- * assignment of a day is the latest made before its end; ties on the
- * instant go to the greater id (UUIDv7: the later insert). Index use: the
- * caller's channels by channels.user_id, their DAY rows by
- * (channel_id, date), each day's assignment by (channel_id, created_at). */
-#define PERF__WPV(R) "(" R("d.watch_time_minutes") " / " R("d.views") ")"
-#define PERF__NET(R) "(" R("d.subscribers_gained") " - " R("d.subscribers_lost") ")"
-#define PERF__SQL(R, E, USER, PERSONA)                                                             \
-    "SELECT a.persona_id, count(*), "                                                              \
-    "count(*), sum(" R("d.views") "), sum(" R("d.views") " * " R(                                  \
-        "d.views") "), "                                                                           \
-                   "count(CASE WHEN d.views > 0 THEN 1 END), "                                     \
-                   "sum(CASE WHEN d.views > 0 THEN " PERF__WPV(                                    \
-                       R) " END), "                                                                \
-                          "sum(CASE WHEN d.views > 0 THEN " PERF__WPV(R) " * " PERF__WPV(          \
-                              R) " END), "                                                         \
-                                 "count(d.avg_retention), sum(d.avg_retention), "                  \
-                                 "sum(d.avg_retention * d.avg_retention), "                        \
-                                 "count(d.avg_ctr), sum(d.avg_ctr), sum(d.avg_ctr * d.avg_ctr), "  \
-                                 "count(*), sum(" PERF__NET(R) "), sum(" PERF__NET(                \
-                                     R) " * " PERF__NET(R) ") "                                    \
-                                                           "FROM channel_analytics d JOIN "        \
-                                                           "channel_persona_assignments a ON "     \
-                                                           "a.id = ("                              \
-                                                           "SELECT x.id FROM "                     \
-                                                           "channel_persona_assignments x WHERE "  \
-                                                           "x.channel_id = d.channel_id "          \
-                                                           "AND x.created_at < " E                 \
-                                                           " ORDER BY x.created_at DESC, x.id "    \
-                                                           "DESC LIMIT 1) "                        \
-                                                           "WHERE d.period = 'DAY' AND d.date >= " \
-                                                           "$1 AND d.date <= $2 "                  \
-                                                           "AND a.persona_id IS NOT NULL" USER     \
-                                                               PERSONA " GROUP BY a.persona_id"
-#define PERF__R_SQLITE(x) "CAST(" x " AS REAL)"
-#define PERF__R_PG(x)     x "::double precision"
-#define PERF__E_SQLITE    "date(d.date, '+1 day')"
-#define PERF__E_PG        "((d.date + 1)::timestamp AT TIME ZONE 'UTC')"
+/* One attributed unit's values, the day's end as the engine compares it
+ * with created_at (E), and the filters: USER on the DAY rows, PERSONA on
+ * the units. The units are attribution_sql.h's: a channel-day split between
+ * its videos' personas and the persona assigned that day (decisions 77 and
+ * 140), their values doubles already. Index use: the caller's channels by
+ * channels.user_id, their DAY rows by (channel_id, date), each day's
+ * assignment by (channel_id, created_at), its videos by video_analytics
+ * (channel_id, date). */
+#define PERF__WPV "(d.watch_time_minutes / d.views)"
+#define PERF__X   "0 = 1" /* exploration does not matter here */
+#define PERF__SQL(E, USER, PERSONA)                                                                \
+    "SELECT d.persona_id, count(*), count(*), sum(d.views), sum(d.views * d.views), "              \
+    "count(CASE WHEN d.views > 0 THEN 1 END), sum(CASE WHEN d.views > 0 THEN " PERF__WPV " END), " \
+    "sum(CASE WHEN d.views > 0 THEN " PERF__WPV " * " PERF__WPV " END), "                          \
+    "count(d.avg_retention), sum(d.avg_retention), sum(d.avg_retention * d.avg_retention), "       \
+    "count(d.avg_ctr), sum(d.avg_ctr), sum(d.avg_ctr * d.avg_ctr), "                               \
+    "count(*), sum(d.net), sum(d.net * d.net) "                                                    \
+    "FROM " ATTR_UNITS_SQL(E, PERF__X, USER) " d WHERE d.persona_id IS NOT NULL" PERSONA           \
+                                             " GROUP BY d.persona_id"
+#define PERF__E_SQLITE "date(d.date, '+1 day')"
+#define PERF__E_PG     "((d.date + 1)::timestamp AT TIME ZONE 'UTC')"
 #define PERF__USER                                                                                 \
     " AND d.user_id = $3 AND d.channel_id IN (SELECT c.id FROM channels c WHERE c.user_id = $3)"
 #define PERF__Q(USER, PERSONA)                                                                     \
-    DB_SQL2(PERF__SQL(PERF__R_SQLITE, PERF__E_SQLITE, USER, PERSONA),                              \
-            PERF__SQL(PERF__R_PG, PERF__E_PG, USER, PERSONA))
+    DB_SQL2(PERF__SQL(PERF__E_SQLITE, USER, PERSONA), PERF__SQL(PERF__E_PG, USER, PERSONA))
 static db_sql Q_ALL = PERF__Q("", "");
-static db_sql Q_ALL_PERSONA = PERF__Q("", " AND a.persona_id = $3");
+static db_sql Q_ALL_PERSONA = PERF__Q("", " AND d.persona_id = $3");
 static db_sql Q_USER = PERF__Q(PERF__USER, "");
-static db_sql Q_USER_PERSONA = PERF__Q(PERF__USER, " AND a.persona_id = $4");
+static db_sql Q_USER_PERSONA = PERF__Q(PERF__USER, " AND d.persona_id = $4");
 
 /* ---- the roll-ups (decision 81) ----
  * A read over every user's channels sums perf_persona_days for the clean
@@ -81,16 +63,16 @@ static db_sql Q_USER_PERSONA = PERF__Q(PERF__USER, " AND a.persona_id = $4");
 #define PERF__DIRTY_IN                                                                             \
     PERF__BY_DATE                                                                                  \
     " AND d.date IN (SELECT x.date FROM perf_dirty_days x WHERE x.date >= $1 AND x.date <= $2)"
-#define PERF__ROLL_SQL(R, E, ROLL_PERSONA, RAW_PERSONA)                                            \
+#define PERF__ROLL_SQL(E, ROLL_PERSONA, RAW_PERSONA)                                               \
     "SELECT persona_id, " PERF__ROLL_SUMS " FROM (SELECT r.persona_id, " PERF__ROLL_COLS           \
     " FROM perf_persona_days r WHERE r.date >= $1 AND r.date <= $2" ROLL_PERSONA                   \
     " AND NOT EXISTS (SELECT 1 FROM perf_dirty_days x WHERE x.date = r.date) UNION "               \
-    "ALL " PERF__SQL(R, E, PERF__DIRTY_IN, RAW_PERSONA) ") u GROUP BY persona_id"
+    "ALL " PERF__SQL(E, PERF__DIRTY_IN, RAW_PERSONA) ") u GROUP BY persona_id"
 #define PERF__ROLL_Q(ROLL_PERSONA, RAW_PERSONA)                                                    \
-    DB_SQL2(PERF__ROLL_SQL(PERF__R_SQLITE, PERF__E_SQLITE, ROLL_PERSONA, RAW_PERSONA),             \
-            PERF__ROLL_SQL(PERF__R_PG, PERF__E_PG, ROLL_PERSONA, RAW_PERSONA))
+    DB_SQL2(PERF__ROLL_SQL(PERF__E_SQLITE, ROLL_PERSONA, RAW_PERSONA),                             \
+            PERF__ROLL_SQL(PERF__E_PG, ROLL_PERSONA, RAW_PERSONA))
 static db_sql Q_ROLL = PERF__ROLL_Q("", "");
-static db_sql Q_ROLL_PERSONA = PERF__ROLL_Q(" AND r.persona_id = $3", " AND a.persona_id = $3");
+static db_sql Q_ROLL_PERSONA = PERF__ROLL_Q(" AND r.persona_id = $3", " AND d.persona_id = $3");
 
 /* The recompute of one date ($1): the mark goes first (on PostgreSQL the
  * DELETE waits for every writer that marked the date and has not
@@ -98,11 +80,10 @@ static db_sql Q_ROLL_PERSONA = PERF__ROLL_Q(" AND r.persona_id = $3", " AND a.pe
  * what they wrote, and a writer after it marks the date again). */
 static db_sql Q_UNMARK = DB_SQL("DELETE FROM perf_dirty_days WHERE date = $1");
 static db_sql Q_DAY_CLEAR = DB_SQL("DELETE FROM perf_persona_days WHERE date = $1");
-#define PERF__DAY_FILL(R, E)                                                                       \
+#define PERF__DAY_FILL(E)                                                                          \
     "INSERT INTO perf_persona_days (persona_id, " PERF__ROLL_COLS                                  \
-    ", date) SELECT g.*, $1 FROM (" PERF__SQL(R, E, PERF__BY_DATE, "") ") g"
-static db_sql Q_DAY_FILL =
-    DB_SQL2(PERF__DAY_FILL(PERF__R_SQLITE, PERF__E_SQLITE), PERF__DAY_FILL(PERF__R_PG, PERF__E_PG));
+    ", date) SELECT g.*, $1 FROM (" PERF__SQL(E, PERF__BY_DATE, "") ") g"
+static db_sql Q_DAY_FILL = DB_SQL2(PERF__DAY_FILL(PERF__E_SQLITE), PERF__DAY_FILL(PERF__E_PG));
 static db_sql Q_HEALTH_CLEAR = DB_SQL("DELETE FROM perf_health_days WHERE date = $1");
 #define PERF__LOGS_OF_DAY(DAY)                                                                     \
     "SELECT persona_id, CASE WHEN success THEN 1 ELSE 0 END, duration_ms FROM persona_usage_logs " \

@@ -10,6 +10,7 @@
 #include "http/api.h"
 #include "http/h_generation.h"
 #include "http/routes.h"
+#include "services/analytics_service.h"
 #include "services/project_service.h"
 #include "services/script_service.h"
 
@@ -462,12 +463,55 @@ static void h_projects__scene_reorder(http_request *r)
     h_projects__scenes_reply(r, rows, n);
 }
 
+static const char *const ANALYTICS_QUERY[] = {"from", "to", "period", NULL};
+
+/* The project's video by day (decision 141): the rows the daily job stored
+ * for its published video, with the persona that wrote it. */
+static void h_projects__analytics(http_request *r)
+{
+    const principal *p;
+    const char *id;
+    if (!(p = api_auth(r)) || !(id = api_uuid_param(r, "id", "project")) ||
+        !api_query_allowed(r, ANALYTICS_QUERY))
+        return;
+    analytics_video_read rd;
+    error e;
+    if (analytics_service_read_video(api_conn(r), http_arena(r), p, id, http_query(r, "period"),
+                                     http_query(r, "from"), http_query(r, "to"), &rd, &e) != 0) {
+        http_reply_error(r, &e);
+        return;
+    }
+    char from[TIME_DAY_STR_LEN + 1], to[TIME_DAY_STR_LEN + 1];
+    time_day_format(rd.from, from);
+    time_day_format(rd.to, to);
+    http_json j;
+    http_json_begin(&j);
+    jw_obj_begin(&j.w);
+    jw_member_str(&j.w, "project_id", id);
+    jw_key(&j.w, "youtube_video_id");
+    if (rd.youtube_video_id != NULL)
+        jw_str(&j.w, rd.youtube_video_id);
+    else
+        jw_null(&j.w);
+    jw_member_str(&j.w, "period", ANALYTICS_DAY);
+    jw_member_str(&j.w, "from", from);
+    jw_member_str(&j.w, "to", to);
+    jw_key(&j.w, "items");
+    jw_arr_begin(&j.w);
+    for (size_t i = 0; i < rd.n; i++)
+        row_json_write(&j.w, &video_day_row_spec, &rd.rows[i]);
+    jw_arr_end(&j.w);
+    jw_obj_end(&j.w);
+    http_reply_written(r, 200, &j);
+}
+
 const http_route projects_routes[] = {
     {"POST", "/api/v1/projects", h_projects__create, "projects.create"},
     {"GET", "/api/v1/projects", h_projects__list, "projects.list"},
     {"GET", "/api/v1/projects/{id}", h_projects__get, "projects.get"},
     {"PATCH", "/api/v1/projects/{id}", h_projects__update, "projects.update"},
     {"DELETE", "/api/v1/projects/{id}", h_projects__delete, "projects.delete"},
+    {"GET", "/api/v1/projects/{id}/analytics", h_projects__analytics, "projects.analytics"},
     {"GET", "/api/v1/projects/{id}/scenes", h_projects__scenes, "scenes.list"},
     {"POST", "/api/v1/projects/{id}/scenes", h_projects__scene_add, "scenes.create"},
     {"POST", "/api/v1/projects/{id}/scenes/reorder", h_projects__scene_reorder, "scenes.reorder"},

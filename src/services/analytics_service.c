@@ -5,6 +5,9 @@
 #include "domain/account_store.h"
 #include "domain/job_store.h"
 #include "domain/limits.h"
+#include "domain/project_store.h"
+#include "domain/publication_store.h"
+#include "domain/video_analytics_store.h"
 #include "jobs/queue.h"
 #include "jobs/worker.h"
 #include "providers/youtube_analytics.h"
@@ -16,6 +19,9 @@
 #include <string.h>
 
 #define ANALYTICS_DAY_SECONDS 86400
+/* Published videos of one channel asked for by video (decision 139): at 50
+ * a request, 100 requests a chunk at most. */
+#define ANALYTICS_VIDEOS_MAX 5000
 
 /* Checks the caller's values of every day against the store's limits (a
  * percentage past its bound, say) before anything is written: one bad
@@ -49,6 +55,37 @@ static int analytics__row_of(const char *user_id, const char *channel_id,
                      err);
 }
 
+/* The same for a video's day, with the persona its project was written with. */
+static int analytics__video_row_of(const channel *ch, const video_published *v,
+                                   const youtube_analytics_day *d, int64_t now, video_day_row *r,
+                                   error *err)
+{
+    memset(r, 0, sizeof(*r));
+    uuid_v7(r->id);
+    snprintf(r->project_id, sizeof(r->project_id), "%s", v->project_id);
+    snprintf(r->channel_id, sizeof(r->channel_id), "%s", ch->id);
+    snprintf(r->user_id, sizeof(r->user_id), "%s", ch->user_id);
+    r->youtube_video_id = v->youtube_video_id;
+    r->persona_id = v->persona_id;
+    r->persona_version = v->persona_version;
+    time_day_format(d->day, r->date);
+    r->views = d->views;
+    r->likes = d->likes;
+    r->comments = d->comments;
+    r->shares = d->shares;
+    r->watch_time_minutes = d->minutes_watched;
+    r->avg_view_duration_seconds = d->avg_view_duration_s;
+    r->avg_retention = d->avg_view_percentage;
+    r->subscribers_gained = d->subscribers_gained;
+    r->subscribers_lost = d->subscribers_lost;
+    r->created_at = r->updated_at = now;
+    return row_check(&video_day_row_spec, r,
+                     "views, likes, comments, shares, watch_time_minutes, "
+                     "avg_view_duration_seconds, avg_retention, subscribers_gained, "
+                     "subscribers_lost",
+                     err);
+}
+
 /* ---- fetching ------------------------------------------------------------------ */
 
 typedef struct analytics__days_call {
@@ -64,6 +101,23 @@ static int analytics__days(const char *access, void *arg, google_status *st, err
     analytics__days_call *k = arg;
     return youtube_analytics_days(k->s->google.youtube_analytics_url, access, k->from, k->to, k->a,
                                   k->rows, k->n, st, e);
+}
+
+typedef struct analytics__video_call {
+    services *s;
+    arena *a;
+    int64_t from, to;
+    const char *const *ids;
+    size_t n_ids;
+    youtube_analytics_video_day **rows;
+    size_t *n;
+} analytics__video_call;
+
+static int analytics__video_days(const char *access, void *arg, google_status *st, error *e)
+{
+    analytics__video_call *k = arg;
+    return youtube_analytics_video_days(k->s->google.youtube_analytics_url, access, k->from, k->to,
+                                        k->ids, k->n_ids, k->a, k->rows, k->n, st, e);
 }
 
 /* The chunk from..to from YouTube (rows in a), refreshing the token once on
@@ -83,12 +137,63 @@ static int analytics__fetch(services *s, db_conn *c, arena *keep, arena *a, acco
     return -1;
 }
 
+/* The chunk's days of the channel's published videos, in batches of
+ * YOUTUBE_ANALYTICS_VIDEOS_MAX ids, checked and made rows (in a); faults as
+ * analytics__fetch's. */
+static int analytics__fetch_videos(services *s, db_conn *c, arena *keep, arena *a, account *acc,
+                                   const channel *ch, const video_published *vids, size_t nvids,
+                                   int64_t from, int64_t to, video_day_row **out, size_t *n,
+                                   google_err *ge)
+{
+    *n = 0;
+    size_t cap = 0;
+    *out = NULL;
+    int64_t now = time_now_usec();
+    for (size_t first = 0; first < nvids; first += YOUTUBE_ANALYTICS_VIDEOS_MAX) {
+        size_t m = nvids - first < YOUTUBE_ANALYTICS_VIDEOS_MAX ? nvids - first
+                                                                : YOUTUBE_ANALYTICS_VIDEOS_MAX;
+        const char **ids = arena_calloc(a, m * sizeof(*ids));
+        for (size_t i = 0; i < m; i++)
+            ids[i] = vids[first + i].youtube_video_id;
+        youtube_analytics_video_day *days;
+        size_t nd;
+        analytics__video_call k = {s, a, from, to, ids, m, &days, &nd};
+        google_status gs;
+        if (google_service__call(s, c, keep, acc, "YouTube Analytics", analytics__video_days, &k,
+                                 &gs, ge) != 0) {
+            google_service__quota_wait(&gs, "YouTube Analytics", ge);
+            return -1;
+        }
+        if (*n + nd > cap) {
+            size_t ncap = (*n + nd) * 2;
+            video_day_row *grown = arena_calloc(a, ncap * sizeof(*grown));
+            if (*n > 0)
+                memcpy(grown, *out, *n * sizeof(*grown));
+            *out = grown;
+            cap = ncap;
+        }
+        for (size_t i = 0; i < nd; i++) {
+            error e;
+            if (analytics__video_row_of(ch, &vids[first + days[i].video], &days[i].m, now,
+                                        &(*out)[*n], &e) != 0)
+                return google_service__fail(ge, GOOGLE_PROBLEM_UPSTREAM, ERR_UNAVAILABLE,
+                                            "the YouTube Analytics report by video came back "
+                                            "malformed (%s); nothing was stored",
+                                            e.message);
+            (*n)++;
+        }
+    }
+    return 0;
+}
+
 /* One chunk's writes: its days, the weeks they touch and, for a backfill,
  * the cursor (and on the last chunk the job's completion). */
 typedef struct analytics__chunk_tx {
     arena *a;
     const analytics_row *rows;
     size_t n;
+    const video_day_row *videos; /* the chunk's days of the channel's videos */
+    size_t n_videos;
     const char *user_id;
     const char *channel_id;
     int64_t from, to;        /* the chunk */
@@ -115,6 +220,11 @@ static int analytics__chunk_body(db_conn *c, void *arg, error *err)
             return -1;
         tx->changed += changed;
     }
+    for (size_t i = 0; i < tx->n_videos; i++) {
+        bool changed;
+        if (video_analytics_store_upsert(c, &tx->videos[i], &changed, err) != 0)
+            return -1;
+    }
     /* Reach the Reporting API gave before these days had rows (decision 78). */
     if (analytics_store_merge_reach(c, tx->user_id, tx->channel_id, tx->from, tx->to, now, err) !=
         0)
@@ -137,6 +247,24 @@ static int analytics__collect(services *s, db_conn *c, arena *keep, const channe
                               int64_t from, int64_t to, const char *backfill_id, const job *j,
                               size_t *changed, google_err *ge)
 {
+    /* The channel's published videos, asked for by video beside the
+     * channel's days (decision 139); a stored id that is not a YouTube id
+     * is left out, never sent. */
+    video_published *vids;
+    size_t nvids = 0, nok = 0;
+    error ve;
+    if (video_analytics_store_published(c, keep, ch->user_id, ch->id, ANALYTICS_VIDEOS_MAX, &vids,
+                                        &nvids, &ve) != 0)
+        return google_service__plain(ge, &ve);
+    for (size_t i = 0; i < nvids; i++) {
+        if (youtube_analytics_video_id_ok(vids[i].youtube_video_id))
+            vids[nok++] = vids[i];
+        else
+            log_warn("project %s: its stored YouTube video id is not one; its analytics are not "
+                     "asked for",
+                     vids[i].project_id);
+    }
+    nvids = nok;
     for (int64_t start = from; start <= to; start += ANALYTICS_CHUNK_DAYS) {
         if (job_cancelled())
             return google_service__fail(ge, GOOGLE_PROBLEM_NONE, ERR_UNAVAILABLE,
@@ -147,6 +275,11 @@ static int analytics__collect(services *s, db_conn *c, arena *keep, const channe
         youtube_analytics_day *days;
         size_t n;
         int rc = analytics__fetch(s, c, keep, &a, acc, start, end, &days, &n, ge);
+        video_day_row *videos = NULL;
+        size_t n_videos = 0;
+        if (rc == 0 && nvids > 0)
+            rc = analytics__fetch_videos(s, c, keep, &a, acc, ch, vids, nvids, start, end, &videos,
+                                         &n_videos, ge);
         analytics_row *rows = arena_calloc(&a, (n ? n : 1) * sizeof(*rows));
         int64_t now = time_now_usec();
         error e;
@@ -159,6 +292,8 @@ static int analytics__collect(services *s, db_conn *c, arena *keep, const channe
         analytics__chunk_tx tx = {.a = &a,
                                   .rows = rows,
                                   .n = n,
+                                  .videos = videos,
+                                  .n_videos = n_videos,
                                   .user_id = ch->user_id,
                                   .channel_id = ch->id,
                                   .from = start,
@@ -198,6 +333,26 @@ static int analytics__day_param(const char *v, const char *name, int64_t *day, e
     return 0;
 }
 
+/* A read's range: to defaults to yesterday (UTC), from to the
+ * ANALYTICS_DEFAULT_DAYS days ending at to (the twelve weeks for WEEK). */
+static int analytics__range(bool week, const char *from, const char *to, int64_t *f, int64_t *t,
+                            error *err)
+{
+    *t = time_day_of(time_now_usec()) - 1;
+    if (to != NULL && analytics__day_param(to, "to", t, err) != 0)
+        return -1;
+    *f = week ? time_day_monday(*t) - 7 * 11 : *t - (ANALYTICS_DEFAULT_DAYS - 1);
+    if (from != NULL && analytics__day_param(from, "from", f, err) != 0)
+        return -1;
+    if (*f > *t)
+        return error_set(err, ERR_INVALID, "from", "from must not be after to");
+    if (*t - *f + 1 > ANALYTICS_RANGE_MAX)
+        return error_set(err, ERR_INVALID, "from",
+                         "a read spans at most %d days (three years); ask for less",
+                         ANALYTICS_RANGE_MAX);
+    return 0;
+}
+
 int analytics_service_read(db_conn *c, arena *a, const principal *p, const char *channel_id,
                            const char *period, const char *from, const char *to,
                            analytics_read *out, error *err)
@@ -211,23 +366,39 @@ int analytics_service_read(db_conn *c, arena *a, const principal *p, const char 
     if (strcmp(period, ANALYTICS_DAY) != 0 && strcmp(period, ANALYTICS_WEEK) != 0)
         return error_set(err, ERR_INVALID, "period", "period must be DAY or WEEK");
     bool week = strcmp(period, ANALYTICS_WEEK) == 0;
-    int64_t f, t = time_day_of(time_now_usec()) - 1;
-    if (to != NULL && analytics__day_param(to, "to", &t, err) != 0)
+    int64_t f, t;
+    if (analytics__range(week, from, to, &f, &t, err) != 0)
         return -1;
-    f = week ? time_day_monday(t) - 7 * 11 : t - (ANALYTICS_DEFAULT_DAYS - 1);
-    if (from != NULL && analytics__day_param(from, "from", &f, err) != 0)
-        return -1;
-    if (f > t)
-        return error_set(err, ERR_INVALID, "from", "from must not be after to");
-    if (t - f + 1 > ANALYTICS_RANGE_MAX)
-        return error_set(err, ERR_INVALID, "from",
-                         "a read spans at most %d days (three years); ask for less",
-                         ANALYTICS_RANGE_MAX);
     out->period = week ? ANALYTICS_WEEK : ANALYTICS_DAY;
     out->from = f;
     out->to = t;
     return analytics_store_list(c, a, p->user_id, ch.id, out->period, f, t, &out->rows, &out->n,
                                 err);
+}
+
+int analytics_service_read_video(db_conn *c, arena *a, const principal *p, const char *project_id,
+                                 const char *period, const char *from, const char *to,
+                                 analytics_video_read *out, error *err)
+{
+    memset(out, 0, sizeof(*out));
+    project pr;
+    if (project_store_get(c, a, p->user_id, project_id, &pr, err) != 0)
+        return -1;
+    if (period != NULL && strcmp(period, ANALYTICS_DAY) != 0)
+        return error_set(err, ERR_INVALID, "period",
+                         "a video's analytics are kept by day only: period must be DAY");
+    if (analytics__range(false, from, to, &out->from, &out->to, err) != 0)
+        return -1;
+    publication pb;
+    error pe;
+    if (publication_store_get(c, a, p->user_id, project_id, &pb, &pe) == 0)
+        out->youtube_video_id = pb.youtube_video_id;
+    else if (pe.kind != ERR_NOT_FOUND) {
+        *err = pe;
+        return -1;
+    }
+    return video_analytics_store_list(c, a, p->user_id, project_id, out->from, out->to, &out->rows,
+                                      &out->n, err);
 }
 
 /* ---- backfills ------------------------------------------------------------------- */

@@ -33,6 +33,7 @@
 #include "db/db.h"
 #include "domain/analytics_store.h"
 #include "domain/channel_store.h"
+#include "domain/video_analytics_store.h"
 #include "services/google_service.h"
 #include "services/services.h"
 
@@ -71,6 +72,24 @@ typedef struct analytics_read {
 int analytics_service_read(db_conn *c, arena *a, const principal *p, const char *channel_id,
                            const char *period, const char *from, const char *to,
                            analytics_read *out, error *err);
+
+/* A read of one video's days (decision 141). */
+typedef struct analytics_video_read {
+    const char *youtube_video_id; /* NULL: the project was never published */
+    int64_t from, to;
+    video_day_row *rows;
+    size_t n;
+} analytics_video_read;
+
+/**
+ * The caller's project's video rows dated from..to, with the range's
+ * defaults of analytics_service_read; period may only be DAY (NULL: DAY).
+ * ERR_NOT_FOUND for a project that is not the caller's; ERR_INVALID naming
+ * the parameter otherwise. A project never published reads no rows.
+ */
+int analytics_service_read_video(db_conn *c, arena *a, const principal *p, const char *project_id,
+                                 const char *period, const char *from, const char *to,
+                                 analytics_video_read *out, error *err);
 
 /**
  * Queues a backfill of from..to for the caller's channel, or shares the one
