@@ -2309,6 +2309,87 @@ static void check_soft_subtitles(world *w, const char *id, json_t *scenes)
     }
 }
 
+/* The video's length as ffprobe reads the MP4's container. */
+static int64_t probe_video_ms(world *w, const char *id)
+{
+    char file[600], out[512];
+    media_path(w, id, "video.mp4", file, sizeof(file));
+    const char *argv[] = {
+        "/usr/bin/ffprobe",  "-v", "error", "-show_entries", "format=duration", "-of",
+        "default=nw=1:nk=1", file, NULL};
+    int rc = test_run(argv, NULL, NULL, out, sizeof(out));
+    if (rc != 0)
+        fail_msg("ffprobe %s: %d: %s", file, rc, out);
+    return (int64_t)(strtod(out, NULL) * 1000.0 + 0.5);
+}
+
+/*
+ * video.vtt (decision 155), served as text/vtt to its owner only and read
+ * back by ffprobe's WebVTT demuxer: one cue per cue of the scenes'
+ * timings (those the render keeps: cut at the narration's end, empty ones
+ * dropped), each starting within 100 ms of its scene's offset in the video
+ * (the narrations before it) plus its own start, and none past the video's
+ * end.
+ */
+static void check_vtt(world *w, const char *id, json_t *scenes)
+{
+    test_resp r = get_media(w, w->tok, id, "video.vtt", NULL);
+    test_expect(&r, 200, NULL);
+    assert_non_null(strcasestr(r.headers, "Content-Type: text/vtt"));
+    assert_true(strncmp(r.body, "WEBVTT", 6) == 0);
+    test_resp_free(&r);
+    r = get_media(w, w->tok_b, id, "video.vtt", NULL);
+    test_expect(&r, 404, "not-found");
+    test_resp_free(&r);
+
+    char file[600];
+    media_path(w, id, "video.vtt", file, sizeof(file));
+    const char *argv[] = {
+        "/usr/bin/ffprobe", "-v", "error", "-show_entries", "packet=pts_time,duration_time", "-of",
+        "csv=p=0",          file, NULL};
+    static char out[65536];
+    int rc = test_run(argv, NULL, NULL, out, sizeof(out));
+    if (rc != 0)
+        fail_msg("ffprobe %s: %d: %s", file, rc, out);
+    int64_t video_ms = probe_video_ms(w, id), offset = 0;
+    const char *at = out;
+    size_t want = 0;
+    for (size_t i = 0; i < json_array_size(scenes); i++) {
+        json_t *sc = json_array_get(scenes, i);
+        int64_t dur = json_integer_value(json_object_get(sc, "duration_ms"));
+        json_t *t = timings_of(w, id, sc), *cues = json_object_get(t, "cues");
+        for (size_t k = 0; k < json_array_size(cues); k++) {
+            json_t *c = json_array_get(cues, k);
+            int64_t a = json_integer_value(json_object_get(c, "start_ms"));
+            int64_t b = json_integer_value(json_object_get(c, "end_ms"));
+            const char *text = json_string_value(json_object_get(c, "text"));
+            if (b > dur)
+                b = dur;
+            if (a < 0 || a >= b || text == NULL || text[0] == '\0')
+                continue;
+            double start_s, len_s;
+            if (sscanf(at, "%lf,%lf", &start_s, &len_s) != 2)
+                fail_msg("video.vtt has %zu cues; scene %zu has more: %s", want, i + 1, out);
+            int64_t start = (int64_t)(start_s * 1000.0 + 0.5),
+                    end = start + (int64_t)(len_s * 1000.0 + 0.5);
+            if (llabs(start - (offset + a)) > 100)
+                fail_msg("scene %zu's cue %zu starts at %lld ms in the video, not %lld + %lld",
+                         i + 1, k + 1, (long long)start, (long long)offset, (long long)a);
+            if (start < 0 || end > video_ms)
+                fail_msg("a cue [%lld, %lld] ms is outside the video's %lld ms", (long long)start,
+                         (long long)end, (long long)video_ms);
+            want++;
+            at = strchr(at, '\n');
+            at = at ? at + 1 : "";
+        }
+        json_decref(t);
+        offset += dur;
+    }
+    assert_true(want > 0);
+    if (*at != '\0')
+        fail_msg("video.vtt has cues beyond the scenes' %zu: %s", want, at);
+}
+
 static void check_png_size(world *w, const char *id, const char *name, uint32_t width,
                            uint32_t height)
 {
@@ -2357,6 +2438,8 @@ static void test_a_project_is_rendered_in_both_aspects_with_progress(void **stat
     assert_string_equal(str(video, "mp4"), url);
     snprintf(url, sizeof(url), "/api/v1/projects/%s/media/thumbnail.png", id);
     assert_string_equal(str(video, "thumbnail"), url);
+    snprintf(url, sizeof(url), "/api/v1/projects/%s/media/video.vtt", id);
+    assert_string_equal(str(video, "vtt"), url);
     assert_int_equal(json_integer_value(json_object_get(r.json, "render_duration_ms")), want_ms);
     test_resp_free(&r);
     assert_int_equal(testdb_scalar(&w->api.t, "SELECT count(*) FROM jobs WHERE kind = "
@@ -2376,6 +2459,7 @@ static void test_a_project_is_rendered_in_both_aspects_with_progress(void **stat
     r = scenes_of(w, id);
     check_video(w, id, 1920, 1080, true, want_ms);
     check_soft_subtitles(w, id, json_object_get(r.json, "items"));
+    check_vtt(w, id, json_object_get(r.json, "items"));
     test_resp_free(&r);
     check_png_size(w, id, "thumbnail.png", 1280, 720);
     r = get_media(w, w->tok, id, "video.mp4", NULL);
@@ -2395,6 +2479,9 @@ static void test_a_project_is_rendered_in_both_aspects_with_progress(void **stat
     test_resp_free((test_resp[]){wait_render(w, id, "rendered")});
     check_video(w, id, 1080, 1920, false, want_ms);
     check_png_size(w, id, "thumbnail.png", 720, 1280);
+    r = scenes_of(w, id);
+    check_vtt(w, id, json_object_get(r.json, "items")); /* with burned-in subtitles too */
+    test_resp_free(&r);
     w->api.svc.render_observer = NULL;
 
     /* Editing a scene makes the video stale; the last one is still served. */

@@ -29,6 +29,9 @@
  *     PSTUDIO_DATA_DIR), as a lost disk would, so the next render fails for
  *     a missing input.
  * They work on PSTUDIO_DATABASE_URL (the launcher's SQLite database).
+ * PSTUDIO_WEB_PSTUDIO names the pstudio binary, so the journey can make an
+ * administrator the way an operator does (`pstudio admin user create
+ * --admin`, the password on standard input).
  * And SIGUSR1 to the launcher (the journey's parent) is the person revoking
  * the app's access at Google: every token the fake issued stops working, so
  * the server's next call gets 401, its refresh invalid_grant, and the account
@@ -436,6 +439,7 @@ int main(int argc, char **argv)
     set("PSTUDIO_WEB_BASE", "http://127.0.0.1:%d", port);
     set("PSTUDIO_WEB_NODE_MODULES", "%s", modules);
     set("PSTUDIO_WEB_ARTIFACTS", "%s", artifacts);
+    set("PSTUDIO_WEB_PSTUDIO", "%s", PSTUDIO_BIN); /* the journey makes an admin with the CLI */
     const char *node[] = {"node", script, NULL};
     revoke_fake = fg;
     limit_fake = fu;

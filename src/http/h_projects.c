@@ -108,8 +108,8 @@ void h_projects_scene_write(jw *w, const scene *sc)
     jw_obj_end(w);
 }
 
-/* Where the project's video and thumbnail are served once one was rendered
- * (decision 100): fixed names, written atomically, so a stale or failed
+/* Where the project's video, thumbnail and WebVTT are served once one was
+ * rendered (decisions 100, 155): fixed names, written atomically, so a stale or failed
  * render still serves the last video made. */
 static void h_projects__video_write(jw *w, const project *pr)
 {
@@ -124,6 +124,8 @@ static void h_projects__video_write(jw *w, const project *pr)
     jw_member_str(w, "mp4", url);
     snprintf(url, sizeof(url), "/api/v1/projects/%s/media/thumbnail.png", pr->id);
     jw_member_str(w, "thumbnail", url);
+    snprintf(url, sizeof(url), "/api/v1/projects/%s/media/video.vtt", pr->id);
+    jw_member_str(w, "vtt", url);
     jw_obj_end(w);
 }
 

@@ -3,7 +3,7 @@
  * project's render. Every input is read through the media store into a
  * scratch directory of the job's own, the ffmpeg program renders into
  * store temporaries with no transaction open, and one transaction under
- * the project's lock commits video.mp4 and thumbnail.png and records
+ * the project's lock commits video.mp4, thumbnail.png and video.vtt and records
  * "rendered", only while the project is still at the job's generation.
  */
 #include "services/render_service.h"
@@ -52,8 +52,10 @@ typedef struct render__task {
     int64_t total_ms;
     char scratch[512];
     bool portrait;
-    media_temp video, thumb;
-    bool have_video, have_thumb;
+    media_temp video, thumb, vtt;
+    bool have_video, have_thumb, have_vtt;
+    subtitle_cue *cues; /* every scene's, on the video's timeline (decision 101) */
+    size_t ncues;
     int64_t last_write_us; /* monotonic; 0: nothing written yet */
     int last_permille;
     bool overtaken; /* the project moved on (ffmpeg was stopped for it) */
@@ -354,42 +356,64 @@ static void render__ass(buf *b, bool *bad, const subtitle_cue *cues, size_t n, i
     }
 }
 
-static int render__write_file(const char *path, const buf *b, error *err)
+/* Writes b as path: a new file (O_EXCL), or the store temporary made for
+ * it (O_TRUNC), never through a link. */
+static int render__write_file(const char *path, const buf *b, int how, error *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = open(path, O_WRONLY | how | O_NOFOLLOW | O_CLOEXEC, 0600);
     int rc = fd < 0 || render__write_all(fd, b->data ? b->data : "", b->len) != 0;
     if (fd >= 0 && close(fd) != 0)
         rc = 1;
     return rc ? error_set(err, ERR_UNAVAILABLE, NULL, "render: cannot write %s", path) : 0;
 }
 
-/* The subtitle file the render uses: "" when the options say none or no
- * scene has a cue. */
-static int render__subtitles(render__task *t, int w, int h, const char **path, error *err)
+/* Every scene's cues on the video's timeline: scene i's shifted by S_i, the
+ * sum of the narrations before it, where its narration starts (the
+ * cross-fade into it begins there too, decision 101), and cut at D_i. */
+static int render__cues(render__task *t, error *err)
 {
-    *path = "";
-    if (strcmp(t->pr.render_subtitles, "none") == 0)
-        return 0;
-    subtitle_cue *cues = NULL;
-    size_t n = 0, cap = 0;
+    size_t cap = 0;
     int64_t start = 0;
     for (size_t i = 0; i < t->n; i++) {
-        if (render__scene_cues(t, i, start, &cues, &n, &cap, err) != 0)
+        if (render__scene_cues(t, i, start, &t->cues, &t->ncues, &cap, err) != 0)
             return -1;
         start += t->sc[i].duration_ms;
     }
-    if (n == 0)
+    return 0;
+}
+
+/* The in-band subtitle file the render uses: "" when the options say none
+ * or no scene has a cue. */
+static int render__subtitles(render__task *t, int w, int h, const char **path, error *err)
+{
+    *path = "";
+    if (strcmp(t->pr.render_subtitles, "none") == 0 || t->ncues == 0)
         return 0;
     buf b;
     buf_init(&b, 64u << 20);
     bool burn = strcmp(t->pr.render_subtitles, "burn") == 0, bad = false;
     if (burn)
-        render__ass(&b, &bad, cues, n, w, h);
+        render__ass(&b, &bad, t->cues, t->ncues, w, h);
     else
-        bad = subtitle_write_srt(&b, cues, n) != 0;
+        bad = subtitle_write_srt(&b, t->cues, t->ncues) != 0;
     *path = render__path(t, burn ? "subtitles.ass" : "subtitles.srt");
     int rc = bad ? error_set(err, ERR_TOO_LARGE, NULL, "the project's subtitles are too long")
-                 : render__write_file(*path, &b, err);
+                 : render__write_file(*path, &b, O_CREAT | O_EXCL, err);
+    buf_free(&b);
+    return rc;
+}
+
+/* video.vtt, whatever the subtitle option (decision 155): the same cues as
+ * WebVTT for the browser's <track>, which cannot read the MP4's mov_text.
+ * Written even with no cue (a bare header), so the committed file always
+ * matches the video beside it and never an older render's script. */
+static int render__vtt(render__task *t, error *err)
+{
+    buf b;
+    buf_init(&b, 64u << 20);
+    int rc = subtitle_write_vtt(&b, t->cues, t->ncues) != 0
+                 ? error_set(err, ERR_TOO_LARGE, NULL, "the project's subtitles are too long")
+                 : render__write_file(t->vtt.path, &b, O_TRUNC, err);
     buf_free(&b);
     return rc;
 }
@@ -658,7 +682,9 @@ static void render__discard(render__task *t)
         media_store_discard(t->s->media, &t->video);
     if (t->have_thumb)
         media_store_discard(t->s->media, &t->thumb);
-    t->have_video = t->have_thumb = false;
+    if (t->have_vtt)
+        media_store_discard(t->s->media, &t->vtt);
+    t->have_video = t->have_thumb = t->have_vtt = false;
 }
 
 /* ---- committing --------------------------------------------------------------------------------
@@ -693,6 +719,11 @@ static int render__commit_body(db_conn *c, void *arg, error *err)
         return -1;
     }
     t->have_thumb = false;
+    if (media_store_commit(t->s->media, &t->vtt, err) != 0) {
+        t->have_vtt = false;
+        return -1;
+    }
+    t->have_vtt = false;
     project_render_state st = {.status = "rendered",
                                .progress = 1000,
                                .duration_ms = t->total_ms,
@@ -784,8 +815,15 @@ static void render__run(render__task *t, job_result *out)
     if (rc == 0 && (rc = media_store_temp(t->s->media, t->j->user_id, t->project_id,
                                           RENDER_THUMBNAIL_NAME, &t->thumb, &e)) == 0)
         t->have_thumb = true;
+    if (rc == 0 && (rc = media_store_temp(t->s->media, t->j->user_id, t->project_id,
+                                          RENDER_VTT_NAME, &t->vtt, &e)) == 0)
+        t->have_vtt = true;
     if (rc == 0)
         rc = render__inputs(t, &e);
+    if (rc == 0)
+        rc = render__cues(t, &e);
+    if (rc == 0)
+        rc = render__vtt(t, &e);
     if (rc == 0)
         rc = render__video(t, w, h, &e);
     if (rc == 0)

@@ -12,7 +12,7 @@
  * into a scratch directory of its own, runs the ffmpeg program once for the
  * video (progress written on the project at most once a second, which the
  * event stream reports) and once for the thumbnail, both into store
- * temporaries, and commits video.mp4 and thumbnail.png with the project's
+ * temporaries, and commits video.mp4, thumbnail.png and video.vtt with the project's
  * "rendered" state only while the project is still at the job's
  * generation. A change to the scenes (a database trigger, migration 0019)
  * moves the generation on, so a render of content that changed since
@@ -33,6 +33,7 @@
 #define MEDIA_JOB_VIDEO       "media.video"
 #define RENDER_VIDEO_NAME     "video.mp4"
 #define RENDER_THUMBNAIL_NAME "thumbnail.png"
+#define RENDER_VTT_NAME       "video.vtt" /* the whole video's cues, for a player's <track> */
 
 /* What a render request may say; NULL members take the defaults
  * (16:9, soft, none). */

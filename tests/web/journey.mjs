@@ -4,19 +4,21 @@
 // fake), import a channel, create a persona, create a project and watch it
 // reach "scripted" live, edit and rewrite a scene, narrate it and play the
 // audio, see each scene's image and make one again, render the video live
-// and play it, publish it to the fake upload server (after the channel's
-// upload limit in English, scheduled in Portuguese), see the video go out
-// of date and (English) a render fail for a lost file, compare and restore a
-// persona version, export it as a preset and import it; on the channel,
+// and play it with its subtitle track, publish it to the fake upload server
+// (after the channel's upload limit in English, scheduled in Portuguese),
+// see the video go out of date and (English) a render fail for a lost file,
+// compare and restore a persona version, export it as a preset and import
+// it, and find what all that did on the Activity screen; on the channel,
 // import a Studio CSV (its bad row shown by line) and see the chart, switch
 // the optimizer's mode; the persona leaderboard and a persona's performance.
 // Then two accounts with a seeded history (decision 113): the optimizer's
 // real suggestion dismissed, its automatic switch reverted and Google access
 // revoked then reconnected (English), or the suggestion accepted
-// (Portuguese), and a backfill; a second user, who must see none of it, and
-// the screens at phone width. axe-core runs on every screen (no serious or
-// critical violation passes); a CSP violation, a page error or a console
-// error fails the run. Screenshots go to PSTUDIO_WEB_ARTIFACTS.
+// (Portuguese), and a backfill; a second user, who must see none of it (nor
+// the first user's activity); an administrator reading the first user's
+// activity; and the screens at phone width. axe-core runs on every screen
+// (no serious or critical violation passes); a CSP violation, a page error
+// or a console error fails the run. Screenshots go to PSTUDIO_WEB_ARTIFACTS.
 import { createRequire } from 'node:module';
 import { readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -503,6 +505,17 @@ async function journey(browser, lang, email) {
     }, null, { timeout: 30000 });
     const duration = await video.evaluate((v) => v.duration);
     check(Math.abs(duration * 1000 - p.render_duration_ms) < 500, `the player's duration ${duration} s is the render's ${p.render_duration_ms} ms`);
+    // The whole video's subtitles (decision 156): one text track, from the
+    // API's video.vtt, shown by default for the soft option, its cues loaded
+    // and none past the video's end.
+    check(p.video.vtt === `/api/v1/projects/${ids.project}/media/video.vtt`, 'the API names the video\'s WebVTT: ' + JSON.stringify(p.video));
+    check(await video.locator('track').getAttribute('src') === p.video.vtt, 'the player\'s track is the API\'s video.vtt');
+    await page.waitForFunction(() => {
+      const v = document.querySelector('.render video');
+      return v.textTracks.length === 1 && v.textTracks[0].mode === 'showing' && v.textTracks[0].cues && v.textTracks[0].cues.length > 0;
+    }, null, { timeout: 30000 });
+    const cues = await video.evaluate((v) => [...v.textTracks[0].cues].map((c) => [c.startTime, c.endTime]));
+    check(cues.every(([a, b]) => a >= 0 && a < b && b <= duration + 0.1), 'every cue is inside the video: ' + JSON.stringify(cues.slice(-3)));
     await video.evaluate(async (v) => { v.muted = true; await v.play(); v.pause(); });
     await page.waitForFunction(() => document.querySelector('.render video').readyState >= 2);
     // The thumbnail, YouTube's size, from the media route.
@@ -708,6 +721,85 @@ async function journey(browser, lang, email) {
     await row('account.projects').getByRole('cell').first().filter({ hasText: /^1$/ }).waitFor();
     // The project's script and the scene rewrite: two generations.
     check((await row('account.generations').getByRole('cell').first().textContent()) === '2', 'two generations counted');
+  });
+
+  await step(`${lang}: the Activity screen lists what this journey did`, async () => {
+    const google = (await api(page, 'GET', '/google/accounts')).body.items[0];
+    const channel = (await api(page, 'GET', `/channels/${ids.channel}`)).body;
+    await page.getByRole('link', { name: T('nav.activity') }).click();
+    await page.getByRole('heading', { name: T('audit.title') }).waitFor();
+    const rows = page.locator('table.audit tbody tr');
+    const row = (action, sentence) => page.locator(`table.audit tbody tr[data-action="${action}"]`, { has: page.getByRole('cell', { name: sentence, exact: true }) });
+    // What this journey caused, each as its sentence, by "you", from the
+    // loopback address the browser came from.
+    const signup = row('auth.signup', T('audit.says.auth.signup'));
+    await signup.waitFor();
+    check(await signup.getByRole('cell', { name: T('audit.actor.you'), exact: true }).count() === 1, 'the sign-up was done by you');
+    check(await signup.getByRole('cell', { name: '127.0.0.1', exact: true }).count() === 1, 'the sign-up shows its address');
+    await row('google.connected', T('audit.says.google.connected', { email: google.email })).waitFor();
+    await row('channel.persona_switched', T('audit.says.channel.switched', { channel: channel.name, persona: personaName })).waitFor();
+    await row('persona.restored', T('audit.says.persona.restored', { name: personaName, from: 1, to: 3 })).waitFor();
+    // The persona's markup-like name is text in the sentence, never markup.
+    check(await page.locator('table.audit b, table.audit i').count() === 0, 'no markup from a name in the table');
+    // Newest first, as the API lists them, each time in the page's language.
+    const api1 = (await api(page, 'GET', '/audit?limit=50')).body.items;
+    const shown = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.action));
+    check(JSON.stringify(shown) === JSON.stringify(api1.map((e) => e.action)), `the rows are the API's events in its order: ${shown} / ${api1.map((e) => e.action)}`);
+    // (Spaces compared loosely: Chromium's ICU and Node's may differ in which space goes before AM.)
+    const time = rows.first().locator('time');
+    check(await time.getAttribute('datetime') === api1[0].occurred_at, 'the row carries the event\'s time');
+    const when = (await time.textContent()).replace(/\s+/g, ' ');
+    const want = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(api1[0].occurred_at)).replace(/\s+/g, ' ');
+    check(when === want, `the time is in the page's language: ${when} / ${want}`);
+    await screen(page, `activity-${suffix}`);
+    await phoneFits(page, `activity-${suffix}`);
+
+    // More than a page: 25 API keys made and revoked through the API (50
+    // events); "Load more" brings the rest, and every event is listed once.
+    for (let i = 0; i < 25; i++) {
+      const k = await api(page, 'POST', '/api-keys', { name: i === 0 ? 'ci' : `key ${i}` });
+      check(k.status === 201, 'an API key is created: ' + k.status);
+      check((await api(page, 'DELETE', `/api-keys/${k.body.id}`)).status === 204, 'the key is revoked');
+    }
+    let all = [];
+    for (let cursor = null, first = true; first || cursor; first = false) {
+      const pg = (await api(page, 'GET', '/audit?limit=100' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''))).body;
+      all = all.concat(pg.items);
+      cursor = pg.next_cursor;
+    }
+    check(all.length > 50, 'more than a page of events: ' + all.length);
+    ids.events = all.map((e) => e.id);
+    await page.reload();
+    await until('the first page', async () => (await rows.count()) === 50);
+    await page.getByRole('button', { name: T('audit.more') }).click();
+    await until('every event', async () => (await rows.count()) === all.length);
+    const ids2 = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-action')));
+    check(JSON.stringify(ids2) === JSON.stringify(all.map((e) => e.action)), 'both pages together are the whole trail in order');
+    await row('apikey.created', T('audit.says.apikey.created', { name: 'ci' })).waitFor();
+    check(await page.getByRole('button', { name: T('audit.more') }).count() === 0, 'no more to load after the last page');
+
+    // Filters: one group of actions, and a range of days.
+    await page.getByLabel(T('audit.group')).selectOption({ label: T('audit.groups.persona') });
+    await page.getByRole('button', { name: T('audit.apply') }).click();
+    await until('only persona events', async () => {
+      const a = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.action));
+      return a.length === 1 && a[0] === 'persona.restored';
+    });
+    const local = (n) => { const d = new Date(Date.now() + n * 86400000); return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`; };
+    await page.getByLabel(T('audit.group')).selectOption({ label: T('audit.groups.all') });
+    await page.getByLabel(T('audit.from'), { exact: true }).fill(local(1));
+    await page.getByLabel(T('audit.to'), { exact: true }).fill(local(2));
+    await page.getByRole('button', { name: T('audit.apply') }).click();
+    await page.getByText(T('audit.none')).waitFor();
+    await page.getByLabel(T('audit.from'), { exact: true }).fill(local(-1));
+    await page.getByLabel(T('audit.to'), { exact: true }).fill(local(0));
+    await page.getByLabel(T('audit.group')).selectOption({ label: T('audit.groups.channel') });
+    await page.getByRole('button', { name: T('audit.apply') }).click();
+    await until('today\'s channel events', async () => {
+      const a = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.action));
+      return a.length === 1 && a[0] === 'channel.persona_switched';
+    });
+    check(await page.getByRole('checkbox', { name: T('audit.allUsers') }).count() === 0, 'no All users switch for a user');
   });
 
   await step(`${lang}: sign out`, async () => {
@@ -946,6 +1038,42 @@ async function stranger(browser, owned) {
       await page.getByRole('alert').waitFor();
       check((await page.getByRole('alert').textContent()).includes('Not found'), `${path} is a 404 for another user`);
     }
+    // Their Activity is their own sign-up alone; everyone's is not theirs to read.
+    await page.goto(`${BASE}/#/activity`);
+    await page.getByRole('heading', { name: T('audit.title') }).waitFor();
+    const rows = page.locator('table.audit tbody tr');
+    await rows.first().waitFor();
+    const actions = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.action));
+    check(JSON.stringify(actions) === '["auth.signup"]', 'the second user\'s Activity is their sign-up only: ' + actions);
+    const mine = await (await page.request.get(BASE + '/api/v1/audit')).json();
+    check(mine.items.every((e) => e.subject_user_id === mine.items[0].subject_user_id && !owned.events.includes(e.id)), 'the API lists none of the first user\'s events');
+    check((await page.request.get(BASE + '/api/v1/admin/audit')).status() === 403, 'everyone\'s trail is refused to a user');
+    await axe(page, 'activity-stranger');
+  });
+  await step('an administrator reads every user\'s Activity, one user at a time', async () => {
+    // An administrator made as an operator would, with the real command line
+    // (the password on standard input).
+    execFileSync(process.env.PSTUDIO_WEB_PSTUDIO, ['admin', 'user', 'create', '--admin', '--email', 'admin@example.com'],
+      { input: PASSWORD + '\n', stdio: ['pipe', 'ignore', 'inherit'] });
+    await page.getByRole('button', { name: T('nav.signout') }).click();
+    await page.goto(BASE + '/#/signin');
+    await page.getByLabel(T('auth.email')).fill('admin@example.com');
+    await page.getByLabel(T('auth.password')).fill(PASSWORD);
+    await page.getByRole('button', { name: T('auth.signin') }).click();
+    await page.getByRole('heading', { name: T('account.title') }).waitFor();
+    await page.goto(`${BASE}/#/activity`);
+    await page.getByRole('checkbox', { name: T('audit.allUsers') }).check();
+    await page.getByLabel(T('audit.user'), { exact: true }).selectOption({ label: 'you@example.com' });
+    // Their sign-up is older than their first page: the sign-ins only.
+    await page.getByLabel(T('audit.group')).selectOption({ label: T('audit.groups.auth') });
+    await page.getByRole('button', { name: T('audit.apply') }).click();
+    const signup = page.locator('table.audit tbody tr[data-action="auth.signup"]');
+    await signup.waitFor();
+    check(await signup.getByRole('cell', { name: 'you@example.com', exact: true }).count() === 1, 'the event names whose trail it is');
+    check(await signup.getByRole('cell', { name: T('audit.actor.user'), exact: true }).count() === 1, 'the actor is a user, not the admin');
+    const subjects = await page.locator('table.audit tbody tr td:nth-child(2)').allTextContents();
+    check(subjects.length > 1 && subjects.every((x) => x === 'you@example.com'), 'only that user\'s events: ' + [...new Set(subjects)]);
+    await screen(page, 'activity-admin');
   });
   await ctx.close();
 }

@@ -3,7 +3,7 @@
 export default {
   common: { loading: 'Loading…', error: 'Something went wrong', notFound: 'Nothing here', yes: 'Yes', no: 'No' },
   nav: {
-    main: 'Main', skip: 'Skip to content', account: 'Account', google: 'Google', channels: 'Channels', analytics: 'Analytics',
+    activity: 'Activity', main: 'Main', skip: 'Skip to content', account: 'Account', google: 'Google', channels: 'Channels', analytics: 'Analytics',
     personas: 'Personas', projects: 'Projects', language: 'Language', signout: 'Sign out',
   },
   auth: {
@@ -171,6 +171,40 @@ export default {
     },
   },
   audio: { NOT_ASKED: 'Not asked for yet', QUEUED: 'Queued', PENDING: 'Not narrated', PROCESSING: 'Narrating', COMPLETED: 'Narrated', FAILED: 'Failed' },
+  audit: {
+    title: 'Activity', intro: 'What was done to your account and by whom: sign-ins, keys, Google links, plan changes, personas deleted or restored, and persona switches on your channels. Kept 365 days.',
+    group: 'Kind of event', from: 'From', to: 'To', apply: 'Show', allUsers: 'All users', user: 'User', everyone: 'Everyone',
+    groups: { all: 'All kinds', auth: 'Sign-ins and sign-ups', apikey: 'API keys', google: 'Google accounts', persona: 'Personas', channel: 'Channels', plan: 'Plans', admin: 'Administrators’ acts', token_key: 'Encryption keys' },
+    caption: 'Your activity, newest first', captionAll: 'Every user’s activity, newest first',
+    when: 'When', whose: 'Account', what: 'What happened', who: 'Done by', address: 'From address',
+    none: 'No activity matches.', more: 'Load more', nobody: 'No account',
+    someChannel: 'a channel', somePersona: 'a persona no longer available',
+    actor: { you: 'You', user: 'A user', api_key: 'An API key', admin: 'An administrator', system: 'The system', anonymous: 'Someone not signed in' },
+    says: {
+      auth: {
+        signup: 'Account created', login: 'Signed in', logout: 'Signed out', logout_everywhere: 'Signed out everywhere',
+        login_failed: { wrong_password: 'Sign-in refused: wrong password', no_password: 'Sign-in refused: the account has no password', unknown_email: 'Sign-in refused: unknown email', other: 'Sign-in refused' },
+      },
+      apikey: { created: 'API key ‘{{name}}’ created', revoked: 'API key revoked', revoked_self: 'API key revoked by itself' },
+      google: { connected: 'Google account {{email}} connected', reconnected: 'Google account {{email}} reconnected', disconnected: 'Google account {{email}} disconnected' },
+      token_key: { rotated: 'Encryption key for stored tokens rotated' },
+      plan: { changed: 'Plan changed from {{from}} to {{to}}' },
+      persona: {
+        deleted: 'Persona {{name}} deleted', archived: 'Persona {{name}} archived (projects still name it)',
+        restored: 'Persona {{name}} restored from version {{from}} as version {{to}}',
+      },
+      channel: {
+        switched: 'Channel {{channel}} switched to persona {{persona}}',
+        switched_by_optimizer: 'Channel {{channel}} switched to persona {{persona}} by the optimizer',
+        persona_removed: 'Channel {{channel}} left without a persona',
+      },
+      admin: {
+        user_created: 'Account created from the command line (role {{role}})', user_updated: 'Account changed by an administrator: {{fields}}',
+        plan_created: 'Plan {{code}} created', plan_updated: 'Plan {{code}} changed: {{fields}}',
+        job_requeued_one: 'Job {{kind}} queued again after {{count}} attempt', job_requeued_other: 'Job {{kind}} queued again after {{count}} attempts',
+      },
+    },
+  },
   status: {
     draft: 'Draft', queued: 'Queued', generating: 'Writing', scripted: 'Scripted', producing: 'Producing',
     ready: 'Ready', failed: 'Failed',

@@ -2,7 +2,7 @@
 export default {
   common: { yes: 'Sim', no: 'Não', loading: 'Carregando…', error: 'Algo deu errado', notFound: 'Nada aqui' },
   nav: {
-    main: 'Principal', skip: 'Ir para o conteúdo', account: 'Conta', google: 'Google', channels: 'Canais', analytics: 'Análises',
+    activity: 'Atividade', main: 'Principal', skip: 'Ir para o conteúdo', account: 'Conta', google: 'Google', channels: 'Canais', analytics: 'Análises',
     personas: 'Personas', projects: 'Projetos', language: 'Idioma', signout: 'Sair',
   },
   auth: {
@@ -170,6 +170,40 @@ export default {
     },
   },
   audio: { NOT_ASKED: 'Ainda não pedido', QUEUED: 'Na fila', PENDING: 'Sem narração', PROCESSING: 'Narrando', COMPLETED: 'Narrado', FAILED: 'Falhou' },
+  audit: {
+    title: 'Atividade', intro: 'O que foi feito na sua conta e por quem: entradas, chaves, contas Google, mudanças de plano, personas excluídas ou restauradas e trocas de persona nos seus canais. Guardado por 365 dias.',
+    group: 'Tipo de evento', from: 'De', to: 'Até', apply: 'Mostrar', allUsers: 'Todos os usuários', user: 'Usuário', everyone: 'Todos',
+    groups: { all: 'Todos os tipos', auth: 'Entradas e cadastros', apikey: 'Chaves de API', google: 'Contas Google', persona: 'Personas', channel: 'Canais', plan: 'Planos', admin: 'Atos de administradores', token_key: 'Chaves de criptografia' },
+    caption: 'Sua atividade, mais recente primeiro', captionAll: 'A atividade de todos os usuários, mais recente primeiro',
+    when: 'Quando', whose: 'Conta', what: 'O que aconteceu', who: 'Feito por', address: 'Endereço de origem',
+    none: 'Nenhuma atividade corresponde.', more: 'Carregar mais', nobody: 'Nenhuma conta',
+    someChannel: 'um canal', somePersona: 'uma persona que não está mais disponível',
+    actor: { you: 'Você', user: 'Um usuário', api_key: 'Uma chave de API', admin: 'Um administrador', system: 'O sistema', anonymous: 'Alguém sem entrar' },
+    says: {
+      auth: {
+        signup: 'Conta criada', login: 'Entrou', logout: 'Saiu', logout_everywhere: 'Saiu de todos os lugares',
+        login_failed: { wrong_password: 'Entrada recusada: senha errada', no_password: 'Entrada recusada: a conta não tem senha', unknown_email: 'Entrada recusada: e-mail desconhecido', other: 'Entrada recusada' },
+      },
+      apikey: { created: 'Chave de API ‘{{name}}’ criada', revoked: 'Chave de API revogada', revoked_self: 'Chave de API revogada por ela mesma' },
+      google: { connected: 'Conta Google {{email}} conectada', reconnected: 'Conta Google {{email}} reconectada', disconnected: 'Conta Google {{email}} desconectada' },
+      token_key: { rotated: 'Chave de criptografia dos tokens guardados trocada' },
+      plan: { changed: 'Plano trocado de {{from}} para {{to}}' },
+      persona: {
+        deleted: 'Persona {{name}} excluída', archived: 'Persona {{name}} arquivada (projetos ainda a citam)',
+        restored: 'Persona {{name}} restaurada da versão {{from}} como versão {{to}}',
+      },
+      channel: {
+        switched: 'Canal {{channel}} passou para a persona {{persona}}',
+        switched_by_optimizer: 'Canal {{channel}} passou para a persona {{persona}} pelo otimizador',
+        persona_removed: 'Canal {{channel}} ficou sem persona',
+      },
+      admin: {
+        user_created: 'Conta criada pela linha de comando (papel {{role}})', user_updated: 'Conta alterada por um administrador: {{fields}}',
+        plan_created: 'Plano {{code}} criado', plan_updated: 'Plano {{code}} alterado: {{fields}}',
+        job_requeued_one: 'Tarefa {{kind}} posta na fila de novo após {{count}} tentativa', job_requeued_other: 'Tarefa {{kind}} posta na fila de novo após {{count}} tentativas',
+      },
+    },
+  },
   status: {
     draft: 'Rascunho', queued: 'Na fila', generating: 'Escrevendo', scripted: 'Roteirizado', producing: 'Produzindo',
     ready: 'Pronto', failed: 'Falhou',

@@ -11,6 +11,7 @@ import { Channels, ChannelDetail } from './screens-channels.js';
 import { Personas, PersonaEditor } from './screens-personas.js';
 import { Projects, NewProject, ProjectDetail } from './screens-projects.js';
 import { Leaderboard, PersonaPerformance } from './screens-analytics.js';
+import { Activity } from './screens-audit.js';
 
 // Routes: a pattern of literal segments and :params, and its screen. A
 // channel's analytics and optimizer are in its own screen (channels/:id).
@@ -27,6 +28,7 @@ const ROUTES = [
   ['projects/:id', ProjectDetail],
   ['analytics', Leaderboard],
   ['analytics/personas/:id', PersonaPerformance],
+  ['activity', Activity],
 ];
 
 function parseHash() {
@@ -49,7 +51,8 @@ function match(segs) {
 
 
 const NAV = [['', 'nav.account'], ['google', 'nav.google'], ['channels', 'nav.channels'],
-  ['personas', 'nav.personas'], ['projects', 'nav.projects'], ['analytics', 'nav.analytics']];
+  ['personas', 'nav.personas'], ['projects', 'nav.projects'], ['analytics', 'nav.analytics'],
+  ['activity', 'nav.activity']];
 
 function App() {
   const [me, setMe] = useState(undefined); // undefined: asking; null: signed out

@@ -1,6 +1,7 @@
 // A project's finished video and its way to YouTube, the two panels under
 // the scene board: RenderPanel (options, Render, live progress from the
-// events stream, the player and the thumbnail, and why a video is out of
+// events stream, the player with the video's subtitle track (decision 156)
+// and the thumbnail, and why a video is out of
 // date or failed) and PublishPanel (the video's title, description and tags
 // kept on the project, privacy, a schedule, the two declarations, then the
 // upload's progress and the video's link). Every string from the API is
@@ -58,10 +59,13 @@ export function RenderPanel({ project, live, onChanged }) {
       <video key=${project.rendered_at} controls preload="metadata" poster=${mediaUrl(project, video.thumbnail)}
         aria-label=${t('render.player')} class=${portrait ? 'portrait' : 'landscape'}>
         <source src=${mediaUrl(project, video.mp4)} type="video/mp4" />
+        ${video.vtt ? html`<track kind="subtitles" src=${mediaUrl(project, video.vtt)} srclang=${project.language || document.documentElement.lang}
+          label=${t('projects.subtitles')} default=${(project.render_subtitles || 'soft') === 'soft'} />` : null}
       </video>
       <p class="muted">${project.render_duration_ms !== null ? t('projects.duration', { s: fmtDecimal(project.render_duration_ms / 1000, 1) }) : ''}
         ${project.rendered_at ? html`${' · '}${t('render.renderedAt', { date: fmtDate(project.rendered_at) })}` : null}
-        ${' · '}<a href=${mediaUrl(project, video.mp4)} download>${t('render.download')}</a></p>
+        ${' · '}<a href=${mediaUrl(project, video.mp4)} download>${t('render.download')}</a>
+        ${video.vtt ? html`${' · '}<a href=${mediaUrl(project, video.vtt)} download>${t('projects.vtt')}</a>` : null}</p>
       <figure class="thumbnail">
         <img key=${project.rendered_at} src=${mediaUrl(project, video.thumbnail)} alt=${t('render.thumbnailAlt', { title: project.title || project.topic })}
           width=${portrait ? 180 : 320} height=${portrait ? 320 : 180} loading="lazy" />
