@@ -662,6 +662,11 @@ static int s3__download(s3_store *s, const char *key, const char *etag, int64_t 
     }
     if (rc != 0 || keep_as == NULL)
         unlink(tmp);
+    /* The writes left the offset at the end; a reader that reads rather
+     * than preads (the render's copy) must start where a fresh open does. */
+    if (rc == 0 && lseek(fd, 0, SEEK_SET) != 0)
+        rc = error_set(err, ERR_UNAVAILABLE, NULL,
+                       "media storage: rewinding a local copy failed: %s", strerror(errno));
     if (rc != 0) {
         close(fd);
         return -1;
