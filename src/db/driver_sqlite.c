@@ -7,6 +7,7 @@
  * to the parameter named "$<index>" rather than trusting order.
  */
 #include "base/alloc.h"
+#include "base/error.h"
 #include "base/timeutil.h"
 #include "db/db_driver.h"
 
@@ -69,6 +70,12 @@ static db_fault sqlite__fault(sqlite3 *h, int rc)
     }
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
         return DB_FAULT_BUSY;
+    /* A write cut short by a full disk is SQLITE_FULL; one refused
+     * outright (EFBIG past RLIMIT_FSIZE, EDQUOT) is an I/O error that
+     * carries the errno. */
+    if (rc == SQLITE_FULL ||
+        ((rc & 0xff) == SQLITE_IOERR && error_errno_is_full(sqlite3_system_errno(h))))
+        return DB_FAULT_FULL;
     return DB_FAULT_OTHER;
 }
 
