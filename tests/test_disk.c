@@ -14,10 +14,10 @@
  *   has room succeeds.
  * - SQLite: a server whose data disk fills while it runs. A write gets a
  *   507 problem ("Storage full"), every earlier row is still served, the
- *   server keeps answering reads and refusing writes the same way, and
- *   after it stops the file passes PRAGMA integrity_check with every
- *   acknowledged row and no trace of the refused ones. Restarted with room,
- *   it writes again.
+ *   server keeps answering reads and refusing writes the same way; given
+ *   room while it runs (prlimit), its next write succeeds; after it stops
+ *   the file passes PRAGMA integrity_check with every acknowledged row and
+ *   no trace of the refused ones. Restarted with no limit, it writes again.
  *
  * (On SQLite one disk holds the database and the media, so a worker with a
  * full disk cannot record anything: the media case runs on PostgreSQL.)
@@ -99,7 +99,9 @@ static void start(disk *d, proc *p, const char *cmd, long fsize)
         setenv("PSTUDIO_WORKERS", strcmp(cmd, "serve") == 0 ? "0" : "1", 1);
         setenv("TMPDIR", d->scratch, 1);
         if (fsize > 0) {
-            struct rlimit rl = {(rlim_t)fsize, (rlim_t)fsize};
+            /* The hard limit stays open, so the test can give the
+             * running process room again (prlimit) without privilege. */
+            struct rlimit rl = {(rlim_t)fsize, RLIM_INFINITY};
             if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
                 _exit(126);
         }
@@ -482,6 +484,14 @@ static void test_a_full_sqlite_disk_refuses_writes_with_507_and_keeps_serving_re
     test_expect(&r, 507, "storage-full");
     test_resp_free(&r);
     assert_true(alive(&d->serve));
+
+    /* Room again, with no restart: the next write succeeds. */
+    struct rlimit room = {RLIM_INFINITY, RLIM_INFINITY};
+    assert_int_equal(prlimit(d->serve.pid, RLIMIT_FSIZE, &room, NULL), 0);
+    r = req(&d->serve, "POST", "/api/v1/personas", ana, persona_body(refused_at + 2));
+    test_expect(&r, 201, NULL);
+    snprintf(ids[n++], 37, "%s", str(r.json, "id"));
+    test_resp_free(&r);
     assert_int_equal(stop(&d->serve), 0);
 
     /* The file: intact, every acknowledged row, none of the refused. */
@@ -495,8 +505,9 @@ static void test_a_full_sqlite_disk_refuses_writes_with_507_and_keeps_serving_re
     assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
     sqlite3_finalize(st);
     assert_int_equal(sqlite3_prepare_v2(sq,
-                                        "SELECT count(*), sum(name = 'Persona ' || $1) FROM "
-                                        "personas WHERE type = 'CUSTOM'",
+                                        "SELECT count(*), sum(name IN ('Persona ' || $1, "
+                                        "'Persona ' || ($1 + 1))) FROM personas WHERE type = "
+                                        "'CUSTOM'",
                                         -1, &st, NULL),
                      SQLITE_OK);
     sqlite3_bind_int(st, 1, refused_at);
@@ -515,11 +526,19 @@ static void test_a_full_sqlite_disk_refuses_writes_with_507_and_keeps_serving_re
         fail_msg("the consistency checker: %s", why);
     db_close(dbcheck.db);
 
-    /* Room again: the same server writes. */
+    /* Started again with no limit: it writes, and serves every
+     * acknowledged persona. */
     start(d, &d->serve, "serve", 0);
     r = req(&d->serve, "POST", "/api/v1/personas", ana, persona_body(refused_at));
     test_expect(&r, 201, NULL);
     test_resp_free(&r);
+    for (int i = 0; i < n; i++) {
+        char one[128];
+        snprintf(one, sizeof(one), "/api/v1/personas/%.36s", ids[i]);
+        r = req(&d->serve, "GET", one, ana, NULL);
+        test_expect(&r, 200, NULL);
+        test_resp_free(&r);
+    }
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
