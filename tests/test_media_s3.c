@@ -14,6 +14,8 @@
  */
 #include "testlib.h"
 
+#include "s3_server.h"
+
 #include "base/timeutil.h"
 #include "base/uuid.h"
 #include "db/db.h"
@@ -44,63 +46,22 @@
 
 /* ---- the S3 server, one per test program ------------------------------------------------ */
 
-static pid_t s3_pid = -1;
-static int s3_stdin = -1;
+static s3_server s3;
 static int s3_port;
-static char s3_dir[512];
 
 static int s3_start(void **state)
 {
     (void)state;
-    const char *mods = getenv("PSTUDIO_TEST_S3_MODULES");
-    if (mods == NULL) {
-        fprintf(stderr, "PSTUDIO_TEST_S3_MODULES is not set: run through tests/s3/run.sh\n");
+    if (s3_server_start(&s3, BUCKET) != 0)
         return -1;
-    }
-    test_tmpdir(s3_dir, sizeof(s3_dir));
-    char script[1024], data[600];
-    snprintf(script, sizeof(script), "%s/tests/s3/server.js", PSTUDIO_SOURCE_DIR);
-    snprintf(data, sizeof(data), "%s/objects", s3_dir);
-    int in[2], out[2];
-    if (pipe(in) != 0 || pipe(out) != 0)
-        return -1;
-    s3_pid = fork();
-    if (s3_pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[1]);
-        close(out[0]);
-        execlp("node", "node", script, mods, data, BUCKET, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    s3_stdin = in[1]; /* its end of file stops the server, whatever happens to this process */
-    char line[64] = "";
-    size_t n = 0;
-    while (n + 1 < sizeof(line)) {
-        ssize_t r = read(out[0], line + n, 1);
-        if (r <= 0 || line[n] == '\n')
-            break;
-        n++;
-    }
-    line[n] = '\0';
-    close(out[0]);
-    if (sscanf(line, "port %d", &s3_port) != 1) {
-        fprintf(stderr, "the S3 server did not start: '%s'\n", line);
-        return -1;
-    }
+    s3_port = s3.port;
     return 0;
 }
 
 static int s3_stop(void **state)
 {
     (void)state;
-    if (s3_pid > 0) {
-        close(s3_stdin);
-        kill(s3_pid, SIGTERM);
-        waitpid(s3_pid, NULL, 0);
-    }
+    s3_server_stop(&s3);
     return 0;
 }
 

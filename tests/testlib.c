@@ -489,6 +489,7 @@ test_resp test_req(test_api *a, const char *method, const char *path, const char
     curl_slist_free_all(hl);
     curl_easy_cleanup(h);
     out.body = b.p ? b.p : strdup("");
+    out.len = b.n;
     out.headers = hd.p ? hd.p : strdup("");
     out.json = out.body[0] ? json_loads(out.body, 0, NULL) : NULL;
     return out;

@@ -99,6 +99,7 @@ typedef struct test_api {
 typedef struct test_resp {
     long status;
     char *body;    /* NUL-terminated */
+    size_t len;    /* the body's bytes (it may hold NULs) */
     json_t *json;  /* parsed body, NULL when not JSON */
     char *headers; /* raw response headers */
 } test_resp;

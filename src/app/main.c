@@ -6,6 +6,7 @@
 #include "base/log.h"
 
 #include <malloc.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,6 +60,11 @@ int main(int argc, char **argv)
      * faults to map it again cost 15 % of the server's CPU (decision 40). */
     mallopt(M_MMAP_THRESHOLD, 4 << 20);
     mallopt(M_TRIM_THRESHOLD, 16 << 20);
+    /* Past a file size limit (systemd's LimitFSIZE=, ulimit -f) a write
+     * fails with EFBIG, reported like a full disk, instead of the signal
+     * killing the process mid-request (decision 142). ffmpeg inherits the
+     * ignored signal and fails its own write the same way. */
+    signal(SIGXFSZ, SIG_IGN);
     if (sodium_init() < 0) {
         app_fail("libsodium failed to initialise");
         return 1;

@@ -2,8 +2,10 @@
 
 #include "base/text.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 int error_set(error *e, error_kind kind, const char *field, const char *fmt, ...)
 {
@@ -62,10 +64,32 @@ const char *error_kind_name(error_kind kind)
         return "precondition-failed";
     case ERR_RATE_LIMITED:
         return "rate-limited";
+    case ERR_NO_SPACE:
+        return "no-space";
     case ERR_CONFIG:
         return "config";
     case ERR_INTERNAL:
         return "internal";
     }
     return "internal";
+}
+
+bool error_errno_is_full(int errnum)
+{
+    return errnum == ENOSPC || errnum == EFBIG || errnum == EDQUOT;
+}
+
+int error_set_io(error *e, int errnum, const char *fmt, ...)
+{
+    char what[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    if (error_errno_is_full(errnum))
+        return error_set(e, ERR_NO_SPACE, NULL,
+                         "the disk is full: %s: %s; free space (or raise the file size limit) "
+                         "and try again",
+                         what, strerror(errnum));
+    return error_set(e, ERR_UNAVAILABLE, NULL, "%s: %s", what, strerror(errnum));
 }

@@ -7,6 +7,8 @@
 #ifndef PS_BASE_ERROR_H
 #define PS_BASE_ERROR_H
 
+#include <stdbool.h>
+
 typedef enum error_kind {
     ERR_NONE = 0,
     ERR_INVALID,       /* the input was malformed or out of range */
@@ -22,6 +24,7 @@ typedef enum error_kind {
     ERR_NO_PERSONA,    /* the persona the work needs was deleted or is hidden now */
     ERR_PRECONDITION,  /* If-Match did not match the current version */
     ERR_RATE_LIMITED,  /* too many attempts; retry later */
+    ERR_NO_SPACE,      /* a disk (media or database) is full or past a size limit */
     ERR_CONFIG,        /* bad configuration */
     ERR_INTERNAL,      /* a bug or an unexpected engine failure */
 } error_kind;
@@ -37,5 +40,18 @@ int error_set(error *e, error_kind kind, const char *field, const char *fmt, ...
     __attribute__((format(printf, 4, 5)));
 void error_clear(error *e);
 const char *error_kind_name(error_kind kind);
+/**
+ * True for the errno values that mean "the disk is full" in one form or
+ * another: ENOSPC (no space), EFBIG (past the file size limit, RLIMIT_FSIZE
+ * or the file system's own) and EDQUOT (past a quota). Callers that write
+ * files report those as ERR_NO_SPACE (error_set_io).
+ */
+bool error_errno_is_full(int errnum);
+/**
+ * Fills e for a failed file write or create: ERR_NO_SPACE when errnum is
+ * one of the above, else ERR_UNAVAILABLE; the message is "<what>: <the
+ * errno's text>", and for a full disk says what to do.
+ */
+int error_set_io(error *e, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

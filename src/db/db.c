@@ -70,6 +70,11 @@ int db_to_error(error *err, const db_error *de, const char *field)
     case DB_FAULT_CHECK:
     case DB_FAULT_NOT_NULL:
         return error_set(err, ERR_CONSTRAINT, field, "%s", de->message);
+    case DB_FAULT_FULL:
+        log_error("database storage full: %s", de->message);
+        return error_set(err, ERR_NO_SPACE, NULL,
+                         "the database's disk is full; nothing was written (free space on the "
+                         "database's disk)");
     case DB_FAULT_CONNECTION:
     case DB_FAULT_BUSY:
         /* The engine's text names hosts, ports, users and databases: it is
@@ -144,6 +149,8 @@ const char *db_fault_name(db_fault f)
         return "url";
     case DB_FAULT_SCHEMA:
         return "schema";
+    case DB_FAULT_FULL:
+        return "full";
     case DB_FAULT_OTHER:
         return "other";
     }

@@ -46,6 +46,7 @@ typedef enum db_fault {
     DB_FAULT_CONNECTION, /* the server is gone or unreachable */
     DB_FAULT_URL,        /* the URL itself is malformed */
     DB_FAULT_SCHEMA,     /* the schema version does not match this binary */
+    DB_FAULT_FULL,       /* the database's disk is full (or past a file size limit) */
     DB_FAULT_OTHER,
 } db_fault;
 

@@ -51,6 +51,8 @@ static db_fault pg__fault_of(const char *sqlstate)
         return DB_FAULT_BUSY;
     if (strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "57P", 3) == 0)
         return DB_FAULT_CONNECTION;
+    if (strcmp(sqlstate, "53100") == 0) /* disk_full */
+        return DB_FAULT_FULL;
     return DB_FAULT_OTHER;
 }
 

@@ -7,6 +7,7 @@
  * to the parameter named "$<index>" rather than trusting order.
  */
 #include "base/alloc.h"
+#include "base/error.h"
 #include "base/timeutil.h"
 #include "db/db_driver.h"
 
@@ -52,7 +53,26 @@ typedef struct sqlite__stmt {
     int64_t changes;
 } sqlite__stmt;
 
-static db_fault sqlite__fault(sqlite3 *h, int rc)
+/* The errno behind an I/O error. sqlite3_system_errno() is set only where
+ * a statement fails inside the VDBE; a COMMIT's WAL write fails after it
+ * and leaves it 0. The unix VFS keeps each file's last errno, though: the
+ * write-ahead log's first (a transaction's writes all go there), then the
+ * database file's. 0 when none is known. */
+static int sqlite__io_errno(sqlite3 *h)
+{
+    sqlite3_file *wal = NULL;
+    int e = 0;
+    if (sqlite3_file_control(h, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK &&
+        wal != NULL && wal->pMethods != NULL &&
+        wal->pMethods->xFileControl(wal, SQLITE_FCNTL_LAST_ERRNO, &e) == SQLITE_OK && e != 0)
+        return e;
+    e = 0;
+    if (sqlite3_file_control(h, "main", SQLITE_FCNTL_LAST_ERRNO, &e) == SQLITE_OK && e != 0)
+        return e;
+    return sqlite3_system_errno(h);
+}
+
+static db_fault sqlite__fault(sqlite3 *h, int rc, int io_errno)
 {
     switch (sqlite3_extended_errcode(h)) {
     case SQLITE_CONSTRAINT_UNIQUE:
@@ -69,13 +89,34 @@ static db_fault sqlite__fault(sqlite3 *h, int rc)
     }
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
         return DB_FAULT_BUSY;
+    /* A write cut short by a full disk is SQLITE_FULL; one refused
+     * outright (EFBIG past RLIMIT_FSIZE, EDQUOT) is an I/O error, most
+     * often SQLITE_IOERR_WRITE, whose errno says why. */
+    if ((rc & 0xff) == SQLITE_FULL ||
+        ((rc & 0xff) == SQLITE_IOERR && error_errno_is_full(io_errno)))
+        return DB_FAULT_FULL;
     return DB_FAULT_OTHER;
+}
+
+/* Sets err from a failed call; an I/O error's message names SQLite's
+ * extended code and the errno, which the log needs to tell a full disk
+ * from a failing one. */
+static int sqlite__fail(sqlite3 *h, int rc, db_error *err, const char *what, const char *msg)
+{
+    int kind = rc & 0xff;
+    if (kind != SQLITE_IOERR && kind != SQLITE_FULL)
+        return db_driver_set_error(err, sqlite__fault(h, rc, 0), "sqlite: %s%s%s", what,
+                                   what[0] ? ": " : "", msg);
+    int io_errno = sqlite__io_errno(h);
+    return db_driver_set_error(err, sqlite__fault(h, rc, io_errno),
+                               "sqlite: %s%s%s (extended code %d, errno %d: %s)", what,
+                               what[0] ? ": " : "", msg, sqlite3_extended_errcode(h), io_errno,
+                               io_errno != 0 ? strerror(io_errno) : "none");
 }
 
 static int sqlite__error(sqlite3 *h, int rc, db_error *err, const char *what)
 {
-    return db_driver_set_error(err, sqlite__fault(h, rc), "sqlite: %s: %s", what,
-                               sqlite3_errmsg(h));
+    return sqlite__fail(h, rc, err, what, sqlite3_errmsg(h));
 }
 
 static void *sqlite__connect(const char *url, const char *app_name, db_error *err)
@@ -252,7 +293,7 @@ static int sqlite__exec_script(void *h, const char *sql, db_error *err)
     int rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
     if (rc == SQLITE_OK)
         return 0;
-    db_driver_set_error(err, sqlite__fault(h, rc), "sqlite: %s", msg ? msg : sqlite3_errstr(rc));
+    sqlite__fail(h, rc, err, "", msg ? msg : sqlite3_errstr(rc));
     sqlite3_free(msg);
     return DB_ERR;
 }

@@ -86,6 +86,10 @@ static problem_kind kind_of(error_kind k)
         return (problem_kind){412, "precondition-failed", "Precondition failed"};
     case ERR_RATE_LIMITED:
         return (problem_kind){429, "rate-limited", "Too many requests"};
+    case ERR_NO_SPACE:
+        /* RFC 4918's "unable to store the representation needed to
+         * complete the request" (decision 142). */
+        return (problem_kind){507, "storage-full", "Storage full"};
     case ERR_NONE:
     case ERR_CONFIG:
     case ERR_INTERNAL:
@@ -99,7 +103,13 @@ json_t *http_problem_of_error(const error *e, const char *instance, const char *
 {
     problem_kind pk = kind_of(e->kind);
     const char *detail = e->message;
-    if (pk.status == 500) {
+    if (pk.status == 507) {
+        /* Paths and devices are for operators; the caller learns that
+         * nothing was saved and that retrying later may work. */
+        log_error("storage full: %s", e->message);
+        detail = "The server's storage is full, so nothing of this request was saved; try again "
+                 "later.";
+    } else if (pk.status == 500) {
         /* The message is for operators; the request id ties the answer to it. */
         log_error("%s error: %s%s%s", error_kind_name(e->kind), e->message,
                   e->field[0] ? " field=" : "", e->field);

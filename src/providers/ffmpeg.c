@@ -231,9 +231,21 @@ static int ffmpeg__run(const char *program, const char *const *args, int timeout
     if (WIFSIGNALED(status))
         return error_set(err, ERR_UNAVAILABLE, NULL, "ffmpeg died of signal %d: %s",
                          WTERMSIG(status), ffmpeg__reason(tail, ntail));
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        const char *why = ffmpeg__reason(tail, ntail);
+        /* ffmpeg says why a write failed in the C library's words: a full
+         * disk or a file past the size limit is the disk's fault, not the
+         * encoder's (decision 142). */
+        static const int full[] = {ENOSPC, EFBIG, EDQUOT};
+        for (size_t i = 0; i < sizeof(full) / sizeof(full[0]); i++)
+            if (strstr(why, strerror(full[i])) != NULL)
+                return error_set(err, ERR_NO_SPACE, NULL,
+                                 "the disk is full: ffmpeg could not write its output: %s; free "
+                                 "space (or raise the file size limit) and try again",
+                                 why);
         return error_set(err, ERR_UNAVAILABLE, NULL, "ffmpeg exited with status %d: %s",
-                         WIFEXITED(status) ? WEXITSTATUS(status) : -1, ffmpeg__reason(tail, ntail));
+                         WIFEXITED(status) ? WEXITSTATUS(status) : -1, why);
+    }
     return 0;
 }
 

@@ -103,10 +103,11 @@ typedef struct local_store {
     int root_fd; /* the root itself may be a link (a mounted volume); nothing below it is */
 } local_store;
 
+/* An I/O failure as an error: a full disk (or a file past the size limit)
+ * is ERR_NO_SPACE, anything else ERR_UNAVAILABLE. */
 static int local__io(error *err, const char *what, const char *name)
 {
-    return error_set(err, ERR_UNAVAILABLE, NULL, "media storage: %s %s failed: %s", what,
-                     name ? name : "", strerror(errno));
+    return error_set_io(err, errno, "media storage: %s %s failed", what, name ? name : "");
 }
 
 int media_store_check(const char *user_id, const char *project_id, const char *name, error *err)

@@ -40,7 +40,8 @@
 
 typedef struct media_store media_store;
 
-/* An opened media file: read it with pread(fd) for size bytes. */
+/* An opened media file: read it with pread(fd) for size bytes, or read(fd)
+ * from its start, where every store leaves the offset. */
 typedef struct media_file {
     int fd;            /* the caller closes it (or hands it to the HTTP reply) */
     int64_t size;      /* bytes */

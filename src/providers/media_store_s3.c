@@ -367,9 +367,8 @@ static int s3__temp(media_store *ms, const char *user_id, const char *project_id
     if (fd < 0) {
         int e = errno;
         out->path[0] = '\0';
-        return error_set(err, ERR_UNAVAILABLE, NULL,
-                         "media storage: creating a spool file in %s failed: %s", s->tmp_dir,
-                         strerror(e));
+        return error_set_io(err, e, "media storage: creating a spool file in %s failed",
+                            s->tmp_dir);
     }
     close(fd);
     snprintf(out->dir, sizeof(out->dir), "%s/%s", user_id, project_id);
@@ -420,6 +419,7 @@ static int s3__commit(media_store *ms, media_temp *t, error *err)
 typedef struct s3__file_sink {
     int fd;
     int64_t written;
+    int errnum; /* why a write failed (a full spool disk is ERR_NO_SPACE) */
 } s3__file_sink;
 
 static bool s3__to_file(const char *data, size_t n, void *ctx)
@@ -429,8 +429,10 @@ static bool s3__to_file(const char *data, size_t n, void *ctx)
         ssize_t w = write(f->fd, data, n);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
+        if (w <= 0) {
+            f->errnum = w < 0 ? errno : EIO;
             return false;
+        }
         data += w;
         n -= (size_t)w;
         f->written += w;
@@ -533,9 +535,8 @@ static int s3__download(s3_store *s, const char *key, const char *etag, int64_t 
     snprintf(tmp, sizeof(tmp), "%s/.dl-%s", s->cache_dir, rnd);
     int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (fd < 0)
-        return error_set(err, ERR_UNAVAILABLE, NULL,
-                         "media storage: creating a local copy in %s failed: %s", s->cache_dir,
-                         strerror(errno));
+        return error_set_io(err, errno, "media storage: creating a local copy in %s failed",
+                            s->cache_dir);
     char if_match[300];
     snprintf(if_match, sizeof(if_match), "If-Match: %s", etag);
     s3__file_sink sink = {.fd = fd};
@@ -547,7 +548,12 @@ static int s3__download(s3_store *s, const char *key, const char *etag, int64_t 
     s3__url(s, key, NULL, c.url);
     http_client_resp r;
     int rc = s3__send(s, &c, &r, err);
-    if (rc == 0) {
+    if (sink.errnum != 0) {
+        if (rc == 0)
+            http_client_resp_free(&r);
+        rc = error_set_io(err, sink.errnum, "media storage: writing a local copy in %s failed",
+                          s->cache_dir);
+    } else if (rc == 0) {
         if (r.status == 412)
             rc = error_set(err, ERR_CONFLICT, NULL, "media storage: the object changed while read");
         else if (r.status == 404)
@@ -570,6 +576,11 @@ static int s3__download(s3_store *s, const char *key, const char *etag, int64_t 
     }
     if (rc != 0 || keep_as == NULL)
         unlink(tmp);
+    /* The writes left the offset at the end; a reader that reads rather
+     * than preads (the render's copy) must start where a fresh open does. */
+    if (rc == 0 && lseek(fd, 0, SEEK_SET) != 0)
+        rc = error_set(err, ERR_UNAVAILABLE, NULL,
+                       "media storage: rewinding a local copy failed: %s", strerror(errno));
     if (rc != 0) {
         close(fd);
         return -1;

@@ -20,6 +20,7 @@
 #include "providers/ffmpeg.h"
 #include "providers/image.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -156,18 +157,20 @@ static const char *image__prompt(media_job_task *t, bool portrait)
 static int image__write_file(const char *path, const uint8_t *data, size_t len, error *err)
 {
     int fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+    int saved = fd < 0 ? errno : 0;
     size_t done = 0;
     while (fd >= 0 && done < len) {
         ssize_t w = write(fd, data + done, len - done);
-        if (w <= 0)
+        if (w <= 0) {
+            saved = w < 0 ? errno : EIO;
             break;
+        }
         done += (size_t)w;
     }
     if (fd >= 0)
         close(fd);
-    return done == len && fd >= 0
-               ? 0
-               : error_set(err, ERR_UNAVAILABLE, NULL, "writing the model's image failed");
+    return done == len && fd >= 0 ? 0
+                                  : error_set_io(err, saved, "writing the model's image failed");
 }
 
 /* Checks the file at path is a PNG of exactly w x h. */
@@ -269,7 +272,7 @@ static void image__from_model(media_job_task *t, media_job_product *out)
         int rc = image__fit(t, &img, name, shapes[i].w, shapes[i].h, &e);
         image_result_free(&img);
         if (rc != 0) {
-            media_job_product_fail(out, e.kind == ERR_CONFIG ? MEDIA_PERMANENT : MEDIA_TRANSIENT,
+            media_job_product_fail(out, media_job_permanent(&e) ? MEDIA_PERMANENT : MEDIA_TRANSIENT,
                                    "%s", e.message);
             return;
         }
@@ -288,9 +291,10 @@ static void image__produce(media_job_task *t, media_job_product *out)
     card_request rq;
     image__request(t, &rq);
     if (image__files(t, &rq, &e) != 0) {
-        media_job_product_fail(
-            out, e.kind == ERR_CONFIG || e.kind == ERR_INVALID ? MEDIA_PERMANENT : MEDIA_TRANSIENT,
-            "%s", e.message);
+        media_job_product_fail(out,
+                               media_job_permanent(&e) || e.kind == ERR_INVALID ? MEDIA_PERMANENT
+                                                                                : MEDIA_TRANSIENT,
+                               "%s", e.message);
         return;
     }
     snprintf(out->path, sizeof(out->path), "%s.png", t->js.stem);

@@ -21,6 +21,7 @@
 #include "providers/oggopus.h"
 #include "providers/tts.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,7 +174,7 @@ static int media__audio_files(media_job_task *t, const tts_result *r, error *err
     int fd = open(wav.path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
     int rc = fd < 0 || media__write_all(fd, head, sizeof(head)) != 0 ||
                      media__write_all(fd, r->samples, r->nsamples * sizeof(*r->samples)) != 0
-                 ? error_set(err, ERR_UNAVAILABLE, NULL, "writing the narration's WAV failed")
+                 ? error_set_io(err, errno, "writing the narration's WAV failed")
                  : 0;
     if (fd >= 0)
         close(fd);
@@ -270,8 +271,8 @@ static void media__produce(media_job_task *t, media_job_product *out)
         media_job_product_fail(out, MEDIA_TRANSIENT, "%s", r.message);
         out->retry_after_s = r.retry_after_s;
     } else if (media__audio_files(t, &r, &e) != 0 || media__text_files(t, &r, &e) != 0) {
-        media_job_product_fail(out, e.kind == ERR_CONFIG ? MEDIA_PERMANENT : MEDIA_TRANSIENT, "%s",
-                               e.message);
+        media_job_product_fail(out, media_job_permanent(&e) ? MEDIA_PERMANENT : MEDIA_TRANSIENT,
+                               "%s", e.message);
     } else {
         snprintf(out->path, sizeof(out->path), "%s.ogg", t->js.stem);
         out->duration_ms = tts_result_duration_ms(&r);

@@ -51,6 +51,11 @@ int media_job_complete_only(db_conn *c, const job *j, error *err)
     return db_tx(c, media_job__complete_body, (void *)j, err) < 0 ? -1 : 0;
 }
 
+bool media_job_permanent(const error *e)
+{
+    return e->kind == ERR_CONFIG || e->kind == ERR_NO_SPACE;
+}
+
 void media_job_product_fail(media_job_product *p, media_job_outcome o, const char *fmt, ...)
 {
     va_list ap;

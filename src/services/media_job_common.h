@@ -94,6 +94,13 @@ const char *media_job_reason(arena *a, const char *why);
 /** Completes j alone, in its own transaction: 0, or -1 with err filled. */
 int media_job_complete_only(db_conn *c, const job *j, error *err);
 
+/**
+ * True when an attempt that failed with e can never succeed as things
+ * stand: a configuration fault, or a full disk (decision 142: the scene
+ * FAILED at once, saying so, rather than retries against the full disk).
+ */
+bool media_job_permanent(const error *e);
+
 /** Fills p as a failure of outcome o with a formatted reason. */
 __attribute__((format(printf, 3, 4))) void
 media_job_product_fail(media_job_product *p, media_job_outcome o, const char *fmt, ...);

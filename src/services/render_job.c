@@ -171,8 +171,7 @@ static int render__scratch_make(render__task *t, error *err)
     if (mkdir(t->scratch, 0700) != 0) {
         int saved = errno;
         t->scratch[0] = '\0';
-        return error_set(err, ERR_UNAVAILABLE, NULL, "render: no scratch directory: %s",
-                         strerror(saved));
+        return error_set_io(err, saved, "render: no scratch directory");
     }
     return 0;
 }
@@ -195,8 +194,11 @@ static int render__write_all(int fd, const char *p, size_t len)
         ssize_t w = write(fd, p, len);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
             return -1;
+        }
         p += w;
         len -= (size_t)w;
     }
@@ -216,8 +218,7 @@ static int render__copy_in(render__task *t, const char *name, const char *dest, 
                        name, (long long)RENDER__FILE_MAX);
     int out = rc == 0 ? open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
     if (rc == 0 && out < 0)
-        rc = error_set(err, ERR_UNAVAILABLE, NULL, "render: cannot create %s: %s", dest,
-                       strerror(errno));
+        rc = error_set_io(err, errno, "render: cannot create %s", dest);
     char chunk[65536];
     int64_t copied = 0;
     while (rc == 0) {
@@ -230,11 +231,14 @@ static int render__copy_in(render__task *t, const char *name, const char *dest, 
         if (got <= 0)
             break;
         copied += got;
-        if (copied > RENDER__FILE_MAX || render__write_all(out, chunk, (size_t)got) != 0)
+        if (copied > RENDER__FILE_MAX)
             rc = error_set(err, ERR_UNAVAILABLE, NULL, "render: copying %s failed", name);
+        else if (render__write_all(out, chunk, (size_t)got) != 0)
+            rc = error_set_io(err, errno, "render: copying %s into the scratch directory failed",
+                              name);
     }
     if (out >= 0 && close(out) != 0 && rc == 0)
-        rc = error_set(err, ERR_UNAVAILABLE, NULL, "render: copying %s failed", name);
+        rc = error_set_io(err, errno, "render: copying %s into the scratch directory failed", name);
     close(f.fd);
     return rc;
 }
@@ -362,9 +366,12 @@ static int render__write_file(const char *path, const buf *b, int how, error *er
 {
     int fd = open(path, O_WRONLY | how | O_NOFOLLOW | O_CLOEXEC, 0600);
     int rc = fd < 0 || render__write_all(fd, b->data ? b->data : "", b->len) != 0;
-    if (fd >= 0 && close(fd) != 0)
+    int saved = errno;
+    if (fd >= 0 && close(fd) != 0 && !rc) {
         rc = 1;
-    return rc ? error_set(err, ERR_UNAVAILABLE, NULL, "render: cannot write %s", path) : 0;
+        saved = errno;
+    }
+    return rc ? error_set_io(err, saved, "render: cannot write %s", path) : 0;
 }
 
 /* Every scene's cues on the video's timeline: scene i's shifted by S_i, the
@@ -835,8 +842,8 @@ static void render__run(render__task *t, job_result *out)
         else if (e.kind == ERR_CONFLICT)
             render__retry(out, &e); /* the lease was lost: its holder renders */
         else if (e.kind == ERR_CONFIG || e.kind == ERR_INVALID || e.kind == ERR_NOT_FOUND ||
-                 e.kind == ERR_TOO_LARGE)
-            render__fail(t, out, e.message);
+                 e.kind == ERR_TOO_LARGE || e.kind == ERR_NO_SPACE)
+            render__fail(t, out, e.message); /* a full disk: failed now (decision 142) */
         else
             render__transient(t, out, e.message);
         return;
