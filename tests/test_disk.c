@@ -52,7 +52,7 @@ typedef struct proc {
 typedef struct disk {
     testdb t;
     char dir[512];  /* the machine's data directory */
-    char url[1000]; /* its database */
+    char url[1024]; /* its database */
     char media[600];
     char scratch[600]; /* the worker's TMPDIR */
     proc serve, worker;
