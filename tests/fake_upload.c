@@ -263,6 +263,12 @@ static void fake_upload__put(fake_upload *fu, int fd, const fake_upload__req *rq
         if (s->video_id[0] == '\0') {
             fu->videos++;
             snprintf(s->video_id, sizeof(s->video_id), "vid%08d", fu->videos);
+            /* A video on YouTube has numbers in YouTube Analytics: the
+             * fake Google reports a quarter of the channel's views for it.
+             * (Lock order: this fake's, then Google's; never the other.) */
+            fake_google_lock(fu->fg);
+            fake_google_add_video(fu->fg, s->video_id, 25, 3, 48.0);
+            fake_google_unlock(fu->fg);
         }
         fake_upload__video(fd, 201, s);
         return;

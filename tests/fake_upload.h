@@ -9,7 +9,9 @@
  *  - PUT {session} with Content-Range "bytes A-B/T": the bytes must start at
  *    what the session holds (A may be lower; the overlap is ignored, as
  *    Google does); 308 with "Range: bytes=0-N" until the last byte, then 201
- *    with the video resource (its id).
+ *    with the video resource (its id). The new video is declared to the
+ *    fake Google (fake_google_add_video: a quarter of the channel's views),
+ *    so reports by video have numbers for it, as YouTube Analytics would.
  *  - PUT {session} with "Content-Range: bytes *\/T" and no body: where the
  *    session stands (308 with Range, or no Range when it holds nothing), or
  *    the video again when it is finished.

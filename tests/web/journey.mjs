@@ -6,6 +6,7 @@
 // audio, see each scene's image and make one again, render the video live
 // and play it with its subtitle track, publish it to the fake upload server
 // (after the channel's upload limit in English, scheduled in Portuguese),
+// see its numbers by day once a backfill brings them (decision 157),
 // see the video go out of date and (English) a render fail for a lost file,
 // compare and restore a persona version, export it as a preset and import
 // it, and find what all that did on the Activity screen; on the channel,
@@ -595,6 +596,51 @@ async function journey(browser, lang, email) {
     await phoneFits(page, `publish-${suffix}`);
   });
 
+  await step(`${lang}: the published video's numbers by day`, async () => {
+    const box = page.locator('section.video-analytics');
+    // Nothing collected for the new video yet: said so, with the range.
+    await box.getByTestId('no-video-analytics').waitFor();
+    await axe(page, `video-analytics-empty-${suffix}`);
+    // A backfill of the channel's last week also asks YouTube Analytics for
+    // its published videos by day (the fake upload declared this one).
+    const bf = await api(page, 'POST', `/channels/${ids.channel}/analytics/backfill`, { from: daysAgo(7), to: daysAgo(1) });
+    check(bf.status === 202, 'the backfill is queued: ' + bf.status);
+    const days = await until('the video\'s 7 days', async () => {
+      const r = await api(page, 'GET', `/projects/${ids.project}/analytics?from=${daysAgo(7)}&to=${daysAgo(1)}`);
+      return r.status === 200 && r.body.items.length === 7 ? r.body : null;
+    }, 60000);
+    const pb = (await api(page, 'GET', `/projects/${ids.project}/publish`)).body;
+    check(days.youtube_video_id === pb.youtube_video_id && days.items.every((r) => r.youtube_video_id === pb.youtube_video_id && r.views > 0),
+      'the days are the published video\'s: ' + JSON.stringify(days.items[0]));
+    check(days.items.every((r) => r.persona_id === ids.persona), 'each day is credited to the persona that wrote the project');
+    await page.reload();
+    await box.locator('.chart canvas').waitFor();
+    // The panel reads the API's default range (28 days to yesterday), which
+    // holds the 7 days and nothing else.
+    const all = (await api(page, 'GET', `/projects/${ids.project}/analytics`)).body.items;
+    check(all.length === 7, 'the default range has the 7 days: ' + all.length);
+    const views = all.reduce((a, r) => a + r.views, 0);
+    const stat = (name) => box.locator('.stat', { has: page.getByText(name, { exact: true }) }).locator('dd');
+    check((await stat(T('analytics.metric.views')).textContent()) === new Intl.NumberFormat(suffix).format(views),
+      'the total views are the days\' sum: ' + views);
+    check(await box.locator(`.chart[aria-label^="${T('analytics.metric.views')}"]`).count() === 1, 'the chart is of views');
+    await box.getByText(T('analytics.showTable')).click();
+    check(await box.locator('table tbody tr').count() === 7, 'the table has a row a day');
+    const first = await box.locator('table tbody tr').first().locator('td').nth(1).textContent();
+    check(first === new Intl.NumberFormat(suffix, { maximumFractionDigits: 2 }).format(all[0].views), `the first day's views are the API's (${first}, ${all[0].views})`);
+    await box.getByLabel(T('analytics.metricLabel')).selectOption('watch_time_minutes');
+    await box.locator(`.chart[aria-label^="${T('analytics.metric.watch_time_minutes')}"]`).waitFor();
+    await panelShot(box, `video-analytics-${suffix}`);
+    // A range before the video's days is empty, and said so.
+    await box.getByLabel(T('analytics.to'), { exact: true }).fill(daysAgo(20));
+    await box.getByLabel(T('analytics.to'), { exact: true }).dispatchEvent('change');
+    await box.getByTestId('no-video-analytics').waitFor();
+    await box.getByLabel(T('analytics.to'), { exact: true }).fill('');
+    await box.getByLabel(T('analytics.to'), { exact: true }).dispatchEvent('change');
+    await box.locator('.chart canvas').waitFor();
+    await axe(page, `video-analytics-${suffix}`);
+  });
+
   await step(`${lang}: a changed scene makes the video out of date`, async () => {
     const panel = page.locator('section.render');
     const n3 = page.getByRole('textbox', { name: T('projects.narration', { n: 3 }) });
@@ -1024,7 +1070,7 @@ async function stranger(browser, owned) {
     // The first user's video and publication are not there either.
     for (const [method, path] of [['GET', `/projects/${owned.project}/publish`], ['POST', `/projects/${owned.project}/publish`],
       ['POST', `/projects/${owned.project}/render`], ['GET', `/projects/${owned.project}/media/video.mp4`],
-      ['GET', `/projects/${owned.project}/media/thumbnail.png`]]) {
+      ['GET', `/projects/${owned.project}/media/thumbnail.png`], ['GET', `/projects/${owned.project}/analytics`]]) {
       const body = method === 'POST' ? (path.endsWith('/publish') ? { privacy_status: 'private', made_for_kids: false } : {}) : undefined;
       const r = await page.request.fetch(BASE + '/api/v1' + path, {
         method,

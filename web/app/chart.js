@@ -8,6 +8,9 @@ import uPlot from '/vendor/uplot/uPlot.esm.js';
 import { lang, fmtNumber } from './i18n.js';
 
 const HEIGHT = 240;
+const DAY = 86400;
+// 1, 2 and 7 days, 2 and 4 weeks, about 3 and 6 months, a year.
+const DAY_STEPS = [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY, 182 * DAY, 365 * DAY];
 
 function dayTicks(splits) {
   const f = new Intl.DateTimeFormat(lang(), { day: 'numeric', month: 'short', timeZone: 'UTC' });
@@ -30,7 +33,10 @@ export function LineChart({ label, dates, values }) {
       scales: { x: { time: true } },
       series: [{}, { label, stroke: '#1f5fbf', width: 2, fill: 'rgba(31, 95, 191, 0.12)', points: { show: xs.length < 40 } }],
       // Ticks in the page's language: day and month of UTC days, and numbers.
-      axes: [{ values: (u, splits) => dayTicks(splits) }, { size: 60, values: (u, splits) => splits.map(fmtNumber) }],
+      // The x ticks step by whole days (a week's 7 points would otherwise
+      // get a tick every 12 hours, each day's label twice).
+      axes: [{ incrs: DAY_STEPS, values: (u, splits) => dayTicks(splits) },
+        { size: 60, values: (u, splits) => splits.map(fmtNumber) }],
     }, [xs, values], el);
     const onResize = () => plot.setSize({ width: width(), height: HEIGHT });
     addEventListener('resize', onResize);

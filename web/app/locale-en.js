@@ -83,6 +83,12 @@ export default {
     channelTitle: 'Analytics', period: 'Period', day: 'By day', week: 'By week (Monday)', metricLabel: 'Metric',
     from: 'From', to: 'To', range: '{{from}} to {{to}}', none: 'No analytics for these dates yet. Import a YouTube Studio export below, or wait for the daily collection.',
     chartLabel: '{{metric}} from {{from}} to {{to}}', showTable: 'Show the numbers as a table', date: 'Date',
+    video: {
+      title: 'How the video is doing',
+      intro: 'YouTube’s numbers for this video by day, collected every day (YouTube reports a day about two days after it). They count for the persona that wrote the video.',
+      none: 'No numbers for this video from {{from}} to {{to}} yet. YouTube reports a day about two days after it, and the daily collection brings them in.',
+      net: 'Subscribers (net)',
+    },
     metric: {
       views: 'Views', watch_time_minutes: 'Watch time (minutes)', avg_view_duration_seconds: 'Average view duration (seconds)',
       avg_retention: 'Average percentage viewed', avg_ctr: 'Impressions click-through rate (%)', impressions: 'Impressions',

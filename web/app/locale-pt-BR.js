@@ -82,6 +82,12 @@ export default {
     channelTitle: 'Análises', period: 'Período', day: 'Por dia', week: 'Por semana (segunda-feira)', metricLabel: 'Métrica',
     from: 'De', to: 'Até', range: '{{from}} a {{to}}', none: 'Ainda não há análises nessas datas. Importe uma exportação do YouTube Studio abaixo ou aguarde a coleta diária.',
     chartLabel: '{{metric}} de {{from}} a {{to}}', showTable: 'Mostrar os números em uma tabela', date: 'Data',
+    video: {
+      title: 'Desempenho do vídeo',
+      intro: 'Os números do YouTube para este vídeo, por dia, coletados diariamente (o YouTube informa cada dia cerca de dois dias depois). Eles contam para a persona que escreveu o vídeo.',
+      none: 'Ainda não há números deste vídeo de {{from}} a {{to}}. O YouTube informa cada dia cerca de dois dias depois, e a coleta diária os traz.',
+      net: 'Inscritos (saldo)',
+    },
     metric: {
       views: 'Visualizações', watch_time_minutes: 'Tempo de exibição (minutos)', avg_view_duration_seconds: 'Duração média da visualização (segundos)',
       avg_retention: 'Porcentagem média visualizada', avg_ctr: 'Taxa de cliques das impressões (%)', impressions: 'Impressões',

@@ -129,6 +129,54 @@ export function ChannelAnalytics({ channel }) {
   </section>`;
 }
 
+// The columns of a published video's day (VideoAnalyticsRow): YouTube keeps
+// no impressions or click-through rate per video in reports.query.
+export const VIDEO_METRICS = ['views', 'watch_time_minutes', 'avg_view_duration_seconds', 'avg_retention',
+  'likes', 'comments', 'shares', 'subscribers_gained', 'subscribers_lost'];
+
+const sum = (rows, f) => rows.reduce((a, r) => a + f(r), 0);
+
+// A published video's days (GET /projects/{id}/analytics, decision 140):
+// the totals of the range, one metric's chart and its table. Shown under
+// the publication once the video is on YouTube.
+export function VideoAnalytics({ project }) {
+  const [metric, setMetric] = useState('views');
+  const [range, setRange] = useState({ from: '', to: '' });
+  const state = useLoad(() => {
+    const q = new URLSearchParams();
+    if (range.from) q.set('from', range.from);
+    if (range.to) q.set('to', range.to);
+    return get(`/projects/${enc(project.id)}/analytics?${q}`);
+  }, [project.id, range.from, range.to]);
+  return html`<section class="video-analytics" aria-labelledby="video-analytics-h">
+    <h3 id="video-analytics-h">${t('analytics.video.title')}</h3>
+    <p class="muted">${t('analytics.video.intro')}</p>
+    <div class="grid3">
+      <${Field} kind="select" label=${t('analytics.metricLabel')} value=${metric} onChange=${(e) => setMetric(e.target.value)}>
+        ${VIDEO_METRICS.map((m) => html`<option value=${m}>${t('analytics.metric.' + m)}</option>`)}
+      <//>
+      <${Field} label=${t('analytics.from')} type="date" value=${range.from} onChange=${(e) => setRange({ ...range, from: e.target.value })} />
+      <${Field} label=${t('analytics.to')} type="date" value=${range.to} onChange=${(e) => setRange({ ...range, to: e.target.value })} />
+    </div>
+    <${Loading} state=${state}>${() => {
+      const d = state.data;
+      const rows = d.items;
+      const from = fmtDay(d.from);
+      const to = fmtDay(d.to);
+      if (rows.length === 0) return html`<p class="muted" data-testid="no-video-analytics">${t('analytics.video.none', { from, to })}</p>`;
+      return html`<p class="muted">${t('analytics.range', { from, to })}</p>
+        <dl class="stats">
+          <div class="stat"><dt>${t('analytics.metric.views')}</dt><dd>${fmtNumber(sum(rows, (r) => r.views))}</dd></div>
+          <div class="stat"><dt>${t('analytics.metric.watch_time_minutes')}</dt><dd>${fmtDecimal(sum(rows, (r) => r.watch_time_minutes), 1)}</dd></div>
+          <div class="stat"><dt>${t('analytics.video.net')}</dt><dd>${fmtNumber(sum(rows, (r) => r.subscribers_gained - r.subscribers_lost))}</dd></div>
+        </dl>
+        <${LineChart} label=${t('analytics.chartLabel', { metric: t('analytics.metric.' + metric), from, to })}
+          dates=${rows.map((r) => r.date)} values=${rows.map((r) => r[metric])} />
+        <${AnalyticsTable} rows=${rows} metric=${metric} />`;
+    }}<//>
+  </section>`;
+}
+
 // The figures behind a suggestion or an optimizer's switch: the proposed
 // persona, P(it beats the current one), the expected uplift, and each
 // candidate's channel-days, mean and 95 % interval.

@@ -4,12 +4,14 @@
 // and the thumbnail, and why a video is out of
 // date or failed) and PublishPanel (the video's title, description and tags
 // kept on the project, privacy, a schedule, the two declarations, then the
-// upload's progress and the video's link). Every string from the API is
-// rendered as text.
+// upload's progress and the video's link; once it is on YouTube, its
+// numbers by day, VideoAnalytics of screens-analytics.js). Every string from
+// the API is rendered as text.
 import { html, useState, useEffect } from './ui.js';
 import { t, fmtDate, fmtDecimal, fmtPercent } from './i18n.js';
 import { get, post, patch, mediaUrl } from './api.js';
 import { Field, ErrorBox, useAction } from './components.js';
+import { VideoAnalytics } from './screens-analytics.js';
 
 const RENDER_OPTIONS = { aspect: ['16:9', '9:16'], subtitles: ['soft', 'burn', 'none'], music: ['none', 'ambient'] };
 // i18next reads ':' in a key as a namespace: the aspects have names of their own.
@@ -240,6 +242,7 @@ export function PublishPanel({ project, onChanged }) {
     <${ErrorBox} error=${error} />
     ${pub === undefined ? html`<p class="muted" role="status">${t('common.loading')}</p>` : null}
     ${pub ? html`<${Publication} pub=${pub} />` : null}
+    ${pub && pub.status === 'published' ? html`<${VideoAnalytics} key=${pub.youtube_video_id} project=${project} />` : null}
     ${pub === null || (pub && pub.status === 'failed')
     ? html`<${PublishForm} project=${project} f=${form} setF=${setForm} again=${pub !== null} onPublished=${published} />` : null}
   </section>`;
