@@ -37,6 +37,24 @@ function AnalyticsTable({ rows, metric }) {
     </table></details>`;
 }
 
+// The query of an analytics read: the chosen from and to (the API's default
+// range where empty) beside any other parameters.
+function rangeQuery(range, params = {}) {
+  const q = new URLSearchParams(params);
+  if (range.from) q.set('from', range.from);
+  if (range.to) q.set('to', range.to);
+  return q;
+}
+
+// The metric to chart and the range's two dates, in the caller's grid.
+function MetricAndRange({ metrics, metric, setMetric, range, setRange }) {
+  return html`<${Field} kind="select" label=${t('analytics.metricLabel')} value=${metric} onChange=${(e) => setMetric(e.target.value)}>
+      ${metrics.map((m) => html`<option value=${m}>${t('analytics.metric.' + m)}</option>`)}
+    <//>
+    <${Field} label=${t('analytics.from')} type="date" value=${range.from} onChange=${(e) => setRange({ ...range, from: e.target.value })} />
+    <${Field} label=${t('analytics.to')} type="date" value=${range.to} onChange=${(e) => setRange({ ...range, to: e.target.value })} />`;
+}
+
 function ImportForm({ channelId, onImported }) {
   const [file, setFile] = useState(null);
   const [report, setReport] = useState(null);
@@ -98,10 +116,7 @@ export function ChannelAnalytics({ channel }) {
   const [metric, setMetric] = useState('views');
   const [range, setRange] = useState({ from: '', to: '' });
   const state = useLoad(() => {
-    const q = new URLSearchParams({ period });
-    if (range.from) q.set('from', range.from);
-    if (range.to) q.set('to', range.to);
-    return get(`/channels/${enc(channel.id)}/analytics?${q}`);
+    return get(`/channels/${enc(channel.id)}/analytics?${rangeQuery(range, { period })}`);
   }, [channel.id, period, range.from, range.to]);
   return html`<section aria-labelledby="analytics-h">
     <h2 id="analytics-h">${t('analytics.channelTitle')}</h2>
@@ -109,11 +124,7 @@ export function ChannelAnalytics({ channel }) {
       <${Field} kind="select" label=${t('analytics.period')} value=${period} onChange=${(e) => setPeriod(e.target.value)}>
         <option value="DAY">${t('analytics.day')}</option><option value="WEEK">${t('analytics.week')}</option>
       <//>
-      <${Field} kind="select" label=${t('analytics.metricLabel')} value=${metric} onChange=${(e) => setMetric(e.target.value)}>
-        ${CHANNEL_METRICS.map((m) => html`<option value=${m}>${t('analytics.metric.' + m)}</option>`)}
-      <//>
-      <${Field} label=${t('analytics.from')} type="date" value=${range.from} onChange=${(e) => setRange({ ...range, from: e.target.value })} />
-      <${Field} label=${t('analytics.to')} type="date" value=${range.to} onChange=${(e) => setRange({ ...range, to: e.target.value })} />
+      <${MetricAndRange} metrics=${CHANNEL_METRICS} metric=${metric} setMetric=${setMetric} range=${range} setRange=${setRange} />
     </div>
     <${Loading} state=${state}>${() => {
       const rows = state.data.items;
@@ -143,20 +154,13 @@ export function VideoAnalytics({ project }) {
   const [metric, setMetric] = useState('views');
   const [range, setRange] = useState({ from: '', to: '' });
   const state = useLoad(() => {
-    const q = new URLSearchParams();
-    if (range.from) q.set('from', range.from);
-    if (range.to) q.set('to', range.to);
-    return get(`/projects/${enc(project.id)}/analytics?${q}`);
+    return get(`/projects/${enc(project.id)}/analytics?${rangeQuery(range)}`);
   }, [project.id, range.from, range.to]);
   return html`<section class="video-analytics" aria-labelledby="video-analytics-h">
     <h3 id="video-analytics-h">${t('analytics.video.title')}</h3>
     <p class="muted">${t('analytics.video.intro')}</p>
     <div class="grid3">
-      <${Field} kind="select" label=${t('analytics.metricLabel')} value=${metric} onChange=${(e) => setMetric(e.target.value)}>
-        ${VIDEO_METRICS.map((m) => html`<option value=${m}>${t('analytics.metric.' + m)}</option>`)}
-      <//>
-      <${Field} label=${t('analytics.from')} type="date" value=${range.from} onChange=${(e) => setRange({ ...range, from: e.target.value })} />
-      <${Field} label=${t('analytics.to')} type="date" value=${range.to} onChange=${(e) => setRange({ ...range, to: e.target.value })} />
+      <${MetricAndRange} metrics=${VIDEO_METRICS} metric=${metric} setMetric=${setMetric} range=${range} setRange=${setRange} />
     </div>
     <${Loading} state=${state}>${() => {
       const d = state.data;
