@@ -701,7 +701,9 @@ void test_proc_ready(test_proc *p)
         free(log);
         test_nap_ms(25);
     }
-    fail_msg("pstudio %s never said '%s':\n%s", p->cmd, ready, test_proc_log(p));
+    char *log = test_proc_log(p);
+    test_proc_stop(p, SIGKILL, 30);
+    fail_msg("pstudio %s never said '%s' in 30 s:\n%s", p->cmd, ready, log);
 }
 
 bool test_proc_alive(test_proc *p)

@@ -186,7 +186,7 @@ void test_proc_start(test_proc *p, const char *cmd, const test_proc_opts *o);
 /**
  * Waits up to 30 s for the line that says p is ready ("listening" for serve,
  * with its port into p->port; "job workers started" for worker). Fails the
- * test, showing the log, when p exits first or never says it.
+ * test, showing the log, when p exits first or never says it (then killed).
  */
 void test_proc_ready(test_proc *p);
 /** True while p runs; reaps it (filling ended and wstatus) once it has exited. */
