@@ -320,6 +320,25 @@ void api_page_end(http_request *r, http_json *j, const char *next_cursor)
     http_reply_written(r, 200, j);
 }
 
+void api_days_begin(http_json *j, const char *period, int64_t from, int64_t to)
+{
+    char day[TIME_DAY_STR_LEN + 1];
+    jw_member_str(&j->w, "period", period);
+    time_day_format(from, day);
+    jw_member_str(&j->w, "from", day);
+    time_day_format(to, day);
+    jw_member_str(&j->w, "to", day);
+    jw_key(&j->w, "items");
+    jw_arr_begin(&j->w);
+}
+
+void api_days_end(http_request *r, http_json *j)
+{
+    jw_arr_end(&j->w);
+    jw_obj_end(&j->w);
+    http_reply_written(r, 200, j);
+}
+
 void api_reply_page(http_request *r, json_t *items, const char *next_cursor)
 {
     http_json j;

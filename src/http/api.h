@@ -90,6 +90,13 @@ void api_reply_page(http_request *r, json_t *items, const char *next_cursor);
  * adds next_cursor and replies. */
 void api_page_begin(http_json *j);
 void api_page_end(http_request *r, http_json *j, const char *next_cursor);
+/* A range of days written row by row (the analytics reads): the caller
+ * has opened the object and written its own members; api_days_begin adds
+ * period, from and to (YYYY-MM-DD, days since the epoch given) and opens
+ * "items":[, the caller writes one value per row on j->w, api_days_end
+ * closes the list and the object and replies 200. */
+void api_days_begin(http_json *j, const char *period, int64_t from, int64_t to);
+void api_days_end(http_request *r, http_json *j);
 /** Replies 404 "not-found" saying "no <what> with id <id>". */
 void api_reply_not_found(http_request *r, const char *what, const char *id);
 /** Sets ETag: W/"<version>" … for optimistic concurrency. */

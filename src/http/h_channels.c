@@ -205,23 +205,14 @@ static void h_channels__analytics(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    char from[TIME_DAY_STR_LEN + 1], to[TIME_DAY_STR_LEN + 1];
-    time_day_format(rd.from, from);
-    time_day_format(rd.to, to);
     http_json j;
     http_json_begin(&j);
     jw_obj_begin(&j.w);
     jw_member_str(&j.w, "channel_id", id);
-    jw_member_str(&j.w, "period", rd.period);
-    jw_member_str(&j.w, "from", from);
-    jw_member_str(&j.w, "to", to);
-    jw_key(&j.w, "items");
-    jw_arr_begin(&j.w);
+    api_days_begin(&j, rd.period, rd.from, rd.to);
     for (size_t i = 0; i < rd.n; i++)
         row_json_write(&j.w, &analytics_row_spec, &rd.rows[i]);
-    jw_arr_end(&j.w);
-    jw_obj_end(&j.w);
-    http_reply_written(r, 200, &j);
+    api_days_end(r, &j);
 }
 
 static void h_channels__import_report(jw *w, const analytics_import_report *rep)

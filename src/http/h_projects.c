@@ -483,9 +483,6 @@ static void h_projects__analytics(http_request *r)
         http_reply_error(r, &e);
         return;
     }
-    char from[TIME_DAY_STR_LEN + 1], to[TIME_DAY_STR_LEN + 1];
-    time_day_format(rd.from, from);
-    time_day_format(rd.to, to);
     http_json j;
     http_json_begin(&j);
     jw_obj_begin(&j.w);
@@ -495,16 +492,10 @@ static void h_projects__analytics(http_request *r)
         jw_str(&j.w, rd.youtube_video_id);
     else
         jw_null(&j.w);
-    jw_member_str(&j.w, "period", ANALYTICS_DAY);
-    jw_member_str(&j.w, "from", from);
-    jw_member_str(&j.w, "to", to);
-    jw_key(&j.w, "items");
-    jw_arr_begin(&j.w);
+    api_days_begin(&j, ANALYTICS_DAY, rd.from, rd.to);
     for (size_t i = 0; i < rd.n; i++)
         row_json_write(&j.w, &video_day_row_spec, &rd.rows[i]);
-    jw_arr_end(&j.w);
-    jw_obj_end(&j.w);
-    http_reply_written(r, 200, &j);
+    api_days_end(r, &j);
 }
 
 const http_route projects_routes[] = {
