@@ -459,6 +459,33 @@ static void test_body_over_cap_by_content_length_is_413_before_it_is_sent(void *
     free(big);
 }
 
+/* Without Expect: 100-continue the client sends the whole body at once. The
+ * server reads it to its end, throwing it away, and only then refuses it:
+ * closed with most of it unread, the connection would be reset and the
+ * reset could destroy the 413 before the client read it (decision 163).
+ * 256 times the cap is far more than the server buffers, so each round
+ * would leave most of the body unread; twenty rounds, each a 413. The
+ * same for a path that does not exist. */
+static void test_body_over_cap_sent_at_once_still_gets_its_answer(void **state)
+{
+    fixture *f = *state;
+    size_t n = MAX_BODY * 256;
+    char *big = malloc(n);
+    memset(big, 'z', n);
+    const char *hdrs[] = {"Expect:", "Content-Type: text/plain", NULL};
+    for (int i = 0; i < 20; i++) {
+        response r;
+        request(f->port, i % 2 ? "/no/such/thing" : "/echo",
+                &(request_opts){.headers = hdrs, .body = big, .body_len = n}, &r);
+        if (i % 2)
+            assert_problem(&r, 404, "not-found", "/no/such/thing");
+        else
+            assert_problem(&r, 413, "payload-too-large", "/echo");
+        response_free(&r);
+    }
+    free(big);
+}
+
 static void test_chunked_body_over_cap_is_413(void **state)
 {
     fixture *f = *state;
@@ -1395,6 +1422,7 @@ int main(void)
         WITH_DB(test_wrong_method_is_405_with_allow_listing_methods),
         WITH_DB(test_body_over_cap_by_content_length_is_413_before_it_is_sent),
         WITH_DB(test_chunked_body_over_cap_is_413),
+        WITH_DB(test_body_over_cap_sent_at_once_still_gets_its_answer),
         WITH_DB(test_body_just_under_cap_is_accepted_and_echoed),
         WITH_DB(test_differing_content_lengths_are_400_and_close_the_connection),
         WITH_DB(test_identical_content_lengths_are_one_length),

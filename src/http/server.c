@@ -407,6 +407,26 @@ static bool expects_body(http_request *r)
     return te != NULL || (cl != NULL && strtoull(cl, NULL, 10) > 0);
 }
 
+/* Whether a request refused before its body should be answered at once
+ * rather than after its body was read and thrown away (decision 163). At
+ * once: a client waiting for "100 Continue" (it has sent nothing yet), a
+ * body declared past DISCARD_LIMIT (not worth reading), a framing error.
+ * Otherwise the client is sending the body right now: closing with some of
+ * it unread makes the kernel reset the connection, and the reset can
+ * destroy the answer before the client reads it, so the client would see
+ * "connection reset" instead of the 413 or 404 that says why. */
+static bool answer_before_body(http_request *r)
+{
+    if (r->framing_refused || !expects_body(r))
+        return r->framing_refused;
+    const char *expect = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Expect");
+    if (expect != NULL && strcasecmp(expect, "100-continue") == 0)
+        return true;
+    const char *cl =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return cl == NULL || strtoull(cl, NULL, 10) > DISCARD_LIMIT;
+}
+
 void http_defer(http_request *r, void (*fn)(void *arg), void *arg)
 {
     deferred *d = arena_alloc(&r->arena, sizeof(*d));
@@ -445,10 +465,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (!r->begun) {
         begin_request(r, method, version);
         /* Answering before the body makes MHD skip it and close the
-         * connection; without a body, waiting for the final call keeps
-         * the connection alive instead. A framing error is answered at
-         * once whatever MHD thinks the body is. */
-        if (r->status != 0 && (r->framing_refused || expects_body(r)))
+         * connection; without a body, or with one the client is already
+         * sending (answer_before_body), the answer waits for the final
+         * call: the body is read and discarded below, and the connection
+         * stays usable. A framing error is answered at once whatever MHD
+         * thinks the body is. */
+        if (r->status != 0 && answer_before_body(r))
             queue_reply(r);
         return MHD_YES;
     }
