@@ -315,8 +315,11 @@ void media_job_dead(const media_job_kind *k, db_conn *c, const job *j, const cha
     if (media_job_scene_of(j, k->tag, &t.js, &e) == 0) {
         media_job_state st = {
             .status = "FAILED", .error = media_job_reason(&a, why), .duration_ms = -1};
-        if (media_job__set_state(&t, &st, false, NULL, &e) != 0)
+        bool matched = false;
+        if (media_job__set_state(&t, &st, false, &matched, &e) != 0)
             log_error("job %s died and its scene could not be marked failed: %s", j->id, e.message);
+        else if (matched && t.s->media != NULL)
+            media_job__remove_generation(&t, t.js.generation); /* what its attempts left */
     }
     arena_free(&a);
 }
