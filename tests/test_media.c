@@ -1867,6 +1867,62 @@ static void test_another_users_images_are_not_found(void **state)
     test_resp_free(&r);
 }
 
+/* Both names of the scene's image at generation gen answer 404 on the media route. */
+static void image_names_not_found(world *w, const char *id, const char *sid, int gen)
+{
+    const char *suffixes[] = {".png", "-portrait.png"};
+    for (int i = 0; i < 2; i++) {
+        char name[200];
+        snprintf(name, sizeof(name), "scene-%s-i%d%s", sid, gen, suffixes[i]);
+        test_resp r = get_media(w, w->tok, id, name, NULL);
+        test_expect(&r, 404, "not-found");
+        test_resp_free(&r);
+    }
+}
+
+/* After a worker was killed mid image job: the scene still PROCESSING,
+ * naming no image, nothing but temporaries in the project's directory,
+ * and neither of generation 1's names served. */
+static void killed_mid_image_shows_nothing(world *w, const char *id, const char *sid)
+{
+    test_resp r = scenes_of(w, id);
+    json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_string_equal(str(sc, "image_status"), "PROCESSING");
+    assert_true(json_is_null(json_object_get(sc, "image")));
+    test_resp_free(&r);
+    char names[2048];
+    listing_but(w, id, NULL, names, sizeof(names));
+    for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
+        if (strncmp(tok, ".tmp-", 5) != 0)
+            fail_msg("a visible file after the kill: %s", tok);
+    image_names_not_found(w, id, sid, 1);
+}
+
+/* The dead worker's lease runs out; a second worker (env as the first's)
+ * makes both sizes of generation 1, on attempt 2. */
+static void second_worker_makes_both_images(world *w, const char *id, const char *sid,
+                                            const char *log, const char *const *env)
+{
+    exec(w, "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE kind = 'media.image'");
+    pid_t second = spawn_worker_with(w, "ffmpeg", log, env);
+    test_resp r = wait_image(w, id, "COMPLETED");
+    kill(second, SIGTERM);
+    int status = wait_exit(second, 30);
+    if (status != 0)
+        print_log(log);
+    assert_int_equal(status, 0);
+    json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+    char name[200];
+    snprintf(name, sizeof(name), "scene-%s-i1.png", sid);
+    assert_string_equal(image_name(sc, "landscape"), name);
+    check_image(w, id, sc, "landscape", 1920, 1080);
+    check_image(w, id, sc, "portrait", 1080, 1920);
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&w->api.t, "SELECT attempts FROM jobs WHERE kind = "
+                                              "'media.image'"),
+                     2);
+}
+
 /*
  * A worker killed mid image job. The card renderer reads fontconfig's
  * configuration the first time it draws; the worker is started with
@@ -1912,42 +1968,13 @@ test_a_worker_killed_mid_image_leaves_no_png_visible_and_the_retry_draws_both(vo
     assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
     close(hold);
 
-    /* Nothing under a name a reader could ask for; the scene still
-     * PROCESSING, naming no image. */
-    r = scenes_of(w, id);
-    json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
-    assert_string_equal(str(sc, "image_status"), "PROCESSING");
-    assert_true(json_is_null(json_object_get(sc, "image")));
-    test_resp_free(&r);
-    char names[2048];
-    listing_but(w, id, NULL, names, sizeof(names));
-    for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
-        if (strncmp(tok, ".tmp-", 5) != 0)
-            fail_msg("a visible file after the kill: %s", tok);
+    /* Nothing under a name a reader could ask for; then another worker
+     * draws both sizes. */
+    killed_mid_image_shows_nothing(w, id, sid);
+    second_worker_makes_both_images(w, id, sid, log, NULL);
+    /* Bob cannot read it. */
     char name[200];
     snprintf(name, sizeof(name), "scene-%s-i1.png", sid);
-    r = get_media(w, w->tok, id, name, NULL);
-    test_expect(&r, 404, "not-found");
-    test_resp_free(&r);
-
-    /* The dead worker's lease runs out; another worker draws both sizes. */
-    exec(w, "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE kind = 'media.image'");
-    pid_t second = spawn_worker(w, "ffmpeg", log);
-    r = wait_image(w, id, "COMPLETED");
-    kill(second, SIGTERM);
-    int status = wait_exit(second, 30);
-    if (status != 0)
-        print_log(log);
-    assert_int_equal(status, 0);
-    sc = json_array_get(json_object_get(r.json, "items"), 0);
-    assert_string_equal(image_name(sc, "landscape"), name);
-    check_image(w, id, sc, "landscape", 1920, 1080);
-    check_image(w, id, sc, "portrait", 1080, 1920);
-    test_resp_free(&r);
-    assert_int_equal(testdb_scalar(&w->api.t, "SELECT attempts FROM jobs WHERE kind = "
-                                              "'media.image'"),
-                     2);
-    /* Bob cannot read it. */
     r = get_media(w, w->tok_b, id, name, NULL);
     test_expect(&r, 404, NULL);
     test_resp_free(&r);
@@ -2068,16 +2095,20 @@ static void test_image_models_make_both_sizes_from_a_styled_prompt(void **state)
     fake_image_stop(&f);
 }
 
+/* A model's failure and the reason the scene's image_error then holds. */
+typedef struct image_failure {
+    const char *provider;
+    fake_image_mode mode;
+    const char *reason;
+} image_failure;
+
 static void test_image_model_failures_fail_or_retry_and_never_show_the_key(void **state)
 {
     world *w = *state;
     fake_image f;
     fake_image_start(&f);
-    static const struct {
-        const char *provider;
-        fake_image_mode mode;
-        const char *reason; /* FAILED at once with this in image_error */
-    } refused[] = {
+    /* Each fails the scene at once, with its reason. */
+    static const image_failure refused[] = {
         {"gemini", FAKE_IMAGE_REFUSED, "refused the prompt (blockReason PROHIBITED_CONTENT)"},
         {"gemini", FAKE_IMAGE_SAFETY, "made no image (finishReason IMAGE_SAFETY)"},
         {"gemini", FAKE_IMAGE_TEXT_ONLY, "made no image: I can't make that picture"},
@@ -2181,19 +2212,13 @@ static test_resp image_attempt(world *w, const char *id)
  * even a temporary, and both its names 404 on the media route. */
 static void no_image_files(world *w, const char *id, const char *sid, int gen)
 {
-    char names[4096], prefix[80], name[200];
+    char names[4096], prefix[80];
     listing_but(w, id, NULL, names, sizeof(names));
     snprintf(prefix, sizeof(prefix), "scene-%s-i%d", sid, gen);
     for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
         if (strstr(tok, prefix) != NULL)
             fail_msg("a file of generation %d is in the store: %s", gen, tok);
-    const char *suffixes[] = {".png", "-portrait.png"};
-    for (int i = 0; i < 2; i++) {
-        snprintf(name, sizeof(name), "%s%s", prefix, suffixes[i]);
-        test_resp r = get_media(w, w->tok, id, name, NULL);
-        test_expect(&r, 404, "not-found");
-        test_resp_free(&r);
-    }
+    image_names_not_found(w, id, sid, gen);
 }
 
 /*
@@ -2209,11 +2234,7 @@ test_an_image_whose_second_shape_fails_commits_neither_and_a_retry_makes_both(vo
     world *w = *state;
     fake_image f;
     fake_image_start(&f);
-    static const struct {
-        const char *provider;
-        fake_image_mode mode;
-        const char *reason;
-    } cases[] = {
+    static const image_failure cases[] = {
         {"gemini", FAKE_IMAGE_500, "the gemini image model answered HTTP 500"},
         {"gemini", FAKE_IMAGE_MALFORMED, "the gemini image model's answer is not JSON"},
         {"openai", FAKE_IMAGE_500, "the openai image model answered HTTP 500"},
@@ -2280,7 +2301,7 @@ test_a_worker_killed_between_the_two_shapes_leaves_no_png_and_the_retry_makes_bo
     world *w = *state;
     fake_image f;
     fake_image_start(&f);
-    char id[37], sid[37], log[300], url[200], name[200];
+    char id[37], sid[37], log[300], url[200];
     use_fake_image_model(w, &f, "gemini");
     styled_project(w, id);
     image_alone(w, id, sid);
@@ -2312,44 +2333,13 @@ test_a_worker_killed_between_the_two_shapes_leaves_no_png_and_the_retry_makes_bo
         fail_msg("no temporary portrait while the landscape is asked for: %s", names);
     kill(first, SIGKILL);
     assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
+    killed_mid_image_shows_nothing(w, id, sid);
 
-    test_resp r = scenes_of(w, id);
-    json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
-    assert_string_equal(str(sc, "image_status"), "PROCESSING");
-    assert_true(json_is_null(json_object_get(sc, "image")));
-    test_resp_free(&r);
-    listing_but(w, id, NULL, names, sizeof(names));
-    for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
-        if (strncmp(tok, ".tmp-", 5) != 0)
-            fail_msg("a visible file after the kill: %s", tok);
-    snprintf(name, sizeof(name), "scene-%s-i1.png", sid);
-    r = get_media(w, w->tok, id, name, NULL);
-    test_expect(&r, 404, "not-found");
-    test_resp_free(&r);
-    r = get_media(w, w->tok, id, portrait, NULL);
-    test_expect(&r, 404, "not-found");
-    test_resp_free(&r);
-
-    /* The dead worker's lease runs out; another worker makes both. */
+    /* With a model that answers, another worker makes both. */
     fake_server_lock(&f.s);
     fake_server_every(&f.s, 0, 0);
     fake_server_unlock(&f.s);
-    exec(w, "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE kind = 'media.image'");
-    pid_t second = spawn_worker_with(w, "ffmpeg", log, env);
-    r = wait_image(w, id, "COMPLETED");
-    kill(second, SIGTERM);
-    int status = wait_exit(second, 30);
-    if (status != 0)
-        print_log(log);
-    assert_int_equal(status, 0);
-    sc = json_array_get(json_object_get(r.json, "items"), 0);
-    assert_string_equal(image_name(sc, "landscape"), name);
-    check_image(w, id, sc, "landscape", 1920, 1080);
-    check_image(w, id, sc, "portrait", 1080, 1920);
-    test_resp_free(&r);
-    assert_int_equal(testdb_scalar(&w->api.t, "SELECT attempts FROM jobs WHERE kind = "
-                                              "'media.image'"),
-                     2);
+    second_worker_makes_both_images(w, id, sid, log, env);
     fake_image_stop(&f);
 }
 
