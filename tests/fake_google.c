@@ -1020,3 +1020,26 @@ void fake_google_stop(fake_google *fg)
     pthread_mutex_destroy(&fg->lock);
     free(fg);
 }
+
+size_t fake_google_env(const fake_google *fg, const char *redirect_uri, const char *secret_key,
+                       fake_google_settings *s, const char **env)
+{
+    static const char *const endpoints[][2] = {{"GOOGLE_TOKEN_URL", "/token"},
+                                               {"GOOGLE_REVOKE_URL", "/revoke"},
+                                               {"GOOGLE_USERINFO_URL", "/v1/userinfo"},
+                                               {"YOUTUBE_API_URL", "/youtube/v3"},
+                                               {"YOUTUBE_ANALYTICS_URL", ""}};
+    size_t n = 0;
+    snprintf(s->text[n++], sizeof(s->text[0]), "PSTUDIO_GOOGLE_CLIENT_ID=%s", fg->client_id);
+    snprintf(s->text[n++], sizeof(s->text[0]), "PSTUDIO_GOOGLE_CLIENT_SECRET=%s",
+             fg->client_secret);
+    snprintf(s->text[n++], sizeof(s->text[0]), "PSTUDIO_GOOGLE_REDIRECT_URI=%s", redirect_uri);
+    snprintf(s->text[n++], sizeof(s->text[0]), "PSTUDIO_SECRET_KEY=%s", secret_key);
+    for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++)
+        snprintf(s->text[n++], sizeof(s->text[0]), "PSTUDIO_%s=http://127.0.0.1:%d%s",
+                 endpoints[i][0], fg->port, endpoints[i][1]);
+    for (size_t i = 0; i < n; i++)
+        env[i] = s->text[i];
+    env[n] = NULL;
+    return n;
+}

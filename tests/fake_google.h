@@ -197,4 +197,19 @@ bool fake_google_access_valid(fake_google *fg, const char *value);
 /** Marks every access token issued so far invalid (YouTube will answer 401). */
 void fake_google_expire_access_tokens(fake_google *fg);
 
+/* The text of the settings fake_google_env() writes. */
+typedef struct fake_google_settings {
+    char text[9][600];
+} fake_google_settings;
+/**
+ * The settings that point a pstudio process (test_proc_start) at fg, each
+ * "NAME=value", into env[0..8] and a NULL after them (env has room for 10),
+ * their text in s: the OAuth client with redirect_uri, the token, revoke and
+ * userinfo endpoints, YouTube's Data and Analytics APIs, and secret_key as
+ * PSTUDIO_SECRET_KEY (Google's tokens are stored sealed with it). Returns
+ * how many settings (9).
+ */
+size_t fake_google_env(const fake_google *fg, const char *redirect_uri, const char *secret_key,
+                       fake_google_settings *s, const char **env);
+
 #endif

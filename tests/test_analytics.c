@@ -694,12 +694,6 @@ static void test_the_checker_names_a_week_that_is_not_the_rollup_of_its_days(voi
     assert_int_equal(testdb_check_quiet(&w->api.t, why, sizeof(why)), 0);
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
 /* Runs one job on a thread of its own. */
 static void *work_one_thread(void *arg)
 {
@@ -756,7 +750,7 @@ static void test_two_writers_of_one_week_at_once_leave_it_the_rollup_of_all_its_
         0);
     pthread_t b;
     assert_int_equal(pthread_create(&b, NULL, work_one_thread, w), 0);
-    sleep_ms(500); /* long enough for the job to reach the week, were it not waiting */
+    test_nap_ms(500); /* long enough for the job to reach the week, were it not waiting */
     assert_int_equal(db_commit(c, &de), 0);
     pthread_join(b, NULL);
     db_release(c);
@@ -777,34 +771,15 @@ static void test_two_writers_of_one_week_at_once_leave_it_the_rollup_of_all_its_
 
 /* ---- a real worker process, killed ---------------------------------------------------- */
 
-/* `pstudio worker` on the test's database, talking to the fake Google. */
-static pid_t spawn_worker(world *w, const char *dir, const char *log)
+/* Starts p, a `pstudio worker` on the test's database talking to the fake
+ * Google, its output appended to log. */
+static void spawn_worker(test_proc *p, world *w, const char *dir, const char *log)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        setenv("PSTUDIO_DATABASE_URL", w->api.t.url, 1);
-        setenv("PSTUDIO_DATA_DIR", dir, 1);
-        setenv("PSTUDIO_WORKERS", "1", 1);
-        setenv("PSTUDIO_SHUTDOWN_TIMEOUT_MS", "5000", 1);
-        setenv("PSTUDIO_SECRET_KEY", w->key, 1);
-        setenv("PSTUDIO_GOOGLE_CLIENT_ID", CLIENT_ID, 1);
-        setenv("PSTUDIO_GOOGLE_CLIENT_SECRET", CLIENT_SECRET, 1);
-        setenv("PSTUDIO_GOOGLE_REDIRECT_URI", w->urls[5], 1);
-        setenv("PSTUDIO_GOOGLE_TOKEN_URL", w->urls[1], 1);
-        setenv("PSTUDIO_GOOGLE_REVOKE_URL", w->urls[3], 1);
-        setenv("PSTUDIO_GOOGLE_USERINFO_URL", w->urls[2], 1);
-        setenv("PSTUDIO_YOUTUBE_API_URL", w->urls[4], 1);
-        setenv("PSTUDIO_YOUTUBE_ANALYTICS_URL", w->urls[6], 1);
-        execl(PSTUDIO_BIN, PSTUDIO_BIN, "worker", (char *)NULL);
-        _exit(127);
-    }
-    assert_true(pid > 0);
-    return pid;
+    fake_google_settings google;
+    const char *env[10];
+    fake_google_env(w->fg, w->urls[5], w->key, &google, env);
+    test_proc_opts o = {.db_url = w->api.t.url, .data_dir = dir, .log = log, .env = env};
+    test_proc_start(p, "worker", &o);
 }
 
 /* Waits up to seconds for the query's count to reach want. */
@@ -814,19 +789,9 @@ static bool wait_count(world *w, const char *sql, int64_t want, int seconds)
     while (time_mono_usec() < until) {
         if (count(w, sql) == want)
             return true;
-        sleep_ms(20);
+        test_nap_ms(20);
     }
     return false;
-}
-
-static void print_log(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char line[1024];
-    while (f && fgets(line, sizeof(line), f))
-        print_message("worker log: %s", line);
-    if (f)
-        fclose(f);
 }
 
 static void
@@ -843,16 +808,15 @@ test_a_worker_killed_mid_backfill_leaves_whole_chunks_and_the_next_one_finishes_
 
     /* Killed with -9 once the first chunk is stored, while it fetches the
      * second. */
-    pid_t first = spawn_worker(w, dir, log);
+    test_proc first, second;
+    spawn_worker(&first, w, dir, log);
     bool moved = wait_count(w,
                             "SELECT count(*) FROM analytics_backfills WHERE next_date IS NOT NULL "
                             "AND next_date > from_date",
                             1, 60);
-    kill(first, SIGKILL);
-    int status = 0;
-    waitpid(first, &status, 0);
+    test_proc_stop(&first, SIGKILL, 30);
     if (!moved)
-        print_log(log);
+        test_proc_print_log(&first);
     assert_true(moved);
     expect_whole_chunks_before_the_cursor(w);
     assert_int_equal(count(w, "SELECT count(*) FROM channel_analytics WHERE period = 'DAY'"), 30);
@@ -870,15 +834,14 @@ test_a_worker_killed_mid_backfill_leaves_whole_chunks_and_the_next_one_finishes_
     fake_google_lock(w->fg);
     w->fg->analytics_delay_ms = 0;
     fake_google_unlock(w->fg);
-    pid_t second = spawn_worker(w, dir, log);
+    spawn_worker(&second, w, dir, log);
     bool done = wait_count(w,
                            "SELECT count(*) FROM jobs WHERE kind = 'analytics.backfill' AND "
                            "status = 'done'",
                            1, 60);
-    kill(second, SIGTERM);
-    waitpid(second, &status, 0);
+    test_proc_stop(&second, SIGTERM, 30);
     if (!done)
-        print_log(log);
+        test_proc_print_log(&second);
     assert_true(done);
     expect_whole_chunks_before_the_cursor(w);
     assert_int_equal(count(w, "SELECT count(*) FROM channel_analytics WHERE period = 'DAY'"), 90);

@@ -152,61 +152,21 @@ typedef struct duo {
     testdb t;
     char dir[256];
     test_api a, b; /* only their ports are used, with test_req() */
-    pid_t pid_a, pid_b;
+    test_proc proc_a, proc_b;
     bool pg;
 } duo;
 
-static int duo_spawn(duo *d, const char *name)
+/* Starts one of the two `pstudio serve`, on the shared database and data
+ * directory, and gives its port to s. */
+static void duo_spawn(duo *d, test_proc *p, test_api *s, const char *name)
 {
     char log[400];
     snprintf(log, sizeof(log), "%s/%s.log", d->dir, name);
-    pid_t pid = fork();
-    if (pid == 0) {
-        FILE *f = freopen(log, "w", stderr);
-        if (f == NULL)
-            _exit(126);
-        char url[1100], dir[300];
-        snprintf(url, sizeof(url), "PSTUDIO_DATABASE_URL=%s", d->t.url);
-        snprintf(dir, sizeof(dir), "PSTUDIO_DATA_DIR=%s", d->dir);
-        putenv(url);
-        putenv(dir);
-        putenv((char *)"PSTUDIO_PORT=0");
-        putenv((char *)"PSTUDIO_WORKERS=0");
-        putenv((char *)"PSTUDIO_HTTP_THREADS=2");
-        putenv((char *)"PSTUDIO_DB_POOL_SIZE=3");
-        execl(PSTUDIO_BIN, PSTUDIO_BIN, "serve", (char *)NULL);
-        _exit(127);
-    }
-    assert_true(pid > 0);
-    /* The port is in the start-up line of the log. */
-    for (int tries = 0; tries < 600; tries++) {
-        FILE *f = fopen(log, "r");
-        char line[4096];
-        while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-            char *p = strstr(line, "\"port\":");
-            if (p != NULL && strstr(line, "listening") != NULL) {
-                fclose(f);
-                if (strcmp(name, "a") == 0) {
-                    d->pid_a = pid;
-                    d->a.port = atoi(p + 7);
-                } else {
-                    d->pid_b = pid;
-                    d->b.port = atoi(p + 7);
-                }
-                return 0;
-            }
-        }
-        if (f != NULL)
-            fclose(f);
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            fail_msg("serve %s exited before listening; see %s", name, log);
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    kill(pid, SIGKILL);
-    fail_msg("serve %s did not start within 30 s; see %s", name, log);
-    return -1;
+    const char *const env[] = {"PSTUDIO_HTTP_THREADS=2", "PSTUDIO_DB_POOL_SIZE=3", NULL};
+    test_proc_opts o = {.db_url = d->t.url, .data_dir = d->dir, .log = log, .env = env};
+    test_proc_start(p, "serve", &o);
+    test_proc_ready(p);
+    s->port = p->port;
 }
 
 /* A figure of /metrics, read from the text exposition. */
@@ -224,19 +184,13 @@ static double metric(test_api *s, const char *name)
     return v;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Waits until the process's cache listener is up (PostgreSQL). */
 static void wait_listener(test_api *s, double up)
 {
     for (int i = 0; i < 200; i++) {
         if (metric(s, "pstudio_auth_cache_listener_up") == up)
             return;
-        sleep_ms(50);
+        test_nap_ms(50);
     }
     fail_msg("the auth cache's listener did not become %s within 10 s", up ? "up" : "down");
 }
@@ -250,8 +204,8 @@ static int duo_setup(void **state)
     d->a.t = d->t;
     d->b.t = d->t;
     *state = d;
-    duo_spawn(d, "a");
-    duo_spawn(d, "b");
+    duo_spawn(d, &d->proc_a, &d->a, "a");
+    duo_spawn(d, &d->proc_b, &d->b, "b");
     assert_int_equal((int)metric(&d->b, "pstudio_auth_cache_enabled"), d->pg ? 1 : 0);
     if (d->pg) {
         wait_listener(&d->a, 1);
@@ -260,15 +214,11 @@ static int duo_setup(void **state)
     return 0;
 }
 
-static void duo_stop(pid_t pid)
+/* SIGTERM; the process must end cleanly. */
+static void duo_stop(test_proc *p)
 {
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
+    if (p->pid > 0)
+        assert_int_equal(test_proc_stop(p, SIGTERM, 30), 0);
 }
 
 static int duo_teardown(void **state)
@@ -279,8 +229,8 @@ static int duo_teardown(void **state)
         snprintf(sql, sizeof(sql), "ALTER DATABASE \"%s\" ALLOW_CONNECTIONS true", d->t.name);
         testdb_admin_exec(sql);
     }
-    duo_stop(d->pid_a);
-    duo_stop(d->pid_b);
+    duo_stop(&d->proc_a);
+    duo_stop(&d->proc_b);
     testdb_destroy(&d->t);
     test_free(d);
     return 0;
@@ -328,7 +278,7 @@ static void warm(duo *d, test_api *s, const char *token)
         test_resp_free(&r);
         if (!d->pg || metric(s, "pstudio_auth_cache_hits_total") > before)
             return;
-        sleep_ms(20);
+        test_nap_ms(20);
     }
     fail_msg("the credential was never answered from the cache");
 }
@@ -366,7 +316,7 @@ static int expect_revoked(duo *d, test_api *s, const char *token, probe_fn old, 
         /* On PostgreSQL keep looking past 1 s: the old state must not return. */
         if (!d->pg || (first_new >= 0 && sent >= 1050000))
             break;
-        sleep_ms(50);
+        test_nap_ms(50);
     }
     print_message("%s: refused or changed through the other process after %lld ms\n", what,
                   (long long)(first_new / 1000));

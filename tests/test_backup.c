@@ -70,8 +70,8 @@ static void site_open(site *s)
         fail_msg("db_open(%s): %s", s->t.url, de.message);
 }
 
-/* Servers running now, killed by the teardown when a test fails midway. */
-static pid_t servers[4];
+/* Servers running now (copies), killed by the teardown when a test fails midway. */
+static test_proc servers[4];
 
 typedef struct fx {
     site src, dst;
@@ -92,11 +92,7 @@ static int teardown(void **state)
 {
     fx *x = *state;
     for (size_t i = 0; i < sizeof(servers) / sizeof(servers[0]); i++)
-        if (servers[i] > 0) {
-            kill(servers[i], SIGKILL);
-            waitpid(servers[i], NULL, 0);
-            servers[i] = 0;
-        }
+        test_proc_stop(&servers[i], SIGKILL, 30);
     /* The consistency checker runs on both: a restore must keep every
      * invariant the source had. */
     site_open(&x->src);
@@ -320,76 +316,36 @@ static void snap_expect_within(const snap *a, const snap *b, bool exact)
 
 /* ---- a server and a writer over HTTP ---------------------------------------- */
 
-static void servers_forget(pid_t pid)
+/* Starts p, `pstudio serve` on s with extra settings, and waits until it listens. */
+static void serve_start(site *s, const char *const extra[], test_proc *p)
 {
-    for (size_t i = 0; i < sizeof(servers) / sizeof(servers[0]); i++)
-        if (servers[i] == pid)
-            servers[i] = 0;
-}
-
-/* Reads a server's log to its end (the server closing it), then closes it. */
-static void *log_drain(void *arg)
-{
-    FILE *log = arg;
-    char line[4096];
-    while (fgets(line, sizeof(line), log) != NULL)
-        ;
-    fclose(log);
-    return NULL;
-}
-
-/* Starts `pstudio serve` on s with extra settings; returns its port. */
-static int serve_start(site *s, const char *const extra[], pid_t *pid, FILE **log)
-{
-    int pipefd[2];
-    assert_int_equal(pipe(pipefd), 0);
-    *pid = fork();
-    if (*pid == 0) {
-        dup2(pipefd[1], 2);
-        close(pipefd[0]);
-        putenv(s->env_url);
-        putenv(s->env_dir);
-        putenv((char *)"PSTUDIO_PORT=0");
-        putenv((char *)"PSTUDIO_LLM_PROVIDER=offline");
-        for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
-            putenv((char *)extra[i]);
-        execl(PSTUDIO_BIN, PSTUDIO_BIN, "serve", (char *)NULL);
-        _exit(127);
+    char dir[256], log[300];
+    test_tmpdir(dir, sizeof(dir));
+    snprintf(log, sizeof(log), "%s/serve.log", dir);
+    const char *env[8] = {"PSTUDIO_LLM_PROVIDER=offline"};
+    for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
+        assert_true(i + 2 < sizeof(env) / sizeof(env[0]));
+        env[i + 1] = extra[i];
     }
-    close(pipefd[1]);
+    test_proc_opts o = {.db_url = s->t.url, .data_dir = s->dir, .log = log, .env = env};
+    test_proc_start(p, "serve", &o);
     for (size_t i = 0; i < sizeof(servers) / sizeof(servers[0]); i++)
-        if (servers[i] == 0) {
-            servers[i] = *pid;
+        if (servers[i].pid <= 0) {
+            servers[i] = *p;
             break;
         }
-    *log = fdopen(pipefd[0], "r");
-    char line[4096];
-    int port = 0;
-    out[0] = '\0';
-    while (port == 0 && fgets(line, sizeof(line), *log) != NULL) {
-        strncat(out, line, sizeof(out) - strlen(out) - 1);
-        char *p = strstr(line, "\"port\":");
-        if (p != NULL && strstr(line, "listening") != NULL)
-            port = atoi(p + 7);
-    }
-    if (port == 0)
-        fail_msg("serve did not start:\n%s", out);
-    /* Its log is read on, so the server never blocks writing a full pipe. */
-    pthread_t drain;
-    pthread_create(&drain, NULL, log_drain, *log);
-    pthread_detach(drain);
-    return port;
+    test_proc_ready(p);
 }
 
-static void serve_stop(pid_t pid, FILE *log)
+/* SIGTERM; the server must end cleanly. */
+static void serve_stop(test_proc *p)
 {
-    (void)log; /* closed by its drain thread */
-    kill(pid, SIGTERM);
-    int wstatus = 0;
-    waitpid(pid, &wstatus, 0);
-    servers_forget(pid);
-    assert_true(WIFEXITED(wstatus));
-    assert_int_equal(WEXITSTATUS(wstatus), 0);
+    pid_t pid = p->pid;
+    int ended = test_proc_stop(p, SIGTERM, 30);
+    for (size_t i = 0; i < sizeof(servers) / sizeof(servers[0]); i++)
+        if (servers[i].pid == pid)
+            servers[i].pid = 0;
+    assert_int_equal(ended, 0);
 }
 
 typedef struct reply {
@@ -556,9 +512,9 @@ static void test_a_backup_taken_while_a_server_writes_restores_rows_the_source_h
 {
     fx *x = *state;
     const char *extra[] = {KEY_A, "PSTUDIO_WORKERS=0", NULL};
-    pid_t pid;
-    FILE *log;
-    int port = serve_start(&x->src, extra, &pid, &log);
+    test_proc srv;
+    serve_start(&x->src, extra, &srv);
+    int port = srv.port;
     CURL *h = curl_easy_init();
     writer w = {.port = port};
     populate(&x->src, h, port, w.token);
@@ -605,7 +561,7 @@ static void test_a_backup_taken_while_a_server_writes_restores_rows_the_source_h
     snap_free(&b);
 
     /* Quiet now: a second backup equals the source exactly, every table. */
-    serve_stop(pid, log);
+    serve_stop(&srv);
     if (RUN(src_env, "admin", "backup", "--to", x->file) != 0)
         fail_msg("backup: %s", out);
     site fresh;
@@ -620,16 +576,15 @@ static void test_a_backup_taken_while_a_server_writes_restores_rows_the_source_h
     snap_free(&a);
     snap_free(&b);
     /* The restored database serves: the owner logs in with the same password. */
-    pid_t pid2;
-    FILE *log2;
-    int port2 =
-        serve_start(&fresh, (const char *const[]){KEY_A, "PSTUDIO_WORKERS=0", NULL}, &pid2, &log2);
+    test_proc srv2;
+    serve_start(&fresh, (const char *const[]){KEY_A, "PSTUDIO_WORKERS=0", NULL}, &srv2);
+    int port2 = srv2.port;
     reply r;
     assert_int_equal(
         post(h, port2, "/api/v1/auth/login", NULL,
              "{\"email\":\"owner@example.com\",\"password\":\"correct horse battery\"}", &r),
         200);
-    serve_stop(pid2, log2);
+    serve_stop(&srv2);
     curl_easy_cleanup(h);
     testdb_destroy(&fresh.t);
 }
@@ -711,20 +666,6 @@ static void write_file(const char *path, const void *p, size_t n)
     fclose(f);
 }
 
-static char *read_file(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc(*n + 1);
-    assert_int_equal(fread(p, 1, *n, f), *n);
-    p[*n] = '\0';
-    fclose(f);
-    return p;
-}
-
 static void test_a_non_empty_target_needs_clean_and_is_then_replaced(void **state)
 {
     fx *x = *state;
@@ -756,7 +697,8 @@ static void test_damaged_or_foreign_files_are_refused_and_change_nothing(void **
     char bad[500];
     snprintf(bad, sizeof(bad), "%s/bad.pstudio", x->src.dir);
     size_t n;
-    char *good = read_file(x->file, &n);
+    char *good = test_slurp(x->file, &n);
+    assert_non_null(good);
     char *payload = strchr(strchr(good, '\n') + 1, '\n') + 1;
     size_t header = (size_t)(payload - good);
 
@@ -855,15 +797,14 @@ static void test_a_running_server_blocks_the_restore(void **state)
 {
     fx *x = *state;
     backup_and_fill_target(x);
-    pid_t pid;
-    FILE *log;
-    serve_start(&x->dst, (const char *const[]){"PSTUDIO_WORKERS=0", NULL}, &pid, &log);
+    test_proc srv;
+    serve_start(&x->dst, (const char *const[]){"PSTUDIO_WORKERS=0", NULL}, &srv);
     const char *dst_env[] = {x->dst.env_url, x->dst.env_dir, NULL};
     assert_int_equal(RUN(dst_env, "admin", "restore", "--from", x->file, "--clean"), 2);
     expect_in_output(strcmp(test_engine(), "postgres") == 0 ? "stop every 'pstudio serve'"
                                                             : "in use by a running");
     expect_target_untouched(x);
-    serve_stop(pid, log);
+    serve_stop(&srv);
     if (RUN(dst_env, "admin", "restore", "--from", x->file, "--clean") != 0)
         fail_msg("restore: %s", out);
 }
@@ -872,15 +813,15 @@ static void test_the_key_must_be_the_one_the_backup_was_made_with(void **state)
 {
     fx *x = *state;
     /* serve stores the key's check value on its first start. */
-    pid_t pid;
-    FILE *log;
-    serve_start(&x->src, (const char *const[]){KEY_A, "PSTUDIO_WORKERS=0", NULL}, &pid, &log);
-    serve_stop(pid, log);
+    test_proc srv;
+    serve_start(&x->src, (const char *const[]){KEY_A, "PSTUDIO_WORKERS=0", NULL}, &srv);
+    serve_stop(&srv);
     const char *src_env[] = {x->src.env_url, x->src.env_dir, KEY_A, NULL};
     if (RUN(src_env, "admin", "backup", "--to", x->file) != 0)
         fail_msg("backup: %s", out);
     size_t n;
-    char *file = read_file(x->file, &n);
+    char *file = test_slurp(x->file, &n);
+    assert_non_null(file);
     /* The check value is there, the key is not. */
     assert_non_null(strstr(file, "\"key_version\":1"));
     assert_null(memmem(file, n, KEY_A + 19, strlen(KEY_A + 19)));
@@ -908,8 +849,8 @@ static void test_the_key_must_be_the_one_the_backup_was_made_with(void **state)
     if (RUN(right, "admin", "restore", "--from", x->file) != 0)
         fail_msg("restore: %s", out);
     /* And the restored database starts with that key. */
-    serve_start(&x->dst, (const char *const[]){KEY_A, "PSTUDIO_WORKERS=0", NULL}, &pid, &log);
-    serve_stop(pid, log);
+    serve_start(&x->dst, (const char *const[]){KEY_A, "PSTUDIO_WORKERS=0", NULL}, &srv);
+    serve_stop(&srv);
 }
 
 /* PostgreSQL: a pg_dump older than the server is refused before anything
@@ -959,14 +900,15 @@ static void test_pg_dump_is_checked_and_gets_the_password_from_the_environment(v
         fail_msg("backup: %s", out);
     char f[500];
     snprintf(f, sizeof(f), "%s/args", bin);
-    size_t n;
-    char *args = read_file(f, &n);
+    char *args = test_slurp(f, NULL);
+    assert_non_null(args);
     assert_null(strstr(args, "Sekr1tPw"));
     assert_null(strstr(args, "postgres://"));
     assert_non_null(strstr(args, "--format=custom"));
     free(args);
     snprintf(f, sizeof(f), "%s/env", bin);
-    char *env = read_file(f, &n);
+    char *env = test_slurp(f, NULL);
+    assert_non_null(env);
     assert_non_null(strstr(env, "password=Sekr1tPw"));
     assert_non_null(strstr(env, x->src.t.name));
     free(env);

@@ -294,57 +294,37 @@ static void test_admin_user_create_keeps_a_long_multibyte_name_whole(void **stat
     free(name);
 }
 
-/* Starts `pstudio serve` with the test's database and data directory plus
- * `extra` (NULL-terminated, may be NULL) and returns the port from its JSON
- * start-up line, 0 when it exited instead; *log is its stderr, and what it
- * wrote up to that line is in `out`. */
-static int serve_start(cli *c, const char *const extra[], pid_t *pid, FILE **log)
+/* Starts p, `pstudio serve` with the test's database and data directory
+ * plus `extra` (NULL-terminated, may be NULL), and waits until it listens;
+ * what it wrote up to its "listening" line is in `out`. */
+static void serve_start(cli *c, const char *const extra[], test_proc *p)
 {
-    int pipefd[2];
-    assert_int_equal(pipe(pipefd), 0);
-    *pid = fork();
-    if (*pid == 0) {
-        dup2(pipefd[1], 2);
-        close(pipefd[0]);
-        putenv(c->env_url);
-        putenv(c->env_dir);
-        putenv((char *)"PSTUDIO_PORT=0");
-        for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
-            putenv((char *)extra[i]);
-        execl(PSTUDIO_BIN, PSTUDIO_BIN, "serve", (char *)NULL);
-        _exit(127);
+    char dir[256], log[300];
+    test_tmpdir(dir, sizeof(dir));
+    snprintf(log, sizeof(log), "%s/serve.log", dir);
+    /* serve as an operator starts it: its own defaults but for the port. */
+    const char *env[8] = {"PSTUDIO_WORKERS", "PSTUDIO_SHUTDOWN_TIMEOUT_MS"};
+    for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
+        assert_true(i + 3 < sizeof(env) / sizeof(env[0]));
+        env[i + 2] = extra[i];
     }
-    close(pipefd[1]);
-    *log = fdopen(pipefd[0], "r");
-    char line[4096];
-    int port = 0;
-    out[0] = '\0';
-    while (port == 0 && fgets(line, sizeof(line), *log) != NULL) {
-        strncat(out, line, sizeof(out) - strlen(out) - 1);
-        char *p = strstr(line, "\"port\":");
-        if (p != NULL && strstr(line, "listening") != NULL)
-            port = atoi(p + 7);
-    }
-    return port;
+    test_proc_opts o = {.db_url = c->t.url, .data_dir = c->data_dir, .log = log, .env = env};
+    test_proc_start(p, "serve", &o);
+    test_proc_ready(p);
+    char *text = test_proc_log(p);
+    const char *eol = strchr(strstr(text, "listening"), '\n');
+    snprintf(out, sizeof(out), "%.*s", (int)(eol - text + 1), text);
+    free(text);
 }
 
-/* SIGTERMs a serve_start()ed server, drains its log and checks it stopped
- * cleanly: exit status 0 after its "stopped" line. */
-static void serve_stop(pid_t pid, FILE *log)
+/* SIGTERMs a serve_start()ed server and checks it stopped cleanly: exit
+ * status 0 after its "stopped" line. */
+static void serve_stop(test_proc *p)
 {
-    kill(pid, SIGTERM);
-    char line[4096];
-    bool stopped_line = false;
-    /* Drain the log so the server never blocks writing it. */
-    while (fgets(line, sizeof(line), log) != NULL)
-        if (strstr(line, "\"msg\":\"stopped\""))
-            stopped_line = true;
-    fclose(log);
-    int wstatus = 0;
-    waitpid(pid, &wstatus, 0);
-    assert_true(WIFEXITED(wstatus));
-    assert_int_equal(WEXITSTATUS(wstatus), 0);
-    assert_true(stopped_line);
+    assert_int_equal(test_proc_stop(p, SIGTERM, 30), 0);
+    char *log = test_proc_log(p);
+    assert_non_null(strstr(log, "\"msg\":\"stopped\""));
+    free(log);
 }
 
 /* serve, for real: start the binary on a free port, fetch /healthz and
@@ -358,9 +338,9 @@ static size_t collect(char *p, size_t size, size_t n, void *ud)
 static void test_serve_answers_on_loopback_and_stops_cleanly_on_sigterm(void **state)
 {
     cli *c = *state;
-    pid_t pid;
-    FILE *log;
-    int port = serve_start(c, NULL, &pid, &log);
+    test_proc srv;
+    serve_start(c, NULL, &srv);
+    int port = srv.port;
     assert_true(port > 0);
     /* On PostgreSQL the clocks were compared: same machine, no warning. */
     if (strcmp(test_engine(), "postgres") == 0)
@@ -392,7 +372,7 @@ static void test_serve_answers_on_loopback_and_stops_cleanly_on_sigterm(void **s
     assert_int_equal(status, 404);
     assert_non_null(strstr(body, "/problems/not-found"));
     curl_easy_cleanup(h);
-    serve_stop(pid, log);
+    serve_stop(&srv);
 }
 
 #define KEY_A "PSTUDIO_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
@@ -405,10 +385,10 @@ static void test_a_restart_with_another_key_exits_2_before_any_token_exists(void
 {
     cli *c = *state;
     const char *a[] = {KEY_A, NULL};
-    pid_t pid;
-    FILE *log;
-    assert_true(serve_start(c, a, &pid, &log) > 0);
-    serve_stop(pid, log);
+    test_proc srv;
+    serve_start(c, a, &srv);
+    assert_true(srv.port > 0);
+    serve_stop(&srv);
 
     const char *b[] = {c->env_url, c->env_dir, "PSTUDIO_PORT=0", KEY_B, NULL};
     assert_int_equal(run_guarded(b, "serve"), 2);
@@ -426,8 +406,9 @@ static void test_a_restart_with_another_key_exits_2_before_any_token_exists(void
     expect_in_output("token key version 1 -> 2");
     assert_int_equal(run_guarded(b, "serve"), 2);
     expect_in_output("key version 2");
-    assert_true(serve_start(c, a, &pid, &log) > 0);
-    serve_stop(pid, log);
+    serve_start(c, a, &srv);
+    assert_true(srv.port > 0);
+    serve_stop(&srv);
 }
 
 /* Issue 19, time: a process whose clock is 30 s ahead of PostgreSQL's
@@ -444,9 +425,9 @@ static void test_a_clock_far_from_the_database_s_is_warned_about_at_start(void *
                            "FAKETIME_DONT_FAKE_MONOTONIC=1",
                            /* an ASan build wants its runtime first; this one is not */
                            "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0", NULL};
-    pid_t pid;
-    FILE *log;
-    assert_true(serve_start(c, ahead, &pid, &log) > 0);
+    test_proc srv;
+    serve_start(c, ahead, &srv);
+    assert_true(srv.port > 0);
     if (strcmp(test_engine(), "postgres") == 0) {
         expect_in_output("PSTUDIO_CLOCK_SKEW_WARN_MS=1000");
         expect_in_output("ahead of the database's");
@@ -454,7 +435,7 @@ static void test_a_clock_far_from_the_database_s_is_warned_about_at_start(void *
     } else {
         assert_null(strstr(out, "clock"));
     }
-    serve_stop(pid, log);
+    serve_stop(&srv);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

@@ -23,8 +23,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define DEPLOY_DIR PSTUDIO_SOURCE_DIR "/docs/deploy"
@@ -32,15 +30,12 @@
 
 static char out[65536];
 
-static char *slurp(const char *path)
+/* The file's text (malloc'd); fails the test when it cannot be read. */
+static char *text_of(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
+    char *text = test_slurp(path, NULL);
+    if (text == NULL)
         fail_msg("cannot read %s: %s", path, strerror(errno));
-    static char text[65536];
-    size_t n = fread(text, 1, sizeof(text) - 1, f);
-    text[n] = '\0';
-    fclose(f);
     return text;
 }
 
@@ -96,13 +91,14 @@ static void test_the_systemd_units_verify_cleanly(void **state)
                                "ExecStart=/", exec_line, NULL};
         rewrite(src, paths[i], subst);
         /* The hardening the README promises is in the file itself. */
-        const char *text = slurp(src);
+        char *text = text_of(src);
         const char *must[] = {
             "DynamicUser=yes", "ProtectSystem=strict",       "NoNewPrivileges=yes",
             "StateDirectory=", "LoadCredential=secret.key:", "RestartPreventExitStatus=2"};
         for (size_t k = 0; k < sizeof(must) / sizeof(must[0]); k++)
             if (strstr(text, must[k]) == NULL)
                 fail_msg("%s lacks %s", units[i], must[k]);
+        free(text);
     }
     const char *argv[] = {
         "/usr/bin/systemd-analyze", "verify", "--man=no", paths[0], paths[1], NULL};
@@ -119,9 +115,8 @@ static void test_the_systemd_units_verify_cleanly(void **state)
 typedef struct deploy {
     testdb t;
     char dir[256];
-    pid_t serve, nginx;
-    int serve_port, https_port, http_port;
-    char serve_log[400];
+    test_proc serve, nginx; /* nginx: pid only */
+    int https_port, http_port;
 } deploy;
 
 static int free_port(void)
@@ -146,46 +141,16 @@ static bool port_open(int port)
     return ok;
 }
 
-static void nap_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
 static void start_serve(deploy *d)
 {
-    snprintf(d->serve_log, sizeof(d->serve_log), "%s/serve.log", d->dir);
-    FILE *created = fopen(d->serve_log, "w"); /* there before the first read */
-    assert_non_null(created);
-    fclose(created);
-    d->serve = fork();
-    if (d->serve == 0) {
-        /* A test that fails part-way must not leave servers behind. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (freopen(d->serve_log, "a", stderr) == NULL || freopen("/dev/null", "w", stdout) == NULL)
-            _exit(126);
-        char url[1100], dir[300];
-        snprintf(url, sizeof(url), "PSTUDIO_DATABASE_URL=%s", d->t.url);
-        snprintf(dir, sizeof(dir), "PSTUDIO_DATA_DIR=%s/data", d->dir);
-        putenv(url);
-        putenv(dir);
-        putenv((char *)"PSTUDIO_PORT=0");
-        putenv((char *)"PSTUDIO_WORKERS=0");
-        putenv((char *)"PSTUDIO_TRUSTED_PROXIES=127.0.0.2");
-        putenv((char *)"PSTUDIO_MAX_CONNECTIONS_PER_IP=0");
-        execl(PSTUDIO_BIN, PSTUDIO_BIN, "serve", (char *)NULL);
-        _exit(127);
-    }
-    for (int tries = 0; tries < 600 && d->serve_port == 0; tries++) {
-        const char *log = slurp(d->serve_log);
-        const char *p = strstr(log, "\"port\":");
-        if (p != NULL && strstr(log, "listening") != NULL)
-            d->serve_port = atoi(p + 7);
-        else
-            nap_ms(50);
-    }
-    if (d->serve_port == 0)
-        fail_msg("serve did not start:\n%s", slurp(d->serve_log));
+    char log[400], data[300];
+    snprintf(log, sizeof(log), "%s/serve.log", d->dir);
+    snprintf(data, sizeof(data), "%s/data", d->dir);
+    const char *const env[] = {"PSTUDIO_TRUSTED_PROXIES=127.0.0.2",
+                               "PSTUDIO_MAX_CONNECTIONS_PER_IP=0", NULL};
+    test_proc_opts o = {.db_url = d->t.url, .data_dir = data, .log = log, .env = env};
+    test_proc_start(&d->serve, "serve", &o);
+    test_proc_ready(&d->serve);
 }
 
 /* The documented site file with test addresses, inside a minimal nginx.conf
@@ -203,7 +168,7 @@ static void write_nginx_conf(deploy *d)
         fail_msg("openssl req:\n%s", out);
 
     char upstream[64], listen_http[64], listen_https[64], cert_line[500], key_line[500];
-    snprintf(upstream, sizeof(upstream), "    server 127.0.0.1:%d;", d->serve_port);
+    snprintf(upstream, sizeof(upstream), "    server 127.0.0.1:%d;", d->serve.port);
     snprintf(listen_http, sizeof(listen_http), "    listen 127.0.0.1:%d;", d->http_port);
     snprintf(listen_https, sizeof(listen_https), "    listen 127.0.0.1:%d ssl http2;",
              d->https_port);
@@ -257,8 +222,8 @@ static int setup(void **state)
     const char *check[] = {NGINX, "-t", "-p", d->dir, "-e", err_log, "-c", conf, NULL};
     if (test_run(check, NULL, NULL, out, sizeof(out)) != 0)
         fail_msg("nginx -t refused the documented configuration:\n%s", out);
-    d->nginx = fork();
-    if (d->nginx == 0) {
+    d->nginx.pid = fork();
+    if (d->nginx.pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (freopen("/dev/null", "w", stdout) == NULL)
             _exit(126);
@@ -266,27 +231,18 @@ static int setup(void **state)
         _exit(127);
     }
     for (int tries = 0; tries < 200 && !port_open(d->https_port); tries++)
-        nap_ms(50);
+        test_nap_ms(50);
     if (!port_open(d->https_port))
-        fail_msg("nginx did not start:\n%s", slurp(err_log));
+        fail_msg("nginx did not start:\n%s", text_of(err_log));
     *state = d;
     return 0;
-}
-
-static void stop(pid_t pid, int sig)
-{
-    if (pid <= 0)
-        return;
-    kill(pid, sig);
-    int status;
-    waitpid(pid, &status, 0);
 }
 
 static int teardown(void **state)
 {
     deploy *d = *state;
-    stop(d->nginx, SIGQUIT);
-    stop(d->serve, SIGTERM);
+    test_proc_stop(&d->nginx, SIGQUIT, 30);
+    test_proc_stop(&d->serve, SIGTERM, 30);
     testdb_destroy(&d->t);
     test_free(d);
     return 0;
@@ -373,10 +329,11 @@ static void test_behind_nginx_the_limiter_counts_each_client_s_address(void **st
     assert_int_equal(logins_until_limited(d, "127.0.0.4", NULL, 1), 1);
     assert_int_equal(logins_until_limited(d, "127.0.0.3", "198.51.100.23", 1), 0);
 
-    const char *log = slurp(d->serve_log);
+    char *log = text_of(d->serve.log);
     if (strstr(log, "\"client\":\"127.0.0.4\",\"peer\":\"127.0.0.2\"") == NULL)
         fail_msg("the access log does not name the forwarded client:\n%.4000s", log);
     assert_null(strstr(log, "\"client\":\"198.51.100.23\""));
+    free(log);
 
     /* The plain-HTTP server only redirects to HTTPS. */
     char url[128];

@@ -28,26 +28,16 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define WAIT_S 180
-
-typedef struct proc {
-    pid_t pid;
-    int port;
-    char log[700];
-} proc;
 
 typedef struct disk {
     testdb t;
@@ -55,104 +45,29 @@ typedef struct disk {
     char url[1024]; /* its database */
     char media[600];
     char scratch[600]; /* the worker's TMPDIR */
-    proc serve, worker;
+    test_proc serve, worker;
     int nlog;
 } disk;
 
-static void nap_ms(int ms)
+/* Starts `pstudio cmd` on the machine's data directory and database and
+ * waits until it is ready; with fsize > 0, no file it writes may grow past
+ * fsize bytes. */
+static void start(disk *d, test_proc *p, const char *cmd, long fsize)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
+    char log[700], tmpdir[620];
+    snprintf(log, sizeof(log), "%s/%s-%d.log", d->dir, cmd, ++d->nlog);
+    snprintf(tmpdir, sizeof(tmpdir), "TMPDIR=%s", d->scratch);
+    const char *const env[] = {tmpdir, NULL};
+    test_proc_opts o = {
+        .db_url = d->url, .data_dir = d->dir, .log = log, .env = env, .fsize = fsize};
+    test_proc_start(p, cmd, &o);
+    test_proc_ready(p);
 }
 
-static char *slurp(const char *path)
+/* SIGTERM and how it ended (0: a clean exit). */
+static int stop(test_proc *p)
 {
-    static char text[1 << 17];
-    text[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return text;
-    size_t n = fread(text, 1, sizeof(text) - 1, f);
-    text[n] = '\0';
-    fclose(f);
-    return text;
-}
-
-/* Starts `pstudio cmd` on the machine's data directory and database; with
- * fsize > 0, no file it writes may grow past fsize bytes. */
-static void start(disk *d, proc *p, const char *cmd, long fsize)
-{
-    snprintf(p->log, sizeof(p->log), "%s/%s-%d.log", d->dir, cmd, ++d->nlog);
-    int fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    assert_true(fd >= 0);
-    p->port = 0;
-    p->pid = fork();
-    if (p->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        dup2(fd, 2);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        setenv("PSTUDIO_DATABASE_URL", d->url, 1);
-        setenv("PSTUDIO_DATA_DIR", d->dir, 1);
-        setenv("PSTUDIO_PORT", "0", 1);
-        setenv("PSTUDIO_SHUTDOWN_TIMEOUT_MS", "5000", 1);
-        setenv("PSTUDIO_WORKERS", strcmp(cmd, "serve") == 0 ? "0" : "1", 1);
-        setenv("TMPDIR", d->scratch, 1);
-        if (fsize > 0) {
-            /* The hard limit stays open, so the test can give the
-             * running process room again (prlimit) without privilege. */
-            struct rlimit rl = {(rlim_t)fsize, RLIM_INFINITY};
-            if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
-                _exit(126);
-        }
-        execl(PSTUDIO_BIN, PSTUDIO_BIN, cmd, (char *)NULL);
-        _exit(127);
-    }
-    close(fd);
-    assert_true(p->pid > 0);
-    const char *ready = strcmp(cmd, "serve") == 0 ? "listening" : "job workers started";
-    for (int tries = 0; tries < 1200; tries++) {
-        const char *log = slurp(p->log);
-        if (strstr(log, ready) != NULL) {
-            const char *port = strstr(log, "\"port\":");
-            if (port != NULL)
-                p->port = atoi(port + 7);
-            return;
-        }
-        int status;
-        if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
-            p->pid = 0;
-            fail_msg("%s exited before it was ready:\n%s", cmd, log);
-        }
-        nap_ms(25);
-    }
-    fail_msg("%s never said '%s':\n%s", cmd, ready, slurp(p->log));
-}
-
-/* SIGTERM and the exit status (128 + signal when killed). */
-static int stop(proc *p)
-{
-    if (p->pid <= 0)
-        return 0;
-    kill(p->pid, SIGTERM);
-    int64_t until = time_mono_usec() + 30 * 1000000;
-    int status = 0;
-    while (waitpid(p->pid, &status, WNOHANG) == 0) {
-        if (time_mono_usec() > until) {
-            kill(p->pid, SIGKILL);
-            waitpid(p->pid, &status, 0);
-            break;
-        }
-        nap_ms(20);
-    }
-    p->pid = 0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static bool alive(proc *p)
-{
-    int status;
-    return p->pid > 0 && waitpid(p->pid, &status, WNOHANG) == 0;
+    return test_proc_stop(p, SIGTERM, 30);
 }
 
 static int setup(void **state)
@@ -183,7 +98,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static test_resp req(const proc *p, const char *method, const char *path, const char *tok,
+static test_resp req(const test_proc *p, const char *method, const char *path, const char *tok,
                      const char *body)
 {
     test_api a = {.port = p->port};
@@ -196,7 +111,7 @@ static const char *str(json_t *o, const char *key)
     return v ? v : "";
 }
 
-static void signup(const proc *p, const char *email, char *tok)
+static void signup(const test_proc *p, const char *email, char *tok)
 {
     char body[160];
     snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"correct horse battery\"}",
@@ -244,9 +159,9 @@ static test_resp wait_scene(disk *d, const char *tok, const char *id)
         if (final_a && final_i)
             return r;
         if (time_mono_usec() > until)
-            fail_msg("the scene's media never ended: %s\n%s", r.body, slurp(d->worker.log));
+            fail_msg("the scene's media never ended: %s\n%s", r.body, test_proc_log(&d->worker));
         test_resp_free(&r);
-        nap_ms(50);
+        test_nap_ms(50);
     }
 }
 
@@ -262,9 +177,9 @@ static test_resp wait_render(disk *d, const char *tok, const char *id)
         if (strcmp(st, "rendered") == 0 || strcmp(st, "failed") == 0)
             return r;
         if (time_mono_usec() > until)
-            fail_msg("the render never ended: %s\n%s", r.body, slurp(d->worker.log));
+            fail_msg("the render never ended: %s\n%s", r.body, test_proc_log(&d->worker));
         test_resp_free(&r);
-        nap_ms(50);
+        test_nap_ms(50);
     }
 }
 
@@ -338,7 +253,7 @@ static void test_a_full_media_disk_fails_each_job_clearly_and_asking_again_succe
         test_resp_free(&r);
         if (done)
             break;
-        nap_ms(50);
+        test_nap_ms(50);
     }
 
     /* Narration and image: FAILED at once, saying why; nothing in the
@@ -355,7 +270,7 @@ static void test_a_full_media_disk_fails_each_job_clearly_and_asking_again_succe
     test_resp_free(&r);
     media_names(d, uid, id, names, sizeof(names));
     assert_string_equal(names, "");
-    assert_true(alive(&d->worker));
+    assert_true(test_proc_alive(&d->worker));
     assert_int_equal(testdb_scalar(&d->t, "SELECT count(*) FROM jobs WHERE kind IN "
                                           "('media.audio', 'media.image') AND attempts > 1"),
                      0); /* failed at once, not retried against the full disk */
@@ -392,7 +307,7 @@ static void test_a_full_media_disk_fails_each_job_clearly_and_asking_again_succe
     r = req(&d->serve, "GET", path, ana, NULL);
     test_expect(&r, 404, "not-found");
     test_resp_free(&r);
-    assert_true(alive(&d->worker));
+    assert_true(test_proc_alive(&d->worker));
 
     assert_int_equal(stop(&d->worker), 0);
     start(d, &d->worker, "worker", 0);
@@ -483,7 +398,7 @@ static void test_a_full_sqlite_disk_refuses_writes_with_507_and_keeps_serving_re
     r = req(&d->serve, "POST", "/api/v1/personas", ana, persona_body(refused_at + 1));
     test_expect(&r, 507, "storage-full");
     test_resp_free(&r);
-    assert_true(alive(&d->serve));
+    assert_true(test_proc_alive(&d->serve));
 
     /* Room again, with no restart: the next write succeeds. */
     struct rlimit room = {RLIM_INFINITY, RLIM_INFINITY};

@@ -22,15 +22,11 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define BUCKET     "pstudio-fleet"
@@ -43,121 +39,41 @@ static s3_server s3;
 
 /* ---- processes ------------------------------------------------------------------------------ */
 
-typedef struct proc {
-    pid_t pid;
-    int port;      /* serve: where it listens */
-    char dir[600]; /* its own data directory */
-    char log[700]; /* its stderr */
-} proc;
-
 typedef struct fleet {
     testdb t;
     char dir[512];
     char prefix[64];
-    proc serve[SERVERS + 1]; /* the last one serves by presigned redirect */
-    proc worker[WORKERS];
+    test_proc serve[SERVERS + 1]; /* the last one serves by presigned redirect */
+    test_proc worker[WORKERS];
 } fleet;
-
-static void nap_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
-static char *slurp(const char *path)
-{
-    static char text[1 << 18];
-    text[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return text;
-    size_t n = fread(text, 1, sizeof(text) - 1, f);
-    text[n] = '\0';
-    fclose(f);
-    return text;
-}
 
 /* Starts `pstudio cmd` as one machine of the fleet: its own data directory
  * under the test's, the shared database, key and bucket; extra is one more
  * "K=V" (or NULL). */
-static void start(fleet *f, proc *p, const char *cmd, const char *name, const char *extra)
+static void start(fleet *f, test_proc *p, const char *cmd, const char *name, const char *extra)
 {
-    snprintf(p->dir, sizeof(p->dir), "%s/%s", f->dir, name);
-    snprintf(p->log, sizeof(p->log), "%s/%s.log", f->dir, name);
-    assert_int_equal(mkdir(p->dir, 0700), 0);
-    int fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    assert_true(fd >= 0);
-    char endpoint[80];
-    snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", s3.port);
-    p->pid = fork();
-    if (p->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed test leaves no fleet behind */
-        dup2(fd, 2);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        setenv("PSTUDIO_DATABASE_URL", f->t.url, 1);
-        setenv("PSTUDIO_DATA_DIR", p->dir, 1);
-        putenv((char *)SECRET_KEY);
-        setenv("PSTUDIO_PORT", "0", 1);
-        setenv("PSTUDIO_AUTO_MIGRATE", "false", 1);
-        setenv("PSTUDIO_SHUTDOWN_TIMEOUT_MS", "5000", 1);
-        setenv("PSTUDIO_MEDIA_STORE", "s3", 1);
-        setenv("PSTUDIO_S3_ENDPOINT", endpoint, 1);
-        setenv("PSTUDIO_S3_BUCKET", BUCKET, 1);
-        setenv("PSTUDIO_S3_REGION", "us-east-1", 1);
-        setenv("PSTUDIO_S3_ACCESS_KEY_ID", "S3RVER", 1);
-        setenv("PSTUDIO_S3_SECRET_ACCESS_KEY", "S3RVER", 1);
-        setenv("PSTUDIO_S3_PATH_STYLE", "true", 1);
-        setenv("PSTUDIO_S3_PREFIX", f->prefix, 1);
-        /* The servers run no jobs: whatever is made, a worker made it. */
-        setenv("PSTUDIO_WORKERS", strcmp(cmd, "serve") == 0 ? "0" : "1", 1);
-        if (extra != NULL)
-            putenv((char *)extra);
-        execl(PSTUDIO_BIN, PSTUDIO_BIN, cmd, (char *)NULL);
-        _exit(127);
-    }
-    close(fd);
-    assert_true(p->pid > 0);
-}
-
-/* Waits for the line that says the process is ready; a serve's port from it. */
-static void wait_ready(proc *p, const char *line)
-{
-    for (int tries = 0; tries < 1200; tries++) {
-        const char *log = slurp(p->log);
-        const char *at = strstr(log, line);
-        if (at != NULL) {
-            const char *port = strstr(log, "\"port\":");
-            if (port != NULL)
-                p->port = atoi(port + 7);
-            return;
-        }
-        int status;
-        if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
-            p->pid = 0;
-            fail_msg("%s exited before it was ready:\n%s", p->log, log);
-        }
-        nap_ms(25);
-    }
-    fail_msg("%s never said '%s':\n%s", p->log, line, slurp(p->log));
-}
-
-static void stop(proc *p)
-{
-    if (p->pid <= 0)
-        return;
-    kill(p->pid, SIGTERM);
-    int64_t until = time_mono_usec() + 20 * 1000000;
-    int status;
-    while (waitpid(p->pid, &status, WNOHANG) == 0) {
-        if (time_mono_usec() > until) {
-            kill(p->pid, SIGKILL);
-            waitpid(p->pid, &status, 0);
-            break;
-        }
-        nap_ms(20);
-    }
-    p->pid = 0;
+    char dir[600], log[700], endpoint[80], prefix[96];
+    snprintf(dir, sizeof(dir), "%s/%s", f->dir, name);
+    snprintf(log, sizeof(log), "%s/%s.log", f->dir, name);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(endpoint, sizeof(endpoint), "PSTUDIO_S3_ENDPOINT=http://127.0.0.1:%d", s3.port);
+    snprintf(prefix, sizeof(prefix), "PSTUDIO_S3_PREFIX=%s", f->prefix);
+    /* The servers run no jobs (test_proc_start's default): whatever is
+     * made, a worker made it. */
+    const char *const env[] = {SECRET_KEY,
+                               "PSTUDIO_AUTO_MIGRATE=false",
+                               "PSTUDIO_MEDIA_STORE=s3",
+                               endpoint,
+                               "PSTUDIO_S3_BUCKET=" BUCKET,
+                               "PSTUDIO_S3_REGION=us-east-1",
+                               "PSTUDIO_S3_ACCESS_KEY_ID=S3RVER",
+                               "PSTUDIO_S3_SECRET_ACCESS_KEY=S3RVER",
+                               "PSTUDIO_S3_PATH_STYLE=true",
+                               prefix,
+                               extra, /* the end when NULL */
+                               NULL};
+    test_proc_opts o = {.db_url = f->t.url, .data_dir = dir, .log = log, .env = env};
+    test_proc_start(p, cmd, &o);
 }
 
 static int setup(void **state)
@@ -179,9 +95,9 @@ static int setup(void **state)
         start(f, &f->worker[i], "worker", name, NULL);
     }
     for (int i = 0; i <= SERVERS; i++)
-        wait_ready(&f->serve[i], "listening");
+        test_proc_ready(&f->serve[i]);
     for (int i = 0; i < WORKERS; i++)
-        wait_ready(&f->worker[i], "job workers started");
+        test_proc_ready(&f->worker[i]);
     *state = f;
     return 0;
 }
@@ -190,9 +106,9 @@ static int teardown(void **state)
 {
     fleet *f = *state;
     for (int i = 0; i <= SERVERS; i++)
-        stop(&f->serve[i]);
+        test_proc_stop(&f->serve[i], SIGTERM, 20);
     for (int i = 0; i < WORKERS; i++)
-        stop(&f->worker[i]);
+        test_proc_stop(&f->worker[i], SIGTERM, 20);
     testdb_destroy(&f->t);
     test_free(f);
     return 0;
@@ -200,7 +116,7 @@ static int teardown(void **state)
 
 /* ---- requests, to one machine or another ----------------------------------------------------- */
 
-static test_resp req(const proc *p, const char *method, const char *path, const char *tok,
+static test_resp req(const test_proc *p, const char *method, const char *path, const char *tok,
                      const char *body, const char *const *headers)
 {
     test_api a = {.port = p->port};
@@ -213,7 +129,7 @@ static const char *str(json_t *o, const char *key)
     return v ? v : "";
 }
 
-static void signup(const proc *p, const char *email, char *tok)
+static void signup(const test_proc *p, const char *email, char *tok)
 {
     char body[160];
     snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"correct horse battery\"}",
@@ -235,12 +151,15 @@ static test_resp poll_until(fleet *f, const char *path, const char *tok, bool (*
         if (done(r.json))
             return r;
         if (time_mono_usec() > until) {
-            for (int w = 0; w < WORKERS; w++)
-                print_message("%s:\n%.3000s\n", f->worker[w].log, slurp(f->worker[w].log));
+            for (int w = 0; w < WORKERS; w++) {
+                char *log = test_proc_log(&f->worker[w]);
+                print_message("%s:\n%.3000s\n", f->worker[w].log, log);
+                free(log);
+            }
             fail_msg("%s never happened: %s", what, r.body);
         }
         test_resp_free(&r);
-        nap_ms(100);
+        test_nap_ms(100);
     }
 }
 
@@ -392,7 +311,7 @@ static void test_a_video_rendered_by_any_worker_is_served_by_every_server(void *
     test_resp first = {0}, first_ogg = {0};
     char first_etag[128] = "";
     for (int i = 0; i < SERVERS; i++) {
-        const proc *s = &f->serve[i];
+        const test_proc *s = &f->serve[i];
         char etag[128], h[128];
         r = req(s, "GET", video_url, ana, NULL, NULL);
         test_expect(&r, 200, NULL);
@@ -443,7 +362,7 @@ static void test_a_video_rendered_by_any_worker_is_served_by_every_server(void *
 
     /* Presigned mode: a redirect to the bucket, which serves the same bytes
      * and ranges; bob still gets a 404 and no URL. */
-    const proc *ps = &f->serve[SERVERS];
+    const test_proc *ps = &f->serve[SERVERS];
     char loc[8192];
     r = req(ps, "GET", video_url, ana, NULL, NULL);
     test_expect(&r, 302, NULL);
@@ -453,7 +372,7 @@ static void test_a_video_rendered_by_any_worker_is_served_by_every_server(void *
     snprintf(origin, sizeof(origin), "http://127.0.0.1:%d/", s3.port);
     assert_true(strncmp(loc, origin, strlen(origin)) == 0);
     assert_non_null(strstr(loc, "X-Amz-Signature="));
-    proc bucket = {.port = s3.port};
+    test_proc bucket = {.port = s3.port};
     r = req(&bucket, "GET", loc + strlen(origin) - 1, NULL, NULL, NULL);
     test_expect(&r, 200, NULL);
     assert_int_equal(r.len, first.len);

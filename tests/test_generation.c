@@ -44,12 +44,6 @@ typedef struct world {
     char root[128]; /* an admin's token, once admin_set_plan made one */
 } world;
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void start_pool(world *w)
 {
     if (w->pool != NULL)
@@ -181,7 +175,7 @@ static test_resp wait_project(world *w, const char *tok, const char *id, const c
         if (time_mono_usec() > until)
             fail_msg("project %s never reached %s; last: %s", id, want, r.body);
         test_resp_free(&r);
-        sleep_ms(25);
+        test_nap_ms(25);
     }
 }
 
@@ -199,7 +193,7 @@ static void wait_attempts(world *w, const char *project_id, int n)
     while (testdb_scalar(&w->api.t, sql) == 0) {
         if (time_mono_usec() > until)
             fail_msg("the job of project %s never finished attempt %d", project_id, n);
-        sleep_ms(25);
+        test_nap_ms(25);
     }
 }
 
@@ -223,7 +217,7 @@ static test_resp wait_error(world *w, const char *id, const char *status, const 
             fail_msg("project %s is %s but its error never said '%s': %s", id, status, needle,
                      r.body);
         test_resp_free(&r);
-        sleep_ms(25);
+        test_nap_ms(25);
     }
 }
 
@@ -1631,7 +1625,7 @@ test_one_user_holds_only_so_many_event_streams_and_a_left_one_frees_at_once(void
         admitted = stream_try(w, &mc, &sc, w->tok, &status);
         if (!admitted) {
             assert_int_equal(status, 429);
-            sleep_ms(100);
+            test_nap_ms(100);
         }
     }
     if (!admitted)
@@ -1651,54 +1645,17 @@ static void test_event_stream_needs_a_signed_in_user(void **state)
 
 /* ---- a real worker process, killed mid-generation ---------------------------------------- */
 
-static pid_t spawn_worker(world *w, const char *dir, const char *log)
+/* Starts p, a `pstudio worker` on the test's database writing with the fake
+ * Gemini, its output appended to log. */
+static void spawn_worker(test_proc *p, world *w, const char *dir, const char *log)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        setenv("PSTUDIO_DATABASE_URL", w->api.t.url, 1);
-        setenv("PSTUDIO_DATA_DIR", dir, 1);
-        setenv("PSTUDIO_WORKERS", "1", 1);
-        setenv("PSTUDIO_SHUTDOWN_TIMEOUT_MS", "5000", 1);
-        setenv("PSTUDIO_LLM_PROVIDER", "gemini", 1);
-        setenv("PSTUDIO_LLM_MODEL", "gemini-test", 1);
-        setenv("PSTUDIO_LLM_TIMEOUT_MS", "20000", 1);
-        setenv("PSTUDIO_GEMINI_BASE_URL", w->fake.s.base_url, 1);
-        setenv("PSTUDIO_GEMINI_API_KEY", KEY, 1);
-        execl(PSTUDIO_BIN, PSTUDIO_BIN, "worker", (char *)NULL);
-        _exit(127);
-    }
-    assert_true(pid > 0);
-    return pid;
-}
-
-static int wait_exit(pid_t pid, int seconds)
-{
-    int64_t until = time_mono_usec() + (int64_t)seconds * 1000000;
-    int status = 0;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (time_mono_usec() > until) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
-        }
-        sleep_ms(20);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void print_log(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char line[1024];
-    while (f && fgets(line, sizeof(line), f))
-        print_message("worker log: %s", line);
-    if (f)
-        fclose(f);
+    char base_url[300];
+    snprintf(base_url, sizeof(base_url), "PSTUDIO_GEMINI_BASE_URL=%s", w->fake.s.base_url);
+    const char *const env[] = {"PSTUDIO_LLM_PROVIDER=gemini",  "PSTUDIO_LLM_MODEL=gemini-test",
+                               "PSTUDIO_LLM_TIMEOUT_MS=20000", base_url,
+                               "PSTUDIO_GEMINI_API_KEY=" KEY,  NULL};
+    test_proc_opts o = {.db_url = w->api.t.url, .data_dir = dir, .log = log, .env = env};
+    test_proc_start(p, "worker", &o);
 }
 
 static void test_a_worker_killed_mid_generation_leaves_exactly_one_set_of_scenes(void **state)
@@ -1714,15 +1671,15 @@ static void test_a_worker_killed_mid_generation_leaves_exactly_one_set_of_scenes
     fake_server_unlock(&w->fake.s);
     create(w, w->tok, "{\"topic\":\"Why is the night sky dark?\",\"target_scenes\":4}", 202, id);
 
-    pid_t first = spawn_worker(w, dir, log);
+    test_proc first, second;
+    spawn_worker(&first, w, dir, log);
     int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
     while (fake_server_calls(&w->fake.s) < 1 && time_mono_usec() < until)
-        sleep_ms(20);
+        test_nap_ms(20);
     if (fake_server_calls(&w->fake.s) < 1)
-        print_log(log);
+        test_proc_print_log(&first);
     assert_int_equal(fake_server_calls(&w->fake.s), 1);
-    kill(first, SIGKILL);
-    assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
+    assert_int_equal(test_proc_stop(&first, SIGKILL, 30), 128 + SIGKILL);
     char st[32];
     text_of(w, st, sizeof(st), "SELECT status FROM projects WHERE id = '%s'", id);
     assert_string_equal(st, "generating");
@@ -1732,16 +1689,15 @@ static void test_a_worker_killed_mid_generation_leaves_exactly_one_set_of_scenes
     exec(w,
          "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE CAST(payload AS TEXT) LIKE '%%%s%%'",
          id);
-    pid_t second = spawn_worker(w, dir, log);
+    spawn_worker(&second, w, dir, log);
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/projects/%s", id);
     test_resp r = wait_project(w, w->tok, id, "scripted");
     test_resp_free(&r);
     wait_attempts(w, id, 2);
-    kill(second, SIGTERM);
-    int status = wait_exit(second, 30);
+    int status = test_proc_stop(&second, SIGTERM, 30);
     if (status != 0)
-        print_log(log);
+        test_proc_print_log(&second);
     assert_int_equal(status, 0);
 
     assert_int_equal(fake_server_calls(&w->fake.s), 2);

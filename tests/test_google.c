@@ -280,24 +280,6 @@ static void expect_detail(const test_resp *r, const char *needle)
         fail_msg("expected the detail to say '%s': %s", needle, r->body);
 }
 
-static char *read_file(const char *path, size_t *n)
-{
-    *n = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 1 << 16;
-    char *p = malloc(cap);
-    size_t k;
-    while ((k = fread(p + *n, 1, cap - *n, f)) > 0) {
-        *n += k;
-        if (*n == cap)
-            p = realloc(p, cap *= 2);
-    }
-    fclose(f);
-    return p;
-}
-
 static bool contains(const char *hay, size_t n, const char *needle)
 {
     return hay != NULL && memmem(hay, n, needle, strlen(needle)) != NULL;
@@ -688,8 +670,8 @@ test_tokens_appear_in_plaintext_nowhere_in_the_database_the_api_or_the_logs(void
     if (strcmp(test_engine(), "sqlite") == 0) {
         char wal[600];
         snprintf(wal, sizeof(wal), "%s-wal", w->api.t.name);
-        files[0] = read_file(w->api.t.name, &nfiles[0]);
-        files[1] = read_file(wal, &nfiles[1]);
+        files[0] = test_slurp(w->api.t.name, &nfiles[0]);
+        files[1] = test_slurp(wal, &nfiles[1]);
         assert_non_null(files[0]);
     }
     dump = table_text(w, "accounts", &ndump);

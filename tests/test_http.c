@@ -29,12 +29,6 @@
 
 #define MAX_BODY 1024
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000 * 1000};
-    nanosleep(&ts, NULL);
-}
-
 /* ---- test handlers ---- */
 
 static atomic_int slow_started;
@@ -86,7 +80,7 @@ static void h_slow(http_request *r)
 {
     atomic_store(&slow_started, 1);
     for (int i = 0; i < 600 && !atomic_load(&slow_release); i++)
-        sleep_ms(5);
+        test_nap_ms(5);
     http_reply(r, 200, "text/plain", "done", 4);
 }
 
@@ -806,7 +800,7 @@ static void test_metrics_count_one_request_to_a_route_exactly_once(void **state)
      * just after the client has it: wait for the change, then check it. */
     long long after = before;
     for (int i = 0; i < 1000 && after == before; i++) {
-        sleep_ms(10);
+        test_nap_ms(10);
         after = scrape(f->port, series);
     }
     assert_int_equal(after, before + 1);
@@ -1112,7 +1106,7 @@ static void test_graceful_stop_lets_an_in_flight_request_finish(void **state)
     pthread_t th, stopper;
     assert_int_equal(pthread_create(&th, NULL, slow_client, &sc), 0);
     for (int i = 0; i < 3000 && !atomic_load(&slow_started); i++) {
-        sleep_ms(5);
+        test_nap_ms(5);
     }
     assert_true(atomic_load(&slow_started));
     assert_int_equal(pthread_create(&stopper, NULL, stop_server, f->srv), 0);
@@ -1124,7 +1118,7 @@ static void test_graceful_stop_lets_an_in_flight_request_finish(void **state)
         if (r.status == 503)
             break;
         response_free(&r);
-        sleep_ms(5);
+        test_nap_ms(5);
     }
     assert_problem(&r, 503, "shutting-down", "/healthz");
     assert_non_null(strcasestr(buf_cstr(&r.headers), "retry-after: 1"));
@@ -1183,7 +1177,7 @@ static void test_stopping_a_busy_server_many_times_never_aborts(void **state)
             bc[i] = (busy_client){.port = http_server_port(srv)};
             assert_int_equal(pthread_create(&th[i], NULL, busy_client_run, &bc[i]), 0);
         }
-        sleep_ms(5 + round % 7);
+        test_nap_ms(5 + round % 7);
         http_server_stop(srv);
         for (int i = 0; i < 3; i++) {
             atomic_store(&bc[i].stop, 1);
@@ -1227,7 +1221,7 @@ static void test_one_address_holds_at_most_its_limit_and_health_still_answers(vo
             if (closed_by_server(all[i]))
                 refused = i;
         if (refused < 0)
-            sleep_ms(10);
+            test_nap_ms(10);
     }
     assert_true(refused >= 0);
     for (int i = 0, n = 0; i < 5; i++)
@@ -1266,7 +1260,7 @@ static void test_one_address_holds_at_most_its_limit_and_health_still_answers(vo
         if (served)
             break;
         again = -1;
-        sleep_ms(10);
+        test_nap_ms(10);
     }
     assert_true(again >= 0);
     for (int i = 1; i < 4; i++)
@@ -1334,7 +1328,7 @@ static void test_access_log_has_route_and_status_but_no_query_string(void **stat
     /* The line is written once the response is out; wait for it. */
     char text[8192] = "";
     for (int i = 0; i < 1000 && !strstr(text, "\"route\":\"items.get\""); i++) {
-        sleep_ms(5);
+        test_nap_ms(5);
         rewind(logf);
         size_t n = fread(text, 1, sizeof(text) - 1, logf);
         text[n] = '\0';

@@ -111,12 +111,6 @@ static int64_t count_by(test_api *a, db_sql *q, const char *arg)
     return n;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Polls until the job's status is want, for at most seconds. */
 static bool wait_status(test_api *a, const char *id, const char *want, int seconds)
 {
@@ -124,7 +118,7 @@ static bool wait_status(test_api *a, const char *id, const char *want, int secon
     while (time_mono_usec() < until) {
         if (strcmp(row_of(a, id).status, want) == 0)
             return true;
-        sleep_ms(20);
+        test_nap_ms(20);
     }
     return false;
 }
@@ -135,7 +129,7 @@ static bool wait_count(test_api *a, db_sql *q, const char *arg, int64_t want, in
     while (time_mono_usec() < until) {
         if (count_by(a, q, arg) >= want)
             return true;
-        sleep_ms(20);
+        test_nap_ms(20);
     }
     return false;
 }
@@ -1021,7 +1015,7 @@ static void test_heartbeats_extend_the_lease_while_the_handler_runs(void **state
     bool extended = false;
     for (int64_t until = time_mono_usec() + 30000000; !extended && time_mono_usec() < until;) {
         extended = row_of(a, id).lease_expires_at > first;
-        sleep_ms(20);
+        test_nap_ms(20);
     }
     /* Still the first attempt: the idle second worker never took it over. */
     int attempts = row_of(a, id).attempts;
@@ -1191,49 +1185,11 @@ static void test_stopping_a_batching_pool_gives_back_the_jobs_it_did_not_start(v
 
 /* ---- a real worker process, killed -------------------------------------------------------- */
 
-static pid_t spawn_worker(test_api *a, const char *dir, const char *log)
+/* Starts p, a `pstudio worker` on the test's database, its output appended to log. */
+static void spawn_worker(test_proc *p, test_api *a, const char *dir, const char *log)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        setenv("PSTUDIO_DATABASE_URL", a->t.url, 1);
-        setenv("PSTUDIO_DATA_DIR", dir, 1);
-        setenv("PSTUDIO_WORKERS", "1", 1);
-        setenv("PSTUDIO_SHUTDOWN_TIMEOUT_MS", "5000", 1);
-        execl(PSTUDIO_BIN, PSTUDIO_BIN, "worker", (char *)NULL);
-        _exit(127);
-    }
-    assert_true(pid > 0);
-    return pid;
-}
-
-static int wait_exit(pid_t pid, int seconds)
-{
-    int64_t until = time_mono_usec() + (int64_t)seconds * 1000000;
-    int status = 0;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (time_mono_usec() > until) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
-        }
-        sleep_ms(20);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void print_log(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char line[1024];
-    while (f && fgets(line, sizeof(line), f))
-        print_message("worker log: %s", line);
-    if (f)
-        fclose(f);
+    test_proc_opts o = {.db_url = a->t.url, .data_dir = dir, .log = log};
+    test_proc_start(p, "worker", &o);
 }
 
 static void
@@ -1245,12 +1201,12 @@ test_a_worker_killed_mid_job_loses_its_lease_and_the_job_runs_once_elsewhere(voi
     snprintf(log, sizeof(log), "%s/worker.log", dir);
     enqueue(a, "sleep", "{\"ms\":5000}", NULL, id);
 
-    pid_t first = spawn_worker(a, dir, log);
+    test_proc first, second;
+    spawn_worker(&first, a, dir, log);
     bool running = wait_status(a, id, "running", 30);
-    kill(first, SIGKILL);
-    assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
+    assert_int_equal(test_proc_stop(&first, SIGKILL, 30), 128 + SIGKILL);
     if (!running)
-        print_log(log);
+        test_proc_print_log(&first);
     assert_true(running);
     job_row r = row_of(a, id);
     char first_owner[80];
@@ -1258,12 +1214,11 @@ test_a_worker_killed_mid_job_loses_its_lease_and_the_job_runs_once_elsewhere(voi
     if (strcmp(r.status, "done") == 0)
         fail_msg("the job finished before the worker was killed; make it sleep longer");
 
-    pid_t second = spawn_worker(a, dir, log);
+    spawn_worker(&second, a, dir, log);
     bool done = wait_status(a, id, "done", 60);
-    kill(second, SIGTERM);
-    int status = wait_exit(second, 30);
+    int status = test_proc_stop(&second, SIGTERM, 30);
     if (!done || status != 0)
-        print_log(log);
+        test_proc_print_log(&second);
     assert_true(done);
     assert_int_equal(status, 0);
     r = row_of(a, id);
@@ -1284,24 +1239,23 @@ static void test_a_worker_killed_holding_a_batch_leaves_every_job_to_run_elsewhe
     snprintf(log, sizeof(log), "%s/worker.log", dir);
 
     enqueue_slow_then_short(a, 5000, 3, slow, quick);
-    pid_t first = spawn_worker(a, dir, log); /* its first claim takes them all */
+    test_proc first, second;
+    spawn_worker(&first, a, dir, log); /* its first claim takes them all */
     bool running = wait_status(a, slow, "running", 30);
-    kill(first, SIGKILL);
-    assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
+    assert_int_equal(test_proc_stop(&first, SIGKILL, 30), 128 + SIGKILL);
     if (!running)
-        print_log(log);
+        test_proc_print_log(&first);
     assert_true(running);
     if (strcmp(row_of(a, slow).status, "done") == 0)
         fail_msg("the job finished before the worker was killed; make it sleep longer");
 
-    pid_t second = spawn_worker(a, dir, log);
+    spawn_worker(&second, a, dir, log);
     bool done = wait_status(a, slow, "done", 60);
     for (int i = 0; i < 3; i++)
         done = done && wait_status(a, quick[i], "done", 60);
-    kill(second, SIGTERM);
-    int status = wait_exit(second, 30);
+    int status = test_proc_stop(&second, SIGTERM, 30);
     if (!done || status != 0)
-        print_log(log);
+        test_proc_print_log(&second);
     assert_true(done);
     assert_int_equal(status, 0);
     assert_int_equal(row_of(a, slow).attempts, 2);

@@ -66,12 +66,6 @@ typedef struct world {
     char ana[40]; /* ana's user id */
 } world;
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void start_pool(world *w)
 {
     if (w->pool != NULL)
@@ -165,23 +159,6 @@ static int teardown(void **state)
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
-/* The file's bytes (malloc'd, NUL-terminated) and length; NULL when absent. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *data = malloc((size_t)n + 1);
-    size_t got = fread(data, 1, (size_t)n, f);
-    fclose(f);
-    data[got] = '\0';
-    *len = got;
-    return data;
-}
-
 #define TTS_OPENAI_KEY "sk-test-media-OPENAIKEY-0123456789"
 #define TTS_GOOGLE_KEY "AIza-test-media-GOOGLEKEY-0123456"
 
@@ -212,7 +189,7 @@ static char *mp3_tone(world *w, int ms, size_t *len)
     int rc = test_run(argv, NULL, NULL, out, sizeof(out));
     if (rc != 0)
         fail_msg("ffmpeg making an MP3: %d: %s", rc, out);
-    char *d = slurp(path, len);
+    char *d = test_slurp(path, len);
     assert_non_null(d);
     unlink(path);
     return d;
@@ -256,7 +233,7 @@ static void scripted_project(world *w, const char *language, int n, char id[37])
         test_resp_free(&r);
         if (done)
             return;
-        sleep_ms(25);
+        test_nap_ms(25);
     }
 }
 
@@ -296,7 +273,7 @@ static test_resp wait_audio(world *w, const char *id, const char *want)
         if (time_mono_usec() > until)
             fail_msg("the scenes of %s never all reached %s: %s", id, want, r.body);
         test_resp_free(&r);
-        sleep_ms(25);
+        test_nap_ms(25);
     }
 }
 
@@ -335,7 +312,7 @@ static uint32_t le32(const unsigned char *p)
 static int64_t wav_ms(const char *path)
 {
     size_t len;
-    unsigned char *d = (unsigned char *)slurp(path, &len);
+    unsigned char *d = (unsigned char *)test_slurp(path, &len);
     if (d == NULL)
         fail_msg("no WAV at %s", path);
     assert_true(len > WAV_HEADER_LEN);
@@ -496,7 +473,7 @@ static void check_scene_files(world *w, const char *project_id, json_t *sc)
 
     snprintf(path, sizeof(path), "%s/%s/%s/%s.json", w->media, w->ana, project_id, stem);
     size_t len;
-    char *text = slurp(path, &len);
+    char *text = test_slurp(path, &len);
     assert_non_null(text);
     json_error_t je;
     json_t *t = json_loads(text, 0, &je);
@@ -517,12 +494,12 @@ static void check_scene_files(world *w, const char *project_id, json_t *sc)
     }
     json_t *cues = json_object_get(t, "cues");
     snprintf(path, sizeof(path), "%s/%s/%s/%s.srt", w->media, w->ana, project_id, stem);
-    text = slurp(path, &len);
+    text = test_slurp(path, &len);
     assert_non_null(text);
     check_subtitles(text, false, cues, duration);
     free(text);
     snprintf(path, sizeof(path), "%s/%s/%s/%s.vtt", w->media, w->ana, project_id, stem);
-    text = slurp(path, &len);
+    text = test_slurp(path, &len);
     assert_non_null(text);
     check_subtitles(text, true, cues, duration);
     free(text);
@@ -579,7 +556,7 @@ static void test_every_scene_is_narrated_as_wav_opus_timings_and_subtitles(void 
         stem_of(json_array_get(items, 0), stem, sizeof(stem));
         snprintf(path, sizeof(path), "%s/%s/%s/%s.json", w->media, w->ana, id, stem);
         size_t len;
-        char *text = slurp(path, &len);
+        char *text = test_slurp(path, &len);
         assert_non_null(strstr(text, l == 0 ? "\"voice\":\"pt-br\"" : "\"voice\":\"en-us\""));
         free(text);
         test_resp_free(&r);
@@ -749,7 +726,7 @@ static void test_an_ffmpeg_that_hangs_is_killed_and_the_attempt_retried(void **s
                                     "attempts >= 1 AND status = 'queued'") == 0) {
         if (time_mono_usec() > until)
             fail_msg("the hanging attempt was never given up");
-        sleep_ms(25);
+        test_nap_ms(25);
     }
     stop_pool(w);
     char last_error[600];
@@ -808,7 +785,7 @@ static void test_the_personas_rate_and_pitch_reach_the_narrator(void **state)
            0) {
         if (time_mono_usec() > until)
             fail_msg("never scripted");
-        sleep_ms(25);
+        test_nap_ms(25);
     }
     test_resp_free((test_resp[]){ask_media(w, id, 202)});
     r = wait_audio(w, id, "COMPLETED");
@@ -866,7 +843,7 @@ static void test_media_are_served_with_ranges_etags_and_types(void **state)
     snprintf(name, sizeof(name), "%s.srt", stem);
     media_path(w, id, name, file, sizeof(file));
     size_t size;
-    char *whole = slurp(file, &size);
+    char *whole = test_slurp(file, &size);
     assert_true(size > 40);
 
     test_resp r = get_media(w, w->tok, id, name, NULL);
@@ -1167,7 +1144,7 @@ test_the_files_of_deleted_and_replaced_scenes_go_and_the_sweep_heals_a_crash(voi
             break;
         if (time_mono_usec() > until)
             fail_msg("the script was never rewritten");
-        sleep_ms(25);
+        test_nap_ms(25);
     }
     /* The job removes them right after its commit, which also marks the
      * job done: the removal may still be under way when the row says so,
@@ -1176,7 +1153,7 @@ test_the_files_of_deleted_and_replaced_scenes_go_and_the_sweep_heals_a_crash(voi
     while (scene_files(w, id, ids[0]) != 0 || scene_files(w, id, ids[2]) != 0) {
         if (time_mono_usec() > until)
             fail_msg("the replaced scenes' files were never removed");
-        sleep_ms(25);
+        test_nap_ms(25);
     }
 
     /* A crash between a delete's commit and the files' removal: the sweep
@@ -1205,71 +1182,33 @@ test_the_files_of_deleted_and_replaced_scenes_go_and_the_sweep_heals_a_crash(voi
 /* ---- a real worker process, killed mid-job ------------------------------------------------------
  */
 
-/* A `pstudio worker` on the test's database and data directory; env, when
+/* Starts p, a `pstudio worker` on the test's database and data directory
+ * with ffmpeg as its PSTUDIO_FFMPEG, its output appended to log; env, when
  * not NULL, is a NULL-terminated list of "NAME=value" set in its
  * environment too. */
-static pid_t spawn_worker_with(world *w, const char *ffmpeg, const char *log,
-                               const char *const *env)
+static void spawn_worker_with(world *w, test_proc *p, const char *ffmpeg, const char *log,
+                              const char *const *env)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
-            const char *eq = strchr(env[i], '=');
-            char name[64];
-            snprintf(name, sizeof(name), "%.*s", (int)(eq - env[i]), env[i]);
-            setenv(name, eq + 1, 1);
-        }
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        setenv("PSTUDIO_DATABASE_URL", w->api.t.url, 1);
-        setenv("PSTUDIO_DATA_DIR", w->dir, 1);
-        setenv("PSTUDIO_WORKERS", "1", 1);
-        setenv("PSTUDIO_SHUTDOWN_TIMEOUT_MS", "5000", 1);
-        setenv("PSTUDIO_FFMPEG", ffmpeg, 1);
-        execl(PSTUDIO_BIN, PSTUDIO_BIN, "worker", (char *)NULL);
-        _exit(127);
+    char setting[320];
+    snprintf(setting, sizeof(setting), "PSTUDIO_FFMPEG=%s", ffmpeg);
+    const char *all[12] = {setting};
+    for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
+        assert_true(i + 2 < sizeof(all) / sizeof(all[0]));
+        all[i + 1] = env[i];
     }
-    assert_true(pid > 0);
-    return pid;
+    test_proc_opts o = {.db_url = w->api.t.url, .data_dir = w->dir, .log = log, .env = all};
+    test_proc_start(p, "worker", &o);
 }
 
-static pid_t spawn_worker(world *w, const char *ffmpeg, const char *log)
+static void spawn_worker(world *w, test_proc *p, const char *ffmpeg, const char *log)
 {
-    return spawn_worker_with(w, ffmpeg, log, NULL);
-}
-
-static int wait_exit(pid_t pid, int seconds)
-{
-    int64_t until = time_mono_usec() + (int64_t)seconds * 1000000;
-    int status = 0;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (time_mono_usec() > until) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
-        }
-        sleep_ms(20);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void print_log(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char line[1024];
-    while (f && fgets(line, sizeof(line), f))
-        print_message("worker log: %s", line);
-    if (f)
-        fclose(f);
+    spawn_worker_with(w, p, ffmpeg, log, NULL);
 }
 
 /* A `pstudio worker` narrating through the fake OpenAI-compatible narrator
  * at base_url (which answers MP3), its temporary files under tmpdir. */
-static pid_t spawn_mp3_worker(world *w, const char *ffmpeg, const char *log, const char *base_url,
-                              const char *tmpdir)
+static void spawn_mp3_worker(world *w, test_proc *p, const char *ffmpeg, const char *log,
+                             const char *base_url, const char *tmpdir)
 {
     char url[300], tmp[400];
     snprintf(url, sizeof(url), "PSTUDIO_TTS_OPENAI_BASE_URL=%s", base_url);
@@ -1280,7 +1219,7 @@ static pid_t spawn_mp3_worker(world *w, const char *ffmpeg, const char *log, con
                          url,
                          tmp,
                          NULL};
-    return spawn_worker_with(w, ffmpeg, log, env);
+    spawn_worker_with(w, p, ffmpeg, log, env);
 }
 
 /* The one file of the first pstudio-tts-* directory under dir (the HTTP
@@ -1333,26 +1272,26 @@ test_a_worker_killed_mid_job_leaves_nothing_half_written_and_the_retry_finishes(
     chmod(script, 0700);
     test_resp_free((test_resp[]){ask_media(w, id, 202)});
 
-    pid_t first = spawn_mp3_worker(w, script, log, f.s.base_url, tmpdir);
+    test_proc first, second;
+    spawn_mp3_worker(w, &first, script, log, f.s.base_url, tmpdir);
     int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
     while (access(pidfile, F_OK) != 0 && time_mono_usec() < until)
-        sleep_ms(20);
+        test_nap_ms(20);
     if (access(pidfile, F_OK) != 0)
-        print_log(log);
+        test_proc_print_log(&first);
     size_t len; /* the pid file appears whole (mv), after the half-written output */
-    char *pid_text = slurp(pidfile, &len);
+    char *pid_text = test_slurp(pidfile, &len);
     assert_non_null(pid_text);
     pid_t decoder = (pid_t)atoi(pid_text);
     free(pid_text);
     assert_true(decoder > 1);
-    kill(first, SIGKILL);
-    assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
+    assert_int_equal(test_proc_stop(&first, SIGKILL, 30), 128 + SIGKILL);
     kill(decoder, SIGKILL); /* the orphaned decoder */
 
     /* The half-written decoding is in the dead worker's private directory... */
     char half[700];
     assert_true(decoding_file(tmpdir, "audio.wav", half, sizeof(half)));
-    char *text = slurp(half, &len);
+    char *text = test_slurp(half, &len);
     assert_non_null(text);
     assert_string_equal(text, "RIFF-half");
     free(text);
@@ -1378,12 +1317,11 @@ test_a_worker_killed_mid_job_leaves_nothing_half_written_and_the_retry_finishes(
 
     /* The dead worker's lease runs out; another worker does the job. */
     exec(w, "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE kind = 'media.audio'");
-    pid_t second = spawn_mp3_worker(w, "ffmpeg", log, f.s.base_url, tmpdir);
+    spawn_mp3_worker(w, &second, "ffmpeg", log, f.s.base_url, tmpdir);
     r = wait_audio(w, id, "COMPLETED");
-    kill(second, SIGTERM);
-    int status = wait_exit(second, 30);
+    int status = test_proc_stop(&second, SIGTERM, 30);
     if (status != 0)
-        print_log(log);
+        test_proc_print_log(&second);
     assert_int_equal(status, 0);
     sc = json_array_get(json_object_get(r.json, "items"), 0);
     check_scene_files(w, id, sc);
@@ -1451,7 +1389,7 @@ static void test_the_opus_encoder_keeps_length_and_level_and_says_why_it_fails(v
     assert_int_equal(oggopus_write_file(link, pcm, n, rate, &e), -1);
     assert_int_equal(e.kind, ERR_UNAVAILABLE);
     size_t len;
-    char *kept = slurp(target, &len);
+    char *kept = test_slurp(target, &len);
     assert_string_equal(kept, "keep"); /* the link was not followed */
     free(kept);
     snprintf(link, sizeof(link), "%s/absent.ogg", dir);
@@ -1498,7 +1436,7 @@ static json_t *timings_of(world *w, const char *project_id, json_t *sc)
     stem_of(sc, stem, sizeof(stem));
     snprintf(path, sizeof(path), "%s/%s/%s/%s.json", w->media, w->ana, project_id, stem);
     size_t len;
-    char *text = slurp(path, &len);
+    char *text = test_slurp(path, &len);
     assert_non_null(text);
     json_t *t = json_loads(text, 0, NULL);
     free(text);
@@ -1614,7 +1552,7 @@ static void test_http_narrator_failures_retry_or_fail_and_never_show_the_key(voi
     log_init(LOG_INFO, NULL);
     fclose(log);
     size_t len;
-    char *logs = slurp(logpath, &len);
+    char *logs = test_slurp(logpath, &len);
     assert_non_null(logs);
     assert_non_null(strstr(logs, "refused the API key")); /* the failure was logged... */
     assert_null(strstr(logs, "KEY-0123"));                /* ...and neither key with it */
@@ -1641,7 +1579,7 @@ static test_resp wait_image(world *w, const char *id, const char *want)
         if (time_mono_usec() > until)
             fail_msg("the images of %s never all reached %s: %s", id, want, r.body);
         test_resp_free(&r);
-        sleep_ms(25);
+        test_nap_ms(25);
     }
 }
 
@@ -1670,7 +1608,7 @@ static void check_image(world *w, const char *id, json_t *sc, const char *which,
     char file[600];
     media_path(w, id, name, file, sizeof(file));
     size_t len;
-    unsigned char *png = (unsigned char *)slurp(file, &len);
+    unsigned char *png = (unsigned char *)test_slurp(file, &len);
     assert_non_null(png);
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     assert_true(len > 100);
@@ -1824,7 +1762,7 @@ test_editing_a_visual_description_makes_its_image_stale_and_it_is_made_again(voi
                                     "status IN ('queued', 'running')") != 0) {
         if (time_mono_usec() > until)
             fail_msg("the image jobs never ended");
-        sleep_ms(25);
+        test_nap_ms(25);
     }
     snprintf(old_name, sizeof(old_name), "scene-%s-i4.png", sid);
     media_path(w, id, old_name, file, sizeof(file));
@@ -1904,12 +1842,12 @@ static void second_worker_makes_both_images(world *w, const char *id, const char
                                             const char *log, const char *const *env)
 {
     exec(w, "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE kind = 'media.image'");
-    pid_t second = spawn_worker_with(w, "ffmpeg", log, env);
+    test_proc second;
+    spawn_worker_with(w, &second, "ffmpeg", log, env);
     test_resp r = wait_image(w, id, "COMPLETED");
-    kill(second, SIGTERM);
-    int status = wait_exit(second, 30);
+    int status = test_proc_stop(&second, SIGTERM, 30);
     if (status != 0)
-        print_log(log);
+        test_proc_print_log(&second);
     assert_int_equal(status, 0);
     json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
     char name[200];
@@ -1952,20 +1890,20 @@ test_a_worker_killed_mid_image_leaves_no_png_visible_and_the_retry_draws_both(vo
 
     char fontconfig[400];
     snprintf(fontconfig, sizeof(fontconfig), "FONTCONFIG_FILE=%s", fifo);
-    pid_t first = spawn_worker_with(w, "ffmpeg", log, (const char *[]){fontconfig, NULL});
+    test_proc first;
+    spawn_worker_with(w, &first, "ffmpeg", log, (const char *[]){fontconfig, NULL});
     int hold = -1;
     int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
     while ((hold = open(fifo, O_WRONLY | O_NONBLOCK)) < 0 && time_mono_usec() < until)
-        sleep_ms(20);
+        test_nap_ms(20);
     if (hold < 0)
-        print_log(log);
+        test_proc_print_log(&first);
     assert_true(hold >= 0); /* the renderer is reading its fonts' configuration */
     r = scenes_of(w, id);
     assert_string_equal(str(json_array_get(json_object_get(r.json, "items"), 0), "image_status"),
                         "PROCESSING");
     test_resp_free(&r);
-    kill(first, SIGKILL);
-    assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
+    assert_int_equal(test_proc_stop(&first, SIGKILL, 30), 128 + SIGKILL);
     close(hold);
 
     /* Nothing under a name a reader could ask for; then another worker
@@ -2318,12 +2256,13 @@ test_a_worker_killed_between_the_two_shapes_leaves_no_png_and_the_retry_makes_bo
                          url,
                          NULL};
     int calls = fake_server_calls(&f.s);
-    pid_t first = spawn_worker_with(w, "ffmpeg", log, env);
+    test_proc first;
+    spawn_worker_with(w, &first, "ffmpeg", log, env);
     int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
     while (fake_server_calls(&f.s) < calls + 2 && time_mono_usec() < until)
-        sleep_ms(20);
+        test_nap_ms(20);
     if (fake_server_calls(&f.s) < calls + 2)
-        print_log(log);
+        test_proc_print_log(&first);
     assert_int_equal(fake_server_calls(&f.s), calls + 2); /* waiting on the landscape */
     /* The portrait is made, in a temporary only. */
     char names[4096], portrait[120];
@@ -2331,8 +2270,7 @@ test_a_worker_killed_between_the_two_shapes_leaves_no_png_and_the_retry_makes_bo
     listing_but(w, id, NULL, names, sizeof(names));
     if (strstr(names, portrait) == NULL || strstr(names, ".tmp-") == NULL)
         fail_msg("no temporary portrait while the landscape is asked for: %s", names);
-    kill(first, SIGKILL);
-    assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
+    assert_int_equal(test_proc_stop(&first, SIGKILL, 30), 128 + SIGKILL);
     killed_mid_image_shows_nothing(w, id, sid);
 
     /* With a model that answers, another worker makes both. */
@@ -2398,7 +2336,7 @@ static test_resp wait_render(world *w, const char *id, const char *want)
         if (time_mono_usec() > until)
             fail_msg("the render of %s never reached %s: %s", id, want, r.body);
         test_resp_free(&r);
-        sleep_ms(50);
+        test_nap_ms(50);
     }
 }
 
@@ -2415,7 +2353,7 @@ static int64_t narration_ms(json_t *scenes)
 static void check_faststart(const char *path)
 {
     size_t len;
-    unsigned char *d = (unsigned char *)slurp(path, &len);
+    unsigned char *d = (unsigned char *)test_slurp(path, &len);
     assert_non_null(d);
     long moov = -1, mdat = -1;
     for (size_t at = 0; at + 8 <= len;) {
@@ -2737,15 +2675,16 @@ static void test_a_worker_killed_mid_render_leaves_no_video_and_the_retry_finish
     snprintf(log, sizeof(log), "%s/render-worker.log", w->dir);
     test_resp_free((test_resp[]){ask_render(w, w->tok, id, "{\"music\":\"ambient\"}", 202)});
 
-    pid_t first = spawn_worker(w, "ffmpeg", log);
+    test_proc first, second;
+    spawn_worker(w, &first, "ffmpeg", log);
     int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
     while (render_progress(w, id) == 0 && time_mono_usec() < until)
-        sleep_ms(10);
+        test_nap_ms(10);
     if (render_progress(w, id) == 0)
-        print_log(log);
+        test_proc_print_log(&first);
     assert_true(render_progress(w, id) > 0);
-    kill(first, SIGKILL); /* its ffmpeg dies on its next progress write (EPIPE) */
-    assert_int_equal(wait_exit(first, 30), 128 + SIGKILL);
+    /* Killed, its ffmpeg dies on its next progress write (EPIPE). */
+    assert_int_equal(test_proc_stop(&first, SIGKILL, 30), 128 + SIGKILL);
 
     r = project_of(w, id);
     assert_string_equal(str(r.json, "render_status"), "rendering");
@@ -2761,13 +2700,12 @@ static void test_a_worker_killed_mid_render_leaves_no_video_and_the_retry_finish
             fail_msg("a visible file after the kill: %s", tok);
 
     exec(w, "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE kind = 'media.video'");
-    pid_t second = spawn_worker(w, "ffmpeg", log);
+    spawn_worker(w, &second, "ffmpeg", log);
     r = wait_render(w, id, "rendered");
     test_resp_free(&r);
-    kill(second, SIGTERM);
-    int status = wait_exit(second, 60);
+    int status = test_proc_stop(&second, SIGTERM, 60);
     if (status != 0)
-        print_log(log);
+        test_proc_print_log(&second);
     assert_int_equal(status, 0);
     check_video(w, id, 1920, 1080, true, want_ms);
     check_png_size(w, id, "thumbnail.png", 1280, 720);

@@ -748,6 +748,62 @@ static void test_pools_count_the_days_the_model_contract_names(void **state)
     test_resp_free(&r);
 }
 
+/* Per-video attribution gives a channel-day a persona per video besides the
+ * assigned one, so a channel in the pool can hold more personas over the
+ * window than the window has days (decision 159). Ana's second channel:
+ * Good assigned for 60 days, and 120 published videos by 120 other
+ * personas, one each, two a day. The suggestions still answer, and Good's
+ * owner days are the 60 of the channel's rest. */
+static void test_a_pool_channel_with_more_personas_than_days(void **state)
+{
+    world *w = *state;
+    int64_t t = w->today;
+    test_set_plan(&w->api, "ana@example.com", "creator");
+    history(w, 30);
+    char a2[UUID_STR_LEN + 1];
+    new_channel(w, w->tok, "UCa2", a2);
+    assign_on(w, a2, w->good, t - 60);
+    days_on(w, a2, t - 60, t - 1, 500, 1500.0);
+    enum { VIDEO_PERSONAS = 120 };
+    for (int k = 0; k < VIDEO_PERSONAS; k++) {
+        char persona[UUID_STR_LEN + 1], project[UUID_STR_LEN + 1], id[UUID_STR_LEN + 1];
+        char video[16], date[16];
+        fixture_persona(&w->api.t, w->uid, persona);
+        fixture_project(&w->api.t, w->uid, a2, persona, project);
+        uuid_v7(id);
+        snprintf(video, sizeof(video), "vid%03d", k);
+        time_day_format(t - 1 - k % 60, date);
+        db_error de;
+        if (testdb_execf(&w->api.t, &de,
+                         "INSERT INTO video_analytics (id, project_id, channel_id, user_id, "
+                         "youtube_video_id, persona_id, persona_version, date, views, likes, "
+                         "comments, shares, watch_time_minutes, subscribers_gained, "
+                         "subscribers_lost, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, "
+                         "$6, NULL, $7, 10, 0, 0, 0, 30, 0, 0, $8, $8)",
+                         "ssssssst", id, project, a2, w->uid, video, persona, date,
+                         time_now_usec()) != 0)
+            fail_msg("video day: %s", de.message);
+    }
+    assert_true(count1(w,
+                       "SELECT count(DISTINCT persona_id) FROM video_analytics WHERE channel_id = $1",
+                       a2) == VIDEO_PERSONAS);
+    test_resp r = get_suggestions(w);
+    test_expect(&r, 200, NULL);
+    json_t *ps = json_object_get(r.json, "personas");
+    size_t i;
+    json_t *p;
+    bool seen = false;
+    json_array_foreach(ps, i, p)
+    {
+        if (strcmp(json_string_value(json_object_get(p, "persona_id")), w->good) != 0)
+            continue;
+        assert_int_equal(json_integer_value(json_object_get(p, "owner_days")), 60);
+        seen = true;
+    }
+    assert_true(seen);
+    test_resp_free(&r);
+}
+
 /* Without impressions the default objective cannot be computed: the figures
  * fall back to views per day, and the answer says so. */
 static void test_missing_impressions_name_the_objective_used_instead(void **state)
@@ -875,6 +931,7 @@ int main(void)
         T(test_patch_sets_mode_and_objective_and_checks_them),
         T(test_another_users_suggestion_and_assignment_are_404),
         T(test_pools_count_the_days_the_model_contract_names),
+        T(test_a_pool_channel_with_more_personas_than_days),
         T(test_missing_impressions_name_the_objective_used_instead),
         T(test_suggestions_give_figures_in_the_objectives_units),
     };

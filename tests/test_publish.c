@@ -497,47 +497,21 @@ static void test_an_expired_access_token_is_refreshed_and_the_upload_goes_on(voi
     assert_int_equal(refused, 1);
 }
 
-/* The worker subprocess: the test's database, media and fakes. */
-static pid_t spawn_worker(world *w, const char *log)
+/* Starts p, the worker subprocess: the test's database, media and fakes,
+ * its output appended to log. */
+static void spawn_worker(test_proc *p, world *w, const char *log)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        setenv("PSTUDIO_DATABASE_URL", w->api.t.url, 1);
-        setenv("PSTUDIO_DATA_DIR", w->dir, 1);
-        setenv("PSTUDIO_WORKERS", "1", 1);
-        setenv("PSTUDIO_SHUTDOWN_TIMEOUT_MS", "5000", 1);
-        setenv("PSTUDIO_SECRET_KEY", w->key, 1);
-        setenv("PSTUDIO_GOOGLE_CLIENT_ID", CLIENT_ID, 1);
-        setenv("PSTUDIO_GOOGLE_CLIENT_SECRET", CLIENT_SECRET, 1);
-        setenv("PSTUDIO_GOOGLE_REDIRECT_URI", w->urls[5], 1);
-        setenv("PSTUDIO_GOOGLE_TOKEN_URL", w->urls[1], 1);
-        setenv("PSTUDIO_GOOGLE_REVOKE_URL", w->urls[3], 1);
-        setenv("PSTUDIO_GOOGLE_USERINFO_URL", w->urls[2], 1);
-        setenv("PSTUDIO_YOUTUBE_API_URL", w->urls[4], 1);
-        setenv("PSTUDIO_YOUTUBE_ANALYTICS_URL", w->urls[6], 1);
-        setenv("PSTUDIO_YOUTUBE_PUBLISHING", "true", 1);
-        setenv("PSTUDIO_YOUTUBE_UPLOAD_URL", w->urls[7], 1);
-        setenv("PSTUDIO_YOUTUBE_UPLOAD_CHUNK_KIB", "256", 1);
-        execl(PSTUDIO_BIN, PSTUDIO_BIN, "worker", (char *)NULL);
-        _exit(127);
-    }
-    assert_true(pid > 0);
-    return pid;
-}
-
-static void print_log(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char line[1024];
-    while (f && fgets(line, sizeof(line), f))
-        print_message("worker log: %s", line);
-    if (f)
-        fclose(f);
+    fake_google_settings google;
+    char upload[300];
+    const char *env[14];
+    size_t n = fake_google_env(w->fg, w->urls[5], w->key, &google, env);
+    snprintf(upload, sizeof(upload), "PSTUDIO_YOUTUBE_UPLOAD_URL=%s", w->urls[7]);
+    env[n++] = "PSTUDIO_YOUTUBE_PUBLISHING=true";
+    env[n++] = upload;
+    env[n++] = "PSTUDIO_YOUTUBE_UPLOAD_CHUNK_KIB=256";
+    env[n] = NULL;
+    test_proc_opts o = {.db_url = w->api.t.url, .data_dir = w->dir, .log = log, .env = env};
+    test_proc_start(p, "worker", &o);
 }
 
 static void test_a_worker_killed_mid_upload_is_resumed_into_one_video(void **state)
@@ -550,7 +524,8 @@ static void test_a_worker_killed_mid_upload_is_resumed_into_one_video(void **sta
     publish_ok(w);
     char log[320];
     snprintf(log, sizeof(log), "%s/worker.log", w->dir);
-    pid_t worker = spawn_worker(w, log);
+    test_proc worker;
+    spawn_worker(&worker, w, log);
     bool stalled = false;
     int64_t until = time_mono_usec() + (int64_t)60 * 1000000;
     while (!stalled && time_mono_usec() < until) {
@@ -558,15 +533,13 @@ static void test_a_worker_killed_mid_upload_is_resumed_into_one_video(void **sta
         stalled = w->fu->stalled;
         fake_upload_unlock(w->fu);
         if (!stalled)
-            usleep(20000);
+            test_nap_ms(20);
     }
-    kill(worker, SIGKILL);
-    int status = 0;
-    waitpid(worker, &status, 0);
+    test_proc_stop(&worker, SIGKILL, 30);
     if (!stalled)
-        print_log(log);
+        test_proc_print_log(&worker);
     assert_true(stalled);
-    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    assert_true(WIFSIGNALED(worker.wstatus) && WTERMSIG(worker.wstatus) == SIGKILL);
     /* The session was stored before the first byte, and the progress of
      * each confirmed chunk. */
     assert_int_equal(count(w, "SELECT count(*) FROM project_publications WHERE session_uri IS "

@@ -583,3 +583,182 @@ char *test_repeat(const char *prefix, const char *unit, int n)
     s[p + u * (size_t)n] = '\0';
     return s;
 }
+
+/* ---- files and child processes -------------------------------------------- */
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <time.h>
+
+void test_nap_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+char *test_slurp(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (;;) {
+        if (n + 1 == cap) {
+            if (n >= TEST_SLURP_MAX)
+                fail_msg("%s: %zu bytes or more, past what a test reads", path, n);
+            cap = cap * 2 > TEST_SLURP_MAX + 1 ? TEST_SLURP_MAX + 1 : cap * 2;
+            text = realloc(text, cap);
+            assert_non_null(text);
+        }
+        ssize_t r = read(fd, text + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int err = errno;
+            free(text);
+            close(fd);
+            errno = err;
+            return NULL;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    text[n] = '\0';
+    if (len != NULL)
+        *len = n;
+    return text;
+}
+
+static void testlib__reaped(test_proc *p, int wstatus)
+{
+    p->pid = 0;
+    p->wstatus = wstatus;
+    p->ended = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+}
+
+void test_proc_start(test_proc *p, const char *cmd, const test_proc_opts *o)
+{
+    memset(p, 0, sizeof(*p));
+    snprintf(p->cmd, sizeof(p->cmd), "%s", cmd);
+    snprintf(p->dir, sizeof(p->dir), "%s", o->data_dir);
+    snprintf(p->log, sizeof(p->log), "%s", o->log);
+    int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        fail_msg("%s: %s", p->log, strerror(errno));
+    bool serve = strcmp(cmd, "serve") == 0;
+    p->pid = fork();
+    if (p->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed test leaves no process behind */
+        dup2(fd, 1);
+        dup2(fd, 2);
+        setenv("PSTUDIO_DATABASE_URL", o->db_url, 1);
+        setenv("PSTUDIO_DATA_DIR", o->data_dir, 1);
+        setenv("PSTUDIO_PORT", "0", 1);
+        setenv("PSTUDIO_WORKERS", serve ? "0" : "1", 1);
+        setenv("PSTUDIO_SHUTDOWN_TIMEOUT_MS", "5000", 1);
+        for (size_t i = 0; o->env != NULL && o->env[i] != NULL; i++)
+            if (strchr(o->env[i], '=') != NULL)
+                putenv((char *)o->env[i]);
+            else
+                unsetenv(o->env[i]);
+        if (o->fsize > 0) {
+            struct rlimit rl = {(rlim_t)o->fsize, RLIM_INFINITY};
+            if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+                _exit(126);
+        }
+        execl(PSTUDIO_BIN, PSTUDIO_BIN, cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(fd);
+    if (p->pid < 0)
+        fail_msg("fork: %s", strerror(errno));
+}
+
+void test_proc_ready(test_proc *p)
+{
+    const char *ready = strcmp(p->cmd, "serve") == 0 ? "listening" : "job workers started";
+    for (int tries = 0; tries < 1200; tries++) {
+        char *log = test_proc_log(p);
+        const char *at = strstr(log, ready);
+        const char *eol = at != NULL ? strchr(at, '\n') : NULL;
+        if (eol != NULL) { /* the whole line is there */
+            const char *bol = at;
+            while (bol > log && bol[-1] != '\n')
+                bol--;
+            const char *port = strstr(bol, "\"port\":");
+            if (port != NULL && port < eol)
+                p->port = atoi(port + 7);
+            free(log);
+            return;
+        }
+        if (!test_proc_alive(p))
+            fail_msg("pstudio %s exited (%d) before it was ready:\n%s", p->cmd, p->ended, log);
+        free(log);
+        test_nap_ms(25);
+    }
+    char *log = test_proc_log(p);
+    test_proc_stop(p, SIGKILL, 30);
+    fail_msg("pstudio %s never said '%s' in 30 s:\n%s", p->cmd, ready, log);
+}
+
+bool test_proc_alive(test_proc *p)
+{
+    if (p->pid <= 0)
+        return false;
+    int wstatus = 0;
+    pid_t r = waitpid(p->pid, &wstatus, WNOHANG);
+    if (r == 0 || (r < 0 && errno == EINTR))
+        return true;
+    if (r == p->pid)
+        testlib__reaped(p, wstatus);
+    else
+        p->pid = 0; /* not our child any more: nothing to wait for */
+    return false;
+}
+
+int test_proc_wait(test_proc *p, int seconds)
+{
+    int64_t until = time_mono_usec() + (int64_t)seconds * 1000000;
+    while (test_proc_alive(p)) {
+        if (time_mono_usec() > until) {
+            int wstatus = 0;
+            kill(p->pid, SIGKILL);
+            waitpid(p->pid, &wstatus, 0);
+            testlib__reaped(p, wstatus);
+            p->ended = TEST_PROC_KILLED;
+            break;
+        }
+        test_nap_ms(20);
+    }
+    return p->ended;
+}
+
+int test_proc_stop(test_proc *p, int sig, int seconds)
+{
+    if (p->pid > 0)
+        kill(p->pid, sig);
+    return test_proc_wait(p, seconds);
+}
+
+char *test_proc_log(const test_proc *p)
+{
+    char *log = p->log[0] != '\0' ? test_slurp(p->log, NULL) : NULL;
+    return log != NULL ? log : strdup("");
+}
+
+void test_proc_print_log(const test_proc *p)
+{
+    char *log = test_proc_log(p);
+    for (char *line = log, *next; line != NULL && *line != '\0'; line = next) {
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
+        print_message("%s log: %s\n", p->cmd, line);
+    }
+    free(log);
+}

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 /* cmocka needs the three above first. */
 #include <cmocka.h>
 
@@ -53,8 +54,6 @@ void test_tmpdir(char *out, size_t n);
 /** Runs argv with env additions (NULL-terminated "K=V" list), captures stdout+stderr. */
 int test_run(const char *const argv[], const char *const env[], const char *stdin_text, char *out,
              size_t out_n);
-
-#endif
 
 /**
  * Runs one statement with parameters described by `types`, one letter each:
@@ -137,3 +136,73 @@ void test_expect(const test_resp *r, long status, const char *problem_slug);
 extern const char *const test_utf8_units[TEST_UTF8_UNITS];
 /** prefix followed by n copies of unit, malloc'd (the caller frees it). */
 char *test_repeat(const char *prefix, const char *unit, int n);
+
+/* ---- files and child processes -------------------------------------------- */
+
+/** Sleeps ms milliseconds. */
+void test_nap_ms(int ms);
+
+/* The most test_slurp() reads; a file as large fails the test. */
+#define TEST_SLURP_MAX ((size_t)256 << 20)
+/**
+ * The whole file, malloc'd with a NUL after its bytes (the caller frees it);
+ * *len, when len is not NULL, is its length (the bytes may hold NULs). NULL,
+ * with errno set, when it cannot be opened or read. A file of TEST_SLURP_MAX
+ * bytes or more fails the test: nothing comes back cut.
+ */
+char *test_slurp(const char *path, size_t *len);
+
+/* A `pstudio serve` or `pstudio worker` started by the test. */
+typedef struct test_proc {
+    pid_t pid;     /* > 0 while it runs (not yet reaped) */
+    int port;      /* serve: the port of its "listening" line, once test_proc_ready() saw it */
+    int ended;     /* once reaped: what test_proc_wait() returned */
+    int wstatus;   /* once reaped: the raw waitpid() status */
+    char cmd[16];  /* "serve" or "worker" */
+    char dir[700]; /* its data directory */
+    char log[700]; /* its stdout and stderr, appended */
+} test_proc;
+
+/* test_proc_wait()'s answer when the process outlived the wait and was killed. */
+#define TEST_PROC_KILLED (-1)
+
+typedef struct test_proc_opts {
+    const char *db_url;     /* PSTUDIO_DATABASE_URL */
+    const char *data_dir;   /* PSTUDIO_DATA_DIR */
+    const char *log;        /* file its stdout and stderr are appended to (created) */
+    const char *const *env; /* more "NAME=value" (NULL-terminated, or NULL), set last; a
+                             * bare "NAME" unsets it (the product's default applies) */
+    long fsize;             /* > 0: no file it writes may grow past fsize bytes (RLIMIT_FSIZE,
+                             * the hard limit left open so prlimit can give room again) */
+} test_proc_opts;
+
+/**
+ * Starts `pstudio cmd` (PSTUDIO_BIN) with o's database, data directory and
+ * log, and PSTUDIO_PORT=0, PSTUDIO_WORKERS=0 for serve or 1 for worker and
+ * PSTUDIO_SHUTDOWN_TIMEOUT_MS=5000, which o->env may override. It dies with
+ * the test (PR_SET_PDEATHSIG). Returns once forked: see test_proc_ready().
+ */
+void test_proc_start(test_proc *p, const char *cmd, const test_proc_opts *o);
+/**
+ * Waits up to 30 s for the line that says p is ready ("listening" for serve,
+ * with its port into p->port; "job workers started" for worker). Fails the
+ * test, showing the log, when p exits first or never says it (then killed).
+ */
+void test_proc_ready(test_proc *p);
+/** True while p runs; reaps it (filling ended and wstatus) once it has exited. */
+bool test_proc_alive(test_proc *p);
+/**
+ * Waits up to seconds for p to exit and reaps it; past that, kills it with
+ * SIGKILL. How it ended: its exit status, 128 + the signal that ended it, or
+ * TEST_PROC_KILLED when the wait ran out. For a p not running, what it
+ * ended with last (0 for one never started).
+ */
+int test_proc_wait(test_proc *p, int seconds);
+/** Sends sig to p (when running), then test_proc_wait(p, seconds). */
+int test_proc_stop(test_proc *p, int sig, int seconds);
+/** p's log so far, malloc'd ("" when there is none yet); the caller frees it. */
+char *test_proc_log(const test_proc *p);
+/** Prints p's log, each line as "<cmd> log: <line>" (for a failing test). */
+void test_proc_print_log(const test_proc *p);
+
+#endif

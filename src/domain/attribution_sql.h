@@ -34,14 +34,19 @@
  * rules read "DOUB") and double precision on PostgreSQL, so one text serves
  * both engines but for E and X. */
 
-/* The attributed videos of the channel-day of d, summed (NULL: none). */
-#define ATTR__VSUM_FROM                                                                            \
-    " AS double precision)) FROM video_analytics v WHERE v.channel_id = d.channel_id AND "         \
-    "v.date = d.date AND v.persona_id IS NOT NULL)"
-#define ATTR__SUMS                                                                                 \
-    "(SELECT sum(CAST(v.views" ATTR__VSUM_FROM " AS sv, "                                          \
-    "(SELECT sum(CAST(v.watch_time_minutes" ATTR__VSUM_FROM " AS sw, "                             \
-    "(SELECT sum(CAST(v.subscribers_gained - v.subscribers_lost" ATTR__VSUM_FROM " AS sn "
+/* The attributed videos of each channel-day of the range, summed, joined
+ * to its DAY row d (s.sv, s.sw, s.sn; NULL: none). One grouped read of the
+ * range's video rows rather than three correlated sums per DAY row:
+ * PostgreSQL pulled those up into the rest's expressions, 13 subplans a
+ * row (decision 158). DF filters the video rows as it does the DAY rows
+ * (video_analytics has the columns it names: channel_id, user_id, date,
+ * views), so a user's read groups only that user's videos. */
+#define ATTR__VSUMS(DF)                                                                            \
+    "LEFT JOIN (SELECT d.channel_id, d.date, sum(CAST(d.views AS double precision)) AS sv, "       \
+    "sum(CAST(d.watch_time_minutes AS double precision)) AS sw, "                                  \
+    "sum(CAST(d.subscribers_gained - d.subscribers_lost AS double precision)) AS sn "              \
+    "FROM video_analytics d WHERE d.persona_id IS NOT NULL AND d.date >= $1 AND d.date <= $2" DF   \
+    " GROUP BY d.channel_id, d.date) s ON s.channel_id = d.channel_id AND s.date = d.date "
 /* The rest's views and watch time: the day's less its videos', not below 0. */
 #define ATTR__RV                                                                                   \
     "(CASE WHEN r.sv IS NULL THEN CAST(r.views AS double precision) WHEN r.views > r.sv THEN "     \
@@ -72,11 +77,11 @@
     "SELECT d.channel_id, d.user_id, d.date, d.views, d.watch_time_minutes, d.impressions, "       \
     "d.avg_retention, d.avg_ctr, d.subscribers_gained - d.subscribers_lost AS net0, "              \
     "a.persona_id, CASE WHEN a.source = 'optimizer' AND " X                                        \
-    " THEN 1 ELSE 0 END AS explored, " ATTR__SUMS                                                  \
+    " THEN 1 ELSE 0 END AS explored, s.sv, s.sw, s.sn "                                            \
     "FROM channel_analytics d LEFT JOIN channel_persona_assignments a ON a.id = ("                 \
     "SELECT x.id FROM channel_persona_assignments x WHERE x.channel_id = d.channel_id "            \
-    "AND x.created_at < " E " ORDER BY x.created_at DESC, x.id DESC LIMIT 1) "                     \
-    "WHERE d.period = 'DAY' AND d.date >= $1 AND d.date <= $2" DF
+    "AND x.created_at < " E " ORDER BY x.created_at DESC, x.id DESC LIMIT 1) " ATTR__VSUMS(        \
+        DF) "WHERE d.period = 'DAY' AND d.date >= $1 AND d.date <= $2" DF
 
 /* The rest of the channel-day, to its assigned persona. */
 #define ATTR__REST_PART(E, X, DF)                                                                  \

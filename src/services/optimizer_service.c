@@ -88,10 +88,12 @@ static int opt__keep_day(const optimizer_day *d, void *ctx, error *err)
 /* The pool's fold (optimizer_model.h, "the pooled sums, exactly"): per
  * channel, every persona's sums on it; when the channel ends,
  * opt_channel_contrasts (the simulator's own) turns them into each
- * persona's contrasts, which go to the candidates' owner or global pool. A
- * channel holds at most one persona a day, so the window bounds the
- * personas per channel. */
-#define OPT__POOL_PERSONAS (OPTIMIZER_WINDOW_DAYS + 1)
+ * persona's contrasts, which go to the candidates' owner or global pool.
+ * Since per-video attribution (decision 140) a channel-day holds a persona
+ * per video besides the assigned one, so nothing bounds the personas of a
+ * channel: the arrays grow in the arena as a channel brings more
+ * (decision 159). */
+#define OPT__POOL_PERSONAS0 16
 
 typedef struct opt__pool_persona {
     char persona_id[UUID_STR_LEN + 1];
@@ -99,32 +101,51 @@ typedef struct opt__pool_persona {
 } opt__pool_persona;
 
 typedef struct opt__pool {
+    arena *a;
     opt_objective o;
     const char *owner_id;
     opt_candidate *c;
     size_t n;
     char channel_id[UUID_STR_LEN + 1];
     bool owners;
-    opt__pool_persona per[OPT__POOL_PERSONAS];
-    size_t k;
+    opt__pool_persona *per; /* the channel's personas so far, k of cap */
+    opt_stats *days, *out;  /* the fold's input and output, cap each */
+    size_t k, cap;
 } opt__pool;
 
 static void opt__pool_fold(opt__pool *p)
 {
-    opt_stats days[OPT__POOL_PERSONAS], out[OPT__POOL_PERSONAS];
     for (size_t q = 0; q < p->k; q++)
-        days[q] = p->per[q].s;
-    opt_channel_contrasts(days, p->k, out);
+        p->days[q] = p->per[q].s;
+    opt_channel_contrasts(p->days, p->k, p->out);
     for (size_t q = 0; q < p->k; q++) {
         size_t i = opt__find(p->c, p->n, p->per[q].persona_id);
-        if (i == SIZE_MAX || out[q].n == 0)
+        if (i == SIZE_MAX || p->out[q].n == 0)
             continue;
         opt_stats *to = p->owners ? &p->c[i].owner : &p->c[i].global;
-        to->n += out[q].n;
-        to->sum += out[q].sum;
-        to->sumsq += out[q].sumsq;
+        to->n += p->out[q].n;
+        to->sum += p->out[q].sum;
+        to->sumsq += p->out[q].sumsq;
     }
     p->k = 0;
+}
+
+/* Room for one more persona on the channel: the arrays twice as large,
+ * the personas so far copied (the old arrays stay in the arena). */
+static void opt__pool_grow(opt__pool *p)
+{
+    if (p->k < p->cap)
+        return;
+    size_t cap = p->cap ? 2 * p->cap : OPT__POOL_PERSONAS0;
+    opt__pool_persona *per = arena_alloc(p->a, cap * sizeof(*per));
+    opt_stats *days = arena_alloc(p->a, cap * sizeof(*days));
+    opt_stats *out = arena_alloc(p->a, cap * sizeof(*out));
+    if (p->k > 0)
+        memcpy(per, p->per, p->k * sizeof(*per));
+    p->per = per;
+    p->days = days;
+    p->out = out;
+    p->cap = cap;
 }
 
 static int opt__pool_day(const optimizer_day *d, void *ctx, error *err)
@@ -143,9 +164,7 @@ static int opt__pool_day(const optimizer_day *d, void *ctx, error *err)
     while (q < p->k && strcmp(p->per[q].persona_id, d->persona_id) != 0)
         q++;
     if (q == p->k) {
-        if (p->k == OPT__POOL_PERSONAS)
-            return error_set(err, ERR_INTERNAL, NULL,
-                             "channel %s has more personas in the window than days", d->channel_id);
+        opt__pool_grow(p);
         memcpy(p->per[q].persona_id, d->persona_id, sizeof(p->per[q].persona_id));
         memset(&p->per[q].s, 0, sizeof(p->per[q].s));
         p->k++;
@@ -238,6 +257,7 @@ static int opt__gather(services *s, db_conn *c, arena *a, const channel *ch, int
     if (optimizer_store_persona_language(c, ch->persona_id, lang, sizeof(lang), err) != 0)
         return -1;
     opt__pool *pool = arena_calloc(a, sizeof(*pool));
+    pool->a = a;
     pool->o = v->set.objective;
     pool->owner_id = ch->user_id;
     pool->c = v->cands;
