@@ -6,7 +6,9 @@
  * data[0].b64_json. The images are real: a PNG and a JPEG of ffmpeg's test
  * pattern at Gemini's 16:9 size (1344x768), and the same turned 9:16 when
  * the request asks for a portrait (aspectRatio 9:16, or a size taller than
- * wide). Answers come from a queue of modes, then the default mode.
+ * wide). Answers come from a queue of modes, then the default mode; one
+ * mode can answer every n-th call (fake_server_every), so a job asking for
+ * two shapes gets its first and fails its second.
  */
 #ifndef PS_TESTS_FAKE_IMAGE_H
 #define PS_TESTS_FAKE_IMAGE_H

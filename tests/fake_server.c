@@ -30,6 +30,13 @@ void fake_server_push(fake_server *f, int mode)
         f->queue[f->nqueue++] = mode;
 }
 
+void fake_server_every(fake_server *f, int n, int mode)
+{
+    f->every = n;
+    f->every_mode = mode;
+    f->every_calls = 0;
+}
+
 json_t *fake_server_last_body(fake_server *f)
 {
     fake_server_lock(f);
@@ -54,7 +61,9 @@ int fake_server_receive(http_request *r, json_t **body, int stall_mode, int ok_m
     *body = json_loadb(text, len, 0, NULL);
     fake_server_lock(f);
     int m = f->mode;
-    if (f->nqueue > 0) {
+    if (f->every > 0 && ++f->every_calls % f->every == 0) {
+        m = f->every_mode;
+    } else if (f->nqueue > 0) {
         m = f->queue[0];
         memmove(f->queue, f->queue + 1, sizeof(f->queue[0]) * (size_t)(f->nqueue - 1));
         f->nqueue--;

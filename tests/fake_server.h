@@ -1,7 +1,8 @@
 /*
  * fake_server: what every loopback fake of an outside HTTP service shares
  * (fake_llm, fake_tts, fake_image): our own http server on a free port, a
- * queue of answer modes (then a default mode), a record of the last request
+ * queue of answer modes (then a default mode), a mode for every n-th call
+ * (a job's second request failing attempt after attempt), a record of the last request
  * (path, key headers, parsed JSON body), a stall that ends early at
  * shutdown, and the error answers every provider gives alike (429 with
  * Retry-After, 500, a 401 that quotes the key it was sent).
@@ -42,6 +43,9 @@ typedef struct fake_server {
     int queue[FAKE_SERVER_QUEUE];
     int nqueue;
     int stall_ms;
+    int every; /* > 0: every every-th call since fake_server_every() answers every_mode */
+    int every_mode;
+    int every_calls;         /* calls since fake_server_every() */
     int error_modes[3];      /* the owner's modes of the shared errors, by fake_server_error_kind */
     const char *retry_after; /* the Retry-After of FAKE_SERVER_429; default "7" */
     bool stopping;           /* ends a stall early at shutdown */
@@ -62,6 +66,14 @@ void fake_server_lock(fake_server *f);
 void fake_server_unlock(fake_server *f);
 /** Queues the answer mode of the next call (under the lock). */
 void fake_server_push(fake_server *f, int mode);
+/**
+ * From the next call on, every n-th call (the n-th, the 2n-th, ...) answers
+ * mode whatever the queue holds; the others take the queue, then the
+ * default. n = 0 turns it off (under the lock). With n = 2 a job that asks
+ * twice per attempt gets its first answer and fails its second, attempt
+ * after attempt.
+ */
+void fake_server_every(fake_server *f, int n, int mode);
 /** A new reference to the last body received (NULL before the first call). */
 json_t *fake_server_last_body(fake_server *f);
 int fake_server_calls(fake_server *f);

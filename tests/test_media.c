@@ -1805,6 +1805,62 @@ static void test_another_users_images_are_not_found(void **state)
     test_resp_free(&r);
 }
 
+/* Both names of the scene's image at generation gen answer 404 on the media route. */
+static void image_names_not_found(world *w, const char *id, const char *sid, int gen)
+{
+    const char *suffixes[] = {".png", "-portrait.png"};
+    for (int i = 0; i < 2; i++) {
+        char name[200];
+        snprintf(name, sizeof(name), "scene-%s-i%d%s", sid, gen, suffixes[i]);
+        test_resp r = get_media(w, w->tok, id, name, NULL);
+        test_expect(&r, 404, "not-found");
+        test_resp_free(&r);
+    }
+}
+
+/* After a worker was killed mid image job: the scene still PROCESSING,
+ * naming no image, nothing but temporaries in the project's directory,
+ * and neither of generation 1's names served. */
+static void killed_mid_image_shows_nothing(world *w, const char *id, const char *sid)
+{
+    test_resp r = scenes_of(w, id);
+    json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_string_equal(str(sc, "image_status"), "PROCESSING");
+    assert_true(json_is_null(json_object_get(sc, "image")));
+    test_resp_free(&r);
+    char names[2048];
+    listing_but(w, id, NULL, names, sizeof(names));
+    for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
+        if (strncmp(tok, ".tmp-", 5) != 0)
+            fail_msg("a visible file after the kill: %s", tok);
+    image_names_not_found(w, id, sid, 1);
+}
+
+/* The dead worker's lease runs out; a second worker (env as the first's)
+ * makes both sizes of generation 1, on attempt 2. */
+static void second_worker_makes_both_images(world *w, const char *id, const char *sid,
+                                            const char *log, const char *const *env)
+{
+    exec(w, "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE kind = 'media.image'");
+    test_proc second;
+    spawn_worker_with(w, &second, "ffmpeg", log, env);
+    test_resp r = wait_image(w, id, "COMPLETED");
+    int status = test_proc_stop(&second, SIGTERM, 30);
+    if (status != 0)
+        test_proc_print_log(&second);
+    assert_int_equal(status, 0);
+    json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+    char name[200];
+    snprintf(name, sizeof(name), "scene-%s-i1.png", sid);
+    assert_string_equal(image_name(sc, "landscape"), name);
+    check_image(w, id, sc, "landscape", 1920, 1080);
+    check_image(w, id, sc, "portrait", 1080, 1920);
+    test_resp_free(&r);
+    assert_int_equal(testdb_scalar(&w->api.t, "SELECT attempts FROM jobs WHERE kind = "
+                                              "'media.image'"),
+                     2);
+}
+
 /*
  * A worker killed mid image job. The card renderer reads fontconfig's
  * configuration the first time it draws; the worker is started with
@@ -1834,7 +1890,7 @@ test_a_worker_killed_mid_image_leaves_no_png_visible_and_the_retry_draws_both(vo
 
     char fontconfig[400];
     snprintf(fontconfig, sizeof(fontconfig), "FONTCONFIG_FILE=%s", fifo);
-    test_proc first, second;
+    test_proc first;
     spawn_worker_with(w, &first, "ffmpeg", log, (const char *[]){fontconfig, NULL});
     int hold = -1;
     int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
@@ -1850,41 +1906,13 @@ test_a_worker_killed_mid_image_leaves_no_png_visible_and_the_retry_draws_both(vo
     assert_int_equal(test_proc_stop(&first, SIGKILL, 30), 128 + SIGKILL);
     close(hold);
 
-    /* Nothing under a name a reader could ask for; the scene still
-     * PROCESSING, naming no image. */
-    r = scenes_of(w, id);
-    json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
-    assert_string_equal(str(sc, "image_status"), "PROCESSING");
-    assert_true(json_is_null(json_object_get(sc, "image")));
-    test_resp_free(&r);
-    char names[2048];
-    listing_but(w, id, NULL, names, sizeof(names));
-    for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
-        if (strncmp(tok, ".tmp-", 5) != 0)
-            fail_msg("a visible file after the kill: %s", tok);
+    /* Nothing under a name a reader could ask for; then another worker
+     * draws both sizes. */
+    killed_mid_image_shows_nothing(w, id, sid);
+    second_worker_makes_both_images(w, id, sid, log, NULL);
+    /* Bob cannot read it. */
     char name[200];
     snprintf(name, sizeof(name), "scene-%s-i1.png", sid);
-    r = get_media(w, w->tok, id, name, NULL);
-    test_expect(&r, 404, "not-found");
-    test_resp_free(&r);
-
-    /* The dead worker's lease runs out; another worker draws both sizes. */
-    exec(w, "UPDATE jobs SET lease_expires_at = '" PAST "' WHERE kind = 'media.image'");
-    spawn_worker(w, &second, "ffmpeg", log);
-    r = wait_image(w, id, "COMPLETED");
-    int status = test_proc_stop(&second, SIGTERM, 30);
-    if (status != 0)
-        test_proc_print_log(&second);
-    assert_int_equal(status, 0);
-    sc = json_array_get(json_object_get(r.json, "items"), 0);
-    assert_string_equal(image_name(sc, "landscape"), name);
-    check_image(w, id, sc, "landscape", 1920, 1080);
-    check_image(w, id, sc, "portrait", 1080, 1920);
-    test_resp_free(&r);
-    assert_int_equal(testdb_scalar(&w->api.t, "SELECT attempts FROM jobs WHERE kind = "
-                                              "'media.image'"),
-                     2);
-    /* Bob cannot read it. */
     r = get_media(w, w->tok_b, id, name, NULL);
     test_expect(&r, 404, NULL);
     test_resp_free(&r);
@@ -2005,16 +2033,20 @@ static void test_image_models_make_both_sizes_from_a_styled_prompt(void **state)
     fake_image_stop(&f);
 }
 
+/* A model's failure and the reason the scene's image_error then holds. */
+typedef struct image_failure {
+    const char *provider;
+    fake_image_mode mode;
+    const char *reason;
+} image_failure;
+
 static void test_image_model_failures_fail_or_retry_and_never_show_the_key(void **state)
 {
     world *w = *state;
     fake_image f;
     fake_image_start(&f);
-    static const struct {
-        const char *provider;
-        fake_image_mode mode;
-        const char *reason; /* FAILED at once with this in image_error */
-    } refused[] = {
+    /* Each fails the scene at once, with its reason. */
+    static const image_failure refused[] = {
         {"gemini", FAKE_IMAGE_REFUSED, "refused the prompt (blockReason PROHIBITED_CONTENT)"},
         {"gemini", FAKE_IMAGE_SAFETY, "made no image (finishReason IMAGE_SAFETY)"},
         {"gemini", FAKE_IMAGE_TEXT_ONLY, "made no image: I can't make that picture"},
@@ -2084,6 +2116,168 @@ static void test_image_model_failures_fail_or_retry_and_never_show_the_key(void 
     assert_int_equal(fake_server_calls(&f.s), calls + 3);
     assert_non_null(strstr(str_of_job_error(w), "could not be reached"));
     stop_pool(w);
+    fake_image_stop(&f);
+}
+
+/* The scene's id (its only scene) and asks for its image alone; the
+ * pool is stopped first, so only the test's own steps run the job. */
+static void image_alone(world *w, const char *id, char sid[37])
+{
+    stop_pool(w);
+    test_resp r = scenes_of(w, id);
+    snprintf(sid, 37, "%s", str(json_array_get(json_object_get(r.json, "items"), 0), "id"));
+    test_resp_free(&r);
+    char path[200];
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s/image", id, sid);
+    r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+    test_expect(&r, 202, NULL);
+    test_resp_free(&r);
+}
+
+/* One attempt of the queued image job, on this thread, made due at once
+ * (no waiting out its backoff); the scenes afterwards. */
+static test_resp image_attempt(world *w, const char *id)
+{
+    exec(w, "UPDATE jobs SET run_at = '" PAST "' WHERE kind = 'media.image'");
+    error e;
+    int rc = job_work_one(w->wdb, "test:image", &e);
+    if (rc != 1)
+        fail_msg("no image job ran (%d): %s", rc, rc < 0 ? e.message : "none was due");
+    return scenes_of(w, id);
+}
+
+/* Nothing of the scene's generation gen in the project's directory, not
+ * even a temporary, and both its names 404 on the media route. */
+static void no_image_files(world *w, const char *id, const char *sid, int gen)
+{
+    char names[4096], prefix[80];
+    listing_but(w, id, NULL, names, sizeof(names));
+    snprintf(prefix, sizeof(prefix), "scene-%s-i%d", sid, gen);
+    for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
+        if (strstr(tok, prefix) != NULL)
+            fail_msg("a file of generation %d is in the store: %s", gen, tok);
+    image_names_not_found(w, id, sid, gen);
+}
+
+/*
+ * Decision 160: the model answers the first shape (the portrait) and fails
+ * the second, attempt after attempt (a 500, a body that is not JSON, on
+ * both providers). No attempt leaves a PNG of the generation, committed
+ * or temporary; the last one ends the scene FAILED with the reason; asked
+ * again, both shapes are made and committed together.
+ */
+static void
+test_an_image_whose_second_shape_fails_commits_neither_and_a_retry_makes_both(void **state)
+{
+    world *w = *state;
+    fake_image f;
+    fake_image_start(&f);
+    static const image_failure cases[] = {
+        {"gemini", FAKE_IMAGE_500, "the gemini image model answered HTTP 500"},
+        {"gemini", FAKE_IMAGE_MALFORMED, "the gemini image model's answer is not JSON"},
+        {"openai", FAKE_IMAGE_500, "the openai image model answered HTTP 500"},
+        {"openai", FAKE_IMAGE_MALFORMED, "the openai image model"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        use_fake_image_model(w, &f, cases[i].provider);
+        char id[37], sid[37];
+        styled_project(w, id);
+        image_alone(w, id, sid);
+        int calls = fake_server_calls(&f.s);
+        fake_server_lock(&f.s);
+        fake_server_every(&f.s, 2, cases[i].mode);
+        fake_server_unlock(&f.s);
+        test_resp r = {0};
+        for (int attempt = 1; attempt <= 5; attempt++) {
+            test_resp_free(&r);
+            r = image_attempt(w, id);
+            json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+            assert_string_equal(str(sc, "image_status"), attempt < 5 ? "PENDING" : "FAILED");
+            assert_true(json_is_null(json_object_get(sc, "image")));
+            assert_int_equal(fake_server_calls(&f.s), calls + 2 * attempt);
+            no_image_files(w, id, sid, 1);
+        }
+        json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+        const char *why = str(sc, "image_error");
+        if (strstr(why, "gave up after 5 attempts") == NULL || strstr(why, cases[i].reason) == NULL)
+            fail_msg("case %zu: image_error is \"%s\"", i, why);
+        test_resp_free(&r);
+
+        /* Asked for again, with a model that answers: both shapes, together. */
+        fake_server_lock(&f.s);
+        fake_server_every(&f.s, 0, 0);
+        fake_server_unlock(&f.s);
+        char path[200];
+        snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s/image", id, sid);
+        r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+        test_expect(&r, 202, NULL);
+        test_resp_free(&r);
+        r = image_attempt(w, id);
+        sc = json_array_get(json_object_get(r.json, "items"), 0);
+        assert_string_equal(str(sc, "image_status"), "COMPLETED");
+        assert_non_null(strstr(image_name(sc, "landscape"), "-i2.png"));
+        check_image(w, id, sc, "landscape", 1920, 1080);
+        check_image(w, id, sc, "portrait", 1080, 1920);
+        test_resp_free(&r);
+        no_image_files(w, id, sid, 1);
+        char names[4096];
+        listing_but(w, id, NULL, names, sizeof(names));
+        assert_null(strstr(names, ".tmp-"));
+    }
+    fake_image_stop(&f);
+}
+
+/*
+ * A worker killed with -9 between the two shapes: the model answered the
+ * portrait, which waits fitted in a temporary, and stalls on the
+ * landscape. Nothing of the scene's image is visible after the kill; once
+ * the lease runs out another worker makes and commits both.
+ */
+static void
+test_a_worker_killed_between_the_two_shapes_leaves_no_png_and_the_retry_makes_both(void **state)
+{
+    world *w = *state;
+    fake_image f;
+    fake_image_start(&f);
+    char id[37], sid[37], log[300], url[200];
+    use_fake_image_model(w, &f, "gemini");
+    styled_project(w, id);
+    image_alone(w, id, sid);
+    fake_server_lock(&f.s);
+    f.s.stall_ms = 120000; /* ended early at fake_image_stop */
+    fake_server_every(&f.s, 2, FAKE_IMAGE_STALL);
+    fake_server_unlock(&f.s);
+    snprintf(log, sizeof(log), "%s/worker.log", w->dir);
+    snprintf(url, sizeof(url), "PSTUDIO_IMAGE_GEMINI_BASE_URL=%s", f.s.base_url);
+    const char *env[] = {"PSTUDIO_IMAGE_PROVIDER=gemini",
+                         "PSTUDIO_IMAGE_GEMINI_API_KEY=" IMG_GEMINI_KEY,
+                         "PSTUDIO_IMAGE_GEMINI_MODEL=gemini-image-test",
+                         "PSTUDIO_LLM_PROVIDER=offline",
+                         url,
+                         NULL};
+    int calls = fake_server_calls(&f.s);
+    test_proc first;
+    spawn_worker_with(w, &first, "ffmpeg", log, env);
+    int64_t until = time_mono_usec() + (int64_t)WAIT_S * 1000000;
+    while (fake_server_calls(&f.s) < calls + 2 && time_mono_usec() < until)
+        test_nap_ms(20);
+    if (fake_server_calls(&f.s) < calls + 2)
+        test_proc_print_log(&first);
+    assert_int_equal(fake_server_calls(&f.s), calls + 2); /* waiting on the landscape */
+    /* The portrait is made, in a temporary only. */
+    char names[4096], portrait[120];
+    snprintf(portrait, sizeof(portrait), "scene-%s-i1-portrait.png", sid);
+    listing_but(w, id, NULL, names, sizeof(names));
+    if (strstr(names, portrait) == NULL || strstr(names, ".tmp-") == NULL)
+        fail_msg("no temporary portrait while the landscape is asked for: %s", names);
+    assert_int_equal(test_proc_stop(&first, SIGKILL, 30), 128 + SIGKILL);
+    killed_mid_image_shows_nothing(w, id, sid);
+
+    /* With a model that answers, another worker makes both. */
+    fake_server_lock(&f.s);
+    fake_server_every(&f.s, 0, 0);
+    fake_server_unlock(&f.s);
+    second_worker_makes_both_images(w, id, sid, log, env);
     fake_image_stop(&f);
 }
 
@@ -2542,6 +2736,8 @@ int main(void)
         T(test_http_narrator_failures_retry_or_fail_and_never_show_the_key),
         T(test_image_models_make_both_sizes_from_a_styled_prompt),
         T(test_image_model_failures_fail_or_retry_and_never_show_the_key),
+        T(test_an_image_whose_second_shape_fails_commits_neither_and_a_retry_makes_both),
+        T(test_a_worker_killed_between_the_two_shapes_leaves_no_png_and_the_retry_makes_both),
         T(test_a_project_is_rendered_in_both_aspects_with_progress),
         T(test_a_project_without_ready_media_cannot_be_rendered),
         T(test_a_worker_killed_mid_render_leaves_no_video_and_the_retry_finishes),

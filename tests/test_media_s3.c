@@ -7,13 +7,15 @@
  * file larger than the part size goes up as a multipart upload; a project's
  * deletion and the sweep remove its objects; a wrong secret or key is a
  * configuration error naming the setting; presigned mode redirects to a URL
- * the server accepts and a tampered one it refuses.
+ * the server accepts and a tampered one it refuses; a scene's two images
+ * (tests/fake_image.c's model) go up together or not at all.
  *
  * tests/s3/run.sh installs the server's modules and names them in
  * PSTUDIO_TEST_S3_MODULES.
  */
 #include "testlib.h"
 
+#include "fake_image.h"
 #include "s3_server.h"
 
 #include "base/timeutil.h"
@@ -702,6 +704,105 @@ static void test_a_scene_is_narrated_into_the_bucket_with_its_opus_whole(void **
     job_unregister_all();
 }
 
+/* The names of the project's objects, joined by spaces. */
+static void join_name(const char *name, void *ctx)
+{
+    strncat(ctx, name, 4095 - strlen(ctx));
+    strncat(ctx, " ", 4095 - strlen(ctx));
+}
+
+/* The width and height in the IHDR of the PNG object name, read through the store. */
+static void png_size(world *w, const char *project_id, const char *name, uint32_t *pw, uint32_t *ph)
+{
+    media_file f;
+    error e;
+    if (media_store_open(w->api.svc.media, w->ana, project_id, name, &f, &e) != 0)
+        fail_msg("open %s: %s", name, e.message);
+    unsigned char head[24];
+    assert_int_equal(pread(f.fd, head, sizeof(head), 0), (ssize_t)sizeof(head));
+    close(f.fd);
+    assert_memory_equal(head, "\x89PNG\r\n\x1a\n", 8);
+    assert_memory_equal(head + 12, "IHDR", 4);
+    *pw = (uint32_t)head[16] << 24 | (uint32_t)head[17] << 16 | (uint32_t)head[18] << 8 | head[19];
+    *ph = (uint32_t)head[20] << 24 | (uint32_t)head[21] << 16 | (uint32_t)head[22] << 8 | head[23];
+}
+
+/* Decision 160 on S3: an image model that answers the portrait and
+ * refuses the landscape leaves no object of the generation in the bucket,
+ * temporaries included; asked again, both PNGs go up, at their sizes. */
+static void
+test_an_image_whose_second_shape_fails_puts_no_object_and_a_retry_puts_both(void **state)
+{
+    world *w = *state;
+    fake_image f;
+    fake_image_start(&f);
+    w->api.svc.image = (image_settings){.provider = "gemini",
+                                        .timeout_ms = 10000,
+                                        .gemini_base_url = f.s.base_url,
+                                        .gemini_api_key = "AIza-test-s3-image-key",
+                                        .gemini_model = "gemini-image-test"};
+    job_unregister_all();
+    job_unschedule_all();
+    media_service_register_jobs(&w->api.svc);
+    job_unschedule_all();
+    char id[37], sid[37], path[200], names[4096];
+    new_project(w, id);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes", id);
+    test_resp r = test_req(&w->api, "POST", path, w->tok,
+                           "{\"visual_description\":\"A lighthouse in a storm\","
+                           "\"narration\":\"The waves rise.\"}",
+                           NULL);
+    test_expect(&r, 201, NULL);
+    snprintf(sid, sizeof(sid), "%s", json_string_value(json_object_get(r.json, "id")));
+    test_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/scenes/%s/image", id, sid);
+    for (int gen = 1; gen <= 2; gen++) {
+        fake_server_lock(&f.s);
+        fake_server_every(&f.s, gen == 1 ? 2 : 0, FAKE_IMAGE_REFUSED);
+        fake_server_unlock(&f.s);
+        r = test_req(&w->api, "POST", path, w->tok, NULL, NULL);
+        test_expect(&r, 202, NULL);
+        test_resp_free(&r);
+        int calls = fake_server_calls(&f.s);
+        error e;
+        assert_int_equal(job_work_one(w->api.t.db, "test:s3", &e), 1);
+        assert_int_equal(fake_server_calls(&f.s), calls + 2);
+        char scenes[200];
+        snprintf(scenes, sizeof(scenes), "/api/v1/projects/%s/scenes", id);
+        r = test_req(&w->api, "GET", scenes, w->tok, NULL, NULL);
+        test_expect(&r, 200, NULL);
+        json_t *sc = json_array_get(json_object_get(r.json, "items"), 0);
+        const char *status = json_string_value(json_object_get(sc, "image_status"));
+        const char *why = json_string_value(json_object_get(sc, "image_error"));
+        assert_string_equal(status, gen == 1 ? "FAILED" : "COMPLETED");
+        if (gen == 1 && (why == NULL || strstr(why, "refused the prompt") == NULL))
+            fail_msg("image_error is %s", r.body);
+        test_resp_free(&r);
+        names[0] = '\0';
+        assert_int_equal(media_store_list(w->api.svc.media, w->ana, id, join_name, names, &e), 0);
+        assert_null(strstr(names, "-i1"));   /* the failed generation: nothing */
+        assert_null(strstr(names, ".tmp-")); /* no temporary went up */
+        char land[120], port[120];
+        snprintf(land, sizeof(land), "scene-%s-i%d.png", sid, gen);
+        snprintf(port, sizeof(port), "scene-%s-i%d-portrait.png", sid, gen);
+        r = get_media(w, w->tok, id, land, NULL);
+        test_expect(&r, gen == 1 ? 404 : 200, NULL);
+        test_resp_free(&r);
+        r = get_media(w, w->tok, id, port, NULL);
+        test_expect(&r, gen == 1 ? 404 : 200, NULL);
+        test_resp_free(&r);
+        if (gen == 2) {
+            uint32_t pw, ph;
+            png_size(w, id, land, &pw, &ph);
+            assert_true(pw == 1920 && ph == 1080);
+            png_size(w, id, port, &pw, &ph);
+            assert_true(pw == 1080 && ph == 1920);
+        }
+    }
+    job_unregister_all();
+    fake_image_stop(&f);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -715,6 +816,7 @@ int main(void)
         T(test_settings_are_checked_when_the_store_opens),
         T(test_presigned_mode_redirects_to_a_url_the_server_accepts),
         T(test_a_scene_is_narrated_into_the_bucket_with_its_opus_whole),
+        T(test_an_image_whose_second_shape_fails_puts_no_object_and_a_retry_puts_both),
     };
     return cmocka_run_group_tests(tests, s3_start, s3_stop);
 }

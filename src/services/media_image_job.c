@@ -1,10 +1,11 @@
 /*
  * The job side of scene images: one attempt at a scene's image (decision
  * 99), run by the skeleton in media_job_common.c. The card is drawn, or the
- * image model asked (decision 105), with no transaction open; both PNGs
- * are written atomically before the one transaction that records the
- * result and completes the job, and only while the scene is still at the
- * generation the job was queued for.
+ * image model asked (decision 105), with no transaction open, both PNGs
+ * into store temporaries; the one transaction that records the result and
+ * completes the job commits the two together, only while the scene is
+ * still at the generation the job was queued for (decision 160). A failure
+ * of either shape commits neither.
  */
 #include "services/media_job_common.h"
 #include "services/media_service.h"
@@ -54,10 +55,31 @@ static void image__request(media_job_task *t, card_request *rq)
         rq->scene_count = (int)n;
 }
 
-/* Both formats, each written whole (the store writes a temporary and
- * renames it): the portrait first, so the landscape, the name the scene
- * records, is there last. */
-static int image__files(media_job_task *t, const card_request *base, error *err)
+/* Writes len bytes into the store temporary at path (already created). */
+static int image__write_file(const char *path, const uint8_t *data, size_t len, error *err)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+    int saved = fd < 0 ? errno : 0;
+    size_t done = 0;
+    while (fd >= 0 && done < len) {
+        ssize_t w = write(fd, data + done, len - done);
+        if (w <= 0) {
+            saved = w < 0 ? errno : EIO;
+            break;
+        }
+        done += (size_t)w;
+    }
+    if (fd >= 0)
+        close(fd);
+    return done == len && fd >= 0
+               ? 0
+               : error_set_io(err, saved, "writing an image into the media store failed");
+}
+
+/* Both formats into the product's temporaries, committed together with
+ * the state by the skeleton. */
+static int image__files(media_job_task *t, const card_request *base, media_job_product *out,
+                        error *err)
 {
     static const struct {
         card_format f;
@@ -73,11 +95,11 @@ static int image__files(media_job_task *t, const card_request *base, error *err)
         if (rc == 0 && res.unknown_glyphs > 0)
             log_warn("media: scene %s: %d character%s no installed font can draw", t->js.scene_id,
                      res.unknown_glyphs, res.unknown_glyphs == 1 ? "" : "s");
-        char name[MEDIA_NAME_MAX + 1];
-        snprintf(name, sizeof(name), "%s%s", t->js.stem, formats[i].suffix);
+        media_temp *mt;
         if (rc == 0)
-            rc = media_store_put(t->s->media, t->j->user_id, t->js.project_id, name, b.data, b.len,
-                                 err);
+            rc = media_job_temp(t, out, formats[i].suffix, &mt, err);
+        if (rc == 0)
+            rc = image__write_file(mt->path, (const uint8_t *)b.data, b.len, err);
         buf_free(&b);
         if (rc != 0)
             return -1;
@@ -154,25 +176,6 @@ static const char *image__prompt(media_job_task *t, bool portrait)
     return s;
 }
 
-static int image__write_file(const char *path, const uint8_t *data, size_t len, error *err)
-{
-    int fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
-    int saved = fd < 0 ? errno : 0;
-    size_t done = 0;
-    while (fd >= 0 && done < len) {
-        ssize_t w = write(fd, data + done, len - done);
-        if (w <= 0) {
-            saved = w < 0 ? errno : EIO;
-            break;
-        }
-        done += (size_t)w;
-    }
-    if (fd >= 0)
-        close(fd);
-    return done == len && fd >= 0 ? 0
-                                  : error_set_io(err, saved, "writing the model's image failed");
-}
-
 /* Checks the file at path is a PNG of exactly w x h. */
 static int image__check_png(const char *path, int w, int h, error *err)
 {
@@ -191,21 +194,16 @@ static int image__check_png(const char *path, int w, int h, error *err)
 }
 
 /* Scales img to cover w x h and crops the middle (ffmpeg), into the
- * committed file name: written whole or not at all. */
-static int image__fit(media_job_task *t, const image_result *img, const char *name, int w, int h,
-                      error *err)
+ * temporary dst, checked to be that PNG. */
+static int image__fit(media_job_task *t, const image_result *img, const media_temp *dst, int w,
+                      int h, error *err)
 {
     media_store *ms = t->s->media;
-    const char *uid = t->j->user_id;
-    char src_name[MEDIA_NAME_MAX + 1];
-    snprintf(src_name, sizeof(src_name), "%s-src", name);
-    media_temp src, dst;
-    if (media_store_temp(ms, uid, t->js.project_id, src_name, &src, err) != 0)
+    char src_name[sizeof(dst->name) + 4]; /* the store refuses it past MEDIA_NAME_MAX */
+    snprintf(src_name, sizeof(src_name), "%s-src", dst->name);
+    media_temp src;
+    if (media_store_temp(ms, t->j->user_id, t->js.project_id, src_name, &src, err) != 0)
         return -1;
-    if (media_store_temp(ms, uid, t->js.project_id, name, &dst, err) != 0) {
-        media_store_discard(ms, &src);
-        return -1;
-    }
     char vf[160];
     snprintf(vf, sizeof(vf),
              "scale=%d:%d:force_original_aspect_ratio=increase:flags=lanczos,crop=%d:%d,setsar=1",
@@ -229,23 +227,20 @@ static int image__fit(media_job_task *t, const image_result *img, const char *na
                           "png",
                           "-f",
                           "image2",
-                          dst.path,
+                          dst->path,
                           NULL};
     int rc = image__write_file(src.path, img->data, img->len, err);
     if (rc == 0)
         rc = ffmpeg_run(t->s->ffmpeg, args, t->s->media_timeout_ms, err);
     if (rc == 0)
-        rc = image__check_png(dst.path, w, h, err);
+        rc = image__check_png(dst->path, w, h, err);
     media_store_discard(ms, &src);
-    if (rc != 0) {
-        media_store_discard(ms, &dst);
-        return -1;
-    }
-    return media_store_commit(ms, &dst, err);
+    return rc;
 }
 
 /* Asks the image model for both shapes, portrait first, and fits each to
- * its exact size; the landscape, the name the scene records, is last. */
+ * its exact size into a temporary; a failure of the second leaves the
+ * first uncommitted, discarded by the skeleton. */
 static void image__from_model(media_job_task *t, media_job_product *out)
 {
     static const struct {
@@ -266,10 +261,11 @@ static void image__from_model(media_job_task *t, media_job_product *out)
             out->retry_after_s = img.retry_after_s;
             return;
         }
-        char name[MEDIA_NAME_MAX + 1];
-        snprintf(name, sizeof(name), "%s%s", t->js.stem, shapes[i].suffix);
         error e;
-        int rc = image__fit(t, &img, name, shapes[i].w, shapes[i].h, &e);
+        media_temp *dst;
+        int rc = media_job_temp(t, out, shapes[i].suffix, &dst, &e);
+        if (rc == 0)
+            rc = image__fit(t, &img, dst, shapes[i].w, shapes[i].h, &e);
         image_result_free(&img);
         if (rc != 0) {
             media_job_product_fail(out, media_job_permanent(&e) ? MEDIA_PERMANENT : MEDIA_TRANSIENT,
@@ -290,7 +286,7 @@ static void image__produce(media_job_task *t, media_job_product *out)
     error e;
     card_request rq;
     image__request(t, &rq);
-    if (image__files(t, &rq, &e) != 0) {
+    if (image__files(t, &rq, out, &e) != 0) {
         media_job_product_fail(out,
                                media_job_permanent(&e) || e.kind == ERR_INVALID ? MEDIA_PERMANENT
                                                                                 : MEDIA_TRANSIENT,

@@ -4,9 +4,11 @@
 #include "base/timeutil.h"
 #include "base/uuid.h"
 #include "domain/limits.h"
+#include "domain/project_store.h"
 #include "jobs/worker.h"
 #include "providers/media_store.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,6 +58,20 @@ bool media_job_permanent(const error *e)
     return e->kind == ERR_CONFIG || e->kind == ERR_NO_SPACE;
 }
 
+int media_job_temp(media_job_task *t, media_job_product *p, const char *suffix, media_temp **out,
+                   error *err)
+{
+    assert(p->nfiles < MEDIA_JOB_FILES_MAX);
+    char name[MEDIA_NAME_MAX + 1];
+    snprintf(name, sizeof(name), "%s%s", t->js.stem, suffix);
+    media_temp *mt = &p->files[p->nfiles];
+    if (media_store_temp(t->s->media, t->j->user_id, t->js.project_id, name, mt, err) != 0)
+        return -1;
+    p->nfiles++;
+    *out = mt;
+    return 0;
+}
+
 void media_job_product_fail(media_job_product *p, media_job_outcome o, const char *fmt, ...)
 {
     va_list ap;
@@ -73,27 +89,71 @@ void media_job_product_fail(media_job_product *p, media_job_outcome o, const cha
 typedef struct media_job__state_tx {
     media_job_task *t;
     media_job_state st;
-    bool complete; /* also complete the job */
+    bool complete;        /* also complete the job */
+    media_job_product *p; /* its temporaries are committed too (NULL: none) */
     bool matched;
 } media_job__state_tx;
 
+/* Renames p's temporaries into place, all or none: when one fails, those
+ * already in place are removed, and so is its own (the local store may
+ * have renamed it before its directory's sync failed), so the rollback
+ * that follows leaves no file of the generation visible. */
+static int media_job__commit_files(media_job_task *t, media_job_product *p, error *err)
+{
+    for (int i = 0; i < p->nfiles; i++) {
+        if (media_store_commit(t->s->media, &p->files[i], err) == 0)
+            continue;
+        for (int k = 0; k <= i; k++) {
+            error e;
+            if (media_store_remove(t->s->media, t->j->user_id, t->js.project_id, p->files[k].name,
+                                   &e) != 0)
+                log_warn("media: %s not removed: %s", p->files[k].name, e.message);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static void media_job__discard_files(media_job_task *t, media_job_product *p)
+{
+    for (int i = 0; i < p->nfiles; i++)
+        media_store_discard(t->s->media, &p->files[i]); /* a committed one: nothing to do */
+    p->nfiles = 0;
+}
+
+/* With files, under the project's lock (as the render's commit, decision
+ * 103): the state, the job's completion, then the files, only while the
+ * scene is at the job's generation. The files go last, so a lost lease or
+ * a moved-on scene commits none of them. */
 static int media_job__state_body(db_conn *c, void *arg, error *err)
 {
     media_job__state_tx *tx = arg;
     media_job_task *t = tx->t;
+    bool files = tx->p != NULL && tx->p->nfiles > 0;
+    tx->matched = false;
+    if (files && project_store_lock(c, t->j->user_id, t->js.project_id, err) != 0)
+        return err->kind == ERR_NOT_FOUND && tx->complete ? job_complete(c, t->j, err) : -1;
     if (t->kind->set_state(c, t->j, &t->js, &tx->st, &tx->matched, err) != 0)
         return -1;
-    return tx->complete ? job_complete(c, t->j, err) : 0;
+    if (tx->complete && job_complete(c, t->j, err) != 0)
+        return -1;
+    return files && tx->matched ? media_job__commit_files(t, tx->p, err) : 0;
+}
+
+static int media_job__set_state_with(media_job_task *t, const media_job_state *st, bool complete,
+                                     media_job_product *p, bool *matched, error *err)
+{
+    media_job__state_tx tx = {.t = t, .st = *st, .complete = complete, .p = p};
+    int rc = db_tx(t->c, media_job__state_body, &tx, err);
+    if (matched != NULL)
+        *matched = rc >= 0 && tx.matched;
+    return rc < 0 ? -1 : 0;
 }
 
 static int media_job__set_state(media_job_task *t, const media_job_state *st, bool complete,
                                 bool *matched, error *err)
 {
-    media_job__state_tx tx = {.t = t, .st = *st, .complete = complete};
-    int rc = db_tx(t->c, media_job__state_body, &tx, err);
-    if (matched != NULL)
-        *matched = tx.matched;
-    return rc < 0 ? -1 : 0;
+    return media_job__set_state_with(t, st, complete, NULL, matched, err);
 }
 
 static void media_job__retry(job_result *out, const error *e)
@@ -199,19 +259,26 @@ static void media_job__run(media_job_task *t, job_result *out)
         media_job__fail(t, out, "media storage is not configured on the worker");
         return;
     }
+    /* An earlier attempt killed between two commits, or whose transaction
+     * failed after its renames, may have left files of this generation;
+     * the scene, PROCESSING at it, names none of them (decision 160). */
+    if (t->j->attempts > 1)
+        media_job__remove_generation(t, t->js.generation);
 
     media_job_product p = {.outcome = MEDIA_PRODUCED, .retry_after_s = -1, .duration_ms = -1};
     t->kind->produce(t, &p);
-    if (p.outcome == MEDIA_PERMANENT) {
-        media_job__fail(t, out, p.reason);
-        return;
-    }
-    if (p.outcome == MEDIA_TRANSIENT) {
-        media_job__transient(t, out, p.reason, p.retry_after_s);
+    if (p.outcome != MEDIA_PRODUCED) {
+        media_job__discard_files(t, &p);
+        if (p.outcome == MEDIA_PERMANENT)
+            media_job__fail(t, out, p.reason);
+        else
+            media_job__transient(t, out, p.reason, p.retry_after_s);
         return;
     }
     media_job_state done = {.status = "COMPLETED", .path = p.path, .duration_ms = p.duration_ms};
-    if (media_job__set_state(t, &done, true, &matched, &e) != 0) {
+    int rc = media_job__set_state_with(t, &done, true, &p, &matched, &e);
+    media_job__discard_files(t, &p); /* what was not committed */
+    if (rc != 0) {
         media_job__retry(out, &e); /* a lost lease or a fault: nothing recorded */
         return;
     }
@@ -248,8 +315,11 @@ void media_job_dead(const media_job_kind *k, db_conn *c, const job *j, const cha
     if (media_job_scene_of(j, k->tag, &t.js, &e) == 0) {
         media_job_state st = {
             .status = "FAILED", .error = media_job_reason(&a, why), .duration_ms = -1};
-        if (media_job__set_state(&t, &st, false, NULL, &e) != 0)
+        bool matched = false;
+        if (media_job__set_state(&t, &st, false, &matched, &e) != 0)
             log_error("job %s died and its scene could not be marked failed: %s", j->id, e.message);
+        else if (matched && t.s->media != NULL)
+            media_job__remove_generation(&t, t.js.generation); /* what its attempts left */
     }
     arena_free(&a);
 }

@@ -16,6 +16,7 @@
 #include "db/db.h"
 #include "domain/scene_store.h"
 #include "jobs/queue.h"
+#include "providers/media_store.h"
 #include "services/services.h"
 
 #include <stdbool.h>
@@ -58,12 +59,20 @@ typedef enum media_job_outcome {
     MEDIA_TRANSIENT,    /* try again (after retry_after_s when >= 0) */
 } media_job_outcome;
 
+/* The most files a product commits with its state: an image's two shapes. */
+#define MEDIA_JOB_FILES_MAX 2
+
 typedef struct media_job_product {
     media_job_outcome outcome;
     char reason[640];    /* MEDIA_PERMANENT, MEDIA_TRANSIENT */
     long retry_after_s;  /* MEDIA_TRANSIENT: the provider's Retry-After; -1 when none */
     char path[128];      /* MEDIA_PRODUCED: the name the scene records */
     int64_t duration_ms; /* MEDIA_PRODUCED: audio's length; -1 otherwise */
+    /* Store temporaries made by media_job_temp(): committed in the
+     * transaction that records COMPLETED, all or none, and discarded on
+     * every other path (a failure, the scene asked for again since). */
+    media_temp files[MEDIA_JOB_FILES_MAX];
+    int nfiles;
 } media_job_product;
 
 struct media_job_kind {
@@ -77,7 +86,8 @@ struct media_job_kind {
     /* Writes st at js's generation (*matched says whether it was). */
     int (*set_state)(db_conn *c, const job *j, const media_job_scene *js, const media_job_state *st,
                      bool *matched, error *err);
-    /* Makes and writes the files, with no transaction open; fills out. */
+    /* Makes the files with no transaction open, into media_job_temp()
+     * temporaries (committed with the state) or written by itself; fills out. */
     void (*produce)(media_job_task *t, media_job_product *out);
 };
 
@@ -100,6 +110,14 @@ int media_job_complete_only(db_conn *c, const job *j, error *err);
  * FAILED at once, saying so, rather than retries against the full disk).
  */
 bool media_job_permanent(const error *e);
+
+/**
+ * A store temporary that becomes the file <stem><suffix> of t's generation
+ * when the attempt records COMPLETED (decision 160), into *out; it belongs
+ * to p, which holds at most MEDIA_JOB_FILES_MAX. Errors are the store's.
+ */
+int media_job_temp(media_job_task *t, media_job_product *p, const char *suffix, media_temp **out,
+                   error *err);
 
 /** Fills p as a failure of outcome o with a formatted reason. */
 __attribute__((format(printf, 3, 4))) void
