@@ -333,9 +333,7 @@ static int analytics__day_param(const char *v, const char *name, int64_t *day, e
     return 0;
 }
 
-/* A read's range: to defaults to yesterday (UTC), from to the
- * ANALYTICS_DEFAULT_DAYS days ending at to (the twelve weeks for WEEK). */
-static int analytics__range(bool week, const char *from, const char *to, int64_t *f, int64_t *t,
+int analytics_service_range(bool week, const char *from, const char *to, int64_t *f, int64_t *t,
                             error *err)
 {
     *t = time_day_of(time_now_usec()) - 1;
@@ -367,7 +365,7 @@ int analytics_service_read(db_conn *c, arena *a, const principal *p, const char 
         return error_set(err, ERR_INVALID, "period", "period must be DAY or WEEK");
     bool week = strcmp(period, ANALYTICS_WEEK) == 0;
     int64_t f, t;
-    if (analytics__range(week, from, to, &f, &t, err) != 0)
+    if (analytics_service_range(week, from, to, &f, &t, err) != 0)
         return -1;
     out->period = week ? ANALYTICS_WEEK : ANALYTICS_DAY;
     out->from = f;
@@ -387,7 +385,7 @@ int analytics_service_read_video(db_conn *c, arena *a, const principal *p, const
     if (period != NULL && strcmp(period, ANALYTICS_DAY) != 0)
         return error_set(err, ERR_INVALID, "period",
                          "a video's analytics are kept by day only: period must be DAY");
-    if (analytics__range(false, from, to, &out->from, &out->to, err) != 0)
+    if (analytics_service_range(false, from, to, &out->from, &out->to, err) != 0)
         return -1;
     publication pb;
     error pe;

@@ -54,6 +54,17 @@
 #define ANALYTICS_REVISED_DAYS 2  /* YouTube's last days are unfinished: fetched again */
 #define ANALYTICS_DEFAULT_DAYS 28 /* a read without from */
 
+/**
+ * A read's range (days since the epoch) from its optional from and to
+ * ("YYYY-MM-DD"): to defaults to yesterday (UTC), from to the
+ * ANALYTICS_DEFAULT_DAYS days ending at to (the twelve weeks ending with
+ * to's week for WEEK). ERR_INVALID naming the parameter for a malformed
+ * date, from after to, or more than ANALYTICS_RANGE_MAX days. The
+ * analytics and the persona-performance reads share it.
+ */
+int analytics_service_range(bool week, const char *from, const char *to, int64_t *f, int64_t *t,
+                            error *err);
+
 /* A read: the period and range it covers (days), and its rows (arena). */
 typedef struct analytics_read {
     const char *period;

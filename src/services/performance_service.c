@@ -6,6 +6,7 @@
 #include "domain/persona_store.h"
 #include "jobs/queue.h"
 #include "jobs/worker.h"
+#include "services/analytics_service.h"
 #include "services/persona_service.h"
 
 #include <math.h>
@@ -52,30 +53,6 @@ static void perf__persona_of(const perf_group *g, perf_persona *out)
         perf_figure_of(&g->m[m], &out->f[m]);
 }
 
-static int perf__day(const char *v, const char *name, int64_t *day, error *err)
-{
-    if (!time_day_parse(v, day))
-        return error_set(err, ERR_INVALID, name, "%s must be a date written YYYY-MM-DD", name);
-    return 0;
-}
-
-static int perf__range(const char *from, const char *to, int64_t *f, int64_t *t, error *err)
-{
-    *t = time_day_of(time_now_usec()) - 1;
-    if (to != NULL && perf__day(to, "to", t, err) != 0)
-        return -1;
-    *f = *t - (PERF_DEFAULT_DAYS - 1);
-    if (from != NULL && perf__day(from, "from", f, err) != 0)
-        return -1;
-    if (*f > *t)
-        return error_set(err, ERR_INVALID, "from", "from must not be after to");
-    if (*t - *f + 1 > ANALYTICS_RANGE_MAX)
-        return error_set(err, ERR_INVALID, "from",
-                         "a read spans at most %d days (three years); ask for less",
-                         ANALYTICS_RANGE_MAX);
-    return 0;
-}
-
 int performance_service_persona(db_conn *c, arena *a, const principal *p, const char *persona_id,
                                 const char *from, const char *to, perf_report *out, error *err)
 {
@@ -83,7 +60,7 @@ int performance_service_persona(db_conn *c, arena *a, const principal *p, const 
     persona ps;
     if (persona_service_get_visible(c, a, p, persona_id, &ps, err) != 0)
         return -1;
-    if (perf__range(from, to, &out->from, &out->to, err) != 0)
+    if (analytics_service_range(false, from, to, &out->from, &out->to, err) != 0)
         return -1;
     const char *scope = p->is_admin ? NULL : p->user_id;
     perf_group *g;
@@ -129,7 +106,7 @@ int performance_service_leaderboard(db_conn *c, arena *a, const principal *p, co
                              "average_view_percentage, ctr, subscribers_net");
         out->metric = (perf_metric)m;
     }
-    if (perf__range(from, to, &out->from, &out->to, err) != 0)
+    if (analytics_service_range(false, from, to, &out->from, &out->to, err) != 0)
         return -1;
     perf_group *g;
     size_t n;

@@ -5,8 +5,9 @@
  * channels only; an admin's cover every user's channels.
  *
  * Ranges: from/to are "YYYY-MM-DD"; to defaults to yesterday (UTC), from to
- * the PERF_DEFAULT_DAYS days ending at to; at most ANALYTICS_RANGE_MAX days.
- * Bad dates or ranges: ERR_INVALID naming the parameter.
+ * the ANALYTICS_DEFAULT_DAYS days ending at to; at most ANALYTICS_RANGE_MAX
+ * days (analytics_service_range, shared with the analytics reads). Bad
+ * dates or ranges: ERR_INVALID naming the parameter.
  */
 #ifndef PS_SERVICES_PERFORMANCE_SERVICE_H
 #define PS_SERVICES_PERFORMANCE_SERVICE_H
@@ -19,7 +20,6 @@
 
 #include <stdbool.h>
 
-#define PERF_DEFAULT_DAYS    28
 #define PERF_LEADERBOARD_MAX 50 /* personas a leaderboard lists */
 
 /* The roll-up job (decision 81): every PERF_ROLLUP_PERIOD_SECONDS, once
