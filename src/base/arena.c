@@ -71,6 +71,14 @@ void *arena_calloc(arena *a, size_t n)
     return p;
 }
 
+void *arena_grow(arena *a, const void *old, size_t used, size_t cap, size_t size)
+{
+    void *p = arena_alloc(a, cap * size);
+    if (used > 0)
+        memcpy(p, old, used * size);
+    return p;
+}
+
 char *arena_strndup(arena *a, const char *s, size_t n)
 {
     char *p = arena_alloc(a, n + 1);

@@ -26,6 +26,12 @@ void arena_free(arena *a);
 void *arena_alloc(arena *a, size_t n);
 /** Same as arena_alloc, zero-filled. */
 void *arena_calloc(arena *a, size_t n);
+/**
+ * A new array of cap elements of size bytes holding a copy of old's first
+ * used ones (old may be NULL when used is 0): how an arena array grows.
+ * The old array stays in the arena until it is freed.
+ */
+void *arena_grow(arena *a, const void *old, size_t used, size_t cap, size_t size);
 char *arena_strdup(arena *a, const char *s);
 char *arena_strndup(arena *a, const char *s, size_t n);
 char *arena_sprintf(arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -848,9 +848,7 @@ int db_list(db_conn *c, db_sql *q, db_args args, db_row_fn read, arena *a, size_
     int rc, bad = 0;
     while (bad == 0 && (rc = db_step(s, &de)) == DB_ROW) {
         if (*n == cap) {
-            char *grown = arena_alloc(a, size * cap * 2);
-            memcpy(grown, v, size * cap);
-            v = grown;
+            v = arena_grow(a, v, cap, cap * 2, size);
             cap *= 2;
             memcpy(out, &v, sizeof(v));
         }

@@ -254,12 +254,8 @@ static void media__collect(const char *name, void *ctx)
     if (!media__scene_of(name, id))
         return; /* temporaries and files of the project itself stay */
     if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        const char **v = arena_alloc(l->a, cap * sizeof(*v));
-        if (l->n)
-            memcpy(v, l->v, l->n * sizeof(*v));
-        l->v = v;
-        l->cap = cap;
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = arena_grow(l->a, l->v, l->n, l->cap, sizeof(*l->v));
     }
     l->v[l->n++] = arena_strdup(l->a, name);
 }

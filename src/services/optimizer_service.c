@@ -73,12 +73,8 @@ static int opt__keep_day(const optimizer_day *d, void *ctx, error *err)
 {
     opt__days *k = ctx;
     if (k->n == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : OPT__CHANNEL_DAYS0;
-        optimizer_day *rows = arena_alloc(k->a, cap * sizeof(*rows));
-        if (k->n)
-            memcpy(rows, k->rows, k->n * sizeof(*rows));
-        k->rows = rows;
-        k->cap = cap;
+        k->cap = k->cap ? k->cap * 2 : OPT__CHANNEL_DAYS0;
+        k->rows = arena_grow(k->a, k->rows, k->n, k->cap, sizeof(*k->rows));
     }
     (void)err;
     k->rows[k->n++] = *d;
@@ -136,16 +132,10 @@ static void opt__pool_grow(opt__pool *p)
 {
     if (p->k < p->cap)
         return;
-    size_t cap = p->cap ? 2 * p->cap : OPT__POOL_PERSONAS0;
-    opt__pool_persona *per = arena_alloc(p->a, cap * sizeof(*per));
-    opt_stats *days = arena_alloc(p->a, cap * sizeof(*days));
-    opt_stats *out = arena_alloc(p->a, cap * sizeof(*out));
-    if (p->k > 0)
-        memcpy(per, p->per, p->k * sizeof(*per));
-    p->per = per;
-    p->days = days;
-    p->out = out;
-    p->cap = cap;
+    p->cap = p->cap ? 2 * p->cap : OPT__POOL_PERSONAS0;
+    p->per = arena_grow(p->a, p->per, p->k, p->cap, sizeof(*p->per));
+    p->days = arena_alloc(p->a, p->cap * sizeof(*p->days));
+    p->out = arena_alloc(p->a, p->cap * sizeof(*p->out));
 }
 
 static int opt__pool_day(const optimizer_day *d, void *ctx, error *err)

@@ -295,12 +295,8 @@ static int render__scene_cues(render__task *t, size_t i, int64_t start_ms, subti
         if (a < 0 || a >= b || text[0] == '\0')
             continue;
         if (*n == *cap) {
-            size_t ncap = *cap ? *cap * 2 : 64;
-            subtitle_cue *grown = arena_alloc(t->a, ncap * sizeof(*grown));
-            if (*n)
-                memcpy(grown, *cues, *n * sizeof(*grown));
-            *cues = grown;
-            *cap = ncap;
+            *cap = *cap ? *cap * 2 : 64;
+            *cues = arena_grow(t->a, *cues, *n, *cap, sizeof(**cues));
         }
         (*cues)[(*n)++] = (subtitle_cue){start_ms + a, start_ms + b, arena_strdup(t->a, text)};
     }
@@ -450,12 +446,8 @@ typedef struct render__args {
 static void render__arg(render__args *x, const char *s)
 {
     if (x->n + 2 > x->cap) {
-        size_t ncap = x->cap ? x->cap * 2 : 64;
-        const char **grown = arena_alloc(x->a, ncap * sizeof(*grown));
-        if (x->n)
-            memcpy(grown, x->v, x->n * sizeof(*grown));
-        x->v = grown;
-        x->cap = ncap;
+        x->cap = x->cap ? x->cap * 2 : 64;
+        x->v = arena_grow(x->a, x->v, x->n, x->cap, sizeof(*x->v));
     }
     x->v[x->n++] = s;
     x->v[x->n] = NULL;
